@@ -1,0 +1,142 @@
+"""The web tier: verify, de-duplicate, decide, enqueue, answer in milliseconds."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import redis.exceptions
+from aiohttp import web
+from arq import create_pool
+from arq.connections import ArqRedis
+from gidgethub import BadRequest, ValidationFailure, sansio
+
+from bot import plan, webhooks
+from bot.connections import redis_settings
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
+POOL: web.AppKey[ArqRedis] = web.AppKey("pool", ArqRedis)
+ACCEPT_RUNS: web.AppKey[bool] = web.AppKey("accept_runs", bool)
+
+
+def error(status: int, message: str) -> web.Response:
+    return web.json_response({"error": message}, status=status)
+
+
+async def receive_webhook(request: web.Request) -> web.Response:
+    started = time.perf_counter()
+    settings = request.app[SETTINGS]
+    if request.content_length is not None and request.content_length > settings.max_payload_bytes:
+        return error(413, "payload too large")
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return error(413, "payload too large")
+
+    signature = request.headers.get("X-Hub-Signature-256", "")
+    if not signature.startswith("sha256="):
+        return error(401, "missing or malformed X-Hub-Signature-256")
+    content_type = request.headers.get("Content-Type", "").split(";")[0].strip().lower()
+    if content_type != "application/json":
+        return error(415, "expected Content-Type: application/json")
+    event_name = request.headers.get("X-GitHub-Event", "")
+    delivery_id = request.headers.get("X-GitHub-Delivery", "")
+    if not event_name or not delivery_id or len(delivery_id) > 100:
+        return error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+
+    assert settings.webhook_secret is not None
+    headers = {
+        "content-type": "application/json",
+        "x-github-event": event_name,
+        "x-github-delivery": delivery_id,
+        "x-hub-signature-256": signature,
+    }
+    try:
+        event = sansio.Event.from_http(
+            headers, body, secret=settings.webhook_secret.get_secret_value()
+        )
+    except ValidationFailure:
+        return error(401, "signature does not match")
+    except (BadRequest, UnicodeDecodeError, json.JSONDecodeError):
+        return error(400, "body is not valid JSON")
+    if not isinstance(event.data, dict):
+        return error(400, "body must be a JSON object")
+
+    if event.event == "ping":
+        return web.json_response({"msg": "pong"})
+    if not webhooks.router.fetch(event):
+        return web.json_response({"ignored": f"{event.event} is not handled"}, status=202)
+    if not request.app[ACCEPT_RUNS]:
+        return error(
+            503,
+            "Tandem has no GitHub App credentials: set TANDEM_GITHUB_APP_ID and "
+            "TANDEM_GITHUB_PRIVATE_KEY_PATH, then redeliver",
+        )
+
+    pool = request.app[POOL]
+    delivery_key = f"tandem:delivery:{delivery_id}"
+    try:
+        fresh = await pool.set(delivery_key, "1", nx=True, ex=settings.delivery_ttl_s)
+    except redis.exceptions.RedisError:
+        log.exception("redis unavailable while receiving delivery %s", delivery_id)
+        return error(503, "queue unavailable, please redeliver")
+    if not fresh:
+        return web.json_response({"duplicate": delivery_id}, status=200)
+
+    async def enqueue(function: str, *args: Any, job_id: str) -> bool:
+        job = await pool.enqueue_job(function, *args, _job_id=job_id)
+        return job is not None
+
+    intake = webhooks.Intake(enqueue=enqueue)
+    try:
+        await webhooks.router.dispatch(event, intake)
+    except plan.PayloadError as exc:
+        return error(400, str(exc))
+    except redis.exceptions.RedisError:
+        # Forget the delivery so GitHub's redelivery is not dropped as a duplicate.
+        await _forget(pool, delivery_key)
+        log.exception("redis unavailable while enqueuing delivery %s", delivery_id)
+        return error(503, "queue unavailable, please redeliver")
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    log.info("delivery %s %s: %s (%.1f ms)", delivery_id, event.event, intake.outcome, elapsed_ms)
+    return web.json_response({"accepted": intake.outcome}, status=202)
+
+
+async def _forget(pool: ArqRedis, key: str) -> None:
+    try:
+        await pool.delete(key)
+    except redis.exceptions.RedisError:
+        log.warning("could not forget %s", key)
+
+
+async def health(request: web.Request) -> web.Response:
+    try:
+        await request.app[POOL].ping()
+    except redis.exceptions.RedisError:
+        return web.json_response({"status": "redis unavailable"}, status=503)
+    return web.json_response(
+        {"status": "ok", "github_app_configured": request.app[ACCEPT_RUNS]}, status=200
+    )
+
+
+def create_app(settings: Settings, *, accept_runs: bool = True) -> web.Application:
+    settings.require("webhook_secret", "redis_url")
+    app = web.Application(client_max_size=settings.max_payload_bytes)
+    app[SETTINGS] = settings
+    app[ACCEPT_RUNS] = accept_runs
+    app.router.add_post("/webhook", receive_webhook)
+    app.router.add_get("/healthz", health)
+
+    async def connect(app: web.Application) -> Any:
+        assert settings.redis_url is not None
+        app[POOL] = await create_pool(redis_settings(settings.redis_url))
+        yield
+        await app[POOL].aclose()
+
+    app.cleanup_ctx.append(connect)
+    return app

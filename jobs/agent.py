@@ -1,0 +1,575 @@
+"""Run one real OpenHands agent on a local checkout.
+
+``run_agent`` is the only entry point the rest of Tandem needs. It builds an OpenHands
+``Agent`` with the ``terminal`` and ``file_editor`` tools (``finish`` and ``think`` are
+added by the SDK), runs a ``LocalConversation`` on ``workdir`` and turns whatever
+happens into an :class:`AgentOutcome`. It blocks (call it through
+``asyncio.to_thread``) and never raises for things the outside world does: an LLM
+outage, HTTP 5xx, garbage responses, timeouts, bad tool output or limits being hit
+all come back as a status with a one-line reason that is safe to show in a check run.
+
+How the limits work
+-------------------
+- **Iterations**: ``max_iteration_per_run`` of the conversation. When it is hit the
+  SDK sets the status to ERROR and emits a ``ConversationErrorEvent`` with code
+  ``MaxIterationsReached`` (it does *not* raise); we report ``"max_iterations"``.
+- **Wall time**: the conversation runs with ``arun()`` on a private event loop and a
+  ``loop.call_later`` timer calls ``conversation.interrupt()``. That cancels the run
+  task even in the middle of an LLM call (the synchronous ``run()`` cannot be
+  paused mid-call: ``pause()`` waits for the state lock the step holds) and sends
+  Ctrl-C to a running terminal command. We report ``"timeout"``.
+- **LLM outages**: litellm retries are kept low (``_LLM_RETRIES`` with short waits),
+  so an LLM that always answers 500 ends in ``"llm_error"`` within seconds.
+
+The terminal's environment
+--------------------------
+The SDK builds every environment it hands to agent-run processes (terminal sessions,
+tmux panes, hook commands) with ``openhands.sdk.utils.command.sanitized_env``, which
+drops a deny-list of names and prefixes. There is no public hook to extend it, so
+before each run we add to that deny-list every variable whose name starts with
+``TANDEM_`` or contains ``TOKEN``/``SECRET``/``KEY``/``PASSWORD`` (see
+:func:`_deny_secret_env`). The tmux backend unsets the dropped names in its server's
+global environment, so new panes never see them. ``os.environ`` itself is never
+modified (that would race with the rest of the worker). This keeps secrets out of
+``env``; it is not an isolation boundary: in the local (dev) mode the agent's
+processes run as the worker's user and could still read ``/proc/<pid>/environ`` of
+their ancestors. The Docker sandbox is the boundary.
+
+The PR's checkout cannot change how the agent runs: ambient *project* plugins
+(``.agents/plugins``, ``.openhands/plugins`` with hooks, MCP servers and skills) are
+not loaded for a Tandem workdir, and no agent context (so no project skills or
+memory) is used.
+
+Persistence: the conversation runs in memory (``persistence_dir=None``), so nothing
+is written to ``workdir`` except by the agent's own tools.
+"""
+
+from __future__ import annotations
+
+import os
+
+# Must be set before litellm is first imported: never download the model price map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
+
+import asyncio
+import concurrent.futures
+import logging
+import math
+import re
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import SecretStr
+
+__all__ = ["AgentLimits", "AgentOutcome", "LLMSettings", "run_agent"]
+
+log = logging.getLogger(__name__)
+
+Status = Literal["finished", "max_iterations", "timeout", "llm_error", "error"]
+
+# litellm retries per LLM call (after the first attempt) and their backoff, in seconds.
+_LLM_RETRIES = 2
+_LLM_RETRY_MIN_WAIT = 1
+_LLM_RETRY_MAX_WAIT = 4
+# How long the terminal tool waits for a command whose output stopped changing.
+_TERMINAL_NO_CHANGE_TIMEOUT_S = 30
+# After a wall-time interrupt, how long a running tool call may take to return.
+_TOOL_DRAIN_S = 10.0
+_REASON_MAX = 300
+_USAGE_ID = "tandem-agent"
+
+
+@dataclass(frozen=True)
+class LLMSettings:
+    model: str  # any litellm model string, e.g. "openai/gpt-4o-mini"
+    base_url: str | None
+    api_key: str | None  # never logged
+    timeout_s: float = 120.0
+    input_cost_per_token: float | None = None
+    output_cost_per_token: float | None = None
+
+    def __repr__(self) -> str:  # keep the key out of logs and tracebacks
+        key = "None" if self.api_key is None else "'***'"
+        return (
+            f"LLMSettings(model={self.model!r}, base_url={self.base_url!r}, api_key={key}, "
+            f"timeout_s={self.timeout_s!r})"
+        )
+
+
+@dataclass(frozen=True)
+class AgentLimits:
+    max_iterations: int = 30
+    wall_time_s: float = 600.0
+
+
+@dataclass(frozen=True)
+class AgentOutcome:
+    status: Status
+    reason: str  # one human line, safe to show in a check run (no secrets)
+    iterations: int
+    duration_s: float
+    cost_usd: float
+    prompt_tokens: int
+    completion_tokens: int
+
+
+def run_agent(workdir: Path, prompt: str, llm: LLMSettings, limits: AgentLimits) -> AgentOutcome:
+    """Run one agent conversation on ``workdir`` and report how it ended."""
+    secrets = [llm.api_key] if llm.api_key else []
+    try:
+        sdk_llm = _build_llm(llm)
+    except Exception as e:  # e.g. a model string pydantic rejects
+        return AgentOutcome(
+            "error", _one_line(f"invalid LLM settings: {e}", secrets), 0, 0.0, 0.0, 0, 0
+        )
+    return _run_conversation(Path(workdir), prompt, sdk_llm, limits, secrets=secrets)
+
+
+# --------------------------------------------------------------------------------------
+# Building the agent
+
+
+def _build_llm(settings: LLMSettings) -> Any:
+    from openhands.sdk import LLM
+
+    return LLM(
+        model=settings.model,
+        base_url=settings.base_url,
+        api_key=SecretStr(settings.api_key) if settings.api_key else None,
+        api_mode="chat",
+        usage_id=_USAGE_ID,
+        timeout=max(1, math.ceil(settings.timeout_s)),
+        num_retries=_LLM_RETRIES,
+        retry_min_wait=_LLM_RETRY_MIN_WAIT,
+        retry_max_wait=_LLM_RETRY_MAX_WAIT,
+        retry_multiplier=1.0,
+        input_cost_per_token=settings.input_cost_per_token,
+        output_cost_per_token=settings.output_cost_per_token,
+        log_completions=False,
+        stream=False,
+    )
+
+
+def _build_agent(llm: Any) -> Any:
+    from openhands.sdk import Agent
+    from openhands.sdk.context.condenser import LLMSummarizingCondenser
+    from openhands.sdk.tool import Tool
+    from openhands.tools.file_editor import FileEditorTool
+    from openhands.tools.terminal import TerminalTool
+
+    return Agent(
+        llm=llm,
+        tools=[
+            Tool(
+                name=TerminalTool.name,
+                params={"no_change_timeout_seconds": _TERMINAL_NO_CHANGE_TIMEOUT_S},
+            ),
+            Tool(name=FileEditorTool.name),
+        ],
+        system_prompt_kwargs={"cli_mode": True},
+        # Summarizes old events once the history grows long; it calls the same LLM.
+        condenser=LLMSummarizingCondenser(
+            llm=llm.model_copy(update={"usage_id": "tandem-condenser"}),
+            max_size=80,
+            keep_first=4,
+        ),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# Environment and project-plugin hardening
+
+_SECRET_NAME = re.compile(r"TOKEN|SECRET|KEY|PASSWORD|PASSWD|CREDENTIAL", re.IGNORECASE)
+_SECRET_PREFIX = "TANDEM_"
+_hardening_lock = threading.Lock()
+# Workdirs of runs in progress: ambient plugins are never loaded from these.
+_untrusted_dirs: dict[str, int] = {}
+
+
+def is_secret_env_name(name: str) -> bool:
+    """Whether the agent's processes must not inherit an env var with this name."""
+    return name.upper().startswith(_SECRET_PREFIX) or bool(_SECRET_NAME.search(name))
+
+
+def _deny_secret_env(environ: Mapping[str, str]) -> None:
+    """Add secret-looking names in ``environ`` to the SDK's sanitized_env deny-list."""
+    from openhands.sdk.utils import command
+
+    names = {k for k in environ if is_secret_env_name(k)}
+    with _hardening_lock:
+        denied = frozenset(command._SENSITIVE_ENV_VARS)
+        if not names <= denied:
+            command._SENSITIVE_ENV_VARS = denied | names
+        prefixes = tuple(command._SENSITIVE_ENV_PREFIXES)
+        if _SECRET_PREFIX not in prefixes:
+            command._SENSITIVE_ENV_PREFIXES = (*prefixes, _SECRET_PREFIX)
+
+
+def _install_plugin_guard() -> None:
+    """Make LocalConversation skip ambient plugins for workdirs registered here."""
+    from openhands.sdk.conversation.impl import local_conversation as lc
+
+    with _hardening_lock:
+        original = lc.load_available_plugins
+        if getattr(original, "_tandem_guard", False):
+            return
+
+        def guarded(work_dir: str | Path | None = None, **kwargs: Any) -> Any:
+            if work_dir is not None and str(Path(work_dir).resolve()) in _untrusted_dirs:
+                return {}
+            return original(work_dir, **kwargs)
+
+        guarded._tandem_guard = True  # type: ignore[attr-defined]
+        lc.load_available_plugins = guarded
+
+
+@contextmanager
+def _untrusted(workdir: Path) -> Iterator[None]:
+    key = str(workdir.resolve())
+    with _hardening_lock:
+        _untrusted_dirs[key] = _untrusted_dirs.get(key, 0) + 1
+    try:
+        yield
+    finally:
+        with _hardening_lock:
+            _untrusted_dirs[key] -= 1
+            if not _untrusted_dirs[key]:
+                del _untrusted_dirs[key]
+
+
+# --------------------------------------------------------------------------------------
+# Running
+
+
+@dataclass
+class _RunResult:
+    timed_out: bool = False
+    exception: BaseException | None = None
+
+
+def _run_conversation(
+    workdir: Path,
+    prompt: str,
+    llm: Any,
+    limits: AgentLimits,
+    *,
+    secrets: list[str] | None = None,
+) -> AgentOutcome:
+    """Run ``prompt`` with an already-built SDK ``LLM`` (tests pass a ``TestLLM``)."""
+    from openhands.sdk.conversation.impl.local_conversation import LocalConversation
+    from openhands.sdk.io import InMemoryFileStore
+
+    secrets = list(secrets or [])
+    start = time.monotonic()
+    workdir = workdir.resolve()
+    if not workdir.is_dir():
+        return AgentOutcome("error", f"workdir {workdir} is not a directory", 0, 0.0, 0.0, 0, 0)
+
+    _deny_secret_env(os.environ)
+    _install_plugin_guard()
+
+    responses: set[str] = set()
+
+    def count_steps(event: Any) -> None:
+        # One agent step = one LLM response, whether it asked for tools or said something.
+        if getattr(event, "source", None) == "agent":
+            response_id = getattr(event, "llm_response_id", None)
+            if response_id:
+                responses.add(str(response_id))
+
+    conversation: Any = None
+    result = _RunResult()
+    loop = asyncio.new_event_loop()
+    pool = _ToolThreads()
+    loop.set_default_executor(pool)
+    scratch = tempfile.TemporaryDirectory(prefix="tandem-agent-", ignore_cleanup_errors=True)
+    try:
+        with _untrusted(workdir):
+            try:
+                conversation = LocalConversation(
+                    agent=_build_agent(llm),
+                    workspace=str(workdir),
+                    # Events stay in memory: nothing lands in workdir or on disk.
+                    persistence_dir=None,
+                    file_store=InMemoryFileStore(),
+                    # The SDK creates its LLM profile store eagerly; keep it out of ~.
+                    profile_store_dir=Path(scratch.name) / "profiles",
+                    callbacks=[count_steps],
+                    max_iteration_per_run=max(1, limits.max_iterations),
+                    visualizer=None,
+                    delete_on_close=True,
+                )
+                conversation.send_message(prompt)
+                result = loop.run_until_complete(_drive(conversation, limits.wall_time_s))
+            except Exception as e:
+                result.exception = e
+            finally:
+                if conversation is not None:
+                    _close(conversation, pool)
+    finally:
+        _shutdown_loop(loop, pool)
+        scratch.cleanup()
+
+    status, reason = _classify(conversation, result, limits)
+    prompt_tokens, completion_tokens, cost = _usage(conversation)
+    outcome = AgentOutcome(
+        status=status,
+        reason=_one_line(reason, secrets),
+        iterations=len(responses),
+        duration_s=round(time.monotonic() - start, 3),
+        cost_usd=cost,
+        prompt_tokens=prompt_tokens,
+        completion_tokens=completion_tokens,
+    )
+    log.info(
+        "agent run ended: %s (%s) after %d iterations, %.1fs, $%.4f",
+        outcome.status,
+        outcome.reason,
+        outcome.iterations,
+        outcome.duration_s,
+        outcome.cost_usd,
+    )
+    return outcome
+
+
+async def _drive(conversation: Any, wall_time_s: float) -> _RunResult:
+    result = _RunResult()
+
+    def on_timeout() -> None:
+        result.timed_out = True
+        conversation.interrupt()
+
+    loop = asyncio.get_running_loop()
+    task = loop.create_task(conversation.arun())
+    timer = loop.call_later(max(0.0, wall_time_s), on_timeout)
+    try:
+        await task
+    except asyncio.CancelledError:
+        # arun() turns an interrupt into PAUSED, except before its run loop started.
+        if not result.timed_out:
+            raise
+    except Exception as e:
+        result.exception = e
+    finally:
+        timer.cancel()
+    return result
+
+
+def _close(conversation: Any, pool: _ToolThreads) -> None:
+    """Stop the terminal (its tmux server and shells) and close the conversation.
+
+    After a wall-time interrupt a tool call may still be running in a worker thread (it
+    got Ctrl-C). Give it a moment to return first: the SDK's terminal executor rebuilds
+    its tmux pool when a running command loses its server, which would leave a fresh
+    tmux server behind if we killed the old one under it. Recovery is switched off for
+    the same reason.
+    """
+    pool.wait_idle(_TOOL_DRAIN_S)
+    executors = _terminal_executors(conversation)
+    for executor in executors:
+        try:
+            executor._recover_tmux_pool = _no_recovery
+        except Exception as e:
+            log.debug("terminal recovery off: %s", e)
+    servers = _tmux_servers(executors)
+    try:
+        conversation.close()
+    except Exception as e:
+        log.warning("closing the agent conversation failed: %s", type(e).__name__)
+    _kill_tmux(servers + _tmux_servers(executors))
+
+
+def _no_recovery(failed_pool: Any) -> None:
+    return None
+
+
+def _terminal_executors(conversation: Any) -> list[Any]:
+    try:
+        tools = list(conversation.agent.tools_map.values())
+    except Exception:
+        return []
+    executors = [getattr(tool, "executor", None) for tool in tools]
+    return [e for e in executors if e is not None and hasattr(e, "_recover_tmux_pool")]
+
+
+def _tmux_servers(executors: list[Any]) -> list[Any]:
+    """The tmux servers behind the terminal executors (SDK internals; best effort)."""
+    servers = []
+    for executor in executors:
+        for holder in (getattr(executor, "_pool", None), getattr(executor, "_session", None)):
+            terminal = getattr(holder, "terminal", holder)
+            server = getattr(terminal, "_server", None) or getattr(terminal, "server", None)
+            if server is not None and hasattr(server, "is_alive"):
+                servers.append(server)
+    return servers
+
+
+def _kill_tmux(servers: list[Any]) -> None:
+    # tmux 3.x leaves its socket file behind when the last session is killed.
+    for server in servers:
+        try:
+            if server.is_alive():
+                server.kill()
+            if server.socket_path:
+                Path(server.socket_path).unlink(missing_ok=True)
+            elif server.socket_name:
+                tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
+                (tmux_dir / str(server.socket_name)).unlink(missing_ok=True)
+        except Exception as e:
+            log.debug("tmux cleanup: %s", e)
+
+
+class _ToolThreads(concurrent.futures.ThreadPoolExecutor):
+    """The run's default executor; remembers its futures so we can wait for them."""
+
+    def __init__(self) -> None:
+        super().__init__(max_workers=8, thread_name_prefix="tandem-agent")
+        self._futures: list[concurrent.futures.Future[Any]] = []
+        self._futures_lock = threading.Lock()
+
+    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
+        future = super().submit(fn, *args, **kwargs)
+        with self._futures_lock:
+            self._futures = [f for f in self._futures if not f.done()] + [future]
+        return future
+
+    def wait_idle(self, timeout: float) -> bool:
+        with self._futures_lock:
+            futures = list(self._futures)
+        _, not_done = concurrent.futures.wait(futures, timeout=timeout)
+        return not not_done
+
+
+def _shutdown_loop(loop: asyncio.AbstractEventLoop, pool: concurrent.futures.Executor) -> None:
+    try:
+        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+        for t in pending:
+            t.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.wait(pending, timeout=5))
+        loop.run_until_complete(loop.shutdown_asyncgens())
+    except Exception as e:
+        log.debug("event loop shutdown: %s", e)
+    finally:
+        loop.close()
+        # A tool thread interrupted by the wall clock may still be finishing: don't wait.
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
+# --------------------------------------------------------------------------------------
+# Classifying the end of a run
+
+
+def _classify(conversation: Any, result: _RunResult, limits: AgentLimits) -> tuple[Status, str]:
+    from openhands.sdk.conversation.state import ConversationExecutionStatus as S
+
+    if result.exception is not None:
+        return _classify_exception(result.exception)
+    if conversation is None:
+        return "error", "the agent conversation could not be created"
+
+    status = conversation.state.execution_status
+    error = _last_conversation_error(conversation)
+    if status == S.FINISHED:
+        return "finished", _finish_message(conversation) or "agent finished"
+    if result.timed_out:
+        return "timeout", f"agent stopped after the wall-time limit of {limits.wall_time_s:g}s"
+    if status == S.ERROR and error is not None and error.code == "MaxIterationsReached":
+        return "max_iterations", f"agent reached the iteration limit ({limits.max_iterations})"
+    if status == S.STUCK:
+        return "error", "agent got stuck repeating the same actions"
+    if error is not None:
+        return "error", f"agent error ({error.code}): {error.detail}"
+    return "error", f"agent stopped in state {getattr(status, 'value', status)}"
+
+
+_LLM_EXCEPTION_MODULES = ("litellm", "openai", "httpx", "httpcore", "aiohttp")
+
+
+def _is_llm_exception(e: BaseException) -> bool:
+    from openhands.sdk.llm.exceptions import LLMError
+
+    if isinstance(e, LLMError):
+        return True
+    return any(
+        (type(x).__module__ or "").split(".")[0] in _LLM_EXCEPTION_MODULES
+        for x in type(e).__mro__
+        if x not in (BaseException, Exception, object)
+    )
+
+
+def _classify_exception(e: BaseException) -> tuple[Status, str]:
+    from openhands.sdk.conversation.exceptions import ConversationRunError
+
+    original: BaseException = e
+    if isinstance(e, ConversationRunError):
+        original = e.original_exception
+    if _is_llm_exception(original):
+        return "llm_error", f"LLM request failed: {_describe(original)}"
+    if isinstance(original, TimeoutError):
+        return "llm_error", f"LLM request timed out: {_describe(original)}"
+    return "error", f"agent failed: {_describe(original)}"
+
+
+def _describe(e: BaseException) -> str:
+    text = str(e).strip() or "no details"
+    return f"{type(e).__name__}: {text}"
+
+
+def _last_conversation_error(conversation: Any) -> Any:
+    from openhands.sdk.event.conversation_error import ConversationErrorEvent
+
+    for event in reversed(list(conversation.state.events)):
+        if isinstance(event, ConversationErrorEvent):
+            return event
+    return None
+
+
+def _finish_message(conversation: Any) -> str | None:
+    from openhands.sdk.event import ActionEvent, MessageEvent
+
+    for event in reversed(list(conversation.state.events)):
+        if isinstance(event, ActionEvent) and event.tool_name == "finish":
+            message = getattr(event.action, "message", None)
+            return str(message) if message else None
+        if isinstance(event, MessageEvent) and event.source == "agent":
+            from openhands.sdk.llm import content_to_str
+
+            return " ".join(content_to_str(event.llm_message.content)) or None
+    return None
+
+
+def _usage(conversation: Any) -> tuple[int, int, float]:
+    if conversation is None:
+        return 0, 0, 0.0
+    try:
+        metrics = conversation.conversation_stats.get_combined_metrics()
+    except Exception:
+        return 0, 0, 0.0
+    usage = metrics.accumulated_token_usage
+    prompt = int(usage.prompt_tokens) if usage is not None else 0
+    completion = int(usage.completion_tokens) if usage is not None else 0
+    return prompt, completion, float(metrics.accumulated_cost or 0.0)
+
+
+_URL_CREDENTIALS = re.compile(r"(\w+://)[^/\s:@]+:[^/\s@]+@")
+_KEYISH = re.compile(r"\b(sk-[A-Za-z0-9_-]{8,}|gh[pousr]_[A-Za-z0-9]{16,}|Bearer\s+\S+)")
+
+
+def _one_line(text: str, secrets: list[str]) -> str:
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    text = _URL_CREDENTIALS.sub(r"\1***@", text)
+    text = _KEYISH.sub("***", text)
+    text = " ".join(text.split())
+    if len(text) > _REASON_MAX:
+        text = text[: _REASON_MAX - 1] + "…"
+    return text

@@ -1,0 +1,84 @@
+"""Merge the parts' results into the run's one check run."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from arq import Retry
+
+from bot import github
+from bot.github import Annotation, CheckOutput, Conclusion, GitHubError
+from jobs.runs import PART_TITLES, github_for
+from jobs.state import PartResult, RunState, RunStore
+
+log = logging.getLogger(__name__)
+
+MAX_ANNOTATIONS = 200
+COLLECT_TRIES = 5
+STATUS_ICONS = {"ok": "✅", "failed": "❌", "skipped": "⏭️"}
+
+
+def conclusion_for(results: list[PartResult]) -> Conclusion:
+    """Tandem's own trouble never blocks a merge: a failed part makes the run neutral."""
+    if any(r.status == "failed" for r in results):
+        return "neutral"
+    return "success"
+
+
+def render(state: RunState) -> tuple[Conclusion, CheckOutput]:
+    results = [state.results[p] for p in state.parts if p in state.results]
+    lines = ["| Part | Result | Duration |", "| --- | --- | --- |"]
+    for result in results:
+        icon = STATUS_ICONS[result.status]
+        lines.append(
+            f"| {PART_TITLES[result.part].capitalize()} | {icon} {result.headline} "
+            f"| {result.duration_s:.1f} s |"
+        )
+    sections = [
+        f"### {PART_TITLES[r.part].capitalize()}\n\n{r.summary}" for r in results if r.summary
+    ]
+    annotations = [
+        Annotation(
+            path=a.path,
+            start_line=a.start_line,
+            end_line=a.end_line,
+            annotation_level=a.level,
+            title=a.title,
+            message=a.message,
+            raw_details=a.raw_details or None,
+        )
+        for r in results
+        for a in r.annotations
+    ]
+    if len(annotations) > MAX_ANNOTATIONS:
+        sections.append(
+            f"_Showing {MAX_ANNOTATIONS} annotations, and {len(annotations) - MAX_ANNOTATIONS} "
+            "more not shown._"
+        )
+        annotations = annotations[:MAX_ANNOTATIONS]
+    title = " · ".join(r.headline for r in results) or "Nothing to do"
+    summary = "\n".join(lines) + "\n\n" + "\n\n".join(sections)
+    return conclusion_for(results), CheckOutput(
+        title=title, summary=summary, annotations=annotations
+    )
+
+
+async def collect(ctx: dict[str, Any], key: str) -> str:
+    store = RunStore(ctx["redis"])
+    if not await store.claim_collect(key):
+        return "not collectable (cancelled, already collected or parts pending)"
+    state = await store.load(key)
+    assert state is not None and state.pr is not None and state.check_run_id is not None
+    conclusion, output = render(state)
+    try:
+        gh, _ = await github_for(ctx, state.pr.installation_id)
+        await github.complete_check_run(gh, state.pr.repo, state.check_run_id, conclusion, output)
+    except GitHubError as exc:
+        await store.release_collect(key)
+        if ctx.get("job_try", 1) < COLLECT_TRIES:
+            log.warning("completing the check run for %s failed (%s); retrying", key, exc)
+            raise Retry(defer=10 * ctx.get("job_try", 1)) from None
+        raise RuntimeError(f"could not complete check run for {key}: {exc}") from None
+    await store.mark_completed(key, conclusion)
+    return f"completed {key}: {conclusion}"

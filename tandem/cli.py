@@ -1,0 +1,164 @@
+"""The `tandem` command: serve (web), worker (arq), up (both, with an embedded Redis)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import signal
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from bot.app import create_app
+from bot.connections import EmbeddedRedis, start_embedded_redis
+from bot.settings import Settings, SettingsError, load_settings
+
+log = logging.getLogger("tandem")
+
+
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # Third-party loggers that would echo request details at INFO.
+    for noisy in ("LiteLLM", "litellm", "httpx", "openai"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+async def serve_web(
+    settings: Settings, host: str, port: int, *, accept_runs: bool
+) -> web.AppRunner:
+    runner = web.AppRunner(create_app(settings, accept_runs=accept_runs), access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, host, port).start()
+    log.info("listening on http://%s:%d (POST /webhook, GET /healthz)", host, port)
+    return runner
+
+
+async def wait_for_stop() -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+
+
+async def run_serve(settings: Settings, host: str, port: int) -> None:
+    runner = await serve_web(settings, host, port, accept_runs=True)
+    try:
+        await wait_for_stop()
+    finally:
+        await runner.cleanup()
+
+
+def run_worker(settings: Settings) -> None:
+    from jobs.worker import build_worker  # the web side never imports jobs/
+
+    build_worker(settings).run()
+
+
+def dev_webhook_secret(data_dir: Path) -> str:
+    """`tandem up` on a fresh machine: make a webhook secret once and keep it in the data dir."""
+    path = data_dir / "webhook-secret"
+    if path.is_file():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value
+
+
+async def run_up(settings: Settings, host: str, port: int) -> None:
+    embedded: EmbeddedRedis | None = None
+    if settings.redis_url is None:
+        embedded = start_embedded_redis(settings.data_dir / "redis")
+        settings = settings.model_copy(update={"redis_url": embedded.url})
+        log.info("embedded redis-server on %s (data in %s)", embedded.url, embedded.data_dir)
+    if settings.webhook_secret is None:
+        from pydantic import SecretStr
+
+        secret = dev_webhook_secret(settings.data_dir)
+        settings = settings.model_copy(update={"webhook_secret": SecretStr(secret)})
+        log.info(
+            "TANDEM_WEBHOOK_SECRET not set: using the generated secret in %s "
+            "(paste it into your GitHub App's webhook settings)",
+            settings.data_dir.resolve() / "webhook-secret",
+        )
+    worker = None
+    try:
+        if settings.github_configured:
+            from jobs.worker import build_worker
+
+            worker = build_worker(settings)
+        else:
+            log.warning(
+                "TANDEM_GITHUB_APP_ID / TANDEM_GITHUB_PRIVATE_KEY_PATH not set: the web app "
+                "answers pings and /healthz, and refuses pull-request deliveries with 503 "
+                "until a GitHub App is configured (see README)"
+            )
+        runner = await serve_web(settings, host, port, accept_runs=worker is not None)
+        worker_task = asyncio.create_task(worker.async_run()) if worker else None
+        stop_task = asyncio.create_task(wait_for_stop())
+        waiting = {stop_task} | ({worker_task} if worker_task else set())
+        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if worker_task is not None and worker_task in done:
+            worker_task.result()  # surface a worker crash
+        stop_task.cancel()
+        if worker is not None:
+            await worker.close()
+        if worker_task is not None:
+            worker_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker_task
+        await runner.cleanup()
+    finally:
+        if embedded is not None:
+            embedded.stop()
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="tandem", description=__doc__)
+    root.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "info"))
+    commands = root.add_subparsers(dest="command", required=True)
+    for name, helptext in (
+        ("serve", "run the web app that receives GitHub webhooks"),
+        ("up", "web app + worker in one process; embedded Redis if TANDEM_REDIS_URL is unset"),
+    ):
+        command = commands.add_parser(name, help=helptext)
+        command.add_argument("--host", default="127.0.0.1")
+        command.add_argument("--port", type=int, default=8000)
+    commands.add_parser("worker", help="run the arq worker that does the runs")
+    return root
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    configure_logging(args.log_level)
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    try:
+        settings = load_settings()
+        if args.command == "serve":
+            settings.require("webhook_secret", "redis_url")
+            asyncio.run(run_serve(settings, args.host, args.port))
+        elif args.command == "worker":
+            run_worker(settings)
+        elif args.command == "up":
+            asyncio.run(run_up(settings, args.host, args.port))
+    except SettingsError as exc:
+        print(f"tandem: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

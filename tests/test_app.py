@@ -1,0 +1,167 @@
+"""Webhook intake against a real Redis: verify, de-duplicate, decide, enqueue."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from pydantic import SecretStr
+from redis.asyncio import Redis
+
+from bot.app import create_app
+from bot.settings import Settings
+from tests.fakegithub.payloads import pull_request_event, webhook_request
+
+SECRET = "s3cret-for-tests"
+HEAD = "c" * 40
+BASE = "d" * 40
+
+
+def pr_payload(action: str = "opened", head: str = HEAD) -> dict[str, Any]:
+    return pull_request_event(
+        action=action,
+        repo_full_name="octo/demo",
+        number=3,
+        head_sha=head,
+        base_sha=BASE,
+        clone_url="http://127.0.0.1:1/git/octo/demo.git",
+        installation_id=5,
+    )
+
+
+async def make_client(redis_url: str, accept_runs: bool = True, **extra: Any) -> TestClient:
+    settings = Settings(webhook_secret=SecretStr(SECRET), redis_url=redis_url, **extra)  # type: ignore[call-arg]
+    client = TestClient(TestServer(create_app(settings, accept_runs=accept_runs)))
+    await client.start_server()
+    return client
+
+
+@pytest.fixture
+async def client(redis_url: str) -> AsyncIterator[TestClient]:
+    client = await make_client(redis_url)
+    yield client
+    await client.close()
+
+
+async def queued(redis: Redis) -> list[str]:
+    return [job.decode() for job in await redis.zrange("arq:queue", 0, -1)]
+
+
+async def post(client: TestClient, event: str, payload: Any, delivery: str | None = None) -> Any:
+    body, headers = webhook_request(event, payload, SECRET, delivery)
+    return await client.post("/webhook", data=body, headers=headers)
+
+
+async def test_ping_answers_pong(client: TestClient, redis_client: Redis) -> None:
+    response = await post(client, "ping", {"zen": "Keep it logically awesome."})
+    assert response.status == 200
+    assert (await response.json()) == {"msg": "pong"}
+    assert await queued(redis_client) == []
+
+
+async def test_opened_pr_enqueues_one_start(client: TestClient, redis_client: Redis) -> None:
+    response = await post(client, "pull_request", pr_payload())
+    assert response.status == 202
+    assert await queued(redis_client) == [f"start_run:octo/demo#3@{HEAD}"]
+
+
+async def test_same_delivery_three_times_starts_one_run(
+    client: TestClient, redis_client: Redis
+) -> None:
+    statuses = [
+        (await post(client, "pull_request", pr_payload(), delivery="d-1")).status for _ in range(3)
+    ]
+    assert statuses == [202, 200, 200]
+    # a different delivery of the same head is absorbed by the deterministic job id
+    assert (await post(client, "pull_request", pr_payload("synchronize"), "d-2")).status == 202
+    assert await queued(redis_client) == [f"start_run:octo/demo#3@{HEAD}"]
+
+
+async def test_closed_pr_enqueues_cancel(client: TestClient, redis_client: Redis) -> None:
+    response = await post(client, "pull_request", pr_payload("closed"), delivery="d-9")
+    assert response.status == 202
+    assert await queued(redis_client) == ["cancel_pr_runs:octo/demo#3:d-9"]
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda h: h.update({"x-hub-signature-256": "sha256=" + "0" * 64}),
+        lambda h: h.pop("x-hub-signature-256"),
+        lambda h: h.update({"x-hub-signature-256": "sha1=abc"}),
+    ],
+)
+async def test_bad_signature_is_401_and_enqueues_nothing(
+    client: TestClient, redis_client: Redis, tamper: Any
+) -> None:
+    body, headers = webhook_request("pull_request", pr_payload(), SECRET)
+    tamper(headers)
+    response = await client.post("/webhook", data=body, headers=headers)
+    assert response.status == 401
+    assert await queued(redis_client) == []
+    assert await redis_client.keys("tandem:delivery:*") == []
+
+
+async def test_signed_with_other_secret_is_401(client: TestClient, redis_client: Redis) -> None:
+    body, headers = webhook_request("pull_request", pr_payload(), "other-secret")
+    assert (await client.post("/webhook", data=body, headers=headers)).status == 401
+    assert await queued(redis_client) == []
+
+
+@pytest.mark.parametrize("raw", [b"{not json", b"[1, 2, 3]", b"\xff\xfe\x00", b""])
+async def test_malformed_body_is_400(client: TestClient, redis_client: Redis, raw: bytes) -> None:
+    from tests.fakegithub.payloads import delivery_headers
+
+    headers = delivery_headers("pull_request", raw, SECRET)
+    response = await client.post("/webhook", data=raw, headers=headers)
+    assert response.status == 400
+    assert await queued(redis_client) == []
+
+
+async def test_payload_missing_fields_is_400(client: TestClient, redis_client: Redis) -> None:
+    payload = pr_payload()
+    del payload["pull_request"]["head"]["sha"]
+    response = await post(client, "pull_request", payload)
+    assert response.status == 400
+    assert "head.sha" in (await response.json())["error"]
+    assert await queued(redis_client) == []
+
+
+async def test_oversized_payload_is_413(client: TestClient, redis_client: Redis) -> None:
+    payload = pr_payload()
+    payload["pull_request"]["body"] = "x" * (25 * 1024 * 1024 + 10)
+    response = await post(client, "pull_request", payload)
+    assert response.status == 413
+    assert await queued(redis_client) == []
+
+
+async def test_wrong_content_type_is_415(client: TestClient) -> None:
+    body, headers = webhook_request("pull_request", pr_payload(), SECRET)
+    headers["content-type"] = "application/x-www-form-urlencoded"
+    assert (await client.post("/webhook", data=body, headers=headers)).status == 415
+
+
+async def test_unhandled_event_is_acknowledged(client: TestClient, redis_client: Redis) -> None:
+    response = await post(client, "star", {"action": "created"})
+    assert response.status == 202
+    assert await queued(redis_client) == []
+
+
+async def test_without_app_credentials_runs_are_refused_not_lost(
+    redis_url: str, redis_client: Redis
+) -> None:
+    client = await make_client(redis_url, accept_runs=False)
+    try:
+        response = await post(client, "pull_request", pr_payload(), delivery="d-5")
+        assert response.status == 503
+        assert "TANDEM_GITHUB_APP_ID" in (await response.json())["error"]
+        # not remembered as seen, so GitHub's redelivery will be processed later
+        assert await redis_client.get("tandem:delivery:d-5") is None
+    finally:
+        await client.close()
+
+
+async def test_healthz(client: TestClient) -> None:
+    response = await client.get("/healthz")
+    assert response.status == 200
+    assert (await response.json())["status"] == "ok"

@@ -1,0 +1,351 @@
+"""End to end: `tandem serve` and `tandem worker` as processes, a real redis-server, the fake
+GitHub (real git over smart HTTP) and a scripted OpenAI-compatible LLM driving the real agent."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.connections import EmbeddedRedis, free_port
+from tests.fakegithub import FakeGitHubThread, make_app_key
+from tests.fakegithub.payloads import pull_request_event, webhook_request
+from tests.llmserver import ScriptedLLMThread, Step, finish, terminal, tool_call
+
+APP_ID = 4242
+INSTALLATION = 777
+REPO = "octo/calc"
+SECRET = "e2e-webhook-secret"
+
+BASE_SRC = """def classify(n):
+    if n < 0:
+        return "negative"
+    return "non-negative"
+"""
+
+HEAD_SRC = """def classify(n):
+    if n < 0:
+        return "negative"
+    elif n == 0:
+        return "zero"
+    elif n == 1:
+        return "one"
+    elif n == 2:
+        return "two"
+    elif n == 3:
+        return "three"
+    elif n < 10:
+        return "small"
+    elif n < 100:
+        return "medium"
+    elif n < 1000:
+        return "large"
+    elif n < 10000:
+        return "huge"
+    elif n < 100000:
+        return "enormous"
+    return "astronomical"
+"""
+
+GOOD_TEST = """from calc import classify
+
+
+def test_zero_and_small():
+    assert classify(0) == "zero"
+    assert classify(5) == "small"
+    assert classify(-1) == "negative"
+"""
+
+FAILING_TEST = """from calc import classify
+
+
+def test_wrong_expectation():
+    assert classify(0) == "nothing"
+"""
+
+
+def first_user_text(body: dict[str, Any]) -> str:
+    for message in body.get("messages", []):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(str(part.get("text", "")) for part in content)
+            return str(content)
+    return ""
+
+
+def agent_script(body: dict[str, Any]) -> Step | None:
+    """Writes a test into the checkout named in the prompt; a `slow_` file makes it wait first,
+    so a run can be caught in progress."""
+    prompt = first_user_text(body)
+    match = re.search(r"repository at (/\S+?)\.\n", prompt)
+    if match is None:
+        return finish("no repository in the prompt")
+    checkout = match.group(1)
+    turns = sum(1 for m in body["messages"] if m.get("role") == "assistant")
+    steps: list[Step] = []
+    if "slow_calc.py" in prompt:
+        steps.append(terminal("sleep 8"))
+    content = FAILING_TEST if "failing" in prompt else GOOD_TEST
+    steps.append(
+        tool_call(
+            "file_editor",
+            command="create",
+            path=f"{checkout}/tests/test_calc_tandem.py",
+            file_text=content,
+        )
+    )
+    steps.append(finish("wrote tests/test_calc_tandem.py"))
+    return steps[turns] if turns < len(steps) else finish()
+
+
+@dataclass
+class World:
+    github: Any  # FakeGitHubThread, attributes fall through to the FakeGitHub
+    llm: ScriptedLLMThread
+    url: str
+    logs: Path
+
+    def post(self, event: str, payload: dict[str, Any], delivery: str | None = None) -> int:
+        body, headers = webhook_request(event, payload, SECRET, delivery)
+        return self.post_raw(body, headers)
+
+    def post_raw(self, body: bytes, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(
+            f"{self.url}/webhook", data=body, headers=headers, method="POST"
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return int(exc.code)
+
+    def open_pr(self, branch: str, files: dict[str, str]) -> tuple[dict[str, Any], str, str]:
+        base = self.github.branch_sha(REPO, "main")
+        self.github.create_branch(REPO, branch, base)
+        head = self.github.commit_files(REPO, branch, files, message=f"change on {branch}")
+        pull = self.github.open_pull_request(REPO, head=branch, base="main")
+        return pull, base, head
+
+    def payload(
+        self, action: str, pull: dict[str, Any], base: str, head: str, branch: str
+    ) -> dict[str, Any]:
+        return pull_request_event(
+            action=action,
+            repo_full_name=REPO,
+            number=pull["number"],
+            head_sha=head,
+            base_sha=base,
+            head_ref=branch,
+            clone_url=self.github.clone_url(REPO),
+            installation_id=INSTALLATION,
+        )
+
+    def completed_run(self, sha: str, timeout: float = 120) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            runs = [r for r in self.github.check_runs_for(REPO, sha) if r["status"] == "completed"]
+            return runs[-1] if runs else None
+
+        return wait_for(done, timeout, f"check run on {sha[:8]} to complete", self.logs)
+
+
+def wait_for(
+    condition: Callable[[], Any], timeout: float, what: str, logs: Path | None = None
+) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    detail = ""
+    if logs is not None:
+        for log in sorted(logs.glob("*.log")):
+            detail += f"\n--- {log.name} ---\n" + log.read_text()[-4000:]
+    raise AssertionError(f"timed out waiting for {what}{detail}")
+
+
+def start_process(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    handle = log.open("wb")
+    return subprocess.Popen(
+        [sys.executable, "-m", "tandem.cli", *args],
+        env=env,
+        stdout=handle,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis) -> Iterator[World]:
+    root = tmp_path_factory.mktemp("e2e")
+    private_pem, public_pem = make_app_key()
+    key_path = root / "app.pem"
+    key_path.write_bytes(private_pem)
+    with (
+        FakeGitHubThread(root / "github", app_id=APP_ID, public_key_pem=public_pem) as github,
+        ScriptedLLMThread(agent_script) as llm,
+    ):
+        github.add_installation(INSTALLATION, "octo")
+        github.create_repo(REPO, installation_id=INSTALLATION)
+        github.commit_files(REPO, "main", {"calc.py": BASE_SRC, "tests/__init__.py": ""})
+        port = free_port()
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")},
+            "TANDEM_GITHUB_APP_ID": str(APP_ID),
+            "TANDEM_GITHUB_PRIVATE_KEY_PATH": str(key_path),
+            "TANDEM_WEBHOOK_SECRET": SECRET,
+            "TANDEM_GITHUB_API_URL": github.url,
+            "TANDEM_REDIS_URL": redis_server.url.replace("/0", "/3"),
+            "TANDEM_LLM_MODEL": "openai/scripted",
+            "TANDEM_LLM_BASE_URL": llm.url,
+            "TANDEM_LLM_API_KEY": "sk-e2e-test-key",
+            "TANDEM_DATA_DIR": str(root / "data"),
+            "TANDEM_AGENT_WALL_TIME_S": "60",
+            "LITELLM_LOCAL_MODEL_COST_MAP": "True",
+        }
+        logs = root / "logs"
+        logs.mkdir()
+        processes = [
+            start_process(["serve", "--port", str(port)], env, logs / "serve.log"),
+            start_process(["worker"], env, logs / "worker.log"),
+        ]
+        url = f"http://127.0.0.1:{port}"
+        try:
+            wait_for(lambda: healthy(url), 30, "tandem serve to answer /healthz", logs)
+            yield World(github=github, llm=llm, url=url, logs=logs)
+        finally:
+            for process in processes:
+                os.killpg(process.pid, signal.SIGTERM)
+            for process in processes:
+                try:
+                    process.wait(timeout=15)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+
+
+def healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def test_opened_pr_gets_one_check_run_with_review_and_delivered_tests(world: World) -> None:
+    pull, base, head = world.open_pr("feature-1", {"calc.py": HEAD_SRC})
+    payload = world.payload("opened", pull, base, head, "feature-1")
+    statuses = [world.post("pull_request", payload, delivery="e2e-opened-1") for _ in range(3)]
+    assert statuses == [202, 200, 200]
+
+    run = world.completed_run(head)
+    assert run["conclusion"] == "success", run["output"]
+    assert run["external_id"] == f"{REPO}#{pull['number']}@{head}"
+    summary = run["output"]["summary"]
+    assert "1 test file(s) generated" in summary
+    assert "review finding(s)" in summary
+    assert len(world.github.check_runs_for(REPO, head)) == 1  # three deliveries, one run
+
+    annotations = world.github.annotations_for(run["id"])
+    complexity = [a for a in annotations if a["path"] == "calc.py"]
+    assert complexity and complexity[0]["title"] == "Complexity 11 in classify (was 2)"
+    assert complexity[0]["annotation_level"] == "warning"
+
+    follow_ups = [
+        p for p in world.github.pulls_for(REPO) if p["head"]["ref"] == "tandem/tests-pr-1"
+    ]
+    assert len(follow_ups) == 1
+    assert follow_ups[0]["base"]["ref"] == "feature-1"
+    branch_sha = world.github.branch_sha(REPO, "tandem/tests-pr-1")
+    shown = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(world.github.repo_path(REPO)),
+            "show",
+            f"{branch_sha}:tests/test_calc_tandem.py",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shown.stdout == GOOD_TEST
+    parent = subprocess.run(
+        ["git", "--git-dir", str(world.github.repo_path(REPO)), "rev-parse", f"{branch_sha}^"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert parent.stdout.strip() == head
+
+    # the key never reached the LLM's transcript, and the agent's requests carried our model
+    assert all("sk-e2e-test-key" not in json.dumps(r) for r in world.llm.requests)
+
+
+def test_failing_generated_test_is_not_delivered(world: World) -> None:
+    pull, base, head = world.open_pr("feature-failing", {"calc_failing.py": HEAD_SRC})
+    world.post("pull_request", world.payload("opened", pull, base, head, "feature-failing"))
+    run = world.completed_run(head)
+    summary = run["output"]["summary"]
+    assert "discarded" in summary and "test_calc_tandem.py" in summary
+    assert "no passing tests" in summary
+    branch = f"tandem/tests-pr-{pull['number']}"
+    assert world.github.branch_sha(REPO, branch) is None
+    assert not [p for p in world.github.pulls_for(REPO) if p["head"]["ref"] == branch]
+
+
+def test_synchronize_cancels_the_old_run(world: World) -> None:
+    pull, base, old_head = world.open_pr("feature-sync", {"slow_calc.py": HEAD_SRC})
+    world.post("pull_request", world.payload("opened", pull, base, old_head, "feature-sync"))
+    wait_for(
+        lambda: world.github.check_runs_for(REPO, old_head), 60, "the first check run", world.logs
+    )
+    new_head = world.github.commit_files(
+        REPO, "feature-sync", {"slow_calc.py": HEAD_SRC + "\n# v2\n"}, message="second push"
+    )
+    sent = time.monotonic()
+    world.post("pull_request", world.payload("synchronize", pull, base, new_head, "feature-sync"))
+    old = world.completed_run(old_head, timeout=30)
+    cancelled_after = time.monotonic() - sent
+    assert old["conclusion"] == "cancelled"
+    assert f"superseded by {new_head[:12]}" in old["output"]["title"]
+    new = world.completed_run(new_head)
+    assert new["conclusion"] == "success"
+    print(f"old run cancelled {cancelled_after:.2f} s after the synchronize delivery")
+
+
+def test_bad_signature_is_refused_and_nothing_runs(world: World) -> None:
+    pull, base, head = world.open_pr("feature-forged", {"calc.py": HEAD_SRC})
+    body, headers = webhook_request(
+        "pull_request", world.payload("opened", pull, base, head, "feature-forged"), "wrong"
+    )
+    assert world.post_raw(body, headers) == 401
+    time.sleep(1.0)  # give a wrongly enqueued run the chance to show up
+    assert world.github.check_runs_for(REPO, head) == []
+
+
+def test_llm_down_still_reports_the_review(world: World) -> None:
+    world.llm.server.mode = "http_500"
+    try:
+        pull, base, head = world.open_pr("feature-llm-down", {"calc.py": HEAD_SRC})
+        world.post("pull_request", world.payload("opened", pull, base, head, "feature-llm-down"))
+        run = world.completed_run(head)
+    finally:
+        world.llm.server.mode = "script"
+    assert run["conclusion"] == "neutral"
+    summary = run["output"]["summary"]
+    assert "review finding(s)" in summary
+    assert "llm_error" in summary
+    assert world.github.annotations_for(run["id"])
