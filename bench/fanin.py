@@ -1,12 +1,20 @@
 """Fan-in benchmark: what running the two parts in parallel gains, and how fast the fan-in is.
 
-Runs the same runs twice on real parts: a real redis-server, the real arq worker as
-`jobs.worker.build_worker` builds it, the real `start_run`, `run_part` and `collect`, and the
-fake GitHub (the network edge). Only the two parts' work is a stand-in that sleeps a controlled
-time, so both modes do exactly the same jobs:
+Runs the same runs on real parts: a real redis-server, the real two arq workers as
+`jobs.worker.build_workers` builds them (the control queue: start_run, collect; the parts queue:
+the two parts), the real `start_run`, `run_part` and `collect`, and the fake GitHub (the network
+edge). Only the two parts' work is a stand-in that sleeps a controlled time (plus a small jitter,
+seeded per run, so that the parts' ends do not lock to the workers' poll cycle), so every mode
+does exactly the same jobs:
 
-- parallel: the worker runs up to 10 jobs at once (Tandem's design);
-- serial:   the same worker with max_jobs=1, so the parts run one after the other.
+- parallel: the parts worker runs up to 10 parts at once (Tandem's design);
+- serial:   the same workers with max_parts=1, so the parts run one after the other;
+- busy:     max_parts=2, and as soon as the measured run's parts have started, 2 other runs
+            whose parts sleep much longer (5 s) are started, so when the measured run's last
+            part returns, every part slot is taken by other runs' parts and more are queued;
+- busy, one queue (before the split): the busy mode on the design Tandem had before, one arq
+            queue and worker (max_jobs=2) for start_run, the parts and collect alike, so a
+            finished run's collect queues behind the other runs' parts.
 
 Per run it measures the wall time from enqueuing `start_run` (as the web app does) to the
 completing check-run PATCH arriving at the fake GitHub, and the fan-in delay: from the moment
@@ -26,44 +34,54 @@ from pathlib import Path
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import argparse  # noqa: E402
-import asyncio  # noqa: E402
-import contextlib  # noqa: E402
-import logging  # noqa: E402
-import platform  # noqa: E402
-import tempfile  # noqa: E402
-import time  # noqa: E402
-from collections.abc import Awaitable, Callable  # noqa: E402
-from dataclasses import dataclass, field  # noqa: E402
-from typing import Any  # noqa: E402
+import argparse
+import asyncio
+import contextlib
+import logging
+import platform
+import random
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, cast
 
-from aiohttp import web  # noqa: E402
-from arq import Worker, create_pool  # noqa: E402
-from arq.connections import ArqRedis  # noqa: E402
-from arq.worker import func  # noqa: E402
-from pydantic import SecretStr  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.table import Table  # noqa: E402
+from aiohttp import web
+from arq import Worker, create_pool
+from arq.connections import ArqRedis
+from arq.jobs import Job
+from arq.typing import WorkerCoroutine
+from arq.worker import func
+from pydantic import SecretStr
+from rich.console import Console
+from rich.table import Table
 
-from bot.connections import EmbeddedRedis, redis_settings, start_embedded_redis  # noqa: E402
-from bot.plan import PullRequestRef, pull_request_ref  # noqa: E402
-from bot.settings import Settings  # noqa: E402
-from jobs.runs import PART_TITLES, run_part  # noqa: E402
-from jobs.state import PARTS, PartName, PartResult, RunState, RunStore  # noqa: E402
-from jobs.worker import build_worker, job_timeouts  # noqa: E402
-from tests.fakegithub import (  # noqa: E402
+from bot.connections import (
+    CONTROL_QUEUE,
+    PARTS_QUEUE,
+    EmbeddedRedis,
+    redis_settings,
+    start_embedded_redis,
+)
+from bot.plan import PullRequestRef, pull_request_ref
+from bot.settings import Settings
+from jobs.runs import GIVE_UP_AFTER_TRIES, PART_TITLES, run_part
+from jobs.state import PARTS, PartName, PartResult, RunState, RunStore
+from jobs.worker import build_workers, control_functions, job_timeouts
+from tests.fakegithub import (
     FakeGitHub,
     FakeGitHubThread,
     make_app_key,
     pull_request_event,
 )
-from tests.fakegithub.server import _Ctx, _Reply  # noqa: E402
+from tests.fakegithub.server import _Ctx, _Reply
 
 APP_ID = 4242
 INSTALLATION = 77
 REPO = "octo/bench"
-PARALLEL_MAX_JOBS = 10
-SERIAL_MAX_JOBS = 1
+PARALLEL_MAX_PARTS = 10
+SERIAL_MAX_PARTS = 1
+BUSY_MAX_PARTS = 2
 POLLING_INTERVAL_S = 2.0  # the blocking design's status poll
 GOAL_P95_S = 0.100
 ARRIVED = "bench_arrived"
@@ -101,12 +119,34 @@ class TimedFakeGitHub(FakeGitHub):
 # ----------------------------------------------------------------------------- records
 
 
+@dataclass(frozen=True)
+class Mode:
+    name: str
+    max_parts: int
+    background: bool = False  # other runs' long parts fill the part slots at the fan-in
+    one_queue: bool = False  # the design before the split: everything on one queue and worker
+
+    @property
+    def queue(self) -> str:
+        """Where start_run (and so, here, everything) is enqueued."""
+        return PARTS_QUEUE if self.one_queue else CONTROL_QUEUE
+
+
+MODES = (
+    Mode("parallel", PARALLEL_MAX_PARTS),
+    Mode("serial", SERIAL_MAX_PARTS),
+    Mode("busy", BUSY_MAX_PARTS, background=True),
+    Mode("busy, one queue (before the split)", BUSY_MAX_PARTS, background=True, one_queue=True),
+)
+
+
 @dataclass
 class Timeline:
     """One run's timestamps, all time.time() (seconds since the epoch) across threads."""
 
     mode: str
     pr: PullRequestRef
+    planned: dict[str, float]  # part -> how long its work sleeps
     enqueued: float = 0.0
     parts: dict[str, tuple[float, float]] = field(default_factory=dict)  # work start, returned
     collect_enqueued: float | None = None  # arq's enqueue time (millisecond resolution)
@@ -114,6 +154,13 @@ class Timeline:
     patch_arrived: float | None = None  # the completing PATCH arrives at the fake GitHub
     conclusion: str = ""
     final_status: str = ""
+
+    @property
+    def ideal_s(self) -> float:
+        """The parts' own time: their sum one after the other, else the longer one (in the busy
+        modes the measured run's parts start together on the two free slots)."""
+        values = self.planned.values()
+        return sum(values) if self.mode == "serial" else max(values)
 
     @property
     def last_part_returned(self) -> float:
@@ -135,13 +182,42 @@ class Timeline:
         return s1 < e2 and s2 < e1
 
 
+@dataclass
+class PartSpan:
+    """One part job as arq ran it: enqueued (arq, ms resolution), job started, job returned."""
+
+    key: str
+    part: str
+    enqueued: float
+    started: float
+    ended: float | None = None
+
+
+class OneQueue:
+    """The job context's ArqRedis as the design before the split used it: every job it enqueues
+    (here: run_part's collect) goes on the one queue."""
+
+    def __init__(self, redis: ArqRedis, queue: str) -> None:
+        self._redis = redis
+        self._queue = queue
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._redis, name)
+
+    async def enqueue_job(self, function: str, *args: Any, **kwargs: Any) -> Job | None:
+        kwargs["_queue_name"] = self._queue
+        return await self._redis.enqueue_job(function, *args, **kwargs)
+
+
 class Bench:
-    """Holds the runs in flight; the worker's hooks and the fake GitHub report into it."""
+    """Holds the runs in flight; the workers' hooks and the fake GitHub report into it."""
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self.loop = loop
-        self.runs: dict[str, Timeline] = {}  # run key -> timeline
+        self.runs: dict[str, Timeline] = {}  # run key -> timeline (measured and background)
         self.waiting: dict[str, asyncio.Future[None]] = {}  # head sha -> completed
+        self.spans: list[PartSpan] = []  # every part job, every mode
+        self.parts_started: dict[str, asyncio.Event] = {}  # run key -> all its part jobs started
 
     # Called on the fake GitHub's thread.
     def on_completed(self, head_sha: str, arrived: float, conclusion: str) -> None:
@@ -164,111 +240,187 @@ class Bench:
                 timeline.collect_started = time.time()
                 timeline.collect_enqueued = ctx["enqueue_time"].timestamp()
 
-    def part_job(self, part: PartName, duration_s: float) -> PartJob:
-        """The part's arq job: the real run_part around work that only sleeps."""
+    def part_job(self, part: PartName, one_queue: str | None = None) -> PartJob:
+        """The part's arq job: the real run_part around work that only sleeps. With
+        `one_queue`, the collect it enqueues goes on that queue (the design before the split)."""
 
         async def work(ctx: dict[str, Any], state: RunState) -> PartResult:
+            timeline = self.runs[state.key]
+            duration_s = timeline.planned[part]
             started = time.time()
             await asyncio.sleep(duration_s)
             result = PartResult(
                 part=part,
                 status="ok",
-                headline=f"{PART_TITLES[part]} (stand-in, {duration_s:g} s)",
+                headline=f"{PART_TITLES[part]} (stand-in, {duration_s:.3f} s)",
                 summary=f"Benchmark stand-in for {PART_TITLES[part]}: slept {duration_s:g} s.",
             )
-            returned = time.time()
-            timeline = self.runs.get(state.key)
-            if timeline is not None:
-                timeline.parts[part] = (started, returned)
+            timeline.parts[part] = (started, time.time())
             return result
 
         async def job(ctx: dict[str, Any], key: str) -> str:
-            return await run_part(ctx, part, key, work)
+            span = PartSpan(key, part, ctx["enqueue_time"].timestamp(), time.time())
+            self.spans.append(span)
+            if sum(s.key == key for s in self.spans) == len(PARTS) and key in self.parts_started:
+                self.parts_started[key].set()
+            if one_queue is not None:
+                ctx = {**ctx, "redis": OneQueue(ctx["redis"], one_queue)}
+            try:
+                return await run_part(ctx, part, key, work)
+            finally:
+                span.ended = time.time()
 
         job.__name__ = job.__qualname__ = part
         return job
+
+    def at_fanin(self, timeline: Timeline) -> tuple[int, int]:
+        """Other runs' part jobs running, and part jobs queued, when the run's last part's work
+        returned: how busy the part slots were at its fan-in."""
+        moment = timeline.last_part_returned
+        running = queued = 0
+        for span in self.spans:
+            if span.key == timeline.pr.run_key:
+                continue
+            if span.started <= moment and (span.ended is None or span.ended > moment):
+                running += 1
+            elif span.enqueued <= moment < span.started:
+                queued += 1
+        return running, queued
 
 
 # ----------------------------------------------------------------------------- running
 
 
-def build_bench_worker(
-    settings: Settings, bench: Bench, max_jobs: int, durations: dict[PartName, float]
-) -> Worker:
-    """jobs.worker.build_worker's worker, with the two parts' work swapped for timed sleeps."""
-    worker = build_worker(settings, max_jobs=max_jobs)
+def build_bench_workers(
+    settings: Settings, bench: Bench, mode: Mode
+) -> tuple[list[Worker], list[Worker]]:
+    """jobs.worker.build_workers' two workers, with the two parts' work swapped for timed
+    sleeps; returns (the workers to run, every worker built). The one-queue mode runs only the
+    parts worker, with the control functions registered on it too."""
     timeouts = job_timeouts(settings)
-    for part in PARTS:
-        worker.functions[part] = func(
-            bench.part_job(part, durations[part]),
+    parts = [
+        func(
+            cast(WorkerCoroutine, bench.part_job(part, PARTS_QUEUE if mode.one_queue else None)),
             name=part,
             timeout=timeouts[part],
-            max_tries=2,
+            max_tries=GIVE_UP_AFTER_TRIES + 1,
         )
-    worker.on_job_start = bench.on_job_start
-    return worker
+        for part in PARTS
+    ]
+    if mode.one_queue:
+        parts += control_functions(settings)
+    control, parts_worker = build_workers(settings, max_parts=mode.max_parts, parts=parts)
+    if mode.one_queue:
+        parts_worker.on_job_start = bench.on_job_start
+        return [parts_worker], [control, parts_worker]
+    control.on_job_start = bench.on_job_start
+    return [control, parts_worker], [control, parts_worker]
 
 
-async def one_run(
-    bench: Bench,
-    pool: ArqRedis,
-    store: RunStore,
-    worker_task: asyncio.Task[None],
-    timeline: Timeline,
-    timeout_s: float,
-) -> None:
-    pr = timeline.pr
-    bench.runs[pr.run_key] = timeline
-    completed = bench.loop.create_future()
-    bench.waiting[pr.head_sha] = completed
-    delivery_id = f"bench-{timeline.mode}-{pr.number}"
-    timeline.enqueued = time.time()
-    # Exactly as the web app enqueues a run (bot/webhooks.py).
-    await pool.enqueue_job(
-        "start_run", pr.to_dict(), delivery_id, "opened", _job_id=f"start_run:{pr.run_key}"
-    )
-    done, _ = await asyncio.wait(
-        {completed, worker_task}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
-    )
-    if worker_task in done:
-        worker_task.result()
-        raise RuntimeError("the worker stopped")
-    if completed not in done:
-        raise RuntimeError(f"run {pr.run_key} did not complete its check run in {timeout_s:.0f} s")
-    # Let collect finish (mark_completed) before the next run starts; harness-side polling.
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        state = await store.load(pr.run_key)
-        timeline.final_status = state.status if state is not None else "missing"
-        if timeline.final_status == "completed":
-            break
-        await asyncio.sleep(0.005)
+class Runner:
+    """Starts runs the way the web app does, on one mode's running workers, and waits for them."""
+
+    def __init__(
+        self, bench: Bench, pool: ArqRedis, mode: Mode, tasks: list[asyncio.Task[None]]
+    ) -> None:
+        self.bench = bench
+        self.pool = pool
+        self.store = RunStore(pool)
+        self.mode = mode
+        self.tasks = tasks
+
+    async def start(self, timeline: Timeline) -> asyncio.Future[None]:
+        pr = timeline.pr
+        self.bench.runs[pr.run_key] = timeline
+        self.bench.parts_started[pr.run_key] = asyncio.Event()
+        completed = self.bench.loop.create_future()
+        self.bench.waiting[pr.head_sha] = completed
+        delivery_id = f"bench-{timeline.mode}-{pr.number}"
+        timeline.enqueued = time.time()
+        # As the web app enqueues a run (bot/app.py); before the split, on the one queue.
+        await self.pool.enqueue_job(
+            "start_run",
+            pr.to_dict(),
+            delivery_id,
+            "opened",
+            _job_id=f"start_run:{pr.run_key}",
+            _queue_name=self.mode.queue,
+        )
+        return completed
+
+    async def wait(self, awaitable: Awaitable[Any], timeout_s: float, what: str) -> None:
+        waiter = asyncio.ensure_future(awaitable)
+        done, _ = await asyncio.wait(
+            {waiter, *self.tasks}, timeout=timeout_s, return_when=asyncio.FIRST_COMPLETED
+        )
+        for task in self.tasks:
+            if task in done:
+                waiter.cancel()
+                task.result()
+                raise RuntimeError("a worker stopped")
+        if waiter not in done:
+            waiter.cancel()
+            raise RuntimeError(f"{what} did not happen in {timeout_s:.0f} s")
+
+    async def finish(
+        self, timeline: Timeline, completed: asyncio.Future[None], timeout_s: float
+    ) -> None:
+        key = timeline.pr.run_key
+        await self.wait(completed, timeout_s, f"run {key} completing its check run")
+        # Let collect finish (mark_completed) before going on; harness-side polling.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            state = await self.store.load(key)
+            timeline.final_status = state.status if state is not None else "missing"
+            if timeline.final_status == "completed":
+                break
+            await asyncio.sleep(0.005)
+
+    async def one_run(self, timeline: Timeline, background: list[Timeline]) -> None:
+        """One measured run; with `background`, those runs are started as soon as the measured
+        run's parts have started, and waited for too, so the next run starts on idle workers."""
+        timeout_s = sum(timeline.planned.values()) + 60
+        completed = await self.start(timeline)
+        others: list[tuple[Timeline, asyncio.Future[None]]] = []
+        if background:
+            started = self.bench.parts_started[timeline.pr.run_key].wait()
+            await self.wait(started, timeout_s, f"run {timeline.pr.run_key}'s parts starting")
+            others = [(other, await self.start(other)) for other in background]
+            timeout_s += sum(sum(o.planned.values()) for o in background)
+        await self.finish(timeline, completed, timeout_s)
+        for other, other_completed in others:
+            await self.finish(other, other_completed, timeout_s)
 
 
 async def run_mode(
-    mode: str,
-    max_jobs: int,
+    mode: Mode,
     timelines: list[Timeline],
+    background: list[list[Timeline]],
     *,
     settings: Settings,
     bench: Bench,
     pool: ArqRedis,
-    durations: dict[PartName, float],
 ) -> float:
-    """Run the timelines one after the other on a fresh worker; returns the worker's poll_delay."""
-    worker = build_bench_worker(settings, bench, max_jobs, durations)
-    worker_task = asyncio.create_task(worker.async_run())
-    store = RunStore(pool)
-    timeout_s = sum(durations.values()) + 60
+    """Run the timelines one after the other on fresh workers; returns the workers' poll_delay."""
+    running, built = build_bench_workers(settings, bench, mode)
+    tasks = [asyncio.create_task(worker.async_run()) for worker in running]
+    runner = Runner(bench, pool, mode, tasks)
     try:
-        for timeline in timelines:
-            await one_run(bench, pool, store, worker_task, timeline, timeout_s)
+        for index, timeline in enumerate(timelines):
+            await runner.one_run(timeline, background[index] if background else [])
     finally:
-        worker_task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await worker_task
-        await worker.close()
-    return worker.poll_delay_s
+        # arq's close() cancels jobs still running (and then raises CancelledError): let the
+        # last collect finish its bookkeeping first, then stop them as jobs.worker.run_workers.
+        jobs = [job for worker in running for job in worker.tasks.values() if not job.done()]
+        if jobs:
+            await asyncio.wait(jobs, timeout=10)
+        for worker in built:
+            await worker.close()
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+    return running[0].poll_delay_s
 
 
 @dataclass
@@ -276,6 +428,17 @@ class Params:
     runs: int
     warmup: int
     durations: dict[PartName, float]
+    jitter: float
+    busy_part: float  # how long the background runs' parts sleep, each
+    busy_runs: int  # background runs per measured run in the busy modes
+
+    def planned(self, index: int) -> dict[str, float]:
+        """Run `index`'s part durations: the same in every mode. The jitter (seeded by the
+        index) keeps the parts' ends from locking to the workers' poll cycle."""
+        return {
+            part: duration + random.Random(f"{index}:{part}").uniform(0, self.jitter)
+            for part, duration in self.durations.items()
+        }
 
 
 def prepare(fake: FakeGitHub, count: int) -> list[PullRequestRef]:
@@ -302,7 +465,9 @@ def prepare(fake: FakeGitHub, count: int) -> list[PullRequestRef]:
     return refs
 
 
-async def bench_main(params: Params, tmp: Path) -> tuple[dict[str, list[Timeline]], dict[str, Any]]:
+async def bench_main(
+    params: Params, tmp: Path
+) -> tuple[dict[str, list[Timeline]], dict[str, Any], Bench]:
     loop = asyncio.get_running_loop()
     bench = Bench(loop)
     private_pem, public_pem = make_app_key()
@@ -320,7 +485,8 @@ async def bench_main(params: Params, tmp: Path) -> tuple[dict[str, list[Timeline
         fake.add_installation(INSTALLATION, "octo")
         fake.create_repo(REPO, installation_id=INSTALLATION)
         per_mode = params.warmup + params.runs
-        refs = prepare(fake, 2 * per_mode)
+        busy_modes = sum(mode.background for mode in MODES)
+        refs = iter(prepare(fake, per_mode * (len(MODES) + busy_modes * params.busy_runs)))
         settings = Settings(
             github_app_id=APP_ID,
             github_private_key=SecretStr(private_pem.decode()),
@@ -329,23 +495,28 @@ async def bench_main(params: Params, tmp: Path) -> tuple[dict[str, list[Timeline
             data_dir=tmp / "data",
         )
         pool = await create_pool(redis_settings(redis.url))
-        modes = {"parallel": PARALLEL_MAX_JOBS, "serial": SERIAL_MAX_JOBS}
         measured: dict[str, list[Timeline]] = {}
         poll_delay = 0.0
-        for index, (mode, max_jobs) in enumerate(modes.items()):
+        for mode in MODES:
             timelines = [
-                Timeline(mode=mode, pr=pr) for pr in refs[index * per_mode : (index + 1) * per_mode]
+                Timeline(mode=mode.name, pr=next(refs), planned=params.planned(i))
+                for i in range(per_mode)
+            ]
+            background = [
+                [
+                    Timeline(
+                        mode=f"{mode.name} (background)",
+                        pr=next(refs),
+                        planned=dict.fromkeys(PARTS, params.busy_part),
+                    )
+                    for _ in range(params.busy_runs)
+                ]
+                for _ in range(per_mode if mode.background else 0)
             ]
             poll_delay = await run_mode(
-                mode,
-                max_jobs,
-                timelines,
-                settings=settings,
-                bench=bench,
-                pool=pool,
-                durations=params.durations,
+                mode, timelines, background, settings=settings, bench=bench, pool=pool
             )
-            measured[mode] = timelines[params.warmup :]
+            measured[mode.name] = timelines[params.warmup :]
         info: dict[str, Any] = {
             "poll_delay": poll_delay,
             "redis": redis.process.args[0] if isinstance(redis.process.args, list) else "",
@@ -354,7 +525,7 @@ async def bench_main(params: Params, tmp: Path) -> tuple[dict[str, list[Timeline
             "check_patches": len(fake.calls_matching("PATCH", r"/check-runs/\d+$")),
             "check_creates": len(fake.calls_matching("POST", r"/check-runs$")),
         }
-        return measured, info
+        return measured, info, bench
     finally:
         if pool is not None:
             await pool.aclose()
@@ -384,30 +555,54 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def report(params: Params, measured: dict[str, list[Timeline]], info: dict[str, Any]) -> None:
+def report(
+    params: Params, measured: dict[str, list[Timeline]], info: dict[str, Any], bench: Bench
+) -> None:
     console = Console(width=120)
     tg = params.durations["generate_tests"]
     rv = params.durations["review_refactoring"]
+    busy, one_queue = (mode.name for mode in MODES if mode.background)
 
     table = Table(title="Fan-in benchmark: parameters", show_header=False)
     table.add_column("parameter")
     table.add_column("value")
     table.add_row("runs per mode (measured)", f"{params.runs} (+{params.warmup} warm-up, dropped)")
-    table.add_row("generate_tests stand-in", f"sleeps {tg:g} s")
-    table.add_row("review_refactoring stand-in", f"sleeps {rv:g} s")
-    table.add_row("parallel mode", f"real arq worker, max_jobs={PARALLEL_MAX_JOBS}")
-    table.add_row("serial mode", f"same worker, max_jobs={SERIAL_MAX_JOBS} (parts one after other)")
+    jitter = f" + U[0, {params.jitter * 1000:g} ms) per run" if params.jitter else ""
+    table.add_row("generate_tests stand-in", f"sleeps {tg:g} s{jitter}")
+    table.add_row("review_refactoring stand-in", f"sleeps {rv:g} s{jitter}")
+    table.add_row("same jobs in every mode", "yes: run i sleeps the same in each (seeded jitter)")
+    table.add_row(
+        "parallel mode",
+        f"control worker (max_jobs 20) + parts worker, max_parts={PARALLEL_MAX_PARTS}",
+    )
+    table.add_row(
+        "serial mode", f"same workers, max_parts={SERIAL_MAX_PARTS} (parts one after the other)"
+    )
+    table.add_row(
+        "busy mode",
+        f"same workers, max_parts={BUSY_MAX_PARTS}; once the measured run's parts have started, "
+        f"{params.busy_runs} other runs start whose parts sleep {params.busy_part:g} s each",
+    )
+    table.add_row(
+        "busy, one queue",
+        f"the busy mode on the design before the split: one arq worker, max_jobs="
+        f"{BUSY_MAX_PARTS}, runs start_run, the parts and collect from one queue",
+    )
     table.add_row("arq poll_delay (queue pickup)", f"{info['poll_delay'] * 1000:g} ms")
-    table.add_row("real", "redis-server, arq Worker, start_run, run_part, collect")
+    table.add_row(
+        "real",
+        "redis-server, arq control + parts workers (jobs.worker.build_workers), "
+        "start_run, run_part, collect",
+    )
     table.add_row("redis-server", f"{info['redis_version']} ({info['redis']})")
     table.add_row("GitHub", f"fake GitHub on its own thread at {info['fake_url']}")
     table.add_row("python", f"{platform.python_version()} on {platform.machine()}")
     console.print(table)
 
     wall = Table(title="Wall time: enqueue start_run → completing check-run PATCH at GitHub")
-    for column in ("mode", "ideal", "median", "p95", "min", "max", "parts overlapped"):
+    for column in ("mode", "ideal (median)", "median", "p95", "min", "max", "parts overlapped"):
         wall.add_column(column, justify="right" if column != "mode" else "left")
-    ideal = {"parallel": max(tg, rv), "serial": tg + rv}
+    ideal = {mode: median([t.ideal_s for t in timelines]) for mode, timelines in measured.items()}
     for mode, timelines in measured.items():
         values = [t.wall_s for t in timelines]
         overlapped = sum(t.parts_overlapped for t in timelines)
@@ -428,10 +623,10 @@ def report(params: Params, measured: dict[str, list[Timeline]], info: dict[str, 
         f"(ideal {ideal['parallel'] / ideal['serial']:.3f}); "
         f"parallel saves {ser - par:.3f} s per run ({(1 - par / ser) * 100:.1f} %)"
     )
-    overhead = {m: median([t.wall_s for t in measured[m]]) - ideal[m] for m in measured}
+    overhead = {m: [t.wall_s - t.ideal_s for t in measured[m]] for m in measured}
     console.print(
-        "overhead over the parts' own time (median): "
-        + ", ".join(f"{m} {ms(v)}" for m, v in overhead.items())
+        "overhead = wall - the parts' own time (median / max): "
+        + ", ".join(f"{m} {ms(median(v))} / {ms(max(v))}" for m, v in overhead.items())
     )
 
     fanin = Table(title="Fan-in delay: last part's work returned → completing PATCH at GitHub")
@@ -456,6 +651,32 @@ def report(params: Params, measured: dict[str, list[Timeline]], info: dict[str, 
         "NOT met",
     )
     console.print(fanin)
+
+    slots = Table(
+        title="Part slots when the measured run's last part returned (min / median / max)"
+    )
+    for column in (
+        "mode",
+        f"other runs' parts running (of {BUSY_MAX_PARTS - 1} other slot)",
+        "parts queued",
+        "fan-in median",
+    ):
+        slots.add_column(column, justify="right" if column != "mode" else "left")
+    for mode in (busy, one_queue):
+        snapshots = [bench.at_fanin(t) for t in measured[mode]]
+        row = [mode]
+        for counts in ([r for r, _ in snapshots], [q for _, q in snapshots]):
+            row.append(f"{min(counts)} / {median([float(c) for c in counts]):g} / {max(counts)}")
+        row.append(ms(median([t.fanin_s for t in measured[mode]])))
+        slots.add_row(*row)
+    console.print(slots)
+    busy_fanin = median([t.fanin_s for t in measured[busy]])
+    old_fanin = median([t.fanin_s for t in measured[one_queue]])
+    console.print(
+        f"every part slot busy: collect on the control queue completes the run "
+        f"[bold]{ms(busy_fanin)}[/bold] after its last part (median); on one queue it waited "
+        f"behind the other runs' queued parts: [bold]{ms(old_fanin)}[/bold]"
+    )
 
     split = Table(title="Fan-in delay, where it goes (median / max)")
     for column in (
@@ -483,10 +704,11 @@ def report(params: Params, measured: dict[str, list[Timeline]], info: dict[str, 
     )
     every = [t for ts in measured.values() for t in ts]
     conclusions = sorted({t.conclusion for t in every})
-    statuses = sorted({t.final_status for t in every})
+    statuses = sorted({t.final_status for t in bench.runs.values()})
     console.print(
-        f"check runs: {info['check_creates']} created, {info['check_patches']} PATCHes; "
-        f"measured conclusions {conclusions}; run states {statuses}"
+        f"check runs: {info['check_creates']} created, {info['check_patches']} PATCHes "
+        f"({len(bench.runs)} runs, background and warm-up included); "
+        f"measured conclusions {conclusions}; all runs' states {statuses}"
     )
 
 
@@ -499,10 +721,30 @@ def parse_args(argv: list[str] | None) -> Params:
     parser.add_argument("--review", type=float, default=None, help="review_refactoring s (0.6)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured runs per mode (1)")
     parser.add_argument(
-        "--quick", action="store_true", help="smoke run: 3 runs, parts of 0.4 s and 0.15 s"
+        "--jitter",
+        type=float,
+        default=0.05,
+        help="add U[0, JITTER) s to each part, seeded per run, same in every mode (0.05)",
+    )
+    parser.add_argument(
+        "--busy-part",
+        type=float,
+        default=None,
+        help="busy modes: each background run's parts sleep this long, s (5)",
+    )
+    parser.add_argument(
+        "--busy-runs",
+        type=int,
+        default=2,
+        help="busy modes: background runs started with each measured run (2)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: 3 runs, parts of 0.4 s and 0.15 s, background parts of 1 s",
     )
     args = parser.parse_args(argv)
-    runs, testgen, review = (3, 0.4, 0.15) if args.quick else (10, 1.5, 0.6)
+    runs, testgen, review, busy_part = (3, 0.4, 0.15, 1.0) if args.quick else (10, 1.5, 0.6, 5.0)
     params = Params(
         runs=args.runs if args.runs is not None else runs,
         warmup=args.warmup,
@@ -510,9 +752,17 @@ def parse_args(argv: list[str] | None) -> Params:
             "generate_tests": args.testgen if args.testgen is not None else testgen,
             "review_refactoring": args.review if args.review is not None else review,
         },
+        jitter=args.jitter,
+        busy_part=args.busy_part if args.busy_part is not None else busy_part,
+        busy_runs=args.busy_runs,
     )
-    if params.runs < 1 or params.warmup < 0 or min(params.durations.values()) < 0:
-        parser.error("--runs must be >= 1, --warmup and durations >= 0")
+    if (
+        params.runs < 1
+        or params.warmup < 0
+        or params.busy_runs < 1
+        or min(*params.durations.values(), params.jitter, params.busy_part) < 0
+    ):
+        parser.error("--runs and --busy-runs must be >= 1; --warmup, --jitter and durations >= 0")
     return params
 
 
@@ -522,8 +772,8 @@ def main(argv: list[str] | None = None) -> None:
     # would only clutter the figures.
     logging.getLogger("jobs.worker").setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
-        measured, info = asyncio.run(bench_main(params, Path(tmp)))
-    report(params, measured, info)
+        measured, info, bench = asyncio.run(bench_main(params, Path(tmp)))
+    report(params, measured, info, bench)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ from arq.connections import ArqRedis
 from gidgethub import BadRequest, ValidationFailure, sansio
 
 from bot import plan, webhooks
-from bot.connections import redis_settings
+from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,7 +89,7 @@ async def receive_webhook(request: web.Request) -> web.Response:
         return web.json_response({"duplicate": delivery_id}, status=200)
 
     async def enqueue(function: str, *args: Any, job_id: str) -> bool:
-        job = await pool.enqueue_job(function, *args, _job_id=job_id)
+        job = await pool.enqueue_job(function, *args, _job_id=job_id, _queue_name=CONTROL_QUEUE)
         return job is not None
 
     intake = webhooks.Intake(enqueue=enqueue)

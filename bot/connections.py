@@ -109,3 +109,9 @@ def start_embedded_redis(
             time.sleep(0.05)
     finally:
         client.close()
+
+
+# Two queues, so a run's short control jobs (start, collect, cancel) never wait behind long
+# parts for a worker slot: the fan-in stays milliseconds even when every part slot is busy.
+CONTROL_QUEUE = "tandem:control"
+PARTS_QUEUE = "tandem:parts"

@@ -26,6 +26,7 @@ USER_AGENT = "tandem-app"
 TOKEN_REFRESH_MARGIN_S = 300
 MAX_TEXT = 65535
 ANNOTATIONS_PER_REQUEST = 50
+RETRY_BASE_S = 1.0
 Conclusion = Literal[
     "action_required", "cancelled", "failure", "neutral", "success", "skipped", "timed_out"
 ]
@@ -60,7 +61,7 @@ def retry_after(exc: HTTPException, attempt: int) -> float | None:
     status = int(exc.status_code)
     headers = getattr(exc, "headers", None) or {}
     if isinstance(exc, GitHubBroken) or status >= 500:
-        return min(2.0**attempt, 30.0)
+        return min(RETRY_BASE_S * 2.0**attempt, 30.0)
     if isinstance(exc, BadRequest) and status in (403, 429):
         value = headers.get("retry-after") or headers.get("Retry-After")
         if value is not None:
@@ -89,7 +90,7 @@ async def with_retries[T](call: Callable[[], Awaitable[T]], *, attempts: int = 4
         except aiohttp.ClientError as exc:
             if attempt == attempts - 1:
                 raise GitHubError(f"cannot reach GitHub: {type(exc).__name__}") from None
-            await asyncio.sleep(min(2.0**attempt, 30.0))
+            await asyncio.sleep(min(RETRY_BASE_S * 2.0**attempt, 30.0))
     raise AssertionError("unreachable")
 
 

@@ -13,8 +13,9 @@ How the limits work
 - **Iterations**: ``max_iteration_per_run`` of the conversation. When it is hit the
   SDK sets the status to ERROR and emits a ``ConversationErrorEvent`` with code
   ``MaxIterationsReached`` (it does *not* raise); we report ``"max_iterations"``.
-- **Wall time**: the conversation runs with ``arun()`` on a private event loop and a
-  ``loop.call_later`` timer calls ``conversation.interrupt()``. That cancels the run
+- **Wall time** (counted from the start of ``run_agent``): the conversation runs
+  with ``arun()`` on a private event loop and a ``loop.call_later`` timer calls
+  ``conversation.interrupt()``. That cancels the run
   task even in the middle of an LLM call (the synchronous ``run()`` cannot be
   paused mid-call: ``pause()`` waits for the state lock the step holds) and sends
   Ctrl-C to a running terminal command. We report ``"timeout"``.
@@ -40,8 +41,16 @@ The PR's checkout cannot change how the agent runs: ambient *project* plugins
 not loaded for a Tandem workdir, and no agent context (so no project skills or
 memory) is used.
 
+The terminal runs with ``HOME`` set to an empty directory of the run's own, so the
+worker's rc files, caches and credential files are not in its way, and bash starts
+fast. Before the agent's first step the terminal is warmed up (see
+:func:`_warm_up_terminal`): the SDK's tmux pane set-up races with a slow bash start.
+
 Persistence: the conversation runs in memory (``persistence_dir=None``), so nothing
-is written to ``workdir`` except by the agent's own tools.
+is written to ``workdir`` except by the agent's own tools. Everything else (the LLM
+profile store the SDK insists on, the terminal's HOME) lives in a temporary directory
+that is removed when the run ends; the terminal's tmux server is killed and its socket
+removed.
 """
 
 from __future__ import annotations
@@ -82,6 +91,8 @@ _LLM_RETRY_MAX_WAIT = 4
 _TERMINAL_NO_CHANGE_TIMEOUT_S = 30
 # After a wall-time interrupt, how long a running tool call may take to return.
 _TOOL_DRAIN_S = 10.0
+# Upper bound for getting the terminal's first pane in step (see _warm_up_terminal).
+_TERMINAL_WARM_UP_S = 20.0
 _REASON_MAX = 300
 _USAGE_ID = "tandem-agent"
 
@@ -157,7 +168,7 @@ def _build_llm(settings: LLMSettings) -> Any:
     )
 
 
-def _build_agent(llm: Any) -> Any:
+def _build_agent(llm: Any, terminal_home: Path) -> Any:
     from openhands.sdk import Agent
     from openhands.sdk.context.condenser import LLMSummarizingCondenser
     from openhands.sdk.tool import Tool
@@ -169,7 +180,13 @@ def _build_agent(llm: Any) -> Any:
         tools=[
             Tool(
                 name=TerminalTool.name,
-                params={"no_change_timeout_seconds": _TERMINAL_NO_CHANGE_TIMEOUT_S},
+                params={
+                    "no_change_timeout_seconds": _TERMINAL_NO_CHANGE_TIMEOUT_S,
+                    # An empty home of its own: the worker's rc files, caches and
+                    # credential files (~/.netrc, ~/.config/gh, ...) stay out of the way,
+                    # and bash starts fast (no pyenv/conda init in ~/.bashrc).
+                    "env": {"HOME": str(terminal_home)},
+                },
             ),
             Tool(name=FileEditorTool.name),
         ],
@@ -290,24 +307,29 @@ def _run_conversation(
     pool = _ToolThreads()
     loop.set_default_executor(pool)
     scratch = tempfile.TemporaryDirectory(prefix="tandem-agent-", ignore_cleanup_errors=True)
+    scratch_dir = Path(scratch.name)
+    terminal_home = scratch_dir / "home"
+    terminal_home.mkdir()
     try:
         with _untrusted(workdir):
             try:
                 conversation = LocalConversation(
-                    agent=_build_agent(llm),
+                    agent=_build_agent(llm, terminal_home),
                     workspace=str(workdir),
                     # Events stay in memory: nothing lands in workdir or on disk.
                     persistence_dir=None,
                     file_store=InMemoryFileStore(),
                     # The SDK creates its LLM profile store eagerly; keep it out of ~.
-                    profile_store_dir=Path(scratch.name) / "profiles",
+                    profile_store_dir=scratch_dir / "profiles",
                     callbacks=[count_steps],
                     max_iteration_per_run=max(1, limits.max_iterations),
                     visualizer=None,
                     delete_on_close=True,
                 )
-                conversation.send_message(prompt)
-                result = loop.run_until_complete(_drive(conversation, limits.wall_time_s))
+                conversation.send_message(prompt)  # also starts the tools
+                # The wall-time limit covers the set-up too.
+                _warm_up_terminal(conversation, scratch_dir, _remaining(start, limits))
+                result = loop.run_until_complete(_drive(conversation, _remaining(start, limits)))
             except Exception as e:
                 result.exception = e
             finally:
@@ -337,6 +359,50 @@ def _run_conversation(
         outcome.cost_usd,
     )
     return outcome
+
+
+def _remaining(start: float, limits: AgentLimits) -> float:
+    return max(0.0, limits.wall_time_s - (time.monotonic() - start))
+
+
+def _warm_up_terminal(conversation: Any, scratch: Path, budget_s: float) -> None:
+    """Get the terminal's first tmux pane in step before the agent uses it.
+
+    The SDK types its prompt set-up (``PROMPT_COMMAND`` printing a JSON ``PS1`` that it
+    parses to see where a command ends) into a new pane 0.1 s after starting bash. When
+    bash starts slower than that (a busy machine, a slow rc file), the set-up is lost
+    or its first prompt arrives late, and the SDK then reports commands as finished
+    before they ran, or waits for its no-change timeout on every command. So we run
+    the same set-up as a command, followed by a marker, until a command comes back
+    with its marker and a parsed exit code. ``execute_tool`` adds no events: none of
+    this is in the agent's history.
+    """
+    from openhands.tools.terminal import TerminalAction
+    from openhands.tools.terminal.metadata import CmdOutputMetadata
+
+    setup = scratch / "terminal-setup.sh"
+    ps1 = CmdOutputMetadata.to_ps1_prompt()
+    setup.write_text(f'set +H; export PROMPT_COMMAND=\'export PS1="{ps1}"\'; export PS2=""\n')
+    deadline = time.monotonic() + min(_TERMINAL_WARM_UP_S, budget_s / 2)
+    attempt = 0
+    while True:
+        marker = f"tandem-ready-{attempt}"
+        try:
+            observation = conversation.execute_tool(
+                "terminal",
+                TerminalAction(command=f". {setup}; echo {marker}", timeout=1.5),
+            )
+        except Exception as e:
+            log.warning("terminal warm-up failed: %s", type(e).__name__)
+            return
+        if marker in observation.text and observation.metadata.exit_code == 0:
+            if attempt:
+                log.info("terminal warm-up: in step after %d retries", attempt)
+            return
+        if time.monotonic() > deadline:
+            log.warning("terminal did not settle during warm-up; continuing")
+            return
+        attempt += 1
 
 
 async def _drive(conversation: Any, wall_time_s: float) -> _RunResult:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -14,6 +15,7 @@ from arq.utils import timestamp_ms
 from gidgethub.aiohttp import GitHubAPI
 
 from bot import github
+from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
 from bot.github import Annotation, CheckOutput, GitHubError
 from bot.plan import PullRequestRef
 from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, parse_config
@@ -21,6 +23,10 @@ from bot.settings import Settings, SettingsError
 from jobs.state import PARTS, PartName, PartResult, RunState, RunStore
 
 log = logging.getLogger(__name__)
+
+
+# arq's max_tries for the parts is one above this, so the last try always reports.
+GIVE_UP_AFTER_TRIES = 3
 
 
 def part_job_id(part: PartName, key: str) -> str:
@@ -81,6 +87,11 @@ async def start_run(
     begin = await store.begin(pr, parts, config.model_dump_json(), restart=action == "reopened")
     if begin.outcome in ("cancelled", "stale"):
         return f"run {begin.outcome}"
+    if begin.outcome == "exists":
+        existing = await store.load(key)
+        if existing is None or existing.status != "running":
+            # Done already (a late duplicate, or a draft turned ready after its run finished).
+            return f"run already {existing.status if existing else 'gone'}"
     if begin.previous and begin.previous != key:
         await supersede(ctx, begin.previous, pr.head_sha)
 
@@ -100,9 +111,14 @@ async def start_run(
         await complete_cancelled(ctx, state, state.reason)
         return "cancelled during start"
     redis: ArqRedis = ctx["redis"]
+    # An abort request outlives a job that had already finished; a restarted run (reopen) reuses
+    # the job ids, so old requests must not abort the new jobs before they start.
+    await redis.zrem(abort_jobs_ss, *[part_job_id(p, key) for p in parts])
     for part in parts:
         if part not in state.results:
-            await redis.enqueue_job(part, key, _job_id=part_job_id(part, key))
+            await redis.enqueue_job(
+                part, key, _job_id=part_job_id(part, key), _queue_name=PARTS_QUEUE
+            )
     return f"started {key} ({delivery_id})"
 
 
@@ -196,13 +212,33 @@ async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork
         return "unknown run"
     if state.status != "running":
         return f"run is {state.status}"
+    started = time.monotonic()
     if part in state.results:
         result = state.results[part]
+    elif ctx.get("job_try", 1) >= GIVE_UP_AFTER_TRIES:
+        # Earlier attempts died with their worker. This try reports instead of risking arq
+        # dropping the job after max_tries, which would leave the run hanging.
+        result = PartResult(
+            part=part,
+            status="failed",
+            headline=f"{PART_TITLES[part]} failed",
+            summary=f"{PART_TITLES[part].capitalize()} was interrupted "
+            f"{ctx.get('job_try', 1) - 1} times (worker stopped or crashed); not retried again.",
+        )
     else:
-        started = time.monotonic()
+        budget: float | None = ctx.get("part_budgets", {}).get(part)
         try:
-            result = await work(ctx, state)
-        except Exception as exc:
+            async with asyncio.timeout(budget):
+                result = await work(ctx, state)
+        except TimeoutError:
+            result = PartResult(
+                part=part,
+                status="failed",
+                headline=f"{PART_TITLES[part]} timed out",
+                summary=f"{PART_TITLES[part].capitalize()} did not finish within "
+                f"{budget or 0:.0f} s.",
+            )
+        except Exception as exc:  # isolation is the point: report, don't crash
             log.exception("%s failed for %s", part, key)
             result = PartResult(
                 part=part,
@@ -214,7 +250,9 @@ async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork
     pending = await store.record(key, result)
     if pending == 0:
         redis: ArqRedis = ctx["redis"]
-        await redis.enqueue_job("collect", key, _job_id=collect_job_id(key))
+        await redis.enqueue_job(
+            "collect", key, _job_id=collect_job_id(key), _queue_name=CONTROL_QUEUE
+        )
     return f"{part} {result.status}"
 
 

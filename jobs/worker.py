@@ -1,84 +1,181 @@
-"""The arq worker: settings, startup/shutdown and the job registry."""
+"""The arq workers: settings, startup/shutdown and the job registry.
+
+One `tandem worker` process serves two queues with two arq workers on one event loop: the
+control queue (start_run, collect, cancel_pr_runs: short, GitHub calls only) and the parts queue
+(generate_tests, review_refactoring: long). Keeping them apart means a finished run is collected
+at once even while every part slot is busy with other runs' agents.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import signal
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 from arq import Worker
-from arq.worker import func
+from arq.worker import Function, func
 
-from bot.connections import redis_settings
+from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
 from bot.settings import Settings
-from jobs.collect import collect
+from jobs.collect import COLLECT_TRIES, collect
 from jobs.review_job import review_refactoring
-from jobs.runs import cancel_pr_runs, start_run
+from jobs.runs import GIVE_UP_AFTER_TRIES, cancel_pr_runs, start_run
 from jobs.sandbox import open_sandbox
 from jobs.testgen import generate_tests
 
 log = logging.getLogger(__name__)
 
-QUEUE = "arq:queue"
+POLL_DELAY_S = 0.05
+
+
+@dataclass(frozen=True)
+class Budgets:
+    """Each part's own time budget, and arq's backstop timeout a minute above it, so the part
+    always reports its timeout itself rather than being killed silently by arq."""
+
+    generate_tests: float
+    review_refactoring: float
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Budgets:
+        return cls(
+            generate_tests=settings.agent_wall_time_s
+            + 2 * settings.git_timeout_s
+            + 10 * settings.test_timeout_s,
+            review_refactoring=settings.git_timeout_s + 600,
+        )
 
 
 def job_timeouts(settings: Settings) -> dict[str, float]:
-    """arq's timeout is the backstop behind each part's own bounds, so it sits above them."""
-    testgen = settings.agent_wall_time_s + 4 * settings.git_timeout_s + 10 * settings.test_timeout_s
+    budgets = Budgets.from_settings(settings)
     return {
         "start_run": 120 + settings.git_timeout_s,
-        "generate_tests": testgen + 60,
-        "review_refactoring": 2 * settings.git_timeout_s + 600,
+        "generate_tests": budgets.generate_tests + 60,
+        "review_refactoring": budgets.review_refactoring + 60,
         "collect": 300,
         "cancel_pr_runs": 120,
     }
 
 
-def build_worker(settings: Settings, *, burst: bool = False, max_jobs: int = 10) -> Worker:
+def control_functions(settings: Settings) -> list[Function]:
+    timeouts = job_timeouts(settings)
+    return [
+        func(start_run, name="start_run", timeout=timeouts["start_run"], max_tries=3),
+        func(collect, name="collect", timeout=timeouts["collect"], max_tries=COLLECT_TRIES),
+        func(
+            cancel_pr_runs, name="cancel_pr_runs", timeout=timeouts["cancel_pr_runs"], max_tries=3
+        ),
+    ]
+
+
+def part_functions(settings: Settings) -> list[Function]:
+    timeouts = job_timeouts(settings)
+    tries = GIVE_UP_AFTER_TRIES + 1
+    return [
+        func(
+            generate_tests,
+            name="generate_tests",
+            timeout=timeouts["generate_tests"],
+            max_tries=tries,
+        ),
+        func(
+            review_refactoring,
+            name="review_refactoring",
+            timeout=timeouts["review_refactoring"],
+            max_tries=tries,
+        ),
+    ]
+
+
+def build_workers(
+    settings: Settings,
+    *,
+    max_parts: int = 4,
+    control: list[Function] | None = None,
+    parts: list[Function] | None = None,
+) -> tuple[Worker, Worker]:
     settings.require("redis_url", "github_app_id", "github_private_key")
     open_sandbox(settings.sandbox)  # an unbuilt sandbox stops the worker at start, clearly
-    timeouts = job_timeouts(settings)
+    budgets = Budgets.from_settings(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["session"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        if settings.sandbox == "local":
-            log.warning(
-                "TANDEM_SANDBOX=local: the PR's code and generated tests run as plain "
-                "subprocesses on this machine, NOT isolated. Use only for development."
-            )
+        ctx["part_budgets"] = {
+            "generate_tests": budgets.generate_tests,
+            "review_refactoring": budgets.review_refactoring,
+        }
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         session: aiohttp.ClientSession | None = ctx.get("session")
         if session is not None:
             await session.close()
 
-    functions = [
-        func(start_run, name="start_run", timeout=timeouts["start_run"], max_tries=3),
-        func(
-            generate_tests, name="generate_tests", timeout=timeouts["generate_tests"], max_tries=2
-        ),
-        func(
-            review_refactoring,
-            name="review_refactoring",
-            timeout=timeouts["review_refactoring"],
-            max_tries=2,
-        ),
-        func(collect, name="collect", timeout=timeouts["collect"], max_tries=5),
-        func(
-            cancel_pr_runs, name="cancel_pr_runs", timeout=timeouts["cancel_pr_runs"], max_tries=3
-        ),
-    ]
     assert settings.redis_url is not None
-    return Worker(
-        functions=functions,  # type: ignore[arg-type]
-        redis_settings=redis_settings(settings.redis_url),
-        on_startup=startup,
-        on_shutdown=shutdown,
-        allow_abort_jobs=True,
-        keep_result=0,  # run state lives in Redis hashes; job ids must free up once done
-        max_jobs=max_jobs,
-        burst=burst,
-        handle_signals=True,
-        poll_delay=0.05,
+    common: dict[str, Any] = {
+        "redis_settings": redis_settings(settings.redis_url),
+        "on_startup": startup,
+        "on_shutdown": shutdown,
+        "allow_abort_jobs": True,
+        "keep_result": 0,  # run state lives in Redis hashes; job ids must free up once done
+        "handle_signals": False,  # run_workers handles them for both
+        "poll_delay": POLL_DELAY_S,
+    }
+    control_worker = Worker(
+        functions=control or control_functions(settings),  # type: ignore[arg-type]
+        queue_name=CONTROL_QUEUE,
+        max_jobs=20,
+        **common,
     )
+    parts_worker = Worker(
+        functions=parts or part_functions(settings),  # type: ignore[arg-type]
+        queue_name=PARTS_QUEUE,
+        max_jobs=max_parts,
+        **common,
+    )
+    return control_worker, parts_worker
+
+
+async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> None:
+    """Run the workers until SIGINT/SIGTERM. On stop they take no new jobs, running jobs get
+    `grace_s` to finish, and the rest are cancelled: arq runs them again after a restart, and
+    every job is safe to repeat."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(w.async_run()) for w in workers]
+    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    stopper.cancel()
+    for worker in workers:
+        if worker.main_task is not None:
+            worker.main_task.cancel()  # stop taking new jobs
+    running = [t for w in workers for t in w.tasks.values() if not t.done()]
+    if running:
+        log.info("waiting up to %.0f s for %d running job(s)", grace_s, len(running))
+        await asyncio.wait(running, timeout=grace_s)
+    for worker in workers:
+        try:
+            await worker.close()
+        except asyncio.CancelledError:
+            log.warning("jobs still running at shutdown were cancelled; arq will run them again")
+    for task in tasks:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    for task in done:
+        if task is not stopper and not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]
+
+
+def warn_if_local(settings: Settings) -> None:
+    if settings.sandbox == "local":
+        log.warning(
+            "TANDEM_SANDBOX=local: the PR's code and generated tests run as plain "
+            "subprocesses on this machine, NOT isolated. Use only for development."
+        )

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import logging
 import os
 import secrets
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -58,9 +58,15 @@ async def run_serve(settings: Settings, host: str, port: int) -> None:
 
 
 def run_worker(settings: Settings) -> None:
-    from jobs.worker import build_worker  # the web side never imports jobs/
+    from jobs.worker import build_workers, run_workers, warn_if_local
 
-    build_worker(settings).run()
+    async def work() -> None:
+        # arq binds a Worker to the event loop that is current when it is built.
+        workers = build_workers(settings)
+        warn_if_local(settings)
+        await run_workers(workers)
+
+    asyncio.run(work())
 
 
 def dev_webhook_secret(data_dir: Path) -> str:
@@ -92,33 +98,27 @@ async def run_up(settings: Settings, host: str, port: int) -> None:
             "(paste it into your GitHub App's webhook settings)",
             settings.data_dir.resolve() / "webhook-secret",
         )
-    worker = None
+    workers: tuple[Any, ...] = ()
     try:
         if settings.github_configured:
-            from jobs.worker import build_worker
+            from jobs.worker import build_workers, run_workers, warn_if_local
 
-            worker = build_worker(settings)
+            workers = build_workers(settings)
+            warn_if_local(settings)
         else:
             log.warning(
                 "TANDEM_GITHUB_APP_ID / TANDEM_GITHUB_PRIVATE_KEY_PATH not set: the web app "
                 "answers pings and /healthz, and refuses pull-request deliveries with 503 "
                 "until a GitHub App is configured (see README)"
             )
-        runner = await serve_web(settings, host, port, accept_runs=worker is not None)
-        worker_task = asyncio.create_task(worker.async_run()) if worker else None
-        stop_task = asyncio.create_task(wait_for_stop())
-        waiting = {stop_task} | ({worker_task} if worker_task else set())
-        done, _ = await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
-        if worker_task is not None and worker_task in done:
-            worker_task.result()  # surface a worker crash
-        stop_task.cancel()
-        if worker is not None:
-            await worker.close()
-        if worker_task is not None:
-            worker_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await worker_task
-        await runner.cleanup()
+        runner = await serve_web(settings, host, port, accept_runs=bool(workers))
+        try:
+            if workers:
+                await run_workers(workers)
+            else:
+                await wait_for_stop()
+        finally:
+            await runner.cleanup()
     finally:
         if embedded is not None:
             embedded.stop()

@@ -297,6 +297,9 @@ async def test_terminal_env_has_no_secrets(
     assert leaked == []
     for value in ("whsec-do-not-leak", "acme-token", "hunter2", "user:pw", "prefix-is-enough"):
         assert value not in dump
+    # The terminal has a private, empty HOME outside the checkout.
+    home = next(line.split("=", 1)[1] for line in dump.splitlines() if line.startswith("HOME="))
+    assert home != os.environ.get("HOME") and not home.startswith(str(tmp_path))
     # The worker's own environment is untouched.
     assert os.environ["TANDEM_WEBHOOK_SECRET"] == "whsec-do-not-leak"
 
@@ -364,7 +367,9 @@ def test_run_with_sdk_test_llm(tmp_path: Path) -> None:
         [
             call("file_editor", command="create", path=str(target), file_text="ok = 1\n"),
             call("finish", message="unit done"),
-        ]
+        ],
+        # A vision-capable name: for other models the SDK scans ~/.openhands/profiles.
+        model="gpt-4o-mini",
     )
     outcome = _run_conversation(tmp_path, "go", llm, AgentLimits(max_iterations=5))
     assert outcome.status == "finished", outcome
@@ -372,7 +377,9 @@ def test_run_with_sdk_test_llm(tmp_path: Path) -> None:
     assert outcome.iterations == 2
     assert target.read_text() == "ok = 1\n"
 
-    down = TestLLM.from_messages([LLMServiceUnavailableError("provider is down")])
+    down = TestLLM.from_messages(
+        [LLMServiceUnavailableError("provider is down")], model="gpt-4o-mini"
+    )
     outcome = _run_conversation(tmp_path, "go", down, AgentLimits(max_iterations=5))
     assert outcome.status == "llm_error", outcome
     assert "provider is down" in outcome.reason

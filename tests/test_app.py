@@ -9,6 +9,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
+from bot.connections import CONTROL_QUEUE
 from bot.settings import Settings
 from tests.fakegithub.payloads import pull_request_event, webhook_request
 
@@ -44,7 +45,7 @@ async def client(redis_url: str) -> AsyncIterator[TestClient]:
 
 
 async def queued(redis: Redis) -> list[str]:
-    return [job.decode() for job in await redis.zrange("arq:queue", 0, -1)]
+    return [job.decode() for job in await redis.zrange(CONTROL_QUEUE, 0, -1)]
 
 
 async def post(client: TestClient, event: str, payload: Any, delivery: str | None = None) -> Any:

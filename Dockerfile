@@ -1,0 +1,31 @@
+# Tandem's image: `tandem up` (web + worker + embedded Redis) by default; `tandem serve` or
+# `tandem worker` for scaled deployments. BASE_IMAGE lets offline builds use a local base
+# (see DESIGN.md): any Debian-like image with python3 >= 3.12, venv, pip and git.
+ARG BASE_IMAGE=python:3.12-slim
+
+FROM ${BASE_IMAGE} AS app
+ENV DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
+RUN if command -v apt-get >/dev/null; then \
+      apt-get update -qq \
+      && apt-get install -y -qq --no-install-recommends git tmux ca-certificates redis-server \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && python3 -c 'import sys; assert sys.version_info >= (3, 12), sys.version' \
+    && python3 -m venv /opt/tandem
+ENV PATH=/opt/tandem/bin:$PATH \
+    LITELLM_LOCAL_MODEL_COST_MAP=True \
+    TANDEM_DATA_DIR=/var/lib/tandem
+WORKDIR /src
+COPY pyproject.toml README.md ./
+COPY bot bot
+COPY jobs jobs
+COPY tandem tandem
+RUN pip install --no-cache-dir . \
+    && useradd --create-home --uid 10001 tandem \
+    && mkdir -p /var/lib/tandem && chown tandem /var/lib/tandem
+USER tandem
+WORKDIR /home/tandem
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=3s CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
+ENTRYPOINT ["tandem"]
+CMD ["up", "--host", "0.0.0.0", "--port", "8000"]

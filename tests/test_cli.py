@@ -1,0 +1,116 @@
+"""The `tandem` command as a user runs it: settings errors, and `tandem up` with embedded Redis."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import redis
+
+from bot.connections import free_port
+from tests.fakegithub.payloads import webhook_request
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")}
+    env.update(extra)
+    return env
+
+
+def tandem(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "tandem.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_invalid_setting_stops_with_one_line() -> None:
+    result = tandem("worker", env=clean_env(TANDEM_GITHUB_APP_ID="abc"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert lines == [lines[0]] and lines[0].startswith("tandem: TANDEM_GITHUB_APP_ID:")
+
+
+def test_missing_setting_is_named() -> None:
+    result = tandem("serve", env=clean_env())
+    assert result.returncode == 2
+    assert result.stderr.strip() == "tandem: TANDEM_WEBHOOK_SECRET is not set"
+    result = tandem("worker", env=clean_env(TANDEM_REDIS_URL="redis://127.0.0.1:1/0"))
+    assert result.stderr.strip() == "tandem: TANDEM_GITHUB_APP_ID is not set"
+
+
+def test_docker_sandbox_is_refused_clearly(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("not used")
+    result = tandem(
+        "worker",
+        env=clean_env(
+            TANDEM_REDIS_URL="redis://127.0.0.1:1/0",
+            TANDEM_GITHUB_APP_ID="1",
+            TANDEM_GITHUB_PRIVATE_KEY_PATH=str(key),
+            TANDEM_SANDBOX="docker",
+        ),
+    )
+    assert result.returncode != 0
+    assert "TANDEM_SANDBOX=docker is not built yet" in result.stderr
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def test_up_runs_an_embedded_redis_and_stops_it(tmp_path: Path) -> None:
+    port = free_port()
+    data = tmp_path / "data"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tandem.cli", "up", "--port", str(port)],
+        env=clean_env(TANDEM_DATA_DIR=str(data)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        status = 0
+        while time.monotonic() < deadline and status != 200:
+            try:
+                status, body = get(f"http://127.0.0.1:{port}/healthz")
+            except OSError:
+                time.sleep(0.1)
+        assert status == 200, "tandem up did not become healthy"
+        assert b'"github_app_configured": false' in body
+
+        secret = (data / "webhook-secret").read_text().strip()
+        assert len(secret) == 64 and (data / "webhook-secret").stat().st_mode & 0o077 == 0
+        payload, headers = webhook_request("ping", {"zen": "hi"}, secret)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/webhook", data=payload, headers=headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=5) as response:
+            assert response.status == 200
+
+        assert list((data / "redis").iterdir()), "embedded redis keeps its data in the data dir"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output = process.communicate(timeout=20)[0].decode()
+    assert process.returncode == 0, output
+    assert secret not in output  # the secret's location is printed, never the secret
+    match = re.search(r"embedded redis-server on redis://127.0.0.1:(\d+)/0", output)
+    assert match, output
+    # the embedded redis-server went away with it
+    with pytest.raises(redis.ConnectionError):
+        redis.Redis(port=int(match.group(1)), socket_connect_timeout=1).ping()
