@@ -69,7 +69,7 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -114,6 +114,36 @@ class LLMSettings:
         )
 
 
+class Cancellation:
+    """Lets another thread stop a running agent. Callbacks run in the cancelling thread."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._callbacks: list[Callable[[], None]] = []
+        self.cancelled = False
+
+    def cancel(self) -> None:
+        with self._lock:
+            self.cancelled = True
+            callbacks, self._callbacks = self._callbacks, []
+        for callback in callbacks:
+            callback()
+
+    def on_cancel(self, callback: Callable[[], None]) -> Callable[[], None]:
+        """Register `callback`; returns a function that unregisters it."""
+        with self._lock:
+            if not self.cancelled:
+                self._callbacks.append(callback)
+                return lambda: self._forget(callback)
+        callback()
+        return lambda: None
+
+    def _forget(self, callback: Callable[[], None]) -> None:
+        with self._lock:
+            if callback in self._callbacks:
+                self._callbacks.remove(callback)
+
+
 @dataclass(frozen=True)
 class AgentLimits:
     max_iterations: int = 30
@@ -131,8 +161,16 @@ class AgentOutcome:
     completion_tokens: int
 
 
-def run_agent(workdir: Path, prompt: str, llm: LLMSettings, limits: AgentLimits) -> AgentOutcome:
-    """Run one agent conversation on ``workdir`` and report how it ended."""
+def run_agent(
+    workdir: Path,
+    prompt: str,
+    llm: LLMSettings,
+    limits: AgentLimits,
+    cancel: Cancellation | None = None,
+) -> AgentOutcome:
+    """Run one agent conversation on ``workdir`` and report how it ended. ``cancel.cancel()``
+    (from another thread) interrupts it like the wall clock does: a superseded run stops
+    spending LLM tokens at once instead of running on to its time limit."""
     secrets = [llm.api_key] if llm.api_key else []
     try:
         sdk_llm = _build_llm(llm)
@@ -140,7 +178,7 @@ def run_agent(workdir: Path, prompt: str, llm: LLMSettings, limits: AgentLimits)
         return AgentOutcome(
             "error", _one_line(f"invalid LLM settings: {e}", secrets), 0, 0.0, 0.0, 0, 0
         )
-    return _run_conversation(Path(workdir), prompt, sdk_llm, limits, secrets=secrets)
+    return _run_conversation(Path(workdir), prompt, sdk_llm, limits, secrets=secrets, cancel=cancel)
 
 
 # --------------------------------------------------------------------------------------
@@ -268,6 +306,7 @@ def _untrusted(workdir: Path) -> Iterator[None]:
 @dataclass
 class _RunResult:
     timed_out: bool = False
+    cancelled: bool = False
     exception: BaseException | None = None
 
 
@@ -278,6 +317,7 @@ def _run_conversation(
     limits: AgentLimits,
     *,
     secrets: list[str] | None = None,
+    cancel: Cancellation | None = None,
 ) -> AgentOutcome:
     """Run ``prompt`` with an already-built SDK ``LLM`` (tests pass a ``TestLLM``)."""
     from openhands.sdk.conversation.impl.local_conversation import LocalConversation
@@ -329,7 +369,9 @@ def _run_conversation(
                 conversation.send_message(prompt)  # also starts the tools
                 # The wall-time limit covers the set-up too.
                 _warm_up_terminal(conversation, scratch_dir, _remaining(start, limits))
-                result = loop.run_until_complete(_drive(conversation, _remaining(start, limits)))
+                result = loop.run_until_complete(
+                    _drive(conversation, _remaining(start, limits), cancel)
+                )
             except Exception as e:
                 result.exception = e
             finally:
@@ -405,16 +447,28 @@ def _warm_up_terminal(conversation: Any, scratch: Path, budget_s: float) -> None
         attempt += 1
 
 
-async def _drive(conversation: Any, wall_time_s: float) -> _RunResult:
+async def _drive(
+    conversation: Any, wall_time_s: float, cancel: Cancellation | None = None
+) -> _RunResult:
     result = _RunResult()
 
     def on_timeout() -> None:
         result.timed_out = True
         conversation.interrupt()
 
+    def on_cancel() -> None:
+        if not result.timed_out:
+            result.cancelled = result.timed_out = True
+            conversation.interrupt()
+
     loop = asyncio.get_running_loop()
     task = loop.create_task(conversation.arun())
     timer = loop.call_later(max(0.0, wall_time_s), on_timeout)
+
+    def cancel_from_any_thread() -> None:
+        loop.call_soon_threadsafe(on_cancel)
+
+    forget = cancel.on_cancel(cancel_from_any_thread) if cancel is not None else None
     try:
         await task
     except asyncio.CancelledError:
@@ -424,6 +478,8 @@ async def _drive(conversation: Any, wall_time_s: float) -> _RunResult:
     except Exception as e:
         result.exception = e
     finally:
+        if forget is not None:
+            forget()
         timer.cancel()
     return result
 
@@ -545,6 +601,8 @@ def _classify(conversation: Any, result: _RunResult, limits: AgentLimits) -> tup
     error = _last_conversation_error(conversation)
     if status == S.FINISHED:
         return "finished", _finish_message(conversation) or "agent finished"
+    if result.cancelled:
+        return "error", "agent stopped: the run was cancelled"
     if result.timed_out:
         return "timeout", f"agent stopped after the wall-time limit of {limits.wall_time_s:g}s"
     if status == S.ERROR and error is not None and error.code == "MaxIterationsReached":

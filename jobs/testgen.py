@@ -13,7 +13,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from bot.settings import Settings
-from jobs.agent import AgentLimits, AgentOutcome, LLMSettings, run_agent
+from jobs.agent import AgentLimits, AgentOutcome, Cancellation, LLMSettings, run_agent
 from jobs.checkout import clone_pull_request, git
 from jobs.deliver import deliver_tests
 from jobs.diff import changed_lines
@@ -99,7 +99,8 @@ def build_prompt(targets: list[Target], checkout: Path) -> str:
         + "\n".join(described)
         + "\n\nWrite focused pytest tests that exercise the changed lines and check their "
         "behaviour. Rules:\n"
-        "- Put new test files under `tests/`, named `test_<module>_tandem.py`.\n"
+        "- Put new test files under `tests/`, named `test_<module>_tandem.py` "
+        "(create the directory first with `mkdir -p tests` if it does not exist).\n"
         "- Do not modify existing files; only create new test files.\n"
         "- Tests must be deterministic: no network, no sleeps, no dependence on time or order.\n"
         "- Run them with `python -m pytest -q <file>` and fix them until they pass.\n"
@@ -202,16 +203,24 @@ async def generate(ctx: dict[str, Any], state: RunState) -> PartResult:
                 summary="Test generation needs an LLM: set TANDEM_LLM_MODEL "
                 "(and TANDEM_LLM_BASE_URL / TANDEM_LLM_API_KEY).",
             )
-        outcome = await asyncio.to_thread(
-            run_agent,
-            checkout,
-            build_prompt(targets, checkout),
-            llm_settings(settings),
-            AgentLimits(
-                max_iterations=settings.agent_max_iterations,
-                wall_time_s=settings.agent_wall_time_s,
-            ),
-        )
+        cancellation = Cancellation()
+        try:
+            outcome = await asyncio.to_thread(
+                run_agent,
+                checkout,
+                build_prompt(targets, checkout),
+                llm_settings(settings),
+                AgentLimits(
+                    max_iterations=settings.agent_max_iterations,
+                    wall_time_s=settings.agent_wall_time_s,
+                ),
+                cancellation,
+            )
+        except asyncio.CancelledError:
+            # Aborted (superseded, closed) or out of budget: the agent's thread would run on to
+            # its wall-time limit spending tokens, so stop it now.
+            cancellation.cancel()
+            raise
         sandbox = open_sandbox(settings.sandbox)
         verdicts = [
             await validate(sandbox, checkout, path, settings.test_timeout_s)

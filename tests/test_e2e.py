@@ -349,3 +349,17 @@ def test_llm_down_still_reports_the_review(world: World) -> None:
     assert "review finding(s)" in summary
     assert "llm_error" in summary
     assert world.github.annotations_for(run["id"])
+
+
+def test_no_secret_reaches_the_logs_or_github(world: World) -> None:
+    key_text = (world.logs.parent / "app.pem").read_text()
+    key_body = key_text.splitlines()[1]  # a line of the PEM's base64 body
+    logs = "".join(log.read_text() for log in world.logs.glob("*.log"))
+    assert logs, "the processes wrote logs"
+    for secret in (SECRET, "sk-e2e-test-key", key_body, "ghs_"):
+        assert secret not in logs
+    shown = json.dumps([c.json for c in world.github.calls if c.json is not None])
+    for secret in (SECRET, "sk-e2e-test-key", key_body, "ghs_"):
+        assert secret not in shown
+    # every run that was started shares one installation token through Redis
+    assert world.github.tokens_issued == 1
