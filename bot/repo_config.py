@@ -1,50 +1,202 @@
-"""`.github/tandem.yml`: the model, its defaults and parse errors with line numbers.
+"""`.github/tandem.yml`: the model (the single source of truth), its defaults, and parse errors
+located at a line and column.
 
-This is the first cut: only the keys the pipeline reads today. Unknown keys are kept out of the
-way (ignored) until the full schema lands; wrong types are errors with a line number.
+The pydantic model below generates `config/tandem.schema.json` and the README's configuration
+reference (both checked by tests), and `config/default.yml` must parse to its defaults.
 """
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 CONFIG_PATH = ".github/tandem.yml"
 
+Level = Literal["notice", "warning", "failure"]
+Permission = Literal["read", "triage", "write", "maintain", "admin"]
+TriggerEvent = Literal["opened", "reopened", "synchronize", "ready_for_review"]
+ALL_TRIGGER_EVENTS: tuple[TriggerEvent, ...] = (
+    "opened",
+    "reopened",
+    "synchronize",
+    "ready_for_review",
+)
+FindingKind = Literal[
+    "complexity_increase", "length", "nesting", "parameters", "duplication", "llm", "syntax_error"
+]
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="ignore", strict=True)
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
 
 
 class Triggers(_Section):
-    drafts: bool = False
+    events: list[TriggerEvent] = Field(
+        default_factory=lambda: list(ALL_TRIGGER_EVENTS),
+        description="pull_request actions that start a run",
+    )
+    drafts: bool = Field(default=False, description="run on draft pull requests too")
+    skip_labels: list[str] = Field(
+        default_factory=lambda: ["skip-tandem"],
+        description="a pull request with any of these labels is not run",
+    )
+    skip_authors: list[str] = Field(
+        default_factory=lambda: ["dependabot[bot]", "renovate[bot]"],
+        description="pull requests by these users are not run",
+    )
+    branches: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="globs of base branches whose pull requests are run",
+    )
+
+
+class Paths(_Section):
+    include: list[str] = Field(
+        default_factory=lambda: ["**"], description="globs of files Tandem looks at"
+    )
+    exclude: list[str] = Field(
+        default_factory=lambda: ["vendor/**", "third_party/**", "**/migrations/**"],
+        description="globs of files Tandem ignores (wins over include)",
+    )
+
+
+class Coverage(_Section):
+    keep_rule: Literal["new_changed_lines", "total"] = Field(
+        default="new_changed_lines",
+        description="keep a generated test file if it covers changed lines nothing covered "
+        "before (new_changed_lines), or if it raises total coverage (total)",
+    )
+    target: int = Field(
+        default=80, ge=0, le=100, description="changed-line coverage (%) to aim for"
+    )
+
+
+class Budgets(_Section):
+    max_iterations: int = Field(default=30, ge=1, le=500, description="agent steps per run")
+    max_wall_time_s: int = Field(
+        default=900, ge=30, le=7200, description="wall time of test generation per run"
+    )
+    max_cost_usd: float = Field(default=1.0, ge=0, description="LLM spend per run")
+
+
+class ModelPrice(_Section):
+    input_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="USD per million prompt tokens, for cost budgets"
+    )
+    output_per_million_tokens: float | None = Field(
+        default=None, ge=0, description="USD per million completion tokens"
+    )
 
 
 class TestGeneration(_Section):
     __test__ = False  # not a pytest class
-    enabled: bool = True
+
+    enabled: bool = Field(default=True, description="generate tests for the changed code")
+    engine: Literal["auto", "openhands", "pynguin"] = Field(
+        default="auto",
+        description="openhands (LLM agent), pynguin (search-based, offline) or auto "
+        "(openhands when an LLM is configured)",
+    )
+    framework: Literal["pytest"] = Field(default="pytest", description="test framework")
+    output_dir: str = Field(default="tests", description="where new test files go")
+    delivery: Literal["pull_request", "commit", "comment", "none"] = Field(
+        default="pull_request",
+        description="how kept tests are delivered; forks always get a comment",
+    )
+    allow_commit: bool = Field(
+        default=False, description="allow delivery: commit to push onto the PR branch"
+    )
+    max_files: int = Field(
+        default=10, ge=1, le=100, description="changed files to write tests for, at most"
+    )
+    flaky_runs: int = Field(
+        default=5, ge=1, le=20, description="a test file must pass this many runs in a row"
+    )
+    coverage: Coverage = Field(default_factory=Coverage)
+    instructions: str = Field(
+        default="", max_length=4000, description="extra instructions for the agent"
+    )
+    model: str | None = Field(
+        default=None, description="litellm model for this repository (default: the app's)"
+    )
+    model_price: ModelPrice = Field(default_factory=ModelPrice)
+    budgets: Budgets = Field(default_factory=Budgets)
 
 
 class Thresholds(_Section):
-    complexity: int = Field(default=10, ge=1)
-    function_length: int = Field(default=60, ge=1)
-    nesting: int = Field(default=4, ge=1)
-    parameters: int = Field(default=6, ge=1)
+    complexity: int = Field(default=10, ge=1, description="cyclomatic complexity per function")
+    function_length: int = Field(default=60, ge=1, description="lines per function")
+    nesting: int = Field(default=4, ge=1, description="block nesting depth in a function")
+    parameters: int = Field(default=6, ge=1, description="parameters (self/cls not counted)")
+
+
+class Duplication(_Section):
+    enabled: bool = Field(default=True, description="report code the PR duplicates")
+    min_lines: int = Field(default=6, ge=3, description="smallest duplicated block reported")
+
+
+class LlmReview(_Section):
+    enabled: bool = Field(default=False, description="ask the LLM for refactoring suggestions")
+    max_functions: int = Field(
+        default=5, ge=1, le=50, description="worst-scoring functions sent to the LLM"
+    )
+    max_cost_usd: float = Field(default=0.25, ge=0, description="LLM spend per review")
+
+
+class Levels(_Section):
+    complexity_increase: Level = "warning"
+    length: Level = "notice"
+    nesting: Level = "notice"
+    parameters: Level = "notice"
+    duplication: Level = "warning"
+    llm: Level = "notice"
 
 
 class RefactoringReview(_Section):
-    enabled: bool = True
+    enabled: bool = Field(default=True, description="review the changed code")
     thresholds: Thresholds = Field(default_factory=Thresholds)
+    duplication: Duplication = Field(default_factory=Duplication)
+    languages: list[str] = Field(
+        default_factory=lambda: ["python", "javascript", "typescript", "go", "java", "c", "cpp"],
+        description="languages reviewed (python via radon and ast, others via lizard)",
+    )
+    llm: LlmReview = Field(default_factory=LlmReview)
+    levels: Levels = Field(default_factory=Levels, description="annotation level per finding")
+    fail_on: list[FindingKind] = Field(
+        default_factory=list,
+        description="findings that make the check run fail; empty means advice only",
+    )
+    max_annotations: int = Field(
+        default=200, ge=1, le=1000, description="annotations shown, at most"
+    )
+
+
+class Commands(_Section):
+    allowed_permission: Permission = Field(
+        default="write", description="lowest collaborator permission that may run commands"
+    )
+    reply_to_unauthorized: bool = Field(
+        default=False, description="answer others with a short reply instead of silence"
+    )
 
 
 class RepoConfig(_Section):
-    enabled: bool = True
+    extends: str | None = Field(
+        default=None,
+        alias="_extends",
+        description="merge another repository's tandem.yml first: owner/repo, or .github "
+        "for the organisation's .github repository",
+    )
+    enabled: bool = Field(default=True, description="Tandem runs on this repository")
     triggers: Triggers = Field(default_factory=Triggers)
+    paths: Paths = Field(default_factory=Paths)
     test_generation: TestGeneration = Field(default_factory=TestGeneration)
     refactoring_review: RefactoringReview = Field(default_factory=RefactoringReview)
+    commands: Commands = Field(default_factory=Commands)
 
 
 @dataclass(frozen=True)
@@ -139,7 +291,30 @@ def parse_config(text: str) -> RepoConfig:
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
-            line, column = _locate(data, tuple(error["loc"]))
-            where = ".".join(str(p) for p in error["loc"])
-            errors.append(ConfigError(f"{where}: {error['msg']}", line, column))
+            location = tuple(error["loc"])
+            line, column = _locate(data, location)
+            where = ".".join(str(p) for p in location)
+            if error["type"] == "extra_forbidden":
+                message = f"unknown key {where}" + _suggestion(location)
+            else:
+                message = f"{where}: {error['msg']}"
+            errors.append(ConfigError(message, line, column))
         raise InvalidConfig(errors) from None
+
+
+def _suggestion(location: tuple[int | str, ...]) -> str:
+    """ "did you mean …" from the keys allowed where an unknown key was found."""
+    model: type[BaseModel] | None = RepoConfig
+    for part in location[:-1]:
+        field = model.model_fields.get(str(part)) if model else None
+        annotation = field.annotation if field else None
+        model = (
+            annotation
+            if isinstance(annotation, type) and issubclass(annotation, BaseModel)
+            else None
+        )
+    if model is None:
+        return ""
+    allowed = [f.alias or name for name, f in model.model_fields.items()]
+    close = difflib.get_close_matches(str(location[-1]), allowed, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

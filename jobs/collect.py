@@ -20,7 +20,10 @@ STATUS_ICONS = {"ok": "✅", "failed": "❌", "skipped": "⏭️"}
 
 
 def conclusion_for(results: list[PartResult]) -> Conclusion:
-    """Tandem's own trouble never blocks a merge: a failed part makes the run neutral."""
+    """A finding the config gates on fails the check. Tandem's own trouble never blocks a
+    merge: a part that could not do its work makes the run neutral."""
+    if any(r.fails_check for r in results):
+        return "failure"
     if any(r.status == "failed" for r in results):
         return "neutral"
     return "success"

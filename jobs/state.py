@@ -40,6 +40,8 @@ class PartResult(BaseModel):
     summary: str = ""
     annotations: list[AnnotationData] = Field(default_factory=list)
     duration_s: float = 0.0
+    # The part found something the repository's config says must fail the check run.
+    fails_check: bool = False
     details: dict[str, Any] = Field(default_factory=dict)
 
 

@@ -62,8 +62,9 @@ def test_alias_bomb_stays_fast() -> None:
     for i in range(1, 20):
         prev, name = f"l{i - 1}" if i > 1 else "a", f"l{i}"
         levels.append(f"{name}: &{name} [*{prev}, *{prev}, *{prev}, *{prev}, *{prev}]")
-    config = parse_config("\n".join(levels) + "\nenabled: false\n")
-    assert config.enabled is False
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config("\n".join(levels) + "\nenabled: false\n")
+    assert caught.value.errors[0].message == "unknown key a"
 
 
 def test_shipped_default_file_equals_the_model_defaults() -> None:
@@ -71,3 +72,36 @@ def test_shipped_default_file_equals_the_model_defaults() -> None:
 
     text = (Path(__file__).parent.parent / "config" / "default.yml").read_text()
     assert parse_config(text) == RepoConfig()
+
+
+def test_unknown_key_suggests_the_near_one() -> None:
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config("test_generation:\n  enabled: true\n  flakey_runs: 3\n")
+    error = caught.value.errors[0]
+    assert error.message == "unknown key test_generation.flakey_runs (did you mean flaky_runs?)"
+    assert (error.line, error.column) == (3, 3)
+
+
+def test_enum_values_are_checked() -> None:
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config("test_generation:\n  delivery: email\n")
+    assert caught.value.errors[0].line == 2
+    assert "delivery" in caught.value.errors[0].message
+
+
+def test_extends_is_read_by_its_alias() -> None:
+    assert parse_config("_extends: .github\n").extends == ".github"
+
+
+def test_generated_documents_are_current() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).parent.parent
+    result = subprocess.run(
+        [sys.executable, str(root / "scripts" / "generate_config_docs.py"), "--check"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
