@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import redis.exceptions
@@ -12,12 +13,24 @@ from aiohttp import web
 from arq import create_pool
 from arq.connections import ArqRedis
 from gidgethub import BadRequest, ValidationFailure, sansio
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from bot import plan, webhooks
 from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+DELIVERIES = Counter(
+    "tandem_webhook_deliveries_total",
+    "Webhook deliveries by event and how they were answered",
+    ["event", "status"],
+)
+INTAKE_SECONDS = Histogram(
+    "tandem_webhook_intake_seconds",
+    "Time to answer a webhook delivery",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[ArqRedis] = web.AppKey("pool", ArqRedis)
@@ -26,6 +39,26 @@ ACCEPT_RUNS: web.AppKey[bool] = web.AppKey("accept_runs", bool)
 
 def error(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
+
+
+@web.middleware
+async def count_deliveries(
+    request: web.Request, handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+) -> web.StreamResponse:
+    if request.path != "/webhook":
+        return await handler(request)
+    started = time.perf_counter()
+    response = await handler(request)
+    event = request.headers.get("X-GitHub-Event", "")[:40] or "none"
+    DELIVERIES.labels(
+        event=event if response.status < 400 else "rejected", status=str(response.status)
+    ).inc()
+    INTAKE_SECONDS.observe(time.perf_counter() - started)
+    return response
+
+
+async def metrics(request: web.Request) -> web.Response:
+    return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
 
 async def receive_webhook(request: web.Request) -> web.Response:
@@ -126,11 +159,14 @@ async def health(request: web.Request) -> web.Response:
 
 def create_app(settings: Settings, *, accept_runs: bool = True) -> web.Application:
     settings.require("webhook_secret", "redis_url")
-    app = web.Application(client_max_size=settings.max_payload_bytes)
+    app = web.Application(
+        client_max_size=settings.max_payload_bytes, middlewares=[count_deliveries]
+    )
     app[SETTINGS] = settings
     app[ACCEPT_RUNS] = accept_runs
     app.router.add_post("/webhook", receive_webhook)
     app.router.add_get("/healthz", health)
+    app.router.add_get("/metrics", metrics)
 
     async def connect(app: web.Application) -> Any:
         assert settings.redis_url is not None

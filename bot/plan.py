@@ -34,6 +34,7 @@ class PullRequestRef:
     fork: bool
     author: str
     updated_at: str = ""
+    labels: tuple[str, ...] = ()
 
     @property
     def run_key(self) -> str:
@@ -44,7 +45,7 @@ class PullRequestRef:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PullRequestRef:
-        return cls(**data)
+        return cls(**{**data, "labels": tuple(data.get("labels", ()))})
 
 
 @dataclass(frozen=True)
@@ -121,7 +122,15 @@ def pull_request_ref(payload: dict[str, Any]) -> PullRequestRef:
         fork=head_repo != repo,
         author=_str(payload, "pull_request", "user", "login"),
         updated_at=_optional_str(payload["pull_request"].get("updated_at")),
+        labels=_label_names(payload["pull_request"].get("labels")),
     )
+
+
+def _label_names(labels: Any) -> tuple[str, ...]:
+    if not isinstance(labels, list):
+        return ()
+    names = (label.get("name") for label in labels[:100] if isinstance(label, dict))
+    return tuple(name for name in names if isinstance(name, str) and len(name) <= 100)
 
 
 def _optional_str(value: Any) -> str:

@@ -166,3 +166,13 @@ async def test_healthz(client: TestClient) -> None:
     response = await client.get("/healthz")
     assert response.status == 200
     assert (await response.json())["status"] == "ok"
+
+
+async def test_metrics_count_deliveries(client: TestClient) -> None:
+    await post(client, "ping", {"zen": "hi"})
+    body, headers = webhook_request("pull_request", pr_payload(), "wrong-secret")
+    await client.post("/webhook", data=body, headers=headers)
+    text = await (await client.get("/metrics")).text()
+    assert 'tandem_webhook_deliveries_total{event="ping",status="200"}' in text
+    assert 'tandem_webhook_deliveries_total{event="rejected",status="401"}' in text
+    assert "tandem_webhook_intake_seconds_bucket" in text
