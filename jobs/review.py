@@ -12,7 +12,12 @@ Problems the PR did not introduce or worsen are only counted (``preexisting``), 
 never blamed for the state of the code it happens to touch.
 
 Python is measured with radon (cyclomatic complexity) and the ``ast`` module (length,
-nesting, parameters). Other languages go through lizard. The pure part
+nesting, parameters). Other languages go through lizard. Only the languages the repository
+enables (``refactoring_review.languages``) are looked at.
+
+Duplication: a block of at least ``min_lines`` significant lines the PR added that also
+appears elsewhere in the head tree (another file, or elsewhere in the same file, including
+code the PR added twice) is reported with both places; see :func:`find_duplicates`. The pure part
 (:func:`review_source` and the ``measure_*`` functions) does no I/O;
 :func:`review_checkout` reads a local git checkout through :mod:`jobs.diff`.
 """
@@ -20,10 +25,12 @@ nesting, parameters). Other languages go through lizard. The pure part
 from __future__ import annotations
 
 import ast
+import hashlib
 import re
+import subprocess
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
 
@@ -33,11 +40,20 @@ from radon.complexity import cc_visit, cc_visit_ast
 from radon.visitors import Class as RadonClass
 from radon.visitors import Function as RadonFunction
 
-from jobs.diff import ChangedFile, blob_info, changed_files, file_bytes_at, merge_base
+from jobs.diff import (
+    ChangedFile,
+    GitError,
+    _git_env,
+    blob_info,
+    changed_files,
+    file_bytes_at,
+    merge_base,
+)
 
 __all__ = [
     "METRICS",
     "AnalysisError",
+    "DuplicateBlock",
     "Finding",
     "FunctionMetrics",
     "Kind",
@@ -45,8 +61,11 @@ __all__ = [
     "Metric",
     "ReviewResult",
     "Thresholds",
+    "TouchedFunction",
     "content_skip_reason",
+    "find_duplicates",
     "is_reviewable",
+    "language_of",
     "measure_functions",
     "measure_lizard",
     "measure_python",
@@ -57,7 +76,9 @@ __all__ = [
 ]
 
 Level = Literal["notice", "warning", "failure"]
-Kind = Literal["complexity", "length", "nesting", "parameters", "syntax_error"]
+Kind = Literal[
+    "complexity", "length", "nesting", "parameters", "syntax_error", "duplication", "llm"
+]
 
 PYTHON_SUFFIXES = frozenset({".py", ".pyi", ".pyw"})
 VENDORED_DIRS = frozenset({"node_modules", "vendor", "third_party", "bower_components"})
@@ -98,6 +119,28 @@ class Finding:
 
 
 @dataclass(frozen=True)
+class TouchedFunction:
+    """A head-side function that overlaps the PR's changed lines, for the LLM pass."""
+
+    path: str
+    name: str
+    start_line: int  # first line of the function's span (decorators included)
+    end_line: int
+    changed: tuple[int, ...]  # changed head lines inside the function
+    score: float  # sum over metrics of value / threshold: higher is worse
+
+
+@dataclass(frozen=True)
+class Improvement:
+    """A touched function whose complexity the PR lowered: worth a kind word."""
+
+    path: str
+    function: str
+    before: int
+    after: int
+
+
+@dataclass(frozen=True)
 class ReviewResult:
     findings: list[Finding]
     files_reviewed: int
@@ -105,6 +148,10 @@ class ReviewResult:
     # functions, or touched functions whose metric did not grow). Not reported one by one.
     preexisting: int
     skipped: list[str]  # files not analysed, with reason text e.g. "vendor/x.min.js: too large"
+    touched: list[TouchedFunction] = field(default_factory=list)
+    improved: list[Improvement] = field(default_factory=list)
+    # changed files in a language the repository did not enable, per language
+    languages_off: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,6 +248,46 @@ def is_python(path: str) -> bool:
 def is_reviewable(path: str) -> bool:
     """True if the review knows how to measure this file type."""
     return is_python(path) or get_reader_for(path) is not None
+
+
+_C_SUFFIXES = frozenset({".c", ".h"})
+
+
+def language_of(path: str) -> str | None:
+    """The language name used in ``refactoring_review.languages`` for ``path``, or None.
+
+    Python is ``python``; everything else is lizard's name for it (``javascript``,
+    ``typescript``, ``go``, ``java``, ``rust``, ...), with ``.c``/``.h`` as ``c`` and the
+    other C-family suffixes as ``cpp``, ``.jsx`` as ``javascript`` and ``.tsx`` as
+    ``typescript``.
+    """
+    if is_python(path):
+        return "python"
+    reader = get_reader_for(path)
+    if reader is None:
+        return None
+    names = [str(n) for n in getattr(reader, "language_names", [])]
+    suffix = PurePosixPath(path).suffix.lower()
+    if "cpp" in names:
+        return "c" if suffix in _C_SUFFIXES else "cpp"
+    if "tsx" in names:
+        return "typescript" if suffix == ".tsx" else "javascript"
+    return names[0] if names else None
+
+
+def language_enabled(path: str, languages: Collection[str] | None) -> bool:
+    """Whether ``path`` is in one of ``languages`` (None: every language the review knows)."""
+    language = language_of(path)
+    if language is None:
+        return False
+    if languages is None:
+        return True
+    wanted = {lang.lower() for lang in languages}
+    if language in wanted:
+        return True
+    reader = get_reader_for(path)
+    aliases = {str(n) for n in getattr(reader, "language_names", [])} - {"c", "cpp"}
+    return bool(aliases & wanted)
 
 
 def measure_functions(path: str, source: str) -> list[FunctionMetrics]:
@@ -420,12 +507,31 @@ def review_source(
 
     Raises :class:`AnalysisError` if the file cannot be measured at all.
     """
+    review = _review_file(path, base_source, head_source, changed, thresholds)
+    return review.findings, review.preexisting
+
+
+@dataclass
+class _FileReview:
+    findings: list[Finding]
+    preexisting: int
+    touched: list[TouchedFunction]
+    improved: list[Improvement]
+
+
+def _review_file(
+    path: str,
+    base_source: str | None,
+    head_source: str,
+    changed: set[int],
+    thresholds: Thresholds,
+) -> _FileReview:
     try:
         head = measure_functions(path, head_source)
     except SyntaxError as exc:
         if base_source is not None and _has_syntax_error(path, base_source):
-            return [], 1
-        return [_syntax_error_finding(path, head_source, exc)], 0
+            return _FileReview([], 1, [], [])
+        return _FileReview([_syntax_error_finding(path, head_source, exc)], 0, [], [])
 
     base: dict[str, FunctionMetrics] = {}
     if base_source is not None:
@@ -434,11 +540,27 @@ def review_source(
         except (SyntaxError, AnalysisError):
             base = {}  # nothing to compare against: every function counts as new
 
-    findings: list[Finding] = []
-    preexisting = 0
+    review = _FileReview([], 0, [], [])
     for key, fn in _by_name(head).items():
         before_fn = base.get(key)
         touched = fn.overlaps(changed)
+        if touched:
+            first = fn.span_start or fn.start_line
+            review.touched.append(
+                TouchedFunction(
+                    path=path,
+                    name=fn.name,
+                    start_line=first,
+                    end_line=fn.end_line,
+                    changed=tuple(sorted(n for n in changed if first <= n <= fn.end_line)),
+                    score=round(
+                        sum(m.value(fn) / max(1, m.threshold(thresholds)) for m in METRICS), 3
+                    ),
+                )
+            )
+        if before_fn is not None and fn.complexity < before_fn.complexity:
+            # only the PR changes code between base and head, so this is its doing
+            review.improved.append(Improvement(path, fn.name, before_fn.complexity, fn.complexity))
         for metric in METRICS:
             after = metric.value(fn)
             limit = metric.threshold(thresholds)
@@ -446,11 +568,11 @@ def review_source(
                 continue
             before = None if before_fn is None else metric.value(before_fn)
             if touched and (before is None or after > before):
-                findings.append(_finding(path, fn, metric, before, after, limit))
+                review.findings.append(_finding(path, fn, metric, before, after, limit))
             else:
-                preexisting += 1
-    findings.sort(key=lambda f: (f.start_line, f.function or "", f.kind))
-    return findings, preexisting
+                review.preexisting += 1
+    review.findings.sort(key=lambda f: (f.start_line, f.function or "", f.kind))
+    return review
 
 
 def _has_syntax_error(path: str, source: str) -> bool:
@@ -558,24 +680,40 @@ def review_checkout(
     *,
     max_file_bytes: int = 1_000_000,
     max_files: int = 3_000,
+    languages: Collection[str] | None = None,
+    duplication_min_lines: int | None = None,
+    selected: Callable[[str], bool] | None = None,
 ) -> ReviewResult:
     """Review the PR diff ``base...head`` of a local git checkout.
 
+    ``selected`` (the repository's ``paths`` include/exclude) limits which changed files are
+    reviewed; excluded files are neither reviewed nor counted.
+
     Contents are read from git objects (merge base and ``head``), not from the work tree.
-    Only changed files of a type the review can measure are looked at; deleted files are
-    ignored. Files that cannot be analysed are listed in ``skipped`` with a reason.
+    Only changed files of a type the review can measure, in one of ``languages`` (None: all),
+    are looked at; deleted files are ignored. Files that cannot be analysed are listed in
+    ``skipped`` with a reason. With ``duplication_min_lines`` set, added code that repeats
+    code elsewhere in ``head`` is reported too (see :func:`find_duplicates`).
     Raises :class:`jobs.diff.GitError` if git fails (unknown ref, not a repository...).
     """
     base_sha = merge_base(repo, base, head)
     findings: list[Finding] = []
     skipped: list[str] = []
+    touched: list[TouchedFunction] = []
+    improved: list[Improvement] = []
+    languages_off: dict[str, int] = {}
     preexisting = 0
     reviewed = 0
-    candidates = [
-        f
-        for f in changed_files(repo, base_sha, head, max_file_bytes=max_file_bytes)
-        if is_reviewable(f.path)
-    ]
+    candidates: list[ChangedFile] = []
+    for f in changed_files(repo, base_sha, head, max_file_bytes=max_file_bytes):
+        if not is_reviewable(f.path) or (selected is not None and not selected(f.path)):
+            continue
+        if not language_enabled(f.path, languages):
+            language = language_of(f.path) or "?"
+            languages_off[language] = languages_off.get(language, 0) + 1
+            continue
+        candidates.append(f)
+    added: dict[str, tuple[str, set[int]]] = {}  # path -> (head source, added lines)
     for index, changed in enumerate(candidates):
         if index >= max_files:
             skipped.append(f"{changed.path}: not reviewed, more than {max_files} files changed")
@@ -586,18 +724,270 @@ def review_checkout(
             continue
         head_source, base_source = loaded
         try:
-            file_findings, file_preexisting = review_source(
+            review = _review_file(
                 changed.path, base_source, head_source, set(changed.lines), thresholds
             )
         except AnalysisError as exc:
             skipped.append(f"{changed.path}: {exc}")
             continue
         reviewed += 1
-        findings.extend(file_findings)
-        preexisting += file_preexisting
+        findings.extend(review.findings)
+        touched.extend(review.touched)
+        improved.extend(review.improved)
+        preexisting += review.preexisting
+        if changed.lines:
+            added[changed.path] = (head_source, set(changed.lines))
+    if duplication_min_lines is not None and added:
+        blocks = find_duplicates(
+            added,
+            _head_sources(repo, head, languages, max_file_bytes),
+            duplication_min_lines,
+        )
+        findings.extend(_duplication_finding(b) for b in blocks)
     return ReviewResult(
-        findings=findings, files_reviewed=reviewed, preexisting=preexisting, skipped=skipped
+        findings=findings,
+        files_reviewed=reviewed,
+        preexisting=preexisting,
+        skipped=skipped,
+        touched=touched,
+        improved=improved,
+        languages_off=languages_off,
     )
+
+
+# --------------------------------------------------------------------------------------------
+# duplication
+#
+# Why not a library: lizard's duplicate extension counts tokens, not lines, keeps a
+# concatenated string of every 31-token window of every file in memory and is reachable only
+# through extension internals; pylint's symilar is Python-only and compares every pair of
+# files; copydetect is a plagiarism scorer per file pair, not a locator of blocks. What the
+# review needs is small: "these N added lines also appear there", polyglot, linear in the
+# size of the repository. So: normalise lines (whitespace collapsed; blank, comment, import
+# and single-keyword lines dropped), hash every window of ``min_lines`` significant lines of
+# the added code, then stream the head tree once looking for the same hashes.
+
+
+@dataclass(frozen=True)
+class DuplicateBlock:
+    """Added lines ``path:start_line-end_line`` repeat ``other_path:other_start-other_end``."""
+
+    path: str
+    start_line: int
+    end_line: int
+    other_path: str
+    other_start: int
+    other_end: int
+    lines: int  # significant (non-blank, non-comment) lines in the block
+
+
+_COMMENT_PREFIXES = ("#", "//", "/*", "*", "--", "<!--")
+_NOISE_PREFIXES = ("import ", "from ", "#include", "package ", "using ", "require ", "@")
+_TRIVIAL = frozenset(
+    {"else", "try", "finally", "pass", "break", "continue", "return", "end", "default", "do"}
+)
+_MAX_OCCURRENCES = 8  # per window hash: boilerplate repeated everywhere is not interesting
+
+
+def _significant_lines(source: str) -> list[tuple[int, str]]:
+    """(line number, normalised text) of the lines that count for duplication."""
+    out: list[tuple[int, str]] = []
+    for number, raw in enumerate(source.splitlines(), 1):
+        text = " ".join(raw.split())
+        if not text or text.startswith(_COMMENT_PREFIXES) or text.startswith(_NOISE_PREFIXES):
+            continue
+        word = re.sub(r"[^\w]", "", text)
+        if not word or word in _TRIVIAL:
+            continue
+        out.append((number, text))
+    return out
+
+
+def _windows(lines: list[tuple[int, str]], size: int) -> Iterator[tuple[bytes, int, int, int]]:
+    """(hash, first line, last line, index) of every run of ``size`` significant lines."""
+    for i in range(len(lines) - size + 1):
+        chunk = lines[i : i + size]
+        digest = hashlib.blake2b(
+            "\n".join(t for _, t in chunk).encode("utf-8", "surrogatepass"), digest_size=12
+        ).digest()
+        yield digest, chunk[0][0], chunk[-1][0], i
+
+
+def find_duplicates(
+    added: dict[str, tuple[str, set[int]]],
+    sources: Iterable[tuple[str, str]],
+    min_lines: int,
+) -> list[DuplicateBlock]:
+    """Blocks of added code that repeat code elsewhere.
+
+    ``added`` maps each changed path to (head source, lines the PR added or modified);
+    ``sources`` yields (path, head source) of every file to compare with (the changed files
+    may be among them or not). A window of ``min_lines`` significant lines counts as added
+    when every line of it is an added line. Its other place is code elsewhere with the same
+    normalised text: code that was there before, or code the PR added in another place (then
+    only the later of the two places is reported, pointing at the earlier one). Overlapping
+    windows that repeat the same other place are merged into one block.
+    """
+    size = max(1, min_lines)
+    wanted: dict[bytes, list[tuple[str, int, int, int]]] = {}  # hash -> added windows
+    for path, (source, lines) in added.items():
+        significant = _significant_lines(source)
+        for digest, first, last, index in _windows(significant, size):
+            if all(n in lines for n, _ in significant[index : index + size]):
+                wanted.setdefault(digest, []).append((path, first, last, index))
+    if not wanted:
+        return []
+    occurrences: dict[bytes, list[tuple[str, int, int]]] = {}
+    seen_paths: set[str] = set()
+
+    def scan(path: str, source: str) -> None:
+        seen_paths.add(path)
+        for digest, first, last, _ in _windows(_significant_lines(source), size):
+            if digest in wanted:
+                places = occurrences.setdefault(digest, [])
+                if len(places) < _MAX_OCCURRENCES:
+                    places.append((path, first, last))
+
+    for path, source in sources:
+        if path not in added:
+            scan(path, source)
+    for path, (source, _) in added.items():
+        scan(path, source)
+
+    added_windows = {(p, f) for places in wanted.values() for p, f, _, _ in places}
+    # (path, other path, window index) -> (first, last, other first, other last)
+    matches: dict[tuple[str, str], list[tuple[int, int, int, int, int]]] = {}
+    for digest, mine in wanted.items():
+        for path, first, last, index in mine:
+            for other_path, o_first, o_last in occurrences.get(digest, []):
+                if other_path == path and not (o_last < first or o_first > last):
+                    continue  # itself, or overlapping itself
+                if (other_path, o_first) in added_windows and (other_path, o_first) > (
+                    path,
+                    first,
+                ):
+                    continue  # both added: report the later copy only
+                matches.setdefault((path, other_path), []).append(
+                    (index, first, last, o_first, o_last)
+                )
+                break
+    blocks: list[DuplicateBlock] = []
+    for (path, other_path), found in matches.items():
+        found.sort()
+        run: list[tuple[int, int, int, int, int]] = []
+        for item in found:
+            if run and item[0] == run[-1][0] + 1 and item[3] >= run[-1][3]:
+                run.append(item)
+                continue
+            if run:
+                blocks.append(_block(path, other_path, run, size))
+            run = [item]
+        if run:
+            blocks.append(_block(path, other_path, run, size))
+    # one block of added code gets one report, pointing at its first other place
+    blocks.sort(key=lambda b: (b.path, b.start_line, -b.lines, b.other_path, b.other_start))
+    kept: list[DuplicateBlock] = []
+    for block in blocks:
+        if any(
+            k.path == block.path
+            and not (k.end_line < block.start_line or k.start_line > block.end_line)
+            for k in kept
+        ):
+            continue
+        kept.append(block)
+    return kept
+
+
+def _block(
+    path: str, other_path: str, run: list[tuple[int, int, int, int, int]], size: int
+) -> DuplicateBlock:
+    return DuplicateBlock(
+        path=path,
+        start_line=run[0][1],
+        end_line=max(r[2] for r in run),
+        other_path=other_path,
+        other_start=run[0][3],
+        other_end=max(r[4] for r in run),
+        lines=size + len(run) - 1,
+    )
+
+
+def _duplication_finding(block: DuplicateBlock) -> Finding:
+    other = f"{block.other_path}:{block.other_start}-{block.other_end}"
+    here = f"{block.path}:{block.start_line}-{block.end_line}"
+    return Finding(
+        path=block.path,
+        start_line=block.start_line,
+        end_line=block.end_line,
+        level="warning",
+        kind="duplication",
+        title=f"Duplicated block ({block.lines} lines), also at {other}",
+        message=(
+            f"These {block.lines} lines repeat {other}; consider extracting the shared code "
+            "into one function."
+        ),
+        raw_details=f"duplicate: {here} = {other} ({block.lines} significant lines)",
+        function=None,
+        before=None,
+        after=block.lines,
+    )
+
+
+def _head_sources(
+    repo: Path, head: str, languages: Collection[str] | None, max_file_bytes: int
+) -> Iterator[tuple[str, str]]:
+    """(path, text) of every reviewable file in ``head``, streamed with one ``cat-file``."""
+    listing = subprocess.run(
+        ["git", "-c", "core.quotepath=off", "ls-tree", "-r", "-l", "-z", "--full-tree", head],
+        cwd=repo,
+        capture_output=True,
+        env=_git_env(),
+        check=False,
+    )
+    if listing.returncode != 0:
+        raise GitError(["ls-tree", head], listing.returncode, listing.stderr.decode())
+    wanted: list[tuple[str, str]] = []  # (sha, path)
+    for entry in listing.stdout.split(b"\0"):
+        meta, _, name = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) != 4 or parts[1] != b"blob" or parts[0] == b"120000":
+            continue
+        path = name.decode("utf-8", errors="surrogateescape")
+        if not parts[3].isdigit() or int(parts[3]) > max_file_bytes:
+            continue
+        if not is_reviewable(path) or not language_enabled(path, languages):
+            continue
+        if path_skip_reason(path) is not None:
+            continue
+        wanted.append((parts[2].decode("ascii"), path))
+    if not wanted:
+        return
+    proc = subprocess.Popen(
+        ["git", "cat-file", "--batch"],
+        cwd=repo,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=_git_env(),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        for sha, path in wanted:
+            proc.stdin.write(sha.encode("ascii") + b"\n")
+            proc.stdin.flush()
+            header = proc.stdout.readline().split()
+            if len(header) != 3:
+                continue  # "<sha> missing"
+            data = proc.stdout.read(int(header[2]))
+            proc.stdout.read(1)  # the newline after the object
+            if content_skip_reason(data) is not None:
+                continue
+            yield path, data.decode("utf-8")
+    finally:
+        proc.stdin.close()
+        proc.stdout.close()
+        proc.kill()
+        proc.wait()
 
 
 def _load_sources(

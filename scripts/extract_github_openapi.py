@@ -39,6 +39,7 @@ DEFAULT_OUTPUT = REPO_ROOT / "tests" / "fakegithub" / "openapi_ops.json"
 OPERATIONS: tuple[str, ...] = (
     "POST /app/installations/{installation_id}/access_tokens",
     "GET /repos/{owner}/{repo}",
+    "GET /repos/{owner}/{repo}/installation",
     "POST /repos/{owner}/{repo}/check-runs",
     "GET /repos/{owner}/{repo}/check-runs/{check_run_id}",
     "PATCH /repos/{owner}/{repo}/check-runs/{check_run_id}",
@@ -49,6 +50,8 @@ OPERATIONS: tuple[str, ...] = (
     "POST /repos/{owner}/{repo}/pulls",
     "GET /repos/{owner}/{repo}/pulls/{pull_number}",
     "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
+    "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments",
+    "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews",
     "GET /repos/{owner}/{repo}/issues/{issue_number}/comments",
     "POST /repos/{owner}/{repo}/issues/{issue_number}/comments",
     "GET /repos/{owner}/{repo}/issues/comments/{comment_id}",

@@ -711,6 +711,60 @@ async def test_comments_reactions_and_permissions(fake: FakeGitHub, gh: GitHubAP
 # ----------------------------------------------------------------------------- faults
 
 
+async def test_review_with_suggestions_must_sit_on_the_diff(
+    fake: FakeGitHub, gh: GitHubAPI
+) -> None:
+    token = await installation_token(gh)
+    base = "".join(f"line{i} = {i}\n" for i in range(1, 31))
+    fake.commit_files(REPO, "main", {"m.py": base})
+    fake.create_branch(REPO, "feature", "main")
+    head = fake.commit_files(REPO, "feature", {"m.py": base.replace("line20 = 20", "line20 = 0")})
+    number = fake.open_pull_request(REPO, head="feature")["number"]
+    url = f"/repos/{REPO}/pulls/{number}"
+
+    def comment(**kw: Any) -> dict[str, Any]:
+        return {"path": "m.py", "body": "```suggestion\nline20 = 20\n```", "side": "RIGHT", **kw}
+
+    review = await gh.post(
+        f"{url}/reviews",
+        data={"commit_id": head, "event": "COMMENT", "comments": [comment(line=20)]},
+        oauth_token=token,
+    )
+    assert_shape("POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews", 200, review)
+    assert (review["state"], review["commit_id"]) == ("COMMENTED", head)
+    # a multi-line comment inside the hunk (lines 17..23 with 3 lines of context)
+    await gh.post(
+        f"{url}/reviews",
+        data={"event": "COMMENT", "comments": [comment(start_line=18, line=21)]},
+        oauth_token=token,
+    )
+    rejected = [
+        {"commit_id": head, "event": "COMMENT", "comments": [comment(line=5)]},  # off the diff
+        {"event": "COMMENT", "comments": [comment(line=20, path="nope.py")]},
+        {"event": "COMMENT", "comments": [comment(start_line=21, line=20)]},
+        {"event": "COMMENT", "comments": [comment(start_line=2, line=20)]},
+        {"commit_id": "0" * 40, "event": "COMMENT", "comments": [comment(line=20)]},
+        {"event": "COMMENT"},  # no body, no comments
+        {"event": "COMMENT", "comments": [{"path": "m.py", "line": "20", "body": "x"}]},  # schema
+        {"event": "SHOUT", "body": "x"},  # schema: enum
+    ]
+    for data in rejected:
+        with pytest.raises(BadRequest) as exc:
+            await gh.post(f"{url}/reviews", data=data, oauth_token=token)
+        assert exc.value.status_code == 422, data
+
+    listed = await gh.getitem(f"{url}/comments", oauth_token=token)
+    assert_shape("GET /repos/{owner}/{repo}/pulls/{pull_number}/comments", 200, listed)
+    assert [(c["line"], c.get("start_line")) for c in listed] == [(20, None), (21, 18)]
+    assert listed[0]["pull_request_review_id"] == review["id"]
+    assert "@@ " in listed[0]["diff_hunk"] and listed[0]["user"]["type"] == "Bot"
+    assert fake.review_comments_for(REPO, number) == listed
+    assert len(fake.reviews_for(REPO, number)) == 2
+    with pytest.raises(BadRequest) as exc:
+        await gh.getitem(f"/repos/{REPO}/pulls/999/comments", oauth_token=token)
+    assert exc.value.status_code == 404
+
+
 async def test_fail_next_injects_errors(fake: FakeGitHub, gh: GitHubAPI) -> None:
     token = await installation_token(gh)
     sha = fake.branch_sha(REPO, "main")

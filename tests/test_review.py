@@ -50,8 +50,8 @@ def pr(
     commit(repo, head, "head")
 
 
-def review(repo: Path, thresholds: Thresholds = T, **kwargs: int) -> ReviewResult:
-    return review_checkout(repo, "main", "feature", thresholds, **kwargs)
+def review(repo: Path, thresholds: Thresholds = T, max_file_bytes: int = 1_000_000) -> ReviewResult:
+    return review_checkout(repo, "main", "feature", thresholds, max_file_bytes=max_file_bytes)
 
 
 def only(findings: list[Finding]) -> Finding:
@@ -365,3 +365,100 @@ def test_custom_thresholds(repo: Path) -> None:
         5,
         "cyclomatic complexity: 3 -> 5 (threshold 3)",
     )
+
+
+# -------------------------------------------------------------------------------------------
+# duplication, languages, config-driven output
+
+HELPER = textwrap.dedent(
+    """\
+    def load(path):
+        with open(path) as fh:
+            rows = [line.split(",") for line in fh]
+        header = rows[0]
+        records = [dict(zip(header, row)) for row in rows[1:]]
+        records.sort(key=lambda r: r["name"])
+        return [r for r in records if r.get("active") == "yes"]
+    """
+)
+COPIED = HELPER.replace("def load(path):", "def load_users(path):")
+
+
+def test_duplicated_block_names_both_places(repo: Path) -> None:
+    pr(
+        repo,
+        {"io/csvload.py": HELPER, "users.py": "X = 1\n"},
+        {"users.py": "X = 1\n\n\n" + COPIED},
+    )
+
+    result = review_checkout(repo, "main", "feature", T, duplication_min_lines=5)
+
+    finding = only(result.findings)
+    assert (finding.kind, finding.path) == ("duplication", "users.py")
+    assert (finding.start_line, finding.end_line) == (5, 10)  # the body, not the def line
+    assert finding.title == "Duplicated block (6 lines), also at io/csvload.py:2-7"
+    assert finding.raw_details == (
+        "duplicate: users.py:5-10 = io/csvload.py:2-7 (6 significant lines)"
+    )
+    # below min_lines nothing is reported; disabled means no duplication pass at all
+    assert review_checkout(repo, "main", "feature", T, duplication_min_lines=7).findings == []
+    assert review_checkout(repo, "main", "feature", T).findings == []
+
+
+def test_duplication_within_the_pr_reports_the_later_copy_once(repo: Path) -> None:
+    pr(repo, {"a.py": "A = 1\n"}, {"a.py": "A = 1\n\n\n" + HELPER, "b.py": COPIED})
+
+    finding = only(review_checkout(repo, "main", "feature", T, duplication_min_lines=6).findings)
+
+    assert (finding.path, finding.start_line) == ("b.py", 2)
+    assert "also at a.py:5-10" in finding.title
+
+
+def test_code_that_was_moved_is_not_a_duplicate(repo: Path) -> None:
+    pr(repo, {"old.py": HELPER}, {"old.py": None, "new.py": HELPER})
+
+    assert review_checkout(repo, "main", "feature", T, duplication_min_lines=5).findings == []
+
+
+def test_languages_limit_what_is_reviewed(repo: Path) -> None:
+    pr(
+        repo,
+        {"web/app.js": "function ok(x) {\n  return x;\n}\n", "m.py": "A = 1\n"},
+        {"web/app.js": js_branchy("route", 12), "m.py": branchy("f", 12)},
+    )
+
+    both = review_checkout(repo, "main", "feature", T)
+    python_only = review_checkout(repo, "main", "feature", T, languages=["python"])
+
+    assert sorted(f.path for f in both.findings) == ["m.py", "web/app.js"]
+    assert [f.path for f in python_only.findings] == ["m.py"]
+    assert python_only.languages_off == {"javascript": 1}
+
+
+def test_complexity_that_went_down_is_a_positive_note(repo: Path) -> None:
+    pr(repo, {"cli.py": branchy("parse_args", 15)}, {"cli.py": branchy("parse_args", 12)})
+
+    result = review(repo)
+
+    assert result.findings == []
+    (improved,) = result.improved
+    assert (improved.function, improved.before, improved.after) == ("parse_args", 16, 13)
+    assert result.touched == []  # only lines were removed: nothing for the LLM pass
+
+
+def test_paths_config_excludes_files_from_the_review(repo: Path) -> None:
+    from bot.filters import path_filter
+    from bot.repo_config import parse_config
+
+    complex_head = branchy("parse_args", 13)
+    pr(
+        repo,
+        {"README.md": "hi\n"},
+        {"src/cli.py": complex_head, "vendor/lib.py": complex_head},
+    )
+    config = parse_config("paths:\n  include: ['src/**', 'vendor/**']\n  exclude: ['vendor/**']\n")
+
+    result = review_checkout(repo, "main", "feature", T, selected=path_filter(config))
+
+    assert [f.path for f in result.findings] == ["src/cli.py"]
+    assert result.files_reviewed == 1

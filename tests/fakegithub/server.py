@@ -72,6 +72,7 @@ DEFAULT_PERMISSIONS: dict[str, str] = {
 COLLABORATOR_PERMISSIONS = ("admin", "maintain", "write", "triage", "read", "none")
 _LEVELS = {"read": 1, "write": 2, "admin": 3}
 _SHA_RE = re.compile(r"[0-9a-f]{40}")
+_REVIEW_COMMENT_KEYS = ("path", "body", "line", "side", "start_line", "start_side", "position")
 
 # ----------------------------------------------------------------------------- keys
 
@@ -393,6 +394,8 @@ class FakeGitHub:
         self._suites: dict[tuple[str, str], int] = {}
         self._pulls: dict[str, dict[int, dict[str, Any]]] = {}
         self._comments: dict[int, dict[str, Any]] = {}
+        self._reviews: dict[int, dict[str, Any]] = {}
+        self._review_comments: dict[int, dict[str, Any]] = {}
         self._reactions: list[dict[str, Any]] = []
         self._permissions: dict[tuple[str, str], str] = {}
 
@@ -704,6 +707,26 @@ class FakeGitHub:
                 if c["_repo"] == repo.full_name and c["_number"] == number
             ]
 
+    def reviews_for(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """Reviews on pull request ``number`` (oldest first), shaped like the API returns them."""
+        with self._lock:
+            repo = self._repo(full_name)
+            return [
+                self._render_review(r)
+                for r in sorted(self._reviews.values(), key=lambda r: r["id"])
+                if r["_repo"] == repo.full_name and r["_number"] == number
+            ]
+
+    def review_comments_for(self, full_name: str, number: int) -> list[dict[str, Any]]:
+        """Review (diff) comments on pull request ``number``, oldest first."""
+        with self._lock:
+            repo = self._repo(full_name)
+            return [
+                self._render_review_comment(c)
+                for c in sorted(self._review_comments.values(), key=lambda c: c["id"])
+                if c["_repo"] == repo.full_name and c["_number"] == number
+            ]
+
     def reactions_for(
         self,
         full_name: str,
@@ -848,6 +871,11 @@ class FakeGitHub:
                 "Installation",
             ),
             "GET /repos/{owner}/{repo}": (self._h_get_repo, (("metadata", "read"),), "Repository"),
+            "GET /repos/{owner}/{repo}/installation": (
+                self._h_repo_installation,
+                (),
+                "Installation",
+            ),
             "POST /repos/{owner}/{repo}/check-runs": (
                 self._h_create_check_run,
                 (("checks", "write"),),
@@ -897,6 +925,16 @@ class FakeGitHub:
                 self._h_update_pull,
                 (("pull_requests", "write"),),
                 "PullRequest",
+            ),
+            "GET /repos/{owner}/{repo}/pulls/{pull_number}/comments": (
+                self._h_list_review_comments,
+                (("pull_requests", "read"),),
+                "PullRequestReviewComment",
+            ),
+            "POST /repos/{owner}/{repo}/pulls/{pull_number}/reviews": (
+                self._h_create_review,
+                (("pull_requests", "write"),),
+                "PullRequestReview",
             ),
             "GET /repos/{owner}/{repo}/issues/{issue_number}/comments": (
                 self._h_list_comments,
@@ -1084,6 +1122,12 @@ class FakeGitHub:
             repo: _Repo | None = None
             if route.key.startswith("POST /app/"):
                 self._verify_app_jwt(request, doc)
+            elif route.key == "GET /repos/{owner}/{repo}/installation":
+                # Authenticated as the App itself (JWT), like the /app/ endpoints.
+                self._verify_app_jwt(request, doc)
+                repo = self._repos.get(f"{params['owner']}/{params['repo']}".lower())
+                if repo is None:
+                    raise ApiError(404, "Not Found", documentation_url=doc)
             else:
                 token = self._authenticate(request, doc)
                 repo = self._authorize_repo(token, params["owner"], params["repo"], route, doc)
@@ -1298,6 +1342,32 @@ class FakeGitHub:
 
     def _h_get_repo(self, ctx: _Ctx) -> _Reply:
         return _Reply(200, self._repo_object(ctx.the_repo))
+
+    def _h_repo_installation(self, ctx: _Ctx) -> _Reply:
+        inst = self._installations[ctx.the_repo.installation_id]
+        account_type = "Organization"
+        return _Reply(
+            200,
+            {
+                "id": inst.id,
+                "account": self._user(inst.account, account_type),
+                "access_tokens_url": f"{self.url}/app/installations/{inst.id}/access_tokens",
+                "repositories_url": f"{self.url}/installation/repositories",
+                "html_url": f"{self.url}/settings/installations/{inst.id}",
+                "app_id": self.app_id,
+                "app_slug": self.app_slug,
+                "target_id": stable_id("account", inst.account),
+                "target_type": account_type,
+                "permissions": dict(inst.permissions),
+                "events": ["check_run", "check_suite", "issue_comment", "pull_request"],
+                "created_at": "2024-01-01T00:00:00Z",
+                "updated_at": "2024-01-01T00:00:00Z",
+                "single_file_name": None,
+                "repository_selection": "all",
+                "suspended_at": None,
+                "suspended_by": None,
+            },
+        )
 
     # ------------------------------------------------------------------ handlers: checks
 
@@ -2023,6 +2093,218 @@ class FakeGitHub:
         c["body"] = ctx.body["body"]
         c["updated_at"] = _iso(_now())
         return _Reply(200, self._render_comment(c))
+
+    # ------------------------------------------------------------------ handlers: reviews
+
+    def _diff_hunks(
+        self, repo: _Repo, base_sha: str, head_sha: str, path: str
+    ) -> list[tuple[str, range, range]]:
+        """(hunk text, LEFT lines, RIGHT lines) of ``path`` in the PR diff (3 context lines)."""
+        out = self._git(
+            repo.path,
+            "diff",
+            "--no-color",
+            "--no-ext-diff",
+            "--unified=3",
+            f"{base_sha}...{head_sha}",
+            "--",
+            path,
+            check=False,
+        ).stdout.decode("utf-8", errors="replace")
+        hunks: list[tuple[str, range, range]] = []
+        current: list[str] = []
+        ranges: tuple[range, range] | None = None
+        for line in out.splitlines():
+            m = re.match(r"^@@ -(\d+)(?:,(\d+))? \+(\d+)(?:,(\d+))? @@", line)
+            if m:
+                if ranges is not None:
+                    hunks.append(("\n".join(current), *ranges))
+                a, b = int(m.group(1)), int(m.group(2) or 1)
+                c, d = int(m.group(3)), int(m.group(4) or 1)
+                ranges = (range(a, a + b), range(c, c + d))
+                current = [line]
+            elif ranges is not None:
+                current.append(line)
+        if ranges is not None:
+            hunks.append(("\n".join(current), *ranges))
+        return hunks
+
+    def _check_review_comment(
+        self, repo: _Repo, pr: dict[str, Any], commit_id: str, comment: dict[str, Any]
+    ) -> str:
+        """GitHub's rules for one comment of a review; returns the diff hunk it sits in."""
+
+        def unprocessable(message: str) -> ApiError:
+            return ApiError(422, "Unprocessable Entity", errors=[message])
+
+        self._check_comment_body(comment["body"], None)
+        hunks = self._diff_hunks(repo, pr["base_sha"], commit_id, comment["path"])
+        if not hunks:
+            raise unprocessable("Path could not be resolved")
+        if "position" in comment:
+            total = sum(len(h[0].splitlines()) for h in hunks) - 1
+            if not 1 <= comment["position"] <= total:
+                raise unprocessable("Position could not be resolved")
+            return hunks[0][0]
+        if "line" not in comment:
+            raise unprocessable("pull_request_review_thread.line must be present")
+        side = comment.get("side", "RIGHT")
+        if side not in ("LEFT", "RIGHT"):
+            raise unprocessable("pull_request_review_thread.side is not a valid side")
+        pick = 1 if side == "LEFT" else 2
+        hunk = next((h for h in hunks if comment["line"] in h[pick]), None)
+        if hunk is None:
+            raise unprocessable("Line could not be resolved")
+        if "start_line" in comment:
+            start_side = comment.get("start_side", side)
+            if start_side != side:
+                raise unprocessable("pull_request_review_thread.start_side must match the side")
+            if comment["start_line"] >= comment["line"]:
+                raise unprocessable(
+                    "pull_request_review_thread.start_line must precede the end line."
+                )
+            if comment["start_line"] not in hunk[pick]:
+                raise unprocessable("Start line could not be resolved")
+        return hunk[0]
+
+    def _render_review(self, r: dict[str, Any]) -> dict[str, Any]:
+        full, number, rid = r["_repo"], r["_number"], r["id"]
+        html = f"{self.url}/{full}/pull/{number}#pullrequestreview-{rid}"
+        return {
+            "id": rid,
+            "node_id": node_id("PRR", rid),
+            "user": self._user(*r["_user"]),
+            "body": r["body"],
+            "state": r["state"],
+            "html_url": html,
+            "pull_request_url": f"{self.url}/repos/{full}/pulls/{number}",
+            "_links": {
+                "html": {"href": html},
+                "pull_request": {"href": f"{self.url}/repos/{full}/pulls/{number}"},
+            },
+            "submitted_at": r["submitted_at"],
+            "commit_id": r["commit_id"],
+            "author_association": "NONE",
+        }
+
+    def _render_review_comment(self, c: dict[str, Any]) -> dict[str, Any]:
+        full, number, cid = c["_repo"], c["_number"], c["id"]
+        api = f"{self.url}/repos/{full}"
+        html = f"{self.url}/{full}/pull/{number}#discussion_r{cid}"
+        out: dict[str, Any] = {
+            "url": f"{api}/pulls/comments/{cid}",
+            "pull_request_review_id": c["review_id"],
+            "id": cid,
+            "node_id": node_id("PRRC", cid),
+            "diff_hunk": c["diff_hunk"],
+            "path": c["path"],
+            "position": c.get("position"),
+            "original_position": c.get("position"),
+            "commit_id": c["commit_id"],
+            "original_commit_id": c["commit_id"],
+            "user": self._user(*c["_user"]),
+            "body": c["body"],
+            "created_at": c["created_at"],
+            "updated_at": c["created_at"],
+            "html_url": html,
+            "pull_request_url": f"{api}/pulls/{number}",
+            "author_association": "NONE",
+            "_links": {
+                "self": {"href": f"{api}/pulls/comments/{cid}"},
+                "html": {"href": html},
+                "pull_request": {"href": f"{api}/pulls/{number}"},
+            },
+            "line": c.get("line"),
+            "original_line": c.get("line"),
+            "side": c.get("side", "RIGHT"),
+            "subject_type": "line",
+        }
+        if c.get("start_line") is not None:
+            out["start_line"] = out["original_start_line"] = c["start_line"]
+            out["start_side"] = c.get("start_side", out["side"])
+        return out
+
+    def _h_create_review(self, ctx: _Ctx) -> _Reply:
+        repo = ctx.the_repo
+        pr = self._find_pull(ctx)
+        body = ctx.body
+        doc = ctx.op["documentation_url"]
+        self._render_pull(repo, pr, full=False)  # refreshes the head of an open PR
+        commit_id = body.get("commit_id") or pr["head_sha"]
+        resolved = self._resolve_commit(repo, commit_id)
+        if resolved is None or not _SHA_RE.fullmatch(commit_id):
+            raise _validation_failed("PullRequestReview", field="commit_id", code="invalid")
+        event = body.get("event")
+        comments = body.get("comments", [])
+        if event == "REQUEST_CHANGES" and not body.get("body"):
+            raise ApiError(
+                422,
+                "Unprocessable Entity",
+                errors=["Review body is required"],
+                documentation_url=doc,
+            )
+        if event == "COMMENT" and not body.get("body") and not comments:
+            raise ApiError(
+                422,
+                "Unprocessable Entity",
+                errors=["Review body is required"],
+                documentation_url=doc,
+            )
+        if "body" in body:
+            self._check_comment_body(body["body"], doc)
+        hunks = [self._check_review_comment(repo, pr, resolved, c) for c in comments]
+        now = _iso(_now())
+        state = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED"}.get(
+            event or "", "COMMENTED" if event else "PENDING"
+        )
+        review: dict[str, Any] = {
+            "id": self._next_id(),
+            "_repo": repo.full_name,
+            "_number": pr["number"],
+            "_user": (self._bot_login(), "Bot"),
+            "body": body.get("body", ""),
+            "state": state,
+            "commit_id": resolved,
+            "submitted_at": None if state == "PENDING" else now,
+        }
+        self._reviews[review["id"]] = review
+        for comment, hunk in zip(comments, hunks, strict=True):
+            c = {
+                "id": self._next_id(),
+                "_repo": repo.full_name,
+                "_number": pr["number"],
+                "_user": (self._bot_login(), "Bot"),
+                "review_id": review["id"],
+                "commit_id": resolved,
+                "diff_hunk": hunk,
+                "created_at": now,
+                **{k: v for k, v in comment.items() if k in _REVIEW_COMMENT_KEYS},
+            }
+            if "line" in c:
+                c.setdefault("side", "RIGHT")
+            self._review_comments[c["id"]] = c
+        return _Reply(200, self._render_review(review))
+
+    def _h_list_review_comments(self, ctx: _Ctx) -> _Reply:
+        pr = self._find_pull(ctx)
+        comments = [
+            c
+            for c in self._review_comments.values()
+            if c["_repo"] == ctx.the_repo.full_name
+            and c["_number"] == pr["number"]
+            and self._reviews[c["review_id"]]["state"] != "PENDING"
+        ]
+        if "since" in ctx.query:
+            try:
+                since = _parse_time(ctx.query["since"])
+            except ValueError:
+                since = None
+            if since is not None:
+                comments = [c for c in comments if _parse_time(c["created_at"]) >= since]
+        reverse = ctx.query.get("direction", "asc") == "desc"
+        comments.sort(key=lambda c: (c["created_at"], c["id"]), reverse=reverse)
+        chunk, headers = self._paginate(ctx, comments)
+        return _Reply(200, [self._render_review_comment(c) for c in chunk], headers)
 
     # ------------------------------------------------------------------ handlers: people
 
