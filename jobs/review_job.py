@@ -23,8 +23,8 @@ import aiohttp
 from gidgethub import HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
-from bot.github import GitHubError, with_retries
 from bot.filters import path_filter
+from bot.github import GitHubError, with_retries
 from bot.repo_config import FindingKind, RefactoringReview, RepoConfig
 from bot.settings import Settings
 from jobs.agent import LLMSettings
