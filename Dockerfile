@@ -1,17 +1,38 @@
-# Tandem's image: `tandem up` (web + worker + embedded Redis) by default; `tandem serve` or
-# `tandem worker` for scaled deployments. BASE_IMAGE lets offline builds use a local base
-# (see DESIGN.md): any Debian-like image with python3 >= 3.12, venv, pip and git.
+# One recipe, two images.
+#   app (default):  `tandem up` (web + worker + embedded Redis) by default; `tandem serve` or
+#                   `tandem worker` for scaled deployments.
+#   sandbox:        where a worker with TANDEM_SANDBOX=docker runs untrusted code (the PR's code,
+#                   its tests, the generated tests, the agent's terminal): python3, bash, git,
+#                   pytest, coverage and pynguin in /opt/sandbox, nothing of Tandem's.
+#                   docker build --target sandbox -t tandem-sandbox:latest .
+# BASE_IMAGE lets offline builds use a local base (see DESIGN.md and scripts/build-base-image):
+# any Debian-like image with python3 >= 3.12, venv, pip and git.
 ARG BASE_IMAGE=python:3.12-slim
 
-FROM ${BASE_IMAGE} AS app
+FROM ${BASE_IMAGE} AS base
 ENV DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PYTHONUNBUFFERED=1
 RUN if command -v apt-get >/dev/null; then \
       apt-get update -qq \
       && apt-get install -y -qq --no-install-recommends git tmux ca-certificates redis-server \
       && rm -rf /var/lib/apt/lists/*; \
     fi \
-    && python3 -c 'import sys; assert sys.version_info >= (3, 12), sys.version' \
-    && python3 -m venv /opt/tandem
+    && python3 -c 'import sys; assert sys.version_info >= (3, 12), sys.version'
+
+FROM base AS sandbox
+# The test tools untrusted code runs with. pynguin pins pytest < 9.
+RUN python3 -m venv /opt/sandbox \
+    && /opt/sandbox/bin/pip install --no-cache-dir -q \
+       "pytest>=8.3,<9" "coverage[toml]>=7.6,<8" "pynguin==0.48.0" \
+    && /opt/sandbox/bin/python -c 'import pytest, coverage, pynguin'
+# Containers run read-only with a tmpfs /tmp, as an unprivileged user, with no network.
+ENV PATH=/opt/sandbox/bin:/usr/local/bin:/usr/bin:/bin \
+    HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYNGUIN_DANGER_AWARE=1
+USER 65534:65534
+WORKDIR /tmp
+CMD ["sleep", "infinity"]
+
+FROM base AS app
+RUN python3 -m venv /opt/tandem
 ENV PATH=/opt/tandem/bin:$PATH \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
     TANDEM_DATA_DIR=/var/lib/tandem

@@ -226,7 +226,13 @@ async def create_check_run(
 
 
 async def complete_check_run(
-    gh: GitHubAPI, repo: str, check_run_id: int, conclusion: Conclusion, output: CheckOutput
+    gh: GitHubAPI,
+    repo: str,
+    check_run_id: int,
+    conclusion: Conclusion,
+    output: CheckOutput,
+    *,
+    actions: list[dict[str, str]] | None = None,
 ) -> None:
     """Complete a check run, sending annotations in GitHub's batches of 50 (they accumulate)."""
     url = f"/repos/{repo}/check-runs/{check_run_id}"
@@ -237,30 +243,31 @@ async def complete_check_run(
     for batch in batches[:-1]:
         body = {"output": output.to_api(batch)}
         await with_retries(lambda body=body: gh.patch(url, data=body))  # type: ignore[misc]
-    final = {
+    final: dict[str, Any] = {
         "status": "completed",
         "conclusion": conclusion,
         "completed_at": now_iso(),
         "output": output.to_api(batches[-1]),
     }
+    if actions:
+        final["actions"] = actions[:3]  # GitHub allows three buttons
     await with_retries(lambda: gh.patch(url, data=final))
 
 
 # --- contents, pulls, comments ----------------------------------------------------------------
 
 
-async def get_file(gh: GitHubAPI, repo: str, path: str, ref: str) -> str | None:
-    """A file's text at a ref, or None when it does not exist."""
+async def get_file(gh: GitHubAPI, repo: str, path: str, ref: str | None) -> str | None:
+    """A file's text at a ref (None: the default branch), or None when it does not exist."""
+    url = f"/repos/{repo}/contents/{path}" + (f"?ref={ref}" if ref is not None else "")
     try:
-        data: dict[str, Any] = await with_retries(
-            lambda: gh.getitem(f"/repos/{repo}/contents/{path}?ref={ref}")
-        )
+        data: dict[str, Any] = await with_retries(lambda: gh.getitem(url))
     except GitHubError as exc:
         if exc.status == 404:
             return None
         raise
     if data.get("type") != "file" or data.get("encoding") != "base64":
-        raise GitHubError(f"{path} at {ref} is not a regular file")
+        raise GitHubError(f"{path} at {ref or 'the default branch'} is not a regular file")
     return base64.b64decode(data.get("content", "")).decode("utf-8", errors="replace")
 
 
@@ -305,3 +312,85 @@ def redact(text: str, *secrets: str | None) -> str:
 
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
+
+
+# --- commands: pull requests, permissions, reactions, the App's installation -------------------
+
+Reaction = Literal["+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes"]
+
+
+async def get_pull(gh: GitHubAPI, repo: str, number: int) -> dict[str, Any] | None:
+    try:
+        pull: dict[str, Any] = await with_retries(
+            lambda: gh.getitem(f"/repos/{repo}/pulls/{number}")
+        )
+    except GitHubError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return pull
+
+
+async def open_pulls_for_head(gh: GitHubAPI, repo: str, head_sha: str) -> list[int]:
+    """Numbers of the open pull requests of `repo` whose head is `head_sha` (first 300)."""
+    numbers: list[int] = []
+    for page in (1, 2, 3):
+        url = f"/repos/{repo}/pulls?state=open&per_page=100&page={page}"
+        pulls: list[dict[str, Any]] = await with_retries(lambda url=url: gh.getitem(url))  # type: ignore[misc]
+        numbers += [int(p["number"]) for p in pulls if p.get("head", {}).get("sha") == head_sha]
+        if len(pulls) < 100:
+            break
+    return numbers
+
+
+async def collaborator_permission(gh: GitHubAPI, repo: str, user: str) -> tuple[Any, Any]:
+    """(role_name, permission) of `user` on `repo`; ("none", "none") for an unknown user."""
+    try:
+        data: dict[str, Any] = await with_retries(
+            lambda: gh.getitem(f"/repos/{repo}/collaborators/{user}/permission")
+        )
+    except GitHubError as exc:
+        if exc.status == 404:
+            return "none", "none"
+        raise
+    return data.get("role_name"), data.get("permission")
+
+
+async def react_to_comment(gh: GitHubAPI, repo: str, comment_id: int, content: Reaction) -> None:
+    await with_retries(
+        lambda: gh.post(
+            f"/repos/{repo}/issues/comments/{comment_id}/reactions", data={"content": content}
+        )
+    )
+
+
+async def repo_installation_id(
+    session: aiohttp.ClientSession, settings: Settings, repo: str
+) -> int:
+    """The App's installation on `repo` (authenticated as the App, with its JWT)."""
+    from gidgethub.apps import get_jwt
+
+    settings.require("github_app_id", "github_private_key")
+    app = client(session, settings, None)
+    jwt = get_jwt(app_id=str(settings.github_app_id), private_key=settings.private_key())
+    data: dict[str, Any] = await with_retries(
+        lambda: app.getitem(f"/repos/{repo}/installation", jwt=jwt)
+    )
+    return int(data["id"])
+
+
+async def fresh_installation_client(
+    session: aiohttp.ClientSession, settings: Settings, installation_id: int
+) -> GitHubAPI:
+    """An installation client without the Redis token cache (for one-off CLI use)."""
+    settings.require("github_app_id", "github_private_key")
+    app = client(session, settings, None)
+    response = await with_retries(
+        lambda: get_installation_access_token(
+            app,
+            installation_id=str(installation_id),
+            app_id=str(settings.github_app_id),
+            private_key=settings.private_key(),
+        )
+    )
+    return client(session, settings, str(response["token"]))

@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
+from bot.commands import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
+
 START_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
@@ -149,3 +151,117 @@ def decide_pull_request(action: str, payload: dict[str, Any]) -> Decision:
             reason="pull request closed",
         )
     return Ignore(reason=f"pull_request.{action} does not trigger Tandem")
+
+
+# --- comment commands and re-runs --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RunCommands:
+    """A PR comment with commands (or with an error to answer). The worker checks the author's
+    permission, fetches the PR and reads the base branch's config; none of that happens here."""
+
+    repo: str
+    installation_id: int
+    number: int
+    comment_id: int
+    author: str
+    commands: tuple[dict[str, Any], ...]
+    error: str | None = None
+    error_line: int | None = None
+    kind: Literal["commands"] = "commands"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["commands"] = list(self.commands)
+        return data
+
+
+@dataclass(frozen=True)
+class RerunHead:
+    """Run Tandem again for a head commit: the check run's Re-run (rerequested), the check
+    suite's Re-run all, or one of the check run's buttons (requested_action)."""
+
+    repo: str
+    installation_id: int
+    head_sha: str
+    pr_numbers: tuple[int, ...]
+    sender: str
+    trigger: Literal["rerequest", "button"]
+    parts: tuple[str, ...]
+    kind: Literal["rerun"] = "rerun"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["pr_numbers"] = list(self.pr_numbers)
+        data["parts"] = list(self.parts)
+        return data
+
+
+def decide_issue_comment(payload: dict[str, Any]) -> RunCommands | Ignore:
+    """issue_comment.created: commands on a pull request by a person. Edited and deleted
+    comments never reach here (only `created` is routed), so an edit cannot re-run anything."""
+    issue = _get(payload, "issue")
+    if not isinstance(issue, dict) or not isinstance(issue.get("pull_request"), dict):
+        return Ignore(reason="comment on an issue, not a pull request")
+    if is_bot(payload.get("sender")) or is_bot(_get(payload, "comment", "user")):
+        return Ignore(reason="comment by a bot")
+    body = _get(payload, "comment", "body")
+    if not isinstance(body, str):
+        return Ignore(reason="comment without a body")
+    parsed = parse_commands(body)
+    if parsed == []:
+        return Ignore(reason="no commands in the comment")
+    return RunCommands(
+        repo=_str(payload, "repository", "full_name", pattern=REPO_RE),
+        installation_id=_int(payload, "installation", "id"),
+        number=_int(payload, "issue", "number"),
+        comment_id=_int(payload, "comment", "id"),
+        author=_str(payload, "comment", "user", "login"),
+        commands=() if isinstance(parsed, ParseError) else tuple(c.to_dict() for c in parsed),
+        error=parsed.message if isinstance(parsed, ParseError) else None,
+        error_line=parsed.line if isinstance(parsed, ParseError) else None,
+    )
+
+
+def decide_check_rerequest(event: str, action: str, payload: dict[str, Any]) -> RerunHead | Ignore:
+    """check_run.rerequested / check_run.requested_action / check_suite.rerequested."""
+    if is_bot(payload.get("sender")):
+        return Ignore(reason="requested by a bot")
+    node_name = "check_run" if event == "check_run" else "check_suite"
+    node = _get(payload, node_name)
+    if event == "check_run" and node.get("name") != "Tandem":
+        return Ignore(reason=f"check run {node.get('name')!r} is not Tandem's")
+    parts: tuple[str, ...] = ("generate_tests", "review_refactoring")
+    trigger: Literal["rerequest", "button"] = "rerequest"
+    if action == "requested_action":
+        identifier = _get(payload, "requested_action", "identifier")
+        button = BUTTONS_BY_ID.get(identifier) if isinstance(identifier, str) else None
+        if button is None:
+            return Ignore(reason=f"unknown button {str(identifier)[:40]!r}")
+        parts, trigger = button.parts, "button"
+    numbers = []
+    for pull in node.get("pull_requests") or []:
+        if isinstance(pull, dict) and isinstance(pull.get("number"), int):
+            numbers.append(pull["number"])
+    return RerunHead(
+        repo=_str(payload, "repository", "full_name", pattern=REPO_RE),
+        installation_id=_int(payload, "installation", "id"),
+        head_sha=_str(node, "head_sha", pattern=SHA_RE),
+        pr_numbers=tuple(sorted(set(numbers))),
+        sender=_str(payload, "sender", "login"),
+        trigger=trigger,
+        parts=parts,
+    )
+
+
+def pull_request_ref_from_api(pull: dict[str, Any], installation_id: int) -> PullRequestRef:
+    """A PullRequestRef from `GET /repos/{owner}/{repo}/pulls/{n}` (the same pull request
+    object a webhook carries; the base repository is the PR's repository)."""
+    return pull_request_ref(
+        {
+            "repository": _get(pull, "base", "repo"),
+            "installation": {"id": installation_id},
+            "pull_request": pull,
+        }
+    )

@@ -8,6 +8,7 @@ reference (both checked by tests), and `config/default.yml` must parse to its de
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -271,6 +272,11 @@ MAX_CONFIG_BYTES = 256 * 1024
 
 def parse_config(text: str) -> RepoConfig:
     """Parse tandem.yml text. Raises InvalidConfig with located errors."""
+    return _parse(text)[0]
+
+
+def _parse(text: str) -> tuple[RepoConfig, Any]:
+    """The model and the YAML data with key positions (None for an empty file)."""
     if len(text.encode("utf-8", errors="replace")) > MAX_CONFIG_BYTES:
         raise InvalidConfig([ConfigError(f"file is larger than {MAX_CONFIG_BYTES} bytes", 1, 1)])
     try:
@@ -283,11 +289,11 @@ def parse_config(text: str) -> RepoConfig:
     except yaml.YAMLError as exc:
         raise InvalidConfig([ConfigError(f"YAML error: {exc}", 1, 1)]) from None
     if data is None:
-        return RepoConfig()
+        return RepoConfig(), None
     if not isinstance(data, dict):
         raise InvalidConfig([ConfigError("the file must be a mapping of keys to values", 1, 1)])
     try:
-        return RepoConfig.model_validate(_strip_positions(data))
+        return RepoConfig.model_validate(_strip_positions(data)), data
     except ValidationError as exc:
         errors = []
         for error in exc.errors():
@@ -318,3 +324,73 @@ def _suggestion(location: tuple[int | str, ...]) -> str:
     allowed = [f.alias or name for name, f in model.model_fields.items()]
     close = difflib.get_close_matches(str(location[-1]), allowed, n=1, cutoff=0.6)
     return f" (did you mean {close[0]}?)" if close else ""
+
+
+# --- inheritance: `_extends` and the organisation's `.github` repository -----------------------
+#
+# Each file is validated on its own first (every key is optional, so a partial file is a valid
+# file), which locates an error in the file that has it. The raw mappings are then merged, the
+# file a repository extends first: mappings merge key by key, at any depth; lists and scalars
+# in the extending file replace the inherited ones. `_extends` itself is not inherited.
+
+MAX_EXTENDS_DEPTH = 5
+ORG_CONFIG_REPO = ".github"
+_REPO_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """One tandem.yml, validated on its own: its raw mapping and where `_extends` sits."""
+
+    data: dict[str, Any]
+    extends: str | None
+    extends_at: tuple[int, int]
+
+
+def read_config_file(text: str) -> ConfigFile:
+    """Validate one file and keep its raw mapping for merging. Raises InvalidConfig."""
+    config, data = _parse(text)
+    if data is None:
+        return ConfigFile(data={}, extends=None, extends_at=(1, 1))
+    return ConfigFile(
+        data=_strip_positions(data),
+        extends=config.extends,
+        extends_at=data["__positions__"].get("_extends", (1, 1)),
+    )
+
+
+def merge_config_data(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge (the extending file wins): mappings merge, everything else replaces."""
+    merged = {k: v for k, v in base.items() if k != "_extends"}
+    for key, value in override.items():
+        if key == "_extends":
+            continue
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = merge_config_data(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def extends_target(value: str, repo: str) -> str | None:
+    """The repository `_extends: value` names, seen from `repo` (owner/name): `.github` or
+    `name` is a repository of the same owner, `owner/name` any repository. None if invalid."""
+    owner = repo.split("/", 1)[0]
+    value = value.strip()
+    if "/" in value:
+        other_owner, _, name = value.partition("/")
+        if _REPO_NAME.match(other_owner) and _REPO_NAME.match(name):
+            return f"{other_owner}/{name}"
+        return None
+    return f"{owner}/{value}" if _REPO_NAME.match(value) else None
+
+
+def config_from_data(data: dict[str, Any]) -> RepoConfig:
+    """The model from merged raw data (each piece was validated already)."""
+    return RepoConfig.model_validate({k: v for k, v in data.items() if k != "_extends"})
+
+
+def config_yaml(config: RepoConfig) -> str:
+    """The effective config as YAML, in the model's key order."""
+    data = config.model_dump(mode="json", by_alias=True, exclude={"extends"})
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)

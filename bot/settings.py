@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=120.0, gt=0)
 
     sandbox: Literal["local", "docker"] = "local"
+    # TANDEM_SANDBOX=docker: the image (Dockerfile target `sandbox`) and each container's limits.
+    sandbox_image: str = "tandem-sandbox:latest"
+    sandbox_cpus: float = Field(default=1.0, gt=0)
+    sandbox_memory_mb: int = Field(default=2048, ge=64)
+    sandbox_pids: int = Field(default=256, ge=16)
+    sandbox_tmp_mb: int = Field(default=512, ge=16)
+    sandbox_max_lifetime_s: float = Field(default=6 * 3600.0, gt=0)
 
     agent_max_iterations: int = Field(default=30, gt=0)
     agent_wall_time_s: float = Field(default=900.0, gt=0)

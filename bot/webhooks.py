@@ -57,3 +57,38 @@ async def cancel_runs_of_closed_pull_request(event: sansio.Event, intake: Intake
         job_id=f"cancel_pr_runs:{decision.repo}#{decision.number}:{event.delivery_id}",
     )
     intake.outcome = f"cancelling runs of {decision.repo}#{decision.number}"
+
+
+@router.register("issue_comment", action="created")
+async def run_comment_commands(event: sansio.Event, intake: Intake) -> None:
+    """Commands in a new PR comment. Only `created` is routed: an edited comment never
+    re-runs. Permission, the PR and the config are looked up by the worker, not here."""
+    decision = plan.decide_issue_comment(event.data)
+    if isinstance(decision, plan.Ignore):
+        intake.outcome = decision.reason
+        return
+    queued = await intake.enqueue(
+        "run_command",
+        decision.to_dict(),
+        event.delivery_id,
+        job_id=f"run_command:{decision.repo}:{decision.comment_id}",
+    )
+    what = f"commands of comment {decision.comment_id} on {decision.repo}#{decision.number}"
+    intake.outcome = f"{what} queued" if queued else f"{what} already queued"
+
+
+@router.register("check_run", action="rerequested")
+@router.register("check_run", action="requested_action")
+@router.register("check_suite", action="rerequested")
+async def rerun_head(event: sansio.Event, intake: Intake) -> None:
+    decision = plan.decide_check_rerequest(event.event, event.data["action"], event.data)
+    if isinstance(decision, plan.Ignore):
+        intake.outcome = decision.reason
+        return
+    await intake.enqueue(
+        "rerun_head",
+        decision.to_dict(),
+        event.delivery_id,
+        job_id=f"rerun_head:{decision.repo}@{decision.head_sha}:{event.delivery_id}",
+    )
+    intake.outcome = f"re-run of {decision.repo}@{decision.head_sha[:12]} queued"

@@ -19,6 +19,9 @@ How the limits work
   task even in the middle of an LLM call (the synchronous ``run()`` cannot be
   paused mid-call: ``pause()`` waits for the state lock the step holds) and sends
   Ctrl-C to a running terminal command. We report ``"timeout"``.
+- **Cost** (``AgentLimits.max_cost_usd``): the SDK's own ``max_budget_per_run`` over the
+  conversation's combined metrics (agent and condenser); checked before each step, it ends the
+  run with a ``MaxBudgetReached`` error event; we report ``"max_cost"``.
 - **LLM outages**: litellm retries are kept low (``_LLM_RETRIES`` with short waits),
   so an LLM that always answers 500 ends in ``"llm_error"`` within seconds.
 
@@ -81,7 +84,7 @@ __all__ = ["AgentLimits", "AgentOutcome", "LLMSettings", "run_agent"]
 
 log = logging.getLogger(__name__)
 
-Status = Literal["finished", "max_iterations", "timeout", "llm_error", "error"]
+Status = Literal["finished", "max_iterations", "max_cost", "timeout", "llm_error", "error"]
 
 # litellm retries per LLM call (after the first attempt) and their backoff, in seconds.
 _LLM_RETRIES = 2
@@ -148,6 +151,8 @@ class Cancellation:
 class AgentLimits:
     max_iterations: int = 30
     wall_time_s: float = 600.0
+    # USD across the run's LLMs (agent and condenser), from the SDK's own metrics; None: no cap.
+    max_cost_usd: float | None = None
 
 
 @dataclass(frozen=True)
@@ -167,10 +172,19 @@ def run_agent(
     llm: LLMSettings,
     limits: AgentLimits,
     cancel: Cancellation | None = None,
+    *,
+    shell: list[str] | None = None,
 ) -> AgentOutcome:
     """Run one agent conversation on ``workdir`` and report how it ended. ``cancel.cancel()``
     (from another thread) interrupts it like the wall clock does: a superseded run stops
-    spending LLM tokens at once instead of running on to its time limit."""
+    spending LLM tokens at once instead of running on to its time limit.
+
+    ``shell``: the command line of the shell the agent's terminal runs (on a PTY, through the
+    SDK's subprocess terminal) instead of a local tmux bash; the Docker sandbox passes a
+    ``docker exec -it <container> bash`` (see ``jobs.sandbox.DockerSandbox.terminal_command``),
+    so every command the agent runs executes inside the part's container, while the LLM calls
+    (and the key) stay in the worker. The file editor works on the same files: the checkout is
+    bind-mounted at its own path."""
     secrets = [llm.api_key] if llm.api_key else []
     try:
         sdk_llm = _build_llm(llm)
@@ -178,7 +192,9 @@ def run_agent(
         return AgentOutcome(
             "error", _one_line(f"invalid LLM settings: {e}", secrets), 0, 0.0, 0.0, 0, 0
         )
-    return _run_conversation(Path(workdir), prompt, sdk_llm, limits, secrets=secrets, cancel=cancel)
+    return _run_conversation(
+        Path(workdir), prompt, sdk_llm, limits, secrets=secrets, cancel=cancel, shell=shell
+    )
 
 
 # --------------------------------------------------------------------------------------
@@ -206,26 +222,26 @@ def _build_llm(settings: LLMSettings) -> Any:
     )
 
 
-def _build_agent(llm: Any, terminal_home: Path) -> Any:
+def _build_agent(llm: Any, terminal_home: Path, shell_path: Path | None = None) -> Any:
     from openhands.sdk import Agent
     from openhands.sdk.context.condenser import LLMSummarizingCondenser
     from openhands.sdk.tool import Tool
     from openhands.tools.file_editor import FileEditorTool
     from openhands.tools.terminal import TerminalTool
 
+    terminal: dict[str, Any] = {
+        "no_change_timeout_seconds": _TERMINAL_NO_CHANGE_TIMEOUT_S,
+        # An empty home of its own: the worker's rc files, caches and
+        # credential files (~/.netrc, ~/.config/gh, ...) stay out of the way,
+        # and bash starts fast (no pyenv/conda init in ~/.bashrc).
+        "env": {"HOME": str(terminal_home)},
+    }
+    if shell_path is not None:  # a sandboxed shell (its env and HOME are the sandbox's)
+        terminal.update(terminal_type="subprocess", shell_path=str(shell_path))
     return Agent(
         llm=llm,
         tools=[
-            Tool(
-                name=TerminalTool.name,
-                params={
-                    "no_change_timeout_seconds": _TERMINAL_NO_CHANGE_TIMEOUT_S,
-                    # An empty home of its own: the worker's rc files, caches and
-                    # credential files (~/.netrc, ~/.config/gh, ...) stay out of the way,
-                    # and bash starts fast (no pyenv/conda init in ~/.bashrc).
-                    "env": {"HOME": str(terminal_home)},
-                },
-            ),
+            Tool(name=TerminalTool.name, params=terminal),
             Tool(name=FileEditorTool.name),
         ],
         system_prompt_kwargs={"cli_mode": True},
@@ -318,6 +334,7 @@ def _run_conversation(
     *,
     secrets: list[str] | None = None,
     cancel: Cancellation | None = None,
+    shell: list[str] | None = None,
 ) -> AgentOutcome:
     """Run ``prompt`` with an already-built SDK ``LLM`` (tests pass a ``TestLLM``)."""
     from openhands.sdk.conversation.impl.local_conversation import LocalConversation
@@ -350,11 +367,12 @@ def _run_conversation(
     scratch_dir = Path(scratch.name)
     terminal_home = scratch_dir / "home"
     terminal_home.mkdir()
+    shell_path = _shell_script(scratch_dir, shell) if shell else None
     try:
         with _untrusted(workdir):
             try:
                 conversation = LocalConversation(
-                    agent=_build_agent(llm, terminal_home),
+                    agent=_build_agent(llm, terminal_home, shell_path),
                     workspace=str(workdir),
                     # Events stay in memory: nothing lands in workdir or on disk.
                     persistence_dir=None,
@@ -363,6 +381,7 @@ def _run_conversation(
                     profile_store_dir=scratch_dir / "profiles",
                     callbacks=[count_steps],
                     max_iteration_per_run=max(1, limits.max_iterations),
+                    max_budget_per_run=limits.max_cost_usd,
                     visualizer=None,
                     delete_on_close=True,
                 )
@@ -401,6 +420,16 @@ def _run_conversation(
         outcome.cost_usd,
     )
     return outcome
+
+
+def _shell_script(scratch: Path, shell: list[str]) -> Path:
+    """The SDK's subprocess terminal takes a shell *binary* and runs ``<it> -i``."""
+    import shlex
+
+    script = scratch / "sandbox-shell"
+    script.write_text(f'#!/bin/sh\nexec {shlex.join(shell)} "$@"\n')
+    script.chmod(0o700)
+    return script
 
 
 def _remaining(start: float, limits: AgentLimits) -> float:
@@ -607,6 +636,8 @@ def _classify(conversation: Any, result: _RunResult, limits: AgentLimits) -> tup
         return "timeout", f"agent stopped after the wall-time limit of {limits.wall_time_s:g}s"
     if status == S.ERROR and error is not None and error.code == "MaxIterationsReached":
         return "max_iterations", f"agent reached the iteration limit ({limits.max_iterations})"
+    if status == S.ERROR and error is not None and error.code == "MaxBudgetReached":
+        return "max_cost", f"agent reached the cost limit (${limits.max_cost_usd or 0:.4f})"
     if status == S.STUCK:
         return "error", "agent got stuck repeating the same actions"
     if error is not None:

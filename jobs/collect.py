@@ -9,7 +9,7 @@ from arq import Retry
 
 from bot import github
 from bot.github import Annotation, CheckOutput, Conclusion, GitHubError
-from jobs.runs import PART_TITLES, github_for
+from jobs.runs import PART_TITLES, check_run_actions, github_for, notify_run_end
 from jobs.state import PartResult, RunState, RunStore
 
 log = logging.getLogger(__name__)
@@ -76,7 +76,14 @@ async def collect(ctx: dict[str, Any], key: str) -> str:
     conclusion, output = render(state)
     try:
         gh, _ = await github_for(ctx, state.pr.installation_id)
-        await github.complete_check_run(gh, state.pr.repo, state.check_run_id, conclusion, output)
+        await github.complete_check_run(
+            gh,
+            state.pr.repo,
+            state.check_run_id,
+            conclusion,
+            output,
+            actions=check_run_actions(state),
+        )
     except GitHubError as exc:
         await store.release_collect(key)
         if ctx.get("job_try", 1) < COLLECT_TRIES:
@@ -84,4 +91,5 @@ async def collect(ctx: dict[str, Any], key: str) -> str:
             raise Retry(defer=10 * ctx.get("job_try", 1)) from None
         raise RuntimeError(f"could not complete check run for {key}: {exc}") from None
     await store.mark_completed(key, conclusion)
+    await notify_run_end(ctx, state, conclusion)  # 🚀/😕 on the command's comment, if any
     return f"completed {key}: {conclusion}"

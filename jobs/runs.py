@@ -9,18 +9,21 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
+from arq import Retry
 from arq.connections import ArqRedis
-from arq.constants import abort_jobs_ss
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
 from arq.utils import timestamp_ms
 from gidgethub.aiohttp import GitHubAPI
 
 from bot import github
+from bot.commands import buttons_for
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
 from bot.github import Annotation, CheckOutput, GitHubError
 from bot.plan import PullRequestRef
-from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, parse_config
+from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
 from bot.settings import Settings, SettingsError
-from jobs.state import PARTS, PartName, PartResult, RunState, RunStore
+from jobs.config_loader import load_repo_config
+from jobs.state import PARTS, PartName, PartResult, RunOptions, RunState, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +50,15 @@ async def github_for(ctx: dict[str, Any], installation_id: int) -> tuple[GitHubA
     return gh, token
 
 
+def check_run_actions(state: RunState) -> list[dict[str, str]]:
+    """The completed check run's buttons (GitHub: at most 3), for the parts the config enables."""
+    try:
+        config = RepoConfig.model_validate_json(state.config)
+    except ValueError:
+        return []
+    return [button.to_api() for button in buttons_for(parts_for(config))]
+
+
 def parts_for(config: RepoConfig) -> list[PartName]:
     parts: list[PartName] = []
     if config.test_generation.enabled:
@@ -56,51 +68,107 @@ def parts_for(config: RepoConfig) -> list[PartName]:
     return parts
 
 
+START_TRIES = 10
+START_RETRY_DEFER_S = 2.0
+
+
 async def start_run(
-    ctx: dict[str, Any], pr_data: dict[str, Any], delivery_id: str, action: str = "opened"
+    ctx: dict[str, Any],
+    pr_data: dict[str, Any],
+    delivery_id: str,
+    action: str = "opened",
+    options: dict[str, Any] | None = None,
 ) -> str:
-    """Read the base branch's config, open the check run and fan out the parts."""
+    """Read the base branch's config, open the check run and fan out the parts.
+
+    `options` (a `RunOptions` dict) is how commands, Re-run and the check run's buttons ask for
+    a run: which parts, the /generate-tests overrides, and `rerun` to run a head again whose run
+    completed or was cancelled. Without options this is the pull_request event's run."""
     pr = PullRequestRef.from_dict(pr_data)
+    opts = RunOptions.model_validate(options or {})
+    explicit = opts.trigger != "pull_request"
     key = pr.run_key
     store = RunStore(ctx["redis"])
     try:
         gh, _ = await github_for(ctx, pr.installation_id)
-        config_text = await github.get_file(gh, pr.repo, CONFIG_PATH, pr.base_sha)
     except (GitHubError, SettingsError) as exc:
         # Without GitHub there is nowhere to report; fail the job with a picklable error.
         raise RuntimeError(f"cannot start run {key}: {exc}") from None
-
     try:
-        config = parse_config(config_text) if config_text is not None else RepoConfig()
+        config = (await load_repo_config(gh, pr.repo, pr.base_sha)).config
     except InvalidConfig as exc:
         await report_invalid_config(gh, pr, exc)
+        await notify_origin(ctx, pr, opts, ok=False)
         return "invalid config"
+    except GitHubError as exc:
+        raise RuntimeError(f"cannot start run {key}: {exc}") from None
+
+    async def refuse(outcome: str, message: str) -> str:
+        await notify_origin(ctx, pr, opts, ok=False, message=message)
+        return outcome
 
     if not config.enabled:
-        return "disabled by config"
-    if pr.draft and not config.triggers.drafts:
+        return await refuse(
+            "disabled by config",
+            f"Tandem is switched off for this repository (`enabled: false` in `{CONFIG_PATH}`).",
+        )
+    if pr.draft and not config.triggers.drafts and not explicit:
         return "draft skipped"
-    parts = parts_for(config)
+    enabled = parts_for(config)
+    parts = [p for p in (opts.parts or enabled) if p in enabled]
     if not parts:
-        return "no parts enabled"
+        return await refuse(
+            "no parts enabled",
+            f"{' and '.join(PART_TITLES[p] for p in opts.parts).capitalize() or 'Every part'} "
+            f"is switched off in `{CONFIG_PATH}`.",
+        )
 
-    begin = await store.begin(pr, parts, config.model_dump_json(), restart=action == "reopened")
+    restart = action == "reopened"
+    if restart or opts.rerun:
+        # A restarted run reuses the job ids of the run it replaces. Its jobs must be gone
+        # first: a part still being aborted (or a collect still finishing) would block the new
+        # jobs' enqueue and the run would hang. They end within moments; wait without polling
+        # by deferring this job.
+        existing = await store.load(key)
+        restartable = ("cancelled", "completed") if opts.rerun else ("cancelled",)
+        if (
+            existing is not None
+            and existing.status in restartable
+            and await jobs_alive(ctx["redis"], key)
+        ):
+            if ctx.get("job_try", 1) < START_TRIES:
+                raise Retry(defer=START_RETRY_DEFER_S)
+            return await refuse(
+                "previous run still stopping",
+                "The previous run of this commit is still stopping; please try again in a minute.",
+            )
+
+    begin = await store.begin(
+        pr, parts, config.model_dump_json(), restart=restart, rerun=opts.rerun, options=opts
+    )
     if begin.outcome in ("cancelled", "stale"):
+        if begin.outcome == "stale":
+            await notify_origin(ctx, pr, opts, ok=False)
         return f"run {begin.outcome}"
     if begin.outcome == "exists":
         existing = await store.load(key)
         if existing is None or existing.status != "running":
             # Done already (a late duplicate, or a draft turned ready after its run finished).
+            if explicit and existing is not None and existing.status == "collecting":
+                return await refuse("busy", BUSY_MESSAGE)
             return f"run already {existing.status if existing else 'gone'}"
+        if explicit and existing.options.request_id != opts.request_id:
+            return await refuse("busy", BUSY_MESSAGE)
     if begin.previous and begin.previous != key:
         await supersede(ctx, begin.previous, pr.head_sha)
 
     check_run_id = await github.find_check_run(gh, pr.repo, pr.head_sha, key)
     if check_run_id is None:
-        output = CheckOutput(
-            title="Generating tests and reviewing the change",
-            summary="Running: " + ", ".join(PART_TITLES[p] for p in parts),
-        )
+        summary = "Running: " + ", ".join(PART_TITLES[p] for p in parts)
+        if opts.requested_by:
+            asked = f"`{opts.command}`" if opts.command else TRIGGER_TITLES[opts.trigger]
+            summary += f"\n\nAsked for by @{opts.requested_by} with {asked}."
+        output = CheckOutput(title="Generating tests and reviewing the change", summary=summary)
         check_run_id = await github.create_check_run(gh, pr.repo, pr.head_sha, key, output)
     await store.set_check_run(key, check_run_id)
 
@@ -120,6 +188,56 @@ async def start_run(
                 part, key, _job_id=part_job_id(part, key), _queue_name=PARTS_QUEUE
             )
     return f"started {key} ({delivery_id})"
+
+
+BUSY_MESSAGE = (
+    "A Tandem run for this commit is in progress; wait for it to finish, "
+    "or stop it with `/tandem cancel` first."
+)
+TRIGGER_TITLES = {
+    "pull_request": "a push",
+    "command": "a command",
+    "rerequest": "Re-run",
+    "button": "a check-run button",
+}
+
+
+async def jobs_alive(redis: ArqRedis, key: str) -> bool:
+    """Whether a part or the collect job of run `key` is still queued or running in arq."""
+    job_ids = [part_job_id(p, key) for p in PARTS] + [collect_job_id(key)]
+    names = [f"{prefix}{j}" for j in job_ids for prefix in (job_key_prefix, in_progress_key_prefix)]
+    return bool(await redis.exists(*names))
+
+
+async def notify_origin(
+    ctx: dict[str, Any],
+    pr: PullRequestRef,
+    options: RunOptions,
+    *,
+    ok: bool,
+    message: str | None = None,
+) -> None:
+    """Tell the command's comment how its run ended: 🚀 (it ran and reported) or 😕 (it did not:
+    refused, cancelled, invalid config, Tandem's own trouble), with a short reply when the reason
+    is not shown anywhere else. Runs not asked for by a comment have nobody to tell."""
+    if options.comment_id is None:
+        return
+    try:
+        gh, _ = await github_for(ctx, pr.installation_id)
+        if message:
+            await github.post_comment(gh, pr.repo, pr.number, f"@{options.requested_by} {message}")
+        await github.react_to_comment(
+            gh, pr.repo, options.comment_id, "rocket" if ok else "confused"
+        )
+    except GitHubError as exc:
+        log.warning("could not answer comment %s on %s: %s", options.comment_id, pr.repo, exc)
+
+
+async def notify_run_end(ctx: dict[str, Any], state: RunState, conclusion: str) -> None:
+    """Called when a run's check run is completed (collect) or cancelled."""
+    if state.pr is None or state.options.comment_id is None:
+        return
+    await notify_origin(ctx, state.pr, state.options, ok=conclusion in ("success", "failure"))
 
 
 PART_TITLES: dict[str, str] = {
@@ -180,6 +298,7 @@ async def complete_cancelled(ctx: dict[str, Any], state: RunState, reason: str) 
     gh, _ = await github_for(ctx, state.pr.installation_id)
     output = CheckOutput(title=f"Cancelled: {reason}", summary=f"This run was cancelled: {reason}.")
     await github.complete_check_run(gh, state.pr.repo, state.check_run_id, "cancelled", output)
+    await notify_run_end(ctx, state, "cancelled")
 
 
 async def supersede(ctx: dict[str, Any], old_key: str, new_sha: str) -> None:

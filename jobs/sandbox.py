@@ -1,31 +1,67 @@
 """Where untrusted code (the PR's code and the tests written for it) runs.
 
-`local` runs it as a subprocess in the checkout with a scrubbed environment and a wall-time
-limit. That is NOT isolation: it is for development on a trusted machine. The Docker sandbox
-(TANDEM_SANDBOX=docker) is not built yet and says so when asked for.
+Two kinds, one interface (:class:`Sandbox`): ``run(args, cwd=..., timeout_s=...)`` runs one
+command in the checkout and returns a :class:`CommandResult`; ``python`` names the interpreter
+that has pytest and coverage; ``close()`` releases everything.
+
+``docker`` (production): one container per part, started on first use and removed by
+``close()``. The checkout is bind-mounted at its own path, so ``cwd`` and every path in it mean
+the same inside and outside. The container has no network (``network_mode=none``), CPU, memory,
+pids and /tmp-size limits, a read-only root file system, no capabilities, no new privileges,
+and an environment of a few harmless variables: no GitHub token, no LLM key, no ``TANDEM_*``.
+Its init (PID 1, tini) and ``sleep`` run as ``nobody``; commands run as the worker's uid:gid so
+files they write in the checkout belong to the worker. A command past its wall time is killed
+with every other process of that uid in the container (``kill -KILL -1``; PID 1 survives, so the
+container stays usable); if even that does not end it, the container is killed and the next
+command gets a fresh one. Containers carry labels (``tandem.sandbox``, ``tandem.run``,
+``tandem.host``, ``tandem.worker``): a worker reaps, at start, the containers of workers on its
+host that are gone (:func:`reap_orphans`). As a last resort every container ends itself after
+``sandbox_max_lifetime_s`` (its ``sleep`` exits, the engine auto-removes it).
+
+``local`` runs commands as subprocesses in the checkout with a scrubbed environment and a
+wall-time limit. That is NOT isolation: it is for development on a trusted machine.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 import os
+import secrets
+import shutil
 import signal
+import socket
 import sys
 import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bot.settings import SettingsError
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
 OUTPUT_LIMIT = 20_000
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TERM")
 
+LABEL = "tandem.sandbox"
+LABEL_RUN = "tandem.run"
+LABEL_HOST = "tandem.host"
+LABEL_WORKER = "tandem.worker"
+# Where the sandbox image keeps its tools (Dockerfile target `sandbox`).
+SANDBOX_PATH = "/opt/sandbox/bin:/usr/local/bin:/usr/bin:/bin"
+NOBODY = "65534:65534"
+KILL_GRACE_S = 10.0
 
-class SandboxUnavailable(RuntimeError):
-    pass
+
+class SandboxUnavailable(SettingsError):
+    """The configured sandbox cannot work here; the message is one line saying why."""
 
 
 @dataclass(frozen=True)
@@ -34,6 +70,17 @@ class CommandResult:
     output: str
     duration_s: float
     timed_out: bool
+
+
+class Sandbox(Protocol):
+    kind: str
+    python: str
+
+    async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult: ...
+
+    async def close(self) -> None: ...
+
+    async def terminal_command(self, workdir: Path) -> list[str] | None: ...
 
 
 def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -55,6 +102,7 @@ class LocalSandbox:
     """Runs commands as plain subprocesses. The python that runs tests is this process's own,
     so pytest and coverage are available without installing anything into the checkout."""
 
+    kind = "local"
     python = sys.executable
 
     def __init__(self) -> None:
@@ -88,15 +136,360 @@ class LocalSandbox:
             timed_out=timed_out,
         )
 
+    async def close(self) -> None:
+        shutil.rmtree(self._home, ignore_errors=True)
+
+    async def terminal_command(self, workdir: Path) -> list[str] | None:
+        """None: the agent's terminal runs on this machine (not isolated)."""
+        return None
+
 
 def kill_group(pid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
 
 
-def open_sandbox(kind: str) -> LocalSandbox:
-    if kind == "local":
+# --------------------------------------------------------------------------------------
+# Docker
+
+
+@dataclass(frozen=True)
+class DockerConfig:
+    image: str = "tandem-sandbox:latest"
+    cpus: float = 1.0
+    memory_mb: int = 2048
+    pids: int = 256
+    tmp_mb: int = 512
+    max_lifetime_s: float = 6 * 3600.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DockerConfig:
+        return cls(
+            image=settings.sandbox_image,
+            cpus=settings.sandbox_cpus,
+            memory_mb=settings.sandbox_memory_mb,
+            pids=settings.sandbox_pids,
+            tmp_mb=settings.sandbox_tmp_mb,
+            max_lifetime_s=settings.sandbox_max_lifetime_s,
+        )
+
+
+def docker_client() -> Any:
+    """A client for the engine named by DOCKER_HOST (default: the local socket)."""
+    import docker
+
+    try:
+        client = docker.from_env(timeout=60)
+        client.ping()
+    except Exception as e:
+        raise SandboxUnavailable(
+            f"TANDEM_SANDBOX=docker: no Docker engine answers ({type(e).__name__}: {e})"
+        ) from None
+    return client
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of `pid` in clock ticks since boot (tells a reused pid apart)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def worker_identity(pid: int | None = None) -> str:
+    pid = os.getpid() if pid is None else pid
+    return f"{socket.gethostname()}/{pid}/{_process_start(pid) or '?'}"
+
+
+def _worker_alive(identity: str) -> bool:
+    try:
+        host, pid_text, started = identity.split("/")
+        pid = int(pid_text)
+    except ValueError:
+        return False
+    if host != socket.gethostname():
+        return True  # another host's worker reaps its own
+    now = _process_start(pid)
+    if now is None:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return False
+        except PermissionError:
+            return True
+        return started == "?"
+    return now == started
+
+
+def reap_orphans(client: Any | None = None) -> list[str]:
+    """Remove sandbox containers left by workers on this host that are no longer running
+    (killed mid-job, crashed, machine rebooted). Returns the names removed."""
+    client = client or docker_client()
+    host = socket.gethostname()
+    removed = []
+    for container in client.containers.list(all=True, filters={"label": LABEL}):
+        labels = container.labels or {}
+        if labels.get(LABEL_HOST) != host or _worker_alive(labels.get(LABEL_WORKER, "")):
+            continue
+        with contextlib.suppress(Exception):
+            container.remove(force=True)
+            removed.append(container.name)
+    if removed:
+        log.warning("reaped %d orphaned sandbox container(s): %s", len(removed), removed)
+    return removed
+
+
+def check_docker(config: DockerConfig) -> None:
+    """At worker start: an engine answers, the image is there, orphans are gone."""
+    import docker.errors
+
+    client = docker_client()
+    try:
+        client.images.get(config.image)
+    except docker.errors.ImageNotFound:
+        raise SandboxUnavailable(
+            f"TANDEM_SANDBOX=docker: sandbox image {config.image} not found; build it from "
+            f"Tandem's Dockerfile: docker build --target sandbox -t {config.image} ."
+        ) from None
+    reap_orphans(client)
+    client.close()
+
+
+class _Tail:
+    """The last bytes of a stream, bounded, so a flood of output cannot fill memory."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.data = bytearray()
+
+    def add(self, chunk: bytes) -> None:
+        self.data += chunk
+        if len(self.data) > 2 * self.limit:
+            del self.data[: len(self.data) - self.limit]
+
+    def text(self) -> str:
+        return tail(bytes(self.data[-self.limit :]).decode("utf-8", errors="replace"))
+
+
+class DockerSandbox:
+    """One container for one part (see the module docstring). Not safe for concurrent
+    ``run`` calls on the same instance; a part runs its commands one after another."""
+
+    kind = "docker"
+    python = "python"  # /opt/sandbox/bin/python in the image: pytest, coverage, pynguin
+
+    def __init__(
+        self,
+        config: DockerConfig,
+        *,
+        run_key: str = "",
+        mount: Path | None = None,
+        client: Any | None = None,
+    ) -> None:
+        self.config = config
+        self.run_key = run_key
+        self.mount = mount.resolve() if mount is not None else None
+        self._client: Any = client
+        self._container: Any = None
+        self._lock = asyncio.Lock()
+        self.user = f"{os.getuid()}:{os.getgid()}"
+        digest = hashlib.sha256(run_key.encode()).hexdigest()[:12]
+        self._name_prefix = f"tandem-sbx-{digest}"
+        self.started_s = 0.0  # time spent starting containers (for the benchmark)
+
+    @property
+    def container_id(self) -> str | None:
+        return None if self._container is None else str(self._container.id)
+
+    def _env(self) -> dict[str, str]:
+        return {
+            "PATH": SANDBOX_PATH,
+            "HOME": "/tmp",
+            "USER": "sandbox",
+            "LOGNAME": "sandbox",
+            "LANG": "C.UTF-8",
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "PYTHONUNBUFFERED": "1",
+            "GIT_TERMINAL_PROMPT": "0",
+            "PYNGUIN_DANGER_AWARE": "1",
+        }
+
+    def _start(self, mount: Path) -> Any:
+        client = self._client = self._client or docker_client()
+        started = time.monotonic()
+        container = client.containers.run(
+            self.config.image,
+            command=["sleep", str(int(self.config.max_lifetime_s))],
+            name=f"{self._name_prefix}-{secrets.token_hex(3)}",
+            hostname="sandbox",
+            detach=True,
+            auto_remove=True,  # the lifetime backstop: when sleep ends, the engine removes it
+            init=True,  # tini as PID 1 reaps whatever the tests leave behind
+            user=NOBODY,
+            network_mode="none",
+            nano_cpus=int(self.config.cpus * 1e9),
+            mem_limit=f"{self.config.memory_mb}m",
+            memswap_limit=f"{self.config.memory_mb}m",  # no swap
+            pids_limit=self.config.pids,
+            read_only=True,
+            tmpfs={"/tmp": f"rw,exec,nosuid,nodev,size={self.config.tmp_mb}m,mode=1777"},
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges:true"],
+            environment=self._env(),
+            volumes={str(mount): {"bind": str(mount), "mode": "rw"}},
+            working_dir=str(mount),
+            labels={
+                LABEL: "1",
+                LABEL_RUN: self.run_key,
+                LABEL_HOST: socket.gethostname(),
+                LABEL_WORKER: worker_identity(),
+            },
+        )
+        self.started_s += time.monotonic() - started
+        log.info("sandbox container %s started for %s", container.name, mount)
+        return container
+
+    async def ensure_started(self, cwd: Path | None = None) -> Any:
+        """Start the part's container (once) with the checkout mounted."""
+        async with self._lock:
+            if self._container is None:
+                mount = self.mount or (_real(cwd) if cwd is not None else None)
+                if mount is None:
+                    raise ValueError("DockerSandbox needs a directory to mount")
+                self.mount = mount
+                self._container = await asyncio.to_thread(self._start, mount)
+            return self._container
+
+    async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult:
+        started = time.monotonic()
+        container = await self.ensure_started(cwd)
+        cwd = _real(cwd)
+        assert self.mount is not None
+        if not cwd.is_relative_to(self.mount):
+            raise ValueError(f"{cwd} is outside the sandbox's mount {self.mount}")
+        api = self._client.api
+        exec_id = (
+            await asyncio.to_thread(
+                api.exec_create,
+                container.id,
+                args,
+                user=self.user,
+                workdir=str(cwd),
+                environment=self._env(),
+            )
+        )["Id"]
+        reader = asyncio.ensure_future(asyncio.to_thread(self._collect, exec_id))
+        timed_out = False
+        try:
+            output, code = await asyncio.wait_for(asyncio.shield(reader), timeout_s)
+        except TimeoutError:
+            timed_out = True
+            output, code = await self._stop(container, reader)
+        except asyncio.CancelledError:
+            await self._stop(container, reader)
+            raise
+        return CommandResult(
+            returncode=-9 if timed_out else (code if code is not None else -1),
+            output=output,
+            duration_s=time.monotonic() - started,
+            timed_out=timed_out,
+        )
+
+    async def terminal_command(self, workdir: Path) -> list[str]:
+        """The command line of an interactive bash inside the part's container, in `workdir`,
+        for the agent's terminal (the OpenHands subprocess terminal runs it on a PTY). It goes
+        through the docker CLI, which relays the PTY; the shell gets the sandbox's env only."""
+        docker = shutil.which("docker")
+        if docker is None:
+            raise SandboxUnavailable(
+                "TANDEM_SANDBOX=docker: the agent's terminal needs the docker CLI on PATH"
+            )
+        container = await self.ensure_started(workdir)
+        env = [f"--env={name}={value}" for name, value in self._env().items()]
+        return [
+            docker,
+            *([f"--host={os.environ['DOCKER_HOST']}"] if os.environ.get("DOCKER_HOST") else []),
+            "exec",
+            "--interactive",
+            "--tty",
+            f"--user={self.user}",
+            f"--workdir={_real(workdir)}",
+            *env,
+            "--env=TERM=xterm",
+            str(container.id),
+            "bash",
+        ]
+
+    def _collect(self, exec_id: str) -> tuple[str, int | None]:
+        api = self._client.api
+        out = _Tail(OUTPUT_LIMIT * 2)
+        for chunk in api.exec_start(exec_id, stream=True):
+            out.add(chunk)
+        return out.text(), api.exec_inspect(exec_id).get("ExitCode")
+
+    async def _stop(
+        self, container: Any, reader: asyncio.Future[tuple[str, int | None]]
+    ) -> tuple[str, int | None]:
+        """Kill every process the command's uid has in the container; PID 1 (nobody's)
+        survives. If the stream still does not end, kill the container itself."""
+        try:
+            await asyncio.to_thread(
+                container.exec_run, ["sh", "-c", "kill -KILL -1"], user=self.user
+            )
+            return await asyncio.wait_for(asyncio.shield(reader), KILL_GRACE_S)
+        except Exception as e:
+            log.warning("sandbox: killing the command failed (%s); dropping the container", e)
+            await self._discard()
+            with contextlib.suppress(Exception):
+                return await asyncio.wait_for(reader, KILL_GRACE_S)
+            return "", None
+
+    async def _discard(self) -> None:
+        container, self._container = self._container, None
+        if container is not None:
+            await asyncio.to_thread(_remove, container)
+
+    async def close(self) -> None:
+        await self._discard()
+        if self._client is not None:
+            with contextlib.suppress(Exception):
+                self._client.close()
+            self._client = None
+
+
+def _real(path: Path) -> Path:
+    return path.resolve()
+
+
+def _remove(container: Any) -> None:
+    started = time.monotonic()
+    try:
+        container.remove(force=True)
+    except Exception as e:  # already gone (auto-remove) or the engine is away: reaped later
+        if "No such container" not in str(e) and "already in progress" not in str(e):
+            log.warning("sandbox container %s not removed: %s", container.name, e)
+    log.debug("sandbox container %s removed in %.2fs", container.name, time.monotonic() - started)
+
+
+def open_sandbox(kind: str | Settings, *, run_key: str = "", mount: Path | None = None) -> Sandbox:
+    """The sandbox for one part. ``kind`` is ``settings.sandbox`` or the settings themselves
+    (the Docker limits come from them). Cheap: a Docker container starts on first use."""
+    name = kind if isinstance(kind, str) else kind.sandbox
+    if name == "local":
         return LocalSandbox()
-    raise SandboxUnavailable(
-        f"TANDEM_SANDBOX={kind} is not built yet; use TANDEM_SANDBOX=local for development"
-    )
+    if name == "docker":
+        if isinstance(kind, str):
+            from bot.settings import load_settings
+
+            kind = load_settings()
+        return DockerSandbox(DockerConfig.from_settings(kind), run_key=run_key, mount=mount)
+    raise SandboxUnavailable(f"TANDEM_SANDBOX={name}: unknown sandbox (use docker or local)")
+
+
+def check_sandbox(settings: Settings) -> None:
+    """At worker start: stop with a clear line if the sandbox cannot work here."""
+    if settings.sandbox == "docker":
+        check_docker(DockerConfig.from_settings(settings))
+    elif settings.sandbox != "local":
+        raise SandboxUnavailable(f"TANDEM_SANDBOX={settings.sandbox}: unknown sandbox")

@@ -2,13 +2,16 @@
 
 A run is keyed by (repo, PR number, head sha). Its hash holds the PR, the check run id, the
 pending part count and each part's result. Status moves running -> collecting -> completed, or
-to cancelled; nothing moves out of cancelled or completed.
+to cancelled; nothing moves out of cancelled or completed, except that `begin` may start such a
+run afresh: a reopened PR restarts a cancelled run, a re-run (a command, Re-run, a check-run
+button) a cancelled or completed one. The hash's `options` field (JSON, `RunOptions`) says how
+the run was asked for.
 """
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -45,6 +48,36 @@ class PartResult(BaseModel):
     details: dict[str, Any] = Field(default_factory=dict)
 
 
+class RunOptions(BaseModel):
+    """How a run was asked for, stored as JSON in the run hash's `options` field and exposed
+    as `RunState.options`. A run started by a pull_request event has the defaults.
+
+    Test generation reads the `/generate-tests` overrides; None or empty means "as the
+    repository's config says":
+    - `paths`: globs (or plain paths) of the changed files to write tests for;
+    - `engine`: overrides `test_generation.engine`;
+    - `delivery`: overrides `test_generation.delivery` (commit only if `allow_commit`);
+    - `instructions`: extra instructions, in addition to `test_generation.instructions`.
+    """
+
+    trigger: Literal["pull_request", "command", "rerequest", "button"] = "pull_request"
+    # The parts asked for; [] means every part the config enables.
+    parts: list[PartName] = Field(default_factory=list)
+    # Run again even if this head's run completed or was cancelled.
+    rerun: bool = False
+    paths: list[str] = Field(default_factory=list)
+    engine: Literal["openhands", "pynguin"] | None = None
+    delivery: Literal["pull_request", "commit", "comment", "none"] | None = None
+    instructions: str | None = None
+    requested_by: str = ""
+    # What asked: the comment id (commands) or the delivery id; a repeated job of the same
+    # request continues the run, another request for a running head is told it is busy.
+    request_id: str = ""
+    # The command comment to react on (👀 → 🚀/😕) and to answer.
+    comment_id: int | None = None
+    command: str = ""
+
+
 def run_hash(key: str) -> str:
     return f"tandem:run:{key}"
 
@@ -54,12 +87,15 @@ def pr_pointer(repo: str, number: int) -> str:
 
 
 # KEYS[1] run hash, KEYS[2] PR pointer.
-# ARGV: key, pr json, pending, updated_at, parts json, ttl, config json, restart ('1' lets a
-# reopened PR run again on a head whose run was cancelled when it closed).
+# ARGV: key, pr json, pending, updated_at, parts json, ttl, config json, restart, options json.
+# restart '1' lets a reopened PR run again on a head whose run was cancelled when it closed;
+# '2' (a re-run: /tandem retry, a command, Re-run) also restarts a completed run. A running or
+# collecting run is never restarted: it answers "exists".
 # Returns {outcome, previous key}. outcome: "new", "exists", "cancelled" or "stale".
 _BEGIN = """
 local status = redis.call('HGET', KEYS[1], 'status')
-if status == 'cancelled' and ARGV[8] == '1' then
+if (status == 'cancelled' and (ARGV[8] == '1' or ARGV[8] == '2'))
+   or (status == 'completed' and ARGV[8] == '2') then
   redis.call('DEL', KEYS[1])
   status = false
 end
@@ -73,7 +109,8 @@ if previous ~= '' and previous ~= ARGV[1] and ARGV[4] ~= '' and ARGV[4] < previo
   return {'stale', previous}
 end
 redis.call('HSET', KEYS[1], 'status', 'running', 'pr', ARGV[2], 'pending', ARGV[3],
-           'parts', ARGV[5], 'config', ARGV[7], 'started_at', redis.call('TIME')[1])
+           'parts', ARGV[5], 'config', ARGV[7], 'options', ARGV[9],
+           'started_at', redis.call('TIME')[1])
 redis.call('EXPIRE', KEYS[1], tonumber(ARGV[6]))
 redis.call('HSET', KEYS[2], 'key', ARGV[1], 'updated_at', ARGV[4])
 redis.call('EXPIRE', KEYS[2], tonumber(ARGV[6]))
@@ -130,6 +167,7 @@ class RunState:
     reason: str
     started_at: float | None
     config: str
+    options: RunOptions = field(default_factory=RunOptions)
 
 
 class RunStore:
@@ -143,6 +181,8 @@ class RunStore:
         config: str,
         *,
         restart: bool = False,
+        rerun: bool = False,
+        options: RunOptions | None = None,
     ) -> Begin:
         outcome, previous = await self.redis.eval(  # type: ignore[misc]
             _BEGIN,
@@ -156,7 +196,8 @@ class RunStore:
             json.dumps(parts),
             str(RUN_TTL_S),
             config,
-            "1" if restart else "0",
+            "2" if rerun else "1" if restart else "0",
+            (options or RunOptions()).model_dump_json(),
         )
         previous = _text(previous)
         return Begin(outcome=_text(outcome), previous=previous or None)  # type: ignore[arg-type]
@@ -216,6 +257,11 @@ class RunStore:
             reason=data.get("reason", ""),
             started_at=float(data["started_at"]) if data.get("started_at") else None,
             config=data.get("config", "{}"),
+            options=(
+                RunOptions.model_validate_json(data["options"])
+                if data.get("options")
+                else RunOptions()
+            ),
         )
 
 

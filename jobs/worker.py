@@ -1,7 +1,8 @@
 """The arq workers: settings, startup/shutdown and the job registry.
 
 One `tandem worker` process serves two queues with two arq workers on one event loop: the
-control queue (start_run, collect, cancel_pr_runs: short, GitHub calls only) and the parts queue
+control queue (start_run, collect, cancel_pr_runs, and the commands' run_command and rerun_head:
+short, GitHub calls only) and the parts queue
 (generate_tests, review_refactoring: long). Keeping them apart means a finished run is collected
 at once even while every part slot is busy with other runs' agents.
 """
@@ -22,9 +23,10 @@ from arq.worker import Function, func
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
 from bot.settings import Settings
 from jobs.collect import COLLECT_TRIES, collect
+from jobs.commands import rerun_head, run_command
 from jobs.review_job import review_refactoring
-from jobs.runs import GIVE_UP_AFTER_TRIES, cancel_pr_runs, start_run
-from jobs.sandbox import open_sandbox
+from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, start_run
+from jobs.sandbox import check_sandbox
 from jobs.testgen import generate_tests
 
 log = logging.getLogger(__name__)
@@ -58,17 +60,22 @@ def job_timeouts(settings: Settings) -> dict[str, float]:
         "review_refactoring": budgets.review_refactoring + 60,
         "collect": 300,
         "cancel_pr_runs": 120,
+        "run_command": 120,
+        "rerun_head": 120,
     }
 
 
 def control_functions(settings: Settings) -> list[Function]:
     timeouts = job_timeouts(settings)
     return [
-        func(start_run, name="start_run", timeout=timeouts["start_run"], max_tries=3),
+        # A re-run waits (deferring itself) until the jobs of the run it replaces are gone.
+        func(start_run, name="start_run", timeout=timeouts["start_run"], max_tries=START_TRIES),
         func(collect, name="collect", timeout=timeouts["collect"], max_tries=COLLECT_TRIES),
         func(
             cancel_pr_runs, name="cancel_pr_runs", timeout=timeouts["cancel_pr_runs"], max_tries=3
         ),
+        func(run_command, name="run_command", timeout=timeouts["run_command"], max_tries=3),
+        func(rerun_head, name="rerun_head", timeout=timeouts["rerun_head"], max_tries=3),
     ]
 
 
@@ -99,7 +106,9 @@ def build_workers(
     parts: list[Function] | None = None,
 ) -> tuple[Worker, Worker]:
     settings.require("redis_url", "github_app_id", "github_private_key")
-    open_sandbox(settings.sandbox)  # an unbuilt sandbox stops the worker at start, clearly
+    # Docker: an engine must answer and the image exist, or the worker stops at start with one
+    # clear line; sandbox containers left by dead workers on this host are removed.
+    check_sandbox(settings)
     budgets = Budgets.from_settings(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""The `tandem` command: serve (web), worker (arq), up (both, with an embedded Redis)."""
+"""The `tandem` command: serve (web), worker (arq), up (both, with an embedded Redis), and
+`config validate` / `config show` for `.github/tandem.yml`."""
 
 from __future__ import annotations
 
@@ -124,6 +125,69 @@ async def run_up(settings: Settings, host: str, port: int) -> None:
             embedded.stop()
 
 
+def config_validate(path: Path) -> int:
+    """Check one tandem.yml with the messages a check run would show; 1 on errors."""
+    from bot.repo_config import InvalidConfig, read_config_file
+
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"tandem: cannot read {path}: {exc.__class__.__name__}", file=sys.stderr)
+        return 2
+    try:
+        file = read_config_file(text)
+    except InvalidConfig as exc:
+        for error in exc.errors:
+            print(f"{path}:{error.line}:{error.column}: {error.message}")
+        print(f"{path}: {len(exc.errors)} error(s)", file=sys.stderr)
+        return 1
+    print(f"{path}: valid")
+    if file.extends is not None:
+        print(
+            f"{path}: _extends: {file.extends} is merged when Tandem reads the file; "
+            "`tandem config show --repo OWNER/NAME` shows the result"
+        )
+    return 0
+
+
+async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
+    """Print a repository's effective config as a running installation reads it."""
+    import aiohttp
+
+    from bot import github
+    from bot.plan import REPO_RE
+    from bot.repo_config import CONFIG_PATH, InvalidConfig, config_yaml
+    from jobs.config_loader import load_repo_config
+
+    if not REPO_RE.match(repo):
+        print(f"tandem: --repo must be owner/name, got {repo!r}", file=sys.stderr)
+        return 2
+    settings.require("github_app_id", "github_private_key")
+    async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60)) as session:
+        try:
+            installation_id = await github.repo_installation_id(session, settings, repo)
+            gh = await github.fresh_installation_client(session, settings, installation_id)
+            if ref is None:
+                info: dict[str, Any] = await github.with_retries(
+                    lambda: gh.getitem(f"/repos/{repo}")
+                )
+                ref = str(info["default_branch"])
+            loaded = await load_repo_config(gh, repo, ref)
+        except github.GitHubError as exc:
+            print(f"tandem: {repo}: {exc}", file=sys.stderr)
+            return 1
+        except InvalidConfig as exc:
+            for error in exc.errors:
+                print(f"{repo}:{CONFIG_PATH}:{error.line}:{error.column}: {error.message}")
+            print(f"{repo}@{ref}: {len(exc.errors)} error(s)", file=sys.stderr)
+            return 1
+    sources = ", ".join(loaded.sources) or "none: the defaults"
+    print(f"# effective Tandem config of {repo} at {ref}")
+    print(f"# files merged (inherited first): {sources}")
+    print(config_yaml(loaded.config), end="")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tandem", description=__doc__)
     root.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "info"))
@@ -136,6 +200,19 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8000)
     commands.add_parser("worker", help="run the arq worker that does the runs")
+    config = commands.add_parser("config", help="check or show .github/tandem.yml")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    validate = config_commands.add_parser(
+        "validate", help="check a tandem.yml file; exits non-zero on errors"
+    )
+    validate.add_argument("file", nargs="?", type=Path, default=Path(".github/tandem.yml"))
+    show = config_commands.add_parser(
+        "show",
+        help="print a repository's effective (merged) config, read through the GitHub App "
+        "(needs TANDEM_GITHUB_APP_ID and TANDEM_GITHUB_PRIVATE_KEY_PATH)",
+    )
+    show.add_argument("--repo", required=True, help="owner/name")
+    show.add_argument("--ref", default=None, help="branch, tag or sha (default branch if unset)")
     return root
 
 
@@ -143,8 +220,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     configure_logging(args.log_level)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    if args.command == "config" and args.config_command == "validate":
+        return config_validate(args.file)
     try:
         settings = load_settings()
+        if args.command == "config":
+            return asyncio.run(config_show(settings, args.repo, args.ref))
         if args.command == "serve":
             settings.require("webhook_secret", "redis_url")
             asyncio.run(run_serve(settings, args.host, args.port))

@@ -49,7 +49,7 @@ def test_missing_setting_is_named() -> None:
     assert result.stderr.strip() == "tandem: TANDEM_GITHUB_APP_ID is not set"
 
 
-def test_docker_sandbox_is_refused_clearly(tmp_path: Path) -> None:
+def test_docker_sandbox_without_its_image_is_refused_clearly(tmp_path: Path) -> None:
     key = tmp_path / "key.pem"
     key.write_text("not used")
     result = tandem(
@@ -59,10 +59,16 @@ def test_docker_sandbox_is_refused_clearly(tmp_path: Path) -> None:
             TANDEM_GITHUB_APP_ID="1",
             TANDEM_GITHUB_PRIVATE_KEY_PATH=str(key),
             TANDEM_SANDBOX="docker",
+            TANDEM_SANDBOX_IMAGE="tandem-sandbox:no-such-tag",
         ),
     )
     assert result.returncode != 0
-    assert "TANDEM_SANDBOX=docker is not built yet" in result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    # With an engine: the missing image and how to build it; without one: that none answers.
+    assert (
+        "sandbox image tandem-sandbox:no-such-tag not found" in line
+        and "docker build --target sandbox" in line
+    ) or "no Docker engine answers" in line, line
 
 
 def get(url: str) -> tuple[int, bytes]:

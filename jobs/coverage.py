@@ -1,0 +1,298 @@
+"""Changed-line coverage with coverage.py, measured in the sandbox.
+
+Everything that executes the repository's code runs through ``sandbox.run``; the worker only
+writes a coverage rc file into the checkout and reads back the JSON report that coverage.py
+wrote there (the sandbox sees the checkout and nothing else, so all scratch files live under
+``WORK_DIR`` inside it). The only thing done to PR code outside the sandbox is *parsing* it
+(``coverage.parser.PythonParser``) to know which changed lines are statements, for files that
+no test imported.
+
+A measurement is a set of executed statement lines per file. Runs are combined as set unions:
+"baseline + new file" is the baseline's lines plus the lines the new file's own run executed,
+so each candidate costs one coverage run, not a rerun of the whole suite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jobs.sandbox import Sandbox
+
+log = logging.getLogger(__name__)
+
+WORK_DIR = ".tandem-work"
+RC_FILE = f"{WORK_DIR}/coveragerc"
+# The repository's own coverage/pytest-cov settings are ignored: our rc decides what's measured.
+_RC = """[run]
+source = .
+relative_files = True
+include_namespace_packages = True
+omit =
+    .tandem-work/*
+    */site-packages/*
+[report]
+ignore_errors = True
+"""
+
+
+Lines = dict[str, set[int]]  # repo-relative path -> line numbers
+
+
+@dataclass(frozen=True)
+class TestFailure:
+    __test__ = False  # not a pytest class
+
+    classname: str  # "tests.test_x" or "tests.test_x.TestClass"
+    name: str  # "test_name" or "test_name[param]"
+    message: str
+
+    @property
+    def nodeid(self) -> str:
+        return f"{self.classname}::{self.name}"
+
+    def function_in(self, path: str) -> str | None:
+        """The top-level function this failure is, when it is one, in test file ``path``."""
+        module = PurePosixPath(path).with_suffix("").as_posix().replace("/", ".")
+        if self.classname == module and self.name.isidentifier():
+            return self.name
+        return None
+
+
+@dataclass
+class PytestRun:
+    """One pytest run of some test paths, optionally under coverage."""
+
+    returncode: int
+    timed_out: bool
+    duration_s: float
+    output: str
+    executed: Lines = field(default_factory=dict)  # empty when not measured
+    statements: Lines = field(default_factory=dict)
+    failures: list[TestFailure] = field(default_factory=list)
+    passed: int = 0
+    measured: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.timed_out
+
+    def describe(self) -> str:
+        """One line about how the run went, for the check run."""
+        if self.timed_out:
+            return f"timed out after {self.duration_s:.0f} s"
+        if self.returncode == 0:
+            return f"{self.passed} passed"
+        if self.returncode == 5:
+            return "no tests collected"
+        if self.returncode == 2:
+            return "interrupted (collection errors)"
+        if self.returncode == 1:
+            return f"{len(self.failures)} failed, {self.passed} passed"
+        return f"pytest exited {self.returncode}: {last_line(self.output)}"
+
+    def failure_text(self, limit: int = 3) -> str:
+        if self.timed_out:
+            return self.describe()
+        if self.failures:
+            shown = "; ".join(f"{f.nodeid}: {f.message}" for f in self.failures[:limit])
+            more = len(self.failures) - limit
+            return shown + (f" (and {more} more)" if more > 0 else "")
+        return self.describe()
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:200] if lines else "no output"
+
+
+def prepare(checkout: Path) -> None:
+    (checkout / WORK_DIR).mkdir(exist_ok=True)
+    (checkout / RC_FILE).write_text(_RC)
+    # Keep the scratch directory out of `git status` and out of delivered commits.
+    with contextlib.suppress(OSError):
+        exclude = checkout / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        text = exclude.read_text() if exclude.exists() else ""
+        if f"/{WORK_DIR}/" not in text:
+            exclude.write_text(text + f"\n/{WORK_DIR}/\n")
+
+
+def pytest_args(junit: str) -> list[str]:
+    return ["-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}"]
+
+
+async def run_pytest(
+    sandbox: Sandbox,
+    checkout: Path,
+    paths: list[str],
+    *,
+    tag: str,
+    timeout_s: float,
+    measure: bool,
+) -> PytestRun:
+    """Run pytest on ``paths`` (all the repo's tests when empty) in the sandbox."""
+    prepare(checkout)
+    junit = f"{WORK_DIR}/{tag}.xml"
+    data = f"{WORK_DIR}/{tag}.coverage"
+    report = f"{WORK_DIR}/{tag}.json"
+    for stale in (junit, data, report):
+        (checkout / stale).unlink(missing_ok=True)
+    python = sandbox.python
+    if measure:
+        command = [
+            python,
+            "-m",
+            "coverage",
+            "run",
+            f"--rcfile={RC_FILE}",
+            f"--data-file={data}",
+            "-m",
+            "pytest",
+        ]
+    else:
+        command = [python, "-m", "pytest"]
+    result = await sandbox.run(
+        [*command, *pytest_args(junit), *paths], cwd=checkout, timeout_s=timeout_s
+    )
+    run = PytestRun(
+        returncode=result.returncode,
+        timed_out=result.timed_out,
+        duration_s=result.duration_s,
+        output=result.output,
+    )
+    run.failures, run.passed = read_junit(checkout / junit)
+    if measure and (checkout / data).exists():
+        json_run = await sandbox.run(
+            [
+                python,
+                "-m",
+                "coverage",
+                "json",
+                f"--rcfile={RC_FILE}",
+                f"--data-file={data}",
+                "-o",
+                report,
+                "-q",
+            ],
+            cwd=checkout,
+            timeout_s=max(30.0, timeout_s / 4),
+        )
+        if json_run.returncode == 0:
+            run.executed, run.statements = read_report(checkout / report)
+            run.measured = True
+        else:
+            log.info("coverage json failed: %s", last_line(json_run.output))
+    return run
+
+
+def read_report(path: Path) -> tuple[Lines, Lines]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}, {}
+    executed: Lines = {}
+    statements: Lines = {}
+    files = data.get("files") if isinstance(data, dict) else None
+    for name, info in (files or {}).items():
+        if not isinstance(info, dict):
+            continue
+        rel = PurePosixPath(str(name).replace("\\", "/")).as_posix().removeprefix("./")
+        ran = {int(n) for n in info.get("executed_lines", [])}
+        missing = {int(n) for n in info.get("missing_lines", [])}
+        executed[rel] = ran
+        statements[rel] = ran | missing
+    return executed, statements
+
+
+def read_junit(path: Path) -> tuple[list[TestFailure], int]:
+    """Failing tests and the number that passed, from pytest's JUnit XML."""
+    try:
+        root = ET.parse(path).getroot()  # written by pytest in the checkout; no DTDs/entities
+    except (OSError, ET.ParseError):
+        return [], 0
+    failures: list[TestFailure] = []
+    passed = 0
+    for case in root.iter("testcase"):
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is None:
+            if case.find("skipped") is None:
+                passed += 1
+            continue
+        message = " ".join((bad.get("message") or bad.text or "failed").split())[:300]
+        failures.append(TestFailure(case.get("classname", ""), case.get("name", ""), message))
+    return failures, passed
+
+
+def executable_lines(checkout: Path, path: str) -> set[int]:
+    """Statement lines of a file no test imported (parsed, never executed)."""
+    from coverage.parser import PythonParser
+
+    try:
+        text = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        parser = PythonParser(text=text, filename=path)
+        parser.parse_source()
+    except Exception:  # a syntax error or anything else: nothing measurable
+        return set()
+    return set(parser.statements)
+
+
+@dataclass
+class ChangedCoverage:
+    """Changed executable lines and which of them some run covered."""
+
+    executable: Lines  # changed lines that are statements, per file
+    covered: Lines
+
+    @property
+    def total(self) -> int:
+        return sum(len(lines) for lines in self.executable.values())
+
+    @property
+    def covered_count(self) -> int:
+        return sum(len(self.covered.get(p, set()) & ls) for p, ls in self.executable.items())
+
+    def percent(self) -> int:
+        return round(100 * self.covered_count / self.total) if self.total else 100
+
+    def uncovered(self, path: str) -> set[int]:
+        return self.executable.get(path, set()) - self.covered.get(path, set())
+
+
+def changed_executable(checkout: Path, changed: dict[str, set[int]], statements: Lines) -> Lines:
+    result: Lines = {}
+    for path, lines in changed.items():
+        known = statements.get(path)
+        if known is None:
+            known = executable_lines(checkout, path)
+        result[path] = lines & known
+    return result
+
+
+def union(*measurements: Lines) -> Lines:
+    merged: Lines = {}
+    for lines in measurements:
+        for path, numbers in lines.items():
+            merged.setdefault(path, set()).update(numbers)
+    return merged
+
+
+def restrict(lines: Lines, to: Lines) -> Lines:
+    return {p: lines.get(p, set()) & wanted for p, wanted in to.items()}
+
+
+def count(lines: Lines) -> int:
+    return sum(len(v) for v in lines.values())
+
+
+def gained(candidate: Lines, before: Lines, among: Lines | None = None) -> Lines:
+    """Lines ``candidate`` executed that ``before`` did not (only ``among`` when given)."""
+    scope = candidate if among is None else restrict(candidate, among)
+    out = {p: ls - before.get(p, set()) for p, ls in scope.items()}
+    return {p: ls for p, ls in out.items() if ls}

@@ -1,0 +1,133 @@
+"""The offline engine: Pynguin (search-based test generation for Python) in the sandbox.
+
+Pynguin imports and executes the module under test, so it runs only through
+``sandbox.run``. Its docs require the environment variable ``PYNGUIN_DANGER_AWARE`` to be set
+before it will run (it executes arbitrary code); the sandbox interface takes a plain argv, so
+the variable is set with ``env`` in front of the command. The tests it writes are moved to the
+repository's test directory under Tandem's naming and then go through the same validation and
+coverage filter as the agent's.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jobs.coverage import WORK_DIR, last_line
+from jobs.sandbox import Sandbox
+
+DANGER_ENV = "PYNGUIN_DANGER_AWARE"
+# Seconds of search per module, and what Pynguin needs besides (start, minimisation, writing).
+MAX_SEARCH_S = 30
+MIN_SEARCH_S = 3
+OVERHEAD_S = 60
+SEED = 20240601
+
+
+@dataclass
+class PynguinOutcome:
+    written: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duration_s: float = 0.0
+
+
+def module_for(checkout: Path, path: str) -> tuple[str, str] | None:
+    """(import root relative to the checkout, dotted module name) of a source file."""
+    pure = PurePosixPath(path)
+    if pure.suffix != ".py" or not all(p.isidentifier() for p in [*pure.parts[:-1], pure.stem]):
+        return None
+    parts = [pure.stem] if pure.stem != "__init__" else []
+    parent = pure.parent
+    # Climb while the directory is a package; the first non-package is the import root.
+    while parent != PurePosixPath(".") and (checkout / parent / "__init__.py").exists():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    if not parts:
+        return None
+    return parent.as_posix(), ".".join(parts)
+
+
+def test_name_for(module: str) -> str:
+    return f"test_{module.replace('.', '_')}_tandem.py"
+
+
+def search_seconds(remaining_s: float, modules: int) -> int:
+    per = (remaining_s - OVERHEAD_S * modules) / max(1, modules)
+    return int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, per)))
+
+
+async def generate(
+    sandbox: Sandbox,
+    checkout: Path,
+    paths: list[str],
+    output_dir: str,
+    *,
+    deadline: float,
+) -> PynguinOutcome:
+    outcome = PynguinOutcome()
+    started = time.monotonic()
+    todo = [(p, module_for(checkout, p)) for p in paths]
+    for path, found in todo:
+        if found is None:
+            outcome.notes.append(f"`{path}`: not an importable module; skipped")
+    modules = [(p, m) for p, m in todo if m is not None]
+    for index, (path, (root, module)) in enumerate(modules):
+        remaining = deadline - time.monotonic()
+        if remaining < MIN_SEARCH_S + 10:
+            left = ", ".join(f"`{p}`" for p, _ in modules[index:])
+            outcome.notes.append(f"wall-time budget reached before Pynguin ran on {left}")
+            break
+        search = search_seconds(remaining, len(modules) - index)
+        out = f"{WORK_DIR}/pynguin/{index}"
+        shutil.rmtree(checkout / out, ignore_errors=True)
+        (checkout / out).mkdir(parents=True)
+        result = await sandbox.run(
+            [
+                "env",
+                f"{DANGER_ENV}=1",
+                sandbox.python,
+                "-m",
+                "pynguin",
+                "--project-path",
+                root if root != "." else ".",
+                "--module-name",
+                module,
+                "--output-path",
+                out,
+                "--maximum-search-time",
+                str(search),
+                "--seed",
+                str(SEED),
+                "--assertion-generation",
+                "SIMPLE",
+            ],
+            cwd=checkout,
+            timeout_s=min(remaining, search + OVERHEAD_S),
+        )
+        produced = sorted((checkout / out).glob("test_*.py"))
+        if result.timed_out:
+            outcome.notes.append(f"`{path}`: Pynguin timed out after {result.duration_s:.0f} s")
+        elif result.returncode != 0 and not produced:
+            outcome.notes.append(f"`{path}`: Pynguin failed: {last_line(result.output)}")
+        if not produced:
+            if result.returncode == 0:
+                outcome.notes.append(f"`{path}`: Pynguin wrote no tests")
+            continue
+        target = PurePosixPath(output_dir) / test_name_for(module)
+        (checkout / target).parent.mkdir(parents=True, exist_ok=True)
+        text = produced[0].read_text(encoding="utf-8")
+        (checkout / target).write_text(tidy(text, path))
+        outcome.written.append(target.as_posix())
+    outcome.duration_s = time.monotonic() - started
+    return outcome
+
+
+_HEADER = re.compile(r"^#\s*This file was automatically generated using Pynguin\.?\s*$", re.M)
+
+
+def tidy(text: str, source: str) -> str:
+    header = f"# Tests for {source}, generated by Pynguin for Tandem and validated before delivery."
+    return _HEADER.sub(header, text, count=1)

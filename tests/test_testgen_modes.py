@@ -1,0 +1,253 @@
+"""Test generation end to end in one process, one scripted-LLM mode per test: the real arq
+worker and jobs, real Redis, real git, the fake GitHub, the real OpenHands agent loop and the
+local sandbox. Each test asserts what the check run says and what was (or was not) delivered."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from arq import create_pool
+from pydantic import SecretStr
+
+from bot.connections import redis_settings
+from bot.settings import Settings
+from jobs.worker import build_workers
+from tests.fakegithub import FakeGitHub, make_app_key
+from tests.llmserver import ScriptedLLM, Step, finish, tool_call
+from tests.test_e2e import BASE_SRC, HEAD_SRC, first_user_text
+from tests.test_pipeline import APP_ID, INSTALLATION, REPO, Harness, push_change
+
+GOOD = """from {module} import classify
+
+
+def test_zero_and_small():
+    assert classify(0) == "zero"
+    assert classify(5) == "small"
+    assert classify(-1) == "negative"
+"""
+
+FAILING = """from {module} import classify
+
+
+def test_wrong_expectation():
+    assert classify(0) == "nothing"
+"""
+
+# Passes every other run: the first run leaves a marker behind, the next one trips on it.
+FLAKY = """from pathlib import Path
+
+from {module} import classify
+
+MARKER = Path(__file__).with_name(".tandem-flaky-marker")
+
+
+def test_every_other_run():
+    assert classify(0) == "zero"
+    if MARKER.exists():
+        MARKER.unlink()
+        raise AssertionError("left-over state from the previous run")
+    MARKER.write_text("ran")
+"""
+
+
+def scripted_agent(body: dict[str, Any]) -> Step | None:
+    """Behaviour by the module named in the prompt: good_*, failing_*, flaky_*, nothing_* and
+    fixable_* (fails first, fixed when told why)."""
+    prompt = first_user_text(body)
+    checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
+    module = re.search(r"`(\w+)\.py`", prompt)
+    turns = sum(1 for m in body["messages"] if m.get("role") == "assistant")
+    if checkout is None or module is None or turns > 0:
+        return finish("done")
+    name = module.group(1)
+    fixing = "were discarded" in prompt
+    if name.startswith("nothing"):
+        return finish("nothing worth testing")
+    if name.startswith("good") or (name.startswith("fixable") and fixing):
+        content = GOOD
+    elif name.startswith("flaky"):
+        content = FLAKY
+    else:
+        content = FAILING
+    path = f"{checkout.group(1)}/tests/test_{name}_tandem.py"
+    if fixing:  # the file exists: overwrite it through the terminal
+        return tool_call(
+            "terminal", command=f"cat > {path} <<'EOF'\n{content.format(module=name)}EOF"
+        )
+    return tool_call(
+        "file_editor", command="create", path=path, file_text=content.format(module=name)
+    )
+
+
+Factory = Callable[..., Any]
+
+
+@pytest.fixture
+async def make_harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Factory]:
+    stack = contextlib.AsyncExitStack()
+
+    async def make(config: str | None = None, **settings_overrides: Any) -> Harness:
+        private, public = make_app_key()
+        github = FakeGitHub(tmp_path / "gh", app_id=APP_ID, public_key_pem=public)
+        await github.start()
+        stack.push_async_callback(github.close)
+        github.add_installation(INSTALLATION, "octo")
+        github.create_repo(REPO, installation_id=INSTALLATION)
+        files = {"calc.py": BASE_SRC, "tests/__init__.py": ""}
+        if config is not None:
+            files[".github/tandem.yml"] = config
+        github.commit_files(REPO, "main", files)
+        llm = ScriptedLLM(scripted_agent)
+        await llm.start()
+        stack.push_async_callback(llm.close)
+        values: dict[str, Any] = {
+            "github_app_id": APP_ID,
+            "github_private_key": SecretStr(private.decode()),
+            "github_api_url": github.url,
+            "redis_url": redis_url,
+            "data_dir": tmp_path / "data",
+            "llm_model": "openai/scripted",
+            "llm_base_url": llm.url,
+            "llm_api_key": SecretStr("sk-test"),
+            "test_timeout_s": 60,
+        }
+        values.update(settings_overrides)
+        settings = Settings(**values)
+        workers = build_workers(settings)
+        tasks = [asyncio.create_task(worker.async_run()) for worker in workers]
+        pool = await create_pool(redis_settings(redis_url))
+
+        async def stop() -> None:
+            for worker in workers:
+                await worker.close()
+            for task in tasks:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+            await pool.aclose()
+
+        stack.push_async_callback(stop)
+        return Harness(github=github, pool=pool, llm=llm)
+
+    try:
+        yield make
+    finally:
+        await stack.aclose()
+
+
+async def run_mode(harness: Harness, module: str, number: int = 1) -> tuple[dict[str, Any], str]:
+    base, head = push_change(harness.github, f"feature-{module}", {f"{module}.py": HEAD_SRC})
+    await harness.start("opened", number, head, base, head_ref=f"feature-{module}")
+    run = await harness.completed(head)
+    return run, part_section(run["output"]["summary"])
+
+
+def part_section(summary: str) -> str:
+    return summary.split("### Test generation", 1)[-1].split("### Refactoring review", 1)[0]
+
+
+def delivered(harness: Harness, number: int = 1) -> list[str]:
+    branch = f"tandem/tests-pr-{number}"
+    return [p["title"] for p in harness.github.pulls_for(REPO) if p["head"]["ref"] == branch]
+
+
+async def test_good_test_is_kept_with_coverage_evidence(make_harness: Factory) -> None:
+    harness = await make_harness()
+    run, section = await run_mode(harness, "good_calc")
+    assert run["conclusion"] == "success", section
+    assert "1 test file(s) generated" in run["output"]["summary"]
+    # The existing tests do not import good_calc: nothing of the change was covered before.
+    assert re.search(r"changed lines covered: 0% → \d+%", section), section
+    assert "`tests/test_good_calc_tandem.py`: kept (passed 5/5 runs; covers" in section
+    assert "Existing tests: none found." in section
+    assert re.search(r"\d+ prompt \+ \d+ completion tokens, \$0\.0000 of \$1\.00", section)
+    assert delivered(harness) == ["Tests for #1"]
+
+
+async def test_failing_test_is_sent_back_then_discarded(make_harness: Factory) -> None:
+    harness = await make_harness()
+    run, section = await run_mode(harness, "failing_calc")
+    assert run["conclusion"] == "success", section
+    assert "no passing tests" in run["output"]["summary"]
+    assert "`tests/test_failing_calc_tandem.py`: discarded (failed:" in section
+    assert "test_wrong_expectation" in section
+    assert "sent back to the agent 2 time(s)" in section
+    fix_prompts = [r for r in harness.llm.requests if "were discarded" in first_user_text(r)]
+    assert fix_prompts and "assert 'zero' == 'nothing'" in first_user_text(fix_prompts[0])
+    assert delivered(harness) == []
+
+
+async def test_failing_test_fixed_after_feedback_is_kept(make_harness: Factory) -> None:
+    harness = await make_harness()
+    run, section = await run_mode(harness, "fixable_calc")
+    assert run["conclusion"] == "success", section
+    assert "`tests/test_fixable_calc_tandem.py`: kept (passed 5/5 runs" in section
+    assert "sent back to the agent 1 time(s)" in section
+    assert delivered(harness) == ["Tests for #1"]
+
+
+async def test_flaky_test_is_discarded(make_harness: Factory) -> None:
+    harness = await make_harness("test_generation:\n  flaky_runs: 3\n")
+    _run, section = await run_mode(harness, "flaky_calc")
+    assert "flaky: passed 1 run(s), then run 2 of 3 failed" in section, section
+    assert "left-over state from the previous run" in section
+    assert delivered(harness) == []
+
+
+async def test_agent_that_writes_nothing(make_harness: Factory) -> None:
+    harness = await make_harness()
+    run, section = await run_mode(harness, "nothing_calc")
+    assert run["conclusion"] == "success", section
+    assert "no tests written" in run["output"]["summary"]
+    assert "The agent wrote no test files." in section
+    assert "changed lines covered: 0% → 0%" in section
+    assert delivered(harness) == []
+
+
+async def test_llm_http_500_is_reported_and_nothing_delivered(make_harness: Factory) -> None:
+    harness = await make_harness()
+    harness.llm.mode = "http_500"
+    run, section = await run_mode(harness, "good_calc")
+    assert run["conclusion"] == "neutral"
+    assert "test generation llm_error" in run["output"]["summary"]
+    assert "LLM request failed" in section
+    assert "review finding(s)" in run["output"]["summary"]  # the other part still reports
+    assert delivered(harness) == []
+
+
+async def test_slow_llm_hits_the_wall_time_limit(make_harness: Factory) -> None:
+    harness = await make_harness(agent_wall_time_s=4)
+    harness.llm.mode = "slow"
+    harness.llm.slow_s = 30
+    run, section = await run_mode(harness, "good_calc")
+    assert run["conclusion"] == "neutral"
+    assert "no tests kept (wall-time budget reached)" in run["output"]["summary"]
+    assert "Agent: timeout" in section
+    assert delivered(harness) == []
+
+
+async def test_cost_budget_ends_cleanly_with_what_was_written(make_harness: Factory) -> None:
+    config = (
+        "test_generation:\n"
+        "  model_price:\n"
+        "    input_per_million_tokens: 1000000\n"
+        "    output_per_million_tokens: 1000000\n"
+        "  budgets:\n"
+        "    max_cost_usd: 0.5\n"
+    )
+    harness = await make_harness(config)
+    run, section = await run_mode(harness, "good_calc")
+    # One LLM call costs far more than the budget: the agent stops after it, and the test it
+    # wrote in that step is still validated and delivered.
+    assert "Agent: max_cost after 1 iterations" in section, section
+    assert "Budget: cost budget reached" in section
+    cost = re.search(r"\$(\d+\.\d+) of \$0\.50", section)
+    assert cost and float(cost.group(1)) > 0.5
+    assert "1 test file(s) generated (budget reached)" in run["output"]["summary"]
+    assert delivered(harness) == ["Tests for #1"]
