@@ -268,3 +268,5 @@ async def test_fork_gets_a_comment_and_no_push(harness: Harness) -> None:
     assert "test_calc_tandem.py" in comments[0]["body"]
     assert "<details>" in comments[0]["body"]
     assert len(harness.github.pushes) == pushes_before  # never pushes anywhere for a fork
+    # let the run finish before the workers are torn down (no job is cancelled mid-way)
+    await harness.completed(head)
