@@ -294,6 +294,27 @@ async def open_or_update_pull(
     return created
 
 
+async def upsert_comment(
+    gh: GitHubAPI, repo: str, number: int, body: str, marker: str
+) -> dict[str, Any]:
+    """Edit Tandem's earlier comment that carries `marker` in place, or post a new one, so
+    reruns do not pile up comments."""
+    url = f"/repos/{repo}/issues/{number}/comments?per_page=100"
+    comments: list[dict[str, Any]] = await with_retries(lambda: gh.getitem(url))
+    ours = [
+        comment
+        for comment in comments
+        if marker in str(comment.get("body", ""))
+        and (comment.get("user") or {}).get("type") == "Bot"
+    ]
+    if not ours:
+        return await post_comment(gh, repo, number, body)
+    edit_url = f"/repos/{repo}/issues/comments/{ours[0]['id']}"
+    data = {"body": clip(body, MAX_TEXT)}
+    updated: dict[str, Any] = await with_retries(lambda: gh.patch(edit_url, data=data))
+    return updated
+
+
 async def post_comment(gh: GitHubAPI, repo: str, number: int, body: str) -> dict[str, Any]:
     data = {"body": clip(body, MAX_TEXT)}
     created: dict[str, Any] = await with_retries(

@@ -112,6 +112,7 @@ async def commit_and_push(
     push_url: str,
     token: str,
     timeout_s: float = 300,
+    force: bool = True,
 ) -> str:
     """Commit `files` on a branch starting at `start_sha` and force-push it. Returns the sha."""
     await git(repo, "checkout", "-q", "-B", branch, start_sha)
@@ -133,7 +134,7 @@ async def commit_and_push(
         repo,
         "push",
         "-q",
-        "--force",
+        *(["--force"] if force else []),
         push_url,
         f"HEAD:refs/heads/{branch}",
         token=token,

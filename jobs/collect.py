@@ -60,10 +60,11 @@ def render(state: RunState) -> tuple[Conclusion, CheckOutput]:
             "more not shown._"
         )
         annotations = annotations[:MAX_ANNOTATIONS]
+    text = "\n\n".join(r.text for r in results if r.text) or None
     title = " · ".join(r.headline for r in results) or "Nothing to do"
     summary = "\n".join(lines) + "\n\n" + "\n\n".join(sections)
     return conclusion_for(results), CheckOutput(
-        title=title, summary=summary, annotations=annotations
+        title=title, summary=summary, text=text, annotations=annotations
     )
 
 

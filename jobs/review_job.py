@@ -195,14 +195,27 @@ def annotation(finding: Finding) -> AnnotationData:
     )
 
 
-def llm_settings_for(settings: Settings) -> LLMSettings | None:
-    if not settings.llm_model:
+def llm_settings_for(settings: Settings, config: RepoConfig | None = None) -> LLMSettings | None:
+    """The review's LLM: the repository's `test_generation.model` or the app's, priced by
+    `test_generation.model_price` so `llm.max_cost_usd` also holds for unlisted models."""
+    tg = (config or RepoConfig()).test_generation
+    model = tg.model or settings.llm_model
+    if not model:
         return None
+    price = tg.model_price
     return LLMSettings(
-        model=settings.llm_model,
+        model=model,
         base_url=settings.llm_base_url,
         api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
         timeout_s=settings.llm_timeout_s,
+        input_cost_per_token=(
+            None if price.input_per_million_tokens is None else price.input_per_million_tokens / 1e6
+        ),
+        output_cost_per_token=(
+            None
+            if price.output_per_million_tokens is None
+            else price.output_per_million_tokens / 1e6
+        ),
     )
 
 
@@ -315,7 +328,7 @@ async def review(ctx: dict[str, Any], state: RunState) -> PartResult:
         gh, token = await github_for(ctx, pr.installation_id)
         await clone_pull_request(pr, token, checkout, timeout_s=settings.git_timeout_s)
         result, outcome, note = await asyncio.to_thread(
-            analyse, checkout, pr.base_sha, pr.head_sha, config, llm_settings_for(settings)
+            analyse, checkout, pr.base_sha, pr.head_sha, config, llm_settings_for(settings, config)
         )
     finally:
         shutil.rmtree(checkout, ignore_errors=True)

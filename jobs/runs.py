@@ -18,6 +18,7 @@ from gidgethub.aiohttp import GitHubAPI
 from bot import github
 from bot.commands import buttons_for
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
+from bot.filters import skip_reason
 from bot.github import Annotation, CheckOutput, GitHubError
 from bot.plan import PullRequestRef
 from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
@@ -112,8 +113,12 @@ async def start_run(
             "disabled by config",
             f"Tandem is switched off for this repository (`enabled: false` in `{CONFIG_PATH}`).",
         )
-    if pr.draft and not config.triggers.drafts and not explicit:
-        return "draft skipped"
+    if not explicit:
+        # Someone asking explicitly (a command, Re-run, a button) overrides the trigger rules.
+        reason = skip_reason(config, pr, action)
+        if reason is not None:
+            log.info("not running %s: %s", key, reason)
+            return f"skipped: {reason}"
     enabled = parts_for(config)
     parts = [p for p in (opts.parts or enabled) if p in enabled]
     if not parts:

@@ -45,6 +45,8 @@ class PartResult(BaseModel):
     duration_s: float = 0.0
     # The part found something the repository's config says must fail the check run.
     fails_check: bool = False
+    # Long material for the check run's text (not its summary), e.g. a patch of the tests.
+    text: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
 
 

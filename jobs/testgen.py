@@ -43,11 +43,11 @@ from jobs import pynguin_engine
 from jobs.agent import AgentLimits, AgentOutcome, Cancellation, LLMSettings, run_agent
 from jobs.checkout import clone_pull_request, git
 from jobs.conventions import Conventions, detect
-from jobs.deliver import deliver_tests
+from jobs.deliver import deliver_tests, fence_for, tests_patch
 from jobs.diff import changed_lines
 from jobs.runs import github_for, run_part
 from jobs.sandbox import Sandbox, open_sandbox
-from jobs.state import PartResult, RunState, RunStore
+from jobs.state import PartResult, RunOptions, RunState, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -310,7 +310,8 @@ def build_prompt(
         "- Tests must be deterministic: no network, no sleeps, no dependence on time, order or "
         "files left behind by an earlier run. Each file will be run "
         f"{tg.flaky_runs} times in a row and discarded if any run fails.\n"
-        "- A test file is kept only if it runs changed lines listed above.\n"
+        "- A test file is kept only if it runs changed lines listed above. Aim for at least "
+        f"{tg.coverage.target}% of the changed statements covered.\n"
         "- Run them with `python -m pytest -q <file>` and fix them until they pass.\n"
         "- When done, call finish with a one-line description of what you tested." + instructions
     )
@@ -792,6 +793,15 @@ def coverage_line(production: Production) -> str | None:
     )
 
 
+def target_note(production: Production, target: int) -> str:
+    """Whether the changed-line coverage reached `test_generation.coverage.target`."""
+    after = production.after
+    if after is None or not after.total:
+        return ""
+    reached = after.percent() >= target
+    return f"; target {target}%: {'reached' if reached else 'not reached'}"
+
+
 def usage_line(usage: Usage, budget_cost: float) -> str:
     last = usage.last
     assert last is not None
@@ -815,10 +825,30 @@ def work_dir(settings: Settings, key: str) -> Path:
 
 
 def config_of(state: RunState) -> RepoConfig:
+    """The repository's config with a `/generate-tests` command's overrides applied."""
     try:
-        return RepoConfig.model_validate_json(state.config) if state.config else RepoConfig()
+        config = RepoConfig.model_validate_json(state.config) if state.config else RepoConfig()
     except ValueError:
-        return RepoConfig()
+        config = RepoConfig()
+    return with_options(config, state.options)
+
+
+def with_options(config: RepoConfig, options: RunOptions) -> RepoConfig:
+    tg = config.test_generation
+    tg_update: dict[str, Any] = {}
+    if options.engine is not None:
+        tg_update["engine"] = options.engine
+    if options.delivery is not None:
+        tg_update["delivery"] = options.delivery
+    if options.instructions:
+        tg_update["instructions"] = "\n".join(
+            text for text in (tg.instructions.strip(), options.instructions.strip()) if text
+        )
+    update: dict[str, Any] = {"test_generation": tg.model_copy(update=tg_update)}
+    if options.paths:
+        # Only the paths the command named; the repository's excludes still apply.
+        update["paths"] = config.paths.model_copy(update={"include": list(options.paths)})
+    return config.model_copy(update=update)
 
 
 def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[str, Any]]:
@@ -831,7 +861,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         lines.append(production.baseline)
     shown = coverage_line(production)
     if shown:
-        lines.append(shown)
+        lines.append(shown + target_note(production, tg.coverage.target))
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
     lines.append("")
@@ -976,22 +1006,37 @@ async def report(
     if shown:
         evidence += " " + shown.replace("**", "") + "."
     started = time.monotonic()
+    patch = await tests_patch(checkout, sorted(kept))
     delivery = await deliver_tests(
-        gh, pr, token, checkout, kept, evidence, git_timeout_s=settings.git_timeout_s
+        gh,
+        pr,
+        token,
+        checkout,
+        kept,
+        evidence,
+        git_timeout_s=settings.git_timeout_s,
+        mode=tg.delivery,
+        allow_commit=tg.allow_commit,
     )
     production.timings["delivery"] = time.monotonic() - started
     details["timings"]["delivery"] = round(production.timings["delivery"], 3)
     details["delivery"] = {"kind": delivery.kind, "url": delivery.url}
-    lines.append(f"\nDelivered as {delivery.description}: {delivery.url}")
+    where = f": {delivery.url}" if delivery.url and delivery.kind != "commit" else ""
+    lines.append(f"\nDelivered as {delivery.description}{where}.")
+    if delivery.note:
+        lines.append(f"Note: {delivery.note}.")
     headline = f"{len(kept)} test file(s) generated"
     if production.budget_hit:
         headline += " (budget reached)"
+    fence = fence_for(patch)
     return PartResult(
         part="generate_tests",
         status="ok",
         headline=headline,
         summary="\n".join(lines),
         details=details,
+        text=f"### Generated tests as a patch\n\nApply with `git apply`.\n\n"
+        f"{fence}diff\n{patch}{fence}\n",
     )
 
 

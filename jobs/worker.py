@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,21 +150,14 @@ def build_workers(
     return control_worker, parts_worker
 
 
-async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> None:
-    """Run the workers until SIGINT/SIGTERM. On stop they take no new jobs, running jobs get
-    `grace_s` to finish, and the rest are cancelled: arq runs them again after a restart, and
-    every job is safe to repeat."""
-    loop = asyncio.get_running_loop()
-    stop = asyncio.Event()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(w.async_run()) for w in workers]
-    stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
-    stopper.cancel()
+async def stop_workers(
+    workers: tuple[Worker, ...], tasks: list[asyncio.Task[Any]], *, grace_s: float = 30.0
+) -> None:
+    """Stop taking new jobs, give running jobs `grace_s` to finish, cancel the rest (arq runs
+    them again after a restart, and every job is safe to repeat), then close the workers."""
     for worker in workers:
         if worker.main_task is not None:
-            worker.main_task.cancel()  # stop taking new jobs
+            worker.main_task.cancel()
     running = [t for w in workers for t in w.tasks.values() if not t.done()]
     if running:
         log.info("waiting up to %.0f s for %d running job(s)", grace_s, len(running))
@@ -177,6 +171,30 @@ async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> 
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+
+
+@contextlib.asynccontextmanager
+async def running_workers(
+    workers: tuple[Worker, ...], *, grace_s: float = 30.0
+) -> AsyncIterator[list[asyncio.Task[Any]]]:
+    """Run the workers on this event loop for the duration of the block."""
+    tasks: list[asyncio.Task[Any]] = [asyncio.create_task(w.async_run()) for w in workers]
+    try:
+        yield tasks
+    finally:
+        await stop_workers(workers, tasks, grace_s=grace_s)
+
+
+async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> None:
+    """Run the workers until SIGINT/SIGTERM (or until one of them fails)."""
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with running_workers(workers, grace_s=grace_s) as tasks:
+        stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        stopper.cancel()
     for task in done:
         if task is not stopper and not task.cancelled() and task.exception() is not None:
             raise task.exception()  # type: ignore[misc]

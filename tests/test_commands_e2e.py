@@ -5,7 +5,6 @@ scripted LLM. Only the network edges are fakes."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from bot.plan import run_key
 from bot.settings import Settings
 from jobs.runs import BUSY_MESSAGE
 from jobs.state import RunStore
-from jobs.worker import build_workers
+from jobs.worker import build_workers, running_workers
 from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import (
     issue_comment_event,
@@ -169,20 +168,14 @@ async def world(tmp_path: Path, redis_url: str) -> AsyncIterator[World]:
         llm_api_key=SecretStr("sk-test"),
     )  # type: ignore[call-arg]
     workers = build_workers(settings)
-    tasks = [asyncio.create_task(worker.async_run()) for worker in workers]
     pool = await create_pool(redis_settings(redis_url))
     web = TestClient(TestServer(create_app(settings)))
     await web.start_server()
     try:
-        yield World(github=github, web=web, pool=pool, llm=llm, number=number, head=head)
+        async with running_workers(workers, grace_s=10):
+            yield World(github=github, web=web, pool=pool, llm=llm, number=number, head=head)
     finally:
         await web.close()
-        for worker in workers:
-            await worker.close()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await pool.aclose()
         await llm.close()
         await github.close()

@@ -4,7 +4,6 @@ fake GitHub and the scripted LLM. The edge cases the end-to-end test does not wa
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import subprocess
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -19,7 +18,7 @@ from pydantic import SecretStr
 from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.plan import pull_request_ref
 from bot.settings import Settings
-from jobs.worker import build_workers
+from jobs.worker import build_workers, running_workers
 from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.llmserver import ScriptedLLM, finish, tool_call
@@ -52,6 +51,7 @@ class Harness:
     llm: ScriptedLLM
 
     async def start(self, action: str, number: int, head: str, base: str, **extra: Any) -> None:
+        labels = extra.pop("labels", [])
         payload = pull_request_event(
             action=action,
             repo_full_name=REPO,
@@ -63,6 +63,7 @@ class Harness:
             installation_id=INSTALLATION,
             **extra,
         )
+        payload["pull_request"]["labels"] = labels
         pr = pull_request_ref(payload)
         await self.pool.enqueue_job(
             "start_run",
@@ -112,17 +113,11 @@ async def harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Harness]:
         llm_api_key=SecretStr("sk-test"),
     )  # type: ignore[call-arg]
     workers = build_workers(settings)
-    tasks = [asyncio.create_task(worker.async_run()) for worker in workers]
     pool = await create_pool(redis_settings(redis_url))
     try:
-        yield Harness(github=github, pool=pool, llm=llm)
+        async with running_workers(workers, grace_s=10):
+            yield Harness(github=github, pool=pool, llm=llm)
     finally:
-        for worker in workers:
-            await worker.close()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await pool.aclose()
         await llm.close()
         await github.close()
@@ -270,3 +265,17 @@ async def test_fork_gets_a_comment_and_no_push(harness: Harness) -> None:
     assert len(harness.github.pushes) == pushes_before  # never pushes anywhere for a fork
     # let the run finish before the workers are torn down (no job is cancelled mid-way)
     await harness.completed(head)
+
+
+async def test_trigger_rules_from_config_skip_without_a_check_run(harness: Harness) -> None:
+    harness.github.commit_files(
+        REPO,
+        "main",
+        {".github/tandem.yml": "triggers:\n  skip_labels: [no-bots]\n  events: [opened]\n"},
+    )
+    base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
+    await harness.start("opened", 11, head, base, labels=[{"name": "no-bots"}])
+    await harness.start("synchronize", 12, head, base)
+    await asyncio.sleep(1.5)
+    assert harness.github.check_runs_for(REPO, head) == []
+    assert harness.llm.requests == []

@@ -20,7 +20,7 @@ from bot.plan import pull_request_ref
 from bot.settings import Settings
 from jobs.review import ReviewResult
 from jobs.review_job import summarize
-from jobs.worker import build_workers
+from jobs.worker import build_workers, running_workers
 from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.llmserver import ScriptedLLM, Step, text
@@ -116,16 +116,10 @@ async def world(tmp_path: Path, redis_url: str, *, with_llm: bool) -> AsyncItera
         **extra,
     )  # type: ignore[call-arg]
     workers = build_workers(settings)
-    tasks = [asyncio.create_task(w.async_run()) for w in workers]
     try:
-        yield World(github, llm, tmp_path, redis_url)
+        async with running_workers(workers, grace_s=10):
+            yield World(github, llm, tmp_path, redis_url)
     finally:
-        for w in workers:
-            await w.close()
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
         await llm.close()
         await github.close()
 

@@ -189,3 +189,20 @@ def test_parse_and_marker_helpers() -> None:
     b = CodeSuggestion("m.py", 30, 31, "other words", "new", "old")
     assert a.marker == b.marker == suggestion_marker("m.py", "old\n", "new")
     assert "````suggestion" in CodeSuggestion("m.py", 1, 1, "m", "x = '```'", "x").comment()["body"]
+
+
+def test_review_llm_is_priced_by_the_repository_config() -> None:
+    from bot.repo_config import parse_config
+    from bot.settings import Settings
+    from jobs.review_job import llm_settings_for
+
+    settings = Settings(llm_model="openai/app-model")  # type: ignore[call-arg]
+    assert llm_settings_for(Settings()) is None  # type: ignore[call-arg]
+    config = parse_config(
+        "test_generation:\n  model: openai/repo-model\n  model_price:\n"
+        "    input_per_million_tokens: 2.0\n    output_per_million_tokens: 8.0\n"
+    )
+    llm = llm_settings_for(settings, config)
+    assert llm is not None
+    assert llm.model == "openai/repo-model"
+    assert (llm.input_cost_per_token, llm.output_cost_per_token) == (2e-6, 8e-6)
