@@ -104,16 +104,13 @@ def _token_key(installation_id: int) -> str:
     return f"tandem:token:{installation_id}"
 
 
-async def installation_token(
-    redis: Redis, session: aiohttp.ClientSession, settings: Settings, installation_id: int
-) -> str:
-    """An installation token shared by all workers through Redis, renewed 5 minutes early."""
-    cached = await redis.get(_token_key(installation_id))
-    if cached:
-        return cached.decode() if isinstance(cached, bytes) else str(cached)
+async def new_installation_token(
+    session: aiohttp.ClientSession, settings: Settings, installation_id: int
+) -> dict[str, Any]:
+    """Exchange the App's JWT for a fresh installation token (`token`, `expires_at`)."""
     settings.require("github_app_id", "github_private_key")
     app = client(session, settings, None)
-    response = await with_retries(
+    response: dict[str, Any] = await with_retries(
         lambda: get_installation_access_token(
             app,
             installation_id=str(installation_id),
@@ -121,6 +118,17 @@ async def installation_token(
             private_key=settings.private_key(),
         )
     )
+    return response
+
+
+async def installation_token(
+    redis: Redis, session: aiohttp.ClientSession, settings: Settings, installation_id: int
+) -> str:
+    """An installation token shared by all workers through Redis, renewed 5 minutes early."""
+    cached = await redis.get(_token_key(installation_id))
+    if cached:
+        return cached.decode() if isinstance(cached, bytes) else str(cached)
+    response = await new_installation_token(session, settings, installation_id)
     token = str(response["token"])
     expires_at = datetime.fromisoformat(str(response["expires_at"]).replace("Z", "+00:00"))
     ttl = int((expires_at - datetime.now(UTC)).total_seconds()) - TOKEN_REFRESH_MARGIN_S
@@ -404,14 +412,5 @@ async def fresh_installation_client(
     session: aiohttp.ClientSession, settings: Settings, installation_id: int
 ) -> GitHubAPI:
     """An installation client without the Redis token cache (for one-off CLI use)."""
-    settings.require("github_app_id", "github_private_key")
-    app = client(session, settings, None)
-    response = await with_retries(
-        lambda: get_installation_access_token(
-            app,
-            installation_id=str(installation_id),
-            app_id=str(settings.github_app_id),
-            private_key=settings.private_key(),
-        )
-    )
+    response = await new_installation_token(session, settings, installation_id)
     return client(session, settings, str(response["token"]))

@@ -80,6 +80,9 @@ from typing import Any, Literal
 
 from pydantic import SecretStr
 
+from bot.repo_config import TestGeneration
+from bot.settings import Settings
+
 __all__ = ["AgentLimits", "AgentOutcome", "LLMSettings", "run_agent"]
 
 log = logging.getLogger(__name__)
@@ -187,7 +190,7 @@ def run_agent(
     bind-mounted at its own path."""
     secrets = [llm.api_key] if llm.api_key else []
     try:
-        sdk_llm = _build_llm(llm)
+        sdk_llm = build_llm(llm)
     except Exception as e:  # e.g. a model string pydantic rejects
         return AgentOutcome(
             "error", _one_line(f"invalid LLM settings: {e}", secrets), 0, 0.0, 0.0, 0, 0
@@ -201,7 +204,16 @@ def run_agent(
 # Building the agent
 
 
-def _build_llm(settings: LLMSettings) -> Any:
+def build_llm(
+    settings: LLMSettings,
+    *,
+    usage_id: str = _USAGE_ID,
+    num_retries: int = _LLM_RETRIES,
+    retry_max_wait: int = _LLM_RETRY_MAX_WAIT,
+    max_output_tokens: int | None = None,
+) -> Any:
+    """The SDK LLM for an OpenAI-compatible server (`api_mode="chat"`). The review's LLM pass
+    uses it too, with its own usage id, fewer retries and an answer-length cap."""
     from openhands.sdk import LLM
 
     return LLM(
@@ -209,16 +221,40 @@ def _build_llm(settings: LLMSettings) -> Any:
         base_url=settings.base_url,
         api_key=SecretStr(settings.api_key) if settings.api_key else None,
         api_mode="chat",
-        usage_id=_USAGE_ID,
+        usage_id=usage_id,
         timeout=max(1, math.ceil(settings.timeout_s)),
-        num_retries=_LLM_RETRIES,
+        num_retries=num_retries,
         retry_min_wait=_LLM_RETRY_MIN_WAIT,
-        retry_max_wait=_LLM_RETRY_MAX_WAIT,
+        retry_max_wait=retry_max_wait,
         retry_multiplier=1.0,
         input_cost_per_token=settings.input_cost_per_token,
         output_cost_per_token=settings.output_cost_per_token,
+        max_output_tokens=max_output_tokens,
         log_completions=False,
         stream=False,
+    )
+
+
+def llm_settings_for(settings: Settings, tg: TestGeneration) -> LLMSettings | None:
+    """The LLM a repository gets: its `test_generation.model` or the app's, priced by
+    `test_generation.model_price`. None when neither names a model."""
+    model = tg.model or settings.llm_model
+    if model is None:
+        return None
+    price = tg.model_price
+    return LLMSettings(
+        model=model,
+        base_url=settings.llm_base_url,
+        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
+        timeout_s=settings.llm_timeout_s,
+        input_cost_per_token=(
+            None if price.input_per_million_tokens is None else price.input_per_million_tokens / 1e6
+        ),
+        output_cost_per_token=(
+            None
+            if price.output_per_million_tokens is None
+            else price.output_per_million_tokens / 1e6
+        ),
     )
 
 

@@ -27,7 +27,7 @@ from bot.filters import path_filter
 from bot.github import GitHubError, with_retries
 from bot.repo_config import FindingKind, RefactoringReview, RepoConfig
 from bot.settings import Settings
-from jobs.agent import LLMSettings
+from jobs.agent import LLMSettings, llm_settings_for
 from jobs.checkout import clone_pull_request
 from jobs.diff import changed_lines, file_at, merge_base
 from jobs.review import Finding, ReviewResult, Thresholds, review_checkout
@@ -195,30 +195,6 @@ def annotation(finding: Finding) -> AnnotationData:
     )
 
 
-def llm_settings_for(settings: Settings, config: RepoConfig | None = None) -> LLMSettings | None:
-    """The review's LLM: the repository's `test_generation.model` or the app's, priced by
-    `test_generation.model_price` so `llm.max_cost_usd` also holds for unlisted models."""
-    tg = (config or RepoConfig()).test_generation
-    model = tg.model or settings.llm_model
-    if not model:
-        return None
-    price = tg.model_price
-    return LLMSettings(
-        model=model,
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        timeout_s=settings.llm_timeout_s,
-        input_cost_per_token=(
-            None if price.input_per_million_tokens is None else price.input_per_million_tokens / 1e6
-        ),
-        output_cost_per_token=(
-            None
-            if price.output_per_million_tokens is None
-            else price.output_per_million_tokens / 1e6
-        ),
-    )
-
-
 def llm_note(outcome: LlmPass, posted: int, already: int, post_error: str) -> str:
     parts = [
         f"LLM pass: {outcome.functions_sent} function(s) sent, "
@@ -328,7 +304,12 @@ async def review(ctx: dict[str, Any], state: RunState) -> PartResult:
         gh, token = await github_for(ctx, pr.installation_id)
         await clone_pull_request(pr, token, checkout, timeout_s=settings.git_timeout_s)
         result, outcome, note = await asyncio.to_thread(
-            analyse, checkout, pr.base_sha, pr.head_sha, config, llm_settings_for(settings, config)
+            analyse,
+            checkout,
+            pr.base_sha,
+            pr.head_sha,
+            config,
+            llm_settings_for(settings, config.test_generation),
         )
     finally:
         shutil.rmtree(checkout, ignore_errors=True)

@@ -24,14 +24,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from jobs.agent import LLMSettings
+from jobs.agent import LLMSettings, build_llm
 from jobs.review import Finding, Level, TouchedFunction
 
 __all__ = [
@@ -196,28 +195,6 @@ def parse_suggestions(answer: str) -> tuple[list[SuggestionItem], int]:
     return items, invalid
 
 
-def _build_llm(settings: LLMSettings) -> Any:
-    from openhands.sdk import LLM
-
-    return LLM(
-        model=settings.model,
-        base_url=settings.base_url,
-        api_key=SecretStr(settings.api_key) if settings.api_key else None,
-        api_mode="chat",
-        usage_id=_USAGE_ID,
-        timeout=max(1, math.ceil(settings.timeout_s)),
-        num_retries=1,
-        retry_min_wait=1,
-        retry_max_wait=2,
-        retry_multiplier=1.0,
-        input_cost_per_token=settings.input_cost_per_token,
-        output_cost_per_token=settings.output_cost_per_token,
-        max_output_tokens=MAX_OUTPUT_TOKENS,
-        log_completions=False,
-        stream=False,
-    )
-
-
 def _answer_text(response: Any) -> str:
     parts = getattr(response.message, "content", None) or []
     return "".join(str(getattr(p, "text", "")) for p in parts)
@@ -254,7 +231,13 @@ def run_llm_pass(
     from openhands.sdk import Message, TextContent
 
     try:
-        llm = _build_llm(settings)
+        llm = build_llm(
+            settings,
+            usage_id=_USAGE_ID,
+            num_retries=1,
+            retry_max_wait=2,
+            max_output_tokens=MAX_OUTPUT_TOKENS,
+        )
     except Exception as exc:  # e.g. a model string the SDK rejects
         result.stopped = _redact(f"invalid LLM settings: {exc}", settings.api_key)
         return result

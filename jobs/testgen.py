@@ -40,7 +40,14 @@ from bot.repo_config import RepoConfig, TestGeneration
 from bot.settings import Settings
 from jobs import coverage as cov
 from jobs import pynguin_engine
-from jobs.agent import AgentLimits, AgentOutcome, Cancellation, LLMSettings, run_agent
+from jobs.agent import (
+    AgentLimits,
+    AgentOutcome,
+    Cancellation,
+    LLMSettings,
+    llm_settings_for,
+    run_agent,
+)
 from jobs.checkout import clone_pull_request, git
 from jobs.conventions import Conventions, detect
 from jobs.deliver import deliver_tests, fence_for, tests_patch
@@ -540,26 +547,9 @@ def choose_engine(tg: TestGeneration, settings: Settings) -> tuple[Engine | None
 
 
 def llm_settings(settings: Settings, tg: TestGeneration | None = None) -> LLMSettings:
-    tg = tg or TestGeneration()
-    model = model_for(tg, settings)
-    assert model is not None
-    price = tg.model_price
-    return LLMSettings(
-        model=model,
-        base_url=settings.llm_base_url,
-        api_key=settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        timeout_s=settings.llm_timeout_s,
-        input_cost_per_token=(
-            price.input_per_million_tokens / 1e6
-            if price.input_per_million_tokens is not None
-            else None
-        ),
-        output_cost_per_token=(
-            price.output_per_million_tokens / 1e6
-            if price.output_per_million_tokens is not None
-            else None
-        ),
-    )
+    llm = llm_settings_for(settings, tg or TestGeneration())
+    assert llm is not None, "only called once choose_engine picked openhands"
+    return llm
 
 
 async def agent_conversation(

@@ -33,6 +33,7 @@ from tests.fakegithub.payloads import (
 from tests.llmserver import ScriptedLLM
 from tests.test_e2e import BASE_SRC, HEAD_SRC
 from tests.test_pipeline import write_good_test
+from tests.waiting import wait_until
 
 APP_ID = 78
 INSTALLATION = 10
@@ -98,13 +99,7 @@ class World:
         ]
 
     async def wait(self, condition: Callable[[], Any], what: str, limit_s: float = 60) -> Any:
-        # Test-side observation of the fake's recorded state; the product itself never polls.
-        deadline = asyncio.get_running_loop().time() + limit_s
-        while not (value := condition()):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
-        return value
+        return await wait_until(condition, what, limit_s)
 
     async def settled(self, user: str) -> None:
         """The worker has looked up `user`'s permission and had time to act on it."""

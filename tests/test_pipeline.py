@@ -23,6 +23,7 @@ from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.llmserver import ScriptedLLM, finish, tool_call
 from tests.test_e2e import BASE_SRC, GOOD_TEST, HEAD_SRC, first_user_text
+from tests.waiting import wait_until
 
 APP_ID = 77
 INSTALLATION = 9
@@ -75,13 +76,7 @@ class Harness:
         )
 
     async def wait(self, condition: Callable[[], Any], what: str, limit_s: float = 60) -> Any:
-        # Test-side observation of the fake's recorded state; the product itself never polls.
-        deadline = asyncio.get_running_loop().time() + limit_s
-        while not (value := condition()):
-            if asyncio.get_running_loop().time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
-        return value
+        return await wait_until(condition, what, limit_s)
 
     async def completed(self, sha: str) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:

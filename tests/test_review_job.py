@@ -4,7 +4,6 @@ Config comes from the base branch's .github/tandem.yml, as in production."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator
@@ -25,6 +24,7 @@ from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.llmserver import ScriptedLLM, Step, text
 from tests.test_review import branchy
+from tests.waiting import wait_until
 
 APP_ID = 78
 INSTALLATION = 10
@@ -82,13 +82,14 @@ class World:
             )
         finally:
             await pool.aclose()
-        deadline = asyncio.get_running_loop().time() + 60
-        while True:  # test-side observation of the fake's state
-            runs = [r for r in self.github.check_runs_for(REPO, head) if r["status"] == "completed"]
-            if runs:
-                return runs[-1]
-            assert asyncio.get_running_loop().time() < deadline, "no completed check run"
-            await asyncio.sleep(0.05)
+        runs = await wait_until(
+            lambda: [
+                r for r in self.github.check_runs_for(REPO, head) if r["status"] == "completed"
+            ],
+            "a completed check run",
+        )
+        result: dict[str, Any] = runs[-1]
+        return result
 
 
 @contextlib.asynccontextmanager

@@ -194,15 +194,16 @@ def test_parse_and_marker_helpers() -> None:
 def test_review_llm_is_priced_by_the_repository_config() -> None:
     from bot.repo_config import parse_config
     from bot.settings import Settings
-    from jobs.review_job import llm_settings_for
+    from jobs.agent import llm_settings_for
 
     settings = Settings(llm_model="openai/app-model")  # type: ignore[call-arg]
-    assert llm_settings_for(Settings()) is None  # type: ignore[call-arg]
+    default = parse_config("").test_generation
+    assert llm_settings_for(Settings(), default) is None  # type: ignore[call-arg]
     config = parse_config(
         "test_generation:\n  model: openai/repo-model\n  model_price:\n"
         "    input_per_million_tokens: 2.0\n    output_per_million_tokens: 8.0\n"
     )
-    llm = llm_settings_for(settings, config)
+    llm = llm_settings_for(settings, config.test_generation)
     assert llm is not None
     assert llm.model == "openai/repo-model"
     assert (llm.input_cost_per_token, llm.output_cost_per_token) == (2e-6, 8e-6)
