@@ -1,6 +1,7 @@
 # One recipe, two images.
 #   app (default):  `tandem up` (web + worker + embedded Redis) by default; `tandem serve` or
-#                   `tandem worker` for scaled deployments.
+#                   `tandem worker` for scaled deployments. Carries the docker CLI; the worker
+#                   drives the host's engine through its mounted socket (README, Sandbox).
 #   sandbox:        where a worker with TANDEM_SANDBOX=docker runs untrusted code (the PR's code,
 #                   its tests, the generated tests, the agent's terminal): python3, bash, git,
 #                   pytest, coverage and pynguin in /opt/sandbox, nothing of Tandem's.
@@ -32,6 +33,17 @@ WORKDIR /tmp
 CMD ["sleep", "infinity"]
 
 FROM base AS app
+# The docker CLI: with TANDEM_SANDBOX=docker (the default) the agent's terminal is a
+# `docker exec -it` into the part's sandbox container. Debian trixie packages the client alone
+# (docker-cli); older releases only have it inside docker.io. The engine is the host's: mount
+# its socket (see README, Sandbox).
+RUN if command -v apt-get >/dev/null; then \
+      apt-get update -qq \
+      && { apt-get install -y -qq --no-install-recommends docker-cli \
+           || apt-get install -y -qq --no-install-recommends docker.io; } \
+      && rm -rf /var/lib/apt/lists/*; \
+    fi \
+    && docker --version
 RUN python3 -m venv /opt/tandem
 ENV PATH=/opt/tandem/bin:$PATH \
     LITELLM_LOCAL_MODEL_COST_MAP=True \
@@ -48,5 +60,7 @@ USER tandem
 WORKDIR /home/tandem
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=3s CMD python3 -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=2)"
-ENTRYPOINT ["tandem"]
+# `docker run IMAGE worker` runs `tandem worker`; a first argument that is a program on PATH runs
+# that program instead (`docker run --rm IMAGE docker --version`).
+ENTRYPOINT ["/bin/sh", "-c", "if [ -n \"$1\" ] && [ \"${1#-}\" = \"$1\" ] && command -v \"$1\" >/dev/null; then exec \"$@\"; fi; exec tandem \"$@\"", "tandem"]
 CMD ["up", "--host", "0.0.0.0", "--port", "8000"]

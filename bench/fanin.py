@@ -493,6 +493,7 @@ async def bench_main(
             github_api_url=fake.url,
             redis_url=redis.url,
             data_dir=tmp / "data",
+            sandbox="local",  # the parts are stand-ins here; nothing untrusted runs
         )
         pool = await create_pool(redis_settings(redis.url))
         measured: dict[str, list[Timeline]] = {}

@@ -8,12 +8,13 @@ reference (both checked by tests), and `config/default.yml` must parse to its de
 from __future__ import annotations
 
 import difflib
+import posixpath
 import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 CONFIG_PATH = ".github/tandem.yml"
 
@@ -93,6 +94,57 @@ class ModelPrice(_Section):
     )
 
 
+MAX_REQUIREMENTS_FILES = 20
+# Control characters, backslashes, colons (URL schemes, drive letters) and `$` (pip expands
+# ${VARS} in requirement files) have no place in a repository-relative file name.
+_UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f\\:$]")
+
+
+def repo_relative_path(value: str) -> str:
+    """A file path inside the repository, normalised (`./a//b` -> `a/b`). Raises ValueError for
+    anything else: absolute paths, `..`, `~`, URLs, and names that pip would read as an option
+    (a leading `-`)."""
+    path = value.strip()
+    if not path:
+        raise ValueError("empty path")
+    if len(path) > 255:
+        raise ValueError("path longer than 255 characters")
+    if path.startswith("/"):
+        raise ValueError(f"{path!r} is absolute; give a path relative to the repository root")
+    if path.startswith(("-", "~")):
+        raise ValueError(f"{path!r} must not start with '-' or '~'")
+    if _UNSAFE_PATH.search(path):
+        raise ValueError(f"{path!r}: control characters, backslashes, ':' and '$' are not allowed")
+    if ".." in path.split("/"):
+        raise ValueError(f"{path!r} must stay inside the repository (no '..')")
+    normalized = posixpath.normpath(path)
+    if normalized in (".", ""):
+        raise ValueError(f"{path!r} does not name a file")
+    if normalized.startswith(("-", "~")):
+        raise ValueError(f"{path!r} must not start with '-' or '~'")
+    return normalized
+
+
+class Dependencies(_Section):
+    install: Literal["auto", "none"] = Field(
+        default="auto",
+        description="install the repository's dependencies in the sandbox before its tests run: "
+        "auto (the project in pyproject.toml/setup.py with its test extras, and requirements "
+        "files found at the root) or none",
+    )
+    requirements: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_REQUIREMENTS_FILES,
+        description="requirements files to install instead of what auto finds (paths relative "
+        "to the repository root)",
+    )
+
+    @field_validator("requirements")
+    @classmethod
+    def _inside_repository(cls, value: list[str]) -> list[str]:
+        return [repo_relative_path(path) for path in value]
+
+
 class TestGeneration(_Section):
     __test__ = False  # not a pytest class
 
@@ -118,6 +170,7 @@ class TestGeneration(_Section):
         default=5, ge=1, le=20, description="a test file must pass this many runs in a row"
     )
     coverage: Coverage = Field(default_factory=Coverage)
+    dependencies: Dependencies = Field(default_factory=Dependencies)
     instructions: str = Field(
         default="", max_length=4000, description="extra instructions for the agent"
     )

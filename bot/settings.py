@@ -32,7 +32,9 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = None
     llm_timeout_s: float = Field(default=120.0, gt=0)
 
-    sandbox: Literal["local", "docker"] = "local"
+    # Where untrusted code runs: `docker` (production; the worker stops at start if no engine
+    # answers or the image is missing) or `local` (subprocesses, not isolated: development only).
+    sandbox: Literal["local", "docker"] = "docker"
     # TANDEM_SANDBOX=docker: the image (Dockerfile target `sandbox`) and each container's limits.
     sandbox_image: str = "tandem-sandbox:latest"
     sandbox_cpus: float = Field(default=1.0, gt=0)
@@ -40,6 +42,18 @@ class Settings(BaseSettings):
     sandbox_pids: int = Field(default=256, ge=16)
     sandbox_tmp_mb: int = Field(default=512, ge=16)
     sandbox_max_lifetime_s: float = Field(default=6 * 3600.0, gt=0)
+    # The Docker network the PR's dependencies are installed on (tests never get one);
+    # "none": no package index, only what the repository holds (pip --no-index).
+    sandbox_install_network: str = Field(
+        default="bridge", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$"
+    )
+
+    @field_validator("sandbox_install_network")
+    @classmethod
+    def _not_the_hosts_network(cls, value: str) -> str:
+        if value == "host":
+            raise ValueError("host would put install scripts on the worker's network; use bridge")
+        return value
 
     agent_max_iterations: int = Field(default=30, gt=0)
     agent_wall_time_s: float = Field(default=900.0, gt=0)

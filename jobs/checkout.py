@@ -41,10 +41,23 @@ def _auth_env(token: str | None) -> dict[str, str]:
     return env
 
 
+# The worker runs git on checkouts whose files sandboxed code could write. Settings that make
+# git run commands are switched off on the command line (it outranks any config file); the
+# sandbox also mounts .git read-only, which covers filters and includes too.
+HARDENED = (
+    "-c",
+    "core.fsmonitor=false",
+    "-c",
+    "core.hooksPath=/dev/null",
+    "-c",
+    "protocol.ext.allow=never",
+)
+
+
 async def git(
     repo: Path | None, *args: str, token: str | None = None, timeout_s: float = 300
 ) -> str:
-    command = ["git", *(["-C", str(repo)] if repo else []), *args]
+    command = ["git", *HARDENED, *(["-C", str(repo)] if repo else []), *args]
     process = await asyncio.create_subprocess_exec(
         *command,
         env=_auth_env(token),

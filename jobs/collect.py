@@ -30,7 +30,11 @@ def conclusion_for(results: list[PartResult]) -> Conclusion:
 
 
 def render(state: RunState) -> tuple[Conclusion, CheckOutput]:
-    results = [state.results[p] for p in state.parts if p in state.results]
+    return render_results([state.results[p] for p in state.parts if p in state.results])
+
+
+def render_results(results: list[PartResult]) -> tuple[Conclusion, CheckOutput]:
+    """The check run's conclusion and output for the parts' results, in part order."""
     lines = ["| Part | Result | Duration |", "| --- | --- | --- |"]
     for result in results:
         icon = STATUS_ICONS[result.status]

@@ -84,7 +84,7 @@ def comment_body(pr: PullRequestRef, files: dict[str, str], evidence: str) -> st
 async def tests_patch(checkout: Path, files: list[str]) -> str:
     """The kept test files as a patch against the PR head (`git apply`-able)."""
     await git(checkout, "add", "--intent-to-add", "--", *files)
-    return await git(checkout, "diff", "--no-color", "--", *files)
+    return await git(checkout, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--", *files)
 
 
 async def deliver_tests(

@@ -2,7 +2,12 @@
 
 Two kinds, one interface (:class:`Sandbox`): ``run(args, cwd=..., timeout_s=...)`` runs one
 command in the checkout and returns a :class:`CommandResult`; ``python`` names the interpreter
-that has pytest and coverage; ``close()`` releases everything.
+that has pytest and coverage; ``close()`` releases everything. ``use_python(path)`` switches
+later commands to another interpreter (an environment with the PR's dependencies, see
+:mod:`jobs.dependencies`), whose directory also goes first on ``PATH``; ``networked(network)``
+is where that environment's ``pip install`` runs: the sandbox itself (local), or a short-lived
+container like the part's but attached to ``network`` (docker), so the part's own container
+never has a network interface.
 
 ``docker`` (production): one container per part, started on first use and removed by
 ``close()``. The checkout is bind-mounted at its own path, so ``cwd`` and every path in it mean
@@ -36,8 +41,9 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.settings import SettingsError
@@ -82,6 +88,10 @@ class Sandbox(Protocol):
 
     async def terminal_command(self, workdir: Path) -> list[str] | None: ...
 
+    def use_python(self, python: str) -> None: ...
+
+    def networked(self, network: str) -> contextlib.AbstractAsyncContextManager[Sandbox]: ...
+
 
 def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
     """Only harmless variables reach untrusted code: no tokens, keys or TANDEM_* settings."""
@@ -107,13 +117,29 @@ class LocalSandbox:
 
     def __init__(self) -> None:
         self._home = tempfile.mkdtemp(prefix="tandem-home-")
+        self._path_first: str | None = None
+
+    def use_python(self, python: str) -> None:
+        self.python = python
+        self._path_first = str(PurePosixPath(python).parent)
+
+    @contextlib.asynccontextmanager
+    async def networked(self, network: str) -> AsyncIterator[Sandbox]:
+        """Subprocesses here have this machine's network already."""
+        yield self
+
+    def _env(self) -> dict[str, str]:
+        env = scrubbed_env({"HOME": self._home})
+        if self._path_first:
+            env["PATH"] = f"{self._path_first}:{env['PATH']}"
+        return env
 
     async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult:
         started = time.monotonic()
         process = await asyncio.create_subprocess_exec(
             *args,
             cwd=cwd,
-            env=scrubbed_env({"HOME": self._home}),
+            env=self._env(),
             stdin=asyncio.subprocess.DEVNULL,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.STDOUT,
@@ -240,17 +266,37 @@ def reap_orphans(client: Any | None = None) -> list[str]:
     return removed
 
 
+_DEV_ONLY = "or set TANDEM_SANDBOX=local for development (not isolated)"
+
+
 def check_docker(config: DockerConfig) -> None:
-    """At worker start: an engine answers, the image is there, orphans are gone."""
+    """At worker start: an engine answers, the image is there, orphans are gone. Otherwise
+    stop with one line that names the fix."""
     import docker.errors
 
-    client = docker_client()
+    try:
+        client = docker_client()
+    except SandboxUnavailable as e:
+        where = os.environ.get("DOCKER_HOST") or "the local socket /var/run/docker.sock"
+        cause = str(e).removeprefix("TANDEM_SANDBOX=docker: no Docker engine answers ")
+        if cause.startswith("(") and cause.endswith(")"):
+            cause = cause[1:-1]
+        raise SandboxUnavailable(
+            " ".join(
+                f"TANDEM_SANDBOX=docker: no Docker engine answers at {where}; start one (or "
+                f"point DOCKER_HOST at one; in a container, mount the engine's socket and add its "
+                f"group: --group-add), "
+                f"{_DEV_ONLY}. Cause: {cause}".split()
+            )
+        ) from None
     try:
         client.images.get(config.image)
     except docker.errors.ImageNotFound:
+        client.close()
         raise SandboxUnavailable(
-            f"TANDEM_SANDBOX=docker: sandbox image {config.image} not found; build it from "
-            f"Tandem's Dockerfile: docker build --target sandbox -t {config.image} ."
+            f"TANDEM_SANDBOX=docker: sandbox image {config.image} not found; build it in a "
+            f"checkout of Tandem with `docker build --target sandbox -t {config.image} .`, "
+            f"{_DEV_ONLY}"
         ) from None
     reap_orphans(client)
     client.close()
@@ -286,9 +332,12 @@ class DockerSandbox:
         run_key: str = "",
         mount: Path | None = None,
         client: Any | None = None,
+        network: str = "none",
     ) -> None:
         self.config = config
         self.run_key = run_key
+        self.network = network
+        self._path_first: str | None = None
         self.mount = mount.resolve() if mount is not None else None
         self._client: Any = client
         self._container: Any = None
@@ -302,9 +351,27 @@ class DockerSandbox:
     def container_id(self) -> str | None:
         return None if self._container is None else str(self._container.id)
 
+    def use_python(self, python: str) -> None:
+        self.python = python
+        self._path_first = str(PurePosixPath(python).parent)
+
+    @contextlib.asynccontextmanager
+    async def networked(self, network: str) -> AsyncIterator[Sandbox]:
+        """A short-lived container like this one (same image, limits and mount) on ``network``,
+        removed on exit; this one keeps ``network_mode=none``. With ``network="none"``: this
+        container itself."""
+        if network == "none":
+            yield self
+            return
+        box = DockerSandbox(self.config, run_key=self.run_key, mount=self.mount, network=network)
+        try:
+            yield box
+        finally:
+            await box.close()
+
     def _env(self) -> dict[str, str]:
         return {
-            "PATH": SANDBOX_PATH,
+            "PATH": f"{self._path_first}:{SANDBOX_PATH}" if self._path_first else SANDBOX_PATH,
             "HOME": "/tmp",
             "USER": "sandbox",
             "LOGNAME": "sandbox",
@@ -327,7 +394,7 @@ class DockerSandbox:
             auto_remove=True,  # the lifetime backstop: when sleep ends, the engine removes it
             init=True,  # tini as PID 1 reaps whatever the tests leave behind
             user=NOBODY,
-            network_mode="none",
+            network_mode=self.network,
             nano_cpus=int(self.config.cpus * 1e9),
             mem_limit=f"{self.config.memory_mb}m",
             memswap_limit=f"{self.config.memory_mb}m",  # no swap
@@ -337,7 +404,7 @@ class DockerSandbox:
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
             environment=self._env(),
-            volumes={str(mount): {"bind": str(mount), "mode": "rw"}},
+            volumes=sandbox_volumes(mount),
             working_dir=str(mount),
             labels={
                 LABEL: "1",
@@ -347,7 +414,9 @@ class DockerSandbox:
             },
         )
         self.started_s += time.monotonic() - started
-        log.info("sandbox container %s started for %s", container.name, mount)
+        log.info(
+            "sandbox container %s started for %s (network %s)", container.name, mount, self.network
+        )
         return container
 
     async def ensure_started(self, cwd: Path | None = None) -> Any:
@@ -456,6 +525,17 @@ class DockerSandbox:
             with contextlib.suppress(Exception):
                 self._client.close()
             self._client = None
+
+
+def sandbox_volumes(mount: Path) -> dict[str, dict[str, str]]:
+    """The checkout read-write, its `.git` read-only on top: the worker runs git on the host
+    on this checkout (status, diff, commit, push with a token in its environment), and a
+    planted `core.fsmonitor`, hook, filter or include in `.git` would run there."""
+    volumes = {str(mount): {"bind": str(mount), "mode": "rw"}}
+    git_dir = mount / ".git"
+    if git_dir.is_dir() and not git_dir.is_symlink():
+        volumes[str(git_dir)] = {"bind": str(git_dir), "mode": "ro"}
+    return volumes
 
 
 def _real(path: Path) -> Path:

@@ -31,6 +31,7 @@ import hashlib
 import logging
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal
@@ -51,6 +52,7 @@ from jobs.agent import (
 from jobs.checkout import clone_pull_request, git
 from jobs.conventions import Conventions, detect
 from jobs.deliver import deliver_tests, fence_for, tests_patch
+from jobs.dependencies import install_dependencies
 from jobs.diff import changed_lines
 from jobs.runs import github_for, run_part
 from jobs.sandbox import Sandbox, open_sandbox
@@ -607,9 +609,12 @@ async def produce_tests(
     changed: dict[str, set[int]],
     config: RepoConfig,
     settings: Settings,
+    progress: Callable[[str], None] | None = None,
 ) -> Production:
-    """Baseline coverage, plan, engine, validation and the coverage filter on a checkout."""
+    """Baseline coverage, plan, engine, validation and the coverage filter on a checkout.
+    `progress` hears each stage as it starts (`tandem run` shows it)."""
     tg = config.test_generation
+    step = progress or (lambda _: None)
     budget = Budget.start(tg, settings)
     timings: dict[str, float] = {}
     engine, engine_reason = choose_engine(tg, settings)
@@ -622,6 +627,20 @@ async def produce_tests(
         production.nothing_to_do = engine_reason
         return production
 
+    step("installing the repository's dependencies")
+    started = time.monotonic()
+    installed = await install_dependencies(
+        sandbox,
+        checkout,
+        config=tg.dependencies,
+        timeout_s=budget.remaining_s() / 3,
+        network=settings.sandbox_install_network,
+    )
+    timings["dependencies"] = time.monotonic() - started
+    if installed.note:
+        production.notes.append(installed.note)
+
+    step("measuring what the existing tests cover")
     started = time.monotonic()
     baseline = await cov.run_pytest(
         sandbox,
@@ -653,6 +672,7 @@ async def produce_tests(
     async def validate_all(paths: list[str]) -> list[Validation]:
         results = []
         for path in paths:
+            step(f"validating {path} ({tg.flaky_runs} runs)")
             v = await validate(
                 sandbox,
                 checkout,
@@ -668,6 +688,7 @@ async def produce_tests(
         return results
 
     if engine == "pynguin":
+        step(f"Pynguin writing tests for {len(targets)} file(s)")
         started = time.monotonic()
         result = await pynguin_engine.generate(
             sandbox,
@@ -684,6 +705,7 @@ async def produce_tests(
     else:
         llm = llm_settings(settings, tg)
         usage = production.usage
+        step(f"the agent writing tests for {len(targets)} file(s)")
         started = time.monotonic()
         outcome = await agent_conversation(
             checkout,
@@ -725,6 +747,7 @@ async def produce_tests(
                 break
             for v in failed:  # the agent rewrites them; forget the old verdicts
                 validations.pop(v.path, None)
+            step(f"the agent fixing {len(failed)} failing test file(s)")
             started = time.monotonic()
             outcome = await agent_conversation(
                 checkout,
@@ -743,6 +766,7 @@ async def produce_tests(
         if usage.last is not None and usage.last.status in BUDGET_STATUSES:
             budget.note(BUDGET_STATUSES[usage.last.status])
 
+    step("keeping the tests that cover changed lines")
     started = time.monotonic()
     passed = [v for v in validations.values() if v.passed]
     chosen, covered = select(passed, baseline, changed_exec, tg.coverage.keep_rule)
@@ -933,21 +957,10 @@ async def generate(ctx: dict[str, Any], state: RunState) -> PartResult:
         log.info("generate_tests sandbox close + cleanup: %.2f s", time.monotonic() - started)
 
 
-async def report(
-    ctx: dict[str, Any],
-    state: RunState,
-    gh: Any,
-    token: str,
-    checkout: Path,
-    production: Production,
-    config: RepoConfig,
-) -> PartResult:
-    settings: Settings = ctx["settings"]
-    pr = state.pr
-    assert pr is not None
-    tg = config.test_generation
+def unkept_result(production: Production, tg: TestGeneration) -> PartResult | None:
+    """The part's result when no test file is kept, so there is nothing to deliver."""
+    lines, details = render(production, tg)
     if production.nothing_to_do is not None:
-        lines, details = render(production, tg)
         headline = (
             "no LLM configured"
             if production.engine is None
@@ -965,57 +978,52 @@ async def report(
             summary=summary,
             details=details,
         )
-    lines, details = render(production, tg)
-    kept = production.kept
+    if production.kept:
+        return None
     last = production.usage.last
-    if not kept:
-        failed = last is not None and last.status not in ("finished",)
-        if production.budget_hit and last is not None and last.status in BUDGET_STATUSES:
-            headline = f"no tests kept ({'; '.join(production.budget_hit)})"
-        elif failed:
-            headline = f"test generation {last.status if last else 'failed'}"
-        elif production.verdicts:
-            headline = "no passing tests"
-        else:
-            headline = "no tests written"
-        return PartResult(
-            part="generate_tests",
-            status="failed" if failed else "ok",
-            headline=headline,
-            summary="\n".join(lines),
-            details=details,
-        )
-    current = await RunStore(ctx["redis"]).load(state.key)
-    if current is None or current.status != "running":
-        return PartResult(part="generate_tests", status="skipped", headline="run no longer current")
-    evidence = (
-        f"{len(kept)} test file(s) passed {tg.flaky_runs} runs each in Tandem's "
-        f"{settings.sandbox} sandbox and cover changed lines the existing tests did not."
+    failed = last is not None and last.status not in ("finished",)
+    if production.budget_hit and last is not None and last.status in BUDGET_STATUSES:
+        headline = f"no tests kept ({'; '.join(production.budget_hit)})"
+    elif failed:
+        headline = f"test generation {last.status if last else 'failed'}"
+    elif production.verdicts:
+        headline = "no passing tests"
+    else:
+        headline = "no tests written"
+    return PartResult(
+        part="generate_tests",
+        status="failed" if failed else "ok",
+        headline=headline,
+        summary="\n".join(lines),
+        details=details,
+    )
+
+
+def evidence(production: Production, tg: TestGeneration, sandbox_kind: str) -> str:
+    """One paragraph on why the kept tests can be trusted, for the PR, comment or commit."""
+    text = (
+        f"{len(production.kept)} test file(s) passed {tg.flaky_runs} runs each in Tandem's "
+        f"{sandbox_kind} sandbox and cover changed lines the existing tests did not."
     )
     shown = coverage_line(production)
     if shown:
-        evidence += " " + shown.replace("**", "") + "."
-    started = time.monotonic()
-    patch = await tests_patch(checkout, sorted(kept))
-    delivery = await deliver_tests(
-        gh,
-        pr,
-        token,
-        checkout,
-        kept,
-        evidence,
-        git_timeout_s=settings.git_timeout_s,
-        mode=tg.delivery,
-        allow_commit=tg.allow_commit,
-    )
-    production.timings["delivery"] = time.monotonic() - started
-    details["timings"]["delivery"] = round(production.timings["delivery"], 3)
-    details["delivery"] = {"kind": delivery.kind, "url": delivery.url}
-    where = f": {delivery.url}" if delivery.url and delivery.kind != "commit" else ""
-    lines.append(f"\nDelivered as {delivery.description}{where}.")
-    if delivery.note:
-        lines.append(f"Note: {delivery.note}.")
-    headline = f"{len(kept)} test file(s) generated"
+        text += " " + shown.replace("**", "") + "."
+    return text
+
+
+def kept_result(
+    production: Production,
+    tg: TestGeneration,
+    patch: str,
+    delivered: list[str],
+    delivery: dict[str, str],
+) -> PartResult:
+    """The part's result for kept tests; `delivered` are the lines saying where they went."""
+    lines, details = render(production, tg)
+    lines.extend(delivered)
+    details["timings"] = {k: round(v, 3) for k, v in production.timings.items()}
+    details["delivery"] = delivery
+    headline = f"{len(production.kept)} test file(s) generated"
     if production.budget_hit:
         headline += " (budget reached)"
     fence = fence_for(patch)
@@ -1027,6 +1035,49 @@ async def report(
         details=details,
         text=f"### Generated tests as a patch\n\nApply with `git apply`.\n\n"
         f"{fence}diff\n{patch}{fence}\n",
+    )
+
+
+async def report(
+    ctx: dict[str, Any],
+    state: RunState,
+    gh: Any,
+    token: str,
+    checkout: Path,
+    production: Production,
+    config: RepoConfig,
+) -> PartResult:
+    settings: Settings = ctx["settings"]
+    pr = state.pr
+    assert pr is not None
+    tg = config.test_generation
+    unkept = unkept_result(production, tg)
+    if unkept is not None:
+        return unkept
+    current = await RunStore(ctx["redis"]).load(state.key)
+    if current is None or current.status != "running":
+        return PartResult(part="generate_tests", status="skipped", headline="run no longer current")
+    started = time.monotonic()
+    kept = production.kept
+    patch = await tests_patch(checkout, sorted(kept))
+    delivery = await deliver_tests(
+        gh,
+        pr,
+        token,
+        checkout,
+        kept,
+        evidence(production, tg, settings.sandbox),
+        git_timeout_s=settings.git_timeout_s,
+        mode=tg.delivery,
+        allow_commit=tg.allow_commit,
+    )
+    production.timings["delivery"] = time.monotonic() - started
+    where = f": {delivery.url}" if delivery.url and delivery.kind != "commit" else ""
+    delivered = [f"\nDelivered as {delivery.description}{where}."]
+    if delivery.note:
+        delivered.append(f"Note: {delivery.note}.")
+    return kept_result(
+        production, tg, patch, delivered, {"kind": delivery.kind, "url": delivery.url}
     )
 
 

@@ -1,5 +1,6 @@
-"""The `tandem` command: serve (web), worker (arq), up (both, with an embedded Redis), and
-`config validate` / `config show` for `.github/tandem.yml`."""
+"""The `tandem` command: run (both parts on a local git repository), serve (web), worker (arq),
+up (both, with an embedded Redis), and `config validate` / `config show` for
+`.github/tandem.yml`."""
 
 from __future__ import annotations
 
@@ -188,6 +189,57 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
     return 0
 
 
+def run_local_command(args: argparse.Namespace) -> int:
+    """`tandem run`: the parts on a local repository; exit 1 if the check run would fail."""
+    from rich.console import Console
+
+    from tandem import local
+    from tandem.demo import make_demo_repo
+
+    console = Console(stderr=False)
+    settings = load_settings()
+    # Your own repository on your own machine: its tests run here as they would for you.
+    # TANDEM_SANDBOX or --sandbox docker isolates them.
+    kind = args.sandbox or os.environ.get("TANDEM_SANDBOX") or "local"
+    settings = settings.model_copy(update={"sandbox": kind})
+    if args.demo:
+        repo = make_demo_repo(settings.data_dir.resolve() / "demo")
+        base, head = "main", "feature"
+        console.print(f"Demo repository: {repo} (branch feature against main)", style="dim")
+    else:
+        if args.base is None:
+            print("tandem run: --base is required (or --demo)", file=sys.stderr)
+            return 2
+        repo, base, head = args.repo, args.base, args.head
+    try:
+        run = local.prepare(repo, base, head, args.config)
+    except local.LocalRunError as exc:
+        print(f"tandem run: {exc}", file=sys.stderr)
+        return 2
+    dirty = local.dirty_paths(run.repo)
+    if dirty and head in (None, "HEAD"):
+        console.print(
+            f"Note: {len(dirty)} file(s) have uncommitted changes; Tandem looks at commits only.",
+            style="yellow",
+        )
+    if kind == "local":
+        console.print(
+            "Sandbox: local (the repository's tests run as subprocesses here, not isolated; "
+            "--sandbox docker isolates them).",
+            style="dim",
+        )
+    patch = args.patch
+    try:
+        report = asyncio.run(local.run_with_progress(run, settings, console, patch))
+    except local.LocalRunError as exc:
+        print(f"tandem run: {exc}", file=sys.stderr)
+        return 2
+    local.print_report(console, run, report)
+    if args.json is not None:
+        local.write_json(args.json, run, report)
+    return 1 if report.conclusion == "failure" else 0
+
+
 def parser() -> argparse.ArgumentParser:
     root = argparse.ArgumentParser(prog="tandem", description=__doc__)
     root.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "info"))
@@ -200,6 +252,40 @@ def parser() -> argparse.ArgumentParser:
         command.add_argument("--host", default="127.0.0.1")
         command.add_argument("--port", type=int, default=8000)
     commands.add_parser("worker", help="run the arq worker that does the runs")
+    run = commands.add_parser(
+        "run",
+        help="generate tests for and review a change in a local git repository (no GitHub)",
+        description="Generate tests for and review the change base...head of a local git "
+        "repository, as the check run would. Kept tests are written into the working tree "
+        "(never over existing files), or to a patch with --patch. Exits 1 when the check run "
+        "would fail, 2 on bad input.",
+    )
+    run.add_argument("--repo", type=Path, default=Path("."), help="the repository (default .)")
+    run.add_argument("--base", help="the branch or commit the change is against, e.g. main")
+    run.add_argument("--head", default=None, help="the changed commit (default HEAD)")
+    run.add_argument(
+        "--patch",
+        nargs="?",
+        type=Path,
+        const=Path("tandem-tests.patch"),
+        default=None,
+        help="write kept tests to this patch file instead (default tandem-tests.patch)",
+    )
+    run.add_argument(
+        "--sandbox",
+        choices=("local", "docker"),
+        default=None,
+        help="where the tests run (default: TANDEM_SANDBOX, else local)",
+    )
+    run.add_argument(
+        "--config", type=Path, default=None, help="a tandem.yml to use instead of the repo's"
+    )
+    run.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
+    run.add_argument(
+        "--demo",
+        action="store_true",
+        help="make a small demo repository (in the data dir) and run on it",
+    )
     config = commands.add_parser("config", help="check or show .github/tandem.yml")
     config_commands = config.add_subparsers(dest="config_command", required=True)
     validate = config_commands.add_parser(
@@ -223,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "config" and args.config_command == "validate":
         return config_validate(args.file)
     try:
+        if args.command == "run":
+            return run_local_command(args)
         settings = load_settings()
         if args.command == "config":
             return asyncio.run(config_show(settings, args.repo, args.ref))

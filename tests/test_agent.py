@@ -436,6 +436,185 @@ def test_bad_workdir_is_an_error_not_an_exception(tmp_path: Path) -> None:
 
 
 # ------------------------------------------------------------------------------------
+# The file editor stays inside the checkout
+
+SECRET = "s3cret-outside-the-checkout-7f1c"
+HIDDEN_NAME = "private-name-9d2e.txt"  # a file name outside that a listing must not reveal
+
+
+@pytest.fixture
+def hostile_checkout(tmp_path: Path) -> Path:
+    """A checkout whose PR content links out of it: to a secret file next to it (absolute and
+    relative links), to the worker's /proc/self/environ and to a directory outside."""
+    (tmp_path / "secret.txt").write_text(SECRET + "\n")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / HIDDEN_NAME).write_text(SECRET)
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    (checkout / "calc.py").write_text("def add(a, b):\n    return a + b\n")
+    (checkout / "notes.txt").symlink_to(tmp_path / "secret.txt")
+    (checkout / "rel-notes.txt").symlink_to("../secret.txt")
+    (checkout / "environ.txt").symlink_to("/proc/self/environ")
+    (checkout / "linked").symlink_to(outside)
+    (checkout / "alias.py").symlink_to("calc.py")  # a link that stays inside is fine
+    (checkout / ".git").mkdir()
+    (checkout / ".git" / "config").write_text("[core]\n")
+    return checkout
+
+
+def file_editor_conversation(checkout: Path) -> Any:
+    """A conversation whose agent has only Tandem's file editor, as jobs.agent builds it."""
+    from openhands.sdk import Agent
+    from openhands.sdk.conversation.impl.local_conversation import LocalConversation
+    from openhands.sdk.io import InMemoryFileStore
+    from openhands.sdk.testing import TestLLM
+    from openhands.sdk.tool import Tool
+
+    from jobs.agent import checkout_file_editor
+
+    agent = Agent(
+        llm=TestLLM.from_messages([], model="gpt-4o-mini"),
+        tools=[Tool(name=checkout_file_editor())],
+    )
+    return LocalConversation(
+        agent=agent,
+        workspace=str(checkout),
+        persistence_dir=None,
+        file_store=InMemoryFileStore(),
+        profile_store_dir=checkout.parent / "profiles",
+        visualizer=None,
+    )
+
+
+def test_file_editor_refuses_paths_that_leave_the_checkout(hostile_checkout: Path) -> None:
+    from openhands.tools.file_editor import FileEditorAction
+
+    checkout = hostile_checkout
+    outside = checkout.parent
+    conversation = file_editor_conversation(checkout)
+    try:
+
+        def edit(command: Any, path: Path | str, **args: Any) -> Any:
+            action = FileEditorAction(command=command, path=str(path), **args)
+            return conversation.execute_tool("file_editor", action)
+
+        refused = [
+            edit("view", checkout / "notes.txt"),  # absolute link to a file outside
+            edit("view", checkout / "rel-notes.txt"),  # relative link, ../secret.txt
+            edit("view", checkout / "environ.txt"),  # the worker's environment
+            edit("view", "/proc/self/environ"),
+            edit("view", "/etc/passwd"),  # an absolute path outside
+            edit("view", f"{checkout}/../secret.txt"),  # .. out of the checkout
+            edit("view", checkout / "linked" / HIDDEN_NAME),  # through a linked directory
+            edit("view", checkout / "linked"),
+            edit("str_replace", checkout / "notes.txt", old_str=SECRET, new_str="gone"),
+            edit("create", f"{checkout}/../planted.py", file_text="x = 1\n"),
+            edit("create", checkout / "linked" / "planted.py", file_text="x = 1\n"),
+            edit("create", checkout / ".git" / "hooks" / "pre-commit", file_text="#!/bin/sh\n"),
+            edit("insert", checkout / ".git" / "config", insert_line=1, new_str="x=1\n"),
+        ]
+        for observation in refused:
+            assert observation.is_error, observation.text
+            assert observation.text.startswith("Refused: "), observation.text
+            assert SECRET not in observation.text
+            assert "PATH=" not in observation.text and "root:" not in observation.text
+        assert "outside the repository checkout" in refused[0].text
+        assert f"leads to {outside / 'secret.txt'}" in refused[0].text
+        assert "inside .git" in refused[-1].text
+        # Nothing was changed or planted outside, nor under .git.
+        assert (outside / "secret.txt").read_text() == SECRET + "\n"
+        assert not (outside / "planted.py").exists()
+        assert not (outside / "outside" / "planted.py").exists()
+        assert not (checkout / ".git" / "hooks").exists()
+        assert (checkout / ".git" / "config").read_text() == "[core]\n"
+
+        # Inside the checkout everything works as before.
+        target = checkout / "tests" / "test_calc.py"
+        (checkout / "tests").mkdir()
+        created = edit("create", target, file_text="from calc import add\n")
+        assert not created.is_error, created.text
+        replaced = edit("str_replace", target, old_str="add", new_str="add as plus")
+        assert not replaced.is_error, replaced.text
+        assert target.read_text() == "from calc import add as plus\n"
+        shown = edit("view", checkout / "alias.py")
+        assert not shown.is_error and "return a + b" in shown.text
+        listing = edit("view", checkout)
+        assert not listing.is_error, listing.text
+        assert f"{checkout}/calc.py" in listing.text and f"{checkout}/linked/" in listing.text
+        # The listing does not look inside a linked directory that leads out.
+        assert HIDDEN_NAME not in listing.text
+        # The .git directory may still be read (no secret is kept there).
+        assert not edit("view", checkout / ".git" / "config").is_error
+    finally:
+        conversation.close()
+
+
+def test_agent_cannot_read_a_linked_secret_through_the_file_editor(
+    hostile_checkout: Path,
+) -> None:
+    """The real agent loop: an LLM (prompt-injected by the PR) asks the file editor for a
+    link to a secret outside the checkout, for the worker's environment and for a path with
+    `..`. Every observation it gets back is a refusal; the secret is never in what it sees."""
+    from openhands.sdk.llm import Message, MessageToolCall, TextContent
+    from openhands.sdk.testing import TestLLM
+
+    seen: list[str] = []
+
+    class RecordingLLM(TestLLM):
+        def completion(self, messages: list[Message], *args: Any, **kwargs: Any) -> Any:
+            seen.append(json.dumps([m.model_dump(mode="json") for m in messages]))
+            return super().completion(messages, *args, **kwargs)
+
+    def view(n: int, path: str) -> Message:
+        arguments = json.dumps({"command": "view", "path": path})
+        return Message(
+            role="assistant",
+            content=[TextContent(text="")],
+            tool_calls=[
+                MessageToolCall(
+                    id=f"call_view_{n}",
+                    name="file_editor",
+                    arguments=arguments,
+                    origin="completion",
+                )
+            ],
+        )
+
+    checkout = hostile_checkout
+    finish = Message(
+        role="assistant",
+        content=[TextContent(text="")],
+        tool_calls=[
+            MessageToolCall(
+                id="call_finish",
+                name="finish",
+                arguments=json.dumps({"message": "done"}),
+                origin="completion",
+            )
+        ],
+    )
+    llm = RecordingLLM.from_messages(
+        [
+            view(1, str(checkout / "notes.txt")),
+            view(2, "/proc/self/environ"),
+            view(3, f"{checkout}/../secret.txt"),
+            view(4, str(checkout / "calc.py")),
+            finish,
+        ],
+        model="gpt-4o-mini",
+    )
+    outcome = _run_conversation(checkout, "Write tests.", llm, AgentLimits(max_iterations=8))
+    assert outcome.status == "finished", outcome
+    assert len(seen) == 5  # one LLM call per step: every observation reached the LLM
+    everything = seen[-1]
+    assert everything.count("Refused: ") == 3, everything
+    assert "return a + b" in everything  # the file inside was shown
+    assert SECRET not in everything and SECRET not in outcome.reason
+    assert "PATH=" not in everything
+
+
+# ------------------------------------------------------------------------------------
 # Pure helpers
 
 

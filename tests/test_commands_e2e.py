@@ -161,6 +161,7 @@ async def world(tmp_path: Path, redis_url: str) -> AsyncIterator[World]:
         llm_model="openai/scripted",
         llm_base_url=llm.url,
         llm_api_key=SecretStr("sk-test"),
+        sandbox="local",
     )  # type: ignore[call-arg]
     workers = build_workers(settings)
     pool = await create_pool(redis_settings(redis_url))

@@ -214,6 +214,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis)
             "TANDEM_LLM_API_KEY": "sk-e2e-test-key",
             "TANDEM_DATA_DIR": str(root / "data"),
             "TANDEM_AGENT_WALL_TIME_S": "60",
+            "TANDEM_SANDBOX": "local",
             "LITELLM_LOCAL_MODEL_COST_MAP": "True",
         }
         logs = root / "logs"

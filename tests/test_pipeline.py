@@ -106,6 +106,7 @@ async def harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Harness]:
         llm_model="openai/scripted",
         llm_base_url=llm.url,
         llm_api_key=SecretStr("sk-test"),
+        sandbox="local",
     )  # type: ignore[call-arg]
     workers = build_workers(settings)
     pool = await create_pool(redis_settings(redis_url))
@@ -249,7 +250,7 @@ async def test_fork_gets_a_comment_and_no_push(harness: Harness) -> None:
     }
     await harness.start("opened", number, head, base, **payload_extra)
     run = await harness.wait(
-        lambda: [r for r in harness.github.calls if r.path.endswith(f"/issues/{number}/comments")],
+        lambda: harness.github.comments_for(REPO, number),
         "the comment with tests",
     )
     assert run

@@ -114,6 +114,7 @@ async def world(tmp_path: Path, redis_url: str, *, with_llm: bool) -> AsyncItera
         github_api_url=github.url,
         redis_url=redis_url,
         data_dir=tmp_path / "data",
+        sandbox="local",
         **extra,
     )  # type: ignore[call-arg]
     workers = build_workers(settings)

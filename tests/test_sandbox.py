@@ -1,20 +1,19 @@
 """The Docker sandbox against a real engine (skipped, with the reason, where none answers).
 
-The sandbox image is built once per content hash of the Dockerfile and pyproject.toml from the
-Dockerfile's `sandbox` target (about 10-60 s the first time, nothing afterwards) on the local
-base image that scripts/build-base-image makes (TANDEM_TEST_BASE_IMAGE overrides it).
+The `engine` and `sandbox_image` fixtures are in tests/conftest.py: the image is built once per
+content hash of the Dockerfile and pyproject.toml from the Dockerfile's `sandbox` target (about
+10-60 s the first time, nothing afterwards) on the local base image that
+scripts/build-base-image makes (TANDEM_TEST_BASE_IMAGE overrides it).
 """
 
 from __future__ import annotations
 
-import hashlib
 import os
 import socket
 import subprocess
 import sys
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,57 +28,12 @@ from jobs.sandbox import (
     LocalSandbox,
     SandboxUnavailable,
     check_sandbox,
-    docker_client,
     open_sandbox,
     reap_orphans,
     worker_identity,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
-BASE_IMAGE = os.environ.get("TANDEM_TEST_BASE_IMAGE", "tandem-base:trixie")
-
-
-def sandbox_image_tag() -> str:
-    digest = hashlib.sha256()
-    for name in ("Dockerfile", "pyproject.toml", ".dockerignore"):
-        digest.update((ROOT / name).read_bytes())
-    return f"tandem-sandbox:test-{digest.hexdigest()[:12]}"
-
-
-@pytest.fixture(scope="session")
-def engine() -> Iterator[Any]:
-    try:
-        client = docker_client()
-    except SandboxUnavailable as e:
-        pytest.skip(f"no Docker engine: {e} (.ci/run installs and starts one)")
-    yield client
-    client.close()
-
-
-@pytest.fixture(scope="session")
-def sandbox_image(engine: Any) -> str:
-    """The Dockerfile's `sandbox` target, built once per content hash."""
-    import docker.errors
-
-    tag = sandbox_image_tag()
-    try:
-        engine.images.get(tag)
-        return tag
-    except docker.errors.ImageNotFound:
-        pass
-    try:
-        engine.images.get(BASE_IMAGE)
-    except docker.errors.ImageNotFound:
-        pytest.skip(f"no base image {BASE_IMAGE}: run scripts/build-base-image")
-    engine.images.build(
-        path=str(ROOT),
-        target="sandbox",
-        tag=tag,
-        buildargs={"BASE_IMAGE": BASE_IMAGE},
-        network_mode="host",  # pip reaches the package index; containers never do
-        rm=True,
-    )
-    return tag
 
 
 @pytest.fixture
@@ -333,3 +287,37 @@ async def test_the_agents_terminal_runs_inside_the_container(
         await sandbox.close()
         await server.close()
     assert run_containers(engine, "test-agent") == []
+
+
+@pytest.fixture
+def git_checkout(checkout: Path) -> Path:
+    subprocess.run(["git", "init", "--quiet", str(checkout)], check=True)
+    return checkout
+
+
+async def test_git_metadata_is_read_only_inside(
+    engine: Any, config: DockerConfig, git_checkout: Path
+) -> None:
+    """Code in the container cannot plant git config or hooks that the worker's git would run."""
+    checkout = git_checkout
+    before = (checkout / ".git/config").read_text()
+    sandbox = DockerSandbox(config, run_key="test-git-ro", mount=checkout)
+    try:
+        plant = await sandbox.run(
+            [
+                "sh",
+                "-c",
+                "git config core.fsmonitor 'touch /tmp/x'; "
+                "echo 'touch /tmp/x' > .git/hooks/pre-commit; "
+                "mv .git .git-moved; rm -rf .git; echo rest > ok.txt",
+            ],
+            cwd=checkout,
+            timeout_s=30,
+        )
+        assert "Read-only file system" in plant.output, plant.output
+        assert (checkout / "ok.txt").read_text() == "rest\n"  # the rest of the checkout is rw
+    finally:
+        await sandbox.close()
+    assert (checkout / ".git/config").read_text() == before
+    assert not (checkout / ".git/hooks/pre-commit").exists()
+    assert (checkout / ".git").is_dir() and not (checkout / ".git-moved").exists()

@@ -180,7 +180,7 @@ def test_module_names_for_pynguin(repo: Path) -> None:
 async def test_pynguin_engine_writes_tests_that_pass_validation(repo: Path) -> None:
     """Pynguin, offline, on a small real module: its tests pass 3 runs and raise coverage."""
     config = RepoConfig.model_validate({"test_generation": {"engine": "pynguin", "flaky_runs": 3}})
-    settings = Settings(llm_model=None)  # type: ignore[call-arg]
+    settings = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
     production = await produce_tests(
         LocalSandbox(), repo, {"pkg/calc.py": set(range(5, 11))}, config, settings
     )

@@ -115,6 +115,7 @@ async def make_harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Factory]
             "llm_base_url": llm.url,
             "llm_api_key": SecretStr("sk-test"),
             "test_timeout_s": 60,
+            "sandbox": "local",
         }
         values.update(settings_overrides)
         settings = Settings(**values)

@@ -1,0 +1,391 @@
+"""`tandem run`: the same two parts on a local git repository, no GitHub and no Redis.
+
+The change is ``merge-base(base, head)..head``, as on a pull request. Test generation works
+in a throwaway clone of ``head`` (the working tree is never touched while it runs) through the
+same ``produce_tests`` as the worker; the review reads git objects only, so it reads the
+repository itself. Both run at once. The report is the check run's output, rendered by the
+same ``render_results`` that completes the check run on GitHub.
+
+Kept tests go into the working tree (never over an existing file) or, with ``--patch``, into a
+patch file. Redis is not needed at all: run state and fan-in exist to coordinate workers across
+processes and webhooks, and a local run is one process that awaits both parts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from bot.github import CheckOutput, Conclusion
+from bot.repo_config import (
+    CONFIG_PATH,
+    InvalidConfig,
+    RepoConfig,
+    config_from_data,
+    read_config_file,
+)
+from bot.settings import Settings
+from jobs.agent import llm_settings_for
+from jobs.collect import render_results
+from jobs.deliver import tests_patch
+from jobs.diff import GitError, changed_lines, file_at, merge_base
+from jobs.review_job import LlmOutcome, analyse, llm_note, summarize
+from jobs.review_llm import CodeSuggestion
+from jobs.runs import parts_for
+from jobs.sandbox import check_sandbox, open_sandbox
+from jobs.state import PartResult
+from jobs.testgen import kept_result, produce_tests, unkept_result
+
+DEFAULT_PATCH = "tandem-tests.patch"
+
+
+class LocalRunError(Exception):
+    """A local run cannot start (not a repository, unknown ref, bad config): one line."""
+
+
+@dataclass
+class LocalRun:
+    repo: Path
+    base: str  # as given, for the report
+    head: str
+    base_sha: str  # the merge base: what the change is measured against
+    head_sha: str
+    config: RepoConfig
+    config_note: str = ""
+
+
+@dataclass
+class LocalReport:
+    conclusion: Conclusion
+    output: CheckOutput
+    results: list[PartResult]
+    written: list[str] = field(default_factory=list)
+    patch_path: Path | None = None
+    suggestions: list[CodeSuggestion] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def _git(repo: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", "-C", str(repo), *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LANG": "C.UTF-8"},
+    )
+    if done.returncode != 0:
+        raise LocalRunError(done.stderr.strip().splitlines()[-1] if done.stderr else "git failed")
+    return done.stdout.strip()
+
+
+def resolve_commit(repo: Path, ref: str, what: str) -> str:
+    if not ref or ref.startswith("-") or any(c in ref for c in "\0\n"):
+        raise LocalRunError(f"{what} {ref!r} is not a git ref")
+    try:
+        return _git(
+            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
+        )
+    except LocalRunError:
+        raise LocalRunError(f"{what} {ref!r}: no such commit in {repo}") from None
+
+
+def config_at(repo: Path, sha: str, override: Path | None) -> tuple[RepoConfig, str]:
+    """The repository's tandem.yml at the base commit, as the App reads it, or `override`.
+    `_extends` names other repositories on GitHub; a local run cannot read them."""
+    if override is not None:
+        try:
+            text: str | None = override.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise LocalRunError(f"cannot read {override}: {exc.__class__.__name__}") from None
+        where = str(override)
+    else:
+        text = file_at(repo, sha, CONFIG_PATH)
+        where = f"{CONFIG_PATH} at the base commit"
+    if text is None:
+        return RepoConfig(), f"No {CONFIG_PATH} at the base commit: the defaults."
+    try:
+        file = read_config_file(text)
+        config = config_from_data(file.data)
+    except InvalidConfig as exc:
+        first = exc.errors[0]
+        more = f" (and {len(exc.errors) - 1} more)" if len(exc.errors) > 1 else ""
+        raise LocalRunError(
+            f"{where}:{first.line}:{first.column}: {first.message}{more}; "
+            "`tandem config validate` lists them all"
+        ) from None
+    note = f"Config: {where}."
+    if file.extends is not None:
+        note += f" Its `_extends: {file.extends}` is not followed in a local run."
+    return config, note
+
+
+def prepare(repo: Path, base: str, head: str | None, config_path: Path | None = None) -> LocalRun:
+    """Check the repository and refs and read the config, before anything runs."""
+    if not repo.is_dir():
+        raise LocalRunError(f"{repo} is not a directory")
+    try:
+        top = Path(_git(repo, "rev-parse", "--show-toplevel"))
+    except LocalRunError:
+        raise LocalRunError(f"{repo} is not a git repository") from None
+    head = head or "HEAD"
+    base_sha = resolve_commit(top, base, "--base")
+    head_sha = resolve_commit(top, head, "--head")
+    try:
+        merge = merge_base(top, base_sha, head_sha)
+    except GitError:
+        raise LocalRunError(f"{base} and {head} have no common ancestor") from None
+    if merge == head_sha:
+        raise LocalRunError(f"{head} has no changes of its own since {base}: nothing to do")
+    config, note = config_at(top, base_sha, config_path)
+    return LocalRun(top, base, head, merge, head_sha, config, note)
+
+
+def dirty_paths(repo: Path) -> list[str]:
+    out = _git(repo, "status", "--porcelain", "--untracked-files=no")
+    return [line[3:] for line in out.splitlines() if line.strip()]
+
+
+def write_tests(repo: Path, files: dict[str, str]) -> tuple[list[str], list[str]]:
+    """Write kept test files into the working tree. A path that exists, or whose folder
+    leads outside the repository (a symlink), is refused. Returns (written, refused)."""
+    root = repo.resolve()
+    written, refused = [], []
+    for name, text in sorted(files.items()):
+        target = root / name
+        parent = target.parent.resolve()
+        if not parent.is_relative_to(root) or ".." in Path(name).parts or Path(name).is_absolute():
+            refused.append(f"{name} (outside the repository)")
+            continue
+        if target.exists() or target.is_symlink():
+            refused.append(f"{name} (exists)")
+            continue
+        parent.mkdir(parents=True, exist_ok=True)
+        with open(target, "x", encoding="utf-8") as handle:  # "x": never over a file
+            handle.write(text)
+        written.append(name)
+    return written, refused
+
+
+def deliver_locally(
+    run: LocalRun,
+    kept: dict[str, str],
+    patch: str,
+    patch_path: Path | None,
+    report: LocalReport,
+) -> list[str]:
+    """Write the kept tests (or their patch); the lines saying where they went."""
+    if patch_path is not None:
+        patch_path.write_text(patch, encoding="utf-8")
+        report.patch_path = patch_path
+        return [f"\nWritten as a patch: `{patch_path}` (apply with `git apply`)."]
+    written, refused = write_tests(run.repo, kept)
+    report.written = written
+    delivered = []
+    if written:
+        delivered.append("\nWritten to the working tree: " + ", ".join(f"`{p}`" for p in written))
+    if refused:
+        fallback = run.repo / DEFAULT_PATCH
+        fallback.write_text(patch, encoding="utf-8")
+        report.patch_path = fallback
+        delivered.append(
+            "Not written: " + ", ".join(refused) + f"; all kept tests are in `{fallback}`."
+        )
+    return delivered
+
+
+Progress_ = Callable[[str, str], None]  # (part, what it is doing now)
+
+
+async def generate_part(
+    run: LocalRun,
+    settings: Settings,
+    progress: Progress_,
+    patch_path: Path | None,
+    report: LocalReport,
+) -> PartResult:
+    tg = run.config.test_generation
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="tandem-run-") as tmp:
+        checkout = Path(tmp) / "checkout"
+        progress("generate_tests", "cloning the head commit")
+        await asyncio.to_thread(
+            subprocess.run,
+            ["git", "clone", "--quiet", "--no-checkout", str(run.repo), str(checkout)],
+            check=True,
+            capture_output=True,
+        )
+        await asyncio.to_thread(_git, checkout, "checkout", "--quiet", "--detach", run.head_sha)
+        changed = await asyncio.to_thread(changed_lines, checkout, run.base_sha, run.head_sha)
+        timings = {"clone": time.monotonic() - started}
+        sandbox = open_sandbox(settings, run_key=f"local:{run.head_sha}", mount=checkout)
+        try:
+            production = await produce_tests(
+                sandbox,
+                checkout,
+                changed,
+                run.config,
+                settings,
+                progress=lambda what: progress("generate_tests", what),
+            )
+        finally:
+            await sandbox.close()
+        production.timings = {**timings, **production.timings}
+        result = unkept_result(production, tg)
+        if result is None:
+            started_delivery = time.monotonic()
+            patch = await tests_patch(checkout, sorted(production.kept))
+            delivered = await asyncio.to_thread(
+                deliver_locally, run, production.kept, patch, patch_path, report
+            )
+            production.timings["delivery"] = time.monotonic() - started_delivery
+            result = kept_result(production, tg, patch, delivered, {"kind": "local", "url": ""})
+    result.duration_s = time.monotonic() - started
+    return result
+
+
+async def review_part(
+    run: LocalRun, settings: Settings, progress: Progress_, report: LocalReport
+) -> PartResult:
+    started = time.monotonic()
+    config = run.config
+    progress("review_refactoring", "reviewing the changed code")
+    result, outcome, note = await asyncio.to_thread(
+        analyse,
+        run.repo,
+        run.base_sha,
+        run.head_sha,
+        config,
+        llm_settings_for(settings, config.test_generation),
+    )
+    llm = LlmOutcome(note) if note else None
+    if outcome is not None:
+        report.suggestions = list(outcome.suggestions)
+        llm = LlmOutcome(llm_note(outcome, 0, 0, ""), outcome)
+        result = _with_findings(result, outcome.findings)
+    part = summarize(result, config.refactoring_review, llm)
+    part.duration_s = time.monotonic() - started
+    return part
+
+
+def _with_findings(result: Any, more: list[Any]) -> Any:
+    import dataclasses
+
+    return dataclasses.replace(result, findings=[*result.findings, *more])
+
+
+async def run_local(
+    run: LocalRun,
+    settings: Settings,
+    *,
+    patch_path: Path | None = None,
+    progress: Progress_ | None = None,
+) -> LocalReport:
+    """Run the parts the config enables and render the check run's output."""
+    report = LocalReport("neutral", CheckOutput(title="", summary=""), [])
+    say = progress or (lambda part, what: None)
+    parts = parts_for(run.config)
+    if not run.config.enabled:
+        raise LocalRunError("Tandem is switched off in this repository's config (enabled: false)")
+    if not parts:
+        raise LocalRunError("every part is switched off in this repository's config")
+    if "generate_tests" in parts:
+        check_sandbox(settings)  # one clear line, before anything starts
+    jobs = []
+    if "generate_tests" in parts:
+        jobs.append(generate_part(run, settings, say, patch_path, report))
+    if "review_refactoring" in parts:
+        jobs.append(review_part(run, settings, say, report))
+    report.results = list(await asyncio.gather(*jobs))
+    report.conclusion, report.output = render_results(report.results)
+    return report
+
+
+# --- the terminal --------------------------------------------------------------------------
+
+TITLES = {"generate_tests": "Test generation", "review_refactoring": "Refactoring review"}
+CONCLUSION_STYLE = {"success": "green", "neutral": "yellow", "failure": "red"}
+
+
+async def run_with_progress(
+    run: LocalRun, settings: Settings, console: Console, patch_path: Path | None
+) -> LocalReport:
+    parts = parts_for(run.config)
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("[bold]{task.fields[part]}[/bold]"),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, Any] = {p: bar.add_task("waiting", part=TITLES[p], total=1) for p in parts}
+
+        def progress(part: str, what: str) -> None:
+            bar.update(tasks[part], description=what)
+
+        async def tracked() -> LocalReport:
+            report = await run_local(run, settings, patch_path=patch_path, progress=progress)
+            for result in report.results:
+                bar.update(tasks[result.part], description=result.headline, completed=1)
+            return report
+
+        return await tracked()
+
+
+def print_report(console: Console, run: LocalRun, report: LocalReport) -> None:
+    output = report.output
+    style = CONCLUSION_STYLE.get(report.conclusion, "white")
+    console.rule(f"[bold]Tandem[/bold] · {run.head} against {run.base}")
+    console.print(f"[bold {style}]{report.conclusion}[/bold {style}]: {output.title}")
+    if run.config_note:
+        console.print(run.config_note, style="dim")
+    console.print(Markdown(output.summary))
+    if output.annotations:
+        console.rule("Annotations")
+        for a in output.annotations:
+            lines = (
+                f"{a.start_line}" if a.end_line == a.start_line else f"{a.start_line}-{a.end_line}"
+            )
+            console.print(
+                f"{a.path}:{lines}: [bold]{a.annotation_level}[/bold]: {a.title}",
+                highlight=False,
+            )
+            console.print(f"    {a.message}", highlight=False, markup=False)
+    if report.suggestions:
+        console.rule("Suggested changes (the App posts these as a review)")
+        for s in report.suggestions:
+            console.print(f"{s.path}:{s.start_line}-{s.end_line}: {s.message}", markup=False)
+            console.print(s.code, markup=False, highlight=False)
+
+
+def report_json(run: LocalRun, report: LocalReport) -> dict[str, Any]:
+    output = report.output
+    return {
+        "repo": str(run.repo),
+        "base": run.base_sha,
+        "head": run.head_sha,
+        "conclusion": report.conclusion,
+        "title": output.title,
+        "summary": output.summary,
+        "text": output.text,
+        "annotations": [a.to_api() for a in output.annotations],
+        "parts": [r.model_dump() for r in report.results],
+        "written": report.written,
+        "patch": str(report.patch_path) if report.patch_path else None,
+    }
+
+
+def write_json(path: Path, run: LocalRun, report: LocalReport) -> None:
+    path.write_text(json.dumps(report_json(run, report), indent=2, default=str), encoding="utf-8")

@@ -1,0 +1,616 @@
+"""Installing the PR's dependencies before its tests run: the plan on plain data (hostile
+requirements files included), then real installs without internet, with the local sandbox
+and, where an engine answers, the Docker sandbox.
+
+Offline, pip gets its packages from the repository itself: the fixture's requirements.txt
+names a vendored package (`./vendor/helperlib`) and the install runs with
+TANDEM_SANDBOX_INSTALL_NETWORK=none, which is `--no-index --no-build-isolation` (an isolated
+build would fetch setuptools from the index; this way the sandbox's own setuptools builds it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
+from bot.settings import Settings
+from jobs import coverage as cov
+from jobs.dependencies import (
+    ENV_DIR,
+    CheckoutFiles,
+    InstallPlan,
+    MemoryFiles,
+    Source,
+    install_dependencies,
+    plan_install,
+    summary_line,
+)
+from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox
+from jobs.testgen import new_test_files, produce_tests
+from tests.test_testgen import make_repo
+
+AUTO = Dependencies()
+
+
+def plan(files: dict[str, str], deps: Dependencies = AUTO, *, index: bool = True) -> InstallPlan:
+    return plan_install(MemoryFiles(files), deps, index=index)
+
+
+def refusal(files: dict[str, str]) -> str:
+    result = plan(files)
+    assert result.empty, result
+    assert len(result.refused) == 1, result.refused
+    return result.refused[0]
+
+
+PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "app"
+version = "0.1"
+dependencies = ["attrs>=22"]
+
+[project.optional-dependencies]
+test = ["pytest-mock"]
+docs = ["sphinx"]
+dev = ["ruff"]
+"""
+
+
+# --- the plan --------------------------------------------------------------------------------
+
+
+def test_nothing_declared_means_nothing_installed() -> None:
+    assert plan({}).empty and plan({}).refused == ()
+    # a pyproject.toml that only configures tools is not a project
+    assert plan({"pyproject.toml": "[tool.black]\nline-length = 100\n"}).empty
+
+
+def test_a_pyproject_project_is_installed_editable_with_the_extras_it_has() -> None:
+    result = plan({"pyproject.toml": PYPROJECT})
+    assert result.sources == (Source("pyproject.toml", "project", ("test", "dev")),)
+    args = result.pip_args()
+    assert args[0] == "install" and "--no-index" not in args
+    assert args[-2:] == ["-e", ".[test,dev]"]  # docs is not a test extra
+    bare = plan({"pyproject.toml": '[project]\nname = "x"\nversion = "1"\n'})
+    assert bare.pip_args()[-2:] == ["-e", "."]
+
+
+def test_setup_py_setup_cfg_and_dependency_groups() -> None:
+    cfg = "[metadata]\nname = x\n\n[options.extras_require]\ntesting = pytest-mock\n"
+    assert plan({"setup.py": "", "setup.cfg": cfg}).pip_args()[-2:] == ["-e", ".[testing]"]
+    assert plan({"setup.cfg": cfg}).sources[0].path == "setup.cfg"
+    groups = '[dependency-groups]\ntest = ["hypothesis"]\nlint = ["ruff"]\n'
+    only_groups = plan({"pyproject.toml": groups})
+    assert only_groups.pip_args()[-1:] == ["--group=./pyproject.toml:test"]
+    assert "-e" not in only_groups.pip_args()  # no project to install, just the group
+    both = plan({"pyproject.toml": PYPROJECT + groups})
+    assert both.pip_args()[-3:] == ["-e", ".[test,dev]", "--group=./pyproject.toml:test"]
+
+
+def test_requirements_files_are_found_and_installed_in_one_resolution() -> None:
+    result = plan(
+        {
+            "pyproject.toml": PYPROJECT,
+            "requirements.txt": "attrs==23.1\n",
+            "requirements-dev.txt": "-r requirements.txt\npytest-mock  # for tests\n",
+            "requirements/test.txt": "hypothesis\n",
+            "docs/requirements.txt": "sphinx\n",  # not a test dependency: not looked at
+        }
+    )
+    assert [s.path for s in result.sources] == [
+        "pyproject.toml",
+        "requirements.txt",
+        "requirements-dev.txt",
+        "requirements/test.txt",
+    ]
+    assert result.pip_args()[-8:] == [
+        "-e",
+        ".[test,dev]",
+        "-r",
+        "./requirements.txt",
+        "-r",
+        "./requirements-dev.txt",
+        "-r",
+        "./requirements/test.txt",
+    ]
+    assert result.describe() == (
+        "`pyproject.toml` (extras test, dev), `requirements.txt`, `requirements-dev.txt` "
+        "and `requirements/test.txt`"
+    )
+
+
+def test_the_config_chooses_files_or_turns_installs_off() -> None:
+    files = {"pyproject.toml": PYPROJECT, "requirements.txt": "attrs\n", "ci/reqs.txt": "six\n"}
+    chosen = plan(files, Dependencies(requirements=["./ci//reqs.txt"]))
+    assert chosen.sources == (Source("ci/reqs.txt", "requirements"),)  # exactly those
+    assert plan(files, Dependencies(install="none")).empty
+    missing = plan(files, Dependencies(requirements=["ci/nope.txt"]))
+    assert missing.empty and missing.refused == ("`ci/nope.txt`: not found",)
+
+
+def test_without_a_network_pip_uses_no_index_and_the_sandboxs_own_build_tools() -> None:
+    args = plan({"requirements.txt": "./vendor/lib\n"}, index=False).pip_args()
+    assert "--no-index" in args and "--no-build-isolation" in args
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("--index-url http://evil/simple\nrequests\n", "--index-url is not allowed"),
+        ("-i http://evil/simple\n", "--index-url is not allowed"),
+        ("--extra-index-url=https://evil/simple\n", "--extra-index-url is not allowed"),
+        ("--trusted-host evil.example\n", "--trusted-host is not allowed"),
+        ("-f https://evil/links\n", "--find-links is not allowed"),
+        ("--find-links=/tmp/wheels\n", "--find-links is not allowed"),
+        ("--extra-index=https://evil\n", "option --extra-index is not supported"),
+        ("--src /tmp\n", "option --src is not supported"),
+        ("requests --index-url=http://evil\n", "--index-url is not allowed after a requirement"),
+        ("-e git+https://evil/x.git#egg=x\n", "direct URL and VCS requirements"),
+        ("git+https://evil/x.git\n", "direct URL and VCS requirements"),
+        ("https://evil/x-1.0-py3-none-any.whl\n", "direct URL and VCS requirements"),
+        ("x @ https://evil/x.whl\n", "direct URL and VCS requirements"),
+        ("x @ file:///etc/x\n", "direct URL and VCS requirements"),
+        ("-r ../../etc/passwd\n", "only files inside the repository may be included"),
+        ("-r /etc/passwd\n", "only files inside the repository may be included"),
+        ("--requirement=~/secrets.txt\n", "only files inside the repository may be included"),
+        ("-c https://evil/constraints.txt\n", "only files inside the repository may be included"),
+        ("-e ../outside\n", "only paths inside the repository are installed"),
+        ("../outside/pkg\n", "only paths inside the repository are installed"),
+        ("/opt/pkg\n", "only paths inside the repository are installed"),
+        ("-r ${HOME}/x.txt\n", "environment variables"),
+        ("requests ; \\\n  python_version > '3' --index-url x\n", "is not allowed after"),
+    ],
+)
+def test_hostile_requirements_files_are_refused_with_the_line_and_why(text: str, why: str) -> None:
+    message = refusal({"requirements.txt": text})
+    assert message.startswith("`requirements.txt` line 1: "), message
+    assert why in message, message
+
+
+def test_includes_are_followed_and_a_bad_one_refuses_the_file_that_includes_it() -> None:
+    files = {
+        "requirements-dev.txt": "-r requirements/base.txt\npytest-mock\n",
+        "requirements/base.txt": "attrs\n-r ../constraints.txt\n",  # relative to the file
+        "constraints.txt": "six\n--trusted-host evil\n",
+    }
+    message = refusal(files)
+    assert message == (
+        "`requirements-dev.txt` → `requirements/base.txt` → `constraints.txt` line 2: "
+        "--trusted-host is not allowed (Tandem installs from its own package index only, over "
+        "verified TLS)"
+    )
+    files["constraints.txt"] = "six\n"
+    assert [s.path for s in plan(files).sources] == ["requirements-dev.txt"]
+    cycle = refusal({"requirements.txt": "-r requirements.txt\n"})
+    assert "included twice" in cycle
+    missing = refusal({"requirements.txt": "-r nope.txt\n"})
+    assert missing == "`requirements.txt` → `nope.txt`: not found"
+
+
+def test_a_refused_file_does_not_stop_the_others() -> None:
+    result = plan(
+        {
+            "requirements.txt": "--index-url http://evil/simple\nrequests\n",
+            "requirements-dev.txt": "pytest-mock\n-e .\n./vendor/lib[extra]\n",
+        }
+    )
+    assert [s.path for s in result.sources] == ["requirements-dev.txt"]
+    assert result.refused[0].startswith("`requirements.txt` line 1: --index-url")
+
+
+def test_allowed_options_comments_continuations_and_hashes() -> None:
+    text = (
+        "# pinned\n"
+        "--pre\n"
+        "--only-binary=:all:\n"
+        "attrs==23.1 \\\n"
+        "    --hash=sha256:abc \\\n"
+        "    --hash sha256:def\n"
+        "six ; python_version >= '3'  # trailing comment\n"
+        "-c constraints.txt\n"
+    )
+    result = plan({"requirements.txt": text, "constraints.txt": "six<2\n"})
+    assert result.refused == () and len(result.sources) == 1
+
+
+def test_a_project_with_direct_references_is_refused() -> None:
+    text = PYPROJECT.replace('"pytest-mock"', '"helper @ git+https://evil/helper.git"')
+    result = plan({"pyproject.toml": text})
+    assert result.empty
+    assert result.refused[0].startswith("`pyproject.toml`: 'helper @ git+https://evil")
+
+
+def test_checkout_files_never_read_outside_the_repository(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("root:x:0:0:TOP-SECRET\n")
+    repo = tmp_path / "repo"
+    (repo / "vendor").mkdir(parents=True)
+    (repo / "requirements.txt").symlink_to(secret)
+    (repo / "vendor" / "lib").symlink_to(tmp_path)
+    (repo / "requirements-dev.txt").write_text("./vendor/lib\n")
+    (repo / "requirements-test.txt").write_text("-r vendor/lib/secret.txt\n")
+    result = plan_install(CheckoutFiles(repo), AUTO)
+    assert result.empty
+    assert result.refused == (
+        "`requirements.txt`: points outside the repository",
+        "`requirements-dev.txt` line 1: './vendor/lib': only paths inside the repository are "
+        "installed",
+        "`requirements-test.txt` line 1: --requirement vendor/lib/secret.txt: only files inside "
+        "the repository may be included",
+    )
+    assert "TOP-SECRET" not in " ".join(result.refused)
+
+
+@pytest.mark.parametrize(
+    ("entry", "why"),
+    [
+        ("-e", "must not start with '-'"),
+        ("--index-url=http://evil", "must not start with '-'"),
+        ("./-r", "must not start with '-'"),
+        ("../../etc/passwd", "no '..'"),
+        ("reqs/../../x.txt", "no '..'"),
+        ("/etc/passwd", "is absolute"),
+        ("~/reqs.txt", "must not start with '-' or '~'"),
+        ("https://evil/reqs.txt", "':' and '$' are not allowed"),
+        ("${HOME}/reqs.txt", "':' and '$' are not allowed"),
+        ("reqs\\ci.txt", "backslashes"),
+        (".", "does not name a file"),
+    ],
+)
+def test_the_config_refuses_paths_outside_the_repository_or_like_options(
+    entry: str, why: str
+) -> None:
+    text = f"test_generation:\n  dependencies:\n    requirements:\n      - {entry!r}\n"
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config(text)
+    error = caught.value.errors[0]
+    assert why in error.message, error.message
+    assert "test_generation.dependencies.requirements" in error.message
+    assert error.line == 3
+
+
+def test_the_config_is_read_and_normalised() -> None:
+    parsed = parse_config(
+        "test_generation:\n  dependencies:\n    install: auto\n"
+        "    requirements: [./ci//test.txt, requirements.txt]\n"
+    )
+    deps = parsed.test_generation.dependencies
+    assert deps.install == "auto" and deps.requirements == ["ci/test.txt", "requirements.txt"]
+    assert RepoConfig().test_generation.dependencies == Dependencies()
+    with pytest.raises(InvalidConfig, match="install"):
+        parse_config("test_generation:\n  dependencies:\n    install: always\n")
+
+
+def test_pip_output_is_summarised_by_its_last_error() -> None:
+    output = (
+        "Processing ./vendor/x\n"
+        "ERROR: Could not find a version that satisfies the requirement nope (from versions: "
+        "none)\nERROR: No matching distribution found for nope\n\n"
+    )
+    assert summary_line(output) == "ERROR: No matching distribution found for nope"
+    assert summary_line("a\nlast words\n") == "last words"
+
+
+# --- real installs, offline ------------------------------------------------------------------
+
+HELPER_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "helperlib"
+version = "1.0"
+"""
+
+
+def helper_repo(root: Path, requirements: str = "./vendor/helperlib\n") -> Path:
+    """A repository whose code imports a package it vendors and declares in
+    requirements.txt. The vendored package has a test module of its own, so its in-tree build
+    (build/lib/helperlib/test_inner.py) would look like a new test file if not excluded."""
+    return make_repo(
+        root,
+        {
+            "requirements.txt": requirements,
+            "vendor/helperlib/pyproject.toml": HELPER_PYPROJECT,
+            "vendor/helperlib/helperlib/__init__.py": "def triple(x):\n    return 3 * x\n",
+            "vendor/helperlib/helperlib/test_inner.py": "def test_inner():\n    pass\n",
+            "conftest.py": 'collect_ignore = ["vendor"]\n',
+            "app.py": "from helperlib import triple\n\n\ndef nine():\n    return triple(3)\n",
+            "tests/test_app.py": "from app import nine\n\n\ndef test_nine():\n"
+            "    assert nine() == 9\n",
+        },
+    )
+
+
+async def baseline(sandbox: Any, repo: Path) -> cov.PytestRun:
+    return await cov.run_pytest(
+        sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
+    )
+
+
+def worker_site_packages() -> set[str]:
+    import site
+
+    return {name for d in site.getsitepackages() if os.path.isdir(d) for name in os.listdir(d)}
+
+
+async def test_local_install_makes_the_baseline_pass_without_touching_the_workers_venv(
+    tmp_path: Path,
+) -> None:
+    repo = helper_repo(tmp_path / "repo")
+    before_packages = worker_site_packages()
+    sandbox = LocalSandbox()
+    try:
+        without = await baseline(sandbox, repo)
+        assert not without.ok and "No module named 'helperlib'" in without.output
+
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "installed", outcome.note
+        assert outcome.note == "Dependencies: installed from `requirements.txt` (1 package(s))."
+        assert outcome.packages == ["helperlib-1.0"]
+        assert sandbox.python == str(repo.resolve() / ENV_DIR / "bin" / "python")
+
+        again = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert again.status == "installed" and again.note is None  # once per sandbox
+
+        with_deps = await baseline(sandbox, repo)
+        assert with_deps.ok, with_deps.output
+        assert with_deps.passed == 1 and with_deps.measured
+        assert with_deps.executed["app.py"] == {1, 4, 5}  # the checkout's file is measured
+        # the sandbox's tools are still there: coverage measured above; pytest's own version
+        tools = await sandbox.run(
+            [sandbox.python, "-c", "import pytest, coverage, helperlib; print('ok')"],
+            cwd=repo,
+            timeout_s=60,
+        )
+        assert tools.output.strip() == "ok", tools.output
+        on_path = await sandbox.run(
+            ["python", "-c", "import sys; print(sys.prefix)"], cwd=repo, timeout_s=60
+        )
+        assert on_path.output.strip() == str(repo.resolve() / ENV_DIR), on_path.output
+    finally:
+        await sandbox.close()
+
+    # Nothing of it shows as a new or changed file (build/, egg-info, the venv).
+    assert await new_test_files(repo) == []
+    status = await asyncio.to_thread(
+        subprocess.run,
+        ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert status.stdout == ""
+    assert (repo / "vendor/helperlib/build").is_dir()  # it was built in-tree, and is excluded
+
+    # The worker's own environment is untouched.
+    assert worker_site_packages() == before_packages
+    probe = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "import helperlib"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert probe.returncode != 0 and "No module named 'helperlib'" in probe.stderr
+
+
+def six_source() -> bytes:
+    import six
+
+    return Path(six.__file__).read_bytes()
+
+
+async def test_a_pin_of_a_package_the_worker_has_goes_to_the_environment_only(
+    tmp_path: Path,
+) -> None:
+    """The worker's venv has six; the PR pins its own "six 99" (vendored). pip installs it
+    into the environment and does not uninstall the worker's copy, which is outside it."""
+    worker_six = six_source()
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements.txt": "./vendor/six\n",
+            "vendor/six/pyproject.toml": HELPER_PYPROJECT.replace(
+                'name = "helperlib"\nversion = "1.0"', 'name = "six"\nversion = "99.0"'
+            ).replace("[project]", "[tool.setuptools]\npy-modules = ['six']\n\n[project]"),
+            "vendor/six/six.py": "MARK = 'the PR pinned this'\n",
+            "tests/test_six.py": "import six\n\n\ndef test_pinned():\n"
+            "    assert six.MARK == 'the PR pinned this'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.packages == ["six-99.0"], outcome.output
+        assert "outside environment" in outcome.output  # pip's own words: not uninstalled
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+    assert six_source() == worker_six
+    probe = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-c", "import importlib.metadata as m; print(m.version('six'))"],
+        capture_output=True,
+        text=True,
+    )
+    assert probe.stdout.strip() == "1.17.0"
+
+
+async def test_a_failing_install_is_a_note_and_the_run_goes_on(tmp_path: Path) -> None:
+    repo = helper_repo(tmp_path / "repo", "./vendor/helperlib\nnonexistent-tandem-pkg==1.0\n")
+    sandbox = LocalSandbox()
+    tools_python = sandbox.python
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "failed"
+        assert outcome.note == (
+            "Dependencies: installing from `requirements.txt` failed (pip exit 1): ERROR: No "
+            "matching distribution found for nonexistent-tandem-pkg==1.0. The tests ran "
+            "without them."
+        )
+        assert sandbox.python == tools_python  # the tests run with the tools alone
+        run = await baseline(sandbox, repo)
+        assert run.returncode == 2 and "helperlib" in run.output  # reported, not fatal
+    finally:
+        await sandbox.close()
+    assert await new_test_files(repo) == []
+
+
+async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
+    repo = helper_repo(tmp_path / "repo", "--index-url http://evil/simple\nhelperlib\n")
+    sandbox = LocalSandbox()
+    try:
+        refused = await install_dependencies(sandbox, repo, timeout_s=60, network="none")
+        assert refused.status == "refused"
+        assert refused.note == (
+            "Dependencies: not installed: `requirements.txt` line 1: --index-url is not allowed "
+            "(Tandem installs from its own package index only, over verified TLS)."
+        )
+        # A package whose build never ends (its setup.py sleeps): the install is stopped.
+        (repo / "vendor/sleeper").mkdir(parents=True)
+        (repo / "vendor/sleeper/setup.py").write_text(
+            "import time\ntime.sleep(600)\nfrom setuptools import setup\nsetup(name='sleeper')\n"
+        )
+        (repo / "requirements.txt").write_text("./vendor/sleeper\n")
+        slow = await install_dependencies(sandbox, repo, timeout_s=20, network="none")
+        assert slow.status == "failed" and slow.note is not None
+        assert "timed out" in slow.note, slow.note
+        assert sandbox.python == LocalSandbox.python
+    finally:
+        await sandbox.close()
+
+
+async def test_produce_tests_installs_before_the_baseline_and_says_so(tmp_path: Path) -> None:
+    repo = helper_repo(tmp_path / "repo")
+    repo_config = RepoConfig.model_validate({"test_generation": {"engine": "pynguin"}})
+    settings = Settings.model_validate(
+        {"llm_model": None, "sandbox": "local", "sandbox_install_network": "none"}
+    )
+    sandbox = LocalSandbox()
+    said: list[str] = []
+    try:
+        production = await produce_tests(
+            sandbox, repo, {"app.py": {4, 5}}, repo_config, settings, progress=said.append
+        )
+    finally:
+        await sandbox.close()
+    assert said == [
+        "installing the repository's dependencies",
+        "measuring what the existing tests cover",
+    ]
+    assert production.baseline == "Existing tests: 1 passed."
+    assert production.nothing_to_do == (
+        "Every changed statement is covered by the existing tests already."
+    )
+    assert "Dependencies: installed from `requirements.txt` (1 package(s))." in production.notes
+    assert production.timings["dependencies"] > 0
+
+
+# --- the Docker sandbox (engine and image: tests/conftest.py) --------------------------------
+
+
+@pytest.fixture
+def docker_config(sandbox_image: str) -> DockerConfig:
+    return DockerConfig(image=sandbox_image, cpus=1.0, memory_mb=512, pids=128, tmp_mb=64)
+
+
+def run_containers(engine: Any, key: str) -> list[Any]:
+    return engine.containers.list(all=True, filters={"label": f"{LABEL_RUN}={key}"})
+
+
+async def test_docker_install_runs_offline_in_the_part_container(
+    engine: Any,
+    docker_config: DockerConfig,
+    tmp_path: Path,
+) -> None:
+    repo = helper_repo(tmp_path / "repo")
+    sandbox = DockerSandbox(docker_config, run_key="test-deps-none", mount=repo)
+    try:
+        without = await baseline(sandbox, repo)
+        assert not without.ok and "No module named 'helperlib'" in without.output
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        with_deps = await baseline(sandbox, repo)
+        assert with_deps.ok and with_deps.executed["app.py"] == {1, 4, 5}, with_deps.output
+        tools = await sandbox.run(
+            ["python", "-c", "import pytest, coverage, pynguin, helperlib; print('ok')"],
+            cwd=repo,
+            timeout_s=60,
+        )
+        assert tools.output.strip() == "ok", tools.output  # PATH finds the environment first
+        assert len(run_containers(engine, "test-deps-none")) == 1
+    finally:
+        await sandbox.close()
+    assert await new_test_files(repo) == []
+
+
+async def test_docker_install_on_a_network_uses_its_own_container(
+    engine: Any,
+    docker_config: DockerConfig,
+    tmp_path: Path,
+) -> None:
+    """pip runs in a short-lived container on the install network; the part's container never
+    gets one. (Containers on this machine's bridge cannot reach the internet, so pip still
+    installs from the repository here.)"""
+    repo = helper_repo(tmp_path / "repo")
+    sandbox = DockerSandbox(docker_config, run_key="test-deps-bridge", mount=repo)
+    try:
+        await sandbox.run(["true"], cwd=repo, timeout_s=30)
+        async with sandbox.networked("bridge") as installer:
+            assert installer is not sandbox
+            nets = await installer.run(["ls", "/sys/class/net"], cwd=repo, timeout_s=30)
+            assert "eth0" in nets.output.split(), nets.output
+            assert len(run_containers(engine, "test-deps-bridge")) == 2
+        assert len(run_containers(engine, "test-deps-bridge")) == 1  # the installer is gone
+
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="bridge",
+            extra_pip_args=["--no-index", "--no-build-isolation"],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert (await baseline(sandbox, repo)).ok
+        nets = await sandbox.run(["ls", "/sys/class/net"], cwd=repo, timeout_s=30)
+        assert nets.output.split() == ["lo"]
+        host_config = engine.api.inspect_container(sandbox.container_id)["HostConfig"]
+        assert host_config["NetworkMode"] == "none"
+        assert len(run_containers(engine, "test-deps-bridge")) == 1
+    finally:
+        await sandbox.close()
+    assert run_containers(engine, "test-deps-bridge") == []
+
+
+async def test_docker_install_on_a_missing_network_is_a_note(
+    engine: Any,
+    docker_config: DockerConfig,
+    tmp_path: Path,
+) -> None:
+    repo = helper_repo(tmp_path / "repo")
+    sandbox = DockerSandbox(docker_config, run_key="test-deps-missing", mount=repo)
+    try:
+        outcome = await install_dependencies(
+            sandbox, repo, timeout_s=60, network="tandem-no-such-network"
+        )
+        assert outcome.status == "failed"
+        assert outcome.note is not None and outcome.note.startswith(
+            "Dependencies: not installed (NotFound"
+        ), outcome.note
+        assert sandbox.python == "python"
+    finally:
+        await sandbox.close()
+    assert run_containers(engine, "test-deps-missing") == []
