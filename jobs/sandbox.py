@@ -166,8 +166,14 @@ class LocalSandbox:
         shutil.rmtree(self._home, ignore_errors=True)
 
     async def terminal_command(self, workdir: Path) -> list[str] | None:
-        """None: the agent's terminal runs on this machine (not isolated)."""
-        return None
+        """The agent's terminal runs on this machine (not isolated). None: the SDK's own tmux
+        terminal. Once the PR's dependencies are installed, a bash with this sandbox's
+        environment instead, so `python` and `pytest` there are the environment's, as in the
+        validation runs."""
+        if self._path_first is None:
+            return None
+        env = [f"{name}={value}" for name, value in self._env().items()]
+        return ["env", "-i", *env, "TERM=xterm", "bash", "--noprofile", "--norc"]
 
 
 def kill_group(pid: int) -> None:

@@ -380,6 +380,24 @@ async def test_local_install_makes_the_baseline_pass_without_touching_the_worker
             ["python", "-c", "import sys; print(sys.prefix)"], cwd=repo, timeout_s=60
         )
         assert on_path.output.strip() == str(repo.resolve() / ENV_DIR), on_path.output
+        # The agent's terminal gets the same environment, and nothing of the worker's.
+        shell = await sandbox.terminal_command(repo)
+        assert shell is not None
+        os.environ["TANDEM_TEST_SECRET"] = "sk-must-not-leak"
+        try:
+            typed = await asyncio.to_thread(
+                subprocess.run,
+                shell,
+                input="python -c 'import helperlib; print(helperlib.triple(2))'\nenv\n",
+                capture_output=True,
+                text=True,
+                cwd=repo,
+                timeout=60,
+            )
+        finally:
+            del os.environ["TANDEM_TEST_SECRET"]
+        assert typed.stdout.splitlines()[0] == "6", typed.stdout + typed.stderr
+        assert "sk-must-not-leak" not in typed.stdout and "TANDEM_" not in typed.stdout
     finally:
         await sandbox.close()
 
@@ -614,3 +632,38 @@ async def test_docker_install_on_a_missing_network_is_a_note(
     finally:
         await sandbox.close()
     assert run_containers(engine, "test-deps-missing") == []
+
+
+async def test_the_agents_local_terminal_imports_the_installed_dependencies(
+    tmp_path: Path,
+) -> None:
+    """Through the real agent loop: after the install, `python` in the agent's terminal is
+    the environment's (the local sandbox's shell), as in the validation runs."""
+    from jobs.agent import AgentLimits, LLMSettings
+    from jobs.testgen import agent_conversation
+    from tests.llmserver import ScriptedLLM, finish, terminal
+
+    repo = helper_repo(tmp_path / "repo")
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "installed", outcome.note
+        command = "python -c 'import helperlib; print(\"tripled\", helperlib.triple(5))'"
+        async with ScriptedLLM([terminal(command), finish("done")]) as llm:
+            result = await agent_conversation(
+                repo,
+                "Check that helperlib imports.",
+                LLMSettings(model="openai/scripted", base_url=llm.url, api_key="sk-test"),
+                AgentLimits(max_iterations=5, wall_time_s=120),
+                sandbox=sandbox,
+            )
+            tool_messages = [
+                str(m.get("content"))
+                for body in llm.requests
+                for m in body["messages"]
+                if m.get("role") == "tool"
+            ]
+    finally:
+        await sandbox.close()
+    assert result.status == "finished", result
+    assert any("tripled 15" in text for text in tool_messages), tool_messages
