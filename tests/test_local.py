@@ -54,6 +54,16 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
     return Settings(data_dir=tmp_path / "data", sandbox="local", **extra)  # type: ignore[call-arg]
 
 
+def agent_settings(tmp_path: Path, llm: ScriptedLLM) -> Settings:
+    """The real agent loop against the scripted LLM, in the local sandbox."""
+    return settings_for(
+        tmp_path,
+        llm_model="openai/scripted",
+        llm_base_url=llm.url,
+        llm_api_key=SecretStr("sk-test"),
+    )
+
+
 # --- refusing bad input before anything runs -----------------------------------------------
 
 
@@ -176,12 +186,7 @@ async def test_agent_run_writes_kept_tests_into_the_working_tree(
 ) -> None:
     before = git(demo, "status", "--porcelain")
     async with ScriptedLLM(agent) as llm:
-        settings = settings_for(
-            tmp_path,
-            llm_model="openai/scripted",
-            llm_base_url=llm.url,
-            llm_api_key=SecretStr("sk-test"),
-        )
+        settings = agent_settings(tmp_path, llm)
         run = local.prepare(demo, "main", None)
         stages: list[tuple[str, str]] = []
         report = await local.run_local(
@@ -219,12 +224,7 @@ async def test_failing_review_gate_and_patch_delivery(demo: Path, tmp_path: Path
         "test_generation:\n  engine: openhands\nrefactoring_review:\n  fail_on: [parameters]\n"
     )
     async with ScriptedLLM(agent) as llm:
-        settings = settings_for(
-            tmp_path,
-            llm_model="openai/scripted",
-            llm_base_url=llm.url,
-            llm_api_key=SecretStr("sk-test"),
-        )
+        settings = agent_settings(tmp_path, llm)
         run = local.prepare(demo, "main", None, config)
         patch = tmp_path / "out.patch"
         report = await local.run_local(run, settings, patch_path=patch)
@@ -312,12 +312,9 @@ async def test_docker_sandbox_run_leaves_no_container(
 ) -> None:
     """`tandem run --sandbox docker`: validation inside a container, removed afterwards."""
     async with ScriptedLLM(agent) as llm:
-        settings = settings_for(
-            tmp_path,
-            llm_model="openai/scripted",
-            llm_base_url=llm.url,
-            llm_api_key=SecretStr("sk-test"),
-        ).model_copy(update={"sandbox": "docker", "sandbox_image": sandbox_image})
+        settings = agent_settings(tmp_path, llm).model_copy(
+            update={"sandbox": "docker", "sandbox_image": sandbox_image}
+        )
         run = local.prepare(demo, "main", None)
         report = await local.run_local(run, settings)
     tests = report.results[0]
