@@ -157,7 +157,7 @@ def _git_text(repo: Path, args: Sequence[str]) -> str:
     return _run_git(repo, args).stdout.decode("utf-8", errors="replace").strip()
 
 
-def _resolve_commit(repo: Path, ref: str) -> str:
+def resolve_commit(repo: Path, ref: str) -> str:
     _reject_option(ref)
     return _git_text(repo, ["rev-parse", "--verify", "--end-of-options", ref + "^{commit}"])
 
@@ -174,8 +174,8 @@ def _reject_option(ref: str) -> None:
 
 def merge_base(repo: Path, base: str, head: str) -> str:
     """The full sha of the best common ancestor of ``base`` and ``head``."""
-    base_sha = _resolve_commit(repo, base)
-    head_sha = _resolve_commit(repo, head)
+    base_sha = resolve_commit(repo, base)
+    head_sha = resolve_commit(repo, head)
     return _git_text(repo, ["merge-base", base_sha, head_sha])
 
 
@@ -185,7 +185,7 @@ def blob_info(repo: Path, ref: str, path: str) -> BlobInfo | None:
     Directories and submodules (gitlinks) are "not a file". Symlinks are blobs: check
     :attr:`BlobInfo.is_symlink`.
     """
-    commit = _resolve_commit(repo, ref)
+    commit = resolve_commit(repo, ref)
     proc = _run_git(
         repo,
         ["--literal-pathspecs", "ls-tree", "-l", "-z", "--full-tree", commit, "--", path],
@@ -253,7 +253,7 @@ def changed_files(
     Submodule changes are ignored.
     """
     base_sha = merge_base(repo, base, head)
-    head_sha = _resolve_commit(repo, head)
+    head_sha = resolve_commit(repo, head)
     args = [
         # git treats blobs above this size as binary and does not diff them at all.
         "-c",

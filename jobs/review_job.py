@@ -313,21 +313,34 @@ async def review(ctx: dict[str, Any], state: RunState) -> PartResult:
         )
     finally:
         shutil.rmtree(checkout, ignore_errors=True)
+    posted = already = 0
+    error = ""
+    if outcome is not None and outcome.suggestions:
+        try:
+            posted, already = await post_suggestions(
+                gh, pr.repo, pr.number, pr.head_sha, outcome.suggestions
+            )
+        except (HTTPException, GitHubError, aiohttp.ClientError) as exc:
+            log.warning("posting suggested changes for %s failed: %s", state.key, exc)
+            error = f"{type(exc).__name__}: {exc}"[:200]
+    return review_result(result, outcome, note, config.refactoring_review, posted, already, error)
+
+
+def review_result(
+    result: ReviewResult,
+    outcome: LlmPass | None,
+    note: str,
+    review: RefactoringReview,
+    posted: int = 0,
+    already: int = 0,
+    post_error: str = "",
+) -> PartResult:
+    """The part's result from `analyse`'s output and how posting the suggestions went."""
     llm: LlmOutcome | None = LlmOutcome(note) if note else None
     if outcome is not None:
-        posted = already = 0
-        error = ""
-        if outcome.suggestions:
-            try:
-                posted, already = await post_suggestions(
-                    gh, pr.repo, pr.number, pr.head_sha, outcome.suggestions
-                )
-            except (HTTPException, GitHubError, aiohttp.ClientError) as exc:
-                log.warning("posting suggested changes for %s failed: %s", state.key, exc)
-                error = f"{type(exc).__name__}: {exc}"[:200]
-        llm = LlmOutcome(llm_note(outcome, posted, already, error), outcome, posted, already)
+        llm = LlmOutcome(llm_note(outcome, posted, already, post_error), outcome, posted, already)
         result = dataclasses.replace(result, findings=[*result.findings, *outcome.findings])
-    return summarize(result, config.refactoring_review, llm)
+    return summarize(result, review, llm)
 
 
 async def review_refactoring(ctx: dict[str, Any], key: str) -> str:

@@ -528,12 +528,9 @@ def select(
     return verdicts, covered
 
 
-def model_for(tg: TestGeneration, settings: Settings) -> str | None:
-    return tg.model or settings.llm_model
-
-
 def choose_engine(tg: TestGeneration, settings: Settings) -> tuple[Engine | None, str]:
-    model = model_for(tg, settings)
+    llm = llm_settings_for(settings, tg)
+    model = llm.model if llm is not None else None
     if tg.engine == "openhands":
         if model is None:
             return None, (
@@ -705,18 +702,25 @@ async def produce_tests(
     else:
         llm = llm_settings(settings, tg)
         usage = production.usage
-        step(f"the agent writing tests for {len(targets)} file(s)")
-        started = time.monotonic()
-        outcome = await agent_conversation(
-            checkout,
+        timings["engine"] = timings["validation"] = 0.0
+
+        async def converse(prompt: str, what: str) -> None:
+            step(what)
+            started = time.monotonic()
+            outcome = await agent_conversation(
+                checkout,
+                prompt,
+                llm,
+                agent_limits(budget, usage, settings, VALIDATION_RESERVE),
+                sandbox=sandbox,
+            )
+            usage.add(outcome)
+            timings["engine"] += time.monotonic() - started
+
+        await converse(
             build_prompt(targets, checkout, conventions, tg),
-            llm,
-            agent_limits(budget, usage, settings, VALIDATION_RESERVE),
-            sandbox=sandbox,
+            f"the agent writing tests for {len(targets)} file(s)",
         )
-        usage.add(outcome)
-        timings["engine"] = time.monotonic() - started
-        timings["validation"] = 0.0
         for round_number in range(MAX_FIX_ROUNDS + 1):
             reverted = await revert_changes(checkout)
             if reverted:
@@ -747,18 +751,11 @@ async def produce_tests(
                 break
             for v in failed:  # the agent rewrites them; forget the old verdicts
                 validations.pop(v.path, None)
-            step(f"the agent fixing {len(failed)} failing test file(s)")
-            started = time.monotonic()
-            outcome = await agent_conversation(
-                checkout,
+            await converse(
                 fix_prompt(checkout, failed, targets, tg),
-                llm,
-                agent_limits(budget, usage, settings, VALIDATION_RESERVE),
-                sandbox=sandbox,
+                f"the agent fixing {len(failed)} failing test file(s)",
             )
-            usage.add(outcome)
             production.fix_rounds += 1
-            timings["engine"] += time.monotonic() - started
             for v in failed:
                 validations.setdefault(v.path, v)  # still there if the agent left it alone
                 if (checkout / v.path).is_file():

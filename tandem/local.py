@@ -37,11 +37,13 @@ from bot.repo_config import (
     read_config_file,
 )
 from bot.settings import Settings
+from jobs import diff
 from jobs.agent import llm_settings_for
+from jobs.checkout import git
 from jobs.collect import render_results
 from jobs.deliver import tests_patch
 from jobs.diff import GitError, changed_lines, file_at, merge_base
-from jobs.review_job import LlmOutcome, analyse, llm_note, summarize
+from jobs.review_job import analyse, review_result
 from jobs.review_llm import CodeSuggestion
 from jobs.runs import parts_for
 from jobs.sandbox import check_sandbox, open_sandbox
@@ -90,14 +92,12 @@ def _git(repo: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-def resolve_commit(repo: Path, ref: str, what: str) -> str:
+def commit_of(repo: Path, ref: str, what: str) -> str:
     if not ref or ref.startswith("-") or any(c in ref for c in "\0\n"):
         raise LocalRunError(f"{what} {ref!r} is not a git ref")
     try:
-        return _git(
-            repo, "rev-parse", "--verify", "--quiet", "--end-of-options", f"{ref}^{{commit}}"
-        )
-    except LocalRunError:
+        return diff.resolve_commit(repo, ref)
+    except GitError:
         raise LocalRunError(f"{what} {ref!r}: no such commit in {repo}") from None
 
 
@@ -140,8 +140,8 @@ def prepare(repo: Path, base: str, head: str | None, config_path: Path | None = 
     except LocalRunError:
         raise LocalRunError(f"{repo} is not a git repository") from None
     head = head or "HEAD"
-    base_sha = resolve_commit(top, base, "--base")
-    head_sha = resolve_commit(top, head, "--head")
+    base_sha = commit_of(top, base, "--base")
+    head_sha = commit_of(top, head, "--head")
     try:
         merge = merge_base(top, base_sha, head_sha)
     except GitError:
@@ -220,13 +220,8 @@ async def generate_part(
     with tempfile.TemporaryDirectory(prefix="tandem-run-") as tmp:
         checkout = Path(tmp) / "checkout"
         progress("generate_tests", "cloning the head commit")
-        await asyncio.to_thread(
-            subprocess.run,
-            ["git", "clone", "--quiet", "--no-checkout", str(run.repo), str(checkout)],
-            check=True,
-            capture_output=True,
-        )
-        await asyncio.to_thread(_git, checkout, "checkout", "--quiet", "--detach", run.head_sha)
+        await git(None, "clone", "--quiet", "--no-checkout", str(run.repo), str(checkout))
+        await git(checkout, "checkout", "--quiet", "--detach", run.head_sha)
         changed = await asyncio.to_thread(changed_lines, checkout, run.base_sha, run.head_sha)
         timings = {"clone": time.monotonic() - started}
         sandbox = open_sandbox(settings, run_key=f"local:{run.head_sha}", mount=checkout)
@@ -269,20 +264,11 @@ async def review_part(
         config,
         llm_settings_for(settings, config.test_generation),
     )
-    llm = LlmOutcome(note) if note else None
     if outcome is not None:
         report.suggestions = list(outcome.suggestions)
-        llm = LlmOutcome(llm_note(outcome, 0, 0, ""), outcome)
-        result = _with_findings(result, outcome.findings)
-    part = summarize(result, config.refactoring_review, llm)
+    part = review_result(result, outcome, note, config.refactoring_review)
     part.duration_s = time.monotonic() - started
     return part
-
-
-def _with_findings(result: Any, more: list[Any]) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(result, findings=[*result.findings, *more])
 
 
 async def run_local(
