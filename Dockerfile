@@ -4,7 +4,7 @@
 #                   drives the host's engine through its mounted socket (README, Sandbox).
 #   sandbox:        where a worker with TANDEM_SANDBOX=docker runs untrusted code (the PR's code,
 #                   its tests, the generated tests, the agent's terminal): python3, bash, git,
-#                   pytest, coverage and pynguin in /opt/sandbox, nothing of Tandem's.
+#                   pytest, coverage, pynguin and crosshair in /opt/sandbox, nothing of Tandem's.
 #                   docker build --target sandbox -t tandem-sandbox:latest .
 # BASE_IMAGE lets offline builds use a local base (see DESIGN.md and scripts/build-base-image):
 # any Debian-like image with python3 >= 3.12, venv, pip and git.
@@ -23,8 +23,8 @@ FROM base AS sandbox
 # The test tools untrusted code runs with. pynguin pins pytest < 9.
 RUN python3 -m venv /opt/sandbox \
     && /opt/sandbox/bin/pip install --no-cache-dir -q \
-       "pytest>=8.3,<9" "coverage[toml]>=7.6,<8" "pynguin==0.48.0" \
-    && /opt/sandbox/bin/python -c 'import pytest, coverage, pynguin'
+       "pytest>=8.3,<9" "coverage[toml]>=7.6,<8" "pynguin==0.48.0" "crosshair-tool==0.0.112" \
+    && /opt/sandbox/bin/python -c 'import pytest, coverage, pynguin, crosshair'
 # Containers run read-only with a tmpfs /tmp, as an unprivileged user, with no network.
 ENV PATH=/opt/sandbox/bin:/usr/local/bin:/usr/bin:/bin \
     HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYNGUIN_DANGER_AWARE=1

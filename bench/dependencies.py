@@ -27,9 +27,9 @@ import tempfile
 import time
 
 from bot.settings import Settings
-from jobs import coverage as cov
 from jobs.dependencies import install_dependencies
 from jobs.sandbox import open_sandbox
+from jobs.testgen import coverage as cov
 from tests.test_dependencies import helper_repo
 
 

@@ -46,7 +46,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from aiohttp import web
 from arq import Worker, create_pool
 from arq.connections import ArqRedis
 from arq.jobs import Job
@@ -63,10 +62,12 @@ from bot.connections import (
     redis_settings,
     start_embedded_redis,
 )
+from bot.parts import PART_NAMES as PARTS
+from bot.parts import PartName, title
 from bot.plan import PullRequestRef, pull_request_ref
 from bot.settings import Settings
-from jobs.runs import GIVE_UP_AFTER_TRIES, PART_TITLES, run_part
-from jobs.state import PARTS, PartName, PartResult, RunState, RunStore
+from jobs.runs import GIVE_UP_AFTER_TRIES, run_part
+from jobs.state import PartResult, RunState, RunStore
 from jobs.worker import build_workers, control_functions, job_timeouts
 from tests.fakegithub import (
     FakeGitHub,
@@ -74,7 +75,6 @@ from tests.fakegithub import (
     make_app_key,
     pull_request_event,
 )
-from tests.fakegithub.server import _Ctx, _Reply
 
 APP_ID = 4242
 INSTALLATION = 77
@@ -84,36 +84,8 @@ SERIAL_MAX_PARTS = 1
 BUSY_MAX_PARTS = 2
 POLLING_INTERVAL_S = 2.0  # the blocking design's status poll
 GOAL_P95_S = 0.100
-ARRIVED = "bench_arrived"
 
 PartJob = Callable[[dict[str, Any], str], Awaitable[str]]
-OnCompleted = Callable[[str, float, str], None]
-
-
-# ----------------------------------------------------------------------------- the fake's clock
-
-
-class TimedFakeGitHub(FakeGitHub):
-    """The fake GitHub, plus: when a PATCH that completes a check run arrived (time.time())."""
-
-    def __init__(
-        self, root: Path, *, app_id: int, public_key_pem: bytes, on_completed: OnCompleted
-    ) -> None:
-        super().__init__(root, app_id=app_id, public_key_pem=public_key_pem)
-        self.on_completed = on_completed
-
-    async def _dispatch(self, request: web.Request) -> web.StreamResponse:
-        request[ARRIVED] = time.time()  # before the body is read: the request's arrival
-        return await super()._dispatch(request)
-
-    def _h_update_check_run(self, ctx: _Ctx) -> _Reply:
-        reply = super()._h_update_check_run(ctx)
-        body = ctx.body if isinstance(ctx.body, dict) else {}
-        if body.get("status") == "completed" or "conclusion" in body:
-            self.on_completed(
-                str(reply.body["head_sha"]), float(ctx.request[ARRIVED]), str(body["conclusion"])
-            )
-        return reply
 
 
 # ----------------------------------------------------------------------------- records
@@ -252,8 +224,8 @@ class Bench:
             result = PartResult(
                 part=part,
                 status="ok",
-                headline=f"{PART_TITLES[part]} (stand-in, {duration_s:.3f} s)",
-                summary=f"Benchmark stand-in for {PART_TITLES[part]}: slept {duration_s:g} s.",
+                headline=f"{title(part)} (stand-in, {duration_s:.3f} s)",
+                summary=f"Benchmark stand-in for {title(part)}: slept {duration_s:g} s.",
             )
             timeline.parts[part] = (started, time.time())
             return result
@@ -472,11 +444,13 @@ async def bench_main(
     bench = Bench(loop)
     private_pem, public_pem = make_app_key()
     redis: EmbeddedRedis = start_embedded_redis(tmp / "redis", persist=False)
-    # FakeGitHubThread runs the fake on its own thread and loop, like a server elsewhere;
-    # its fake is swapped for the timed one before it starts.
-    github = FakeGitHubThread(tmp / "gh", app_id=APP_ID, public_key_pem=public_pem)
-    github.fake = TimedFakeGitHub(
-        tmp / "gh", app_id=APP_ID, public_key_pem=public_pem, on_completed=bench.on_completed
+    # FakeGitHubThread runs the fake on its own thread and loop, like a server elsewhere; it
+    # reports when each completing check-run PATCH arrived.
+    github = FakeGitHubThread(
+        tmp / "gh",
+        app_id=APP_ID,
+        public_key_pem=public_pem,
+        on_check_run_completed=bench.on_completed,
     )
     github.start()
     pool: ArqRedis | None = None

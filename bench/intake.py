@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bot.app import create_app
 from bot.connections import free_port, start_embedded_redis
 from bot.settings import Settings
-from tests.fakegithub.payloads import pull_request_event, webhook_request
+from tests.fakegithub import pull_request_event, webhook_request
 
 SECRET = "bench-secret"
 

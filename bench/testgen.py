@@ -46,10 +46,9 @@ from bot.settings import Settings
 from jobs.sandbox import open_sandbox
 from jobs.state import RunStore
 from jobs.worker import build_workers
-from tests.fakegithub import FakeGitHub, make_app_key
-from tests.fakegithub.payloads import pull_request_event
+from tests.fakegithub import FakeGitHub, make_app_key, pull_request_event
+from tests.harness import first_user_text
 from tests.llmserver import ScriptedLLM, Step, finish, tool_call
-from tests.test_e2e import first_user_text
 
 REPO = "bench/shapes"
 APP_ID, INSTALLATION = 5, 6

@@ -17,10 +17,11 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
+from bot.parts import PART_NAMES, PARTS, PartName
+
 CommandName = Literal["generate-tests", "review-refactoring", "help", "cancel", "retry"]
-Engine = Literal["openhands", "pynguin"]
+Engine = Literal["openhands", "offline", "pynguin", "crosshair"]
 Delivery = Literal["pull_request", "commit", "comment", "none"]
-PartName = Literal["generate_tests", "review_refactoring"]
 
 ENGINES: tuple[str, ...] = get_args(Engine)
 DELIVERIES: tuple[str, ...] = get_args(Delivery)
@@ -55,13 +56,9 @@ class Command:
     @property
     def parts(self) -> tuple[PartName, ...]:
         """The run parts this command starts; () for commands that start no run."""
-        if self.name == "generate-tests":
-            return ("generate_tests",)
-        if self.name == "review-refactoring":
-            return ("review_refactoring",)
         if self.name == "retry":
-            return ("generate_tests", "review_refactoring")
-        return ()
+            return PART_NAMES
+        return tuple(p.name for p in PARTS if p.command == self.name)
 
     @property
     def text(self) -> str:
@@ -319,21 +316,8 @@ class Button:
 
 
 BUTTONS: tuple[Button, ...] = (
-    Button(
-        "rerun_all",
-        "Re-run all",
-        "Run test generation and review again",
-        ("generate_tests", "review_refactoring"),
-    ),
-    Button(
-        "generate_tests",
-        "Generate tests",
-        "Generate tests for this commit again",
-        ("generate_tests",),
-    ),
-    Button(
-        "rerun_review", "Re-run review", "Run the refactoring review again", ("review_refactoring",)
-    ),
+    Button("rerun_all", "Re-run all", "Run test generation and review again", PART_NAMES),
+    *(Button(*p.button, (p.name,)) for p in PARTS),
 )
 BUTTONS_BY_ID = {b.identifier: b for b in BUTTONS}
 
@@ -351,7 +335,7 @@ They need the repository's `commands.allowed_permission` (write access by defaul
 
 | Command | What it does |
 | --- | --- |
-| `/generate-tests [PATH_OR_GLOB ...] [--engine openhands\\|pynguin] \
+| `/generate-tests [PATH_OR_GLOB ...] [--engine openhands\\|offline\\|pynguin\\|crosshair] \
 [--delivery pull_request\\|commit\\|comment\\|none] [--instructions "..."]` | \
 generate tests only, for the given paths if any |
 | `/review-refactoring` | run the refactoring review only |

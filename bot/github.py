@@ -331,14 +331,6 @@ async def post_comment(gh: GitHubAPI, repo: str, number: int, body: str) -> dict
     return created
 
 
-def redact(text: str, *secrets: str | None) -> str:
-    """Remove secrets from text that may be shown to users or logged."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "***")
-    return text
-
-
 def dumps(data: Any) -> str:
     return json.dumps(data, separators=(",", ":"), sort_keys=True)
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from bot.commands import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
+from bot.parts import PART_NAMES
 
 START_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
@@ -232,7 +233,7 @@ def decide_check_rerequest(event: str, action: str, payload: dict[str, Any]) -> 
     node = _get(payload, node_name)
     if event == "check_run" and node.get("name") != "Tandem":
         return Ignore(reason=f"check run {node.get('name')!r} is not Tandem's")
-    parts: tuple[str, ...] = ("generate_tests", "review_refactoring")
+    parts: tuple[str, ...] = PART_NAMES
     trigger: Literal["rerequest", "button"] = "rerequest"
     if action == "requested_action":
         identifier = _get(payload, "requested_action", "identifier")

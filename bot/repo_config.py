@@ -30,6 +30,7 @@ ALL_TRIGGER_EVENTS: tuple[TriggerEvent, ...] = (
 FindingKind = Literal[
     "complexity_increase", "length", "nesting", "parameters", "duplication", "llm", "syntax_error"
 ]
+TestFindingKind = Literal["broken_tests"]
 
 
 class _Section(BaseModel):
@@ -149,10 +150,12 @@ class TestGeneration(_Section):
     __test__ = False  # not a pytest class
 
     enabled: bool = Field(default=True, description="generate tests for the changed code")
-    engine: Literal["auto", "openhands", "pynguin"] = Field(
+    engine: Literal["auto", "openhands", "offline", "pynguin", "crosshair"] = Field(
         default="auto",
-        description="openhands (LLM agent), pynguin (search-based, offline) or auto "
-        "(openhands when an LLM is configured)",
+        description="openhands (LLM agent); offline: the offline engines pooled "
+        "(characterization tests from the project's own examples, crosshair, pynguin); "
+        "crosshair (symbolic) or pynguin (search-based) alone; auto: openhands when an LLM is "
+        "configured, else offline",
     )
     framework: Literal["pytest"] = Field(default="pytest", description="test framework")
     output_dir: str = Field(default="tests", description="where new test files go")
@@ -179,6 +182,11 @@ class TestGeneration(_Section):
     )
     model_price: ModelPrice = Field(default_factory=ModelPrice)
     budgets: Budgets = Field(default_factory=Budgets)
+    fail_on: list[TestFindingKind] = Field(
+        default_factory=list,
+        description="findings that make the check run fail: broken_tests (existing tests that "
+        "pass on the base commit and fail with the change); empty means neutral",
+    )
 
 
 class Thresholds(_Section):

@@ -8,15 +8,17 @@ from typing import Any
 from arq import Retry
 
 from bot import github
-from bot.github import Annotation, CheckOutput, Conclusion, GitHubError
-from jobs.runs import PART_TITLES, check_run_actions, github_for, notify_run_end
+from bot.github import CheckOutput, Conclusion, GitHubError
+from bot.parts import info
+from jobs.installation import github_for
+from jobs.runs import check_run_actions, notify_run_end
 from jobs.state import PartResult, RunState, RunStore
 
 log = logging.getLogger(__name__)
 
 MAX_ANNOTATIONS = 200
 COLLECT_TRIES = 5
-STATUS_ICONS = {"ok": "✅", "failed": "❌", "skipped": "⏭️"}
+STATUS_ICONS = {"ok": "✅", "warning": "⚠️", "failed": "❌", "skipped": "⏭️"}
 
 
 def conclusion_for(results: list[PartResult]) -> Conclusion:
@@ -24,7 +26,7 @@ def conclusion_for(results: list[PartResult]) -> Conclusion:
     merge: a part that could not do its work makes the run neutral."""
     if any(r.fails_check for r in results):
         return "failure"
-    if any(r.status == "failed" for r in results):
+    if any(r.status in ("failed", "warning") for r in results):
         return "neutral"
     return "success"
 
@@ -37,27 +39,14 @@ def render_results(results: list[PartResult]) -> tuple[Conclusion, CheckOutput]:
     """The check run's conclusion and output for the parts' results, in part order."""
     lines = ["| Part | Result | Duration |", "| --- | --- | --- |"]
     for result in results:
-        icon = STATUS_ICONS[result.status]
+        # A part whose finding fails the check is not shown as ✅, however it went.
+        icon = STATUS_ICONS["failed"] if result.fails_check else STATUS_ICONS[result.status]
         lines.append(
-            f"| {PART_TITLES[result.part].capitalize()} | {icon} {result.headline} "
+            f"| {info(result.part).heading} | {icon} {result.headline} "
             f"| {result.duration_s:.1f} s |"
         )
-    sections = [
-        f"### {PART_TITLES[r.part].capitalize()}\n\n{r.summary}" for r in results if r.summary
-    ]
-    annotations = [
-        Annotation(
-            path=a.path,
-            start_line=a.start_line,
-            end_line=a.end_line,
-            annotation_level=a.level,
-            title=a.title,
-            message=a.message,
-            raw_details=a.raw_details or None,
-        )
-        for r in results
-        for a in r.annotations
-    ]
+    sections = [f"### {info(r.part).heading}\n\n{r.summary}" for r in results if r.summary]
+    annotations = [a for r in results for a in r.annotations]
     if len(annotations) > MAX_ANNOTATIONS:
         sections.append(
             f"_Showing {MAX_ANNOTATIONS} annotations, and {len(annotations) - MAX_ANNOTATIONS} "

@@ -30,11 +30,13 @@ from bot.commands import (
 )
 from bot.connections import CONTROL_QUEUE
 from bot.github import GitHubError
+from bot.parts import PartName, parts_for, title
 from bot.plan import PayloadError, PullRequestRef, pull_request_ref_from_api
 from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, config_yaml
 from jobs.config_loader import LoadedConfig, load_repo_config
-from jobs.runs import PART_TITLES, cancel_run, github_for, parts_for
-from jobs.state import PartName, RunOptions, RunStore
+from jobs.installation import github_for
+from jobs.runs import cancel_run
+from jobs.state import RunOptions, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -211,7 +213,7 @@ def _refusal(
         return f"Tandem is switched off for this repository (`enabled: false` in `{CONFIG_PATH}`)."
     off = [p for p in parts if p not in parts_for(config)]
     if off:
-        what = " and ".join(PART_TITLES[p] for p in off)
+        what = " and ".join(title(p) for p in off)
         return f"{what.capitalize()} is switched off in `{CONFIG_PATH}`."
     if generate and generate.delivery == "commit" and not config.test_generation.allow_commit:
         return (

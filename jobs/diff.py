@@ -17,7 +17,6 @@ The input is untrusted (a PR can contain anything), so the helpers are defensive
 
 from __future__ import annotations
 
-import os
 import re
 import subprocess
 import tempfile
@@ -29,6 +28,9 @@ from typing import Literal
 
 from unidiff import PatchSet
 from unidiff.errors import UnidiffParseError
+
+from jobs import git
+from jobs.git import GitError
 
 __all__ = [
     "DEFAULT_MAX_FILE_BYTES",
@@ -44,47 +46,8 @@ __all__ = [
 ]
 
 DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024
-DEFAULT_TIMEOUT = 300.0
-
-# Environment variables that would point git at some other repository or index than the
-# one we were asked about (they are set, for example, when running inside a git hook).
-_REPO_LOCATION_ENV = (
-    "GIT_DIR",
-    "GIT_WORK_TREE",
-    "GIT_INDEX_FILE",
-    "GIT_OBJECT_DIRECTORY",
-    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
-    "GIT_COMMON_DIR",
-    "GIT_NAMESPACE",
-    "GIT_CEILING_DIRECTORIES",
-    "GIT_EXTERNAL_DIFF",
-    "GIT_DIFF_OPTS",
-)
-
-_GIT_CONFIG = (
-    "-c",
-    "core.quotepath=off",
-    "-c",
-    "diff.noprefix=false",
-    "-c",
-    "diff.mnemonicPrefix=false",
-    "-c",
-    "diff.relative=false",
-)
-
+DEFAULT_TIMEOUT = git.DEFAULT_TIMEOUT_S
 _SYMLINK_MODE = "120000"
-
-
-class GitError(RuntimeError):
-    """A git command failed. The message contains the command and git's stderr."""
-
-    def __init__(self, args: Sequence[str], returncode: int, stderr: str) -> None:
-        self.git_args = list(args)
-        self.returncode = returncode
-        self.stderr = stderr.strip()
-        command = " ".join(self.git_args)
-        detail = self.stderr or "(no output on stderr)"
-        super().__init__(f"git {command} failed with exit code {returncode}: {detail}")
 
 
 @dataclass(frozen=True)
@@ -116,45 +79,14 @@ class ChangedFile:
 # running git
 
 
-def _git_env() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in _REPO_LOCATION_ENV}
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env["GIT_OPTIONAL_LOCKS"] = "0"
-    env["LC_ALL"] = "C"
-    env["LANGUAGE"] = "C"
-    return env
-
-
 def _run_git(
-    repo: Path,
-    args: Sequence[str],
-    *,
-    stdin: bytes | None = None,
-    ok_codes: tuple[int, ...] = (0,),
-    timeout: float = DEFAULT_TIMEOUT,
+    repo: Path, args: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT
 ) -> subprocess.CompletedProcess[bytes]:
-    cmd = ["git", *_GIT_CONFIG, *args]
-    try:
-        proc = subprocess.run(
-            cmd,
-            cwd=repo,
-            input=stdin,
-            capture_output=True,
-            env=_git_env(),
-            timeout=timeout,
-            check=False,
-        )
-    except FileNotFoundError as exc:  # git missing, or repo directory missing
-        raise GitError(args, -1, str(exc)) from exc
-    except subprocess.TimeoutExpired as exc:
-        raise GitError(args, -1, f"timed out after {timeout:g}s") from exc
-    if proc.returncode not in ok_codes:
-        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", errors="replace"))
-    return proc
+    return git.run(repo, *args, timeout_s=timeout)
 
 
 def _git_text(repo: Path, args: Sequence[str]) -> str:
-    return _run_git(repo, args).stdout.decode("utf-8", errors="replace").strip()
+    return git.output(repo, *args)
 
 
 def resolve_commit(repo: Path, ref: str) -> str:
@@ -294,14 +226,8 @@ def _stream_file_chunks(
     the first hunk, enough to learn the paths) is kept, and it is yielded with
     ``oversized=True``. Memory stays bounded by one file's section, however big the diff is.
     """
-    cmd = ["git", *_GIT_CONFIG, *args]
     with tempfile.TemporaryFile() as err:
-        try:
-            proc = subprocess.Popen(
-                cmd, cwd=repo, stdout=subprocess.PIPE, stderr=err, env=_git_env()
-            )
-        except FileNotFoundError as exc:
-            raise GitError(args, -1, str(exc)) from exc
+        proc = git.stream(repo, *args, stderr=err)
         timed_out = threading.Event()
 
         def _kill() -> None:

@@ -6,12 +6,12 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, cast
 
-import aiohttp
 from arq import Retry
 from arq.connections import ArqRedis
 from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
+from arq.typing import WorkerCoroutine
 from arq.utils import timestamp_ms
 from gidgethub.aiohttp import GitHubAPI
 
@@ -20,11 +20,14 @@ from bot.commands import buttons_for
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
 from bot.filters import skip_reason
 from bot.github import Annotation, CheckOutput, GitHubError
+from bot.parts import PART_NAMES, PartName, info, parts_for, title
 from bot.plan import PullRequestRef
+from bot.redaction import redact
 from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
-from bot.settings import Settings, SettingsError
+from bot.settings import SettingsError
 from jobs.config_loader import load_repo_config
-from jobs.state import PARTS, PartName, PartResult, RunOptions, RunState, RunStore
+from jobs.installation import github_for, secrets_of
+from jobs.state import PartResult, RunOptions, RunState, RunStore
 
 log = logging.getLogger(__name__)
 
@@ -41,16 +44,6 @@ def collect_job_id(key: str) -> str:
     return f"collect:{key}"
 
 
-async def github_for(ctx: dict[str, Any], installation_id: int) -> tuple[GitHubAPI, str]:
-    redis: ArqRedis = ctx["redis"]
-    session: aiohttp.ClientSession = ctx["session"]
-    settings: Settings = ctx["settings"]
-    gh, token = await github.installation_client(redis, session, settings, installation_id)
-    # Remembered so that error text shown to users can be scrubbed of it.
-    ctx.setdefault("tokens", set()).add(token)
-    return gh, token
-
-
 def check_run_actions(state: RunState) -> list[dict[str, str]]:
     """The completed check run's buttons (GitHub: at most 3), for the parts the config enables."""
     try:
@@ -58,15 +51,6 @@ def check_run_actions(state: RunState) -> list[dict[str, str]]:
     except ValueError:
         return []
     return [button.to_api() for button in buttons_for(parts_for(config))]
-
-
-def parts_for(config: RepoConfig) -> list[PartName]:
-    parts: list[PartName] = []
-    if config.test_generation.enabled:
-        parts.append("generate_tests")
-    if config.refactoring_review.enabled:
-        parts.append("review_refactoring")
-    return parts
 
 
 START_TRIES = 10
@@ -124,7 +108,7 @@ async def start_run(
     if not parts:
         return await refuse(
             "no parts enabled",
-            f"{' and '.join(PART_TITLES[p] for p in opts.parts).capitalize() or 'Every part'} "
+            f"{' and '.join(title(p) for p in opts.parts).capitalize() or 'Every part'} "
             f"is switched off in `{CONFIG_PATH}`.",
         )
 
@@ -169,7 +153,7 @@ async def start_run(
 
     check_run_id = await github.find_check_run(gh, pr.repo, pr.head_sha, key)
     if check_run_id is None:
-        summary = "Running: " + ", ".join(PART_TITLES[p] for p in parts)
+        summary = "Running: " + ", ".join(title(p) for p in parts)
         if opts.requested_by:
             asked = f"`{opts.command}`" if opts.command else TRIGGER_TITLES[opts.trigger]
             summary += f"\n\nAsked for by @{opts.requested_by} with {asked}."
@@ -209,7 +193,7 @@ TRIGGER_TITLES = {
 
 async def jobs_alive(redis: ArqRedis, key: str) -> bool:
     """Whether a part or the collect job of run `key` is still queued or running in arq."""
-    job_ids = [part_job_id(p, key) for p in PARTS] + [collect_job_id(key)]
+    job_ids = [part_job_id(p, key) for p in PART_NAMES] + [collect_job_id(key)]
     names = [f"{prefix}{j}" for j in job_ids for prefix in (job_key_prefix, in_progress_key_prefix)]
     return bool(await redis.exists(*names))
 
@@ -243,12 +227,6 @@ async def notify_run_end(ctx: dict[str, Any], state: RunState, conclusion: str) 
     if state.pr is None or state.options.comment_id is None:
         return
     await notify_origin(ctx, state.pr, state.options, ok=conclusion in ("success", "failure"))
-
-
-PART_TITLES: dict[str, str] = {
-    "generate_tests": "test generation",
-    "review_refactoring": "refactoring review",
-}
 
 
 async def report_invalid_config(gh: GitHubAPI, pr: PullRequestRef, exc: InvalidConfig) -> None:
@@ -291,7 +269,7 @@ async def cancel_run(ctx: dict[str, Any], key: str, reason: str) -> bool:
     store = RunStore(ctx["redis"])
     if not await store.cancel(key, reason):
         return False
-    await request_abort(ctx["redis"], [part_job_id(p, key) for p in PARTS])
+    await request_abort(ctx["redis"], [part_job_id(p, key) for p in PART_NAMES])
     state = await store.load(key)
     if state is not None and state.check_run_id is not None:
         await complete_cancelled(ctx, state, reason)
@@ -327,9 +305,19 @@ async def cancel_pr_runs(ctx: dict[str, Any], repo: str, number: int, reason: st
 PartWork = Callable[[dict[str, Any], RunState], Awaitable[PartResult]]
 
 
+def part_job(part: PartName, work: PartWork) -> WorkerCoroutine:
+    """The arq job of a part: the lifecycle around the part's work."""
+
+    async def job(ctx: dict[str, Any], key: str) -> str:
+        return await run_part(ctx, part, key, work)
+
+    job.__name__ = job.__qualname__ = part
+    return cast(WorkerCoroutine, job)
+
+
 async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork) -> str:
-    """Run one part and hand its result to the fan-in. Any failure becomes a result, so the
-    other part is still reported and the check run never hangs."""
+    """Run one part's work and hand its result to the fan-in. Any failure becomes a result, so
+    the other part is still reported and the check run never hangs."""
     store = RunStore(ctx["redis"])
     state = await store.load(key)
     if state is None or state.pr is None:
@@ -345,8 +333,8 @@ async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork
         result = PartResult(
             part=part,
             status="failed",
-            headline=f"{PART_TITLES[part]} failed",
-            summary=f"{PART_TITLES[part].capitalize()} was interrupted "
+            headline=f"{title(part)} failed",
+            summary=f"{info(part).heading} was interrupted "
             f"{ctx.get('job_try', 1) - 1} times (worker stopped or crashed); not retried again.",
         )
     else:
@@ -358,17 +346,16 @@ async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork
             result = PartResult(
                 part=part,
                 status="failed",
-                headline=f"{PART_TITLES[part]} timed out",
-                summary=f"{PART_TITLES[part].capitalize()} did not finish within "
-                f"{budget or 0:.0f} s.",
+                headline=f"{title(part)} timed out",
+                summary=f"{info(part).heading} did not finish within {budget or 0:.0f} s.",
             )
         except Exception as exc:  # isolation is the point: report, don't crash
             log.exception("%s failed for %s", part, key)
             result = PartResult(
                 part=part,
                 status="failed",
-                headline=f"{PART_TITLES[part]} failed",
-                summary=f"{PART_TITLES[part].capitalize()} failed: {safe_reason(ctx, exc)}",
+                headline=f"{title(part)} failed",
+                summary=f"{info(part).heading} failed: {safe_reason(ctx, exc)}",
             )
         result.duration_s = round(time.monotonic() - started, 2)
     pending = await store.record(key, result)
@@ -381,11 +368,5 @@ async def run_part(ctx: dict[str, Any], part: PartName, key: str, work: PartWork
 
 
 def safe_reason(ctx: dict[str, Any], exc: BaseException) -> str:
-    settings: Settings = ctx["settings"]
     text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
-    secrets = [
-        settings.llm_api_key.get_secret_value() if settings.llm_api_key else None,
-        settings.webhook_secret.get_secret_value() if settings.webhook_secret else None,
-        *ctx.get("tokens", ()),
-    ]
-    return github.redact(text, *secrets)[:2000]
+    return redact(text, *secrets_of(ctx))[:2000]

@@ -14,40 +14,45 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from redis.asyncio import Redis
 
+from bot.github import Annotation
+from bot.parts import PartName
 from bot.plan import PullRequestRef
 
 RUN_TTL_S = 7 * 24 * 3600
-PartName = Literal["generate_tests", "review_refactoring"]
-PARTS: tuple[PartName, ...] = ("generate_tests", "review_refactoring")
-
-
-class AnnotationData(BaseModel):
-    path: str
-    start_line: int
-    end_line: int
-    level: Literal["notice", "warning", "failure"]
-    title: str
-    message: str
-    raw_details: str = ""
 
 
 class PartResult(BaseModel):
     """What one part hands to collect. Plain data, stored as JSON in the run hash."""
 
     part: PartName
-    status: Literal["ok", "failed", "skipped"]
+    # warning: the part did its work, but something kept it from doing it properly (an engine
+    # crash, a baseline that did not run); its headline says what. Never shown as ✅.
+    status: Literal["ok", "warning", "failed", "skipped"]
     headline: str
     summary: str = ""
-    annotations: list[AnnotationData] = Field(default_factory=list)
+    annotations: list[Annotation] = Field(default_factory=list)
     duration_s: float = 0.0
     # The part found something the repository's config says must fail the check run.
     fails_check: bool = False
     # Long material for the check run's text (not its summary), e.g. a patch of the tests.
     text: str = ""
     details: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("annotations", mode="before")
+    @classmethod
+    def _stored_before_one_annotation_type(cls, value: Any) -> Any:
+        # Results stored by an older worker (a run in flight across an upgrade) said `level`.
+        if isinstance(value, list):
+            return [
+                {**a, "annotation_level": a.pop("level")}
+                if isinstance(a, dict) and "level" in a
+                else a
+                for a in value
+            ]
+        return value
 
 
 class RunOptions(BaseModel):
@@ -68,7 +73,7 @@ class RunOptions(BaseModel):
     # Run again even if this head's run completed or was cancelled.
     rerun: bool = False
     paths: list[str] = Field(default_factory=list)
-    engine: Literal["openhands", "pynguin"] | None = None
+    engine: Literal["openhands", "offline", "pynguin", "crosshair"] | None = None
     delivery: Literal["pull_request", "commit", "comment", "none"] | None = None
     instructions: str | None = None
     requested_by: str = ""

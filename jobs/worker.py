@@ -2,8 +2,8 @@
 
 One `tandem worker` process serves two queues with two arq workers on one event loop: the
 control queue (start_run, collect, cancel_pr_runs, and the commands' run_command and rerun_head:
-short, GitHub calls only) and the parts queue
-(generate_tests, review_refactoring: long). Keeping them apart means a finished run is collected
+short, GitHub calls only) and the parts queue (one job per part of the registry, `jobs.parts`:
+long). Keeping them apart means a finished run is collected
 at once even while every part slot is busy with other runs' agents.
 """
 
@@ -14,7 +14,6 @@ import contextlib
 import logging
 import signal
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -25,40 +24,22 @@ from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
 from bot.settings import Settings
 from jobs.collect import COLLECT_TRIES, collect
 from jobs.commands import rerun_head, run_command
-from jobs.review_job import review_refactoring
-from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, start_run
+from jobs.parts import PARTS, budgets
+from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, part_job, start_run
 from jobs.sandbox import check_sandbox
-from jobs.testgen import generate_tests
 
 log = logging.getLogger(__name__)
 
 POLL_DELAY_S = 0.05
 
 
-@dataclass(frozen=True)
-class Budgets:
-    """Each part's own time budget, and arq's backstop timeout a minute above it, so the part
-    always reports its timeout itself rather than being killed silently by arq."""
-
-    generate_tests: float
-    review_refactoring: float
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> Budgets:
-        return cls(
-            generate_tests=settings.agent_wall_time_s
-            + 2 * settings.git_timeout_s
-            + 10 * settings.test_timeout_s,
-            review_refactoring=settings.git_timeout_s + 600,
-        )
+BACKSTOP_S = 60  # arq's timeout above each part's own budget
 
 
 def job_timeouts(settings: Settings) -> dict[str, float]:
-    budgets = Budgets.from_settings(settings)
     return {
         "start_run": 120 + settings.git_timeout_s,
-        "generate_tests": budgets.generate_tests + 60,
-        "review_refactoring": budgets.review_refactoring + 60,
+        **{name: budget + BACKSTOP_S for name, budget in budgets(settings).items()},
         "collect": 300,
         "cancel_pr_runs": 120,
         "run_command": 120,
@@ -82,20 +63,14 @@ def control_functions(settings: Settings) -> list[Function]:
 
 def part_functions(settings: Settings) -> list[Function]:
     timeouts = job_timeouts(settings)
-    tries = GIVE_UP_AFTER_TRIES + 1
     return [
         func(
-            generate_tests,
-            name="generate_tests",
-            timeout=timeouts["generate_tests"],
-            max_tries=tries,
-        ),
-        func(
-            review_refactoring,
-            name="review_refactoring",
-            timeout=timeouts["review_refactoring"],
-            max_tries=tries,
-        ),
+            part_job(part.info.name, part.work),
+            name=part.name,
+            timeout=timeouts[part.name],
+            max_tries=GIVE_UP_AFTER_TRIES + 1,
+        )
+        for part in PARTS
     ]
 
 
@@ -110,15 +85,12 @@ def build_workers(
     # Docker: an engine must answer and the image exist, or the worker stops at start with one
     # clear line; sandbox containers left by dead workers on this host are removed.
     check_sandbox(settings)
-    budgets = Budgets.from_settings(settings)
+    part_budgets = budgets(settings)
 
     async def startup(ctx: dict[str, Any]) -> None:
         ctx["settings"] = settings
         ctx["session"] = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
-        ctx["part_budgets"] = {
-            "generate_tests": budgets.generate_tests,
-            "review_refactoring": budgets.review_refactoring,
-        }
+        ctx["part_budgets"] = part_budgets
 
     async def shutdown(ctx: dict[str, Any]) -> None:
         session: aiohttp.ClientSession | None = ctx.get("session")

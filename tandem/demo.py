@@ -9,8 +9,9 @@ to be, so both parts have something to say.
 from __future__ import annotations
 
 import shutil
-import subprocess
 from pathlib import Path
+
+from jobs import git
 
 BASE_FILES = {
     "README.md": "# shapes\n\nA tiny package Tandem's demo writes tests for.\n",
@@ -85,14 +86,7 @@ DEMO_ENV = {
 
 
 def _git(repo: Path, *args: str) -> None:
-    import os
-
-    subprocess.run(
-        ["git", "-C", str(repo), *args],
-        check=True,
-        capture_output=True,
-        env={**os.environ, **DEMO_ENV},
-    )
+    git.run(repo, *args, env=DEMO_ENV)
 
 
 def _write(repo: Path, files: dict[str, str]) -> None:

@@ -2,9 +2,9 @@
 
 The change is ``merge-base(base, head)..head``, as on a pull request. Test generation works
 in a throwaway clone of ``head`` (the working tree is never touched while it runs) through the
-same ``produce_tests`` as the worker; the review reads git objects only, so it reads the
-repository itself. Both run at once. The report is the check run's output, rendered by the
-same ``render_results`` that completes the check run on GitHub.
+same ``produce_and_report`` as the worker, with a deliverer of its own; the review reads git
+objects only, so it reads the repository itself. Both run at once. The report is the check
+run's output, rendered by the same ``render_results`` that completes the check run on GitHub.
 
 Kept tests go into the working tree (never over an existing file) or, with ``--patch``, into a
 patch file. Redis is not needed at all: run state and fan-in exist to coordinate workers across
@@ -15,11 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import subprocess
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ from rich.markdown import Markdown
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from bot.github import CheckOutput, Conclusion
+from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING, info, parts_for
 from bot.repo_config import (
     CONFIG_PATH,
     InvalidConfig,
@@ -37,18 +36,15 @@ from bot.repo_config import (
     read_config_file,
 )
 from bot.settings import Settings
-from jobs import diff
+from jobs import diff, git
 from jobs.agent import llm_settings_for
-from jobs.checkout import git
 from jobs.collect import render_results
-from jobs.deliver import tests_patch
-from jobs.diff import GitError, changed_lines, file_at, merge_base
-from jobs.review_job import analyse, review_result
-from jobs.review_llm import CodeSuggestion
-from jobs.runs import parts_for
+from jobs.diff import changed_lines, file_at, merge_base
+from jobs.git import GitError
+from jobs.review import CodeSuggestion, analyse, review_result
 from jobs.sandbox import check_sandbox, open_sandbox
 from jobs.state import PartResult
-from jobs.testgen import kept_result, produce_tests, unkept_result
+from jobs.testgen import Delivered, produce_and_report
 
 DEFAULT_PATCH = "tandem-tests.patch"
 
@@ -80,16 +76,11 @@ class LocalReport:
 
 
 def _git(repo: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args],
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, "GIT_TERMINAL_PROMPT": "0", "LANG": "C.UTF-8"},
-    )
-    if done.returncode != 0:
-        raise LocalRunError(done.stderr.strip().splitlines()[-1] if done.stderr else "git failed")
-    return done.stdout.strip()
+    try:
+        return git.output(repo, *args)
+    except GitError as exc:
+        lines = exc.stderr.splitlines()
+        raise LocalRunError(lines[-1] if lines else "git failed") from None
 
 
 def commit_of(repo: Path, ref: str, what: str) -> str:
@@ -215,37 +206,36 @@ async def generate_part(
     patch_path: Path | None,
     report: LocalReport,
 ) -> PartResult:
-    tg = run.config.test_generation
     started = time.monotonic()
+
+    async def deliver(
+        checkout: Path, kept: dict[str, str], patch: str, _evidence: str
+    ) -> Delivered:
+        delivered = await asyncio.to_thread(deliver_locally, run, kept, patch, patch_path, report)
+        return Delivered(delivered, {"kind": "local", "url": ""})
+
     with tempfile.TemporaryDirectory(prefix="tandem-run-") as tmp:
         checkout = Path(tmp) / "checkout"
-        progress("generate_tests", "cloning the head commit")
-        await git(None, "clone", "--quiet", "--no-checkout", str(run.repo), str(checkout))
-        await git(checkout, "checkout", "--quiet", "--detach", run.head_sha)
+        progress(GENERATE_TESTS, "cloning the head commit")
+        await git.run_async(None, "clone", "--quiet", "--no-checkout", str(run.repo), str(checkout))
+        await git.run_async(checkout, "checkout", "--quiet", "--detach", run.head_sha)
         changed = await asyncio.to_thread(changed_lines, checkout, run.base_sha, run.head_sha)
         timings = {"clone": time.monotonic() - started}
         sandbox = open_sandbox(settings, run_key=f"local:{run.head_sha}", mount=checkout)
         try:
-            production = await produce_tests(
+            result = await produce_and_report(
                 sandbox,
                 checkout,
                 changed,
                 run.config,
                 settings,
-                progress=lambda what: progress("generate_tests", what),
+                deliver,
+                progress=lambda what: progress(GENERATE_TESTS, what),
+                timings=timings,
+                base_sha=run.base_sha,
             )
         finally:
             await sandbox.close()
-        production.timings = {**timings, **production.timings}
-        result = unkept_result(production, tg)
-        if result is None:
-            started_delivery = time.monotonic()
-            patch = await tests_patch(checkout, sorted(production.kept))
-            delivered = await asyncio.to_thread(
-                deliver_locally, run, production.kept, patch, patch_path, report
-            )
-            production.timings["delivery"] = time.monotonic() - started_delivery
-            result = kept_result(production, tg, patch, delivered, {"kind": "local", "url": ""})
     result.duration_s = time.monotonic() - started
     return result
 
@@ -255,7 +245,7 @@ async def review_part(
 ) -> PartResult:
     started = time.monotonic()
     config = run.config
-    progress("review_refactoring", "reviewing the changed code")
+    progress(REVIEW_REFACTORING, "reviewing the changed code")
     result, outcome, note = await asyncio.to_thread(
         analyse,
         run.repo,
@@ -277,8 +267,10 @@ async def run_local(
     *,
     patch_path: Path | None = None,
     progress: Progress_ | None = None,
+    finished: Callable[[PartResult], None] | None = None,
 ) -> LocalReport:
-    """Run the parts the config enables and render the check run's output."""
+    """Run the parts the config enables and render the check run's output. `finished` is
+    called with each part's result as soon as that part is done."""
     report = LocalReport("neutral", CheckOutput(title="", summary=""), [])
     say = progress or (lambda part, what: None)
     parts = parts_for(run.config)
@@ -286,21 +278,26 @@ async def run_local(
         raise LocalRunError("Tandem is switched off in this repository's config (enabled: false)")
     if not parts:
         raise LocalRunError("every part is switched off in this repository's config")
-    if "generate_tests" in parts:
+    if GENERATE_TESTS in parts:
         check_sandbox(settings)  # one clear line, before anything starts
-    jobs = []
-    if "generate_tests" in parts:
-        jobs.append(generate_part(run, settings, say, patch_path, report))
-    if "review_refactoring" in parts:
-        jobs.append(review_part(run, settings, say, report))
-    report.results = list(await asyncio.gather(*jobs))
+    local_parts: dict[str, Callable[[], Awaitable[PartResult]]] = {
+        GENERATE_TESTS: lambda: generate_part(run, settings, say, patch_path, report),
+        REVIEW_REFACTORING: lambda: review_part(run, settings, say, report),
+    }
+
+    async def run_part(name: str) -> PartResult:
+        result = await local_parts[name]()
+        if finished is not None:
+            finished(result)
+        return result
+
+    report.results = list(await asyncio.gather(*(run_part(p) for p in parts)))
     report.conclusion, report.output = render_results(report.results)
     return report
 
 
 # --- the terminal --------------------------------------------------------------------------
 
-TITLES = {"generate_tests": "Test generation", "review_refactoring": "Refactoring review"}
 CONCLUSION_STYLE = {"success": "green", "neutral": "yellow", "failure": "red"}
 
 
@@ -316,16 +313,20 @@ async def run_with_progress(
         console=console,
         transient=False,
     ) as bar:
-        tasks: dict[str, Any] = {p: bar.add_task("waiting", part=TITLES[p], total=1) for p in parts}
+        tasks: dict[str, Any] = {
+            p: bar.add_task("waiting", part=info(p).heading, total=1) for p in parts
+        }
 
         def progress(part: str, what: str) -> None:
             bar.update(tasks[part], description=what)
 
+        def finished(result: PartResult) -> None:
+            bar.update(tasks[result.part], description=result.headline, completed=1)
+
         async def tracked() -> LocalReport:
-            report = await run_local(run, settings, patch_path=patch_path, progress=progress)
-            for result in report.results:
-                bar.update(tasks[result.part], description=result.headline, completed=1)
-            return report
+            return await run_local(
+                run, settings, patch_path=patch_path, progress=progress, finished=finished
+            )
 
         return await tracked()
 

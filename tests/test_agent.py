@@ -19,16 +19,16 @@ from typing import Any
 import aiohttp
 import pytest
 
+from bot.redaction import one_line
 from jobs.agent import (
     AgentLimits,
     AgentOutcome,
     Cancellation,
     LLMSettings,
-    _one_line,
-    _run_conversation,
     is_secret_env_name,
     run_agent,
 )
+from jobs.agent.conversation import _run_conversation
 from tests.llmserver import (
     ScriptedLLM,
     ScriptedLLMThread,
@@ -638,7 +638,7 @@ def test_is_secret_env_name(name: str, secret: bool) -> None:
 
 def test_reason_is_one_redacted_line() -> None:
     text = "boom\nwith key sk-abcdefghijkl and https://u:p4ss@host/x and MYKEY and Bearer abc"
-    line = _one_line(text + " " + "x" * 1000, ["MYKEY"])
+    line = one_line(text + " " + "x" * 1000, ["MYKEY"])
     assert "\n" not in line and len(line) <= 300
     for secret in ("sk-abcdefghijkl", "p4ss", "MYKEY", "Bearer abc"):
         assert secret not in line

@@ -4,36 +4,27 @@ scripted LLM. Only the network edges are fakes."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
-from arq import create_pool
+from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
-from pydantic import SecretStr
 
-from bot.app import create_app
-from bot.connections import redis_settings
 from bot.plan import run_key
-from bot.settings import Settings
 from jobs.runs import BUSY_MESSAGE
 from jobs.state import RunStore
-from jobs.worker import build_workers, running_workers
-from tests.fakegithub import FakeGitHub, make_app_key
+from tests.fakegithub import FakeGitHub
 from tests.fakegithub.payloads import (
     issue_comment_event,
     repository_object,
     user_object,
     webhook_request,
 )
+from tests.harness import HEAD_SRC, HarnessFactory
 from tests.llmserver import ScriptedLLM
-from tests.test_e2e import BASE_SRC, HEAD_SRC
-from tests.test_pipeline import write_good_test
-from tests.waiting import wait_until
+from tests.waiting import wait_quiescent, wait_until
 
 APP_ID = 78
 INSTALLATION = 10
@@ -102,12 +93,16 @@ class World:
         return await wait_until(condition, what, limit_s)
 
     async def settled(self, user: str) -> None:
-        """The worker has looked up `user`'s permission and had time to act on it."""
+        """The worker has looked up `user`'s permission and finished all it did after that."""
         await self.wait(
             lambda: self.github.calls_matching("GET", f"/collaborators/{user}/permission$"),
             f"the permission lookup of {user}",
         )
-        await asyncio.sleep(0.7)
+        await self.quiescent()
+
+    async def quiescent(self) -> None:
+        """Nothing is left queued or running (tests/waiting.py): what happened has happened."""
+        await wait_quiescent(self.pool)
 
     async def completed(self, count: int) -> dict[str, Any]:
         runs = await self.wait(
@@ -134,13 +129,11 @@ def check_run_event(
 
 
 @pytest.fixture
-async def world(tmp_path: Path, redis_url: str) -> AsyncIterator[World]:
-    private, public = make_app_key()
-    github = FakeGitHub(tmp_path / "gh", app_id=APP_ID, public_key_pem=public)
-    await github.start()
-    github.add_installation(INSTALLATION, "octo")
-    github.create_repo(REPO, installation_id=INSTALLATION)
-    github.commit_files(REPO, "main", {"calc.py": BASE_SRC, "tests/__init__.py": ""})
+async def world(make_harness: HarnessFactory) -> World:
+    harness = await make_harness(
+        app_id=APP_ID, installation=INSTALLATION, web=True, webhook_secret=SECRET
+    )
+    github = harness.github
     base = github.branch_sha(REPO, "main")
     assert base is not None
     github.create_branch(REPO, "feature", base)
@@ -149,32 +142,15 @@ async def world(tmp_path: Path, redis_url: str) -> AsyncIterator[World]:
     for user, permission in USERS.items():
         github.set_permission(REPO, user, permission)
     github.set_permission(REPO, "nobody", "none")
-    llm = ScriptedLLM(write_good_test)
-    await llm.start()
-    settings = Settings(
-        github_app_id=APP_ID,
-        github_private_key=SecretStr(private.decode()),
-        github_api_url=github.url,
-        webhook_secret=SecretStr(SECRET),
-        redis_url=redis_url,
-        data_dir=tmp_path / "data",
-        llm_model="openai/scripted",
-        llm_base_url=llm.url,
-        llm_api_key=SecretStr("sk-test"),
-        sandbox="local",
-    )  # type: ignore[call-arg]
-    workers = build_workers(settings)
-    pool = await create_pool(redis_settings(redis_url))
-    web = TestClient(TestServer(create_app(settings)))
-    await web.start_server()
-    try:
-        async with running_workers(workers, grace_s=10):
-            yield World(github=github, web=web, pool=pool, llm=llm, number=number, head=head)
-    finally:
-        await web.close()
-        await pool.aclose()
-        await llm.close()
-        await github.close()
+    assert harness.web is not None
+    return World(
+        github=github,
+        web=harness.web,
+        pool=harness.pool,
+        llm=harness.llm,
+        number=number,
+        head=head,
+    )
 
 
 def set_base_config(world: World, text: str) -> None:
@@ -257,7 +233,7 @@ async def test_bots_and_tandem_itself_are_ignored(world: World) -> None:
     for login in ("tandem[bot]", "helper[bot]"):
         _, answer = await world.comment("/tandem retry", user=login, user_type="Bot")
         assert answer["accepted"] == "comment by a bot"
-    await asyncio.sleep(0.5)
+    await world.quiescent()
     assert world.github.calls_matching("GET", "/permission$") == []
     assert world.github.check_runs_for(REPO, world.head) == []
 
@@ -268,7 +244,7 @@ async def test_an_edited_comment_does_not_run_again(world: World) -> None:
     await world.wait(lambda: "rocket" in world.reactions(comment_id), "🚀")
     _, answer = await world.comment("/review-refactoring", action="edited")
     assert answer == {"ignored": "issue_comment is not handled"}
-    await asyncio.sleep(1.0)
+    await world.quiescent()
     assert len(world.github.check_runs_for(REPO, world.head)) == 1
 
 
@@ -288,6 +264,7 @@ async def test_an_unreadable_command_gets_one_polite_reply(world: World) -> None
 # --- commands that run ----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 async def test_generate_tests_runs_only_test_generation_with_its_options(world: World) -> None:
     comment_id, _ = await world.comment(
         "/generate-tests calc.py 'lib/**' --engine openhands --delivery comment "
@@ -328,6 +305,7 @@ async def test_review_refactoring_runs_only_the_review(world: World) -> None:
     await world.wait(lambda: "rocket" in world.reactions(comment_id), "🚀")
 
 
+@pytest.mark.slow
 async def test_retry_runs_a_completed_head_again(world: World) -> None:
     await world.comment("/review-refactoring")
     first = await world.completed(1)
@@ -339,6 +317,7 @@ async def test_retry_runs_a_completed_head_again(world: World) -> None:
     await world.wait(lambda: "rocket" in world.reactions(comment_id), "🚀")
 
 
+@pytest.mark.slow
 async def test_cancel_stops_the_run_and_retry_starts_it_again(world: World) -> None:
     world.llm.mode = "slow"
     world.llm.slow_s = 30
@@ -365,6 +344,7 @@ async def test_cancel_without_a_run_says_so(world: World) -> None:
     await world.wait(lambda: "confused" in world.reactions(comment_id), "😕")
 
 
+@pytest.mark.slow
 async def test_a_second_run_while_one_is_running_is_refused(world: World) -> None:
     world.llm.mode = "slow"
     world.llm.slow_s = 30
@@ -421,6 +401,7 @@ async def test_completed_check_run_offers_buttons(world: World) -> None:
     ]
 
 
+@pytest.mark.slow
 async def test_check_run_rerequested_runs_the_head_again(world: World) -> None:
     await world.comment("/review-refactoring")
     await world.completed(1)
@@ -432,6 +413,7 @@ async def test_check_run_rerequested_runs_the_head_again(world: World) -> None:
     assert "Refactoring review" in again["output"]["summary"]
 
 
+@pytest.mark.slow
 async def test_check_suite_rerequested_finds_the_pull_request(world: World) -> None:
     await world.comment("/review-refactoring")
     run = await world.completed(1)
@@ -451,6 +433,7 @@ async def test_check_suite_rerequested_finds_the_pull_request(world: World) -> N
     await world.completed(2)
 
 
+@pytest.mark.slow
 async def test_buttons_run_their_part_with_the_same_permission_rule(world: World) -> None:
     await world.comment("/tandem retry")
     await world.completed(1)
@@ -480,5 +463,5 @@ async def test_rerequest_of_an_old_head_does_not_run(world: World) -> None:
     await world.wait(
         lambda: world.github.calls_matching("GET", f"/pulls/{world.number}$"), "the PR lookup"
     )
-    await asyncio.sleep(1.0)
+    await world.quiescent()
     assert len(world.github.check_runs_for(REPO, world.head)) == 1

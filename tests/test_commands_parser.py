@@ -88,7 +88,9 @@ def test_errors_are_short_and_polite() -> None:
         '/generate-tests --instructions "unbalanced': "unbalanced quote",
         "/generate-tests --frobnicate": "no option `--frobnicate`",
         "/generate-tests --engin pynguin": "did you mean `--engine`?",
-        "/generate-tests --engine gpt": "`--engine` must be one of: openhands, pynguin",
+        "/generate-tests --engine gpt": (
+            "`--engine` must be one of: openhands, offline, pynguin, crosshair"
+        ),
         "/generate-tests --delivery email": "`--delivery` must be one of",
         "/generate-tests --engine": "`--engine` needs a value",
         "/generate-tests --engine pynguin --engine openhands": "given twice",

@@ -15,8 +15,8 @@ from bot.settings import Settings
 from jobs.config_loader import Fetch, resolve_config
 from tandem.cli import config_show
 from tests.fakegithub import FakeGitHub, make_app_key
+from tests.harness import REPO, Harness, push_change
 from tests.test_e2e import HEAD_SRC
-from tests.test_pipeline import REPO, Harness, harness, push_change  # noqa: F401 - fixture
 
 # --- the resolver, with files in memory --------------------------------------------------------
 
@@ -162,14 +162,14 @@ async def test_an_error_in_the_org_default_is_reported_at_line_one() -> None:
 
 
 @pytest.fixture
-def org(harness: Harness) -> FakeGitHub:  # noqa: F811 - the pipeline's fixture
+def org(harness: Harness) -> FakeGitHub:
     github = harness.github
     for name in ("octo/.github", "octo/shared"):
         github.create_repo(name, installation_id=9)
     return github
 
 
-async def test_run_uses_the_org_default(harness: Harness, org: FakeGitHub) -> None:  # noqa: F811
+async def test_run_uses_the_org_default(harness: Harness, org: FakeGitHub) -> None:
     org.commit_files(
         "octo/.github", "main", {".github/tandem.yml": "test_generation:\n  enabled: false\n"}
     )
@@ -181,7 +181,7 @@ async def test_run_uses_the_org_default(harness: Harness, org: FakeGitHub) -> No
     assert harness.llm.requests == []
 
 
-async def test_run_with_an_extends_cycle_is_annotated(harness: Harness, org: FakeGitHub) -> None:  # noqa: F811
+async def test_run_with_an_extends_cycle_is_annotated(harness: Harness, org: FakeGitHub) -> None:
     org.commit_files("octo/shared", "main", {".github/tandem.yml": "_extends: calc\n"})
     org.commit_files(
         REPO, "main", {".github/tandem.yml": "enabled: true\n\n_extends: octo/shared\n"}
@@ -196,7 +196,7 @@ async def test_run_with_an_extends_cycle_is_annotated(harness: Harness, org: Fak
     assert harness.llm.requests == []
 
 
-async def test_run_with_an_error_in_an_extended_file(harness: Harness, org: FakeGitHub) -> None:  # noqa: F811
+async def test_run_with_an_error_in_an_extended_file(harness: Harness, org: FakeGitHub) -> None:
     org.commit_files(
         "octo/shared", "main", {".github/tandem.yml": "refactoring_review:\n  fail_on: [bugs]\n"}
     )

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import subprocess
 
-from tests.test_e2e import GOOD_TEST, HEAD_SRC
-from tests.test_pipeline import REPO, Harness, harness, push_change
-
-__all__ = ["harness"]  # the fixture, shared with test_pipeline
+from tests.harness import GOOD_TEST, HEAD_SRC, REPO, Harness, push_change
 
 
 def use_delivery(h: Harness, yaml: str) -> None:

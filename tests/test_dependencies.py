@@ -21,7 +21,6 @@ import pytest
 
 from bot.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
 from bot.settings import Settings
-from jobs import coverage as cov
 from jobs.dependencies import (
     ENV_DIR,
     CheckoutFiles,
@@ -33,6 +32,7 @@ from jobs.dependencies import (
     summary_line,
 )
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox
+from jobs.testgen import coverage as cov
 from jobs.testgen import new_test_files, produce_tests
 from tests.test_testgen import make_repo
 

@@ -20,53 +20,21 @@ from typing import Any
 import pytest
 
 from bot.connections import EmbeddedRedis, free_port
+from jobs.state import PartResult
 from tests.fakegithub import FakeGitHubThread, make_app_key
 from tests.fakegithub.payloads import pull_request_event, webhook_request
+from tests.harness import BASE_SRC, GOOD_TEST, HEAD_SRC, first_user_text, part_results_blocking
 from tests.llmserver import ScriptedLLMThread, Step, finish, terminal, tool_call
+from tests.waiting import wait_quiescent_blocking
+
+# The module's tests share one set of processes (the module-scoped `world`), in order: one xdist
+# worker runs them all.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 
 APP_ID = 4242
 INSTALLATION = 777
 REPO = "octo/calc"
 SECRET = "e2e-webhook-secret"
-
-BASE_SRC = """def classify(n):
-    if n < 0:
-        return "negative"
-    return "non-negative"
-"""
-
-HEAD_SRC = """def classify(n):
-    if n < 0:
-        return "negative"
-    elif n == 0:
-        return "zero"
-    elif n == 1:
-        return "one"
-    elif n == 2:
-        return "two"
-    elif n == 3:
-        return "three"
-    elif n < 10:
-        return "small"
-    elif n < 100:
-        return "medium"
-    elif n < 1000:
-        return "large"
-    elif n < 10000:
-        return "huge"
-    elif n < 100000:
-        return "enormous"
-    return "astronomical"
-"""
-
-GOOD_TEST = """from calc import classify
-
-
-def test_zero_and_small():
-    assert classify(0) == "zero"
-    assert classify(5) == "small"
-    assert classify(-1) == "negative"
-"""
 
 FAILING_TEST = """from calc import classify
 
@@ -74,16 +42,6 @@ FAILING_TEST = """from calc import classify
 def test_wrong_expectation():
     assert classify(0) == "nothing"
 """
-
-
-def first_user_text(body: dict[str, Any]) -> str:
-    for message in body.get("messages", []):
-        if message.get("role") == "user":
-            content = message.get("content")
-            if isinstance(content, list):
-                return " ".join(str(part.get("text", "")) for part in content)
-            return str(content)
-    return ""
 
 
 def agent_script(body: dict[str, Any]) -> Step | None:
@@ -117,6 +75,7 @@ class World:
     llm: ScriptedLLMThread
     url: str
     logs: Path
+    redis_url: str  # the processes' Redis database
 
     def post(self, event: str, payload: dict[str, Any], delivery: str | None = None) -> int:
         body, headers = webhook_request(event, payload, SECRET, delivery)
@@ -152,6 +111,10 @@ class World:
             clone_url=self.github.clone_url(REPO),
             installation_id=INSTALLATION,
         )
+
+    def results(self, number: int, head: str) -> dict[str, PartResult]:
+        """The parts' structured results of a run, from the processes' Redis."""
+        return part_results_blocking(self.redis_url, REPO, number, head)
 
     def completed_run(self, sha: str, timeout: float = 120) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
@@ -202,13 +165,14 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis)
         github.create_repo(REPO, installation_id=INSTALLATION)
         github.commit_files(REPO, "main", {"calc.py": BASE_SRC, "tests/__init__.py": ""})
         port = free_port()
+        redis_url = redis_server.url.replace("/0", "/3")
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith("TANDEM_")},
             "TANDEM_GITHUB_APP_ID": str(APP_ID),
             "TANDEM_GITHUB_PRIVATE_KEY_PATH": str(key_path),
             "TANDEM_WEBHOOK_SECRET": SECRET,
             "TANDEM_GITHUB_API_URL": github.url,
-            "TANDEM_REDIS_URL": redis_server.url.replace("/0", "/3"),
+            "TANDEM_REDIS_URL": redis_url,
             "TANDEM_LLM_MODEL": "openai/scripted",
             "TANDEM_LLM_BASE_URL": llm.url,
             "TANDEM_LLM_API_KEY": "sk-e2e-test-key",
@@ -226,7 +190,7 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis)
         url = f"http://127.0.0.1:{port}"
         try:
             wait_for(lambda: healthy(url), 30, "tandem serve to answer /healthz", logs)
-            yield World(github=github, llm=llm, url=url, logs=logs)
+            yield World(github=github, llm=llm, url=url, logs=logs, redis_url=redis_url)
         finally:
             for process in processes:
                 os.killpg(process.pid, signal.SIGTERM)
@@ -254,9 +218,9 @@ def test_opened_pr_gets_one_check_run_with_review_and_delivered_tests(world: Wor
     run = world.completed_run(head)
     assert run["conclusion"] == "success", run["output"]
     assert run["external_id"] == f"{REPO}#{pull['number']}@{head}"
-    summary = run["output"]["summary"]
-    assert "1 test file(s) generated" in summary
-    assert "review finding(s)" in summary
+    results = world.results(pull["number"], head)
+    assert results["generate_tests"].details["kept"] == ["tests/test_calc_tandem.py"]
+    assert results["review_refactoring"].details["findings"] >= 1
     assert len(world.github.check_runs_for(REPO, head)) == 1  # three deliveries, one run
 
     annotations = world.github.annotations_for(run["id"])
@@ -298,10 +262,11 @@ def test_opened_pr_gets_one_check_run_with_review_and_delivered_tests(world: Wor
 def test_failing_generated_test_is_not_delivered(world: World) -> None:
     pull, base, head = world.open_pr("feature-failing", {"calc_failing.py": HEAD_SRC})
     world.post("pull_request", world.payload("opened", pull, base, head, "feature-failing"))
-    run = world.completed_run(head)
-    summary = run["output"]["summary"]
-    assert "discarded" in summary and "test_calc_tandem.py" in summary
-    assert "no passing tests" in summary
+    world.completed_run(head)
+    tests = world.results(pull["number"], head)["generate_tests"]
+    assert tests.details["discarded"] == ["tests/test_calc_tandem.py"]
+    assert tests.details["kept"] == []
+    assert tests.headline == "no passing tests"
     branch = f"tandem/tests-pr-{pull['number']}"
     assert world.github.branch_sha(REPO, branch) is None
     assert not [p for p in world.github.pulls_for(REPO) if p["head"]["ref"] == branch]
@@ -333,7 +298,7 @@ def test_bad_signature_is_refused_and_nothing_runs(world: World) -> None:
         "pull_request", world.payload("opened", pull, base, head, "feature-forged"), "wrong"
     )
     assert world.post_raw(body, headers) == 401
-    time.sleep(1.0)  # give a wrongly enqueued run the chance to show up
+    wait_quiescent_blocking(world.redis_url)  # a wrongly enqueued run would show up by now
     assert world.github.check_runs_for(REPO, head) == []
 
 
@@ -346,9 +311,9 @@ def test_llm_down_still_reports_the_review(world: World) -> None:
     finally:
         world.llm.server.mode = "script"
     assert run["conclusion"] == "neutral"
-    summary = run["output"]["summary"]
-    assert "review finding(s)" in summary
-    assert "llm_error" in summary
+    results = world.results(pull["number"], head)
+    assert results["review_refactoring"].details["findings"] >= 1
+    assert results["generate_tests"].details["agent_status"] == "llm_error"
     assert world.github.annotations_for(run["id"])
 
 

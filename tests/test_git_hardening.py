@@ -7,7 +7,7 @@ import asyncio
 import subprocess
 from pathlib import Path
 
-from jobs.checkout import git
+from jobs import git
 
 
 def make_repo(path: Path) -> Path:
@@ -49,7 +49,7 @@ async def planted_config_is_ignored(tmp_path: Path) -> None:
     repo, marker = plant(tmp_path)
 
     (repo / "b.py").write_text("y = 2\n")
-    await git(repo, "status", "--porcelain")
-    await git(repo, "add", "b.py")
-    await git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "b")
+    await git.run_async(repo, "status", "--porcelain")
+    await git.run_async(repo, "add", "b.py")
+    await git.run_async(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "b")
     assert not marker.exists()

@@ -143,8 +143,7 @@ async def test_server_errors_are_retried_then_reported(
         await github.get_file(gh, REPO, ".github/tandem.yml", "main")
 
 
-def test_clip_and_redact() -> None:
+def test_clip() -> None:
     assert github.clip("abc", 5) == "abc"
     clipped = github.clip("x" * 100, 50)
     assert len(clipped) == 50 and clipped.endswith("(truncated)")
-    assert github.redact("token ghs_abc in text", "ghs_abc", None) == "token *** in text"

@@ -7,16 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from jobs.review import (
-    Finding,
-    ReviewResult,
-    Thresholds,
-    measure_lizard,
-    measure_python,
-    review_checkout,
-    review_source,
-    skip_reason,
-)
+from jobs.review import Finding, ReviewResult, Thresholds, review_checkout, review_source
+from jobs.review.metrics import measure_lizard, measure_python
+from jobs.review.rules import skip_reason
 from tests.test_diff import commit, git
 
 T = Thresholds()

@@ -12,16 +12,13 @@ from typing import Any
 
 import pytest
 from arq import create_pool
-from pydantic import SecretStr
 
 from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.plan import pull_request_ref
-from bot.settings import Settings
-from jobs.review import ReviewResult
-from jobs.review_job import summarize
-from jobs.worker import build_workers, running_workers
-from tests.fakegithub import FakeGitHub, make_app_key
+from jobs.review import ReviewResult, summarize
+from tests.fakegithub import FakeGitHub
 from tests.fakegithub.payloads import pull_request_event
+from tests.harness import open_harness
 from tests.llmserver import ScriptedLLM, Step, text
 from tests.test_review import branchy
 from tests.waiting import wait_until
@@ -94,36 +91,17 @@ class World:
 
 @contextlib.asynccontextmanager
 async def world(tmp_path: Path, redis_url: str, *, with_llm: bool) -> AsyncIterator[World]:
-    private, public = make_app_key()
-    github = FakeGitHub(tmp_path / "gh", app_id=APP_ID, public_key_pem=public)
-    await github.start()
-    github.add_installation(INSTALLATION, "octo")
-    github.create_repo(REPO, installation_id=INSTALLATION)
-    llm = ScriptedLLM(suggest)
-    await llm.start()
-    extra: dict[str, Any] = {}
-    if with_llm:
-        extra = {
-            "llm_model": "openai/scripted",
-            "llm_base_url": llm.url,
-            "llm_api_key": SecretStr("sk-test"),
-        }
-    settings = Settings(
-        github_app_id=APP_ID,
-        github_private_key=SecretStr(private.decode()),
-        github_api_url=github.url,
-        redis_url=redis_url,
-        data_dir=tmp_path / "data",
-        sandbox="local",
-        **extra,
-    )  # type: ignore[call-arg]
-    workers = build_workers(settings)
-    try:
-        async with running_workers(workers, grace_s=10):
-            yield World(github, llm, tmp_path, redis_url)
-    finally:
-        await llm.close()
-        await github.close()
+    async with open_harness(
+        tmp_path,
+        redis_url,
+        script=suggest,
+        repo=REPO,
+        app_id=APP_ID,
+        installation=INSTALLATION,
+        files=None,
+        llm_configured=with_llm,
+    ) as harness:
+        yield World(harness.github, harness.llm, tmp_path, redis_url)
 
 
 CONFIG = """\
@@ -217,11 +195,12 @@ def test_summary_caps_annotations_and_says_how_many_more() -> None:
     part = summarize(result, RefactoringReview.model_validate({"max_annotations": 3}))
 
     assert len(part.annotations) == 3
-    assert "Showing 3 annotations, and 4 more finding(s) not shown" in part.summary
-    assert "2 pre-existing problem(s)" in part.summary
+    assert part.details["annotations_not_shown"] == 4
+    assert part.details["preexisting"] == 2
     assert part.fails_check is False
     failing = summarize(result, RefactoringReview.model_validate({"fail_on": ["length"]}))
-    assert failing.fails_check and "7 finding(s) match, first: Length 1" in failing.summary
+    assert failing.fails_check and len(failing.details["failing"]) == 7
+    assert failing.details["failing"][0] == "length:a.py:1"
 
 
 @pytest.mark.parametrize("kind", ["nesting", "duplication"])
@@ -235,4 +214,4 @@ def test_levels_come_from_config(kind: str) -> None:
 
     (annotation,) = summarize(result, review).annotations
 
-    assert annotation.level == "failure"
+    assert annotation.annotation_level == "failure"

@@ -11,7 +11,7 @@ import pytest
 from jobs.agent import LLMSettings
 from jobs.diff import changed_lines, file_at
 from jobs.review import review_checkout
-from jobs.review_llm import (
+from jobs.review.llm import (
     CodeSuggestion,
     SuggestionItem,
     parse_suggestions,
@@ -58,6 +58,17 @@ def run_pass(
     settings = LLMSettings(model="openai/scripted", base_url=url, api_key="sk-test", timeout_s=20)
     options: dict[str, Any] = {"max_functions": 5, "max_cost_usd": 1.0, **kwargs}
     return run_llm_pass(result.touched, sources, changed, settings, **options), sources, changed
+
+
+def test_the_static_review_hands_back_the_merge_base_and_changed_lines(pr_repo: Path) -> None:
+    # analyse() gives these to the LLM pass instead of asking git a second time
+    commit(pr_repo, {"notes.txt": "not reviewed, still changed\n"}, "a file of no language")
+    result = review_checkout(pr_repo, "main", "feature", T)
+
+    assert result.merge_base == git(pr_repo, "merge-base", "main", "feature")
+    assert result.changed_lines == changed_lines(pr_repo, "main", "feature")
+    assert result.changed_lines["m.py"] == set(range(22, 30))
+    assert result.changed_lines["notes.txt"] == {1}
 
 
 def test_invalid_and_off_diff_items_are_dropped(pr_repo: Path) -> None:

@@ -116,3 +116,16 @@ async def test_new_head_reports_previous_and_old_delivery_is_stale(redis_client:
     older = make_pr(sha="3" * 40, updated_at="2026-11-25T07:00:00Z")
     assert (await store.begin(older, ["generate_tests"], "{}")).outcome == "stale"
     assert await store.current_key("octo/demo", 7) == new.run_key
+
+
+def test_part_result_annotations_round_trip_and_read_older_results() -> None:
+    from bot.github import Annotation
+
+    note = Annotation("a.py", 1, 2, "warning", "long function", title="Length")
+    result = PartResult(part="review_refactoring", status="ok", headline="1", annotations=[note])
+    assert PartResult.model_validate_json(result.model_dump_json()).annotations == [note]
+    older = {"path": "a.py", "start_line": 1, "end_line": 2, "level": "warning", "message": "m"}
+    (read,) = PartResult.model_validate(
+        {"part": "review_refactoring", "status": "ok", "headline": "1", "annotations": [older]}
+    ).annotations
+    assert read == Annotation("a.py", 1, 2, "warning", "m")

@@ -15,30 +15,19 @@ import subprocess
 import time
 from typing import Any
 
+import pytest
+
 from bot.plan import run_key
 from jobs.sandbox import LABEL, LABEL_RUN
-from tests.test_e2e import HEAD_SRC
-from tests.test_pipeline import REPO, Harness, push_change
-from tests.test_testgen_modes import (  # noqa: F401  (make_harness is a fixture)
-    Factory,
-    delivered,
-    make_harness,
-    part_section,
-)
+from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
+from tests.harness_docker import container_names, watch_containers
+from tests.test_testgen_modes import delivered, part_section, scripted_agent
+
+pytestmark = pytest.mark.slow
 
 # Container start, five validation runs and two coverage runs in containers take longer than
 # the in-process harness's usual 60 s wait on a busy machine.
 RUN_LIMIT_S = 240
-
-
-async def watch_containers(engine: Any, key: str, seen: set[str]) -> None:
-    """Record every sandbox container of the run `key` while the run is going on."""
-    while True:
-        containers = await asyncio.to_thread(
-            engine.containers.list, all=True, filters={"label": f"{LABEL_RUN}={key}"}
-        )
-        seen.update(c.name for c in containers)
-        await asyncio.sleep(0.2)
 
 
 def branch_file(harness: Harness, branch: str, path: str) -> str:
@@ -52,12 +41,13 @@ def branch_file(harness: Harness, branch: str, path: str) -> str:
 
 
 async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
-    make_harness: Factory,  # noqa: F811  (the fixture imported above)
+    make_harness: HarnessFactory,
     sandbox_image: str,
     engine: Any,
 ) -> None:
     started = time.monotonic()
     harness = await make_harness(
+        script=scripted_agent,
         sandbox="docker",
         sandbox_image=sandbox_image,
         sandbox_memory_mb=1024,
@@ -69,7 +59,7 @@ async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
     base, head = push_change(harness.github, f"feature-{module}", {f"{module}.py": HEAD_SRC})
     key = run_key(REPO, 1, head)
     seen: set[str] = set()
-    watcher = asyncio.create_task(watch_containers(engine, key, seen))
+    watcher = asyncio.create_task(watch_containers(engine, f"{LABEL_RUN}={key}", seen))
     try:
         await harness.start("opened", 1, head, base, head_ref=f"feature-{module}")
 
@@ -86,12 +76,14 @@ async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
             await watcher
     run_s = time.monotonic() - started - harness_s
 
-    summary = run["output"]["summary"]
-    section = part_section(summary)
+    section = part_section(run["output"]["summary"])
     assert run["conclusion"] == "success", section
-    assert "1 test file(s) generated" in summary
-    assert "`tests/test_good_calc_tandem.py`: kept (passed 5/5 runs; covers" in section
+    details = (await harness.results(1, head))["generate_tests"].details
+    assert details["kept"] == ["tests/test_good_calc_tandem.py"]
+    (verdict,) = details["verdicts"]
+    assert verdict["kept"] and verdict["reason"].startswith("passed 5/5 runs; covers"), verdict
     # The existing tests do not import good_calc: nothing of the change was covered before.
+    assert details["coverage"]["covered_before"] == 0, details["coverage"]
     assert re.search(r"changed lines covered: 0% → \d+%.*; target 80%: (not )?reached", section)
     assert "Existing tests: none found." in section
 
@@ -105,9 +97,7 @@ async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
     # The work happened in a container of this run, and none is left behind.
     assert seen, "no sandbox container was seen for the run"
     assert all(name.startswith("tandem-sbx-") for name in seen), seen
-    assert engine.containers.list(all=True, filters={"label": f"{LABEL_RUN}={key}"}) == []
-    mine = [
-        c.name for c in engine.containers.list(all=True, filters={"label": LABEL}) if c.name in seen
-    ]
-    assert mine == []
+    assert container_names(engine, f"{LABEL_RUN}={key}") == set()
+    mine = container_names(engine, LABEL) & seen
+    assert mine == set()
     print(f"\ndocker e2e: harness {harness_s:.1f}s, run {run_s:.1f}s, containers {sorted(seen)}")

@@ -4,23 +4,13 @@ local sandbox. Each test asserts what the check run says and what was (or was no
 
 from __future__ import annotations
 
-import contextlib
 import re
-from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
-from arq import create_pool
-from pydantic import SecretStr
 
-from bot.connections import redis_settings
-from bot.settings import Settings
-from jobs.worker import build_workers, running_workers
-from tests.fakegithub import FakeGitHub, make_app_key
-from tests.llmserver import ScriptedLLM, Step, finish, tool_call
-from tests.test_e2e import BASE_SRC, HEAD_SRC, first_user_text
-from tests.test_pipeline import APP_ID, INSTALLATION, REPO, Harness, push_change
+from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, first_user_text, push_change
+from tests.llmserver import Step, finish, tool_call
 
 GOOD = """from {module} import classify
 
@@ -84,51 +74,19 @@ def scripted_agent(body: dict[str, Any]) -> Step | None:
     )
 
 
-Factory = Callable[..., Any]
+Factory = HarnessFactory
 
 
 @pytest.fixture
-async def make_harness(tmp_path: Path, redis_url: str) -> AsyncIterator[Factory]:
-    stack = contextlib.AsyncExitStack()
+def make_harness(make_harness: HarnessFactory) -> Factory:
+    """The shared harness (tests/conftest.py) with this module's agent; `config` is the base
+    branch's .github/tandem.yml."""
 
     async def make(config: str | None = None, **settings_overrides: Any) -> Harness:
-        private, public = make_app_key()
-        github = FakeGitHub(tmp_path / "gh", app_id=APP_ID, public_key_pem=public)
-        await github.start()
-        stack.push_async_callback(github.close)
-        github.add_installation(INSTALLATION, "octo")
-        github.create_repo(REPO, installation_id=INSTALLATION)
-        files = {"calc.py": BASE_SRC, "tests/__init__.py": ""}
-        if config is not None:
-            files[".github/tandem.yml"] = config
-        github.commit_files(REPO, "main", files)
-        llm = ScriptedLLM(scripted_agent)
-        await llm.start()
-        stack.push_async_callback(llm.close)
-        values: dict[str, Any] = {
-            "github_app_id": APP_ID,
-            "github_private_key": SecretStr(private.decode()),
-            "github_api_url": github.url,
-            "redis_url": redis_url,
-            "data_dir": tmp_path / "data",
-            "llm_model": "openai/scripted",
-            "llm_base_url": llm.url,
-            "llm_api_key": SecretStr("sk-test"),
-            "test_timeout_s": 60,
-            "sandbox": "local",
-        }
-        values.update(settings_overrides)
-        settings = Settings(**values)
-        workers = build_workers(settings)
-        await stack.enter_async_context(running_workers(workers, grace_s=10))
-        pool = await create_pool(redis_settings(redis_url))
-        stack.push_async_callback(pool.aclose)
-        return Harness(github=github, pool=pool, llm=llm)
+        options = {"test_timeout_s": 60, **settings_overrides}
+        return await make_harness(script=scripted_agent, config=config, **options)
 
-    try:
-        yield make
-    finally:
-        await stack.aclose()
+    return make
 
 
 async def run_mode(harness: Harness, module: str, number: int = 1) -> tuple[dict[str, Any], str]:

@@ -1,6 +1,7 @@
 """A fake GitHub for tests: REST API subset + smart-HTTP git, validated against GitHub's OpenAPI.
 
-See ``server.py`` for what it enforces and ``payloads.py`` for webhook payload builders.
+See ``server.py`` for what it enforces and ``payloads.py`` for webhook payload builders. Tests and
+benchmarks use only the names exported here.
 """
 
 from .payloads import (
@@ -20,6 +21,7 @@ from .server import (
     FakeGitHub,
     FakeGitHubThread,
     GitRequest,
+    OnCheckRunCompleted,
     Push,
     make_app_key,
 )
@@ -30,6 +32,7 @@ __all__ = [
     "FakeGitHub",
     "FakeGitHubThread",
     "GitRequest",
+    "OnCheckRunCompleted",
     "Push",
     "delivery_headers",
     "encode",

@@ -17,6 +17,9 @@ What it enforces, like GitHub:
   them.
 
 All state is plain Python objects guarded by one lock, so tests may read it from any thread.
+A benchmark that needs to know *when* a check run was completed passes
+``on_check_run_completed``: it is called with the head sha, the completing request's arrival
+time (``time.time()``, taken before its body is read) and the conclusion.
 """
 
 from __future__ import annotations
@@ -101,6 +104,10 @@ def make_app_key() -> tuple[bytes, bytes]:
             _key_cache = (private, public)
         return _key_cache
 
+
+# Called (on the fake's event loop) when a PATCH completes a check run:
+# (head sha, the request's arrival time as time.time(), conclusion).
+OnCheckRunCompleted = Callable[[str, float, str], None]
 
 # ----------------------------------------------------------------------------- records
 
@@ -227,6 +234,7 @@ class _Ctx:
     body: Any
     token: _Token | None
     repo: _Repo | None
+    arrived: float  # time.time() when the request arrived, before its body was read
 
     @property
     def the_repo(self) -> _Repo:
@@ -363,8 +371,10 @@ class FakeGitHub:
         public_key_pem: bytes,
         app_slug: str = "tandem",
         app_name: str = "Tandem",
+        on_check_run_completed: OnCheckRunCompleted | None = None,
     ) -> None:
         self.root = Path(root)
+        self.on_check_run_completed = on_check_run_completed
         self.app_id = app_id
         self.app_slug = app_slug
         self.app_name = app_name
@@ -1057,6 +1067,7 @@ class FakeGitHub:
         return web.Response(status=status, body=json.dumps(body).encode(), headers=out)
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
+        arrived = time.time()
         if request.path.startswith("/git/"):
             return await self._git_http(request)
         raw = await request.read()
@@ -1083,7 +1094,7 @@ class FakeGitHub:
                     body = {"message": HTTPStatus(status).phrase, "documentation_url": DOCS_URL}
                 headers = dict(fault.headers)
             else:
-                reply = self._serve(request, method, query, parsed, parse_error)
+                reply = self._serve(request, method, query, parsed, parse_error, arrived)
                 status, body, headers = reply.status, reply.body, reply.headers
         except ApiError as err:
             status, body, headers = err.status, err.body(), err.headers
@@ -1103,6 +1114,7 @@ class FakeGitHub:
         query: dict[str, str],
         parsed: Any,
         parse_error: bool,
+        arrived: float,
     ) -> _Reply:
         matched = self._match(method, request.rel_url.raw_path)
         if matched is None:
@@ -1139,7 +1151,7 @@ class FakeGitHub:
                 if body is None:
                     body = {}
                 self._validate_body(route, op, body, doc)
-            ctx = _Ctx(request, route.key, op, params, query, body, token, repo)
+            ctx = _Ctx(request, route.key, op, params, query, body, token, repo, arrived)
             return route.handler(ctx)
 
     # ------------------------------------------------------------------ auth
@@ -1581,6 +1593,11 @@ class FakeGitHub:
         cr = self._find_check_run(ctx)
         self._check_run_rules(ctx.body, doc=ctx.op["documentation_url"])
         self._apply_check_run(cr, ctx.body)
+        body = ctx.body if isinstance(ctx.body, dict) else {}
+        if self.on_check_run_completed is not None and (
+            body.get("status") == "completed" or "conclusion" in body
+        ):
+            self.on_check_run_completed(str(cr["head_sha"]), ctx.arrived, str(body["conclusion"]))
         return _Reply(200, self._render_check_run(cr, self._branches(ctx.the_repo)))
 
     def _h_list_annotations(self, ctx: _Ctx) -> _Reply:

@@ -21,22 +21,22 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from jobs.sandbox import Sandbox
+from jobs.sandbox import Sandbox, decisive_line, last_line
 
 log = logging.getLogger(__name__)
 
 WORK_DIR = ".tandem-work"
 RC_FILE = f"{WORK_DIR}/coveragerc"
 # The repository's own coverage/pytest-cov settings are ignored: our rc decides what's measured.
-_RC = """[run]
+COVERAGE_RC = """[run]
 source = .
 relative_files = True
-include_namespace_packages = True
 omit =
     .tandem-work/*
     */site-packages/*
 [report]
 ignore_errors = True
+include_namespace_packages = True
 """
 
 
@@ -95,6 +95,22 @@ class PytestRun:
             return f"{len(self.failures)} failed, {self.passed} passed"
         return f"pytest exited {self.returncode}: {last_line(self.output)}"
 
+    def problem(self) -> str | None:
+        """Why this run of the existing tests is not a baseline to trust, or None: it did not
+        run (a pytest exit other than 0, 1 and 5 — no tests — or a timeout), or it ran under
+        coverage and no data came back."""
+        if self.timed_out:
+            return f"the existing tests timed out after {self.duration_s:.0f} s"
+        if self.returncode not in (0, 1, 5):
+            what = {2: "were interrupted", 3: "hit an internal error", 4: "were misconfigured"}
+            return (
+                f"the existing tests {what.get(self.returncode, 'did not run')} "
+                f"(pytest exit {self.returncode}): {decisive_line(self.output)}"
+            )
+        if self.returncode in (0, 1) and not self.executed:
+            return "the existing tests ran but coverage.py collected no data"
+        return None
+
     def failure_text(self, limit: int = 3) -> str:
         if self.timed_out:
             return self.describe()
@@ -105,14 +121,41 @@ class PytestRun:
         return self.describe()
 
 
-def last_line(text: str) -> str:
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    return lines[-1][:200] if lines else "no output"
+# Runs pytest the way the project configures it (rootdir, ini file, addopts, --import-mode),
+# with two exceptions. pytest-cov, when the project uses it, is told `--no-cov`: under our
+# `coverage run` its own tracer would replace ours ("No data was collected"), and a project's
+# `--cov-fail-under` would fail every run of a single generated test file. And when the PR's
+# dependencies were installed into their own environment, pytest plugins that only the tools'
+# environment has (the sandbox's, or in local mode the worker's own: pytest-asyncio,
+# hypothesis, ...) are not loaded: the project never asked for them, and one deprecation
+# warning of theirs is an INTERNALERROR under a project's `filterwarnings = error`.
+LAUNCHER = f"{WORK_DIR}/run_pytest.py"
+_LAUNCHER = """\
+import importlib.metadata, importlib.util, os, sys, sysconfig
+sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
+args = sys.argv[1:]
+extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
+own = tuple(
+    os.path.realpath(p)
+    for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], os.getcwd()}
+)
+for dist in importlib.metadata.distributions():
+    names = [ep.name for ep in dist.entry_points if ep.group == "pytest11"]
+    where = os.path.realpath(str(dist.locate_file("")))
+    if names and not where.startswith(own):
+        extra += [arg for name in names for arg in ("-p", "no:" + name)]
+if args[:1] == ["--coverage"]:
+    from coverage.cmdline import main
+    sys.exit(main([*args[1:], *extra]))
+import pytest
+sys.exit(pytest.main([*args, *extra]))
+"""
 
 
 def prepare(checkout: Path) -> None:
     (checkout / WORK_DIR).mkdir(exist_ok=True)
-    (checkout / RC_FILE).write_text(_RC)
+    (checkout / RC_FILE).write_text(COVERAGE_RC)
+    (checkout / LAUNCHER).write_text(_LAUNCHER)
     # Keep the scratch directory out of `git status` and out of delivered commits.
     with contextlib.suppress(OSError):
         exclude = checkout / ".git" / "info" / "exclude"
@@ -146,8 +189,8 @@ async def run_pytest(
     if measure:
         command = [
             python,
-            "-m",
-            "coverage",
+            LAUNCHER,
+            "--coverage",
             "run",
             f"--rcfile={RC_FILE}",
             f"--data-file={data}",
@@ -155,7 +198,7 @@ async def run_pytest(
             "pytest",
         ]
     else:
-        command = [python, "-m", "pytest"]
+        command = [python, LAUNCHER]
     result = await sandbox.run(
         [*command, *pytest_args(junit), *paths], cwd=checkout, timeout_s=timeout_s
     )

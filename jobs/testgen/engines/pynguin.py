@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from jobs.coverage import WORK_DIR, last_line
-from jobs.sandbox import Sandbox
+from jobs.sandbox import Sandbox, decisive_line
+from jobs.testgen.coverage import WORK_DIR
 
 DANGER_ENV = "PYNGUIN_DANGER_AWARE"
 # Seconds of search per module, and what Pynguin needs besides (start, minimisation, writing).
@@ -31,6 +31,8 @@ SEED = 20240601
 class PynguinOutcome:
     written: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    # "`path`: decisive error line" where Pynguin itself failed (not: found nothing, timed out)
+    crashed: list[str] = field(default_factory=list)
     duration_s: float = 0.0
 
 
@@ -111,7 +113,9 @@ async def generate(
         if result.timed_out:
             outcome.notes.append(f"`{path}`: Pynguin timed out after {result.duration_s:.0f} s")
         elif result.returncode != 0 and not produced:
-            outcome.notes.append(f"`{path}`: Pynguin failed: {last_line(result.output)}")
+            crash = f"`{path}`: {decisive_line(result.output)}"
+            outcome.crashed.append(crash)
+            outcome.notes.append(f"Pynguin failed on {crash}")
         if not produced:
             if result.returncode == 0:
                 outcome.notes.append(f"`{path}`: Pynguin wrote no tests")

@@ -20,7 +20,9 @@ from gidgethub.aiohttp import GitHubAPI
 
 from bot import github
 from bot.plan import PullRequestRef
-from jobs.checkout import GitFailed, commit_and_push, git
+from jobs import git
+from jobs.checkout import commit_and_push
+from jobs.git import GitError
 
 COMMENT_MARKER = "<!-- tandem:generated-tests -->"
 
@@ -83,8 +85,10 @@ def comment_body(pr: PullRequestRef, files: dict[str, str], evidence: str) -> st
 
 async def tests_patch(checkout: Path, files: list[str]) -> str:
     """The kept test files as a patch against the PR head (`git apply`-able)."""
-    await git(checkout, "add", "--intent-to-add", "--", *files)
-    return await git(checkout, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--", *files)
+    await git.run_async(checkout, "add", "--intent-to-add", "--", *files)
+    return await git.run_async(
+        checkout, "diff", "--no-color", "--no-ext-diff", "--no-textconv", "--", *files
+    )
 
 
 async def deliver_tests(
@@ -122,7 +126,7 @@ async def deliver_tests(
                 timeout_s=git_timeout_s,
                 force=False,
             )
-        except GitFailed as exc:
+        except GitError as exc:
             return Delivery(
                 "commit",
                 "",

@@ -1,30 +1,21 @@
-"""Where untrusted code (the PR's code and the tests written for it) runs.
+"""The ``docker`` sandbox (production): one container per part, on the worker's Docker engine.
 
-Two kinds, one interface (:class:`Sandbox`): ``run(args, cwd=..., timeout_s=...)`` runs one
-command in the checkout and returns a :class:`CommandResult`; ``python`` names the interpreter
-that has pytest and coverage; ``close()`` releases everything. ``use_python(path)`` switches
-later commands to another interpreter (an environment with the PR's dependencies, see
-:mod:`jobs.dependencies`), whose directory also goes first on ``PATH``; ``networked(network)``
-is where that environment's ``pip install`` runs: the sandbox itself (local), or a short-lived
-container like the part's but attached to ``network`` (docker), so the part's own container
-never has a network interface.
+:class:`DockerSandbox` starts its container on first use and removes it in ``close()``. The
+checkout is bind-mounted at its own path (its ``.git`` read-only on top, :func:`sandbox_volumes`),
+so ``cwd`` and every path in it mean the same inside and outside. The container has no network
+(``network_mode=none``), CPU, memory, pids and /tmp-size limits, a read-only root file system,
+no capabilities, no new privileges, and an environment of a few harmless variables: no GitHub
+token, no LLM key, no ``TANDEM_*``. Its init (PID 1, tini) and ``sleep`` run as ``nobody``;
+commands run as the worker's uid:gid so files they write in the checkout belong to the worker.
+A command past its wall time is killed with every other process of that uid in the container
+(``kill -KILL -1``; PID 1 survives, so the container stays usable); if even that does not end
+it, the container is killed and the next command gets a fresh one.
 
-``docker`` (production): one container per part, started on first use and removed by
-``close()``. The checkout is bind-mounted at its own path, so ``cwd`` and every path in it mean
-the same inside and outside. The container has no network (``network_mode=none``), CPU, memory,
-pids and /tmp-size limits, a read-only root file system, no capabilities, no new privileges,
-and an environment of a few harmless variables: no GitHub token, no LLM key, no ``TANDEM_*``.
-Its init (PID 1, tini) and ``sleep`` run as ``nobody``; commands run as the worker's uid:gid so
-files they write in the checkout belong to the worker. A command past its wall time is killed
-with every other process of that uid in the container (``kill -KILL -1``; PID 1 survives, so the
-container stays usable); if even that does not end it, the container is killed and the next
-command gets a fresh one. Containers carry labels (``tandem.sandbox``, ``tandem.run``,
-``tandem.host``, ``tandem.worker``): a worker reaps, at start, the containers of workers on its
-host that are gone (:func:`reap_orphans`). As a last resort every container ends itself after
+Containers carry labels (``tandem.sandbox``, ``tandem.run``, ``tandem.host``,
+``tandem.worker``; the worker's :func:`worker_identity` tells a reused pid apart): a worker
+reaps, at start, the containers of workers on its host that are gone (:func:`reap_orphans`,
+called by :func:`check_docker`). As a last resort every container ends itself after
 ``sandbox_max_lifetime_s`` (its ``sleep`` exits, the engine auto-removes it).
-
-``local`` runs commands as subprocesses in the checkout with a scrubbed environment and a
-wall-time limit. That is NOT isolation: it is for development on a trusted machine.
 """
 
 from __future__ import annotations
@@ -36,25 +27,19 @@ import logging
 import os
 import secrets
 import shutil
-import signal
 import socket
-import sys
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from bot.settings import SettingsError
+from jobs.sandbox.base import OUTPUT_LIMIT, CommandResult, Sandbox, SandboxUnavailable, tail
 
 if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-OUTPUT_LIMIT = 20_000
-SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TERM")
 
 LABEL = "tandem.sandbox"
 LABEL_RUN = "tandem.run"
@@ -64,125 +49,6 @@ LABEL_WORKER = "tandem.worker"
 SANDBOX_PATH = "/opt/sandbox/bin:/usr/local/bin:/usr/bin:/bin"
 NOBODY = "65534:65534"
 KILL_GRACE_S = 10.0
-
-
-class SandboxUnavailable(SettingsError):
-    """The configured sandbox cannot work here; the message is one line saying why."""
-
-
-@dataclass(frozen=True)
-class CommandResult:
-    returncode: int
-    output: str
-    duration_s: float
-    timed_out: bool
-
-
-class Sandbox(Protocol):
-    kind: str
-    python: str
-
-    async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult: ...
-
-    async def close(self) -> None: ...
-
-    async def terminal_command(self, workdir: Path) -> list[str] | None: ...
-
-    def use_python(self, python: str) -> None: ...
-
-    def networked(self, network: str) -> contextlib.AbstractAsyncContextManager[Sandbox]: ...
-
-
-def scrubbed_env(extra: dict[str, str] | None = None) -> dict[str, str]:
-    """Only harmless variables reach untrusted code: no tokens, keys or TANDEM_* settings."""
-    env = {name: os.environ[name] for name in SAFE_ENV if name in os.environ}
-    env.setdefault("PATH", "/usr/local/bin:/usr/bin:/bin")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["PYTHONUNBUFFERED"] = "1"
-    env["GIT_TERMINAL_PROMPT"] = "0"
-    env.update(extra or {})
-    return env
-
-
-def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
-    return text if len(text) <= limit else "…" + text[-limit:]
-
-
-class LocalSandbox:
-    """Runs commands as plain subprocesses. The python that runs tests is this process's own,
-    so pytest and coverage are available without installing anything into the checkout."""
-
-    kind = "local"
-    python = sys.executable
-
-    def __init__(self) -> None:
-        self._home = tempfile.mkdtemp(prefix="tandem-home-")
-        self._path_first: str | None = None
-
-    def use_python(self, python: str) -> None:
-        self.python = python
-        self._path_first = str(PurePosixPath(python).parent)
-
-    @contextlib.asynccontextmanager
-    async def networked(self, network: str) -> AsyncIterator[Sandbox]:
-        """Subprocesses here have this machine's network already."""
-        yield self
-
-    def _env(self) -> dict[str, str]:
-        env = scrubbed_env({"HOME": self._home})
-        if self._path_first:
-            env["PATH"] = f"{self._path_first}:{env['PATH']}"
-        return env
-
-    async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult:
-        started = time.monotonic()
-        process = await asyncio.create_subprocess_exec(
-            *args,
-            cwd=cwd,
-            env=self._env(),
-            stdin=asyncio.subprocess.DEVNULL,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-            start_new_session=True,  # its own process group, so a timeout kills everything
-        )
-        timed_out = False
-        try:
-            stdout, _ = await asyncio.wait_for(process.communicate(), timeout_s)
-        except TimeoutError:
-            timed_out = True
-            kill_group(process.pid)
-            stdout, _ = await process.communicate()
-        except asyncio.CancelledError:
-            kill_group(process.pid)
-            raise
-        return CommandResult(
-            returncode=process.returncode if process.returncode is not None else -9,
-            output=tail(stdout.decode("utf-8", errors="replace")),
-            duration_s=time.monotonic() - started,
-            timed_out=timed_out,
-        )
-
-    async def close(self) -> None:
-        shutil.rmtree(self._home, ignore_errors=True)
-
-    async def terminal_command(self, workdir: Path) -> list[str] | None:
-        """The agent's terminal runs on this machine (not isolated). None: the SDK's own tmux
-        terminal. Once the PR's dependencies are installed, a bash with this sandbox's
-        environment instead, so `python` and `pytest` there are the environment's, as in the
-        validation runs."""
-        if self._path_first is None:
-            return None
-        env = [f"{name}={value}" for name, value in self._env().items()]
-        return ["env", "-i", *env, "TERM=xterm", "bash", "--noprofile", "--norc"]
-
-
-def kill_group(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError, PermissionError):
-        os.killpg(pid, signal.SIGKILL)
-
-
-# --------------------------------------------------------------------------------------
-# Docker
 
 
 @dataclass(frozen=True)
@@ -556,26 +422,3 @@ def _remove(container: Any) -> None:
         if "No such container" not in str(e) and "already in progress" not in str(e):
             log.warning("sandbox container %s not removed: %s", container.name, e)
     log.debug("sandbox container %s removed in %.2fs", container.name, time.monotonic() - started)
-
-
-def open_sandbox(kind: str | Settings, *, run_key: str = "", mount: Path | None = None) -> Sandbox:
-    """The sandbox for one part. ``kind`` is ``settings.sandbox`` or the settings themselves
-    (the Docker limits come from them). Cheap: a Docker container starts on first use."""
-    name = kind if isinstance(kind, str) else kind.sandbox
-    if name == "local":
-        return LocalSandbox()
-    if name == "docker":
-        if isinstance(kind, str):
-            from bot.settings import load_settings
-
-            kind = load_settings()
-        return DockerSandbox(DockerConfig.from_settings(kind), run_key=run_key, mount=mount)
-    raise SandboxUnavailable(f"TANDEM_SANDBOX={name}: unknown sandbox (use docker or local)")
-
-
-def check_sandbox(settings: Settings) -> None:
-    """At worker start: stop with a clear line if the sandbox cannot work here."""
-    if settings.sandbox == "docker":
-        check_docker(DockerConfig.from_settings(settings))
-    elif settings.sandbox != "local":
-        raise SandboxUnavailable(f"TANDEM_SANDBOX={settings.sandbox}: unknown sandbox")

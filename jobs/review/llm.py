@@ -1,8 +1,8 @@
 """The optional LLM pass of the refactoring review (``refactoring_review.llm.enabled``).
 
-The worst-scoring functions the PR touched (see :class:`jobs.review.TouchedFunction`) are
-sent, one request each, to the configured LLM through the OpenHands SDK's ``LLM``. The model
-is asked for JSON only::
+The worst-scoring functions the PR touched (see :class:`jobs.review.rules.TouchedFunction`)
+are sent, one request each, to the configured LLM through the OpenHands SDK's ``LLM``. The
+model is asked for JSON only::
 
     {"suggestions": [{"path": "...", "line": 12, "end_line": 14,
                       "message": "one line", "suggested_code": "optional replacement"}]}
@@ -11,7 +11,7 @@ The answer is untrusted text. It is parsed leniently (a ```json fence is fine) a
 is validated on its own against :class:`SuggestionItem`; an item that does not fit the schema
 is dropped, and so is one whose lines are not lines the PR added or changed ("off-diff").
 An item with ``suggested_code`` whose whole range is changed lines is a *clean replacement*:
-it becomes a GitHub suggested change (posted by :mod:`jobs.review_job`). The others become
+it becomes a GitHub suggested change (posted by :mod:`jobs.review.job`). The others become
 annotations.
 
 Budgets: at most ``max_functions`` requests, and no new request once the LLM spend (as the
@@ -30,14 +30,16 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from bot.redaction import one_line
 from jobs.agent import LLMSettings, build_llm
-from jobs.review import Finding, Level, TouchedFunction
+from jobs.review.rules import Finding, Level, TouchedFunction
 
 __all__ = [
     "CodeSuggestion",
     "LlmPass",
     "SuggestionItem",
     "build_prompt",
+    "markers_in",
     "parse_suggestions",
     "run_llm_pass",
     "suggestion_marker",
@@ -200,11 +202,6 @@ def _answer_text(response: Any) -> str:
     return "".join(str(getattr(p, "text", "")) for p in parts)
 
 
-def _redact(text: str, secret: str | None) -> str:
-    line = " ".join(text.split())[:300]
-    return line.replace(secret, "***") if secret else line
-
-
 def run_llm_pass(
     functions: list[TouchedFunction],
     sources: dict[str, str],
@@ -239,7 +236,7 @@ def run_llm_pass(
             max_output_tokens=MAX_OUTPUT_TOKENS,
         )
     except Exception as exc:  # e.g. a model string the SDK rejects
-        result.stopped = _redact(f"invalid LLM settings: {exc}", settings.api_key)
+        result.stopped = one_line(f"invalid LLM settings: {exc}", [settings.api_key])
         return result
     seen: set[tuple[str, int, int, str]] = set()
     for index, fn in enumerate(chosen):
@@ -256,8 +253,8 @@ def run_llm_pass(
             response = llm.completion(messages)
         except Exception as exc:  # outage, 5xx, garbage body, timeout
             result.functions_skipped += len(chosen) - index
-            result.stopped = _redact(
-                f"the LLM failed: {type(exc).__name__}: {exc}", settings.api_key
+            result.stopped = one_line(
+                f"the LLM failed: {type(exc).__name__}: {exc}", [settings.api_key]
             )
             break
         result.functions_sent += 1

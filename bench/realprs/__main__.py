@@ -1,0 +1,108 @@
+"""Command line of the real-commit benchmark: ``python -m bench.realprs --mirrors DIR --work DIR``.
+
+Runs every case of ``cases.toml`` (or one, ``--case NAME``) one after another, prints the
+table and totals, and writes the JSON (``--json``, and always ``<work>/results.json``, updated
+after each case so a long run leaves its figures behind)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+import argparse
+import json
+import signal
+
+from rich.console import Console
+
+from bench.realprs.cases import load_cases
+from bench.realprs.replay import engine_failure, generate_part
+from bench.realprs.report import print_report, report_json
+from bench.realprs.run import CaseResult, run_case
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.realprs", description=__doc__)
+    parser.add_argument("--mirrors", type=Path, required=True, help="the fetched mirrors")
+    parser.add_argument("--work", type=Path, required=True, help="clones, venvs and results")
+    parser.add_argument("--case", action="append", help="run only this case (repeatable)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    parser.add_argument("--timeout", type=float, default=600, help="per tandem run, seconds")
+    parser.add_argument("--test-timeout", type=float, default=600, help="per pytest run")
+    parser.add_argument("--tandem", type=Path, default=ROOT / ".venv" / "bin" / "tandem")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="run nothing: print <work>/results.json again (engine failures re-read from the "
+        "runs' tandem.json)",
+    )
+    return parser.parse_args(argv)
+
+
+def load_results(work: Path) -> list[CaseResult]:
+    """The results of an earlier run, with the engine-failure verdict taken afresh."""
+    data = json.loads((work / "results.json").read_text(encoding="utf-8"))
+    results = [CaseResult(**case) for case in data["cases"]]
+    for result in results:
+        report_file = work / "runs" / result.name / "tandem.json"
+        if result.status == "done" and report_file.exists():
+            part = generate_part(json.loads(report_file.read_text(encoding="utf-8")))
+            result.engine_failed = part is None or engine_failure(part) is not None
+    return results
+
+
+def stop(signum: int, _frame: object) -> None:
+    """SIGTERM ends the run like Ctrl-C, so a running ``tandem run`` is killed too."""
+    raise SystemExit(128 + signum)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    signal.signal(signal.SIGTERM, stop)
+    # A log file gets the full table; a terminal keeps its own width.
+    console = Console() if sys.stdout.isatty() else Console(width=180)
+    cases = load_cases()
+    if args.case:
+        unknown = set(args.case) - {c.name for c in cases}
+        if unknown:
+            console.print(f"unknown case(s): {', '.join(sorted(unknown))}")
+            return 2
+        cases = [c for c in cases if c.name in args.case]
+    work = args.work.resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    if args.report_only:
+        print_report(load_results(work), console)
+        return 0
+    results: list[CaseResult] = []
+    for case in cases:
+        console.print(f"[bold]{case.name}[/bold] {case.repo}@{case.commit[:10]} …", highlight=False)
+        result = run_case(
+            case, args.mirrors.resolve(), work, args.tandem, args.timeout, args.test_timeout
+        )
+        results.append(result)
+        if result.status == "skipped":
+            console.print(f"  skipped: {result.reason}", highlight=False)
+        elif result.status == "error":
+            console.print(f"  error: {result.reason}", highlight=False)
+        else:
+            console.print(
+                f"  {result.changed} changed lines, existing {result.covered_existing}, "
+                f"+authors {result.covered_authors}, +Tandem {result.covered_tandem}; "
+                f"{result.kept_tests} kept ({result.kept_failing_on_base} fail on base) "
+                f"in {result.case_seconds:.0f} s",
+                highlight=False,
+            )
+        data = json.dumps(report_json(results), indent=2)
+        (work / "results.json").write_text(data, encoding="utf-8")
+        if args.json:
+            args.json.write_text(data, encoding="utf-8")
+    print_report(results, console)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The figures: a rich table with one row per case, a totals line, and the JSON form."""
+
+from __future__ import annotations
+
+import statistics
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.realprs.run import CaseResult
+
+
+def percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole else 0.0
+
+
+def cell(part: int, whole: int) -> str:
+    return f"{part} ({percent(part, whole):.0f}%)" if whole else "-"
+
+
+def tandem_cell(r: CaseResult) -> str:
+    """What Tandem did, in a few words: crashed, engine failed, or its headline."""
+    if r.tandem_crashed:
+        return "CRASH" if r.tandem_returncode is not None else "TIMEOUT"
+    prefix = "ENGINE FAILED: " if r.engine_failed else ""
+    return prefix + (r.tandem_headline or r.tandem_conclusion or "?")
+
+
+def own_cell(r: CaseResult) -> str:
+    """Tandem's own changed-line figures (before → after / total), to compare with ours."""
+    own = r.tandem_own_coverage
+    if not own:
+        return "-"
+    return f"{own.get('covered_before')}→{own.get('covered_after')}/{own.get('changed_statements')}"
+
+
+def totals(results: list[CaseResult]) -> dict[str, Any]:
+    done = [r for r in results if r.status == "done"]
+    measured = [r for r in done if r.changed]
+    changed = sum(r.changed for r in done)
+    gains = [percent(r.covered_tandem - r.covered_existing, r.changed) for r in measured]
+    return {
+        "cases": len(results),
+        "measured": len(done),
+        "skipped": sum(r.status == "skipped" for r in results),
+        "errors": sum(r.status == "error" for r in results),
+        "changed_lines": changed,
+        "covered_existing": sum(r.covered_existing for r in done),
+        "covered_authors": sum(r.covered_authors for r in done),
+        "covered_tandem": sum(r.covered_tandem for r in done),
+        "cases_tandem_added_coverage": sum(r.covered_tandem > r.covered_existing for r in done),
+        "median_gain_points": round(statistics.median(gains), 1) if gains else 0.0,
+        "kept_tests": sum(r.kept_tests for r in done),
+        "kept_tests_failing_on_head": sum(r.kept_failing_on_head for r in done),
+        "kept_tests_failing_on_base": sum(r.kept_failing_on_base for r in done),
+        "author_tests_failing_on_base": sum(r.author_failing_on_base for r in done),
+        "tandem_crashes": sum(r.tandem_crashed for r in done),
+        "engine_failures": sum(r.engine_failed for r in done),
+        "tandem_seconds": round(sum(r.tandem_seconds for r in done), 1),
+    }
+
+
+def print_report(results: list[CaseResult], console: Console) -> None:
+    table = Table(title="Tandem on real pull requests (changed executable lines covered)")
+    for column in (
+        "case", "changed", "existing", "+authors", "+Tandem", "kept tests",
+        "kept fail base", "author fail base", "Tandem says", "Tandem", "time s",
+    ):  # fmt: skip
+        table.add_column(column, overflow="fold")
+    for r in results:
+        if r.status != "done":
+            table.add_row(r.name, r.status.upper(), r.reason, *[""] * 8)
+            continue
+        table.add_row(
+            r.name,
+            str(r.changed),
+            cell(r.covered_existing, r.changed),
+            cell(r.covered_authors, r.changed),
+            cell(r.covered_tandem, r.changed),
+            f"{r.kept_tests} in {len(r.kept_files)} file(s)"
+            + (f", {r.kept_failing_on_head} FAIL on head" if r.kept_failing_on_head else ""),
+            str(r.kept_failing_on_base),
+            f"{r.author_failing_on_base}/{r.author_tests}",
+            own_cell(r),
+            tandem_cell(r),
+            f"{r.tandem_seconds:.0f}",
+        )
+    console.print(table)
+    for r in results:
+        for note in r.notes:
+            console.print(f"[dim]{r.name}: {note}[/dim]", highlight=False)
+    t = totals(results)
+    changed = t["changed_lines"]
+    console.print(
+        f"[bold]Totals[/bold] ({t['measured']} measured, {t['skipped']} skipped, "
+        f"{t['errors']} errors): {changed} changed lines; covered by existing "
+        f"{cell(t['covered_existing'], changed)}, +authors {cell(t['covered_authors'], changed)},"
+        f" +Tandem {cell(t['covered_tandem'], changed)}; Tandem added coverage in "
+        f"{t['cases_tandem_added_coverage']} case(s), median gain {t['median_gain_points']} "
+        f"points; {t['kept_tests']} kept tests, {t['kept_tests_failing_on_base']} failing on base "
+        f"(authors: {t['author_tests_failing_on_base']}), {t['kept_tests_failing_on_head']} "
+        f"failing on head; {t['tandem_crashes']} crash(es), {t['engine_failures']} engine "
+        f"failure(s); Tandem time {t['tandem_seconds']} s",
+        highlight=False,
+    )
+
+
+def report_json(results: list[CaseResult]) -> dict[str, Any]:
+    return {"totals": totals(results), "cases": [r.as_json() for r in results]}

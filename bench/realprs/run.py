@@ -1,0 +1,173 @@
+"""One case end to end: replay the commit, run Tandem, then measure (in that case's venv) what
+the existing, the author's and Tandem's kept tests cover of the changed lines and which of
+them fail on the base commit. The result is plain data for the table and the JSON."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.realprs.cases import Case
+from bench.realprs.measure import (
+    MeasureError,
+    apply_patch,
+    case_venv,
+    changed_lines,
+    count,
+    executable,
+    intersect,
+    prepare_checkout,
+    run_tests,
+    union,
+    worktree,
+)
+from bench.realprs.replay import (
+    ReplayError,
+    engine_failure,
+    generate_part,
+    git,
+    make_replay,
+    run_tandem,
+)
+
+
+@dataclass
+class CaseResult:
+    """Every figure of one case; ``status`` is done, skipped or error (then ``reason``)."""
+
+    name: str
+    repo: str
+    commit: str
+    description: str
+    status: str = "done"
+    reason: str = ""
+    changed: int = 0  # changed executable lines of the head
+    covered_existing: int = 0
+    covered_authors: int = 0  # existing + the author's tests
+    covered_tandem: int = 0  # existing + Tandem's kept tests
+    author_tests: int = 0
+    author_failing_on_base: int = 0
+    tandem_returncode: int | None = None
+    tandem_crashed: bool = False
+    engine_failed: bool = False
+    tandem_headline: str = ""
+    tandem_conclusion: str = ""
+    tandem_own_coverage: dict[str, Any] = field(default_factory=dict)
+    kept_files: list[str] = field(default_factory=list)
+    kept_tests: int = 0
+    kept_failing_on_head: int = 0
+    kept_failing_on_base: int = 0
+    tandem_seconds: float = 0.0
+    case_seconds: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    uncovered_by_tandem: dict[str, list[int]] = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_case(
+    case: Case, mirrors: Path, work: Path, tandem: Path, timeout: float, test_timeout: float
+) -> CaseResult:
+    """Replay, run Tandem, measure; a missing mirror skips, a failed step is an error."""
+    result = CaseResult(case.name, case.repo, case.commit, case.description)
+    mirror = case.mirror(mirrors)
+    if not (mirror / "HEAD").exists():
+        result.status, result.reason = "skipped", f"no mirror at {mirror}"
+        return result
+    started = time.monotonic()
+    rundir = work / "runs" / case.name
+    shutil.rmtree(rundir, ignore_errors=True)
+    rundir.mkdir(parents=True)
+    try:
+        measure(case, mirror, rundir, work, tandem, timeout, test_timeout, result)
+    except (ReplayError, MeasureError, OSError) as exc:
+        result.status, result.reason = "error", str(exc)
+    except Exception as exc:  # one broken case must not end the benchmark
+        result.status, result.reason = "error", f"{type(exc).__name__}: {exc}"
+    result.case_seconds = round(time.monotonic() - started, 1)
+    return result
+
+
+def measure(
+    case: Case,
+    mirror: Path,
+    rundir: Path,
+    work: Path,
+    tandem: Path,
+    timeout: float,
+    test_timeout: float,
+    result: CaseResult,
+) -> None:
+    replay = make_replay(case, mirror, rundir / "clone")
+    run = run_tandem(tandem, replay, rundir, timeout)
+    result.tandem_returncode = run.returncode
+    result.tandem_crashed = run.crashed
+    result.tandem_seconds = round(run.seconds, 1)
+    if run.returncode is None:
+        result.notes.append(f"tandem run killed after {timeout:.0f} s")
+    elif run.crashed:
+        result.notes.append("tandem run crashed: " + " | ".join(run.log_tail[-3:]))
+    part = generate_part(run.report)
+    if run.report is not None:
+        result.tandem_conclusion = str(run.report.get("conclusion", ""))
+    if part is not None:
+        details = part.get("details", {})
+        result.tandem_headline = str(part.get("headline", ""))
+        failure = engine_failure(part)
+        result.engine_failed = failure is not None
+        if failure and part.get("status") != "failed":
+            result.notes.append(f"engine failed but the part says {part.get('status')}: {failure}")
+        result.tandem_own_coverage = dict(details.get("coverage", {}))
+        result.kept_files = list(details.get("kept", []))
+    elif run.report is not None:
+        result.engine_failed = True
+        result.notes.append("Tandem's report has no generate_tests part")
+
+    venv = case_venv(case, work / "venvs")
+    head = worktree(replay.clone, rundir / "head", replay.head)
+    prepare_checkout(case, head)
+    changed = executable(head, changed_lines(replay.clone, replay.base, replay.head))
+    sources = sorted(changed)
+    result.changed = count(changed)
+
+    def tests(checkout: Path, targets: list[str], label: str) -> Any:
+        prepare_checkout(case, checkout)
+        return run_tests(case, venv, checkout, targets, sources, label, test_timeout)
+
+    existing = tests(head, list(case.suite), "existing")
+    if existing.returncode not in (0, 1):
+        result.notes.append(f"existing tests exit {existing.returncode}: {existing.tail[-1:]}")
+    base_cover = intersect(changed, existing.covered)
+    result.covered_existing = count(base_cover)
+
+    authors_dir = worktree(replay.clone, rundir / "authors", replay.commit)
+    author_files = [t for t in case.tests if (authors_dir / t).exists()]
+    authors = tests(authors_dir, author_files, "authors")
+    result.covered_authors = count(intersect(changed, union(existing.covered, authors.covered)))
+    result.author_tests = authors.total
+    base_authors = worktree(replay.clone, rundir / "base-authors", replay.base)
+    git(base_authors, "checkout", "-q", replay.commit, "--", *author_files)
+    result.author_failing_on_base = len(tests(base_authors, author_files, "base-authors").failed)
+
+    patch = rundir / "tandem.patch"
+    with_tandem = worktree(replay.clone, rundir / "tandem", replay.head)
+    added = apply_patch(with_tandem, patch)
+    if not added:
+        result.covered_tandem = result.covered_existing
+        result.uncovered_by_tandem = {k: sorted(v - base_cover[k]) for k, v in changed.items()}
+        return
+    kept = tests(with_tandem, added, "tandem")
+    merged = intersect(changed, union(existing.covered, kept.covered))
+    result.covered_tandem = count(merged)
+    result.uncovered_by_tandem = {k: sorted(v - merged[k]) for k, v in changed.items()}
+    result.kept_tests = kept.total
+    result.kept_failing_on_head = len(kept.failed)
+    if kept.total == 0:
+        result.notes.append(f"kept tests collected nothing: {kept.tail[-2:]}")
+    base_tandem = worktree(replay.clone, rundir / "base-tandem", replay.base)
+    apply_patch(base_tandem, patch)
+    result.kept_failing_on_base = len(tests(base_tandem, added, "base-tandem").failed)

@@ -1,0 +1,40 @@
+"""Installing the PR's own dependencies in the sandbox before its tests run.
+
+A repository whose code imports its dependencies fails its baseline and every generated test
+with ImportError when the tests run with the sandbox's bare tools. So before the baseline,
+Tandem installs what the repository declares:
+
+- :mod:`jobs.dependencies.plan` (pure): which project and requirements files to install, as
+  pip arguments (:func:`plan_install`);
+- :mod:`jobs.dependencies.policy` (pure): what a requirements file may ask for (only the
+  configured package index, only files inside the checkout); a refused file is left out with
+  one note line saying which line and why;
+- :mod:`jobs.dependencies.install`: the install itself (:func:`install_dependencies`), into a
+  venv in the checkout, with a network only where pip runs, bounded in time; a failed install is
+  not fatal, the check run says what failed.
+"""
+
+from jobs.dependencies.install import (
+    ENV_DIR,
+    CheckoutFiles,
+    InstallOutcome,
+    install_dependencies,
+    summary_line,
+)
+from jobs.dependencies.plan import InstallPlan, MemoryFiles, Source, plan_install
+from jobs.dependencies.policy import RepoFiles, UnreadableFile, check_requirements_file
+
+__all__ = [
+    "ENV_DIR",
+    "CheckoutFiles",
+    "InstallOutcome",
+    "InstallPlan",
+    "MemoryFiles",
+    "RepoFiles",
+    "Source",
+    "UnreadableFile",
+    "check_requirements_file",
+    "install_dependencies",
+    "plan_install",
+    "summary_line",
+]

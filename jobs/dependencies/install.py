@@ -1,0 +1,309 @@
+"""Installing the PR's dependencies in the sandbox: :func:`install_dependencies`, the I/O half
+around the pure plan.
+
+**The environment**: a venv at ``.tandem-work/env`` inside the checkout, made by the sandbox's
+own python (:data:`BOOTSTRAP`), with one ``.pth`` file that adds the tools' site-packages
+(``site.addsitedir``, so their own ``.pth`` files work too) *after* the venv's. So the PR's pins
+win for its own imports (a repo pinned to an older library gets it), pytest, coverage and
+pynguin stay importable, and pip, run by the venv's python, installs into the venv only:
+``pip`` never uninstalls what lies outside the running environment, so the tools' directory
+(with the local sandbox: the worker's own venv) is never written. Why not
+``pip install --target`` + ``PYTHONPATH``: ``--target`` ignores ``.pth`` files, so editable
+installs (which are ``.pth`` files) would not work, and every command (pytest, coverage,
+pynguin, the agent's terminal) would need the variable; a venv is one interpreter path. The
+checkout's ``.tandem-work`` is already out of ``git status`` (``.git/info/exclude``), pytest
+does not collect it (a dot directory, and a venv), and coverage omits it; files the install
+writes elsewhere in the checkout (``build/``, ``*.egg-info``) are added to
+``.git/info/exclude`` too, so they never look like new test files. After a successful install
+the venv's python must still import pytest and coverage; then ``sandbox.use_python`` makes
+every later command (``coverage.run_pytest``, pynguin) use it, and puts its ``bin`` first on
+``PATH`` (with Docker, the agent's terminal too).
+
+**Network**: the tests never get one. With Docker the install runs in a separate short-lived
+container on ``TANDEM_SANDBOX_INSTALL_NETWORK`` (default ``bridge``), same image, limits and
+mount, removed afterwards; nothing it started survives into the part's container, which stays
+on ``network_mode=none``. ``none`` means the install runs in the part's container and there is
+no package index: pip runs with ``--no-index`` (only what the repository holds, e.g. vendored
+packages) and ``--no-build-isolation`` (an isolated build would fetch setuptools from the
+index; this way the sandbox's own setuptools builds). The local sandbox has this machine's
+network; ``none`` means ``--no-index`` there too.
+
+**Bounds**: the install has a wall time (a share of the part's budget, at most
+:data:`MAX_INSTALL_S`), pip's output is kept as a tail and summarised to one line
+(:func:`summary_line`). A failed install is not fatal: the tests run with the tools alone and
+the check run says what failed. The planner reads the checkout through :class:`CheckoutFiles`
+(regular files inside it only, at most :data:`MAX_FILE_BYTES`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from bot.repo_config import Dependencies
+from jobs import git
+from jobs.dependencies.plan import InstallPlan, plan_install
+from jobs.dependencies.policy import UnreadableFile
+from jobs.sandbox import Sandbox, decisive_line, last_line, tail
+from jobs.testgen import coverage as cov
+
+log = logging.getLogger(__name__)
+
+ENV_DIR = f"{cov.WORK_DIR}/env"
+TMP_DIR = f"{cov.WORK_DIR}/pip-tmp"
+MAX_INSTALL_S = 600.0
+MAX_FILE_BYTES = 1_000_000
+
+OUTPUT_TAIL = 4000
+
+_SUCCESS = re.compile(r"^Successfully installed (.+)$", re.M)
+_GLOB = re.compile(r"[*?\[\\]")  # special in .git/info/exclude patterns
+
+
+@dataclass(frozen=True)
+class CheckoutFiles:
+    """A checkout's files for the planner: reads only regular files inside it (symlinks
+    resolved), at most MAX_FILE_BYTES."""
+
+    root: Path
+
+    def _resolve(self, path: str) -> Path:
+        return (self.root / path).resolve()
+
+    def inside(self, path: str) -> bool:
+        return self._resolve(path).is_relative_to(self.root.resolve())
+
+    def read(self, path: str) -> str | None:
+        target = self.root / path
+        if not target.exists() and not target.is_symlink():
+            return None
+        if not self.inside(path):
+            raise UnreadableFile("points outside the repository")
+        real = self._resolve(path)
+        if not real.is_file():
+            return None
+        if real.stat().st_size > MAX_FILE_BYTES:
+            raise UnreadableFile(f"larger than {MAX_FILE_BYTES} bytes")
+        try:
+            return real.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as e:
+            raise UnreadableFile(f"cannot be read ({type(e).__name__})") from None
+
+
+@dataclass
+class InstallOutcome:
+    status: Literal["nothing", "installed", "failed", "refused"]
+    plan: InstallPlan = field(default_factory=InstallPlan)
+    note: str | None = None  # one line for the check run
+    python: str | None = None  # the environment's interpreter, once installed
+    packages: list[str] = field(default_factory=list)  # what pip installed ("name-version")
+    duration_s: float = 0.0
+    output: str = ""  # pip's output, the tail
+
+
+# Run by the sandbox's own python (-I: the checkout's files cannot shadow venv or site): make
+# the venv, add the tools' site-packages after its own, make sure it has a pip.
+BOOTSTRAP = """\
+import os, site, subprocess, sys, venv
+env = sys.argv[1]
+venv.EnvBuilder(symlinks=True, with_pip=False).create(env)
+python = os.path.join(env, "bin", "python")
+purelib = subprocess.run(
+    [python, "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+    check=True, capture_output=True, text=True,
+).stdout.strip()
+tools = [d for d in site.getsitepackages() if os.path.isdir(d)]
+with open(os.path.join(purelib, "_tandem_tools.pth"), "w") as pth:
+    pth.writelines(f"import site; site.addsitedir({d!r})\\n" for d in tools)
+if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True).returncode:
+    subprocess.run([python, "-I", "-m", "ensurepip", "--default-pip"], check=True)
+"""
+PROBE = "import pytest, coverage"
+
+
+def summary_line(output: str) -> str:
+    """The line of pip's output that says what went wrong: its last ERROR line (also one that
+    a build subprocess printed, indented), else the last line — never the closing "note: This
+    error originates from a subprocess"."""
+    return decisive_line(output)
+
+
+def installed_packages(output: str) -> list[str]:
+    found = _SUCCESS.findall(output)
+    return found[-1].split() if found else []
+
+
+async def install_dependencies(
+    sandbox: Sandbox,
+    checkout: Path,
+    *,
+    config: Dependencies | None = None,
+    timeout_s: float,
+    network: str = "bridge",
+    extra_pip_args: Sequence[str] = (),
+) -> InstallOutcome:
+    """Install the PR's dependencies into a venv in the checkout and switch ``sandbox`` to it.
+    ``network``: where pip runs (``TANDEM_SANDBOX_INSTALL_NETWORK``; ``none``: no index).
+    Never raises for a failed install: the outcome's note says what happened."""
+    started = time.monotonic()
+    deadline = started + min(timeout_s, MAX_INSTALL_S)
+    checkout = await asyncio.to_thread(checkout.resolve)
+    plan = await asyncio.to_thread(
+        plan_install, CheckoutFiles(checkout), config or Dependencies(), index=network != "none"
+    )
+    refused = "; ".join(plan.refused)
+    if sandbox.python.startswith(f"{checkout / ENV_DIR}/"):  # this sandbox has it already
+        return InstallOutcome("installed", plan, python=sandbox.python)
+    if plan.empty:
+        note = f"Dependencies: not installed: {refused}." if refused else None
+        return InstallOutcome("refused" if refused else "nothing", plan, note)
+    outcome = InstallOutcome("failed", plan)
+    untracked: set[str] | None = None
+    try:
+        _work_dir(checkout)
+        untracked = await _untracked(checkout)
+        outcome = await _install(sandbox, checkout, plan, network, deadline, extra_pip_args)
+    except Exception as e:  # the engine went away, a network does not exist, ...
+        log.warning("installing dependencies failed", exc_info=True)
+        why = getattr(e, "explanation", None) or str(e)  # docker's APIError: the engine's words
+        outcome.note = f"Dependencies: not installed ({type(e).__name__}: {str(why)[:200]})"
+    finally:
+        shutil.rmtree(checkout / TMP_DIR, ignore_errors=True)
+        if untracked is not None:
+            await _exclude_new_files(checkout, untracked)
+    outcome.duration_s = time.monotonic() - started
+    if outcome.python is not None:
+        sandbox.use_python(outcome.python)
+    if refused and outcome.note:
+        outcome.note = outcome.note.rstrip(".") + f". Not used: {refused}."
+    if outcome.note:
+        outcome.note = outcome.note if outcome.note.endswith(".") else outcome.note + "."
+    return outcome
+
+
+def _work_dir(checkout: Path) -> None:
+    """``.tandem-work`` as a real directory of the checkout, with no environment in it yet."""
+    work = checkout / cov.WORK_DIR
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        raise RuntimeError(f"the repository has its own {cov.WORK_DIR}")
+    cov.prepare(checkout)
+    env = checkout / ENV_DIR
+    if env.is_symlink() or env.is_file():
+        env.unlink()
+    elif env.exists():
+        shutil.rmtree(env)
+    (checkout / TMP_DIR).mkdir(exist_ok=True)
+
+
+async def _install(
+    sandbox: Sandbox,
+    checkout: Path,
+    plan: InstallPlan,
+    network: str,
+    deadline: float,
+    extra_pip_args: Sequence[str],
+) -> InstallOutcome:
+    what = plan.describe()
+
+    def left() -> float:
+        return max(1.0, deadline - time.monotonic())
+
+    made = await sandbox.run(
+        [sandbox.python, "-I", "-c", BOOTSTRAP, str(checkout / ENV_DIR)],
+        cwd=checkout,
+        timeout_s=min(120.0, left()),
+    )
+    if made.returncode != 0:
+        return InstallOutcome(
+            "failed",
+            plan,
+            f"Dependencies: could not create an environment for {what}: {last_line(made.output)}",
+            output=tail(made.output, OUTPUT_TAIL),
+        )
+    python = str(checkout / ENV_DIR / "bin" / "python")
+    async with sandbox.networked(network) as box:
+        result = await box.run(
+            [
+                "env",
+                f"TMPDIR={checkout / TMP_DIR}",
+                python,
+                "-I",
+                "-m",
+                "pip",
+                *plan.pip_args(),
+                *extra_pip_args,
+            ],
+            cwd=checkout,
+            timeout_s=left(),
+        )
+    output = tail(result.output, OUTPUT_TAIL)
+    if result.timed_out:
+        return InstallOutcome(
+            "failed",
+            plan,
+            f"Dependencies: installing from {what} timed out after {result.duration_s:.0f} s; "
+            "the tests ran without them",
+            output=output,
+        )
+    if result.returncode != 0:
+        return InstallOutcome(
+            "failed",
+            plan,
+            f"Dependencies: installing from {what} failed (pip exit {result.returncode}): "
+            f"{summary_line(result.output)}. The tests ran without them",
+            output=output,
+        )
+    probe = await sandbox.run([python, "-I", "-c", PROBE], cwd=checkout, timeout_s=min(60, left()))
+    if probe.returncode != 0:
+        return InstallOutcome(
+            "failed",
+            plan,
+            f"Dependencies: installed from {what}, but then pytest/coverage did not import "
+            f"({last_line(probe.output)}); the tests ran without them",
+            output=output,
+        )
+    packages = installed_packages(result.output)
+    return InstallOutcome(
+        "installed",
+        plan,
+        f"Dependencies: installed from {what} ({len(packages)} package(s))",
+        python=python,
+        packages=packages,
+        output=output,
+    )
+
+
+async def _untracked(checkout: Path) -> set[str]:
+    try:
+        status = await git.run_async(
+            checkout, "status", "--porcelain", "--untracked-files=normal", "-z", timeout_s=60
+        )
+    except Exception:
+        return set()
+    return {entry[3:] for entry in status.split("\0") if entry.startswith("?? ")}
+
+
+async def _exclude_new_files(checkout: Path, before: set[str]) -> None:
+    """Keep what the install wrote in the checkout (build/, *.egg-info) out of `git status`,
+    where it would look like files the engine wrote."""
+    new = sorted((await _untracked(checkout)) - before)
+    if not new:
+        return
+    exclude = checkout / ".git" / "info" / "exclude"
+    try:
+        text = exclude.read_text() if exclude.exists() else ""
+        lines = "".join(f"/{_escape(path)}\n" for path in new if "\n" not in path)
+        exclude.write_text(text.rstrip("\n") + "\n" + lines)
+    except OSError as e:
+        log.warning("could not exclude install artefacts from git status: %s", e)
+
+
+def _escape(path: str) -> str:
+    return _GLOB.sub(lambda m: "\\" + m.group(0), path)

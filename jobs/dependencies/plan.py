@@ -1,0 +1,227 @@
+"""The install plan (pure: file texts in, pip arguments out): what of the PR's dependencies to
+install, by :func:`plan_install`.
+
+With ``test_generation.dependencies.install: auto`` it finds, at the repository root,
+
+- the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
+  ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
+  ``test, tests, testing, dev`` that exist; dependency groups of those names with
+  ``--group``). Editable matters: the tests must import the checkout's files, which coverage
+  measures, not a copy in site-packages;
+- requirements files: ``requirements.txt``, ``requirements-dev.txt``, ``test-requirements.txt``
+  and the other usual names (:data:`REQUIREMENTS_FILES`).
+
+All of them go to one ``pip install`` (one resolution). ``requirements: [paths]`` installs
+exactly those files instead. Nothing found: nothing installed, no note. A requirements file
+the policy (:mod:`jobs.dependencies.policy`) refuses, or a project whose declared dependencies
+are direct references, is left out with one line in :attr:`InstallPlan.refused`; the rest is
+installed. :class:`MemoryFiles` feeds the planner plain data.
+"""
+
+from __future__ import annotations
+
+import configparser
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+from bot.repo_config import Dependencies
+from jobs.dependencies.policy import (
+    RepoFiles,
+    UnreadableFile,
+    check_requirements_file,
+    direct_reference,
+)
+
+PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
+REQUIREMENTS_FILES = (
+    "requirements.txt",
+    "requirements-dev.txt",
+    "requirements_dev.txt",
+    "dev-requirements.txt",
+    "requirements-test.txt",
+    "requirements_test.txt",
+    "requirements-tests.txt",
+    "test-requirements.txt",
+    "test_requirements.txt",
+    "requirements/dev.txt",
+    "requirements/test.txt",
+    "requirements/tests.txt",
+    "tests/requirements.txt",
+)
+
+NO_INDEX_ARGS = ("--no-index", "--no-build-isolation")
+
+
+@dataclass(frozen=True)
+class MemoryFiles:
+    """Plain data for the planner: repository-relative path -> text."""
+
+    files: Mapping[str, str]
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def inside(self, path: str) -> bool:
+        return True  # no symlinks in plain data; `..` is caught before this is asked
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
+    kind: Literal["project", "groups", "requirements"]  # groups: dependency groups only
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+
+    def describe(self) -> str:
+        more = []
+        if self.extras:
+            more.append("extras " + ", ".join(self.extras))
+        if self.groups:
+            more.append("groups " + ", ".join(self.groups))
+        return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
+
+    def pip_args(self) -> list[str]:
+        if self.kind == "requirements":
+            return ["-r", f"./{self.path}"]
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        args = ["-e", f".{extras}"] if self.kind == "project" else []
+        for group in self.groups:
+            args.append(f"--group=./pyproject.toml:{group}")
+        return args
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    sources: tuple[Source, ...] = ()
+    refused: tuple[str, ...] = ()  # one line per file left out: which line and why
+    index: bool = True  # False: --no-index (no network to reach one)
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources
+
+    def pip_args(self) -> list[str]:
+        """The arguments after ``python -m pip``."""
+        args = [
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--progress-bar=off",
+            "--no-warn-script-location",
+            "--retries=2",
+            "--timeout=30",
+        ]
+        if not self.index:
+            args.extend(NO_INDEX_ARGS)
+        for source in self.sources:
+            args.extend(source.pip_args())
+        return args
+
+    def describe(self) -> str:
+        names = [s.describe() for s in self.sources]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) -> InstallPlan:
+    """What to install, from the repository's files and ``test_generation.dependencies``."""
+    if config.install == "none":
+        return InstallPlan(index=index)
+    sources: list[Source] = []
+    refused: list[str] = []
+    if config.requirements:
+        candidates = list(config.requirements)
+    else:
+        project = _project(files, refused)
+        if project is not None:
+            sources.append(project)
+        candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
+    for path in candidates:
+        problem = check_requirements_file(files, path)
+        if problem is None:
+            sources.append(Source(path, "requirements"))
+        else:
+            refused.append(problem)
+    return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+
+
+def _exists(files: RepoFiles, path: str, refused: list[str]) -> bool:
+    try:
+        return files.read(path) is not None
+    except UnreadableFile as e:
+        refused.append(f"`{path}`: {e}")
+        return False
+
+
+def _read(files: RepoFiles, path: str, refused: list[str]) -> str | None:
+    try:
+        return files.read(path)
+    except UnreadableFile as e:
+        refused.append(f"`{path}`: {e}")
+        return None
+
+
+def _project(files: RepoFiles, refused: list[str]) -> Source | None:
+    """The repository's own project, when it is one pip can install (or, without one,
+    pyproject.toml's test/dev dependency groups)."""
+    text = _read(files, "pyproject.toml", refused)
+    data: dict[str, object] = {}
+    if text is not None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            refused.append(f"`pyproject.toml`: not valid TOML ({e})")
+            return None
+    project = data.get("project")
+    has_setup = _exists(files, "setup.py", refused)
+    setup_cfg = _read(files, "setup.cfg", refused)
+    is_project = (
+        isinstance(project, dict)
+        or "build-system" in data
+        or has_setup
+        or (setup_cfg is not None and "[metadata]" in setup_cfg)
+    )
+    extras: list[str] = []
+    declared: list[str] = []
+    if isinstance(project, dict):
+        declared.extend(_strings(project.get("dependencies")))
+        optional = project.get("optional-dependencies")
+        if isinstance(optional, dict):
+            extras = [name for name in PROJECT_EXTRAS if name in optional]
+            for name in extras:
+                declared.extend(_strings(optional[name]))
+    elif setup_cfg is not None:
+        extras = _setup_cfg_extras(setup_cfg)
+    groups: list[str] = []
+    dependency_groups = data.get("dependency-groups")
+    if isinstance(dependency_groups, dict):
+        groups = [name for name in PROJECT_EXTRAS if name in dependency_groups]
+        for name in groups:
+            declared.extend(_strings(dependency_groups[name]))
+    if not is_project and not groups:
+        return None
+    where = "pyproject.toml" if text is not None else "setup.py" if has_setup else "setup.cfg"
+    for requirement in declared:
+        why = direct_reference(requirement)
+        if why:
+            refused.append(f"`{where}`: {requirement!r}: {why}")
+            return None
+    return Source(where, "project" if is_project else "groups", tuple(extras), tuple(groups))
+
+
+def _strings(value: object) -> list[str]:
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def _setup_cfg_extras(text: str) -> list[str]:
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return []
+    if not parser.has_section("options.extras_require"):
+        return []
+    present = set(parser.options("options.extras_require"))
+    return [name for name in PROJECT_EXTRAS if name in present]

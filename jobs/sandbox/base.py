@@ -1,0 +1,76 @@
+"""What every sandbox shares: the :class:`Sandbox` interface, a command's
+:class:`CommandResult`, the :class:`SandboxUnavailable` error and the bound on kept output.
+
+A command's output is kept as its last :data:`OUTPUT_LIMIT` characters (:func:`tail`), so a
+flood of output cannot fill the worker's memory or a check run. When a command fails, the line
+a person needs is rarely its last one (pip ends with "note: This error originates from a
+subprocess…", a crash with log lines): :func:`decisive_line` finds the error itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from bot.settings import SettingsError
+
+OUTPUT_LIMIT = 20_000
+
+
+class SandboxUnavailable(SettingsError):
+    """The configured sandbox cannot work here; the message is one line saying why."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    output: str
+    duration_s: float
+    timed_out: bool
+
+
+class Sandbox(Protocol):
+    """Where one part runs untrusted commands (see :mod:`jobs.sandbox`)."""
+
+    kind: str
+    python: str
+
+    async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult: ...
+
+    async def close(self) -> None: ...
+
+    async def terminal_command(self, workdir: Path) -> list[str] | None: ...
+
+    def use_python(self, python: str) -> None: ...
+
+    def networked(self, network: str) -> contextlib.AbstractAsyncContextManager[Sandbox]: ...
+
+
+def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
+    """The last ``limit`` characters of ``text``, led by "…" when some were cut."""
+    return text if len(text) <= limit else "…" + text[-limit:]
+
+
+# The last line that states an error: pip's "ERROR: …" (also indented, from a build
+# subprocess), a traceback's final "SomeError: …", pytest's "E   SomeError".
+_ERROR_LINE = re.compile(
+    r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b|(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b)"
+)
+
+
+def last_line(text: str, limit: int = 200) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1][:limit] if lines else "no output"
+
+
+def decisive_line(output: str, limit: int = 300) -> str:
+    """The line of a failed command's output that says what went wrong: the last line that
+    states an error, else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if _ERROR_LINE.match(line):
+            return line[:limit]
+    return lines[-1][:limit] if lines else "no output"

@@ -1,0 +1,63 @@
+"""Test generation: clone, measure what the existing tests cover of the changed lines, let an
+engine (the OpenHands agent, or the offline CrossHair and Pynguin) write tests for what is not
+covered, keep only tests that pass every validation run and cover changed lines nothing covered
+before, deliver them.
+
+``produce_tests`` (:mod:`.produce`) is the GitHub-free core (a checkout and its changed lines
+in, verdicts and evidence out); ``produce_and_report`` (:mod:`.pipeline`) adds the part's
+result and hands kept tests to a ``Deliverer``; the worker's ``generate`` (:mod:`.job`)
+wraps that with the clone and delivery to the pull request, ``tandem run`` with a local clone
+and delivery into the working tree.
+
+Evidence, in order:
+1. **Baseline** (:mod:`.coverage`): the repository's own tests under coverage.py in the
+   sandbox. Failing tests, collection errors and a repository without tests are reported, not
+   fatal: whatever ran counts.
+2. **Plan** (:mod:`.targets`): changed statements nothing covers, per file, with the functions
+   they are in; files ordered by that count and capped by ``max_files`` (the rest is named in
+   the report).
+3. **Engine** (:mod:`.engines`) writes test files (prompt, :mod:`.prompts`: the uncovered lines
+   and their code, the repository's test conventions (:mod:`.conventions`), the config's
+   instructions).
+4. **Validation** (:mod:`.validation`): each candidate runs ``flaky_runs`` times (the first under
+   coverage). A file that fails on any run is discarded; when only some top-level test
+   functions fail, those are removed and the rest must pass all runs again. The agent is told
+   why a file failed and gets ``MAX_FIX_ROUNDS`` focused conversations to fix it.
+5. **Coverage filter** (:mod:`.selection`): passing files are taken greedily by the changed lines
+   they add; a file is kept only if it covers changed lines that neither the baseline nor an
+   already kept file covered (``keep_rule: total``: if it adds any covered line of non-test
+   code).
+6. **Base commit** (:mod:`.base_commit`, :mod:`.pin`): the passing files also run on the base
+   commit (those that fail there pin the change, and win a coverage tie), and so do the
+   baseline's failing tests: one that passes on the base is broken by the change, a finding
+   (``test_generation.fail_on: [broken_tests]`` fails the check).
+
+The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost across all of it;
+:mod:`.report` renders the result and :mod:`.deliver` puts kept tests in front of people.
+"""
+
+from jobs.testgen.engines import agent_conversation
+from jobs.testgen.job import generate
+from jobs.testgen.pipeline import Delivered, Deliverer, produce_and_report
+from jobs.testgen.produce import Production, produce_tests
+from jobs.testgen.prompts import build_prompt
+from jobs.testgen.report import render
+from jobs.testgen.selection import select
+from jobs.testgen.targets import plan_targets
+from jobs.testgen.validation import new_test_files, validate
+
+__all__ = [
+    "Delivered",
+    "Deliverer",
+    "Production",
+    "agent_conversation",
+    "build_prompt",
+    "generate",
+    "new_test_files",
+    "plan_targets",
+    "produce_and_report",
+    "produce_tests",
+    "render",
+    "select",
+    "validate",
+]

@@ -1,0 +1,432 @@
+"""Running tests on the pull request's base commit, in the same sandbox as the head: the one
+place for both "do the kept tests pin the change?" and "which existing tests does the change
+break?" (the pure half, classification and rendering, is :mod:`.pin`).
+
+The base tree is :mod:`.base_tree`'s: the base commit's files under the checkout's scratch
+directory, with the kept test files copied in.
+
+**The run** (:func:`run_on_base`) is pytest with cwd = the base tree, ``--rootdir`` it and the
+base tree's own pytest config (or an empty one: never the head's, which sits two directories
+up), through :data:`LAUNCHER`. The dependency environment may hold the head project
+installed *editable* (``.pth`` paths and setuptools' finder mappings pointing into the
+checkout), so before pytest starts the launcher maps every import path inside the checkout
+(outside ``.tandem-work``) to the same path in the base tree: the base run imports the base
+code. A small plugin keeps only the wanted tests (``only``) and writes each test's outcome,
+its node id and the JUnit address it has (classname, name), to a JSON file the worker reads
+back (bounded, validated: the sandbox wrote it). ``--continue-on-collection-errors``: a file
+that does not import on the base (it uses what the change adds) must not stop the others.
+
+The two questions: :func:`pin_on_base` (the passing candidates, before selection, so that a
+coverage tie goes to a pinning test) and :func:`broken_on_base` (only the head baseline's
+failing tests, found by their JUnit address). Each gets a fresh base tree, removed afterwards,
+and answers "not run" rather than failing when the wall time left is short or the tree cannot
+be written.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import os
+import time
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from jobs.sandbox import Sandbox, decisive_line
+from jobs.testgen import coverage as cov
+from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
+from jobs.testgen.pin import BrokenTests, Located, Pinning, classify_broken, classify_pinning
+
+MAX_RESULTS_BYTES = 20_000_000
+LAUNCHER = f"{cov.WORK_DIR}/run_base_pytest.py"
+EMPTY_INI = f"{cov.WORK_DIR}/base-pytest.ini"
+# pytest's own order for a directory's config files; the section that makes each one count.
+PYTEST_CONFIGS = (
+    ("pytest.ini", None),
+    (".pytest.ini", None),
+    ("pyproject.toml", "[tool.pytest.ini_options]"),
+    ("tox.ini", "[pytest]"),
+    ("setup.cfg", "[tool:pytest]"),
+)
+
+_LAUNCHER = """\
+import json, os, re, sys
+checkout, only_file, results_file = sys.argv[1:4]
+base = os.getcwd()
+work = os.path.join(checkout, ".tandem-work")
+
+
+def _under(path, root):
+    return path == root or path.startswith(root + os.sep)
+
+
+def _to_base(path):
+    # An import path into the head checkout (an editable install) becomes the base tree's.
+    real = os.path.realpath(path) if path else path
+    if real and _under(real, checkout) and not _under(real, work):
+        return os.path.join(base, os.path.relpath(real, checkout))
+    return path
+
+
+sys.path[:] = [_to_base(p) for p in sys.path]
+sys.path[0] = base
+for _name, _module in list(sys.modules.items()):
+    if _name.startswith("__editable__"):  # setuptools' editable finders
+        _mapping = getattr(_module, "MAPPING", None)
+        if isinstance(_mapping, dict):
+            for _key, _value in list(_mapping.items()):
+                _mapping[_key] = _to_base(_value)
+        _spaces = getattr(_module, "NAMESPACES", None)
+        if isinstance(_spaces, dict):
+            for _key, _value in list(_spaces.items()):
+                _spaces[_key] = [_to_base(v) for v in _value]
+
+only = None
+if only_file != "-":
+    with open(only_file, encoding="utf-8") as f:
+        data = json.load(f)
+    only = ({tuple(c) for c in data["cases"]}, set(data["files"]))
+
+
+def _address(nodeid, prefix):
+    # What pytest's JUnit XML calls this test (junitxml.mangle_test_address).
+    path, bracket, params = nodeid.partition("[")
+    names = path.split("::")
+    names[0] = re.sub(r"\\.py$", "", names[0].replace("/", "."))
+    names[-1] += bracket + params
+    classnames = names[:-1]
+    if prefix:
+        classnames.insert(0, prefix)
+    return ".".join(classnames), names[-1]
+
+
+class TandemBase:
+    def __init__(self):
+        self.tests = {}
+        self.collect_errors = []
+
+    def pytest_collection_modifyitems(self, config, items):
+        prefix = getattr(config.option, "junitprefix", None)
+        for item in items:
+            self.tests[item.nodeid] = {"address": _address(item.nodeid, prefix), "outcome": None}
+        if only is None:
+            return
+        cases, files = only
+        keep, drop = [], []
+        for item in items:
+            wanted = item.nodeid.split("::")[0] in files
+            wanted = wanted or tuple(self.tests[item.nodeid]["address"]) in cases
+            (keep if wanted else drop).append(item)
+        for item in drop:
+            self.tests.pop(item.nodeid, None)
+        items[:] = keep
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collect_errors.append(report.nodeid)
+
+    def pytest_runtest_logreport(self, report):
+        test = self.tests.setdefault(report.nodeid, {"address": ["", ""], "outcome": None})
+        if report.failed:
+            test["outcome"] = "failed"
+        elif report.when == "call" and report.passed and test["outcome"] != "failed":
+            test["outcome"] = "passed"
+        elif report.skipped and test["outcome"] is None:
+            test["outcome"] = "skipped"
+
+    def pytest_sessionfinish(self, session):
+        tests = [{"nodeid": k, **v} for k, v in self.tests.items() if v["outcome"]]
+        with open(results_file, "w", encoding="utf-8") as f:
+            json.dump({"tests": tests, "collect_errors": self.collect_errors}, f)
+
+
+import pytest
+
+sys.exit(pytest.main(sys.argv[4:], plugins=[TandemBase()]))
+"""
+
+
+@dataclass(frozen=True)
+class BaseTest:
+    """One test's outcome on the base commit."""
+
+    nodeid: str  # relative to the base tree: "tests/test_x.py::TestK::test_y[1]"
+    address: tuple[str, str]  # (classname, name), as the head's JUnit XML names it
+    outcome: str  # passed, failed, skipped
+
+    @property
+    def path(self) -> str:
+        return self.nodeid.split("::")[0]
+
+
+@dataclass
+class BaseRun:
+    """One pytest run on the base commit."""
+
+    returncode: int
+    timed_out: bool
+    duration_s: float
+    output: str
+    tests: list[BaseTest] = field(default_factory=list)
+    collect_errors: set[str] = field(default_factory=set)  # node ids (paths) that did not import
+    reported: bool = False  # the plugin's results came back
+
+    def problem(self) -> str | None:
+        """Why this run says nothing about the tests, or None."""
+        if self.timed_out:
+            return f"timed out after {self.duration_s:.0f} s"
+        if not self.reported:
+            return f"pytest exited {self.returncode}: {decisive_line(self.output)}"
+        return None
+
+
+def pytest_config(root: Path) -> Path | None:
+    """The base tree's own pytest config file, as pytest would pick it in that directory."""
+    for name, section in PYTEST_CONFIGS:
+        candidate = root / name
+        if candidate.is_symlink() or not candidate.is_file():
+            continue
+        if section is None:
+            return candidate
+        try:
+            if section in candidate.read_text(encoding="utf-8", errors="replace"):
+                return candidate
+        except OSError:
+            continue
+    pyproject = root / "pyproject.toml"
+    return pyproject if pyproject.is_file() and not pyproject.is_symlink() else None
+
+
+async def run_on_base(
+    sandbox: Sandbox,
+    checkout: Path,
+    base: BaseTree,
+    paths: list[str],
+    *,
+    tag: str,
+    timeout_s: float,
+    only_cases: Collection[tuple[str, str]] | None = None,
+    only_files: Collection[str] = (),
+) -> BaseRun:
+    """Run pytest on ``paths`` (in the base tree) in the sandbox. With ``only_cases``, only the
+    tests whose JUnit address is among them, and every test of ``only_files``, run."""
+    checkout, results, options = await asyncio.to_thread(
+        _prepare_run, checkout, base, tag, only_cases, only_files
+    )
+    args = [
+        sandbox.python,
+        str(checkout / LAUNCHER),
+        str(checkout),
+        *options,
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        f"--rootdir={base.root}",
+        f"--confcutdir={base.root}",
+        "--continue-on-collection-errors",
+        "--",
+        *paths,
+    ]
+    result = await sandbox.run(args, cwd=base.root, timeout_s=timeout_s)
+    run = BaseRun(result.returncode, result.timed_out, result.duration_s, result.output)
+    if not result.timed_out:
+        await asyncio.to_thread(read_results, results, run)
+    return run
+
+
+def _prepare_run(
+    checkout: Path,
+    base: BaseTree,
+    tag: str,
+    only_cases: Collection[tuple[str, str]] | None,
+    only_files: Collection[str],
+) -> tuple[Path, Path, list[str]]:
+    """Write the launcher, the selection and (when the base tree has none) an empty pytest
+    config into the scratch directory. Returns the resolved checkout, where the results will
+    be, and the launcher's arguments before pytest's (selection, results, ``-c`` config)."""
+    checkout = checkout.resolve()
+    work = checkout / cov.WORK_DIR
+    if work.is_symlink() or not inside(work, base.root):
+        raise BaseTreeError(f"the checkout's {cov.WORK_DIR} was replaced")
+    _write_fresh(checkout / LAUNCHER, _LAUNCHER)
+    results = work / f"base-{tag}.json"
+    results.unlink(missing_ok=True)
+    only = "-"
+    if only_cases is not None:
+        selection = work / f"base-{tag}-only.json"
+        cases = {"cases": sorted(only_cases), "files": sorted(only_files)}
+        _write_fresh(selection, json.dumps(cases))
+        only = str(selection)
+    config = pytest_config(base.root)
+    if config is None:
+        config = checkout / EMPTY_INI
+        _write_fresh(config, "[pytest]\n")
+    return checkout, results, [only, str(results), "-c", str(config)]
+
+
+def _write_fresh(path: Path, text: str) -> None:
+    """Write a scratch file as a new file: never through whatever the sandbox left there."""
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+
+
+def read_results(path: Path, run: BaseRun) -> None:
+    """The plugin's JSON into ``run`` (the sandbox wrote it: bounded, and every field checked)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_RESULTS_BYTES:
+                return
+            data = json.loads(f.read(MAX_RESULTS_BYTES).decode("utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(data, dict):
+        return
+    for test in data.get("tests") or []:
+        if not isinstance(test, dict):
+            continue
+        nodeid, address, outcome = test.get("nodeid"), test.get("address"), test.get("outcome")
+        if (
+            isinstance(nodeid, str)
+            and isinstance(address, list)
+            and len(address) == 2
+            and all(isinstance(a, str) for a in address)
+            and outcome in ("passed", "failed", "skipped")
+        ):
+            run.tests.append(BaseTest(nodeid, (address[0], address[1]), outcome))
+    errors = data.get("collect_errors") or []
+    run.collect_errors = (
+        {e for e in errors if isinstance(e, str)} if isinstance(errors, list) else set()
+    )
+    run.reported = True
+
+
+# --- the two questions asked of the base commit ------------------------------------------------
+
+MIN_BASE_S = 10.0  # below this much of the part's wall time left, the base commit is not run
+MAX_CHECKED = 500  # failing tests of the baseline checked on the base commit, at most
+MAX_PARSE_BYTES = 2_000_000
+
+
+async def pin_on_base(
+    sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+) -> Pinning:
+    """Run test files (path -> text, as validated on the head) on the base commit."""
+    paths = sorted(files)
+    if timeout_s < MIN_BASE_S:
+        return Pinning(dict.fromkeys(paths, "unknown"), "not run: the wall-time budget was short")
+    deadline = time.monotonic() + timeout_s
+    try:
+        async with base_tree(checkout, sha, timeout_s=min(120.0, timeout_s / 2)) as tree:
+            refused = place(tree, files)
+            runnable = [p for p in paths if p not in refused]
+            if not runnable:
+                return Pinning(dict.fromkeys(paths, "unknown"), "no test file could be placed")
+            run = await run_on_base(
+                sandbox,
+                checkout,
+                tree,
+                runnable,
+                tag="pin",
+                timeout_s=max(1.0, deadline - time.monotonic()),
+            )
+    except BaseTreeError as exc:
+        return Pinning(dict.fromkeys(paths, "unknown"), str(exc))
+    return classify_pinning(paths, run, refused)
+
+
+async def broken_on_base(
+    sandbox: Sandbox,
+    checkout: Path,
+    sha: str,
+    failures: list[cov.TestFailure],
+    *,
+    timeout_s: float,
+) -> BrokenTests:
+    """Run the head baseline's failing tests (only those) on the base commit."""
+    unique = list({(f.classname, f.name): f for f in failures}.values())
+    located = [(f, locate(checkout, f)) for f in unique[:MAX_CHECKED]]
+    note = f"only the first {MAX_CHECKED} were checked" if len(unique) > MAX_CHECKED else ""
+    located.extend((f, None) for f in unique[MAX_CHECKED:])
+    if timeout_s < MIN_BASE_S:
+        return classify_broken(located, set(), None, "not run: the wall-time budget was short")
+    deadline = time.monotonic() + timeout_s
+    try:
+        async with base_tree(checkout, sha, timeout_s=min(120.0, timeout_s / 2)) as tree:
+            files = {where.path for _, where in located if where is not None}
+            missing = {p for p in files if not _regular_file(tree.root, p)}
+            cases = {
+                (f.classname, f.name)
+                for f, where in located
+                if where is not None and not where.collection and where.path not in missing
+            }
+            whole = {
+                where.path
+                for _, where in located
+                if where is not None and where.collection and where.path not in missing
+            }
+            run = None
+            if files - missing:
+                run = await run_on_base(
+                    sandbox,
+                    checkout,
+                    tree,
+                    sorted(files - missing),
+                    tag="broken",
+                    timeout_s=max(1.0, deadline - time.monotonic()),
+                    only_cases=cases,
+                    only_files=whole,
+                )
+    except BaseTreeError as exc:
+        return classify_broken(located, set(), None, str(exc))
+    return classify_broken(located, missing, run, note)
+
+
+def _regular_file(root: Path, path: str) -> bool:
+    target = root / path
+    return target.is_file() and not target.is_symlink() and inside(root, target)
+
+
+def locate(checkout: Path, failure: cov.TestFailure) -> Located | None:
+    """The head checkout's file and ``def`` line of a failing test, from its JUnit address
+    (classname "tests.test_x.TestK", name "test_y[1]"; a collection error has classname ""
+    and the module as its name). None when no test file in the checkout matches."""
+    collection = not failure.classname
+    parts = (failure.name if collection else failure.classname).split(".")
+    for cut in range(len(parts), 0, -1):
+        path = "/".join(parts[:cut]) + ".py"
+        if safe_relative(path) and _regular_file(checkout, path):
+            classes = parts[cut:]
+            break
+    else:
+        return None
+    if collection:
+        return Located(path, path, 1, collection=True) if not classes else None
+    nodeid = "::".join([path, *classes, failure.name])
+    return Located(path, nodeid, function_line(checkout / path, classes, failure.name))
+
+
+def function_line(file: Path, classes: list[str], name: str) -> int:
+    """The ``def`` line of test ``name`` (parameters aside) inside ``classes``; 1 if not found."""
+    function = name.partition("[")[0]
+    try:
+        if file.stat().st_size > MAX_PARSE_BYTES:
+            return 1
+        body = ast.parse(file.read_bytes()).body
+    except (OSError, SyntaxError, ValueError):
+        return 1
+    for cls in classes:
+        found = [n for n in body if isinstance(n, ast.ClassDef) and n.name == cls]
+        if not found:
+            return 1
+        body = found[0].body
+    for node in body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
+            return node.lineno
+    return 1

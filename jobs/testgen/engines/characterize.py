@@ -1,0 +1,369 @@
+"""The third offline engine: characterization tests from the project's own seeds.
+
+:mod:`jobs.testgen.seeds` finds calls of the changed callables that the project already holds
+(docstring examples, its tests' literal calls, the literals a changed branch compares against).
+One probe process (:mod:`.characterize_probe`, copied into ``WORK_DIR``) runs in the sandbox:
+it imports each target module and evaluates every seed twice, each under a timer, recording the
+head's result: a value whose repr evaluates back to an equal value, else only its type, or the
+exception type. The worker only writes the probe and its JSON input and reads the JSON lines
+back, treated as hostile: shapes, kinds, names and sizes are checked, an expected value must be
+a plain expression (literals, constructor calls, names the probe said where to import from)
+without an address, and a file past its cap is cut. Results that differ between the two runs
+(nondeterministic), calls that time out and modules that fail to import are dropped, with a
+note (an import failure is also ``crashed``).
+
+One test file per source module, ``test_<module>_characterize_tandem.py``: ``assert call ==
+expected`` (``is`` for None and booleans), ``assert type(call).__qualname__ == 'T'``, or
+``with pytest.raises(E): call``, named ``test_<callable>_<origin>_<slug>``. Determinism: seeds
+are sorted, ``PYTHONHASHSEED`` is fixed, and the tests are sorted and de-duplicated.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jobs.sandbox import Sandbox, decisive_line
+from jobs.testgen.coverage import WORK_DIR
+from jobs.testgen.engines.crosshair import test_sources
+from jobs.testgen.engines.pynguin import module_for
+from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
+
+SCRATCH = f"{WORK_DIR}/characterize"
+PROBE = Path(__file__).with_name("characterize_probe.py")
+CALL_TIMEOUT_S = 2.0  # per evaluation; each seed is evaluated twice
+IMPORT_TIMEOUT_S = 10.0
+OVERHEAD_S = 10.0  # interpreter start, imports
+HASH_SEED = "0"
+MAX_OUTPUT_BYTES = 2_000_000
+MAX_EXPECTED_CHARS = 2000
+MAX_SLUG = 32
+KINDS = {
+    "value",
+    "type",
+    "raises",
+    "timeout",
+    "nondeterministic",
+    "unresolvable",
+    "unrepresentable",
+}
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
+_IDENTIFIER = re.compile(r"^[A-Za-z_]\w{0,99}$")
+_DROPPED = {
+    "timeout": "timed out after {s:g} s",
+    "nondeterministic": "gave different results on two runs",
+    "unresolvable": "uses a name the module lacks",
+    "unrepresentable": "returned a local class's instance",
+}
+
+
+@dataclass
+class CharacterizeOutcome:
+    written: list[str] = field(default_factory=list)  # test files written (repo-relative)
+    notes: list[str] = field(default_factory=list)  # one line per problem or skip
+    crashed: list[str] = field(default_factory=list)  # "`path`: decisive line" per failed import
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Case:
+    stem: str  # test_<callable>_<origin>_<slug>, before de-duplication
+    body: str  # source, unindented
+    needs: tuple[tuple[str, str], ...]  # (name, "module" | "stdlib") the body uses
+
+
+def test_name_for(module: str) -> str:
+    return f"test_{module.replace('.', '_')}_characterize_tandem.py"
+
+
+async def generate(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    output_dir: str,
+    *,
+    deadline: float,
+    seeds: SeedPlan | None = None,
+) -> CharacterizeOutcome:
+    """Characterization tests of every changed callable that has seeds, one file per module in
+    `output_dir`. `seeds`: found here from the checkout when not given."""
+    started = time.monotonic()
+    outcome = CharacterizeOutcome()
+    plan = (
+        seeds if seeds is not None else seeds_for_change(checkout, changed, test_sources(checkout))
+    )
+    outcome.notes += plan.notes
+    modules: dict[str, tuple[str, str]] = {}
+    for seed in plan.seeds:
+        if seed.path not in modules and (found := module_for(checkout, seed.path)) is not None:
+            modules[seed.path] = found
+    ordered = sorted(s for s in plan.seeds if s.path in modules)
+    if not ordered:
+        outcome.notes.append("no seeds for the changed callables; no characterization tests")
+        outcome.duration_s = time.monotonic() - started
+        return outcome
+    scratch = checkout / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    shutil.copyfile(PROBE, scratch / "probe.py")
+    job = {
+        "call_timeout_s": CALL_TIMEOUT_S,
+        "import_timeout_s": IMPORT_TIMEOUT_S,
+        "modules": [
+            {
+                "path": path,
+                "root": root,
+                "module": module,
+                "seeds": [
+                    {"id": index, "call": seed.call_source, "names": list(seed.names)}
+                    for index, seed in enumerate(ordered)
+                    if seed.path == path
+                ],
+            }
+            for path, (root, module) in sorted(modules.items())
+        ],
+    }
+    (scratch / "input.json").write_text(json.dumps(job, sort_keys=True), encoding="utf-8")
+    remaining = deadline - time.monotonic()
+    needed = OVERHEAD_S + IMPORT_TIMEOUT_S * len(modules) + 2 * CALL_TIMEOUT_S * len(ordered)
+    result = await sandbox.run(
+        [
+            "env",
+            f"PYTHONHASHSEED={HASH_SEED}",
+            sandbox.python,
+            f"{SCRATCH}/probe.py",
+            f"{SCRATCH}/input.json",
+            f"{SCRATCH}/output.jsonl",
+        ],
+        cwd=checkout,
+        timeout_s=max(1.0, min(remaining, needed)),
+    )
+    records = read_records(checkout / SCRATCH / "output.jsonl", len(ordered), set(modules))
+    failed_imports = {
+        str(r["path"]): str(r["detail"]) for r in records if r["kind"] == "import_error"
+    }
+    for path, detail in sorted(failed_imports.items()):
+        outcome.crashed.append(f"`{path}`: {detail}")
+        outcome.notes.append(f"`{path}`: importing `{modules[path][1]}` failed: {detail}")
+    by_id = {r["id"]: r for r in records if "id" in r}
+    missing = [s for i, s in enumerate(ordered) if i not in by_id and s.path not in failed_imports]
+    if missing:
+        why = "timed out" if result.timed_out else decisive_line(result.output)
+        outcome.notes.append(f"characterization probe stopped before {len(missing)} seeds: {why}")
+    cases: dict[str, list[Case]] = {}
+    for index, seed in enumerate(ordered):
+        record = by_id.get(index)
+        if record is None:
+            continue
+        if record["kind"] in _DROPPED:
+            reason = _DROPPED[record["kind"]].format(s=CALL_TIMEOUT_S)
+            outcome.notes.append(f"`{seed.path}`: `{seed.call_source[:80]}` {reason}; dropped")
+            continue
+        case = case_for(seed, record)
+        if case is None:
+            outcome.notes.append(f"`{seed.path}`: `{seed.call_source[:80]}`: unusable result")
+        else:
+            cases.setdefault(seed.path, []).append(case)
+    for path in sorted(cases):
+        module = modules[path][1]
+        text, conflicts = render(path, module, cases[path])
+        outcome.notes += [f"`{path}`: {c}" for c in conflicts]
+        destination = PurePosixPath(output_dir) / test_name_for(module)
+        (checkout / destination).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / destination).write_text(text, encoding="utf-8")
+        outcome.written.append(destination.as_posix())
+    outcome.duration_s = time.monotonic() - started
+    return outcome
+
+
+def read_records(path: Path, seeds: int, module_paths: set[str]) -> list[dict[str, object]]:
+    """The probe's JSON lines that have a valid shape (the probe ran PR code: trust nothing)."""
+    if not path.is_file():
+        return []
+    with path.open("rb") as handle:
+        raw = handle.read(MAX_OUTPUT_BYTES)
+    records: list[dict[str, object]] = []
+    seen: set[object] = set()
+    for line in raw.decode("utf-8", errors="replace").splitlines()[: seeds + len(module_paths)]:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict) and _valid(record, seeds, module_paths):
+            key = record.get("id", record.get("path"))
+            if key not in seen:
+                seen.add(key)
+                records.append(record)
+    return records
+
+
+def _valid(record: dict[str, object], seeds: int, module_paths: set[str]) -> bool:
+    kind = record.get("kind")
+    if kind == "import_error":
+        return record.get("path") in module_paths and _short_text(record.get("detail"))
+    identifier = record.get("id")
+    if not isinstance(identifier, int) or isinstance(identifier, bool) or kind not in KINDS:
+        return False
+    if not 0 <= identifier < seeds:
+        return False
+    if kind == "raises":
+        return _name_ok(record.get("exception")) and record.get("source") in ("builtin", "module")
+    if kind == "type":
+        expected = record.get("expected")
+        return isinstance(expected, str) and re.fullmatch(r"[\w.]{1,200}", expected) is not None
+    if kind == "value":
+        return _expected_ok(record.get("expected"), record.get("imports"))
+    return True
+
+
+def _short_text(value: object) -> bool:
+    return isinstance(value, str) and len(value) <= 300 and "\n" not in value
+
+
+def _name_ok(value: object) -> bool:
+    return isinstance(value, str) and _IDENTIFIER.match(value) is not None
+
+
+def _expected_ok(expected: object, imports: object) -> bool:
+    if not isinstance(expected, str) or len(expected) > MAX_EXPECTED_CHARS:
+        return False
+    if _ADDRESS.search(expected) or not isinstance(imports, list) or len(imports) > 20:
+        return False
+    declared: dict[str, str] = {}
+    for entry in imports:
+        if not (isinstance(entry, list) and len(entry) == 2 and _name_ok(entry[0])):
+            return False
+        name, source = entry
+        if source not in ("module", "stdlib") or (
+            source == "stdlib" and name not in sys.stdlib_module_names
+        ):
+            return False
+        declared[name] = source
+    try:
+        tree = ast.parse(expected, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return _plain(tree.body) and set(names_in(expected)) <= declared.keys()
+
+
+def _plain(node: ast.expr) -> bool:
+    """Literals, containers, negation, and calls of dotted names with plain arguments: what a
+    repr of data looks like; no lambda, comprehension, operator trick or dunder attribute."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        return _plain(node.operand)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
+        # complex numbers: 1+2j
+        return all(isinstance(n, ast.Constant | ast.UnaryOp) for n in (node.left, node.right))
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        return all(_plain(e) for e in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(k is not None and _plain(k) for k in node.keys) and all(
+            _plain(v) for v in node.values
+        )
+    if isinstance(node, ast.Name):
+        return True
+    if isinstance(node, ast.Attribute):
+        return not node.attr.startswith("__") and _plain(node.value)
+    if isinstance(node, ast.Call):
+        return (
+            isinstance(node.func, ast.Name | ast.Attribute)
+            and _plain(node.func)
+            and all(_plain(a) for a in node.args)
+            and all(k.arg is not None and _plain(k.value) for k in node.keywords)
+        )
+    return False
+
+
+def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
+    """The test of one seed's validated result."""
+    kind = record["kind"]
+    needs = {(name, "module") for name in seed.names}
+    call = seed.call_source
+    stem = f"test_{'_'.join(p.strip('_') for p in seed.qualname.split('.'))}_{seed.origin}"
+    stem += f"_{_slug(call)}"
+    if kind == "raises":
+        exception = str(record["exception"])
+        if record["source"] == "module":
+            needs.add((exception, "module"))
+        body = f"with pytest.raises({exception}):\n    {call}"
+        stem += f"_raises_{exception.lower()}"
+        needs.add(("pytest", "pytest"))
+    elif kind == "type":
+        body = f"assert type({call}).__qualname__ == {str(record['expected'])!r}"
+    else:
+        expected = str(record["expected"])
+        imports = record["imports"]
+        assert isinstance(imports, list)
+        needs |= {(str(name), str(source)) for name, source in imports}
+        operator = "is" if expected in ("None", "True", "False") else "=="
+        body = f"assert {call} {operator} {expected}"
+    try:
+        ast.parse(body)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return Case(stem, body, tuple(sorted(needs)))
+
+
+def _slug(call: str) -> str:
+    """Words of the call's arguments (or "no_args"), for a readable, deterministic name."""
+    try:
+        node = ast.parse(call, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return "case"
+    if isinstance(node, ast.Attribute):
+        return "attribute"
+    parts = [
+        *(ast.unparse(a) for a in getattr(node, "args", [])),
+        *(f"{k.arg}_{ast.unparse(k.value)}" for k in getattr(node, "keywords", [])),
+    ]
+    words = re.sub(r"[^a-z0-9]+", "_", " ".join(parts).lower()).strip("_")
+    return words[:MAX_SLUG].strip("_") or "no_args"
+
+
+def render(path: str, module: str, cases: list[Case]) -> tuple[str, list[str]]:
+    """One test file (sorted, de-duplicated, unique names), and a note per test left out
+    because a name it needs is imported differently by an earlier one."""
+    unique: dict[str, Case] = {}
+    for case in sorted(cases, key=lambda c: (c.stem, c.body)):
+        unique.setdefault(case.body, case)
+    bound: dict[str, str] = {}
+    kept: list[Case] = []
+    conflicts: list[str] = []
+    for case in unique.values():
+        own: dict[str, set[str]] = {}
+        for name, source in case.needs:
+            own.setdefault(name, set()).add(source)
+        clash = [n for n, s in sorted(own.items()) if len(s) > 1 or bound.get(n, *s) not in s]
+        if clash:
+            conflicts.append(f"`{case.stem}` left out: `{clash[0]}` means two things")
+            continue
+        bound.update(dict(case.needs))
+        kept.append(case)
+    stdlib = sorted(f"import {n}" for n, s in bound.items() if s == "stdlib")
+    pytest = ["import pytest"] if "pytest" in bound else []
+    project = sorted(n for n, s in bound.items() if s == "module")
+    groups = [stdlib, pytest, [f"from {module} import {', '.join(project)}"] if project else []]
+    text = (
+        f"# Characterization tests for {path}: they record the head's behaviour (each call's\n"
+        "# result or exception, on inputs the project itself holds), generated by Tandem and\n"
+        "# validated before delivery.\n"
+    )
+    text += "\n\n".join("\n".join(group) for group in groups if group) + "\n"
+    used: dict[str, int] = {}
+    for case in kept:
+        used[case.stem] = used.get(case.stem, 0) + 1
+        name = case.stem if used[case.stem] == 1 else f"{case.stem}_{used[case.stem]}"
+        text += f"\n\ndef {name}() -> None:\n{_indent(case.body)}\n"
+    return text, conflicts
+
+
+def _indent(body: str) -> str:
+    return "\n".join("    " + line for line in body.splitlines())

@@ -1,0 +1,167 @@
+"""Tandem's characterization probe: runs INSIDE the sandbox, never on the worker.
+
+Usage: ``python characterize_probe.py INPUT.json OUTPUT.jsonl``. The input lists modules
+(path, import root, dotted name) and their seeds (id, call expression, the module names it
+uses). For each module: import it, then evaluate every seed twice in a namespace holding
+exactly those names, each evaluation under a timer, and append one JSON line per seed:
+``value`` (a repr that evaluates back to an equal value of the same type, with the names it
+needs), ``type`` (only the result's type: no such repr), ``raises`` (the exception type, named
+as a test can import it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the
+module lacks), ``unrepresentable``; or one ``import_error`` line for a module. Lines are
+flushed as they are written, so a probe killed half-way still leaves the finished ones.
+
+Standard library only: it runs on the sandbox's interpreter, not Tandem's.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import importlib
+import json
+import os
+import re
+import signal
+import sys
+from collections.abc import Callable
+from types import FrameType, ModuleType
+from typing import Any
+
+MAX_REPR = 2000
+ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
+
+
+class ProbeTimeout(BaseException):
+    """Raised by the timer; a BaseException so that `except Exception` in PR code misses it."""
+
+
+def _alarm(signum: int, frame: FrameType | None) -> None:
+    raise ProbeTimeout()
+
+
+def timed(seconds: float, function: Callable[..., Any], *args: Any) -> Any:
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return function(*args)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def decisive(error: BaseException) -> str:
+    text = f"{type(error).__name__}: {error}".strip()
+    return text.splitlines()[0][:300] if text else type(error).__name__
+
+
+def exception_ref(kind: type, module: ModuleType) -> tuple[str, str]:
+    """(name, "builtin" | "module") a test can use in pytest.raises for `kind`."""
+    if getattr(builtins, kind.__name__, None) is kind:
+        return kind.__name__, "builtin"
+    if getattr(module, kind.__name__, None) is kind:
+        return kind.__name__, "module"
+    for base in kind.__mro__[1:]:
+        if getattr(builtins, base.__name__, None) is base:
+            return str(base.__name__), "builtin"
+    return "BaseException", "builtin"
+
+
+def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
+    try:
+        text = repr(value)
+    except Exception:
+        text = ""
+    if text and len(text) <= MAX_REPR and not ADDRESS.search(text):
+        try:
+            if type(ast.literal_eval(text)) is type(value) and ast.literal_eval(text) == value:
+                return {"kind": "value", "expected": text, "imports": []}
+        except Exception:
+            pass
+        try:
+            tree = ast.parse(text, mode="eval")
+            names = sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)})
+            namespace: dict[str, Any] = {}
+            imports: list[list[str]] = []
+            for name in names:
+                if name in sys.stdlib_module_names:
+                    namespace[name] = importlib.import_module(name)
+                    imports.append([name, "stdlib"])
+                elif hasattr(module, name):
+                    namespace[name] = getattr(module, name)
+                    imports.append([name, "module"])
+                elif not hasattr(builtins, name):
+                    raise NameError(name)
+            rebuilt = eval(compile(tree, "<repr>", "eval"), namespace)
+            if type(rebuilt) is type(value) and rebuilt == value:
+                return {"kind": "value", "expected": text, "imports": imports}
+        except Exception:
+            pass
+    kind = type(value)
+    if "<" in kind.__qualname__:
+        return {"kind": "unrepresentable", "detail": kind.__qualname__}
+    return {"kind": "type", "expected": kind.__qualname__}
+
+
+def evaluate(
+    call: str, namespace: dict[str, Any], module: ModuleType, seconds: float
+) -> dict[str, Any]:
+    code = compile(call, "<seed>", "eval")
+    try:
+        result: dict[str, Any] = timed(
+            seconds, lambda: describe_value(eval(code, dict(namespace)), module)
+        )
+        return result
+    except ProbeTimeout:
+        return {"kind": "timeout"}
+    except BaseException as error:
+        if isinstance(error, KeyboardInterrupt):
+            raise
+        name, source = exception_ref(type(error), module)
+        return {"kind": "raises", "exception": name, "source": source}
+
+
+def main() -> None:
+    with open(sys.argv[1], encoding="utf-8") as handle:
+        job = json.load(handle)
+    with open(sys.argv[2], "w", encoding="utf-8") as output, open(os.devnull, "w") as null:
+        sys.stdout = null  # PR code's prints are not the probe's output
+
+        def emit(record: dict[str, Any]) -> None:
+            output.write(json.dumps(record, sort_keys=True) + "\n")
+            output.flush()
+
+        signal.signal(signal.SIGALRM, _alarm)
+        probe(job, emit)
+
+
+def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
+    seconds = float(job["call_timeout_s"])
+
+    for entry in job["modules"]:
+        root = os.path.abspath(entry["root"])
+        if root not in sys.path:
+            sys.path.insert(0, root)
+        try:
+            module = timed(float(job["import_timeout_s"]), importlib.import_module, entry["module"])
+        except BaseException as error:
+            if isinstance(error, KeyboardInterrupt):
+                raise
+            detail = "import timed out" if isinstance(error, ProbeTimeout) else decisive(error)
+            emit({"path": entry["path"], "kind": "import_error", "detail": detail[:300]})
+            continue
+        for seed in entry["seeds"]:
+            missing = [n for n in seed["names"] if not hasattr(module, n)]
+            if missing:
+                emit({"id": seed["id"], "kind": "unresolvable", "detail": missing[0][:100]})
+                continue
+            namespace = {n: getattr(module, n) for n in seed["names"]}
+            first = evaluate(seed["call"], namespace, module, seconds)
+            if first["kind"] == "timeout":
+                emit({"id": seed["id"], **first})
+                continue
+            second = evaluate(seed["call"], namespace, module, seconds)
+            if first != second:
+                first = {"kind": "nondeterministic"}
+            emit({"id": seed["id"], **first})
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,320 @@
+"""The second offline engine: CrossHair (``crosshair cover``) explores each changed function
+symbolically, in the sandbox, and reports concrete calls with their results or exceptions.
+
+Targets are exactly the changed callables (:mod:`jobs.testgen.callables`): functions, methods
+(``Class.method``, properties, class and static methods); a nested function is reached through
+the callable that encloses it. Each target runs in its own ``crosshair cover`` process with its
+own share of the deadline, through a generated *wrapper* module in ``WORK_DIR``: a function
+whose signature carries the real annotations plus the inferred ones (unannotated parameters
+with a default and no inferred type are left out, so the default is used) and whose
+``__wrapped__`` is the real callable, so CrossHair runs and measures the real code under the
+wrapper's types. A small driver makes CrossHair's report go to a file (the sandbox merges
+stdout and stderr).
+
+The report's tests are rebuilt (:mod:`.crosshair_report`) into one file per source module:
+calls of the real callable, ``test_<callable>_<case>`` names, ``pytest.raises`` for
+exceptions, and without the tests that pass or compare against functions, classes, lambdas or
+reprs with an address.
+Determinism: one process per target, in sorted order, with ``PYTHONHASHSEED`` fixed and the
+search bounded by iterations (CrossHair seeds its own random generator); the CPU-time caps only
+bite on slow targets, and the rebuilt tests are sorted and de-duplicated.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jobs.sandbox import Sandbox
+from jobs.testgen.callables import ChangedCallable, describe_callables
+from jobs.testgen.coverage import WORK_DIR
+from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
+from jobs.testgen.engines.pynguin import module_for
+from jobs.testgen.targets import is_test_path
+
+# Seconds of CPU per target, and what a crosshair process needs besides (start, import, z3).
+MAX_TARGET_S = 30
+MIN_TARGET_S = 3
+OVERHEAD_S = 10
+MAX_UNINTERESTING_ITERATIONS = 20
+HASH_SEED = "0"
+MAX_TEST_FILES = 300
+MAX_TEST_FILE_BYTES = 300_000
+SCRATCH = f"{WORK_DIR}/crosshair"
+
+DRIVER = '''"""Tandem: run `crosshair cover`, its report on stdout going to a file."""
+import os, sys
+report_path, root = sys.argv[1], os.path.abspath(sys.argv[2])
+sys.path.insert(0, root)
+sys.argv = ["crosshair", "cover", *sys.argv[3:]]
+from crosshair.main import main
+with open(report_path, "w", encoding="utf-8") as report:
+    sys.stdout = report
+    main()
+'''
+
+WRAPPER = '''"""Tandem: {qualname} of {module} under inferred types, for CrossHair."""
+import inspect, typing
+import {module} as _module
+_owner = {owner}
+_real = {real}
+_inferred = {{{inferred}}}
+_left_out = {left_out!r}
+try:
+    _hints = typing.get_type_hints(_real)
+except Exception:
+    _hints = {{}}
+_signature = inspect.signature(_real)
+_params = [
+    p.replace(annotation=_inferred.get(p.name, _hints.get(p.name, p.annotation)))
+    for p in _signature.parameters.values() if p.name not in _left_out
+]
+if {bind_self} and _params and _params[0].annotation is inspect.Parameter.empty:
+    _params[0] = _params[0].replace(annotation=_owner)
+
+
+def {wrapped}(*args, **kwargs):
+    return _real(*args, **kwargs)
+
+
+{wrapped}.__wrapped__ = _real
+{wrapped}.__signature__ = inspect.Signature(_params)
+{wrapped}.__annotations__ = {{p.name: p.annotation for p in _params if p.annotation is not p.empty}}
+'''
+
+
+@dataclass
+class CrosshairOutcome:
+    written: list[str] = field(default_factory=list)  # test files written (repo-relative)
+    notes: list[str] = field(default_factory=list)  # one line per problem or skip
+    crashed: list[str] = field(default_factory=list)  # decisive lines where CrossHair failed
+    duration_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class Target:
+    path: str
+    root: str  # import root, relative to the checkout
+    module: str
+    callable: ChangedCallable
+
+
+def test_name_for(module: str) -> str:
+    return f"test_{module.replace('.', '_')}_crosshair_tandem.py"
+
+
+def target_seconds(remaining_s: float, targets: int) -> int:
+    per = (remaining_s - OVERHEAD_S * targets) / max(1, targets)
+    return int(max(MIN_TARGET_S, min(MAX_TARGET_S, per)))
+
+
+def test_sources(checkout: Path) -> dict[str, str]:
+    """The repository's test files (bounded), whose literal calls are type evidence."""
+    found: dict[str, str] = {}
+    for path in sorted(checkout.rglob("*.py")):
+        relative = path.relative_to(checkout)
+        if any(p.startswith(".") or p in ("node_modules", "site-packages") for p in relative.parts):
+            continue
+        if not is_test_path(relative.as_posix()) or path.stat().st_size > MAX_TEST_FILE_BYTES:
+            continue
+        found[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
+        if len(found) >= MAX_TEST_FILES:
+            break
+    return found
+
+
+def plan(
+    checkout: Path,
+    changed: dict[str, set[int]],
+    seeds: Mapping[str, Sequence[str]] | None = None,
+) -> tuple[list[Target], list[str]]:
+    """The sorted crosshair targets of a change, and a note per callable that is reached
+    another way or not at all. `seeds`: ``"path::qualname"`` -> call expressions."""
+    targets: dict[tuple[str, str], Target] = {}
+    notes: list[str] = []
+    tests = test_sources(checkout)
+    for path in sorted(changed):
+        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+            continue
+        found = module_for(checkout, path)
+        if found is None:
+            notes.append(f"`{path}`: not an importable module; skipped")
+            continue
+        root, module = found
+        source = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        calls = {
+            q.split("::", 1)[1]: c for q, c in (seeds or {}).items() if q.startswith(path + "::")
+        }
+        every = {
+            c.qualname: c for c in describe_callables(source, test_sources=tests, seed_calls=calls)
+        }
+        touched = describe_callables(
+            source, test_sources=tests, seed_calls=calls, lines=changed[path]
+        )
+        for item in touched:
+            chosen: ChangedCallable | None = item
+            if item.kind == "nested":
+                chosen = every.get(item.enclosing or "")
+                notes.append(
+                    f"`{path}`: nested function `{item.qualname}` is covered through "
+                    f"`{item.enclosing}` (CrossHair cannot call it directly)"
+                )
+            elif item.kind == "accessor":
+                notes.append(f"`{path}`: `{item.qualname}` (a property setter/deleter) skipped")
+                chosen = None
+            if chosen is not None and chosen.is_async:
+                notes.append(f"`{path}`: `{chosen.qualname}` is async; CrossHair skips coroutines")
+                chosen = None
+            if chosen is not None:
+                targets.setdefault((path, chosen.qualname), Target(path, root, module, chosen))
+    return [targets[key] for key in sorted(targets)], notes
+
+
+def wrapper_source(target: Target) -> str:
+    """The wrapper module CrossHair analyses for `target` (see the module docstring)."""
+    item = target.callable
+    owner = f"_module.{item.owner}" if item.owner else "None"
+    if item.kind == "property":
+        accessor = f"inspect.getattr_static({owner}, {item.name!r})"
+        real = f"getattr({accessor}, 'fget', None) or {accessor}.func"
+    else:
+        real = f"inspect.getattr_static(_module, {item.qualname.split('.')[0]!r})"
+        for part in item.qualname.split(".")[1:]:
+            real = f"inspect.getattr_static({real}, {part!r})"
+        if item.kind in ("classmethod", "staticmethod"):
+            real = f"getattr({owner}, {item.name!r})"
+    inferred = ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
+    left_out = sorted(_left_out(item))
+    return WRAPPER.format(
+        qualname=item.qualname,
+        module=target.module,
+        owner=owner,
+        real=real,
+        inferred=inferred,
+        left_out=left_out,
+        bind_self=item.kind in ("method", "property"),
+        wrapped=WRAPPED,
+    )
+
+
+def _left_out(item: ChangedCallable) -> set[str]:
+    """Unannotated, uninferred parameters with a default, where leaving them out cannot shift
+    a later argument: keyword-only ones, and trailing positional ones (without ``*args``)."""
+    unknown = {p.name for p in item.params if p.has_default and not (p.annotation or p.inferred)}
+    left = {p.name for p in item.params if p.kind == "keyword_only" and p.name in unknown}
+    if any(p.kind == "var_positional" for p in item.params):
+        return left
+    for param in reversed([p for p in item.params if p.kind in ("positional", "positional_only")]):
+        if param.name not in unknown:
+            break
+        left.add(param.name)
+    return left
+
+
+async def generate(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    output_dir: str,
+    *,
+    deadline: float,
+    seeds: Mapping[str, Sequence[str]] | None = None,
+) -> CrosshairOutcome:
+    """CrossHair on every changed callable, one test file per source module in `output_dir`.
+    `seeds`: ``"path::qualname"`` -> call expressions, extra evidence for parameter types."""
+    outcome = CrosshairOutcome()
+    started = time.monotonic()
+    targets, outcome.notes = plan(checkout, changed, seeds)
+    scratch = checkout / SCRATCH
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    (scratch / "driver.py").write_text(DRIVER, encoding="utf-8")
+    cases: dict[str, list[Case]] = {}
+    for index, target in enumerate(targets):
+        remaining = deadline - time.monotonic()
+        if remaining < MIN_TARGET_S + OVERHEAD_S:
+            left = ", ".join(f"`{t.callable.qualname}`" for t in targets[index:])
+            outcome.notes.append(f"wall-time budget reached before CrossHair ran on {left}")
+            break
+        budget = target_seconds(remaining, len(targets) - index)
+        report = await _run(sandbox, checkout, target, index, budget, remaining, outcome)
+        if report is not None:
+            source = (checkout / target.path).read_text(encoding="utf-8", errors="replace")
+            found, dropped = rebuild(report, target.callable, target.module, source)
+            cases.setdefault(target.path, []).extend(found)
+            why = f"{dropped} dropped: functions, classes, lambdas or addresses in them"
+            if not found:
+                outcome.notes.append(
+                    f"`{target.path}`: CrossHair found no usable test for "
+                    f"`{target.callable.qualname}`" + (f" ({why})" if dropped else "")
+                )
+            elif dropped:
+                outcome.notes.append(f"`{target.path}`: `{target.callable.qualname}`: {why}")
+    for path in sorted(cases):
+        if not cases[path]:
+            continue
+        module = next(t.module for t in targets if t.path == path)
+        destination = PurePosixPath(output_dir) / test_name_for(module)
+        (checkout / destination).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / destination).write_text(render(path, cases[path]), encoding="utf-8")
+        outcome.written.append(destination.as_posix())
+    outcome.duration_s = time.monotonic() - started
+    return outcome
+
+
+async def _run(
+    sandbox: Sandbox,
+    checkout: Path,
+    target: Target,
+    index: int,
+    budget: int,
+    remaining: float,
+    outcome: CrosshairOutcome,
+) -> str | None:
+    """One crosshair process on one target: its report, or None (noted, or crashed)."""
+    name = f"{WRAPPER_PREFIX}{index}"
+    (checkout / SCRATCH / f"{name}.py").write_text(wrapper_source(target), encoding="utf-8")
+    report_path = f"{SCRATCH}/{name}.report"
+    result = await sandbox.run(
+        [
+            "env",
+            f"PYTHONHASHSEED={HASH_SEED}",
+            sandbox.python,
+            f"{SCRATCH}/driver.py",
+            report_path,
+            target.root,
+            f"{name}.{WRAPPED}",
+            "--example_output_format=pytest",
+            f"--max_uninteresting_iterations={MAX_UNINTERESTING_ITERATIONS}",
+            f"--per_condition_timeout={budget}",
+            f"--per_path_timeout={max(1, budget // 4)}",
+        ],
+        cwd=checkout,
+        timeout_s=min(remaining, 2 * budget + OVERHEAD_S),
+    )
+    report_file = checkout / report_path
+    report = report_file.read_text(encoding="utf-8") if report_file.exists() else ""
+    where = f"`{target.path}`: CrossHair on `{target.callable.qualname}`"
+    if result.timed_out:
+        outcome.notes.append(f"{where} timed out after {result.duration_s:.0f} s")
+        return None
+    if "def test_" not in report and result.returncode != 0:
+        line = decisive_line(result.output)
+        outcome.notes.append(f"{where} failed: {line}")
+        outcome.crashed.append(f"{where}: {line}")
+        return None
+    if result.returncode != 0:
+        outcome.notes.append(f"{where}: {decisive_line(result.output)}")
+    return report
+
+
+def decisive_line(output: str) -> str:
+    """The line that says why: the last exception line of a traceback, else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    errors = [line for line in lines if re.match(r"^[\w.]+(Error|Exception|NotFound)\b", line)]
+    chosen = errors[-1] if errors else lines[-1] if lines else "no output"
+    return chosen[:200]

@@ -1,0 +1,338 @@
+"""``produce_tests``, the GitHub-free core of test generation: a checkout and its changed lines
+in, verdicts and evidence out (the stages are described in :mod:`jobs.testgen`). It clones
+nothing, posts nothing and delivers nothing; the worker and ``tandem run`` do that around it.
+"""
+
+from __future__ import annotations
+
+import ast
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bot.repo_config import RepoConfig
+from bot.settings import Settings
+
+# A module import, not a name import: jobs.dependencies imports this package's coverage module,
+# and whichever of the two is imported first must find the other importable.
+from jobs import dependencies
+from jobs.sandbox import Sandbox
+from jobs.testgen import base_commit
+from jobs.testgen import coverage as cov
+from jobs.testgen.budget import Budget, Usage
+from jobs.testgen.conventions import detect
+from jobs.testgen.engines import Engine, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import offline as offline_engines
+from jobs.testgen.per_test import select_tests
+from jobs.testgen.pin import BrokenTests, Pinning, verdict_note
+from jobs.testgen.prompts import output_dir_for
+from jobs.testgen.report import baseline_line
+from jobs.testgen.selection import select
+from jobs.testgen.targets import Target, plan_targets, source_changes
+from jobs.testgen.validation import Validator, Verdict
+
+
+@dataclass
+class Production:
+    """Everything ``produce_tests`` found out; the caller reports and delivers it."""
+
+    engine: Engine | None
+    engine_reason: str
+    targets: list[Target] = field(default_factory=list)
+    left_out: list[str] = field(default_factory=list)
+    baseline: str = ""
+    before: cov.ChangedCoverage | None = None
+    after: cov.ChangedCoverage | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)
+    usage: Usage = field(default_factory=Usage)
+    notes: list[str] = field(default_factory=list)
+    budget_hit: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    fix_rounds: int = 0
+    nothing_to_do: str | None = None
+    # What kept the part from doing its work properly, each "what: the decisive error line"
+    # (an engine crash, a baseline that did not run, a failed dependency install, a changed
+    # file that does not parse). Never shown as ✅.
+    problems: list[str] = field(default_factory=list)
+    syntax_errors: list[str] = field(default_factory=list)
+    # The offline engines' tests one by one: {"test", "kept", "name", "reason"}.
+    tests: list[dict[str, Any]] = field(default_factory=list)
+    # The kept test files on the base commit (None: not run there, no base commit given).
+    pinning: Pinning | None = None
+    # The baseline's failing tests on the base commit (None: none failed, or not checked).
+    broken: BrokenTests | None = None
+
+
+async def produce_tests(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    config: RepoConfig,
+    settings: Settings,
+    progress: Callable[[str], None] | None = None,
+    *,
+    base_sha: str | None = None,
+) -> Production:
+    """Baseline coverage, plan, engine, validation and the coverage filter on a checkout.
+    `progress` hears each stage as it starts (`tandem run` shows it). With `base_sha` (present
+    in the checkout's object store), the baseline's failing tests and the passing candidates
+    also run on the base commit (:mod:`.base_commit`)."""
+    tg = config.test_generation
+    step = progress or (lambda _: None)
+    budget = Budget.start(tg, settings)
+    timings: dict[str, float] = {}
+    engine, engine_reason = choose_engine(tg, settings)
+    production = Production(engine=engine, engine_reason=engine_reason, timings=timings)
+    sources = source_changes(changed, config)
+    if not sources:
+        production.nothing_to_do = "No changed Python source files (outside tests) to test."
+        return production
+    production.syntax_errors = syntax_errors(checkout, sorted(sources))
+    if production.syntax_errors:
+        production.problems.append("syntax error in the change: " + production.syntax_errors[0])
+        sources = {p: ls for p, ls in sources.items() if not _unparsable(checkout, p)}
+        if not sources:
+            production.nothing_to_do = (
+                "The changed Python files do not parse, so there is nothing to run: "
+                + "; ".join(production.syntax_errors)
+                + "."
+            )
+            return production
+    if engine is None:
+        production.nothing_to_do = engine_reason
+        return production
+
+    step("installing the repository's dependencies")
+    started = time.monotonic()
+    installed = await dependencies.install_dependencies(
+        sandbox,
+        checkout,
+        config=tg.dependencies,
+        timeout_s=budget.remaining_s() / 3,
+        network=settings.sandbox_install_network,
+    )
+    timings["dependencies"] = time.monotonic() - started
+    if installed.note:
+        production.notes.append(installed.note)
+    if installed.status in ("failed", "refused"):
+        production.problems.append(
+            f"dependency install {installed.status}: {installed.note or 'no reason given'}"
+        )
+
+    step("measuring what the existing tests cover")
+    started = time.monotonic()
+    baseline = await cov.run_pytest(
+        sandbox,
+        checkout,
+        [],
+        tag="baseline",
+        timeout_s=min(settings.test_timeout_s, max(10.0, budget.remaining_s() / 3)),
+        measure=True,
+    )
+    timings["baseline_coverage"] = time.monotonic() - started
+    production.baseline = baseline_line(baseline)
+    if (problem := baseline.problem()) is not None:
+        production.problems.append(f"baseline: {problem}")
+    if base_sha and baseline.failures and not baseline.timed_out:
+        step("running the failing existing tests on the base commit")
+        started = time.monotonic()
+        production.broken = await base_commit.broken_on_base(
+            sandbox,
+            checkout,
+            base_sha,
+            baseline.failures,
+            timeout_s=min(settings.test_timeout_s, budget.remaining_s() / 3),
+        )
+        timings["broken_tests"] = time.monotonic() - started
+    changed_exec = cov.changed_executable(checkout, sources, baseline.statements)
+    before = cov.ChangedCoverage(changed_exec, cov.restrict(baseline.executed, changed_exec))
+    production.before = production.after = before
+    targets, left_out = plan_targets(checkout, sources, before, tg.max_files)
+    production.targets, production.left_out = targets, left_out
+    if not targets:
+        production.nothing_to_do = (
+            "Every changed statement is covered by the existing tests already."
+            if before.total
+            else "The changed Python files have no changed statements to cover."
+        )
+        return production
+
+    conventions = detect(checkout)
+    validator = Validator(
+        sandbox,
+        checkout,
+        runs=tg.flaky_runs,
+        timeout_s=settings.test_timeout_s,
+        budget=budget,
+        step=step,
+    )
+    if engine != "openhands":
+        started = time.monotonic()
+        offline = await offline_engines.generate(
+            engine,
+            sandbox,
+            checkout,
+            targets,
+            output_dir_for(tg, conventions),
+            deadline=budget.engine_deadline(),
+            step=step,
+        )
+        timings["engine"] = time.monotonic() - started
+        timings.update(offline.timings)
+        production.notes.extend(offline.notes)
+        production.problems.extend(offline.problems)
+        if tg.coverage.keep_rule == "new_changed_lines":
+            await select_offline_tests(
+                production,
+                sandbox,
+                checkout,
+                offline.written,
+                baseline,
+                changed_exec,
+                runs=tg.flaky_runs,
+                settings=settings,
+                budget=budget,
+                base_sha=base_sha,
+                step=step,
+            )
+            return production
+        started = time.monotonic()
+        await validator.validate_all(offline.written)
+        timings["validation"] = time.monotonic() - started
+    else:
+        rounds = await write_tests_with_agent(
+            sandbox,
+            checkout,
+            targets,
+            conventions,
+            tg,
+            settings,
+            budget=budget,
+            usage=production.usage,
+            validator=validator,
+            timings=timings,
+            step=step,
+        )
+        production.notes.extend(rounds.notes)
+        production.fix_rounds = rounds.fix_rounds
+
+    step("keeping the tests that cover changed lines")
+    started = time.monotonic()
+    validations = validator.results
+    passed = [v for v in validations.values() if v.passed]
+    timings["coverage_filter"] = time.monotonic() - started
+    pinning = None
+    if base_sha and any(v.measured for v in passed):
+        step("running the passing tests on the base commit")
+        started = time.monotonic()
+        candidates = {
+            v.path: (checkout / v.path).read_text(encoding="utf-8") for v in passed if v.measured
+        }
+        pinning = await base_commit.pin_on_base(
+            sandbox,
+            checkout,
+            base_sha,
+            candidates,
+            timeout_s=min(settings.test_timeout_s, budget.remaining_s() - 5),
+        )
+        timings["base_commit"] = time.monotonic() - started
+    started = time.monotonic()
+    pins = pinning.pins() if pinning is not None else None
+    chosen, covered = select(passed, baseline, changed_exec, tg.coverage.keep_rule, pins)
+    timings["coverage_filter"] += time.monotonic() - started
+    if pinning is not None and any(v.kept for v in chosen):
+        production.pinning = pinning.restricted([v.path for v in chosen if v.kept])
+        for v in chosen:
+            if v.kept:
+                v.reason += verdict_note(pinning.outcomes.get(v.path))
+    failed_verdicts = [
+        Verdict(v.path, False, v.reason) for v in validations.values() if not v.passed
+    ]
+    production.verdicts = sorted(chosen + failed_verdicts, key=lambda v: (not v.kept, v.path))
+    production.kept = {
+        v.path: (checkout / v.path).read_text(encoding="utf-8") for v in chosen if v.kept
+    }
+    production.after = cov.ChangedCoverage(changed_exec, covered)
+    production.budget_hit = budget.hit
+    return production
+
+
+async def select_offline_tests(
+    production: Production,
+    sandbox: Sandbox,
+    checkout: Path,
+    candidates: list[str],
+    baseline: cov.PytestRun,
+    changed_exec: cov.Lines,
+    *,
+    runs: int,
+    settings: Settings,
+    budget: Budget,
+    base_sha: str | None,
+    step: Callable[[str], None],
+) -> None:
+    """The offline engines' tests, one by one: tidied, validated, and kept greedily by the
+    changed lines each newly covers (so one bad test never sinks a file); the kept files run on
+    the base commit too, to say which pin the change."""
+    step("validating each generated test and keeping those that cover changed lines")
+    started = time.monotonic()
+    chosen = await select_tests(
+        sandbox,
+        checkout,
+        candidates,
+        baseline,
+        changed_exec,
+        runs=runs,
+        timeout_s=settings.test_timeout_s,
+        budget=budget,
+    )
+    production.timings["validation"] = time.monotonic() - started
+    production.timings["pytest_runs"] = float(chosen.pytest_runs)
+    kept_tests = [t for t in chosen.tests if t.kept]
+    production.tests = [
+        {"test": t.label, "kept": t.kept, "name": t.name, "reason": t.reason} for t in chosen.tests
+    ]
+    if chosen.tests:
+        production.notes.append(
+            f"{len(kept_tests)} of {len(chosen.tests)} generated test(s) kept, each passing "
+            f"{runs} runs and covering changed lines nothing else covered."
+        )
+    if base_sha and chosen.kept_files:
+        step("running the kept tests on the base commit")
+        started = time.monotonic()
+        pinning = await base_commit.pin_on_base(
+            sandbox,
+            checkout,
+            base_sha,
+            chosen.kept_files,
+            timeout_s=min(settings.test_timeout_s, budget.remaining_s() - 5),
+        )
+        production.timings["base_commit"] = time.monotonic() - started
+        production.pinning = pinning
+        for v in chosen.verdicts:
+            if v.kept:
+                v.reason += verdict_note(pinning.outcomes.get(v.path))
+    production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
+    production.kept = dict(sorted(chosen.kept_files.items()))
+    production.after = cov.ChangedCoverage(changed_exec, chosen.covered)
+    production.budget_hit = budget.hit
+
+
+def syntax_errors(checkout: Path, paths: list[str]) -> list[str]:
+    """ "`path` line N: message" for each changed file that does not parse (parsed, never run)."""
+    found = []
+    for path in paths:
+        try:
+            ast.parse((checkout / path).read_bytes(), filename=path)
+        except SyntaxError as exc:
+            found.append(f"`{path}` line {exc.lineno}: {exc.msg}")
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def _unparsable(checkout: Path, path: str) -> bool:
+    return bool(syntax_errors(checkout, [path]))

@@ -1,0 +1,92 @@
+"""What the agent is told: the first prompt (the uncovered changed lines and their code, the
+repository's test conventions, the config's instructions) and the fix prompt (why each
+discarded file failed), and where new test files go."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.repo_config import TestGeneration
+from jobs.testgen.conventions import Conventions, detect
+from jobs.testgen.targets import Target, compress, excerpt
+from jobs.testgen.validation import Validation
+
+# How much of a failing run's output the fix prompt quotes.
+FAILURE_OUTPUT_CHARS = 3000
+
+
+def output_dir_for(tg: TestGeneration, conventions: Conventions) -> str:
+    """The config's output_dir; when it is the default and the repo keeps tests elsewhere,
+    the repo's own test directory."""
+    if tg.output_dir == "tests" and conventions.test_dirs:
+        top = conventions.test_dirs[0]
+        if top not in (".", "tests"):
+            return top
+    return tg.output_dir.strip("/") or "tests"
+
+
+def build_prompt(
+    targets: list[Target],
+    checkout: Path,
+    conventions: Conventions | None = None,
+    tg: TestGeneration | None = None,
+) -> str:
+    tg = tg or TestGeneration()
+    conventions = conventions or detect(checkout)
+    out = output_dir_for(tg, conventions)
+    described = []
+    for target in targets:
+        functions = ", ".join(target.uncovered_functions or target.functions)
+        lines = target.uncovered or target.lines
+        described.append(
+            f"### `{target.path}`\nChanged lines no existing test covers: {compress(lines)}"
+            f"\nIn: {functions or 'module-level code'}\n```\n{excerpt(checkout, target)}\n```"
+        )
+    instructions = (
+        f"\n\nInstructions from the repository's maintainers:\n{tg.instructions.strip()}"
+        if tg.instructions.strip()
+        else ""
+    )
+    return (
+        "You are writing pytest tests for a pull request in the repository at "
+        f"{checkout}.\n\nThe pull request changed code that the existing tests do not run. "
+        "Cover these lines:\n\n"
+        + "\n\n".join(described)
+        + "\n\nThe repository's test conventions:\n"
+        + conventions.describe()
+        + "\n\nRules:\n"
+        f"- Put new test files under `{out}/`, named `test_<module>_tandem.py` "
+        f"(create the directory first with `mkdir -p {out}` if it does not exist).\n"
+        "- Do not modify existing files; only create new test files.\n"
+        "- Tests must be deterministic: no network, no sleeps, no dependence on time, order or "
+        "files left behind by an earlier run. Each file will be run "
+        f"{tg.flaky_runs} times in a row and discarded if any run fails.\n"
+        "- A test file is kept only if it runs changed lines listed above. Aim for at least "
+        f"{tg.coverage.target}% of the changed statements covered.\n"
+        "- Run them with `python -m pytest -q <file>` and fix them until they pass.\n"
+        "- When done, call finish with a one-line description of what you tested." + instructions
+    )
+
+
+def fix_prompt(
+    checkout: Path, failed: list[Validation], targets: list[Target], tg: TestGeneration
+) -> str:
+    problems = []
+    for v in failed:
+        problems.append(f"### `{v.path}`\n{v.reason}\n```\n{v.output[-FAILURE_OUTPUT_CHARS:]}\n```")
+    goals = "\n".join(
+        f"- `{t.path}`: lines {compress(t.uncovered)} ({', '.join(t.uncovered_functions)})"
+        for t in targets
+    )
+    return (
+        "You wrote pytest tests for a pull request in the repository at "
+        f"{checkout}.\n\nTandem ran each test file {tg.flaky_runs} times in its sandbox. "
+        "These files were discarded:\n\n"
+        + "\n\n".join(problems)
+        + "\n\nFix each file in place (same path) so that it passes every run: if a test "
+        "expects the wrong value, read the code under test and correct the expectation; if it "
+        "depends on state left by an earlier run (files, globals, time), make it independent. "
+        "Delete a test you cannot make reliable. Do not modify any other file.\n"
+        f"The lines the tests should run:\n{goals}\n"
+        "Run `python -m pytest -q <file>` several times to check, then call finish."
+    )

@@ -1,0 +1,266 @@
+"""The part's result from a ``Production``: the check run's Markdown lines, its details, the
+headline and status, and the evidence paragraph that goes with delivered tests. Pure: nothing
+here runs, reads or posts anything."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from bot.parts import GENERATE_TESTS
+from bot.repo_config import TestGeneration
+from jobs.agent import AgentOutcome
+from jobs.state import PartResult
+from jobs.testgen import coverage as cov
+from jobs.testgen.budget import BUDGET_STATUSES, Usage
+from jobs.testgen.deliver import fence_for
+
+if TYPE_CHECKING:  # produce.py renders its baseline line with this module
+    from jobs.testgen.produce import Production
+
+
+def baseline_line(run: cov.PytestRun) -> str:
+    if run.timed_out:
+        return (
+            f"Existing tests: timed out after {run.duration_s:.0f} s; "
+            "what they covered before that is not counted."
+        )
+    if run.returncode == 5:
+        return "Existing tests: none found."
+    text = f"Existing tests: {run.describe()}"
+    if run.returncode not in (0, 5):
+        text += " (coverage counted for what ran)" if run.measured else " (no coverage data)"
+    return text + "."
+
+
+def coverage_line(production: Production) -> str | None:
+    before, after = production.before, production.after
+    if before is None or after is None or not before.total:
+        return None
+    return (
+        f"**changed lines covered: {before.percent()}% → {after.percent()}%** "
+        f"({before.covered_count} → {after.covered_count} of {before.total} changed statements)"
+    )
+
+
+def target_note(production: Production, target: int) -> str:
+    """Whether the changed-line coverage reached `test_generation.coverage.target`."""
+    after = production.after
+    if after is None or not after.total:
+        return ""
+    reached = after.percent() >= target
+    return f"; target {target}%: {'reached' if reached else 'not reached'}"
+
+
+def usage_line(usage: Usage, budget_cost: float) -> str:
+    last = usage.last
+    assert last is not None
+    rounds = f", {usage.conversations} conversations" if usage.conversations > 1 else ""
+    return (
+        f"Agent: {last.status} after {usage.iterations} iterations in {usage.duration_s:.1f} s"
+        f"{rounds} ({usage.prompt_tokens} prompt + {usage.completion_tokens} completion tokens, "
+        f"${usage.cost_usd:.4f} of ${budget_cost:.2f}). {last.reason}"
+    )
+
+
+def agent_line(outcome: AgentOutcome) -> str:
+    usage = Usage()
+    usage.add(outcome)
+    return usage_line(usage, 0.0)
+
+
+def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[str, Any]]:
+    """Summary lines and details for the check run (without the delivery line)."""
+    lines = [f"**Problem:** {p}." for p in production.problems]
+    lines.append(f"Engine: {production.engine_reason}.")
+    usage = production.usage
+    if usage.last is not None:
+        lines.append(usage_line(usage, tg.budgets.max_cost_usd))
+    if production.baseline:
+        lines.append(production.baseline)
+    if production.broken is not None:
+        lines.extend(production.broken.lines("broken_tests" in tg.fail_on))
+    shown = coverage_line(production)
+    if shown:
+        lines.append(shown + target_note(production, tg.coverage.target))
+    pinned = production.pinning.line() if production.pinning is not None else None
+    if pinned:
+        lines.append(pinned)
+    if production.budget_hit:
+        lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
+    lines.append("")
+    if production.verdicts:
+        lines.extend(
+            f"- `{v.path}`: {'kept' if v.kept else 'discarded'} ({v.reason})"
+            for v in production.verdicts
+        )
+    else:
+        lines.append(
+            "The agent wrote no test files."
+            if production.engine == "openhands"
+            else "No test files were generated."
+        )
+    if production.fix_rounds:
+        lines.append(
+            f"\nFailing tests were sent back to the agent {production.fix_rounds} time(s)."
+        )
+    if production.left_out:
+        lines.append("\nLeft out: " + "; ".join(production.left_out[:30]))
+        if len(production.left_out) > 30:
+            lines.append(f"… and {len(production.left_out) - 30} more file(s).")
+    if production.notes:
+        lines.append("\nNotes: " + " ".join(production.notes))
+    before, after = production.before, production.after
+    details: dict[str, Any] = {
+        "engine": production.engine,
+        "agent_status": usage.last.status if usage.last else None,
+        "kept": sorted(production.kept),
+        "discarded": [v.path for v in production.verdicts if not v.kept],
+        "verdicts": [
+            {"path": v.path, "kept": v.kept, "reason": v.reason} for v in production.verdicts
+        ],
+        "cost_usd": round(usage.cost_usd, 6),
+        "prompt_tokens": usage.prompt_tokens,
+        "completion_tokens": usage.completion_tokens,
+        "iterations": usage.iterations,
+        "fix_rounds": production.fix_rounds,
+        "budget_hit": production.budget_hit,
+        "left_out": production.left_out,
+        "problems": production.problems,
+        "tests": production.tests,
+        "syntax_errors": production.syntax_errors,
+        "timings": {k: round(v, 3) for k, v in production.timings.items()},
+        "pinning": production.pinning.details() if production.pinning is not None else None,
+        "broken_tests": [],
+    }
+    if production.broken is not None:
+        details.update(production.broken.details())
+    if before is not None and after is not None:
+        details["coverage"] = {
+            "changed_statements": before.total,
+            "covered_before": before.covered_count,
+            "covered_after": after.covered_count,
+            "percent_before": before.percent(),
+            "percent_after": after.percent(),
+        }
+    return lines, details
+
+
+def unkept_result(production: Production, tg: TestGeneration) -> PartResult | None:
+    """The part's result when no test file is kept, so there is nothing to deliver."""
+    lines, details = render(production, tg)
+    if production.nothing_to_do is not None:
+        headline = (
+            "syntax error in the change"
+            if production.syntax_errors and production.before is None
+            else "no LLM configured"
+            if production.engine is None
+            else "no changed Python code"
+            if not production.targets and production.before is None
+            else "nothing to cover"
+        )
+        summary = production.nothing_to_do
+        if production.before is not None:
+            engine_line = f"Engine: {production.engine_reason}."
+            summary += "\n\n" + "\n".join(line for line in lines if line and line != engine_line)
+        return with_broken_tests(
+            PartResult(
+                part=GENERATE_TESTS,
+                status="warning" if production.problems else "skipped",
+                headline=with_problem(headline, production),
+                summary=summary,
+                details=details,
+            ),
+            production,
+            tg,
+        )
+    if production.kept:
+        return None
+    last = production.usage.last
+    failed = last is not None and last.status not in ("finished",)
+    if production.budget_hit and last is not None and last.status in BUDGET_STATUSES:
+        headline = f"no tests kept ({'; '.join(production.budget_hit)})"
+    elif failed:
+        headline = f"test generation {last.status if last else 'failed'}"
+    elif production.verdicts:
+        headline = "no passing tests"
+    else:
+        headline = "no tests written"
+    result = PartResult(
+        part=GENERATE_TESTS,
+        status="failed" if failed else "warning" if production.problems else "ok",
+        headline=with_problem(headline, production),
+        summary="\n".join(lines),
+        details=details,
+    )
+    return with_broken_tests(result, production, tg)
+
+
+def with_problem(headline: str, production: Production) -> str:
+    """The headline, and the first problem with its decisive line, when there was one."""
+    if not production.problems or (
+        production.problems[0].startswith("syntax error") and (headline.startswith("syntax error"))
+    ):
+        return headline
+    more = f" (+{len(production.problems) - 1} more)" if len(production.problems) > 1 else ""
+    return f"{headline}; {production.problems[0]}{more}"
+
+
+def with_broken_tests(result: PartResult, production: Production, tg: TestGeneration) -> PartResult:
+    """The broken-tests finding on the part's result: its headline first, a warning
+    annotation on each broken test, a ⚠️ (neutral) unless ``fail_on`` lists ``broken_tests``,
+    which fails the check."""
+    broken = production.broken
+    headline = broken.headline() if broken is not None else None
+    if broken is None or headline is None:
+        return result
+    return result.model_copy(
+        update={
+            "headline": f"{headline}; {result.headline}",
+            "status": "warning" if result.status in ("ok", "skipped") else result.status,
+            "annotations": [*result.annotations, *broken.annotations()],
+            "fails_check": result.fails_check or "broken_tests" in tg.fail_on,
+        }
+    )
+
+
+def evidence(production: Production, tg: TestGeneration, sandbox_kind: str) -> str:
+    """One paragraph on why the kept tests can be trusted, for the PR, comment or commit."""
+    text = (
+        f"{len(production.kept)} test file(s) passed {tg.flaky_runs} runs each in Tandem's "
+        f"{sandbox_kind} sandbox and cover changed lines the existing tests did not."
+    )
+    shown = coverage_line(production)
+    if shown:
+        text += " " + shown.replace("**", "") + "."
+    pinned = production.pinning.line() if production.pinning is not None else None
+    if pinned and production.pinning is not None and production.pinning.outcomes:
+        text += " " + pinned
+    return text
+
+
+def kept_result(
+    production: Production,
+    tg: TestGeneration,
+    patch: str,
+    delivered: list[str],
+    delivery: dict[str, str],
+) -> PartResult:
+    """The part's result for kept tests; `delivered` are the lines saying where they went."""
+    lines, details = render(production, tg)
+    lines.extend(delivered)
+    details["timings"] = {k: round(v, 3) for k, v in production.timings.items()}
+    details["delivery"] = delivery
+    headline = f"{len(production.kept)} test file(s) generated"
+    if production.budget_hit:
+        headline += " (budget reached)"
+    fence = fence_for(patch)
+    result = PartResult(
+        part=GENERATE_TESTS,
+        status="warning" if production.problems else "ok",
+        headline=with_problem(headline, production),
+        summary="\n".join(lines),
+        details=details,
+        text=f"### Generated tests as a patch\n\nApply with `git apply`.\n\n"
+        f"{fence}diff\n{patch}{fence}\n",
+    )
+    return with_broken_tests(result, production, tg)

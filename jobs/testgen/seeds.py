@@ -1,0 +1,342 @@
+"""Call seeds for the changed callables: the inputs the project itself already holds.
+
+Pure: source text in (parsed with ``ast``, never imported or executed), seeds out. A seed is
+an expression over the target module's top-level names and a few pure builtins that calls one
+changed callable (``isoparse('1970-01-01T00:00:00.851')``, ``Box(3).grow(2)``), found in:
+
+- ``docstring``: the ``>>>`` lines of the callable's docstring, its class's and the module's;
+  a name bound earlier in the same session (``>>> b = Box(3)``) is replaced by its value;
+- ``tests``: calls in the repository's test files, matched through their imports of the module,
+  with a test function's once-assigned locals and ``pytest.mark.parametrize`` rows replaced;
+- ``literal``: a changed line's comparison of a parameter with a literal (``x == "abc"``,
+  ``n > 10``, ``s.startswith("A")``) gives that parameter the literal (and an integer's
+  neighbours), the others their defaults or the values an existing seed passes; and a
+  callable whose parameters all have defaults is called without arguments.
+
+A method is seeded only through an instance that a doctest or test constructs (``Box(3)``);
+without one it is skipped, with a note. What a seed *returns* is not decided here: the
+characterization engine runs each one in the sandbox and records the head's result.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from jobs.testgen.callables import ChangedCallable, changed_callables
+from jobs.testgen.seed_sources import (
+    DENIED_ROOTS,
+    PURE_BUILTINS,
+    definitions,
+    doctest_expressions,
+    dotted,
+    literal_value,
+    name_node,
+    test_expressions,
+    top_level_names,
+)
+
+Origin = Literal["docstring", "tests", "literal"]
+# Under the cap, a docstring's example first, then what the changed branch compares against.
+ORIGIN_PRIORITY: dict[str, int] = {"docstring": 0, "literal": 1, "tests": 2}
+MAX_SEEDS_PER_CALLABLE = 12
+MAX_CALL_SOURCE = 400  # characters of one seed expression
+MAX_NODES = 120  # AST nodes of one seed expression
+
+
+@dataclass(frozen=True, order=True)
+class Seed:
+    path: str
+    qualname: str
+    call_source: str  # one expression; evaluate it in a namespace holding `names`
+    origin: Origin
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The target module's top-level names the expression uses (sorted)."""
+        return names_in(self.call_source)
+
+
+def names_in(expression: str) -> tuple[str, ...]:
+    """The names an expression uses that are not pure builtins, sorted."""
+    tree = ast.parse(expression, mode="eval")
+    return tuple(sorted({n.id for n in ast.walk(tree) if isinstance(n, ast.Name)} - PURE_BUILTINS))
+
+
+@dataclass
+class SeedPlan:
+    seeds: list[Seed] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def find_seeds(
+    path: str,
+    source: str,
+    lines: set[int],
+    module: str,
+    test_sources: Mapping[str, str] | None = None,
+) -> SeedPlan:
+    """The seeds of every callable in `source` with one of `lines` in its own code."""
+    plan = SeedPlan()
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        plan.notes.append(f"`{path}`: not parseable; no seeds")
+        return plan
+    top = top_level_names(tree)
+    defs = definitions(tree)
+    expressions: list[tuple[Origin, ast.expr]] = [
+        ("docstring", e) for e in doctest_expressions(tree, top, module, defs)
+    ]
+    for test_path in sorted(test_sources or {}):
+        expressions += [
+            ("tests", e) for e in test_expressions((test_sources or {})[test_path], module)
+        ]
+    every = {c.qualname: c for c in changed_callables(source, range(1, source.count("\n") + 2))}
+    for item in changed_callables(source, lines):
+        target = item
+        if item.kind == "nested":
+            target = every.get(item.enclosing or "", item)
+        if target.kind in ("accessor", "nested") or target.is_async:
+            plan.notes.append(f"`{path}`: `{target.qualname}` cannot be called directly; no seeds")
+            continue
+        node = defs.get(target.qualname)
+        function = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        found = _seeds_for(path, target, expressions, function, plan.notes)
+        plan.seeds.extend(found)
+    plan.seeds = sorted(set(plan.seeds))
+    return plan
+
+
+def _seeds_for(
+    path: str,
+    item: ChangedCallable,
+    expressions: list[tuple[Origin, ast.expr]],
+    node: ast.FunctionDef | ast.AsyncFunctionDef | None,
+    notes: list[str],
+) -> list[Seed]:
+    calls: dict[str, tuple[Origin, ast.expr]] = {}
+    constructions: list[ast.Call] = []
+    for origin, expression in expressions:
+        for use in _uses(expression, item):
+            calls.setdefault(ast.unparse(use), (origin, use))
+        if item.owner:
+            constructions += [
+                c
+                for c in ast.walk(expression)
+                if isinstance(c, ast.Call) and dotted(c.func) == item.owner
+            ]
+    bound = item.kind in ("method", "property") and item.name != "__init__"
+    if bound and not constructions:
+        notes.append(
+            f"`{path}`: `{item.qualname}`: no test or doctest constructs a `{item.owner}`; no seeds"
+        )
+        return []
+    receiver = min(constructions, key=ast.unparse) if constructions else None
+    if node is not None:
+        bases = [use for _, use in calls.values() if isinstance(use, ast.Call)]
+        for literal_call in _literal_calls(item, node, bases, receiver):
+            calls.setdefault(ast.unparse(literal_call), ("literal", literal_call))
+    chosen = sorted(calls.items(), key=lambda kv: (ORIGIN_PRIORITY[kv[1][0]], kv[0]))
+    seeds = [
+        Seed(path, item.qualname, text, origin)
+        for text, (origin, use) in chosen
+        if len(text) <= MAX_CALL_SOURCE and _acceptable(use)
+    ]
+    return seeds[:MAX_SEEDS_PER_CALLABLE]
+
+
+def _acceptable(expression: ast.expr) -> bool:
+    nodes = list(ast.walk(expression))
+    if len(nodes) > MAX_NODES:
+        return False
+    roots = {n.id for n in nodes if isinstance(n, ast.Name)}
+    return not roots & DENIED_ROOTS
+
+
+# --- where a callable is used --------------------------------------------------------------
+
+
+def _uses(expression: ast.expr, item: ChangedCallable) -> Iterator[ast.expr]:
+    """The sub-expressions of `expression` that call (or, for a property, read) `item`."""
+    owner = item.owner or ""
+    for node in ast.walk(expression):
+        if item.name == "__init__" and owner:
+            if isinstance(node, ast.Call) and dotted(node.func) == owner:
+                yield node
+        elif item.kind == "function":
+            if isinstance(node, ast.Call) and dotted(node.func) == item.qualname:
+                yield node
+        elif item.kind == "property":
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr == item.name
+                and _constructs(node.value, owner)
+            ):
+                yield node
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr != item.name:
+                continue
+            receiver = node.func.value
+            if _constructs(receiver, owner):
+                yield node
+            elif dotted(receiver) == owner and (item.kind != "method" or node.args):
+                yield node  # Class.static(...), Class.cls(...), Class.method(obj, ...)
+
+
+def _constructs(node: ast.expr, owner: str) -> bool:
+    return bool(owner) and isinstance(node, ast.Call) and dotted(node.func) == owner
+
+
+# --- literals near the change --------------------------------------------------------------
+
+
+def _literal_calls(
+    item: ChangedCallable,
+    node: ast.FunctionDef | ast.AsyncFunctionDef,
+    bases: list[ast.Call],
+    receiver: ast.Call | None,
+) -> Iterator[ast.expr]:
+    """Calls that give one parameter a literal the changed code compares it against."""
+    if item.kind == "property":
+        return
+    params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
+    if item.kind in ("method", "classmethod") or item.name == "__init__":
+        params = params[1:]
+    names = {p.name for p in params}
+    values: dict[str, list[ast.expr]] = {}
+    for sub in ast.walk(node):
+        if not item.lineno <= getattr(sub, "lineno", 0) <= item.end_lineno:
+            continue
+        for name, value in _compared(sub):
+            if name in names:
+                values.setdefault(name, [])
+                if all(ast.dump(value) != ast.dump(v) for v in values[name]):
+                    values[name].append(value)
+    required = [p.name for p in params if not p.has_default]
+    base_calls = [b for b in sorted(bases, key=ast.unparse) if _plain_call(b)]
+    if not required and not values and (call := _call(item, receiver, [], [])) is not None:
+        yield call
+    for name in sorted(values):
+        for value in values[name][:4]:
+            param = next(p for p in params if p.name == name)
+            others = [r for r in required if r != name]
+            call = None
+            if not others and param.kind != "positional_only":
+                call = _call(item, receiver, [], [ast.keyword(name, value)])
+            for base in base_calls[:1] if call is None else []:
+                args, keywords = list(base.args), list(base.keywords)
+                unbound = isinstance(base.func, ast.Attribute) and not isinstance(
+                    base.func.value, ast.Call
+                )
+                own_receiver: ast.expr | None = receiver
+                if item.kind == "method" and isinstance(base.func, ast.Attribute) and args:
+                    own_receiver = args[0] if unbound else base.func.value
+                    args = args[1:] if unbound else args  # Class.method(obj, ...)
+                index = [p.name for p in params].index(name)
+                if index < len(args):
+                    args[index] = value
+                elif param.kind == "positional_only":
+                    continue
+                else:
+                    keywords = [k for k in keywords if k.arg != name] + [ast.keyword(name, value)]
+                call = _call(item, own_receiver, args, keywords)
+            if call is not None:
+                yield call
+
+
+def _compared(node: ast.AST) -> Iterator[tuple[str, ast.expr]]:
+    """(parameter name, literal) pairs a comparison or ``startswith`` check tests."""
+    if isinstance(node, ast.Compare) and len(node.ops) == 1:
+        left, op, right = node.left, node.ops[0], node.comparators[0]
+        if isinstance(right, ast.Name) and not isinstance(left, ast.Name):
+            left, right = right, left
+        value = literal_value(right)
+        if not isinstance(left, ast.Name) or (value is None and not _is_none(right)):
+            return
+        if isinstance(op, ast.In | ast.NotIn) and isinstance(value, tuple | list | set | frozenset):
+            candidates = sorted(value, key=repr)[:4]
+        elif isinstance(op, ast.Eq | ast.NotEq | ast.Is | ast.IsNot):
+            candidates = [value]
+        elif isinstance(op, ast.Lt | ast.Gt | ast.LtE | ast.GtE) and _number(value):
+            assert isinstance(value, int | float)
+            candidates = [value - 1, value, value + 1] if isinstance(value, int) else [value]
+        else:
+            candidates = []
+        for candidate in candidates:
+            if (literal := _as_node(candidate)) is not None:
+                yield left.id, literal
+    elif (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        and node.func.attr in ("startswith", "endswith")
+        and isinstance(node.func.value, ast.Name)
+        and len(node.args) == 1
+        and isinstance(prefix := literal_value(node.args[0]), str | bytes)
+    ):
+        yield node.func.value.id, ast.Constant(prefix)
+
+
+def _is_none(node: ast.expr) -> bool:
+    return isinstance(node, ast.Constant) and node.value is None
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _as_node(value: object) -> ast.expr | None:
+    """A literal's node, when its repr is a literal again (not ``inf``, ``nan``)."""
+    try:
+        node = ast.parse(repr(value), mode="eval").body
+        ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    return node
+
+
+def _plain_call(call: ast.Call) -> bool:
+    return not any(isinstance(a, ast.Starred) for a in call.args) and all(
+        k.arg for k in call.keywords
+    )
+
+
+def _call(
+    item: ChangedCallable, receiver: ast.expr | None, args: list[ast.expr], kw: list[ast.keyword]
+) -> ast.expr | None:
+    if item.name == "__init__" and item.owner:
+        func: ast.expr = name_node(item.owner)
+    elif item.kind == "method":
+        if receiver is None:
+            return None
+        func = ast.Attribute(copy.deepcopy(receiver), item.name)
+    else:
+        func = name_node(item.qualname)
+    return ast.fix_missing_locations(ast.Call(func, args, kw))
+
+
+def seeds_for_change(
+    checkout: Path, changed: Mapping[str, set[int]], tests: Mapping[str, str]
+) -> SeedPlan:
+    """The seeds of every changed, importable source file of a checkout (read, not run).
+    `tests`: test file path -> text (see :func:`jobs.testgen.engines.crosshair.test_sources`)."""
+    from jobs.testgen.engines.pynguin import module_for
+    from jobs.testgen.targets import is_test_path
+
+    plan = SeedPlan()
+    for path in sorted(changed):
+        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+            continue
+        found = module_for(checkout, path)
+        if found is None or not (checkout / path).is_file():
+            plan.notes.append(f"`{path}`: not an importable module; no seeds")
+            continue
+        source = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        part = find_seeds(path, source, changed[path], found[1], tests)
+        plan.seeds += part.seeds
+        plan.notes += part.notes
+    return plan

@@ -1,0 +1,62 @@
+"""The coverage filter: which passing test files are kept.
+
+Passing files are taken greedily by the changed lines they add; a file is kept only if it
+covers changed lines that neither the baseline nor an already kept file covered
+(``keep_rule: total``: if it adds any covered line of non-test code). When files add as many
+changed lines, one that fails on the base commit (it pins the change, :mod:`.pin`) goes first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from jobs.testgen import coverage as cov
+from jobs.testgen.targets import compress, is_test_path
+from jobs.testgen.validation import Validation, Verdict
+
+
+def select(
+    passed: list[Validation],
+    baseline: cov.PytestRun,
+    changed_exec: cov.Lines,
+    rule: str,
+    pins: Mapping[str, bool] | None = None,
+) -> tuple[list[Verdict], cov.Lines]:
+    """The coverage filter. Returns verdicts for the passing files and the changed lines
+    covered afterwards. ``pins``: path -> fails on the base commit, the tie-break."""
+    pinning = pins or {}
+    covered = cov.restrict(baseline.executed, changed_exec)
+    total = {p: ls for p, ls in baseline.executed.items() if not is_test_path(p)}
+
+    def gain(v: Validation) -> int:
+        return cov.count(cov.gained(v.executed, covered, among=changed_exec))
+
+    verdicts: list[Verdict] = []
+    for v in sorted(passed, key=lambda v: (-gain(v), not pinning.get(v.path, False), v.path)):
+        if not v.measured:
+            verdicts.append(Verdict(v.path, False, f"{v.reason}, but coverage was not measured"))
+            continue
+        new_changed = cov.gained(v.executed, covered, among=changed_exec)
+        source_lines = {p: ls for p, ls in v.executed.items() if not is_test_path(p)}
+        new_total = cov.gained(source_lines, total)
+        keep = bool(new_changed) if rule == "new_changed_lines" else bool(new_total)
+        if keep:
+            covered = cov.union(covered, cov.restrict(v.executed, changed_exec))
+            total = cov.union(total, source_lines)
+            where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in new_changed.items())
+            reason = f"{v.reason}; covers {cov.count(new_changed)} changed line(s) not covered "
+            reason += f"before: {where}" if where else "before"
+            if rule == "total":
+                reason += f"; +{cov.count(new_total)} line(s) of total coverage"
+            verdicts.append(Verdict(v.path, True, reason, new_changed))
+        elif rule == "total":
+            verdicts.append(Verdict(v.path, False, f"{v.reason}, but adds no covered line"))
+        else:
+            verdicts.append(
+                Verdict(
+                    v.path,
+                    False,
+                    f"{v.reason}, but covers no changed line that was not covered already",
+                )
+            )
+    return verdicts, covered

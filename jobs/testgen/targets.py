@@ -1,0 +1,133 @@
+"""What to write tests for: the changed Python source files the config selects, the changed
+statements no existing test covers, and the functions those statements are in.
+
+Source files are only parsed (``ast``) and read here, never executed.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from bot.filters import path_filter
+from bot.repo_config import RepoConfig
+from jobs.testgen import coverage as cov
+
+MAX_EXCERPT_LINES = 40
+
+
+@dataclass(frozen=True)
+class Target:
+    """One changed source file the engine is asked to cover."""
+
+    path: str
+    lines: list[int]  # changed lines
+    functions: list[str]  # functions with a changed line
+    uncovered: list[int] = field(default_factory=list)  # changed statements nothing covers
+    uncovered_functions: list[str] = field(default_factory=list)
+
+
+def is_test_path(path: str) -> bool:
+    name = PurePosixPath(path).name
+    parts = PurePosixPath(path).parts
+    return (
+        name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+        or "tests" in parts[:-1]
+        or "test" in parts[:-1]
+    )
+
+
+def functions_touching(source: str, lines: set[int]) -> list[str]:
+    """Qualified names of the functions that contain a changed line."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                qualified = f"{prefix}{child.name}"
+                end = child.end_lineno or child.lineno
+                if isinstance(child, ast.ClassDef):
+                    visit(child, qualified + ".")
+                elif any(child.lineno <= line <= end for line in lines):
+                    names.append(qualified)
+                    visit(child, qualified + ".")
+
+    visit(tree, "")
+    return names
+
+
+def source_changes(changed: dict[str, set[int]], config: RepoConfig) -> dict[str, set[int]]:
+    """Changed Python source files (not tests) that the config's paths select."""
+    selected = path_filter(config)
+    return {
+        path: lines
+        for path, lines in changed.items()
+        if path.endswith(".py") and not is_test_path(path) and lines and selected(path)
+    }
+
+
+def plan_targets(
+    checkout: Path,
+    sources: dict[str, set[int]],
+    before: cov.ChangedCoverage,
+    max_files: int,
+) -> tuple[list[Target], list[str]]:
+    """Files with uncovered changed statements, most uncovered first, capped at ``max_files``.
+    Returns the targets and one line per file left out."""
+    ranked: list[Target] = []
+    left_out: list[str] = []
+    for path, lines in sources.items():
+        text = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        uncovered = before.uncovered(path)
+        if not uncovered:
+            if before.executable.get(path):
+                left_out.append(f"`{path}`: its changed lines are covered already")
+            continue
+        ranked.append(
+            Target(
+                path=path,
+                lines=sorted(lines),
+                functions=functions_touching(text, lines),
+                uncovered=sorted(uncovered),
+                uncovered_functions=functions_touching(text, uncovered),
+            )
+        )
+    ranked.sort(key=lambda t: (-len(t.uncovered), t.path))
+    for target in ranked[max_files:]:
+        left_out.append(
+            f"`{target.path}`: {len(target.uncovered)} uncovered changed line(s), "
+            f"beyond max_files ({max_files})"
+        )
+    return ranked[:max_files], left_out
+
+
+def compress(lines: list[int]) -> str:
+    """[1,2,3,7,9,10] -> '1-3, 7, 9-10'"""
+    if not lines:
+        return ""
+    ranges: list[str] = []
+    start = previous = lines[0]
+    for line in [*lines[1:], None]:
+        if line is not None and line == previous + 1:
+            previous = line
+            continue
+        ranges.append(f"{start}-{previous}" if previous != start else str(start))
+        if line is not None:
+            start = previous = line
+    return ", ".join(ranges)
+
+
+def excerpt(checkout: Path, target: Target) -> str:
+    """The target's uncovered lines with their numbers, at most ``MAX_EXCERPT_LINES``."""
+    source = (checkout / target.path).read_text(encoding="utf-8", errors="replace").splitlines()
+    shown = [n for n in target.uncovered if 0 < n <= len(source)][:MAX_EXCERPT_LINES]
+    body = "\n".join(f"{n:>5}  {source[n - 1]}" for n in shown)
+    more = len(target.uncovered) - len(shown)
+    return body + (f"\n  … and {more} more line(s)" if more > 0 else "")

@@ -1,0 +1,212 @@
+"""Validation of candidate test files: each runs ``flaky_runs`` times in the sandbox (the first
+run under coverage). A file that fails any run is discarded; when only some of its top-level
+test functions fail, those are removed and the rest must pass every run again.
+
+Also what an engine left in the checkout: the new test files it wrote, and the changes to
+tracked files it was not allowed to make (reverted).
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from jobs import git
+from jobs.sandbox import Sandbox, decisive_line
+from jobs.testgen import coverage as cov
+from jobs.testgen.budget import Budget
+
+MAX_TEST_FILE_BYTES = 200_000
+
+
+@dataclass
+class Verdict:
+    """Whether a test file is kept, and why."""
+
+    path: str
+    kept: bool
+    reason: str
+    new_lines: cov.Lines = field(default_factory=dict)
+
+
+@dataclass
+class Validation:
+    """How a test file fared in its validation runs."""
+
+    path: str
+    passed: bool
+    reason: str
+    executed: cov.Lines = field(default_factory=dict)
+    measured: bool = False
+    pruned: list[str] = field(default_factory=list)
+    output: str = ""  # failing run's output tail, for the agent
+
+
+async def new_test_files(checkout: Path) -> list[str]:
+    """Untracked Python test files in the checkout (Tandem's own scratch directory aside)."""
+    status = await git.run_async(checkout, "status", "--porcelain", "--untracked-files=all", "-z")
+    files = []
+    for entry in status.split("\0"):
+        if entry.startswith("?? "):
+            path = entry[3:]
+            name = PurePosixPath(path).name
+            if path.startswith(f"{cov.WORK_DIR}/"):
+                continue
+            if path.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
+                files.append(path)
+    return sorted(files)
+
+
+async def revert_changes(checkout: Path) -> list[str]:
+    """Undo changes the engine made to tracked files (it may only add files)."""
+    changed = [
+        line
+        for line in (await git.run_async(checkout, "diff", "--name-only", "-z", "HEAD")).split("\0")
+        if line
+    ]
+    if changed:
+        await git.run_async(checkout, "checkout", "-q", "HEAD", "--", ".")
+    return changed
+
+
+def prune(checkout: Path, path: str, functions: set[str]) -> bool:
+    """Remove top-level test functions from a file. True when some test is left."""
+    file = checkout / path
+    text = file.read_text(encoding="utf-8")
+    try:
+        tree = ast.parse(text)
+    except SyntaxError:
+        return False
+    drop: list[tuple[int, int]] = []
+    remaining = 0
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in functions:
+            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            drop.append((start, node.end_lineno or node.lineno))
+        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            remaining += node.name.startswith(("test", "Test"))
+    if not drop or not remaining:
+        return False
+    lines = text.splitlines(keepends=True)
+    for start, end in sorted(drop, reverse=True):
+        del lines[start - 1 : end]
+    file.write_text("".join(lines))
+    return True
+
+
+async def validate(
+    sandbox: Sandbox,
+    checkout: Path,
+    path: str,
+    *,
+    runs: int,
+    timeout_s: float,
+    budget: Budget | None = None,
+) -> Validation:
+    """Run one test file ``runs`` times; the first run is measured with coverage."""
+    file = checkout / path
+    if not file.is_file():
+        return Validation(path, False, "file was removed")
+    if file.stat().st_size > MAX_TEST_FILE_BYTES:
+        return Validation(path, False, "file too large")
+    pruned: list[str] = []
+    tag = hashlib.sha256(path.encode()).hexdigest()[:10]
+    while True:
+        first: cov.PytestRun | None = None
+        failure: tuple[int, cov.PytestRun] | None = None
+        for number in range(1, runs + 1):
+            left = budget.remaining_s() if budget is not None else timeout_s
+            if left <= 1:
+                return Validation(
+                    path,
+                    False,
+                    f"not validated: wall-time budget reached after {number - 1} of {runs} runs",
+                )
+            run = await cov.run_pytest(
+                sandbox,
+                checkout,
+                [path],
+                tag=f"{tag}-{number}",
+                timeout_s=min(timeout_s, left),
+                measure=number == 1,
+            )
+            if number == 1:
+                first = run
+            if not run.ok:
+                failure = (number, run)
+                break
+        assert first is not None
+        if failure is None:
+            reason = f"passed {runs}/{runs} runs"
+            if pruned:
+                reason += f" after removing failing test(s) {', '.join(pruned)}"
+            return Validation(
+                path,
+                True,
+                reason,
+                executed=first.executed,
+                measured=first.measured,
+                pruned=pruned,
+            )
+        number, run = failure
+        functions = {f.function_in(path) for f in run.failures}
+        if (
+            not pruned
+            and run.returncode == 1
+            and run.failures
+            and None not in functions
+            and prune(checkout, path, {f for f in functions if f})
+        ):
+            pruned = sorted(f for f in functions if f)
+            continue
+        return Validation(path, False, failure_reason(number, runs, run), output=run.output)
+
+
+def failure_reason(number: int, runs: int, run: cov.PytestRun) -> str:
+    """Why run ``number`` of ``runs`` failed, in one line."""
+    if run.timed_out:
+        what = f"timed out after {run.duration_s:.0f} s"
+    elif run.returncode == 5:
+        return "no tests collected"
+    elif run.returncode == 1:
+        what = f"failed: {run.failure_text()}"
+    else:
+        what = f"could not run (pytest exit {run.returncode}): {decisive_line(run.output)}"
+    if number > 1:
+        return f"flaky: passed {number - 1} run(s), then run {number} of {runs} {what}"
+    return what
+
+
+@dataclass
+class Validator:
+    """Validates an engine's files within the part's budget and remembers each file's latest
+    result (the agent's fix rounds drop the results of the files it rewrites)."""
+
+    sandbox: Sandbox
+    checkout: Path
+    runs: int
+    timeout_s: float
+    budget: Budget
+    step: Callable[[str], None]
+    results: dict[str, Validation] = field(default_factory=dict)
+
+    async def validate_all(self, paths: list[str]) -> list[Validation]:
+        validated = []
+        for path in paths:
+            self.step(f"validating {path} ({self.runs} runs)")
+            v = await validate(
+                self.sandbox,
+                self.checkout,
+                path,
+                runs=self.runs,
+                timeout_s=self.timeout_s,
+                budget=self.budget,
+            )
+            if v.reason.startswith("not validated: wall-time"):
+                self.budget.note("wall-time budget reached during validation")
+            self.results[path] = v
+            validated.append(v)
+        return validated
