@@ -62,8 +62,8 @@ from bot.connections import (
     redis_settings,
     start_embedded_redis,
 )
+from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING, PartName, title
 from bot.parts import PART_NAMES as PARTS
-from bot.parts import PartName, title
 from bot.plan import PullRequestRef, pull_request_ref
 from bot.settings import Settings
 from jobs.runs import GIVE_UP_AFTER_TRIES, run_part
@@ -534,8 +534,8 @@ def report(
     params: Params, measured: dict[str, list[Timeline]], info: dict[str, Any], bench: Bench
 ) -> None:
     console = Console(width=120)
-    tg = params.durations["generate_tests"]
-    rv = params.durations["review_refactoring"]
+    tg = params.durations[GENERATE_TESTS]
+    rv = params.durations[REVIEW_REFACTORING]
     busy, one_queue = (mode.name for mode in MODES if mode.background)
 
     table = Table(title="Fan-in benchmark: parameters", show_header=False)
@@ -724,8 +724,8 @@ def parse_args(argv: list[str] | None) -> Params:
         runs=args.runs if args.runs is not None else runs,
         warmup=args.warmup,
         durations={
-            "generate_tests": args.testgen if args.testgen is not None else testgen,
-            "review_refactoring": args.review if args.review is not None else review,
+            GENERATE_TESTS: args.testgen if args.testgen is not None else testgen,
+            REVIEW_REFACTORING: args.review if args.review is not None else review,
         },
         jitter=args.jitter,
         busy_part=args.busy_part if args.busy_part is not None else busy_part,

@@ -41,6 +41,7 @@ from arq import create_pool
 from pydantic import SecretStr
 
 from bot.connections import CONTROL_QUEUE, redis_settings, start_embedded_redis
+from bot.parts import GENERATE_TESTS
 from bot.plan import pull_request_ref
 from bot.settings import Settings
 from jobs.sandbox import open_sandbox
@@ -181,7 +182,7 @@ async def one_run(
         total = time.monotonic() - started
         state = await RunStore(pool).load(pr.run_key)
         assert state is not None
-        result = state.results["generate_tests"]
+        result = state.results[GENERATE_TESTS]
         return {
             "total": total,
             "part": result.duration_s,

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.realprs.cases import Case
+from jobs import git as jobs_git
 
 GIT_IDENTITY = {
     "GIT_AUTHOR_NAME": "realprs",
@@ -28,15 +29,14 @@ class ReplayError(Exception):
     """The case could not be set up (a git step failed); the message says which."""
 
 
-def git(repo: Path, *args: str) -> str:
-    """Run git in ``repo`` (a clone of our own, never the Tandem checkout); its stdout."""
-    env = {**os.environ, **GIT_IDENTITY, "GIT_TERMINAL_PROMPT": "0"}
-    done = subprocess.run(
-        ["git", "-C", str(repo), *args], capture_output=True, text=True, env=env, check=False
-    )
-    if done.returncode != 0:
-        raise ReplayError(f"git {' '.join(args[:3])}: {done.stderr.strip().splitlines()[-1:]}")
-    return done.stdout
+def git(repo: Path | None, *args: str) -> str:
+    """Run git in ``repo`` (a clone of our own, never the Tandem checkout) with Tandem's one
+    hardened runner; its stdout."""
+    try:
+        done = jobs_git.run(repo, *args, env=GIT_IDENTITY)
+    except jobs_git.GitError as exc:
+        raise ReplayError(f"git {' '.join(args[:3])}: {exc.stderr.splitlines()[-1:]}") from None
+    return done.stdout.decode("utf-8", errors="replace")
 
 
 @dataclass(frozen=True)
@@ -51,14 +51,7 @@ class Replay:
 
 def make_replay(case: Case, mirror: Path, into: Path) -> Replay:
     """Clone the mirror into ``into`` and commit the pull request's head there."""
-    done = subprocess.run(
-        ["git", "clone", "-q", "--no-checkout", str(mirror), str(into)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise ReplayError(f"git clone: {done.stderr.strip()}")
+    git(None, "clone", "-q", "--no-checkout", str(mirror), str(into))
     base = git(into, "rev-parse", f"{case.commit}^").strip()
     git(into, "checkout", "-q", "--detach", case.commit)
     for path in case.tests:
