@@ -26,6 +26,7 @@ from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning
 from jobs.testgen.report import render, unkept_result, with_broken_tests
 from jobs.testgen.validation import Validation
+from tests.test_testgen import CALC
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
 
@@ -69,17 +70,6 @@ def two_commits(
     return root, base_sha
 
 
-BASE_CALC = """def add(a, b):
-    return a + b
-
-
-def classify(n):
-    if n < 0:
-        return "negative"
-    if n == 0:
-        return "zero"
-    return "positive"
-"""
 HEAD_CALC = """def add(a, b):
     return a + b
 
@@ -113,7 +103,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
         tmp_path / "repo",
         {
             "pkg/__init__.py": "",
-            "pkg/calc.py": BASE_CALC,
+            "pkg/calc.py": CALC,
             "tests/test_add.py": "from pkg.calc import add\n\n\ndef test_add():\n"
             "    assert add(1, 2) == 3\n",
         },
@@ -208,7 +198,7 @@ def test_param(n):
 async def test_existing_tests_the_change_breaks_are_a_finding(tmp_path: Path) -> None:
     repo, base_sha = two_commits(
         tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/calc.py": BASE_CALC, "tests/test_calc.py": BROKEN_TESTS},
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": BROKEN_TESTS},
         {
             "pkg/calc.py": HEAD_CALC,
             "tests/test_new.py": "def test_new_and_failing():\n    assert 1 == 2\n",
@@ -258,7 +248,7 @@ async def test_a_test_failing_on_both_commits_is_not_broken(
     failing = "from pkg.calc import add\n\n\ndef test_wrong():\n    assert add(1, 1) == 3\n"
     repo, base_sha = two_commits(
         tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/calc.py": BASE_CALC, "tests/test_add.py": failing},
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_add.py": failing},
         {"pkg/calc.py": HEAD_CALC},
     )
     production = await produce_tests(

@@ -51,7 +51,8 @@ PYTEST_CONFIGS = (
     ("setup.cfg", "[tool:pytest]"),
 )
 
-_LAUNCHER = """\
+_LAUNCHER = (
+    """\
 import json, os, re, sys
 checkout, only_file, results_file = sys.argv[1:4]
 base = os.getcwd()
@@ -145,9 +146,13 @@ class TandemBase:
 
 
 import pytest
-
-sys.exit(pytest.main(sys.argv[4:], plugins=[TandemBase()]))
 """
+    + cov.PYTEST_EXTRA_ARGS
+    + """\
+# Before the arguments: they end with `-- paths`.
+sys.exit(pytest.main([*extra, *sys.argv[4:]], plugins=[TandemBase()]))
+"""
+)
 
 
 @dataclass(frozen=True)

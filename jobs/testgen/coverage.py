@@ -130,10 +130,10 @@ class PytestRun:
 # hypothesis, ...) are not loaded: the project never asked for them, and one deprecation
 # warning of theirs is an INTERNALERROR under a project's `filterwarnings = error`.
 LAUNCHER = f"{WORK_DIR}/run_pytest.py"
-_LAUNCHER = """\
-import importlib.metadata, importlib.util, os, sys, sysconfig
-sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
-args = sys.argv[1:]
+# The arguments both launchers (this one and the base commit's, jobs.testgen.base_commit) add
+# to pytest's: sets `extra`, runs in the sandbox's python with the cwd the tests run in.
+PYTEST_EXTRA_ARGS = """\
+import importlib.metadata, importlib.util, os, sysconfig
 extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
 own = tuple(
     os.path.realpath(p)
@@ -144,12 +144,22 @@ for dist in importlib.metadata.distributions():
     where = os.path.realpath(str(dist.locate_file("")))
     if names and not where.startswith(own):
         extra += [arg for name in names for arg in ("-p", "no:" + name)]
+"""
+_LAUNCHER = (
+    """\
+import os, sys
+sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
+args = sys.argv[1:]
+"""
+    + PYTEST_EXTRA_ARGS
+    + """\
 if args[:1] == ["--coverage"]:
     from coverage.cmdline import main
     sys.exit(main([*args[1:], *extra]))
 import pytest
 sys.exit(pytest.main([*args, *extra]))
 """
+)
 
 
 def prepare(checkout: Path) -> None:

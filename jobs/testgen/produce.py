@@ -90,10 +90,11 @@ async def produce_tests(
     if not sources:
         production.nothing_to_do = "No changed Python source files (outside tests) to test."
         return production
-    production.syntax_errors = syntax_errors(checkout, sorted(sources))
-    if production.syntax_errors:
+    unparsable = syntax_errors(checkout, sorted(sources))
+    production.syntax_errors = list(unparsable.values())
+    if unparsable:
         production.problems.append("syntax error in the change: " + production.syntax_errors[0])
-        sources = {p: ls for p, ls in sources.items() if not _unparsable(checkout, p)}
+        sources = {p: ls for p, ls in sources.items() if p not in unparsable}
         if not sources:
             production.nothing_to_do = (
                 "The changed Python files do not parse, so there is nothing to run: "
@@ -321,18 +322,15 @@ async def select_offline_tests(
     production.budget_hit = budget.hit
 
 
-def syntax_errors(checkout: Path, paths: list[str]) -> list[str]:
-    """ "`path` line N: message" for each changed file that does not parse (parsed, never run)."""
-    found = []
+def syntax_errors(checkout: Path, paths: list[str]) -> dict[str, str]:
+    """Path -> "`path` line N: message" for each file that does not parse (parsed, never
+    run)."""
+    found = {}
     for path in paths:
         try:
             ast.parse((checkout / path).read_bytes(), filename=path)
         except SyntaxError as exc:
-            found.append(f"`{path}` line {exc.lineno}: {exc.msg}")
+            found[path] = f"`{path}` line {exc.lineno}: {exc.msg}"
         except (OSError, ValueError):
             continue
     return found
-
-
-def _unparsable(checkout: Path, path: str) -> bool:
-    return bool(syntax_errors(checkout, [path]))

@@ -131,12 +131,14 @@ def plan(
     checkout: Path,
     changed: dict[str, set[int]],
     seeds: Mapping[str, Sequence[str]] | None = None,
+    tests: Mapping[str, str] | None = None,
 ) -> tuple[list[Target], list[str]]:
     """The sorted crosshair targets of a change, and a note per callable that is reached
-    another way or not at all. `seeds`: ``"path::qualname"`` -> call expressions."""
+    another way or not at all. `seeds`: ``"path::qualname"`` -> call expressions; `tests`:
+    the repository's test files, read here when not given (:func:`test_sources`)."""
     targets: dict[tuple[str, str], Target] = {}
     notes: list[str] = []
-    tests = test_sources(checkout)
+    tests = test_sources(checkout) if tests is None else tests
     for path in sorted(changed):
         if not path.endswith(".py") or is_test_path(path) or not changed[path]:
             continue
@@ -223,12 +225,13 @@ async def generate(
     *,
     deadline: float,
     seeds: Mapping[str, Sequence[str]] | None = None,
+    tests: Mapping[str, str] | None = None,
 ) -> CrosshairOutcome:
     """CrossHair on every changed callable, one test file per source module in `output_dir`.
     `seeds`: ``"path::qualname"`` -> call expressions, extra evidence for parameter types."""
     outcome = CrosshairOutcome()
     started = time.monotonic()
-    targets, outcome.notes = plan(checkout, changed, seeds)
+    targets, outcome.notes = plan(checkout, changed, seeds, tests)
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)

@@ -18,6 +18,7 @@ import sys
 from dataclasses import dataclass
 
 from jobs.testgen.callables import ChangedCallable
+from jobs.testgen.seed_sources import name_node
 
 WRAPPED = "tandem_target"  # the wrapper function's name in every wrapper module
 WRAPPER_PREFIX = "tandem_crosshair_"  # the wrapper modules' names
@@ -136,7 +137,7 @@ def _case(
         if not (name in available or _is_builtin_exception(name)):
             return None
         keywords = [ast.keyword("match", match)] if match is not None else []
-        raises_call = ast.Call(_name("pytest.raises"), [_name(name)], keywords)
+        raises_call = ast.Call(name_node("pytest.raises"), [name_node(name)], keywords)
         body: list[ast.stmt] = [ast.With([ast.withitem(raises_call)], [ast.Expr(real)])]
         stem += f"_raises_{name.lower()}"
     elif item.name == "__init__":
@@ -169,8 +170,8 @@ def _real_call(call: ast.Call, item: ChangedCallable) -> ast.expr | None:
     if item.kind == "property":
         return ast.Attribute(args[0], item.name) if len(args) == 1 and not keywords else None
     if item.name == "__init__" and item.owner:
-        return ast.Call(_name(item.owner), args[1:], keywords) if args else None
-    return ast.Call(_name(item.qualname), args, keywords)
+        return ast.Call(name_node(item.owner), args[1:], keywords) if args else None
+    return ast.Call(name_node(item.qualname), args, keywords)
 
 
 def _plain(node: ast.expr) -> bool:
@@ -272,11 +273,3 @@ def _dotted(node: ast.expr) -> str:
     if isinstance(node, ast.Attribute):
         return f"{_dotted(node.value)}.{node.attr}"
     return node.id if isinstance(node, ast.Name) else ""
-
-
-def _name(dotted: str) -> ast.expr:
-    parts = dotted.split(".")
-    node: ast.expr = ast.Name(parts[0])
-    for part in parts[1:]:
-        node = ast.Attribute(node, part)
-    return node

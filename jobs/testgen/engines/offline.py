@@ -69,7 +69,8 @@ async def generate(
     """Run the portfolio's engines for `engine` on the targets' uncovered changed lines."""
     outcome = OfflineOutcome()
     lines = {t.path: set(t.uncovered or t.lines) for t in targets}
-    plan = seeds_for_change(checkout, lines, crosshair.test_sources(checkout))
+    tests = crosshair.test_sources(checkout)
+    plan = seeds_for_change(checkout, lines, tests)
     engines = PORTFOLIO[engine]
     for index, name in enumerate(engines):
         started = time.monotonic()
@@ -86,7 +87,13 @@ async def generate(
         elif name == "crosshair":
             step(f"CrossHair exploring the changed functions of {len(targets)} file(s)")
             found = await crosshair.generate(
-                sandbox, checkout, lines, output_dir, deadline=until, seeds=seed_calls(plan)
+                sandbox,
+                checkout,
+                lines,
+                output_dir,
+                deadline=until,
+                seeds=seed_calls(plan),
+                tests=tests,
             )
         else:
             step(f"Pynguin writing tests for {len(targets)} file(s)")
