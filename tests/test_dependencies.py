@@ -27,6 +27,7 @@ from jobs.dependencies import (
     InstallPlan,
     MemoryFiles,
     Source,
+    already_satisfied,
     install_dependencies,
     plan_install,
     summary_line,
@@ -68,6 +69,19 @@ dev = ["ruff"]
 
 
 # --- the plan --------------------------------------------------------------------------------
+
+
+def test_the_distributions_pip_found_already_installed_are_read_from_its_log() -> None:
+    log = (
+        "2026-12-01T17:30:01,120 Obtaining file:///repo\n"
+        "2026-12-01T17:30:03,004 Requirement already satisfied: anyio in "
+        "/venv/lib/python3.12/site-packages (from asyncpkg==0.1) (4.9.0)\n"
+        "2026-12-01T17:30:03,010 Requirement already satisfied: idna>=2.8 in /venv/lib (3.10)\n"
+        "2026-12-01T17:30:03,011 Requirement already satisfied: anyio in /venv/lib (4.9.0)\n"
+        "2026-12-01T17:30:04,500 Successfully installed asyncpkg-0.1\n"
+    )
+    assert already_satisfied(log) == ["anyio", "idna"]
+    assert already_satisfied("Requirement already satisfied: ;rm -rf in /x") == []
 
 
 def test_nothing_declared_means_nothing_installed() -> None:

@@ -266,3 +266,87 @@ filterwarnings = ["error"]
     assert baseline.problem() is None, baseline.output
     assert baseline.ok and baseline.passed == 1
     assert baseline.executed["strictpkg/calc.py"] >= {2}
+
+
+async def test_a_project_without_its_own_environment_gets_none_of_the_tools_plugins(
+    tmp_path: Path,
+) -> None:
+    """Nothing to install: the suite runs in the tools' own python (here the worker's venv,
+    with pytest-asyncio), and still sees none of the plugins it never asked for."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "calc.py": CALC,
+            "tests/test_calc.py": "from calc import add\n\n\ndef test_add(request):\n"
+            "    assert not request.config.pluginmanager.hasplugin('asyncio')\n"
+            "    assert add(1, 2) == 3\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    # The control: pytest started plainly in the tools' python loads pytest-asyncio.
+    plain = await sandbox.run(
+        [sandbox.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, timeout_s=120
+    )
+    assert plain.returncode == 1 and "hasplugin" in plain.output, plain.output
+
+    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    assert baseline.problem() is None, baseline.output
+    assert baseline.ok and baseline.passed == 1
+
+
+async def test_a_plugin_the_project_declares_loads_though_the_tools_have_it(
+    tmp_path: Path,
+) -> None:
+    """The project asks for anyio, which the tools' environment already holds: pip leaves it
+    there ("already satisfied"), and its pytest plugin still runs the project's async test."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": """\
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "asyncpkg"
+version = "0.1"
+dependencies = ["anyio"]
+
+[tool.setuptools]
+packages = ["asyncpkg"]
+""",
+            "asyncpkg/__init__.py": "",
+            "asyncpkg/calc.py": "async def add(a, b):\n    return a + b\n",
+            "tests/test_calc.py": """\
+import pytest
+
+from asyncpkg.calc import add
+
+
+@pytest.fixture
+def anyio_backend():
+    return "asyncio"
+
+
+@pytest.mark.anyio
+async def test_add():
+    assert await add(1, 2) == 3
+""",
+        },
+    )
+    sandbox = LocalSandbox()
+    installed = await install_dependencies(sandbox, repo, timeout_s=300)
+    assert installed.status == "installed", installed.note
+    recorded = (repo / ".tandem-work" / "env" / cov.PROJECT_DISTS).read_text().split()
+    assert "anyio" in recorded and "pytest-asyncio" not in recorded
+
+    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    assert baseline.problem() is None, baseline.output
+    assert baseline.ok and baseline.passed == 1, baseline.output
+    assert baseline.executed["asyncpkg/calc.py"] >= {2}
+
+    # The control: without the record the plugin is one only the tools have, and the async
+    # test does not run.
+    (repo / ".tandem-work" / "env" / cov.PROJECT_DISTS).write_text("")
+    unasked = await cov.run_pytest(sandbox, repo, [], tag="c", timeout_s=120, measure=True)
+    assert not unasked.ok and unasked.passed == 0, unasked.output

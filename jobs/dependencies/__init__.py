@@ -18,6 +18,7 @@ from jobs.dependencies.install import (
     ENV_DIR,
     CheckoutFiles,
     InstallOutcome,
+    already_satisfied,
     install_dependencies,
     summary_line,
 )
@@ -33,6 +34,7 @@ __all__ = [
     "RepoFiles",
     "Source",
     "UnreadableFile",
+    "already_satisfied",
     "check_requirements_file",
     "install_dependencies",
     "plan_install",

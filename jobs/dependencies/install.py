@@ -58,12 +58,15 @@ log = logging.getLogger(__name__)
 
 ENV_DIR = f"{cov.WORK_DIR}/env"
 TMP_DIR = f"{cov.WORK_DIR}/pip-tmp"
+PIP_LOG = f"{TMP_DIR}/pip.log"  # whole, where the output is a tail
 MAX_INSTALL_S = 600.0
 MAX_FILE_BYTES = 1_000_000
+MAX_PIP_LOG_BYTES = 20_000_000
 
 OUTPUT_TAIL = 4000
 
 _SUCCESS = re.compile(r"^Successfully installed (.+)$", re.M)
+_SATISFIED = re.compile(r"Requirement already satisfied: ([A-Za-z0-9][A-Za-z0-9._-]*)")
 _GLOB = re.compile(r"[*?\[\\]")  # special in .git/info/exclude patterns
 
 
@@ -110,7 +113,8 @@ class InstallOutcome:
 
 # Run by the sandbox's own python (-I: the checkout's files cannot shadow venv or site): make
 # the venv, add the tools' site-packages after its own, make sure it has a pip.
-BOOTSTRAP = """\
+BOOTSTRAP = (
+    """\
 import os, site, subprocess, sys, venv
 env = sys.argv[1]
 venv.EnvBuilder(symlinks=True, with_pip=False).create(env)
@@ -120,11 +124,14 @@ purelib = subprocess.run(
     check=True, capture_output=True, text=True,
 ).stdout.strip()
 tools = [d for d in site.getsitepackages() if os.path.isdir(d)]
-with open(os.path.join(purelib, "_tandem_tools.pth"), "w") as pth:
+with open(os.path.join(purelib, """
+    + repr(cov.TOOLS_PTH)
+    + """), "w") as pth:
     pth.writelines(f"import site; site.addsitedir({d!r})\\n" for d in tools)
 if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True).returncode:
     subprocess.run([python, "-I", "-m", "ensurepip", "--default-pip"], check=True)
 """
+)
 PROBE = "import pytest, coverage"
 
 
@@ -238,6 +245,8 @@ async def _install(
                 "-m",
                 "pip",
                 *plan.pip_args(),
+                "--log",
+                str(checkout / PIP_LOG),
                 *extra_pip_args,
             ],
             cwd=checkout,
@@ -270,6 +279,7 @@ async def _install(
             output=output,
         )
     packages = installed_packages(result.output)
+    _record_project_dists(checkout)
     return InstallOutcome(
         "installed",
         plan,
@@ -277,6 +287,25 @@ async def _install(
         python=python,
         packages=packages,
         output=output,
+    )
+
+
+def already_satisfied(log_text: str) -> list[str]:
+    """The distributions pip's log says the install resolved to but found installed (with the
+    tools' site-packages on the venv's path: the tools' copies), sorted, each once."""
+    return sorted(set(_SATISFIED.findall(log_text)))
+
+
+def _record_project_dists(checkout: Path) -> None:
+    """Tell the launchers (jobs.testgen.coverage) which of the tools' distributions the project
+    asked for, so their pytest plugins still load."""
+    try:
+        with (checkout / PIP_LOG).open(encoding="utf-8", errors="replace") as f:
+            text = f.read(MAX_PIP_LOG_BYTES)
+    except OSError:
+        text = ""
+    (checkout / ENV_DIR / cov.PROJECT_DISTS).write_text(
+        "".join(f"{name}\n" for name in already_satisfied(text))
     )
 
 

@@ -124,25 +124,41 @@ class PytestRun:
 # Runs pytest the way the project configures it (rootdir, ini file, addopts, --import-mode),
 # with two exceptions. pytest-cov, when the project uses it, is told `--no-cov`: under our
 # `coverage run` its own tracer would replace ours ("No data was collected"), and a project's
-# `--cov-fail-under` would fail every run of a single generated test file. And when the PR's
-# dependencies were installed into their own environment, pytest plugins that only the tools'
-# environment has (the sandbox's, or in local mode the worker's own: pytest-asyncio,
-# hypothesis, ...) are not loaded: the project never asked for them, and one deprecation
-# warning of theirs is an INTERNALERROR under a project's `filterwarnings = error`.
+# `--cov-fail-under` would fail every run of a single generated test file. And pytest plugins
+# load only where the project asked for them: from its own environment (the PR's dependencies,
+# installed by jobs.dependencies), from the checkout, or distributions its install resolved
+# to that the tools' environment already had (PROJECT_DISTS, written by the install). The
+# tools' environment (the sandbox's, or in local mode the worker's own: pytest-asyncio,
+# hypothesis, anyio, ...) adds none: the project never asked for them, one deprecation warning
+# of theirs is an INTERNALERROR under a project's `filterwarnings = error`, and loading them
+# costs more than a small test file's whole run (about 1.5 s a pytest start in a worker's venv).
 LAUNCHER = f"{WORK_DIR}/run_pytest.py"
+# In the project's environment (sys.prefix): the names, one a line, of the distributions its
+# install found already satisfied by the tools' environment.
+PROJECT_DISTS = "tandem-project-dists.txt"
+# In the project environment's site-packages: adds the tools' (jobs.dependencies.install).
+TOOLS_PTH = "_tandem_tools.pth"
 # The arguments both launchers (this one and the base commit's, jobs.testgen.base_commit) add
 # to pytest's: sets `extra`, runs in the sandbox's python with the cwd the tests run in.
-PYTEST_EXTRA_ARGS = """\
-import importlib.metadata, importlib.util, os, sysconfig
+PYTEST_EXTRA_ARGS = f"""\
+import importlib.metadata, importlib.util, os, re, sys, sysconfig
 extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
-own = tuple(
-    os.path.realpath(p)
-    for p in {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"], os.getcwd()}
-)
+def _norm(name):
+    return re.sub(r"[-_.]+", "-", name or "").lower()
+own = [os.path.realpath(os.getcwd())]
+asked = set()
+if os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], "{TOOLS_PTH}")):
+    own += [os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")]
+    try:
+        with open(os.path.join(sys.prefix, "{PROJECT_DISTS}"), encoding="utf-8") as f:
+            asked = {{_norm(line.strip()) for line in f}}
+    except OSError:
+        pass
+own = tuple(own)
 for dist in importlib.metadata.distributions():
     names = [ep.name for ep in dist.entry_points if ep.group == "pytest11"]
     where = os.path.realpath(str(dist.locate_file("")))
-    if names and not where.startswith(own):
+    if names and not where.startswith(own) and _norm(dist.metadata["Name"]) not in asked:
         extra += [arg for name in names for arg in ("-p", "no:" + name)]
 """
 _LAUNCHER = (
