@@ -99,6 +99,16 @@ class Box:
         if by < 0:
             raise ArithmeticError("cannot shrink")
         return self.size + by
+
+
+def evens(xs):
+    """>>> evens([1, 2, 3, 4])
+    >>> evens(range(1000))
+    >>> evens([1, None])
+    """
+    for x in xs:
+        if x % 2 == 0:
+            yield x
 '''
 CHANGED = {"pkg/calc.py": set(range(28, 200)), "pkg/broken.py": {2, 3}}
 
@@ -151,7 +161,20 @@ def test_values_are_recorded_as_the_heads_results(text: str) -> None:
     assert "assert scale(None) is None\n" in text
     assert "def test_Box_grow_docstring_2() -> None:\n    assert Box(3).grow(2) == 5\n" in text
     assert "assert odd(4) == Point(4)\n" in text  # a repr that evaluates back, equal
-    assert "from pkg.calc import Box, Point, odd, scale\n" in text
+    assert "from pkg.calc import Box, Point, evens, odd, scale\n" in text
+
+
+@pytest.mark.slow
+def test_an_iterator_is_compared_by_its_items(text: str) -> None:
+    """A generator's body runs only when it is consumed: its items are the result."""
+    assert "    assert list(evens([1, 2, 3, 4])) == [2, 4]\n" in text
+    # Past MAX_ITEMS items only the type is recorded.
+    assert "    assert type(evens(range(1000))).__qualname__ == 'generator'\n" in text
+    # Raised while its items are read: the test reads them too.
+    assert (
+        "def test_evens_docstring_1_none_raises_typeerror() -> None:\n"
+        "    with pytest.raises(TypeError):\n        list(evens([1, None]))\n"
+    ) in text
 
 
 @pytest.mark.slow
@@ -245,12 +268,14 @@ def test_hostile_probe_output_is_validated(tmp_path: Path) -> None:
         {"path": "elsewhere.py", "kind": "import_error", "detail": "x"},
         {"id": 7, "kind": "value", "expected": "datetime.date(2020, 1, 2)",
          "imports": [["datetime", "stdlib"]]},
+        {"id": 8, "kind": "value", "expected": "[1]", "imports": [], "wrap": "eval"},
+        {"id": 9, "kind": "value", "expected": "[1]", "imports": [], "wrap": "list"},
     ]  # fmt: skip
     output = tmp_path / "out.jsonl"
     text = "\n".join(json.dumps(line) for line in lines) + "\n{not json\n" + "[1]\n"
     output.write_text(text)
-    records = characterize.read_records(output, 12, {"pkg/calc.py"})
-    assert [r["id"] for r in records] == [0, 3, 7]
+    records = characterize.read_records(output, 14, {"pkg/calc.py"})
+    assert [r["id"] for r in records] == [0, 3, 7, 9]
     assert records[0]["expected"] == "6"
     # `os` from the module: a plain dotted call, allowed by shape (the probe vouched for it).
     # No more lines are read than there can be records:
@@ -274,3 +299,34 @@ def test_render_sorts_dedups_and_reports_name_clashes() -> None:
     assert conflicts == [
         "`test_f_docstring_datetime_1970_1_1` left out: `datetime` means two things"
     ]
+
+
+def test_the_probe_characterizes_the_checkouts_copy_not_the_tools(tmp_path: Path) -> None:
+    """The tools' environment has its own more_itertools, already imported and ahead of the
+    checkout on the path (as with an editable install): the probe still calls the checkout's."""
+    (tmp_path / "more_itertools").mkdir()
+    (tmp_path / "more_itertools" / "__init__.py").write_text("def which():\n    return 'mine'\n")
+    job = {
+        "call_timeout_s": 2,
+        "import_timeout_s": 10,
+        "modules": [
+            {
+                "path": "more_itertools/__init__.py",
+                "root": str(tmp_path),
+                "module": "more_itertools",
+                "seeds": [{"id": 0, "call": "which()", "names": ["which"]}],
+            }
+        ],
+    }
+    (tmp_path / "in.json").write_text(json.dumps(job))
+    shadowed = (
+        "import runpy, sys\n"
+        f"sys.path.append({str(tmp_path)!r})\n"
+        "import more_itertools\n"
+        "assert 'site-packages' in more_itertools.__file__\n"
+        f"sys.argv = ['probe', {str(tmp_path / 'in.json')!r}, {str(tmp_path / 'out.jsonl')!r}]\n"
+        f"runpy.run_path({str(characterize.PROBE)!r}, run_name='__main__')\n"
+    )
+    subprocess.run([sys.executable, "-c", shadowed], check=True, cwd=tmp_path / "..", timeout=60)
+    records = characterize.read_records(tmp_path / "out.jsonl", 1, {"more_itertools/__init__.py"})
+    assert records == [{"id": 0, "kind": "value", "expected": "'mine'", "imports": []}]

@@ -421,3 +421,64 @@ def test_fail_on_accepts_only_broken_tests() -> None:
         parse_config("test_generation:\n  fail_on: [broken_test]\n")
     assert raised.value.errors[0].line == 2
     assert "test_generation.fail_on.0" in raised.value.errors[0].message
+
+
+GRADE_BASE = 'def grade(n):\n    if n > 50:\n        return "pass"\n    return "fail"\n'
+GRADE_HEAD = GRADE_BASE.replace("n > 50", "n >= 50")
+GRADE_CANDIDATES = """\
+from pkg.grade import grade
+
+
+def test_a():
+    assert grade(60) == "pass"
+
+
+def test_b():
+    assert grade(50) == "pass"
+"""
+
+
+@pytest.mark.slow
+async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Path) -> None:
+    """Both candidates cover the changed line; only test_b fails on the base commit."""
+    from jobs.testgen.base_commit import tests_failing_on_base
+    from jobs.testgen.per_test import select_tests
+
+    files = {"pkg/__init__.py": "", "tests/test_existing.py": "def test_nothing():\n    pass\n"}
+    repo, base_sha = two_commits(
+        tmp_path / "repo", {**files, "pkg/grade.py": GRADE_BASE}, {"pkg/grade.py": GRADE_HEAD}
+    )
+    sandbox = LocalSandbox()
+    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=60, measure=True)
+    changed_exec = cov.changed_executable(repo, {"pkg/grade.py": {2}}, baseline.statements)
+    seen: list[dict[str, str]] = []
+
+    async def on_base(texts: dict[str, str]) -> set[tuple[str, str]] | None:
+        seen.append(texts)
+        return await tests_failing_on_base(sandbox, repo, base_sha, texts, timeout_s=60)
+
+    results = {}
+    for pinning in (False, True):
+        path = f"tests/test_grade_{pinning}_tandem.py"
+        (repo / path).write_text(GRADE_CANDIDATES)
+        chosen = await select_tests(
+            sandbox,
+            repo,
+            [path],
+            baseline,
+            changed_exec,
+            runs=2,
+            timeout_s=60,
+            on_base=on_base if pinning else None,
+        )
+        results[pinning] = chosen
+    # Without the base commit the tie goes to the first name; with it, to the pinning test.
+    assert [t.label.split("::")[1] for t in results[False].tests if t.kept] == ["test_a"]
+    assert [t.label.split("::")[1] for t in results[True].tests if t.kept] == ["test_b"]
+    assert results[True].pinning == {"tests/test_grade_True_tandem.py::test_b"}
+    assert seen and "def test_a" in seen[0]["tests/test_grade_True_tandem.py"]
+    # What the base run reports for a file that does not import there: all its tests fail.
+    broken = {"tests/test_new_api.py": "from pkg.grade import gone\n\n\ndef test_x():\n    pass\n"}
+    assert await tests_failing_on_base(sandbox, repo, base_sha, broken, timeout_s=60) == {
+        ("tests/test_new_api.py", "test_x")
+    }

@@ -217,3 +217,79 @@ def test_nested_and_async_callables() -> None:
     plan = find_seeds("m.py", source, {3, 8}, "m")
     assert [s.call_source for s in plan.seeds] == ["outer()"]
     assert "`m.py`: `job` cannot be called directly; no seeds" in plan.notes
+
+
+NATURALSIZE = '''\
+def naturalsize(value, binary=False, fmt="%.1f"):
+    """Size.
+
+    >>> naturalsize(3000)
+    '3.0 kB'
+    """
+    base = 1024 if binary else 1000
+    exp = 1
+    # rounding can push it up to `base` (e.g. 999999 is 999.999 kB, which formats to
+    # "1000.0 kB")
+    if float(fmt % (value / base**exp)) >= base:
+        exp += 1
+    return "# 7", exp
+'''
+
+
+def test_numbers_in_a_changed_comment_go_to_the_numeric_parameters() -> None:
+    from jobs.testgen.seeds import comment_numbers
+
+    assert comment_numbers(NATURALSIZE, {9, 10}) == [999999, 999.999, 1000.0]
+    assert comment_numbers(NATURALSIZE, {13}) == []  # inside a string
+    assert comment_numbers("x = 1  # 5 ", {1}) == [5]
+    assert comment_numbers("def f(:\n  # 3\n", {2}) in ([], [3])  # never raises
+    found = find_seeds("m.py", NATURALSIZE, {9, 10, 11, 12}, "m").seeds
+    literal = [s.call_source for s in found if s.origin == "literal"]
+    assert literal == [
+        "naturalsize(value=1000.0)",
+        "naturalsize(value=999.999)",
+        "naturalsize(value=999999)",
+    ]
+    # Unchanged comments give nothing.
+    unchanged = find_seeds("m.py", NATURALSIZE, {11, 12}, "m").seeds
+    assert [s.origin for s in unchanged] == ["docstring"]
+
+
+ITER_INDEX = '''\
+def iter_index(iterable, value, start=0, stop=None):
+    """Positions.
+
+    >>> list(iter_index('AABCADEAF', 'A'))
+    [0, 1, 4, 7]
+    """
+    seq_index = getattr(iterable, 'index', None)
+    if seq_index is None and start < 0:
+        iterable = tuple(iterable)
+        seq_index = iterable.index
+    return seq_index
+'''
+
+
+def test_an_inspected_parameter_also_gets_its_sequences_as_iterators() -> None:
+    found = find_seeds("m.py", ITER_INDEX, {8, 9, 10}, "m").seeds
+    assert [s.call_source for s in found if s.origin == "literal"] == [
+        "iter_index('AABCADEAF', 'A', start=-1)",
+        "iter_index('AABCADEAF', 'A', start=0)",
+        "iter_index('AABCADEAF', 'A', start=1)",
+        "iter_index(iter('AABCADEAF'), 'A')",
+        "iter_index(iter('AABCADEAF'), 'A', start=-1)",
+        "iter_index(iter('AABCADEAF'), 'A', start=0)",
+        "iter_index(iter('AABCADEAF'), 'A', start=1)",
+    ]
+    # Not inspected: no iterator variants.
+    plain = ITER_INDEX.replace("getattr(iterable, 'index', None)", "None")
+    assert not [s for s in find_seeds("m.py", plain, {8}, "m").seeds if "iter(" in s.call_source]
+
+
+def test_comments_count_on_every_changed_line_not_only_the_uncovered_ones() -> None:
+    uncovered = {12}  # `exp += 1`: the comment lines above it are no statements
+    assert [s.origin for s in find_seeds("m.py", NATURALSIZE, uncovered, "m").seeds] == [
+        "docstring"
+    ]
+    found = find_seeds("m.py", NATURALSIZE, uncovered, "m", None, {9, 10, 11, 12}).seeds
+    assert "naturalsize(value=999999)" in [s.call_source for s in found]

@@ -37,7 +37,14 @@ from pathlib import Path
 from jobs.sandbox import Sandbox, decisive_line
 from jobs.testgen import coverage as cov
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
-from jobs.testgen.pin import BrokenTests, Located, Pinning, classify_broken, classify_pinning
+from jobs.testgen.pin import (
+    BrokenTests,
+    Located,
+    Pinning,
+    classify_broken,
+    classify_pinning,
+    failing_tests,
+)
 
 MAX_RESULTS_BYTES = 20_000_000
 LAUNCHER = f"{cov.WORK_DIR}/run_base_pytest.py"
@@ -324,15 +331,35 @@ async def pin_on_base(
 ) -> Pinning:
     """Run test files (path -> text, as validated on the head) on the base commit."""
     paths = sorted(files)
+    run, refused, note = await _files_on_base(sandbox, checkout, sha, files, timeout_s=timeout_s)
+    if run is None:
+        return Pinning(dict.fromkeys(paths, "unknown"), note)
+    return classify_pinning(paths, run, refused)
+
+
+async def tests_failing_on_base(
+    sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+) -> set[tuple[str, str]] | None:
+    """(path, top-level test name) of each test of ``files`` that fails on the base commit (or
+    whose file does not import there); None when the run says nothing."""
+    run, refused, _ = await _files_on_base(sandbox, checkout, sha, files, timeout_s=timeout_s)
+    return None if run is None else failing_tests(files, run, refused)
+
+
+async def _files_on_base(
+    sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+) -> tuple[BaseRun | None, list[str], str]:
+    """One run of test files on a fresh base tree: (the run, or None with why, refused)."""
+    paths = sorted(files)
     if timeout_s < MIN_BASE_S:
-        return Pinning(dict.fromkeys(paths, "unknown"), "not run: the wall-time budget was short")
+        return None, [], "not run: the wall-time budget was short"
     deadline = time.monotonic() + timeout_s
     try:
         async with base_tree(checkout, sha, timeout_s=min(120.0, timeout_s / 2)) as tree:
             refused = place(tree, files)
             runnable = [p for p in paths if p not in refused]
             if not runnable:
-                return Pinning(dict.fromkeys(paths, "unknown"), "no test file could be placed")
+                return None, refused, "no test file could be placed"
             run = await run_on_base(
                 sandbox,
                 checkout,
@@ -342,8 +369,8 @@ async def pin_on_base(
                 timeout_s=max(1.0, deadline - time.monotonic()),
             )
     except BaseTreeError as exc:
-        return Pinning(dict.fromkeys(paths, "unknown"), str(exc))
-    return classify_pinning(paths, run, refused)
+        return None, [], str(exc)
+    return run, refused, ""
 
 
 async def broken_on_base(

@@ -28,7 +28,7 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -52,6 +52,9 @@ from jobs.testgen.tidy_review import review
 from jobs.testgen.validation import Verdict
 
 MAX_ROUNDS = 3
+# Test files (path -> text) in, (path, test name) of those failing on the base commit out; None
+# when that run said nothing.
+OnBase = Callable[[dict[str, str]], Awaitable[set[tuple[str, str]] | None]]
 CONTEXT_RC = f"{cov.WORK_DIR}/coveragerc-contexts"
 MEASURE_OPTIONS = ["--runxfail", "--continue-on-collection-errors"]
 
@@ -78,6 +81,7 @@ class PerTestSelection:
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
     pytest_runs: int = 0
     duration_s: float = 0.0
+    pinning: set[str] = field(default_factory=set)  # labels of measured tests failing on base
 
 
 @dataclass
@@ -219,9 +223,12 @@ async def select_tests(
     timeout_s: float,
     max_tests: int = 20,
     prefer: Callable[[TestCase], bool] | None = None,
+    on_base: OnBase | None = None,
     budget: Budget | None = None,
 ) -> PerTestSelection:
-    """Choose the tests of ``candidates`` (test files in the checkout) worth keeping."""
+    """Choose the tests of ``candidates`` (test files in the checkout) worth keeping. With
+    ``on_base``, the measured tests that reach a changed line run on the base commit first,
+    and a test failing there (it pins the change) wins a tie."""
     started = time.monotonic()
     out = PerTestSelection()
     files = _prepare(checkout, candidates, out)
@@ -281,6 +288,10 @@ async def select_tests(
                     continue
                 pool.append(_Measured(case, cov.restrict(per_case.get(key, {}), changed_exec)))
 
+    if on_base is not None:
+        out.pinning = await _pinning(files, pool, on_base)
+        if out.pinning:
+            prefer = _preferring(out.pinning, prefer)
     base = cov.restrict(baseline.executed, changed_exec)
     excluded: dict[str, str] = {}
     for round_number in range(1, MAX_ROUNDS + 1):
@@ -302,6 +313,29 @@ async def select_tests(
     _verdicts(out, files, chosen, names, runs)
     out.duration_s = time.monotonic() - started
     return out
+
+
+async def _pinning(files: list[_Candidate], pool: list[_Measured], on_base: OnBase) -> set[str]:
+    """The labels of the pool's tests that reach a changed line and fail on the base commit."""
+    reaching = [m for m in pool if cov.count(m.lines)]
+    texts: dict[str, str] = {}
+    for candidate in files:
+        cases = [m.case for m in reaching if m.case.origin == candidate.path]
+        if cases:
+            texts[candidate.path] = join_tests(candidate.prelude, cases)
+    failing = await on_base(texts) if texts else None
+    if not failing:
+        return set()
+    return {m.case.label for m in reaching if (m.case.origin, m.case.name) in failing}
+
+
+def _preferring(
+    pinning: set[str], prefer: Callable[[TestCase], bool] | None
+) -> Callable[[TestCase], bool]:
+    def preferred(case: TestCase) -> bool:
+        return case.label in pinning or (prefer is not None and prefer(case))
+
+    return preferred
 
 
 def _choose(

@@ -280,6 +280,20 @@ async def select_offline_tests(
     the base commit too, to say which pin the change."""
     step("validating each generated test and keeping those that cover changed lines")
     started = time.monotonic()
+
+    async def failing_on_base(files: dict[str, str]) -> set[tuple[str, str]] | None:
+        """Which candidates pin the change, so that a coverage tie goes to one that does."""
+        if base_sha is None:
+            return None
+        step("running the candidates on the base commit")
+        return await base_commit.tests_failing_on_base(
+            sandbox,
+            checkout,
+            base_sha,
+            files,
+            timeout_s=min(settings.test_timeout_s, budget.remaining_s() / 4),
+        )
+
     chosen = await select_tests(
         sandbox,
         checkout,
@@ -288,13 +302,21 @@ async def select_offline_tests(
         changed_exec,
         runs=runs,
         timeout_s=settings.test_timeout_s,
+        on_base=failing_on_base if base_sha else None,
         budget=budget,
     )
     production.timings["validation"] = time.monotonic() - started
     production.timings["pytest_runs"] = float(chosen.pytest_runs)
     kept_tests = [t for t in chosen.tests if t.kept]
     production.tests = [
-        {"test": t.label, "kept": t.kept, "name": t.name, "reason": t.reason} for t in chosen.tests
+        {
+            "test": t.label,
+            "kept": t.kept,
+            "name": t.name,
+            "reason": t.reason,
+            "fails_on_base": t.label in chosen.pinning if base_sha else None,
+        }
+        for t in chosen.tests
     ]
     if chosen.tests:
         production.notes.append(

@@ -10,7 +10,11 @@ changed callable (``isoparse('1970-01-01T00:00:00.851')``, ``Box(3).grow(2)``), 
   with a test function's once-assigned locals and ``pytest.mark.parametrize`` rows replaced;
 - ``literal``: a changed line's comparison of a parameter with a literal (``x == "abc"``,
   ``n > 10``, ``s.startswith("A")``) gives that parameter the literal (and an integer's
-  neighbours), the others their defaults or the values an existing seed passes; and a
+  neighbours), the others their defaults or the values an existing seed passes; a number in
+  a changed comment (``# e.g. 999999 is 999.999 kB``) is given to each parameter an existing
+  seed passes a number; a parameter the callable inspects (``getattr(p, ...)``,
+  ``hasattr``, ``isinstance``) also gets each string, list or tuple an existing seed passes
+  as a one-shot iterator (``iter('abc')``), the other kind of input it tells apart; and a
   callable whose parameters all have defaults is called without arguments.
 
 A method is seeded only through an instance that a doctest or test constructs (``Box(3)``);
@@ -22,12 +26,15 @@ from __future__ import annotations
 
 import ast
 import copy
+import io
+import re
+import tokenize
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from jobs.testgen.callables import ChangedCallable, changed_callables
+from jobs.testgen.callables import ChangedCallable, Param, changed_callables
 from jobs.testgen.seed_sources import (
     DENIED_ROOTS,
     PURE_BUILTINS,
@@ -41,9 +48,13 @@ from jobs.testgen.seed_sources import (
 )
 
 Origin = Literal["docstring", "tests", "literal"]
-# Under the cap, a docstring's example first, then what the changed branch compares against.
-ORIGIN_PRIORITY: dict[str, int] = {"docstring": 0, "literal": 1, "tests": 2}
-MAX_SEEDS_PER_CALLABLE = 12
+# Under the cap, what the changed code compares against or mentions first (it aims at the
+# change), then a docstring's example, then the tests' calls.
+ORIGIN_PRIORITY: dict[str, int] = {"literal": 0, "docstring": 1, "tests": 2}
+MAX_SEEDS_PER_CALLABLE = 16
+MAX_COMMENT_NUMBERS = 4
+_NUMBER = re.compile(r"(?<![\w.])-?\d[\d_]*(?:\.\d+)?(?![\w.])")
+INSPECTORS = ("getattr", "hasattr", "isinstance")
 MAX_CALL_SOURCE = 400  # characters of one seed expression
 MAX_NODES = 120  # AST nodes of one seed expression
 
@@ -79,8 +90,11 @@ def find_seeds(
     lines: set[int],
     module: str,
     test_sources: Mapping[str, str] | None = None,
+    comment_lines: set[int] | None = None,
 ) -> SeedPlan:
-    """The seeds of every callable in `source` with one of `lines` in its own code."""
+    """The seeds of every callable in `source` with one of `lines` in its own code. Numbers
+    are read from the comments on `comment_lines` (default: `lines`; the diff's changed lines,
+    when `lines` are only the statements nothing covers)."""
     plan = SeedPlan()
     try:
         tree = ast.parse(source)
@@ -106,7 +120,9 @@ def find_seeds(
             continue
         node = defs.get(target.qualname)
         function = node if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) else None
-        found = _seeds_for(path, target, expressions, function, plan.notes)
+        span = set(range(target.lineno, target.end_lineno + 1))
+        numbers = comment_numbers(source, (lines | (comment_lines or set())) & span)
+        found = _seeds_for(path, target, expressions, function, plan.notes, numbers)
         plan.seeds.extend(found)
     plan.seeds = sorted(set(plan.seeds))
     return plan
@@ -118,6 +134,7 @@ def _seeds_for(
     expressions: list[tuple[Origin, ast.expr]],
     node: ast.FunctionDef | ast.AsyncFunctionDef | None,
     notes: list[str],
+    numbers: list[int | float] | None = None,
 ) -> list[Seed]:
     calls: dict[str, tuple[Origin, ast.expr]] = {}
     constructions: list[ast.Call] = []
@@ -139,8 +156,13 @@ def _seeds_for(
     receiver = min(constructions, key=ast.unparse) if constructions else None
     if node is not None:
         bases = [use for _, use in calls.values() if isinstance(use, ast.Call)]
-        for literal_call in _literal_calls(item, node, bases, receiver):
+        for literal_call in _literal_calls(item, node, bases, receiver, numbers or []):
             calls.setdefault(ast.unparse(literal_call), ("literal", literal_call))
+        inspected = _inspected(item, node)
+        for _, use in list(calls.values()):
+            if isinstance(use, ast.Call):
+                for variant in _iterator_variants(item, use, inspected):
+                    calls.setdefault(ast.unparse(variant), ("literal", variant))
     chosen = sorted(calls.items(), key=lambda kv: (ORIGIN_PRIORITY[kv[1][0]], kv[0]))
     seeds = [
         Seed(path, item.qualname, text, origin)
@@ -200,8 +222,10 @@ def _literal_calls(
     node: ast.FunctionDef | ast.AsyncFunctionDef,
     bases: list[ast.Call],
     receiver: ast.Call | None,
+    numbers: list[int | float],
 ) -> Iterator[ast.expr]:
-    """Calls that give one parameter a literal the changed code compares it against."""
+    """Calls that give one parameter a literal the changed code compares it against, or a
+    number a changed comment mentions."""
     if item.kind == "property":
         return
     params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
@@ -219,6 +243,12 @@ def _literal_calls(
                     values[name].append(value)
     required = [p.name for p in params if not p.has_default]
     base_calls = [b for b in sorted(bases, key=ast.unparse) if _plain_call(b)]
+    for name in _numeric_params(params, base_calls, item):
+        for number in numbers:
+            if (literal := _as_node(number)) is not None:
+                values.setdefault(name, [])
+                if all(ast.dump(literal) != ast.dump(v) for v in values[name]):
+                    values[name].append(literal)
     if not required and not values and (call := _call(item, receiver, [], [])) is not None:
         yield call
     for name in sorted(values):
@@ -247,6 +277,88 @@ def _literal_calls(
                 call = _call(item, own_receiver, args, keywords)
             if call is not None:
                 yield call
+
+
+def comment_numbers(source: str, lines: set[int]) -> list[int | float]:
+    """The numbers in the comments on `lines`, in order, each once (at most
+    :data:`MAX_COMMENT_NUMBERS`)."""
+    found: list[int | float] = []
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, ValueError, RecursionError, MemoryError):
+        return found
+    for token in tokens:
+        if token.type != tokenize.COMMENT or token.start[0] not in lines:
+            continue
+        for text in _NUMBER.findall(token.string):
+            try:
+                number: int | float = float(text) if "." in text else int(text)
+            except ValueError:
+                continue
+            if number not in found and len(found) < MAX_COMMENT_NUMBERS:
+                found.append(number)
+    return found
+
+
+def _numeric_params(
+    params: list[Param], base_calls: list[ast.Call], item: ChangedCallable
+) -> list[str]:
+    """The parameters an existing seed passes a number (not a bool)."""
+    names = [p.name for p in params]
+    numeric: list[str] = []
+    for call in base_calls:
+        args = list(call.args)
+        unbound = isinstance(call.func, ast.Attribute) and not isinstance(call.func.value, ast.Call)
+        if item.kind == "method" and unbound and args:
+            args = args[1:]  # Class.method(obj, ...)
+        for index, arg in enumerate(args[: len(names)]):
+            if _number(literal_value(arg)):
+                numeric.append(names[index])
+        numeric += [
+            k.arg for k in call.keywords if k.arg in names and _number(literal_value(k.value))
+        ]
+    return sorted(set(numeric))
+
+
+def _inspected(item: ChangedCallable, node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    """The parameters the callable asks about their kind: ``getattr(p, ...)``, ``hasattr``,
+    ``isinstance``."""
+    names = {p.name for p in item.params}
+    return {
+        call.args[0].id
+        for call in ast.walk(node)
+        if isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Name)
+        and call.func.id in INSPECTORS
+        and call.args
+        and isinstance(call.args[0], ast.Name)
+        and call.args[0].id in names
+    }
+
+
+def _iterator_variants(
+    item: ChangedCallable, call: ast.Call, inspected: set[str]
+) -> Iterator[ast.expr]:
+    """`call` with one inspected parameter's string, list or tuple literal as ``iter(...)``."""
+    if not inspected or not _plain_call(call):
+        return
+    params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
+    if item.kind in ("method", "classmethod") or item.name == "__init__":
+        params = params[1:]
+    names = [p.name for p in params]
+    for index, arg in enumerate(call.args[: len(names)]):
+        if names[index] in inspected and isinstance(literal_value(arg), str | list | tuple):
+            args = list(call.args)
+            args[index] = ast.Call(ast.Name("iter"), [copy.deepcopy(arg)], [])
+            yield ast.fix_missing_locations(ast.Call(call.func, args, list(call.keywords)))
+    for position, keyword in enumerate(call.keywords):
+        value = literal_value(keyword.value)
+        if keyword.arg in inspected and isinstance(value, str | list | tuple):
+            keywords = list(call.keywords)
+            keywords[position] = ast.keyword(
+                keyword.arg, ast.Call(ast.Name("iter"), [copy.deepcopy(keyword.value)], [])
+            )
+            yield ast.fix_missing_locations(ast.Call(call.func, list(call.args), keywords))
 
 
 def _compared(node: ast.AST) -> Iterator[tuple[str, ast.expr]]:
@@ -320,10 +432,14 @@ def _call(
 
 
 def seeds_for_change(
-    checkout: Path, changed: Mapping[str, set[int]], tests: Mapping[str, str]
+    checkout: Path,
+    changed: Mapping[str, set[int]],
+    tests: Mapping[str, str],
+    comment_lines: Mapping[str, set[int]] | None = None,
 ) -> SeedPlan:
     """The seeds of every changed, importable source file of a checkout (read, not run).
-    `tests`: test file path -> text (see :func:`jobs.testgen.engines.crosshair.test_sources`)."""
+    `tests`: test file path -> text (see :func:`jobs.testgen.engines.crosshair.test_sources`);
+    `comment_lines`: per path, the lines whose comments may hold numbers (see find_seeds)."""
     from jobs.testgen.engines.pynguin import module_for
     from jobs.testgen.targets import is_test_path
 
@@ -336,7 +452,8 @@ def seeds_for_change(
             plan.notes.append(f"`{path}`: not an importable module; no seeds")
             continue
         source = (checkout / path).read_text(encoding="utf-8", errors="replace")
-        part = find_seeds(path, source, changed[path], found[1], tests)
+        comments = (comment_lines or {}).get(path)
+        part = find_seeds(path, source, changed[path], found[1], tests, comments)
         plan.seeds += part.seeds
         plan.notes += part.notes
     return plan

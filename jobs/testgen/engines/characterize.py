@@ -13,9 +13,10 @@ without an address, and a file past its cap is cut. Results that differ between 
 note (an import failure is also ``crashed``).
 
 One test file per source module, ``test_<module>_characterize_tandem.py``: ``assert call ==
-expected`` (``is`` for None and booleans), ``assert type(call).__qualname__ == 'T'``, or
-``with pytest.raises(E): call``, named ``test_<callable>_<origin>_<slug>``. Determinism: seeds
-are sorted, ``PYTHONHASHSEED`` is fixed, and the tests are sorted and de-duplicated.
+expected`` (``is`` for None and booleans; ``list(call) == [...]`` for an iterator),
+``assert type(call).__qualname__ == 'T'``, or ``with pytest.raises(E): call``, named
+``test_<callable>_<origin>_<slug>``. Determinism: seeds are sorted, ``PYTHONHASHSEED`` is
+fixed, and the tests are sorted and de-duplicated.
 """
 
 from __future__ import annotations
@@ -212,6 +213,8 @@ def _valid(record: dict[str, object], seeds: int, module_paths: set[str]) -> boo
         return False
     if not 0 <= identifier < seeds:
         return False
+    if record.get("wrap") not in (None, "list"):
+        return False
     if kind == "raises":
         return _name_ok(record.get("exception")) and record.get("source") in ("builtin", "module")
     if kind == "type":
@@ -287,8 +290,10 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
     kind = record["kind"]
     needs = {(name, "module") for name in seed.names}
     call = seed.call_source
+    if record.get("wrap") == "list":  # an iterator: its items are the result
+        call = f"list({call})"
     stem = f"test_{'_'.join(p.strip('_') for p in seed.qualname.split('.'))}_{seed.origin}"
-    stem += f"_{_slug(call)}"
+    stem += f"_{_slug(seed.call_source)}"
     if kind == "raises":
         exception = str(record["exception"])
         if record["source"] == "module":

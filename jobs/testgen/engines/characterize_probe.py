@@ -5,9 +5,11 @@ Usage: ``python characterize_probe.py INPUT.json OUTPUT.jsonl``. The input lists
 uses). For each module: import it, then evaluate every seed twice in a namespace holding
 exactly those names, each evaluation under a timer, and append one JSON line per seed:
 ``value`` (a repr that evaluates back to an equal value of the same type, with the names it
-needs), ``type`` (only the result's type: no such repr), ``raises`` (the exception type, named
-as a test can import it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the
-module lacks), ``unrepresentable``; or one ``import_error`` line for a module. Lines are
+needs; an iterator's items as a list, ``"wrap": "list"``, when there are at most
+:data:`MAX_ITEMS` of them: a generator's body runs only when it is consumed), ``type`` (only
+the result's type: no such repr), ``raises`` (the exception type, named as a test can import
+it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lacks),
+``unrepresentable``; or one ``import_error`` line for a module. Lines are
 flushed as they are written, so a probe killed half-way still leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
@@ -18,16 +20,18 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import itertools
 import json
 import os
 import re
 import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from types import FrameType, ModuleType
 from typing import Any
 
 MAX_REPR = 2000
+MAX_ITEMS = 100
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
 
 
@@ -65,6 +69,12 @@ def exception_ref(kind: type, module: ModuleType) -> tuple[str, str]:
 
 
 def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
+    if isinstance(value, Iterator):
+        items = list(itertools.islice(value, MAX_ITEMS + 1))
+        if len(items) <= MAX_ITEMS:
+            described = describe_value(items, module)
+            if described["kind"] == "value":
+                return {**described, "wrap": "list"}
     try:
         text = repr(value)
     except Exception:
@@ -100,22 +110,49 @@ def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
     return {"kind": "type", "expected": kind.__qualname__}
 
 
+class WhileConsuming(Exception):
+    """An iterator the call returned raised while its items were read."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def evaluate(
     call: str, namespace: dict[str, Any], module: ModuleType, seconds: float
 ) -> dict[str, Any]:
     code = compile(call, "<seed>", "eval")
+
+    def run() -> dict[str, Any]:
+        value = eval(code, dict(namespace))
+        try:
+            return describe_value(value, module)
+        except Exception as error:  # from reading an iterator's items (repr errors are caught)
+            raise WhileConsuming(error) from error
+
     try:
-        result: dict[str, Any] = timed(
-            seconds, lambda: describe_value(eval(code, dict(namespace)), module)
-        )
+        result: dict[str, Any] = timed(seconds, run)
         return result
     except ProbeTimeout:
         return {"kind": "timeout"}
+    except WhileConsuming as consuming:
+        name, source = exception_ref(type(consuming.error), module)
+        return {"kind": "raises", "exception": name, "source": source, "wrap": "list"}
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         name, source = exception_ref(type(error), module)
         return {"kind": "raises", "exception": name, "source": source}
+
+
+def forget_other_copies(module: str, root: str) -> None:
+    """Drop an already imported package of this name that is not the checkout's."""
+    top = module.split(".")[0]
+    loaded = sys.modules.get(top)
+    where = os.path.abspath(getattr(loaded, "__file__", None) or root) if loaded else root
+    if loaded is not None and not where.startswith(root + os.sep):
+        for name in [n for n in sys.modules if n == top or n.startswith(top + ".")]:
+            del sys.modules[name]
 
 
 def main() -> None:
@@ -137,8 +174,12 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
 
     for entry in job["modules"]:
         root = os.path.abspath(entry["root"])
-        if root not in sys.path:
-            sys.path.insert(0, root)
+        # The checkout's copy first, always: an editable install puts it at the END of the path,
+        # where a copy of the same package in the tools' site-packages would win.
+        while root in sys.path:
+            sys.path.remove(root)
+        sys.path.insert(0, root)
+        forget_other_copies(entry["module"], root)
         try:
             module = timed(float(job["import_timeout_s"]), importlib.import_module, entry["module"])
         except BaseException as error:

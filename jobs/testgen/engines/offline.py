@@ -70,7 +70,7 @@ async def generate(
     outcome = OfflineOutcome()
     lines = {t.path: set(t.uncovered or t.lines) for t in targets}
     tests = crosshair.test_sources(checkout)
-    plan = seeds_for_change(checkout, lines, tests)
+    plan = seeds_for_change(checkout, lines, tests, {t.path: set(t.lines) for t in targets})
     engines = PORTFOLIO[engine]
     for index, name in enumerate(engines):
         started = time.monotonic()
