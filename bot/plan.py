@@ -94,11 +94,20 @@ def _str(data: Any, *path: str, pattern: re.Pattern[str] | None = None) -> str:
     return value
 
 
+# GitHub's ids and numbers are positive 64-bit integers; larger ones are not GitHub's.
+MAX_ID = 2**63 - 1
+
+
 def _int(data: Any, *path: str) -> int:
     value = _get(data, *path)
-    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+    if not _id(value):
         raise PayloadError(f"field {'.'.join(path)} must be a positive integer")
+    assert isinstance(value, int)
     return value
+
+
+def _id(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
 def pull_request_ref(payload: dict[str, Any]) -> PullRequestRef:
@@ -203,13 +212,16 @@ def decide_issue_comment(payload: dict[str, Any]) -> RunCommands | Ignore:
     """issue_comment.created: commands on a pull request by a person. Edited and deleted
     comments never reach here (only `created` is routed), so an edit cannot re-run anything."""
     issue = _get(payload, "issue")
-    if not isinstance(issue, dict) or not isinstance(issue.get("pull_request"), dict):
+    if not isinstance(issue, dict):
+        raise PayloadError("field issue must be an object")
+    if not isinstance(issue.get("pull_request"), dict):
         return Ignore(reason="comment on an issue, not a pull request")
+    # Who wrote it must be readable: a comment with no such person is not GitHub's.
+    _str(payload, "comment", "user", "login")
+    _str(payload, "sender", "login")
     if is_bot(payload.get("sender")) or is_bot(_get(payload, "comment", "user")):
         return Ignore(reason="comment by a bot")
-    body = _get(payload, "comment", "body")
-    if not isinstance(body, str):
-        return Ignore(reason="comment without a body")
+    body = _str(payload, "comment", "body")
     parsed = parse_commands(body)
     if parsed == []:
         return Ignore(reason="no commands in the comment")
@@ -243,7 +255,7 @@ def decide_check_rerequest(event: str, action: str, payload: dict[str, Any]) -> 
         parts, trigger = button.parts, "button"
     numbers = []
     for pull in node.get("pull_requests") or []:
-        if isinstance(pull, dict) and isinstance(pull.get("number"), int):
+        if isinstance(pull, dict) and _id(pull.get("number")):
             numbers.append(pull["number"])
     return RerunHead(
         repo=_str(payload, "repository", "full_name", pattern=REPO_RE),

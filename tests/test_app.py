@@ -176,3 +176,129 @@ async def test_metrics_count_deliveries(client: TestClient) -> None:
     assert 'tandem_webhook_deliveries_total{event="ping",status="200"}' in text
     assert 'tandem_webhook_deliveries_total{event="rejected",status="401"}' in text
     assert "tandem_webhook_intake_seconds_bucket" in text
+
+
+def _set(payload: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
+    import copy
+
+    mutated = copy.deepcopy(payload)
+    target = mutated
+    *parents, last = path.split(".")
+    for key in parents:
+        target = target[key]
+    target[last] = value
+    return mutated
+
+
+HOSTILE_VALUES: list[Any] = [None, "x", -1, 10**40, [], {}, True, "../../etc/passwd", "\x00"]
+PR_FIELDS = [
+    "pull_request",
+    "pull_request.number",
+    "pull_request.head",
+    "pull_request.head.sha",
+    "pull_request.base.sha",
+    "repository",
+    "repository.full_name",
+    "installation",
+    "installation.id",
+]
+
+
+def hostile_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
+    """(category, event, body, headers): 200 requests that must all be refused."""
+    from tests.fakegithub.payloads import delivery_headers, encode, issue_comment_event
+
+    requests: list[tuple[str, str, bytes, dict[str, str]]] = []
+
+    def signed(category: str, event: str, body: bytes) -> None:
+        requests.append((category, event, body, delivery_headers(event, body, SECRET)))
+
+    base = pr_payload()
+    for field in PR_FIELDS:
+        for value in HOSTILE_VALUES:
+            payload = _set(base, field, value)
+            if field == "pull_request.number" and value is True:
+                continue  # bool is an int to JSON's readers; covered by "x" and []
+            signed("wrong shape", "pull_request", encode(payload))
+    for action in [None, 7, [], {"a": 1}, True]:  # an unknown *string* is only not handled
+        signed("wrong shape", "pull_request", encode(_set(base, "action", action)))
+    comment = issue_comment_event(
+        repo_full_name="octo/demo",
+        number=3,
+        comment_body="/generate-tests",
+        clone_url="http://127.0.0.1:1/git/octo/demo.git",
+        installation_id=5,
+    )
+    for field in ["comment", "comment.body", "comment.user", "issue", "issue.number", "sender"]:
+        for value in [None, 5 if field == "comment.body" else "5", [], {}]:
+            if (field, value) != ("issue", {}):  # that is a plain issue: not handled, 202
+                signed("wrong shape", "issue_comment", encode(_set(comment, field, value)))
+    depth = 10_000
+    for opener, closer in (("[", "]"), ('{"a":', "}")):
+        signed("deep nesting", "pull_request", (opener * depth + "1" + closer * depth).encode())
+    deep_inside = encode(base)[:-1] + b',"extra":' + b"[" * depth + b"]" * depth + b"}"
+    signed("deep nesting", "pull_request", deep_inside)  # a valid PR, plus 10,000 levels
+    malformed = [
+        b"{",
+        b'{"a": }',
+        b"\xef\xbb\xbf{}",
+        b"NaN",
+        b'{"action": "opened", "pull_request": 1e99999}',
+        b"\x00" * 64,
+        b'"just a string"',
+        b"null",
+        b"12345",
+        b"[]",
+        b'{"action": "opened", "pull_request": "\\ud800"}',
+        '{"ä": "ö"'.encode(),
+        b"{}" * 1000,
+    ]
+    for raw in malformed:
+        signed("malformed", "pull_request", raw)
+    body = encode(base)
+    for bad in [
+        "",
+        "sha1=abc",
+        "sha256=",
+        "sha256=" + "0" * 64,
+        "sha256=zz",
+        "sha256=" + "a" * 9999,
+    ]:
+        headers = delivery_headers("pull_request", body, SECRET)
+        headers["x-hub-signature-256"] = bad
+        requests.append(("bad signature", "pull_request", body, headers))
+    for header, value in [("x-github-event", ""), ("x-github-delivery", ""),
+                          ("x-github-delivery", "d" * 101), ("content-type", "text/plain"),
+                          ("content-type", "application/x-www-form-urlencoded")]:  # fmt: skip
+        headers = delivery_headers("pull_request", body, SECRET)
+        headers[header] = value
+        requests.append(("bad headers", "pull_request", body, headers))
+    big = encode(_set(base, "pull_request.body", "x" * (25 * 1024 * 1024 + 10)))
+    signed("oversized", "pull_request", big)
+    while len(requests) < 200:  # the rest: random bytes, signed, of varied lengths
+        import random
+
+        generator = random.Random(len(requests))
+        raw = bytes(generator.randrange(256) for _ in range(generator.randrange(1, 400)))
+        signed("random bytes", "pull_request", raw)
+    return requests[:200]
+
+
+async def test_200_hostile_requests_get_4xx_and_enqueue_nothing(
+    client: TestClient, redis_client: Redis, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    requests = hostile_requests()
+    assert len(requests) == 200
+    categories = {category for category, *_ in requests}
+    assert len(categories) >= 7
+    caplog.set_level(logging.INFO)
+    answers: dict[int, int] = {}
+    for category, _event, body, headers in requests:
+        response = await client.post("/webhook", data=body, headers=headers)
+        answers[response.status] = answers.get(response.status, 0) + 1
+        assert 400 <= response.status < 500, (category, body[:200], await response.text())
+    assert sum(answers.values()) == 200
+    assert await queued(redis_client) == []
+    assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]

@@ -681,3 +681,28 @@ async def test_the_agents_local_terminal_imports_the_installed_dependencies(
         await sandbox.close()
     assert result.status == "finished", result
     assert any("tripled 15" in text for text in tool_messages), tool_messages
+
+
+def test_the_measuring_tools_among_installed_packages() -> None:
+    from jobs.dependencies.install import measuring_tools_among
+
+    installed = ["py-1.4.12", "Coverage-3.7.1", "pytest_mock-3.0", "pytest-7.0", "numpy-2.0"]
+    assert measuring_tools_among(installed) == ["py-1.4.12", "Coverage-3.7.1", "pytest-7.0"]
+
+
+@pytest.mark.slow
+async def test_a_pinned_measuring_tool_that_does_not_import_gives_way_to_the_sandboxs(
+    tmp_path: Path,
+) -> None:
+    """An old project pins py 1.4.12 (jmespath's requirements.txt does): modern pytest then
+    dies importing it. The pin leaves the project's environment; the rest of it stays."""
+    repo = helper_repo(tmp_path / "repo", "./vendor/helperlib\npy==1.4.12\n")
+    before_packages = worker_site_packages()
+    sandbox = LocalSandbox()
+    outcome = await install_dependencies(sandbox, repo, timeout_s=300)
+    assert outcome.status == "installed", outcome.note
+    assert outcome.note is not None and "its pins of py-1.4.12 did not import" in outcome.note
+    assert outcome.packages == ["helperlib-1.0"]
+    with_deps = await baseline(sandbox, repo)
+    assert with_deps.ok and with_deps.passed == 1, with_deps.output
+    assert worker_site_packages() == before_packages

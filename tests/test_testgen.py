@@ -194,3 +194,22 @@ async def test_pynguin_engine_writes_tests_that_pass_validation(repo: Path) -> N
     assert details["engine"] == "pynguin"
     assert details["coverage"]["percent_before"] == 17
     assert details["kept"] == ["tests/test_pkg_calc_tandem.py"]
+
+
+@pytest.mark.slow
+async def test_pynguin_writes_the_same_file_for_the_same_input(tmp_path: Path) -> None:
+    """Seed and hash seed fixed, stopped by its iteration bound: the same search twice."""
+    import time
+
+    from jobs.testgen.engines import pynguin
+
+    texts = []
+    for attempt in ("one", "two"):
+        checkout = make_repo(tmp_path / attempt, {"pkg/__init__.py": "", "pkg/calc.py": CALC})
+        outcome = await pynguin.generate(
+            LocalSandbox(), checkout, ["pkg/calc.py"], "tests", deadline=time.monotonic() + 120
+        )
+        assert outcome.written == ["tests/test_pkg_calc_tandem.py"], outcome.notes
+        texts.append((checkout / outcome.written[0]).read_text())
+    assert texts[0] == texts[1]
+    assert "def test_" in texts[0]

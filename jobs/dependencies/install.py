@@ -133,6 +133,8 @@ if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True).retur
 """
 )
 PROBE = "import pytest, coverage"
+# Distributions a project's pins may replace in its environment that the measurement needs.
+MEASURING = frozenset({"pytest", "coverage", "pluggy", "py", "iniconfig"})
 
 
 def summary_line(output: str) -> str:
@@ -269,7 +271,21 @@ async def _install(
             f"{summary_line(result.output)}. The tests ran without them",
             output=output,
         )
+    packages = installed_packages(result.output)
     probe = await sandbox.run([python, "-I", "-c", PROBE], cwd=checkout, timeout_s=min(60, left()))
+    replaced: list[str] = []
+    if probe.returncode != 0 and (replaced := measuring_tools_among(packages)):
+        # The project pins its own (often old) pytest or coverage, which does not import here:
+        # take them out of its environment, so that the tools' copies behind it are used.
+        names = [package.rsplit("-", 1)[0] for package in replaced]
+        await sandbox.run(
+            [python, "-I", "-m", "pip", "uninstall", "-y", "--no-input", *names],
+            cwd=checkout,
+            timeout_s=min(120, max(1.0, left())),
+        )
+        probe = await sandbox.run(
+            [python, "-I", "-c", PROBE], cwd=checkout, timeout_s=min(60, max(1.0, left()))
+        )
     if probe.returncode != 0:
         return InstallOutcome(
             "failed",
@@ -278,16 +294,27 @@ async def _install(
             f"({last_line(probe.output)}); the tests ran without them",
             output=output,
         )
-    packages = installed_packages(result.output)
     _record_project_dists(checkout)
+    note = f"Dependencies: installed from {what} ({len(packages)} package(s))"
+    if replaced:
+        note += (
+            f"; its pins of {', '.join(replaced)} did not import on this Python, so the "
+            "sandbox's own are used"
+        )
     return InstallOutcome(
         "installed",
         plan,
-        f"Dependencies: installed from {what} ({len(packages)} package(s))",
+        note,
         python=python,
-        packages=packages,
+        packages=[p for p in packages if p not in replaced],
         output=output,
     )
+
+
+def measuring_tools_among(packages: list[str]) -> list[str]:
+    """The installed "name-version" entries that are part of the measuring tools (pytest,
+    coverage and what pytest itself imports)."""
+    return [p for p in packages if re.sub(r"[-_.]+", "-", p.rsplit("-", 1)[0]).lower() in MEASURING]
 
 
 def already_satisfied(log_text: str) -> list[str]:
