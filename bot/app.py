@@ -16,7 +16,7 @@ from arq.connections import ArqRedis
 from gidgethub import BadRequest, ValidationFailure, sansio
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from bot import plan, webhooks
+from bot import logs, plan, webhooks
 from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.settings import Settings
 
@@ -82,6 +82,8 @@ async def receive_webhook(request: web.Request) -> web.Response:
     delivery_id = request.headers.get("X-GitHub-Delivery", "")
     if not event_name or not delivery_id or len(delivery_id) > 100:
         return error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
+    # Each request is its own task: every later line of this delivery carries its id.
+    logs.bind_for_task(delivery=delivery_id[:100], event=event_name[:100])
 
     assert settings.webhook_secret is not None
     headers = {

@@ -100,6 +100,12 @@ class Settings(BaseSettings):
             "TANDEM_GITHUB_PRIVATE_KEY_PATH: not set (or set TANDEM_GITHUB_PRIVATE_KEY to the PEM)"
         )
 
+    def secret_values(self) -> list[str]:
+        """The secrets these settings hold (the App's private key, the webhook secret, the LLM
+        key), for masking wherever text leaves the process."""
+        held = (self.github_private_key, self.webhook_secret, self.llm_api_key)
+        return [secret.get_secret_value() for secret in held if secret is not None]
+
     def require(self, *names: str) -> None:
         """Stop with one line naming the first required setting that is missing."""
         for name in names:

@@ -20,6 +20,7 @@ import aiohttp
 from arq import Worker
 from arq.worker import Function, func
 
+from bot import logs
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
 from bot.settings import Settings
 from jobs.collect import COLLECT_TRIES, collect
@@ -29,6 +30,7 @@ from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, part_job
 from jobs.sandbox import check_sandbox
 
 log = logging.getLogger(__name__)
+PART_NAMES = tuple(part.info.name for part in PARTS)
 
 POLL_DELAY_S = 0.05
 
@@ -74,6 +76,13 @@ def part_functions(settings: Settings) -> list[Function]:
     ]
 
 
+async def bind_job_context(ctx: dict[str, Any]) -> None:
+    """arq's on_job_start: it runs in the job's own task, before the job's coroutine (a task
+    that copies this context) starts, so the job's log lines, and arq's about it, carry the
+    job id and the run it belongs to."""
+    logs.bind_for_task(**logs.job_fields(str(ctx.get("job_id", "")), PART_NAMES))
+
+
 def build_workers(
     settings: Settings,
     *,
@@ -102,6 +111,7 @@ def build_workers(
         "redis_settings": redis_settings(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,
+        "on_job_start": bind_job_context,
         "allow_abort_jobs": True,
         "keep_result": 0,  # run state lives in Redis hashes; job ids must free up once done
         "handle_signals": False,  # run_workers handles them for both
@@ -141,8 +151,8 @@ async def stop_workers(
             log.warning("jobs still running at shutdown were cancelled; arq will run them again")
     for task in tasks:
         task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+    # Waits for all of them and retrieves every outcome; run_workers reads the failures.
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 @contextlib.asynccontextmanager
@@ -167,9 +177,15 @@ async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> 
         stopper: asyncio.Task[Any] = asyncio.create_task(stop.wait())
         done, _ = await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
         stopper.cancel()
-    for task in done:
-        if task is not stopper and not task.cancelled() and task.exception() is not None:
-            raise task.exception()  # type: ignore[misc]
+    # Every worker's outcome is read (the others fail the same way when Redis is unreachable),
+    # so none is left "never retrieved"; the first failure is raised.
+    failures = [
+        error
+        for task in [*[t for t in tasks if t in done], *[t for t in tasks if t not in done]]
+        if task.done() and not task.cancelled() and (error := task.exception()) is not None
+    ]
+    if failures:
+        raise failures[0]
 
 
 def warn_if_local(settings: Settings) -> None:

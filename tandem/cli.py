@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
+import importlib.metadata
 import logging
 import os
 import secrets
@@ -14,23 +16,41 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import redis.exceptions
 from aiohttp import web
 
 from bot.app import create_app
 from bot.connections import EmbeddedRedis, start_embedded_redis
+from bot.redaction import redact_credentials
 from bot.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tandem")
+DEFAULT_CONFIG = Path(".github/tandem.yml")
+# `--patch` without a file: tandem-tests.patch in the repository (the demo's too), where the
+# "file exists" fallback puts it as well.
+PATCH_IN_REPO = Path("tandem-tests.patch")
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # Third-party loggers that would echo request details at INFO.
-    for noisy in ("LiteLLM", "litellm", "httpx", "openai"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+class CliError(Exception):
+    """Bad input or a local problem, said in one line (exit 2)."""
+
+
+def tandem_version() -> str:
+    try:
+        return importlib.metadata.version("tandem")
+    except importlib.metadata.PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def configure_logging(args: argparse.Namespace, settings: Settings | None = None) -> None:
+    """Text or JSON lines (--log-format / TANDEM_LOG_FORMAT), the settings' secrets masked."""
+    from bot import logs
+
+    secrets = settings.secret_values() if settings is not None else ()
+    try:
+        logs.configure(args.log_level, args.log_format, secrets)
+    except ValueError as exc:
+        raise CliError(str(exc)) from exc
 
 
 async def serve_web(
@@ -38,7 +58,12 @@ async def serve_web(
 ) -> web.AppRunner:
     runner = web.AppRunner(create_app(settings, accept_runs=accept_runs), access_log=None)
     await runner.setup()
-    await web.TCPSite(runner, host, port).start()
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise CliError(f"port {port} on {host} {why}; choose another with --port") from exc
     log.info("listening on http://%s:%d (POST /webhook, GET /healthz)", host, port)
     return runner
 
@@ -68,7 +93,14 @@ def run_worker(settings: Settings) -> None:
         warn_if_local(settings)
         await run_workers(workers)
 
-    asyncio.run(work())
+    try:
+        asyncio.run(work())
+    except (redis.exceptions.ConnectionError, ConnectionError) as exc:
+        raise CliError(
+            f"cannot reach Redis at {redact_credentials(str(settings.redis_url))} ({exc}); "
+            "start one, or "
+            "run `tandem up`, which brings an embedded Redis and a worker in one process"
+        ) from exc
 
 
 def dev_webhook_secret(data_dir: Path) -> str:
@@ -132,8 +164,15 @@ def config_validate(path: Path) -> int:
 
     try:
         text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        if path != DEFAULT_CONFIG:
+            print(f"tandem config validate: {path} does not exist", file=sys.stderr)
+            return 2
+        print(f"{path}: no such file; the defaults apply")
+        return 0
     except (OSError, UnicodeDecodeError) as exc:
-        print(f"tandem: cannot read {path}: {exc.__class__.__name__}", file=sys.stderr)
+        why = exc.__class__.__name__
+        print(f"tandem config validate: cannot read {path}: {why}", file=sys.stderr)
         return 2
     try:
         file = read_config_file(text)
@@ -189,6 +228,27 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
     return 0
 
 
+def patch_destination(option: Path | None, repo: Path) -> Path | None:
+    """Where `--patch` writes: a given FILE as given, a bare `--patch` into the repository."""
+    from tandem import local
+
+    return repo / local.DEFAULT_PATCH if option is PATCH_IN_REPO else option
+
+
+def unwritable(path: Path) -> str | None:
+    """Why a report file could not be written there, checked before a run of minutes (the
+    file itself is not created)."""
+    target = path.resolve()
+    if target.is_dir():
+        return "it is a directory"
+    if target.exists():
+        return None if os.access(target, os.W_OK) else "permission denied"
+    parent = target.parent
+    if not parent.is_dir():
+        return f"{parent} does not exist"
+    return None if os.access(parent, os.W_OK | os.X_OK) else f"{parent} is not writable"
+
+
 def run_local_command(args: argparse.Namespace) -> int:
     """`tandem run`: the parts on a local repository; exit 1 if the check run would fail."""
     from rich.console import Console
@@ -198,6 +258,7 @@ def run_local_command(args: argparse.Namespace) -> int:
 
     console = Console(stderr=False)
     settings = load_settings()
+    configure_logging(args, settings)
     # Your own repository on your own machine: its tests run here as they would for you.
     # TANDEM_SANDBOX or --sandbox docker isolates them.
     kind = args.sandbox or os.environ.get("TANDEM_SANDBOX") or "local"
@@ -228,7 +289,11 @@ def run_local_command(args: argparse.Namespace) -> int:
             "--sandbox docker isolates them).",
             style="dim",
         )
-    patch = args.patch
+    patch = patch_destination(args.patch, run.repo)
+    for option, path in (("--json", args.json), ("--patch", patch)):
+        if path is not None and (why := unwritable(path)) is not None:
+            print(f"tandem run: cannot write {option} {path}: {why}", file=sys.stderr)
+            return 2
     try:
         report = asyncio.run(local.run_with_progress(run, settings, console, patch))
     except local.LocalRunError as exc:
@@ -241,19 +306,44 @@ def run_local_command(args: argparse.Namespace) -> int:
 
 
 def parser() -> argparse.ArgumentParser:
-    root = argparse.ArgumentParser(prog="tandem", description=__doc__)
-    root.add_argument("--log-level", default=os.environ.get("TANDEM_LOG_LEVEL", "info"))
-    commands = root.add_subparsers(dest="command", required=True)
+    defaults = argparse.ArgumentDefaultsHelpFormatter
+    root = argparse.ArgumentParser(prog="tandem", description=__doc__, formatter_class=defaults)
+    root.add_argument("--version", action="version", version=f"tandem {tandem_version()}")
+    root.add_argument(
+        "--log-level",
+        default=os.environ.get("TANDEM_LOG_LEVEL", "info"),
+        help="debug, info, warning or error (TANDEM_LOG_LEVEL)",
+    )
+    root.add_argument(
+        "--log-format",
+        choices=("text", "json"),
+        default=os.environ.get("TANDEM_LOG_FORMAT", "text"),
+        help="text lines, or one JSON object a line with the delivery, run key, repository, "
+        "PR, head sha and part it concerns (TANDEM_LOG_FORMAT)",
+    )
+    commands = root.add_subparsers(
+        dest="command", required=True, metavar="{serve,up,worker,run,config}"
+    )
     for name, helptext in (
         ("serve", "run the web app that receives GitHub webhooks"),
         ("up", "web app + worker in one process; embedded Redis if TANDEM_REDIS_URL is unset"),
     ):
-        command = commands.add_parser(name, help=helptext)
-        command.add_argument("--host", default="127.0.0.1")
-        command.add_argument("--port", type=int, default=8000)
-    commands.add_parser("worker", help="run the arq worker that does the runs")
+        description = helptext[0].upper() + helptext[1:] + "."
+        command = commands.add_parser(
+            name, help=helptext, description=description, formatter_class=defaults
+        )
+        command.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+        command.add_argument("--port", type=int, default=8000, help="the port to listen on")
+    commands.add_parser(
+        "worker",
+        help="run the arq worker that does the runs",
+        description="Run the arq worker that does the runs (needs TANDEM_REDIS_URL; "
+        "`tandem up` brings an embedded Redis and a worker in one process).",
+        formatter_class=defaults,
+    )
     run = commands.add_parser(
         "run",
+        formatter_class=defaults,
         help="generate tests for and review a change in a local git repository (no GitHub)",
         description="Generate tests for and review the change base...head of a local git "
         "repository, as the check run would. Kept tests are written into the working tree "
@@ -267,9 +357,11 @@ def parser() -> argparse.ArgumentParser:
         "--patch",
         nargs="?",
         type=Path,
-        const=Path("tandem-tests.patch"),
+        const=PATCH_IN_REPO,
         default=None,
-        help="write kept tests to this patch file instead (default tandem-tests.patch)",
+        metavar="FILE",
+        help="write kept tests to this patch file instead (FILE defaults to "
+        "tandem-tests.patch in the repository)",
     )
     run.add_argument(
         "--sandbox",
@@ -286,16 +378,31 @@ def parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make a small demo repository (in the data dir) and run on it",
     )
-    config = commands.add_parser("config", help="check or show .github/tandem.yml")
-    config_commands = config.add_subparsers(dest="config_command", required=True)
-    validate = config_commands.add_parser(
-        "validate", help="check a tandem.yml file; exits non-zero on errors"
+    config = commands.add_parser(
+        "config",
+        help="check or show .github/tandem.yml",
+        description="Check a tandem.yml file, or show a repository's effective config.",
     )
-    validate.add_argument("file", nargs="?", type=Path, default=Path(".github/tandem.yml"))
+    config_commands = config.add_subparsers(
+        dest="config_command", required=True, metavar="{validate,show}"
+    )
+    validate = config_commands.add_parser(
+        "validate",
+        help="check a tandem.yml file; exits non-zero on errors",
+        description="Check a tandem.yml file with the messages a check run would show. Exits 1 "
+        "on errors, 2 when the file cannot be read; without the file the defaults apply.",
+        formatter_class=defaults,
+    )
+    validate.add_argument(
+        "file", nargs="?", type=Path, default=DEFAULT_CONFIG, help="the file to check"
+    )
     show = config_commands.add_parser(
         "show",
         help="print a repository's effective (merged) config, read through the GitHub App "
         "(needs TANDEM_GITHUB_APP_ID and TANDEM_GITHUB_PRIVATE_KEY_PATH)",
+        description="Print a repository's effective (merged) config, read through the GitHub "
+        "App (needs TANDEM_GITHUB_APP_ID and TANDEM_GITHUB_PRIVATE_KEY_PATH).",
+        formatter_class=defaults,
     )
     show.add_argument("--repo", required=True, help="owner/name")
     show.add_argument("--ref", default=None, help="branch, tag or sha (default branch if unset)")
@@ -304,14 +411,15 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    configure_logging(args.log_level)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-    if args.command == "config" and args.config_command == "validate":
-        return config_validate(args.file)
     try:
+        configure_logging(args)
+        if args.command == "config" and args.config_command == "validate":
+            return config_validate(args.file)
         if args.command == "run":
             return run_local_command(args)
         settings = load_settings()
+        configure_logging(args, settings)
         if args.command == "config":
             return asyncio.run(config_show(settings, args.repo, args.ref))
         if args.command == "serve":
@@ -323,6 +431,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(run_up(settings, args.host, args.port))
     except SettingsError as exc:
         print(f"tandem: {exc}", file=sys.stderr)
+        return 2
+    except CliError as exc:
+        print(f"tandem {args.command}: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130
