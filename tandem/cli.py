@@ -13,6 +13,7 @@ import os
 import secrets
 import signal
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,34 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
     return 0
 
 
+class Terminated(Exception):
+    """SIGTERM arrived: the run was cancelled, so every sandbox command was killed with its
+    process group and every temporary directory removed on the way out."""
+
+
+async def until_terminated[T](work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`; SIGTERM cancels it as Ctrl-C does (asyncio.run cancels the main task on
+    SIGINT), instead of ending the process with the sandbox's commands still running."""
+    task = asyncio.ensure_future(work)
+    loop = asyncio.get_running_loop()
+    terminated = False
+
+    def terminate() -> None:
+        nonlocal terminated
+        terminated = True
+        task.cancel()
+
+    loop.add_signal_handler(signal.SIGTERM, terminate)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if terminated:
+            raise Terminated() from None
+        raise
+    finally:
+        loop.remove_signal_handler(signal.SIGTERM)
+
+
 def patch_destination(option: Path | None, repo: Path) -> Path | None:
     """Where `--patch` writes: a given FILE as given, a bare `--patch` into the repository."""
     from tandem import local
@@ -295,10 +324,15 @@ def run_local_command(args: argparse.Namespace) -> int:
             print(f"tandem run: cannot write {option} {path}: {why}", file=sys.stderr)
             return 2
     try:
-        report = asyncio.run(local.run_with_progress(run, settings, console, patch))
+        report = asyncio.run(
+            until_terminated(local.run_with_progress(run, settings, console, patch))
+        )
     except local.LocalRunError as exc:
         print(f"tandem run: {exc}", file=sys.stderr)
         return 2
+    except Terminated:
+        print("tandem run: stopped (SIGTERM); nothing was written", file=sys.stderr)
+        return 128 + signal.SIGTERM
     local.print_report(console, run, report)
     if args.json is not None:
         local.write_json(args.json, run, report)

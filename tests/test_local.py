@@ -293,6 +293,65 @@ def test_cli_demo_with_the_offline_engines(tmp_path: Path) -> None:
     assert check.returncode == 0, check.stdout
 
 
+def engine_processes(pid: int) -> list[Any]:
+    """The descendants of `pid` that run an offline engine (they have sessions of their own)."""
+    import psutil
+
+    found = []
+    for child in psutil.Process(pid).children(recursive=True):
+        try:
+            line = " ".join(child.cmdline())
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+        if "pynguin" in line or "crosshair" in line or "characterize" in line:
+            found.append(child)
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_stops_tandem_run_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    """SIGTERM mid-engine: the engine's processes die with the run, its temp dirs go."""
+    import time
+
+    import psutil
+
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("TANDEM_", "OPENAI", "LLM"))}
+    env.update(
+        TANDEM_DATA_DIR=str(tmp_path / "data"),
+        TMPDIR=str(scratch),
+        LITELLM_LOCAL_MODEL_COST_MAP="1",
+    )
+    run = subprocess.Popen(
+        [sys.executable, "-m", "tandem.cli", "run", "--demo"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        engines: list[Any] = []
+        deadline = time.monotonic() + 240  # waiting for the engine to start, not a threshold
+        while not engines and run.poll() is None and time.monotonic() < deadline:
+            engines = engine_processes(run.pid)
+            time.sleep(0.1)
+        assert engines, "no engine process was seen"
+        assert list(scratch.iterdir())  # the run's clone and the sandbox's home are there
+        run.send_signal(subprocess.signal.SIGTERM)
+        _out, err = run.communicate(timeout=120)
+    finally:
+        if run.poll() is None:
+            run.kill()
+    assert run.returncode == 128 + 15, err
+    assert err.strip().splitlines()[-1] == "tandem run: stopped (SIGTERM); nothing was written"
+    _gone, alive = psutil.wait_procs(engines, timeout=30)
+    assert alive == []
+    assert list(scratch.iterdir()) == []
+    assert not (tmp_path / "data" / "demo" / "tandem-tests.patch").exists()
+
+
 @pytest.mark.slow
 def test_cli_refuses_bad_input_with_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "TANDEM_DATA_DIR": str(tmp_path / "data")}
