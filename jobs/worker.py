@@ -181,7 +181,7 @@ async def run_workers(workers: tuple[Worker, ...], *, grace_s: float = 30.0) -> 
     # so none is left "never retrieved"; the first failure is raised.
     failures = [
         error
-        for task in [*[t for t in tasks if t in done], *[t for t in tasks if t not in done]]
+        for task in sorted(tasks, key=lambda t: t not in done)  # the one that ended the wait first
         if task.done() and not task.cancelled() and (error := task.exception()) is not None
     ]
     if failures:

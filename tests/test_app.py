@@ -206,6 +206,8 @@ PR_FIELDS = [
 
 def hostile_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
     """(category, event, body, headers): 200 requests that must all be refused."""
+    import random
+
     from tests.fakegithub.payloads import delivery_headers, encode, issue_comment_event
 
     requests: list[tuple[str, str, bytes, dict[str, str]]] = []
@@ -276,8 +278,6 @@ def hostile_requests() -> list[tuple[str, str, bytes, dict[str, str]]]:
     big = encode(_set(base, "pull_request.body", "x" * (25 * 1024 * 1024 + 10)))
     signed("oversized", "pull_request", big)
     while len(requests) < 200:  # the rest: random bytes, signed, of varied lengths
-        import random
-
         generator = random.Random(len(requests))
         raw = bytes(generator.randrange(256) for _ in range(generator.randrange(1, 400)))
         signed("random bytes", "pull_request", raw)

@@ -47,6 +47,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from packaging.utils import canonicalize_name
+
 from bot.repo_config import Dependencies
 from jobs import git
 from jobs.dependencies.plan import InstallPlan, plan_install
@@ -314,7 +316,7 @@ async def _install(
 def measuring_tools_among(packages: list[str]) -> list[str]:
     """The installed "name-version" entries that are part of the measuring tools (pytest,
     coverage and what pytest itself imports)."""
-    return [p for p in packages if re.sub(r"[-_.]+", "-", p.rsplit("-", 1)[0]).lower() in MEASURING]
+    return [p for p in packages if canonicalize_name(p.rsplit("-", 1)[0]) in MEASURING]
 
 
 def already_satisfied(log_text: str) -> list[str]:

@@ -228,9 +228,7 @@ def _literal_calls(
     number a changed comment mentions."""
     if item.kind == "property":
         return
-    params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
-    if item.kind in ("method", "classmethod") or item.name == "__init__":
-        params = params[1:]
+    params = _passable(item)
     names = {p.name for p in params}
     values: dict[str, list[ast.expr]] = {}
     for sub in ast.walk(node):
@@ -277,6 +275,14 @@ def _literal_calls(
                 call = _call(item, own_receiver, args, keywords)
             if call is not None:
                 yield call
+
+
+def _passable(item: ChangedCallable) -> list[Param]:
+    """The parameters a call passes by position or name (not `self`/`cls`, not `*args`)."""
+    params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
+    if item.kind in ("method", "classmethod") or item.name == "__init__":
+        params = params[1:]
+    return params
 
 
 def comment_numbers(source: str, lines: set[int]) -> list[int | float]:
@@ -342,9 +348,7 @@ def _iterator_variants(
     """`call` with one inspected parameter's string, list or tuple literal as ``iter(...)``."""
     if not inspected or not _plain_call(call):
         return
-    params = [p for p in item.params if p.kind not in ("var_positional", "var_keyword")]
-    if item.kind in ("method", "classmethod") or item.name == "__init__":
-        params = params[1:]
+    params = _passable(item)
     names = [p.name for p in params]
     for index, arg in enumerate(call.args[: len(names)]):
         if names[index] in inspected and isinstance(literal_value(arg), str | list | tuple):
