@@ -163,7 +163,17 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis)
     ):
         github.add_installation(INSTALLATION, "octo")
         github.create_repo(REPO, installation_id=INSTALLATION)
-        github.commit_files(REPO, "main", {"calc.py": BASE_SRC, "tests/__init__.py": ""})
+        # The agent alone: these tests follow the agent's files to delivery (engine auto would
+        # run characterization first; tests/test_testgen_modes.py covers that).
+        github.commit_files(
+            REPO,
+            "main",
+            {
+                "calc.py": BASE_SRC,
+                "tests/__init__.py": "",
+                ".github/tandem.yml": "test_generation:\n  engine: openhands\n",
+            },
+        )
         port = free_port()
         redis_url = redis_server.url.replace("/0", "/3")
         env = {

@@ -55,6 +55,13 @@ def settings_for(tmp_path: Path, **extra: Any) -> Settings:
     return Settings(data_dir=tmp_path / "data", sandbox="local", **extra)  # type: ignore[call-arg]
 
 
+def agent_alone(tmp_path: Path) -> Path:
+    """A config for the agent alone (engine auto would run characterization first)."""
+    path = tmp_path / "agent-alone.yml"
+    path.write_text("test_generation:\n  engine: openhands\n")
+    return path
+
+
 def agent_settings(tmp_path: Path, llm: ScriptedLLM) -> Settings:
     """The real agent loop against the scripted LLM, in the local sandbox."""
     return settings_for(
@@ -189,7 +196,7 @@ async def test_agent_run_writes_kept_tests_into_the_working_tree(
     before = git(demo, "status", "--porcelain")
     async with ScriptedLLM(agent) as llm:
         settings = agent_settings(tmp_path, llm)
-        run = local.prepare(demo, "main", None)
+        run = local.prepare(demo, "main", None, agent_alone(tmp_path))
         stages: list[tuple[str, str]] = []
         report = await local.run_local(
             run, settings, progress=lambda part, what: stages.append((part, what))
@@ -380,7 +387,7 @@ async def test_docker_sandbox_run_leaves_no_container(
         settings = agent_settings(tmp_path, llm).model_copy(
             update={"sandbox": "docker", "sandbox_image": sandbox_image}
         )
-        run = local.prepare(demo, "main", None)
+        run = local.prepare(demo, "main", None, agent_alone(tmp_path))
         report = await local.run_local(run, settings)
     tests = report.results[0]
     assert tests.headline == "1 test file(s) generated", tests.summary

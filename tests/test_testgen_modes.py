@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
+from jobs import git
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, first_user_text, push_change
-from tests.llmserver import Step, finish, tool_call
+from tests.llmserver import ScriptFn, Step, finish, terminal, tool_call
 
 GOOD = """from {module} import classify
 
@@ -80,11 +81,20 @@ Factory = HarnessFactory
 @pytest.fixture
 def make_harness(make_harness: HarnessFactory) -> Factory:
     """The shared harness (tests/conftest.py) with this module's agent; `config` is the base
-    branch's .github/tandem.yml."""
+    branch's .github/tandem.yml, under `test_generation: {engine: ENGINE}`, by default openhands
+    (the agent alone: most tests here are about what the agent's files go through)."""
 
-    async def make(config: str | None = None, **settings_overrides: Any) -> Harness:
+    async def make(
+        config: str | None = None,
+        *,
+        script: ScriptFn = scripted_agent,
+        engine: str = "openhands",
+        **settings_overrides: Any,
+    ) -> Harness:
         options = {"test_timeout_s": 60, **settings_overrides}
-        return await make_harness(script=scripted_agent, config=config, **options)
+        text = f"test_generation:\n  engine: {engine}\n"
+        text += (config or "").removeprefix("test_generation:\n")
+        return await make_harness(script=script, config=text, **options)
 
     return make
 
@@ -198,4 +208,110 @@ async def test_cost_budget_ends_cleanly_with_what_was_written(make_harness: Fact
     cost = re.search(r"\$(\d+\.\d+) of \$0\.50", section)
     assert cost and float(cost.group(1)) > 0.5
     assert "1 test file(s) generated (budget reached)" in run["output"]["summary"]
+    assert delivered(harness) == ["Tests for #1"]
+
+
+ORDERS_SRC = '''def grade(score):
+    """The letter for a score.
+
+    >>> grade(95)
+    'A'
+    """
+    if score >= 90:
+        return "A"
+    return "B"
+
+
+def total(order):
+    if not order["items"]:
+        return 0
+    return sum(item["price"] * item["qty"] for item in order["items"])
+'''
+
+EMPTY_ORDER_TEST = """from orders import total
+
+
+def test_total_of_an_empty_order():
+    assert total({"items": []}) == 0
+"""
+
+FULL_ORDER_TEST = """from orders import total
+
+
+def test_total_of_two_items():
+    assert total({"items": [{"price": 2, "qty": 3}, {"price": 1, "qty": 1}]}) == 7
+"""
+
+
+def building_agent(body: dict[str, Any]) -> Step | None:
+    """Writes the empty-order test when first asked, the full-order one in a coverage round."""
+    prompt = first_user_text(body)
+    checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
+    if checkout is None or any(m.get("role") == "assistant" for m in body["messages"]):
+        return finish("done")
+    root = checkout.group(1)
+    if "still not run" in prompt:
+        return tool_call(
+            "file_editor",
+            command="create",
+            path=f"{root}/tests/test_orders_full_tandem.py",
+            file_text=FULL_ORDER_TEST,
+        )
+    # Its test, and an edit of the kept file it was told not to touch.
+    kept = re.search(r"kept already .*?: `([^`]+)`", prompt, re.S)
+    edit = f" && echo 'assert False' >> {root}/{kept.group(1)}" if kept else ""
+    return terminal(
+        f"cat > {root}/tests/test_orders_tandem.py <<'EOF'\n{EMPTY_ORDER_TEST}EOF\n true{edit}"
+    )
+
+
+async def test_with_an_llm_the_agent_builds_on_characterization_round_after_round(
+    make_harness: Factory,
+) -> None:
+    """engine auto with an LLM: characterization first (the docstring's example reaches
+    grade's changed branch), the agent is asked only for what it left, and once its file passes
+    it is told exactly which changed lines are still not run."""
+    harness = await make_harness(script=building_agent, engine="auto")
+    base, head = push_change(harness.github, "feature-orders", {"orders.py": ORDERS_SRC})
+    await harness.start("opened", 1, head, base, head_ref="feature-orders")
+    run = await harness.completed(head)
+    section = part_section(run["output"]["summary"])
+    tests = (await harness.results(1, head))["generate_tests"]
+
+    prompts = [first_user_text(r) for r in harness.llm.requests if len(r["messages"]) <= 2]
+    first, follow_up = prompts[0], prompts[1]
+    kept_first = [p for p in tests.details["kept"] if "characteriz" in p or "tandem" not in p]
+    assert kept_first, tests.details  # characterization kept a test before the agent started
+    assert f"`{kept_first[0]}`" in first and "kept already" in first
+    assert "Cover these lines" in first and 'return "A"' not in first  # covered already
+    assert 'return sum(item["price"]' in first
+    assert "still not run" in follow_up and 'return sum(item["price"]' in follow_up
+    assert 'if not order["items"]' not in follow_up.split("still not run", 1)[1]
+    assert len(prompts) == 2  # everything covered after the coverage round: no third one
+
+    assert sorted(tests.details["kept"]) == sorted(
+        [*kept_first, "tests/test_orders_full_tandem.py", "tests/test_orders_tandem.py"]
+    )
+    assert tests.details["coverage_rounds"] == 1 and tests.details["fix_rounds"] == 0
+    assert f"The agent changed kept test files; restored: `{kept_first[0]}`" in section
+    bare = harness.github.repo_path(REPO)
+    delivered_kept = await git.run_async(bare, "show", f"tandem/tests-pr-1:{kept_first[0]}")
+    assert "def test_" in delivered_kept and "assert False" not in delivered_kept
+    assert "still uncovered were sent back to the agent 1 time(s)" in section
+    assert re.search(r"changed lines covered: 0% → 100%", section), section
+    assert run["conclusion"] == "success"
+
+
+async def test_with_an_llm_nothing_left_after_characterization_needs_no_agent(
+    make_harness: Factory,
+) -> None:
+    harness = await make_harness(script=building_agent, engine="auto")
+    grade_only = ORDERS_SRC.split("\n\n\ndef total", 1)[0] + "\n"
+    base, head = push_change(harness.github, "feature-grade", {"orders.py": grade_only})
+    await harness.start("opened", 1, head, base, head_ref="feature-grade")
+    run = await harness.completed(head)
+    section = part_section(run["output"]["summary"])
+    assert "cover every changed statement; the agent was not needed" in section
+    assert harness.llm.requests == []  # no LLM call at all
+    assert re.search(r"changed lines covered: 0% → 100%", section), section
     assert delivered(harness) == ["Tests for #1"]

@@ -22,7 +22,9 @@ Evidence, in order:
 4. **Validation** (:mod:`.validation`): each candidate runs ``flaky_runs`` times (the first under
    coverage). A file that fails on any run is discarded; when only some top-level test
    functions fail, those are removed and the rest must pass all runs again. The agent is told
-   why a file failed and gets ``MAX_FIX_ROUNDS`` focused conversations to fix it.
+   why a file failed (``MAX_FIX_ROUNDS`` focused conversations to fix it) and then which changed
+   lines are still not run (``MAX_COVERAGE_ROUNDS``). With an LLM and ``engine: auto``, the
+   characterization tests come first, and the agent builds on what they kept.
 5. **Coverage filter** (:mod:`.selection`): passing files are taken greedily by the changed lines
    they add; a file is kept only if it covers changed lines that neither the baseline nor an
    already kept file covered (``keep_rule: total``: if it adds any covered line of non-test

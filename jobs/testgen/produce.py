@@ -23,7 +23,7 @@ from jobs.testgen import base_commit
 from jobs.testgen import coverage as cov
 from jobs.testgen.budget import Budget, Usage
 from jobs.testgen.conventions import detect
-from jobs.testgen.engines import Engine, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import CoverageGoal, Engine, choose_engine, write_tests_with_agent
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.per_test import select_tests
 from jobs.testgen.pin import BrokenTests, Pinning, verdict_note
@@ -32,6 +32,9 @@ from jobs.testgen.report import baseline_line
 from jobs.testgen.selection import select
 from jobs.testgen.targets import Target, plan_targets, source_changes
 from jobs.testgen.validation import Validator, Verdict
+
+# With an LLM (engine auto), the share of the engine's time characterization may take first.
+OFFLINE_FIRST_SHARE = 0.2
 
 
 @dataclass
@@ -52,6 +55,7 @@ class Production:
     budget_hit: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     fix_rounds: int = 0
+    coverage_rounds: int = 0
     nothing_to_do: str | None = None
     # What kept the part from doing its work properly, each "what: the decisive error line"
     # (an engine crash, a baseline that did not run, a failed dependency install, a changed
@@ -170,14 +174,47 @@ async def produce_tests(
         budget=budget,
         step=step,
     )
+    output_dir = output_dir_for(tg, conventions)
+
+    async def offline_tests(portfolio: str, deadline: float) -> None:
+        """The offline engines' candidates, selected test by test into ``production``."""
+        started = time.monotonic()
+        offline = await offline_engines.generate(
+            portfolio, sandbox, checkout, targets, output_dir, deadline=deadline, step=step
+        )
+        timings["engine"] = time.monotonic() - started
+        timings.update(offline.timings)
+        production.notes.extend(offline.notes)
+        production.problems.extend(offline.problems)
+        await select_offline_tests(
+            production,
+            sandbox,
+            checkout,
+            offline.written,
+            baseline,
+            changed_exec,
+            runs=tg.flaky_runs,
+            settings=settings,
+            budget=budget,
+            base_sha=base_sha,
+            step=step,
+        )
+        for path in offline.written:  # what was not kept must not pass for the agent's work
+            if path not in production.kept:
+                (checkout / path).unlink(missing_ok=True)
+
     if engine != "openhands":
+        if tg.coverage.keep_rule == "new_changed_lines":
+            await offline_tests(engine, budget.engine_deadline())
+            await pin_kept_tests(production, sandbox, checkout, base_sha, settings, budget, step)
+            return production
         started = time.monotonic()
         offline = await offline_engines.generate(
             engine,
             sandbox,
             checkout,
             targets,
-            output_dir_for(tg, conventions),
+            output_dir,
             deadline=budget.engine_deadline(),
             step=step,
         )
@@ -185,29 +222,33 @@ async def produce_tests(
         timings.update(offline.timings)
         production.notes.extend(offline.notes)
         production.problems.extend(offline.problems)
-        if tg.coverage.keep_rule == "new_changed_lines":
-            await select_offline_tests(
-                production,
-                sandbox,
-                checkout,
-                offline.written,
-                baseline,
-                changed_exec,
-                runs=tg.flaky_runs,
-                settings=settings,
-                budget=budget,
-                base_sha=base_sha,
-                step=step,
-            )
-            return production
         started = time.monotonic()
         await validator.validate_all(offline.written)
         timings["validation"] = time.monotonic() - started
     else:
+        covered_first = before.covered
+        if tg.engine == "auto" and tg.coverage.keep_rule == "new_changed_lines":
+            # Characterization is cheap and pins the change where the project's own examples
+            # reach it; the agent is then asked only for what it left.
+            now = time.monotonic()
+            await offline_tests(
+                "characterize", now + (budget.engine_deadline() - now) * OFFLINE_FIRST_SHARE
+            )
+            if production.after is not None:
+                covered_first = production.after.covered
+        goal = CoverageGoal(sources, changed_exec, covered_first, tg.max_files)
+        remaining = goal.remaining(checkout, [])
+        if not remaining:
+            production.notes.append(
+                "The characterization tests cover every changed statement; the agent was not "
+                "needed."
+            )
+            await pin_kept_tests(production, sandbox, checkout, base_sha, settings, budget, step)
+            return production
         rounds = await write_tests_with_agent(
             sandbox,
             checkout,
-            targets,
+            remaining,
             conventions,
             tg,
             settings,
@@ -216,9 +257,12 @@ async def produce_tests(
             validator=validator,
             timings=timings,
             step=step,
+            goal=goal,
+            kept=production.kept,
         )
         production.notes.extend(rounds.notes)
         production.fix_rounds = rounds.fix_rounds
+        production.coverage_rounds = rounds.coverage_rounds
 
     step("keeping the tests that cover changed lines")
     started = time.monotonic()
@@ -226,10 +270,11 @@ async def produce_tests(
     passed = [v for v in validations.values() if v.passed]
     timings["coverage_filter"] = time.monotonic() - started
     pinning = None
-    if base_sha and any(v.measured for v in passed):
+    first_kept = dict(production.kept)  # the characterization tests the agent built on
+    if base_sha and (first_kept or any(v.measured for v in passed)):
         step("running the passing tests on the base commit")
         started = time.monotonic()
-        candidates = {
+        candidates = first_kept | {
             v.path: (checkout / v.path).read_text(encoding="utf-8") for v in passed if v.measured
         }
         pinning = await base_commit.pin_on_base(
@@ -242,10 +287,13 @@ async def produce_tests(
         timings["base_commit"] = time.monotonic() - started
     started = time.monotonic()
     pins = pinning.pins() if pinning is not None else None
-    chosen, covered = select(passed, baseline, changed_exec, tg.coverage.keep_rule, pins)
+    already = production.after.covered if first_kept and production.after else None
+    chosen, covered = select(passed, baseline, changed_exec, tg.coverage.keep_rule, pins, already)
     timings["coverage_filter"] += time.monotonic() - started
-    if pinning is not None and any(v.kept for v in chosen):
-        production.pinning = pinning.restricted([v.path for v in chosen if v.kept])
+    chosen = production.verdicts + chosen
+    kept_paths = [v.path for v in chosen if v.kept]
+    if pinning is not None and kept_paths:
+        production.pinning = pinning.restricted(kept_paths)
         for v in chosen:
             if v.kept:
                 v.reason += verdict_note(pinning.outcomes.get(v.path))
@@ -253,12 +301,42 @@ async def produce_tests(
         Verdict(v.path, False, v.reason) for v in validations.values() if not v.passed
     ]
     production.verdicts = sorted(chosen + failed_verdicts, key=lambda v: (not v.kept, v.path))
-    production.kept = {
-        v.path: (checkout / v.path).read_text(encoding="utf-8") for v in chosen if v.kept
+    production.kept = first_kept | {
+        v.path: (checkout / v.path).read_text(encoding="utf-8")
+        for v in chosen
+        if v.kept and v.path not in first_kept
     }
     production.after = cov.ChangedCoverage(changed_exec, covered)
     production.budget_hit = budget.hit
     return production
+
+
+async def pin_kept_tests(
+    production: Production,
+    sandbox: Sandbox,
+    checkout: Path,
+    base_sha: str | None,
+    settings: Settings,
+    budget: Budget,
+    step: Callable[[str], None],
+) -> None:
+    """Run the kept files on the base commit: those that fail there pin the change."""
+    if not base_sha or not production.kept:
+        return
+    step("running the kept tests on the base commit")
+    started = time.monotonic()
+    pinning = await base_commit.pin_on_base(
+        sandbox,
+        checkout,
+        base_sha,
+        production.kept,
+        timeout_s=min(settings.test_timeout_s, budget.remaining_s() - 5),
+    )
+    production.timings["base_commit"] = time.monotonic() - started
+    production.pinning = pinning
+    for v in production.verdicts:
+        if v.kept:
+            v.reason += verdict_note(pinning.outcomes.get(v.path))
 
 
 async def select_offline_tests(
@@ -276,8 +354,8 @@ async def select_offline_tests(
     step: Callable[[str], None],
 ) -> None:
     """The offline engines' tests, one by one: tidied, validated, and kept greedily by the
-    changed lines each newly covers (so one bad test never sinks a file); the kept files run on
-    the base commit too, to say which pin the change."""
+    changed lines each newly covers (so one bad test never sinks a file). Which candidates fail on
+    the base commit decides coverage ties; ``pin_kept_tests`` then runs the kept files there."""
     step("validating each generated test and keeping those that cover changed lines")
     started = time.monotonic()
 
@@ -323,21 +401,6 @@ async def select_offline_tests(
             f"{len(kept_tests)} of {len(chosen.tests)} generated test(s) kept, each passing "
             f"{runs} runs and covering changed lines nothing else covered."
         )
-    if base_sha and chosen.kept_files:
-        step("running the kept tests on the base commit")
-        started = time.monotonic()
-        pinning = await base_commit.pin_on_base(
-            sandbox,
-            checkout,
-            base_sha,
-            chosen.kept_files,
-            timeout_s=min(settings.test_timeout_s, budget.remaining_s() - 5),
-        )
-        production.timings["base_commit"] = time.monotonic() - started
-        production.pinning = pinning
-        for v in chosen.verdicts:
-            if v.kept:
-                v.reason += verdict_note(pinning.outcomes.get(v.path))
     production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
     production.kept = dict(sorted(chosen.kept_files.items()))
     production.after = cov.ChangedCoverage(changed_exec, chosen.covered)

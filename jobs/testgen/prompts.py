@@ -30,7 +30,10 @@ def build_prompt(
     checkout: Path,
     conventions: Conventions | None = None,
     tg: TestGeneration | None = None,
+    kept: list[str] | None = None,
 ) -> str:
+    """The first conversation's prompt. ``kept``: test files the offline engines wrote and
+    Tandem kept already; the lines listed are the ones they left uncovered."""
     tg = tg or TestGeneration()
     conventions = conventions or detect(checkout)
     out = output_dir_for(tg, conventions)
@@ -47,11 +50,20 @@ def build_prompt(
         if tg.instructions.strip()
         else ""
     )
+    already = (
+        "\n\nThese test files were generated and kept already (they pass and are part of the "
+        "result; do not modify them, read them for how to call the code): "
+        + ", ".join(f"`{path}`" for path in kept)
+        + ". The lines below are what they and the existing tests leave uncovered."
+        if kept
+        else ""
+    )
     return (
         "You are writing pytest tests for a pull request in the repository at "
         f"{checkout}.\n\nThe pull request changed code that the existing tests do not run. "
         "Cover these lines:\n\n"
         + "\n\n".join(described)
+        + already
         + "\n\nThe repository's test conventions:\n"
         + conventions.describe()
         + "\n\nRules:\n"
@@ -89,4 +101,27 @@ def fix_prompt(
         "Delete a test you cannot make reliable. Do not modify any other file.\n"
         f"The lines the tests should run:\n{goals}\n"
         "Run `python -m pytest -q <file>` several times to check, then call finish."
+    )
+
+
+def coverage_prompt(
+    checkout: Path, remaining: list[Target], passing: list[str], tg: TestGeneration
+) -> str:
+    """A follow-up round: every file passed, and these changed lines are still not run."""
+    described = [
+        f"### `{t.path}`\nStill not run: {compress(t.uncovered)}"
+        f"\nIn: {', '.join(t.uncovered_functions) or 'module-level code'}"
+        f"\n```\n{excerpt(checkout, t)}\n```"
+        for t in remaining
+    ]
+    written = ", ".join(f"`{p}`" for p in passing) or "none yet"
+    return (
+        "You wrote pytest tests for a pull request in the repository at "
+        f"{checkout}.\n\nTandem ran them {tg.flaky_runs} times under coverage. Test files that "
+        f"pass: {written}. These changed lines are still not run by any test:\n\n"
+        + "\n\n".join(described)
+        + "\n\nWrite tests that run exactly these lines: read the code to find the inputs that "
+        "reach them. Add them to a new test file or extend the files you wrote; do not modify "
+        "any other file. A line that no input can reach may be left alone. Tests must be "
+        "deterministic. Run `python -m pytest -q <file>` to check, then call finish."
     )

@@ -103,6 +103,11 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         lines.append(
             f"\nFailing tests were sent back to the agent {production.fix_rounds} time(s)."
         )
+    if production.coverage_rounds:
+        lines.append(
+            "\nThe changed lines still uncovered were sent back to the agent "
+            f"{production.coverage_rounds} time(s)."
+        )
     if production.left_out:
         lines.append("\nLeft out: " + "; ".join(production.left_out[:30]))
         if len(production.left_out) > 30:
@@ -123,6 +128,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         "completion_tokens": usage.completion_tokens,
         "iterations": usage.iterations,
         "fix_rounds": production.fix_rounds,
+        "coverage_rounds": production.coverage_rounds,
         "budget_hit": production.budget_hit,
         "left_out": production.left_out,
         "problems": production.problems,

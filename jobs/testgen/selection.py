@@ -21,11 +21,13 @@ def select(
     changed_exec: cov.Lines,
     rule: str,
     pins: Mapping[str, bool] | None = None,
+    already: cov.Lines | None = None,
 ) -> tuple[list[Verdict], cov.Lines]:
     """The coverage filter. Returns verdicts for the passing files and the changed lines
-    covered afterwards. ``pins``: path -> fails on the base commit, the tie-break."""
+    covered afterwards. ``pins``: path -> fails on the base commit, the tie-break;
+    ``already``: changed lines kept tests cover besides the baseline."""
     pinning = pins or {}
-    covered = cov.restrict(baseline.executed, changed_exec)
+    covered = cov.union(cov.restrict(baseline.executed, changed_exec), already or {})
     total = {p: ls for p, ls in baseline.executed.items() if not is_test_path(p)}
 
     def gain(v: Validation) -> int:

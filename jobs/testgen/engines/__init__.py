@@ -4,7 +4,13 @@ changed callables, :mod:`.crosshair`, then Pynguin on the changed modules, :mod:
 :mod:`.choice` picks. Whatever an engine writes goes through the same validation and coverage
 filter."""
 
-from jobs.testgen.engines.agent import agent_conversation, write_tests_with_agent
+from jobs.testgen.engines.agent import CoverageGoal, agent_conversation, write_tests_with_agent
 from jobs.testgen.engines.choice import Engine, choose_engine
 
-__all__ = ["Engine", "agent_conversation", "choose_engine", "write_tests_with_agent"]
+__all__ = [
+    "CoverageGoal",
+    "Engine",
+    "agent_conversation",
+    "choose_engine",
+    "write_tests_with_agent",
+]

@@ -1,6 +1,8 @@
-"""The LLM engine: the OpenHands agent writes test files in the checkout, Tandem validates
-them, and the files that failed go back to the agent with the reason, for up to
-``MAX_FIX_ROUNDS`` focused conversations, while the part's budget lasts.
+"""The LLM engine: the OpenHands agent writes test files in the checkout and Tandem validates
+them. Then, in focused conversations while the part's budget lasts, the agent is told what to
+do next: the files that failed, with the reason (up to ``MAX_FIX_ROUNDS``), or, once every
+file passes, exactly which changed lines are still not run (up to ``MAX_COVERAGE_ROUNDS``;
+they stop when a round gains nothing).
 
 The agent may only add files: whatever it changed in tracked files is reverted before each
 validation round.
@@ -25,13 +27,16 @@ from jobs.agent import (
     run_agent,
 )
 from jobs.sandbox import Sandbox
+from jobs.testgen import coverage as cov
 from jobs.testgen.budget import BUDGET_STATUSES, VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.conventions import Conventions
-from jobs.testgen.prompts import build_prompt, fix_prompt
-from jobs.testgen.targets import Target
-from jobs.testgen.validation import Validator, new_test_files, revert_changes
+from jobs.testgen.prompts import build_prompt, coverage_prompt, fix_prompt
+from jobs.testgen.targets import Target, plan_targets
+from jobs.testgen.validation import Validation, Validator, new_test_files, revert_changes
 
 MAX_FIX_ROUNDS = 2
+# CoverUp reports about 40% of its gains from such follow-up rounds.
+MAX_COVERAGE_ROUNDS = 2
 
 
 @dataclass
@@ -39,7 +44,27 @@ class AgentRounds:
     """What the agent's conversations left besides test files and usage."""
 
     fix_rounds: int = 0
+    coverage_rounds: int = 0
     notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class CoverageGoal:
+    """The changed lines the agent's tests are measured against between rounds."""
+
+    sources: dict[str, set[int]]
+    changed_exec: cov.Lines
+    covered: cov.Lines  # before the agent: the baseline's and the kept offline tests'
+    max_files: int
+
+    def remaining(self, checkout: Path, passing: list[Validation]) -> list[Target]:
+        """The targets whose changed lines neither ``covered`` nor a passing file runs."""
+        covered = cov.union(
+            self.covered,
+            *(cov.restrict(v.executed, self.changed_exec) for v in passing if v.measured),
+        )
+        after = cov.ChangedCoverage(self.changed_exec, covered)
+        return plan_targets(checkout, self.sources, after, self.max_files)[0]
 
 
 def llm_settings(settings: Settings, tg: TestGeneration | None = None) -> LLMSettings:
@@ -106,13 +131,17 @@ async def write_tests_with_agent(
     validator: Validator,
     timings: dict[str, float],
     step: Callable[[str], None],
+    goal: CoverageGoal,
+    kept: dict[str, str] | None = None,
 ) -> AgentRounds:
-    """The first conversation, then validation and fix rounds; ``validator.results`` holds
-    each file's latest validation, ``usage`` what the conversations spent."""
+    """The first conversation, then follow-up rounds (fixing, then covering); ``validator.results``
+    holds each file's latest validation, ``usage`` what the conversations spent. ``kept``: the
+    offline engines' kept files (path -> text), which the agent builds on and may not change."""
     llm = llm_settings(settings, tg)
     rounds = AgentRounds()
     validations = validator.results
     timings["engine"] = timings["validation"] = 0.0
+    protected = dict(kept or {})
 
     async def converse(prompt: str, what: str) -> None:
         step(what)
@@ -126,12 +155,23 @@ async def write_tests_with_agent(
         )
         usage.add(outcome)
         timings["engine"] += time.monotonic() - started
+        # The kept files were validated as they are: whatever the agent did to them is undone.
+        touched = [path for path, text in protected.items() if _read(checkout / path) != text]
+        for path in touched:
+            (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+            (checkout / path).write_text(protected[path], encoding="utf-8")
+        if touched:
+            rounds.notes.append(
+                "The agent changed kept test files; restored: "
+                + ", ".join(f"`{p}`" for p in touched[:10])
+            )
 
     await converse(
-        build_prompt(targets, checkout, conventions, tg),
+        build_prompt(targets, checkout, conventions, tg, kept=sorted(protected)),
         f"the agent writing tests for {len(targets)} file(s)",
     )
-    for round_number in range(MAX_FIX_ROUNDS + 1):
+    uncovered_before: int | None = None
+    for _ in range(MAX_FIX_ROUNDS + MAX_COVERAGE_ROUNDS + 1):
         reverted = await revert_changes(checkout)
         if reverted:
             rounds.notes.append(
@@ -142,7 +182,7 @@ async def write_tests_with_agent(
         todo = [
             p
             for p in await new_test_files(checkout)
-            if p not in validations or not validations[p].passed
+            if p not in protected and (p not in validations or not validations[p].passed)
         ]
         await validator.validate_all(todo)
         timings["validation"] += time.monotonic() - started
@@ -151,18 +191,42 @@ async def write_tests_with_agent(
             for v in validations.values()
             if not v.passed and not v.reason.startswith("not validated")
         ]
-        if not failed or round_number == MAX_FIX_ROUNDS:
+        passing = [v for v in validations.values() if v.passed]
+        remaining = goal.remaining(checkout, passing)
+        uncovered = sum(len(t.uncovered) for t in remaining)
+        fix = bool(failed) and rounds.fix_rounds < MAX_FIX_ROUNDS
+        # A coverage round that reached nothing new is not repeated.
+        cover = (
+            not failed
+            and bool(remaining)
+            and rounds.coverage_rounds < MAX_COVERAGE_ROUNDS
+            and (uncovered_before is None or uncovered < uncovered_before)
+        )
+        if not (fix or cover):
             break
         if usage.last is not None and usage.last.status in ("llm_error", "error"):
             break
         why_not = budget_left_for_agent(budget, usage)
         if why_not is not None:
-            rounds.notes.append(f"No fix round for the failing tests: {why_not}.")
+            what = "the failing tests" if failed else "the changed lines still uncovered"
+            rounds.notes.append(f"No follow-up round for {what}: {why_not}.")
             break
+        if not failed:
+            uncovered_before = uncovered
+            written = {v.path: _read(checkout / v.path) for v in passing}
+            await converse(
+                coverage_prompt(checkout, remaining, sorted(written), tg),
+                f"the agent covering {uncovered} changed line(s) still not run",
+            )
+            rounds.coverage_rounds += 1
+            for path, text in written.items():  # a file it extended is validated again
+                if _read(checkout / path) != text:
+                    validations.pop(path, None)
+            continue
         for v in failed:  # the agent rewrites them; forget the old verdicts
             validations.pop(v.path, None)
         await converse(
-            fix_prompt(checkout, failed, targets, tg),
+            fix_prompt(checkout, failed, remaining or targets, tg),
             f"the agent fixing {len(failed)} failing test file(s)",
         )
         rounds.fix_rounds += 1
@@ -173,3 +237,10 @@ async def write_tests_with_agent(
     if usage.last is not None and usage.last.status in BUDGET_STATUSES:
         budget.note(BUDGET_STATUSES[usage.last.status])
     return rounds
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None

@@ -1,6 +1,6 @@
 """Which engine writes the tests: the config's ``test_generation.engine``, where ``auto`` means
-the OpenHands agent when an LLM is configured and the offline portfolio (CrossHair, then
-Pynguin: :mod:`.offline`) otherwise."""
+the OpenHands agent when an LLM is configured (after characterization, which ``produce``
+runs first) and the offline portfolio (:mod:`.offline`) otherwise."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def choose_engine(tg: TestGeneration, settings: Settings) -> tuple[Engine | None
     if tg.engine == "offline":
         return "offline", "offline: characterization, crosshair, pynguin"
     if model is not None:
-        return "openhands", f"openhands ({model}; engine auto)"
+        return "openhands", f"characterization, then openhands ({model}; engine auto)"
     return "offline", (
         "offline: characterization, crosshair, pynguin (engine auto, no LLM configured)"
     )

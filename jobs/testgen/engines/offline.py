@@ -29,6 +29,7 @@ from jobs.testgen.targets import Target
 SHARES = {"characterize": 0.15, "crosshair": 0.45, "pynguin": 1.0}
 PORTFOLIO: dict[str, tuple[str, ...]] = {
     "offline": ("characterize", "crosshair", "pynguin"),
+    "characterize": ("characterize",),  # before the agent, with an LLM
     "crosshair": ("crosshair",),
     "pynguin": ("pynguin",),
 }
