@@ -1,8 +1,10 @@
-"""Command line of the real-commit benchmark: ``python -m bench.realprs --mirrors DIR --work DIR``.
+"""Command line of the real-commit benchmark: ``python -m bench.realprs --work DIR``.
 
-Runs every case of ``cases.toml`` (or one, ``--case NAME``) one after another, prints the
-table and totals, and writes the JSON (``--json``, and always ``<work>/results.json``, updated
-after each case so a long run leaves its figures behind)."""
+Replays each case from its stored bundle (``bench/realprs/bundles``; with ``--mirrors DIR``,
+from bundles built afresh from local mirrors into ``<work>/bundles``). Runs every case of
+``cases.toml`` (or one, ``--case NAME``) one after another, prints the table and totals, and
+writes the JSON (``--json``, and always ``<work>/results.json``, updated after each case so a
+long run leaves its figures behind)."""
 
 from __future__ import annotations
 
@@ -17,7 +19,9 @@ import signal
 
 from rich.console import Console
 
-from bench.realprs.cases import load_cases
+from bench.realprs.bundle import BUNDLES, build
+from bench.realprs.cases import Case, load_cases
+from bench.realprs.gitrun import ReplayError
 from bench.realprs.replay import engine_failure, generate_part
 from bench.realprs.report import print_report, report_json
 from bench.realprs.run import CaseResult, run_case
@@ -27,7 +31,15 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.realprs", description=__doc__)
-    parser.add_argument("--mirrors", type=Path, required=True, help="the fetched mirrors")
+    parser.add_argument(
+        "--bundles", type=Path, default=BUNDLES, help="the cases' bundles and test patches"
+    )
+    parser.add_argument(
+        "--mirrors",
+        type=Path,
+        help="build the bundles from these <owner>+<name>/repo mirrors (into <work>/bundles) "
+        "instead of using the stored ones",
+    )
     parser.add_argument("--work", type=Path, required=True, help="clones, venvs and results")
     parser.add_argument("--case", action="append", help="run only this case (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the figures here")
@@ -55,6 +67,25 @@ def load_results(work: Path) -> list[CaseResult]:
     return results
 
 
+def one_case(case: Case, args: argparse.Namespace, work: Path) -> CaseResult:
+    """The case from its stored bundle, or from one built now from its mirror (a missing
+    mirror skips the case)."""
+    bundles = args.bundles.resolve()
+    if args.mirrors:
+        bundles = work / "bundles"
+        mirror = case.mirror(args.mirrors.resolve())
+        result = CaseResult(case.name, case.repo, case.commit, case.description)
+        if not (mirror / "HEAD").exists():
+            result.status, result.reason = "skipped", f"no mirror at {mirror}"
+            return result
+        try:
+            build(case, mirror, bundles)
+        except ReplayError as exc:
+            result.status, result.reason = "error", str(exc)
+            return result
+    return run_case(case, bundles, work, args.tandem, args.timeout, args.test_timeout)
+
+
 def stop(signum: int, _frame: object) -> None:
     """SIGTERM ends the run like Ctrl-C, so a running ``tandem run`` is killed too."""
     raise SystemExit(128 + signum)
@@ -80,9 +111,7 @@ def main(argv: list[str] | None = None) -> int:
     results: list[CaseResult] = []
     for case in cases:
         console.print(f"[bold]{case.name}[/bold] {case.repo}@{case.commit[:10]} …", highlight=False)
-        result = run_case(
-            case, args.mirrors.resolve(), work, args.tandem, args.timeout, args.test_timeout
-        )
+        result = one_case(case, args, work)
         results.append(result)
         if result.status == "skipped":
             console.print(f"  skipped: {result.reason}", highlight=False)

@@ -1,4 +1,5 @@
-"""The benchmark's cases: real commits listed in ``cases.toml``, and where their mirrors are."""
+"""The benchmark's cases: real commits listed in ``cases.toml``, and where their mirrors are
+(to build the bundles from)."""
 
 from __future__ import annotations
 

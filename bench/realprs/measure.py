@@ -19,7 +19,7 @@ import coverage
 from unidiff import PatchSet
 
 from bench.realprs.cases import Case
-from bench.realprs.replay import git
+from bench.realprs.gitrun import git
 
 BASE_DEPS = ("pytest", "coverage")
 TEST_FILE = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")

@@ -1,6 +1,6 @@
-"""Replaying a real commit as a pull request: a working clone whose ``base`` is the commit's
-parent and whose ``head`` is the commit without its author's test changes, then ``tandem run``
-on it (offline engine: no LLM settings in its environment), with a timeout."""
+"""Replaying a real commit as a pull request: a clone of the case's bundle, whose ``base`` is
+the commit's parent and whose ``head`` is the commit without its author's test changes, then
+``tandem run`` on it (offline engine: no LLM settings in its environment), with a timeout."""
 
 from __future__ import annotations
 
@@ -14,58 +14,58 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.realprs.bundle import (
+    BASE_BRANCH,
+    HEAD_BRANCH,
+    applied,
+    bundle_file,
+    dated,
+    patch_file,
+    provenance,
+    stale,
+)
 from bench.realprs.cases import Case
-from jobs import git as jobs_git
-
-GIT_IDENTITY = {
-    "GIT_AUTHOR_NAME": "realprs",
-    "GIT_AUTHOR_EMAIL": "realprs@example.invalid",
-    "GIT_COMMITTER_NAME": "realprs",
-    "GIT_COMMITTER_EMAIL": "realprs@example.invalid",
-}
-
-
-class ReplayError(Exception):
-    """The case could not be set up (a git step failed); the message says which."""
-
-
-def git(repo: Path | None, *args: str) -> str:
-    """Run git in ``repo`` (a clone of our own, never the Tandem checkout) with Tandem's one
-    hardened runner; its stdout."""
-    try:
-        done = jobs_git.run(repo, *args, env=GIT_IDENTITY)
-    except jobs_git.GitError as exc:
-        raise ReplayError(f"git {' '.join(args[:3])}: {exc.stderr.splitlines()[-1:]}") from None
-    return done.stdout.decode("utf-8", errors="replace")
+from bench.realprs.gitrun import ReplayError, git
 
 
 @dataclass(frozen=True)
 class Replay:
-    """The clone and the two commits of the replayed pull request."""
+    """The clone and the commits of the replayed pull request."""
 
     clone: Path
-    base: str  # the commit's parent
-    head: str  # the commit's tree without the author's test changes
-    commit: str  # the real commit (= head + the author's tests)
+    base: str  # the upstream commit's parent tree
+    head: str  # the upstream commit's tree without the author's test changes
+    commit: str  # head + the author's test patch (the upstream commit's tree)
 
 
-def make_replay(case: Case, mirror: Path, into: Path) -> Replay:
-    """Clone the mirror into ``into`` and commit the pull request's head there."""
-    git(None, "clone", "-q", "--no-checkout", str(mirror), str(into))
-    base = git(into, "rev-parse", f"{case.commit}^").strip()
-    git(into, "checkout", "-q", "--detach", case.commit)
-    for path in case.tests:
-        if git(into, "ls-tree", "--name-only", base, "--", path).strip():
-            git(into, "checkout", "-q", base, "--", path)
-        else:
-            git(into, "rm", "-q", "--", path)
-    if not git(into, "diff", "--cached", "--name-only").strip():
-        raise ReplayError(f"the author's test files {list(case.tests)} are unchanged by the commit")
-    git(into, "commit", "-q", "--no-verify", "-m", f"{case.description} (without its tests)")
-    head = git(into, "rev-parse", "HEAD").strip()
-    git(into, "branch", "-f", "realpr-base", base)
-    git(into, "branch", "-f", "realpr-head", head)
-    return Replay(clone=into, base=base, head=head, commit=case.commit)
+def make_replay(case: Case, bundles: Path, into: Path) -> Replay:
+    """Clone the case's bundle into ``into``, check that it is the one cases.toml names, and
+    commit the author's tests on top of the head as ``realpr-authors``."""
+    bundle, patch = bundle_file(case, bundles), patch_file(case, bundles)
+    for needed in (bundle, patch):
+        if not needed.exists():
+            raise ReplayError(f"no {needed}: build it with python -m bench.realprs.bundle")
+    git(None, "clone", "-q", str(bundle), str(into))  # checks out realpr-head, the bundle's HEAD
+    base = git(into, "rev-parse", f"origin/{BASE_BRANCH}").strip()
+    head = git(into, "rev-parse", HEAD_BRANCH).strip()
+    found = provenance(into, head)
+    why = stale(case, found)
+    if why:
+        raise ReplayError(
+            f"{bundle} is stale ({why}): rebuild it with python -m bench.realprs.bundle"
+        )
+    index = into / ".git" / "realpr-authors.index"
+    tree = applied(into, head, patch, index)
+    index.unlink()
+    if tree != found.tree:
+        raise ReplayError(f"{patch} on the head is not {case.commit}'s tree: rebuild the bundle")
+    commit = git(
+        into, "commit-tree", tree, "-p", head, "-m", f"{case.description} (with its tests)",
+        env=dated(into, head),
+    ).strip()  # fmt: skip
+    for branch, rev in ((BASE_BRANCH, base), ("realpr-authors", commit)):
+        git(into, "branch", "-f", branch, rev)
+    return Replay(clone=into, base=base, head=head, commit=commit)
 
 
 @dataclass

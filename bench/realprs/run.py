@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.realprs.cases import Case
+from bench.realprs.gitrun import ReplayError, git
 from bench.realprs.measure import (
     MeasureError,
     apply_patch,
@@ -24,14 +25,7 @@ from bench.realprs.measure import (
     union,
     worktree,
 )
-from bench.realprs.replay import (
-    ReplayError,
-    engine_failure,
-    generate_part,
-    git,
-    make_replay,
-    run_tandem,
-)
+from bench.realprs.replay import engine_failure, generate_part, make_replay, run_tandem
 
 
 @dataclass
@@ -70,20 +64,17 @@ class CaseResult:
 
 
 def run_case(
-    case: Case, mirrors: Path, work: Path, tandem: Path, timeout: float, test_timeout: float
+    case: Case, bundles: Path, work: Path, tandem: Path, timeout: float, test_timeout: float
 ) -> CaseResult:
-    """Replay, run Tandem, measure; a missing mirror skips, a failed step is an error."""
+    """Replay from the case's bundle, run Tandem, measure; a failed step (a missing or stale
+    bundle too) is an error."""
     result = CaseResult(case.name, case.repo, case.commit, case.description)
-    mirror = case.mirror(mirrors)
-    if not (mirror / "HEAD").exists():
-        result.status, result.reason = "skipped", f"no mirror at {mirror}"
-        return result
     started = time.monotonic()
     rundir = work / "runs" / case.name
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
     try:
-        measure(case, mirror, rundir, work, tandem, timeout, test_timeout, result)
+        measure(case, bundles, rundir, work, tandem, timeout, test_timeout, result)
     except (ReplayError, MeasureError, OSError) as exc:
         result.status, result.reason = "error", str(exc)
     except Exception as exc:  # one broken case must not end the benchmark
@@ -94,7 +85,7 @@ def run_case(
 
 def measure(
     case: Case,
-    mirror: Path,
+    bundles: Path,
     rundir: Path,
     work: Path,
     tandem: Path,
@@ -102,7 +93,7 @@ def measure(
     test_timeout: float,
     result: CaseResult,
 ) -> None:
-    replay = make_replay(case, mirror, rundir / "clone")
+    replay = make_replay(case, bundles, rundir / "clone")
     run = run_tandem(tandem, replay, rundir, timeout)
     result.tandem_returncode = run.returncode
     result.tandem_crashed = run.crashed
