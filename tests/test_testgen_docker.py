@@ -48,6 +48,7 @@ async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
     started = time.monotonic()
     harness = await make_harness(
         script=scripted_agent,
+        config="test_generation:\n  engine: openhands\n",  # the agent's file, alone
         sandbox="docker",
         sandbox_image=sandbox_image,
         sandbox_memory_mb=1024,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from jobs.testgen.tidy import (
     case_lines,
     join_tests,
     raised_from_junit,
+    raises_match,
     raises_problem,
     split_tests,
     to_raises,
@@ -120,7 +122,7 @@ def test_to_raises_from_a_runxfail_junit_report() -> None:
         '<failure message="KeyError: 1">x</failure></testcase></testsuite></testsuites>'
     )
     raised = raised_from_junit(junit, "tests/t.py")
-    assert raised == {"test_4": Raised("ValueError", line, False)}
+    assert raised == {"test_4": Raised("ValueError", line, False, "invalid literal")}
     case = reviewed[4]
     assert case is not None
     assert raises_problem(case, raised["test_4"], starts["test_4"]) is None
@@ -132,6 +134,13 @@ def test_to_raises_from_a_runxfail_junit_report() -> None:
     converted = to_raises(case, "ValueError")
     assert "xfail" not in converted.source
     assert "    with pytest.raises(ValueError):\n        calc_.parse_ratio(" in converted.source
+    # The message is pinned too: a type alone passes on a base commit that raised it for
+    # another reason.
+    pinned = to_raises(case, "ValueError", "invalid literal for int() with base 10: 'K'")
+    assert (
+        '    with pytest.raises(ValueError, match="invalid literal for int\\\\(\\\\) with base '
+        "10: 'K'\"):\n        calc_.parse_ratio("
+    ) in pinned.source
     dotted = to_raises(case, "json.decoder.JSONDecodeError")
     assert dotted.imports == ("import pytest", "import json.decoder")
     text = join_tests(prelude, [dotted])
@@ -244,3 +253,27 @@ def test_joined_output_is_ruff_formattable(tmp_path: Path) -> None:
     subprocess.run([str(ruff), "format", "-q", str(file)], check=True)
     assert file.read_text() == again
     assert ast.dump(ast.parse(again)) == ast.dump(ast.parse(text))
+
+
+@pytest.mark.parametrize(
+    ("message", "argument"),
+    [
+        ("Expected str object, not 'bytes'", ", match=\"Expected str object, not 'bytes'\""),
+        ("n must be at least one (got -1)", ", match=r'n must be at least one \\(got -1\\)'"),
+        ("say \"(\" or '['", ", match='say \"\\\\(\" or \\'\\\\[\\''"),
+        ("ends in a backslash \\", ", match='ends in a backslash \\\\\\\\'"),
+        # Not pinned: empty, too long, not printable, or machine-specific.
+        ("", ""),
+        ("x" * 201, ""),
+        ("two\nlines", ""),
+        ("\x1b[31mred", ""),
+        ("<object at 0x7f3a2c1d>", ""),
+        ("No such file: '/tmp/pytest-of-x/t.txt'", ""),
+        ("C:\\Users\\x", ""),
+    ],
+)
+def test_raises_match_pins_a_stable_message(message: str, argument: str) -> None:
+    assert raises_match(message) == argument
+    if argument:  # the pattern is valid Python and finds the message
+        pattern = ast.literal_eval(argument.removeprefix(", match="))
+        assert re.search(pattern, message)

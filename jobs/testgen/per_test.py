@@ -280,7 +280,7 @@ async def select_tests(
                     exc = raised[case.name]
                     why = raises_problem(case, exc, starts.get(case.name, 1)) or ""
                     if not why:
-                        case = to_raises(case, exc.exc_type)
+                        case = to_raises(case, exc.exc_type, exc.message)
                 elif case.expects_exception and not why:
                     why = "expected to raise, but did not"
                 if why or not run.measured:

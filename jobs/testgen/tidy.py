@@ -72,6 +72,34 @@ class Raised:
     exc_type: str  # "ValueError", "pkg.errors.ParseError"
     line: int | None  # the line of the test file the exception left through
     explicit: bool  # the innermost frame's line is a ``raise`` statement
+    message: str = ""  # the exception's message, when it fits on the failure's first line
+
+
+MAX_MATCHED_MESSAGE = 200
+# What makes a message differ from one machine or run to another: addresses, absolute paths.
+_UNSTABLE_MESSAGE = re.compile(r"\b0x[0-9a-fA-F]{4,}|(?:^|[\s'\"(=])/\w|[A-Za-z]:\\")
+
+
+def raises_match(message: str) -> str:
+    """``, match=...`` for ``pytest.raises`` that pins an exception's message, or "" when the
+    message is empty, long, not printable or likely to change between machines. A changed
+    message is often what a change is about ("Expected str object, not 'bytes'"), and a type
+    alone would pass on the base commit too."""
+    text = message.strip()
+    if not text or len(text) > MAX_MATCHED_MESSAGE or not text.isprintable():
+        return ""
+    if _UNSTABLE_MESSAGE.search(text):
+        return ""
+    # re.escape would also escape spaces and quotes, which reads badly in a test.
+    pattern = _REGEX_SPECIAL.sub(r"\\\g<0>", text)
+    if "\\" in pattern and not pattern.endswith("\\"):
+        for quote in ("'", '"'):
+            if quote not in pattern:
+                return f", match=r{quote}{pattern}{quote}"
+    return f", match={pattern!r}"
+
+
+_REGEX_SPECIAL = re.compile(r"[.^$*+?{}\[\]\\|()]")
 
 
 def _parse(source: str) -> ast.Module:
@@ -184,9 +212,10 @@ def parse_case(case: TestCase) -> ast.FunctionDef | ast.AsyncFunctionDef | ast.C
     return body[0]
 
 
-def to_raises(case: TestCase, exc_type: str) -> TestCase:
-    """Pynguin's xfail test as ``with pytest.raises(exc_type):`` around its last statement
-    (``var_3 = f(x)`` becomes ``f(x)``). A dotted ``exc_type`` gets its module imported."""
+def to_raises(case: TestCase, exc_type: str, message: str = "") -> TestCase:
+    """Pynguin's xfail test as ``with pytest.raises(exc_type, match=...):`` around its last
+    statement (``var_3 = f(x)`` becomes ``f(x)``; no ``match`` when :func:`raises_match` gives
+    none for ``message``). A dotted ``exc_type`` gets its module imported."""
     node = parse_case(case)
     if not isinstance(node, _FUNCTIONS) or not node.body:
         raise TidyError(f"{case.name} is not a test function with a body")
@@ -199,7 +228,7 @@ def to_raises(case: TestCase, exc_type: str) -> TestCase:
     last = node.body[-1]
     if isinstance(last, ast.Assign | ast.AnnAssign) and last.value is not None:
         last = ast.Expr(value=last.value)
-    raises = ast.parse(f"pytest.raises({exc_type})", mode="eval").body
+    raises = ast.parse(f"pytest.raises({exc_type}{raises_match(message)})", mode="eval").body
     node.body[-1] = ast.With(items=[ast.withitem(context_expr=raises)], body=[last])
     ast.fix_missing_locations(node)
     imports = ["import pytest", *([f"import {module}"] if module else [])]
@@ -228,14 +257,20 @@ def raised_from_junit(xml_text: str, test_path: str) -> dict[str, Raised]:
         if failure is None or testcase.get("classname") != module:
             continue
         message = failure.get("message") or ""
-        exc_type = message.split(":", 1)[0].strip()
+        exc_type, _, said = message.partition(":")
+        exc_type = exc_type.strip()
         if not exc_type or not all(p.isidentifier() for p in exc_type.split(".")):
             continue
         text = failure.text or ""
         lines = [int(m["line"]) for m in _LOCATION.finditer(text) if m["path"] == test_path]
         marked = [ln for ln in text.splitlines() if ln.startswith(">")]
         explicit = bool(marked) and marked[-1][1:].strip().startswith("raise")
-        found[testcase.get("name", "")] = Raised(exc_type, lines[0] if lines else None, explicit)
+        found[testcase.get("name", "")] = Raised(
+            exc_type,
+            lines[0] if lines else None,
+            explicit,
+            said.strip() if "\n" not in said else "",
+        )
     return found
 
 

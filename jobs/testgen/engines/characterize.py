@@ -35,6 +35,7 @@ from jobs.testgen.coverage import WORK_DIR
 from jobs.testgen.engines.crosshair import test_sources
 from jobs.testgen.engines.pynguin import module_for
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
+from jobs.testgen.tidy import raises_match
 
 SCRATCH = f"{WORK_DIR}/characterize"
 PROBE = Path(__file__).with_name("characterize_probe.py")
@@ -216,7 +217,13 @@ def _valid(record: dict[str, object], seeds: int, module_paths: set[str]) -> boo
     if record.get("wrap") not in (None, "list"):
         return False
     if kind == "raises":
-        return _name_ok(record.get("exception")) and record.get("source") in ("builtin", "module")
+        message = record.get("message", "")
+        return (
+            _name_ok(record.get("exception"))
+            and record.get("source") in ("builtin", "module")
+            and isinstance(message, str)
+            and len(message) <= 300
+        )
     if kind == "type":
         expected = record.get("expected")
         return isinstance(expected, str) and re.fullmatch(r"[\w.]{1,200}", expected) is not None
@@ -298,7 +305,8 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
         exception = str(record["exception"])
         if record["source"] == "module":
             needs.add((exception, "module"))
-        body = f"with pytest.raises({exception}):\n    {call}"
+        match = raises_match(str(record.get("message", "")))
+        body = f"with pytest.raises({exception}{match}):\n    {call}"
         stem += f"_raises_{exception.lower()}"
         needs.add(("pytest", "pytest"))
     elif kind == "type":

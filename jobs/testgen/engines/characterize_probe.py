@@ -137,12 +137,22 @@ def evaluate(
         return {"kind": "timeout"}
     except WhileConsuming as consuming:
         name, source = exception_ref(type(consuming.error), module)
-        return {"kind": "raises", "exception": name, "source": source, "wrap": "list"}
+        said = message_of(consuming.error)
+        return {"kind": "raises", "exception": name, "source": source, "wrap": "list", **said}
     except BaseException as error:
         if isinstance(error, KeyboardInterrupt):
             raise
         name, source = exception_ref(type(error), module)
-        return {"kind": "raises", "exception": name, "source": source}
+        return {"kind": "raises", "exception": name, "source": source, **message_of(error)}
+
+
+def message_of(error: BaseException) -> dict[str, str]:
+    """{"message": str(error)} when that works and is short; the code's __str__ may raise."""
+    try:
+        text = str(error)
+    except Exception:
+        return {}
+    return {"message": text} if isinstance(text, str) and len(text) <= 300 else {}
 
 
 def forget_other_copies(module: str, root: str) -> None:
