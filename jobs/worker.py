@@ -23,6 +23,7 @@ from arq.worker import Function, func
 from bot import logs
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
 from bot.settings import Settings
+from jobs import lease
 from jobs.collect import COLLECT_TRIES, collect
 from jobs.commands import rerun_head, run_command
 from jobs.parts import PARTS, budgets
@@ -129,6 +130,8 @@ def build_workers(
         max_jobs=max_parts,
         **common,
     )
+    for worker in (control_worker, parts_worker):
+        lease.hold(worker)  # a killed worker's jobs run again within lease.LEASE_S
     return control_worker, parts_worker
 
 
