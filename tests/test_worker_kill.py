@@ -82,7 +82,14 @@ def test_a_killed_workers_run_is_finished_by_a_new_worker(root: Path, redis_url:
     ):
         github.add_installation(INSTALLATION, "octo")
         github.create_repo(REPO, installation_id=INSTALLATION)
-        base = github.commit_files(REPO, "main", {"calc.py": BASE_SRC, "tests/__init__.py": ""})
+        # The agent alone, so the kill lands in its run (engine auto would run
+        # characterization first, and it covers this change without the agent).
+        config = "test_generation:\n  engine: openhands\n"
+        base = github.commit_files(
+            REPO,
+            "main",
+            {"calc.py": BASE_SRC, "tests/__init__.py": "", ".github/tandem.yml": config},
+        )
         github.create_branch(REPO, "feature", base)
         head = github.commit_files(REPO, "feature", {"calc.py": HEAD_SRC})
         pull = github.open_pull_request(REPO, head="feature", base="main")
