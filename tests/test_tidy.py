@@ -44,7 +44,10 @@ def tidy_all(source: str) -> tuple[str, dict[str, str]]:
 def test_pynguin_output_is_split_cleaned_and_joined() -> None:
     prelude, cases = split_tests(PYNGUIN_CALC, "tests/t.py")
     assert [c.name for c in cases] == [f"test_{i}" for i in range(7)]
-    assert [c.expects_exception for c in cases] == [True, True, True, False, True, False, False]
+    # test_3, 5 and 6 end in Pynguin's own `with pytest.raises(E):`: unwrapped, so that the
+    # measured run names the message that to_raises then pins.
+    assert all(c.expects_exception for c in cases)
+    assert not any("pytest.raises" in c.source for c in cases)
     assert "import pkg.calc as calc_" in prelude.source  # the sys.modules alias, rewritten
     text, dropped = tidy_all(PYNGUIN_CALC)
     assert not dropped
@@ -53,9 +56,9 @@ def test_pynguin_output_is_split_cleaned_and_joined() -> None:
     assert "assert var_0 == -3330" not in text
     assert "\n    tuple\n" not in text
     assert "import sys" not in text and "import pkg.calc\n" not in text
-    assert "def test_counter_bump_raises_value_error():" in text
-    assert "def test_describe_raises_type_error():" in text
-    assert "def test_clamp_raises_value_error():" in text
+    # Exception tests are named once the measured run has said what they raise (and they are
+    # pytest.raises again by then): tests/test_per_test.py.
+    assert "    var_6.bump(by=-1449)\n" in text and "with pytest.raises" not in text
 
 
 def test_reprs_and_callables_as_arguments_are_rejected() -> None:
@@ -84,7 +87,8 @@ def test_names_are_deterministic_unique_and_only_for_generic_names() -> None:
         "def test_0():\n    v = m.size('')\n    assert v == 0\n\n\n"
         "def test_1():\n    v = m.size('ab')\n    assert v == 0\n\n\n"
         "def test_size_of_words():\n    assert m.size('a b') == 2\n\n\n"
-        "def test_2():\n    with pytest.raises(m.BadInput):\n        m.size(None)\n\n\n"
+        "def test_2():\n    with pytest.raises(m.BadInput, match='none'):\n"
+        "        m.size(None)\n\n\n"
         "def test_3():\n    m.reset()\n\n\n"
         "def test_4():\n    m.size('')\n\n\n"
         "def test_5():\n    v = m.size(-3)\n    assert v is None\n\n\n"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -40,6 +41,9 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+OCI_EXEC_FAILED = "OCI runtime exec failed"
+EXEC_RETRY_DELAY_S = 1.0
 
 LABEL = "tandem.sandbox"
 LABEL_RUN = "tandem.run"
@@ -303,6 +307,19 @@ class DockerSandbox:
             return self._container
 
     async def run(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult:
+        started = time.monotonic()
+        result = await self._run_once(args, cwd=cwd, timeout_s=timeout_s)
+        # runc cannot start the exec'd process while the container's cgroup is still at its
+        # pids or memory limit (a fork bomb's sleepers, a hog the OOM killer is reaping); the
+        # command never ran, so once more after a moment.
+        if not result.timed_out and result.output.startswith(OCI_EXEC_FAILED):
+            log.warning("sandbox: %s; trying the command again", result.output.strip()[:200])
+            await asyncio.sleep(EXEC_RETRY_DELAY_S)
+            left = timeout_s - (time.monotonic() - started)
+            result = await self._run_once(args, cwd=cwd, timeout_s=max(1.0, left))
+        return dataclasses.replace(result, duration_s=time.monotonic() - started)
+
+    async def _run_once(self, args: list[str], *, cwd: Path, timeout_s: float) -> CommandResult:
         started = time.monotonic()
         container = await self.ensure_started(cwd)
         cwd = _real(cwd)

@@ -55,7 +55,9 @@ class TestCase:
     origin: str = ""  # the file it came from
     index: int = 0  # its position there
     is_class: bool = False
-    expects_exception: bool = False  # Pynguin's bare ``@pytest.mark.xfail(strict=True)``
+    # Pynguin's bare ``@pytest.mark.xfail(strict=True)``, or a final ``with pytest.raises(E):``
+    # without ``match`` (unwrapped, so that the measured run names the message to pin)
+    expects_exception: bool = False
     imports: tuple[str, ...] = ()  # import lines it needs beyond the prelude's
     notes: tuple[str, ...] = ()  # what review() removed from it
     original_name: str = ""
@@ -133,6 +135,34 @@ def _is_pynguin_xfail(decorator: ast.expr) -> bool:
     )
 
 
+def _bare_raises_last(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether the test ends in ``with pytest.raises(E):`` around one statement, with no
+    ``match`` and no ``as``: the form that passes whatever message the code raised with."""
+    last = node.body[-1] if node.body else None
+    if not isinstance(last, ast.With) or len(last.items) != 1 or len(last.body) != 1:
+        return False
+    item = last.items[0]
+    call = item.context_expr
+    return (
+        item.optional_vars is None
+        and isinstance(call, ast.Call)
+        and ast.unparse(call.func) == "pytest.raises"
+        and len(call.args) == 1
+        and not call.keywords
+    )
+
+
+def _unwrap_raises(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """The test with its final ``with pytest.raises(E):`` block replaced by the statement
+    inside: an "expects an exception" test, which the measured run (``--runxfail``) reports
+    with the exception's type and message, and :func:`to_raises` turns back into
+    ``pytest.raises(E, match=...)``."""
+    last = node.body[-1]
+    assert isinstance(last, ast.With)
+    node.body[-1] = last.body[0]
+    return ast.unparse(node) + "\n"
+
+
 def _sys_modules_alias(node: ast.stmt) -> ast.Import | None:
     """``x_ = sys.modules["a.b"]`` (Pynguin's way to name the module) as ``import a.b as x_``."""
     if (
@@ -178,10 +208,13 @@ def split_tests(source: str, origin: str = "") -> tuple[Prelude, list[TestCase]]
             expects = isinstance(node, _FUNCTIONS) and any(
                 _is_pynguin_xfail(d) for d in node.decorator_list
             )
+            source = _segment(lines, node)
+            if isinstance(node, _FUNCTIONS) and not expects and _bare_raises_last(node):
+                source, expects = _unwrap_raises(node), True
             cases.append(
                 TestCase(
                     name=node.name,
-                    source=_segment(lines, node),
+                    source=source,
                     origin=origin,
                     index=len(cases),
                     is_class=isinstance(node, ast.ClassDef),
