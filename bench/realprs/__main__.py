@@ -47,6 +47,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--test-timeout", type=float, default=600, help="per pytest run")
     parser.add_argument("--tandem", type=Path, default=ROOT / ".venv" / "bin" / "tandem")
     parser.add_argument(
+        "--sandbox",
+        choices=["local", "docker"],
+        default="local",
+        help="where Tandem runs the tests (docker: the image TANDEM_SANDBOX_IMAGE names, "
+        "default tandem-sandbox:latest)",
+    )
+    parser.add_argument(
         "--report-only",
         action="store_true",
         help="run nothing: print <work>/results.json again (engine failures re-read from the "
@@ -83,7 +90,7 @@ def one_case(case: Case, args: argparse.Namespace, work: Path) -> CaseResult:
         except ReplayError as exc:
             result.status, result.reason = "error", str(exc)
             return result
-    return run_case(case, bundles, work, args.tandem, args.timeout, args.test_timeout)
+    return run_case(case, bundles, work, args.tandem, args.timeout, args.test_timeout, args.sandbox)
 
 
 def stop(signum: int, _frame: object) -> None:

@@ -91,8 +91,11 @@ def tandem_environment() -> dict[str, str]:
     return env
 
 
-def run_tandem(tandem: Path, replay: Replay, outdir: Path, timeout: float) -> TandemRun:
-    """``tandem run`` on the replayed pull request; killed (its whole group) at the timeout."""
+def run_tandem(
+    tandem: Path, replay: Replay, outdir: Path, timeout: float, sandbox: str = "local"
+) -> TandemRun:
+    """``tandem run`` on the replayed pull request; killed (its whole group) at the timeout.
+    ``sandbox`` docker takes its image from TANDEM_SANDBOX_IMAGE, as ``tandem run`` does."""
     report_file, patch_file, log_file = (
         outdir / "tandem.json",
         outdir / "tandem.patch",
@@ -101,7 +104,7 @@ def run_tandem(tandem: Path, replay: Replay, outdir: Path, timeout: float) -> Ta
     command = [
         str(tandem), "run", "--repo", str(replay.clone), "--base", replay.base,
         "--head", replay.head, "--json", str(report_file), "--patch", str(patch_file),
-        "--sandbox", "local",
+        "--sandbox", sandbox,
     ]  # fmt: skip
     started = time.monotonic()
     with log_file.open("w", encoding="utf-8") as log:

@@ -64,7 +64,13 @@ class CaseResult:
 
 
 def run_case(
-    case: Case, bundles: Path, work: Path, tandem: Path, timeout: float, test_timeout: float
+    case: Case,
+    bundles: Path,
+    work: Path,
+    tandem: Path,
+    timeout: float,
+    test_timeout: float,
+    sandbox: str = "local",
 ) -> CaseResult:
     """Replay from the case's bundle, run Tandem, measure; a failed step (a missing or stale
     bundle too) is an error."""
@@ -74,7 +80,7 @@ def run_case(
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
     try:
-        measure(case, bundles, rundir, work, tandem, timeout, test_timeout, result)
+        measure(case, bundles, rundir, work, tandem, timeout, test_timeout, result, sandbox)
     except (ReplayError, MeasureError, OSError) as exc:
         result.status, result.reason = "error", str(exc)
     except Exception as exc:  # one broken case must not end the benchmark
@@ -92,9 +98,10 @@ def measure(
     timeout: float,
     test_timeout: float,
     result: CaseResult,
+    sandbox: str = "local",
 ) -> None:
     replay = make_replay(case, bundles, rundir / "clone")
-    run = run_tandem(tandem, replay, rundir, timeout)
+    run = run_tandem(tandem, replay, rundir, timeout, sandbox)
     result.tandem_returncode = run.returncode
     result.tandem_crashed = run.crashed
     result.tandem_seconds = round(run.seconds, 1)
