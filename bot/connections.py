@@ -10,11 +10,40 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import redis
+import redis.exceptions
 from arq.connections import RedisSettings
+from redis.asyncio.retry import Retry
+from redis.backoff import DecorrelatedJitterBackoff
+
+# The longest wait between two attempts to reach Redis again: a returning Redis is used within
+# about this long. The jitter spreads many workers' reconnects.
+RECONNECT_CAP_S = 1.0
 
 
 def redis_settings(url: str) -> RedisSettings:
+    """For the web app: a command fails at once when Redis is away, so a delivery is answered
+    503 in milliseconds and GitHub can redeliver it."""
     return RedisSettings.from_dsn(url)
+
+
+def worker_redis_settings(url: str) -> RedisSettings:
+    """For the workers: every command waits for Redis to come back, retried with backoff by
+    redis-py itself (a command on a dead connection, and the connect of a new one: OSError
+    covers a refused or unreachable port and a name that no longer resolves). A running job's
+    result is written, and the poll loop picks jobs again, as soon as Redis answers; a job's
+    arq timeout still bounds it. The worker reports itself unhealthy meanwhile (jobs.outage).
+
+    Forever, not a number of tries: a worker has nothing better to do than wait. The backoff is
+    DecorrelatedJitterBackoff because ExponentialBackoff's 2**failures overflows a float after
+    1024 failures (about 17 minutes at the cap)."""
+    settings = RedisSettings.from_dsn(url)
+    settings.retry = Retry(DecorrelatedJitterBackoff(cap=RECONNECT_CAP_S, base=0.05), retries=-1)
+    settings.retry_on_error = [
+        redis.exceptions.ConnectionError,
+        redis.exceptions.TimeoutError,
+        OSError,
+    ]
+    return settings
 
 
 def find_redis_server() -> str:
@@ -81,6 +110,9 @@ def start_embedded_redis(
         "60 1" if persist else "",
         "--appendonly",
         "yes" if persist else "no",
+        # Every acknowledged write survives a kill (everysec can lose the last 2 s of them).
+        "--appendfsync",
+        "always",
         "--daemonize",
         "no",
         "--loglevel",

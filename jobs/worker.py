@@ -21,11 +21,12 @@ from arq import Worker
 from arq.worker import Function, func
 
 from bot import logs
-from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, redis_settings
+from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, worker_redis_settings
 from bot.settings import Settings
 from jobs import lease
 from jobs.collect import COLLECT_TRIES, collect
 from jobs.commands import rerun_head, run_command
+from jobs.outage import SteadyWorker
 from jobs.parts import PARTS, budgets
 from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, part_job, start_run
 from jobs.sandbox import check_sandbox
@@ -34,6 +35,7 @@ log = logging.getLogger(__name__)
 PART_NAMES = tuple(part.info.name for part in PARTS)
 
 POLL_DELAY_S = 0.05
+CLOSE_S = 10.0  # for the workers' close at shutdown, after the running jobs' grace
 
 
 BACKSTOP_S = 60  # arq's timeout above each part's own budget
@@ -90,7 +92,7 @@ def build_workers(
     max_parts: int = 4,
     control: list[Function] | None = None,
     parts: list[Function] | None = None,
-) -> tuple[Worker, Worker]:
+) -> tuple[SteadyWorker, SteadyWorker]:
     settings.require("redis_url", "github_app_id", "github_private_key")
     # Docker: an engine must answer and the image exist, or the worker stops at start with one
     # clear line; sandbox containers left by dead workers on this host are removed.
@@ -109,7 +111,7 @@ def build_workers(
 
     assert settings.redis_url is not None
     common: dict[str, Any] = {
-        "redis_settings": redis_settings(settings.redis_url),
+        "redis_settings": worker_redis_settings(settings.redis_url),
         "on_startup": startup,
         "on_shutdown": shutdown,
         "on_job_start": bind_job_context,
@@ -118,13 +120,13 @@ def build_workers(
         "handle_signals": False,  # run_workers handles them for both
         "poll_delay": POLL_DELAY_S,
     }
-    control_worker = Worker(
+    control_worker = SteadyWorker(
         functions=control or control_functions(settings),  # type: ignore[arg-type]
         queue_name=CONTROL_QUEUE,
         max_jobs=20,
         **common,
     )
-    parts_worker = Worker(
+    parts_worker = SteadyWorker(
         functions=parts or part_functions(settings),  # type: ignore[arg-type]
         queue_name=PARTS_QUEUE,
         max_jobs=max_parts,
@@ -136,10 +138,15 @@ def build_workers(
 
 
 async def stop_workers(
-    workers: tuple[Worker, ...], tasks: list[asyncio.Task[Any]], *, grace_s: float = 30.0
+    workers: tuple[Worker, ...],
+    tasks: list[asyncio.Task[Any]],
+    *,
+    grace_s: float = 30.0,
+    close_s: float = CLOSE_S,
 ) -> None:
     """Stop taking new jobs, give running jobs `grace_s` to finish, cancel the rest (arq runs
-    them again after a restart, and every job is safe to repeat), then close the workers."""
+    them again after a restart, and every job is safe to repeat), then close the workers
+    (within `close_s`)."""
     for worker in workers:
         if worker.main_task is not None:
             worker.main_task.cancel()
@@ -147,11 +154,22 @@ async def stop_workers(
     if running:
         log.info("waiting up to %.0f s for %d running job(s)", grace_s, len(running))
         await asyncio.wait(running, timeout=grace_s)
-    for worker in workers:
-        try:
-            await worker.close()
-        except asyncio.CancelledError:
+    # close() writes to Redis, and the workers' commands wait for Redis: during an outage the
+    # stop is bounded, and the jobs' in-progress marks expire so that arq runs them again.
+    closing = [asyncio.create_task(worker.close()) for worker in workers]
+    _, unfinished = await asyncio.wait(closing, timeout=close_s)
+    if unfinished:
+        log.warning("Redis did not answer while the workers stopped; stopping without it")
+        for closer in unfinished:
+            closer.cancel()
+    await asyncio.gather(*closing, return_exceptions=True)
+    for closer in closing:
+        if closer in unfinished:
+            continue
+        if closer.cancelled():  # arq's close re-raises the cancellation of a running job
             log.warning("jobs still running at shutdown were cancelled; arq will run them again")
+        elif (error := closer.exception()) is not None:
+            log.error("a worker did not close cleanly: %s", error)
     for task in tasks:
         task.cancel()
     # Waits for all of them and retrieves every outcome; run_workers reads the failures.

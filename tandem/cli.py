@@ -85,14 +85,26 @@ async def run_serve(settings: Settings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-def run_worker(settings: Settings) -> None:
+def run_worker(settings: Settings, health_host: str, health_port: int | None) -> None:
+    from jobs.health import HealthPortError, serve_health
     from jobs.worker import build_workers, run_workers, warn_if_local
 
     async def work() -> None:
         # arq binds a Worker to the event loop that is current when it is built.
         workers = build_workers(settings)
         warn_if_local(settings)
-        await run_workers(workers)
+        if health_port is None:
+            await run_workers(workers)
+            return
+        try:
+            health = await serve_health(workers, health_host, health_port)
+        except HealthPortError as exc:
+            raise CliError(f"{exc}; choose another with --health-port") from exc
+        log.info("worker health on http://%s:%d/healthz", health_host, health_port)
+        try:
+            await run_workers(workers)
+        finally:
+            await health.cleanup()
 
     try:
         asyncio.run(work())
@@ -368,12 +380,23 @@ def parser() -> argparse.ArgumentParser:
         )
         command.add_argument("--host", default="127.0.0.1", help="the address to listen on")
         command.add_argument("--port", type=int, default=8000, help="the port to listen on")
-    commands.add_parser(
+    worker = commands.add_parser(
         "worker",
         help="run the arq worker that does the runs",
         description="Run the arq worker that does the runs (needs TANDEM_REDIS_URL; "
-        "`tandem up` brings an embedded Redis and a worker in one process).",
+        "`tandem up` brings an embedded Redis and a worker in one process). It waits out a "
+        "Redis outage and keeps its running jobs.",
         formatter_class=defaults,
+    )
+    worker.add_argument(
+        "--health-port",
+        type=int,
+        default=None,
+        help="serve GET /healthz on this port: 200 while Redis answers the worker, 503 while "
+        "it does not (default: no health endpoint)",
+    )
+    worker.add_argument(
+        "--health-host", default="127.0.0.1", help="the address the health endpoint listens on"
     )
     run = commands.add_parser(
         "run",
@@ -460,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.require("webhook_secret", "redis_url")
             asyncio.run(run_serve(settings, args.host, args.port))
         elif args.command == "worker":
-            run_worker(settings)
+            run_worker(settings, args.health_host, args.health_port)
         elif args.command == "up":
             asyncio.run(run_up(settings, args.host, args.port))
     except SettingsError as exc:

@@ -44,3 +44,12 @@ def test_commands_and_settings_are_tandems() -> None:
         parser().parse_args(service["command"])  # exits on an unknown command or option
         unknown = set(service["environment"]) - known
         assert not unknown, f"{name}: {sorted(unknown)} are not Tandem settings"
+
+
+def test_worker_health_check_probes_the_workers_health_port() -> None:
+    worker = services()["worker"]
+    args = parser().parse_args(worker["command"])
+    assert args.health_port is not None and args.health_host == "127.0.0.1"
+    probe = " ".join(worker["healthcheck"]["test"])
+    assert f"http://127.0.0.1:{args.health_port}/healthz" in probe
+    assert not worker["healthcheck"].get("disable", False)
