@@ -198,18 +198,31 @@ async def test_pynguin_engine_writes_tests_that_pass_validation(repo: Path) -> N
 
 @pytest.mark.slow
 async def test_pynguin_writes_the_same_file_for_the_same_input(tmp_path: Path) -> None:
-    """Seed and hash seed fixed, stopped by its iteration bound: the same search twice."""
+    """Seed and hash seed fixed, stopped by its iteration bound: the same search twice (its
+    first generation seeded from the project's test)."""
     import time
 
-    from jobs.testgen.engines import pynguin
+    from jobs.testgen.engines import crosshair, pynguin
 
     texts = []
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/calc.py": CALC,
+        "tests/test_calc.py": "from pkg.calc import classify\n\n\ndef test_zero():\n"
+        "    assert classify(0) == 'zero'\n",
+    }
     for attempt in ("one", "two"):
-        checkout = make_repo(tmp_path / attempt, {"pkg/__init__.py": "", "pkg/calc.py": CALC})
+        checkout = make_repo(tmp_path / attempt, files)
         outcome = await pynguin.generate(
-            LocalSandbox(), checkout, ["pkg/calc.py"], "tests", deadline=time.monotonic() + 120
+            LocalSandbox(),
+            checkout,
+            ["pkg/calc.py"],
+            "tests",
+            deadline=time.monotonic() + 120,
+            tests=crosshair.test_sources(checkout),
         )
         assert outcome.written == ["tests/test_pkg_calc_tandem.py"], outcome.notes
+        assert outcome.seeded == {"pkg/calc.py": ["tests/test_calc.py"]}
         texts.append((checkout / outcome.written[0]).read_text())
     assert texts[0] == texts[1]
     assert "def test_" in texts[0]

@@ -157,7 +157,7 @@ async def test_an_engine_crash_is_a_problem_with_its_decisive_line(tmp_path: Pat
         },
     )
     outcome = await pynguin.generate(
-        LocalSandbox(), repo, ["pkg/calc.py"], "tests", deadline=_deadline(120)
+        LocalSandbox(), repo, ["pkg/calc.py"], "tests", deadline=_deadline(120), tests={}
     )
     assert outcome.crashed and outcome.crashed[0].startswith("`pkg/calc.py`: ")
     assert not outcome.written

@@ -99,7 +99,9 @@ async def generate(
         else:
             step(f"Pynguin writing tests for {len(targets)} file(s)")
             paths = [t.path for t in targets]
-            found = await pynguin.generate(sandbox, checkout, paths, output_dir, deadline=until)
+            found = await pynguin.generate(
+                sandbox, checkout, paths, output_dir, deadline=until, tests=tests
+            )
         outcome.timings[f"engine_{name}"] = time.monotonic() - started
         outcome.written.extend(p for p in found.written if p not in outcome.written)
         outcome.notes.extend(found.notes)

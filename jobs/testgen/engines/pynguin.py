@@ -7,6 +7,12 @@ the variable is set with ``env`` in front of the command (with a fixed ``PYTHONH
 :data:`ITERATIONS_PER_S`). The tests it writes are moved to the
 repository's test directory under Tandem's naming and then go through the same validation and
 coverage filter as the agent's.
+
+Its first generation is seeded from the project's tests that call the module
+(:mod:`.pynguin_seeds`: one merged file in ``WORK_DIR``, passed with
+``--initial-population-seeding``): Pynguin mutates the inputs the tests build instead of
+finding them by chance. Seeding does not change determinism (Pynguin parses the file, it does
+not run it). If Pynguin fails with the seeds, the module runs again without them, with a note.
 """
 
 from __future__ import annotations
@@ -14,11 +20,13 @@ from __future__ import annotations
 import re
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from jobs.sandbox import Sandbox, decisive_line
+from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.testgen.coverage import WORK_DIR
+from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
 
 DANGER_ENV = "PYNGUIN_DANGER_AWARE"
 # Seconds of search per module, and what Pynguin needs besides (start, minimisation, writing).
@@ -42,6 +50,8 @@ class PynguinOutcome:
     notes: list[str] = field(default_factory=list)
     # "`path`: decisive error line" where Pynguin itself failed (not: found nothing, timed out)
     crashed: list[str] = field(default_factory=list)
+    # source path -> the test files whose calls seeded Pynguin's first generation
+    seeded: dict[str, list[str]] = field(default_factory=dict)
     duration_s: float = 0.0
 
 
@@ -77,7 +87,10 @@ async def generate(
     output_dir: str,
     *,
     deadline: float,
+    tests: Mapping[str, str],
 ) -> PynguinOutcome:
+    """Pynguin on each path's module; `tests`: the repository's test files
+    (:func:`.crosshair.test_sources`), whose calls of a module seed Pynguin's first generation."""
     outcome = PynguinOutcome()
     started = time.monotonic()
     todo = [(p, module_for(checkout, p)) for p in paths]
@@ -93,38 +106,23 @@ async def generate(
             break
         search = search_seconds(remaining, len(modules) - index)
         out = f"{WORK_DIR}/pynguin/{index}"
-        shutil.rmtree(checkout / out, ignore_errors=True)
-        (checkout / out).mkdir(parents=True)
-        result = await sandbox.run(
-            [
-                "env",
-                f"{DANGER_ENV}=1",
-                f"PYTHONHASHSEED={HASH_SEED}",
-                sandbox.python,
-                "-m",
-                "pynguin",
-                "--project-path",
-                root if root != "." else ".",
-                "--module-name",
-                module,
-                "--output-path",
-                out,
-                "--maximum-search-time",
-                str(search),
-                "--maximum-iterations",
-                str(max(MIN_ITERATIONS, int(search * ITERATIONS_PER_S))),
-                "--seed",
-                str(SEED),
-                "--assertion-generation",
-                "SIMPLE",
-            ],
-            cwd=checkout,
-            timeout_s=min(remaining, search + OVERHEAD_S),
-        )
+        seeds = write_seeds(checkout, f"{WORK_DIR}/pynguin/{index}-seeds", module, tests)
+        result = await _run(sandbox, checkout, root, module, out, search, remaining, seeds)
+        if seeds is not None and crashed(result, checkout / out):
+            # Seeding is an extra, not a condition: the run without it is the one to have.
+            outcome.notes.append(
+                f"`{path}`: Pynguin failed with the project's tests as seeds "
+                f"({decisive_line(result.output)}); ran again without them"
+            )
+            seeds = None
+            remaining = deadline - time.monotonic()
+            result = await _run(sandbox, checkout, root, module, out, search, remaining, None)
+        if seeds is not None:
+            outcome.seeded[path] = calling_tests(tests, module)
         produced = sorted((checkout / out).glob("test_*.py"))
         if result.timed_out:
             outcome.notes.append(f"`{path}`: Pynguin timed out after {result.duration_s:.0f} s")
-        elif result.returncode != 0 and not produced:
+        elif crashed(result, checkout / out):
             crash = f"`{path}`: {decisive_line(result.output)}"
             outcome.crashed.append(crash)
             outcome.notes.append(f"Pynguin failed on {crash}")
@@ -139,6 +137,72 @@ async def generate(
         outcome.written.append(target.as_posix())
     outcome.duration_s = time.monotonic() - started
     return outcome
+
+
+def write_seeds(
+    checkout: Path, directory: str, module: str, tests: Mapping[str, str]
+) -> str | None:
+    """The seed directory for `module` (one file, see :mod:`.pynguin_seeds`), or None when no
+    test file calls the module."""
+    shutil.rmtree(checkout / directory, ignore_errors=True)
+    calling = calling_tests(tests, module)
+    if not calling:
+        return None
+    (checkout / directory).mkdir(parents=True)
+    seed = checkout / directory / seed_file_name(module)
+    seed.write_text(seed_module(tests, calling), encoding="utf-8")
+    return directory
+
+
+def crashed(result: CommandResult, out: Path) -> bool:
+    """Pynguin itself failed (not: timed out, or searched and found nothing to keep)."""
+    return not result.timed_out and result.returncode != 0 and not any(out.glob("test_*.py"))
+
+
+async def _run(
+    sandbox: Sandbox,
+    checkout: Path,
+    root: str,
+    module: str,
+    out: str,
+    search: int,
+    remaining: float,
+    seeds: str | None,
+) -> CommandResult:
+    shutil.rmtree(checkout / out, ignore_errors=True)
+    (checkout / out).mkdir(parents=True)
+    seeding = (
+        []
+        if seeds is None
+        else ["--initial-population-seeding", "True", "--initial-population-data", seeds]
+    )
+    return await sandbox.run(
+        [
+            "env",
+            f"{DANGER_ENV}=1",
+            f"PYTHONHASHSEED={HASH_SEED}",
+            sandbox.python,
+            "-m",
+            "pynguin",
+            "--project-path",
+            root if root != "." else ".",
+            "--module-name",
+            module,
+            "--output-path",
+            out,
+            "--maximum-search-time",
+            str(search),
+            "--maximum-iterations",
+            str(max(MIN_ITERATIONS, int(search * ITERATIONS_PER_S))),
+            "--seed",
+            str(SEED),
+            "--assertion-generation",
+            "SIMPLE",
+            *seeding,
+        ],
+        cwd=checkout,
+        timeout_s=min(remaining, search + OVERHEAD_S),
+    )
 
 
 _HEADER = re.compile(r"^#\s*This file was automatically generated using Pynguin\.?\s*$", re.M)
