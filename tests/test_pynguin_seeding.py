@@ -64,6 +64,9 @@ def test_only_the_files_calling_the_module_make_one_seed_module() -> None:
     assert "__future__" not in merged
     assert merged.index("def test_valid") < merged.index("def test_short")
     assert "from pkg import ledger" in merged and "from pkg.ledger import check" in merged
+    # A file that does not parse adds nothing (and does not stop the others).
+    with_broken = seed_module(tests, ["tests/test_broken.py", "tests/test_ledger.py"])
+    assert "def test_valid" in with_broken and "def test_(" not in with_broken
 
 
 async def _generate(checkout: Path, tests: dict[str, str]) -> pynguin.PynguinOutcome:

@@ -52,7 +52,11 @@ def seed_module(tests: Mapping[str, str], paths: list[str]) -> str:
     dropped: they are only valid at the top of a file and say nothing about inputs)."""
     body: list[ast.stmt] = []
     for path in paths:
-        for statement in ast.parse(tests[path]).body:
+        try:
+            statements = ast.parse(tests[path]).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue  # the project's own broken file gives no seeds
+        for statement in statements:
             if isinstance(statement, ast.ImportFrom) and statement.module == "__future__":
                 continue
             body.append(statement)
