@@ -85,7 +85,9 @@ async def run_serve(settings: Settings, host: str, port: int) -> None:
         await runner.cleanup()
 
 
-def run_worker(settings: Settings, health_host: str, health_port: int | None) -> None:
+def run_worker(
+    settings: Settings, health_host: str, health_port: int | None, grace_s: float
+) -> None:
     from jobs.health import HealthPortError, serve_health
     from jobs.worker import build_workers, run_workers, warn_if_local
 
@@ -94,7 +96,7 @@ def run_worker(settings: Settings, health_host: str, health_port: int | None) ->
         workers = build_workers(settings)
         warn_if_local(settings)
         if health_port is None:
-            await run_workers(workers)
+            await run_workers(workers, grace_s=grace_s)
             return
         try:
             health = await serve_health(workers, health_host, health_port)
@@ -102,7 +104,7 @@ def run_worker(settings: Settings, health_host: str, health_port: int | None) ->
             raise CliError(f"{exc}; choose another with --health-port") from exc
         log.info("worker health on http://%s:%d/healthz", health_host, health_port)
         try:
-            await run_workers(workers)
+            await run_workers(workers, grace_s=grace_s)
         finally:
             await health.cleanup()
 
@@ -398,6 +400,15 @@ def parser() -> argparse.ArgumentParser:
     worker.add_argument(
         "--health-host", default="127.0.0.1", help="the address the health endpoint listens on"
     )
+    worker.add_argument(
+        "--grace",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="on SIGTERM or Ctrl-C, how long running jobs may take to finish before they are "
+        "cancelled (their sandbox commands killed, their temp dirs removed; arq runs them "
+        "again on a worker later)",
+    )
     run = commands.add_parser(
         "run",
         formatter_class=defaults,
@@ -483,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
             settings.require("webhook_secret", "redis_url")
             asyncio.run(run_serve(settings, args.host, args.port))
         elif args.command == "worker":
-            run_worker(settings, args.health_host, args.health_port)
+            run_worker(settings, args.health_host, args.health_port, args.grace)
         elif args.command == "up":
             asyncio.run(run_up(settings, args.host, args.port))
     except SettingsError as exc:

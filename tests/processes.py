@@ -1,17 +1,27 @@
 """Tandem as processes next to the fakes: the environment a `tandem worker` needs to reach the
 fake GitHub, the scripted LLM and a Redis, starting one in its own process group, and stopping
-it (gently, or with SIGKILL as a crash would). Used by tests/test_worker_kill.py and bench/soak.py.
+it (gently, or with SIGKILL as a crash would). Used by tests/test_worker_kill.py,
+tests/test_worker_stop.py and bench/soak.py.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import signal
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
+
+import psutil
+from arq import create_pool
+
+from bot.connections import CONTROL_QUEUE, redis_settings
+from bot.plan import pull_request_ref
 
 # Whatever the agent's terminal leaves behind when its worker is killed (a tmux server, which
 # detaches from the worker's process group) is found through this directory.
@@ -93,3 +103,77 @@ def kill_left_tmux_servers(root: Path) -> None:
     """Kill the tmux servers that agents of killed workers under `root` left running."""
     for socket in (root / TMUX_DIR).glob("tmux-*/*"):
         subprocess.run(["tmux", "-S", str(socket), "kill-server"], capture_output=True, check=False)
+
+
+def wait_for(condition: Callable[[], Any], limit_s: float, what: str, logs: Path) -> Any:
+    """`condition()` once it is true; after `limit_s`, fail with the tails of the logs."""
+    deadline = time.monotonic() + limit_s
+    while not (value := condition()):
+        if time.monotonic() > deadline:
+            tails = "".join(
+                f"\n--- {log.name} ---\n{log.read_text()[-4000:]}" for log in sorted(logs.glob("*"))
+            )
+            raise AssertionError(f"timed out waiting for {what}{tails}")
+        time.sleep(0.1)
+    return value
+
+
+def enqueue_start_run(redis_url: str, payload: dict[str, Any], delivery_id: str) -> None:
+    """What the web app does for a pull_request delivery."""
+
+    async def enqueue() -> None:
+        pool = await create_pool(redis_settings(redis_url))
+        pr = pull_request_ref(payload)
+        try:
+            await pool.enqueue_job(
+                "start_run",
+                pr.to_dict(),
+                delivery_id,
+                "opened",
+                _job_id=f"start_run:{pr.run_key}",
+                _queue_name=CONTROL_QUEUE,
+            )
+        finally:
+            await pool.aclose()
+
+    asyncio.run(enqueue())
+
+
+ENGINES = ("pynguin", "crosshair", "characterize")  # how their command lines name them
+
+
+def processes_under(root: Path) -> list[psutil.Process]:
+    """Every process of this user whose command line or working directory is under `root`
+    (the worker's checkouts are), orphans of a dead parent included."""
+    found = []
+    for process in psutil.process_iter():
+        try:
+            if process.uids().real != os.getuid():
+                continue
+            line = " ".join(process.cmdline())
+            cwd = process.cwd()
+        except (psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            continue
+        if str(root) in line or cwd == str(root) or cwd.startswith(f"{root}/"):
+            found.append(process)
+    return found
+
+
+def processes_in_groups(groups: set[int]) -> list[psutil.Process]:
+    """The processes whose process group is one of `groups`."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            if os.getpgid(process.pid) in groups:
+                found.append(process)
+    return found
+
+
+def engine_processes_under(root: Path, engines: tuple[str, ...] = ENGINES) -> list[psutil.Process]:
+    """The processes under `root` (see `processes_under`) that run one of the `engines`."""
+    found = []
+    for process in processes_under(root):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.ZombieProcess, psutil.AccessDenied):
+            if any(engine in " ".join(process.cmdline()) for engine in engines):
+                found.append(process)
+    return found

@@ -4,24 +4,27 @@ fake GitHub and the scripted LLM at the network edge."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from arq import create_pool
 
-from bot.connections import CONTROL_QUEUE, redis_settings
-from bot.plan import pull_request_ref
 from jobs import lease
 from tests.fakegithub import FakeGitHubThread, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.harness import BASE_SRC, GOOD_TEST, HEAD_SRC, part_results_blocking, write_good_test
 from tests.llmserver import ScriptedLLMThread
-from tests.processes import kill_hard, kill_left_tmux_servers, start_tandem, stop, tandem_env
+from tests.processes import (
+    enqueue_start_run,
+    kill_hard,
+    kill_left_tmux_servers,
+    start_tandem,
+    stop,
+    tandem_env,
+    wait_for,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,39 +33,6 @@ INSTALLATION = 31
 REPO = "octo/calc"
 KEPT = "tests/test_calc_tandem.py"
 RECOVERY_LIMIT_S = 120  # the issue's bound: from the new worker's start to the completed run
-
-
-def wait_for(condition: Callable[[], Any], limit_s: float, what: str, logs: Path) -> Any:
-    deadline = time.monotonic() + limit_s
-    while not (value := condition()):
-        if time.monotonic() > deadline:
-            tails = "".join(
-                f"\n--- {log.name} ---\n{log.read_text()[-4000:]}" for log in sorted(logs.glob("*"))
-            )
-            raise AssertionError(f"timed out waiting for {what}{tails}")
-        time.sleep(0.1)
-    return value
-
-
-def enqueue_start_run(redis_url: str, payload: dict[str, Any]) -> None:
-    """What the web app does for a pull_request delivery."""
-
-    async def enqueue() -> None:
-        pool = await create_pool(redis_settings(redis_url))
-        pr = pull_request_ref(payload)
-        try:
-            await pool.enqueue_job(
-                "start_run",
-                pr.to_dict(),
-                "kill-test-delivery",
-                "opened",
-                _job_id=f"start_run:{pr.run_key}",
-                _queue_name=CONTROL_QUEUE,
-            )
-        finally:
-            await pool.aclose()
-
-    asyncio.run(enqueue())
 
 
 @pytest.fixture
@@ -113,6 +83,7 @@ def test_a_killed_workers_run_is_finished_by_a_new_worker(root: Path, redis_url:
                 clone_url=github.clone_url(REPO),
                 installation_id=INSTALLATION,
             ),
+            "kill-test-delivery",
         )
 
         first = start_tandem(["worker"], env, logs / "worker-1.log")
