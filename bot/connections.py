@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 import socket
 import subprocess
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import redis
 import redis.exceptions
+from aiohttp import web
 from arq.connections import RedisSettings
 from redis.asyncio.retry import Retry
 from redis.backoff import DecorrelatedJitterBackoff
@@ -147,3 +149,18 @@ def start_embedded_redis(
 # parts for a worker slot: the fan-in stays milliseconds even when every part slot is busy.
 CONTROL_QUEUE = "tandem:control"
 PARTS_QUEUE = "tandem:parts"
+
+
+class PortUnavailable(Exception):
+    """A port to listen on is taken or cannot be used; the message says which and why."""
+
+
+async def listen(runner: web.AppRunner, host: str, port: int) -> None:
+    """Serve `runner` (set up already) on host:port; the runner is cleaned up and
+    PortUnavailable raised ("port 8000 on 127.0.0.1 is in use") when the port cannot be had."""
+    try:
+        await web.TCPSite(runner, host, port).start()
+    except OSError as exc:
+        await runner.cleanup()
+        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
+        raise PortUnavailable(f"port {port} on {host} {why}") from exc

@@ -9,11 +9,11 @@ many jobs are running.
 
 from __future__ import annotations
 
-import errno
 from collections.abc import Sequence
 
 from aiohttp import web
 
+from bot.connections import PortUnavailable, listen
 from jobs.outage import STALL_S, SteadyWorker
 
 WORKERS: web.AppKey[Sequence[SteadyWorker]] = web.AppKey("workers", Sequence[SteadyWorker])
@@ -53,9 +53,7 @@ async def serve_health(workers: Sequence[SteadyWorker], host: str, port: int) ->
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
-        raise HealthPortError(f"health port {port} on {host} {why}") from exc
+        await listen(runner, host, port)
+    except PortUnavailable as exc:
+        raise HealthPortError(f"health {exc}") from exc
     return runner

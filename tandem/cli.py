@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import errno
 import importlib.metadata
 import logging
 import os
@@ -21,7 +20,7 @@ import redis.exceptions
 from aiohttp import web
 
 from bot.app import create_app
-from bot.connections import EmbeddedRedis, start_embedded_redis
+from bot.connections import EmbeddedRedis, PortUnavailable, listen, start_embedded_redis
 from bot.redaction import redact_credentials
 from bot.settings import Settings, SettingsError, load_settings
 
@@ -60,11 +59,9 @@ async def serve_web(
     runner = web.AppRunner(create_app(settings, accept_runs=accept_runs), access_log=None)
     await runner.setup()
     try:
-        await web.TCPSite(runner, host, port).start()
-    except OSError as exc:
-        await runner.cleanup()
-        why = "is in use" if exc.errno == errno.EADDRINUSE else f"cannot be used ({exc.strerror})"
-        raise CliError(f"port {port} on {host} {why}; choose another with --port") from exc
+        await listen(runner, host, port)
+    except PortUnavailable as exc:
+        raise CliError(f"{exc}; choose another with --port") from exc
     log.info("listening on http://%s:%d (POST /webhook, GET /healthz)", host, port)
     return runner
 

@@ -22,6 +22,8 @@ from arq import create_pool
 
 from bot.connections import CONTROL_QUEUE, redis_settings
 from bot.plan import pull_request_ref
+from tests.fakegithub import FakeGitHubThread
+from tests.fakegithub.payloads import pull_request_event
 
 # Whatever the agent's terminal leaves behind when its worker is killed (a tmux server, which
 # detaches from the worker's process group) is found through this directory.
@@ -118,8 +120,26 @@ def wait_for(condition: Callable[[], Any], limit_s: float, what: str, logs: Path
     return value
 
 
-def enqueue_start_run(redis_url: str, payload: dict[str, Any], delivery_id: str) -> None:
-    """What the web app does for a pull_request delivery."""
+def enqueue_opened(
+    redis_url: str,
+    github: FakeGitHubThread,
+    repo: str,
+    installation: int,
+    pull: dict[str, Any],
+    base: str,
+    head: str,
+    delivery_id: str,
+) -> None:
+    """What the web app does for the pull_request `opened` delivery of `pull`."""
+    payload = pull_request_event(
+        action="opened",
+        repo_full_name=repo,
+        number=pull["number"],
+        head_sha=head,
+        base_sha=base,
+        clone_url=github.clone_url(repo),
+        installation_id=installation,
+    )
 
     async def enqueue() -> None:
         pool = await create_pool(redis_settings(redis_url))

@@ -13,11 +13,10 @@ import pytest
 
 from jobs import lease
 from tests.fakegithub import FakeGitHubThread, make_app_key
-from tests.fakegithub.payloads import pull_request_event
 from tests.harness import BASE_SRC, GOOD_TEST, HEAD_SRC, part_results_blocking, write_good_test
 from tests.llmserver import ScriptedLLMThread
 from tests.processes import (
-    enqueue_start_run,
+    enqueue_opened,
     kill_hard,
     kill_left_tmux_servers,
     start_tandem,
@@ -72,18 +71,8 @@ def test_a_killed_workers_run_is_finished_by_a_new_worker(root: Path, redis_url:
             llm_url=llm.url,
             TANDEM_AGENT_WALL_TIME_S="120",
         )
-        enqueue_start_run(
-            redis_url,
-            pull_request_event(
-                action="opened",
-                repo_full_name=REPO,
-                number=pull["number"],
-                head_sha=head,
-                base_sha=base,
-                clone_url=github.clone_url(REPO),
-                installation_id=INSTALLATION,
-            ),
-            "kill-test-delivery",
+        enqueue_opened(
+            redis_url, github, REPO, INSTALLATION, pull, base, head, "kill-test-delivery"
         )
 
         first = start_tandem(["worker"], env, logs / "worker-1.log")

@@ -15,11 +15,10 @@ import pytest
 
 from tandem.demo import BASE_FILES, HEAD_FILES
 from tests.fakegithub import FakeGitHubThread, make_app_key
-from tests.fakegithub.payloads import pull_request_event
 from tests.processes import (
     ENGINES,
     engine_processes_under,
-    enqueue_start_run,
+    enqueue_opened,
     kill_hard,
     processes_in_groups,
     processes_under,
@@ -73,18 +72,8 @@ def test_sigterm_stops_a_worker_mid_engine_and_leaves_nothing_behind(
             redis_url=redis_url,
             TMPDIR=str(scratch),
         )
-        enqueue_start_run(
-            redis_url,
-            pull_request_event(
-                action="opened",
-                repo_full_name=REPO,
-                number=pull["number"],
-                head_sha=head,
-                base_sha=base,
-                clone_url=github.clone_url(REPO),
-                installation_id=INSTALLATION,
-            ),
-            "stop-test-delivery",
+        enqueue_opened(
+            redis_url, github, REPO, INSTALLATION, pull, base, head, "stop-test-delivery"
         )
 
         first = start_tandem(["worker", "--grace", str(GRACE_S)], env, logs / "worker-1.log")
