@@ -50,6 +50,22 @@ def test_the_decisive_line_is_the_error_not_the_closing_note() -> None:
     crash = "Traceback (most recent call last):\n  File 'x'\nRuntimeError: got negative size\n"
     assert decisive_line(crash + "[12:00:01] cleaning up\n") == "RuntimeError: got negative size"
     assert decisive_line("") == "no output"
+    # The docker sandbox without a network: pip's bare "ERROR: Exception:", then a traceback
+    # whose exception is not named ...Error.
+    backend = (
+        "ERROR: Exception:\nTraceback (most recent call last):\n  File 'x', line 1\n"
+        "pip._vendor.pyproject_hooks._impl.BackendUnavailable: Cannot import 'hatchling.build'\n"
+    )
+    assert decisive_line(backend) == (
+        "pip._vendor.pyproject_hooks._impl.BackendUnavailable: Cannot import 'hatchling.build'"
+    )
+    # Only pip's framing left (the subprocess's own lines cut off): what failed, not the note.
+    framed = PIP_BUILD_FAILURE.split("      ERROR", 1)[0] + (
+        "  note: This error originates from a subprocess, and is likely not a problem with pip.\n"
+    )
+    assert decisive_line(framed) == (
+        "× pip subprocess to install build dependencies did not run successfully."
+    )
 
 
 def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -> None:

@@ -55,9 +55,17 @@ def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 
 # The last line that states an error: pip's "ERROR: …" (also indented, from a build
-# subprocess), a traceback's final "SomeError: …", pytest's "E   SomeError".
+# subprocess), a traceback's final "SomeError: …" or "pkg.mod.BackendUnavailable: …", pytest's
+# "E   SomeError".
 _ERROR_LINE = re.compile(
-    r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b|(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b)"
+    r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b|(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b"
+    r"|(?:[a-z_]\w*\.)+[A-Z]\w*: \S)"
+)
+# Lines that frame an error without saying it: pip's closing notes and boxes, its bare
+# "ERROR: Exception:" before a traceback.
+_FRAMING_LINE = re.compile(
+    r"^(?:note:|hint:|error: subprocess-exited-with-error$|[│╰]|\[end of output\]$"
+    r"|ERROR: Exception:$)"
 )
 
 
@@ -68,9 +76,10 @@ def last_line(text: str, limit: int = 200) -> str:
 
 def decisive_line(output: str, limit: int = 300) -> str:
     """The line of a failed command's output that says what went wrong: the last line that
-    states an error, else the last line."""
+    states an error, else the last line that is not pip's framing of one."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
-    for line in reversed(lines):
+    saying = [line for line in lines if not _FRAMING_LINE.match(line)] or lines
+    for line in reversed(saying):
         if _ERROR_LINE.match(line):
             return line[:limit]
-    return lines[-1][:limit] if lines else "no output"
+    return saying[-1][:limit] if saying else "no output"
