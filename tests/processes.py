@@ -180,11 +180,12 @@ def processes_under(root: Path) -> list[psutil.Process]:
 
 
 def processes_in_groups(groups: set[int]) -> list[psutil.Process]:
-    """The processes whose process group is one of `groups`."""
+    """The live processes whose process group is one of `groups`. A zombie is not one: it has
+    exited and holds nothing, it only waits for its parent (or init) to read its status."""
     found = []
     for process in psutil.process_iter():
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            if os.getpgid(process.pid) in groups:
+        with contextlib.suppress(ProcessLookupError, PermissionError, psutil.NoSuchProcess):
+            if os.getpgid(process.pid) in groups and process.status() != psutil.STATUS_ZOMBIE:
                 found.append(process)
     return found
 
