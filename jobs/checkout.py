@@ -1,16 +1,43 @@
-"""Cloning a PR and pushing to it with an installation token, through the one hardened git
-runner (`jobs.git`: the token never touches disk or argv)."""
+"""Where a part clones a PR, cloning it and pushing to it with an installation token, through
+the one hardened git runner (`jobs.git`: the token never touches disk or argv)."""
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
+from bot.parts import PartName
 from bot.plan import PullRequestRef
+from bot.settings import Settings
 from jobs.git import GitError
 from jobs.git import run_async as git
 
 BOT_NAME = "tandem[bot]"
 BOT_EMAIL = "tandem-bot@users.noreply.github.com"
+
+
+def checkout_dir(settings: Settings, key: str, part: PartName) -> Path:
+    """The folder of `part` of run `key`: ``<data dir>/work/<run digest>-<part>``. Each part has
+    its own, side by side, and no folder holds both: the parts of a run start, work and finish
+    independently, so whatever one removes must never be something the other still uses."""
+    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
+    return settings.data_dir.resolve() / "work" / f"{digest}-{part}"
+
+
+@contextlib.contextmanager
+def part_checkout(settings: Settings, key: str, part: PartName) -> Iterator[Path]:
+    """`part`'s own folder for the block (see `checkout_dir`), removed afterwards: only this
+    folder, never anything beside it. A leftover of an earlier try of the same part (its worker
+    died) is removed first."""
+    checkout = checkout_dir(settings, key, part)
+    shutil.rmtree(checkout, ignore_errors=True)
+    try:
+        yield checkout
+    finally:
+        shutil.rmtree(checkout, ignore_errors=True)
 
 
 async def clone_pull_request(

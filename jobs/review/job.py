@@ -10,10 +10,8 @@ carries a hidden marker).
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -28,7 +26,7 @@ from bot.parts import REVIEW_REFACTORING
 from bot.repo_config import RepoConfig
 from bot.settings import Settings
 from jobs.agent import LLMSettings, llm_settings_for
-from jobs.checkout import clone_pull_request
+from jobs.checkout import clone_pull_request, part_checkout
 from jobs.diff import file_at
 from jobs.installation import github_for
 from jobs.review.llm import CodeSuggestion, LlmPass, markers_in, run_llm_pass
@@ -132,10 +130,8 @@ async def review(ctx: dict[str, Any], state: RunState) -> PartResult:
     pr = state.pr
     assert pr is not None
     config = RepoConfig.model_validate(json.loads(state.config))
-    digest = hashlib.sha256(state.key.encode()).hexdigest()[:16]
-    checkout = settings.data_dir.resolve() / "work" / digest / REVIEW_REFACTORING
-    shutil.rmtree(checkout, ignore_errors=True)
-    try:
+    # The part's own folder, removed once analysed: never the run's other part's.
+    with part_checkout(settings, state.key, REVIEW_REFACTORING) as checkout:
         gh, token = await github_for(ctx, pr.installation_id)
         await clone_pull_request(pr, token, checkout, timeout_s=settings.git_timeout_s)
         result, outcome, note = await asyncio.to_thread(
@@ -146,8 +142,6 @@ async def review(ctx: dict[str, Any], state: RunState) -> PartResult:
             config,
             llm_settings_for(settings, config.test_generation),
         )
-    finally:
-        shutil.rmtree(checkout, ignore_errors=True)
     posted = already = 0
     error = ""
     if outcome is not None and outcome.suggestions:

@@ -5,9 +5,7 @@ the part's sandbox, produce and report the tests, and deliver kept tests to the 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +17,7 @@ from bot.parts import GENERATE_TESTS
 from bot.plan import PullRequestRef
 from bot.repo_config import RepoConfig, TestGeneration
 from bot.settings import Settings
-from jobs.checkout import clone_pull_request
+from jobs.checkout import clone_pull_request, part_checkout
 from jobs.diff import changed_lines
 from jobs.installation import github_for
 from jobs.sandbox import open_sandbox
@@ -28,11 +26,6 @@ from jobs.testgen.deliver import deliver_tests
 from jobs.testgen.pipeline import Delivered, produce_and_report
 
 log = logging.getLogger(__name__)
-
-
-def work_dir(settings: Settings, key: str) -> Path:
-    digest = hashlib.sha256(key.encode()).hexdigest()[:16]
-    return settings.data_dir.resolve() / "work" / digest / GENERATE_TESTS
 
 
 def config_of(state: RunState) -> RepoConfig:
@@ -106,40 +99,41 @@ async def generate(ctx: dict[str, Any], state: RunState) -> PartResult:
     pr = state.pr
     assert pr is not None
     config = config_of(state)
-    checkout = work_dir(settings, state.key)
-    shutil.rmtree(checkout, ignore_errors=True)
     timings: dict[str, float] = {}
-    started = time.monotonic()
-    # One sandbox (with docker: one container, started on first use) for the whole part.
-    sandbox = open_sandbox(settings, run_key=state.key, mount=checkout)
-    timings["sandbox_open"] = time.monotonic() - started
-    try:
+    # The part's own folder, removed when the block ends: never the run's other part's.
+    with part_checkout(settings, state.key, GENERATE_TESTS) as checkout:
         started = time.monotonic()
-        gh, token = await github_for(ctx, pr.installation_id)
-        await clone_pull_request(pr, token, checkout, timeout_s=settings.git_timeout_s)
-        changed = await asyncio.to_thread(changed_lines, checkout, pr.base_sha, pr.head_sha)
-        timings["clone"] = time.monotonic() - started
-        deliverer = PullRequestDeliverer(
-            ctx["redis"],
-            state.key,
-            gh,
-            pr,
-            token,
-            config.test_generation,
-            git_timeout_s=settings.git_timeout_s,
-        )
-        return await produce_and_report(
-            sandbox,
-            checkout,
-            changed,
-            config,
-            settings,
-            deliverer,
-            timings=timings,
-            base_sha=pr.base_sha,
-        )
-    finally:
-        started = time.monotonic()
-        await sandbox.close()
-        shutil.rmtree(checkout.parent, ignore_errors=True)
-        log.info("test generation sandbox close + cleanup: %.2f s", time.monotonic() - started)
+        # One sandbox (with docker: one container, started on first use) for the whole part.
+        sandbox = open_sandbox(settings, run_key=state.key, mount=checkout)
+        timings["sandbox_open"] = time.monotonic() - started
+        try:
+            started = time.monotonic()
+            gh, token = await github_for(ctx, pr.installation_id)
+            await clone_pull_request(pr, token, checkout, timeout_s=settings.git_timeout_s)
+            changed = await asyncio.to_thread(changed_lines, checkout, pr.base_sha, pr.head_sha)
+            timings["clone"] = time.monotonic() - started
+            deliverer = PullRequestDeliverer(
+                ctx["redis"],
+                state.key,
+                gh,
+                pr,
+                token,
+                config.test_generation,
+                git_timeout_s=settings.git_timeout_s,
+            )
+            return await produce_and_report(
+                sandbox,
+                checkout,
+                changed,
+                config,
+                settings,
+                deliverer,
+                timings=timings,
+                base_sha=pr.base_sha,
+            )
+        finally:
+            started = time.monotonic()
+            # What the sandbox made is in the checkout (its scratch is `.tandem-work`), in its
+            # own temporary home (local) or in its container (docker); close removes the last two.
+            await sandbox.close()
+            log.info("test generation sandbox close: %.2f s", time.monotonic() - started)
