@@ -22,6 +22,8 @@ import jobs.review.job as review_job
 import jobs.testgen.job as testgen_job
 from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING
 from bot.plan import run_key
+from bot.settings import Settings
+from jobs.checkout import checkout_dir, part_checkout
 from jobs.state import PartResult, RunStore
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
 from tests.test_review import js_branchy
@@ -134,3 +136,18 @@ async def test_review_findings_arrive_when_generation_delivers_tests_first(
     titles = {a["title"] for a in harness.github.annotations_for(run["id"])}
     assert "Complexity 11 in classify (was 2)" in titles
     assert work_left(harness) == []
+
+
+def test_a_parts_folder_holds_nothing_of_the_other_part_and_goes_alone(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path)
+    key = run_key(REPO, 3, "a" * 40)
+    review = checkout_dir(settings, key, REVIEW_REFACTORING)
+    review.mkdir(parents=True)
+    (review / "f.ts").write_text("x\n")
+    with part_checkout(settings, key, GENERATE_TESTS) as generation:
+        assert not generation.is_relative_to(review) and not review.is_relative_to(generation)
+        (generation / "sub").mkdir(parents=True)
+    assert not generation.exists()
+    assert (review / "f.ts").read_text() == "x\n"  # the other part's checkout is untouched
+    with part_checkout(settings, key, REVIEW_REFACTORING) as again:
+        assert again == review and not again.exists()  # a leftover of its own earlier try
