@@ -1,8 +1,10 @@
 """Command line of the real-commit benchmark: ``python -m bench.realprs --work DIR``.
 
-Replays each case from its stored bundle (``bench/realprs/bundles``; with ``--mirrors DIR``,
-from bundles built afresh from local mirrors into ``<work>/bundles``). Runs every case of
-``cases.toml`` (or one, ``--case NAME``) one after another, prints the table and totals, and
+Replays each case from its repository in the cache (``--cache``, default
+``~/.cache/tandem/realprs``), built there from a mirror of its upstream repository (``--mirrors
+DIR``) or from a clone the bench makes, when it is missing or does not fit ``cases.toml``.
+Runs every case (or those of ``--split``, or ``--case NAME``) one after another, prints the
+table and totals, and
 writes the JSON (``--json``, and always ``<work>/results.json``, updated after each case so a
 long run leaves its figures behind)."""
 
@@ -19,8 +21,8 @@ import signal
 
 from rich.console import Console
 
-from bench.realprs.bundle import BUNDLES, build
-from bench.realprs.cases import Case, load_cases
+from bench.realprs.build import FORGE, MissingMirror, default_cache, prepare
+from bench.realprs.cases import SPLITS, Case, load_cases
 from bench.realprs.gitrun import ReplayError
 from bench.realprs.replay import engine_failure, generate_part
 from bench.realprs.report import print_report, report_json
@@ -32,16 +34,24 @@ ROOT = Path(__file__).resolve().parents[2]
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.realprs", description=__doc__)
     parser.add_argument(
-        "--bundles", type=Path, default=BUNDLES, help="the cases' bundles and test patches"
-    )
-    parser.add_argument(
         "--mirrors",
         type=Path,
-        help="build the bundles from these <owner>+<name>/repo mirrors (into <work>/bundles) "
-        "instead of using the stored ones",
+        help="the upstream repositories' mirrors, as <owner>+<name>/repo (then the network is "
+        "not used); without it, the bench clones them into the cache",
     )
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=default_cache(),
+        help="the cases' repositories and the bench's own clones (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--rebuild", action="store_true", help="build every case's repository again"
+    )
+    parser.add_argument("--forge", default=FORGE, help="where to clone from without --mirrors")
     parser.add_argument("--work", type=Path, required=True, help="clones, venvs and results")
     parser.add_argument("--case", action="append", help="run only this case (repeatable)")
+    parser.add_argument("--split", choices=SPLITS, help="run only the cases of this split")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     parser.add_argument("--timeout", type=float, default=600, help="per tandem run, seconds")
     parser.add_argument("--test-timeout", type=float, default=600, help="per pytest run")
@@ -75,22 +85,17 @@ def load_results(work: Path) -> list[CaseResult]:
 
 
 def one_case(case: Case, args: argparse.Namespace, work: Path) -> CaseResult:
-    """The case from its stored bundle, or from one built now from its mirror (a missing
-    mirror skips the case)."""
-    bundles = args.bundles.resolve()
-    if args.mirrors:
-        bundles = work / "bundles"
-        mirror = case.mirror(args.mirrors.resolve())
-        result = CaseResult(case.name, case.repo, case.commit, case.description)
-        if not (mirror / "HEAD").exists():
-            result.status, result.reason = "skipped", f"no mirror at {mirror}"
-            return result
-        try:
-            build(case, mirror, bundles)
-        except ReplayError as exc:
-            result.status, result.reason = "error", str(exc)
-            return result
-    return run_case(case, bundles, work, args.tandem, args.timeout, args.test_timeout, args.sandbox)
+    """The case from its repository in the cache, built first if need be (a missing mirror
+    skips the case)."""
+    mirrors = args.mirrors.resolve() if args.mirrors else None
+    try:
+        source = prepare(case, args.cache.resolve(), mirrors, args.forge, args.rebuild)
+    except ReplayError as exc:
+        result = CaseResult(case.name, case.repo, case.commit, case.description, case.split)
+        result.status = "skipped" if isinstance(exc, MissingMirror) else "error"
+        result.reason = str(exc)
+        return result
+    return run_case(case, source, work, args.tandem, args.timeout, args.test_timeout, args.sandbox)
 
 
 def stop(signum: int, _frame: object) -> None:
@@ -110,6 +115,8 @@ def main(argv: list[str] | None = None) -> int:
             console.print(f"unknown case(s): {', '.join(sorted(unknown))}")
             return 2
         cases = [c for c in cases if c.name in args.case]
+    if args.split:
+        cases = [c for c in cases if c.split == args.split]
     work = args.work.resolve()
     work.mkdir(parents=True, exist_ok=True)
     if args.report_only:
@@ -120,10 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         console.print(f"[bold]{case.name}[/bold] {case.repo}@{case.commit[:10]} …", highlight=False)
         result = one_case(case, args, work)
         results.append(result)
+        # One line each, however long: the reason names a path and the command that helps.
         if result.status == "skipped":
-            console.print(f"  skipped: {result.reason}", highlight=False)
+            console.print(
+                f"  skipped: {result.reason}", highlight=False, markup=False, soft_wrap=True
+            )
         elif result.status == "error":
-            console.print(f"  error: {result.reason}", highlight=False)
+            console.print(
+                f"  error: {result.reason}", highlight=False, markup=False, soft_wrap=True
+            )
         else:
             console.print(
                 f"  {result.changed} changed lines, existing {result.covered_existing}, "

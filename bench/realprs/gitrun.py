@@ -17,19 +17,30 @@ GIT_IDENTITY = {
 
 
 class ReplayError(Exception):
-    """The case could not be set up (a git step failed, a bundle is missing or stale); the
-    message says which."""
+    """The case could not be set up (a git step failed, its mirror is missing, its repository
+    does not fit cases.toml); the message says which."""
 
 
-def git_bytes(repo: Path | None, *args: str, env: Mapping[str, str] | None = None) -> bytes:
+def git_bytes(
+    repo: Path | None,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = jobs_git.DEFAULT_TIMEOUT_S,
+) -> bytes:
     """Run git in ``repo``; its stdout as bytes (a binary-safe patch)."""
     try:
-        done = jobs_git.run(repo, *args, env={**GIT_IDENTITY, **(env or {})})
+        done = jobs_git.run(repo, *args, env={**GIT_IDENTITY, **(env or {})}, timeout_s=timeout_s)
     except jobs_git.GitError as exc:
-        raise ReplayError(f"git {' '.join(args[:3])}: {exc.stderr.splitlines()[-1:]}") from None
+        last = (exc.stderr.splitlines() or ["(no output on stderr)"])[-1]
+        raise ReplayError(f"git {' '.join(args[:3])}: {last}") from None
     return done.stdout
 
 
-def git(repo: Path | None, *args: str, env: Mapping[str, str] | None = None) -> str:
+def git(
+    repo: Path | None,
+    *args: str,
+    env: Mapping[str, str] | None = None,
+    timeout_s: float = jobs_git.DEFAULT_TIMEOUT_S,
+) -> str:
     """Run git in ``repo``; its stdout as text."""
-    return git_bytes(repo, *args, env=env).decode("utf-8", errors="replace")
+    return git_bytes(repo, *args, env=env, timeout_s=timeout_s).decode("utf-8", errors="replace")

@@ -1,6 +1,7 @@
-"""Replaying a real commit as a pull request: a clone of the case's bundle, whose ``base`` is
-the commit's parent and whose ``head`` is the commit without its author's test changes, then
-``tandem run`` on it (offline engine: no LLM settings in its environment), with a timeout."""
+"""Replaying a real commit as a pull request: a clone of the case's repository (built by
+bench.realprs.build), whose ``base`` is the commit's parent and whose ``head`` is the commit
+without its author's test changes, then ``tandem run`` on it (offline engine: no LLM settings
+in its environment), with a timeout."""
 
 from __future__ import annotations
 
@@ -14,16 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.realprs.bundle import (
-    BASE_BRANCH,
-    HEAD_BRANCH,
-    applied,
-    bundle_file,
-    dated,
-    patch_file,
-    provenance,
-    stale,
-)
+from bench.realprs.build import AUTHORS_BRANCH, BASE_BRANCH, HEAD_BRANCH, git_dir, unfit
 from bench.realprs.cases import Case
 from bench.realprs.gitrun import ReplayError, git
 
@@ -35,37 +27,29 @@ class Replay:
     clone: Path
     base: str  # the upstream commit's parent tree
     head: str  # the upstream commit's tree without the author's test changes
-    commit: str  # head + the author's test patch (the upstream commit's tree)
+    commit: str  # head + the author's tests (the upstream commit's tree)
 
 
-def make_replay(case: Case, bundles: Path, into: Path) -> Replay:
-    """Clone the case's bundle into ``into``, check that it is the one cases.toml names, and
-    commit the author's tests on top of the head as ``realpr-authors``."""
-    bundle, patch = bundle_file(case, bundles), patch_file(case, bundles)
-    for needed in (bundle, patch):
-        if not needed.exists():
-            raise ReplayError(f"no {needed}: build it with python -m bench.realprs.bundle")
-    git(None, "clone", "-q", str(bundle), str(into))  # checks out realpr-head, the bundle's HEAD
-    base = git(into, "rev-parse", f"origin/{BASE_BRANCH}").strip()
-    head = git(into, "rev-parse", HEAD_BRANCH).strip()
-    found = provenance(into, head)
-    why = stale(case, found)
-    if why:
+def make_replay(case: Case, source: Path, into: Path) -> Replay:
+    """Check that the case's repository ``source`` is the one cases.toml names (its commit,
+    its test files, its tree), then clone it into ``into`` with the branches ``realpr-base``,
+    ``realpr-head`` (checked out) and ``realpr-authors``."""
+    if git_dir(source) is None:
         raise ReplayError(
-            f"{bundle} is stale ({why}): rebuild it with python -m bench.realprs.bundle"
+            f"no case repository at {source}: build it with python -m bench.realprs.build"
         )
-    index = into / ".git" / "realpr-authors.index"
-    tree = applied(into, head, patch, index)
-    index.unlink()
-    if tree != found.tree:
-        raise ReplayError(f"{patch} on the head is not {case.commit}'s tree: rebuild the bundle")
-    commit = git(
-        into, "commit-tree", tree, "-p", head, "-m", f"{case.description} (with its tests)",
-        env=dated(into, head),
-    ).strip()  # fmt: skip
-    for branch, rev in ((BASE_BRANCH, base), ("realpr-authors", commit)):
+    why = unfit(case, source)
+    if why:
+        raise ReplayError(f"{source} does not fit cases.toml ({why}): rebuild it")
+    git(None, "clone", "-q", str(source), str(into))  # checks out realpr-head, its HEAD
+    revs = {
+        branch: git(into, "rev-parse", "--verify", f"origin/{branch}").strip()
+        for branch in (BASE_BRANCH, AUTHORS_BRANCH)
+    }
+    for branch, rev in revs.items():
         git(into, "branch", "-f", branch, rev)
-    return Replay(clone=into, base=base, head=head, commit=commit)
+    head = git(into, "rev-parse", HEAD_BRANCH).strip()
+    return Replay(clone=into, base=revs[BASE_BRANCH], head=head, commit=revs[AUTHORS_BRANCH])
 
 
 @dataclass

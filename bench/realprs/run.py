@@ -36,6 +36,7 @@ class CaseResult:
     repo: str
     commit: str
     description: str
+    split: str = ""  # dev or heldout, as cases.toml says
     status: str = "done"
     reason: str = ""
     changed: int = 0  # changed executable lines of the head
@@ -65,22 +66,23 @@ class CaseResult:
 
 def run_case(
     case: Case,
-    bundles: Path,
+    source: Path,
     work: Path,
     tandem: Path,
     timeout: float,
     test_timeout: float,
     sandbox: str = "local",
 ) -> CaseResult:
-    """Replay from the case's bundle, run Tandem, measure; a failed step (a missing or stale
-    bundle too) is an error."""
-    result = CaseResult(case.name, case.repo, case.commit, case.description)
+    """Replay from the case's repository ``source`` (built by bench.realprs.build), run
+    Tandem, measure; a failed step (a repository that does not fit cases.toml too) is an
+    error."""
+    result = CaseResult(case.name, case.repo, case.commit, case.description, case.split)
     started = time.monotonic()
     rundir = work / "runs" / case.name
     shutil.rmtree(rundir, ignore_errors=True)
     rundir.mkdir(parents=True)
     try:
-        measure(case, bundles, rundir, work, tandem, timeout, test_timeout, result, sandbox)
+        measure(case, source, rundir, work, tandem, timeout, test_timeout, result, sandbox)
     except (ReplayError, MeasureError, OSError) as exc:
         result.status, result.reason = "error", str(exc)
     except Exception as exc:  # one broken case must not end the benchmark
@@ -91,7 +93,7 @@ def run_case(
 
 def measure(
     case: Case,
-    bundles: Path,
+    source: Path,
     rundir: Path,
     work: Path,
     tandem: Path,
@@ -100,7 +102,7 @@ def measure(
     result: CaseResult,
     sandbox: str = "local",
 ) -> None:
-    replay = make_replay(case, bundles, rundir / "clone")
+    replay = make_replay(case, source, rundir / "clone")
     run = run_tandem(tandem, replay, rundir, timeout, sandbox)
     result.tandem_returncode = run.returncode
     result.tandem_crashed = run.crashed
