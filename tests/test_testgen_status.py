@@ -271,12 +271,14 @@ filterwarnings = ["error"]
     sandbox = LocalSandbox()
     installed = await install_dependencies(sandbox, repo, timeout_s=300)
     assert installed.status == "installed", installed.note
-    # The control: pytest started plainly in that environment loads every plugin it can see,
-    # and pytest-asyncio's warning is an error under this project's filterwarnings.
-    plain = await sandbox.run(
-        [sandbox.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=repo, timeout_s=120
-    )
-    assert plain.returncode == 3 and "asyncio_default_fixture_loop_scope" in plain.output
+    # The control: pytest started plainly with every tool in view loads every plugin it can
+    # see, and pytest-asyncio's warning is an error under this project's filterwarnings.
+    pytest_plain = [sandbox.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    every = await sandbox.run(["env", cov.ALL_TOOLS, *pytest_plain], cwd=repo, timeout_s=120)
+    assert every.returncode == 3 and "asyncio_default_fixture_loop_scope" in every.output
+    # The project's environment itself shows it only the measuring tools: no such plugin.
+    plain = await sandbox.run(pytest_plain, cwd=repo, timeout_s=120)
+    assert plain.returncode == 0, plain.output
 
     baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
     assert baseline.problem() is None, baseline.output
@@ -361,8 +363,13 @@ async def test_add():
     assert baseline.ok and baseline.passed == 1, baseline.output
     assert baseline.executed["asyncpkg/calc.py"] >= {2}
 
-    # The control: without the record the plugin is one only the tools have, and the async
-    # test does not run.
-    (repo / ".tandem-work" / "env" / cov.PROJECT_DISTS).write_text("")
+    # The project's environment sees anyio through its view of the tools because the project
+    # asked for it. The control: without it there (as for any tool it never asked for), the
+    # async test does not run.
+    view = repo / ".tandem-work" / "env" / cov.VIEW_DIR
+    anyio = [entry for entry in view.iterdir() if entry.name.startswith("anyio")]
+    assert anyio
+    for entry in anyio:
+        entry.unlink()
     unasked = await cov.run_pytest(sandbox, repo, [], tag="c", timeout_s=120, measure=True)
     assert not unasked.ok and unasked.passed == 0, unasked.output

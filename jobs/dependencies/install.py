@@ -126,17 +126,37 @@ purelib = subprocess.run(
     check=True, capture_output=True, text=True,
 ).stdout.strip()
 tools = [d for d in site.getsitepackages() if os.path.isdir(d)]
+view = os.path.join(env, """
+    + repr(cov.VIEW_DIR)
+    + """)
 with open(os.path.join(purelib, """
     + repr(cov.TOOLS_PTH)
     + """), "w") as pth:
-    pth.writelines(f"import site; site.addsitedir({d!r})\\n" for d in tools)
-if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True).returncode:
+    pth.write(
+        "import os, site; [site.addsitedir(d) for d in ("
+        + repr(tools)
+        + " if os.environ.get("
+        + repr("""
+    + repr(cov.TOOLS_ENV)
+    + """)
+        + ") == 'all' else ["
+        + repr(view)
+        + "])]\\n"
+    )
+every = {**os.environ, """
+    + repr(cov.TOOLS_ENV)
+    + """: "all"}
+if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True, env=every).returncode:
     subprocess.run([python, "-I", "-m", "ensurepip", "--default-pip"], check=True)
 """
 )
 PROBE = "import pytest, coverage"
 # Distributions a project's pins may replace in its environment that the measurement needs.
 MEASURING = frozenset({"pytest", "coverage", "pluggy", "py", "iniconfig"})
+# Makes the project environment's view of the tools (jobs/dependencies/tools_view.py).
+TOOLS_VIEW = (Path(__file__).parent / "tools_view.py").read_text(encoding="utf-8")
+# What the view always holds: what measuring needs (with what they require).
+VIEW_ALWAYS = ("pytest", "coverage")
 
 
 def summary_line(output: str) -> str:
@@ -244,6 +264,7 @@ async def _install(
             [
                 "env",
                 f"TMPDIR={checkout / TMP_DIR}",
+                cov.ALL_TOOLS,  # what the tools have counts as installed: not fetched again
                 python,
                 "-I",
                 "-m",
@@ -274,14 +295,37 @@ async def _install(
             output=output,
         )
     packages = installed_packages(result.output)
+    asked = _record_project_dists(checkout)
+    view = await sandbox.run(
+        [
+            sandbox.python,
+            "-I",
+            "-c",
+            TOOLS_VIEW,
+            str(checkout / ENV_DIR / cov.VIEW_DIR),
+            *VIEW_ALWAYS,
+            *asked,
+        ],
+        cwd=checkout,
+        timeout_s=min(60, left()),
+    )
+    if view.returncode != 0:
+        return InstallOutcome(
+            "failed",
+            plan,
+            f"Dependencies: installed from {what}, but the view of the measuring tools could "
+            f"not be made ({last_line(view.output)}); the tests ran without them",
+            output=output,
+        )
     probe = await sandbox.run([python, "-I", "-c", PROBE], cwd=checkout, timeout_s=min(60, left()))
     replaced: list[str] = []
     if probe.returncode != 0 and (replaced := measuring_tools_among(packages)):
         # The project pins its own (often old) pytest or coverage, which does not import here:
         # take them out of its environment, so that the tools' copies behind it are used.
         names = [package.rsplit("-", 1)[0] for package in replaced]
+        pip = ["env", cov.ALL_TOOLS, python, "-I", "-m", "pip"]  # pip may be only the tools'
         await sandbox.run(
-            [python, "-I", "-m", "pip", "uninstall", "-y", "--no-input", *names],
+            [*pip, "uninstall", "-y", "--no-input", *names],
             cwd=checkout,
             timeout_s=min(120, max(1.0, left())),
         )
@@ -296,7 +340,6 @@ async def _install(
             f"({last_line(probe.output)}); the tests ran without them",
             output=output,
         )
-    _record_project_dists(checkout)
     note = f"Dependencies: installed from {what} ({len(packages)} package(s))"
     if replaced:
         note += (
@@ -325,17 +368,17 @@ def already_satisfied(log_text: str) -> list[str]:
     return sorted(set(_SATISFIED.findall(log_text)))
 
 
-def _record_project_dists(checkout: Path) -> None:
+def _record_project_dists(checkout: Path) -> list[str]:
     """Tell the launchers (jobs.testgen.coverage) which of the tools' distributions the project
-    asked for, so their pytest plugins still load."""
+    asked for, so their pytest plugins still load; returns them, for the view."""
     try:
         with (checkout / PIP_LOG).open(encoding="utf-8", errors="replace") as f:
             text = f.read(MAX_PIP_LOG_BYTES)
     except OSError:
         text = ""
-    (checkout / ENV_DIR / cov.PROJECT_DISTS).write_text(
-        "".join(f"{name}\n" for name in already_satisfied(text))
-    )
+    asked = already_satisfied(text)
+    (checkout / ENV_DIR / cov.PROJECT_DISTS).write_text("".join(f"{name}\n" for name in asked))
+    return asked
 
 
 async def _untracked(checkout: Path) -> set[str]:

@@ -18,6 +18,7 @@ import contextlib
 import json
 import logging
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -76,6 +77,8 @@ class PytestRun:
     failures: list[TestFailure] = field(default_factory=list)
     passed: int = 0
     measured: bool = False
+    # module name -> the file it was imported from (real path), when the run recorded them
+    modules: dict[str, str] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -136,8 +139,22 @@ LAUNCHER = f"{WORK_DIR}/run_pytest.py"
 # In the project's environment (sys.prefix): the names, one a line, of the distributions its
 # install found already satisfied by the tools' environment.
 PROJECT_DISTS = "tandem-project-dists.txt"
-# In the project environment's site-packages: adds the tools' (jobs.dependencies.install).
-TOOLS_PTH = "_tandem_tools.pth"
+# In the project environment's site-packages: puts the tools behind the project's own
+# (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
+# name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
+# `_<name>.pth`) must come before the tools, or the tools' copy of the same package wins.
+TOOLS_PTH = "zz_tandem_tools.pth"
+# Which tools that file adds. By default only the view (VIEW_DIR): the measuring tools (pytest,
+# coverage and what they import) and the tools' distributions the project's own install asked
+# for; the project's tests never see the engines' or the worker's 200-odd others, which can be
+# the project itself under another version. With TOOLS_ENV=all (set by ALL_TOOLS): all of them,
+# for the engines (Pynguin, CrossHair) and for pip, so what the tools have is not fetched again.
+TOOLS_ENV = "TANDEM_TOOLS"
+ALL_TOOLS = f"{TOOLS_ENV}=all"  # an argument of `env`
+VIEW_DIR = "tandem-view"  # in the project environment's prefix
+# Beside each launcher run: the modules the run imported and their files (JSON), to tell when
+# the project's tests imported a changed module from somewhere other than the checkout.
+MODULES_SUFFIX = ".modules.json"
 # The arguments both launchers (this one and the base commit's, jobs.testgen.base_commit) add
 # to pytest's: sets `extra`, runs in the sandbox's python with the cwd the tests run in.
 PYTEST_EXTRA_ARGS = f"""\
@@ -163,9 +180,20 @@ for dist in importlib.metadata.distributions():
 """
 _LAUNCHER = (
     """\
-import os, sys
+import atexit, json, os, sys
 sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
 args = sys.argv[1:]
+if args[:1] == ["--modules"]:
+    _modules_out, args = args[1], args[2:]
+    def _write_modules():
+        found = {}
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                found[name] = os.path.realpath(path)
+        with open(_modules_out, "w", encoding="utf-8") as f:
+            json.dump(found, f)
+    atexit.register(_write_modules)
 """
     + PYTEST_EXTRA_ARGS
     + """\
@@ -209,13 +237,16 @@ async def run_pytest(
     junit = f"{WORK_DIR}/{tag}.xml"
     data = f"{WORK_DIR}/{tag}.coverage"
     report = f"{WORK_DIR}/{tag}.json"
-    for stale in (junit, data, report):
+    modules = f"{WORK_DIR}/{tag}{MODULES_SUFFIX}"
+    for stale in (junit, data, report, modules):
         (checkout / stale).unlink(missing_ok=True)
     python = sandbox.python
     if measure:
         command = [
             python,
             LAUNCHER,
+            "--modules",
+            modules,
             "--coverage",
             "run",
             f"--rcfile={RC_FILE}",
@@ -235,6 +266,7 @@ async def run_pytest(
         output=result.output,
     )
     run.failures, run.passed = read_junit(checkout / junit)
+    run.modules = read_modules(checkout / modules)
     if measure and (checkout / data).exists():
         json_run = await sandbox.run(
             [
@@ -257,6 +289,59 @@ async def run_pytest(
         else:
             log.info("coverage json failed: %s", last_line(json_run.output))
     return run
+
+
+def read_modules(path: Path) -> dict[str, str]:
+    """The launcher's record of imported modules; empty when it wrote none or garbage (the
+    project's code ran in that process and could have written anything there)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+# Folders a project's importable code commonly lives under (src layout and the like): a file
+# under one of them is also a module named without it.
+_SOURCE_ROOTS = frozenset({"src", "lib", "python"})
+
+
+def module_names(path: str) -> list[str]:
+    """The names a repo-relative .py file is imported as: ``src/pkg/mod.py`` → ``src.pkg.mod``
+    and ``pkg.mod``; a package's ``__init__.py`` is the package."""
+    parts = list(PurePosixPath(path).with_suffix("").parts)
+    if parts and parts[-1] == "__init__":
+        parts.pop()
+    if not parts:
+        return []
+    names = [".".join(parts)]
+    if len(parts) > 1 and parts[0] in _SOURCE_ROOTS:
+        names.append(".".join(parts[1:]))
+    return names
+
+
+def imported_elsewhere(
+    changed: Iterable[str], modules: dict[str, str], checkout: str
+) -> list[tuple[str, str]]:
+    """The changed modules that a run imported from a file outside the checkout (or from the
+    project's environment inside it, a copy made by a non-editable install): its tests then
+    ran against another copy of the code. ``(module, file)`` pairs, sorted. ``checkout`` is
+    the real path of the checkout as the run saw it."""
+    root = checkout.rstrip("/") + "/"
+    work = root + WORK_DIR + "/"
+    found: set[tuple[str, str]] = set()
+    for path in changed:
+        if not path.endswith(".py"):
+            continue
+        for name in module_names(path):
+            where = modules.get(name)
+            if where is None:
+                continue
+            if not where.startswith(root) or where.startswith(work):
+                found.add((name, where))
+    return sorted(found)
 
 
 def read_report(path: Path) -> tuple[Lines, Lines]:

@@ -6,6 +6,7 @@ nothing, posts nothing and delivers nothing; the worker and ``tandem run`` do th
 from __future__ import annotations
 
 import ast
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,6 +142,16 @@ async def produce_tests(
     production.baseline = baseline_line(baseline)
     if (problem := baseline.problem()) is not None:
         production.problems.append(f"baseline: {problem}")
+    root = str(await asyncio.to_thread(checkout.resolve))
+    if elsewhere := cov.imported_elsewhere(sources, baseline.modules, root):
+        # Its tests ran against another copy of the code (a tool's, or an installed one), so
+        # what they cover and fail says nothing about the change.
+        module, where = elsewhere[0]
+        more = f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""
+        production.problems.append(
+            f"baseline: the existing tests imported {module} from {where}, not from the "
+            f"checkout{more}: they measured another copy of the changed code"
+        )
     if base_sha and baseline.failures and not baseline.timed_out:
         step("running the failing existing tests on the base commit")
         started = time.monotonic()

@@ -31,7 +31,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.coverage import WORK_DIR
+from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
 from jobs.testgen.engines.pynguin import module_for
 from jobs.testgen.targets import is_test_path
@@ -286,6 +286,7 @@ async def _run(
         [
             "env",
             f"PYTHONHASHSEED={HASH_SEED}",
+            ALL_TOOLS,  # the engine's own packages, behind the project's
             sandbox.python,
             f"{SCRATCH}/driver.py",
             report_path,

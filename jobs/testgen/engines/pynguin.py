@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
-from jobs.testgen.coverage import WORK_DIR
+from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
 
 DANGER_ENV = "PYNGUIN_DANGER_AWARE"
@@ -181,6 +181,7 @@ async def _run(
             "env",
             f"{DANGER_ENV}=1",
             f"PYTHONHASHSEED={HASH_SEED}",
+            ALL_TOOLS,  # the engine's own packages, behind the project's
             sandbox.python,
             "-m",
             "pynguin",
