@@ -1,7 +1,7 @@
 # One recipe, two images.
 #   app (default):  `tandem up` (web + worker + embedded Redis) by default; `tandem serve` or
 #                   `tandem worker` for scaled deployments. Carries the docker CLI; the worker
-#                   drives the host's engine through its mounted socket (README, Sandbox).
+#                   drives the host's engine through its mounted socket (docs/sandbox.md).
 #   sandbox:        where a worker with TANDEM_SANDBOX=docker runs untrusted code (the PR's code,
 #                   its tests, the generated tests, the agent's terminal): python3, bash, git,
 #                   pytest, coverage, pynguin and crosshair in /opt/sandbox, nothing of Tandem's.
@@ -36,7 +36,7 @@ FROM base AS app
 # The docker CLI: with TANDEM_SANDBOX=docker (the default) the agent's terminal is a
 # `docker exec -it` into the part's sandbox container. Debian trixie packages the client alone
 # (docker-cli); older releases only have it inside docker.io. The engine is the host's: mount
-# its socket (see README, Sandbox).
+# its socket (see docs/sandbox.md).
 RUN if command -v apt-get >/dev/null; then \
       apt-get update -qq \
       && { apt-get install -y -qq --no-install-recommends docker-cli \

@@ -1,7 +1,7 @@
 """`.github/tandem.yml`: the model (the single source of truth), its defaults, and parse errors
 located at a line and column.
 
-The pydantic model below generates `config/tandem.schema.json` and the README's configuration
+The pydantic model below generates `config/tandem.schema.json` and docs/configuration.md's
 reference (both checked by tests), and `config/default.yml` must parse to its defaults.
 """
 

@@ -1,5 +1,6 @@
-"""Write config/tandem.schema.json, config/default.yml and the README's configuration reference
-from the tandem.yml model. `--check` exits 1 when a committed copy is out of date."""
+"""Write config/tandem.schema.json, config/default.yml and the configuration reference in
+docs/configuration.md from the tandem.yml model. `--check` exits 1 when a committed copy is out
+of date."""
 
 from __future__ import annotations
 
@@ -14,11 +15,11 @@ from bot.config_docs import render_default_yaml, render_schema, replace_referenc
 
 
 def expected() -> dict[Path, str]:
-    readme = ROOT / "README.md"
+    reference = ROOT / "docs" / "configuration.md"
     return {
         ROOT / "config" / "tandem.schema.json": render_schema(),
         ROOT / "config" / "default.yml": render_default_yaml(),
-        readme: replace_reference(readme.read_text()),
+        reference: replace_reference(reference.read_text()),
     }
 
 
