@@ -11,10 +11,17 @@ import difflib
 import posixpath
 import re
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 CONFIG_PATH = ".github/tandem.yml"
 
@@ -96,6 +103,12 @@ class ModelPrice(_Section):
 
 
 MAX_REQUIREMENTS_FILES = 20
+MAX_SETUP_COMMANDS = 10
+# One shell command line: no NUL (it cannot be passed) and no newline (one command an item, so
+# the check run can say which one failed).
+SetupCommand = Annotated[
+    str, StringConstraints(min_length=1, max_length=2000, pattern=r"^[^\x00\n\r]*\S[^\x00\n\r]*$")
+]
 # Control characters, backslashes, colons (URL schemes, drive letters) and `$` (pip expands
 # ${VARS} in requirement files) have no place in a repository-relative file name.
 _UNSAFE_PATH = re.compile(r"[\x00-\x1f\x7f\\:$]")
@@ -174,6 +187,14 @@ class TestGeneration(_Section):
     )
     coverage: Coverage = Field(default_factory=Coverage)
     dependencies: Dependencies = Field(default_factory=Dependencies)
+    setup: list[SetupCommand] = Field(
+        default_factory=list,
+        max_length=MAX_SETUP_COMMANDS,
+        description="shell commands that prepare the test environment, run in order in the "
+        "sandbox after the dependency install and before the existing tests: in the repository's "
+        "root, with its environment's python and pip first on PATH and the install network; "
+        "the first that fails stops the rest (e.g. `pip install -r ci/test-requirements.txt`)",
+    )
     instructions: str = Field(
         default="", max_length=4000, description="extra instructions for the agent"
     )

@@ -11,7 +11,9 @@ Tandem installs what the repository declares:
   one note line saying which line and why;
 - :mod:`jobs.dependencies.install`: the install itself (:func:`install_dependencies`), into a
   venv in the checkout, with a network only where pip runs, bounded in time; a failed install is
-  not fatal, the check run says what failed.
+  not fatal, the check run says what failed;
+- :mod:`jobs.dependencies.setup_commands`: the repository's own preparation
+  (``test_generation.setup``), run after the install (:func:`run_setup`).
 """
 
 from jobs.dependencies.install import (
@@ -24,6 +26,7 @@ from jobs.dependencies.install import (
 )
 from jobs.dependencies.plan import InstallPlan, MemoryFiles, Source, plan_install
 from jobs.dependencies.policy import RepoFiles, UnreadableFile, check_requirements_file
+from jobs.dependencies.setup_commands import SetupOutcome, run_setup
 
 __all__ = [
     "ENV_DIR",
@@ -32,11 +35,13 @@ __all__ = [
     "InstallPlan",
     "MemoryFiles",
     "RepoFiles",
+    "SetupOutcome",
     "Source",
     "UnreadableFile",
     "already_satisfied",
     "check_requirements_file",
     "install_dependencies",
     "plan_install",
+    "run_setup",
     "summary_line",
 ]

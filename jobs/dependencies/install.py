@@ -53,7 +53,7 @@ from bot.repo_config import Dependencies
 from jobs import git
 from jobs.dependencies.plan import InstallPlan, plan_install
 from jobs.dependencies.policy import UnreadableFile
-from jobs.sandbox import Sandbox, decisive_line, last_line, tail
+from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail
 from jobs.testgen import coverage as cov
 
 log = logging.getLogger(__name__)
@@ -246,11 +246,7 @@ async def _install(
     def left() -> float:
         return max(1.0, deadline - time.monotonic())
 
-    made = await sandbox.run(
-        [sandbox.python, "-I", "-c", BOOTSTRAP, str(checkout / ENV_DIR)],
-        cwd=checkout,
-        timeout_s=min(120.0, left()),
-    )
+    made = await make_environment(sandbox, checkout, timeout_s=min(120.0, left()))
     if made.returncode != 0:
         return InstallOutcome(
             "failed",
@@ -296,19 +292,7 @@ async def _install(
         )
     packages = installed_packages(result.output)
     asked = _record_project_dists(checkout)
-    view = await sandbox.run(
-        [
-            sandbox.python,
-            "-I",
-            "-c",
-            TOOLS_VIEW,
-            str(checkout / ENV_DIR / cov.VIEW_DIR),
-            *VIEW_ALWAYS,
-            *asked,
-        ],
-        cwd=checkout,
-        timeout_s=min(60, left()),
-    )
+    view = await make_view(sandbox, checkout, asked, timeout_s=min(60, left()))
     if view.returncode != 0:
         return InstallOutcome(
             "failed",
@@ -354,6 +338,60 @@ async def _install(
         packages=[p for p in packages if p not in replaced],
         output=output,
     )
+
+
+async def make_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> CommandResult:
+    """Create the project's environment (:data:`BOOTSTRAP`) with the sandbox's current python,
+    the tools' one."""
+    return await sandbox.run(
+        [sandbox.python, "-I", "-c", BOOTSTRAP, str(checkout / ENV_DIR)],
+        cwd=checkout,
+        timeout_s=timeout_s,
+    )
+
+
+async def make_view(
+    sandbox: Sandbox, checkout: Path, asked: Sequence[str], *, timeout_s: float
+) -> CommandResult:
+    """The environment's view of the tools (jobs/dependencies/tools_view.py): what measuring
+    needs and the tools' distributions in ``asked``. Run with the tools' python."""
+    return await sandbox.run(
+        [
+            sandbox.python,
+            "-I",
+            "-c",
+            TOOLS_VIEW,
+            str(checkout / ENV_DIR / cov.VIEW_DIR),
+            *VIEW_ALWAYS,
+            *asked,
+        ],
+        cwd=checkout,
+        timeout_s=timeout_s,
+    )
+
+
+async def project_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> str | None:
+    """Make sure the sandbox runs the project's own environment, creating an empty one (no
+    dependencies, the view of the measuring tools) when the install made none; None when it is
+    in use, else why it could not be made."""
+    if sandbox.python.startswith(f"{checkout / ENV_DIR}/"):
+        return None
+    deadline = time.monotonic() + timeout_s
+    try:
+        await asyncio.to_thread(_work_dir, checkout)
+        made = await make_environment(sandbox, checkout, timeout_s=timeout_s)
+        if made.returncode != 0:
+            return f"could not create an environment: {last_line(made.output)}"
+        left = max(1.0, deadline - time.monotonic())
+        view = await make_view(sandbox, checkout, [], timeout_s=left)
+        if view.returncode != 0:
+            return f"could not make its view of the measuring tools: {last_line(view.output)}"
+    except Exception as e:  # the engine went away, the repository has its own .tandem-work, ...
+        return f"could not create an environment ({type(e).__name__}: {str(e)[:200]})"
+    finally:
+        shutil.rmtree(checkout / TMP_DIR, ignore_errors=True)
+    sandbox.use_python(str(checkout / ENV_DIR / "bin" / "python"))
+    return None
 
 
 def measuring_tools_among(packages: list[str]) -> list[str]:

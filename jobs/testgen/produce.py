@@ -127,6 +127,20 @@ async def produce_tests(
         production.problems.append(
             f"dependency install {installed.status}: {installed.note or 'no reason given'}"
         )
+    if tg.setup:
+        step("running the repository's setup commands")
+        started = time.monotonic()
+        prepared = await dependencies.run_setup(
+            sandbox,
+            checkout,
+            tg.setup,
+            timeout_s=budget.remaining_s() / 3,
+            network=settings.sandbox_install_network,
+        )
+        timings["setup"] = time.monotonic() - started
+        production.notes.append(prepared.note)
+        if prepared.problem:
+            production.problems.append(prepared.problem)
 
     step("measuring what the existing tests cover")
     started = time.monotonic()
