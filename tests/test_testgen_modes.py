@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from jobs import git
-from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, first_user_text, push_change
+from tests.harness import (
+    HEAD_SRC,
+    ORDERS_SRC,
+    REPO,
+    Harness,
+    HarnessFactory,
+    first_user_text,
+    push_change,
+)
 from tests.llmserver import ScriptFn, Step, finish, terminal, tool_call
 
 GOOD = """from {module} import classify
@@ -211,23 +219,6 @@ async def test_cost_budget_ends_cleanly_with_what_was_written(make_harness: Fact
     assert "1 test file(s) generated (budget reached)" in run["output"]["summary"]
     assert delivered(harness) == ["Tests for #1"]
 
-
-ORDERS_SRC = '''def grade(score):
-    """The letter for a score.
-
-    >>> grade(95)
-    'A'
-    """
-    if score >= 90:
-        return "A"
-    return "B"
-
-
-def total(order):
-    if not order["items"]:
-        return 0
-    return sum(item["price"] * item["qty"] for item in order["items"])
-'''
 
 EMPTY_ORDER_TEST = """from orders import total
 
