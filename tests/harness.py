@@ -73,6 +73,25 @@ def test_zero_and_small():
     assert classify(-1) == "negative"
 """
 
+# A change characterization covers only in part: grade's docstring example reaches its changed
+# branch, nothing in the project reaches total's, so with an LLM the agent is asked for it.
+ORDERS_SRC = '''def grade(score):
+    """The letter for a score.
+
+    >>> grade(95)
+    'A'
+    """
+    if score >= 90:
+        return "A"
+    return "B"
+
+
+def total(order):
+    if not order["items"]:
+        return 0
+    return sum(item["price"] * item["qty"] for item in order["items"])
+'''
+
 # What the main branch holds unless a test says otherwise.
 BASE_FILES: Mapping[str, str] = {"calc.py": BASE_SRC, "tests/__init__.py": ""}
 

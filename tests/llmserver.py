@@ -17,8 +17,10 @@ one per request) or a callable that receives the request body and returns a step
 When the script runs out, the server answers with a ``finish`` tool call ("nothing
 more to do"), so an agent can never loop forever on it.
 
-Modes simulate outages: ``http_500`` (every completion is a 500 with OpenAI's error
-body), ``slow`` (sleeps ``slow_s`` before answering) and ``garbage`` (200 with a body
+Modes simulate outages and refusals, each answered as OpenAI answers it (status and JSON error
+body): ``http_500`` (every completion is a server error), ``http_401`` (the key is rejected; the
+message shows it masked, as OpenAI's does), ``http_404`` (the model does not exist), ``http_429``
+(out of quota), ``slow`` (sleeps ``slow_s`` before answering) and ``garbage`` (200 with a body
 that is not JSON).
 
 Tool names and argument schemas match what openhands-tools 1.58 advertises:
@@ -51,7 +53,7 @@ __all__ = [
     "write_file_then_finish",
 ]
 
-Mode = Literal["script", "http_500", "slow", "garbage"]
+Mode = Literal["script", "http_500", "http_401", "http_404", "http_429", "slow", "garbage"]
 
 _TOOL_NAME_RE = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ROLES = {"system", "developer", "user", "assistant", "tool", "function"}
@@ -113,6 +115,40 @@ ScriptFn = Callable[[dict[str, Any]], Step | None]
 def _error(status: int, message: str, type_: str, code: str | None = None) -> web.Response:
     body = {"error": {"message": message, "type": type_, "param": None, "code": code}}
     return web.json_response(body, status=status)
+
+
+def _masked(key: str) -> str:
+    """A key as OpenAI's 401 message shows it: its first and last characters only."""
+    return f"{key[:3]}{'*' * 8}{key[-4:]}" if len(key) > 8 else "*" * len(key)
+
+
+# What OpenAI answers (status, message, type, code) when it refuses every completion.
+_REFUSALS: dict[str, Callable[[str, Any], web.Response]] = {
+    "http_500": lambda key, model: _error(
+        500,
+        "The server had an error while processing your request. Sorry about that!",
+        "server_error",
+    ),
+    "http_401": lambda key, model: _error(
+        401,
+        f"Incorrect API key provided: {_masked(key)}. You can find your API key at "
+        "https://platform.openai.com/account/api-keys.",
+        "invalid_request_error",
+        "invalid_api_key",
+    ),
+    "http_404": lambda key, model: _error(
+        404,
+        f"The model `{model}` does not exist or you do not have access to it.",
+        "invalid_request_error",
+        "model_not_found",
+    ),
+    "http_429": lambda key, model: _error(
+        429,
+        "You exceeded your current quota, please check your plan and billing details.",
+        "insufficient_quota",
+        "insufficient_quota",
+    ),
+}
 
 
 def _bad_request(message: str) -> web.Response:
@@ -329,12 +365,8 @@ class ScriptedLLM:
             self.rejected.append((400, problem))
             return _bad_request(problem)
 
-        if self.mode == "http_500":
-            return _error(
-                500,
-                "The server had an error while processing your request. Sorry about that!",
-                "server_error",
-            )
+        if self.mode in _REFUSALS:
+            return _REFUSALS[self.mode](auth[7:].strip(), model)
         if self.mode == "slow":
             await asyncio.sleep(self.slow_s)
         if self.mode == "garbage":

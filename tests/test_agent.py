@@ -176,10 +176,34 @@ async def test_llm_http_500_ends_quickly_as_llm_error(tmp_path: Path, start_llm:
 
     assert outcome.status == "llm_error", outcome
     assert time.monotonic() - started < 15
-    assert "LLM" in outcome.reason
+    assert outcome.llm_failure == "LLM unavailable (HTTP 500 from the provider)"
+    assert outcome.reason.startswith(outcome.llm_failure + ": ")
     assert API_KEY not in outcome.reason and "\n" not in outcome.reason
     assert outcome.iterations == 0 and outcome.cost_usd == 0.0
     assert len(server.requests) >= 1
+
+
+@pytest.mark.parametrize(
+    ("mode", "failure"),
+    [
+        ("http_401", "LLM key rejected (HTTP 401 from the provider)"),
+        ("http_404", "LLM model not found (HTTP 404 from the provider)"),
+        ("http_429", "LLM rate limit or quota reached (HTTP 429 from the provider)"),
+    ],
+)
+async def test_a_refusing_provider_is_named_in_a_few_words(
+    tmp_path: Path, start_llm: StartLLM, mode: str, failure: str
+) -> None:
+    """The real loop against a provider that refuses every request as OpenAI does: a rejected
+    key, a model that does not exist (litellm's NotFoundError, which the SDK does not map to an
+    LLM error of its own), a spent quota."""
+    server = await start_llm(mode=mode)
+
+    outcome = await run(tmp_path, server, AgentLimits(max_iterations=10, wall_time_s=120))
+
+    assert outcome.status == "llm_error", outcome
+    assert outcome.llm_failure == failure
+    assert API_KEY not in outcome.reason and API_KEY[-4:] not in (outcome.llm_failure or "")
 
 
 async def test_llm_garbage_body_is_an_llm_error(tmp_path: Path, start_llm: StartLLM) -> None:
@@ -188,7 +212,79 @@ async def test_llm_garbage_body_is_an_llm_error(tmp_path: Path, start_llm: Start
     outcome = await run(tmp_path, server, AgentLimits(max_iterations=10, wall_time_s=120))
 
     assert outcome.status == "llm_error", outcome
-    assert "LLM" in outcome.reason
+    assert outcome.llm_failure == "LLM unusable (unreadable answer from the provider)"
+
+
+async def test_an_unreachable_llm_is_named(tmp_path: Path) -> None:
+    from bot.connections import free_port
+
+    llm = LLMSettings(MODEL, f"http://127.0.0.1:{free_port()}/v1", API_KEY, timeout_s=10)
+
+    outcome = await asyncio.to_thread(
+        run_agent, tmp_path, "Write tests.", llm, AgentLimits(max_iterations=3, wall_time_s=60)
+    )
+
+    assert outcome.status == "llm_error", outcome
+    assert outcome.llm_failure == "LLM unreachable (no connection to the provider)"
+
+
+def _litellm_errors() -> list[tuple[BaseException, str]]:
+    import httpx
+    import litellm
+
+    forbidden = httpx.Response(403, request=httpx.Request("POST", "http://llm/v1/chat"))
+    return [
+        (
+            litellm.AuthenticationError(f"Incorrect API key {API_KEY}", "openai", "m"),
+            "LLM key rejected (HTTP 401 from the provider)",
+        ),
+        (
+            litellm.PermissionDeniedError("no", "openai", "m", response=forbidden),
+            "LLM access denied (HTTP 403 from the provider)",
+        ),
+        (
+            litellm.NotFoundError("no such model", "openai", "m"),
+            "LLM model not found (HTTP 404 from the provider)",
+        ),
+        (
+            litellm.RateLimitError("slow down", "openai", "m"),
+            "LLM rate limit or quota reached (HTTP 429 from the provider)",
+        ),
+        (
+            litellm.InternalServerError("boom", "openai", "m"),
+            "LLM unavailable (HTTP 500 from the provider)",
+        ),
+        (
+            litellm.ServiceUnavailableError("down", "openai", "m"),
+            "LLM unavailable (HTTP 503 from the provider)",
+        ),
+        (
+            litellm.BadRequestError("bad", "m", "openai"),
+            "LLM request rejected (HTTP 400 from the provider)",
+        ),
+        (
+            litellm.APIConnectionError("Connection error.", "openai", "m"),
+            "LLM unreachable (no connection to the provider)",
+        ),
+        (litellm.Timeout("timed out", "m", "openai"), "LLM unavailable (request timed out)"),
+    ]
+
+
+def test_llm_failures_are_named_from_litellm_exceptions_as_the_sdk_wraps_them() -> None:
+    """As the conversation raises them: the SDK's ConversationRunError around the SDK's own
+    LLM error (its mapping keeps no status code) raised from litellm's exception."""
+    from openhands.sdk.conversation.exceptions import ConversationRunError
+    from openhands.sdk.llm.exceptions import map_provider_exception
+
+    from jobs.agent.outcome import llm_failure
+
+    for error, failure in _litellm_errors():
+        mapped = map_provider_exception(error)  # type: ignore[arg-type]
+        if mapped is not error:
+            mapped.__cause__ = error
+        wrapped = ConversationRunError("conv-1", mapped)  # type: ignore[arg-type]
+        assert (llm_failure(error), llm_failure(wrapped)) == (failure, failure), error
+        assert API_KEY not in llm_failure(wrapped)
 
 
 async def test_never_finishing_agent_stops_at_max_iterations(

@@ -23,7 +23,14 @@ from bot.connections import EmbeddedRedis, free_port
 from jobs.state import PartResult
 from tests.fakegithub import FakeGitHubThread, make_app_key
 from tests.fakegithub.payloads import pull_request_event, webhook_request
-from tests.harness import BASE_SRC, GOOD_TEST, HEAD_SRC, first_user_text, part_results_blocking
+from tests.harness import (
+    BASE_SRC,
+    GOOD_TEST,
+    HEAD_SRC,
+    ORDERS_SRC,
+    first_user_text,
+    part_results_blocking,
+)
 from tests.llmserver import ScriptedLLMThread, Step, finish, terminal, tool_call
 from tests.waiting import wait_quiescent_blocking
 
@@ -34,6 +41,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("e2e-processes")]
 APP_ID = 4242
 INSTALLATION = 777
 REPO = "octo/calc"
+# engine auto (the default): characterization first, then the agent for what it left.
+AUTO_REPO = "octo/orders"
 SECRET = "e2e-webhook-secret"
 
 FAILING_TEST = """from calc import classify
@@ -91,34 +100,42 @@ class World:
         except urllib.error.HTTPError as exc:
             return int(exc.code)
 
-    def open_pr(self, branch: str, files: dict[str, str]) -> tuple[dict[str, Any], str, str]:
-        base = self.github.branch_sha(REPO, "main")
-        self.github.create_branch(REPO, branch, base)
-        head = self.github.commit_files(REPO, branch, files, message=f"change on {branch}")
-        pull = self.github.open_pull_request(REPO, head=branch, base="main")
+    def open_pr(
+        self, branch: str, files: dict[str, str], repo: str = REPO
+    ) -> tuple[dict[str, Any], str, str]:
+        base = self.github.branch_sha(repo, "main")
+        self.github.create_branch(repo, branch, base)
+        head = self.github.commit_files(repo, branch, files, message=f"change on {branch}")
+        pull = self.github.open_pull_request(repo, head=branch, base="main")
         return pull, base, head
 
     def payload(
-        self, action: str, pull: dict[str, Any], base: str, head: str, branch: str
+        self,
+        action: str,
+        pull: dict[str, Any],
+        base: str,
+        head: str,
+        branch: str,
+        repo: str = REPO,
     ) -> dict[str, Any]:
         return pull_request_event(
             action=action,
-            repo_full_name=REPO,
+            repo_full_name=repo,
             number=pull["number"],
             head_sha=head,
             base_sha=base,
             head_ref=branch,
-            clone_url=self.github.clone_url(REPO),
+            clone_url=self.github.clone_url(repo),
             installation_id=INSTALLATION,
         )
 
-    def results(self, number: int, head: str) -> dict[str, PartResult]:
+    def results(self, number: int, head: str, repo: str = REPO) -> dict[str, PartResult]:
         """The parts' structured results of a run, from the processes' Redis."""
-        return part_results_blocking(self.redis_url, REPO, number, head)
+        return part_results_blocking(self.redis_url, repo, number, head)
 
-    def completed_run(self, sha: str, timeout: float = 120) -> dict[str, Any]:
+    def completed_run(self, sha: str, timeout: float = 120, repo: str = REPO) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
-            runs = [r for r in self.github.check_runs_for(REPO, sha) if r["status"] == "completed"]
+            runs = [r for r in self.github.check_runs_for(repo, sha) if r["status"] == "completed"]
             return runs[-1] if runs else None
 
         return wait_for(done, timeout, f"check run on {sha[:8]} to complete", self.logs)
@@ -174,6 +191,8 @@ def world(tmp_path_factory: pytest.TempPathFactory, redis_server: EmbeddedRedis)
                 ".github/tandem.yml": "test_generation:\n  engine: openhands\n",
             },
         )
+        github.create_repo(AUTO_REPO, installation_id=INSTALLATION)
+        github.commit_files(AUTO_REPO, "main", {"tests/__init__.py": ""})
         port = free_port()
         redis_url = redis_server.url.replace("/0", "/3")
         env = {
@@ -324,7 +343,62 @@ def test_llm_down_still_reports_the_review(world: World) -> None:
     results = world.results(pull["number"], head)
     assert results["review_refactoring"].details["findings"] >= 1
     assert results["generate_tests"].details["agent_status"] == "llm_error"
+    assert (
+        "| ⚠️ LLM unavailable (HTTP 500 from the provider): no tests kept |"
+        in (run["output"]["summary"])
+    )
     assert world.github.annotations_for(run["id"])
+
+
+@pytest.mark.parametrize(
+    ("mode", "failure"),
+    [
+        ("http_500", "LLM unavailable (HTTP 500 from the provider)"),
+        ("http_401", "LLM key rejected (HTTP 401 from the provider)"),
+    ],
+)
+def test_llm_down_or_key_rejected_is_a_warning_and_the_offline_tests_are_delivered(
+    world: World, mode: str, failure: str
+) -> None:
+    """engine auto against an LLM that fails every request: the check is neutral, the test
+    part's ⚠️ headline names the failure, and characterization's test is still delivered."""
+    branch = f"orders-{mode}"
+    asked = len(world.llm.requests)
+    world.llm.server.mode = mode  # type: ignore[assignment]
+    try:
+        pull, base, head = world.open_pr(branch, {"orders.py": ORDERS_SRC}, repo=AUTO_REPO)
+        world.post(
+            "pull_request", world.payload("opened", pull, base, head, branch, repo=AUTO_REPO)
+        )
+        run = world.completed_run(head, repo=AUTO_REPO)
+    finally:
+        world.llm.server.mode = "script"
+    summary = run["output"]["summary"]
+    assert run["conclusion"] == "neutral", summary
+    headline = f"{failure}: offline tests only, 1 test file(s) generated"
+    assert f"| Test generation | ⚠️ {headline} |" in summary
+    assert headline in run["output"]["title"]
+    assert len(world.llm.requests) > asked  # the real agent loop asked the failing server
+    tests = world.results(pull["number"], head, repo=AUTO_REPO)["generate_tests"]
+    assert (tests.status, tests.details["llm_failure"]) == ("warning", failure)
+    (kept,) = tests.details["kept"]
+    delivery = f"tandem/tests-pr-{pull['number']}"
+    follow_ups = [p for p in world.github.pulls_for(AUTO_REPO) if p["head"]["ref"] == delivery]
+    assert len(follow_ups) == 1
+    shown = subprocess.run(
+        [
+            "git",
+            "--git-dir",
+            str(world.github.repo_path(AUTO_REPO)),
+            "show",
+            f"{world.github.branch_sha(AUTO_REPO, delivery)}:{kept}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "from orders import" in shown.stdout and "def test_" in shown.stdout
+    assert "sk-e2e-test-key" not in json.dumps(run["output"])
 
 
 def test_no_secret_reaches_the_logs_or_github(world: World) -> None:

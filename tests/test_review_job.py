@@ -182,6 +182,31 @@ async def test_llm_enabled_without_an_llm_says_so(tmp_path: Path, redis_url: str
         assert gh.review_comments_for(REPO, number) == []
 
 
+async def test_llm_down_makes_the_review_a_warning_that_names_the_failure(
+    tmp_path: Path, redis_url: str
+) -> None:
+    """The LLM pass was asked for and the configured LLM rejects the key: the static review is
+    still reported, but the part is ⚠️ (neutral), never ✅, and its headline says why."""
+    async with world(tmp_path, redis_url, with_llm=True) as w:
+        w.llm.mode = "http_401"
+        gh = w.github
+        config = (
+            "test_generation:\n  enabled: false\nrefactoring_review:\n  llm:\n    enabled: true\n"
+        )
+        gh.commit_files(REPO, "main", {".github/tandem.yml": config, "m.py": "A = 1\n"})
+        number, base, head = open_pr(gh, {"m.py": branchy("f", 12) + "\n"})
+
+        run = await w.run(number, head, base)
+
+        summary = run["output"]["summary"]
+        failure = "LLM key rejected (HTTP 401 from the provider)"
+        assert run["conclusion"] == "neutral", summary
+        assert f"| ⚠️ {failure}: static review only, 1 review finding(s) |" in summary
+        assert f"Stopped early: {failure}: " in summary
+        assert w.llm.requests and "sk-test" not in summary
+        assert gh.review_comments_for(REPO, number) == []
+
+
 def test_summary_caps_annotations_and_says_how_many_more() -> None:
     from jobs.review import Finding
 

@@ -184,8 +184,19 @@ def test_llm_outage_ends_the_pass_with_a_reason(pr_repo: Path) -> None:
     with ScriptedLLMThread(mode="http_500") as llm:
         outcome, _, _ = run_pass(pr_repo, llm.url)
     assert outcome.findings == [] and outcome.functions_sent == 0
-    assert outcome.stopped.startswith("the LLM failed:")
+    assert outcome.failure == "LLM unavailable (HTTP 500 from the provider)"
+    assert outcome.stopped.startswith(outcome.failure + ": ")
     assert "sk-test" not in outcome.stopped
+
+
+def test_a_rejected_key_is_named_and_the_budget_is_no_failure(pr_repo: Path) -> None:
+    with ScriptedLLMThread(mode="http_401") as llm:
+        outcome, _, _ = run_pass(pr_repo, llm.url)
+    assert outcome.failure == "LLM key rejected (HTTP 401 from the provider)"
+    assert "sk-test" not in outcome.stopped
+    with ScriptedLLMThread() as llm:
+        spent, _, _ = run_pass(pr_repo, llm.url, max_cost_usd=0.0)
+    assert "budget" in spent.stopped and spent.failure is None
 
 
 def test_parse_and_marker_helpers() -> None:

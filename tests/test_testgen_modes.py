@@ -10,7 +10,15 @@ from typing import Any
 import pytest
 
 from jobs import git
-from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, first_user_text, push_change
+from tests.harness import (
+    HEAD_SRC,
+    ORDERS_SRC,
+    REPO,
+    Harness,
+    HarnessFactory,
+    first_user_text,
+    push_change,
+)
 from tests.llmserver import ScriptFn, Step, finish, terminal, tool_call
 
 GOOD = """from {module} import classify
@@ -173,8 +181,9 @@ async def test_llm_http_500_is_reported_and_nothing_delivered(make_harness: Fact
     harness.llm.mode = "http_500"
     run, section = await run_mode(harness, "good_calc")
     assert run["conclusion"] == "neutral"
-    assert "test generation llm_error" in run["output"]["summary"]
-    assert "LLM request failed" in section
+    failure = "LLM unavailable (HTTP 500 from the provider)"
+    assert f"| ⚠️ {failure}: no tests kept |" in run["output"]["summary"]
+    assert f"**Problem:** {failure}; the agent stopped after 0 iteration(s)." in section
     assert "review finding(s)" in run["output"]["summary"]  # the other part still reports
     assert delivered(harness) == []
 
@@ -210,23 +219,6 @@ async def test_cost_budget_ends_cleanly_with_what_was_written(make_harness: Fact
     assert "1 test file(s) generated (budget reached)" in run["output"]["summary"]
     assert delivered(harness) == ["Tests for #1"]
 
-
-ORDERS_SRC = '''def grade(score):
-    """The letter for a score.
-
-    >>> grade(95)
-    'A'
-    """
-    if score >= 90:
-        return "A"
-    return "B"
-
-
-def total(order):
-    if not order["items"]:
-        return 0
-    return sum(item["price"] * item["qty"] for item in order["items"])
-'''
 
 EMPTY_ORDER_TEST = """from orders import total
 
@@ -315,3 +307,44 @@ async def test_with_an_llm_nothing_left_after_characterization_needs_no_agent(
     assert harness.llm.requests == []  # no LLM call at all
     assert re.search(r"changed lines covered: 0% → 100%", section), section
     assert delivered(harness) == ["Tests for #1"]
+
+
+@pytest.mark.parametrize(
+    ("mode", "failure"),
+    [
+        ("http_500", "LLM unavailable (HTTP 500 from the provider)"),
+        ("http_401", "LLM key rejected (HTTP 401 from the provider)"),
+    ],
+)
+async def test_with_the_llm_down_the_offline_tests_are_delivered_under_a_warning(
+    make_harness: Factory, mode: str, failure: str
+) -> None:
+    """engine auto, the configured LLM failing every request (an outage, a rejected key):
+    characterization's test is still validated and delivered, but the part is ⚠️, its headline
+    names the failure and the check is neutral, never success."""
+    harness = await make_harness(script=building_agent, engine="auto")
+    harness.llm.mode = mode  # type: ignore[assignment]
+    base, head = push_change(harness.github, "feature-orders", {"orders.py": ORDERS_SRC})
+    await harness.start("opened", 1, head, base, head_ref="feature-orders")
+    run = await harness.completed(head)
+    section = part_section(run["output"]["summary"])
+    tests = (await harness.results(1, head))["generate_tests"]
+
+    assert harness.llm.requests and harness.llm.responses == []  # the agent was asked, in vain
+    assert run["conclusion"] == "neutral", section
+    assert tests.status == "warning"
+    assert tests.headline == f"{failure}: offline tests only, 1 test file(s) generated"
+    assert (
+        f"| ⚠️ {failure}: offline tests only, 1 test file(s) generated |"
+        in (run["output"]["summary"])
+    )
+    assert f"**Problem:** {failure}; the agent stopped after 0 iteration(s), so 1 kept" in section
+    assert tests.details["llm_failure"] == failure
+    (kept,) = tests.details["kept"]
+    assert "tandem" not in kept or "characteriz" in kept  # the offline engine's, not the agent's
+    assert delivered(harness) == ["Tests for #1"]
+    delivered_test = await git.run_async(
+        harness.github.repo_path(REPO), "show", f"tandem/tests-pr-1:{kept}"
+    )
+    assert "def test_" in delivered_test
+    assert "sk-test" not in run["output"]["summary"] + run["output"]["title"]

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import RepoConfig
+from bot.repo_config import RepoConfig, TestGeneration
 from bot.settings import Settings
+from jobs.agent import AgentOutcome, Status
 from jobs.collect import render_results
 from jobs.dependencies import install_dependencies
 from jobs.sandbox import LocalSandbox, decisive_line
@@ -19,7 +20,9 @@ from jobs.state import PartResult
 from jobs.testgen import coverage as cov
 from jobs.testgen import produce_tests
 from jobs.testgen.engines import pynguin
-from jobs.testgen.report import unkept_result
+from jobs.testgen.produce import Production
+from jobs.testgen.report import kept_result, unkept_result
+from jobs.testgen.validation import Verdict
 from tests.test_testgen import CALC, make_repo
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -78,6 +81,39 @@ def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -
     assert "| Test generation | ⚠️ no tests written; boom |" in output.summary
     assert "| Refactoring review | ❌ 2 |" in output.summary
     assert render_results(results[:1])[0] == "neutral"
+
+
+def _agent_ended(status: Status, failure: str | None = None) -> Production:
+    """engine auto: characterization kept one file, then the agent's conversation ended so."""
+    production = Production(engine="openhands", engine_reason="OpenHands agent")
+    production.kept = {"tests/test_orders_characterization.py": "def test_x():\n    pass\n"}
+    production.verdicts = [Verdict("tests/test_orders_characterization.py", True, "covers")]
+    production.usage.add(AgentOutcome(status, "why", 0, 1.0, 0.0, 0, 0, llm_failure=failure))
+    return production
+
+
+def test_a_failing_llm_is_a_warning_named_in_the_headline_and_a_budget_is_not() -> None:
+    tg = TestGeneration()
+    down = kept_result(
+        _agent_ended("llm_error", "LLM unavailable (HTTP 500 from the provider)"), tg, "", [], {}
+    )
+    assert down.status == "warning"
+    assert down.headline == (
+        "LLM unavailable (HTTP 500 from the provider): offline tests only, 1 test file(s) generated"
+    )
+    assert render_results([down])[0] == "neutral"
+
+    spent = _agent_ended("max_cost")
+    spent.budget_hit = ["cost budget reached"]
+    budget = kept_result(spent, tg, "", [], {})
+    assert (budget.status, budget.headline) == ("ok", "1 test file(s) generated (budget reached)")
+    assert budget.details["llm_failure"] is None
+
+    nothing = _agent_ended("llm_error", "LLM key rejected (HTTP 401 from the provider)")
+    nothing.kept, nothing.verdicts = {}, []
+    refused = unkept_result(nothing, tg)
+    assert refused is not None and refused.status == "warning"
+    assert refused.headline == "LLM key rejected (HTTP 401 from the provider): no tests kept"
 
 
 async def test_a_project_using_pytest_cov_gets_a_real_baseline(tmp_path: Path) -> None:

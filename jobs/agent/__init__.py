@@ -23,7 +23,9 @@ How the limits work
   conversation's combined metrics (agent and condenser); checked before each step, it ends the
   run with a ``MaxBudgetReached`` error event; we report ``"max_cost"``.
 - **LLM outages**: litellm retries are kept low (a few, with short waits; see
-  :mod:`jobs.agent.llm`), so an LLM that always answers 500 ends in ``"llm_error"`` within seconds.
+  :mod:`jobs.agent.llm`), so an LLM that always answers 500 ends in ``"llm_error"`` within seconds;
+  ``AgentOutcome.llm_failure`` then names the failure in a few words for a headline ("LLM key
+  rejected (HTTP 401 from the provider)"; see :func:`jobs.agent.outcome.llm_failure`).
 
 The terminal's environment
 --------------------------

@@ -30,7 +30,7 @@ from bot.redaction import one_line
 from jobs.agent.editor import checkout_file_editor
 from jobs.agent.hardening import deny_secret_env, install_plugin_guard, untrusted
 from jobs.agent.llm import LLMSettings, build_llm
-from jobs.agent.outcome import AgentOutcome, RunResult, classify, usage
+from jobs.agent.outcome import AgentOutcome, RunResult, classify, llm_failure, usage
 
 log = logging.getLogger(__name__)
 
@@ -227,6 +227,11 @@ def _run_conversation(
         cost_usd=cost,
         prompt_tokens=prompt_tokens,
         completion_tokens=completion_tokens,
+        llm_failure=(
+            llm_failure(result.exception)
+            if status == "llm_error" and result.exception is not None
+            else None
+        ),
     )
     log.info(
         "agent run ended: %s (%s) after %d iterations, %.1fs, $%.4f",

@@ -5,12 +5,16 @@ the last ``ConversationErrorEvent``, the ``finish`` message) and what the driver
 (:class:`RunResult`: wall-time interrupt, cancellation, an exception) into one
 :data:`Status` and a one-line reason. Exceptions from the LLM stack (litellm, openai, httpx, ...)
 are ``"llm_error"``; everything else that went wrong is ``"error"``. The reason is made safe to
-show in a check run by ``bot.redaction.one_line``. :func:`usage` reads tokens and cost from the
-conversation's combined metrics (agent and condenser).
+show in a check run by ``bot.redaction.one_line``. :func:`llm_failure` names an LLM failure in a
+few words for a headline ("LLM key rejected (HTTP 401 from the provider)"), from the exception
+litellm raised and its status code, never from the provider's message (which can quote the
+key). :func:`usage` reads tokens and cost from the conversation's combined metrics (agent and
+condenser).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -29,6 +33,8 @@ class AgentOutcome:
     cost_usd: float
     prompt_tokens: int
     completion_tokens: int
+    # With status "llm_error": the failure in a few words, for a headline (see llm_failure).
+    llm_failure: str | None = None
 
 
 @dataclass
@@ -76,11 +82,77 @@ def _is_llm_exception(e: BaseException) -> bool:
 
     if isinstance(e, LLMError):
         return True
+    # The classes' own modules: litellm's NotFoundError (a model that does not exist) is not
+    # one the SDK maps to an LLMError.
     return any(
-        (type(x).__module__ or "").split(".")[0] in _LLM_EXCEPTION_MODULES
+        (x.__module__ or "").split(".")[0] in _LLM_EXCEPTION_MODULES
         for x in type(e).__mro__
         if x not in (BaseException, Exception, object)
     )
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    """``e`` and what it wraps: the SDK's ``original_exception``, then causes and contexts."""
+    seen: list[BaseException] = []
+    current: BaseException | None = e
+    while current is not None and not any(current is s for s in seen) and len(seen) < 20:
+        seen.append(current)
+        original = getattr(current, "original_exception", None)
+        wrapped = original if isinstance(original, BaseException) else None
+        current = wrapped or current.__cause__ or current.__context__
+    return seen
+
+
+# What an HTTP status from the provider means, for an operator, in a few words.
+_STATUS_MEANING = {
+    401: "LLM key rejected",
+    403: "LLM access denied",
+    404: "LLM model not found",
+    429: "LLM rate limit or quota reached",
+}
+
+
+def llm_failure(e: BaseException) -> str:
+    """An LLM failure in a few words for a headline, e.g. "LLM unavailable (HTTP 500 from the
+    provider)". Only the exception's type and status code are used, never its text: a
+    provider's 401 message quotes the key."""
+    import httpx
+    import openai
+    from openhands.sdk.llm.exceptions import (
+        LLMAuthenticationError,
+        LLMRateLimitError,
+        LLMServiceUnavailableError,
+        LLMTimeoutError,
+    )
+
+    chain = _chain(e)
+    # Before status codes: litellm gives an unreadable answer and a connection error the
+    # status 500 of its own.
+    if any(isinstance(x, (openai.APIResponseValidationError, json.JSONDecodeError)) for x in chain):
+        return "LLM unusable (unreadable answer from the provider)"
+    if any(isinstance(x, (openai.APITimeoutError, httpx.TimeoutException)) for x in chain):
+        return "LLM unavailable (request timed out)"
+    if any(
+        isinstance(x, (openai.APIConnectionError, httpx.TransportError, ConnectionError))
+        for x in chain
+    ):
+        return "LLM unreachable (no connection to the provider)"
+    for x in chain:
+        status = getattr(x, "status_code", None)
+        if isinstance(status, int) and 400 <= status < 600:
+            what = _STATUS_MEANING.get(status) or (
+                "LLM unavailable" if status >= 500 else "LLM request rejected"
+            )
+            return f"{what} (HTTP {status} from the provider)"
+    if any(isinstance(x, LLMAuthenticationError) for x in chain):
+        return "LLM key rejected"
+    if any(isinstance(x, LLMRateLimitError) for x in chain):
+        return "LLM rate limit or quota reached"
+    if any(isinstance(x, (LLMTimeoutError, TimeoutError)) for x in chain):
+        return "LLM unavailable (request timed out)"
+    if any(isinstance(x, LLMServiceUnavailableError) for x in chain):
+        return "LLM unavailable"
+    return f"LLM failed ({type(chain[-1]).__name__})"
 
 
 def _classify_exception(e: BaseException) -> tuple[Status, str]:
@@ -89,10 +161,8 @@ def _classify_exception(e: BaseException) -> tuple[Status, str]:
     original: BaseException = e
     if isinstance(e, ConversationRunError):
         original = e.original_exception
-    if _is_llm_exception(original):
-        return "llm_error", f"LLM request failed: {_describe(original)}"
-    if isinstance(original, TimeoutError):
-        return "llm_error", f"LLM request timed out: {_describe(original)}"
+    if _is_llm_exception(original) or isinstance(original, TimeoutError):
+        return "llm_error", f"{llm_failure(original)}: {_describe(original)}"
     return "error", f"agent failed: {_describe(original)}"
 
 

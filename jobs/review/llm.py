@@ -17,7 +17,8 @@ annotations.
 Budgets: at most ``max_functions`` requests, and no new request once the LLM spend (as the
 SDK's metrics count it) has reached ``max_cost_usd``. Each answer is capped in tokens. The
 call blocks; run it in a thread. It never raises for what the LLM does: outages, garbage and
-timeouts end the pass with a one-line reason.
+timeouts end the pass with a one-line reason, and name the failure in a few words
+(``LlmPass.failure``), which the review's headline carries.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from bot.redaction import one_line
 from jobs.agent import LLMSettings, build_llm
+from jobs.agent.outcome import llm_failure
 from jobs.review.rules import Finding, Level, TouchedFunction
 
 __all__ = [
@@ -152,6 +154,9 @@ class LlmPass:
     prompt_tokens: int = 0
     completion_tokens: int = 0
     stopped: str = ""  # why the pass stopped early, one line
+    # The LLM failed (outage, rejected key, unknown model ...), in a few words for a headline;
+    # None when it answered (a spent budget is not a failure).
+    failure: str | None = None
 
 
 def build_prompt(fn: TouchedFunction, head_lines: list[str]) -> str:
@@ -237,6 +242,8 @@ def run_llm_pass(
         )
     except Exception as exc:  # e.g. a model string the SDK rejects
         result.stopped = one_line(f"invalid LLM settings: {exc}", [settings.api_key])
+        result.failure = "LLM settings invalid"
+        result.functions_skipped += len(chosen)
         return result
     seen: set[tuple[str, int, int, str]] = set()
     for index, fn in enumerate(chosen):
@@ -253,8 +260,9 @@ def run_llm_pass(
             response = llm.completion(messages)
         except Exception as exc:  # outage, 5xx, garbage body, timeout
             result.functions_skipped += len(chosen) - index
+            result.failure = llm_failure(exc)
             result.stopped = one_line(
-                f"the LLM failed: {type(exc).__name__}: {exc}", [settings.api_key]
+                f"{result.failure}: {type(exc).__name__}: {exc}", [settings.api_key]
             )
             break
         result.functions_sent += 1

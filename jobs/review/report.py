@@ -150,9 +150,14 @@ def summarize(
     headline = f"{len(findings)} review finding(s)"
     if failing:
         headline += f", {len(failing)} failing the check"
+    failure = llm.llm.failure if llm is not None and llm.llm is not None else None
+    if failure is not None and llm is not None and llm.llm is not None:
+        # The LLM pass was asked for and the LLM did not work: never ✅, and say why first.
+        what = "static review only" if not llm.llm.functions_sent else "LLM pass cut short"
+        headline = f"{failure}: {what}, {headline}"
     return PartResult(
         part=REVIEW_REFACTORING,
-        status="ok",
+        status="warning" if failure is not None else "ok",
         headline=headline,
         summary=table + "\n\n" + "\n\n".join(notes),
         annotations=[annotation(f) for f in shown],
@@ -162,6 +167,7 @@ def summarize(
             "preexisting": result.preexisting,
             "annotations_not_shown": len(findings) - len(shown),
             "failing": [f"{CONFIG_KIND[f.kind]}:{f.path}:{f.start_line}" for f in failing],
+            "llm_failure": failure,
         },
     )
 

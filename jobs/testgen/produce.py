@@ -69,6 +69,8 @@ class Production:
     pinning: Pinning | None = None
     # The baseline's failing tests on the base commit (None: none failed, or not checked).
     broken: BrokenTests | None = None
+    # The kept files the agent wrote (the others come from the offline engines).
+    agent_kept: list[str] = field(default_factory=list)
 
 
 async def produce_tests(
@@ -331,6 +333,7 @@ async def produce_tests(
         for v in chosen
         if v.kept and v.path not in first_kept
     }
+    production.agent_kept = sorted(p for p in production.kept if p not in first_kept)
     production.after = cov.ChangedCoverage(changed_exec, covered)
     production.budget_hit = budget.hit
     return production

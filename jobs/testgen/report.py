@@ -68,9 +68,30 @@ def agent_line(outcome: AgentOutcome) -> str:
     return usage_line(usage, 0.0)
 
 
+def llm_failure(production: Production) -> str | None:
+    """The configured LLM's failure in a few words ("LLM key rejected (HTTP 401 from the
+    provider)"), when it ended the agent's work; None when it did not fail. A budget that ended
+    the agent is not a failure of the LLM."""
+    last = production.usage.last
+    if last is None or last.status != "llm_error":
+        return None
+    return last.llm_failure or "LLM failed"
+
+
 def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[str, Any]]:
     """Summary lines and details for the check run (without the delivery line)."""
-    lines = [f"**Problem:** {p}." for p in production.problems]
+    lines = []
+    failure = llm_failure(production)
+    if failure is not None:
+        offline = len(production.kept) - len(production.agent_kept)
+        lines.append(
+            f"**Problem:** {failure}; the agent stopped after "
+            f"{production.usage.iterations} iteration(s)"
+            + (f", so {offline} kept file(s) come from the offline engines only" if offline else "")
+            + ". Check the LLM settings (`TANDEM_LLM_MODEL`, `TANDEM_LLM_BASE_URL`, "
+            "`TANDEM_LLM_API_KEY`) and the provider's status."
+        )
+    lines.extend(f"**Problem:** {p}." for p in production.problems)
     lines.append(f"Engine: {production.engine_reason}.")
     usage = production.usage
     if usage.last is not None:
@@ -118,6 +139,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
     details: dict[str, Any] = {
         "engine": production.engine,
         "agent_status": usage.last.status if usage.last else None,
+        "llm_failure": failure,
         "kept": sorted(production.kept),
         "discarded": [v.path for v in production.verdicts if not v.kept],
         "verdicts": [
@@ -182,9 +204,14 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
     if production.kept:
         return None
     last = production.usage.last
-    failed = last is not None and last.status not in ("finished",)
+    failure = llm_failure(production)
+    # The LLM's failure is the provider's trouble (or the operator's settings), not a crash of
+    # Tandem's: ⚠️ with the failure in the headline.
+    failed = last is not None and last.status not in ("finished",) and failure is None
     if production.budget_hit and last is not None and last.status in BUDGET_STATUSES:
         headline = f"no tests kept ({'; '.join(production.budget_hit)})"
+    elif failure is not None:
+        headline = f"{failure}: no tests kept"
     elif failed:
         headline = f"test generation {last.status if last else 'failed'}"
     elif production.verdicts:
@@ -193,7 +220,7 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = "no tests written"
     result = PartResult(
         part=GENERATE_TESTS,
-        status="failed" if failed else "warning" if production.problems else "ok",
+        status="failed" if failed else "warning" if production.problems or failure else "ok",
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
@@ -259,10 +286,15 @@ def kept_result(
     headline = f"{len(production.kept)} test file(s) generated"
     if production.budget_hit:
         headline += " (budget reached)"
+    failure = llm_failure(production)
+    if failure is not None:
+        # What the operator must see first: the LLM they configured is not working.
+        only = "offline tests only, " if not production.agent_kept else ""
+        headline = f"{failure}: {only}{headline}"
     fence = fence_for(patch)
     result = PartResult(
         part=GENERATE_TESTS,
-        status="warning" if production.problems else "ok",
+        status="warning" if production.problems or failure else "ok",
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
