@@ -12,8 +12,9 @@ process sends signed deliveries, `--concurrency` at a time, in rounds of `--requ
 
 The kinds alternate within each round and their order flips from round to round, because this
 machine is shared and noisy. It prints each round's rates and the medians, and the two ratios
-that count: accepted deliveries per second against the bare server, and against `ping`. At the
-end it checks that Redis holds one queued job per accepted delivery.
+that count: accepted deliveries per second against the bare server, and against `ping`; and
+each server's CPU time per request (from /proc), which the other load on the machine barely
+moves. At the end it checks that Redis holds one queued job per accepted delivery.
 
     .venv/bin/python -m bench.intake [--requests 2000] [--concurrency 64] [--rounds 5]
 """
@@ -51,9 +52,20 @@ Request = tuple[bytes, dict[str, str]]
 class Kind:
     name: str
     url: str
+    pid: int = 0
     rates: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # the server's CPU per request
     latencies_ms: list[float] = field(default_factory=list)
     statuses: dict[int, int] = field(default_factory=dict)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process (Linux's /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -76,9 +88,12 @@ async def measure(
                 kind.statuses[response.status] = kind.statuses.get(response.status, 0) + 1
             kind.latencies_ms.append((time.perf_counter() - started) * 1000)
 
+    cpu_before = cpu_seconds(kind.pid)
     started = time.perf_counter()
     await asyncio.gather(*(client() for _ in range(concurrency)))
-    return len(requests) / (time.perf_counter() - started)
+    elapsed = time.perf_counter() - started
+    kind.cpu_ms.append((cpu_seconds(kind.pid) - cpu_before) * 1000 / len(requests))
+    return len(requests) / elapsed
 
 
 def opened_deliveries(first: int, count: int) -> list[Request]:
@@ -166,6 +181,11 @@ async def compare(tmp: Path, redis_url: str, count: int, concurrency: int, round
         async with aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=concurrency)
         ) as session:
+            bare.pid, ping.pid, opened.pid = (
+                bare_process.pid,
+                tandem_process.pid,
+                tandem_process.pid,
+            )
             await wait_until_up(session, f"http://127.0.0.1:{tandem_port}/healthz", tandem_process)
             await wait_until_up(session, f"http://127.0.0.1:{bare_port}/healthz", bare_process)
             # Warm-up: connections open, code paths and caches warm, in every server.
@@ -175,6 +195,7 @@ async def compare(tmp: Path, redis_url: str, count: int, concurrency: int, round
             for kind in (bare, ping, opened):
                 kind.latencies_ms.clear()
                 kind.statuses.clear()
+                kind.cpu_ms.clear()
             print(
                 f"round  {'bare 202/s':>11}{'ping/s':>9}{'opened/s':>10}"
                 f"{'vs bare':>9}{'vs ping':>9}"
@@ -203,18 +224,25 @@ async def compare(tmp: Path, redis_url: str, count: int, concurrency: int, round
 def report(count: int, concurrency: int, size: int, *kinds: Kind) -> None:
     bare, ping, opened = kinds
     print(f"\nrequests per round and kind {count}, concurrency {concurrency}, payload {size} bytes")
-    print(f"{'kind':<22}{'median/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}  statuses")
+    print(
+        f"{'kind':<22}{'median/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}"
+        f"{'CPU ms/req':>11}  statuses"
+    )
     for kind in kinds:
         lat = kind.latencies_ms
         print(
             f"{kind.name:<22}{statistics.median(kind.rates):>9.0f}{percentile(lat, 0.5):>9.2f}"
-            f"{percentile(lat, 0.95):>9.2f}{percentile(lat, 0.99):>9.2f}  {kind.statuses}"
+            f"{percentile(lat, 0.95):>9.2f}{percentile(lat, 0.99):>9.2f}"
+            f"{statistics.median(kind.cpu_ms):>11.3f}  {kind.statuses}"
         )
     # The median of each round's ratio: both sides of a ratio saw the same moment's load.
     vs_bare = statistics.median(o / b for o, b in zip(opened.rates, bare.rates, strict=True))
     vs_ping = statistics.median(o / p for o, p in zip(opened.rates, ping.rates, strict=True))
     print(f"pull_request accepted per second / bare aiohttp 202: {vs_bare:.2f}x (median of rounds)")
     print(f"pull_request accepted per second / tandem ping:      {vs_ping:.2f}x (median of rounds)")
+    # CPU time barely depends on what else the machine runs; rates do.
+    cpu = statistics.median(opened.cpu_ms) / statistics.median(bare.cpu_ms)
+    print(f"server CPU per request, pull_request / bare aiohttp 202: {cpu:.2f}x")
 
 
 def bare_server(port: int) -> None:

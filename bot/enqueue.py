@@ -11,10 +11,18 @@ de-duplication SET NX a fourth; at intake rates those round trips were most of a
 3. otherwise ``PSETEX arq:job:<id>`` with the job serialized by arq's own `serialize_job` (so
    the worker reads it unchanged) and ``ZADD`` it to the queue, scored now, expiring after the
    pool's `expires_extra_ms`, exactly as `enqueue_job` writes a job that is not deferred.
+
+Deliveries that arrive together share a round trip: calls wait while one batch is on its way
+and go together in the next pipeline (not a transaction: each script is atomic by itself, and
+Redis runs them in order, so two deliveries of one id in a batch are still one and a
+duplicate). On a busy machine every round trip also waits for Redis's process to be scheduled,
+so fewer of them is what lets intake keep up (issue 17). Scripts are sent with EVAL, which
+needs no NOSCRIPT handling after a Redis restart; Redis caches the compiled script by its hash.
 """
 
 from __future__ import annotations
 
+import asyncio
 from enum import Enum
 from typing import Any
 
@@ -22,7 +30,6 @@ from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
 from arq.utils import timestamp_ms
-from redis.commands.core import AsyncScript
 
 # KEYS: delivery key (or "" for none), job key, result key, queue.
 # ARGV: delivery ttl in s, job expiry in ms, serialized job, job id, score.
@@ -45,13 +52,16 @@ class Enqueued(Enum):
     JOB_EXISTS = 2
 
 
+_Call = tuple[list[Any], "asyncio.Future[Any]"]
+
+
 class ClaimAndEnqueue:
-    """The script, registered once per pool (redis-py sends it by its sha and loads it again
-    after a Redis restart emptied the script cache)."""
+    """The script's calls, batched per round trip on one pool."""
 
     def __init__(self, pool: ArqRedis) -> None:
         self.pool = pool
-        self.script: AsyncScript = pool.register_script(_CLAIM_AND_ENQUEUE)
+        self._pending: list[_Call] = []
+        self._sender: asyncio.Task[None] | None = None
 
     async def __call__(
         self,
@@ -67,5 +77,30 @@ class ClaimAndEnqueue:
         now_ms = timestamp_ms()
         job = serialize_job(function, args, {}, None, now_ms, serializer=self.pool.job_serializer)
         keys = [delivery_key or "", job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
-        argv: list[Any] = [delivery_ttl_s, self.pool.expires_extra_ms, job, job_id, now_ms]
-        return Enqueued(int(await self.script(keys=keys, args=argv)))
+        argv = [delivery_ttl_s, self.pool.expires_extra_ms, job, job_id, now_ms]
+        done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending.append(([_CLAIM_AND_ENQUEUE, len(keys), *keys, *argv], done))
+        if self._sender is None or self._sender.done():
+            self._sender = asyncio.create_task(self._send_all())
+        return Enqueued(int(await done))
+
+    async def _send_all(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            await self._send(batch)
+
+    async def _send(self, batch: list[_Call]) -> None:
+        try:
+            async with self.pool.pipeline(transaction=False) as pipe:
+                for command, _ in batch:
+                    pipe.execute_command("EVAL", *command)
+                results = await pipe.execute(raise_on_error=False)
+        except Exception as exc:  # every caller gets it: Redis away means 503 for each
+            results = [exc] * len(batch)
+        for (_, done), result in zip(batch, results, strict=True):
+            if done.done():  # its request went away meanwhile
+                continue
+            if isinstance(result, BaseException):
+                done.set_exception(result)
+            else:
+                done.set_result(result)

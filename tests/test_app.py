@@ -373,3 +373,23 @@ async def test_a_delivery_that_enqueues_nothing_is_still_a_duplicate_the_second_
     assert (first.status, second.status) == (202, 200)
     assert await second.json() == {"duplicate": "d-c"}
     assert await queued(redis_client) == []
+
+
+async def test_concurrent_deliveries_share_round_trips_and_keep_every_rule(
+    client: TestClient, redis_client: Redis
+) -> None:
+    """Deliveries that arrive together go to Redis in one pipeline (issue 17): each is still
+    claimed once, and a head delivered twice is still one job."""
+    import asyncio
+
+    heads = [f"{n:040x}" for n in range(20)]
+    posts = [post(client, "pull_request", pr_payload(head=h), delivery=f"d-{h}") for h in heads]
+    posts += [post(client, "pull_request", pr_payload(), delivery="d-same") for _ in range(5)]
+    posts += [post(client, "pull_request", pr_payload("synchronize"), f"d-x{n}") for n in range(3)]
+    statuses = [response.status for response in await asyncio.gather(*posts)]
+    assert statuses[:20] == [202] * 20
+    assert sorted(statuses[20:25]) == [200, 200, 200, 200, 202]
+    assert statuses[25:] == [202] * 3
+    expected = {f"start_run:octo/demo#3@{h}" for h in [*heads, HEAD]}
+    assert set(await queued(redis_client)) == expected
+    assert len(await queued(redis_client)) == 21
