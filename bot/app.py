@@ -1,4 +1,5 @@
-"""The web tier: verify, de-duplicate, decide, enqueue, answer in milliseconds."""
+"""The web tier: verify, decide, de-duplicate and enqueue (one Redis round trip, shared by the
+deliveries that arrive together: bot.enqueue), answer in milliseconds."""
 
 from __future__ import annotations
 
