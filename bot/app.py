@@ -1,23 +1,25 @@
-"""The web tier: verify, de-duplicate, decide, enqueue, answer in milliseconds."""
+"""The web tier: verify, decide, de-duplicate and enqueue (one Redis round trip, shared by the
+deliveries that arrive together: bot.enqueue), answer in milliseconds."""
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 import redis.exceptions
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from arq import create_pool
 from arq.connections import ArqRedis
-from gidgethub import BadRequest, ValidationFailure, sansio
+from gidgethub import ValidationFailure, sansio
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
 from bot import logs, plan, webhooks
 from bot.connections import CONTROL_QUEUE, redis_settings
+from bot.enqueue import ClaimAndEnqueue, Enqueued
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ INTAKE_SECONDS = Histogram(
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings", Settings)
 POOL: web.AppKey[ArqRedis] = web.AppKey("pool", ArqRedis)
 ACCEPT_RUNS: web.AppKey[bool] = web.AppKey("accept_runs", bool)
+CLAIM_AND_ENQUEUE: web.AppKey[ClaimAndEnqueue] = web.AppKey("claim_and_enqueue", ClaimAndEnqueue)
+
+
+class DuplicateDelivery(Exception):
+    """This delivery id was seen within the de-duplication window."""
 
 
 def error(status: int, message: str) -> web.Response:
@@ -86,22 +93,20 @@ async def receive_webhook(request: web.Request) -> web.Response:
     logs.bind_for_task(delivery=delivery_id[:100], event=event_name[:100])
 
     assert settings.webhook_secret is not None
-    headers = {
-        "content-type": "application/json",
-        "x-github-event": event_name,
-        "x-github-delivery": delivery_id,
-        "x-hub-signature-256": signature,
-    }
     try:
-        event = sansio.Event.from_http(
-            headers, body, secret=settings.webhook_secret.get_secret_value()
+        sansio.validate_event(
+            body, signature=signature, secret=settings.webhook_secret.get_secret_value()
         )
     except ValidationFailure:
         return error(401, "signature does not match")
-    except (BadRequest, UnicodeDecodeError, json.JSONDecodeError):
+    # Decoded once, by orjson: the payload's JSON was the largest single cost of an intake
+    # (issue 17). It refuses what json would let through and the handlers then refuse anyway
+    # (NaN, lone surrogates, more than 1024 levels of nesting): all 400s.
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
         return error(400, "body is not valid JSON")
-    except RecursionError:
-        return error(400, "body is nested too deeply")
+    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
     if not isinstance(event.data, dict):
         return error(400, "body must be a JSON object")
     if not isinstance(event.data.get("action", ""), str):
@@ -119,33 +124,50 @@ async def receive_webhook(request: web.Request) -> web.Response:
         )
 
     pool = request.app[POOL]
+    claim_and_enqueue = request.app[CLAIM_AND_ENQUEUE]
     delivery_key = f"tandem:delivery:{delivery_id}"
-    try:
-        fresh = await pool.set(delivery_key, "1", nx=True, ex=settings.delivery_ttl_s)
-    except redis.exceptions.RedisError:
-        log.exception("redis unavailable while receiving delivery %s", delivery_id)
-        return error(503, "queue unavailable, please redeliver")
-    if not fresh:
-        return web.json_response({"duplicate": delivery_id}, status=200)
+    claimed = False
 
     async def enqueue(function: str, *args: Any, job_id: str) -> bool:
-        job = await pool.enqueue_job(function, *args, _job_id=job_id, _queue_name=CONTROL_QUEUE)
-        return job is not None
+        # The delivery is claimed (SET NX) in the same round trip as its first job.
+        nonlocal claimed
+        outcome = await claim_and_enqueue(
+            function,
+            *args,
+            job_id=job_id,
+            queue_name=CONTROL_QUEUE,
+            delivery_key=None if claimed else delivery_key,
+            delivery_ttl_s=settings.delivery_ttl_s,
+        )
+        claimed = True
+        if outcome is Enqueued.DUPLICATE_DELIVERY:
+            raise DuplicateDelivery
+        return outcome is Enqueued.QUEUED
 
     intake = webhooks.Intake(enqueue=enqueue)
     try:
         await webhooks.router.dispatch(event, intake)
+        if not claimed:
+            # A handler that enqueued nothing (an ignored comment, say): claim the delivery
+            # all the same, so that its redelivery is answered as a duplicate as any other.
+            claimed = True
+            if not await pool.set(delivery_key, "1", nx=True, ex=settings.delivery_ttl_s):
+                raise DuplicateDelivery
+    except DuplicateDelivery:
+        return web.json_response({"duplicate": delivery_id}, status=200)
     except plan.PayloadError as exc:
         return error(400, str(exc))
     except redis.exceptions.RedisError:
-        # Forget the delivery so GitHub's redelivery is not dropped as a duplicate.
+        # Forget the delivery so GitHub's redelivery is not dropped as a duplicate (the
+        # script is atomic, but a reply lost on the way back leaves its claim behind).
         await _forget(pool, delivery_key)
-        log.exception("redis unavailable while enqueuing delivery %s", delivery_id)
+        log.exception("redis unavailable while receiving delivery %s", delivery_id)
         return error(503, "queue unavailable, please redeliver")
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, RecursionError) as exc:
         # A signed body of a shape the handlers did not expect (the parsers check what they
         # use; this is what slips past them): the sender's problem, one line, no traceback.
-        await _forget(pool, delivery_key)
+        if claimed:
+            await _forget(pool, delivery_key)
         log.warning(
             "delivery %s %s: payload not understood (%s)",
             delivery_id,
@@ -209,6 +231,7 @@ def create_app(settings: Settings, *, accept_runs: bool = True) -> web.Applicati
     async def connect(app: web.Application) -> Any:
         assert settings.redis_url is not None
         app[POOL] = await create_pool(redis_settings(settings.redis_url))
+        app[CLAIM_AND_ENQUEUE] = ClaimAndEnqueue(app[POOL])
         yield
         await app[POOL].aclose()
 

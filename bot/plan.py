@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
 from bot.commands import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
@@ -44,7 +44,9 @@ class PullRequestRef:
         return run_key(self.repo, self.number, self.head_sha)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Every field is immutable (str, int, bool, a tuple of str), so asdict's deep copy
+        # buys nothing; this is on the intake path of every delivery.
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PullRequestRef:

@@ -302,3 +302,94 @@ async def test_200_hostile_requests_get_4xx_and_enqueue_nothing(
     assert sum(answers.values()) == 200
     assert await queued(redis_client) == []
     assert not [r for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
+async def test_a_job_enqueued_at_intake_is_the_one_arq_would_write(
+    client: TestClient, redis_client: Redis, redis_url: str
+) -> None:
+    """Intake writes the job with one Lua script, not arq's enqueue_job (issue 17): the
+    worker must read it exactly as one of arq's own, with the same expiry and score."""
+    from arq import create_pool
+    from arq.constants import expires_extra_ms
+    from arq.jobs import Job
+
+    from bot.connections import redis_settings
+    from bot.plan import pull_request_ref
+
+    assert (await post(client, "pull_request", pr_payload(), delivery="d-arq")).status == 202
+    arq_pool = await create_pool(redis_settings(redis_url))
+    try:
+        ours = await Job(f"start_run:octo/demo#3@{HEAD}", arq_pool, CONTROL_QUEUE).info()
+        theirs_job = await arq_pool.enqueue_job(
+            "start_run",
+            pull_request_ref(pr_payload()).to_dict(),
+            "d-arq",
+            "opened",
+            _job_id="by-arq",
+            _queue_name=CONTROL_QUEUE,
+        )
+        assert theirs_job is not None
+        theirs = await theirs_job.info()
+        assert ours is not None and theirs is not None
+        assert (ours.function, ours.args, ours.kwargs, ours.job_try) == (
+            theirs.function,
+            theirs.args,
+            theirs.kwargs,
+            theirs.job_try,
+        )
+        assert ours.score == int(ours.enqueue_time.timestamp() * 1000)
+        for job_id in (f"start_run:octo/demo#3@{HEAD}", "by-arq"):
+            ttl = await redis_client.pttl(f"arq:job:{job_id}")
+            assert expires_extra_ms - 60_000 < ttl <= expires_extra_ms
+    finally:
+        await arq_pool.aclose()
+
+
+async def test_a_finished_job_with_a_result_is_not_enqueued_again(
+    client: TestClient, redis_client: Redis
+) -> None:
+    """arq's rule, kept by the script: a job id with a result key stays refused."""
+    await redis_client.set(f"arq:result:start_run:octo/demo#3@{HEAD}", b"x")
+    response = await post(client, "pull_request", pr_payload(), delivery="d-r")
+    assert response.status == 202
+    assert "already queued" in (await response.json())["accepted"]
+    assert await queued(redis_client) == []
+
+
+async def test_a_delivery_that_enqueues_nothing_is_still_a_duplicate_the_second_time(
+    client: TestClient, redis_client: Redis
+) -> None:
+    from tests.fakegithub.payloads import issue_comment_event
+
+    comment = issue_comment_event(
+        repo_full_name="octo/demo",
+        number=3,
+        comment_body="thanks, looks good",
+        clone_url="http://127.0.0.1:1/git/octo/demo.git",
+        installation_id=5,
+    )
+    first = await post(client, "issue_comment", comment, delivery="d-c")
+    second = await post(client, "issue_comment", comment, delivery="d-c")
+    assert (first.status, second.status) == (202, 200)
+    assert await second.json() == {"duplicate": "d-c"}
+    assert await queued(redis_client) == []
+
+
+async def test_concurrent_deliveries_share_round_trips_and_keep_every_rule(
+    client: TestClient, redis_client: Redis
+) -> None:
+    """Deliveries that arrive together go to Redis in one pipeline (issue 17): each is still
+    claimed once, and a head delivered twice is still one job."""
+    import asyncio
+
+    heads = [f"{n:040x}" for n in range(20)]
+    posts = [post(client, "pull_request", pr_payload(head=h), delivery=f"d-{h}") for h in heads]
+    posts += [post(client, "pull_request", pr_payload(), delivery="d-same") for _ in range(5)]
+    posts += [post(client, "pull_request", pr_payload("synchronize"), f"d-x{n}") for n in range(3)]
+    statuses = [response.status for response in await asyncio.gather(*posts)]
+    assert statuses[:20] == [202] * 20
+    assert sorted(statuses[20:25]) == [200, 200, 200, 200, 202]
+    assert statuses[25:] == [202] * 3
+    expected = {f"start_run:octo/demo#3@{h}" for h in [*heads, HEAD]}
+    assert set(await queued(redis_client)) == expected
+    assert len(await queued(redis_client)) == 21

@@ -56,3 +56,21 @@ _TEXT = st.characters(blacklist_characters="*")
 )
 def test_a_secret_sized_value_never_survives(secret: str, before: str, after: str) -> None:
     assert secret not in redact(before + secret + after, secret)
+
+
+# Text made of the pieces the shape patterns look for, so that matches are common.
+_PIECES = ["sk-", "gh", "p_", "s_", "ghs_", "Bearer", " ", "https", "://", "user", ":", "pw", "@",
+           "/", "abcdefgh", "0123456789ABCDEF", "-", "_", "\n", "é"]  # fmt: skip
+_SHAPED = st.lists(st.sampled_from(_PIECES), max_size=30).map("".join)
+
+
+@given(_SHAPED, st.sampled_from(["", "pw", "user", "s3cret-value-of-16+"]))
+def test_the_shape_patterns_mask_what_they_would_without_the_quick_checks(
+    text: str, secret: str
+) -> None:
+    """redact_credentials skips a pattern when a literal it needs is absent (issue 17): the
+    result is the one that running every pattern gives."""
+    from bot.redaction import _KEYISH, _URL_CREDENTIALS
+
+    everything = _KEYISH.sub(MASK, _URL_CREDENTIALS.sub(rf"\1{MASK}@", redact(text, secret)))
+    assert redact_credentials(text, [secret]) == everything
