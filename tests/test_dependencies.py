@@ -11,9 +11,14 @@ build would fetch setuptools from the index; this way the sandbox's own setuptoo
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
+import site
 import subprocess
 import sys
+import venv
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -104,12 +109,92 @@ def test_setup_py_setup_cfg_and_dependency_groups() -> None:
     cfg = "[metadata]\nname = x\n\n[options.extras_require]\ntesting = pytest-mock\n"
     assert plan({"setup.py": "", "setup.cfg": cfg}).pip_args()[-2:] == ["-e", ".[testing]"]
     assert plan({"setup.cfg": cfg}).sources[0].path == "setup.cfg"
-    groups = '[dependency-groups]\ntest = ["hypothesis"]\nlint = ["ruff"]\n'
+    groups = '[dependency-groups]\ntest = ["hypothesis>=6"]\nlint = ["ruff"]\n'
     only_groups = plan({"pyproject.toml": groups})
-    assert only_groups.pip_args()[-1:] == ["--group=./pyproject.toml:test"]
+    assert only_groups.pip_args()[-1:] == ["hypothesis>=6"]
     assert "-e" not in only_groups.pip_args()  # no project to install, just the group
     both = plan({"pyproject.toml": PYPROJECT + groups})
-    assert both.pip_args()[-3:] == ["-e", ".[test,dev]", "--group=./pyproject.toml:test"]
+    assert both.pip_args()[-3:] == ["-e", ".[test,dev]", "hypothesis>=6"]
+    assert both.describe() == "`pyproject.toml` (extras test, dev; groups test)"
+
+
+def test_dependency_groups_are_resolved_by_tandem_for_any_pip() -> None:
+    """pip's --group needs pip 25.1; the groups go to pip as plain requirements instead,
+    includes followed (PEP 735), each once, names normalised so that none reads as an option,
+    a path or an archive file."""
+    text = (
+        "[dependency-groups]\n"
+        'Dev = ["Beta_Lib>=1; python_version >= \'3.8\'", {include-group = "typing"}, "x.zip"]\n'
+        'typing = ["mypy", {include-group = "test"}]\n'
+        'test = ["alpha.lib[fast]==2.*", "mypy"]\n'
+        'docs = ["sphinx"]\n'
+    )
+    result = plan({"pyproject.toml": text})
+    assert result.refused == ()
+    assert result.sources == (
+        Source(
+            "pyproject.toml",
+            "groups",
+            groups=("test", "Dev"),
+            requirements=(
+                "alpha-lib[fast]==2.*",
+                "mypy",
+                'beta-lib>=1; python_version >= "3.8"',
+                "x-zip",
+            ),
+        ),
+    )
+    assert "--group" not in " ".join(result.pip_args())
+    assert plan({"pyproject.toml": "[dependency-groups]\ndev = []\n"}).empty  # nothing to do
+
+
+@pytest.mark.parametrize(
+    ("table", "why"),
+    [
+        ('dev = [{include-group = "dev"}]', "Cyclic dependency group include"),
+        ('dev = [{include-group = "a"}]\na = [{include-group = "dev"}]', "Cyclic"),
+        ('dev = [{include-group = "nope"}]', "Dependency group 'nope' not found"),
+        ('dev = ["--index-url=http://evil"]', "Expected package name"),
+        ('dev = ["ok", "bad name!"]', "Expected"),
+        ('dev = "pytest"', "contained a string rather than a sequence"),
+        ('dev = [{include-group = "a", extra = 1}]\na = []', "Invalid dependency group item"),
+        ("dev = [3]", "Invalid dependency group item"),
+        ('dev = ["a"]\nDEV = ["b"]', "Duplicate dependency group names"),
+    ],
+)
+def test_a_group_table_that_does_not_resolve_is_a_note_not_a_crash(table: str, why: str) -> None:
+    result = plan({"pyproject.toml": PYPROJECT + "\n[dependency-groups]\n" + table + "\n"})
+    # the project is still installed, without the groups
+    assert result.sources == (Source("pyproject.toml", "project", ("test", "dev")),)
+    assert len(result.refused) == 1, result.refused
+    message = result.refused[0]
+    assert message.startswith("`pyproject.toml` [dependency-groups]: "), message
+    assert message.endswith("; the groups are not installed"), message
+    assert why in message, message
+    only = plan({"pyproject.toml": "[dependency-groups]\n" + table + "\n"})
+    assert only.empty and only.refused == result.refused
+
+
+def test_groups_that_nest_too_deeply_or_are_no_table_are_notes() -> None:
+    deep = "[dependency-groups]\ndev = [{include-group = 'g0'}]\n" + "".join(
+        f"g{i} = [{{include-group = 'g{i + 1}'}}]\n" for i in range(5000)
+    )
+    result = plan({"pyproject.toml": deep + "g5000 = ['x']\n"})
+    assert result.empty
+    assert result.refused == (
+        "`pyproject.toml` [dependency-groups]: includes nest too deeply; the groups are not "
+        "installed",
+    )
+    assert plan({"pyproject.toml": "dependency-groups = 3\n"}).refused == (
+        "`pyproject.toml` [dependency-groups]: not a table; the groups are not installed",
+    )
+
+
+def test_a_direct_reference_in_an_included_group_refuses_the_project() -> None:
+    text = '[dependency-groups]\ndev = [{include-group = "a"}]\na = ["x @ https://evil/x.whl"]\n'
+    result = plan({"pyproject.toml": text})
+    assert result.empty
+    assert "direct URL and VCS requirements" in result.refused[0], result.refused
 
 
 def test_requirements_files_are_found_and_installed_in_one_resolution() -> None:
@@ -523,6 +608,114 @@ async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
         assert sandbox.python == LocalSandbox.python
     finally:
         await sandbox.close()
+
+
+def make_wheel(folder: Path, name: str, version: str, module: str, source: str) -> None:
+    """A pure-Python wheel for --find-links, written directly: a zip of the module and the
+    dist-info files pip reads (no build tool, no network)."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{module}.py": source,
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tandem-tests\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = ""
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record += f"{path},sha256={digest.decode()},{len(text.encode())}\n"
+    files[f"{dist}.dist-info/RECORD"] = record + f"{dist}.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+def old_pip_tools(root: Path) -> str:
+    """A tools' environment like that of a Tandem installed with a plain `pip install` into a
+    new Python 3.12 venv: the pip its Python bundles (23.2.1 with 3.12.1, older than pip's
+    --group), with this worker's packages (pytest, coverage, setuptools) behind it. Its
+    python."""
+    venv.EnvBuilder(with_pip=True, symlinks=True).create(root)
+    python = str(root / "bin" / "python")
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    worker = [d for d in site.getsitepackages() if os.path.isdir(d)]
+    (Path(purelib) / "tandem-worker.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in worker)
+    )
+    return python
+
+
+GROUPED_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "grouped"
+version = "0.1"
+
+[tool.setuptools]
+py-modules = ["grouped"]
+
+[dependency-groups]
+dev = ["beta-lib>=2", {include-group = "lint"}]
+lint = ["alpha_lib"]
+docs = ["docs-only"]
+"""
+
+
+async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: the tools' pip is 23.2, which has no --group. The project's dev group (and
+    the lint group it includes) still installs, from a local wheel folder, offline."""
+    tools = await asyncio.to_thread(old_pip_tools, tmp_path / "tools")
+    sandbox = LocalSandbox()
+    pip = await sandbox.run([tools, "-m", "pip", "install", "--help"], cwd=tmp_path, timeout_s=60)
+    assert pip.returncode == 0 and "--group" not in pip.output  # it cannot install a group
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    make_wheel(wheels, "beta-lib", "2.0", "beta_lib", "NAME = 'beta'\n")
+    make_wheel(wheels, "docs-only", "1.0", "docs_only", "")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": GROUPED_PYPROJECT,
+            "grouped.py": "import alpha_lib\nimport beta_lib\n\n\ndef names():\n"
+            "    return alpha_lib.NAME + beta_lib.NAME\n",
+            "tests/test_grouped.py": "from grouped import names\n\n\ndef test_names():\n"
+            "    assert names() == 'alphabeta'\n",
+        },
+    )
+    sandbox.python = tools
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` (groups dev) (3 package(s))."
+        )
+        assert sorted(outcome.packages) == ["alpha-lib-1.0", "beta-lib-2.0", "grouped-0.1"]
+        used = await sandbox.run([sandbox.python, "-m", "pip", "--version"], cwd=repo, timeout_s=60)
+        assert used.output.startswith("pip 23."), used.output  # the old pip did the install
+        run = await baseline(sandbox, repo)
+        assert run.ok and run.passed == 1, run.output
+        docs = await sandbox.run([sandbox.python, "-c", "import docs_only"], cwd=repo, timeout_s=60)
+        assert docs.returncode != 0  # a group that is not for tests stays out
+    finally:
+        await sandbox.close()
+    assert await new_test_files(repo) == []
 
 
 async def test_produce_tests_installs_before_the_baseline_and_says_so(tmp_path: Path) -> None:

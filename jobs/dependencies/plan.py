@@ -5,9 +5,14 @@ With ``test_generation.dependencies.install: auto`` it finds, at the repository 
 
 - the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
   ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
-  ``test, tests, testing, dev`` that exist; dependency groups of those names with
-  ``--group``). Editable matters: the tests must import the checkout's files, which coverage
-  measures, not a copy in site-packages;
+  ``test, tests, testing, dev`` that exist). Editable matters: the tests must import the
+  checkout's files, which coverage measures, not a copy in site-packages;
+- PEP 735 dependency groups of those names in ``pyproject.toml`` (with a project or without
+  one), resolved here, ``include-group`` and all, by the PyPA library ``dependency-groups``,
+  and given to pip as plain requirements. Not pip's ``--group``: that needs pip 25.1, and the
+  pip that installs is whatever the tools' environment has (a Tandem installed with a plain
+  ``pip install`` into a Python 3.12 venv has pip 23.2). A group table that does not resolve
+  (a cycle, a bad requirement, a missing group) leaves the groups out with one line saying why;
 - requirements files: ``requirements.txt``, ``requirements-dev.txt``, ``test-requirements.txt``
   and the other usual names (:data:`REQUIREMENTS_FILES`).
 
@@ -25,6 +30,10 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
+
+from dependency_groups import DependencyGroupResolver
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from bot.repo_config import Dependencies
 from jobs.dependencies.policy import (
@@ -73,6 +82,8 @@ class Source:
     kind: Literal["project", "groups", "requirements"]  # groups: dependency groups only
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # The groups' requirements, resolved (includes followed), each as packaging writes it
+    requirements: tuple[str, ...] = ()
 
     def describe(self) -> str:
         more = []
@@ -87,9 +98,7 @@ class Source:
             return ["-r", f"./{self.path}"]
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
         args = ["-e", f".{extras}"] if self.kind == "project" else []
-        for group in self.groups:
-            args.append(f"--group=./pyproject.toml:{group}")
-        return args
+        return [*args, *self.requirements]
 
 
 @dataclass(frozen=True)
@@ -194,21 +203,54 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
                 declared.extend(_strings(optional[name]))
     elif setup_cfg is not None:
         extras = _setup_cfg_extras(setup_cfg)
-    groups: list[str] = []
-    dependency_groups = data.get("dependency-groups")
-    if isinstance(dependency_groups, dict):
-        groups = [name for name in PROJECT_EXTRAS if name in dependency_groups]
-        for name in groups:
-            declared.extend(_strings(dependency_groups[name]))
-    if not is_project and not groups:
+    groups, requirements = _dependency_groups(data.get("dependency-groups"), refused)
+    if not is_project and not requirements:
         return None
     where = "pyproject.toml" if text is not None else "setup.py" if has_setup else "setup.cfg"
-    for requirement in declared:
+    for requirement in [*declared, *requirements]:
         why = direct_reference(requirement)
         if why:
             refused.append(f"`{where}`: {requirement!r}: {why}")
             return None
-    return Source(where, "project" if is_project else "groups", tuple(extras), tuple(groups))
+    kind: Literal["project", "groups"] = "project" if is_project else "groups"
+    return Source(where, kind, tuple(extras), groups, requirements)
+
+
+def _dependency_groups(
+    table: object, refused: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The test/dev groups of a ``[dependency-groups]`` table and their requirements, resolved
+    (PEP 735: ``include-group`` followed, names normalised), each once, in order. A table that
+    does not resolve gives no groups and one line in ``refused``."""
+    if table is None:
+        return (), ()
+    where = "`pyproject.toml` [dependency-groups]"
+    if not isinstance(table, dict):
+        refused.append(f"{where}: not a table; the groups are not installed")
+        return (), ()
+    by_name = {str(canonicalize_name(name)): name for name in table if isinstance(name, str)}
+    groups = tuple(by_name[name] for name in PROJECT_EXTRAS if name in by_name)
+    requirements: list[str] = []
+    try:
+        resolver = DependencyGroupResolver(table)
+        for group in groups:
+            requirements.extend(_for_pip(r) for r in resolver.resolve(group))
+    except RecursionError:
+        refused.append(f"{where}: includes nest too deeply; the groups are not installed")
+        return (), ()
+    except (InvalidRequirement, ValueError, TypeError, LookupError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        refused.append(f"{where}: {why[:300]}; the groups are not installed")
+        return (), ()
+    return groups, tuple(dict.fromkeys(requirements))
+
+
+def _for_pip(requirement: Requirement) -> str:
+    """The requirement as one pip argument: its name normalised, so that pip can read it
+    only as a requirement (never as an option, a path or an archive file like ``x.zip``)."""
+    written = Requirement(str(requirement))
+    written.name = canonicalize_name(written.name)
+    return str(written)
 
 
 def _strings(value: object) -> list[str]:
