@@ -14,6 +14,7 @@ import asyncio
 import base64
 import hashlib
 import os
+import shutil
 import site
 import subprocess
 import sys
@@ -70,6 +71,22 @@ dependencies = ["attrs>=22"]
 test = ["pytest-mock"]
 docs = ["sphinx"]
 dev = ["ruff"]
+"""
+
+
+SCM_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=64", "setuptools-scm>=8"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "scm_app"
+dynamic = ["version"]
+
+[tool.setuptools]
+py-modules = ["scmapp"]
+
+[tool.setuptools_scm]
 """
 
 
@@ -195,6 +212,85 @@ def test_a_direct_reference_in_an_included_group_refuses_the_project() -> None:
     result = plan({"pyproject.toml": text})
     assert result.empty
     assert "direct URL and VCS requirements" in result.refused[0], result.refused
+
+
+@pytest.mark.parametrize(
+    ("files", "variable", "version", "backend"),
+    [
+        (
+            {"pyproject.toml": SCM_PYPROJECT},
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {
+                "pyproject.toml": '[build-system]\nrequires = ["hatchling", "hatch-vcs"]\n'
+                '[project]\nname = "My.Pkg"\ndynamic = ["version"]\n'
+                '[tool.hatch.version]\nsource = "vcs"\n'
+                '[tool.hatch.version.raw-options]\nfallback_version = "2.1"\n'
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MY_PKG",
+            "2.1",
+            "hatch-vcs",
+        ),
+        (
+            {
+                "setup.py": "from setuptools import setup\n"
+                "setup(name='old-app', use_scm_version=True)\n"
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_OLD_APP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {
+                "setup.py": "import setuptools\nsetuptools.setup()\n",
+                "setup.cfg": "[metadata]\nname = cfgapp\n"
+                "[options]\nsetup_requires = setuptools_scm\n",
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_CFGAPP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {"setup.py": "setup(name=NAME, use_scm_version={'fallback_version': 'x'})\n"},
+            "SETUPTOOLS_SCM_PRETEND_VERSION",  # no readable name: the plain variable
+            "0.0.0",
+            "setuptools-scm",
+        ),
+    ],
+)
+def test_a_project_versioned_by_git_gets_its_version_from_the_environment(
+    files: dict[str, str], variable: str, version: str, backend: str
+) -> None:
+    result = plan(files)
+    assert result.environment() == {variable: version}
+    assert result.notes() == [
+        f"Its version comes from git ({backend}) and the checkout has no tags: it was built as "
+        f"version {version} ({variable})"
+    ]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"pyproject.toml": PYPROJECT},
+        # setuptools-scm asked for, but the version is static
+        {"pyproject.toml": PYPROJECT.replace('"setuptools>=61"', '"setuptools", "setuptools-scm"')},
+        {"setup.py": "setup(name='x', use_scm_version=False)\n"},
+        {"setup.py": "def broken(:\n"},
+        {"setup.py": "x = " + "(" * 300 + ")" * 300 + "\nsetup(use_scm_version=True)\n"},
+        {"setup.py": "\0"},
+        {"setup.py": "setup(name=" + "[" * 100_000 + ")\n"},
+    ],
+)
+def test_no_pretended_version_where_git_does_not_give_it_and_bad_files_do_not_crash(
+    files: dict[str, str],
+) -> None:
+    result = plan(files)
+    assert result.environment() == {} and result.notes() == []
+    assert result.sources  # still installed as a project
 
 
 def test_requirements_files_are_found_and_installed_in_one_resolution() -> None:
@@ -716,6 +812,36 @@ async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
     finally:
         await sandbox.close()
     assert await new_test_files(repo) == []
+
+
+async def test_a_project_versioned_by_git_installs_from_a_checkout_git_cannot_describe(
+    tmp_path: Path,
+) -> None:
+    """setuptools-scm (the real one, from the tools) finds no git metadata here, as in a
+    sandbox that cannot read the checkout's git; Tandem gives it the version to use."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": SCM_PYPROJECT,
+            "scmapp.py": "def one():\n    return 1\n",
+            "tests/test_scmapp.py": "from scmapp import one\n\n\ndef test_one():\n"
+            "    assert one() == 1\n",
+        },
+    )
+    shutil.rmtree(repo / ".git")
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` (1 package(s)). Its version comes "
+            "from git (setuptools-scm) and the checkout has no tags: it was built as version "
+            "0.0.0 (SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP)."
+        )
+        assert outcome.packages == ["scm_app-0.0.0"]
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
 
 
 async def test_produce_tests_installs_before_the_baseline_and_says_so(tmp_path: Path) -> None:

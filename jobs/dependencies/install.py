@@ -192,6 +192,8 @@ async def install_dependencies(
     outcome.duration_s = time.monotonic() - started
     if outcome.python is not None:
         sandbox.use_python(outcome.python)
+    if outcome.note and plan.notes():
+        outcome.note = ". ".join([outcome.note.rstrip("."), *plan.notes()])
     if refused and outcome.note:
         outcome.note = outcome.note.rstrip(".") + f". Not used: {refused}."
     if outcome.note:
@@ -244,6 +246,7 @@ async def _install(
             [
                 "env",
                 f"TMPDIR={checkout / TMP_DIR}",
+                *(f"{name}={value}" for name, value in plan.environment().items()),
                 python,
                 "-I",
                 "-m",

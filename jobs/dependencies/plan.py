@@ -16,6 +16,10 @@ With ``test_generation.dependencies.install: auto`` it finds, at the repository 
 - requirements files: ``requirements.txt``, ``requirements-dev.txt``, ``test-requirements.txt``
   and the other usual names (:data:`REQUIREMENTS_FILES`).
 
+A project whose version comes from git (setuptools-scm, hatch-vcs) gets it from the environment
+(:mod:`jobs.dependencies.vcsversion`, :meth:`InstallPlan.environment`): Tandem's checkout has no
+tags. ``setup.py`` is read with :mod:`ast` (:mod:`jobs.dependencies.setuppy`), never run here.
+
 All of them go to one ``pip install`` (one resolution). ``requirements: [paths]`` installs
 exactly those files instead. Nothing found: nothing installed, no note. A requirements file
 the policy (:mod:`jobs.dependencies.policy`) refuses, or a project whose declared dependencies
@@ -42,6 +46,8 @@ from jobs.dependencies.policy import (
     check_requirements_file,
     direct_reference,
 )
+from jobs.dependencies.setuppy import SetupPy, read_setup_py
+from jobs.dependencies.vcsversion import PretendVersion, pretend_version
 
 PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
 REQUIREMENTS_FILES = (
@@ -84,6 +90,7 @@ class Source:
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
     requirements: tuple[str, ...] = ()
+    pretend: PretendVersion | None = None  # a project whose version comes from git
 
     def describe(self) -> str:
         more = []
@@ -132,6 +139,14 @@ class InstallPlan:
     def describe(self) -> str:
         names = [s.describe() for s in self.sources]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    def environment(self) -> dict[str, str]:
+        """Variables pip (and so the build backends it runs) gets besides the sandbox's."""
+        return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}
+
+    def notes(self) -> list[str]:
+        """What the install summary says about how the plan builds the project."""
+        return [s.pretend.describe() for s in self.sources if s.pretend]
 
 
 def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) -> InstallPlan:
@@ -184,7 +199,9 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
             refused.append(f"`pyproject.toml`: not valid TOML ({e})")
             return None
     project = data.get("project")
-    has_setup = _exists(files, "setup.py", refused)
+    setup_py_text = _read(files, "setup.py", refused)
+    has_setup = setup_py_text is not None
+    setup_py = read_setup_py(setup_py_text) if setup_py_text is not None else SetupPy()
     setup_cfg = _read(files, "setup.cfg", refused)
     is_project = (
         isinstance(project, dict)
@@ -212,8 +229,16 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
         if why:
             refused.append(f"`{where}`: {requirement!r}: {why}")
             return None
-    kind: Literal["project", "groups"] = "project" if is_project else "groups"
-    return Source(where, kind, tuple(extras), groups, requirements)
+    if not is_project:
+        return Source(where, "groups", (), groups, requirements)
+    cfg_name, cfg_scm = _setup_cfg_metadata(setup_cfg)
+    pretend = pretend_version(
+        data,
+        name=setup_py.name or cfg_name,
+        setup_py_uses_scm=setup_py.uses_scm,
+        setup_cfg_uses_scm=cfg_scm,
+    )
+    return Source(where, "project", tuple(extras), groups, requirements, pretend)
 
 
 def _dependency_groups(
@@ -267,3 +292,18 @@ def _setup_cfg_extras(text: str) -> list[str]:
         return []
     present = set(parser.options("options.extras_require"))
     return [name for name in PROJECT_EXTRAS if name in present]
+
+
+def _setup_cfg_metadata(text: str | None) -> tuple[str | None, bool]:
+    """setup.cfg's ``[metadata] name``, and whether ``[options] setup_requires`` asks for
+    setuptools-scm."""
+    if text is None:
+        return None, False
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None, False
+    name = parser.get("metadata", "name", fallback=None)
+    requires = parser.get("options", "setup_requires", fallback="")
+    return name, "setuptools_scm" in requires.replace("-", "_")
