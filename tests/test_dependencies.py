@@ -293,6 +293,147 @@ def test_no_pretended_version_where_git_does_not_give_it_and_bad_files_do_not_cr
     assert result.sources  # still installed as a project
 
 
+TOX_INI = """
+[tox]
+envlist = py312, lint
+
+[testenv]
+extras = test
+deps =
+    -r{toxinidir}/requirements/ci.txt
+    Pytest_Cov>=4  # coverage in CI
+    py38: mock
+    {[base]deps}
+    -e git+https://evil/x.git#egg=x
+    not a requirement!
+commands = pytest {posargs}
+"""
+
+
+def test_tox_says_how_the_suite_runs_and_comes_first() -> None:
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "tox.ini": TOX_INI,
+        "requirements/ci.txt": "hypothesis\n",
+        "requirements-dev.txt": "black\n",  # tox does not install it: neither does Tandem
+    }
+    result = plan(files)
+    assert result.sources == (
+        Source(
+            "tox.ini",
+            "tox",
+            ("test",),
+            requirements=("pytest-cov>=4",),
+            files=(("-r", "requirements/ci.txt"),),
+            section="[testenv]",
+        ),
+    )
+    assert result.pip_args()[-5:] == [
+        "-e",
+        ".[test]",
+        "-r",
+        "./requirements/ci.txt",
+        "pytest-cov>=4",
+    ]
+    assert result.describe() == (
+        "`tox.ini` [testenv] (deps `requirements/ci.txt`, pytest-cov>=4; extras test)"
+    )
+    assert result.refused[:3] == (
+        "`tox.ini` [testenv] deps 'py38: mock': depends on a tox factor, not used for every "
+        "environment",
+        "`tox.ini` [testenv] deps '{[base]deps}': uses a tox substitution",
+        "`tox.ini` [testenv] deps '-e git+https://evil/x.git#egg=x': only requirements and "
+        "-r/-c files are used",
+    )
+    assert result.refused[3].startswith(
+        "`tox.ini` [testenv] deps 'not a requirement!': not a requirement (Expected "
+    )
+    assert "\n" not in result.refused[3]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {
+                "pyproject.toml": PYPROJECT
+                + '[tool.tox]\nlegacy_tox_ini = """\n[testenv]\nskip_install = true\n'
+                'deps = attrs\n"""\n'
+            },
+            Source(
+                "pyproject.toml",
+                "tox",
+                requirements=("attrs",),
+                section="[tool.tox] legacy_tox_ini",
+                editable=False,
+            ),
+        ),
+        (
+            {
+                "pyproject.toml": PYPROJECT
+                + "[tool.tox.env_run_base]\nextras = ['dev']\ndeps = ['six', {replace = 'x'}]\n"
+            },
+            Source(
+                "pyproject.toml",
+                "tox",
+                ("dev",),
+                requirements=("six",),
+                section="[tool.tox] env_run_base",
+            ),
+        ),
+        (
+            {"setup.py": "setup(name='x')\n", "tox.toml": "[env_run_base]\ndeps = ['six']\n"},
+            Source("tox.toml", "tox", requirements=("six",), section="env_run_base"),
+        ),
+    ],
+)
+def test_tox_in_pyproject_and_tox_toml(files: dict[str, str], expected: Source) -> None:
+    assert plan(files).sources == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[testenv]\ndeps = six\n[testenv]\n=x\n", "cannot be read as tox configuration"),
+        ("[testenv\n", "cannot be read as tox configuration"),
+        ("[testenv]\ndeps = -r ../../etc/passwd\n", "only files inside the repository"),
+        ("[testenv]\ndeps = -r nope.txt\n", "`nope.txt`: not found"),
+        ("[testenv]\ndeps = x @ https://evil/x.whl\n", "direct URL and VCS requirements"),
+        ("[testenv]\nextras = a;b\n", "not an extra's name"),
+    ],
+)
+def test_bad_tox_files_are_notes_not_crashes(text: str, why: str) -> None:
+    result = plan({"setup.py": "setup()\n", "tox.ini": text})
+    assert any(why in line for line in result.refused), result.refused
+
+
+def test_without_tox_deps_the_project_and_requirements_files_are_used() -> None:
+    files = {"pyproject.toml": PYPROJECT, "tox.ini": "[testenv]\ncommands = pytest\n"}
+    assert plan(files).sources == (Source("pyproject.toml", "project", ("test", "dev")),)
+    assert plan({"tox.ini": "[tox]\nenvlist = py\n"}).empty
+
+
+def test_setup_py_extras_require_is_read_without_running_it() -> None:
+    setup_py = (
+        "import os\nos.system('echo pwned')\n"
+        "EXTRAS = {'tests': ['pytest-mock', 'hypothesis'], 'docs': ['sphinx']}\n"
+        "setup(name='old', extras_require=EXTRAS)\n"
+    )
+    result = plan({"setup.py": setup_py, "requirements-test.txt": "six\n"})
+    assert result.sources == (
+        Source("setup.py", "project", ("tests",)),
+        Source("requirements-test.txt", "requirements"),
+    )
+    assert result.pip_args()[-4:] == ["-e", ".[tests]", "-r", "./requirements-test.txt"]
+    inline = plan({"setup.py": "setuptools.setup(extras_require={'testing': 'a\\nb'})\n"})
+    assert inline.sources[0].extras == ("testing",)
+    evil = plan({"setup.py": "setup(extras_require={'test': ['x @ https://evil/x.whl']})\n"})
+    assert evil.empty and "direct URL" in evil.refused[0]
+    broken = plan({"setup.py": "print 'python 2'\n"})
+    assert broken.sources == (Source("setup.py", "project"),)
+    assert broken.refused == ("`setup.py`: does not parse (line 1); its extras are not known",)
+
+
 def test_requirements_files_are_found_and_installed_in_one_resolution() -> None:
     result = plan(
         {
@@ -839,6 +980,50 @@ async def test_a_project_versioned_by_git_installs_from_a_checkout_git_cannot_de
             "0.0.0 (SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP)."
         )
         assert outcome.packages == ["scm_app-0.0.0"]
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+
+
+async def test_the_tox_environment_installs_with_its_extras_deps_and_files(
+    tmp_path: Path,
+) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("alpha-lib", "beta-lib", "gamma-lib"):
+        module = name.replace("-", "_")
+        make_wheel(wheels, name, "1.0", module, f"NAME = {module!r}\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": GROUPED_PYPROJECT.replace(
+                "[dependency-groups]",
+                "[project.optional-dependencies]\ntest = ['gamma-lib']\n\n[dependency-groups]",
+            ),
+            "tox.ini": "[testenv]\nextras = test\ndeps =\n    -r requirements/ci.txt\n"
+            "    beta-lib\n    py27: nope-lib\ncommands = pytest\n",
+            "requirements/ci.txt": "alpha-lib\n",
+            "requirements.txt": "nope-lib\n",  # tox does not use it, so neither does Tandem
+            "grouped.py": "import alpha_lib\nimport beta_lib\nimport gamma_lib\n",
+            "tests/test_grouped.py": "import grouped\n\n\ndef test_it():\n"
+            "    assert grouped.gamma_lib.NAME == 'gamma_lib'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `tox.ini` [testenv] (deps `requirements/ci.txt`, "
+            "beta-lib; extras test) (4 package(s)). Not used: `tox.ini` [testenv] deps "
+            "'py27: nope-lib': depends on a tox factor, not used for every environment."
+        )
         assert (await baseline(sandbox, repo)).ok
     finally:
         await sandbox.close()

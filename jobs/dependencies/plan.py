@@ -1,12 +1,16 @@
 """The install plan (pure: file texts in, pip arguments out): what of the PR's dependencies to
 install, by :func:`plan_install`.
 
-With ``test_generation.dependencies.install: auto`` it finds, at the repository root,
+With ``test_generation.dependencies.install: auto`` it looks at the repository root. A tox
+configuration whose base test environment names deps or extras comes first and alone: it says
+exactly how the suite runs (:mod:`jobs.dependencies.tox`; the project with tox's extras, tox's
+deps and the requirements files they name). Without one, it finds
 
 - the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
   ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
-  ``test, tests, testing, dev`` that exist). Editable matters: the tests must import the
-  checkout's files, which coverage measures, not a copy in site-packages;
+  ``test, tests, testing, dev`` that exist, from ``[project.optional-dependencies]``,
+  ``setup.cfg`` or ``setup.py``'s literal ``extras_require``). Editable matters: the tests
+  must import the checkout's files, which coverage measures, not a copy in site-packages;
 - PEP 735 dependency groups of those names in ``pyproject.toml`` (with a project or without
   one), resolved here, ``include-group`` and all, by the PyPA library ``dependency-groups``,
   and given to pip as plain requirements. Not pip's ``--group``: that needs pip 25.1, and the
@@ -47,6 +51,7 @@ from jobs.dependencies.policy import (
     direct_reference,
 )
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
+from jobs.dependencies.tox import ToxEnv, read_tox
 from jobs.dependencies.vcsversion import PretendVersion, pretend_version
 
 PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
@@ -58,11 +63,13 @@ REQUIREMENTS_FILES = (
     "requirements-test.txt",
     "requirements_test.txt",
     "requirements-tests.txt",
+    "requirements-testing.txt",
     "test-requirements.txt",
     "test_requirements.txt",
     "requirements/dev.txt",
     "requirements/test.txt",
     "requirements/tests.txt",
+    "requirements/testing.txt",
     "tests/requirements.txt",
 )
 
@@ -85,12 +92,16 @@ class MemoryFiles:
 @dataclass(frozen=True)
 class Source:
     path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
-    kind: Literal["project", "groups", "requirements"]  # groups: dependency groups only
+    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox)
+    kind: Literal["project", "groups", "requirements", "tox"]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
     requirements: tuple[str, ...] = ()
     pretend: PretendVersion | None = None  # a project whose version comes from git
+    files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
+    section: str = ""  # tox: where in the file, "[testenv]"
+    editable: bool = True  # tox: the project is installed too (no skip_install)
 
     def describe(self) -> str:
         more = []
@@ -98,13 +109,22 @@ class Source:
             more.append("extras " + ", ".join(self.extras))
         if self.groups:
             more.append("groups " + ", ".join(self.groups))
+        if self.kind == "tox":
+            deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
+            shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
+            more = [f"deps {shown}"] if deps else []
+            more += [f"extras {', '.join(self.extras)}"] if self.extras else []
+            return f"`{self.path}` {self.section} ({'; '.join(more)})"
         return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
 
     def pip_args(self) -> list[str]:
         if self.kind == "requirements":
             return ["-r", f"./{self.path}"]
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        args = ["-e", f".{extras}"] if self.kind == "project" else []
+        editable = self.kind == "project" or (self.kind == "tox" and self.editable)
+        args = ["-e", f".{extras}"] if editable else []
+        for option, path in self.files:
+            args.extend([option, f"./{path}"])
         return [*args, *self.requirements]
 
 
@@ -159,6 +179,11 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         candidates = list(config.requirements)
     else:
         project = _project(files, refused)
+        tox = read_tox(files, refused)
+        if tox is not None:
+            # tox says how the suite runs: its environment alone, as tox would make it
+            source = _tox_source(files, tox, project, refused)
+            return InstallPlan((source,) if source else (), tuple(dict.fromkeys(refused)), index)
         if project is not None:
             sources.append(project)
         candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
@@ -169,6 +194,31 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         else:
             refused.append(problem)
     return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+
+
+def _tox_source(
+    files: RepoFiles, tox: ToxEnv, project: Source | None, refused: list[str]
+) -> Source | None:
+    included: list[tuple[str, str]] = []
+    for option, path in tox.files:
+        problem = check_requirements_file(files, path)
+        if problem is None:
+            included.append((option, path))
+        else:
+            refused.append(problem)
+    editable = tox.install_project and project is not None and project.kind == "project"
+    if not editable and not tox.requirements and not included:
+        return None
+    return Source(
+        tox.path,
+        "tox",
+        tox.extras if editable else (),
+        requirements=tox.requirements,
+        pretend=project.pretend if editable and project else None,
+        files=tuple(included),
+        section=tox.section,
+        editable=editable,
+    )
 
 
 def _exists(files: RepoFiles, path: str, refused: list[str]) -> bool:
@@ -218,8 +268,15 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
             extras = [name for name in PROJECT_EXTRAS if name in optional]
             for name in extras:
                 declared.extend(_strings(optional[name]))
-    elif setup_cfg is not None:
-        extras = _setup_cfg_extras(setup_cfg)
+    else:
+        declared_extras = {**setup_py.extras}
+        if setup_cfg is not None:
+            declared_extras.update({name: [] for name in _setup_cfg_extras(setup_cfg)})
+        extras = [name for name in PROJECT_EXTRAS if name in declared_extras]
+        for name in extras:
+            declared.extend(declared_extras[name])
+        if setup_py.problem:
+            refused.append(f"`setup.py`: {setup_py.problem}; its extras are not known")
     groups, requirements = _dependency_groups(data.get("dependency-groups"), refused)
     if not is_project and not requirements:
         return None
