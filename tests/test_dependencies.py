@@ -300,6 +300,7 @@ envlist = py312, lint
 [testenv]
 extras = test
 deps =
+    -e {toxinidir}[dev]
     -r{toxinidir}/requirements/ci.txt
     Pytest_Cov>=4  # coverage in CI
     py38: mock
@@ -322,7 +323,7 @@ def test_tox_says_how_the_suite_runs_and_comes_first() -> None:
         Source(
             "tox.ini",
             "tox",
-            ("test",),
+            ("test", "dev"),
             requirements=("pytest-cov>=4",),
             files=(("-r", "requirements/ci.txt"),),
             section="[testenv]",
@@ -330,13 +331,13 @@ def test_tox_says_how_the_suite_runs_and_comes_first() -> None:
     )
     assert result.pip_args()[-5:] == [
         "-e",
-        ".[test]",
+        ".[test,dev]",
         "-r",
         "./requirements/ci.txt",
         "pytest-cov>=4",
     ]
     assert result.describe() == (
-        "`tox.ini` [testenv] (deps `requirements/ci.txt`, pytest-cov>=4; extras test)"
+        "`tox.ini` [testenv] (deps `requirements/ci.txt`, pytest-cov>=4; extras test, dev)"
     )
     assert result.refused[:3] == (
         "`tox.ini` [testenv] deps 'py38: mock': depends on a tox factor, not used for every "

@@ -26,6 +26,8 @@ from jobs.dependencies.policy import RepoFiles, UnreadableFile, direct_reference
 _FACTOR = re.compile(r"^!?[A-Za-z0-9_{},.!-]+:\s")  # "py38: mock", "!pypy: x", "py{38,39}: x"
 _EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _FILE_OPTION = re.compile(r"^(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)$")
+# The project itself as a dep ("-e .[test]", ".", "{toxinidir}"): it is installed anyway
+_THE_PROJECT = re.compile(r"^(?:(?:-e|--editable)(?:=|\s*))?\.(?:\[([^\]]*)\])?$")
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ def _env(
         if not line or line.startswith("#"):
             continue
         line = line.replace("{toxinidir}/", "").replace("{toxinidir}", ".")
+        project = _THE_PROJECT.match(line)
+        if project:
+            extras = [*extras, *(project.group(1) or "").split(",")]
+            continue
         why = _dep_problem(line)
         if why is not None:
             refused.append(f"{where} deps {line[:100]!r}: {why}")
