@@ -11,9 +11,15 @@ build would fetch setuptools from the index; this way the sandbox's own setuptoo
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
+import shutil
+import site
 import subprocess
 import sys
+import venv
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +74,22 @@ dev = ["ruff"]
 """
 
 
+SCM_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=64", "setuptools-scm>=8"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "scm_app"
+dynamic = ["version"]
+
+[tool.setuptools]
+py-modules = ["scmapp"]
+
+[tool.setuptools_scm]
+"""
+
+
 # --- the plan --------------------------------------------------------------------------------
 
 
@@ -104,12 +126,313 @@ def test_setup_py_setup_cfg_and_dependency_groups() -> None:
     cfg = "[metadata]\nname = x\n\n[options.extras_require]\ntesting = pytest-mock\n"
     assert plan({"setup.py": "", "setup.cfg": cfg}).pip_args()[-2:] == ["-e", ".[testing]"]
     assert plan({"setup.cfg": cfg}).sources[0].path == "setup.cfg"
-    groups = '[dependency-groups]\ntest = ["hypothesis"]\nlint = ["ruff"]\n'
+    groups = '[dependency-groups]\ntest = ["hypothesis>=6"]\nlint = ["ruff"]\n'
     only_groups = plan({"pyproject.toml": groups})
-    assert only_groups.pip_args()[-1:] == ["--group=./pyproject.toml:test"]
+    assert only_groups.pip_args()[-1:] == ["hypothesis>=6"]
     assert "-e" not in only_groups.pip_args()  # no project to install, just the group
     both = plan({"pyproject.toml": PYPROJECT + groups})
-    assert both.pip_args()[-3:] == ["-e", ".[test,dev]", "--group=./pyproject.toml:test"]
+    assert both.pip_args()[-3:] == ["-e", ".[test,dev]", "hypothesis>=6"]
+    assert both.describe() == "`pyproject.toml` (extras test, dev; groups test)"
+
+
+def test_dependency_groups_are_resolved_by_tandem_for_any_pip() -> None:
+    """pip's --group needs pip 25.1; the groups go to pip as plain requirements instead,
+    includes followed (PEP 735), each once, names normalised so that none reads as an option,
+    a path or an archive file."""
+    text = (
+        "[dependency-groups]\n"
+        'Dev = ["Beta_Lib>=1; python_version >= \'3.8\'", {include-group = "typing"}, "x.zip"]\n'
+        'typing = ["mypy", {include-group = "test"}]\n'
+        'test = ["alpha.lib[fast]==2.*", "mypy"]\n'
+        'docs = ["sphinx"]\n'
+    )
+    result = plan({"pyproject.toml": text})
+    assert result.refused == ()
+    assert result.sources == (
+        Source(
+            "pyproject.toml",
+            "groups",
+            groups=("test", "Dev"),
+            requirements=(
+                "alpha-lib[fast]==2.*",
+                "mypy",
+                'beta-lib>=1; python_version >= "3.8"',
+                "x-zip",
+            ),
+        ),
+    )
+    assert "--group" not in " ".join(result.pip_args())
+    assert plan({"pyproject.toml": "[dependency-groups]\ndev = []\n"}).empty  # nothing to do
+
+
+@pytest.mark.parametrize(
+    ("table", "why"),
+    [
+        ('dev = [{include-group = "dev"}]', "Cyclic dependency group include"),
+        ('dev = [{include-group = "a"}]\na = [{include-group = "dev"}]', "Cyclic"),
+        ('dev = [{include-group = "nope"}]', "Dependency group 'nope' not found"),
+        ('dev = ["--index-url=http://evil"]', "Expected package name"),
+        ('dev = ["ok", "bad name!"]', "Expected"),
+        ('dev = "pytest"', "contained a string rather than a sequence"),
+        ('dev = [{include-group = "a", extra = 1}]\na = []', "Invalid dependency group item"),
+        ("dev = [3]", "Invalid dependency group item"),
+        ('dev = ["a"]\nDEV = ["b"]', "Duplicate dependency group names"),
+    ],
+)
+def test_a_group_table_that_does_not_resolve_is_a_note_not_a_crash(table: str, why: str) -> None:
+    result = plan({"pyproject.toml": PYPROJECT + "\n[dependency-groups]\n" + table + "\n"})
+    # the project is still installed, without the groups
+    assert result.sources == (Source("pyproject.toml", "project", ("test", "dev")),)
+    assert len(result.refused) == 1, result.refused
+    message = result.refused[0]
+    assert message.startswith("`pyproject.toml` [dependency-groups]: "), message
+    assert message.endswith("; the groups are not installed"), message
+    assert why in message, message
+    only = plan({"pyproject.toml": "[dependency-groups]\n" + table + "\n"})
+    assert only.empty and only.refused == result.refused
+
+
+def test_groups_that_nest_too_deeply_or_are_no_table_are_notes() -> None:
+    deep = "[dependency-groups]\ndev = [{include-group = 'g0'}]\n" + "".join(
+        f"g{i} = [{{include-group = 'g{i + 1}'}}]\n" for i in range(5000)
+    )
+    result = plan({"pyproject.toml": deep + "g5000 = ['x']\n"})
+    assert result.empty
+    assert result.refused == (
+        "`pyproject.toml` [dependency-groups]: includes nest too deeply; the groups are not "
+        "installed",
+    )
+    assert plan({"pyproject.toml": "dependency-groups = 3\n"}).refused == (
+        "`pyproject.toml` [dependency-groups]: not a table; the groups are not installed",
+    )
+
+
+def test_a_direct_reference_in_an_included_group_refuses_the_project() -> None:
+    text = '[dependency-groups]\ndev = [{include-group = "a"}]\na = ["x @ https://evil/x.whl"]\n'
+    result = plan({"pyproject.toml": text})
+    assert result.empty
+    assert "direct URL and VCS requirements" in result.refused[0], result.refused
+
+
+@pytest.mark.parametrize(
+    ("files", "variable", "version", "backend"),
+    [
+        (
+            {"pyproject.toml": SCM_PYPROJECT},
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {
+                "pyproject.toml": '[build-system]\nrequires = ["hatchling", "hatch-vcs"]\n'
+                '[project]\nname = "My.Pkg"\ndynamic = ["version"]\n'
+                '[tool.hatch.version]\nsource = "vcs"\n'
+                '[tool.hatch.version.raw-options]\nfallback_version = "2.1"\n'
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_MY_PKG",
+            "2.1",
+            "hatch-vcs",
+        ),
+        (
+            {
+                "setup.py": "from setuptools import setup\n"
+                "setup(name='old-app', use_scm_version=True)\n"
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_OLD_APP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {
+                "setup.py": "import setuptools\nsetuptools.setup()\n",
+                "setup.cfg": "[metadata]\nname = cfgapp\n"
+                "[options]\nsetup_requires = setuptools_scm\n",
+            },
+            "SETUPTOOLS_SCM_PRETEND_VERSION_FOR_CFGAPP",
+            "0.0.0",
+            "setuptools-scm",
+        ),
+        (
+            {"setup.py": "setup(name=NAME, use_scm_version={'fallback_version': 'x'})\n"},
+            "SETUPTOOLS_SCM_PRETEND_VERSION",  # no readable name: the plain variable
+            "0.0.0",
+            "setuptools-scm",
+        ),
+    ],
+)
+def test_a_project_versioned_by_git_gets_its_version_from_the_environment(
+    files: dict[str, str], variable: str, version: str, backend: str
+) -> None:
+    result = plan(files)
+    assert result.environment() == {variable: version}
+    assert result.notes() == [
+        f"Its version comes from git ({backend}) and the checkout has no tags: it was built as "
+        f"version {version} ({variable})"
+    ]
+
+
+@pytest.mark.parametrize(
+    "files",
+    [
+        {"pyproject.toml": PYPROJECT},
+        # setuptools-scm asked for, but the version is static
+        {"pyproject.toml": PYPROJECT.replace('"setuptools>=61"', '"setuptools", "setuptools-scm"')},
+        {"setup.py": "setup(name='x', use_scm_version=False)\n"},
+        {"setup.py": "def broken(:\n"},
+        {"setup.py": "x = " + "(" * 300 + ")" * 300 + "\nsetup(use_scm_version=True)\n"},
+        {"setup.py": "\0"},
+        {"setup.py": "setup(name=" + "[" * 100_000 + ")\n"},
+    ],
+)
+def test_no_pretended_version_where_git_does_not_give_it_and_bad_files_do_not_crash(
+    files: dict[str, str],
+) -> None:
+    result = plan(files)
+    assert result.environment() == {} and result.notes() == []
+    assert result.sources  # still installed as a project
+
+
+TOX_INI = """
+[tox]
+envlist = py312, lint
+
+[testenv]
+extras = test
+deps =
+    -e {toxinidir}[dev]
+    -r{toxinidir}/requirements/ci.txt
+    Pytest_Cov>=4  # coverage in CI
+    py38: mock
+    {[base]deps}
+    -e git+https://evil/x.git#egg=x
+    not a requirement!
+commands = pytest {posargs}
+"""
+
+
+def test_tox_says_how_the_suite_runs_and_comes_first() -> None:
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "tox.ini": TOX_INI,
+        "requirements/ci.txt": "hypothesis\n",
+        "requirements-dev.txt": "black\n",  # tox does not install it: neither does Tandem
+    }
+    result = plan(files)
+    assert result.sources == (
+        Source(
+            "tox.ini",
+            "tox",
+            ("test", "dev"),
+            requirements=("pytest-cov>=4",),
+            files=(("-r", "requirements/ci.txt"),),
+            section="[testenv]",
+        ),
+    )
+    assert result.pip_args()[-5:] == [
+        "-e",
+        ".[test,dev]",
+        "-r",
+        "./requirements/ci.txt",
+        "pytest-cov>=4",
+    ]
+    assert result.describe() == (
+        "`tox.ini` [testenv] (deps `requirements/ci.txt`, pytest-cov>=4; extras test, dev)"
+    )
+    assert result.refused[:3] == (
+        "`tox.ini` [testenv] deps 'py38: mock': depends on a tox factor, not used for every "
+        "environment",
+        "`tox.ini` [testenv] deps '{[base]deps}': uses a tox substitution",
+        "`tox.ini` [testenv] deps '-e git+https://evil/x.git#egg=x': only requirements and "
+        "-r/-c files are used",
+    )
+    assert result.refused[3].startswith(
+        "`tox.ini` [testenv] deps 'not a requirement!': not a requirement (Expected "
+    )
+    assert "\n" not in result.refused[3]
+
+
+@pytest.mark.parametrize(
+    ("files", "expected"),
+    [
+        (
+            {
+                "pyproject.toml": PYPROJECT
+                + '[tool.tox]\nlegacy_tox_ini = """\n[testenv]\nskip_install = true\n'
+                'deps = attrs\n"""\n'
+            },
+            Source(
+                "pyproject.toml",
+                "tox",
+                requirements=("attrs",),
+                section="[tool.tox] legacy_tox_ini",
+                editable=False,
+            ),
+        ),
+        (
+            {
+                "pyproject.toml": PYPROJECT
+                + "[tool.tox.env_run_base]\nextras = ['dev']\ndeps = ['six', {replace = 'x'}]\n"
+            },
+            Source(
+                "pyproject.toml",
+                "tox",
+                ("dev",),
+                requirements=("six",),
+                section="[tool.tox] env_run_base",
+            ),
+        ),
+        (
+            {"setup.py": "setup(name='x')\n", "tox.toml": "[env_run_base]\ndeps = ['six']\n"},
+            Source("tox.toml", "tox", requirements=("six",), section="env_run_base"),
+        ),
+    ],
+)
+def test_tox_in_pyproject_and_tox_toml(files: dict[str, str], expected: Source) -> None:
+    assert plan(files).sources == (expected,)
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        ("[testenv]\ndeps = six\n[testenv]\n=x\n", "cannot be read as tox configuration"),
+        ("[testenv\n", "cannot be read as tox configuration"),
+        ("[testenv]\ndeps = -r ../../etc/passwd\n", "only files inside the repository"),
+        ("[testenv]\ndeps = -r nope.txt\n", "`nope.txt`: not found"),
+        ("[testenv]\ndeps = x @ https://evil/x.whl\n", "direct URL and VCS requirements"),
+        ("[testenv]\nextras = a;b\n", "not an extra's name"),
+    ],
+)
+def test_bad_tox_files_are_notes_not_crashes(text: str, why: str) -> None:
+    result = plan({"setup.py": "setup()\n", "tox.ini": text})
+    assert any(why in line for line in result.refused), result.refused
+
+
+def test_without_tox_deps_the_project_and_requirements_files_are_used() -> None:
+    files = {"pyproject.toml": PYPROJECT, "tox.ini": "[testenv]\ncommands = pytest\n"}
+    assert plan(files).sources == (Source("pyproject.toml", "project", ("test", "dev")),)
+    assert plan({"tox.ini": "[tox]\nenvlist = py\n"}).empty
+
+
+def test_setup_py_extras_require_is_read_without_running_it() -> None:
+    setup_py = (
+        "import os\nos.system('echo pwned')\n"
+        "EXTRAS = {'tests': ['pytest-mock', 'hypothesis'], 'docs': ['sphinx']}\n"
+        "setup(name='old', extras_require=EXTRAS)\n"
+    )
+    result = plan({"setup.py": setup_py, "requirements-test.txt": "six\n"})
+    assert result.sources == (
+        Source("setup.py", "project", ("tests",)),
+        Source("requirements-test.txt", "requirements"),
+    )
+    assert result.pip_args()[-4:] == ["-e", ".[tests]", "-r", "./requirements-test.txt"]
+    inline = plan({"setup.py": "setuptools.setup(extras_require={'testing': 'a\\nb'})\n"})
+    assert inline.sources[0].extras == ("testing",)
+    evil = plan({"setup.py": "setup(extras_require={'test': ['x @ https://evil/x.whl']})\n"})
+    assert evil.empty and "direct URL" in evil.refused[0]
+    broken = plan({"setup.py": "print 'python 2'\n"})
+    assert broken.sources == (Source("setup.py", "project"),)
+    assert broken.refused == ("`setup.py`: does not parse (line 1); its extras are not known",)
 
 
 def test_requirements_files_are_found_and_installed_in_one_resolution() -> None:
@@ -521,6 +844,270 @@ async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
         assert slow.status == "failed" and slow.note is not None
         assert "timed out" in slow.note, slow.note
         assert sandbox.python == LocalSandbox.python
+    finally:
+        await sandbox.close()
+
+
+def make_wheel(folder: Path, name: str, version: str, module: str, source: str) -> None:
+    """A pure-Python wheel for --find-links, written directly: a zip of the module and the
+    dist-info files pip reads (no build tool, no network)."""
+    dist = f"{name.replace('-', '_')}-{version}"
+    files = {
+        f"{module}.py": source,
+        f"{dist}.dist-info/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n",
+        f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tandem-tests\n"
+        "Root-Is-Purelib: true\nTag: py3-none-any\n",
+    }
+    record = ""
+    for path, text in files.items():
+        digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")
+        record += f"{path},sha256={digest.decode()},{len(text.encode())}\n"
+    files[f"{dist}.dist-info/RECORD"] = record + f"{dist}.dist-info/RECORD,,\n"
+    with zipfile.ZipFile(folder / f"{dist}-py3-none-any.whl", "w") as wheel:
+        for path, text in files.items():
+            wheel.writestr(path, text)
+
+
+def old_pip_tools(root: Path) -> str:
+    """A tools' environment like that of a Tandem installed with a plain `pip install` into a
+    new Python 3.12 venv: the pip its Python bundles (23.2.1 with 3.12.1, older than pip's
+    --group), with this worker's packages (pytest, coverage, setuptools) behind it. Its
+    python."""
+    venv.EnvBuilder(with_pip=True, symlinks=True).create(root)
+    python = str(root / "bin" / "python")
+    purelib = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    worker = [d for d in site.getsitepackages() if os.path.isdir(d)]
+    (Path(purelib) / "tandem-worker.pth").write_text(
+        "".join(f"import site; site.addsitedir({d!r})\n" for d in worker)
+    )
+    return python
+
+
+GROUPED_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=61"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "grouped"
+version = "0.1"
+
+[tool.setuptools]
+py-modules = ["grouped"]
+
+[dependency-groups]
+dev = ["beta-lib>=2", {include-group = "lint"}]
+lint = ["alpha_lib"]
+docs = ["docs-only"]
+"""
+
+
+async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
+    tmp_path: Path,
+) -> None:
+    """Issue 17: the tools' pip is 23.2, which has no --group. The project's dev group (and
+    the lint group it includes) still installs, from a local wheel folder, offline."""
+    tools = await asyncio.to_thread(old_pip_tools, tmp_path / "tools")
+    sandbox = LocalSandbox()
+    pip = await sandbox.run([tools, "-m", "pip", "install", "--help"], cwd=tmp_path, timeout_s=60)
+    assert pip.returncode == 0 and "--group" not in pip.output  # it cannot install a group
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    make_wheel(wheels, "beta-lib", "2.0", "beta_lib", "NAME = 'beta'\n")
+    make_wheel(wheels, "docs-only", "1.0", "docs_only", "")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": GROUPED_PYPROJECT,
+            "grouped.py": "import alpha_lib\nimport beta_lib\n\n\ndef names():\n"
+            "    return alpha_lib.NAME + beta_lib.NAME\n",
+            "tests/test_grouped.py": "from grouped import names\n\n\ndef test_names():\n"
+            "    assert names() == 'alphabeta'\n",
+        },
+    )
+    sandbox.python = tools
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` (groups dev) (3 package(s))."
+        )
+        assert sorted(outcome.packages) == ["alpha-lib-1.0", "beta-lib-2.0", "grouped-0.1"]
+        used = await sandbox.run([sandbox.python, "-m", "pip", "--version"], cwd=repo, timeout_s=60)
+        assert used.output.startswith("pip 23."), used.output  # the old pip did the install
+        run = await baseline(sandbox, repo)
+        assert run.ok and run.passed == 1, run.output
+        docs = await sandbox.run([sandbox.python, "-c", "import docs_only"], cwd=repo, timeout_s=60)
+        assert docs.returncode != 0  # a group that is not for tests stays out
+    finally:
+        await sandbox.close()
+    assert await new_test_files(repo) == []
+
+
+async def test_a_project_versioned_by_git_installs_from_a_checkout_git_cannot_describe(
+    tmp_path: Path,
+) -> None:
+    """setuptools-scm (the real one, from the tools) finds no git metadata here, as in a
+    sandbox that cannot read the checkout's git; Tandem gives it the version to use."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": SCM_PYPROJECT,
+            "scmapp.py": "def one():\n    return 1\n",
+            "tests/test_scmapp.py": "from scmapp import one\n\n\ndef test_one():\n"
+            "    assert one() == 1\n",
+        },
+    )
+    shutil.rmtree(repo / ".git")
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=180, network="none")
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` (1 package(s)). Its version comes "
+            "from git (setuptools-scm) and the checkout has no tags: it was built as version "
+            "0.0.0 (SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP)."
+        )
+        assert outcome.packages == ["scm_app-0.0.0"]
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+
+
+async def test_the_tox_environment_installs_with_its_extras_deps_and_files(
+    tmp_path: Path,
+) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("alpha-lib", "beta-lib", "gamma-lib"):
+        module = name.replace("-", "_")
+        make_wheel(wheels, name, "1.0", module, f"NAME = {module!r}\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": GROUPED_PYPROJECT.replace(
+                "[dependency-groups]",
+                "[project.optional-dependencies]\ntest = ['gamma-lib']\n\n[dependency-groups]",
+            ),
+            "tox.ini": "[testenv]\nextras = test\ndeps =\n    -r requirements/ci.txt\n"
+            "    beta-lib\n    py27: nope-lib\ncommands = pytest\n",
+            "requirements/ci.txt": "alpha-lib\n",
+            "requirements.txt": "nope-lib\n",  # tox does not use it, so neither does Tandem
+            "grouped.py": "import alpha_lib\nimport beta_lib\nimport gamma_lib\n",
+            "tests/test_grouped.py": "import grouped\n\n\ndef test_it():\n"
+            "    assert grouped.gamma_lib.NAME == 'gamma_lib'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `tox.ini` [testenv] (deps `requirements/ci.txt`, "
+            "beta-lib; extras test) (4 package(s)). Not used: `tox.ini` [testenv] deps "
+            "'py27: nope-lib': depends on a tox factor, not used for every environment."
+        )
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+
+
+LOCK = """#
+# This file is autogenerated by pip-compile with Python 3.8
+# by the following command:
+#
+#    pip-compile requirements/test.in
+#
+alpha-lib==0.9
+    # via -r requirements/test.in
+"""
+
+
+def test_a_pinned_file_that_does_not_resolve_is_loosened_to_its_source_or_left_out() -> None:
+    from jobs.dependencies.plan import looks_pinned, loosen
+
+    assert looks_pinned(LOCK) and looks_pinned("a==1\nb==2\nc==3\n# x\n-r other.txt\n")
+    assert not looks_pinned("a==1\nb>=2\n") and not looks_pinned("a==1\n")
+    files = {
+        "pyproject.toml": PYPROJECT,
+        "requirements/test.txt": LOCK,
+        "requirements/test.in": "alpha-lib\n",
+        "requirements-dev.txt": "a==1\nb==2\n",  # pinned, no .in: the project's extras do
+        "requirements.txt": "attrs>=22\n",  # not pinned: kept
+    }
+    first = plan(files)
+    loose = loosen(first, MemoryFiles(files))
+    assert loose is not None
+    assert [s.path for s in loose.sources] == [
+        "pyproject.toml",
+        "requirements.txt",
+        "requirements/test.in",
+    ]
+    assert loose.notes() == [
+        "The pinned `requirements-dev.txt` did not resolve here, so it was left out and the "
+        "project's own declared dependencies used",
+        "The pinned `requirements/test.txt` did not resolve here, so `requirements/test.in` (its "
+        "loose source) was used instead",
+    ]
+    # Without a project and an .in file, nothing to fall back to; a refused .in is not used.
+    alone = {"requirements.txt": "a==1\nb==2\n", "requirements.in": "--index-url http://x\n"}
+    assert loosen(plan(alone), MemoryFiles(alone)) is None
+    assert loosen(plan({"requirements.txt": "attrs\n"}), MemoryFiles({})) is None
+    # tox's -r files too
+    tox = {**files, "tox.ini": "[testenv]\ndeps = -r requirements/test.txt\n"}
+    loose_tox = loosen(plan(tox), MemoryFiles(tox))
+    assert loose_tox is not None
+    assert loose_tox.sources[0].files == (("-r", "requirements/test.in"),)
+
+
+async def test_a_lock_for_another_python_falls_back_to_its_loose_source(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements/test.txt": LOCK,  # alpha-lib 0.9 is not to be had here
+            "requirements/test.in": "alpha-lib\n",
+            "tests/test_alpha.py": "import alpha_lib\n\n\ndef test_alpha():\n"
+            "    assert alpha_lib.NAME == 'alpha'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `requirements/test.in` (1 package(s)). The pinned "
+            "`requirements/test.txt` did not resolve here, so `requirements/test.in` (its loose "
+            "source) was used instead (ERROR: No matching distribution found for "
+            "alpha-lib==0.9)."
+        )
+        assert (await baseline(sandbox, repo)).ok
     finally:
         await sandbox.close()
 

@@ -5,7 +5,10 @@ with ImportError when the tests run with the sandbox's bare tools. So before the
 Tandem installs what the repository declares:
 
 - :mod:`jobs.dependencies.plan` (pure): which project and requirements files to install, as
-  pip arguments (:func:`plan_install`);
+  pip arguments (:func:`plan_install`), read from tox (:mod:`jobs.dependencies.tox`),
+  pyproject.toml, setup.cfg, setup.py (:mod:`jobs.dependencies.setuppy`, never run) and
+  requirements files; the version a git-versioned project is built as
+  (:mod:`jobs.dependencies.vcsversion`);
 - :mod:`jobs.dependencies.policy` (pure): what a requirements file may ask for (only the
   configured package index, only files inside the checkout); a refused file is left out with
   one note line saying which line and why;

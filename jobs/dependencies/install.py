@@ -43,7 +43,7 @@ import re
 import shutil
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
@@ -51,7 +51,7 @@ from packaging.utils import canonicalize_name
 
 from bot.repo_config import Dependencies
 from jobs import git
-from jobs.dependencies.plan import InstallPlan, plan_install
+from jobs.dependencies.plan import InstallPlan, loosen, plan_install
 from jobs.dependencies.policy import UnreadableFile
 from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail
 from jobs.testgen import coverage as cov
@@ -212,6 +212,8 @@ async def install_dependencies(
     outcome.duration_s = time.monotonic() - started
     if outcome.python is not None:
         sandbox.use_python(outcome.python)
+    if outcome.note and outcome.plan.notes():
+        outcome.note = ". ".join([outcome.note.rstrip("."), *outcome.plan.notes()])
     if refused and outcome.note:
         outcome.note = outcome.note.rstrip(".") + f". Not used: {refused}."
     if outcome.note:
@@ -255,24 +257,38 @@ async def _install(
             output=tail(made.output, OUTPUT_TAIL),
         )
     python = str(checkout / ENV_DIR / "bin" / "python")
-    async with sandbox.networked(network) as box:
-        result = await box.run(
-            [
-                "env",
-                f"TMPDIR={checkout / TMP_DIR}",
-                cov.ALL_TOOLS,  # what the tools have counts as installed: not fetched again
-                python,
-                "-I",
-                "-m",
-                "pip",
-                *plan.pip_args(),
-                "--log",
-                str(checkout / PIP_LOG),
-                *extra_pip_args,
-            ],
-            cwd=checkout,
-            timeout_s=left(),
-        )
+
+    async def pip_install(plan: InstallPlan) -> CommandResult:
+        async with sandbox.networked(network) as box:
+            return await box.run(
+                [
+                    "env",
+                    f"TMPDIR={checkout / TMP_DIR}",
+                    cov.ALL_TOOLS,  # what the tools have counts as installed: not fetched again
+                    *(f"{name}={value}" for name, value in plan.environment().items()),
+                    python,
+                    "-I",
+                    "-m",
+                    "pip",
+                    *plan.pip_args(),
+                    "--log",
+                    str(checkout / PIP_LOG),
+                    *extra_pip_args,
+                ],
+                cwd=checkout,
+                timeout_s=left(),
+            )
+
+    result = await pip_install(plan)
+    if result.returncode != 0 and not result.timed_out:
+        # A pinned requirements file made for another Python (pip-compile's lock): once more
+        # with its loose source, or without it where the project declares its own.
+        loose = await asyncio.to_thread(loosen, plan, CheckoutFiles(checkout))
+        if loose is not None:
+            first = summary_line(result.output)
+            plan, what = loose, loose.describe()
+            plan = replace(plan, loosened=(*plan.loosened[:-1], f"{plan.loosened[-1]} ({first})"))
+            result = await pip_install(plan)
     output = tail(result.output, OUTPUT_TAIL)
     if result.timed_out:
         return InstallOutcome(

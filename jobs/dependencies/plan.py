@@ -1,21 +1,37 @@
 """The install plan (pure: file texts in, pip arguments out): what of the PR's dependencies to
 install, by :func:`plan_install`.
 
-With ``test_generation.dependencies.install: auto`` it finds, at the repository root,
+With ``test_generation.dependencies.install: auto`` it looks at the repository root. A tox
+configuration whose base test environment names deps or extras comes first and alone: it says
+exactly how the suite runs (:mod:`jobs.dependencies.tox`; the project with tox's extras, tox's
+deps and the requirements files they name). Without one, it finds
 
 - the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
   ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
-  ``test, tests, testing, dev`` that exist; dependency groups of those names with
-  ``--group``). Editable matters: the tests must import the checkout's files, which coverage
-  measures, not a copy in site-packages;
+  ``test, tests, testing, dev`` that exist, from ``[project.optional-dependencies]``,
+  ``setup.cfg`` or ``setup.py``'s literal ``extras_require``). Editable matters: the tests
+  must import the checkout's files, which coverage measures, not a copy in site-packages;
+- PEP 735 dependency groups of those names in ``pyproject.toml`` (with a project or without
+  one), resolved here, ``include-group`` and all, by the PyPA library ``dependency-groups``,
+  and given to pip as plain requirements. Not pip's ``--group``: that needs pip 25.1, and the
+  pip that installs is whatever the tools' environment has (a Tandem installed with a plain
+  ``pip install`` into a Python 3.12 venv has pip 23.2). A group table that does not resolve
+  (a cycle, a bad requirement, a missing group) leaves the groups out with one line saying why;
 - requirements files: ``requirements.txt``, ``requirements-dev.txt``, ``test-requirements.txt``
   and the other usual names (:data:`REQUIREMENTS_FILES`).
+
+A project whose version comes from git (setuptools-scm, hatch-vcs) gets it from the environment
+(:mod:`jobs.dependencies.vcsversion`, :meth:`InstallPlan.environment`): Tandem's checkout has no
+tags. ``setup.py`` is read with :mod:`ast` (:mod:`jobs.dependencies.setuppy`), never run here.
 
 All of them go to one ``pip install`` (one resolution). ``requirements: [paths]`` installs
 exactly those files instead. Nothing found: nothing installed, no note. A requirements file
 the policy (:mod:`jobs.dependencies.policy`) refuses, or a project whose declared dependencies
 are direct references, is left out with one line in :attr:`InstallPlan.refused`; the rest is
-installed. :class:`MemoryFiles` feeds the planner plain data.
+installed. When pip cannot install a plan with a pinned requirements file (pip-compile's lock,
+often made for another Python), :func:`loosen` gives the plan to try once more: the lock's
+loose ``.in`` source instead, or, where the project itself is installed, no lock; the summary
+says so. :class:`MemoryFiles` feeds the planner plain data.
 """
 
 from __future__ import annotations
@@ -23,8 +39,12 @@ from __future__ import annotations
 import configparser
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
+
+from dependency_groups import DependencyGroupResolver
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
 
 from bot.repo_config import Dependencies
 from jobs.dependencies.policy import (
@@ -33,6 +53,9 @@ from jobs.dependencies.policy import (
     check_requirements_file,
     direct_reference,
 )
+from jobs.dependencies.setuppy import SetupPy, read_setup_py
+from jobs.dependencies.tox import ToxEnv, read_tox
+from jobs.dependencies.vcsversion import PretendVersion, pretend_version
 
 PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
 REQUIREMENTS_FILES = (
@@ -43,11 +66,13 @@ REQUIREMENTS_FILES = (
     "requirements-test.txt",
     "requirements_test.txt",
     "requirements-tests.txt",
+    "requirements-testing.txt",
     "test-requirements.txt",
     "test_requirements.txt",
     "requirements/dev.txt",
     "requirements/test.txt",
     "requirements/tests.txt",
+    "requirements/testing.txt",
     "tests/requirements.txt",
 )
 
@@ -70,9 +95,16 @@ class MemoryFiles:
 @dataclass(frozen=True)
 class Source:
     path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
-    kind: Literal["project", "groups", "requirements"]  # groups: dependency groups only
+    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox)
+    kind: Literal["project", "groups", "requirements", "tox"]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
+    # The groups' requirements, resolved (includes followed), each as packaging writes it
+    requirements: tuple[str, ...] = ()
+    pretend: PretendVersion | None = None  # a project whose version comes from git
+    files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
+    section: str = ""  # tox: where in the file, "[testenv]"
+    editable: bool = True  # tox: the project is installed too (no skip_install)
 
     def describe(self) -> str:
         more = []
@@ -80,16 +112,23 @@ class Source:
             more.append("extras " + ", ".join(self.extras))
         if self.groups:
             more.append("groups " + ", ".join(self.groups))
+        if self.kind == "tox":
+            deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
+            shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
+            more = [f"deps {shown}"] if deps else []
+            more += [f"extras {', '.join(self.extras)}"] if self.extras else []
+            return f"`{self.path}` {self.section} ({'; '.join(more)})"
         return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
 
     def pip_args(self) -> list[str]:
         if self.kind == "requirements":
             return ["-r", f"./{self.path}"]
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        args = ["-e", f".{extras}"] if self.kind == "project" else []
-        for group in self.groups:
-            args.append(f"--group=./pyproject.toml:{group}")
-        return args
+        editable = self.kind == "project" or (self.kind == "tox" and self.editable)
+        args = ["-e", f".{extras}"] if editable else []
+        for option, path in self.files:
+            args.extend([option, f"./{path}"])
+        return [*args, *self.requirements]
 
 
 @dataclass(frozen=True)
@@ -97,6 +136,7 @@ class InstallPlan:
     sources: tuple[Source, ...] = ()
     refused: tuple[str, ...] = ()  # one line per file left out: which line and why
     index: bool = True  # False: --no-index (no network to reach one)
+    loosened: tuple[str, ...] = ()  # what :func:`loosen` changed, a sentence each
 
     @property
     def empty(self) -> bool:
@@ -124,6 +164,14 @@ class InstallPlan:
         names = [s.describe() for s in self.sources]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
+    def environment(self) -> dict[str, str]:
+        """Variables pip (and so the build backends it runs) gets besides the sandbox's."""
+        return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}
+
+    def notes(self) -> list[str]:
+        """What the install summary says about how the plan builds the project."""
+        return [*(s.pretend.describe() for s in self.sources if s.pretend), *self.loosened]
+
 
 def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) -> InstallPlan:
     """What to install, from the repository's files and ``test_generation.dependencies``."""
@@ -135,6 +183,11 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         candidates = list(config.requirements)
     else:
         project = _project(files, refused)
+        tox = read_tox(files, refused)
+        if tox is not None:
+            # tox says how the suite runs: its environment alone, as tox would make it
+            source = _tox_source(files, tox, project, refused)
+            return InstallPlan((source,) if source else (), tuple(dict.fromkeys(refused)), index)
         if project is not None:
             sources.append(project)
         candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
@@ -145,6 +198,31 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         else:
             refused.append(problem)
     return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+
+
+def _tox_source(
+    files: RepoFiles, tox: ToxEnv, project: Source | None, refused: list[str]
+) -> Source | None:
+    included: list[tuple[str, str]] = []
+    for option, path in tox.files:
+        problem = check_requirements_file(files, path)
+        if problem is None:
+            included.append((option, path))
+        else:
+            refused.append(problem)
+    editable = tox.install_project and project is not None and project.kind == "project"
+    if not editable and not tox.requirements and not included:
+        return None
+    return Source(
+        tox.path,
+        "tox",
+        tox.extras if editable else (),
+        requirements=tox.requirements,
+        pretend=project.pretend if editable and project else None,
+        files=tuple(included),
+        section=tox.section,
+        editable=editable,
+    )
 
 
 def _exists(files: RepoFiles, path: str, refused: list[str]) -> bool:
@@ -175,7 +253,9 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
             refused.append(f"`pyproject.toml`: not valid TOML ({e})")
             return None
     project = data.get("project")
-    has_setup = _exists(files, "setup.py", refused)
+    setup_py_text = _read(files, "setup.py", refused)
+    has_setup = setup_py_text is not None
+    setup_py = read_setup_py(setup_py_text) if setup_py_text is not None else SetupPy()
     setup_cfg = _read(files, "setup.cfg", refused)
     is_project = (
         isinstance(project, dict)
@@ -192,23 +272,71 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
             extras = [name for name in PROJECT_EXTRAS if name in optional]
             for name in extras:
                 declared.extend(_strings(optional[name]))
-    elif setup_cfg is not None:
-        extras = _setup_cfg_extras(setup_cfg)
-    groups: list[str] = []
-    dependency_groups = data.get("dependency-groups")
-    if isinstance(dependency_groups, dict):
-        groups = [name for name in PROJECT_EXTRAS if name in dependency_groups]
-        for name in groups:
-            declared.extend(_strings(dependency_groups[name]))
-    if not is_project and not groups:
+    else:
+        declared_extras = {**setup_py.extras}
+        if setup_cfg is not None:
+            declared_extras.update({name: [] for name in _setup_cfg_extras(setup_cfg)})
+        extras = [name for name in PROJECT_EXTRAS if name in declared_extras]
+        for name in extras:
+            declared.extend(declared_extras[name])
+        if setup_py.problem:
+            refused.append(f"`setup.py`: {setup_py.problem}; its extras are not known")
+    groups, requirements = _dependency_groups(data.get("dependency-groups"), refused)
+    if not is_project and not requirements:
         return None
     where = "pyproject.toml" if text is not None else "setup.py" if has_setup else "setup.cfg"
-    for requirement in declared:
+    for requirement in [*declared, *requirements]:
         why = direct_reference(requirement)
         if why:
             refused.append(f"`{where}`: {requirement!r}: {why}")
             return None
-    return Source(where, "project" if is_project else "groups", tuple(extras), tuple(groups))
+    if not is_project:
+        return Source(where, "groups", (), groups, requirements)
+    cfg_name, cfg_scm = _setup_cfg_metadata(setup_cfg)
+    pretend = pretend_version(
+        data,
+        name=setup_py.name or cfg_name,
+        setup_py_uses_scm=setup_py.uses_scm,
+        setup_cfg_uses_scm=cfg_scm,
+    )
+    return Source(where, "project", tuple(extras), groups, requirements, pretend)
+
+
+def _dependency_groups(
+    table: object, refused: list[str]
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The test/dev groups of a ``[dependency-groups]`` table and their requirements, resolved
+    (PEP 735: ``include-group`` followed, names normalised), each once, in order. A table that
+    does not resolve gives no groups and one line in ``refused``."""
+    if table is None:
+        return (), ()
+    where = "`pyproject.toml` [dependency-groups]"
+    if not isinstance(table, dict):
+        refused.append(f"{where}: not a table; the groups are not installed")
+        return (), ()
+    by_name = {str(canonicalize_name(name)): name for name in table if isinstance(name, str)}
+    groups = tuple(by_name[name] for name in PROJECT_EXTRAS if name in by_name)
+    requirements: list[str] = []
+    try:
+        resolver = DependencyGroupResolver(table)
+        for group in groups:
+            requirements.extend(_for_pip(r) for r in resolver.resolve(group))
+    except RecursionError:
+        refused.append(f"{where}: includes nest too deeply; the groups are not installed")
+        return (), ()
+    except (InvalidRequirement, ValueError, TypeError, LookupError) as e:
+        why = str(e).splitlines()[0] if str(e) else type(e).__name__
+        refused.append(f"{where}: {why[:300]}; the groups are not installed")
+        return (), ()
+    return groups, tuple(dict.fromkeys(requirements))
+
+
+def _for_pip(requirement: Requirement) -> str:
+    """The requirement as one pip argument: its name normalised, so that pip can read it
+    only as a requirement (never as an option, a path or an archive file like ``x.zip``)."""
+    written = Requirement(str(requirement))
+    written.name = canonicalize_name(written.name)
+    return str(written)
 
 
 def _strings(value: object) -> list[str]:
@@ -225,3 +353,95 @@ def _setup_cfg_extras(text: str) -> list[str]:
         return []
     present = set(parser.options("options.extras_require"))
     return [name for name in PROJECT_EXTRAS if name in present]
+
+
+def _setup_cfg_metadata(text: str | None) -> tuple[str | None, bool]:
+    """setup.cfg's ``[metadata] name``, and whether ``[options] setup_requires`` asks for
+    setuptools-scm."""
+    if text is None:
+        return None, False
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None, False
+    name = parser.get("metadata", "name", fallback=None)
+    requires = parser.get("options", "setup_requires", fallback="")
+    return name, "setuptools_scm" in requires.replace("-", "_")
+
+
+PIN_MARKERS = ("autogenerated by pip-compile", "uv pip compile", "pip-compile")
+MIN_PINNED = 0.8  # the share of a file's requirements pinned with == that makes it a lock file
+
+
+def looks_pinned(text: str) -> bool:
+    """Whether a requirements file is a lock (pip-compile's or uv's output, or nearly every
+    requirement pinned with ``==``), made for one Python and platform."""
+    if any(marker in text for marker in PIN_MARKERS):
+        return True
+    requirements = [
+        line.split("#", 1)[0].strip()
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith(("#", "-"))
+    ]
+    pinned = [r for r in requirements if "==" in r]
+    return len(requirements) >= 2 and len(pinned) >= MIN_PINNED * len(requirements)
+
+
+def loosen(plan: InstallPlan, files: RepoFiles) -> InstallPlan | None:
+    """The plan to try when pip could not resolve ``plan`` and it has pinned requirements files
+    (a pip-compile lock made for another Python): each lock replaced by the loose ``.in`` file
+    it was compiled from, or, without one, left out where the project itself is installed (its
+    own extras and groups then say what the tests need). None: nothing to loosen."""
+    has_project = any(s.kind == "project" or (s.kind == "tox" and s.editable) for s in plan.sources)
+    said: list[str] = []
+
+    def replacement(path: str) -> str | None:
+        """The file to use instead of a lock ("" to leave it out), None to keep it."""
+        try:
+            text = files.read(path)
+        except UnreadableFile:
+            return None
+        if text is None or not looks_pinned(text):
+            return None
+        loose = path.removesuffix(".txt") + ".in" if path.endswith(".txt") else None
+        try:
+            found = loose is not None and files.read(loose) is not None
+        except UnreadableFile:
+            found = False
+        if loose is not None and found and check_requirements_file(files, loose) is None:
+            said.append(
+                f"The pinned `{path}` did not resolve here, so `{loose}` (its loose source) was "
+                "used instead"
+            )
+            return loose
+        if has_project:
+            said.append(
+                f"The pinned `{path}` did not resolve here, so it was left out and the "
+                "project's own declared dependencies used"
+            )
+            return ""
+        return None
+
+    sources: list[Source] = []
+    for source in plan.sources:
+        if source.kind == "requirements":
+            instead = replacement(source.path)
+            if instead is None:
+                sources.append(source)
+            elif instead:
+                sources.append(Source(instead, "requirements"))
+        elif source.kind == "tox" and source.files:
+            kept: list[tuple[str, str]] = []
+            for option, path in source.files:
+                instead = replacement(path) if option == "-r" else None
+                if instead is None:
+                    kept.append((option, path))
+                elif instead:
+                    kept.append((option, instead))
+            sources.append(replace(source, files=tuple(kept)))
+        else:
+            sources.append(source)
+    if not said or not sources:
+        return None
+    return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, *said))

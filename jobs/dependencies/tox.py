@@ -1,0 +1,194 @@
+"""The test environment a project's tox configuration declares (pure: file texts in, data out).
+
+tox says exactly how a project's suite runs, so where its base test environment
+(``[testenv]`` in ``tox.ini``, ``[tool.tox] legacy_tox_ini`` or ``env_run_base`` in
+``pyproject.toml``, ``env_run_base`` in ``tox.toml``) names ``deps`` or ``extras``, that is the
+environment Tandem installs: the project with those extras (unless ``skip_install`` or
+``package = skip``) and those deps. Only what holds for every environment is used: a dep that
+depends on a factor (``py38: mock``), or uses a substitution other than ``{toxinidir}``, is left
+out with one line saying why, and so is anything that is not a plain requirement or a ``-r`` /
+``-c`` file. The PR's author writes this file: nothing here is run, and the requirements files
+it names go through the same policy as any other (:mod:`jobs.dependencies.policy`).
+"""
+
+from __future__ import annotations
+
+import configparser
+import re
+import tomllib
+from dataclasses import dataclass
+
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.utils import canonicalize_name
+
+from jobs.dependencies.policy import RepoFiles, UnreadableFile, direct_reference, repo_path
+
+_FACTOR = re.compile(r"^!?[A-Za-z0-9_{},.!-]+:\s")  # "py38: mock", "!pypy: x", "py{38,39}: x"
+_EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+_FILE_OPTION = re.compile(r"^(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)$")
+# The project itself as a dep ("-e .[test]", ".", "{toxinidir}"): it is installed anyway
+_THE_PROJECT = re.compile(r"^(?:(?:-e|--editable)(?:=|\s*))?\.(?:\[([^\]]*)\])?$")
+
+
+@dataclass(frozen=True)
+class ToxEnv:
+    path: str  # "tox.ini", "pyproject.toml", "tox.toml"
+    section: str  # "[testenv]", "[tool.tox] env_run_base", ...
+    requirements: tuple[str, ...] = ()  # plain requirements, names normalised
+    files: tuple[tuple[str, str], ...] = ()  # ("-r" or "-c", repository path)
+    extras: tuple[str, ...] = ()
+    install_project: bool = True
+
+
+def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
+    """The base test environment of the first tox configuration found (tox's own order:
+    ``tox.ini``, then ``pyproject.toml``, then ``tox.toml``), or None when there is none that
+    names deps or extras. What cannot be used goes to ``refused``, a line each."""
+    ini = _read(files, "tox.ini", refused)
+    if ini is not None:
+        return _from_ini(ini, "tox.ini", "[testenv]", refused)
+    pyproject = _read(files, "pyproject.toml", refused)
+    if pyproject is not None:
+        try:
+            tool = tomllib.loads(pyproject).get("tool")
+        except tomllib.TOMLDecodeError:
+            tool = None  # the project planner says so
+        tox = tool.get("tox") if isinstance(tool, dict) else None
+        if isinstance(tox, dict):
+            legacy = tox.get("legacy_tox_ini")
+            if isinstance(legacy, str):
+                return _from_ini(legacy, "pyproject.toml", "[tool.tox] legacy_tox_ini", refused)
+            return _from_toml(tox, "pyproject.toml", "[tool.tox] env_run_base", refused)
+    text = _read(files, "tox.toml", refused)
+    if text is not None:
+        try:
+            data = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            refused.append(f"`tox.toml`: not valid TOML ({e})")
+            return None
+        return _from_toml(data, "tox.toml", "env_run_base", refused)
+    return None
+
+
+def _read(files: RepoFiles, path: str, refused: list[str]) -> str | None:
+    try:
+        return files.read(path)
+    except UnreadableFile as e:
+        refused.append(f"`{path}`: {e}")
+        return None
+
+
+def _from_ini(text: str, path: str, section: str, refused: list[str]) -> ToxEnv | None:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error as e:
+        why = str(e).splitlines()[0][:200]
+        refused.append(f"`{path}`: cannot be read as tox configuration ({why})")
+        return None
+    if not parser.has_section("testenv"):
+        return None
+    env = parser["testenv"]
+    deps = env.get("deps", "").splitlines()
+    extras = re.split(r"[,\s]+", env.get("extras", ""))
+    skip = env.get("skip_install", "").strip().lower() == "true"
+    package_skip = env.get("package", "").strip().lower() == "skip"
+    return _env(path, section, deps, extras, not (skip or package_skip), refused)
+
+
+def _from_toml(
+    data: dict[str, object], path: str, section: str, refused: list[str]
+) -> ToxEnv | None:
+    base = data.get("env_run_base")
+    if not isinstance(base, dict):
+        return None
+    deps = base.get("deps", [])
+    extras = base.get("extras", [])
+    if not isinstance(deps, list) or not isinstance(extras, list):
+        refused.append(f"`{path}` {section}: deps and extras must be lists")
+        return None
+    unusable = [d for d in [*deps, *extras] if not isinstance(d, str)]
+    if unusable:
+        refused.append(f"`{path}` {section}: {str(unusable[0])[:100]}: not a plain string")
+    skip = base.get("skip_install") is True or base.get("package") == "skip"
+    return _env(
+        path,
+        section,
+        [d for d in deps if isinstance(d, str)],
+        [e for e in extras if isinstance(e, str)],
+        not skip,
+        refused,
+    )
+
+
+def _env(
+    path: str,
+    section: str,
+    deps: list[str],
+    extras: list[str],
+    install_project: bool,
+    refused: list[str],
+) -> ToxEnv | None:
+    where = f"`{path}` {section}"
+    requirements: list[str] = []
+    included: list[tuple[str, str]] = []
+    for raw in deps:
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        line = line.replace("{toxinidir}/", "").replace("{toxinidir}", ".")
+        project = _THE_PROJECT.match(line)
+        if project:
+            extras = [*extras, *(project.group(1) or "").split(",")]
+            continue
+        why = _dep_problem(line)
+        if why is not None:
+            refused.append(f"{where} deps {line[:100]!r}: {why}")
+            continue
+        option = _FILE_OPTION.match(line)
+        if option:
+            target = repo_path("", option.group(2))
+            if target is None:
+                refused.append(f"{where} deps {line[:100]!r}: only files inside the repository")
+                continue
+            included.append(("-c" if option.group(1) in ("-c", "--constraint") else "-r", target))
+            continue
+        try:
+            requirement = Requirement(line)
+        except InvalidRequirement as e:
+            why = (str(e).splitlines() or ["invalid"])[0][:100]
+            refused.append(f"{where} deps {line[:100]!r}: not a requirement ({why})")
+            continue
+        if direct_reference(line):
+            refused.append(f"{where} deps {line[:100]!r}: {direct_reference(line)}")
+            continue
+        requirement.name = canonicalize_name(requirement.name)
+        requirements.append(str(requirement))
+    names: list[str] = []
+    for extra in (e.strip() for e in extras):
+        if not extra:
+            continue
+        if _EXTRA.match(extra):
+            names.append(extra)
+        else:
+            refused.append(f"{where} extras {extra[:100]!r}: not an extra's name")
+    if not requirements and not included and not names:
+        return None
+    return ToxEnv(
+        path,
+        section,
+        tuple(dict.fromkeys(requirements)),
+        tuple(dict.fromkeys(included)),
+        tuple(dict.fromkeys(names)),
+        install_project,
+    )
+
+
+def _dep_problem(line: str) -> str | None:
+    if _FACTOR.match(line):
+        return "depends on a tox factor, not used for every environment"
+    if "{" in line or "}" in line:
+        return "uses a tox substitution"
+    if line.startswith("-") and not _FILE_OPTION.match(line):
+        return "only requirements and -r/-c files are used"
+    return None
