@@ -1164,12 +1164,25 @@ async def test_docker_install_runs_offline_in_the_part_container(
         assert outcome.status == "installed", (outcome.note, outcome.output)
         with_deps = await baseline(sandbox, repo)
         assert with_deps.ok and with_deps.executed["app.py"] == {1, 4, 5}, with_deps.output
+        # PATH finds the environment first; the engines (with every tool in sight) too.
         tools = await sandbox.run(
-            ["python", "-c", "import pytest, coverage, pynguin, helperlib; print('ok')"],
+            ["env", cov.ALL_TOOLS, "python", "-c", "import pynguin, helperlib; print('ok')"],
             cwd=repo,
             timeout_s=60,
         )
-        assert tools.output.strip() == "ok", tools.output  # PATH finds the environment first
+        assert tools.output.strip() == "ok", tools.output
+        # The tests see the measuring tools and the project's own, not the engines.
+        tools = await sandbox.run(
+            [
+                "python",
+                "-c",
+                "import pytest, coverage, helperlib, importlib.util as u; "
+                "print('ok' if u.find_spec('pynguin') is None else 'pynguin is in sight')",
+            ],
+            cwd=repo,
+            timeout_s=60,
+        )
+        assert tools.output.strip() == "ok", tools.output
         assert len(run_containers(engine, "test-deps-none")) == 1
     finally:
         await sandbox.close()
