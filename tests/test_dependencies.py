@@ -945,7 +945,9 @@ async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
             "Dependencies: installed from `pyproject.toml` (groups dev) (3 package(s))."
         )
         assert sorted(outcome.packages) == ["alpha-lib-1.0", "beta-lib-2.0", "grouped-0.1"]
-        used = await sandbox.run([sandbox.python, "-m", "pip", "--version"], cwd=repo, timeout_s=60)
+        # The project's environment has no pip of its own: pip is the tools', as for the install.
+        pip = ["env", cov.ALL_TOOLS, sandbox.python, "-m", "pip", "--version"]
+        used = await sandbox.run(pip, cwd=repo, timeout_s=60)
         assert used.output.startswith("pip 23."), used.output  # the old pip did the install
         run = await baseline(sandbox, repo)
         assert run.ok and run.passed == 1, run.output
