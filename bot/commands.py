@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
+from bot.engines import ENGINE_NAMES, EngineName
 from bot.parts import PART_NAMES, PARTS, PartName
 
 CommandName = Literal["generate-tests", "review-refactoring", "help", "cancel", "retry"]
-Engine = Literal["openhands", "offline", "pynguin", "crosshair"]
 Delivery = Literal["pull_request", "commit", "comment", "none"]
 
-ENGINES: tuple[str, ...] = get_args(Engine)
+ENGINES: tuple[str, ...] = ENGINE_NAMES
 DELIVERIES: tuple[str, ...] = get_args(Delivery)
 TANDEM_SUBCOMMANDS = ("help", "cancel", "retry")
 
@@ -48,7 +48,7 @@ class Command:
 
     name: CommandName
     paths: tuple[str, ...] = ()
-    engine: Engine | None = None
+    engine: EngineName | None = None
     delivery: Delivery | None = None
     instructions: str | None = None
     line: int = 1
@@ -329,13 +329,15 @@ def buttons_for(enabled_parts: Sequence[str]) -> list[Button]:
 
 # --- help ------------------------------------------------------------------------------------
 
+_ENGINE_CHOICES = "\\|".join(ENGINES)
+
 HELP_TEXT = f"""**Tandem commands.** Put a command at the start of a line in a pull-request \
 comment (at most {MAX_COMMANDS} per comment; commands in code blocks and quotes are ignored). \
 They need the repository's `commands.allowed_permission` (write access by default).
 
 | Command | What it does |
 | --- | --- |
-| `/generate-tests [PATH_OR_GLOB ...] [--engine openhands\\|offline\\|pynguin\\|crosshair] \
+| `/generate-tests [PATH_OR_GLOB ...] [--engine {_ENGINE_CHOICES}] \
 [--delivery pull_request\\|commit\\|comment\\|none] [--instructions "..."]` | \
 generate tests only, for the given paths if any |
 | `/review-refactoring` | run the refactoring review only |

@@ -23,6 +23,8 @@ from pydantic import (
     field_validator,
 )
 
+from bot.engines import EngineSetting
+
 CONFIG_PATH = ".github/tandem.yml"
 
 Level = Literal["notice", "warning", "failure"]
@@ -163,7 +165,7 @@ class TestGeneration(_Section):
     __test__ = False  # not a pytest class
 
     enabled: bool = Field(default=True, description="generate tests for the changed code")
-    engine: Literal["auto", "openhands", "offline", "pynguin", "crosshair"] = Field(
+    engine: EngineSetting = Field(
         default="auto",
         description="openhands (LLM agent); offline: the offline engines pooled "
         "(characterization tests from the project's own examples, crosshair, pynguin); "

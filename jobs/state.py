@@ -17,6 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from redis.asyncio import Redis
 
+from bot.engines import EngineName
 from bot.github import Annotation
 from bot.parts import PartName
 from bot.plan import PullRequestRef
@@ -73,7 +74,7 @@ class RunOptions(BaseModel):
     # Run again even if this head's run completed or was cancelled.
     rerun: bool = False
     paths: list[str] = Field(default_factory=list)
-    engine: Literal["openhands", "offline", "pynguin", "crosshair"] | None = None
+    engine: EngineName | None = None
     delivery: Literal["pull_request", "commit", "comment", "none"] | None = None
     instructions: str | None = None
     requested_by: str = ""

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from jobs.sandbox import LocalSandbox
-from jobs.testgen.engines import characterize
+from jobs.testgen.engines import EngineOutcome, characterize
 from jobs.testgen.seeds import Seed
 
 CALC = '''import random
@@ -127,7 +127,7 @@ def make_repo(root: Path) -> Path:
     return root
 
 
-def run_engine(repo: Path) -> characterize.CharacterizeOutcome:
+def run_engine(repo: Path) -> EngineOutcome:
     return asyncio.run(
         characterize.generate(
             LocalSandbox(), repo, CHANGED, "tests", deadline=time.monotonic() + 120
@@ -138,13 +138,13 @@ def run_engine(repo: Path) -> characterize.CharacterizeOutcome:
 @pytest.fixture(scope="module")
 def generated(
     tmp_path_factory: pytest.TempPathFactory,
-) -> tuple[Path, characterize.CharacterizeOutcome]:
+) -> tuple[Path, EngineOutcome]:
     repo = make_repo(tmp_path_factory.mktemp("characterize") / "repo")
     return repo, run_engine(repo)
 
 
 @pytest.fixture(scope="module")
-def text(generated: tuple[Path, characterize.CharacterizeOutcome]) -> str:
+def text(generated: tuple[Path, EngineOutcome]) -> str:
     repo, outcome = generated
     assert outcome.written == ["tests/test_pkg_calc_characterize_tandem.py"]
     return (repo / outcome.written[0]).read_text()
@@ -201,7 +201,7 @@ def test_weird_reprs_record_only_the_type(text: str) -> None:
 
 @pytest.mark.slow
 def test_nondeterministic_and_hanging_seeds_are_dropped(
-    generated: tuple[Path, characterize.CharacterizeOutcome], text: str
+    generated: tuple[Path, EngineOutcome], text: str
 ) -> None:
     _, outcome = generated
     assert "roll(" not in text and "hang(" not in text
@@ -211,7 +211,7 @@ def test_nondeterministic_and_hanging_seeds_are_dropped(
 
 @pytest.mark.slow
 def test_a_module_that_fails_to_import_is_a_crash_not_an_exception(
-    generated: tuple[Path, characterize.CharacterizeOutcome],
+    generated: tuple[Path, EngineOutcome],
 ) -> None:
     _, outcome = generated
     assert outcome.crashed == ["`pkg/broken.py`: RuntimeError: boom at import"]
@@ -222,7 +222,7 @@ def test_a_module_that_fails_to_import_is_a_crash_not_an_exception(
 
 @pytest.mark.slow
 def test_the_generated_file_passes_on_head(
-    generated: tuple[Path, characterize.CharacterizeOutcome],
+    generated: tuple[Path, EngineOutcome],
 ) -> None:
     repo, outcome = generated
     result = subprocess.run(
@@ -238,7 +238,7 @@ def test_the_generated_file_passes_on_head(
 
 @pytest.mark.slow
 def test_same_input_gives_the_identical_file(
-    tmp_path: Path, generated: tuple[Path, characterize.CharacterizeOutcome], text: str
+    tmp_path: Path, generated: tuple[Path, EngineOutcome], text: str
 ) -> None:
     again = make_repo(tmp_path / "again")
     outcome = run_engine(again)

@@ -13,7 +13,7 @@ import pytest
 
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.callables import describe_callables
-from jobs.testgen.engines import crosshair
+from jobs.testgen.engines import EngineOutcome, crosshair
 from jobs.testgen.engines.crosshair_report import rebuild, render
 
 CALC = '''from typing import Callable
@@ -101,20 +101,20 @@ def make_repo(root: Path) -> Path:
     return root
 
 
-def run_engine(repo: Path) -> crosshair.CrosshairOutcome:
+def run_engine(repo: Path) -> EngineOutcome:
     return asyncio.run(
         crosshair.generate(LocalSandbox(), repo, CHANGED, "tests", deadline=time.monotonic() + 240)
     )
 
 
 @pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, crosshair.CrosshairOutcome]:
+def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EngineOutcome]:
     repo = make_repo(tmp_path_factory.mktemp("crosshair") / "repo")
     return repo, run_engine(repo)
 
 
 @pytest.fixture(scope="module")
-def text(generated: tuple[Path, crosshair.CrosshairOutcome]) -> str:
+def text(generated: tuple[Path, EngineOutcome]) -> str:
     repo, outcome = generated
     assert outcome.written == ["tests/test_pkg_calc_crosshair_tandem.py"]
     return (repo / outcome.written[0]).read_text()
@@ -144,7 +144,7 @@ def test_exceptions_become_pytest_raises(text: str) -> None:
 
 @pytest.mark.slow
 def test_unannotated_parameters_get_inferred_types(
-    generated: tuple[Path, crosshair.CrosshairOutcome], text: str
+    generated: tuple[Path, EngineOutcome], text: str
 ) -> None:
     # scale: x from the doctest, factor from its default; greet: name from the existing test.
     assert "def test_scale_returns_big() -> None:\n    assert scale(11" in text
@@ -156,9 +156,7 @@ def test_unannotated_parameters_get_inferred_types(
 
 
 @pytest.mark.slow
-def test_methods_and_nested_functions(
-    generated: tuple[Path, crosshair.CrosshairOutcome], text: str
-) -> None:
+def test_methods_and_nested_functions(generated: tuple[Path, EngineOutcome], text: str) -> None:
     _, outcome = generated
     assert "def test_Box_grow_raises_valueerror() -> None:" in text
     assert "Box.grow(Box(" in text
@@ -170,9 +168,7 @@ def test_methods_and_nested_functions(
 
 
 @pytest.mark.slow
-def test_hostile_candidates_are_dropped(
-    generated: tuple[Path, crosshair.CrosshairOutcome], text: str
-) -> None:
+def test_hostile_candidates_are_dropped(generated: tuple[Path, EngineOutcome], text: str) -> None:
     _, outcome = generated
     assert "0x" not in text and "lambda" not in text
     for name in ("make", "kind", "apply"):  # an address, a class argument, a function argument
@@ -182,7 +178,7 @@ def test_hostile_candidates_are_dropped(
 
 @pytest.mark.slow
 def test_a_module_that_fails_to_import_is_a_crash_not_an_exception(
-    generated: tuple[Path, crosshair.CrosshairOutcome],
+    generated: tuple[Path, EngineOutcome],
 ) -> None:
     _, outcome = generated
     assert outcome.crashed == ["`pkg/broken.py`: CrossHair on `f`: RuntimeError: boom at import"]
@@ -190,7 +186,7 @@ def test_a_module_that_fails_to_import_is_a_crash_not_an_exception(
 
 
 @pytest.mark.slow
-def test_the_generated_file_passes(generated: tuple[Path, crosshair.CrosshairOutcome]) -> None:
+def test_the_generated_file_passes(generated: tuple[Path, EngineOutcome]) -> None:
     repo, outcome = generated
     result = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", outcome.written[0]],

@@ -9,8 +9,9 @@ import pytest
 
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import coverage as cov
-from jobs.testgen.engines import crosshair, pynguin
+from jobs.testgen.engines import EngineOutcome, pynguin
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
+from jobs.testgen.targets import test_sources as read_test_files
 from tests.test_testgen import make_repo
 
 # Line 5 needs a record whose six digits sum to 13 modulo 97: Pynguin's random search does not
@@ -69,7 +70,7 @@ def test_only_the_files_calling_the_module_make_one_seed_module() -> None:
     assert "def test_valid" in with_broken and "def test_(" not in with_broken
 
 
-async def _generate(checkout: Path, tests: dict[str, str]) -> pynguin.PynguinOutcome:
+async def _generate(checkout: Path, tests: dict[str, str]) -> EngineOutcome:
     return await pynguin.generate(
         LocalSandbox(),
         checkout,
@@ -99,7 +100,7 @@ async def test_the_projects_tests_seed_pynguin_to_a_branch_it_does_not_reach_alo
         "tests/test_ledger.py": LEDGER_TESTS,
     }
     seeded = make_repo(tmp_path / "seeded", files)
-    outcome = await _generate(seeded, crosshair.test_sources(seeded))
+    outcome = await _generate(seeded, read_test_files(seeded))
     assert outcome.seeded == {"pkg/ledger.py": ["tests/test_ledger.py"]}, outcome.notes
     seed = seeded / cov.WORK_DIR / "pynguin/0-seeds/test_ledger.py"
     assert seed.read_text() == seed_module({"t": LEDGER_TESTS}, ["t"])

@@ -14,7 +14,8 @@ from jobs.sandbox import LocalSandbox
 from jobs.testgen import build_prompt, plan_targets, produce_tests, render, select, validate
 from jobs.testgen import coverage as cov
 from jobs.testgen.conventions import detect
-from jobs.testgen.engines.pynguin import module_for
+from jobs.testgen.targets import module_for
+from jobs.testgen.targets import test_sources as read_test_files
 
 CALC = """def add(a, b):
     return a + b
@@ -202,7 +203,7 @@ async def test_pynguin_writes_the_same_file_for_the_same_input(tmp_path: Path) -
     first generation seeded from the project's test)."""
     import time
 
-    from jobs.testgen.engines import crosshair, pynguin
+    from jobs.testgen.engines import pynguin
 
     texts = []
     files = {
@@ -219,7 +220,7 @@ async def test_pynguin_writes_the_same_file_for_the_same_input(tmp_path: Path) -
             ["pkg/calc.py"],
             "tests",
             deadline=time.monotonic() + 120,
-            tests=crosshair.test_sources(checkout),
+            tests=read_test_files(checkout),
         )
         assert outcome.written == ["tests/test_pkg_calc_tandem.py"], outcome.notes
         assert outcome.seeded == {"pkg/calc.py": ["tests/test_calc.py"]}

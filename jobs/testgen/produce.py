@@ -24,7 +24,7 @@ from jobs.testgen import base_commit
 from jobs.testgen import coverage as cov
 from jobs.testgen.budget import Budget, Usage
 from jobs.testgen.conventions import detect
-from jobs.testgen.engines import CoverageGoal, Engine, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.per_test import select_tests
 from jobs.testgen.pin import BrokenTests, Pinning, verdict_note
@@ -34,7 +34,7 @@ from jobs.testgen.selection import select
 from jobs.testgen.targets import Target, plan_targets, source_changes
 from jobs.testgen.validation import Validator, Verdict
 
-# With an LLM (engine auto), the share of the engine's time characterization may take first.
+# With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
 
 
@@ -42,7 +42,7 @@ OFFLINE_FIRST_SHARE = 0.2
 class Production:
     """Everything ``produce_tests`` found out; the caller reports and delivers it."""
 
-    engine: Engine | None
+    engine: str | None  # the portfolio that ran (the agent if it ran): see .engines.registry
     engine_reason: str
     targets: list[Target] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
@@ -91,7 +91,8 @@ async def produce_tests(
     step = progress or (lambda _: None)
     budget = Budget.start(tg, settings)
     timings: dict[str, float] = {}
-    engine, engine_reason = choose_engine(tg, settings)
+    portfolio, engine_reason = choose_engine(tg, settings)
+    engine = portfolio.reported if portfolio is not None else None
     production = Production(engine=engine, engine_reason=engine_reason, timings=timings)
     sources = source_changes(changed, config)
     if not sources:
@@ -109,7 +110,7 @@ async def produce_tests(
                 + "."
             )
             return production
-    if engine is None:
+    if portfolio is None:
         production.nothing_to_do = engine_reason
         return production
 
@@ -203,11 +204,11 @@ async def produce_tests(
     )
     output_dir = output_dir_for(tg, conventions)
 
-    async def offline_tests(portfolio: str, deadline: float) -> None:
+    async def offline_tests(engines: tuple[str, ...], deadline: float) -> None:
         """The offline engines' candidates, selected test by test into ``production``."""
         started = time.monotonic()
         offline = await offline_engines.generate(
-            portfolio, sandbox, checkout, targets, output_dir, deadline=deadline, step=step
+            engines, sandbox, checkout, targets, output_dir, deadline=deadline, step=step
         )
         timings["engine"] = time.monotonic() - started
         timings.update(offline.timings)
@@ -230,14 +231,14 @@ async def produce_tests(
             if path not in production.kept:
                 (checkout / path).unlink(missing_ok=True)
 
-    if engine != "openhands":
+    if not portfolio.agent:
         if tg.coverage.keep_rule == "new_changed_lines":
-            await offline_tests(engine, budget.engine_deadline())
+            await offline_tests(portfolio.engines, budget.engine_deadline())
             await pin_kept_tests(production, sandbox, checkout, base_sha, settings, budget, step)
             return production
         started = time.monotonic()
         offline = await offline_engines.generate(
-            engine,
+            portfolio.engines,
             sandbox,
             checkout,
             targets,
@@ -254,12 +255,12 @@ async def produce_tests(
         timings["validation"] = time.monotonic() - started
     else:
         covered_first = before.covered
-        if tg.engine == "auto" and tg.coverage.keep_rule == "new_changed_lines":
-            # Characterization is cheap and pins the change where the project's own examples
-            # reach it; the agent is then asked only for what it left.
+        if portfolio.engines and tg.coverage.keep_rule == "new_changed_lines":
+            # The portfolio's offline engines first (engine auto: characterization); the agent
+            # is then asked only for what they left.
             now = time.monotonic()
             await offline_tests(
-                "characterize", now + (budget.engine_deadline() - now) * OFFLINE_FIRST_SHARE
+                portfolio.engines, now + (budget.engine_deadline() - now) * OFFLINE_FIRST_SHARE
             )
             if production.after is not None:
                 covered_first = production.after.covered

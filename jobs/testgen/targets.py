@@ -1,5 +1,7 @@
 """What to write tests for: the changed Python source files the config selects, the changed
-statements no existing test covers, and the functions those statements are in.
+statements no existing test covers, and the functions those statements are in; for the
+engines, a source file's importable module (:func:`module_for`) and the project's test files
+(:func:`test_sources`).
 
 Source files are only parsed (``ast``) and read here, never executed.
 """
@@ -15,6 +17,9 @@ from bot.repo_config import RepoConfig
 from jobs.testgen import coverage as cov
 
 MAX_EXCERPT_LINES = 40
+# The test files read as evidence (literal calls, seeds) by the offline engines.
+MAX_TEST_FILES = 300
+MAX_TEST_FILE_BYTES = 300_000
 
 
 @dataclass(frozen=True)
@@ -38,6 +43,37 @@ def is_test_path(path: str) -> bool:
         or "tests" in parts[:-1]
         or "test" in parts[:-1]
     )
+
+
+def module_for(checkout: Path, path: str) -> tuple[str, str] | None:
+    """(import root relative to the checkout, dotted module name) of a source file."""
+    pure = PurePosixPath(path)
+    if pure.suffix != ".py" or not all(p.isidentifier() for p in [*pure.parts[:-1], pure.stem]):
+        return None
+    parts = [pure.stem] if pure.stem != "__init__" else []
+    parent = pure.parent
+    # Climb while the directory is a package; the first non-package is the import root.
+    while parent != PurePosixPath(".") and (checkout / parent / "__init__.py").exists():
+        parts.insert(0, parent.name)
+        parent = parent.parent
+    if not parts:
+        return None
+    return parent.as_posix(), ".".join(parts)
+
+
+def test_sources(checkout: Path) -> dict[str, str]:
+    """The repository's test files (bounded), whose literal calls are type evidence."""
+    found: dict[str, str] = {}
+    for path in sorted(checkout.rglob("*.py")):
+        relative = path.relative_to(checkout)
+        if any(p.startswith(".") or p in ("node_modules", "site-packages") for p in relative.parts):
+            continue
+        if not is_test_path(relative.as_posix()) or path.stat().st_size > MAX_TEST_FILE_BYTES:
+            continue
+        found[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
+        if len(found) >= MAX_TEST_FILES:
+            break
+    return found
 
 
 def functions_touching(source: str, lines: set[int]) -> list[str]:

@@ -27,14 +27,14 @@ import re
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
 from jobs.testgen.coverage import WORK_DIR
-from jobs.testgen.engines.crosshair import test_sources
-from jobs.testgen.engines.pynguin import module_for
+from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
+from jobs.testgen.targets import Target, module_for, test_sources
 from jobs.testgen.tidy import raises_match
 
 SCRATCH = f"{WORK_DIR}/characterize"
@@ -65,14 +65,6 @@ _DROPPED = {
 }
 
 
-@dataclass
-class CharacterizeOutcome:
-    written: list[str] = field(default_factory=list)  # test files written (repo-relative)
-    notes: list[str] = field(default_factory=list)  # one line per problem or skip
-    crashed: list[str] = field(default_factory=list)  # "`path`: decisive line" per failed import
-    duration_s: float = 0.0
-
-
 @dataclass(frozen=True)
 class Case:
     stem: str  # test_<callable>_<origin>_<slug>, before de-duplication
@@ -84,6 +76,28 @@ def test_name_for(module: str) -> str:
     return f"test_{module.replace('.', '_')}_characterize_tandem.py"
 
 
+class Characterize:
+    """The engine as portfolios run it (:class:`.base.Engine`)."""
+
+    name = "characterize"
+    label = "Characterization"
+    share = 0.15
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        workspace.step(
+            "calling the changed functions on the project's own examples "
+            f"({len(workspace.seeds.seeds)})"
+        )
+        return await generate(
+            workspace.sandbox,
+            workspace.checkout,
+            changed_lines(targets),
+            workspace.output_dir,
+            deadline=workspace.deadline,
+            seeds=workspace.seeds,
+        )
+
+
 async def generate(
     sandbox: Sandbox,
     checkout: Path,
@@ -92,11 +106,11 @@ async def generate(
     *,
     deadline: float,
     seeds: SeedPlan | None = None,
-) -> CharacterizeOutcome:
+) -> EngineOutcome:
     """Characterization tests of every changed callable that has seeds, one file per module in
     `output_dir`. `seeds`: found here from the checkout when not given."""
     started = time.monotonic()
-    outcome = CharacterizeOutcome()
+    outcome = EngineOutcome()
     plan = (
         seeds if seeds is not None else seeds_for_change(checkout, changed, test_sources(checkout))
     )

@@ -1,37 +1,26 @@
-"""Which engine writes the tests: the config's ``test_generation.engine``, where ``auto`` means
-the OpenHands agent when an LLM is configured (after characterization, which ``produce``
-runs first) and the offline portfolio (:mod:`.offline`) otherwise."""
+"""Which portfolio writes the tests: the config's ``test_generation.engine`` looked up in the
+registry (:mod:`.registry`), where ``auto`` means characterization then the OpenHands agent when
+an LLM is configured and the offline portfolio (:mod:`.offline`) otherwise."""
 
 from __future__ import annotations
-
-from typing import Literal
 
 from bot.repo_config import TestGeneration
 from bot.settings import Settings
 from jobs.agent import llm_settings_for
+from jobs.testgen.engines.registry import PORTFOLIOS, Portfolio
 
-Engine = Literal["openhands", "offline", "pynguin", "crosshair"]
 
-
-def choose_engine(tg: TestGeneration, settings: Settings) -> tuple[Engine | None, str]:
-    """The engine, or None when the one asked for cannot run, and why, for the report."""
+def choose_engine(tg: TestGeneration, settings: Settings) -> tuple[Portfolio | None, str]:
+    """The portfolio, or None when the one asked for cannot run, and why, for the report."""
     llm = llm_settings_for(settings, tg)
     model = llm.model if llm is not None else None
-    if tg.engine == "openhands":
-        if model is None:
+    portfolio = PORTFOLIOS[tg.engine]
+    if portfolio.agent and model is None:
+        if portfolio.fallback is None:
             return None, (
-                "engine openhands needs an LLM: set TANDEM_LLM_MODEL (and TANDEM_LLM_BASE_URL / "
-                "TANDEM_LLM_API_KEY) or test_generation.model"
+                f"engine {portfolio.name} needs an LLM: set TANDEM_LLM_MODEL (and "
+                "TANDEM_LLM_BASE_URL / TANDEM_LLM_API_KEY) or test_generation.model"
             )
-        return "openhands", f"openhands ({model})"
-    if tg.engine == "pynguin":
-        return "pynguin", "pynguin (offline)"
-    if tg.engine == "crosshair":
-        return "crosshair", "crosshair (offline)"
-    if tg.engine == "offline":
-        return "offline", "offline: characterization, crosshair, pynguin"
-    if model is not None:
-        return "openhands", f"characterization, then openhands ({model}; engine auto)"
-    return "offline", (
-        "offline: characterization, crosshair, pynguin (engine auto, no LLM configured)"
-    )
+        fallback = PORTFOLIOS[portfolio.fallback]
+        return fallback, f"{fallback.label} (engine {portfolio.name}, no LLM configured)"
+    return portfolio, portfolio.label.format(model=model)

@@ -26,15 +26,17 @@ import re
 import shutil
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox
 from jobs.testgen.callables import ChangedCallable, describe_callables
 from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
+from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
-from jobs.testgen.engines.pynguin import module_for
-from jobs.testgen.targets import is_test_path
+from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.targets import Target as ChangedFile
+from jobs.testgen.targets import is_test_path, module_for, test_sources
 
 # Seconds of CPU per target, and what a crosshair process needs besides (start, import, z3).
 MAX_TARGET_S = 30
@@ -42,8 +44,6 @@ MIN_TARGET_S = 3
 OVERHEAD_S = 10
 MAX_UNINTERESTING_ITERATIONS = 20
 HASH_SEED = "0"
-MAX_TEST_FILES = 300
-MAX_TEST_FILE_BYTES = 300_000
 SCRATCH = f"{WORK_DIR}/crosshair"
 
 DRIVER = '''"""Tandem: run `crosshair cover`, its report on stdout going to a file."""
@@ -87,14 +87,6 @@ def {wrapped}(*args, **kwargs):
 '''
 
 
-@dataclass
-class CrosshairOutcome:
-    written: list[str] = field(default_factory=list)  # test files written (repo-relative)
-    notes: list[str] = field(default_factory=list)  # one line per problem or skip
-    crashed: list[str] = field(default_factory=list)  # decisive lines where CrossHair failed
-    duration_s: float = 0.0
-
-
 @dataclass(frozen=True)
 class Target:
     path: str
@@ -110,21 +102,6 @@ def test_name_for(module: str) -> str:
 def target_seconds(remaining_s: float, targets: int) -> int:
     per = (remaining_s - OVERHEAD_S * targets) / max(1, targets)
     return int(max(MIN_TARGET_S, min(MAX_TARGET_S, per)))
-
-
-def test_sources(checkout: Path) -> dict[str, str]:
-    """The repository's test files (bounded), whose literal calls are type evidence."""
-    found: dict[str, str] = {}
-    for path in sorted(checkout.rglob("*.py")):
-        relative = path.relative_to(checkout)
-        if any(p.startswith(".") or p in ("node_modules", "site-packages") for p in relative.parts):
-            continue
-        if not is_test_path(relative.as_posix()) or path.stat().st_size > MAX_TEST_FILE_BYTES:
-            continue
-        found[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
-        if len(found) >= MAX_TEST_FILES:
-            break
-    return found
 
 
 def plan(
@@ -217,6 +194,34 @@ def _left_out(item: ChangedCallable) -> set[str]:
     return left
 
 
+def seed_calls(plan: SeedPlan) -> dict[str, list[str]]:
+    """CrossHair's form of the seeds: "path::qualname" -> call expressions."""
+    calls: dict[str, list[str]] = {}
+    for seed in plan.seeds:
+        calls.setdefault(f"{seed.path}::{seed.qualname}", []).append(seed.call_source)
+    return calls
+
+
+class Crosshair:
+    """The engine as portfolios run it (:class:`.base.Engine`)."""
+
+    name = "crosshair"
+    label = "CrossHair"
+    share = 0.45
+
+    async def generate(self, workspace: Workspace, targets: list[ChangedFile]) -> EngineOutcome:
+        workspace.step(f"CrossHair exploring the changed functions of {len(targets)} file(s)")
+        return await generate(
+            workspace.sandbox,
+            workspace.checkout,
+            changed_lines(targets),
+            workspace.output_dir,
+            deadline=workspace.deadline,
+            seeds=seed_calls(workspace.seeds),
+            tests=workspace.tests,
+        )
+
+
 async def generate(
     sandbox: Sandbox,
     checkout: Path,
@@ -226,10 +231,10 @@ async def generate(
     deadline: float,
     seeds: Mapping[str, Sequence[str]] | None = None,
     tests: Mapping[str, str] | None = None,
-) -> CrosshairOutcome:
+) -> EngineOutcome:
     """CrossHair on every changed callable, one test file per source module in `output_dir`.
     `seeds`: ``"path::qualname"`` -> call expressions, extra evidence for parameter types."""
-    outcome = CrosshairOutcome()
+    outcome = EngineOutcome()
     started = time.monotonic()
     targets, outcome.notes = plan(checkout, changed, seeds, tests)
     scratch = checkout / SCRATCH
@@ -276,7 +281,7 @@ async def _run(
     index: int,
     budget: int,
     remaining: float,
-    outcome: CrosshairOutcome,
+    outcome: EngineOutcome,
 ) -> str | None:
     """One crosshair process on one target: its report, or None (noted, or crashed)."""
     name = f"{WRAPPER_PREFIX}{index}"

@@ -9,36 +9,24 @@ part's engine budget, their candidate files pooled for validation and selection.
    the same seeds as evidence for parameter types.
 3. **Pynguin** (:mod:`.pynguin`) gets what is left for whole modules.
 
-`engine: offline` (and `auto` without an LLM) runs all three; `crosshair` or `pynguin` runs one
-alone. An engine that crashes is a problem with its decisive line; the others still run.
+Which engines a portfolio runs, in which order and with what share of the budget, is data in
+the registry (:mod:`.registry`): `engine: offline` (and `auto` without an LLM) runs all three;
+`crosshair` or `pynguin` runs one alone; `auto` with an LLM runs characterization before the
+agent. An engine that crashes is a problem with its decisive line; the others still run.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.sandbox import Sandbox
-from jobs.testgen.engines import characterize, crosshair, pynguin
-from jobs.testgen.seeds import SeedPlan, seeds_for_change
-from jobs.testgen.targets import Target
-
-# Each engine's share of what is left of the engine budget when it starts (the last gets all).
-SHARES = {"characterize": 0.15, "crosshair": 0.45, "pynguin": 1.0}
-PORTFOLIO: dict[str, tuple[str, ...]] = {
-    "offline": ("characterize", "crosshair", "pynguin"),
-    "characterize": ("characterize",),  # before the agent, with an LLM
-    "crosshair": ("crosshair",),
-    "pynguin": ("pynguin",),
-}
-LABELS = {"characterize": "Characterization", "crosshair": "CrossHair", "pynguin": "Pynguin"}
-
-
-EngineOutcome = (
-    characterize.CharacterizeOutcome | crosshair.CrosshairOutcome | pynguin.PynguinOutcome
-)
+from jobs.testgen.engines import registry
+from jobs.testgen.engines.base import Workspace, changed_lines
+from jobs.testgen.seeds import seeds_for_change
+from jobs.testgen.targets import Target, test_sources
 
 
 @dataclass
@@ -49,16 +37,8 @@ class OfflineOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-def seed_calls(plan: SeedPlan) -> dict[str, list[str]]:
-    """CrossHair's form of the seeds: "path::qualname" -> call expressions."""
-    calls: dict[str, list[str]] = {}
-    for seed in plan.seeds:
-        calls.setdefault(f"{seed.path}::{seed.qualname}", []).append(seed.call_source)
-    return calls
-
-
 async def generate(
-    engine: str,
+    engines: Sequence[str],
     sandbox: Sandbox,
     checkout: Path,
     targets: list[Target],
@@ -67,43 +47,21 @@ async def generate(
     deadline: float,
     step: Callable[[str], None],
 ) -> OfflineOutcome:
-    """Run the portfolio's engines for `engine` on the targets' uncovered changed lines."""
+    """Run the registered `engines`, in order, on the targets' uncovered changed lines."""
     outcome = OfflineOutcome()
-    lines = {t.path: set(t.uncovered or t.lines) for t in targets}
-    tests = crosshair.test_sources(checkout)
-    plan = seeds_for_change(checkout, lines, tests, {t.path: set(t.lines) for t in targets})
-    engines = PORTFOLIO[engine]
+    tests = test_sources(checkout)
+    plan = seeds_for_change(
+        checkout, changed_lines(targets), tests, {t.path: set(t.lines) for t in targets}
+    )
+    workspace = Workspace(sandbox, checkout, output_dir, deadline, step, tests, plan)
     for index, name in enumerate(engines):
+        engine = registry.ENGINES[name]
         started = time.monotonic()
         last = index == len(engines) - 1
-        until = deadline if last else started + (deadline - started) * SHARES[name]
-        found: (
-            characterize.CharacterizeOutcome | crosshair.CrosshairOutcome | pynguin.PynguinOutcome
-        )
-        if name == "characterize":
-            step(f"calling the changed functions on the project's own examples ({len(plan.seeds)})")
-            found = await characterize.generate(
-                sandbox, checkout, lines, output_dir, deadline=until, seeds=plan
-            )
-        elif name == "crosshair":
-            step(f"CrossHair exploring the changed functions of {len(targets)} file(s)")
-            found = await crosshair.generate(
-                sandbox,
-                checkout,
-                lines,
-                output_dir,
-                deadline=until,
-                seeds=seed_calls(plan),
-                tests=tests,
-            )
-        else:
-            step(f"Pynguin writing tests for {len(targets)} file(s)")
-            paths = [t.path for t in targets]
-            found = await pynguin.generate(
-                sandbox, checkout, paths, output_dir, deadline=until, tests=tests
-            )
+        until = deadline if last else started + (deadline - started) * engine.share
+        found = await engine.generate(workspace.until(until), targets)
         outcome.timings[f"engine_{name}"] = time.monotonic() - started
         outcome.written.extend(p for p in found.written if p not in outcome.written)
         outcome.notes.extend(found.notes)
-        outcome.problems.extend(f"{LABELS[name]} crashed on {c}" for c in found.crashed)
+        outcome.problems.extend(f"{engine.label} crashed on {c}" for c in found.crashed)
     return outcome

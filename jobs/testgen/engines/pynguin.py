@@ -21,12 +21,13 @@ import re
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
+from jobs.testgen.engines.base import EngineOutcome, Workspace
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
+from jobs.testgen.targets import Target, module_for
 
 DANGER_ENV = "PYNGUIN_DANGER_AWARE"
 # Seconds of search per module, and what Pynguin needs besides (start, minimisation, writing).
@@ -44,33 +45,6 @@ ITERATIONS_PER_S = 1.0
 MIN_ITERATIONS = 5
 
 
-@dataclass
-class PynguinOutcome:
-    written: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-    # "`path`: decisive error line" where Pynguin itself failed (not: found nothing, timed out)
-    crashed: list[str] = field(default_factory=list)
-    # source path -> the test files whose calls seeded Pynguin's first generation
-    seeded: dict[str, list[str]] = field(default_factory=dict)
-    duration_s: float = 0.0
-
-
-def module_for(checkout: Path, path: str) -> tuple[str, str] | None:
-    """(import root relative to the checkout, dotted module name) of a source file."""
-    pure = PurePosixPath(path)
-    if pure.suffix != ".py" or not all(p.isidentifier() for p in [*pure.parts[:-1], pure.stem]):
-        return None
-    parts = [pure.stem] if pure.stem != "__init__" else []
-    parent = pure.parent
-    # Climb while the directory is a package; the first non-package is the import root.
-    while parent != PurePosixPath(".") and (checkout / parent / "__init__.py").exists():
-        parts.insert(0, parent.name)
-        parent = parent.parent
-    if not parts:
-        return None
-    return parent.as_posix(), ".".join(parts)
-
-
 def test_name_for(module: str) -> str:
     return f"test_{module.replace('.', '_')}_tandem.py"
 
@@ -78,6 +52,25 @@ def test_name_for(module: str) -> str:
 def search_seconds(remaining_s: float, modules: int) -> int:
     per = (remaining_s - OVERHEAD_S * modules) / max(1, modules)
     return int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, per)))
+
+
+class Pynguin:
+    """The engine as portfolios run it (:class:`.base.Engine`)."""
+
+    name = "pynguin"
+    label = "Pynguin"
+    share = 1.0
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        workspace.step(f"Pynguin writing tests for {len(targets)} file(s)")
+        return await generate(
+            workspace.sandbox,
+            workspace.checkout,
+            [t.path for t in targets],
+            workspace.output_dir,
+            deadline=workspace.deadline,
+            tests=workspace.tests,
+        )
 
 
 async def generate(
@@ -88,10 +81,11 @@ async def generate(
     *,
     deadline: float,
     tests: Mapping[str, str],
-) -> PynguinOutcome:
+) -> EngineOutcome:
     """Pynguin on each path's module; `tests`: the repository's test files
-    (:func:`.crosshair.test_sources`), whose calls of a module seed Pynguin's first generation."""
-    outcome = PynguinOutcome()
+    (:func:`jobs.testgen.targets.test_sources`), whose calls of a module seed Pynguin's first
+    generation."""
+    outcome = EngineOutcome()
     started = time.monotonic()
     todo = [(p, module_for(checkout, p)) for p in paths]
     for path, found in todo:

@@ -1,0 +1,76 @@
+"""The engines and portfolios by name: the one place that says what each engine name runs.
+
+An **engine** (:class:`.base.Engine`) writes candidate test files. A **portfolio** is what
+``test_generation.engine`` or ``/generate-tests --engine`` names (the names are defined once,
+in :mod:`bot.engines`): offline engines run one after the other within the engine budget,
+their candidates pooled, then, if the portfolio says so, the OpenHands agent (:mod:`.agent`),
+which needs an LLM. A portfolio that needs one has a fallback portfolio for when none is
+configured, or cannot run.
+
+Adding an engine: write a module with a class that has ``name``, ``label``, ``share`` and
+``async generate(workspace, targets) -> EngineOutcome`` (see :mod:`.characterize`), and add one
+line to ``ENGINES`` below (or call :func:`register`). To let users ask for it, add its name to
+:data:`bot.engines.EngineName` and a portfolio here; the config schema, the command parser and
+the run state follow from that name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from jobs.testgen.engines.base import Engine
+from jobs.testgen.engines.characterize import Characterize
+from jobs.testgen.engines.crosshair import Crosshair
+from jobs.testgen.engines.pynguin import Pynguin
+
+AGENT = "openhands"  # the LLM engine, which validates and fixes its own files (:mod:`.agent`)
+
+
+@dataclass(frozen=True)
+class Portfolio:
+    name: str
+    engines: tuple[str, ...] = ()  # offline engines, in the order they run
+    agent: bool = False  # then the OpenHands agent, on what they left uncovered
+    label: str = ""  # the check run's "Engine: …" line; {model} is the LLM's model
+    fallback: str | None = None  # the portfolio to run when it needs an LLM and has none
+
+    @property
+    def reported(self) -> str:
+        """The engine named in the check run's details: the agent if it runs."""
+        return AGENT if self.agent else self.name
+
+
+ENGINES: dict[str, Engine] = {
+    engine.name: engine for engine in (Characterize(), Crosshair(), Pynguin())
+}
+
+PORTFOLIOS: dict[str, Portfolio] = {
+    p.name: p
+    for p in (
+        Portfolio(
+            "auto",
+            # Characterization is cheap and pins the change where the project's own examples
+            # reach it; the agent is then asked only for what it left.
+            ("characterize",),
+            agent=True,
+            label="characterization, then openhands ({model}; engine auto)",
+            fallback="offline",
+        ),
+        Portfolio(AGENT, agent=True, label="openhands ({model})"),
+        Portfolio(
+            "offline",
+            ("characterize", "crosshair", "pynguin"),
+            label="offline: characterization, crosshair, pynguin",
+        ),
+        Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
+        Portfolio("pynguin", ("pynguin",), label="pynguin (offline)"),
+    )
+}
+
+
+def register(engine: Engine, *portfolios: Portfolio) -> Engine:
+    """Add an engine (and portfolios that run it) at run time: what a plugin or test does."""
+    ENGINES[engine.name] = engine
+    for portfolio in portfolios:
+        PORTFOLIOS[portfolio.name] = portfolio
+    return engine

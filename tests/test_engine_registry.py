@@ -1,0 +1,141 @@
+"""The engine registry: engines behind one interface, portfolios as data, the names defined
+once. A toy engine is registered here, from the test alone, and runs through the real
+pipeline."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import get_args
+
+import pytest
+
+from bot.commands import ENGINES as COMMAND_ENGINES
+from bot.engines import ENGINE_NAMES, EngineSetting
+from bot.repo_config import RepoConfig, TestGeneration
+from bot.settings import Settings
+from jobs.sandbox import LocalSandbox
+from jobs.state import RunOptions
+from jobs.testgen import produce_tests
+from jobs.testgen.engines import (
+    ENGINES,
+    PORTFOLIOS,
+    EngineOutcome,
+    Portfolio,
+    Workspace,
+    choose_engine,
+    register,
+)
+from jobs.testgen.targets import Target
+from tests.test_testgen import CALC, make_repo
+
+NO_LLM = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
+LLM = Settings(llm_model="openai/some-model", sandbox="local")  # type: ignore[call-arg]
+
+
+class Toy:
+    """An engine that writes one fixed test for the first target, and reports a crash."""
+
+    name = "toy"
+    label = "Toy"
+    share = 1.0
+
+    def __init__(self) -> None:
+        self.seen: list[Workspace] = []
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        self.seen.append(workspace)
+        workspace.step("the toy engine writing one test")
+        path = f"{workspace.output_dir}/test_toy_tandem.py"
+        (workspace.checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (workspace.checkout / path).write_text(
+            "from pkg.calc import classify\n\n\ndef test_negative():\n"
+            "    assert classify(-1) == 'negative'\n"
+        )
+        return EngineOutcome(
+            written=[path],
+            notes=[f"toy: {len(targets)} target(s)"],
+            crashed=[f"`{targets[0].path}`: ToyError: boom"],
+        )
+
+
+@pytest.fixture
+def isolated_registry() -> Iterator[None]:
+    """What a test registers is gone after it (the dicts are shared by reference)."""
+    engines, portfolios = dict(ENGINES), dict(PORTFOLIOS)
+    yield
+    ENGINES.clear()
+    ENGINES.update(engines)
+    PORTFOLIOS.clear()
+    PORTFOLIOS.update(portfolios)
+
+
+def test_every_name_a_user_may_give_has_a_portfolio_of_registered_engines() -> None:
+    assert get_args(EngineSetting) == ("auto", *ENGINE_NAMES)
+    assert COMMAND_ENGINES == ENGINE_NAMES
+    assert set(get_args(EngineSetting)) == set(PORTFOLIOS)
+    for portfolio in PORTFOLIOS.values():
+        assert all(name in ENGINES for name in portfolio.engines), portfolio
+        assert portfolio.fallback is None or not PORTFOLIOS[portfolio.fallback].agent
+
+
+def test_the_config_the_command_parser_and_the_state_take_the_same_names() -> None:
+    for name in ENGINE_NAMES:
+        assert RunOptions(engine=name).engine == name
+        assert RepoConfig.model_validate({"test_generation": {"engine": name}})
+    with pytest.raises(ValueError):
+        RunOptions.model_validate({"engine": "toy"})
+
+
+@pytest.mark.parametrize(
+    ("engine", "settings", "reported", "reason"),
+    [
+        ("auto", NO_LLM, "offline", "offline: characterization, crosshair, pynguin (engine auto, "
+         "no LLM configured)"),
+        ("auto", LLM, "openhands",
+         "characterization, then openhands (openai/some-model; engine auto)"),
+        ("openhands", LLM, "openhands", "openhands (openai/some-model)"),
+        ("openhands", NO_LLM, None, "engine openhands needs an LLM: set TANDEM_LLM_MODEL (and "
+         "TANDEM_LLM_BASE_URL / TANDEM_LLM_API_KEY) or test_generation.model"),
+        ("offline", LLM, "offline", "offline: characterization, crosshair, pynguin"),
+        ("crosshair", NO_LLM, "crosshair", "crosshair (offline)"),
+        ("pynguin", LLM, "pynguin", "pynguin (offline)"),
+    ],
+)  # fmt: skip
+def test_the_choice_and_its_reason_for_each_setting(
+    engine: str, settings: Settings, reported: str | None, reason: str
+) -> None:
+    portfolio, why = choose_engine(TestGeneration.model_validate({"engine": engine}), settings)
+    assert (portfolio.reported if portfolio else None, why) == (reported, reason)
+
+
+@pytest.mark.usefixtures("isolated_registry")
+async def test_a_toy_engine_registered_from_outside_runs_through_the_pipeline(
+    tmp_path: Path,
+) -> None:
+    """Registering an engine and a portfolio is all it takes: `engine: offline` now runs the
+    toy, whose test is validated and kept, and whose crash is a problem."""
+    toy = Toy()
+    register(toy, Portfolio("offline", ("toy",), label="offline: toy"))
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pkg/__init__.py": "",
+            "pkg/calc.py": CALC,
+            "tests/test_add.py": "from pkg.calc import add\n\n\ndef test_add():\n"
+            "    assert add(1, 2) == 3\n",
+        },
+    )
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline"}})
+    heard: list[str] = []
+    production = await produce_tests(
+        LocalSandbox(), repo, {"pkg/calc.py": set(range(5, 11))}, config, NO_LLM, heard.append
+    )
+    assert (production.engine, production.engine_reason) == ("offline", "offline: toy")
+    assert list(production.kept) == ["tests/test_toy_tandem.py"]
+    assert "toy: 1 target(s)" in production.notes
+    assert "Toy crashed on `pkg/calc.py`: ToyError: boom" in production.problems
+    assert "engine_toy" in production.timings
+    assert "the toy engine writing one test" in heard
+    assert [w.checkout for w in toy.seen] == [repo]
+    assert "tests/test_add.py" in toy.seen[0].tests
