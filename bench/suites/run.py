@@ -21,7 +21,9 @@ from jobs.testgen.coverage import imported_elsewhere, read_junit, read_report, r
 
 INSTALL_TIMEOUT_S = 600.0
 TEST_TIMEOUT_S = 900.0
-PYTHON = "python3.12"
+# The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
+# sandbox's scrubbed environment): the reference venv is made from it.
+PYTHON = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
 
 
 class MissingMirror(RuntimeError):
@@ -167,6 +169,8 @@ async def run_recipe(recipe: Recipe, mirrors: Path, cache: Path) -> Verdict:
     clone(recipe, mirrors, ref_tree)
     clone(recipe, mirrors, tandem_tree)
     ref, statements = await reference(recipe, ref_tree, work)
+    if not ref.ran:  # nothing to compare with: the recipe or the bench is wrong
+        return classify(recipe.name, recipe.split, ref, Side(installed=False))
     # The package's files (not tests) the reference measured: the sample for coverage, and
     # where to look for modules Tandem's run imported from outside its checkout.
     sources = sorted(ref.coverage) or sample_files({k: len(v) for k, v in statements.items()})
