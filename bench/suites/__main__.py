@@ -19,7 +19,14 @@ import os
 
 from bench.suites.compare import SPLITS_ORDER, Verdict, success_rate
 from bench.suites.recipes import SPLITS, RecipeError, load_recipes
-from bench.suites.run import MissingMirror, default_cache, note, run_recipe, write_json
+from bench.suites.run import (
+    TEST_TIMEOUT_S,
+    MissingMirror,
+    default_cache,
+    note,
+    run_recipe,
+    write_json,
+)
 
 
 def row(v: Verdict) -> str:
@@ -44,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mirrors", type=Path, default=Path("/work/.mirror"))
     parser.add_argument("--cache", type=Path, default=None)
     parser.add_argument("--jobs", type=int, default=1, help="only 1: one project at a time")
+    parser.add_argument(
+        "--timeout", type=float, default=TEST_TIMEOUT_S, help="seconds for each side's tests"
+    )
     parser.add_argument("--json", type=Path, default=None, help="write the results here")
     args = parser.parse_args(argv)
     if args.jobs != 1:
@@ -68,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     for recipe in chosen:
         note(f"{recipe.name}: running")
         try:
-            verdict = asyncio.run(run_recipe(recipe, args.mirrors, cache))
+            verdict = asyncio.run(run_recipe(recipe, args.mirrors, cache, args.timeout))
         except MissingMirror as exc:
             note(f"{recipe.name}: skipped: {exc}")
             missing += 1

@@ -20,7 +20,7 @@ from jobs.sandbox.local import LocalSandbox
 from jobs.testgen.coverage import imported_elsewhere, read_junit, read_report, run_pytest
 
 INSTALL_TIMEOUT_S = 600.0
-TEST_TIMEOUT_S = 900.0
+TEST_TIMEOUT_S = 900.0  # the default of --timeout
 # The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
 # sandbox's scrubbed environment): the reference venv is made from it.
 PYTHON = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
@@ -77,7 +77,9 @@ def relative(lines: dict[str, set[int]], tree: Path) -> dict[str, set[int]]:
     return {k.removeprefix(root): v for k, v in lines.items()}
 
 
-async def reference(recipe: Recipe, tree: Path, work: Path) -> tuple[Side, dict[str, set[int]]]:
+async def reference(
+    recipe: Recipe, tree: Path, work: Path, timeout_s: float = TEST_TIMEOUT_S
+) -> tuple[Side, dict[str, set[int]]]:
     """The recipe's own way, in a fresh venv outside the tree; also its statements per file."""
     side = Side()
     venv = work / "ref-venv"
@@ -108,7 +110,7 @@ async def reference(recipe: Recipe, tree: Path, work: Path) -> tuple[Side, dict[
         f"--source={tree}", "-m", "pytest", *recipe.pytest_args(),
         "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}",
     ]  # fmt: skip
-    result = await sandbox.run(command, cwd=tree, timeout_s=TEST_TIMEOUT_S)
+    result = await sandbox.run(command, cwd=tree, timeout_s=timeout_s)
     side.duration_s += result.duration_s
     side.returncode, side.timed_out = result.returncode, result.timed_out
     failures, side.passed = read_junit(junit)
@@ -131,7 +133,9 @@ async def reference(recipe: Recipe, tree: Path, work: Path) -> tuple[Side, dict[
     return side, statements
 
 
-async def tandem(recipe: Recipe, tree: Path, sources: list[str]) -> Side:
+async def tandem(
+    recipe: Recipe, tree: Path, sources: list[str], timeout_s: float = TEST_TIMEOUT_S
+) -> Side:
     """Tandem's baseline as the worker makes it (local sandbox)."""
     side = Side()
     sandbox = LocalSandbox()
@@ -144,7 +148,7 @@ async def tandem(recipe: Recipe, tree: Path, sources: list[str]) -> Side:
         side.install_note = outcome.note or last_line(outcome.output)
         return side
     run = await run_pytest(
-        sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=TEST_TIMEOUT_S, measure=True
+        sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=timeout_s, measure=True
     )
     side.duration_s += run.duration_s
     side.returncode, side.timed_out = run.returncode, run.timed_out
@@ -162,20 +166,22 @@ async def tandem(recipe: Recipe, tree: Path, sources: list[str]) -> Side:
     return side
 
 
-async def run_recipe(recipe: Recipe, mirrors: Path, cache: Path) -> Verdict:
+async def run_recipe(
+    recipe: Recipe, mirrors: Path, cache: Path, timeout_s: float = TEST_TIMEOUT_S
+) -> Verdict:
     """``cache`` must be a real path: coverage and the module record give real paths."""
     work = cache / recipe.name
     ref_tree, tandem_tree = work / "ref", work / "tandem"
     clone(recipe, mirrors, ref_tree)
     clone(recipe, mirrors, tandem_tree)
-    ref, statements = await reference(recipe, ref_tree, work)
+    ref, statements = await reference(recipe, ref_tree, work, timeout_s)
     if not ref.ran:  # nothing to compare with: the recipe or the bench is wrong
         return classify(recipe.name, recipe.split, ref, Side(installed=False))
     # The package's files (not tests) the reference measured: the sample for coverage, and
     # where to look for modules Tandem's run imported from outside its checkout.
     sources = sorted(ref.coverage) or sample_files({k: len(v) for k, v in statements.items()})
     all_sources = sample_files({k: len(v) for k, v in statements.items()}, recipe.paths, k=10**6)
-    side = await tandem(recipe, tandem_tree, sorted(set(sources) | set(all_sources)))
+    side = await tandem(recipe, tandem_tree, sorted(set(sources) | set(all_sources)), timeout_s)
     side.coverage = {k: v for k, v in side.coverage.items() if k in ref.coverage}
     return classify(recipe.name, recipe.split, ref, side)
 
