@@ -116,7 +116,9 @@ async def reference(
     failures, side.passed = read_junit(junit)
     side.failed = len(failures)
     side.decisive = (
-        f"{failures[0].nodeid}: {failures[0].message}" if failures else decisive_line(result.output)
+        f"{failures[0].nodeid}: {failures[0].message}"
+        if failures and side.returncode == 1  # a collection error's junit message says little
+        else decisive_line(result.output)
     )
     statements: dict[str, set[int]] = {}
     if data.exists():
@@ -155,8 +157,8 @@ async def tandem(
     side.passed, side.failed = run.passed, len(run.failures)
     side.decisive = (
         f"{run.failures[0].nodeid}: {run.failures[0].message}"
-        if run.failures
-        else (run.problem() or decisive_line(run.output))
+        if run.failures and run.returncode == 1
+        else decisive_line(run.output)
     )
     side.coverage = percents(run.executed, run.statements, sources)
     side.elsewhere = [
