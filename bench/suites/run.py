@@ -100,6 +100,10 @@ async def reference(
             side.installed = False
             side.install_note = f"{shlex.join(step)}: {decisive_line(result.output)}"
             return side, {}
+    # A project's own pytest-cov (`--cov` in its addopts) would replace this coverage run's
+    # tracer and leave the reference at 0%; its counts are the same without it.
+    has_cov = await sandbox.run([python, "-c", "import pytest_cov"], cwd=work, timeout_s=60)
+    no_cov = ["--no-cov"] if has_cov.returncode == 0 else []
     junit, data, report = work / "ref.xml", work / "ref.coverage", work / "ref.json"
     rcfile = work / "ref.coveragerc"
     rcfile.write_text("[run]\nbranch = False\n[report]\nignore_errors = True\n")
@@ -107,7 +111,7 @@ async def reference(
         stale.unlink(missing_ok=True)
     command = [
         python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
-        f"--source={tree}", "-m", "pytest", *recipe.pytest_args(),
+        f"--source={tree}", "-m", "pytest", *recipe.pytest_args(), *no_cov,
         "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}",
     ]  # fmt: skip
     result = await sandbox.run(command, cwd=tree, timeout_s=timeout_s)
