@@ -1,0 +1,200 @@
+"""Runs the suites bench: for each recipe, the reference run (a fresh venv, the recipe's
+install, its test command under coverage) and Tandem's baseline (``install_dependencies`` then
+``run_pytest(measure=True)``) on two fresh clones of the project's tree, then the comparison."""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from bench.suites.compare import Side, Verdict, classify, sample_files
+from bench.suites.recipes import Recipe
+from jobs.dependencies.install import install_dependencies
+from jobs.sandbox import decisive_line, last_line
+from jobs.sandbox.local import LocalSandbox
+from jobs.testgen.coverage import imported_elsewhere, read_junit, read_report, run_pytest
+
+INSTALL_TIMEOUT_S = 600.0
+TEST_TIMEOUT_S = 900.0  # the default of --timeout
+# The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
+# sandbox's scrubbed environment): the reference venv is made from it.
+PYTHON = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
+
+
+class MissingMirror(RuntimeError):
+    """One line: which mirror is missing and how to get it."""
+
+
+def default_cache() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "tandem" / "suites"
+
+
+def clone(recipe: Recipe, mirrors: Path, where: Path) -> None:
+    """A fresh working tree of the recipe's commit at ``where``, with the mirror's history and
+    tags (a setuptools-scm or hatch-vcs version needs them), cloned sharing its objects."""
+    mirror = recipe.mirror(mirrors)
+    if not (mirror / "HEAD").is_file():
+        raise MissingMirror(
+            f"no mirror of {recipe.repo} at {mirror}: get it with "
+            f"git clone --mirror https://github.com/{recipe.repo} {mirror}"
+        )
+    if where.exists():
+        shutil.rmtree(where)
+    where.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["git", "clone", "-q", "--shared", "--no-checkout", str(mirror), str(where)],
+        check=True,
+        capture_output=True,
+    )
+    done = subprocess.run(
+        ["git", "-C", str(where), "checkout", "-q", "--detach", recipe.commit],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode:
+        raise MissingMirror(f"{recipe.repo}: commit {recipe.commit} not in {mirror}: fetch it")
+
+
+def percents(
+    executed: dict[str, set[int]], statements: dict[str, set[int]], files: list[str]
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for path in files:
+        total = statements.get(path, set())
+        if total:
+            out[path] = 100.0 * len(executed.get(path, set()) & total) / len(total)
+    return out
+
+
+def relative(lines: dict[str, set[int]], tree: Path) -> dict[str, set[int]]:
+    root = str(tree) + "/"
+    return {k.removeprefix(root): v for k, v in lines.items()}
+
+
+async def reference(
+    recipe: Recipe, tree: Path, work: Path, timeout_s: float = TEST_TIMEOUT_S
+) -> tuple[Side, dict[str, set[int]]]:
+    """The recipe's own way, in a fresh venv outside the tree; also its statements per file."""
+    side = Side()
+    venv = work / "ref-venv"
+    shutil.rmtree(venv, ignore_errors=True)
+    sandbox = LocalSandbox()
+    made = await sandbox.run([PYTHON, "-m", "venv", str(venv)], cwd=tree, timeout_s=300)
+    if made.returncode:
+        return Side(installed=False, install_note=f"venv: {decisive_line(made.output)}"), {}
+    python = str(venv / "bin" / "python")
+    sandbox.use_python(python)
+    # pip >= 25.1 for `--group`; coverage to measure the reference run.
+    steps = [["pip", "install", "-q", "--upgrade", "pip"], *map(shlex.split, recipe.install)]
+    steps.append(["pip", "install", "-q", "coverage"])
+    for step in steps:
+        result = await sandbox.run([python, "-m", *step], cwd=tree, timeout_s=INSTALL_TIMEOUT_S)
+        side.duration_s += result.duration_s
+        if result.returncode or result.timed_out:
+            side.installed = False
+            side.install_note = f"{shlex.join(step)}: {decisive_line(result.output)}"
+            return side, {}
+    # A project's own pytest-cov (`--cov` in its addopts) would replace this coverage run's
+    # tracer and leave the reference at 0%; its counts are the same without it.
+    has_cov = await sandbox.run([python, "-c", "import pytest_cov"], cwd=work, timeout_s=60)
+    no_cov = ["--no-cov"] if has_cov.returncode == 0 else []
+    junit, data, report = work / "ref.xml", work / "ref.coverage", work / "ref.json"
+    rcfile = work / "ref.coveragerc"
+    rcfile.write_text("[run]\nbranch = False\n[report]\nignore_errors = True\n")
+    for stale in (junit, data, report):
+        stale.unlink(missing_ok=True)
+    command = [
+        python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
+        f"--source={tree}", "-m", "pytest", *recipe.pytest_args(), *no_cov,
+        "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}",
+    ]  # fmt: skip
+    result = await sandbox.run(command, cwd=tree, timeout_s=timeout_s)
+    side.duration_s += result.duration_s
+    side.returncode, side.timed_out = result.returncode, result.timed_out
+    failures, side.passed = read_junit(junit)
+    side.failed = len(failures)
+    side.decisive = (
+        f"{failures[0].nodeid}: {failures[0].message}"
+        if failures and side.returncode == 1  # a collection error's junit message says little
+        else decisive_line(result.output)
+    )
+    statements: dict[str, set[int]] = {}
+    if data.exists():
+        done = await sandbox.run(
+            [python, "-m", "coverage", "json", f"--rcfile={rcfile}", f"--data-file={data}",
+             "-o", str(report), "-q"],
+            cwd=tree, timeout_s=300,
+        )  # fmt: skip
+        if done.returncode == 0:
+            executed, statements = read_report(report)
+            executed, statements = relative(executed, tree), relative(statements, tree)
+            files = sample_files({k: len(v) for k, v in statements.items()}, recipe.paths)
+            side.coverage = percents(executed, statements, files)
+    return side, statements
+
+
+async def tandem(
+    recipe: Recipe, tree: Path, sources: list[str], timeout_s: float = TEST_TIMEOUT_S
+) -> Side:
+    """Tandem's baseline as the worker makes it (local sandbox): after a failed install, the
+    tests still run, in the tools' environment, as the worker's do."""
+    side = Side()
+    sandbox = LocalSandbox()
+    outcome = await install_dependencies(
+        sandbox, tree, timeout_s=INSTALL_TIMEOUT_S, network="bridge"
+    )
+    side.duration_s += outcome.duration_s
+    if outcome.status == "failed":
+        side.installed = False
+        side.install_note = outcome.note or last_line(outcome.output)
+    run = await run_pytest(
+        sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=timeout_s, measure=True
+    )
+    side.duration_s += run.duration_s
+    side.returncode, side.timed_out = run.returncode, run.timed_out
+    side.passed, side.failed = run.passed, len(run.failures)
+    side.decisive = (
+        f"{run.failures[0].nodeid}: {run.failures[0].message}"
+        if run.failures and run.returncode == 1
+        else decisive_line(run.output)
+    )
+    side.coverage = percents(run.executed, run.statements, sources)
+    side.elsewhere = [
+        f"{module} -> {where}"
+        for module, where in imported_elsewhere(sources, run.modules, str(tree))
+    ]
+    return side
+
+
+async def run_recipe(
+    recipe: Recipe, mirrors: Path, cache: Path, timeout_s: float = TEST_TIMEOUT_S
+) -> Verdict:
+    """``cache`` must be a real path: coverage and the module record give real paths."""
+    work = cache / recipe.name
+    ref_tree, tandem_tree = work / "ref", work / "tandem"
+    clone(recipe, mirrors, ref_tree)
+    clone(recipe, mirrors, tandem_tree)
+    ref, statements = await reference(recipe, ref_tree, work, timeout_s)
+    if not ref.ran:  # nothing to compare with: the recipe or the bench is wrong
+        return classify(recipe.name, recipe.split, ref, Side(installed=False))
+    # The package's files (not tests) the reference measured: the sample for coverage, and
+    # where to look for modules Tandem's run imported from outside its checkout.
+    sources = sorted(ref.coverage) or sample_files({k: len(v) for k, v in statements.items()})
+    all_sources = sample_files({k: len(v) for k, v in statements.items()}, recipe.paths, k=10**6)
+    side = await tandem(recipe, tandem_tree, sorted(set(sources) | set(all_sources)), timeout_s)
+    side.coverage = {k: v for k, v in side.coverage.items() if k in ref.coverage}
+    return classify(recipe.name, recipe.split, ref, side)
+
+
+def write_json(path: Path, verdicts: list[Verdict]) -> None:
+    path.write_text(json.dumps([v.as_json() for v in verdicts], indent=1), encoding="utf-8")
+
+
+def note(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)

@@ -1,0 +1,155 @@
+"""The suites bench's pure parts: recipe validation and the comparison (bench/suites)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from bench.suites.compare import (
+    COUNTS_DIFFER,
+    COVERAGE_DIFFERS,
+    DID_NOT_RUN,
+    ELSEWHERE,
+    INSTALL_FAILED,
+    MATCH,
+    REFERENCE_BROKEN,
+    TIMED_OUT,
+    Side,
+    classify,
+    close,
+    sample_files,
+    success_rate,
+)
+from bench.suites.recipes import RecipeError, load_recipes, parse_recipe, parse_recipes
+
+GOOD = {
+    "name": "six",
+    "repo": "benjaminp/six",
+    "commit": "c8e394065cd541a16c040515dc0afb85cf22a7c3",
+    "split": "dev",
+    "install": ["pip install -e . pytest"],
+    "test": "python -m pytest tests -rfsxX",
+    "paths": ["tests"],
+    "source": "tox.ini [testenv]",
+}
+
+
+def test_a_good_recipe_parses() -> None:
+    recipe = parse_recipe(dict(GOOD))
+    assert recipe.paths == ("tests",)
+    assert recipe.pytest_args() == ["tests", "-rfsxX"]
+    assert str(recipe.mirror(Path("/m"))) == "/m/benjaminp+six/repo"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"commit": "c8e3940"}, "not a full 40-hex sha"),
+        ({"repo": "six"}, "is not owner/name"),
+        ({"split": "test"}, "split 'test' is not one of"),
+        ({"install": []}, "install is empty"),
+        ({"install": ["poetry install"]}, "is not `pip install ...`"),
+        ({"test": "tox -e py312"}, "is not `python -m pytest ...`"),
+        ({"test": "python -m pytest --junitxml=x.xml"}, "sets --junitxml"),
+        ({"paths": ["testing"]}, "path 'testing' is not in the test command"),
+        ({"source": " "}, "say where the recipe was read"),
+        ({"tox": "py312"}, "unknown keys ['tox']"),
+        ({"name": "Six Project"}, "no valid name"),
+    ],
+)
+def test_bad_recipes_are_refused_with_a_clear_message(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(RecipeError, match=re.escape(message)):
+        parse_recipe({**GOOD, **change})
+
+
+def test_a_missing_key_and_a_duplicate_name_are_refused() -> None:
+    without = {k: v for k, v in GOOD.items() if k != "commit"}
+    with pytest.raises(RecipeError, match=r"six: missing \['commit'\]"):
+        parse_recipe(without)
+    table = "[[project]]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in GOOD.items())
+    with pytest.raises(RecipeError, match="six: two projects with that name"):
+        parse_recipes(table + "\n" + table)
+    with pytest.raises(RecipeError, match="no \\[\\[project\\]\\] tables"):
+        parse_recipes("")
+
+
+def test_the_stored_recipes_are_valid_and_about_a_third_held_out() -> None:
+    recipes = load_recipes()
+    assert len(recipes) >= 30
+    held = sum(r.split == "heldout" for r in recipes)
+    assert len(recipes) / 4 <= held <= len(recipes) / 2
+
+
+def ran(passed: int, failed: int = 0, **kw: object) -> Side:
+    return Side(returncode=1 if failed else 0, passed=passed, failed=failed, **kw)  # type: ignore[arg-type]
+
+
+def test_counts_within_one_percent_match() -> None:
+    assert close(1000, 990) and not close(1000, 989)
+    assert close(0, 0) and not close(3, 2)  # small counts must be equal
+    verdict = classify("p", "dev", ran(1000, 2), ran(995, 2))
+    assert verdict.cls == MATCH and verdict.ok
+
+
+def test_mismatches_are_classified_with_their_decisive_line() -> None:
+    ref = ran(100, 1)
+    cases = [
+        (Side(installed=False, install_note="pip: no matching distribution"), INSTALL_FAILED),
+        (Side(timed_out=True, returncode=-9, decisive="killed"), TIMED_OUT),
+        (Side(returncode=4, decisive="ERROR: unrecognized arguments: -n"), DID_NOT_RUN),
+        (ran(60, 1, decisive="tests/test_a.py::t: ImportError"), COUNTS_DIFFER),
+        (ran(60, 1, elsewhere=["pkg -> /usr/lib/pkg/__init__.py"]), ELSEWHERE),
+    ]
+    for tandem, cls in cases:
+        verdict = classify("p", "dev", ref, tandem)
+        assert verdict.cls == cls and not verdict.ok
+        assert verdict.line
+    # The tests run after a failed install too: the same counts are a match.
+    unlisted = ran(100, 1, installed=False, install_note="pip: blist failed to build")
+    assert classify("p", "dev", ref, unlisted).cls == MATCH
+    assert "unrecognized arguments" in classify("p", "dev", ref, cases[2][0]).line
+    assert "passed 60 vs 100" in classify("p", "dev", ref, cases[3][0]).line
+
+
+def test_coverage_of_the_sample_must_agree() -> None:
+    ref = ran(10, coverage={"pkg/a.py": 80.0, "pkg/b.py": 50.0})
+    same = ran(10, coverage={"pkg/a.py": 79.0, "pkg/b.py": 50.0})
+    apart = ran(10, coverage={"pkg/a.py": 40.0, "pkg/b.py": 50.0})
+    assert classify("p", "dev", ref, same).cls == MATCH
+    verdict = classify("p", "dev", ref, apart)
+    assert verdict.cls == COVERAGE_DIFFERS and "pkg/a.py: 40% vs 80%" in verdict.line
+
+
+def test_a_broken_reference_is_left_out_of_the_rate() -> None:
+    broken = classify("r", "dev", Side(returncode=2, decisive="ImportError"), ran(5))
+    assert broken.cls == REFERENCE_BROKEN
+    verdicts = [
+        broken,
+        classify("a", "dev", ran(5), ran(5)),
+        classify("b", "dev", ran(5), ran(1)),
+        classify("c", "heldout", ran(5), ran(5)),
+    ]
+    assert str(success_rate(verdicts, "dev")) == "1/2 (50%)"
+    assert str(success_rate(verdicts, "heldout")) == "1/1 (100%)"
+
+
+def test_the_coverage_sample_is_the_largest_source_files() -> None:
+    statements = {
+        "src/pkg/big.py": 500,
+        "src/pkg/mid.py": 200,
+        "src/pkg/small.py": 10,
+        "tests/test_big.py": 900,
+        "pkg/check_test.py": 900,
+        "conftest.py": 50,
+        "setup.py": 700,
+        "docs/conf.py": 700,
+        "src/pkg/data.txt": 999,
+        "src/pkg/tie.py": 200,
+    }
+    assert sample_files(statements) == ["src/pkg/big.py", "src/pkg/mid.py", "src/pkg/tie.py"]
+    assert sample_files({"suite/t.py": 9, "pkg/x.py": 1}, ("suite",)) == ["pkg/x.py"]
