@@ -38,6 +38,7 @@ from jobs.dependencies import (
     plan_install,
     summary_line,
 )
+from jobs.dependencies.plan import project_alone
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox
 from jobs.testgen import coverage as cov
 from jobs.testgen import new_test_files, produce_tests
@@ -1108,6 +1109,67 @@ async def test_a_lock_for_another_python_falls_back_to_its_loose_source(tmp_path
             "`requirements/test.txt` did not resolve here, so `requirements/test.in` (its loose "
             "source) was used instead (ERROR: No matching distribution found for "
             "alpha-lib==0.9)."
+        )
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+
+
+def test_requirements_beside_the_project_are_dropped_when_the_install_fails() -> None:
+    files = {"pyproject.toml": PYPROJECT, "requirements.txt": "blist\n", "dev.txt": "x\n"}
+    first = plan(files)
+    assert [s.kind for s in first.sources] == ["project", "requirements"]
+    alone = project_alone(first, "ERROR: Failed to build 'blist'")
+    assert alone is not None
+    assert [s.kind for s in alone.sources] == ["project"]
+    assert alone.notes() == [
+        "`requirements.txt` did not install here (ERROR: Failed to build 'blist'), so the "
+        "project was installed with its own declared dependencies alone"
+    ]
+    assert project_alone(alone, "again") is None  # nothing left to drop
+    assert project_alone(plan({"requirements.txt": "blist\n"}), "no project") is None
+
+
+async def test_a_requirements_file_that_does_not_build_gives_way_to_the_project(
+    tmp_path: Path,
+) -> None:
+    """A root requirements.txt with a package that does not build here (as sortedcontainers'
+    names blist, a C extension for old Pythons): the project installs alone, and its tests run
+    with what it declares."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": HELPER_PYPROJECT.replace('"helperlib"', '"app"').replace(
+                'version = "1.0"', 'version = "1.0"\ndependencies = ["alpha-lib"]'
+            )
+            + "\n[tool.setuptools]\npy-modules = ['app']\n",
+            "app.py": "import alpha_lib\n",
+            "requirements.txt": "./vendor/broken\n",
+            "vendor/broken/setup.py": "raise SystemExit('this does not build here')\n",
+            "tests/test_alpha.py": "import app\n\n\ndef test_alpha():\n"
+            "    assert app.alpha_lib.NAME == 'alpha'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note is not None
+        assert outcome.note.startswith("Dependencies: installed from `pyproject.toml`"), (
+            outcome.note
+        )
+        assert "`requirements.txt` did not install here (" in outcome.note
+        assert "so the project was installed with its own declared dependencies alone" in (
+            outcome.note
         )
         assert (await baseline(sandbox, repo)).ok
     finally:

@@ -51,7 +51,7 @@ from packaging.utils import canonicalize_name
 
 from bot.repo_config import Dependencies
 from jobs import git
-from jobs.dependencies.plan import InstallPlan, loosen, plan_install
+from jobs.dependencies.plan import InstallPlan, loosen, plan_install, project_alone
 from jobs.dependencies.policy import UnreadableFile
 from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail
 from jobs.testgen import coverage as cov
@@ -288,6 +288,11 @@ async def _install(
             first = summary_line(result.output)
             plan, what = loose, loose.describe()
             plan = replace(plan, loosened=(*plan.loosened[:-1], f"{plan.loosened[-1]} ({first})"))
+            result = await pip_install(plan)
+    if result.returncode != 0 and not result.timed_out:
+        alone = project_alone(plan, summary_line(result.output))
+        if alone is not None:
+            plan, what = alone, alone.describe()
             result = await pip_install(plan)
     output = tail(result.output, OUTPUT_TAIL)
     if result.timed_out:

@@ -445,3 +445,27 @@ def loosen(plan: InstallPlan, files: RepoFiles) -> InstallPlan | None:
     if not said or not sources:
         return None
     return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, *said))
+
+
+def project_alone(plan: InstallPlan, why: str) -> InstallPlan | None:
+    """The plan to try when pip could not install ``plan`` (``why``: its decisive line) and
+    requirements files stand beside the project: the project alone, with its own declared
+    dependencies. Root requirements files are often a developer's whole environment (docs,
+    benchmarks, a C extension that does not build here) rather than what the tests need, and a
+    person would drop them before giving up. None: no project, or no requirements file, to
+    drop. tox's deps are never dropped: they say exactly how the suite runs."""
+    if not any(s.kind == "project" for s in plan.sources):
+        return None
+    dropped = [s.path for s in plan.sources if s.kind == "requirements"]
+    if not dropped:
+        return None
+    names = ", ".join(f"`{path}`" for path in dropped)
+    said = (
+        f"{names} did not install here ({why}), so the project was installed with its own "
+        "declared dependencies alone"
+    )
+    return replace(
+        plan,
+        sources=tuple(s for s in plan.sources if s.kind != "requirements"),
+        loosened=(*plan.loosened, said),
+    )
