@@ -52,6 +52,7 @@ from jobs.dependencies.policy import (
     UnreadableFile,
     check_requirements_file,
     direct_reference,
+    read_noting,
 )
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
 from jobs.dependencies.tox import ToxEnv, read_tox
@@ -226,25 +227,13 @@ def _tox_source(
 
 
 def _exists(files: RepoFiles, path: str, refused: list[str]) -> bool:
-    try:
-        return files.read(path) is not None
-    except UnreadableFile as e:
-        refused.append(f"`{path}`: {e}")
-        return False
-
-
-def _read(files: RepoFiles, path: str, refused: list[str]) -> str | None:
-    try:
-        return files.read(path)
-    except UnreadableFile as e:
-        refused.append(f"`{path}`: {e}")
-        return None
+    return read_noting(files, path, refused) is not None
 
 
 def _project(files: RepoFiles, refused: list[str]) -> Source | None:
     """The repository's own project, when it is one pip can install (or, without one,
     pyproject.toml's test/dev dependency groups)."""
-    text = _read(files, "pyproject.toml", refused)
+    text = read_noting(files, "pyproject.toml", refused)
     data: dict[str, object] = {}
     if text is not None:
         try:
@@ -253,10 +242,10 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
             refused.append(f"`pyproject.toml`: not valid TOML ({e})")
             return None
     project = data.get("project")
-    setup_py_text = _read(files, "setup.py", refused)
+    setup_py_text = read_noting(files, "setup.py", refused)
     has_setup = setup_py_text is not None
     setup_py = read_setup_py(setup_py_text) if setup_py_text is not None else SetupPy()
-    setup_cfg = _read(files, "setup.cfg", refused)
+    setup_cfg = read_noting(files, "setup.cfg", refused)
     is_project = (
         isinstance(project, dict)
         or "build-system" in data

@@ -68,6 +68,16 @@ class RepoFiles(Protocol):
         ...
 
 
+def read_noting(files: RepoFiles, path: str, refused: list[str]) -> str | None:
+    """The text of ``path``, None when there is none; a file that must not be read is None
+    too, with one line in ``refused`` saying why."""
+    try:
+        return files.read(path)
+    except UnreadableFile as e:
+        refused.append(f"`{path}`: {e}")
+        return None
+
+
 def direct_reference(requirement: str) -> str | None:
     """Why a requirement does not come from the index, or None."""
     spec = requirement.split(";", 1)[0].strip()

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from jobs.dependencies.policy import RepoFiles, UnreadableFile, direct_reference, repo_path
+from jobs.dependencies.policy import RepoFiles, direct_reference, read_noting, repo_path
 
 _FACTOR = re.compile(r"^!?[A-Za-z0-9_{},.!-]+:\s")  # "py38: mock", "!pypy: x", "py{38,39}: x"
 _EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
@@ -44,10 +44,10 @@ def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
     """The base test environment of the first tox configuration found (tox's own order:
     ``tox.ini``, then ``pyproject.toml``, then ``tox.toml``), or None when there is none that
     names deps or extras. What cannot be used goes to ``refused``, a line each."""
-    ini = _read(files, "tox.ini", refused)
+    ini = read_noting(files, "tox.ini", refused)
     if ini is not None:
         return _from_ini(ini, "tox.ini", "[testenv]", refused)
-    pyproject = _read(files, "pyproject.toml", refused)
+    pyproject = read_noting(files, "pyproject.toml", refused)
     if pyproject is not None:
         try:
             tool = tomllib.loads(pyproject).get("tool")
@@ -59,7 +59,7 @@ def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
             if isinstance(legacy, str):
                 return _from_ini(legacy, "pyproject.toml", "[tool.tox] legacy_tox_ini", refused)
             return _from_toml(tox, "pyproject.toml", "[tool.tox] env_run_base", refused)
-    text = _read(files, "tox.toml", refused)
+    text = read_noting(files, "tox.toml", refused)
     if text is not None:
         try:
             data = tomllib.loads(text)
@@ -68,14 +68,6 @@ def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
             return None
         return _from_toml(data, "tox.toml", "env_run_base", refused)
     return None
-
-
-def _read(files: RepoFiles, path: str, refused: list[str]) -> str | None:
-    try:
-        return files.read(path)
-    except UnreadableFile as e:
-        refused.append(f"`{path}`: {e}")
-        return None
 
 
 def _from_ini(text: str, path: str, section: str, refused: list[str]) -> ToxEnv | None:
