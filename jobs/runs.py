@@ -175,6 +175,7 @@ async def previous_still_stopping(ctx: dict[str, Any], run: Admitted) -> Refusal
 async def refuse(
     ctx: dict[str, Any], pr: PullRequestRef, opts: RunOptions, refusal: Refusal
 ) -> str:
+    """End the start: reply to the comment that asked, if the refusal has a message."""
     if refusal.message is not None:
         await notify_origin(ctx, pr, opts, ok=False, message=refusal.message)
     return refusal.outcome
