@@ -48,7 +48,8 @@ from bot.connections import (
 from bot.plan import PullRequestRef
 from bot.settings import Settings
 from jobs.health import serve_health
-from jobs.runs import part_job, part_job_id
+from jobs.queue import part_job_id
+from jobs.runs import part_job
 from jobs.state import PartResult, RunState, RunStore
 from jobs.worker import build_workers, running_workers
 from tests.fakegithub import make_app_key

@@ -8,15 +8,15 @@ these on the control queue. Here, with GitHub at hand:
 3. look up the sender's collaborator permission through the API and compare it with
    `commands.allowed_permission` (never `author_association`),
 4. acknowledge a comment with 👀, then act. A run started by a command carries the comment in
-   its `RunOptions`, and the run's end reacts 🚀 or 😕 on it (`jobs.runs.notify_run_end`).
+   its `RunOptions`, and the run's end reacts 🚀 or 😕 on it (`jobs.notices.notify_run_end`).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
-from arq.connections import ArqRedis
 from gidgethub.aiohttp import GitHubAPI
 
 from bot import github
@@ -33,16 +33,13 @@ from bot.github import GitHubError
 from bot.parts import PartName, parts_for, title
 from bot.plan import PayloadError, PullRequestRef, pull_request_ref_from_api
 from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, config_yaml
+from jobs import queue
+from jobs.cancel import cancel_run
 from jobs.config_loader import LoadedConfig, load_repo_config
 from jobs.installation import github_for
-from jobs.runs import cancel_run
 from jobs.state import RunOptions, RunStore
 
 log = logging.getLogger(__name__)
-
-
-def start_job_id(key: str, request_id: str) -> str:
-    return f"start_run:{key}:{request_id}"
 
 
 async def _pull_request(
@@ -113,9 +110,21 @@ async def run_command(ctx: dict[str, Any], request: dict[str, Any], delivery_id:
                 )
             return f"@{author} may not run commands"
         await github.react_to_comment(gh, repo, comment_id, "eyes")
-        return await _execute(ctx, gh, request, delivery_id, pr, pull, loaded, config_error)
+        target = Target(pr, pull, loaded, config_error)
+        return await _execute(ctx, gh, request, delivery_id, target)
     except GitHubError as exc:
         raise RuntimeError(f"commands of comment {comment_id} on {repo}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class Target:
+    """The pull request a comment's commands act on, as the API gives it, and its base
+    commit's config (`loaded` is None when it has errors: `config_error`)."""
+
+    pr: PullRequestRef
+    pull: dict[str, Any]
+    loaded: LoadedConfig | None
+    config_error: Any
 
 
 async def _execute(
@@ -123,11 +132,9 @@ async def _execute(
     gh: GitHubAPI,
     request: dict[str, Any],
     delivery_id: str,
-    pr: PullRequestRef,
-    pull: dict[str, Any],
-    loaded: LoadedConfig | None,
-    config_error: Any,
+    target: Target,
 ) -> str:
+    pr, loaded = target.pr, target.loaded
     repo, number, author = pr.repo, pr.number, request["author"]
     comment_id: int = request["comment_id"]
 
@@ -145,7 +152,7 @@ async def _execute(
     ok, outcomes = True, []
     for command in commands:
         if command.name == "help":
-            await github.post_comment(gh, repo, number, help_reply(pr, loaded, config_error))
+            await github.post_comment(gh, repo, number, help_reply(pr, loaded, target.config_error))
             outcomes.append("help")
         elif command.name == "cancel":
             key = await RunStore(ctx["redis"]).current_key(repo, number)
@@ -166,7 +173,7 @@ async def _execute(
     for command in run_commands:
         parts += [p for p in command.parts if p not in parts]
     generate = next((c for c in run_commands if c.name == "generate-tests"), None)
-    refusal = _refusal(pull, loaded, parts, generate)
+    refusal = _refusal(target.pull, loaded, parts, generate)
     if refusal:
         return await finish(False, f"@{author} {refusal}", "refused")
     options = RunOptions(
@@ -182,15 +189,15 @@ async def _execute(
         comment_id=comment_id,
         command=" + ".join(c.text for c in run_commands)[:500],
     )
-    redis: ArqRedis = ctx["redis"]
-    await redis.enqueue_job(
+    await queue.enqueue(
+        ctx["redis"],
         "start_run",
         pr.to_dict(),
         delivery_id,
         "command",
         options.model_dump(mode="json"),
-        _job_id=start_job_id(pr.run_key, options.request_id),
-        _queue_name=CONTROL_QUEUE,
+        job_id=queue.start_job_id(pr.run_key, options.request_id),
+        queue=CONTROL_QUEUE,
     )
     # The run's end reacts 🚀/😕 on the comment.
     return "; ".join([*outcomes, f"run of {', '.join(parts)} queued for {pr.run_key}"])
@@ -258,15 +265,15 @@ async def rerun_head(ctx: dict[str, Any], request: dict[str, Any], delivery_id: 
                 requested_by=sender,
                 request_id=f"delivery:{delivery_id}",
             )
-            redis: ArqRedis = ctx["redis"]
-            await redis.enqueue_job(
+            await queue.enqueue(
+                ctx["redis"],
                 "start_run",
                 pr.to_dict(),
                 delivery_id,
                 request["trigger"],
                 options.model_dump(mode="json"),
-                _job_id=start_job_id(pr.run_key, options.request_id),
-                _queue_name=CONTROL_QUEUE,
+                job_id=queue.start_job_id(pr.run_key, options.request_id),
+                queue=CONTROL_QUEUE,
             )
             outcomes.append(f"re-run of {pr.run_key} queued")
     except GitHubError as exc:

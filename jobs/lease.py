@@ -1,13 +1,14 @@
 """Leases on running jobs, so the jobs of a worker that was killed run again within a minute.
 
-arq marks a job as running with the key `arq:in-progress:<job id>`. It sets the key when a worker
-takes the job, for the longest job timeout of that worker plus 10 s (over an hour for the parts
-by default), and deletes it when the job ends. The job stays in its queue while it runs; once the
-key is gone, the next worker to poll takes it. So a worker killed with -9 (or a lost host) holds
-its jobs until that key expires, and the PR's check run sits `in_progress` that long.
+arq marks a job as running with the key `arq:in-progress:<job id>` (`jobs.queue.in_progress_key`).
+It sets the key when a worker takes the job, for the longest job timeout of that worker plus
+10 s (over an hour for the parts by default), and deletes it when the job ends. The job stays
+in its queue while it runs; once the key is gone, the next worker to poll takes it. So a worker
+killed with -9 (or a lost host) holds its jobs until that key expires, and the PR's check run
+sits `in_progress` that long.
 
 A lease makes that key short-lived while its holder is alive: the worker sets it for `LEASE_S`
-when it takes a job (arq's `in_progress_timeout_s`, the TTL it gives the key, is the lease), and
+when it takes a job (`jobs.queue.set_in_progress_ttl`: the TTL it gives the key is the lease), and
 one heartbeat task per arq worker renews the keys of the jobs it is running every `LEASE_S / 3`
 with PEXPIRE. PEXPIRE never creates a key, so a job that ended (arq deleted its key) is never
 marked running again. A killed worker stops renewing, its keys expire within `LEASE_S`, and
@@ -28,10 +29,11 @@ import logging
 from typing import Any
 
 from arq import Worker
-from arq.constants import in_progress_key_prefix
 from arq.typing import StartupShutdown
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+
+from jobs import queue
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ async def renew(redis: Redis, job_ids: list[str], lease_s: float) -> list[bool]:
         return []
     async with redis.pipeline(transaction=False) as pipe:
         for job_id in job_ids:
-            pipe.pexpire(in_progress_key_prefix + job_id, int(lease_s * 1000))
+            pipe.pexpire(queue.in_progress_key(job_id), int(lease_s * 1000))
         return [bool(renewed) for renewed in await pipe.execute()]
 
 
@@ -118,9 +120,7 @@ def _chain(first: StartupShutdown | None, then: StartupShutdown | None) -> Start
 
 def hold(worker: Worker, lease_s: float = LEASE_S) -> Heartbeat:
     """Give the jobs `worker` takes a lease of `lease_s`, renewed while the worker runs."""
-    # The TTL arq gives the in-progress key when the worker takes a job (arq 0.28 uses it only
-    # there); tests/test_lease.py checks that a taken job's key lives no longer than the lease.
-    worker.in_progress_timeout_s = lease_s
+    queue.set_in_progress_ttl(worker, lease_s)
     heartbeat = Heartbeat(worker, lease_s)
     worker.on_startup = _chain(worker.on_startup, heartbeat.start)
     worker.on_shutdown = _chain(heartbeat.stop, worker.on_shutdown)

@@ -8,25 +8,25 @@ what that leaves open:
 - the time of the last poll round trip Redis answered, which is the worker's health
   (jobs.health: unhealthy once Redis has not answered for `STALL_S`);
 - a log line when Redis stops answering and one when it answers again;
-- a start-up check without that retry: a worker that cannot reach Redis when it starts stops
-  with arq's own connection retries (one clear line from the CLI), since it never had a Redis;
-- the connection errors the retry does not absorb (below), which would end arq's main loop
-  or keep a job slot taken for good.
+- the connection errors the retry does not absorb (below), which would end arq's main loop.
+
+What needs arq's private methods is in `jobs.queue.QueueWorker`, which this builds on: the
+start-up check without that retry (a worker that cannot reach Redis when it starts stops with
+arq's own connection retries, one clear line from the CLI, since it never had a Redis), the job
+slot a connection error would keep taken for good, and the poll round trip as a hook.
 """
 
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import time
 from typing import Any
 
 import redis.exceptions
-from arq import Worker
-from arq.connections import create_pool
 
 from bot.connections import RECONNECT_CAP_S
+from jobs.queue import PollRound, QueueWorker
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ log = logging.getLogger(__name__)
 STALL_S = 3.0
 
 
-class SteadyWorker(Worker):
+class SteadyWorker(QueueWorker):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # When Redis last answered a poll (time.monotonic()); None before the first one.
@@ -46,31 +46,9 @@ class SteadyWorker(Worker):
         """Seconds since Redis last answered this worker's poll; None before the first poll."""
         return None if self.answered_at is None else time.monotonic() - self.answered_at
 
-    async def main(self) -> None:
-        if self._pool is None and self.redis_settings is not None:
-            plain = dataclasses.replace(self.redis_settings, retry=None, retry_on_error=None)
-            probe = await create_pool(plain)  # raises after arq's conn_retries
-            await probe.aclose()
-        await super().main()
-
-    async def start_jobs(self, job_ids: list[bytes]) -> None:
-        # arq counts a job against max_jobs before its WATCH ... EXEC that marks it in progress
-        # and gives the slot back only when EXEC fails. A connection error before EXEC (one
-        # redis-py cannot retry: a lost WATCH, or a connection it checks out outside its retry)
-        # would keep the slot for good. Taken one job at a time, such a job is known: its slot
-        # is given back, the job stays queued, and the error goes on to _poll_iteration.
-        for job_id in job_ids:
-            earlier = self.tasks.get(job_id.decode())
-            try:
-                await super().start_jobs([job_id])
-            except (redis.exceptions.RedisError, OSError):
-                if self.tasks.get(job_id.decode()) is earlier:  # counted, never started
-                    self._release_sem_dec_counter_on_complete()
-                raise
-
-    async def _poll_iteration(self) -> None:
+    async def poll_round(self, poll: PollRound) -> None:
         began = time.monotonic()
-        iteration = asyncio.ensure_future(super()._poll_iteration())
+        iteration = asyncio.ensure_future(poll())
         try:
             done, _ = await asyncio.wait({iteration}, timeout=STALL_S)
             if not done:

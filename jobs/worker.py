@@ -24,11 +24,12 @@ from bot import logs
 from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, worker_redis_settings
 from bot.settings import Settings
 from jobs import lease
+from jobs.cancel import cancel_pr_runs
 from jobs.collect import COLLECT_TRIES, collect
 from jobs.commands import rerun_head, run_command
 from jobs.outage import SteadyWorker
 from jobs.parts import PARTS, budgets
-from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, cancel_pr_runs, part_job, start_run
+from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, part_job, start_run
 from jobs.sandbox import check_sandbox
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ from bot.repo_config import (
 from bot.settings import Settings
 from jobs import diff, git
 from jobs.agent import llm_settings_for
-from jobs.collect import render_results
+from jobs.checkrun import render_results
 from jobs.diff import changed_lines, file_at, merge_base
 from jobs.git import GitError
 from jobs.review import CodeSuggestion, analyse, review_result

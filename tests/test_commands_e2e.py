@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
 from bot.plan import run_key
-from jobs.runs import BUSY_MESSAGE
+from jobs.notices import BUSY_MESSAGE
 from jobs.state import RunStore
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub.payloads import (

@@ -14,7 +14,7 @@ import pytest
 
 from bot.repo_config import InvalidConfig, RepoConfig, parse_config
 from bot.settings import Settings
-from jobs.collect import render_results
+from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.sandbox import LocalSandbox
 from jobs.state import PartResult

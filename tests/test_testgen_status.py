@@ -13,7 +13,7 @@ import pytest
 from bot.repo_config import RepoConfig, TestGeneration
 from bot.settings import Settings
 from jobs.agent import AgentOutcome, Status
-from jobs.collect import render_results
+from jobs.checkrun import render_results
 from jobs.dependencies import install_dependencies
 from jobs.sandbox import LocalSandbox, decisive_line
 from jobs.state import PartResult
