@@ -13,11 +13,12 @@ de-duplication SET NX a fourth; at intake rates those round trips were most of a
    pool's `expires_extra_ms`, exactly as `enqueue_job` writes a job that is not deferred.
 
 Deliveries that arrive together share a round trip: calls wait while one batch is on its way
-and go together in the next pipeline (not a transaction: each script is atomic by itself, and
-Redis runs them in order, so two deliveries of one id in a batch are still one and a
-duplicate). On a busy machine every round trip also waits for Redis's process to be scheduled,
-so fewer of them is what lets intake keep up (issue 17). Scripts are sent with EVAL, which
-needs no NOSCRIPT handling after a Redis restart; Redis caches the compiled script by its hash.
+and go together in the next pipeline, sent as redis-py's pipeline would but packed by hiredis
+(not a transaction: each script is atomic by itself, and Redis runs them in order, so two
+deliveries of one id in a batch are still one and a duplicate). On a busy machine every round
+trip also waits for Redis's process to be scheduled, so fewer of them is what lets intake keep
+up (issue 17). Scripts are sent with EVAL, which needs no NOSCRIPT handling after a Redis
+restart; Redis caches the compiled script by its hash.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ import asyncio
 from enum import Enum
 from typing import Any
 
+import hiredis
+import redis.exceptions
 from arq.connections import ArqRedis
 from arq.constants import job_key_prefix, result_key_prefix
 from arq.jobs import serialize_job
@@ -52,7 +55,7 @@ class Enqueued(Enum):
     JOB_EXISTS = 2
 
 
-_Call = tuple[list[Any], "asyncio.Future[Any]"]
+_Call = tuple[tuple[Any, ...], "asyncio.Future[Any]"]
 
 
 class ClaimAndEnqueue:
@@ -79,7 +82,7 @@ class ClaimAndEnqueue:
         keys = [delivery_key or "", job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
         argv = [delivery_ttl_s, self.pool.expires_extra_ms, job, job_id, now_ms]
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._pending.append(([_CLAIM_AND_ENQUEUE, len(keys), *keys, *argv], done))
+        self._pending.append((("EVAL", _CLAIM_AND_ENQUEUE, len(keys), *keys, *argv), done))
         if self._sender is None or self._sender.done():
             self._sender = asyncio.create_task(self._send_all())
         return Enqueued(int(await done))
@@ -91,10 +94,7 @@ class ClaimAndEnqueue:
 
     async def _send(self, batch: list[_Call]) -> None:
         try:
-            async with self.pool.pipeline(transaction=False) as pipe:
-                for command, _ in batch:
-                    pipe.execute_command("EVAL", *command)
-                results = await pipe.execute(raise_on_error=False)
+            results = await self._round_trip([command for command, _ in batch])
         except Exception as exc:  # every caller gets it: Redis away means 503 for each
             results = [exc] * len(batch)
         for (_, done), result in zip(batch, results, strict=True):
@@ -104,3 +104,26 @@ class ClaimAndEnqueue:
                 done.set_exception(result)
             else:
                 done.set_result(result)
+
+    async def _round_trip(self, commands: list[tuple[Any, ...]]) -> list[Any]:
+        """What redis-py's pipeline (transaction=False) does, with the commands packed by
+        hiredis in C: redis-py's asyncio client packs in Python, which cost more per delivery
+        than the rest of the round trip (issue 17). A script's error is its reply alone."""
+        packed = b"".join([hiredis.pack_command(command) for command in commands])
+        pool = self.pool.connection_pool
+        connection = await pool.get_connection()
+        try:
+            await connection.send_packed_command(packed)
+            replies: list[Any] = []
+            for _ in commands:
+                try:
+                    replies.append(await connection.read_response())
+                except redis.exceptions.ResponseError as exc:
+                    replies.append(exc)
+            return replies
+        except BaseException:
+            # Replies left unread would answer the next caller's commands.
+            await connection.disconnect(nowait=True)
+            raise
+        finally:
+            await pool.release(connection)

@@ -153,6 +153,9 @@ def configure(level: str, kind: str = "text", secrets: Iterable[str | None] = ()
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(getattr(logging, level.upper(), logging.INFO))
+    # Neither format shows a record's thread or process, which every record
+    # would otherwise look up: the web tier logs a line per delivery (issue 17).
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     # Third-party loggers that would echo request details at INFO.
     for noisy in ("LiteLLM", "litellm", "httpx", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

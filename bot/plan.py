@@ -6,6 +6,8 @@ import re
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
+import simdjson
+
 from bot.commands import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
 from bot.parts import PART_NAMES
 
@@ -13,6 +15,13 @@ START_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_revie
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")
 REPO_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}/[A-Za-z0-9_.-]{1,100}$")
 REF_RE = re.compile(r"^(?!-)(?!.*\.\.)[^\x00-\x20~^:?*\[\\\x7f]{1,255}$")
+# JSON objects and arrays as the web tier hands them over: decoded (dict, list), or simdjson's
+# read-only proxies over the body, which bot.app uses for pull_request deliveries so that only
+# the fields read here become Python objects (issue 17). Both are accepted wherever a payload
+# is read; what a decision keeps is always plain str, int, bool and tuple.
+JSON_OBJECT = (dict, simdjson.Object)
+JSON_ARRAY = (list, simdjson.Array)
+_MISSING = object()
 
 
 class PayloadError(ValueError):
@@ -80,19 +89,27 @@ def run_key(repo: str, number: int, head_sha: str) -> str:
     return f"{repo}#{number}@{head_sha}"
 
 
-def _get(data: Any, *path: str) -> Any:
+def _get(data: Any, *path: str, at: tuple[str, ...] = ()) -> Any:
+    """The value at `path` under `data`, which is itself at `at` in the payload (for the
+    message: a node read once serves the fields under it)."""
     node = data
     for part in path:
-        if not isinstance(node, dict) or part not in node:
-            raise PayloadError(f"missing field {'.'.join(path)}")
-        node = node[part]
+        # One lookup, not `in` and then `[]`: a simdjson object finds a key by a scan.
+        node = node.get(part, _MISSING) if isinstance(node, JSON_OBJECT) else _MISSING
+        if node is _MISSING:
+            raise PayloadError(f"missing field {'.'.join((*at, *path))}")
     return node
 
 
-def _str(data: Any, *path: str, pattern: re.Pattern[str] | None = None) -> str:
-    value = _get(data, *path)
+def _str(
+    data: Any,
+    *path: str,
+    pattern: re.Pattern[str] | None = None,
+    at: tuple[str, ...] = (),
+) -> str:
+    value = _get(data, *path, at=at)
     if not isinstance(value, str) or (pattern is not None and not pattern.match(value)):
-        raise PayloadError(f"field {'.'.join(path)} has an invalid value")
+        raise PayloadError(f"field {'.'.join((*at, *path))} has an invalid value")
     return value
 
 
@@ -100,10 +117,10 @@ def _str(data: Any, *path: str, pattern: re.Pattern[str] | None = None) -> str:
 MAX_ID = 2**63 - 1
 
 
-def _int(data: Any, *path: str) -> int:
-    value = _get(data, *path)
+def _int(data: Any, *path: str, at: tuple[str, ...] = ()) -> int:
+    value = _get(data, *path, at=at)
     if not _id(value):
-        raise PayloadError(f"field {'.'.join(path)} must be a positive integer")
+        raise PayloadError(f"field {'.'.join((*at, *path))} must be a positive integer")
     assert isinstance(value, int)
     return value
 
@@ -112,38 +129,44 @@ def _id(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= MAX_ID
 
 
-def pull_request_ref(payload: dict[str, Any]) -> PullRequestRef:
-    repo = _str(payload, "repository", "full_name", pattern=REPO_RE)
-    head_repo_node = _get(payload, "pull_request", "head", "repo")
+def pull_request_ref(payload: Any) -> PullRequestRef:
+    """The PR of a pull_request payload (a dict, or simdjson's proxy over the body)."""
+    repository = _get(payload, "repository")
+    repo = _str(repository, "full_name", pattern=REPO_RE, at=("repository",))
+    clone_url = _str(repository, "clone_url", at=("repository",))
+    pull = _get(payload, "pull_request")
+    head = _get(pull, "head", at=("pull_request",))
+    base = _get(pull, "base", at=("pull_request",))
+    head_repo_node = _get(head, "repo", at=("pull_request", "head"))
     # A fork that was deleted arrives with head.repo == null; treat it as a fork we cannot push to.
     if head_repo_node is None:
-        head_repo, head_clone_url = "", _str(payload, "repository", "clone_url")
+        head_repo, head_clone_url = "", clone_url
     else:
         head_repo = _str(head_repo_node, "full_name", pattern=REPO_RE)
         head_clone_url = _str(head_repo_node, "clone_url")
     return PullRequestRef(
         installation_id=_int(payload, "installation", "id"),
         repo=repo,
-        number=_int(payload, "pull_request", "number"),
-        head_sha=_str(payload, "pull_request", "head", "sha", pattern=SHA_RE),
-        head_ref=_str(payload, "pull_request", "head", "ref", pattern=REF_RE),
+        number=_int(pull, "number", at=("pull_request",)),
+        head_sha=_str(head, "sha", pattern=SHA_RE, at=("pull_request", "head")),
+        head_ref=_str(head, "ref", pattern=REF_RE, at=("pull_request", "head")),
         head_repo=head_repo,
-        base_sha=_str(payload, "pull_request", "base", "sha", pattern=SHA_RE),
-        base_ref=_str(payload, "pull_request", "base", "ref", pattern=REF_RE),
-        clone_url=_str(payload, "repository", "clone_url"),
+        base_sha=_str(base, "sha", pattern=SHA_RE, at=("pull_request", "base")),
+        base_ref=_str(base, "ref", pattern=REF_RE, at=("pull_request", "base")),
+        clone_url=clone_url,
         head_clone_url=head_clone_url,
-        draft=bool(_get(payload, "pull_request").get("draft", False)),
+        draft=bool(pull.get("draft", False)),
         fork=head_repo != repo,
-        author=_str(payload, "pull_request", "user", "login"),
-        updated_at=_optional_str(payload["pull_request"].get("updated_at")),
-        labels=_label_names(payload["pull_request"].get("labels")),
+        author=_str(pull, "user", "login", at=("pull_request",)),
+        updated_at=_optional_str(pull.get("updated_at")),
+        labels=_label_names(pull.get("labels")),
     )
 
 
 def _label_names(labels: Any) -> tuple[str, ...]:
-    if not isinstance(labels, list):
+    if not isinstance(labels, JSON_ARRAY):
         return ()
-    names = (label.get("name") for label in labels[:100] if isinstance(label, dict))
+    names = (label.get("name") for label in labels[:100] if isinstance(label, JSON_OBJECT))
     return tuple(name for name in names if isinstance(name, str) and len(name) <= 100)
 
 

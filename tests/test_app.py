@@ -393,3 +393,39 @@ async def test_concurrent_deliveries_share_round_trips_and_keep_every_rule(
     expected = {f"start_run:octo/demo#3@{h}" for h in [*heads, HEAD]}
     assert set(await queued(redis_client)) == expected
     assert len(await queued(redis_client)) == 21
+
+
+async def test_a_script_error_in_a_shared_round_trip_is_that_delivery_s_alone(
+    redis_client: Redis, redis_url: str
+) -> None:
+    """The batch's replies are read one by one (bot.enqueue packs and sends them itself): an
+    error reply goes to its own caller, the others are queued, and the connection stays in
+    step for the next batch."""
+    import asyncio
+
+    import redis.exceptions
+    from arq import create_pool
+
+    from bot.connections import redis_settings
+    from bot.enqueue import ClaimAndEnqueue, Enqueued
+
+    await redis_client.set("not-a-queue", b"x")  # ZADD to it fails inside the script
+    pool = await create_pool(redis_settings(redis_url))
+    try:
+        claim = ClaimAndEnqueue(pool)
+
+        def call(n: int, queue: str = CONTROL_QUEUE, delivery: str = "") -> Any:
+            key = f"tandem:delivery:{delivery or n}"
+            return claim("f", n, job_id=f"j{n}", queue_name=queue, delivery_key=key,
+                         delivery_ttl_s=60)  # fmt: skip
+
+        results = await asyncio.gather(
+            call(0), call(1, queue="not-a-queue"), call(2), return_exceptions=True
+        )
+        assert results[0] is Enqueued.QUEUED and results[2] is Enqueued.QUEUED
+        assert isinstance(results[1], redis.exceptions.ResponseError), results[1]
+        assert await call(3, delivery="0") is Enqueued.DUPLICATE_DELIVERY
+        assert await call(4) is Enqueued.QUEUED
+        assert sorted(await queued(redis_client)) == ["j0", "j2", "j4"]
+    finally:
+        await pool.aclose()

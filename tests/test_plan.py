@@ -2,7 +2,7 @@ import contextlib
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.plan import CancelRuns, Ignore, PayloadError, StartRun, decide_pull_request
@@ -103,3 +103,52 @@ def test_arbitrary_json_gives_a_decision_or_payload_error(action: str, body: Any
         body = {"pull_request": body}
     with contextlib.suppress(PayloadError):
         decide_pull_request(action, body)
+
+
+def _decide_or_error(action: str, body: Any) -> Any:
+    try:
+        return decide_pull_request(action, body)
+    except PayloadError as exc:
+        return ("PayloadError", str(exc))
+
+
+json_values_64 = st.recursive(  # simdjson, as GitHub, has no integers past 64 bits
+    st.none() | st.booleans() | st.integers(-(2**63), 2**64 - 1) | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=12), children, max_size=4)
+    ),
+    max_leaves=30,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    action=st.sampled_from(["opened", "closed", "synchronize", "edited"]),
+    body=json_values_64,
+    field=st.sampled_from(["", "pull_request", "pull_request.head", "repository", "labels"]),
+)
+@example(
+    action="opened", body=[{"name": "bug"}, {"name": 3}, "x", {"name": "y" * 101}], field="labels"
+)
+def test_a_decision_read_through_simdjson_is_the_decoded_one(
+    action: str, body: Any, field: str
+) -> None:
+    """bot.app hands pull_request bodies over as simdjson proxies: every decision and every
+    refusal must be the one the decoded dict gives."""
+    import orjson
+    import simdjson
+
+    payload = event(action)
+    if field == "labels":
+        payload["pull_request"]["labels"] = body
+    elif field:
+        node = payload
+        *parents, last = field.split(".")
+        for part in parents:
+            node = node[part]
+        node[last] = body
+    elif isinstance(body, dict):
+        payload = body
+    raw = orjson.dumps(payload)
+    expected = _decide_or_error(action, orjson.loads(raw))
+    assert _decide_or_error(action, simdjson.Parser().parse(raw)) == expected
