@@ -30,9 +30,8 @@ from typing import Any
 import hiredis
 import redis.exceptions
 from arq.connections import ArqRedis
-from arq.constants import job_key_prefix, result_key_prefix
-from arq.jobs import serialize_job
-from arq.utils import timestamp_ms
+
+from jobs import queue
 
 # KEYS: delivery key (or "" for none), job key, result key, queue.
 # ARGV: delivery ttl in s, job expiry in ms, serialized job, job id, score.
@@ -77,9 +76,9 @@ class ClaimAndEnqueue:
     ) -> Enqueued:
         """Claim `delivery_key` (unless None: already claimed by this delivery) and enqueue
         `function(*args)` as arq job `job_id` on `queue_name`."""
-        now_ms = timestamp_ms()
-        job = serialize_job(function, args, {}, None, now_ms, serializer=self.pool.job_serializer)
-        keys = [delivery_key or "", job_key_prefix + job_id, result_key_prefix + job_id, queue_name]
+        now_ms = queue.now_ms()
+        job = queue.job_bytes(function, args, now_ms, self.pool.job_serializer)
+        keys = [delivery_key or "", queue.job_key(job_id), queue.result_key(job_id), queue_name]
         argv = [delivery_ttl_s, self.pool.expires_extra_ms, job, job_id, now_ms]
         done: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self._pending.append((("EVAL", _CLAIM_AND_ENQUEUE, len(keys), *keys, *argv), done))

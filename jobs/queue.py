@@ -25,8 +25,31 @@ from typing import Any
 import redis.exceptions
 from arq import Worker
 from arq.connections import ArqRedis, create_pool
-from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix
+from arq.constants import abort_jobs_ss, in_progress_key_prefix, job_key_prefix, result_key_prefix
+from arq.jobs import Serializer, serialize_job
 from arq.utils import timestamp_ms
+
+
+def job_key(job_id: str) -> str:
+    """The Redis key arq keeps a queued job under."""
+    return job_key_prefix + job_id
+
+
+def result_key(job_id: str) -> str:
+    """The Redis key arq keeps a finished job's result under."""
+    return result_key_prefix + job_id
+
+
+def now_ms() -> int:
+    """arq's clock: what it scores queued jobs by."""
+    return timestamp_ms()
+
+
+def job_bytes(
+    function: str, args: tuple[Any, ...], enqueue_ms: int, serializer: Serializer | None
+) -> bytes:
+    """A job as arq itself stores it (no kwargs, first try), for a script that enqueues it."""
+    return serialize_job(function, args, {}, None, enqueue_ms, serializer=serializer)
 
 
 def part_job_id(part: str, key: str) -> str:

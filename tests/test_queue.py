@@ -22,8 +22,6 @@ from tests.test_state import make_pr
 
 ROOT = Path(__file__).resolve().parent.parent
 ADAPTER = ROOT / "jobs" / "queue.py"
-# Rewritten in another change (issue 18): it is to import these from the adapter too.
-NOT_YET = {ROOT / "bot" / "enqueue.py"}
 # arq's modules of Redis keys and internals; arq.connections, arq.worker and arq.typing are
 # its public API.
 PRIVATE_MODULES = {"arq.constants", "arq.jobs", "arq.utils"}
@@ -61,7 +59,7 @@ def test_only_the_adapter_touches_arqs_private_names() -> None:
     offenders = {
         str(path.relative_to(ROOT)): uses
         for path in product_modules()
-        if path != ADAPTER and path not in NOT_YET
+        if path != ADAPTER
         if (uses := uses_of_arq_privates(path, private))
     }
     assert offenders == {}
