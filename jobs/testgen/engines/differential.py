@@ -19,7 +19,8 @@ the checkout's import root first on the path, once with the base tree's. A call 
 (its value when the value's repr evaluates back to it, or its exception type and message) differs
 becomes a test named after what changed (``test_classify_10_is_big_now``). A value that does not
 round-trip through repr is skipped, never guessed; so are nondeterministic calls and time-outs.
-A mutated argument is seen only where CrossHair reports it, not in the probe.
+Only results are compared: a difference only in a mutated argument (which CrossHair reports
+as ``after execution``) is not pinned yet.
 """
 
 from __future__ import annotations
