@@ -16,6 +16,7 @@ from jobs.testgen import base_commit, produce_tests, targets
 from jobs.testgen import coverage as cov
 from jobs.testgen.engines import differential
 from jobs.testgen.per_test import select_tests
+from jobs.testgen.report import render
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -165,3 +166,9 @@ async def test_produce_tests_pins_a_change_whose_lines_all_run_already(tmp_path:
     assert production.pinning is not None
     assert production.pinning.outcomes == {"tests/test_pkg_sizes_differential_tandem.py": "fails"}
     assert any(t["kept"] and "pins the change" in t["reason"] for t in production.tests)
+    lines = render(production, config.test_generation)[0]
+    assert (
+        "Kept tests that fail on the base commit: `test_classify_n_10_is_big_now` (`classify`)."
+        in (lines)
+    )
+    assert any("Differences between base and head (1)" in line for line in lines)
