@@ -463,12 +463,16 @@ def differs(head: Mapping[str, object], base: Mapping[str, object]) -> bool:
     return any(head.get(key) != base.get(key) for key in _COMPARED)
 
 
+def _short(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def _said(record: Mapping[str, object]) -> str:
     kind = record.get("kind")
     if kind == "value":
-        return f"returns {str(record.get('expected'))[:40]}"
+        return f"returns {_short(str(record.get('expected')))}"
     if kind == "raises":
-        message = str(record.get("message", ""))[:40]
+        message = _short(str(record.get("message", "")), 60)
         return f"raises {record.get('exception')}" + (f"({message!r})" if message else "")
     if kind == "type":
         return f"returns a {record.get('expected')}"
