@@ -172,3 +172,29 @@ async def test_produce_tests_pins_a_change_whose_lines_all_run_already(tmp_path:
         in (lines)
     )
     assert any("Differences between base and head (1)" in line for line in lines)
+
+
+def test_only_results_a_test_can_assert_count_as_differences() -> None:
+    value = {"kind": "value", "expected": "'big'", "imports": []}
+    assert differential.differs(value, {"kind": "value", "expected": "'small'", "imports": []})
+    assert not differential.differs(value, dict(value))
+    # no repr to assert on the head, or no answer from the base: skipped, not guessed
+    assert not differential.differs({"kind": "type", "expected": "Thing"}, value)
+    assert not differential.differs(value, {"kind": "timeout"})
+    error = {"kind": "raises", "exception": "ValueError", "source": "builtin", "message": "n < 0"}
+    assert differential.differs(error, {**error, "exception": "TypeError"})
+    assert differential.differs(error, {**error, "message": "negative"})
+    assert differential.differs(error, value) and differential.differs(value, error)
+
+
+def test_crosshair_calls_with_names_or_objects_are_skipped() -> None:
+    source = "def classify(n, items=None):\n    return n\n"
+    item = differential.describe_callables(source)[0]
+    target = differential.DiffTarget("pkg/sizes.py", ".", "pkg.sizes", item)
+    report = (
+        "Given: (n=10, items=[1, 'a']),\n  h.f : returns 'big'\n  b.f : returns 'small'\n"
+        "Given: (n=object(), items=None),\n"
+        "Given: (n=x),\n"
+    )
+    calls = differential.calls_from_report(report, target)
+    assert [c.call_source for c in calls] == ["classify(n=10, items=[1, 'a'])"]
