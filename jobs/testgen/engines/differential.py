@@ -250,7 +250,7 @@ def plan(
         for item in touched:
             if item.kind == "nested":
                 enclosing = every.get(item.enclosing or "")
-                if enclosing is not None:
+                if enclosing is not None and enclosing.qualname in in_base:
                     chosen.append(enclosing)
             elif item.qualname in in_base:
                 chosen.append(item)
