@@ -111,7 +111,7 @@ async def test_a_change_with_no_behaviour_difference_gives_no_test(tmp_path: Pat
     repo, base_sha = project(tmp_path / "repo", head)
     outcome = await run_engine(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
     assert outcome.written == []
-    assert any("behave the same on every input tried" in n for n in outcome.notes), outcome.notes
+    assert any("behave the same on the" in n for n in outcome.notes), outcome.notes
 
 
 async def test_the_selection_keeps_a_pinning_test_that_covers_no_new_line(tmp_path: Path) -> None:

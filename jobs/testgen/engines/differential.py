@@ -187,9 +187,30 @@ async def _generate_on(
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
+    # The base tree is a fresh directory directly under the scratch directory.
+    base_root = f"{WORK_DIR}/{tree.root.name}"
+    differences: list[Difference] = []
+    tried: list[int] = [0, 0]  # calls compared on both sides, calls asked for
+
+    async def compare(batch: list[Seed]) -> None:
+        head = await _probe(sandbox, checkout, targets, batch, deadline, side="head", share=0.5)
+        base = await _probe(
+            sandbox, checkout, targets, batch, deadline, side="base", root_of=base_root
+        )
+        both = [i for i in range(len(batch)) if i in head and i in base]
+        tried[0] += len(both)
+        tried[1] += len(batch)
+        differences.extend(
+            Difference(batch[i], head[i], base[i]) for i in both if differs(head[i], base[i])
+        )
+
+    # The project's own inputs first: cheap, and the likeliest to reach the change.
+    if seeds:
+        await compare(sorted(seeds))
     searched = [t for t in targets if _searchable(t)]
-    # The search gets at most half of the engine's time; the probe runs need the rest.
-    search_deadline = time.monotonic() + (deadline - time.monotonic()) / 2
+    # The search leaves a fifth of what is left for the run of what it finds.
+    search_deadline = time.monotonic() + (deadline - time.monotonic()) * 0.8
+    found: set[Seed] = set()
     for index, target in enumerate(searched):
         remaining = search_deadline - time.monotonic()
         if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
@@ -204,24 +225,19 @@ async def _generate_on(
                 min(MAX_SEARCH_S, remaining / (len(searched) - index) - SEARCH_OVERHEAD_S),
             )
         )
-        report = await _search(sandbox, checkout, tree, target, index, per, outcome)
-        seeds |= set(calls_from_report(report, target))
-    if not seeds:
+        report = await _search(sandbox, checkout, tree, target, index, per, remaining, outcome)
+        found |= set(calls_from_report(report, target))
+    if found - seeds:
+        await compare(sorted(found - seeds))
+    if not tried[1]:
         outcome.notes.append("no inputs for the changed functions; no differential tests")
         return
-    ordered = sorted(seeds)
-    head = await _probe(sandbox, checkout, targets, ordered, deadline, side="head", root_of=None)
-    # The base tree is a fresh directory directly under the scratch directory.
-    base_root = f"{WORK_DIR}/{tree.root.name}"
-    base = await _probe(
-        sandbox, checkout, targets, ordered, deadline, side="base", root_of=base_root
-    )
-    differences = [
-        Difference(seed, head[i], base[i])
-        for i, seed in enumerate(ordered)
-        if i in head and i in base and differs(head[i], base[i])
-    ]
-    _write(checkout, targets, differences, output_dir, outcome)
+    if tried[0] < tried[1]:
+        outcome.notes.append(
+            f"differential tests: {tried[1] - tried[0]} of {tried[1]} call(s) could not be "
+            "compared on both commits (time-out, or the wall-time budget)"
+        )
+    _write(checkout, targets, differences, output_dir, outcome, tried[0])
 
 
 def plan(
@@ -303,6 +319,7 @@ async def _search(
     target: DiffTarget,
     index: int,
     seconds: int,
+    limit: float,
     outcome: EngineOutcome,
 ) -> str:
     """One ``crosshair diffbehavior`` process: its report ('' when it said nothing)."""
@@ -340,7 +357,7 @@ async def _search(
             f"--per_path_timeout={max(1, seconds // 3)}",
         ],
         cwd=checkout,
-        timeout_s=2 * seconds + SEARCH_OVERHEAD_S,
+        timeout_s=max(1.0, min(2 * seconds + SEARCH_OVERHEAD_S, limit)),
     )
     report_file = checkout / report_path
     report = (
@@ -394,9 +411,11 @@ async def _probe(
     deadline: float,
     *,
     side: str,
-    root_of: str | None,
+    root_of: str | None = None,
+    share: float = 1.0,
 ) -> dict[int, dict[str, object]]:
-    """Run the characterization probe on every seed, on one side: seed index -> record."""
+    """Run the characterization probe on every seed, on one side (the base's with `root_of`,
+    the base tree's folder), within `share` of the time left: seed index -> record."""
     scratch = checkout / SCRATCH
     shutil.copyfile(characterize.PROBE, scratch / "probe.py")
     modules = {t.path: (t.root, t.module) for t in targets}
@@ -436,7 +455,7 @@ async def _probe(
             f"{SCRATCH}/output-{side}.jsonl",
         ],
         cwd=checkout,
-        timeout_s=max(1.0, min(remaining / (2 if side == "head" else 1), needed)),
+        timeout_s=max(1.0, min(remaining * share, needed)),
     )
     records = characterize.read_records(output, len(seeds), set(modules))
     return {int(str(r["id"])): r for r in records if "id" in r}
@@ -509,10 +528,11 @@ def _write(
     differences: list[Difference],
     output_dir: str,
     outcome: EngineOutcome,
+    compared: int,
 ) -> None:
     if not differences:
         outcome.notes.append(
-            "differential search: base and head behave the same on every input tried"
+            f"differential tests: base and head behave the same on the {compared} call(s) compared"
         )
         return
     listed = "; ".join(d.describe() for d in differences[:MAX_LISTED])
