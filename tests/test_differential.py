@@ -16,7 +16,7 @@ from jobs.testgen import base_commit, produce_tests, targets
 from jobs.testgen import coverage as cov
 from jobs.testgen.engines import differential
 from jobs.testgen.per_test import select_tests
-from jobs.testgen.report import render
+from jobs.testgen.report import render, unkept_result
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -198,3 +198,24 @@ def test_crosshair_calls_with_names_or_objects_are_skipped() -> None:
     )
     calls = differential.calls_from_report(report, target)
     assert [c.call_source for c in calls] == ["classify(n=10, items=[1, 'a'])"]
+
+
+async def test_no_difference_where_every_line_runs_says_so(tmp_path: Path) -> None:
+    head = BASE.replace("return n * 2", "return n + n")
+    repo, base_sha = project(tmp_path / "repo", head)
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline", "flaky_runs": 2}})
+    (repo / "tests/test_double.py").write_text(
+        "from pkg.sizes import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
+    )
+    production = await produce_tests(
+        LocalSandbox(),
+        repo,
+        {"pkg/sizes.py": changed_lines(BASE, head)},
+        config,
+        SETTINGS,
+        base_sha=base_sha,
+    )
+    assert production.nothing_to_do is None and not production.kept
+    result = unkept_result(production, config.test_generation)
+    assert result is not None
+    assert result.headline == "nothing to cover, and no difference between base and head found"

@@ -220,6 +220,9 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = f"test generation {last.status if last else 'failed'}"
     elif production.verdicts:
         headline = "no passing tests"
+    elif not production.targets and production.before is not None and production.before.total:
+        # Every changed line ran already; the differential engine looked for what to pin.
+        headline = "nothing to cover, and no difference between base and head found"
     else:
         headline = "no tests written"
     result = PartResult(
