@@ -476,7 +476,13 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
     assert [t.label.split("::")[1] for t in results[False].tests if t.kept] == ["test_a"]
     assert [t.label.split("::")[1] for t in results[True].tests if t.kept] == ["test_b"]
     assert results[True].pinning == {"tests/test_grade_True_tandem.py::test_b"}
-    assert seen and "def test_a" in seen[0]["tests/test_grade_True_tandem.py"]
+    # Each candidate runs there in a file of its own, so one that does not import cannot make
+    # the others look like pins.
+    assert seen and sorted(seen[0]) == [
+        "tests/test_grade_True_tandem_pin0.py",
+        "tests/test_grade_True_tandem_pin1.py",
+    ]
+    assert "def test_a" in seen[0]["tests/test_grade_True_tandem_pin0.py"]
     # What the base run reports for a file that does not import there: all its tests fail.
     broken = {"tests/test_new_api.py": "from pkg.grade import gone\n\n\ndef test_x():\n    pass\n"}
     assert await tests_failing_on_base(sandbox, repo, base_sha, broken, timeout_s=60) == {

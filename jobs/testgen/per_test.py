@@ -25,6 +25,7 @@ and files.
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 import xml.etree.ElementTree as ET
@@ -82,6 +83,8 @@ class PerTestSelection:
     pytest_runs: int = 0
     duration_s: float = 0.0
     pinning: set[str] = field(default_factory=set)  # labels of measured tests failing on base
+    # Kept tests failing on the base: label -> the changed functions ("path::qualname") they pin.
+    pinned: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -293,10 +296,25 @@ async def select_tests(
         if out.pinning:
             prefer = _preferring(out.pinning, prefer)
     base = cov.restrict(baseline.executed, changed_exec)
+    functions = changed_functions(checkout, changed_exec)
     excluded: dict[str, str] = {}
+
+    def choose(
+        usable: list[_Measured],
+    ) -> tuple[list[tuple[_Measured, cov.Lines]], cov.Lines, list[tuple[str, str]]]:
+        chosen, covered, rejected = _choose(usable, base, collection, max_tests, prefer)
+        picked = {m.case.label for m, _ in chosen}
+        rest = [m for m in usable if m.case.label not in picked]
+        pins, out.pinned = choose_pins(
+            [m for m, _ in chosen], rest, out.pinning, functions, _pinned_by
+        )
+        pinned = {m.case.label for m in pins}
+        rejected = [r for r in rejected if r[0] not in pinned]
+        return chosen + [(m, {}) for m in pins], covered, rejected
+
     for round_number in range(1, MAX_ROUNDS + 1):
         usable = [m for m in pool if m.case.label not in excluded]
-        chosen, covered, rejected = _choose(usable, base, collection, max_tests, prefer)
+        chosen, covered, rejected = choose(usable)
         texts, names = _write(checkout, files, [m for m, _ in chosen])
         failing = await _flaky_runs(sandbox, checkout, texts, names, modules, runs, left, out)
         excluded.update(failing)
@@ -304,7 +322,7 @@ async def select_tests(
             break
         if round_number == MAX_ROUNDS:  # the rest passed every run of this round
             rest = [m for m, _ in chosen if m.case.label not in failing]
-            chosen, covered, more = _choose(rest, base, collection, max_tests, prefer)
+            chosen, covered, more = choose(rest)
             rejected += more
             texts, names = _write(checkout, files, [m for m, _ in chosen])
     out.dropped.extend(excluded.items())
@@ -316,17 +334,103 @@ async def select_tests(
 
 
 async def _pinning(files: list[_Candidate], pool: list[_Measured], on_base: OnBase) -> set[str]:
-    """The labels of the pool's tests that reach a changed line and fail on the base commit."""
-    reaching = [m for m in pool if cov.count(m.lines)]
+    """The labels of the pool's tests that fail on the base commit. Each test runs there in a
+    file of its own, with only the imports it uses: a file that does not import on the base
+    (another test of it uses what the change adds) must not count for every test in it."""
     texts: dict[str, str] = {}
+    owner: dict[tuple[str, str], str] = {}
     for candidate in files:
-        cases = [m.case for m in reaching if m.case.origin == candidate.path]
-        if cases:
-            texts[candidate.path] = join_tests(candidate.prelude, cases)
+        stem = PurePosixPath(candidate.path)
+        for index, m in enumerate(c for c in pool if c.case.origin == candidate.path):
+            path = stem.with_name(f"{stem.stem}_pin{index}.py").as_posix()
+            texts[path] = join_tests(candidate.prelude, [m.case])
+            owner[(path, m.case.name)] = m.case.label
     failing = await on_base(texts) if texts else None
     if not failing:
         return set()
-    return {m.case.label for m in reaching if (m.case.origin, m.case.name) in failing}
+    return {owner[key] for key in failing if key in owner}
+
+
+# The key of a pin that runs no changed line of a function in its own test (the change runs at
+# import, a module constant): it counts only where nothing else pins anything.
+ANYWHERE = "*"
+
+
+def changed_functions(checkout: Path, changed_exec: cov.Lines) -> dict[str, cov.Lines]:
+    """ "path::qualname" of the innermost function or method holding each changed statement ->
+    those statements (parsed, never run); module-level statements are left out."""
+    functions: dict[str, cov.Lines] = {}
+    for path, lines in sorted(changed_exec.items()):
+        try:
+            tree = ast.parse((checkout / path).read_bytes())
+        except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        spans = _function_spans(tree)
+        for line in lines:
+            around = [s for s in spans if s[0] <= line <= s[1]]
+            if around:
+                name = max(around, key=lambda s: s[0])[2]  # the innermost starts last
+                functions.setdefault(f"{path}::{name}", {}).setdefault(path, set()).add(line)
+    return functions
+
+
+def _function_spans(tree: ast.Module) -> list[tuple[int, int, str]]:
+    """(first line, last line, qualified name) of every function and method."""
+    spans: list[tuple[int, int, str]] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                end = child.end_lineno or child.lineno
+                spans.append((child.lineno, end, prefix + child.name))
+                visit(child, f"{prefix}{child.name}.")
+
+    visit(tree, "")
+    return spans
+
+
+def _pinned_by(m: _Measured, functions: dict[str, cov.Lines]) -> set[str]:
+    hit = {f for f, lines in functions.items() if cov.count(cov.restrict(m.lines, lines))}
+    return hit or {ANYWHERE}
+
+
+def choose_pins(
+    chosen: list[_Measured],
+    rest: list[_Measured],
+    pinning: set[str],
+    functions: dict[str, cov.Lines],
+    pinned_by: Callable[[_Measured, dict[str, cov.Lines]], set[str]],
+) -> tuple[list[_Measured], dict[str, list[str]]]:
+    """Tests kept for what they pin, though they cover no new changed line: for each changed
+    function that no chosen test failing on the base commit runs, the test failing there that
+    pins the most such functions, the shortest first. Returns them, and for every chosen or
+    picked test failing on the base, the functions it pins (label -> "path::qualname")."""
+    said: dict[str, list[str]] = {}
+    done: set[str] = set()
+    for m in chosen:
+        if m.case.label in pinning:
+            mine = pinned_by(m, functions)
+            said[m.case.label] = sorted(mine - {ANYWHERE})
+            done |= mine
+    picked: list[_Measured] = []
+    candidates = sorted((m for m in rest if m.case.label in pinning), key=lambda m: m.case.label)
+
+    def gain(m: _Measured) -> set[str]:
+        mine = pinned_by(m, functions) - done
+        return set() if mine == {ANYWHERE} and done else mine
+
+    while candidates:
+        best = min(candidates, key=lambda m: (-len(gain(m)), len(m.case.source), m.case.label))
+        new = gain(best)
+        if not new:
+            break
+        picked.append(best)
+        said[best.case.label] = sorted(pinned_by(best, functions) - {ANYWHERE})
+        done |= new
+        candidates.remove(best)
+    return picked, said
 
 
 def _preferring(
@@ -453,8 +557,15 @@ def _verdicts(
     final = {label: name for per in names.values() for name, label in per.items()}
     for m, new in chosen:
         where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
-        reason = f"passed {runs}/{runs} runs; covers {cov.count(new)} changed line(s) "
-        reason += f"not covered before: {where}"
+        reason = f"passed {runs}/{runs} runs; "
+        if new:
+            reason += f"covers {cov.count(new)} changed line(s) not covered before: {where}"
+        if m.case.label in out.pinned:
+            functions = ", ".join(f"`{f.split('::', 1)[1]}`" for f in out.pinned[m.case.label])
+            reason += "; " if new else ""
+            reason += "fails on the base commit: pins the change" + (
+                f" to {functions}" if functions else ""
+            )
         out.tests.append(TestVerdict(m.case.label, True, reason, final[m.case.label], new))
     for label, why in out.dropped:
         out.tests.append(TestVerdict(label, False, why))
@@ -468,6 +579,9 @@ def _verdicts(
             where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
             reason = f"kept {len(kept)} of {total} test(s), each passed {runs}/{runs} runs; "
             reason += f"they cover {cov.count(new)} changed line(s) not covered before: {where}"
+            pins = [t for t in kept if t.label in out.pinned]
+            if pins:
+                reason += f"; {len(pins)} fail on the base commit (they pin the change)"
             out.verdicts.append(Verdict(candidate.path, True, reason, new))
         else:
             reasons = sorted({t.reason.split(":")[0] for t in mine})

@@ -36,6 +36,7 @@ from jobs.testgen.validation import Validator, Verdict
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
+DIFFERENTIAL = "differential"  # the engine that compares base and head (.engines.differential)
 
 
 @dataclass
@@ -185,7 +186,16 @@ async def produce_tests(
     production.before = production.after = before
     targets, left_out = plan_targets(checkout, sources, before, tg.max_files)
     production.targets, production.left_out = targets, left_out
-    if not targets:
+    # Running every changed line is not testing it: where the existing tests run them all, the
+    # differential engine still looks for what base and head do differently, to pin it.
+    pin_only = (
+        not targets
+        and before.total > 0
+        and base_sha is not None
+        and DIFFERENTIAL in portfolio.engines
+        and tg.coverage.keep_rule == "new_changed_lines"
+    )
+    if not targets and not pin_only:
         production.nothing_to_do = (
             "Every changed statement is covered by the existing tests already."
             if before.total
@@ -208,7 +218,15 @@ async def produce_tests(
         """The offline engines' candidates, selected test by test into ``production``."""
         started = time.monotonic()
         offline = await offline_engines.generate(
-            engines, sandbox, checkout, targets, output_dir, deadline=deadline, step=step
+            engines,
+            sandbox,
+            checkout,
+            targets,
+            output_dir,
+            deadline=deadline,
+            step=step,
+            base_sha=base_sha,
+            changed=sources,
         )
         timings["engine"] = time.monotonic() - started
         timings.update(offline.timings)
@@ -231,6 +249,11 @@ async def produce_tests(
             if path not in production.kept:
                 (checkout / path).unlink(missing_ok=True)
 
+    if pin_only:
+        step("every changed line runs already: looking for what base and head do differently")
+        await offline_tests((DIFFERENTIAL,), budget.engine_deadline())
+        await pin_kept_tests(production, sandbox, checkout, base_sha, settings, budget, step)
+        return production
     if not portfolio.agent:
         if tg.coverage.keep_rule == "new_changed_lines":
             await offline_tests(portfolio.engines, budget.engine_deadline())
@@ -245,6 +268,8 @@ async def produce_tests(
             output_dir,
             deadline=budget.engine_deadline(),
             step=step,
+            base_sha=base_sha,
+            changed=sources,
         )
         timings["engine"] = time.monotonic() - started
         timings.update(offline.timings)
@@ -428,7 +453,12 @@ async def select_offline_tests(
     if chosen.tests:
         production.notes.append(
             f"{len(kept_tests)} of {len(chosen.tests)} generated test(s) kept, each passing "
-            f"{runs} runs and covering changed lines nothing else covered."
+            f"{runs} runs and covering changed lines nothing else covered"
+            + (
+                ", or failing on the base commit where nothing else does (pinning the change)."
+                if base_sha
+                else "."
+            )
         )
     production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
     production.kept = dict(sorted(chosen.kept_files.items()))

@@ -14,6 +14,8 @@ from jobs.testgen import coverage as cov
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
 
+MAX_PINS_LISTED = 10  # kept tests named in the "fail on the base commit" line
+
 if TYPE_CHECKING:  # produce.py renders its baseline line with this module
     from jobs.testgen.produce import Production
 
@@ -106,6 +108,8 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
     pinned = production.pinning.line() if production.pinning is not None else None
     if pinned:
         lines.append(pinned)
+    if pins := pinning_tests_line(production):
+        lines.append(pins)
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
     lines.append("")
@@ -216,6 +220,9 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = f"test generation {last.status if last else 'failed'}"
     elif production.verdicts:
         headline = "no passing tests"
+    elif not production.targets and production.before is not None and production.before.total:
+        # Every changed line ran already; the differential engine looked for what to pin.
+        headline = "nothing to cover, and no difference between base and head found"
     else:
         headline = "no tests written"
     result = PartResult(
@@ -256,11 +263,35 @@ def with_broken_tests(result: PartResult, production: Production, tg: TestGenera
     )
 
 
+def pinning_tests_line(production: Production) -> str | None:
+    """Which kept offline tests fail on the base commit, and what each pins (its reason)."""
+    pins = [t for t in production.tests if t.get("kept") and t.get("fails_on_base")]
+    if not pins:
+        return None
+    shown = []
+    for test in pins[:MAX_PINS_LISTED]:
+        reason = str(test.get("reason", ""))
+        what = reason.partition("pins the change to ")[2]
+        shown.append(f"`{test.get('name')}`" + (f" ({what})" if what else ""))
+    more = len(pins) - MAX_PINS_LISTED
+    return (
+        "Kept tests that fail on the base commit: "
+        + ", ".join(shown)
+        + (f" and {more} more" if more > 0 else "")
+        + "."
+    )
+
+
 def evidence(production: Production, tg: TestGeneration, sandbox_kind: str) -> str:
     """One paragraph on why the kept tests can be trusted, for the PR, comment or commit."""
     text = (
         f"{len(production.kept)} test file(s) passed {tg.flaky_runs} runs each in Tandem's "
-        f"{sandbox_kind} sandbox and cover changed lines the existing tests did not."
+        f"{sandbox_kind} sandbox and cover changed lines the existing tests did not"
+        + (
+            ", or fail on the base commit where nothing else does."
+            if pinning_tests_line(production)
+            else "."
+        )
     )
     shown = coverage_line(production)
     if shown:

@@ -45,6 +45,12 @@ class Workspace:
     step: Callable[[str], None]  # hears what the engine starts (``tandem run`` shows it)
     tests: Mapping[str, str]  # the project's test files (:func:`.targets.test_sources`)
     seeds: SeedPlan  # calls of the changed callables the project already holds
+    # The base commit (in the checkout's object store) the change is measured against, when
+    # there is one: what the differential engine compares the head with.
+    base_sha: str | None = None
+    # Every changed line of the changed source files, covered or not (``targets`` hold only
+    # the files with uncovered ones): what base and head are compared on.
+    changed: Mapping[str, set[int]] = field(default_factory=dict)
 
     def until(self, deadline: float) -> Workspace:
         return dataclasses.replace(self, deadline=deadline)

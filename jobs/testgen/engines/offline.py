@@ -18,7 +18,7 @@ agent. An engine that crashes is a problem with its decisive line; the others st
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -46,14 +46,28 @@ async def generate(
     *,
     deadline: float,
     step: Callable[[str], None],
+    base_sha: str | None = None,
+    changed: Mapping[str, set[int]] | None = None,
 ) -> OfflineOutcome:
-    """Run the registered `engines`, in order, on the targets' uncovered changed lines."""
+    """Run the registered `engines`, in order, on the targets' uncovered changed lines.
+    `changed`: every changed line of the changed source files, for the engines that look at
+    covered lines too (differential, with `base_sha`)."""
     outcome = OfflineOutcome()
     tests = test_sources(checkout)
     plan = seeds_for_change(
         checkout, changed_lines(targets), tests, {t.path: set(t.lines) for t in targets}
     )
-    workspace = Workspace(sandbox, checkout, output_dir, deadline, step, tests, plan)
+    workspace = Workspace(
+        sandbox,
+        checkout,
+        output_dir,
+        deadline,
+        step,
+        tests,
+        plan,
+        base_sha,
+        changed or {t.path: set(t.lines) for t in targets},
+    )
     for index, name in enumerate(engines):
         engine = registry.ENGINES[name]
         started = time.monotonic()

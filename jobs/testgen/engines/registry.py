@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from jobs.testgen.engines.base import Engine
 from jobs.testgen.engines.characterize import Characterize
 from jobs.testgen.engines.crosshair import Crosshair
+from jobs.testgen.engines.differential import Differential
 from jobs.testgen.engines.pynguin import Pynguin
 
 AGENT = "openhands"  # the LLM engine, which validates and fixes its own files (:mod:`.agent`)
@@ -41,7 +42,7 @@ class Portfolio:
 
 
 ENGINES: dict[str, Engine] = {
-    engine.name: engine for engine in (Characterize(), Crosshair(), Pynguin())
+    engine.name: engine for engine in (Characterize(), Differential(), Crosshair(), Pynguin())
 }
 
 PORTFOLIOS: dict[str, Portfolio] = {
@@ -50,17 +51,18 @@ PORTFOLIOS: dict[str, Portfolio] = {
         Portfolio(
             "auto",
             # Characterization is cheap and pins the change where the project's own examples
-            # reach it; the agent is then asked only for what it left.
-            ("characterize",),
+            # reach it; the differential search pins what it did not, covered lines included;
+            # the agent is then asked only for what they left.
+            ("characterize", "differential"),
             agent=True,
-            label="characterization, then openhands ({model}; engine auto)",
+            label="characterization and differential tests, then openhands ({model}; engine auto)",
             fallback="offline",
         ),
         Portfolio(AGENT, agent=True, label="openhands ({model})"),
         Portfolio(
             "offline",
-            ("characterize", "crosshair", "pynguin"),
-            label="offline: characterization, crosshair, pynguin",
+            ("characterize", "differential", "crosshair", "pynguin"),
+            label="offline: characterization, differential, crosshair, pynguin",
         ),
         Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
         Portfolio("pynguin", ("pynguin",), label="pynguin (offline)"),

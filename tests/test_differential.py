@@ -1,0 +1,221 @@
+"""Differential tests: inputs on which the base and the head of a changed function behave
+differently become tests asserting the head's behaviour, and the selection keeps a test that
+fails on the base commit even when it covers no new changed line. A tiny real project with a
+real git history, real CrossHair and pytest in the local sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from bot.repo_config import RepoConfig
+from bot.settings import Settings
+from jobs.sandbox import LocalSandbox
+from jobs.testgen import base_commit, produce_tests, targets
+from jobs.testgen import coverage as cov
+from jobs.testgen.engines import differential
+from jobs.testgen.per_test import select_tests
+from jobs.testgen.report import render, unkept_result
+from tests.test_pinning import two_commits
+
+SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
+
+BASE = '''from . import words
+
+
+def classify(n):
+    """How big n is.
+
+    >>> classify(3)
+    'small'
+    """
+    if n > 10:
+        return words.BIG
+    return words.SMALL
+
+
+def double(n):
+    return n * 2
+'''
+WORDS = 'BIG = "big"\nSMALL = "small"\n'
+# The existing test runs every line of classify: coverage alone has nothing left to do.
+EXISTING = """from pkg.sizes import classify
+
+
+def test_classify():
+    assert classify(3) == "small"
+    assert classify(30) == "big"
+"""
+
+
+def project(root: Path, head: str) -> tuple[Path, str]:
+    return two_commits(
+        root,
+        {
+            "pkg/__init__.py": "",
+            "pkg/words.py": WORDS,
+            "pkg/sizes.py": BASE,
+            "tests/test_sizes.py": EXISTING,
+        },
+        {"pkg/sizes.py": head},
+    )
+
+
+def changed_lines(base: str, head: str) -> set[int]:
+    """The head's lines that differ from the base's at the same place (enough for these edits,
+    which keep the line count)."""
+    pairs = zip(base.splitlines(), head.splitlines(), strict=False)
+    return {i for i, (b, h) in enumerate(pairs, 1) if b != h}
+
+
+async def run_engine(repo: Path, base_sha: str, changed: dict[str, set[int]]) -> Any:
+    return await differential.generate(
+        LocalSandbox(),
+        repo,
+        changed,
+        "tests",
+        base_sha=base_sha,
+        deadline=time.monotonic() + 120,
+        tests=targets.test_sources(repo),
+    )
+
+
+async def test_a_comparison_change_gives_a_test_that_fails_on_the_base(tmp_path: Path) -> None:
+    head = BASE.replace("n > 10", "n >= 10")
+    repo, base_sha = project(tmp_path / "repo", head)
+    outcome = await run_engine(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
+    assert outcome.written == ["tests/test_pkg_sizes_differential_tandem.py"], outcome.notes
+    text = (repo / outcome.written[0]).read_text()
+    # CrossHair finds n=10, where the two versions part; named after what changed.
+    assert "def test_classify_n_10_is_big_now() -> None:\n    assert classify(n=10) == 'big'" in (
+        text
+    )
+    assert "classify(3)" not in text  # the docstring's example behaves the same on both
+    assert any("base returns 'small', head returns 'big'" in n for n in outcome.notes)
+    pinning = await base_commit.pin_on_base(
+        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
+    )
+    assert pinning.outcomes == {outcome.written[0]: "fails"}
+    on_head = await cov.run_pytest(
+        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
+    )
+    assert on_head.ok, on_head.output
+
+
+async def test_a_change_with_no_behaviour_difference_gives_no_test(tmp_path: Path) -> None:
+    head = BASE.replace(
+        "    if n > 10:\n        return words.BIG\n    return words.SMALL\n",
+        "    return words.BIG if 10 < n else words.SMALL\n\n\n",
+    )
+    repo, base_sha = project(tmp_path / "repo", head)
+    outcome = await run_engine(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
+    assert outcome.written == []
+    assert any("behave the same on the" in n for n in outcome.notes), outcome.notes
+
+
+async def test_the_selection_keeps_a_pinning_test_that_covers_no_new_line(tmp_path: Path) -> None:
+    head = BASE.replace("n > 10", "n >= 10")
+    repo, base_sha = project(tmp_path / "repo", head)
+    sandbox = LocalSandbox()
+    baseline = await cov.run_pytest(
+        sandbox, repo, ["tests/test_sizes.py"], tag="baseline", timeout_s=60, measure=True
+    )
+    changed_exec = cov.changed_executable(
+        repo, {"pkg/sizes.py": changed_lines(BASE, head)}, baseline.statements
+    )
+    assert cov.count(cov.restrict(baseline.executed, changed_exec)) == cov.count(changed_exec)
+    candidates = "tests/test_sizes_candidates_tandem.py"
+    (repo / candidates).write_text(
+        "from pkg.sizes import classify, double\n\n\n"
+        "def test_classify_ten_is_big_now():\n    assert classify(10) == 'big'\n\n\n"
+        "def test_classify_eleven():\n    assert classify(11) == 'big'\n\n\n"
+        "def test_double():\n    assert double(2) == 4\n"
+    )
+
+    async def on_base(files: dict[str, str]) -> set[tuple[str, str]] | None:
+        return await base_commit.tests_failing_on_base(sandbox, repo, base_sha, files, timeout_s=60)
+
+    chosen = await select_tests(
+        sandbox, repo, [candidates], baseline, changed_exec, runs=2, timeout_s=60, on_base=on_base
+    )
+    kept = {t.label.split("::")[1]: t.reason for t in chosen.tests if t.kept}
+    assert list(kept) == ["test_classify_ten_is_big_now"]
+    assert (
+        "fails on the base commit: pins the change to `classify`"
+        in kept["test_classify_ten_is_big_now"]
+    )
+    dropped = dict(chosen.dropped)
+    assert "covers no changed line" in dropped[f"{candidates}::test_classify_eleven"]
+
+
+async def test_produce_tests_pins_a_change_whose_lines_all_run_already(tmp_path: Path) -> None:
+    head = BASE.replace("n > 10", "n >= 10")
+    repo, base_sha = project(tmp_path / "repo", head)
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline", "flaky_runs": 2}})
+    production = await produce_tests(
+        LocalSandbox(),
+        repo,
+        {"pkg/sizes.py": changed_lines(BASE, head)},
+        config,
+        SETTINGS,
+        base_sha=base_sha,
+    )
+    assert production.nothing_to_do is None, production.nothing_to_do
+    assert list(production.kept) == ["tests/test_pkg_sizes_differential_tandem.py"]
+    assert production.pinning is not None
+    assert production.pinning.outcomes == {"tests/test_pkg_sizes_differential_tandem.py": "fails"}
+    assert any(t["kept"] and "pins the change" in t["reason"] for t in production.tests)
+    lines = render(production, config.test_generation)[0]
+    assert (
+        "Kept tests that fail on the base commit: `test_classify_n_10_is_big_now` (`classify`)."
+        in (lines)
+    )
+    assert any("Differences between base and head (1)" in line for line in lines)
+
+
+def test_only_results_a_test_can_assert_count_as_differences() -> None:
+    value = {"kind": "value", "expected": "'big'", "imports": []}
+    assert differential.differs(value, {"kind": "value", "expected": "'small'", "imports": []})
+    assert not differential.differs(value, dict(value))
+    # no repr to assert on the head, or no answer from the base: skipped, not guessed
+    assert not differential.differs({"kind": "type", "expected": "Thing"}, value)
+    assert not differential.differs(value, {"kind": "timeout"})
+    error = {"kind": "raises", "exception": "ValueError", "source": "builtin", "message": "n < 0"}
+    assert differential.differs(error, {**error, "exception": "TypeError"})
+    assert differential.differs(error, {**error, "message": "negative"})
+    assert differential.differs(error, value) and differential.differs(value, error)
+
+
+def test_crosshair_calls_with_names_or_objects_are_skipped() -> None:
+    source = "def classify(n, items=None):\n    return n\n"
+    item = differential.describe_callables(source)[0]
+    target = differential.DiffTarget("pkg/sizes.py", ".", "pkg.sizes", item)
+    report = (
+        "Given: (n=10, items=[1, 'a']),\n  h.f : returns 'big'\n  b.f : returns 'small'\n"
+        "Given: (n=object(), items=None),\n"
+        "Given: (n=x),\n"
+    )
+    calls = differential.calls_from_report(report, target)
+    assert [c.call_source for c in calls] == ["classify(n=10, items=[1, 'a'])"]
+
+
+async def test_no_difference_where_every_line_runs_says_so(tmp_path: Path) -> None:
+    head = BASE.replace("return n * 2", "return n + n")
+    repo, base_sha = project(tmp_path / "repo", head)
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline", "flaky_runs": 2}})
+    (repo / "tests/test_double.py").write_text(
+        "from pkg.sizes import double\n\n\ndef test_double():\n    assert double(2) == 4\n"
+    )
+    production = await produce_tests(
+        LocalSandbox(),
+        repo,
+        {"pkg/sizes.py": changed_lines(BASE, head)},
+        config,
+        SETTINGS,
+        base_sha=base_sha,
+    )
+    assert production.nothing_to_do is None and not production.kept
+    result = unkept_result(production, config.test_generation)
+    assert result is not None
+    assert result.headline == "nothing to cover, and no difference between base and head found"
