@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.parts import GENERATE_TESTS
 from bot.repo_config import TestGeneration
 from jobs.agent import AgentOutcome
-from jobs.state import PartResult
+from jobs.state import Annotation, PartResult
 from jobs.testgen import coverage as cov
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
@@ -106,6 +106,9 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
     pinned = production.pinning.line() if production.pinning is not None else None
     if pinned:
         lines.append(pinned)
+    scored = production.mutants.line(bool(production.kept)) if production.mutants else None
+    if scored:
+        lines.append(scored)
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
     lines.append("")
@@ -159,6 +162,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         "timings": {k: round(v, 3) for k, v in production.timings.items()},
         "pinning": production.pinning.details() if production.pinning is not None else None,
         "broken_tests": [],
+        "mutants": production.mutants.details() if production.mutants is not None else None,
     }
     if production.broken is not None:
         details.update(production.broken.details())
@@ -197,6 +201,7 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
                 headline=with_problem(headline, production),
                 summary=summary,
                 details=details,
+                annotations=mutant_annotations(production),
             ),
             production,
             tg,
@@ -224,8 +229,14 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
+        annotations=mutant_annotations(production),
     )
     return with_broken_tests(result, production, tg)
+
+
+def mutant_annotations(production: Production) -> list[Annotation]:
+    """A notice on each changed line where a mutant survived, the most telling first."""
+    return production.mutants.annotations() if production.mutants is not None else []
 
 
 def with_problem(headline: str, production: Production) -> str:
@@ -298,6 +309,7 @@ def kept_result(
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
+        annotations=mutant_annotations(production),
         text=f"### Generated tests as a patch\n\nApply with `git apply`.\n\n"
         f"{fence}diff\n{patch}{fence}\n",
     )
