@@ -178,4 +178,8 @@ async def measure_mutants(
             else f"exit {result.returncode}: {decisive_line(result.output)}"
         )
         return Measured(score, problem=f"the mutant runner did not run the tests ({why})")
+    errors = [o for o in score.outcomes if o.status == "error"]
+    if errors and len(errors) == score.total:
+        first = errors[0].why or "no reason given"
+        return Measured(score, problem=f"no mutant could be put in place ({first})")
     return Measured(score, cut=cut)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import importlib.util
 import json
 import os
 import select
@@ -388,5 +389,9 @@ def main(argv: list[str], extra: list[str]) -> int:
     args = argv[3:] if argv[2:3] == ["--"] else argv[2:]
     with open(spec_file, encoding="utf-8") as f:
         spec = json.load(f)
+    if importlib.util.find_spec("xdist") is not None and not any("xdist" in a for a in extra):
+        # A project's `-n auto` would hand the tests to workers this loop never sees.
+        extra = [*extra, "-n", "0"]
     plugin = MutantRunner(spec, output)
     return int(pytest.main([*extra, *args], plugins=[plugin]))
+
