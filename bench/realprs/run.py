@@ -62,7 +62,7 @@ class CaseResult:
     mutants_killed_existing: int = 0
     mutants_killed_kept: int = 0
     mutants_not_run: int = 0  # cut by the budget, hung a test, or could not be run
-    mutants_seconds: float = 0.0
+    mutants_seconds: float = 0.0  # the runner's time after the tests' first run
     case_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     uncovered_by_tandem: dict[str, list[int]] = field(default_factory=dict)
@@ -79,7 +79,10 @@ def read_mutants(mutants: Any, result: CaseResult) -> None:
     result.mutants_killed_existing = int(mutants.get("killed_by_existing", 0))
     result.mutants_killed_kept = int(mutants.get("killed_with_kept", 0))
     result.mutants_not_run = sum(int(mutants.get(k, 0)) for k in ("cut", "timeout", "error"))
-    result.mutants_seconds = float(mutants.get("seconds", 0.0))
+    # The forks' time only: the tests' first run is a suite run the stage needs once.
+    result.mutants_seconds = float(mutants.get("seconds", 0.0)) - float(
+        mutants.get("first_run_seconds", 0.0)
+    )
 
 
 def run_case(

@@ -115,6 +115,8 @@ def score_from(
     score = MutantScore(equivalent=equivalent)
     if start is not None and isinstance(start.get("tests"), int):
         score.tests = int(start["tests"])  # type: ignore[call-overload]
+        if isinstance(start.get("seconds"), int | float):
+            score.first_run_seconds = float(start["seconds"])  # type: ignore[arg-type]
     for mutant in mutants:
         record = by_id.get(mutant.id)
         if record is None:

@@ -233,6 +233,7 @@ class MutantRunner:
         files = set(self.real.values())
         recorder = Recorder(files)
         ran: list[tuple[Any, set[tuple[str, int]], float]] = []
+        first_run = time.monotonic()
         for i, item in enumerate(items):
             self.failed = False
             started = time.monotonic()
@@ -251,6 +252,7 @@ class MutantRunner:
                 "passed": len(ran),
                 "collect_errors": self.collect_errors[:20],
                 "python": sys.version.split()[0],
+                "seconds": round(time.monotonic() - first_run, 3),
             }
         )
         functions = Functions(files)
@@ -394,4 +396,3 @@ def main(argv: list[str], extra: list[str]) -> int:
         extra = [*extra, "-n", "0"]
     plugin = MutantRunner(spec, output)
     return int(pytest.main([*extra, *args], plugins=[plugin]))
-

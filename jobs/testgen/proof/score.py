@@ -32,7 +32,8 @@ class MutantScore:
     outcomes: list[Outcome] = field(default_factory=list)
     equivalent: int = 0  # left out: same bytecode as the original
     tests: int = 0  # tests the session collected
-    seconds: float = 0.0
+    seconds: float = 0.0  # the whole stage
+    first_run_seconds: float = 0.0  # of which the tests' first run, recording lines
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -124,6 +125,7 @@ class MutantScore:
             **{status: self.count(status) for status in STATUSES if status != "killed"},
             "tests": self.tests,
             "seconds": round(self.seconds, 3),
+            "first_run_seconds": round(self.first_run_seconds, 3),
             "notes": self.notes,
             "survivors": [
                 {
