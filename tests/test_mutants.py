@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from bot.repo_config import TestGeneration
+from bot.settings import Settings
 from jobs.sandbox import LocalSandbox
+from jobs.testgen.budget import Budget
 from jobs.testgen.coverage import ChangedCoverage
-from jobs.testgen.produce import Production
+from jobs.testgen.produce import Production, score_mutants
 from jobs.testgen.proof.measure import measure_mutants
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
@@ -287,3 +289,42 @@ def test_the_check_run_shows_the_score_and_notices_and_json_the_counts() -> None
     assert "mutants of the changed lines: existing tests kill 1 of 3" in unkept.summary
     assert "with the kept tests" not in unkept.summary
     assert len(unkept.annotations) == 1
+
+
+async def test_a_runner_that_does_not_run_is_a_problem_of_the_part_never_a_score(
+    tmp_path: Path,
+) -> None:
+    repo = make_repo(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": TESTS},
+    )
+    sandbox = LocalSandbox()
+    sandbox.use_python("/bin/false")  # an interpreter that never starts the session
+    production = Production(engine="characterize", engine_reason="characterization")
+    production.kept = {"tests/test_kept.py": "def test_x():\n    pass\n"}
+    production.verdicts = [Verdict("tests/test_kept.py", True, "covers")]
+    tg = TestGeneration()
+    settings = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
+    try:
+        await score_mutants(
+            production,
+            sandbox,
+            repo,
+            {"pkg/calc.py": {2}},
+            settings,
+            Budget.start(tg, settings),
+            lambda _: None,
+        )
+    finally:
+        await sandbox.close()
+    assert production.mutants is None
+    assert production.problems == [
+        "mutants: the mutant runner did not run the tests (exit 1: no output)"
+    ]
+    result = kept_result(production, tg, "", [], {})
+    assert result.status == "warning"
+    assert result.headline == (
+        "1 test file(s) generated; mutants: the mutant runner did not run the tests "
+        "(exit 1: no output)"
+    )
+    assert "mutants of the changed lines" not in result.summary

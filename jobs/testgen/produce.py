@@ -411,10 +411,11 @@ async def score_mutants(
         return
     finally:
         production.timings["mutants"] = time.monotonic() - started
-    production.mutants = measured.score
-    if measured.problem:
+    if measured.problem:  # no score then: its zeros would read as the tests' failure
         production.problems.append(f"mutants: {measured.problem}")
-    elif measured.cut:
+        return
+    production.mutants = measured.score
+    if measured.cut:
         budget.note(f"{measured.cut} of {measured.score.total} mutants not run (wall-time budget)")
         production.budget_hit = budget.hit
 
