@@ -261,7 +261,8 @@ def with_broken_tests(result: PartResult, production: Production, tg: TestGenera
         update={
             "headline": f"{headline}; {result.headline}",
             "status": "warning" if result.status in ("ok", "skipped") else result.status,
-            "annotations": [*result.annotations, *broken.annotations()],
+            # The warnings before the mutants' notices: the check run shows only so many.
+            "annotations": [*broken.annotations(), *result.annotations],
             "fails_check": result.fails_check or "broken_tests" in tg.fail_on,
         }
     )
