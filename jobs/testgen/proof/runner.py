@@ -42,6 +42,8 @@ import pytest
 # before the mutant counts as hanging them.
 TIMEOUT_FACTOR = 10.0
 TIMEOUT_CONSTANT_S = 2.0
+# The least time a mutant gets when the deadline is shared out among those left.
+MIN_SHARE_S = 1.0
 # Exit codes of a child, unlike any a test could end the process with by accident.
 SURVIVED, KILLED, NOT_APPLIED, NO_TEST = 80, 81, 82, 83
 
@@ -209,6 +211,7 @@ class MutantRunner:
         self.deadline = time.monotonic() + float(spec["deadline_s"])
         self.output = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed at the end
         self.failed = False
+        self.left = len(self.mutants)  # mutants not decided yet, this one included
         self.collect_errors: list[str] = []
         root = os.getcwd()
         self.real = {
@@ -261,6 +264,7 @@ class MutantRunner:
             if left <= 0:
                 self.write({"event": "end", "cut": len(self.mutants) - index})
                 break
+            self.left = len(self.mutants) - index
             self.write({"id": mutant["id"], **self.judge(mutant, ran, functions)})
         else:
             self.write({"event": "end", "cut": 0})
@@ -307,7 +311,10 @@ class MutantRunner:
     ) -> tuple[str, str]:
         """Run ``group`` against the mutant in a child: (status, why)."""
         own = TIMEOUT_FACTOR * sum(s for _, s in group) + TIMEOUT_CONSTANT_S
-        limit = min(own, max(0.5, self.deadline - time.monotonic()))
+        # One mutant that hangs slow tests must not take the time of all the others: none gets
+        # more than its share of what is left. Stopped there, it is "cut", not "timeout".
+        share = max(MIN_SHARE_S, (self.deadline - time.monotonic()) / max(1, self.left))
+        limit = min(own, share)
         reader, writer = os.pipe()
         pid = os.fork()
         if pid == 0:  # the child: never returns
@@ -329,7 +336,7 @@ class MutantRunner:
             os.killpg(pid, signal.SIGKILL)
         told = b""
         if status == "timeout" and limit < own:
-            status = "cut"  # the run's deadline, not the mutant, ended it
+            status = "cut"  # its share of the deadline, not the mutant's own limit, ended it
         if status not in ("timeout", "cut"):
             with os.fdopen(reader, "rb") as pipe:
                 told = pipe.read(500)
