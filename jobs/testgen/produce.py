@@ -39,6 +39,10 @@ from jobs.testgen.validation import Validator, Verdict
 
 log = logging.getLogger(__name__)
 
+# The mutant stage's wall time: this many seconds plus this many times the baseline's.
+MUTANTS_BASE_S = 30.0
+MUTANTS_BASELINE_FACTOR = 2.0
+
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
 
@@ -384,7 +388,14 @@ async def score_mutants(
 ) -> None:
     """The mutants of the changed lines against the existing tests, then the kept ones, into
     ``production.mutants``. Its own failure is a problem of the part, never the run's end."""
-    timeout_s = min(settings.test_timeout_s, budget.remaining_s() - 5)
+    # A first run of the tests plus short forks: bounded by what the baseline took, so a slow
+    # suite or a hanging mutant cannot spend the part's whole budget here.
+    baseline_s = production.timings.get("baseline_coverage", 0.0)
+    timeout_s = min(
+        settings.test_timeout_s,
+        budget.remaining_s() - 5,
+        MUTANTS_BASE_S + MUTANTS_BASELINE_FACTOR * baseline_s,
+    )
     if timeout_s < 10:
         budget.note("mutants of the changed lines not run: the wall-time budget ran out")
         production.budget_hit = budget.hit
