@@ -22,6 +22,7 @@ from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
 from jobs.state import PartResult, RunOptions, RunState
 
 MAX_ANNOTATIONS = 200
+LEVEL_ORDER = {"failure": 0, "warning": 1, "notice": 2}
 STATUS_ICONS = {"ok": "✅", "warning": "⚠️", "failed": "❌", "skipped": "⏭️"}
 TRIGGER_TITLES = {
     "pull_request": "a push",
@@ -67,7 +68,12 @@ def render_results(results: list[PartResult]) -> tuple[Conclusion, CheckOutput]:
             f"| {result.duration_s:.1f} s |"
         )
     sections = [f"### {info(r.part).heading}\n\n{r.summary}" for r in results if r.summary]
-    annotations = [a for r in results for a in r.annotations]
+    # Failures, then warnings, then notices (the mutants' survivors): past the cap, the least
+    # pressing go. The sort is stable, so each part's own order stays.
+    annotations = sorted(
+        (a for r in results for a in r.annotations),
+        key=lambda a: LEVEL_ORDER.get(a.annotation_level, len(LEVEL_ORDER)),
+    )
     if len(annotations) > MAX_ANNOTATIONS:
         sections.append(
             f"_Showing {MAX_ANNOTATIONS} annotations, and {len(annotations) - MAX_ANNOTATIONS} "

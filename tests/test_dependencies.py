@@ -1193,6 +1193,7 @@ async def test_produce_tests_installs_before_the_baseline_and_says_so(tmp_path: 
     assert said == [
         "installing the repository's dependencies",
         "measuring what the existing tests cover",
+        "running the mutants of the changed lines",
     ]
     assert production.baseline == "Existing tests: 1 passed."
     assert production.nothing_to_do == (

@@ -108,6 +108,7 @@ async def test_setup_prepares_the_environment_the_baseline_runs_in(tmp_path: Pat
         "installing the repository's dependencies",
         "running the repository's setup commands",
         "measuring what the existing tests cover",
+        "running the mutants of the changed lines",
     ]
     assert production.baseline == "Existing tests: 1 passed.", production.problems
     assert production.problems == []

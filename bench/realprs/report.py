@@ -35,6 +35,14 @@ def own_cell(r: CaseResult) -> str:
     return f"{own.get('covered_before')}→{own.get('covered_after')}/{own.get('changed_statements')}"
 
 
+def mutants_cell(r: CaseResult) -> str:
+    """Mutants of the changed lines killed: by the existing tests → with the kept ones / all."""
+    if r.mutants_total is None:
+        return "-"
+    text = f"{r.mutants_killed_existing}→{r.mutants_killed_kept}/{r.mutants_total}"
+    return text + (f" ({r.mutants_not_run} not run)" if r.mutants_not_run else "")
+
+
 def totals(results: list[CaseResult]) -> dict[str, Any]:
     done = [r for r in results if r.status == "done"]
     measured = [r for r in done if r.changed]
@@ -58,6 +66,26 @@ def totals(results: list[CaseResult]) -> dict[str, Any]:
         "tandem_crashes": sum(r.tandem_crashed for r in done),
         "engine_failures": sum(r.engine_failed for r in done),
         "tandem_seconds": round(sum(r.tandem_seconds for r in done), 1),
+        "mutants": sum(r.mutants_total or 0 for r in done),
+        "mutants_killed_existing": sum(r.mutants_killed_existing for r in done),
+        "mutants_killed_kept": sum(r.mutants_killed_kept for r in done),
+        "mutants_not_run": sum(r.mutants_not_run for r in done),
+        # Cases where mutants survived the existing tests, and of them where the kept tests
+        # killed more (issue #19: "in most cases").
+        "cases_mutants_survived": sum(
+            r.mutants_total is not None and r.mutants_killed_existing < r.mutants_total
+            for r in done
+        ),
+        "cases_kept_killed_more": sum(
+            r.mutants_killed_kept > r.mutants_killed_existing for r in done
+        ),
+        "mutants_per_second": round(
+            sum(r.mutants_total or 0 for r in done)
+            / max(1e-9, sum(r.mutants_seconds for r in done)),
+            1,
+        )
+        if any(r.mutants_seconds for r in done)
+        else 0.0,
     }
 
 
@@ -65,12 +93,13 @@ def print_report(results: list[CaseResult], console: Console) -> None:
     table = Table(title="Tandem on real pull requests (changed executable lines covered)")
     for column in (
         "case", "changed", "existing", "+authors", "+Tandem", "kept tests",
-        "kept fail base", "author fail base", "Tandem says", "Tandem", "time s",
+        "kept fail base", "author fail base", "Tandem says", "mutants killed", "Tandem",
+        "time s",
     ):  # fmt: skip
         table.add_column(column, overflow="fold")
     for r in results:
         if r.status != "done":
-            table.add_row(r.name, r.status.upper(), r.reason, *[""] * 8)
+            table.add_row(r.name, r.status.upper(), r.reason, *[""] * 9)
             continue
         table.add_row(
             r.name,
@@ -83,6 +112,7 @@ def print_report(results: list[CaseResult], console: Console) -> None:
             str(r.kept_failing_on_base),
             f"{r.author_failing_on_base}/{r.author_tests}",
             own_cell(r),
+            mutants_cell(r),
             tandem_cell(r),
             f"{r.tandem_seconds:.0f}",
         )
@@ -101,7 +131,11 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         f"points; {t['kept_tests']} kept tests, {t['kept_tests_failing_on_base']} failing on base "
         f"(authors: {t['author_tests_failing_on_base']}), {t['kept_tests_failing_on_head']} "
         f"failing on head; {t['tandem_crashes']} crash(es), {t['engine_failures']} engine "
-        f"failure(s); Tandem time {t['tandem_seconds']} s",
+        f"failure(s); Tandem time {t['tandem_seconds']} s; mutants of the changed lines killed "
+        f"by existing {t['mutants_killed_existing']}, with kept {t['mutants_killed_kept']} of "
+        f"{t['mutants']} ({t['mutants_not_run']} not run; kept tests killed more in "
+        f"{t['cases_kept_killed_more']} of {t['cases_mutants_survived']} case(s) with survivors; "
+        f"{t['mutants_per_second']} mutants/s)",
         highlight=False,
     )
 

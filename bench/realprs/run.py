@@ -56,12 +56,33 @@ class CaseResult:
     kept_failing_on_head: int = 0
     kept_failing_on_base: int = 0
     tandem_seconds: float = 0.0
+    # Tandem's mutants of the changed lines (its details["mutants"]): how many, killed by the
+    # existing tests, by existing + kept; None when Tandem ran none.
+    mutants_total: int | None = None
+    mutants_killed_existing: int = 0
+    mutants_killed_kept: int = 0
+    mutants_not_run: int = 0  # cut by the budget, hung a test, or could not be run
+    mutants_seconds: float = 0.0  # the runner's time after the tests' first run
     case_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     uncovered_by_tandem: dict[str, list[int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def read_mutants(mutants: Any, result: CaseResult) -> None:
+    """The mutant counts from the part's details (absent or malformed: no figures)."""
+    if not isinstance(mutants, dict) or not isinstance(mutants.get("total"), int):
+        return
+    result.mutants_total = mutants["total"]
+    result.mutants_killed_existing = int(mutants.get("killed_by_existing", 0))
+    result.mutants_killed_kept = int(mutants.get("killed_with_kept", 0))
+    result.mutants_not_run = sum(int(mutants.get(k, 0)) for k in ("cut", "timeout", "error"))
+    # The forks' time only: the tests' first run is a suite run the stage needs once.
+    result.mutants_seconds = float(mutants.get("seconds", 0.0)) - float(
+        mutants.get("first_run_seconds", 0.0)
+    )
 
 
 def run_case(
@@ -123,6 +144,7 @@ def measure(
             result.notes.append(f"engine failed but the part says {part.get('status')}: {failure}")
         result.tandem_own_coverage = dict(details.get("coverage", {}))
         result.kept_files = list(details.get("kept", []))
+        read_mutants(details.get("mutants"), result)
     elif run.report is not None:
         result.engine_failed = True
         result.notes.append("Tandem's report has no generate_tests part")

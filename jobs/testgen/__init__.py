@@ -33,6 +33,9 @@ Evidence, in order:
    commit (those that fail there pin the change, and win a coverage tie), and so do the
    baseline's failing tests: one that passes on the base is broken by the change, a finding
    (``test_generation.fail_on: [broken_tests]`` fails the check).
+7. **Mutants** (:mod:`.proof`): small bugs put into the changed lines, each run against the
+   tests that run its line, forked in one pytest session in the sandbox: how many the existing
+   tests kill, and how many with the kept tests; a notice on each line where one survives.
 
 The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost across all of it;
 :mod:`.report` renders the result and :mod:`.deliver` puts kept tests in front of people.

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,10 +30,18 @@ from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.per_test import select_tests
 from jobs.testgen.pin import BrokenTests, Pinning, verdict_note
 from jobs.testgen.prompts import output_dir_for
+from jobs.testgen.proof.measure import measure_mutants
+from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.report import baseline_line
 from jobs.testgen.selection import select
 from jobs.testgen.targets import Target, plan_targets, source_changes
 from jobs.testgen.validation import Validator, Verdict
+
+log = logging.getLogger(__name__)
+
+# The mutant stage's wall time: this many seconds plus this many times the baseline's.
+MUTANTS_BASE_S = 30.0
+MUTANTS_BASELINE_FACTOR = 2.0
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
@@ -72,6 +81,9 @@ class Production:
     broken: BrokenTests | None = None
     # The kept files the agent wrote (the others come from the offline engines).
     agent_kept: list[str] = field(default_factory=list)
+    # The mutants of the changed lines and which the existing and kept tests kill (None: not
+    # run, as when the baseline found no changed statement).
+    mutants: MutantScore | None = None
 
 
 async def produce_tests(
@@ -87,10 +99,35 @@ async def produce_tests(
     """Baseline coverage, plan, engine, validation and the coverage filter on a checkout.
     `progress` hears each stage as it starts (`tandem run` shows it). With `base_sha` (present
     in the checkout's object store), the baseline's failing tests and the passing candidates
-    also run on the base commit (:mod:`.base_commit`)."""
-    tg = config.test_generation
+    also run on the base commit (:mod:`.base_commit`). Once the kept tests are chosen, the
+    mutants of the changed lines run against the existing and the kept tests (:mod:`.proof`)."""
     step = progress or (lambda _: None)
-    budget = Budget.start(tg, settings)
+    budget = Budget.start(config.test_generation, settings)
+    production = await _produce(
+        sandbox, checkout, changed, config, settings, step, budget, base_sha=base_sha
+    )
+    if production.before is not None and production.before.total:
+        sources = {
+            path: lines
+            for path, lines in source_changes(changed, config).items()
+            if path in production.before.executable
+        }
+        await score_mutants(production, sandbox, checkout, sources, settings, budget, step)
+    return production
+
+
+async def _produce(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    config: RepoConfig,
+    settings: Settings,
+    step: Callable[[str], None],
+    budget: Budget,
+    *,
+    base_sha: str | None,
+) -> Production:
+    tg = config.test_generation
     timings: dict[str, float] = {}
     portfolio, engine_reason = choose_engine(tg, settings)
     engine = portfolio.reported if portfolio is not None else None
@@ -363,6 +400,60 @@ async def produce_tests(
     production.after = cov.ChangedCoverage(changed_exec, covered)
     production.budget_hit = budget.hit
     return production
+
+
+async def score_mutants(
+    production: Production,
+    sandbox: Sandbox,
+    checkout: Path,
+    sources: dict[str, set[int]],
+    settings: Settings,
+    budget: Budget,
+    step: Callable[[str], None],
+) -> None:
+    """The mutants of the changed lines against the existing tests, then the kept ones, into
+    ``production.mutants``. Its own failure is a problem of the part, never the run's end."""
+    # A first run of the tests plus short forks: bounded by what the baseline took, so a slow
+    # suite or a hanging mutant cannot spend the part's whole budget here.
+    baseline_s = production.timings.get("baseline_coverage", 0.0)
+    timeout_s = min(
+        settings.test_timeout_s,
+        budget.remaining_s() - 5,
+        MUTANTS_BASE_S + MUTANTS_BASELINE_FACTOR * baseline_s,
+    )
+    if timeout_s < 10:
+        budget.note("mutants of the changed lines not run: the wall-time budget ran out")
+        production.budget_hit = budget.hit
+        return
+    step("running the mutants of the changed lines")
+    started = time.monotonic()
+    ignore = [
+        v.path
+        for v in production.verdicts
+        if not v.kept and v.path not in production.kept and (checkout / v.path).is_file()
+    ]
+    try:
+        measured = await measure_mutants(
+            sandbox,
+            checkout,
+            sources,
+            kept=sorted(production.kept),
+            ignore=ignore,
+            timeout_s=timeout_s,
+        )
+    except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
+        log.exception("mutant stage failed")
+        production.problems.append(f"mutants: {type(exc).__name__}: {exc}")
+        return
+    finally:
+        production.timings["mutants"] = time.monotonic() - started
+    if measured.problem:  # no score then: its zeros would read as the tests' failure
+        production.problems.append(f"mutants: {measured.problem}")
+        return
+    production.mutants = measured.score
+    if measured.cut:
+        budget.note(f"{measured.cut} of {measured.score.total} mutants not run (wall-time budget)")
+        production.budget_hit = budget.hit
 
 
 async def pin_kept_tests(

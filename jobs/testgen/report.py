@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.parts import GENERATE_TESTS
 from bot.repo_config import TestGeneration
 from jobs.agent import AgentOutcome
-from jobs.state import PartResult
+from jobs.state import Annotation, PartResult
 from jobs.testgen import coverage as cov
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
@@ -110,6 +110,9 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         lines.append(pinned)
     if pins := pinning_tests_line(production):
         lines.append(pins)
+    scored = production.mutants.line(bool(production.kept)) if production.mutants else None
+    if scored:
+        lines.append(scored)
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
     lines.append("")
@@ -163,6 +166,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         "timings": {k: round(v, 3) for k, v in production.timings.items()},
         "pinning": production.pinning.details() if production.pinning is not None else None,
         "broken_tests": [],
+        "mutants": production.mutants.details() if production.mutants is not None else None,
     }
     if production.broken is not None:
         details.update(production.broken.details())
@@ -201,6 +205,7 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
                 headline=with_problem(headline, production),
                 summary=summary,
                 details=details,
+                annotations=mutant_annotations(production),
             ),
             production,
             tg,
@@ -231,8 +236,14 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
+        annotations=mutant_annotations(production),
     )
     return with_broken_tests(result, production, tg)
+
+
+def mutant_annotations(production: Production) -> list[Annotation]:
+    """A notice on each changed line where a mutant survived, the most telling first."""
+    return production.mutants.annotations() if production.mutants is not None else []
 
 
 def with_problem(headline: str, production: Production) -> str:
@@ -257,7 +268,8 @@ def with_broken_tests(result: PartResult, production: Production, tg: TestGenera
         update={
             "headline": f"{headline}; {result.headline}",
             "status": "warning" if result.status in ("ok", "skipped") else result.status,
-            "annotations": [*result.annotations, *broken.annotations()],
+            # The warnings before the mutants' notices: the check run shows only so many.
+            "annotations": [*broken.annotations(), *result.annotations],
             "fails_check": result.fails_check or "broken_tests" in tg.fail_on,
         }
     )
@@ -329,6 +341,7 @@ def kept_result(
         headline=with_problem(headline, production),
         summary="\n".join(lines),
         details=details,
+        annotations=mutant_annotations(production),
         text=f"### Generated tests as a patch\n\nApply with `git apply`.\n\n"
         f"{fence}diff\n{patch}{fence}\n",
     )

@@ -1,0 +1,187 @@
+"""Mutants of the changed lines, run in the sandbox: the mutants (:mod:`.mutants`, made on the
+worker: parsing only), then one run of :mod:`.runner` (copied into ``WORK_DIR``, a real file),
+whose JSON lines become a :class:`~.score.MutantScore`. Nothing here raises for the project's
+trouble: a runner that does not start is a ``problem`` the part reports."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.sandbox import Sandbox, decisive_line
+from jobs.testgen import coverage as cov
+from jobs.testgen.proof.mutants import Mutant, mutants_of
+from jobs.testgen.proof.score import STATUSES, MutantScore, Outcome
+
+RUNNER = Path(__file__).with_name("runner.py")
+RUNNER_COPY = f"{cov.WORK_DIR}/mutant_runner.py"
+LAUNCHER = f"{cov.WORK_DIR}/run_mutants.py"
+SPEC = f"{cov.WORK_DIR}/mutants.json"
+RESULTS = f"{cov.WORK_DIR}/mutants.jsonl"
+MAX_MUTANTS = 400  # more than a part's budget runs; the rest are reported as cut
+MAX_RESULTS_BYTES = 5_000_000
+# The share of the sandbox command's time the runner plans for (it stops starting mutants
+# then), so it writes its last line before the command is killed.
+DEADLINE_SHARE = 0.85
+
+_LAUNCHER = (
+    """\
+import importlib.util, os, sys
+sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
+"""
+    + cov.PYTEST_EXTRA_ARGS
+    + f"""\
+_spec = importlib.util.spec_from_file_location(
+    "tandem_mutant_runner", os.path.join(os.getcwd(), "{RUNNER_COPY}")
+)
+_runner = importlib.util.module_from_spec(_spec)
+sys.modules["tandem_mutant_runner"] = _runner
+_spec.loader.exec_module(_runner)
+sys.exit(_runner.main(sys.argv[1:], extra))
+"""
+)
+
+
+@dataclass
+class Measured:
+    score: MutantScore
+    problem: str | None = None  # why the mutants could not be run: the part's problem
+    cut: int = 0  # mutants the budget left unrun
+
+
+def make_mutants(
+    checkout: Path, changed: dict[str, set[int]]
+) -> tuple[list[Mutant], int, list[str]]:
+    """The mutants of the changed lines of the changed Python files, the equivalent ones left
+    out (their count), and a note per file that could not be read or parsed."""
+    found: list[Mutant] = []
+    equivalent = 0
+    notes = []
+    for path in sorted(changed):
+        if not path.endswith(".py"):
+            continue
+        try:
+            text = (checkout / path).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            notes.append(f"`{path}` not read: {exc}")
+            continue
+        result = mutants_of(path, text, changed[path])
+        found.extend(result.mutants)
+        equivalent += result.equivalent
+        if result.problem:
+            notes.append(result.problem)
+    return found, equivalent, notes
+
+
+def _write(checkout: Path, mutants: list[Mutant], kept: list[str], deadline_s: float) -> None:
+    cov.prepare(checkout)
+    shutil.copyfile(RUNNER, checkout / RUNNER_COPY)
+    (checkout / LAUNCHER).write_text(_LAUNCHER, encoding="utf-8")
+    spec = {"mutants": [m.to_json() for m in mutants], "kept": kept, "deadline_s": deadline_s}
+    (checkout / SPEC).write_text(json.dumps(spec), encoding="utf-8")
+    (checkout / RESULTS).unlink(missing_ok=True)
+
+
+def read_results(path: Path) -> list[dict[str, object]]:
+    """The runner's JSON lines; a line that is not a JSON object is skipped (the sandbox wrote
+    them, and the last one may be cut short by a kill)."""
+    try:
+        with path.open("rb") as f:
+            data = f.read(MAX_RESULTS_BYTES)
+    except OSError:
+        return []
+    records = []
+    for raw in data.splitlines():
+        try:
+            record = json.loads(raw)
+        except ValueError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def score_from(
+    mutants: list[Mutant], equivalent: int, records: list[dict[str, object]]
+) -> tuple[MutantScore, bool, int]:
+    """The score, whether the runner started (its first line came back), and how many mutants
+    were cut (not decided when it stopped)."""
+    by_id = {str(r["id"]): r for r in records if "id" in r and r.get("status") in STATUSES}
+    start = next((r for r in records if r.get("event") == "start"), None)
+    score = MutantScore(equivalent=equivalent)
+    if start is not None and isinstance(start.get("tests"), int):
+        score.tests = int(start["tests"])  # type: ignore[call-overload]
+        if isinstance(start.get("seconds"), int | float):
+            score.first_run_seconds = float(start["seconds"])  # type: ignore[arg-type]
+    for mutant in mutants:
+        record = by_id.get(mutant.id)
+        if record is None:
+            score.outcomes.append(Outcome(mutant, "cut"))
+            continue
+        by = record.get("by")
+        tests = record.get("tests")
+        score.outcomes.append(
+            Outcome(
+                mutant,
+                str(record["status"]),
+                by=str(by) if by in ("existing", "kept") else None,
+                tests=tests if isinstance(tests, int) else 0,
+                why=str(record.get("why", ""))[:300],
+            )
+        )
+    cut = sum(o.status == "cut" for o in score.outcomes)
+    return score, start is not None, cut
+
+
+async def measure_mutants(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    *,
+    kept: list[str],
+    ignore: list[str],
+    timeout_s: float,
+) -> Measured:
+    """Make the mutants of ``changed`` and run the project's tests (and the ``kept`` files)
+    against each in one session in the sandbox; ``ignore`` are test files pytest must not
+    collect (candidates that were not kept)."""
+    started = time.monotonic()
+    mutants, equivalent, notes = await asyncio.to_thread(make_mutants, checkout, changed)
+    if not mutants:
+        score = MutantScore(equivalent=equivalent, notes=notes)
+        return Measured(score)
+    running = mutants[:MAX_MUTANTS]
+    await asyncio.to_thread(_write, checkout, running, kept, timeout_s * DEADLINE_SHARE)
+    args = [
+        sandbox.python,
+        LAUNCHER,
+        SPEC,
+        RESULTS,
+        "--",
+        "-q",
+        "-p",
+        "no:cacheprovider",
+        "--continue-on-collection-errors",
+        *(f"--ignore={path}" for path in ignore),
+    ]
+    result = await sandbox.run(args, cwd=checkout, timeout_s=timeout_s)
+    records = await asyncio.to_thread(read_results, checkout / RESULTS)
+    score, started_ok, cut = score_from(mutants, equivalent, records)
+    score.notes = notes
+    score.seconds = time.monotonic() - started
+    if not started_ok:
+        why = (
+            f"timed out after {result.duration_s:.0f} s before the tests had run once"
+            if result.timed_out
+            else f"exit {result.returncode}: {decisive_line(result.output)}"
+        )
+        return Measured(score, problem=f"the mutant runner did not run the tests ({why})")
+    errors = [o for o in score.outcomes if o.status == "error"]
+    if errors and len(errors) == score.total:
+        first = errors[0].why or "no reason given"
+        return Measured(score, problem=f"no mutant could be put in place ({first})")
+    return Measured(score, cut=cut)
