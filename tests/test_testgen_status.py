@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.github import Annotation
 from bot.repo_config import RepoConfig, TestGeneration
 from bot.settings import Settings
 from jobs.agent import AgentOutcome, Status
@@ -82,6 +83,20 @@ def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -
     assert "| Refactoring review | ❌ 2 |" in output.summary
     assert render_results(results[:1])[0] == "neutral"
 
+
+
+def test_past_the_cap_the_mutants_notices_go_before_any_warning() -> None:
+    notices = [Annotation("a.py", n, n, "notice", f"mutant {n}") for n in range(1, 201)]
+    warning = Annotation("b.py", 1, 1, "warning", "the change breaks test_b")
+    results = [
+        PartResult(part="generate_tests", status="ok", headline="1", annotations=notices),
+        PartResult(part="review_refactoring", status="ok", headline="2", annotations=[warning]),
+    ]
+    _, output = render_results(results)
+    assert len(output.annotations) == 200
+    assert output.annotations[0] == warning
+    assert output.annotations[1:] == notices[:199]
+    assert "1 more not shown" in output.summary
 
 def _agent_ended(status: Status, failure: str | None = None) -> Production:
     """engine auto: characterization kept one file, then the agent's conversation ended so."""
