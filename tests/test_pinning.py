@@ -23,7 +23,8 @@ from jobs.testgen import coverage as cov
 from jobs.testgen.base_commit import pin_on_base
 from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
-from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning
+from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning, verdict_note
+from jobs.testgen.produce import Production
 from jobs.testgen.report import render, unkept_result, with_broken_tests
 from jobs.testgen.validation import Validation
 from tests.test_testgen import CALC
@@ -139,7 +140,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
     assert line in delivered[0]["evidence"]
     reasons = {v["path"]: v["reason"] for v in result.details["verdicts"]}
     assert reasons["tests/test_pin_tandem.py"].endswith(
-        "; fails on the base commit (pins the change)"
+        "; 1 fail on the base commit (they pin the change)"
     )
     assert reasons["tests/test_guard_tandem.py"].endswith("; passes on the base commit too")
     assert result.details["broken_tests"] == []
@@ -492,3 +493,22 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
     assert await tests_failing_on_base(sandbox, repo, base_sha, broken, timeout_s=60) == {
         ("tests/test_new_api.py", "test_x")
     }
+
+
+def test_a_verdict_says_once_that_its_tests_fail_on_the_base_commit() -> None:
+    per_test = "kept 2 of 3 test(s); 2 fail on the base commit (they pin the change)"
+    assert verdict_note("fails", per_test) == ""
+    assert verdict_note("fails", "covers 3 changed line(s)") == (
+        "; fails on the base commit (pins the change)"
+    )
+    assert verdict_note("passes", "covers 3 changed line(s)") == "; passes on the base commit too"
+
+
+def test_each_summary_line_is_a_paragraph_of_its_own_and_each_note_an_item() -> None:
+    production = Production(engine="offline", engine_reason="offline engines")
+    production.baseline = "Existing tests: 3 passed."
+    production.notes = ["pkg/a.py: f is new", "pkg/b.py: g is new"]
+    lines, _ = render(production, config().test_generation)
+    text = "\n".join(lines)
+    assert "Engine: offline engines.\n\nExisting tests: 3 passed.\n\n" in text
+    assert "Notes:\n\n- pkg/a.py: f is new\n- pkg/b.py: g is new" in text

@@ -71,8 +71,11 @@ class Pinning:
         }
 
 
-def verdict_note(outcome: Outcome | None) -> str:
-    """What a kept verdict's reason adds about the base commit."""
+def verdict_note(outcome: Outcome | None, reason: str = "") -> str:
+    """What a kept verdict's reason adds about the base commit (nothing when the reason, per
+    test, says already how many fail there)."""
+    if "on the base commit" in reason:
+        return ""
     if outcome == "fails":
         return "; fails on the base commit (pins the change)"
     if outcome == "passes":

@@ -386,7 +386,7 @@ async def _produce(
         production.pinning = pinning.restricted(kept_paths)
         for v in chosen:
             if v.kept:
-                v.reason += verdict_note(pinning.outcomes.get(v.path))
+                v.reason += verdict_note(pinning.outcomes.get(v.path), v.reason)
     failed_verdicts = [
         Verdict(v.path, False, v.reason) for v in validations.values() if not v.passed
     ]
@@ -481,7 +481,7 @@ async def pin_kept_tests(
     production.pinning = pinning
     for v in production.verdicts:
         if v.kept:
-            v.reason += verdict_note(pinning.outcomes.get(v.path))
+            v.reason += verdict_note(pinning.outcomes.get(v.path), v.reason)
 
 
 async def select_offline_tests(

@@ -115,7 +115,8 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         lines.append(scored)
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
-    lines.append("")
+    # One paragraph each: Markdown (GitHub's and `tandem run`'s) runs single lines together.
+    lines = [paragraph for line in lines for paragraph in (line, "")]
     if production.verdicts:
         lines.extend(
             f"- `{v.path}`: {'kept' if v.kept else 'discarded'} ({v.reason})"
@@ -141,7 +142,8 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         if len(production.left_out) > 30:
             lines.append(f"… and {len(production.left_out) - 30} more file(s).")
     if production.notes:
-        lines.append("\nNotes: " + " ".join(production.notes))
+        lines.append("\nNotes:\n")
+        lines.extend(f"- {note}" for note in production.notes)
     before, after = production.before, production.after
     details: dict[str, Any] = {
         "engine": production.engine,
