@@ -84,7 +84,6 @@ def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -
     assert render_results(results[:1])[0] == "neutral"
 
 
-
 def test_past_the_cap_the_mutants_notices_go_before_any_warning() -> None:
     notices = [Annotation("a.py", n, n, "notice", f"mutant {n}") for n in range(1, 201)]
     warning = Annotation("b.py", 1, 1, "warning", "the change breaks test_b")
@@ -97,6 +96,7 @@ def test_past_the_cap_the_mutants_notices_go_before_any_warning() -> None:
     assert output.annotations[0] == warning
     assert output.annotations[1:] == notices[:199]
     assert "1 more not shown" in output.summary
+
 
 def _agent_ended(status: Status, failure: str | None = None) -> Production:
     """engine auto: characterization kept one file, then the agent's conversation ended so."""
