@@ -54,6 +54,7 @@ from jobs.dependencies.policy import (
     direct_reference,
     read_noting,
 )
+from jobs.dependencies.pytestconfig import pytest_needs
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
 from jobs.dependencies.tox import ToxEnv, read_tox
 from jobs.dependencies.vcsversion import PretendVersion, pretend_version
@@ -96,15 +97,17 @@ class MemoryFiles:
 @dataclass(frozen=True)
 class Source:
     path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
-    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox)
-    kind: Literal["project", "groups", "requirements", "tox"]
+    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox);
+    # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
+    kind: Literal["project", "groups", "requirements", "tox", "pytest"]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
     requirements: tuple[str, ...] = ()
     pretend: PretendVersion | None = None  # a project whose version comes from git
     files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
-    section: str = ""  # tox: where in the file, "[testenv]"
+    section: str = ""  # tox, pytest: where in the file, "[testenv]"
+    why: tuple[str, ...] = ()  # pytest: what each requirement is for
     editable: bool = True  # tox: the project is installed too (no skip_install)
 
     def describe(self) -> str:
@@ -113,6 +116,8 @@ class Source:
             more.append("extras " + ", ".join(self.extras))
         if self.groups:
             more.append("groups " + ", ".join(self.groups))
+        if self.kind == "pytest":
+            return f"`{self.path}` {self.section} ({', '.join(self.why)})"
         if self.kind == "tox":
             deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
             shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
@@ -124,6 +129,8 @@ class Source:
     def pip_args(self) -> list[str]:
         if self.kind == "requirements":
             return ["-r", f"./{self.path}"]
+        if self.kind == "pytest":
+            return list(self.requirements)
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
         editable = self.kind == "project" or (self.kind == "tox" and self.editable)
         args = ["-e", f".{extras}"] if editable else []
@@ -188,17 +195,52 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         if tox is not None:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
-            return InstallPlan((source,) if source else (), tuple(dict.fromkeys(refused)), index)
-        if project is not None:
-            sources.append(project)
-        candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
+            sources.extend([source] if source else [])
+            candidates = []
+        else:
+            sources.extend([project] if project else [])
+            candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
     for path in candidates:
         problem = check_requirements_file(files, path)
         if problem is None:
             sources.append(Source(path, "requirements"))
         else:
             refused.append(problem)
+    needs = _pytest_source(files, sources, refused) if index else None
+    if needs is not None:
+        sources.append(needs)
     return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+
+
+def _pytest_source(files: RepoFiles, sources: list[Source], refused: list[str]) -> Source | None:
+    """What the project's pytest configuration needs that the other sources do not name
+    (pytest's own version bounds are always kept: pip joins them with the project's). Only
+    with an index: without one, such a requirement would fail the whole install."""
+    needs = pytest_needs(files, refused)
+    if needs is None:
+        return None
+    named = {_name(r) for s in sources for r in s.requirements}
+    kept = [
+        (requirement, why)
+        for requirement, why in zip(needs.requirements, needs.why, strict=True)
+        if _name(requirement) == "pytest" or _name(requirement) not in named
+    ]
+    if not kept:
+        return None
+    return Source(
+        needs.config.path,
+        "pytest",
+        requirements=tuple(r for r, _ in kept),
+        section=needs.config.section,
+        why=tuple(dict.fromkeys(w for _, w in kept)),
+    )
+
+
+def _name(requirement: str) -> str:
+    try:
+        return str(canonicalize_name(Requirement(requirement).name))
+    except InvalidRequirement:
+        return requirement
 
 
 def _tox_source(
