@@ -178,3 +178,90 @@ async def test_a_project_whose_addopts_use_pytest_cov_gets_it(tmp_path: Path) ->
         assert run.executed.get("app.py") == {1, 2}  # coverage's tracer, not pytest-cov's
     finally:
         await sandbox.close()
+
+
+def test_the_modules_test_files_import_unguarded_at_their_top_level(tmp_path: Path) -> None:
+    from jobs.dependencies.plan import declared_extras, with_extras
+    from jobs.dependencies.testimports import candidates, top_level_imports
+
+    assert top_level_imports(
+        "import os, alpha.x\nfrom beta.y import z\nfrom . import local\nfrom __future__ import "
+        "annotations\ntry:\n    import gamma\nexcept ImportError:\n    pass\n"
+        "def f():\n    import delta\n"
+    ) == {"os", "alpha", "beta"}
+    assert top_level_imports("def (:\n") == set()
+    make_repo(
+        tmp_path / "repo",
+        {
+            "app/__init__.py": "",
+            "tests/helpers.py": "",
+            "tests/test_a.py": "import app, helpers, json, alpha_lib\n",
+            "tests/conftest.py": "import beta_lib\n",
+            "docs/notes.py": "import not_a_test_file\n",
+        },
+    )
+    assert candidates(tmp_path / "repo") == ["alpha_lib", "beta_lib"]
+    files = MemoryFiles(
+        {
+            "pyproject.toml": PROJECT + "[project.optional-dependencies]\n"
+            "test = ['pytest']\nfast = ['alpha-lib']\n'bad name!' = []\n"
+        }
+    )
+    assert declared_extras(files) == ("test", "fast")
+    setup = MemoryFiles(
+        {
+            "setup.py": "setup(extras_require={'yaml': ['pyyaml']})\n",
+            "setup.cfg": "[options.extras_require]\ntoml = tomli\n",
+        }
+    )
+    assert declared_extras(setup) == ("yaml", "toml")
+    first = plan_install(files, Dependencies())
+    more = with_extras(first, declared_extras(files), ["alpha_lib"])
+    assert more is not None and more.sources[0].extras == ("test", "fast")
+    assert more.notes() == [
+        "Its tests import `alpha_lib`, which its install did not provide, so its extras fast "
+        "were installed too"
+    ]
+    assert with_extras(more, declared_extras(files), ["alpha_lib"]) is None  # nothing to add
+
+
+async def test_tests_that_import_an_extras_module_get_the_projects_extras(tmp_path: Path) -> None:
+    """cattrs' shape: its test modules import msgspec, orjson, ... at their top level, which
+    only its feature extras install (its CI installs them all). With its test extra alone the
+    suite cannot be collected; Tandem then installs the other extras too, and says so."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "setuptools.build_meta"\n\n' + PROJECT + "\n[tool.setuptools]\n"
+            'py-modules = ["app"]\n\n[project.optional-dependencies]\nfast = ["alpha-lib"]\n'
+            "test = []\n",
+            "app.py": "def speed():\n    import alpha_lib\n    return alpha_lib.NAME\n",
+            "tests/test_app.py": "import alpha_lib\nfrom app import speed\n\n\n"
+            "def test_speed():\n    assert speed() == alpha_lib.NAME\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(
+            sandbox,
+            repo,
+            timeout_s=180,
+            network="none",
+            extra_pip_args=["--find-links", str(wheels)],
+        )
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` (extras test, fast) (2 package(s)). "
+            "Its tests import `alpha_lib`, which its install did not provide, so its extras "
+            "fast were installed too."
+        )
+        run = await cov.run_pytest(
+            sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
+        )
+        assert run.ok and run.passed == 1, run.output
+    finally:
+        await sandbox.close()

@@ -37,6 +37,7 @@ says so. :class:`MemoryFiles` feeds the planner plain data.
 from __future__ import annotations
 
 import configparser
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -500,3 +501,64 @@ def project_alone(plan: InstallPlan, why: str) -> InstallPlan | None:
         sources=tuple(s for s in plan.sources if s.kind != "requirements"),
         loosened=(*plan.loosened, said),
     )
+
+
+def declared_extras(files: RepoFiles) -> tuple[str, ...]:
+    """Every extra the project declares, in order: ``[project.optional-dependencies]``, else
+    setup.py's literal ``extras_require`` and setup.cfg's ``[options.extras_require]``."""
+    names: list[str] = []
+    try:
+        text = files.read("pyproject.toml")
+        project = tomllib.loads(text).get("project") if text is not None else None
+    except (UnreadableFile, tomllib.TOMLDecodeError):
+        project = None
+    optional = project.get("optional-dependencies") if isinstance(project, dict) else None
+    if isinstance(optional, dict):
+        names.extend(name for name in optional if isinstance(name, str))
+    else:
+        try:
+            setup_py = files.read("setup.py")
+            setup_cfg = files.read("setup.cfg")
+        except UnreadableFile:
+            setup_py = setup_cfg = None
+        if setup_py is not None:
+            names.extend(read_setup_py(setup_py).extras)
+        if setup_cfg is not None:
+            parser = configparser.ConfigParser(interpolation=None)
+            try:
+                parser.read_string(setup_cfg)
+            except configparser.Error:
+                pass
+            else:
+                if parser.has_section("options.extras_require"):
+                    names.extend(parser.options("options.extras_require"))
+    return tuple(dict.fromkeys(n for n in names if _EXTRA_NAME.match(n)))
+
+
+_EXTRA_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def with_extras(
+    plan: InstallPlan, extras: tuple[str, ...], missing: list[str]
+) -> InstallPlan | None:
+    """The plan to install next when the project's tests import modules (``missing``) that its
+    environment does not have: the project with all its declared ``extras``, as a CI that
+    installs ``.[all]`` or ``--all-extras`` has it. None: the project is not installed
+    editable by the plan, or it has no extra the plan lacks."""
+    sources: list[Source] = []
+    added: tuple[str, ...] = ()
+    for source in plan.sources:
+        editable = source.kind == "project" or (source.kind == "tox" and source.editable)
+        if editable and not added:
+            added = tuple(e for e in extras if e not in source.extras)
+            source = replace(source, extras=(*source.extras, *added))
+        sources.append(source)
+    if not added:
+        return None
+    shown = ", ".join(f"`{name}`" for name in missing[:3])
+    shown += f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    said = (
+        f"Its tests import {shown}, which its install did not provide, so its extras "
+        f"{', '.join(added)} were installed too"
+    )
+    return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, said))
