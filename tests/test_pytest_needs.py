@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from bot.repo_config import Dependencies
-from jobs.dependencies import InstallPlan, MemoryFiles, Source, install_dependencies, plan_install
+from jobs.dependencies import (
+    ENV_DIR,
+    InstallPlan,
+    MemoryFiles,
+    Source,
+    install_dependencies,
+    plan_install,
+)
 from jobs.dependencies.pytestconfig import read_pytest_config
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import coverage as cov
@@ -263,5 +270,36 @@ async def test_tests_that_import_an_extras_module_get_the_projects_extras(tmp_pa
             sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
         )
         assert run.ok and run.passed == 1, run.output
+    finally:
+        await sandbox.close()
+
+
+async def test_a_project_that_excludes_the_sandboxs_pytest_runs_the_one_it_allows(
+    tmp_path: Path,
+) -> None:
+    """The sandbox's pytest is newer than the project allows: the project's own, from the
+    index, runs its tests (with the sandbox's coverage), not the sandbox's."""
+    import pytest as sandbox_pytest
+
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "requirements-dev.txt": f"pytest<{sandbox_pytest.__version__}\n",
+            "tests/test_app.py": "import pytest\n\n\ndef test_version():\n"
+            "    assert pytest.__version__\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=300)
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert any(p.startswith("pytest-") for p in outcome.packages), outcome.packages
+        run = await cov.run_pytest(
+            sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
+        )
+        assert run.ok and run.passed == 1, run.output
+        env = str((repo / ENV_DIR).resolve())
+        assert run.modules["pytest"].startswith(env + "/lib/"), run.modules["pytest"]
+        assert "tandem-view" not in run.modules["pytest"]
     finally:
         await sandbox.close()
