@@ -201,6 +201,7 @@ def test_the_modules_test_files_import_unguarded_at_their_top_level(tmp_path: Pa
         tmp_path / "repo",
         {
             "app/__init__.py": "",
+            "app/wrappers/alpha_lib.py": "",  # wraps the library: not where it comes from
             "tests/helpers.py": "",
             "tests/test_a.py": "import app, helpers, json, alpha_lib\n",
             "tests/conftest.py": "import beta_lib\n",

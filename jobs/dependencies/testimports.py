@@ -59,25 +59,35 @@ def top_level_imports(source: str) -> set[str]:
 
 def candidates(checkout: Path) -> list[str]:
     """The names the checkout's test files import that are neither the standard library nor
-    a module or package of the checkout itself (any ``name.py`` or ``name/`` in it: pytest's
-    rootdir and conftest paths make those importable), sorted."""
+    the checkout's own top-level modules and packages, sorted. Its own: what lies at the root,
+    in ``src/``, or beside a test file (pytest puts a test's directory, or the first one above
+    it without ``__init__.py``, on the path), never a module deeper in the package, such as
+    a ``preconf/msgspec.py`` that wraps the library of that name."""
     imported: set[str] = set()
-    local: set[str] = set()
+    places: set[Path] = {checkout, checkout / "src"}
     seen = 0
     for root, dirs, files in os.walk(checkout):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        local.update(dirs)
         for name in files:
-            if name.endswith(".py"):
-                local.add(name[:-3])
             if not is_test_file(name) or seen >= MAX_TEST_FILES:
                 continue
             seen += 1
             path = Path(root) / name
+            places.update([path.parent, *path.parent.parents])
             try:
                 if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
                     continue
                 imported |= top_level_imports(path.read_text(encoding="utf-8", errors="replace"))
             except OSError:
                 continue
+    local = {name for place in places if place.is_relative_to(checkout) for name in _names(place)}
     return sorted(imported - local - set(sys.stdlib_module_names))
+
+
+def _names(place: Path) -> set[str]:
+    """The top-level module and package names a directory on the path gives."""
+    try:
+        entries = list(place.iterdir())
+    except OSError:
+        return set()
+    return {e.name.removesuffix(".py") for e in entries if e.is_dir() or e.suffix == ".py"}
