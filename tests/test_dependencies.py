@@ -849,7 +849,9 @@ async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
         await sandbox.close()
 
 
-def make_wheel(folder: Path, name: str, version: str, module: str, source: str) -> None:
+def make_wheel(
+    folder: Path, name: str, version: str, module: str, source: str, entry_points: str = ""
+) -> None:
     """A pure-Python wheel for --find-links, written directly: a zip of the module and the
     dist-info files pip reads (no build tool, no network)."""
     dist = f"{name.replace('-', '_')}-{version}"
@@ -859,6 +861,8 @@ def make_wheel(folder: Path, name: str, version: str, module: str, source: str) 
         f"{dist}.dist-info/WHEEL": "Wheel-Version: 1.0\nGenerator: tandem-tests\n"
         "Root-Is-Purelib: true\nTag: py3-none-any\n",
     }
+    if entry_points:
+        files[f"{dist}.dist-info/entry_points.txt"] = entry_points
     record = ""
     for path, text in files.items():
         digest = base64.urlsafe_b64encode(hashlib.sha256(text.encode()).digest()).rstrip(b"=")

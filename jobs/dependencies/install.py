@@ -51,7 +51,15 @@ from packaging.utils import canonicalize_name
 
 from bot.repo_config import Dependencies
 from jobs import git
-from jobs.dependencies.plan import InstallPlan, loosen, plan_install, project_alone
+from jobs.dependencies import testimports
+from jobs.dependencies.plan import (
+    InstallPlan,
+    declared_extras,
+    loosen,
+    plan_install,
+    project_alone,
+    with_extras,
+)
 from jobs.dependencies.policy import UnreadableFile
 from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail
 from jobs.testgen import coverage as cov
@@ -345,6 +353,20 @@ async def _install(
             f"({last_line(probe.output)}); the tests ran without them",
             output=output,
         )
+    more = await _extras_for_missing_imports(sandbox, checkout, plan, python, left())
+    if more is not None:
+        # The project's other extras, for the modules its tests import that the install left
+        # out; kept only when pip installs them (the first install stands either way).
+        again = await pip_install(more)
+        if again.returncode == 0 and not again.timed_out:
+            plan, what = more, more.describe()
+            packages = list(dict.fromkeys([*packages, *installed_packages(again.output)]))
+            asked = _record_project_dists(checkout)
+            await make_view(sandbox, checkout, asked, timeout_s=min(60, left()))
+        else:
+            why = "timed out" if again.timed_out else summary_line(again.output)
+            said = more.loosened[-1].replace(" were installed too", " did not install")
+            plan = replace(plan, loosened=(*plan.loosened, f"{said} ({why})"))
     note = f"Dependencies: installed from {what} ({len(packages)} package(s))"
     if replaced:
         note += (
@@ -359,6 +381,24 @@ async def _install(
         packages=[p for p in packages if p not in replaced],
         output=output,
     )
+
+
+async def _extras_for_missing_imports(
+    sandbox: Sandbox, checkout: Path, plan: InstallPlan, python: str, timeout_s: float
+) -> InstallPlan | None:
+    """The plan with all the project's extras when its test files import, unguarded, modules
+    its environment cannot find (jobs.dependencies.testimports), else None."""
+    names = await asyncio.to_thread(testimports.candidates, checkout)
+    if not names:
+        return None
+    extras = await asyncio.to_thread(declared_extras, CheckoutFiles(checkout))
+    if not extras:
+        return None
+    found = await sandbox.run(
+        [python, "-c", testimports.FIND, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
+    )
+    missing = [n for n in found.output.split() if n in names] if found.returncode == 0 else []
+    return with_extras(plan, extras, missing) if missing else None
 
 
 async def make_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> CommandResult:

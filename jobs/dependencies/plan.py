@@ -37,6 +37,7 @@ says so. :class:`MemoryFiles` feeds the planner plain data.
 from __future__ import annotations
 
 import configparser
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -54,6 +55,7 @@ from jobs.dependencies.policy import (
     direct_reference,
     read_noting,
 )
+from jobs.dependencies.pytestconfig import pytest_needs
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
 from jobs.dependencies.tox import ToxEnv, read_tox
 from jobs.dependencies.vcsversion import PretendVersion, pretend_version
@@ -96,15 +98,17 @@ class MemoryFiles:
 @dataclass(frozen=True)
 class Source:
     path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
-    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox)
-    kind: Literal["project", "groups", "requirements", "tox"]
+    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox);
+    # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
+    kind: Literal["project", "groups", "requirements", "tox", "pytest"]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
     requirements: tuple[str, ...] = ()
     pretend: PretendVersion | None = None  # a project whose version comes from git
     files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
-    section: str = ""  # tox: where in the file, "[testenv]"
+    section: str = ""  # tox, pytest: where in the file, "[testenv]"
+    why: tuple[str, ...] = ()  # pytest: what each requirement is for
     editable: bool = True  # tox: the project is installed too (no skip_install)
 
     def describe(self) -> str:
@@ -113,6 +117,8 @@ class Source:
             more.append("extras " + ", ".join(self.extras))
         if self.groups:
             more.append("groups " + ", ".join(self.groups))
+        if self.kind == "pytest":
+            return f"`{self.path}` {self.section} ({', '.join(self.why)})"
         if self.kind == "tox":
             deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
             shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
@@ -124,6 +130,8 @@ class Source:
     def pip_args(self) -> list[str]:
         if self.kind == "requirements":
             return ["-r", f"./{self.path}"]
+        if self.kind == "pytest":
+            return list(self.requirements)
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
         editable = self.kind == "project" or (self.kind == "tox" and self.editable)
         args = ["-e", f".{extras}"] if editable else []
@@ -188,17 +196,52 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         if tox is not None:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
-            return InstallPlan((source,) if source else (), tuple(dict.fromkeys(refused)), index)
-        if project is not None:
-            sources.append(project)
-        candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
+            sources.extend([source] if source else [])
+            candidates = []
+        else:
+            sources.extend([project] if project else [])
+            candidates = [path for path in REQUIREMENTS_FILES if _exists(files, path, refused)]
     for path in candidates:
         problem = check_requirements_file(files, path)
         if problem is None:
             sources.append(Source(path, "requirements"))
         else:
             refused.append(problem)
+    needs = _pytest_source(files, sources, refused) if index else None
+    if needs is not None:
+        sources.append(needs)
     return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+
+
+def _pytest_source(files: RepoFiles, sources: list[Source], refused: list[str]) -> Source | None:
+    """What the project's pytest configuration needs that the other sources do not name
+    (pytest's own version bounds are always kept: pip joins them with the project's). Only
+    with an index: without one, such a requirement would fail the whole install."""
+    needs = pytest_needs(files, refused)
+    if needs is None:
+        return None
+    named = {_name(r) for s in sources for r in s.requirements}
+    kept = [
+        (requirement, why)
+        for requirement, why in zip(needs.requirements, needs.why, strict=True)
+        if _name(requirement) == "pytest" or _name(requirement) not in named
+    ]
+    if not kept:
+        return None
+    return Source(
+        needs.config.path,
+        "pytest",
+        requirements=tuple(r for r, _ in kept),
+        section=needs.config.section,
+        why=tuple(dict.fromkeys(w for _, w in kept)),
+    )
+
+
+def _name(requirement: str) -> str:
+    try:
+        return str(canonicalize_name(Requirement(requirement).name))
+    except InvalidRequirement:
+        return requirement
 
 
 def _tox_source(
@@ -458,3 +501,64 @@ def project_alone(plan: InstallPlan, why: str) -> InstallPlan | None:
         sources=tuple(s for s in plan.sources if s.kind != "requirements"),
         loosened=(*plan.loosened, said),
     )
+
+
+def declared_extras(files: RepoFiles) -> tuple[str, ...]:
+    """Every extra the project declares, in order: ``[project.optional-dependencies]``, else
+    setup.py's literal ``extras_require`` and setup.cfg's ``[options.extras_require]``."""
+    names: list[str] = []
+    try:
+        text = files.read("pyproject.toml")
+        project = tomllib.loads(text).get("project") if text is not None else None
+    except (UnreadableFile, tomllib.TOMLDecodeError):
+        project = None
+    optional = project.get("optional-dependencies") if isinstance(project, dict) else None
+    if isinstance(optional, dict):
+        names.extend(name for name in optional if isinstance(name, str))
+    else:
+        try:
+            setup_py = files.read("setup.py")
+            setup_cfg = files.read("setup.cfg")
+        except UnreadableFile:
+            setup_py = setup_cfg = None
+        if setup_py is not None:
+            names.extend(read_setup_py(setup_py).extras)
+        if setup_cfg is not None:
+            parser = configparser.ConfigParser(interpolation=None)
+            try:
+                parser.read_string(setup_cfg)
+            except configparser.Error:
+                pass
+            else:
+                if parser.has_section("options.extras_require"):
+                    names.extend(parser.options("options.extras_require"))
+    return tuple(dict.fromkeys(n for n in names if _EXTRA_NAME.match(n)))
+
+
+_EXTRA_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
+
+
+def with_extras(
+    plan: InstallPlan, extras: tuple[str, ...], missing: list[str]
+) -> InstallPlan | None:
+    """The plan to install next when the project's tests import modules (``missing``) that its
+    environment does not have: the project with all its declared ``extras``, as a CI that
+    installs ``.[all]`` or ``--all-extras`` has it. None: the project is not installed
+    editable by the plan, or it has no extra the plan lacks."""
+    sources: list[Source] = []
+    added: tuple[str, ...] = ()
+    for source in plan.sources:
+        editable = source.kind == "project" or (source.kind == "tox" and source.editable)
+        if editable and not added:
+            added = tuple(e for e in extras if e not in source.extras)
+            source = replace(source, extras=(*source.extras, *added))
+        sources.append(source)
+    if not added:
+        return None
+    shown = ", ".join(f"`{name}`" for name in missing[:3])
+    shown += f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+    said = (
+        f"Its tests import {shown}, which its install did not provide, so its extras "
+        f"{', '.join(added)} were installed too"
+    )
+    return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, said))

@@ -1,0 +1,93 @@
+"""The modules a project's test files import at their top level (pure, but for the walk that
+reads them), to tell when the install left out something its tests need.
+
+A test module whose top level imports a module that is not installed cannot even be
+collected: pytest stops with "interrupted". A CI that installs the project's extras
+(``pip install .[all]``, ``uv sync --all-extras``) has them; Tandem's install reads only the
+test extras, so when the tests import what the environment does not have, it installs the
+project's other extras too (:func:`jobs.dependencies.plan.with_extras`). Only unguarded imports
+count (the module body, not inside ``try`` or ``if``): those the project itself expects to be
+there.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import sys
+from pathlib import Path
+
+MAX_TEST_FILES = 2000
+MAX_FILE_BYTES = 1_000_000
+_SKIP_DIRS = {"node_modules", "site-packages", "__pycache__", "build", "dist"}
+
+# Run in the project's environment (its python, the checkout as cwd): prints the names, one a
+# line, that it cannot find. find_spec of a top-level name imports nothing.
+FIND = """\
+import importlib.util, sys
+for name in sys.argv[1:]:
+    try:
+        found = importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):
+        found = False
+    if not found:
+        print(name)
+"""
+
+
+def is_test_file(name: str) -> bool:
+    return name.endswith(".py") and (
+        name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
+    )
+
+
+def top_level_imports(source: str) -> set[str]:
+    """The top-level names a module imports unguarded, at its top level (``import a.b`` and
+    ``from a.b import c``: ``a``); relative imports and ``__future__`` left out."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return set()
+    names: set[str] = set()
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names - {"__future__"}
+
+
+def candidates(checkout: Path) -> list[str]:
+    """The names the checkout's test files import that are neither the standard library nor
+    the checkout's own top-level modules and packages, sorted. Its own: what lies at the root,
+    in ``src/``, or beside a test file (pytest puts a test's directory, or the first one above
+    it without ``__init__.py``, on the path), never a module deeper in the package, such as
+    a ``preconf/msgspec.py`` that wraps the library of that name."""
+    imported: set[str] = set()
+    places: set[Path] = {checkout, checkout / "src"}
+    seen = 0
+    for root, dirs, files in os.walk(checkout):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        for name in files:
+            if not is_test_file(name) or seen >= MAX_TEST_FILES:
+                continue
+            seen += 1
+            path = Path(root) / name
+            places.update([path.parent, *path.parent.parents])
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
+                    continue
+                imported |= top_level_imports(path.read_text(encoding="utf-8", errors="replace"))
+            except OSError:
+                continue
+    local = {name for place in places if place.is_relative_to(checkout) for name in _names(place)}
+    return sorted(imported - local - set(sys.stdlib_module_names))
+
+
+def _names(place: Path) -> set[str]:
+    """The top-level module and package names a directory on the path gives."""
+    try:
+        entries = list(place.iterdir())
+    except OSError:
+        return set()
+    return {e.name.removesuffix(".py") for e in entries if e.is_dir() or e.suffix == ".py"}
