@@ -219,3 +219,19 @@ async def test_no_difference_where_every_line_runs_says_so(tmp_path: Path) -> No
     result = unkept_result(production, config.test_generation)
     assert result is not None
     assert result.headline == "nothing to cover, and no difference between base and head found"
+
+
+def test_new_functions_no_base_code_calls_are_one_note_for_their_file(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    base = "def old(n):\n    return n\n"
+    head = base + "\n\ndef one(n):\n    return n + 1\n\n\ndef two(n):\n    return n + 2\n"
+    (tmp_path / "pkg" / "calc.py").write_text(head)
+    found, notes = differential.plan(
+        tmp_path, {"pkg/calc.py": {5, 6, 9, 10}}, {"pkg/calc.py": base}, {}
+    )
+    assert found == []
+    assert notes == [
+        "`pkg/calc.py`: nothing of the base calls the new `one`, `two`, so there is nothing to "
+        "compare them with"
+    ]

@@ -263,6 +263,7 @@ def plan(
         in_base = {c.qualname for c in describe_callables(base_source)}
         touched = describe_callables(source, test_sources=tests, lines=set(changed[path]))
         chosen: list[ChangedCallable] = []
+        uncalled: list[str] = []
         for item in touched:
             if item.kind == "nested":
                 enclosing = every.get(item.enclosing or "")
@@ -274,10 +275,13 @@ def plan(
                 callers = [every[q] for q in _callers(source, item.name) if q in in_base]
                 chosen += callers
                 if not callers:
-                    notes.append(
-                        f"`{path}`: `{item.qualname}` is new and nothing of the base calls it; "
-                        "no differential test"
-                    )
+                    uncalled.append(f"`{item.qualname}`")
+        if uncalled:
+            # One note per file: a new module of ten functions is one fact, not ten.
+            notes.append(
+                f"`{path}`: nothing of the base calls the new {', '.join(uncalled)}, "
+                "so there is nothing to compare them with"
+            )
         for item in chosen:
             if item.kind == "accessor" or item.is_async or item.kind == "nested":
                 continue
