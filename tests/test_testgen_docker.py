@@ -99,6 +99,11 @@ async def test_good_test_is_kept_after_running_in_the_docker_sandbox(
     assert details["coverage"]["covered_before"] == 0, details["coverage"]
     assert re.search(r"changed lines covered: 0% → \d+%.*; target 80%: (not )?reached", section)
     assert "Existing tests: none found." in section
+    # The mutant stage ran in the part's container too: a score, not a problem of the part.
+    assert details["problems"] == [], details["problems"]
+    mutants = details["mutants"]
+    assert mutants is not None and mutants["total"] > 0, mutants
+    assert mutants["killed_with_kept"] > 0, mutants
 
     # Delivered as a follow-up PR whose text says where the tests ran, with the file on it.
     assert delivered(harness) == ["Tests for #1"]
