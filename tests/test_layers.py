@@ -52,4 +52,3 @@ def test_the_dependency_install_does_not_import_test_generation() -> None:
 def test_the_sandbox_scripts_import_nothing_of_tandem() -> None:
     assert imports_of("jobs/sandbox/scripts", TANDEM_PACKAGES) == []
     assert imports_of("jobs/sandbox", TANDEM_PACKAGES)  # the check sees what it looks for
-

@@ -123,10 +123,12 @@ class InstallOutcome:
 # Run by the sandbox's own python (jobs/sandbox/scripts/make_env.py).
 BOOTSTRAP = workdir.script_text("make_env.py")
 PROBE = "import pytest, coverage"
+# Prints the names, one a line, the project's environment cannot import (find_missing.py).
+FIND_MISSING = workdir.script_text("find_missing.py")
 # Distributions a project's pins may replace in its environment that the measurement needs.
 MEASURING = frozenset({"pytest", "coverage", "pluggy", "py", "iniconfig"})
-# Makes the project environment's view of the tools (jobs/dependencies/tools_view.py).
-TOOLS_VIEW = (Path(__file__).parent / "tools_view.py").read_text(encoding="utf-8")
+# Makes the project environment's view of the tools (jobs/sandbox/scripts/tools_view.py).
+TOOLS_VIEW = workdir.script_text("tools_view.py")
 # What the view always holds: what measuring needs (with what they require).
 VIEW_ALWAYS = ("pytest", "coverage")
 
@@ -359,7 +361,7 @@ async def _extras_for_missing_imports(
     if not extras:
         return None
     found = await sandbox.run(
-        [python, "-c", testimports.FIND, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
+        [python, "-c", FIND_MISSING, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
     )
     missing = [n for n in found.output.split() if n in names] if found.returncode == 0 else []
     return with_extras(plan, extras, missing) if missing else None
@@ -387,7 +389,7 @@ async def make_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float
 async def make_view(
     sandbox: Sandbox, checkout: Path, asked: Sequence[str], *, timeout_s: float
 ) -> CommandResult:
-    """The environment's view of the tools (jobs/dependencies/tools_view.py): what measuring
+    """The environment's view of the tools (jobs/sandbox/scripts/tools_view.py): what measuring
     needs and the tools' distributions in ``asked``. Run with the tools' python."""
     return await sandbox.run(
         [

@@ -13,4 +13,6 @@ any environment exists, as their text (:func:`jobs.sandbox.workdir.script_text`)
 - :mod:`.run_mutants`: the mutant runner (:mod:`jobs.testgen.proof.runner`) with those arguments.
 - :mod:`.make_env`: the project's environment, behind which the tools' come.
 - :mod:`.crosshair_cover`, :mod:`.crosshair_diffbehavior`: CrossHair, its report to a file.
+- :mod:`.tools_view`: the project environment's view of the tools' distributions.
+- :mod:`.find_missing`: the top-level names the project's environment cannot import.
 """
