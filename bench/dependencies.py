@@ -29,7 +29,7 @@ import time
 from bot.settings import Settings
 from jobs.dependencies import install_dependencies
 from jobs.sandbox import open_sandbox
-from jobs.testgen import coverage as cov
+from jobs.testgen import pytest_runner
 from tests.test_dependencies import helper_repo
 
 
@@ -43,7 +43,7 @@ async def one_round(root: Path, kind: str, number: int) -> tuple[float, float, s
         outcome = await install_dependencies(sandbox, repo, timeout_s=300, network="none")
         install_s = time.monotonic() - started
         started = time.monotonic()
-        run = await cov.run_pytest(
+        run = await pytest_runner.run_pytest(
             sandbox, repo, ["tests"], tag="bench", timeout_s=120, measure=False
         )
         test_s = time.monotonic() - started

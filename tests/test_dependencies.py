@@ -39,9 +39,8 @@ from jobs.dependencies import (
     summary_line,
 )
 from jobs.dependencies.plan import project_alone
-from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox
-from jobs.testgen import coverage as cov
-from jobs.testgen import new_test_files, produce_tests
+from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
+from jobs.testgen import new_test_files, produce_tests, pytest_runner
 from tests.test_testgen import make_repo
 
 AUTO = Dependencies()
@@ -672,8 +671,8 @@ def helper_repo(root: Path, requirements: str = "./vendor/helperlib\n") -> Path:
     )
 
 
-async def baseline(sandbox: Any, repo: Path) -> cov.PytestRun:
-    return await cov.run_pytest(
+async def baseline(sandbox: Any, repo: Path) -> pytest_runner.PytestRun:
+    return await pytest_runner.run_pytest(
         sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
     )
 
@@ -951,7 +950,7 @@ async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
         )
         assert sorted(outcome.packages) == ["alpha-lib-1.0", "beta-lib-2.0", "grouped-0.1"]
         # The project's environment has no pip of its own: pip is the tools', as for the install.
-        pip = ["env", cov.ALL_TOOLS, sandbox.python, "-m", "pip", "--version"]
+        pip = ["env", workdir.ALL_TOOLS, sandbox.python, "-m", "pip", "--version"]
         used = await sandbox.run(pip, cwd=repo, timeout_s=60)
         assert used.output.startswith("pip 23."), used.output  # the old pip did the install
         run = await baseline(sandbox, repo)
@@ -1235,7 +1234,7 @@ async def test_docker_install_runs_offline_in_the_part_container(
         assert with_deps.ok and with_deps.executed["app.py"] == {1, 4, 5}, with_deps.output
         # PATH finds the environment first; the engines (with every tool in sight) too.
         tools = await sandbox.run(
-            ["env", cov.ALL_TOOLS, "python", "-c", "import pynguin, helperlib; print('ok')"],
+            ["env", workdir.ALL_TOOLS, "python", "-c", "import pynguin, helperlib; print('ok')"],
             cwd=repo,
             timeout_s=60,
         )

@@ -12,8 +12,7 @@ from typing import Any
 from bot.repo_config import RepoConfig
 from bot.settings import Settings
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import base_commit, produce_tests, targets
-from jobs.testgen import coverage as cov
+from jobs.testgen import base_commit, line_sets, produce_tests, pytest_runner, targets
 from jobs.testgen.engines import differential
 from jobs.testgen.per_test import select_tests
 from jobs.testgen.report import render, unkept_result
@@ -97,7 +96,7 @@ async def test_a_comparison_change_gives_a_test_that_fails_on_the_base(tmp_path:
         LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
     )
     assert pinning.outcomes == {outcome.written[0]: "fails"}
-    on_head = await cov.run_pytest(
+    on_head = await pytest_runner.run_pytest(
         LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
     )
     assert on_head.ok, on_head.output
@@ -118,13 +117,15 @@ async def test_the_selection_keeps_a_pinning_test_that_covers_no_new_line(tmp_pa
     head = BASE.replace("n > 10", "n >= 10")
     repo, base_sha = project(tmp_path / "repo", head)
     sandbox = LocalSandbox()
-    baseline = await cov.run_pytest(
+    baseline = await pytest_runner.run_pytest(
         sandbox, repo, ["tests/test_sizes.py"], tag="baseline", timeout_s=60, measure=True
     )
-    changed_exec = cov.changed_executable(
+    changed_exec = line_sets.changed_executable(
         repo, {"pkg/sizes.py": changed_lines(BASE, head)}, baseline.statements
     )
-    assert cov.count(cov.restrict(baseline.executed, changed_exec)) == cov.count(changed_exec)
+    assert line_sets.count(line_sets.restrict(baseline.executed, changed_exec)) == line_sets.count(
+        changed_exec
+    )
     candidates = "tests/test_sizes_candidates_tandem.py"
     (repo / candidates).write_text(
         "from pkg.sizes import classify, double\n\n\n"

@@ -16,9 +16,8 @@ from pathlib import Path
 from bot.repo_config import RepoConfig
 from bot.settings import Settings
 from jobs.dependencies import ENV_DIR, install_dependencies
-from jobs.sandbox import LocalSandbox
-from jobs.testgen import coverage as cov
-from jobs.testgen import produce_tests
+from jobs.sandbox import LocalSandbox, workdir
+from jobs.testgen import produce_tests, pytest_runner
 from tests.test_dependencies import HELPER_PYPROJECT
 from tests.test_testgen import make_repo
 
@@ -28,11 +27,11 @@ WORKER_UNIDIFF = os.path.realpath(os.path.join(sysconfig.get_path("purelib"), "u
 
 
 def test_a_changed_file_is_named_as_it_is_imported() -> None:
-    assert cov.module_names("pkg/mod.py") == ["pkg.mod"]
-    assert cov.module_names("src/pkg/mod.py") == ["src.pkg.mod", "pkg.mod"]
-    assert cov.module_names("src/pkg/__init__.py") == ["src.pkg", "pkg"]
-    assert cov.module_names("six.py") == ["six"]
-    assert cov.module_names("__init__.py") == []
+    assert pytest_runner.module_names("pkg/mod.py") == ["pkg.mod"]
+    assert pytest_runner.module_names("src/pkg/mod.py") == ["src.pkg.mod", "pkg.mod"]
+    assert pytest_runner.module_names("src/pkg/__init__.py") == ["src.pkg", "pkg"]
+    assert pytest_runner.module_names("six.py") == ["six"]
+    assert pytest_runner.module_names("__init__.py") == []
 
 
 def test_a_changed_module_imported_from_outside_the_checkout_is_found() -> None:
@@ -49,23 +48,23 @@ def test_a_changed_module_imported_from_outside_the_checkout_is_found() -> None:
         "tools/json.py",  # a module named json inside a folder: not the stdlib's
         "README.md",
     ]
-    assert cov.imported_elsewhere(changed, modules, "/repo") == [
+    assert pytest_runner.imported_elsewhere(changed, modules, "/repo") == [
         ("inst.core", "/repo/.tandem-work/env/lib/python3.12/site-packages/inst/core.py"),
         ("pkg.mod", "/site-packages/pkg/mod.py"),
     ]
-    assert cov.imported_elsewhere(changed, modules, "/repo/") == cov.imported_elsewhere(
-        changed, modules, "/repo"
-    )
-    assert cov.imported_elsewhere(["src/pkg/mod.py"], {}, "/repo") == []
+    assert pytest_runner.imported_elsewhere(
+        changed, modules, "/repo/"
+    ) == pytest_runner.imported_elsewhere(changed, modules, "/repo")
+    assert pytest_runner.imported_elsewhere(["src/pkg/mod.py"], {}, "/repo") == []
 
 
 def test_a_garbled_modules_record_is_read_as_none(tmp_path: Path) -> None:
     record = tmp_path / "run.modules.json"
-    assert cov.read_modules(record) == {}  # missing
+    assert pytest_runner.read_modules(record) == {}  # missing
     record.write_text("[1, 2]")
-    assert cov.read_modules(record) == {}
+    assert pytest_runner.read_modules(record) == {}
     record.write_text('{"a": "/x.py", "b": 3}')
-    assert cov.read_modules(record) == {"a": "/x.py"}
+    assert pytest_runner.read_modules(record) == {"a": "/x.py"}
 
 
 # --- real installs ------------------------------------------------------------------------------
@@ -85,8 +84,8 @@ def vendored_repo(root: Path, files: dict[str, str]) -> Path:
     )
 
 
-async def baseline(sandbox: LocalSandbox, repo: Path) -> cov.PytestRun:
-    return await cov.run_pytest(
+async def baseline(sandbox: LocalSandbox, repo: Path) -> pytest_runner.PytestRun:
+    return await pytest_runner.run_pytest(
         sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
     )
 
@@ -118,7 +117,7 @@ async def test_the_tests_see_the_project_and_measuring_tools_not_the_workers_oth
         assert run.ok and run.passed == 3, run.output
         # The engines still get every tool, behind the project's own packages.
         engine = await sandbox.run(
-            ["env", cov.ALL_TOOLS, sandbox.python, "-c", "import helperlib, unidiff, pynguin"],
+            ["env", workdir.ALL_TOOLS, sandbox.python, "-c", "import helperlib, unidiff, pynguin"],
             cwd=repo,
             timeout_s=60,
         )

@@ -11,7 +11,7 @@ from bot.repo_config import TestGeneration
 from bot.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.budget import Budget
-from jobs.testgen.coverage import ChangedCoverage
+from jobs.testgen.line_sets import ChangedCoverage
 from jobs.testgen.produce import Production, score_mutants
 from jobs.testgen.proof.measure import measure_mutants
 from jobs.testgen.proof.mutants import Mutant, mutants_of

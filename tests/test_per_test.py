@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import coverage as cov
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.per_test import select_tests
 from tests.test_testgen import make_repo
 
@@ -45,10 +45,10 @@ def pynguin_repo(root: Path) -> Path:
 
 async def baseline_and_changed(repo: Path, changed: dict[str, set[int]]):  # type: ignore[no-untyped-def]
     sandbox = LocalSandbox()
-    base = await cov.run_pytest(
+    base = await pytest_runner.run_pytest(
         sandbox, repo, ["tests/test_existing.py"], tag="base", timeout_s=60, measure=True
     )
-    return sandbox, base, cov.changed_executable(repo, changed, base.statements)
+    return sandbox, base, line_sets.changed_executable(repo, changed, base.statements)
 
 
 @pytest.mark.slow
@@ -92,8 +92,10 @@ async def test_pynguin_files_are_selected_per_test_deterministically(tmp_path: P
     assert "with pytest.raises(ValueError, match='low above high'):" in calc
     assert all(v.kept for v in first.verdicts)
     assert "kept 4 of 7 test(s)" in first.verdicts[0].reason
-    uncovered = cov.gained(changed_exec, first.covered)
-    assert cov.count(uncovered) < cov.count(cov.gained(changed_exec, base.executed))
+    uncovered = line_sets.gained(changed_exec, first.covered)
+    assert line_sets.count(uncovered) < line_sets.count(
+        line_sets.gained(changed_exec, base.executed)
+    )
 
 
 HANDWRITTEN = """import os
@@ -163,7 +165,7 @@ async def test_conftest_flaky_failing_prefer_and_limit(tmp_path: Path) -> None:
     text = (repo / path).read_text()
     assert "def test_low_too" in text and "def test_flaky" not in text
     assert "import os" not in text and "describe" not in text
-    assert cov.count(chosen.covered) == 3
+    assert line_sets.count(chosen.covered) == 3
     ast.parse(text)
 
     limited = await select_tests(

@@ -16,10 +16,16 @@ from bot.repo_config import InvalidConfig, RepoConfig, parse_config
 from bot.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
-from jobs.sandbox import LocalSandbox
+from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
-from jobs.testgen import Delivered, produce_and_report, produce_tests, select
-from jobs.testgen import coverage as cov
+from jobs.testgen import (
+    Delivered,
+    line_sets,
+    produce_and_report,
+    produce_tests,
+    pytest_runner,
+    select,
+)
 from jobs.testgen.base_commit import pin_on_base
 from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
@@ -144,7 +150,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
     )
     assert reasons["tests/test_guard_tandem.py"].endswith("; passes on the base commit too")
     assert result.details["broken_tests"] == []
-    assert not list((repo / cov.WORK_DIR).glob("base-*/"))  # the base tree is removed
+    assert not list((repo / workdir.WORK_DIR).glob("base-*/"))  # the base tree is removed
 
     # Without a base commit nothing runs there, and nothing is claimed.
     production = await produce_tests(LocalSandbox(), repo, CHANGED, config(), SETTINGS)
@@ -155,7 +161,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
 
 
 def test_on_a_coverage_tie_the_pinning_test_is_kept() -> None:
-    baseline = cov.PytestRun(returncode=0, timed_out=False, duration_s=0.0, output="")
+    baseline = pytest_runner.PytestRun(returncode=0, timed_out=False, duration_s=0.0, output="")
     changed = {"pkg/calc.py": {6, 7}}
     same = {"pkg/calc.py": {6, 7}}
     passed = [
@@ -297,7 +303,7 @@ async def test_an_editable_install_of_the_head_still_runs_the_base_code(tmp_path
     for path, text in tests.items():
         (repo / path).parent.mkdir(parents=True, exist_ok=True)
         (repo / path).write_text(text)
-    on_head = await cov.run_pytest(
+    on_head = await pytest_runner.run_pytest(
         sandbox, repo, ["tests/test_head_tandem.py"], tag="h", timeout_s=60, measure=False
     )
     assert on_head.ok, on_head.output  # the head's test passes on the head ...
@@ -327,7 +333,7 @@ def test_a_hostile_base_tree_is_never_followed_or_written_outside(tmp_path: Path
 
     tree = materialize(repo, base_sha, deadline=float("inf"))
     root = tree.root
-    assert root.parent == repo / cov.WORK_DIR
+    assert root.parent == repo / workdir.WORK_DIR
     assert (root / "pkg/mod.py").read_text() == "X = 1\n"
     assert (root / "alias").is_symlink() and (root / "alias").read_text() == "X = 1\n"
     assert (root / "self").is_symlink()
@@ -454,8 +460,10 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
         tmp_path / "repo", {**files, "pkg/grade.py": GRADE_BASE}, {"pkg/grade.py": GRADE_HEAD}
     )
     sandbox = LocalSandbox()
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=60, measure=True)
-    changed_exec = cov.changed_executable(repo, {"pkg/grade.py": {2}}, baseline.statements)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=60, measure=True
+    )
+    changed_exec = line_sets.changed_executable(repo, {"pkg/grade.py": {2}}, baseline.statements)
     seen: list[dict[str, str]] = []
 
     async def on_base(texts: dict[str, str]) -> set[tuple[str, str]] | None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from jobs.sandbox import LocalSandbox
-from jobs.testgen import coverage as cov
+from jobs.sandbox import LocalSandbox, workdir
+from jobs.testgen import pytest_runner
 from jobs.testgen.engines import EngineOutcome, pynguin
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
 from jobs.testgen.targets import test_sources as read_test_files
@@ -84,7 +84,7 @@ async def _generate(checkout: Path, tests: dict[str, str]) -> EngineOutcome:
 async def _covered(checkout: Path, written: list[str]) -> set[int]:
     if not written:
         return set()
-    run = await cov.run_pytest(
+    run = await pytest_runner.run_pytest(
         LocalSandbox(), checkout, written, tag="s", timeout_s=60, measure=True
     )
     return run.executed.get("pkg/ledger.py", set())
@@ -102,7 +102,7 @@ async def test_the_projects_tests_seed_pynguin_to_a_branch_it_does_not_reach_alo
     seeded = make_repo(tmp_path / "seeded", files)
     outcome = await _generate(seeded, read_test_files(seeded))
     assert outcome.seeded == {"pkg/ledger.py": ["tests/test_ledger.py"]}, outcome.notes
-    seed = seeded / cov.WORK_DIR / "pynguin/0-seeds/test_ledger.py"
+    seed = seeded / workdir.WORK_DIR / "pynguin/0-seeds/test_ledger.py"
     assert seed.read_text() == seed_module({"t": LEDGER_TESTS}, ["t"])
     assert outcome.written == ["tests/test_pkg_ledger_tandem.py"], outcome.notes
     assert STRICT_LINE in await _covered(seeded, outcome.written)
@@ -111,5 +111,5 @@ async def test_the_projects_tests_seed_pynguin_to_a_branch_it_does_not_reach_alo
     alone = make_repo(tmp_path / "alone", files)
     unseeded = await _generate(alone, {})
     assert unseeded.seeded == {}
-    assert not (alone / cov.WORK_DIR / "pynguin/0-seeds").exists()
+    assert not (alone / workdir.WORK_DIR / "pynguin/0-seeds").exists()
     assert STRICT_LINE not in await _covered(alone, unseeded.written)

@@ -20,7 +20,7 @@ from jobs.dependencies import (
 )
 from jobs.dependencies.pytestconfig import read_pytest_config
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import coverage as cov
+from jobs.testgen import pytest_runner
 from tests.test_dependencies import make_wheel
 from tests.test_testgen import make_repo
 
@@ -178,7 +178,7 @@ async def test_a_project_whose_addopts_use_pytest_cov_gets_it(tmp_path: Path) ->
             "Dependencies: installed from `pyproject.toml` and `pyproject.toml` "
             "[tool.pytest.ini_options] (pytest-cov for its --cov options) (2 package(s))."
         )
-        run = await cov.run_pytest(
+        run = await pytest_runner.run_pytest(
             sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
         )
         assert run.ok and run.passed == 1, run.output
@@ -267,7 +267,7 @@ async def test_tests_that_import_an_extras_module_get_the_projects_extras(tmp_pa
             "Its tests import `alpha_lib`, which its install did not provide, so its extras "
             "fast were installed too."
         )
-        run = await cov.run_pytest(
+        run = await pytest_runner.run_pytest(
             sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
         )
         assert run.ok and run.passed == 1, run.output
@@ -295,7 +295,7 @@ async def test_a_project_that_excludes_the_sandboxs_pytest_runs_the_one_it_allow
         outcome = await install_dependencies(sandbox, repo, timeout_s=300)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert any(p.startswith("pytest-") for p in outcome.packages), outcome.packages
-        run = await cov.run_pytest(
+        run = await pytest_runner.run_pytest(
             sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
         )
         assert run.ok and run.passed == 1, run.output

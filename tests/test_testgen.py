@@ -11,8 +11,16 @@ import pytest
 from bot.repo_config import RepoConfig
 from bot.settings import Settings
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import build_prompt, plan_targets, produce_tests, render, select, validate
-from jobs.testgen import coverage as cov
+from jobs.testgen import (
+    build_prompt,
+    line_sets,
+    plan_targets,
+    produce_tests,
+    pytest_runner,
+    render,
+    select,
+    validate,
+)
 from jobs.testgen.conventions import detect
 from jobs.testgen.targets import module_for
 from jobs.testgen.targets import test_sources as read_test_files
@@ -58,10 +66,12 @@ def repo(tmp_path: Path) -> Path:
 
 
 async def test_baseline_measures_changed_lines(repo: Path) -> None:
-    run = await cov.run_pytest(LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True)
+    run = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
+    )
     assert run.ok and run.measured and run.passed == 1
-    changed = cov.changed_executable(repo, {"pkg/calc.py": set(range(1, 11))}, run.statements)
-    before = cov.ChangedCoverage(changed, cov.restrict(run.executed, changed))
+    changed = line_sets.changed_executable(repo, {"pkg/calc.py": set(range(1, 11))}, run.statements)
+    before = line_sets.ChangedCoverage(changed, line_sets.restrict(run.executed, changed))
     assert before.total == 8
     assert before.uncovered("pkg/calc.py") == {6, 7, 8, 9, 10}
     assert before.percent() == 38
@@ -79,9 +89,11 @@ async def test_baseline_survives_awkward_repos(
     tmp_path: Path, tests: dict[str, str], expected: str
 ) -> None:
     repo = make_repo(tmp_path / "r", {"pkg/__init__.py": "", "pkg/calc.py": CALC, **tests})
-    run = await cov.run_pytest(LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True)
+    run = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
+    )
     assert expected in run.describe()
-    changed = cov.changed_executable(repo, {"pkg/calc.py": {6, 7}}, run.statements)
+    changed = line_sets.changed_executable(repo, {"pkg/calc.py": {6, 7}}, run.statements)
     assert changed == {"pkg/calc.py": {6, 7}}  # statements known even if nothing imported it
 
 
@@ -112,8 +124,12 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
 
 async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Path) -> None:
     sandbox = LocalSandbox()
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=60, measure=True)
-    changed = cov.changed_executable(repo, {"pkg/calc.py": set(range(5, 11))}, baseline.statements)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=60, measure=True
+    )
+    changed = line_sets.changed_executable(
+        repo, {"pkg/calc.py": set(range(5, 11))}, baseline.statements
+    )
     files = {
         "tests/test_a_tandem.py": "from pkg.calc import classify\n\n\ndef test_z():\n"
         "    assert classify(0) == 'zero'\n    assert classify(-1) == 'negative'\n",
@@ -142,9 +158,11 @@ async def test_plan_prioritises_uncovered_lines_and_caps_files(repo: Path) -> No
         (repo / f"pkg/m{i}.py").write_text("".join(f"X{j} = {j}\n" for j in range(i + 1)))
     changed = {f"pkg/m{i}.py": set(range(1, i + 2)) for i in range(3)}
     changed["pkg/calc.py"] = {1, 2}
-    run = await cov.run_pytest(LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True)
-    exec_ = cov.changed_executable(repo, changed, run.statements)
-    before = cov.ChangedCoverage(exec_, cov.restrict(run.executed, exec_))
+    run = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
+    )
+    exec_ = line_sets.changed_executable(repo, changed, run.statements)
+    before = line_sets.ChangedCoverage(exec_, line_sets.restrict(run.executed, exec_))
     targets, left_out = plan_targets(repo, changed, before, max_files=2)
     assert [t.path for t in targets] == ["pkg/m2.py", "pkg/m1.py"]
     assert any("pkg/m0.py" in note and "max_files (2)" in note for note in left_out)
@@ -159,7 +177,7 @@ def test_conventions_and_prompt_carry_the_evidence(repo: Path) -> None:
     config = RepoConfig.model_validate(
         {"test_generation": {"instructions": "Use hypothesis where it helps."}}
     )
-    before = cov.ChangedCoverage({"pkg/calc.py": {6, 7}}, {})
+    before = line_sets.ChangedCoverage({"pkg/calc.py": {6, 7}}, {})
     targets, _ = plan_targets(repo, {"pkg/calc.py": {6, 7}}, before, 10)
     prompt = build_prompt(targets, repo, conventions, config.test_generation)
     assert f"repository at {repo}.\n" in prompt

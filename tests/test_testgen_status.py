@@ -16,10 +16,9 @@ from bot.settings import Settings
 from jobs.agent import AgentOutcome, Status
 from jobs.checkrun import render_results
 from jobs.dependencies import install_dependencies
-from jobs.sandbox import LocalSandbox, decisive_line
+from jobs.sandbox import LocalSandbox, decisive_line, workdir
 from jobs.state import PartResult
-from jobs.testgen import coverage as cov
-from jobs.testgen import produce_tests
+from jobs.testgen import produce_tests, pytest_runner
 from jobs.testgen.engines import pynguin
 from jobs.testgen.produce import Production
 from jobs.testgen.report import kept_result, unkept_result
@@ -167,7 +166,9 @@ testpaths = ["tests"]
     sandbox = LocalSandbox()
     installed = await install_dependencies(sandbox, repo, timeout_s=300)
     assert installed.status == "installed", installed.note
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=120, measure=True
+    )
     assert baseline.problem() is None, baseline.output
     assert baseline.ok and baseline.passed == 1
     # classify(0) ran lines 6 (n < 0), 8 (n == 0) and 9 (return "zero"), not 7 or 10.
@@ -183,7 +184,7 @@ testpaths = ["tests"]
             "-m",
             "coverage",
             "run",
-            f"--rcfile={cov.RC_FILE}",
+            f"--rcfile={workdir.RC_FILE}",
             "--data-file=.tandem-work/plain.coverage",
             "-m",
             "pytest",
@@ -325,13 +326,15 @@ filterwarnings = ["error"]
     # The control: pytest started plainly with every tool in view loads every plugin it can
     # see, and pytest-asyncio's warning is an error under this project's filterwarnings.
     pytest_plain = [sandbox.python, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
-    every = await sandbox.run(["env", cov.ALL_TOOLS, *pytest_plain], cwd=repo, timeout_s=120)
+    every = await sandbox.run(["env", workdir.ALL_TOOLS, *pytest_plain], cwd=repo, timeout_s=120)
     assert every.returncode == 3 and "asyncio_default_fixture_loop_scope" in every.output
     # The project's environment itself shows it only the measuring tools: no such plugin.
     plain = await sandbox.run(pytest_plain, cwd=repo, timeout_s=120)
     assert plain.returncode == 0, plain.output
 
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=120, measure=True
+    )
     assert baseline.problem() is None, baseline.output
     assert baseline.ok and baseline.passed == 1
     assert baseline.executed["strictpkg/calc.py"] >= {2}
@@ -358,7 +361,9 @@ async def test_a_project_without_its_own_environment_gets_none_of_the_tools_plug
     )
     assert plain.returncode == 1 and "hasplugin" in plain.output, plain.output
 
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=120, measure=True
+    )
     assert baseline.problem() is None, baseline.output
     assert baseline.ok and baseline.passed == 1
 
@@ -406,10 +411,12 @@ async def test_add():
     sandbox = LocalSandbox()
     installed = await install_dependencies(sandbox, repo, timeout_s=300)
     assert installed.status == "installed", installed.note
-    recorded = (repo / ".tandem-work" / "env" / cov.PROJECT_DISTS).read_text().split()
+    recorded = (repo / ".tandem-work" / "env" / workdir.PROJECT_DISTS).read_text().split()
     assert "anyio" in recorded and "pytest-asyncio" not in recorded
 
-    baseline = await cov.run_pytest(sandbox, repo, [], tag="b", timeout_s=120, measure=True)
+    baseline = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="b", timeout_s=120, measure=True
+    )
     assert baseline.problem() is None, baseline.output
     assert baseline.ok and baseline.passed == 1, baseline.output
     assert baseline.executed["asyncpkg/calc.py"] >= {2}
@@ -417,10 +424,12 @@ async def test_add():
     # The project's environment sees anyio through its view of the tools because the project
     # asked for it. The control: without it there (as for any tool it never asked for), the
     # async test does not run.
-    view = repo / ".tandem-work" / "env" / cov.VIEW_DIR
+    view = repo / ".tandem-work" / "env" / workdir.VIEW_DIR
     anyio = [entry for entry in view.iterdir() if entry.name.startswith("anyio")]
     assert anyio
     for entry in anyio:
         entry.unlink()
-    unasked = await cov.run_pytest(sandbox, repo, [], tag="c", timeout_s=120, measure=True)
+    unasked = await pytest_runner.run_pytest(
+        sandbox, repo, [], tag="c", timeout_s=120, measure=True
+    )
     assert not unasked.ok and unasked.passed == 0, unasked.output

@@ -17,7 +17,7 @@ from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
 from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local import LocalSandbox
-from jobs.testgen.coverage import imported_elsewhere, read_junit, read_report, run_pytest
+from jobs.testgen.pytest_runner import imported_elsewhere, read_junit, read_report, run_pytest
 
 INSTALL_TIMEOUT_S = 600.0
 TEST_TIMEOUT_S = 900.0  # the default of --timeout

@@ -61,13 +61,12 @@ from jobs.dependencies.plan import (
     with_extras,
 )
 from jobs.dependencies.policy import UnreadableFile
-from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail
-from jobs.testgen import coverage as cov
+from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail, workdir
 
 log = logging.getLogger(__name__)
 
-ENV_DIR = f"{cov.WORK_DIR}/env"
-TMP_DIR = f"{cov.WORK_DIR}/pip-tmp"
+ENV_DIR = f"{workdir.WORK_DIR}/env"
+TMP_DIR = f"{workdir.WORK_DIR}/pip-tmp"
 PIP_LOG = f"{TMP_DIR}/pip.log"  # whole, where the output is a tail
 MAX_INSTALL_S = 600.0
 MAX_FILE_BYTES = 1_000_000
@@ -121,48 +120,15 @@ class InstallOutcome:
     output: str = ""  # pip's output, the tail
 
 
-# Run by the sandbox's own python (-I: the checkout's files cannot shadow venv or site): make
-# the venv, add the tools' site-packages after its own, make sure it has a pip.
-BOOTSTRAP = (
-    """\
-import os, site, subprocess, sys, venv
-env = sys.argv[1]
-venv.EnvBuilder(symlinks=True, with_pip=False).create(env)
-python = os.path.join(env, "bin", "python")
-purelib = subprocess.run(
-    [python, "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-    check=True, capture_output=True, text=True,
-).stdout.strip()
-tools = [d for d in site.getsitepackages() if os.path.isdir(d)]
-view = os.path.join(env, """
-    + repr(cov.VIEW_DIR)
-    + """)
-with open(os.path.join(purelib, """
-    + repr(cov.TOOLS_PTH)
-    + """), "w") as pth:
-    pth.write(
-        "import os, site; [site.addsitedir(d) for d in ("
-        + repr(tools)
-        + " if os.environ.get("
-        + repr("""
-    + repr(cov.TOOLS_ENV)
-    + """)
-        + ") == 'all' else ["
-        + repr(view)
-        + "])]\\n"
-    )
-every = {**os.environ, """
-    + repr(cov.TOOLS_ENV)
-    + """: "all"}
-if subprocess.run([python, "-I", "-c", "import pip"], capture_output=True, env=every).returncode:
-    subprocess.run([python, "-I", "-m", "ensurepip", "--default-pip"], check=True)
-"""
-)
+# Run by the sandbox's own python (jobs/sandbox/scripts/make_env.py).
+BOOTSTRAP = workdir.script_text("make_env.py")
 PROBE = "import pytest, coverage"
+# Prints the names, one a line, the project's environment cannot import (find_missing.py).
+FIND_MISSING = workdir.script_text("find_missing.py")
 # Distributions a project's pins may replace in its environment that the measurement needs.
 MEASURING = frozenset({"pytest", "coverage", "pluggy", "py", "iniconfig"})
-# Makes the project environment's view of the tools (jobs/dependencies/tools_view.py).
-TOOLS_VIEW = (Path(__file__).parent / "tools_view.py").read_text(encoding="utf-8")
+# Makes the project environment's view of the tools (jobs/sandbox/scripts/tools_view.py).
+TOOLS_VIEW = workdir.script_text("tools_view.py")
 # What the view always holds: what measuring needs (with what they require).
 VIEW_ALWAYS = ("pytest", "coverage")
 
@@ -231,10 +197,10 @@ async def install_dependencies(
 
 def _work_dir(checkout: Path) -> None:
     """``.tandem-work`` as a real directory of the checkout, with no environment in it yet."""
-    work = checkout / cov.WORK_DIR
+    work = checkout / workdir.WORK_DIR
     if work.is_symlink() or (work.exists() and not work.is_dir()):
-        raise RuntimeError(f"the repository has its own {cov.WORK_DIR}")
-    cov.prepare(checkout)
+        raise RuntimeError(f"the repository has its own {workdir.WORK_DIR}")
+    workdir.prepare(checkout)
     env = checkout / ENV_DIR
     if env.is_symlink() or env.is_file():
         env.unlink()
@@ -272,7 +238,7 @@ async def _install(
                 [
                     "env",
                     f"TMPDIR={checkout / TMP_DIR}",
-                    cov.ALL_TOOLS,  # what the tools have counts as installed: not fetched again
+                    workdir.ALL_TOOLS,  # what the tools have counts as installed: not fetched again
                     *(f"{name}={value}" for name, value in plan.environment().items()),
                     python,
                     "-I",
@@ -336,7 +302,7 @@ async def _install(
         # The project pins its own (often old) pytest or coverage, which does not import here:
         # take them out of its environment, so that the tools' copies behind it are used.
         names = [package.rsplit("-", 1)[0] for package in replaced]
-        pip = ["env", cov.ALL_TOOLS, python, "-I", "-m", "pip"]  # pip may be only the tools'
+        pip = ["env", workdir.ALL_TOOLS, python, "-I", "-m", "pip"]  # pip may be only the tools'
         await sandbox.run(
             [*pip, "uninstall", "-y", "--no-input", *names],
             cwd=checkout,
@@ -395,7 +361,7 @@ async def _extras_for_missing_imports(
     if not extras:
         return None
     found = await sandbox.run(
-        [python, "-c", testimports.FIND, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
+        [python, "-c", FIND_MISSING, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
     )
     missing = [n for n in found.output.split() if n in names] if found.returncode == 0 else []
     return with_extras(plan, extras, missing) if missing else None
@@ -405,7 +371,16 @@ async def make_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float
     """Create the project's environment (:data:`BOOTSTRAP`) with the sandbox's current python,
     the tools' one."""
     return await sandbox.run(
-        [sandbox.python, "-I", "-c", BOOTSTRAP, str(checkout / ENV_DIR)],
+        [
+            sandbox.python,
+            "-I",
+            "-c",
+            BOOTSTRAP,
+            str(checkout / ENV_DIR),
+            workdir.VIEW_DIR,
+            workdir.TOOLS_PTH,
+            workdir.TOOLS_ENV,
+        ],
         cwd=checkout,
         timeout_s=timeout_s,
     )
@@ -414,7 +389,7 @@ async def make_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: float
 async def make_view(
     sandbox: Sandbox, checkout: Path, asked: Sequence[str], *, timeout_s: float
 ) -> CommandResult:
-    """The environment's view of the tools (jobs/dependencies/tools_view.py): what measuring
+    """The environment's view of the tools (jobs/sandbox/scripts/tools_view.py): what measuring
     needs and the tools' distributions in ``asked``. Run with the tools' python."""
     return await sandbox.run(
         [
@@ -422,7 +397,7 @@ async def make_view(
             "-I",
             "-c",
             TOOLS_VIEW,
-            str(checkout / ENV_DIR / cov.VIEW_DIR),
+            str(checkout / ENV_DIR / workdir.VIEW_DIR),
             *VIEW_ALWAYS,
             *asked,
         ],
@@ -468,7 +443,7 @@ def already_satisfied(log_text: str) -> list[str]:
 
 
 def _record_project_dists(checkout: Path) -> list[str]:
-    """Tell the launchers (jobs.testgen.coverage) which of the tools' distributions the project
+    """Tell the launchers (jobs.sandbox.scripts) which of the tools' distributions the project
     asked for, so their pytest plugins still load; returns them, for the view."""
     try:
         with (checkout / PIP_LOG).open(encoding="utf-8", errors="replace") as f:
@@ -476,7 +451,7 @@ def _record_project_dists(checkout: Path) -> list[str]:
     except OSError:
         text = ""
     asked = already_satisfied(text)
-    (checkout / ENV_DIR / cov.PROJECT_DISTS).write_text("".join(f"{name}\n" for name in asked))
+    (checkout / ENV_DIR / workdir.PROJECT_DISTS).write_text("".join(f"{name}\n" for name in asked))
     return asked
 
 

@@ -21,19 +21,6 @@ MAX_TEST_FILES = 2000
 MAX_FILE_BYTES = 1_000_000
 _SKIP_DIRS = {"node_modules", "site-packages", "__pycache__", "build", "dist"}
 
-# Run in the project's environment (its python, the checkout as cwd): prints the names, one a
-# line, that it cannot find. find_spec of a top-level name imports nothing.
-FIND = """\
-import importlib.util, sys
-for name in sys.argv[1:]:
-    try:
-        found = importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        found = False
-    if not found:
-        print(name)
-"""
-
 
 def is_test_file(name: str) -> bool:
     return name.endswith(".py") and (

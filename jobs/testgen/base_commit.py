@@ -34,8 +34,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.sandbox import Sandbox, decisive_line
-from jobs.testgen import coverage as cov
+from jobs.sandbox import Sandbox, decisive_line, workdir
+from jobs.testgen import pytest_runner
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
 from jobs.testgen.pin import (
     BrokenTests,
@@ -47,8 +47,8 @@ from jobs.testgen.pin import (
 )
 
 MAX_RESULTS_BYTES = 20_000_000
-LAUNCHER = f"{cov.WORK_DIR}/run_base_pytest.py"
-EMPTY_INI = f"{cov.WORK_DIR}/base-pytest.ini"
+LAUNCHER = f"{workdir.WORK_DIR}/run_base_pytest.py"
+EMPTY_INI = f"{workdir.WORK_DIR}/base-pytest.ini"
 # pytest's own order for a directory's config files; the section that makes each one count.
 PYTEST_CONFIGS = (
     ("pytest.ini", None),
@@ -56,109 +56,6 @@ PYTEST_CONFIGS = (
     ("pyproject.toml", "[tool.pytest.ini_options]"),
     ("tox.ini", "[pytest]"),
     ("setup.cfg", "[tool:pytest]"),
-)
-
-_LAUNCHER = (
-    """\
-import json, os, re, sys
-checkout, only_file, results_file = sys.argv[1:4]
-base = os.getcwd()
-work = os.path.join(checkout, ".tandem-work")
-
-
-def _under(path, root):
-    return path == root or path.startswith(root + os.sep)
-
-
-def _to_base(path):
-    # An import path into the head checkout (an editable install) becomes the base tree's.
-    real = os.path.realpath(path) if path else path
-    if real and _under(real, checkout) and not _under(real, work):
-        return os.path.join(base, os.path.relpath(real, checkout))
-    return path
-
-
-sys.path[:] = [_to_base(p) for p in sys.path]
-sys.path[0] = base
-for _name, _module in list(sys.modules.items()):
-    if _name.startswith("__editable__"):  # setuptools' editable finders
-        _mapping = getattr(_module, "MAPPING", None)
-        if isinstance(_mapping, dict):
-            for _key, _value in list(_mapping.items()):
-                _mapping[_key] = _to_base(_value)
-        _spaces = getattr(_module, "NAMESPACES", None)
-        if isinstance(_spaces, dict):
-            for _key, _value in list(_spaces.items()):
-                _spaces[_key] = [_to_base(v) for v in _value]
-
-only = None
-if only_file != "-":
-    with open(only_file, encoding="utf-8") as f:
-        data = json.load(f)
-    only = ({tuple(c) for c in data["cases"]}, set(data["files"]))
-
-
-def _address(nodeid, prefix):
-    # What pytest's JUnit XML calls this test (junitxml.mangle_test_address).
-    path, bracket, params = nodeid.partition("[")
-    names = path.split("::")
-    names[0] = re.sub(r"\\.py$", "", names[0].replace("/", "."))
-    names[-1] += bracket + params
-    classnames = names[:-1]
-    if prefix:
-        classnames.insert(0, prefix)
-    return ".".join(classnames), names[-1]
-
-
-class TandemBase:
-    def __init__(self):
-        self.tests = {}
-        self.collect_errors = []
-
-    def pytest_collection_modifyitems(self, config, items):
-        prefix = getattr(config.option, "junitprefix", None)
-        for item in items:
-            self.tests[item.nodeid] = {"address": _address(item.nodeid, prefix), "outcome": None}
-        if only is None:
-            return
-        cases, files = only
-        keep, drop = [], []
-        for item in items:
-            wanted = item.nodeid.split("::")[0] in files
-            wanted = wanted or tuple(self.tests[item.nodeid]["address"]) in cases
-            (keep if wanted else drop).append(item)
-        for item in drop:
-            self.tests.pop(item.nodeid, None)
-        items[:] = keep
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-
-    def pytest_collectreport(self, report):
-        if report.failed:
-            self.collect_errors.append(report.nodeid)
-
-    def pytest_runtest_logreport(self, report):
-        test = self.tests.setdefault(report.nodeid, {"address": ["", ""], "outcome": None})
-        if report.failed:
-            test["outcome"] = "failed"
-        elif report.when == "call" and report.passed and test["outcome"] != "failed":
-            test["outcome"] = "passed"
-        elif report.skipped and test["outcome"] is None:
-            test["outcome"] = "skipped"
-
-    def pytest_sessionfinish(self, session):
-        tests = [{"nodeid": k, **v} for k, v in self.tests.items() if v["outcome"]]
-        with open(results_file, "w", encoding="utf-8") as f:
-            json.dump({"tests": tests, "collect_errors": self.collect_errors}, f)
-
-
-import pytest
-"""
-    + cov.PYTEST_EXTRA_ARGS
-    + """\
-# Before the arguments: they end with `-- paths`.
-sys.exit(pytest.main([*extra, *sys.argv[4:]], plugins=[TandemBase()]))
-"""
 )
 
 
@@ -261,10 +158,12 @@ def _prepare_run(
     config into the scratch directory. Returns the resolved checkout, where the results will
     be, and the launcher's arguments before pytest's (selection, results, ``-c`` config)."""
     checkout = checkout.resolve()
-    work = checkout / cov.WORK_DIR
+    work = checkout / workdir.WORK_DIR
     if work.is_symlink() or not inside(work, base.root):
-        raise BaseTreeError(f"the checkout's {cov.WORK_DIR} was replaced")
-    _write_fresh(checkout / LAUNCHER, _LAUNCHER)
+        raise BaseTreeError(f"the checkout's {workdir.WORK_DIR} was replaced")
+    # The launcher (jobs/sandbox/scripts/run_base_pytest.py) and the module it imports.
+    workdir.copy_script("run_base_pytest.py", checkout / LAUNCHER)
+    workdir.copy_script(workdir.PLUGINS_COPY, work / workdir.PLUGINS_COPY)
     results = work / f"base-{tag}.json"
     results.unlink(missing_ok=True)
     only = "-"
@@ -377,7 +276,7 @@ async def broken_on_base(
     sandbox: Sandbox,
     checkout: Path,
     sha: str,
-    failures: list[cov.TestFailure],
+    failures: list[pytest_runner.TestFailure],
     *,
     timeout_s: float,
 ) -> BrokenTests:
@@ -425,7 +324,7 @@ def _regular_file(root: Path, path: str) -> bool:
     return target.is_file() and not target.is_symlink() and inside(root, target)
 
 
-def locate(checkout: Path, failure: cov.TestFailure) -> Located | None:
+def locate(checkout: Path, failure: pytest_runner.TestFailure) -> Located | None:
     """The head checkout's file and ``def`` line of a failing test, from its JUnit address
     (classname "tests.test_x.TestK", name "test_y[1]"; a collection error has classname ""
     and the module as its name). None when no test file in the checkout matches."""

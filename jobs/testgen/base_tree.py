@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs import git
-from jobs.testgen import coverage as cov
+from jobs.sandbox import workdir
 
 MAX_BASE_FILES = 200_000
 MAX_BASE_BYTES = 1_000_000_000
@@ -72,10 +72,10 @@ def _listing(checkout: Path, sha: str) -> list[tuple[str, str, str, int]]:
 def materialize(checkout: Path, sha: str, *, deadline: float) -> BaseTree:
     """Write the tree of commit ``sha`` into a fresh directory under the checkout's scratch
     directory (blocking: run it in a thread). Raises BaseTreeError."""
-    work = checkout / cov.WORK_DIR
+    work = checkout / workdir.WORK_DIR
     if work.is_symlink():
-        raise BaseTreeError(f"the repository has its own {cov.WORK_DIR}")
-    cov.prepare(checkout)
+        raise BaseTreeError(f"the repository has its own {workdir.WORK_DIR}")
+    workdir.prepare(checkout)
     try:
         entries = _listing(checkout, sha)
     except git.GitError as exc:

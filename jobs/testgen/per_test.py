@@ -33,8 +33,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from jobs.sandbox import Sandbox
-from jobs.testgen import coverage as cov
+from jobs.sandbox import Sandbox, workdir
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
 from jobs.testgen.targets import compress
 from jobs.testgen.tidy import (
@@ -56,7 +56,7 @@ MAX_ROUNDS = 3
 # Test files (path -> text) in, (path, test name) of those failing on the base commit out; None
 # when that run said nothing.
 OnBase = Callable[[dict[str, str]], Awaitable[set[tuple[str, str]] | None]]
-CONTEXT_RC = f"{cov.WORK_DIR}/coveragerc-contexts"
+CONTEXT_RC = f"{workdir.WORK_DIR}/coveragerc-contexts"
 MEASURE_OPTIONS = ["--runxfail", "--continue-on-collection-errors"]
 
 
@@ -70,7 +70,7 @@ class TestVerdict:
     kept: bool
     reason: str
     name: str = ""  # its name in the kept file
-    new_lines: cov.Lines = field(default_factory=dict)
+    new_lines: line_sets.Lines = field(default_factory=dict)
 
 
 @dataclass
@@ -78,7 +78,9 @@ class PerTestSelection:
     kept_files: dict[str, str] = field(default_factory=dict)  # path -> text, as written
     verdicts: list[Verdict] = field(default_factory=list)  # one per candidate file
     tests: list[TestVerdict] = field(default_factory=list)
-    covered: cov.Lines = field(default_factory=dict)  # changed lines covered, baseline included
+    covered: line_sets.Lines = field(
+        default_factory=dict
+    )  # changed lines covered, baseline included
     dropped: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
     pytest_runs: int = 0
     duration_s: float = 0.0
@@ -98,21 +100,21 @@ class _Candidate:
 @dataclass
 class _Measured:
     case: TestCase
-    lines: cov.Lines
+    lines: line_sets.Lines
 
 
 def _module(path: str) -> str:
     return PurePosixPath(path).with_suffix("").as_posix().replace("/", ".")
 
 
-def read_contexts(report: Path) -> tuple[dict[str, cov.Lines], cov.Lines]:
+def read_contexts(report: Path) -> tuple[dict[str, line_sets.Lines], line_sets.Lines]:
     """Executed lines per coverage context, and the lines run outside any test (context "")."""
     try:
         files = json.loads(report.read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):
         return {}, {}
-    by_context: dict[str, cov.Lines] = {}
-    outside: cov.Lines = {}
+    by_context: dict[str, line_sets.Lines] = {}
+    outside: line_sets.Lines = {}
     for name, info in files.items():
         rel = PurePosixPath(str(name).replace("\\", "/")).as_posix().removeprefix("./")
         for line, contexts in (info.get("contexts") or {}).items():
@@ -164,24 +166,26 @@ def _junit_outcomes(xml: Path, modules: dict[str, str]) -> dict[tuple[str, str],
 
 async def _measure(
     sandbox: Sandbox, checkout: Path, paths: list[str], *, tag: str, timeout_s: float
-) -> tuple[cov.PytestRun, dict[str, cov.Lines], cov.Lines, Path]:
+) -> tuple[pytest_runner.PytestRun, dict[str, line_sets.Lines], line_sets.Lines, Path]:
     """One pytest run of ``paths`` under coverage with per-test contexts and --runxfail."""
-    cov.prepare(checkout)
+    workdir.prepare(checkout)
     (checkout / CONTEXT_RC).write_text(
-        cov.COVERAGE_RC.replace("[run]\n", "[run]\ndynamic_context = test_function\n", 1)
+        workdir.COVERAGE_RC.replace("[run]\n", "[run]\ndynamic_context = test_function\n", 1)
     )
-    junit, data, report = (f"{cov.WORK_DIR}/{tag}.{ext}" for ext in ("xml", "coverage", "json"))
+    junit, data, report = (f"{workdir.WORK_DIR}/{tag}.{ext}" for ext in ("xml", "coverage", "json"))
     for stale in (junit, data, report):
         (checkout / stale).unlink(missing_ok=True)
     python = sandbox.python
-    coverage = [python, cov.LAUNCHER, "--coverage", "run", f"--rcfile={CONTEXT_RC}"]
-    command = [*coverage, f"--data-file={data}", "-m", "pytest", *cov.pytest_args(junit)]
+    coverage = [python, workdir.LAUNCHER, "--coverage", "run", f"--rcfile={CONTEXT_RC}"]
+    command = [*coverage, f"--data-file={data}", "-m", "pytest", *pytest_runner.pytest_args(junit)]
     result = await sandbox.run(
         [*command, *MEASURE_OPTIONS, *paths], cwd=checkout, timeout_s=timeout_s
     )
-    run = cov.PytestRun(result.returncode, result.timed_out, result.duration_s, result.output)
-    contexts: dict[str, cov.Lines] = {}
-    outside: cov.Lines = {}
+    run = pytest_runner.PytestRun(
+        result.returncode, result.timed_out, result.duration_s, result.output
+    )
+    contexts: dict[str, line_sets.Lines] = {}
+    outside: line_sets.Lines = {}
     if (checkout / data).exists():
         report_cmd = [python, "-m", "coverage", "json", f"--rcfile={CONTEXT_RC}"]
         report_cmd += [f"--data-file={data}", "--show-contexts", "-o", report, "-q"]
@@ -219,8 +223,8 @@ async def select_tests(
     sandbox: Sandbox,
     checkout: Path,
     candidates: list[str],
-    baseline: cov.PytestRun,
-    changed_exec: cov.Lines,
+    baseline: pytest_runner.PytestRun,
+    changed_exec: line_sets.Lines,
     *,
     runs: int,
     timeout_s: float,
@@ -241,7 +245,9 @@ async def select_tests(
 
     modules = {_module(c.path): c.path for c in files}
     paths = [c.path for c in files]
-    measured: list[tuple[str, cov.PytestRun, dict[str, cov.Lines], cov.Lines, Path]] = []
+    measured: list[
+        tuple[str, pytest_runner.PytestRun, dict[str, line_sets.Lines], line_sets.Lines, Path]
+    ] = []
     if paths:
         run, contexts, outside, junit = await _measure(
             sandbox, checkout, paths, tag="per-test", timeout_s=left()
@@ -257,16 +263,16 @@ async def select_tests(
         else:
             measured.append(("", run, contexts, outside, junit))
     pool: list[_Measured] = []
-    collection: cov.Lines = {}
+    collection: line_sets.Lines = {}
     for only, run, contexts, outside, junit in measured:
         outcomes = _junit_outcomes(junit, modules)
         junit_text = junit.read_text(encoding="utf-8") if junit.exists() else ""
-        collection = cov.union(collection, cov.restrict(outside, changed_exec))
-        per_case: dict[tuple[str, str], cov.Lines] = {}
+        collection = line_sets.union(collection, line_sets.restrict(outside, changed_exec))
+        per_case: dict[tuple[str, str], line_sets.Lines] = {}
         for context, lines in contexts.items():
             owner = _context_owner(context, modules)
             if owner is not None:
-                per_case[owner] = cov.union(per_case.get(owner, {}), lines)
+                per_case[owner] = line_sets.union(per_case.get(owner, {}), lines)
         for candidate in files:
             if only and candidate.path != only:
                 continue
@@ -289,19 +295,21 @@ async def select_tests(
                 if why or not run.measured:
                     out.dropped.append((case.label, why or "coverage was not measured"))
                     continue
-                pool.append(_Measured(case, cov.restrict(per_case.get(key, {}), changed_exec)))
+                pool.append(
+                    _Measured(case, line_sets.restrict(per_case.get(key, {}), changed_exec))
+                )
 
     if on_base is not None:
         out.pinning = await _pinning(files, pool, on_base)
         if out.pinning:
             prefer = _preferring(out.pinning, prefer)
-    base = cov.restrict(baseline.executed, changed_exec)
+    base = line_sets.restrict(baseline.executed, changed_exec)
     functions = changed_functions(checkout, changed_exec)
     excluded: dict[str, str] = {}
 
     def choose(
         usable: list[_Measured],
-    ) -> tuple[list[tuple[_Measured, cov.Lines]], cov.Lines, list[tuple[str, str]]]:
+    ) -> tuple[list[tuple[_Measured, line_sets.Lines]], line_sets.Lines, list[tuple[str, str]]]:
         chosen, covered, rejected = _choose(usable, base, collection, max_tests, prefer)
         picked = {m.case.label for m, _ in chosen}
         rest = [m for m in usable if m.case.label not in picked]
@@ -356,10 +364,10 @@ async def _pinning(files: list[_Candidate], pool: list[_Measured], on_base: OnBa
 ANYWHERE = "*"
 
 
-def changed_functions(checkout: Path, changed_exec: cov.Lines) -> dict[str, cov.Lines]:
+def changed_functions(checkout: Path, changed_exec: line_sets.Lines) -> dict[str, line_sets.Lines]:
     """ "path::qualname" of the innermost function or method holding each changed statement ->
     those statements (parsed, never run); module-level statements are left out."""
-    functions: dict[str, cov.Lines] = {}
+    functions: dict[str, line_sets.Lines] = {}
     for path, lines in sorted(changed_exec.items()):
         try:
             tree = ast.parse((checkout / path).read_bytes())
@@ -391,8 +399,10 @@ def _function_spans(tree: ast.Module) -> list[tuple[int, int, str]]:
     return spans
 
 
-def _pinned_by(m: _Measured, functions: dict[str, cov.Lines]) -> set[str]:
-    hit = {f for f, lines in functions.items() if cov.count(cov.restrict(m.lines, lines))}
+def _pinned_by(m: _Measured, functions: dict[str, line_sets.Lines]) -> set[str]:
+    hit = {
+        f for f, lines in functions.items() if line_sets.count(line_sets.restrict(m.lines, lines))
+    }
     return hit or {ANYWHERE}
 
 
@@ -400,8 +410,8 @@ def choose_pins(
     chosen: list[_Measured],
     rest: list[_Measured],
     pinning: set[str],
-    functions: dict[str, cov.Lines],
-    pinned_by: Callable[[_Measured, dict[str, cov.Lines]], set[str]],
+    functions: dict[str, line_sets.Lines],
+    pinned_by: Callable[[_Measured, dict[str, line_sets.Lines]], set[str]],
 ) -> tuple[list[_Measured], dict[str, list[str]]]:
     """Tests kept for what they pin, though they cover no new changed line: for each changed
     function that no chosen test failing on the base commit runs, the test failing there that
@@ -444,33 +454,33 @@ def _preferring(
 
 def _choose(
     pool: list[_Measured],
-    base: cov.Lines,
-    collection: cov.Lines,
+    base: line_sets.Lines,
+    collection: line_sets.Lines,
     max_tests: int,
     prefer: Callable[[TestCase], bool] | None,
-) -> tuple[list[tuple[_Measured, cov.Lines]], cov.Lines, list[tuple[str, str]]]:
+) -> tuple[list[tuple[_Measured, line_sets.Lines]], line_sets.Lines, list[tuple[str, str]]]:
     """Greedy choice: (chosen with the lines each adds, lines covered after, rejected)."""
     covered = base
-    chosen: list[tuple[_Measured, cov.Lines]] = []
+    chosen: list[tuple[_Measured, line_sets.Lines]] = []
     rest = sorted(pool, key=lambda m: m.case.label)
     while rest and len(chosen) < max_tests:
         best = min(rest, key=lambda m: _rank(m, covered, prefer))
-        new = cov.gained(best.lines, covered)
+        new = line_sets.gained(best.lines, covered)
         if not new:
             break
         chosen.append((best, new))
-        covered = cov.union(covered, new)
+        covered = line_sets.union(covered, new)
         rest.remove(best)
-    imported = cov.gained(collection, covered)
+    imported = line_sets.gained(collection, covered)
     if imported and rest and not chosen:  # only import-time lines are new: one test brings them
         best = min(rest, key=lambda m: _rank(m, covered, prefer))
         chosen.append((best, imported))
         rest.remove(best)
     if chosen:
-        covered = cov.union(covered, imported)
+        covered = line_sets.union(covered, imported)
     reasons = []
     for m in rest:
-        if cov.gained(m.lines, covered):
+        if line_sets.gained(m.lines, covered):
             reasons.append((m.case.label, f"left out: the limit of {max_tests} tests was reached"))
         else:
             why = "covers no changed line that the baseline or a kept test does not cover"
@@ -479,9 +489,9 @@ def _choose(
 
 
 def _rank(
-    m: _Measured, covered: cov.Lines, prefer: Callable[[TestCase], bool] | None
+    m: _Measured, covered: line_sets.Lines, prefer: Callable[[TestCase], bool] | None
 ) -> tuple[int, bool, int, str]:
-    gain = cov.count(cov.gained(m.lines, covered))
+    gain = line_sets.count(line_sets.gained(m.lines, covered))
     preferred = prefer(m.case) if prefer is not None else False
     return (-gain, not preferred, len(m.case.source), m.case.label)
 
@@ -526,7 +536,7 @@ async def _flaky_runs(
         if left() <= 1:
             why = f"not validated: wall-time budget reached after {number - 1} of {runs} runs"
             return dict.fromkeys(everyone, why)
-        run = await cov.run_pytest(
+        run = await pytest_runner.run_pytest(
             sandbox, checkout, paths, tag=f"per-test-run-{number}", timeout_s=left(), measure=False
         )
         out.pytest_runs += 1
@@ -550,7 +560,7 @@ async def _flaky_runs(
 def _verdicts(
     out: PerTestSelection,
     files: list[_Candidate],
-    chosen: list[tuple[_Measured, cov.Lines]],
+    chosen: list[tuple[_Measured, line_sets.Lines]],
     names: dict[str, dict[str, str]],
     runs: int,
 ) -> None:
@@ -559,7 +569,7 @@ def _verdicts(
         where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
         reason = f"passed {runs}/{runs} runs; "
         if new:
-            reason += f"covers {cov.count(new)} changed line(s) not covered before: {where}"
+            reason += f"covers {line_sets.count(new)} changed line(s) not covered before: {where}"
         if m.case.label in out.pinned:
             functions = ", ".join(f"`{f.split('::', 1)[1]}`" for f in out.pinned[m.case.label])
             reason += "; " if new else ""
@@ -575,10 +585,12 @@ def _verdicts(
         kept = [t for t in mine if t.kept]
         total = candidate.total
         if kept:
-            new = cov.union(*(t.new_lines for t in kept))
+            new = line_sets.union(*(t.new_lines for t in kept))
             where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
             reason = f"kept {len(kept)} of {total} test(s), each passed {runs}/{runs} runs; "
-            reason += f"they cover {cov.count(new)} changed line(s) not covered before: {where}"
+            reason += (
+                f"they cover {line_sets.count(new)} changed line(s) not covered before: {where}"
+            )
             pins = [t for t in kept if t.label in out.pinned]
             if pins:
                 reason += f"; {len(pins)} fail on the base commit (they pin the change)"

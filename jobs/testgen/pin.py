@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.github import Annotation
-from jobs.testgen import coverage as cov
+from jobs.testgen import pytest_runner
 
 if TYPE_CHECKING:
     from jobs.testgen.base_commit import BaseRun
@@ -220,7 +220,7 @@ class BrokenTests:
 
 
 def classify_broken(
-    failures: list[tuple[cov.TestFailure, Located | None]],
+    failures: list[tuple[pytest_runner.TestFailure, Located | None]],
     missing_on_base: set[str],
     run: BaseRun | None,
     note: str = "",

@@ -16,13 +16,9 @@ from typing import Any
 
 from bot.repo_config import RepoConfig
 from bot.settings import Settings
-
-# A module import, not a name import: jobs.dependencies imports this package's coverage module,
-# and whichever of the two is imported first must find the other importable.
 from jobs import dependencies
 from jobs.sandbox import Sandbox
-from jobs.testgen import base_commit
-from jobs.testgen import coverage as cov
+from jobs.testgen import base_commit, line_sets, pytest_runner
 from jobs.testgen.budget import Budget, Usage
 from jobs.testgen.conventions import detect
 from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
@@ -57,8 +53,8 @@ class Production:
     targets: list[Target] = field(default_factory=list)
     left_out: list[str] = field(default_factory=list)
     baseline: str = ""
-    before: cov.ChangedCoverage | None = None
-    after: cov.ChangedCoverage | None = None
+    before: line_sets.ChangedCoverage | None = None
+    after: line_sets.ChangedCoverage | None = None
     verdicts: list[Verdict] = field(default_factory=list)
     kept: dict[str, str] = field(default_factory=dict)
     usage: Usage = field(default_factory=Usage)
@@ -185,7 +181,7 @@ async def _produce(
 
     step("measuring what the existing tests cover")
     started = time.monotonic()
-    baseline = await cov.run_pytest(
+    baseline = await pytest_runner.run_pytest(
         sandbox,
         checkout,
         [],
@@ -198,7 +194,7 @@ async def _produce(
     if (problem := baseline.problem()) is not None:
         production.problems.append(f"baseline: {problem}")
     root = str(await asyncio.to_thread(checkout.resolve))
-    if elsewhere := cov.imported_elsewhere(sources, baseline.modules, root):
+    if elsewhere := pytest_runner.imported_elsewhere(sources, baseline.modules, root):
         # Its tests ran against another copy of the code (a tool's, or an installed one), so
         # what they cover and fail says nothing about the change.
         module, where = elsewhere[0]
@@ -218,8 +214,10 @@ async def _produce(
             timeout_s=min(settings.test_timeout_s, budget.remaining_s() / 3),
         )
         timings["broken_tests"] = time.monotonic() - started
-    changed_exec = cov.changed_executable(checkout, sources, baseline.statements)
-    before = cov.ChangedCoverage(changed_exec, cov.restrict(baseline.executed, changed_exec))
+    changed_exec = line_sets.changed_executable(checkout, sources, baseline.statements)
+    before = line_sets.ChangedCoverage(
+        changed_exec, line_sets.restrict(baseline.executed, changed_exec)
+    )
     production.before = production.after = before
     targets, left_out = plan_targets(checkout, sources, before, tg.max_files)
     production.targets, production.left_out = targets, left_out
@@ -397,7 +395,7 @@ async def _produce(
         if v.kept and v.path not in first_kept
     }
     production.agent_kept = sorted(p for p in production.kept if p not in first_kept)
-    production.after = cov.ChangedCoverage(changed_exec, covered)
+    production.after = line_sets.ChangedCoverage(changed_exec, covered)
     production.budget_hit = budget.hit
     return production
 
@@ -489,8 +487,8 @@ async def select_offline_tests(
     sandbox: Sandbox,
     checkout: Path,
     candidates: list[str],
-    baseline: cov.PytestRun,
-    changed_exec: cov.Lines,
+    baseline: pytest_runner.PytestRun,
+    changed_exec: line_sets.Lines,
     *,
     runs: int,
     settings: Settings,
@@ -553,7 +551,7 @@ async def select_offline_tests(
         )
     production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
     production.kept = dict(sorted(chosen.kept_files.items()))
-    production.after = cov.ChangedCoverage(changed_exec, chosen.covered)
+    production.after = line_sets.ChangedCoverage(changed_exec, chosen.covered)
     production.budget_hit = budget.hit
 
 

@@ -10,7 +10,7 @@ from bot.parts import GENERATE_TESTS
 from bot.repo_config import TestGeneration
 from jobs.agent import AgentOutcome
 from jobs.state import Annotation, PartResult
-from jobs.testgen import coverage as cov
+from jobs.testgen import pytest_runner
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
 
@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # produce.py renders its baseline line with this module
     from jobs.testgen.produce import Production
 
 
-def baseline_line(run: cov.PytestRun) -> str:
+def baseline_line(run: pytest_runner.PytestRun) -> str:
     if run.timed_out:
         return (
             f"Existing tests: timed out after {run.duration_s:.0f} s; "

@@ -10,46 +10,48 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from jobs.testgen import coverage as cov
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.targets import compress, is_test_path
 from jobs.testgen.validation import Validation, Verdict
 
 
 def select(
     passed: list[Validation],
-    baseline: cov.PytestRun,
-    changed_exec: cov.Lines,
+    baseline: pytest_runner.PytestRun,
+    changed_exec: line_sets.Lines,
     rule: str,
     pins: Mapping[str, bool] | None = None,
-    already: cov.Lines | None = None,
-) -> tuple[list[Verdict], cov.Lines]:
+    already: line_sets.Lines | None = None,
+) -> tuple[list[Verdict], line_sets.Lines]:
     """The coverage filter. Returns verdicts for the passing files and the changed lines
     covered afterwards. ``pins``: path -> fails on the base commit, the tie-break;
     ``already``: changed lines kept tests cover besides the baseline."""
     pinning = pins or {}
-    covered = cov.union(cov.restrict(baseline.executed, changed_exec), already or {})
+    covered = line_sets.union(line_sets.restrict(baseline.executed, changed_exec), already or {})
     total = {p: ls for p, ls in baseline.executed.items() if not is_test_path(p)}
 
     def gain(v: Validation) -> int:
-        return cov.count(cov.gained(v.executed, covered, among=changed_exec))
+        return line_sets.count(line_sets.gained(v.executed, covered, among=changed_exec))
 
     verdicts: list[Verdict] = []
     for v in sorted(passed, key=lambda v: (-gain(v), not pinning.get(v.path, False), v.path)):
         if not v.measured:
             verdicts.append(Verdict(v.path, False, f"{v.reason}, but coverage was not measured"))
             continue
-        new_changed = cov.gained(v.executed, covered, among=changed_exec)
+        new_changed = line_sets.gained(v.executed, covered, among=changed_exec)
         source_lines = {p: ls for p, ls in v.executed.items() if not is_test_path(p)}
-        new_total = cov.gained(source_lines, total)
+        new_total = line_sets.gained(source_lines, total)
         keep = bool(new_changed) if rule == "new_changed_lines" else bool(new_total)
         if keep:
-            covered = cov.union(covered, cov.restrict(v.executed, changed_exec))
-            total = cov.union(total, source_lines)
+            covered = line_sets.union(covered, line_sets.restrict(v.executed, changed_exec))
+            total = line_sets.union(total, source_lines)
             where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in new_changed.items())
-            reason = f"{v.reason}; covers {cov.count(new_changed)} changed line(s) not covered "
+            reason = (
+                f"{v.reason}; covers {line_sets.count(new_changed)} changed line(s) not covered "
+            )
             reason += f"before: {where}" if where else "before"
             if rule == "total":
-                reason += f"; +{cov.count(new_total)} line(s) of total coverage"
+                reason += f"; +{line_sets.count(new_total)} line(s) of total coverage"
             verdicts.append(Verdict(v.path, True, reason, new_changed))
         elif rule == "total":
             verdicts.append(Verdict(v.path, False, f"{v.reason}, but adds no covered line"))

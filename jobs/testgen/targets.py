@@ -14,7 +14,7 @@ from pathlib import Path, PurePosixPath
 
 from bot.filters import path_filter
 from bot.repo_config import RepoConfig
-from jobs.testgen import coverage as cov
+from jobs.testgen import line_sets
 
 MAX_EXCERPT_LINES = 40
 # The test files read as evidence (literal calls, seeds) by the offline engines.
@@ -112,7 +112,7 @@ def source_changes(changed: dict[str, set[int]], config: RepoConfig) -> dict[str
 def plan_targets(
     checkout: Path,
     sources: dict[str, set[int]],
-    before: cov.ChangedCoverage,
+    before: line_sets.ChangedCoverage,
     max_files: int,
 ) -> tuple[list[Target], list[str]]:
     """Files with uncovered changed statements, most uncovered first, capped at ``max_files``.

@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs import git
-from jobs.sandbox import Sandbox, decisive_line
-from jobs.testgen import coverage as cov
+from jobs.sandbox import Sandbox, decisive_line, workdir
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
 
 MAX_TEST_FILE_BYTES = 200_000
@@ -29,7 +29,7 @@ class Verdict:
     path: str
     kept: bool
     reason: str
-    new_lines: cov.Lines = field(default_factory=dict)
+    new_lines: line_sets.Lines = field(default_factory=dict)
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Validation:
     path: str
     passed: bool
     reason: str
-    executed: cov.Lines = field(default_factory=dict)
+    executed: line_sets.Lines = field(default_factory=dict)
     measured: bool = False
     pruned: list[str] = field(default_factory=list)
     output: str = ""  # failing run's output tail, for the agent
@@ -53,7 +53,7 @@ async def new_test_files(checkout: Path) -> list[str]:
         if entry.startswith("?? "):
             path = entry[3:]
             name = PurePosixPath(path).name
-            if path.startswith(f"{cov.WORK_DIR}/"):
+            if path.startswith(f"{workdir.WORK_DIR}/"):
                 continue
             if path.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
                 files.append(path)
@@ -115,8 +115,8 @@ async def validate(
     pruned: list[str] = []
     tag = hashlib.sha256(path.encode()).hexdigest()[:10]
     while True:
-        first: cov.PytestRun | None = None
-        failure: tuple[int, cov.PytestRun] | None = None
+        first: pytest_runner.PytestRun | None = None
+        failure: tuple[int, pytest_runner.PytestRun] | None = None
         for number in range(1, runs + 1):
             left = budget.remaining_s() if budget is not None else timeout_s
             if left <= 1:
@@ -125,7 +125,7 @@ async def validate(
                     False,
                     f"not validated: wall-time budget reached after {number - 1} of {runs} runs",
                 )
-            run = await cov.run_pytest(
+            run = await pytest_runner.run_pytest(
                 sandbox,
                 checkout,
                 [path],
@@ -165,7 +165,7 @@ async def validate(
         return Validation(path, False, failure_reason(number, runs, run), output=run.output)
 
 
-def failure_reason(number: int, runs: int, run: cov.PytestRun) -> str:
+def failure_reason(number: int, runs: int, run: pytest_runner.PytestRun) -> str:
     """Why run ``number`` of ``runs`` failed, in one line."""
     if run.timed_out:
         what = f"timed out after {run.duration_s:.0f} s"

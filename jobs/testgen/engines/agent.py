@@ -27,7 +27,7 @@ from jobs.agent import (
     run_agent,
 )
 from jobs.sandbox import Sandbox
-from jobs.testgen import coverage as cov
+from jobs.testgen import line_sets
 from jobs.testgen.budget import BUDGET_STATUSES, VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.conventions import Conventions
 from jobs.testgen.prompts import build_prompt, coverage_prompt, fix_prompt
@@ -53,17 +53,17 @@ class CoverageGoal:
     """The changed lines the agent's tests are measured against between rounds."""
 
     sources: dict[str, set[int]]
-    changed_exec: cov.Lines
-    covered: cov.Lines  # before the agent: the baseline's and the kept offline tests'
+    changed_exec: line_sets.Lines
+    covered: line_sets.Lines  # before the agent: the baseline's and the kept offline tests'
     max_files: int
 
     def remaining(self, checkout: Path, passing: list[Validation]) -> list[Target]:
         """The targets whose changed lines neither ``covered`` nor a passing file runs."""
-        covered = cov.union(
+        covered = line_sets.union(
             self.covered,
-            *(cov.restrict(v.executed, self.changed_exec) for v in passing if v.measured),
+            *(line_sets.restrict(v.executed, self.changed_exec) for v in passing if v.measured),
         )
-        after = cov.ChangedCoverage(self.changed_exec, covered)
+        after = line_sets.ChangedCoverage(self.changed_exec, covered)
         return plan_targets(checkout, self.sources, after, self.max_files)[0]
 
 

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
-from jobs.testgen.coverage import WORK_DIR
+from jobs.sandbox.workdir import WORK_DIR
 from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target, module_for, test_sources

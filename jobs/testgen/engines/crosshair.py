@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox
+from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
 from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
 from jobs.testgen.seeds import SeedPlan
@@ -46,16 +46,8 @@ MAX_UNINTERESTING_ITERATIONS = 20
 HASH_SEED = "0"
 SCRATCH = f"{WORK_DIR}/crosshair"
 
-DRIVER = '''"""Tandem: run `crosshair cover`, its report on stdout going to a file."""
-import os, sys
-report_path, root = sys.argv[1], os.path.abspath(sys.argv[2])
-sys.path.insert(0, root)
-sys.argv = ["crosshair", "cover", *sys.argv[3:]]
-from crosshair.main import main
-with open(report_path, "w", encoding="utf-8") as report:
-    sys.stdout = report
-    main()
-'''
+# In jobs/sandbox/scripts; copied into the scratch dir as driver.py.
+DRIVER = "crosshair_cover.py"
 
 WRAPPER = '''"""Tandem: {qualname} of {module} under inferred types, for CrossHair."""
 import inspect, typing
@@ -240,7 +232,7 @@ async def generate(
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    (scratch / "driver.py").write_text(DRIVER, encoding="utf-8")
+    copy_script(DRIVER, scratch / "driver.py")
     cases: dict[str, list[Case]] = {}
     for index, target in enumerate(targets):
         remaining = deadline - time.monotonic()

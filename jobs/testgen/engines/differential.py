@@ -35,9 +35,9 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
+from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.coverage import ALL_TOOLS, WORK_DIR
 from jobs.testgen.engines import characterize
 from jobs.testgen.engines import crosshair as crosshair_engine
 from jobs.testgen.engines.base import EngineOutcome, Workspace
@@ -62,32 +62,8 @@ HEADER = (
 )
 _GIVEN = re.compile(r"^Given: \((.*)\),\s*$")
 
-DRIVER = '''"""Tandem: `crosshair diffbehavior` of a head function against its base version."""
-import importlib, importlib.util, os, sys
-report_path, root, scratch, head_module, base_name, base_file = sys.argv[1:7]
-sys.path.insert(0, os.path.abspath(scratch))
-sys.path.insert(0, os.path.abspath(root))
-importlib.import_module(head_module)
-# The base file as a sibling module of the head's: its relative imports resolve in the package.
-spec = importlib.util.spec_from_file_location(base_name, os.path.abspath(base_file))
-module = importlib.util.module_from_spec(spec)
-sys.modules[base_name] = module
-spec.loader.exec_module(module)
-parent, _, child = base_name.rpartition(".")
-if parent:
-    setattr(sys.modules[parent], child, module)
-sys.argv = ["crosshair", "diffbehavior", *sys.argv[7:]]
-from crosshair.main import main
-with open(report_path, "w", encoding="utf-8") as report:
-    sys.stdout = report
-    try:
-        main()
-    except SystemExit as exit:
-        code = exit.code
-    else:
-        code = 0
-sys.exit(0 if code in (0, 1, None) else code)
-'''
+# In jobs/sandbox/scripts; copied into the scratch dir as driver.py.
+DRIVER = "crosshair_diffbehavior.py"
 
 
 @dataclass(frozen=True)
@@ -338,7 +314,7 @@ async def _search(
     (scratch / f"{base_wrapper}.py").write_text(
         crosshair_engine.wrapper_source(base_target), encoding="utf-8"
     )
-    (scratch / "driver.py").write_text(DRIVER, encoding="utf-8")
+    copy_script(DRIVER, scratch / "driver.py")
     report_path = f"{SCRATCH}/{head_wrapper}.report"
     base_file = f"{WORK_DIR}/{tree.root.name}/{target.path}"
     result = await sandbox.run(

@@ -12,38 +12,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.sandbox import Sandbox, decisive_line
-from jobs.testgen import coverage as cov
+from jobs.sandbox import Sandbox, decisive_line, workdir
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import STATUSES, MutantScore, Outcome
 
 RUNNER = Path(__file__).with_name("runner.py")
-RUNNER_COPY = f"{cov.WORK_DIR}/mutant_runner.py"
-LAUNCHER = f"{cov.WORK_DIR}/run_mutants.py"
-SPEC = f"{cov.WORK_DIR}/mutants.json"
-RESULTS = f"{cov.WORK_DIR}/mutants.jsonl"
+RUNNER_COPY = f"{workdir.WORK_DIR}/mutant_runner.py"
+LAUNCHER = f"{workdir.WORK_DIR}/run_mutants.py"
+SPEC = f"{workdir.WORK_DIR}/mutants.json"
+RESULTS = f"{workdir.WORK_DIR}/mutants.jsonl"
 MAX_MUTANTS = 400  # more than a part's budget runs; the rest are reported as cut
 MAX_RESULTS_BYTES = 5_000_000
 # The share of the sandbox command's time the runner plans for (it stops starting mutants
 # then), so it writes its last line before the command is killed.
 DEADLINE_SHARE = 0.85
-
-_LAUNCHER = (
-    """\
-import importlib.util, os, sys
-sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
-"""
-    + cov.PYTEST_EXTRA_ARGS
-    + f"""\
-_spec = importlib.util.spec_from_file_location(
-    "tandem_mutant_runner", os.path.join(os.getcwd(), "{RUNNER_COPY}")
-)
-_runner = importlib.util.module_from_spec(_spec)
-sys.modules["tandem_mutant_runner"] = _runner
-_spec.loader.exec_module(_runner)
-sys.exit(_runner.main(sys.argv[1:], extra))
-"""
-)
 
 
 @dataclass
@@ -78,9 +60,9 @@ def make_mutants(
 
 
 def _write(checkout: Path, mutants: list[Mutant], kept: list[str], deadline_s: float) -> None:
-    cov.prepare(checkout)
+    workdir.prepare(checkout)
     shutil.copyfile(RUNNER, checkout / RUNNER_COPY)
-    (checkout / LAUNCHER).write_text(_LAUNCHER, encoding="utf-8")
+    workdir.copy_script("run_mutants.py", checkout / LAUNCHER)  # prepare() copied its import
     spec = {"mutants": [m.to_json() for m in mutants], "kept": kept, "deadline_s": deadline_s}
     (checkout / SPEC).write_text(json.dumps(spec), encoding="utf-8")
     (checkout / RESULTS).unlink(missing_ok=True)

@@ -1,20 +1,13 @@
-"""Changed-line coverage with coverage.py, measured in the sandbox.
+"""pytest runs in the sandbox, optionally under coverage.py, and what they report.
 
-Everything that executes the repository's code runs through ``sandbox.run``; the worker only
-writes a coverage rc file into the checkout and reads back the JSON report that coverage.py
-wrote there (the sandbox sees the checkout and nothing else, so all scratch files live under
-``WORK_DIR`` inside it). The only thing done to PR code outside the sandbox is *parsing* it
-(``coverage.parser.PythonParser``) to know which changed lines are statements, for files that
-no test imported.
-
-A measurement is a set of executed statement lines per file. Runs are combined as set unions:
-"baseline + new file" is the baseline's lines plus the lines the new file's own run executed,
-so each candidate costs one coverage run, not a rerun of the whole suite.
+Everything that executes the repository's code runs through ``sandbox.run``: the launcher
+(:mod:`jobs.sandbox.scripts.run_pytest`, in the work dir of :mod:`jobs.sandbox.workdir`) runs
+pytest as the project configures it, under ``coverage run`` when measuring, and the worker reads
+back what it wrote there: JUnit XML, coverage.py's JSON report, the modules the run imported.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import xml.etree.ElementTree as ET
@@ -23,25 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line, last_line
+from jobs.sandbox.workdir import LAUNCHER, MODULES_SUFFIX, RC_FILE, WORK_DIR, prepare
+from jobs.testgen.line_sets import Lines
 
 log = logging.getLogger(__name__)
-
-WORK_DIR = ".tandem-work"
-RC_FILE = f"{WORK_DIR}/coveragerc"
-# The repository's own coverage/pytest-cov settings are ignored: our rc decides what's measured.
-COVERAGE_RC = """[run]
-source = .
-relative_files = True
-omit =
-    .tandem-work/*
-    */site-packages/*
-[report]
-ignore_errors = True
-include_namespace_packages = True
-"""
-
-
-Lines = dict[str, set[int]]  # repo-relative path -> line numbers
 
 
 @dataclass(frozen=True)
@@ -122,101 +100,6 @@ class PytestRun:
             more = len(self.failures) - limit
             return shown + (f" (and {more} more)" if more > 0 else "")
         return self.describe()
-
-
-# Runs pytest the way the project configures it (rootdir, ini file, addopts, --import-mode),
-# with two exceptions. pytest-cov, when the project uses it, is told `--no-cov`: under our
-# `coverage run` its own tracer would replace ours ("No data was collected"), and a project's
-# `--cov-fail-under` would fail every run of a single generated test file. And pytest plugins
-# load only where the project asked for them: from its own environment (the PR's dependencies,
-# installed by jobs.dependencies), from the checkout, or distributions its install resolved
-# to that the tools' environment already had (PROJECT_DISTS, written by the install). The
-# tools' environment (the sandbox's, or in local mode the worker's own: pytest-asyncio,
-# hypothesis, anyio, ...) adds none: the project never asked for them, one deprecation warning
-# of theirs is an INTERNALERROR under a project's `filterwarnings = error`, and loading them
-# costs more than a small test file's whole run (about 1.5 s a pytest start in a worker's venv).
-LAUNCHER = f"{WORK_DIR}/run_pytest.py"
-# In the project's environment (sys.prefix): the names, one a line, of the distributions its
-# install found already satisfied by the tools' environment.
-PROJECT_DISTS = "tandem-project-dists.txt"
-# In the project environment's site-packages: puts the tools behind the project's own
-# (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
-# name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
-# `_<name>.pth`) must come before the tools, or the tools' copy of the same package wins.
-TOOLS_PTH = "zz_tandem_tools.pth"
-# Which tools that file adds. By default only the view (VIEW_DIR): the measuring tools (pytest,
-# coverage and what they import) and the tools' distributions the project's own install asked
-# for; the project's tests never see the engines' or the worker's 200-odd others, which can be
-# the project itself under another version. With TOOLS_ENV=all (set by ALL_TOOLS): all of them,
-# for the engines (Pynguin, CrossHair) and for pip, so what the tools have is not fetched again.
-TOOLS_ENV = "TANDEM_TOOLS"
-ALL_TOOLS = f"{TOOLS_ENV}=all"  # an argument of `env`
-VIEW_DIR = "tandem-view"  # in the project environment's prefix
-# Beside each launcher run: the modules the run imported and their files (JSON), to tell when
-# the project's tests imported a changed module from somewhere other than the checkout.
-MODULES_SUFFIX = ".modules.json"
-# The arguments both launchers (this one and the base commit's, jobs.testgen.base_commit) add
-# to pytest's: sets `extra`, runs in the sandbox's python with the cwd the tests run in.
-PYTEST_EXTRA_ARGS = f"""\
-import importlib.metadata, importlib.util, os, re, sys, sysconfig
-extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
-def _norm(name):
-    return re.sub(r"[-_.]+", "-", name or "").lower()
-own = [os.path.realpath(os.getcwd())]
-asked = set()
-if os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], "{TOOLS_PTH}")):
-    own += [os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")]
-    try:
-        with open(os.path.join(sys.prefix, "{PROJECT_DISTS}"), encoding="utf-8") as f:
-            asked = {{_norm(line.strip()) for line in f}}
-    except OSError:
-        pass
-own = tuple(own)
-for dist in importlib.metadata.distributions():
-    names = [ep.name for ep in dist.entry_points if ep.group == "pytest11"]
-    where = os.path.realpath(str(dist.locate_file("")))
-    if names and not where.startswith(own) and _norm(dist.metadata["Name"]) not in asked:
-        extra += [arg for name in names for arg in ("-p", "no:" + name)]
-"""
-_LAUNCHER = (
-    """\
-import atexit, json, os, sys
-sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
-args = sys.argv[1:]
-if args[:1] == ["--modules"]:
-    _modules_out, args = args[1], args[2:]
-    def _write_modules():
-        found = {}
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            if isinstance(path, str):
-                found[name] = os.path.realpath(path)
-        with open(_modules_out, "w", encoding="utf-8") as f:
-            json.dump(found, f)
-    atexit.register(_write_modules)
-"""
-    + PYTEST_EXTRA_ARGS
-    + """\
-if args[:1] == ["--coverage"]:
-    from coverage.cmdline import main
-    sys.exit(main([*args[1:], *extra]))
-import pytest
-sys.exit(pytest.main([*args, *extra]))
-"""
-)
-
-
-def prepare(checkout: Path) -> None:
-    (checkout / WORK_DIR).mkdir(exist_ok=True)
-    (checkout / RC_FILE).write_text(COVERAGE_RC)
-    (checkout / LAUNCHER).write_text(_LAUNCHER)
-    # Keep the scratch directory out of `git status` and out of delivered commits.
-    with contextlib.suppress(OSError):
-        exclude = checkout / ".git" / "info" / "exclude"
-        exclude.parent.mkdir(parents=True, exist_ok=True)
-        text = exclude.read_text() if exclude.exists() else ""
-        if f"/{WORK_DIR}/" not in text:
-            exclude.write_text(text + f"\n/{WORK_DIR}/\n")
 
 
 def pytest_args(junit: str) -> list[str]:
@@ -382,71 +265,3 @@ def read_junit(path: Path) -> tuple[list[TestFailure], int]:
         message = " ".join((bad.get("message") or bad.text or "failed").split())[:300]
         failures.append(TestFailure(case.get("classname", ""), case.get("name", ""), message))
     return failures, passed
-
-
-def executable_lines(checkout: Path, path: str) -> set[int]:
-    """Statement lines of a file no test imported (parsed, never executed)."""
-    from coverage.parser import PythonParser
-
-    try:
-        text = (checkout / path).read_text(encoding="utf-8", errors="replace")
-        parser = PythonParser(text=text, filename=path)
-        parser.parse_source()
-    except Exception:  # a syntax error or anything else: nothing measurable
-        return set()
-    return set(parser.statements)
-
-
-@dataclass
-class ChangedCoverage:
-    """Changed executable lines and which of them some run covered."""
-
-    executable: Lines  # changed lines that are statements, per file
-    covered: Lines
-
-    @property
-    def total(self) -> int:
-        return sum(len(lines) for lines in self.executable.values())
-
-    @property
-    def covered_count(self) -> int:
-        return sum(len(self.covered.get(p, set()) & ls) for p, ls in self.executable.items())
-
-    def percent(self) -> int:
-        return round(100 * self.covered_count / self.total) if self.total else 100
-
-    def uncovered(self, path: str) -> set[int]:
-        return self.executable.get(path, set()) - self.covered.get(path, set())
-
-
-def changed_executable(checkout: Path, changed: dict[str, set[int]], statements: Lines) -> Lines:
-    result: Lines = {}
-    for path, lines in changed.items():
-        known = statements.get(path)
-        if known is None:
-            known = executable_lines(checkout, path)
-        result[path] = lines & known
-    return result
-
-
-def union(*measurements: Lines) -> Lines:
-    merged: Lines = {}
-    for lines in measurements:
-        for path, numbers in lines.items():
-            merged.setdefault(path, set()).update(numbers)
-    return merged
-
-
-def restrict(lines: Lines, to: Lines) -> Lines:
-    return {p: lines.get(p, set()) & wanted for p, wanted in to.items()}
-
-
-def count(lines: Lines) -> int:
-    return sum(len(v) for v in lines.values())
-
-
-def gained(candidate: Lines, before: Lines, among: Lines | None = None) -> Lines:
-    """Lines ``candidate`` executed that ``before`` did not (only ``among`` when given)."""
-    scope = candidate if among is None else restrict(candidate, among)
-    out = {p: ls - before.get(p, set()) for p, ls in scope.items()}
-    return {p: ls for p, ls in out.items() if ls}

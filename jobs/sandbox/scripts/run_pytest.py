@@ -1,0 +1,40 @@
+"""Runs inside the sandbox (``python .tandem-work/run_pytest.py [--modules OUT] [--coverage
+COVERAGE-ARGS...] PYTEST-ARGS...``, from the checkout): pytest the way the project configures it
+(rootdir, ini file, addopts, --import-mode), with :mod:`tandem_pytest_plugins`' arguments, under
+``coverage run`` after ``--coverage``. With ``--modules``, writes the modules the run imported
+and their files (JSON) to OUT at exit.
+"""
+
+from __future__ import annotations
+
+import atexit
+import json
+import os
+import sys
+
+import tandem_pytest_plugins  # beside this file: imported before sys.path[0] changes
+
+sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory
+args = sys.argv[1:]
+if args[:1] == ["--modules"]:
+    _modules_out, args = args[1], args[2:]
+
+    def _write_modules() -> None:
+        found = {}
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if isinstance(path, str):
+                found[name] = os.path.realpath(path)
+        with open(_modules_out, "w", encoding="utf-8") as f:
+            json.dump(found, f)
+
+    atexit.register(_write_modules)
+
+extra = tandem_pytest_plugins.extra_args()
+if args[:1] == ["--coverage"]:
+    from coverage.cmdline import main
+
+    sys.exit(main([*args[1:], *extra]))
+import pytest  # noqa: E402  (from the cwd's sys.path, as the project's tests have it)
+
+sys.exit(pytest.main([*args, *extra]))

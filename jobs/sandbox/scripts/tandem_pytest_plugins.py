@@ -1,0 +1,59 @@
+"""Runs inside the sandbox, imported by the pytest launchers (``run_pytest.py``,
+``run_base_pytest.py``, ``run_mutants.py``) from the work dir beside them: the arguments they add
+to pytest's. Standard library only.
+
+pytest-cov, when the project uses it, is told ``--no-cov``: under our ``coverage run`` its own
+tracer would replace ours ("No data was collected"), and a project's ``--cov-fail-under`` would
+fail every run of a single generated test file. And pytest plugins load only where the project
+asked for them: from its own environment (the PR's dependencies, installed by
+jobs.dependencies), from the checkout, or distributions its install resolved to that the tools'
+environment already had (:data:`PROJECT_DISTS`, written by the install). The tools' environment
+(the sandbox's, or in local mode the worker's own: pytest-asyncio, hypothesis, anyio, ...) adds
+none: the project never asked for them, one deprecation warning of theirs is an INTERNALERROR
+under a project's ``filterwarnings = error``, and loading them costs more than a small test
+file's whole run (about 1.5 s a pytest start in a worker's venv).
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import re
+import sys
+import sysconfig
+
+# In the project's environment (sys.prefix): the names, one a line, of the distributions its
+# install found already satisfied by the tools' environment.
+PROJECT_DISTS = "tandem-project-dists.txt"
+# In the project environment's site-packages: puts the tools behind the project's own
+# (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
+# name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
+# `_<name>.pth`) must come before the tools, or the tools' copy of the same package wins.
+TOOLS_PTH = "zz_tandem_tools.pth"
+
+
+def _norm(name: str | None) -> str:
+    return re.sub(r"[-_.]+", "-", name or "").lower()
+
+
+def extra_args() -> list[str]:
+    """pytest's extra arguments, for the cwd the tests run in (called after the launcher has set
+    up ``sys.path``: what pytest-cov and the plugins are is what pytest will find)."""
+    extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
+    own = [os.path.realpath(os.getcwd())]
+    asked: set[str] = set()
+    if os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], TOOLS_PTH)):
+        own += [os.path.realpath(sysconfig.get_paths()[k]) for k in ("purelib", "platlib")]
+        try:
+            with open(os.path.join(sys.prefix, PROJECT_DISTS), encoding="utf-8") as f:
+                asked = {_norm(line.strip()) for line in f}
+        except OSError:
+            pass
+    roots = tuple(own)
+    for dist in importlib.metadata.distributions():
+        names = [ep.name for ep in dist.entry_points if ep.group == "pytest11"]
+        where = os.path.realpath(str(dist.locate_file("")))
+        if names and not where.startswith(roots) and _norm(dist.metadata["Name"]) not in asked:
+            extra += [arg for name in names for arg in ("-p", "no:" + name)]
+    return extra

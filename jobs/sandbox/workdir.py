@@ -1,0 +1,95 @@
+"""The sandbox's work dir: where Tandem's scratch files live in the checkout, and what is in it.
+
+The sandbox sees the checkout and nothing else, so everything Tandem hands a sandboxed command
+(coverage's rc file, the launchers and other scripts of :mod:`jobs.sandbox.scripts`, the
+project's environment) and everything such a command hands back (reports, JUnit XML) is a file
+under :data:`WORK_DIR`. Both test generation and the dependency install use this layout, so it
+lives here, below both of them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from pathlib import Path
+
+from jobs.sandbox.scripts.tandem_pytest_plugins import PROJECT_DISTS, TOOLS_PTH
+
+__all__ = [
+    "ALL_TOOLS",
+    "COVERAGE_RC",
+    "LAUNCHER",
+    "MODULES_SUFFIX",
+    "PLUGINS_COPY",
+    "PROJECT_DISTS",
+    "RC_FILE",
+    "SCRIPTS",
+    "TOOLS_ENV",
+    "TOOLS_PTH",
+    "VIEW_DIR",
+    "WORK_DIR",
+    "copy_script",
+    "prepare",
+    "script_text",
+]
+
+WORK_DIR = ".tandem-work"
+RC_FILE = f"{WORK_DIR}/coveragerc"
+# The repository's own coverage/pytest-cov settings are ignored: our rc decides what's measured.
+COVERAGE_RC = """[run]
+source = .
+relative_files = True
+omit =
+    .tandem-work/*
+    */site-packages/*
+[report]
+ignore_errors = True
+include_namespace_packages = True
+"""
+SCRIPTS = Path(__file__).with_name("scripts")
+# The pytest launcher (scripts/run_pytest.py) and the module every launcher imports from beside
+# itself (scripts/tandem_pytest_plugins.py: its name is what the launchers import).
+LAUNCHER = f"{WORK_DIR}/run_pytest.py"
+PLUGINS_COPY = "tandem_pytest_plugins.py"
+# Which tools the project environment's TOOLS_PTH adds. By default only the view (VIEW_DIR): the
+# measuring tools (pytest, coverage and what they import) and the tools' distributions the
+# project's own install asked for; the project's tests never see the engines' or the worker's
+# 200-odd others, which can be the project itself under another version. With TOOLS_ENV=all
+# (set by ALL_TOOLS): all of them, for the engines (Pynguin, CrossHair) and for pip, so what the
+# tools have is not fetched again.
+TOOLS_ENV = "TANDEM_TOOLS"
+ALL_TOOLS = f"{TOOLS_ENV}=all"  # an argument of `env`
+VIEW_DIR = "tandem-view"  # in the project environment's prefix
+# Beside each launcher run: the modules the run imported and their files (JSON), to tell when
+# the project's tests imported a changed module from somewhere other than the checkout.
+MODULES_SUFFIX = ".modules.json"
+
+
+def script_text(name: str) -> str:
+    """The text of a script of :mod:`jobs.sandbox.scripts`, for ``python -c``."""
+    return (SCRIPTS / name).read_text(encoding="utf-8")
+
+
+def copy_script(name: str, to: Path) -> None:
+    """Copy a script of :mod:`jobs.sandbox.scripts` to ``to`` as a new file: never through
+    whatever the sandbox left there (a symlink is replaced, not followed)."""
+    to.unlink(missing_ok=True)
+    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "wb") as out, (SCRIPTS / name).open("rb") as source:
+        shutil.copyfileobj(source, out)
+
+
+def prepare(checkout: Path) -> None:
+    """Make the work dir with the coverage rc and the pytest launcher in it."""
+    (checkout / WORK_DIR).mkdir(exist_ok=True)
+    (checkout / RC_FILE).write_text(COVERAGE_RC)
+    (checkout / LAUNCHER).write_text(script_text("run_pytest.py"))
+    (checkout / WORK_DIR / PLUGINS_COPY).write_text(script_text(PLUGINS_COPY))
+    # Keep the scratch directory out of `git status` and out of delivered commits.
+    with contextlib.suppress(OSError):
+        exclude = checkout / ".git" / "info" / "exclude"
+        exclude.parent.mkdir(parents=True, exist_ok=True)
+        text = exclude.read_text() if exclude.exists() else ""
+        if f"/{WORK_DIR}/" not in text:
+            exclude.write_text(text + f"\n/{WORK_DIR}/\n")
