@@ -23,8 +23,7 @@ import pytest
 from bot.plan import run_key
 from jobs.sandbox import LABEL, LABEL_RUN
 from jobs.sandbox.docker import DockerConfig, DockerSandbox
-from jobs.testgen import base_commit, targets
-from jobs.testgen import coverage as cov
+from jobs.testgen import base_commit, pytest_runner, targets
 from jobs.testgen.engines import differential
 from jobs.testgen.proof.measure import measure_mutants
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
@@ -154,7 +153,7 @@ async def test_the_differential_engine_pins_a_change_in_the_docker_sandbox(
             sandbox, repo, base_sha, {outcome.written[0]: text}, timeout_s=120
         )
         assert pinning.outcomes == {outcome.written[0]: "fails"}, pinning
-        on_head = await cov.run_pytest(
+        on_head = await pytest_runner.run_pytest(
             sandbox, repo, outcome.written, tag="head", timeout_s=120, measure=False
         )
         assert on_head.ok, on_head.output
