@@ -72,12 +72,17 @@ def script_text(name: str) -> str:
 
 
 def copy_script(name: str, to: Path) -> None:
-    """Copy a script of :mod:`jobs.sandbox.scripts` to ``to`` as a new file: never through
-    whatever the sandbox left there (a symlink is replaced, not followed)."""
+    """Copy a script of :mod:`jobs.sandbox.scripts` to ``to`` (see :func:`copy_fresh`)."""
+    copy_fresh(SCRIPTS / name, to)
+
+
+def copy_fresh(source: Path, to: Path) -> None:
+    """Copy one of Tandem's own files to ``to`` as a new file: never through whatever the
+    sandbox left there (a symlink is replaced, not followed)."""
     to.unlink(missing_ok=True)
     fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as out, (SCRIPTS / name).open("rb") as source:
-        shutil.copyfileobj(source, out)
+    with os.fdopen(fd, "wb") as out, source.open("rb") as data:
+        shutil.copyfileobj(data, out)
 
 
 def prepare(checkout: Path) -> None:

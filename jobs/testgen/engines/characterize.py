@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
-from jobs.sandbox.workdir import WORK_DIR
+from jobs.sandbox.workdir import WORK_DIR, copy_fresh
 from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target, module_for, test_sources
@@ -127,7 +127,7 @@ async def generate(
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    shutil.copyfile(PROBE, scratch / "probe.py")
+    copy_fresh(PROBE, scratch / "probe.py")
     job = {
         "call_timeout_s": CALL_TIMEOUT_S,
         "import_timeout_s": IMPORT_TIMEOUT_S,

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
-from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
+from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_fresh, copy_script
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
 from jobs.testgen.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines import characterize
@@ -397,7 +397,7 @@ async def _probe(
     """Run the characterization probe on every seed, on one side (the base's with `root_of`,
     the base tree's folder), within `share` of the time left: seed index -> record."""
     scratch = checkout / SCRATCH
-    shutil.copyfile(characterize.PROBE, scratch / "probe.py")
+    copy_fresh(characterize.PROBE, scratch / "probe.py")
     modules = {t.path: (t.root, t.module) for t in targets}
     job = {
         "call_timeout_s": characterize.CALL_TIMEOUT_S,

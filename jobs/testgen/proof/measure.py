@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,7 +60,7 @@ def make_mutants(
 
 def _write(checkout: Path, mutants: list[Mutant], kept: list[str], deadline_s: float) -> None:
     workdir.prepare(checkout)
-    shutil.copyfile(RUNNER, checkout / RUNNER_COPY)
+    workdir.copy_fresh(RUNNER, checkout / RUNNER_COPY)
     workdir.copy_script("run_mutants.py", checkout / LAUNCHER)  # prepare() copied its import
     spec = {"mutants": [m.to_json() for m in mutants], "kept": kept, "deadline_s": deadline_s}
     (checkout / SPEC).write_text(json.dumps(spec), encoding="utf-8")
