@@ -30,6 +30,7 @@ from bot.settings import Settings
 from jobs.dependencies import (
     ENV_DIR,
     CheckoutFiles,
+    InstallOutcome,
     InstallPlan,
     MemoryFiles,
     Source,
@@ -848,6 +849,13 @@ async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
         await sandbox.close()
 
 
+async def install_from_wheels(sandbox: LocalSandbox, repo: Path, wheels: Path) -> InstallOutcome:
+    """The project's dependencies installed with no index, from the wheels the test built."""
+    return await install_dependencies(
+        sandbox, repo, timeout_s=180, network="none", extra_pip_args=["--find-links", str(wheels)]
+    )
+
+
 def make_wheel(
     folder: Path, name: str, version: str, module: str, source: str, entry_points: str = ""
 ) -> None:
@@ -937,13 +945,7 @@ async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
     )
     sandbox.python = tools
     try:
-        outcome = await install_dependencies(
-            sandbox,
-            repo,
-            timeout_s=180,
-            network="none",
-            extra_pip_args=["--find-links", str(wheels)],
-        )
+        outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note == (
             "Dependencies: installed from `pyproject.toml` (groups dev) (3 package(s))."
@@ -1018,13 +1020,7 @@ async def test_the_tox_environment_installs_with_its_extras_deps_and_files(
     )
     sandbox = LocalSandbox()
     try:
-        outcome = await install_dependencies(
-            sandbox,
-            repo,
-            timeout_s=180,
-            network="none",
-            extra_pip_args=["--find-links", str(wheels)],
-        )
+        outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note == (
             "Dependencies: installed from `tox.ini` [testenv] (deps `requirements/ci.txt`, "
@@ -1099,13 +1095,7 @@ async def test_a_lock_for_another_python_falls_back_to_its_loose_source(tmp_path
     )
     sandbox = LocalSandbox()
     try:
-        outcome = await install_dependencies(
-            sandbox,
-            repo,
-            timeout_s=180,
-            network="none",
-            extra_pip_args=["--find-links", str(wheels)],
-        )
+        outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note == (
             "Dependencies: installed from `requirements/test.in` (1 package(s)). The pinned "
@@ -1158,13 +1148,7 @@ async def test_a_requirements_file_that_does_not_build_gives_way_to_the_project(
     )
     sandbox = LocalSandbox()
     try:
-        outcome = await install_dependencies(
-            sandbox,
-            repo,
-            timeout_s=180,
-            network="none",
-            extra_pip_args=["--find-links", str(wheels)],
-        )
+        outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note is not None
         assert outcome.note.startswith("Dependencies: installed from `pyproject.toml`"), (

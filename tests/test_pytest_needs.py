@@ -21,7 +21,7 @@ from jobs.dependencies import (
 from jobs.dependencies.pytestconfig import read_pytest_config
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import pytest_runner
-from tests.test_dependencies import make_wheel
+from tests.test_dependencies import install_from_wheels, make_wheel
 from tests.test_testgen import make_repo
 
 PROJECT = '[project]\nname = "app"\nversion = "1.0"\n'
@@ -254,13 +254,7 @@ async def test_tests_that_import_an_extras_module_get_the_projects_extras(tmp_pa
     )
     sandbox = LocalSandbox()
     try:
-        outcome = await install_dependencies(
-            sandbox,
-            repo,
-            timeout_s=180,
-            network="none",
-            extra_pip_args=["--find-links", str(wheels)],
-        )
+        outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note == (
             "Dependencies: installed from `pyproject.toml` (extras test, fast) (2 package(s)). "
