@@ -13,6 +13,7 @@ from jobs.languages.javascript.toolchain import (
     Node,
     NodeUnavailable,
     choose_node,
+    env_prefix,
     find_node,
     parse_version,
     wheel_node,
@@ -48,10 +49,21 @@ def test_too_old_or_missing_node_says_why() -> None:
 def test_commands_for_npm_and_corepack() -> None:
     node = Node(Path("/n/bin/node"), (24, 1, 0), Path("/n/npm-cli.js"), Path("/n/corepack.js"))
     npm = node.command(InstallCommand("npm", ("ci", "--ignore-scripts"), ""))
-    assert npm == ["/n/bin/node", "/n/npm-cli.js", "ci", "--ignore-scripts"]
-    pnpm = node.command(InstallCommand("pnpm@9.1.0", ("install",), ""))
-    assert pnpm == ["/n/bin/node", "/n/corepack.js", "pnpm@9.1.0", "install"]
+    assert npm[0] == "env" and "NO_COLOR=1" in npm
+    assert npm[-4:] == ["/n/bin/node", "/n/npm-cli.js", "ci", "--ignore-scripts"]
+    pnpm = node.command(InstallCommand("pnpm@9.1.0", ("install",), "", {"COREPACK_X": "0"}))
+    assert "COREPACK_X=0" in pnpm
+    assert pnpm[-4:] == ["/n/bin/node", "/n/corepack.js", "pnpm@9.1.0", "install"]
     assert node.environment({"PATH": "/usr/bin"})["PATH"] == "/n/bin:/usr/bin"
+
+
+def test_env_prefix_passes_the_operators_ca_certificates_only() -> None:
+    worker = {"NODE_EXTRA_CA_CERTS": "/etc/ssl/proxy.pem", "GITHUB_TOKEN": "ghs_x"}
+    prefix = env_prefix({"YARN_ENABLE_SCRIPTS": "false"}, worker)
+    assert "NODE_EXTRA_CA_CERTS=/etc/ssl/proxy.pem" in prefix
+    assert "YARN_ENABLE_SCRIPTS=false" in prefix
+    assert not any("ghs_x" in word for word in prefix)
+    assert not any(w.startswith("NODE_EXTRA") for w in env_prefix(worker={}))
 
 
 @pytest.fixture(scope="module")

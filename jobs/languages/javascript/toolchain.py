@@ -52,12 +52,14 @@ class Node:
         return [str(self.path), str(self.npm_cli), *args]
 
     def command(self, install: InstallCommand) -> list[str]:
-        """The argv of an install from :func:`~.detect.install_command`."""
+        """The argv of an install from :func:`~.detect.install_command`, its environment set
+        through ``env`` (a sandbox runs an argv, with an environment of its own)."""
+        prefix = env_prefix(install.env)
         if install.tool == "npm":
-            return self.npm(*install.args)
+            return [*prefix, *self.npm(*install.args)]
         if self.corepack_cli is None:
             raise RuntimeError(f"no corepack next to {self.path} for {install.tool}")
-        return [str(self.path), str(self.corepack_cli), install.tool, *install.args]
+        return [*prefix, str(self.path), str(self.corepack_cli), install.tool, *install.args]
 
     def environment(self, base: Mapping[str, str] | None = None) -> dict[str, str]:
         """``base`` (the process's environment by default) with this node's folder first on
@@ -65,6 +67,23 @@ class Node:
         env = dict(os.environ if base is None else base)
         env["PATH"] = os.pathsep.join(filter(None, (str(self.path.parent), env.get("PATH"))))
         return env
+
+
+# The operator's extra CA certificates (a TLS-inspecting proxy's): a file path, no secret. The
+# sandboxes scrub the environment, and without it npm cannot reach the registry through the proxy.
+PASSED_THROUGH = ("NODE_EXTRA_CA_CERTS",)
+# Quiet, colourless, never watching; npm without its update check
+QUIET = {"NO_COLOR": "1", "CI": "1", "npm_config_update_notifier": "false"}
+
+
+def env_prefix(
+    extra: Mapping[str, str] | None = None, worker: Mapping[str, str] | None = None
+) -> list[str]:
+    """``env VAR=value …`` for a command run by a sandbox: :data:`QUIET`, ``extra`` and the
+    worker's :data:`PASSED_THROUGH` variables."""
+    worker = os.environ if worker is None else worker
+    values = {**QUIET, **{k: worker[k] for k in PASSED_THROUGH if worker.get(k)}, **(extra or {})}
+    return ["env", *(f"{k}={v}" for k, v in values.items())]
 
 
 @dataclass(frozen=True)
