@@ -16,6 +16,7 @@ from jobs.languages.javascript.detect import (
     Problem,
     Runner,
     Unsupported,
+    detect,
     find_package,
     find_package_manager,
     find_runner,
@@ -341,3 +342,30 @@ def test_install_commands_when_config_allows_scripts() -> None:
     assert berry.env["YARN_ENABLE_SCRIPTS"] == "true"
     unlocked = install_command(PackageManager("npm", "", None))
     assert unlocked.args[:2] == ("install", "--no-package-lock")
+
+
+def test_detect_groups_changed_sources_by_package() -> None:
+    tree = {
+        "package.json": manifest(workspaces=["packages/*"], devDependencies={"vitest": "4.1.2"}),
+        "package-lock.json": NPM_LOCK,
+        "packages/a/package.json": manifest(name="a"),
+        "packages/b/package.json": manifest(name="b", scripts={"test": "mocha"}),
+        "scripts/package.json": "{",
+    }
+    changed = [
+        "packages/a/src/x.ts",
+        "README.md",
+        "packages/b/lib/y.js",
+        "packages/a/src/x.test.ts",
+        "packages/a/src/z.tsx",
+        "scripts/release.mjs",
+    ]
+    found = detect(repo(tree), changed)
+    a, b = found.packages
+    assert a.package.name == "a" and a.sources == ("packages/a/src/x.ts", "packages/a/src/z.tsx")
+    assert isinstance(a.runner, Runner) and a.runner.name == "vitest"
+    assert isinstance(a.manager, PackageManager) and a.manager.lockfile == "package-lock.json"
+    assert isinstance(b.runner, Unsupported) and "mocha" in b.runner.reason
+    ((path, why),) = found.unplaced
+    assert path == "scripts/release.mjs" and why.startswith("`scripts/package.json`: is not valid")
+    assert detect(repo({}), ["a.ts"]).unplaced == (("a.ts", "no package.json above it"),)

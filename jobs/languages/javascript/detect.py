@@ -14,7 +14,8 @@
 - :func:`find_package_manager`: npm, pnpm or yarn (classic or berry), from the
   ``packageManager`` field and the nearest lockfile, which is checked to parse;
 - :func:`install_command`: the lockfile-exact install for it, with install scripts off unless
-  the configuration allows them (they are the PR author's code, run at install time).
+  the configuration allows them (they are the PR author's code, run at install time);
+- :func:`detect`: all of the above for one change, the changed sources grouped by package.
 
 Nothing here raises on a repository's content: a malformed ``package.json`` or lockfile is a
 :class:`Problem` value naming the file and what is wrong with it.
@@ -605,3 +606,51 @@ def install_command(manager: PackageManager, allow_scripts: bool = False) -> Ins
     if not allow_scripts:
         args.append("--ignore-scripts")
     return InstallCommand(f"yarn@{manager.version or '1'}", tuple(args), manager.root, env)
+
+
+# --- one change, package by package -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChangedPackage:
+    """The changed sources of one package and how its suite runs (or why it cannot)."""
+
+    package: Package
+    sources: tuple[str, ...]
+    runner: Runner | Unsupported
+    manager: PackageManager | Problem
+
+
+@dataclass(frozen=True)
+class Detection:
+    packages: tuple[ChangedPackage, ...]
+    # sources Tandem cannot place: no package.json above them, or one that does not parse
+    unplaced: tuple[tuple[str, str], ...]  # (path, why)
+
+
+def detect(files: RepoFiles, changed: list[str]) -> Detection:
+    """The JS/TS sources among the changed paths, grouped by package, in the order given."""
+    grouped: dict[str, tuple[Package, list[str]]] = {}
+    unplaced: list[tuple[str, str]] = []
+    for path in changed:
+        if not is_source(path):
+            continue
+        package = find_package(files, path)
+        if package is None:
+            unplaced.append((path, "no package.json above it"))
+        elif isinstance(package, Problem):
+            unplaced.append((path, str(package)))
+        else:
+            grouped.setdefault(package.dir, (package, []))[1].append(path)
+    return Detection(
+        tuple(
+            ChangedPackage(
+                package,
+                tuple(sources),
+                find_runner(files, package),
+                find_package_manager(files, package),
+            )
+            for package, sources in grouped.values()
+        ),
+        tuple(unplaced),
+    )
