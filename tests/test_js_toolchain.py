@@ -27,19 +27,37 @@ def test_parse_version() -> None:
     assert parse_version("bash: node: not found") is None
 
 
-def test_choose_the_first_new_enough_node() -> None:
-    old, new = Path("/opt/old/bin/node"), Path("/opt/new/bin/node")
-    chosen = choose_node([(old, "v18.19.0\n"), (new, "v22.12.0\n")])
+def installation(root: Path, npm: bool = True) -> Path:
+    """A Node installation's layout (prefix/bin/node, prefix/lib/node_modules/npm/…)."""
+    (root / "bin").mkdir(parents=True)
+    (root / "bin" / "node").write_text("")
+    if npm:
+        cli = root / "lib" / "node_modules" / "npm" / "bin" / "npm-cli.js"
+        cli.parent.mkdir(parents=True)
+        cli.write_text("")
+    return root / "bin" / "node"
+
+
+def test_choose_the_first_new_enough_node_with_npm(tmp_path: Path) -> None:
+    old = installation(tmp_path / "old")
+    bare = installation(tmp_path / "bare", npm=False)
+    new = installation(tmp_path / "new")
+    chosen = choose_node([(old, "v18.19.0\n"), (bare, "v24.1.0"), (new, "v22.12.0\n")])
     assert isinstance(chosen, Node)
     assert chosen.path == new and chosen.version == (22, 12, 0)
-    assert chosen.npm_cli is None  # nothing next to a path that does not exist
+    assert chosen.npm_cli == tmp_path / "new/lib/node_modules/npm/bin/npm-cli.js"
+    assert chosen.corepack_cli is None
 
 
-def test_too_old_or_missing_node_says_why() -> None:
-    too_old = choose_node([(Path("/usr/bin/node"), "v20.18.3"), (Path("/x/node"), None)])
+def test_too_old_or_missing_node_says_why(tmp_path: Path) -> None:
+    bare = installation(tmp_path / "bare", npm=False)
+    too_old = choose_node(
+        [(Path("/usr/bin/node"), "v20.18.3"), (Path("/x/node"), None), (bare, "v22.0.0")]
+    )
     assert isinstance(too_old, NodeUnavailable)
     assert "/usr/bin/node is Node 20.18.3" in too_old.reason
     assert "/x/node does not run" in too_old.reason
+    assert f"{bare} has no npm beside it" in too_old.reason
     assert "vite 8" in too_old.reason and "`js` extra" in too_old.reason
     missing = choose_node([])
     assert isinstance(missing, NodeUnavailable)

@@ -135,8 +135,8 @@ def probe(node: Path, timeout: float = 30) -> str | None:
 
 
 def choose_node(probes: Iterable[tuple[Path, str | None]]) -> Node | NodeUnavailable:
-    """The first node whose ``--version`` output is at least :data:`MIN_NODE`, or why none is
-    (pure, but for finding npm and corepack next to the chosen one)."""
+    """The first node whose ``--version`` output is at least :data:`MIN_NODE` and that has npm
+    beside it, or why none is (pure, but for looking for npm and corepack beside it)."""
     refused: list[str] = []
     for path, output in probes:
         version = parse_version(output or "")
@@ -145,17 +145,15 @@ def choose_node(probes: Iterable[tuple[Path, str | None]]) -> Node | NodeUnavail
         elif version < MIN_NODE:
             shown = ".".join(map(str, version))
             refused.append(f"{path} is Node {shown}")
+        elif (npm := _beside(path, "npm/bin/npm-cli.js")) is None:
+            # Debian packages npm apart from node: a node alone cannot install a project
+            refused.append(f"{path} has no npm beside it")
         else:
-            return Node(
-                path,
-                version,
-                _beside(path, "npm/bin/npm-cli.js"),
-                _beside(path, "corepack/dist/corepack.js"),
-            )
+            return Node(path, version, npm, _beside(path, "corepack/dist/corepack.js"))
     if not refused:
         return NodeUnavailable(f"Node.js is not installed: {HOW_TO_GET_NODE}")
     return NodeUnavailable(
-        f"no Node ≥ 20.19 ({'; '.join(refused)}): {WHY_MIN_NODE}; {HOW_TO_GET_NODE}"
+        f"no Node ≥ 20.19 with npm ({'; '.join(refused)}): {WHY_MIN_NODE}; {HOW_TO_GET_NODE}"
     )
 
 
