@@ -12,6 +12,7 @@ import pytest
 from jobs.dependencies.plan import MemoryFiles
 from jobs.languages.javascript.coverage import Coverage, changed_coverage
 from jobs.languages.javascript.detect import (
+    InstallCommand,
     Package,
     PackageManager,
     Runner,
@@ -83,16 +84,51 @@ def node() -> Node:
     return found
 
 
+# Each package manager writes its lockfile first (resolving only), so that the install under
+# test is the lockfile-exact one detection chooses: npm ci, pnpm --frozen-lockfile, yarn
+# --immutable with the node-modules linker. pnpm and yarn come through corepack.
+MANAGERS: dict[str, tuple[str | None, str, tuple[str, ...], tuple[str, ...]]] = {
+    # name: (packageManager field, lockfile, the arguments that write it, the install's first two)
+    "npm": (
+        None,
+        "package-lock.json",
+        ("install", "--package-lock-only", "--ignore-scripts"),
+        ("ci", "--no-audit"),
+    ),
+    "pnpm": (
+        "pnpm@9.15.0",
+        "pnpm-lock.yaml",
+        ("install", "--lockfile-only", "--ignore-scripts"),
+        ("install", "--frozen-lockfile"),
+    ),
+    "yarn": (
+        "yarn@4.5.3",
+        "yarn.lock",
+        ("install", "--mode=update-lockfile"),
+        ("install", "--immutable"),
+    ),
+}
+
+
+def network_trouble(output: str) -> bool:
+    return any(e in output for e in NETWORK_ERRORS)
+
+
 @pytest.mark.slow
-async def test_vitest_project_changed_line_coverage(node: Node, tmp_path: Path) -> None:
+@pytest.mark.parametrize("manager_name", list(MANAGERS))
+async def test_vitest_project_changed_line_coverage(
+    node: Node, tmp_path: Path, manager_name: str
+) -> None:
     checkout = tmp_path / "checkout"
     (checkout / "src").mkdir(parents=True)
+    declared, lockfile, lock_args, install_args = MANAGERS[manager_name]
     manifest = {
         "name": "tiny",
         "private": True,
         "type": "module",
         "scripts": {"test": "vitest run"},
         "devDependencies": {"vitest": VITEST},
+        **({"packageManager": declared} if declared else {}),
     }
     files = {
         "package.json": json.dumps(manifest),
@@ -104,19 +140,30 @@ async def test_vitest_project_changed_line_coverage(node: Node, tmp_path: Path) 
     for path, text in files.items():
         (checkout / path).write_text(text)
 
-    # detection picks vitest and npm; the install it asks for is the one that runs
-    package = find_package(MemoryFiles(files), "src/calc.ts")
-    assert isinstance(package, Package)
-    assert isinstance(find_runner(MemoryFiles(files), package), Runner)
-    manager = find_package_manager(MemoryFiles(files), package)
-    assert isinstance(manager, PackageManager) and manager.name == "npm"
-    install = install_command(manager)
-    assert "--ignore-scripts" in install.args
-
     sandbox = LocalSandbox()
     try:
+        unlocked = find_package_manager(MemoryFiles(files), Package("", manifest))
+        assert isinstance(unlocked, PackageManager) and unlocked.name == manager_name
+        plain = install_command(unlocked)
+        lock = InstallCommand(plain.tool, lock_args, "", plain.env)
+        locked = await sandbox.run(node.command(lock), cwd=checkout, timeout_s=240)
+        if locked.returncode != 0 and network_trouble(locked.output):
+            pytest.skip(f"the npm registry is not reachable: {locked.output[-300:]}")
+        assert locked.returncode == 0, locked.output
+        files[lockfile] = (checkout / lockfile).read_text()
+        assert not (checkout / "node_modules" / "vitest").exists()
+
+        # detection picks vitest and the manager; the install it asks for is the one that runs
+        package = find_package(MemoryFiles(files), "src/calc.ts")
+        assert isinstance(package, Package)
+        assert isinstance(find_runner(MemoryFiles(files), package), Runner)
+        manager = find_package_manager(MemoryFiles(files), package)
+        assert isinstance(manager, PackageManager), manager
+        assert (manager.name, manager.lockfile) == (manager_name, lockfile)
+        install = install_command(manager)
+        assert install.args[:2] == install_args
         installed = await sandbox.run(node.command(install), cwd=checkout, timeout_s=240)
-        if installed.returncode != 0 and any(e in installed.output for e in NETWORK_ERRORS):
+        if installed.returncode != 0 and network_trouble(installed.output):
             pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
         assert installed.returncode == 0, installed.output
         assert not (checkout / "node_modules/@vitest/coverage-v8").exists()

@@ -570,8 +570,14 @@ class InstallCommand:
 
 
 # corepack 0.34 rejects current yarn 1 and pnpm downloads ("No compatible signature found")
-# unless the integrity keys are off; the lockfile still pins every package's integrity.
-_COREPACK_ENV = {"COREPACK_INTEGRITY_KEYS": "0", "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0"}
+# unless the integrity keys are off; the lockfile still pins every package's integrity. With a
+# registry set, corepack fetches yarn 2+ from the npm registry (@yarnpkg/cli-dist) instead of
+# repo.yarnpkg.com: one registry for the sandbox's network to allow, not two.
+_COREPACK_ENV = {
+    "COREPACK_INTEGRITY_KEYS": "0",
+    "COREPACK_ENABLE_DOWNLOAD_PROMPT": "0",
+    "COREPACK_NPM_REGISTRY": "https://registry.npmjs.org",
+}
 
 
 def install_command(manager: PackageManager, allow_scripts: bool = False) -> InstallCommand:
