@@ -44,7 +44,8 @@ The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost acros
 from jobs.testgen.engines import agent_conversation
 from jobs.testgen.job import generate
 from jobs.testgen.pipeline import Delivered, Deliverer, produce_and_report
-from jobs.testgen.produce import Production, produce_tests
+from jobs.testgen.produce import produce_tests
+from jobs.testgen.production import Production
 from jobs.testgen.prompts import build_prompt
 from jobs.testgen.report import render
 from jobs.testgen.selection import select
