@@ -20,7 +20,9 @@ from tests.test_testgen import CALC, make_repo
 
 def _validator(tmp_path: Path) -> Validator:
     budget = Budget.start(RepoConfig().test_generation, NO_LLM)
-    return Validator(LocalSandbox(), tmp_path, runs=5, timeout_s=60, budget=budget, step=print)
+    return Validator(
+        LocalSandbox(), tmp_path, runs=5, timeout_s=60, budget=budget, step=lambda _: None
+    )
 
 
 def test_offline_candidates_are_kept_test_by_test_only_under_new_changed_lines(
