@@ -273,6 +273,30 @@ def test_a_project_versioned_by_git_gets_its_version_from_the_environment(
     ]
 
 
+def test_a_git_versioned_project_the_tools_depend_on_is_built_as_their_version() -> None:
+    """pluggy, iniconfig, packaging: pytest requires them, so the project built as 0.0.0 does
+    not resolve beside it; built as the version the tools have, it does."""
+    tools = {"scm-app": "1.7.0", "pytest": "9.0.1"}
+    result = plan({"pyproject.toml": SCM_PYPROJECT}).known_as(tools)
+    assert result.environment() == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP": "1.7.0"}
+    assert result.notes() == [
+        "Its version comes from git (setuptools-scm) and the checkout has no tags: it was built "
+        "as version 1.7.0, the version the measuring tools have (they depend on it, and 0.0.0 "
+        "would not satisfy them) (SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP)"
+    ]
+    # A project the tools do not have, or one that names its own fallback, keeps its version.
+    alone = plan({"pyproject.toml": SCM_PYPROJECT}).known_as({"other": "1.0"})
+    assert alone.environment() == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP": "0.0.0"}
+    fallback = SCM_PYPROJECT.replace(
+        "[tool.setuptools_scm]", '[tool.setuptools_scm]\nfallback_version = "2.1"'
+    )
+    own = plan({"pyproject.toml": fallback}).known_as(tools)
+    assert own.environment() == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP": "2.1"}
+    # Nor does an unreadable version in the tools' metadata.
+    odd = plan({"pyproject.toml": SCM_PYPROJECT}).known_as({"scm-app": "not a version"})
+    assert odd.environment() == {"SETUPTOOLS_SCM_PRETEND_VERSION_FOR_SCM_APP": "0.0.0"}
+
+
 @pytest.mark.parametrize(
     "files",
     [

@@ -38,6 +38,8 @@ the check run says what failed. The planner reads the checkout through :class:`C
 from __future__ import annotations
 
 import asyncio
+import functools
+import importlib.metadata
 import logging
 import re
 import shutil
@@ -109,6 +111,18 @@ class CheckoutFiles:
             raise UnreadableFile(f"cannot be read ({type(e).__name__})") from None
 
 
+@functools.cache
+def tool_versions() -> dict[str, str]:
+    """The distributions of the environment the measuring tools come from (this process's:
+    the project environment sees pytest and what it imports from here), name -> version."""
+    found: dict[str, str] = {}
+    for dist in importlib.metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found.setdefault(canonicalize_name(name), dist.version)
+    return found
+
+
 @dataclass
 class InstallOutcome:
     status: Literal["nothing", "installed", "failed", "refused"]
@@ -163,6 +177,7 @@ async def install_dependencies(
     plan = await asyncio.to_thread(
         plan_install, CheckoutFiles(checkout), config or Dependencies(), index=network != "none"
     )
+    plan = plan.known_as(tool_versions())
     refused = "; ".join(plan.refused)
     if sandbox.python.startswith(f"{checkout / ENV_DIR}/"):  # this sandbox has it already
         return InstallOutcome("installed", plan, python=sandbox.python)

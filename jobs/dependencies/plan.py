@@ -173,6 +173,15 @@ class InstallPlan:
         names = [s.describe() for s in self.sources]
         return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
+    def known_as(self, versions: Mapping[str, str]) -> InstallPlan:
+        """The plan with each git-versioned project built as the version ``versions`` has of
+        it (:meth:`.vcsversion.PretendVersion.known_as`)."""
+        sources = tuple(
+            replace(s, pretend=s.pretend.known_as(versions)) if s.pretend else s
+            for s in self.sources
+        )
+        return replace(self, sources=sources)
+
     def environment(self) -> dict[str, str]:
         """Variables pip (and so the build backends it runs) gets besides the sandbox's."""
         return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}

@@ -13,7 +13,9 @@ project's name cannot be read.
 
 from __future__ import annotations
 
+import dataclasses
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from packaging.requirements import InvalidRequirement, Requirement
@@ -31,12 +33,30 @@ class PretendVersion:
     variable: str  # SETUPTOOLS_SCM_PRETEND_VERSION_FOR_APP
     version: str  # a valid PEP 440 version
     backend: str  # "setuptools-scm", "hatch-vcs"
+    dist: str | None = None  # the distribution's name, normalised, where a file says it
+    borrowed: bool = False  # the version is the one the measuring tools have installed
 
     def describe(self) -> str:
+        why = (
+            ", the version the measuring tools have (they depend on it, and 0.0.0 would not "
+            "satisfy them)"
+            if self.borrowed
+            else ""
+        )
         return (
             f"Its version comes from git ({self.backend}) and the checkout has no tags: it was "
-            f"built as version {self.version} ({self.variable})"
+            f"built as version {self.version}{why} ({self.variable})"
         )
+
+    def known_as(self, versions: Mapping[str, str]) -> PretendVersion:
+        """This, built as the version ``versions`` (distribution name -> version installed
+        beside pytest) has of it: a project pytest itself depends on (pluggy, iniconfig,
+        packaging) must satisfy pytest's requirement, which 0.0.0 does not. A fallback version
+        the project names itself stays."""
+        version = versions.get(self.dist or "")
+        if version is None or self.version != DEFAULT_VERSION or _valid_version(version) is None:
+            return self
+        return dataclasses.replace(self, version=version, borrowed=True)
 
 
 def pretend_version(
@@ -79,7 +99,8 @@ def pretend_version(
         variable = f"{PRETEND}_FOR_{canonicalize_name(name).replace('-', '_').upper()}"
     else:
         variable = PRETEND
-    return PretendVersion(variable, version, backend)
+    dist = canonicalize_name(name) if name is not None and _NAME.match(name) else None
+    return PretendVersion(variable, version, backend, dist)
 
 
 def _table(value: object) -> dict[str, object]:
