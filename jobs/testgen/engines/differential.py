@@ -34,6 +34,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import Sandbox, decisive_line
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_fresh, copy_script
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
@@ -44,7 +45,7 @@ from jobs.testgen.engines.base import EngineOutcome, Workspace
 from jobs.testgen.engines.crosshair_report import WRAPPED
 from jobs.testgen.seeds import Seed, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
-from jobs.testgen.targets import is_test_path, module_for
+from jobs.testgen.targets import module_for
 
 SCRATCH = f"{WORK_DIR}/differential"
 BASE_SUFFIX = "__tandem_base"
@@ -227,7 +228,7 @@ def plan(
     targets: dict[tuple[str, str], DiffTarget] = {}
     notes: list[str] = []
     for path in sorted(changed):
-        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
             continue
         found = module_for(checkout, path)
         base_source = base_sources.get(path)
