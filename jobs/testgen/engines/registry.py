@@ -11,7 +11,8 @@ Adding an engine: write a module with a class that has ``name``, ``label``, ``sh
 ``async generate(workspace, targets) -> EngineOutcome`` (see :mod:`.characterize`), and add one
 line to ``ENGINES`` below (or call :func:`register`). To let users ask for it, add its name to
 :data:`bot.engines.EngineName` and a portfolio here; the config schema, the command parser and
-the run state follow from that name.
+the run state follow from that name. Only the engines the change's language names run on its
+files (``Language.engines``, :mod:`jobs.languages`): Python's are the ``offline`` portfolio's.
 """
 
 from __future__ import annotations
