@@ -236,3 +236,64 @@ def test_new_functions_no_base_code_calls_are_one_note_for_their_file(tmp_path: 
         "`pkg/calc.py`: nothing of the base calls the new `one`, `two`, so there is nothing to "
         "compare them with"
     ]
+
+
+NETLOC = '''SEPARATOR = ","
+
+
+def _strip_user(netloc):
+    if "@" not in netloc:
+        return netloc
+    user, host = netloc.split("@", 1)
+    return host
+
+
+def host_of(url):
+    return _strip_user(url.split("/")[2])
+
+
+def items(text):
+    return text.split(SEPARATOR)
+'''
+# The tests reach the private helper only through the public function, and run every line.
+NETLOC_TESTS = """from pkg.netloc import host_of, items
+
+
+def test_host_of():
+    assert host_of("https://user@example.com/x") == "example.com"
+    assert host_of("https://example.com/x") == "example.com"
+
+
+def test_items():
+    assert items("a") == ["a"]
+"""
+
+
+async def test_calls_the_tests_make_and_their_neighbours_pin_what_no_literal_call_reaches(
+    tmp_path: Path,
+) -> None:
+    """`split("@")` → `rsplit("@")` in a private helper differs only on two `@`, and a changed
+    module-level separator only where it appears: neither the tests' own calls (which behave
+    the same) nor a literal call of the helper (there is none) show it. The calls the tests
+    make as they run, and their neighbours aimed at the change's tokens, do."""
+    head = NETLOC.replace('netloc.split("@", 1)', 'netloc.rsplit("@", 1)').replace(
+        'SEPARATOR = ","', 'SEPARATOR = ";"'
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/netloc.py": NETLOC, "tests/test_netloc.py": NETLOC_TESTS},
+        {"pkg/netloc.py": head},
+    )
+    outcome = await run_engine(repo, base_sha, {"pkg/netloc.py": changed_lines(NETLOC, head)})
+    assert outcome.written == ["tests/test_pkg_netloc_differential_tandem.py"], outcome.notes
+    text = (repo / outcome.written[0]).read_text()
+    assert "_strip_user('user@@example.com') == 'example.com'" in text, text
+    assert "items(" in text, text
+    pinning = await base_commit.pin_on_base(
+        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
+    )
+    assert pinning.outcomes == {outcome.written[0]: "fails"}
+    on_head = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
+    )
+    assert on_head.ok, on_head.output
