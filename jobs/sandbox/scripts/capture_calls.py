@@ -233,8 +233,8 @@ def main() -> None:
 
     with open(output_path, "w", encoding="utf-8") as out:
         capture = Capture(job, out)
-        args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", "--continue-on-collection-errors"]
-        args += job["tests"]
+        args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        args += ["--continue-on-collection-errors", *job["tests"]]
         code = pytest.main(args, plugins=[Plugin(capture)])
     sys.exit(0 if int(code) in (0, 1, 5) else int(code))
 

@@ -8,9 +8,9 @@ A change's edge cases hide near the tests' inputs, in the tokens the change itse
 constant of a call gets the change's characters doubled (also with the shortest segments
 around them), stripped, added at either end, its case changed, its numbers moved by one, and
 the change's short strings (its string constants, and the value-like words of its comments) in
-its place; each integer constant is moved by one and zeroed. The same idea as a fuzzer's dictionary (AFL's
-``-x``), taken from the diff instead of a file. Every variant is run on both commits, and only
-a call whose results differ becomes a test.
+its place; each integer constant is moved by one and zeroed. The same idea as a fuzzer's
+dictionary (AFL's ``-x``), taken from the diff instead of a file. Every variant is run on both
+commits, and only a call whose results differ becomes a test.
 """
 
 from __future__ import annotations
