@@ -238,7 +238,7 @@ def test_new_functions_no_base_code_calls_are_one_note_for_their_file(tmp_path: 
     ]
 
 
-NETLOC = '''SEPARATOR = ","
+NETLOC = """SEPARATOR = ","
 
 
 def _strip_user(netloc):
@@ -254,7 +254,7 @@ def host_of(url):
 
 def items(text):
     return text.split(SEPARATOR)
-'''
+"""
 # The tests reach the private helper only through the public function, and run every line.
 NETLOC_TESTS = """from pkg.netloc import host_of, items
 
