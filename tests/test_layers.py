@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import ast
+import graphlib
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,3 +53,60 @@ def test_the_dependency_install_does_not_import_test_generation() -> None:
 def test_the_sandbox_scripts_import_nothing_of_tandem() -> None:
     assert imports_of("jobs/sandbox/scripts", TANDEM_PACKAGES) == []
     assert imports_of("jobs/sandbox", TANDEM_PACKAGES)  # the check sees what it looks for
+
+
+def module_name(root: Path, path: Path) -> str:
+    parts = path.relative_to(root).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph(root: Path, folders: tuple[str, ...]) -> dict[str, set[str]]:
+    """Module -> the modules of ``folders`` it imports, anywhere in it (under ``TYPE_CHECKING``
+    and inside functions too). ``from pkg import name`` is an arrow to the module ``pkg.name``
+    where there is one, else to ``pkg`` (a package's ``__init__``)."""
+    files = {module_name(root, p): p for folder in folders for p in (root / folder).rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for module, path in files.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        targets: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                source = node.module or ""
+                if node.level:  # relative: against the file's package
+                    base = package.rsplit(".", node.level - 1)[0] if node.level > 1 else package
+                    source = f"{base}.{source}" if source else base
+                for alias in node.names:
+                    submodule = f"{source}.{alias.name}"
+                    targets.add(submodule if submodule in files else source)
+        graph[module] = {t for t in targets if t in files and t != module}
+    return graph
+
+
+def circle(graph: dict[str, set[str]]) -> list[str] | None:
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as exc:
+        return list(exc.args[1])
+    return None
+
+
+def test_jobs_and_bot_import_no_module_in_a_circle() -> None:
+    found = circle(import_graph(ROOT, ("jobs", "bot")))
+    assert found is None, "an import circle: " + " -> ".join(found or [])
+
+
+def test_the_circle_check_sees_imports_under_type_checking_and_in_functions(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "a.py").write_text(
+        "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    from pkg.b import B\n"
+    )
+    (tmp_path / "pkg" / "b.py").write_text("def f():\n    from . import a\n")
+    (tmp_path / "pkg" / "c.py").write_text("from pkg import a, b\n")
+    graph = import_graph(tmp_path, ("pkg",))
+    assert graph["pkg.c"] == {"pkg.a", "pkg.b"}
+    assert sorted(circle(graph) or []) == ["pkg.a", "pkg.a", "pkg.b"]

@@ -12,7 +12,8 @@ from bot.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.budget import Budget
 from jobs.testgen.line_sets import ChangedCoverage
-from jobs.testgen.produce import Production, score_mutants
+from jobs.testgen.produce import score_mutants
+from jobs.testgen.production import Production
 from jobs.testgen.proof.measure import measure_mutants
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome

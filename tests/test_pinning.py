@@ -30,7 +30,7 @@ from jobs.testgen.base_commit import pin_on_base
 from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning, verdict_note
-from jobs.testgen.produce import Production
+from jobs.testgen.production import Production
 from jobs.testgen.report import render, unkept_result, with_broken_tests
 from jobs.testgen.validation import Validation
 from tests.test_testgen import CALC

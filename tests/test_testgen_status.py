@@ -20,7 +20,7 @@ from jobs.sandbox import LocalSandbox, decisive_line, workdir
 from jobs.state import PartResult
 from jobs.testgen import produce_tests, pytest_runner
 from jobs.testgen.engines import pynguin
-from jobs.testgen.produce import Production
+from jobs.testgen.production import Production
 from jobs.testgen.report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import CALC, make_repo

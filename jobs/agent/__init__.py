@@ -68,7 +68,9 @@ The modules
 - :mod:`jobs.agent.llm`: :class:`LLMSettings`, :func:`llm_settings_for`, :func:`build_llm`.
 - :mod:`jobs.agent.editor`: the file editor confined to the checkout.
 - :mod:`jobs.agent.hardening`: the secret-env deny-list and the project-plugin guard.
-- :mod:`jobs.agent.conversation`: :func:`run_agent`, the limits, the terminal and the loop.
+- :mod:`jobs.agent.limits`: :class:`AgentLimits`, what a run may spend.
+- :mod:`jobs.agent.conversation`: :func:`run_agent`, enforcing the limits, the terminal and the
+  loop.
 - :mod:`jobs.agent.outcome`: :class:`AgentOutcome` and how the end of a run is classified.
 """
 
@@ -81,9 +83,10 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
 
-from jobs.agent.conversation import AgentLimits, Cancellation, run_agent
+from jobs.agent.conversation import Cancellation, run_agent
 from jobs.agent.editor import checkout_file_editor, file_editor_refusal
 from jobs.agent.hardening import is_secret_env_name
+from jobs.agent.limits import AgentLimits
 from jobs.agent.llm import LLMSettings, build_llm, llm_settings_for
 from jobs.agent.outcome import AgentOutcome, Status
 

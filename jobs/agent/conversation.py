@@ -22,13 +22,13 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.redaction import one_line
 from jobs.agent.editor import checkout_file_editor
 from jobs.agent.hardening import deny_secret_env, install_plugin_guard, untrusted
+from jobs.agent.limits import AgentLimits
 from jobs.agent.llm import LLMSettings, build_llm
 from jobs.agent.outcome import AgentOutcome, RunResult, classify, llm_failure, usage
 
@@ -70,14 +70,6 @@ class Cancellation:
         with self._lock:
             if callback in self._callbacks:
                 self._callbacks.remove(callback)
-
-
-@dataclass(frozen=True)
-class AgentLimits:
-    max_iterations: int = 30
-    wall_time_s: float = 600.0
-    # USD across the run's LLMs (agent and condenser), from the SDK's own metrics; None: no cap.
-    max_cost_usd: float | None = None
 
 
 def run_agent(

@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
-if TYPE_CHECKING:
-    from jobs.agent.conversation import AgentLimits
+from jobs.agent.limits import AgentLimits
 
 Status = Literal["finished", "max_iterations", "max_cost", "timeout", "llm_error", "error"]
 

@@ -1,6 +1,6 @@
 """Running tests on the pull request's base commit, in the same sandbox as the head: the one
 place for both "do the kept tests pin the change?" and "which existing tests does the change
-break?" (the pure half, classification and rendering, is :mod:`.pin`).
+break?" (the pure half, what a run found, its classification and rendering, is :mod:`.pin`).
 
 The base tree is :mod:`.base_tree`'s: the base commit's files under the checkout's scratch
 directory, with the kept test files copied in.
@@ -31,15 +31,16 @@ import json
 import os
 import time
 from collections.abc import Collection
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.dependencies.install import CheckoutFiles
 from jobs.dependencies.pytestconfig import read_pytest_config
-from jobs.sandbox import Sandbox, decisive_line, workdir
+from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import pytest_runner
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
 from jobs.testgen.pin import (
+    BaseRun,
+    BaseTest,
     BrokenTests,
     Located,
     Pinning,
@@ -51,40 +52,6 @@ from jobs.testgen.pin import (
 MAX_RESULTS_BYTES = 20_000_000
 LAUNCHER = f"{workdir.WORK_DIR}/run_base_pytest.py"
 EMPTY_INI = f"{workdir.WORK_DIR}/base-pytest.ini"
-
-
-@dataclass(frozen=True)
-class BaseTest:
-    """One test's outcome on the base commit."""
-
-    nodeid: str  # relative to the base tree: "tests/test_x.py::TestK::test_y[1]"
-    address: tuple[str, str]  # (classname, name), as the head's JUnit XML names it
-    outcome: str  # passed, failed, skipped
-
-    @property
-    def path(self) -> str:
-        return self.nodeid.split("::")[0]
-
-
-@dataclass
-class BaseRun:
-    """One pytest run on the base commit."""
-
-    returncode: int
-    timed_out: bool
-    duration_s: float
-    output: str
-    tests: list[BaseTest] = field(default_factory=list)
-    collect_errors: set[str] = field(default_factory=set)  # node ids (paths) that did not import
-    reported: bool = False  # the plugin's results came back
-
-    def problem(self) -> str | None:
-        """Why this run says nothing about the tests, or None."""
-        if self.timed_out:
-            return f"timed out after {self.duration_s:.0f} s"
-        if not self.reported:
-            return f"pytest exited {self.returncode}: {decisive_line(self.output)}"
-        return None
 
 
 def pytest_config(root: Path) -> Path | None:

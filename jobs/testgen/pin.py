@@ -15,17 +15,49 @@ from __future__ import annotations
 
 import ast
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from bot.github import Annotation
+from jobs.sandbox import decisive_line
 from jobs.testgen import pytest_runner
-
-if TYPE_CHECKING:
-    from jobs.testgen.base_commit import BaseRun
 
 Outcome = Literal["fails", "passes", "unknown"]
 MAX_ANNOTATIONS = 50
 MAX_LISTED = 10
+
+
+@dataclass(frozen=True)
+class BaseTest:
+    """One test's outcome on the base commit."""
+
+    nodeid: str  # relative to the base tree: "tests/test_x.py::TestK::test_y[1]"
+    address: tuple[str, str]  # (classname, name), as the head's JUnit XML names it
+    outcome: str  # passed, failed, skipped
+
+    @property
+    def path(self) -> str:
+        return self.nodeid.split("::")[0]
+
+
+@dataclass
+class BaseRun:
+    """One pytest run on the base commit."""
+
+    returncode: int
+    timed_out: bool
+    duration_s: float
+    output: str
+    tests: list[BaseTest] = field(default_factory=list)
+    collect_errors: set[str] = field(default_factory=set)  # node ids (paths) that did not import
+    reported: bool = False  # the plugin's results came back
+
+    def problem(self) -> str | None:
+        """Why this run says nothing about the tests, or None."""
+        if self.timed_out:
+            return f"timed out after {self.duration_s:.0f} s"
+        if not self.reported:
+            return f"pytest exited {self.returncode}: {decisive_line(self.output)}"
+        return None
 
 
 @dataclass

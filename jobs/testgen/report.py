@@ -4,7 +4,7 @@ here runs, reads or posts anything."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.parts import GENERATE_TESTS
 from bot.repo_config import TestGeneration
@@ -13,11 +13,9 @@ from jobs.state import Annotation, PartResult
 from jobs.testgen import pytest_runner
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
+from jobs.testgen.production import Production
 
 MAX_PINS_LISTED = 10  # kept tests named in the "fail on the base commit" line
-
-if TYPE_CHECKING:  # produce.py renders its baseline line with this module
-    from jobs.testgen.produce import Production
 
 
 def baseline_line(run: pytest_runner.PytestRun) -> str:

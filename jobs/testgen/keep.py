@@ -1,0 +1,209 @@
+"""Which candidate tests a production keeps: one interface (:class:`Selection`), two rules, and
+:func:`selection_for`, the one place that chooses between them.
+
+- **Per test** (:class:`PerTest`, :mod:`.per_test`): the offline engines' candidates under
+  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily by the
+  changed lines it newly covers, so one bad test never sinks a file; which candidates fail on
+  the base commit decides coverage ties. The kept files then run on the base commit
+  (:func:`pin_kept_tests`), unless the agent follows and pins them with its own.
+- **Per file** (:class:`PerFile`, :mod:`.selection`): the agent's files (validated as it wrote
+  them) and, under ``keep_rule: total``, the offline engines' files. Whole files are validated
+  ``flaky_runs`` times, the passing ones run on the base commit first (a coverage tie goes to
+  one that pins the change), then the coverage filter keeps them file by file.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+from jobs.testgen import base_commit, line_sets
+from jobs.testgen.context import Context, Plan
+from jobs.testgen.per_test import select_tests
+from jobs.testgen.pin import Pinning, verdict_note
+from jobs.testgen.production import Production
+from jobs.testgen.selection import select
+from jobs.testgen.validation import Validation, Validator, Verdict
+
+
+class Selection(Protocol):
+    """A keep rule: validates and selects candidates into ``production`` (its verdicts, kept
+    files, coverage after and pinning)."""
+
+    async def keep(self, ctx: Context, production: Production, plan: Plan) -> None: ...
+
+
+def selection_for(
+    keep_rule: str, validator: Validator, written: list[str] | None, *, agent_follows: bool = False
+) -> Selection:
+    """The rule for these candidates. ``written``: the offline engines' candidate files; None
+    for the agent's, which ``validator`` validated as it wrote them. ``agent_follows``: the
+    agent writes more after these, and its selection runs every kept file on the base."""
+    if written is not None and keep_rule == "new_changed_lines":
+        return PerTest(written, pin=not agent_follows)
+    return PerFile(validator, written)
+
+
+@dataclass(frozen=True)
+class PerTest:
+    candidates: list[str]
+    pin: bool = True  # run the kept files on the base commit afterwards
+
+    async def keep(self, ctx: Context, production: Production, plan: Plan) -> None:
+        await select_offline_tests(ctx, production, plan, self.candidates)
+        for path in self.candidates:  # what was not kept must not pass for the agent's work
+            if path not in production.kept:
+                (ctx.checkout / path).unlink(missing_ok=True)
+        if self.pin:
+            await pin_kept_tests(ctx, production)
+
+
+@dataclass(frozen=True)
+class PerFile:
+    validator: Validator
+    candidates: list[str] | None = None  # to validate first; None: validated as written
+
+    async def keep(self, ctx: Context, production: Production, plan: Plan) -> None:
+        timings = production.timings
+        if self.candidates is not None:
+            started = time.monotonic()
+            await self.validator.validate_all(self.candidates)
+            timings["validation"] = time.monotonic() - started
+        ctx.step("keeping the tests that cover changed lines")
+        started = time.monotonic()
+        validations = self.validator.results
+        passed = [v for v in validations.values() if v.passed]
+        timings["coverage_filter"] = time.monotonic() - started
+        first_kept = dict(production.kept)  # the characterization tests the agent built on
+        pinning = await _pin_passing(ctx, production, first_kept, passed)
+        started = time.monotonic()
+        pins = pinning.pins() if pinning is not None else None
+        already = production.after.covered if first_kept and production.after else None
+        rule = ctx.tg.coverage.keep_rule
+        chosen, covered = select(passed, plan.baseline, plan.changed_exec, rule, pins, already)
+        timings["coverage_filter"] += time.monotonic() - started
+        chosen = production.verdicts + chosen
+        kept_paths = [v.path for v in chosen if v.kept]
+        if pinning is not None and kept_paths:
+            production.pinning = pinning.restricted(kept_paths)
+            for v in chosen:
+                if v.kept:
+                    v.reason += verdict_note(pinning.outcomes.get(v.path), v.reason)
+        failed_verdicts = [
+            Verdict(v.path, False, v.reason) for v in validations.values() if not v.passed
+        ]
+        production.verdicts = sorted(chosen + failed_verdicts, key=lambda v: (not v.kept, v.path))
+        production.kept = first_kept | {
+            v.path: (ctx.checkout / v.path).read_text(encoding="utf-8")
+            for v in chosen
+            if v.kept and v.path not in first_kept
+        }
+        production.agent_kept = sorted(p for p in production.kept if p not in first_kept)
+        production.after = line_sets.ChangedCoverage(plan.changed_exec, covered)
+        production.budget_hit = ctx.budget.hit
+
+
+async def _pin_passing(
+    ctx: Context, production: Production, first_kept: dict[str, str], passed: list[Validation]
+) -> Pinning | None:
+    """The kept and the passing measured files on the base commit, before selection."""
+    if not (ctx.base_sha and (first_kept or any(v.measured for v in passed))):
+        return None
+    ctx.step("running the passing tests on the base commit")
+    started = time.monotonic()
+    candidates = first_kept | {
+        v.path: (ctx.checkout / v.path).read_text(encoding="utf-8") for v in passed if v.measured
+    }
+    pinning = await base_commit.pin_on_base(
+        ctx.sandbox,
+        ctx.checkout,
+        ctx.base_sha,
+        candidates,
+        timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() - 5),
+    )
+    production.timings["base_commit"] = time.monotonic() - started
+    return pinning
+
+
+async def pin_kept_tests(ctx: Context, production: Production) -> None:
+    """Run the kept files on the base commit: those that fail there pin the change."""
+    if not ctx.base_sha or not production.kept:
+        return
+    ctx.step("running the kept tests on the base commit")
+    started = time.monotonic()
+    pinning = await base_commit.pin_on_base(
+        ctx.sandbox,
+        ctx.checkout,
+        ctx.base_sha,
+        production.kept,
+        timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() - 5),
+    )
+    production.timings["base_commit"] = time.monotonic() - started
+    production.pinning = pinning
+    for v in production.verdicts:
+        if v.kept:
+            v.reason += verdict_note(pinning.outcomes.get(v.path), v.reason)
+
+
+async def select_offline_tests(
+    ctx: Context, production: Production, plan: Plan, candidates: list[str]
+) -> None:
+    """The offline engines' tests, one by one: tidied, validated, and kept greedily by the
+    changed lines each newly covers (so one bad test never sinks a file). Which candidates fail on
+    the base commit decides coverage ties; ``pin_kept_tests`` then runs the kept files there."""
+    ctx.step("validating each generated test and keeping those that cover changed lines")
+    started = time.monotonic()
+    base_sha, runs = ctx.base_sha, ctx.tg.flaky_runs
+
+    async def failing_on_base(files: dict[str, str]) -> set[tuple[str, str]] | None:
+        """Which candidates pin the change, so that a coverage tie goes to one that does."""
+        if base_sha is None:
+            return None
+        ctx.step("running the candidates on the base commit")
+        return await base_commit.tests_failing_on_base(
+            ctx.sandbox,
+            ctx.checkout,
+            base_sha,
+            files,
+            timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() / 4),
+        )
+
+    chosen = await select_tests(
+        ctx.sandbox,
+        ctx.checkout,
+        candidates,
+        plan.baseline,
+        plan.changed_exec,
+        runs=runs,
+        timeout_s=ctx.settings.test_timeout_s,
+        on_base=failing_on_base if base_sha else None,
+        budget=ctx.budget,
+    )
+    production.timings["validation"] = time.monotonic() - started
+    production.timings["pytest_runs"] = float(chosen.pytest_runs)
+    kept_tests = [t for t in chosen.tests if t.kept]
+    production.tests = [
+        {
+            "test": t.label,
+            "kept": t.kept,
+            "name": t.name,
+            "reason": t.reason,
+            "fails_on_base": t.label in chosen.pinning if base_sha else None,
+        }
+        for t in chosen.tests
+    ]
+    if chosen.tests:
+        production.notes.append(
+            f"{len(kept_tests)} of {len(chosen.tests)} generated test(s) kept, each passing "
+            f"{runs} runs and covering changed lines nothing else covered"
+            + (
+                ", or failing on the base commit where nothing else does (pinning the change)."
+                if base_sha
+                else "."
+            )
+        )
+    production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
+    production.kept = dict(sorted(chosen.kept_files.items()))
+    production.after = line_sets.ChangedCoverage(plan.changed_exec, chosen.covered)
+    production.budget_hit = ctx.budget.hit

@@ -1,0 +1,284 @@
+"""The stages of ``produce_tests`` (:mod:`.produce`), in the order it runs them: scope (the
+portfolio and the changed files that parse) → baseline (install, setup, the existing tests
+under coverage, the base commit's verdict on the failing ones) → plan (targets, or pinning
+only) → candidates, validation, selection and the base commit (:func:`generate`, by the
+portfolio; the keep rules are :mod:`.keep`'s). Each stage reads the run's :class:`.Context`
+and writes what it found into the :class:`.Production`; one that finds nothing to do says so
+in ``production.nothing_to_do`` and the next ones do not run.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from jobs import dependencies
+from jobs.testgen import base_commit, line_sets, pytest_runner
+from jobs.testgen.context import Context, Plan
+from jobs.testgen.conventions import detect
+from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import offline as offline_engines
+from jobs.testgen.engines.registry import Portfolio
+from jobs.testgen.keep import pin_kept_tests, selection_for
+from jobs.testgen.production import Production
+from jobs.testgen.prompts import output_dir_for
+from jobs.testgen.report import baseline_line
+from jobs.testgen.targets import plan_targets, source_changes
+from jobs.testgen.validation import Validator
+
+# With an LLM (engine auto), the share of the engine's time the offline engines may take first.
+OFFLINE_FIRST_SHARE = 0.2
+DIFFERENTIAL = "differential"  # the engine that compares base and head (.engines.differential)
+
+
+def scope(
+    ctx: Context, changed: dict[str, set[int]]
+) -> tuple[Production, Portfolio | None, dict[str, set[int]]]:
+    """The portfolio, and the changed source files that parse (parsed, never run)."""
+    portfolio, engine_reason = choose_engine(ctx.tg, ctx.settings)
+    engine = portfolio.reported if portfolio is not None else None
+    production = Production(engine=engine, engine_reason=engine_reason)
+    sources = source_changes(changed, ctx.config)
+    if not sources:
+        production.nothing_to_do = "No changed Python source files (outside tests) to test."
+        return production, portfolio, sources
+    unparsable = syntax_errors(ctx.checkout, sorted(sources))
+    production.syntax_errors = list(unparsable.values())
+    if unparsable:
+        production.problems.append("syntax error in the change: " + production.syntax_errors[0])
+        sources = {p: ls for p, ls in sources.items() if p not in unparsable}
+        if not sources:
+            production.nothing_to_do = (
+                "The changed Python files do not parse, so there is nothing to run: "
+                + "; ".join(production.syntax_errors)
+                + "."
+            )
+            return production, portfolio, sources
+    if portfolio is None:
+        production.nothing_to_do = engine_reason
+    return production, portfolio, sources
+
+
+async def prepare(ctx: Context, production: Production) -> None:
+    """Install the repository's dependencies and run its setup commands in the sandbox."""
+    tg, timings = ctx.tg, production.timings
+    ctx.step("installing the repository's dependencies")
+    started = time.monotonic()
+    installed = await dependencies.install_dependencies(
+        ctx.sandbox,
+        ctx.checkout,
+        config=tg.dependencies,
+        timeout_s=ctx.budget.remaining_s() / 3,
+        network=ctx.settings.sandbox_install_network,
+    )
+    timings["dependencies"] = time.monotonic() - started
+    if installed.note:
+        production.notes.append(installed.note)
+    if installed.status in ("failed", "refused"):
+        production.problems.append(
+            f"dependency install {installed.status}: {installed.note or 'no reason given'}"
+        )
+    if tg.setup:
+        ctx.step("running the repository's setup commands")
+        started = time.monotonic()
+        prepared = await dependencies.run_setup(
+            ctx.sandbox,
+            ctx.checkout,
+            tg.setup,
+            timeout_s=ctx.budget.remaining_s() / 3,
+            network=ctx.settings.sandbox_install_network,
+        )
+        timings["setup"] = time.monotonic() - started
+        production.notes.append(prepared.note)
+        if prepared.problem:
+            production.problems.append(prepared.problem)
+
+
+async def baseline(
+    ctx: Context, production: Production, sources: dict[str, set[int]]
+) -> pytest_runner.PytestRun:
+    """The existing tests under coverage; the failing ones also run on the base commit."""
+    ctx.step("measuring what the existing tests cover")
+    started = time.monotonic()
+    run = await pytest_runner.run_pytest(
+        ctx.sandbox,
+        ctx.checkout,
+        [],
+        tag="baseline",
+        timeout_s=min(ctx.settings.test_timeout_s, max(10.0, ctx.budget.remaining_s() / 3)),
+        measure=True,
+    )
+    production.timings["baseline_coverage"] = time.monotonic() - started
+    production.baseline = baseline_line(run)
+    if (problem := run.problem()) is not None:
+        production.problems.append(f"baseline: {problem}")
+    root = str(await asyncio.to_thread(ctx.checkout.resolve))
+    if elsewhere := pytest_runner.imported_elsewhere(sources, run.modules, root):
+        # Its tests ran against another copy of the code (a tool's, or an installed one), so
+        # what they cover and fail says nothing about the change.
+        module, where = elsewhere[0]
+        more = f" (and {len(elsewhere) - 1} more)" if len(elsewhere) > 1 else ""
+        production.problems.append(
+            f"baseline: the existing tests imported {module} from {where}, not from the "
+            f"checkout{more}: they measured another copy of the changed code"
+        )
+    if ctx.base_sha and run.failures and not run.timed_out:
+        ctx.step("running the failing existing tests on the base commit")
+        started = time.monotonic()
+        production.broken = await base_commit.broken_on_base(
+            ctx.sandbox,
+            ctx.checkout,
+            ctx.base_sha,
+            run.failures,
+            timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() / 3),
+        )
+        production.timings["broken_tests"] = time.monotonic() - started
+    return run
+
+
+def plan(
+    ctx: Context,
+    production: Production,
+    portfolio: Portfolio,
+    sources: dict[str, set[int]],
+    run: pytest_runner.PytestRun,
+) -> Plan | None:
+    """The changed lines nothing covers, per file (None: nothing to do, and why)."""
+    tg = ctx.tg
+    changed_exec = line_sets.changed_executable(ctx.checkout, sources, run.statements)
+    before = line_sets.ChangedCoverage(changed_exec, line_sets.restrict(run.executed, changed_exec))
+    production.before = production.after = before
+    targets, left_out = plan_targets(ctx.checkout, sources, before, tg.max_files)
+    production.targets, production.left_out = targets, left_out
+    # Running every changed line is not testing it: where the existing tests run them all, the
+    # differential engine still looks for what base and head do differently, to pin it.
+    pin_only = (
+        not targets
+        and before.total > 0
+        and ctx.base_sha is not None
+        and DIFFERENTIAL in portfolio.engines
+        and tg.coverage.keep_rule == "new_changed_lines"
+    )
+    if not targets and not pin_only:
+        production.nothing_to_do = (
+            "Every changed statement is covered by the existing tests already."
+            if before.total
+            else "The changed Python files have no changed statements to cover."
+        )
+        return None
+    conventions = detect(ctx.checkout)
+    output_dir = output_dir_for(tg, conventions)
+    return Plan(
+        portfolio, sources, run, changed_exec, before, targets, pin_only, conventions, output_dir
+    )
+
+
+async def generate(ctx: Context, production: Production, plan: Plan) -> None:
+    """Candidates → validation → selection → base commit, as the portfolio says: offline
+    engines alone, or (with an LLM) the offline engines first and the agent on what they left."""
+    validator = Validator(
+        ctx.sandbox,
+        ctx.checkout,
+        runs=ctx.tg.flaky_runs,
+        timeout_s=ctx.settings.test_timeout_s,
+        budget=ctx.budget,
+        step=ctx.step,
+    )
+    rule = ctx.tg.coverage.keep_rule
+    if plan.pin_only:
+        ctx.step("every changed line runs already: looking for what base and head do differently")
+        written = await candidates(ctx, production, plan, (DIFFERENTIAL,))
+        await selection_for(rule, validator, written).keep(ctx, production, plan)
+    elif not plan.portfolio.agent:
+        written = await candidates(ctx, production, plan, plan.portfolio.engines)
+        await selection_for(rule, validator, written).keep(ctx, production, plan)
+    else:
+        await _offline_then_agent(ctx, production, plan, validator)
+
+
+async def _offline_then_agent(
+    ctx: Context, production: Production, plan: Plan, validator: Validator
+) -> None:
+    """The portfolio's offline engines first (engine auto: characterization); the agent is
+    then asked only for what they left, and builds on the tests they kept."""
+    tg, budget = ctx.tg, ctx.budget
+    covered_first = plan.before.covered
+    if plan.portfolio.engines and tg.coverage.keep_rule == "new_changed_lines":
+        now = time.monotonic()
+        deadline = now + (budget.engine_deadline() - now) * OFFLINE_FIRST_SHARE
+        written = await candidates(ctx, production, plan, plan.portfolio.engines, deadline)
+        selection = selection_for(tg.coverage.keep_rule, validator, written, agent_follows=True)
+        await selection.keep(ctx, production, plan)
+        if production.after is not None:
+            covered_first = production.after.covered
+    goal = CoverageGoal(plan.sources, plan.changed_exec, covered_first, tg.max_files)
+    remaining = goal.remaining(ctx.checkout, [])
+    if not remaining:
+        production.notes.append(
+            "The characterization tests cover every changed statement; the agent was not needed."
+        )
+        await pin_kept_tests(ctx, production)
+        return
+    rounds = await write_tests_with_agent(
+        ctx.sandbox,
+        ctx.checkout,
+        remaining,
+        plan.conventions,
+        tg,
+        ctx.settings,
+        budget=budget,
+        usage=production.usage,
+        validator=validator,
+        timings=production.timings,
+        step=ctx.step,
+        goal=goal,
+        kept=production.kept,
+    )
+    production.notes.extend(rounds.notes)
+    production.fix_rounds = rounds.fix_rounds
+    production.coverage_rounds = rounds.coverage_rounds
+    await selection_for(tg.coverage.keep_rule, validator, None).keep(ctx, production, plan)
+
+
+async def candidates(
+    ctx: Context,
+    production: Production,
+    plan: Plan,
+    engines: Sequence[str],
+    deadline: float | None = None,
+) -> list[str]:
+    """The offline engines' candidate files, by ``deadline`` (default: the engine budget's)."""
+    started = time.monotonic()
+    offline = await offline_engines.generate(
+        engines,
+        ctx.sandbox,
+        ctx.checkout,
+        plan.targets,
+        plan.output_dir,
+        deadline=ctx.budget.engine_deadline() if deadline is None else deadline,
+        step=ctx.step,
+        base_sha=ctx.base_sha,
+        changed=plan.sources,
+    )
+    production.timings["engine"] = time.monotonic() - started
+    production.timings.update(offline.timings)
+    production.notes.extend(offline.notes)
+    production.problems.extend(offline.problems)
+    return offline.written
+
+
+def syntax_errors(checkout: Path, paths: list[str]) -> dict[str, str]:
+    """Path -> "`path` line N: message" for each file that does not parse (parsed, never
+    run)."""
+    found = {}
+    for path in paths:
+        try:
+            ast.parse((checkout / path).read_bytes(), filename=path)
+        except SyntaxError as exc:
+            found[path] = f"`{path}` line {exc.lineno}: {exc.msg}"
+        except (OSError, ValueError):
+            continue
+    return found
