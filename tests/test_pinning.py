@@ -520,3 +520,23 @@ def test_each_summary_line_is_a_paragraph_of_its_own_and_each_note_an_item() -> 
     text = "\n".join(lines)
     assert "Engine: offline engines.\n\nExisting tests: 3 passed.\n\n" in text
     assert "Notes:\n\n- pkg/a.py: f is new\n- pkg/b.py: g is new" in text
+
+
+def test_the_base_tree_runs_with_the_config_file_pytest_itself_would_pick(tmp_path: Path) -> None:
+    from jobs.testgen.base_commit import pytest_config
+
+    assert pytest_config(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "setup.cfg").write_text("[tool:pytest]\naddopts = -q\n")
+    assert pytest_config(tmp_path) == tmp_path / "setup.cfg"
+    # pytest 9's own file comes before every other one (the install reads the same list).
+    (tmp_path / "pytest.toml").write_text("[pytest]\naddopts = ['-q']\n")
+    assert pytest_config(tmp_path) == tmp_path / "pytest.toml"
+    (tmp_path / "pytest.toml").unlink()
+    # A config file that points out of the tree is not read: the next one counts.
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.ini"
+    outside.write_text("[pytest]\naddopts = -x\n")
+    (tmp_path / "pytest.ini").symlink_to(outside)
+    assert pytest_config(tmp_path) == tmp_path / "setup.cfg"
+    (tmp_path / "setup.cfg").unlink()
+    assert pytest_config(tmp_path) == tmp_path / "pyproject.toml"

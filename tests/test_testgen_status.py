@@ -69,6 +69,22 @@ def test_the_decisive_line_is_the_error_not_the_closing_note() -> None:
     assert decisive_line(framed) == (
         "× pip subprocess to install build dependencies did not run successfully."
     )
+    # pip 26 sums up with an ERROR line that names only the step: the build's own error wins.
+    build = (
+        "  Getting requirements to build editable: finished with status 'error'\n"
+        "  error: subprocess-exited-with-error\n"
+        "  × Getting requirements to build editable did not run successfully.\n"
+        "  │ exit code: 1\n  ╰─> [40 lines of output]\n"
+        "      packaging.specifiers.InvalidSpecifier: Invalid specifier: '>=3.6.*'\n"
+        "      [end of output]\n"
+        "  note: This error originates from a subprocess, and is likely not a problem with pip.\n"
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable\n"
+    )
+    assert decisive_line(build) == (
+        "packaging.specifiers.InvalidSpecifier: Invalid specifier: '>=3.6.*'"
+    )
+    summed = "Building wheel for x\nERROR: Failed building wheel for x\n"
+    assert decisive_line(summed) == "ERROR: Failed building wheel for x"
 
 
 def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -> None:

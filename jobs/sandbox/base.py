@@ -67,6 +67,13 @@ _FRAMING_LINE = re.compile(
     r"^(?:note:|hint:|error: subprocess-exited-with-error$|[│╰]|\[end of output\]$"
     r"|ERROR: Exception:$)"
 )
+# pip's summing-up after a build subprocess failed ("ERROR: Failed to build 'file:///…' when
+# getting requirements to build editable"): an error, but it names only the step, so the build's
+# own error line above it says more.
+_SUMMING_UP = re.compile(
+    r"^ERROR: (?:Failed to build\b|Failed building (?:editable|wheel)\b|Could not build wheels\b"
+    r"|failed-wheel-build-for-install\b)"
+)
 
 
 def last_line(text: str, limit: int = 200) -> str:
@@ -79,7 +86,8 @@ def decisive_line(output: str, limit: int = 300) -> str:
     states an error, else the last line that is not pip's framing of one."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     saying = [line for line in lines if not _FRAMING_LINE.match(line)] or lines
-    for line in reversed(saying):
-        if _ERROR_LINE.match(line):
-            return line[:limit]
+    errors = [line for line in saying if _ERROR_LINE.match(line)]
+    telling = [line for line in errors if not _SUMMING_UP.match(line)] or errors
+    if telling:
+        return telling[-1][:limit]
     return saying[-1][:limit] if saying else "no output"

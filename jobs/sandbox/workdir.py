@@ -32,6 +32,7 @@ __all__ = [
     "copy_script",
     "prepare",
     "script_text",
+    "write_fresh",
 ]
 
 WORK_DIR = ".tandem-work"
@@ -85,12 +86,25 @@ def copy_fresh(source: Path, to: Path) -> None:
         shutil.copyfileobj(data, out)
 
 
+def write_fresh(text: str, to: Path) -> None:
+    """Write ``text`` to ``to`` as a new file, like :func:`copy_fresh`."""
+    to.unlink(missing_ok=True)
+    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
 def prepare(checkout: Path) -> None:
     """Make the work dir with the coverage rc and the pytest launcher in it."""
-    (checkout / WORK_DIR).mkdir(exist_ok=True)
-    (checkout / RC_FILE).write_text(COVERAGE_RC)
-    (checkout / LAUNCHER).write_text(script_text("run_pytest.py"))
-    (checkout / WORK_DIR / PLUGINS_COPY).write_text(script_text(PLUGINS_COPY))
+    work = checkout / WORK_DIR
+    # The PR's tree can hold a `.tandem-work` of its own: a symlink (out of the checkout) or a
+    # file is replaced, never written through.
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        work.unlink()
+    work.mkdir(exist_ok=True)
+    write_fresh(COVERAGE_RC, checkout / RC_FILE)
+    copy_script("run_pytest.py", checkout / LAUNCHER)
+    copy_script(PLUGINS_COPY, work / PLUGINS_COPY)
     # Keep the scratch directory out of `git status` and out of delivered commits.
     with contextlib.suppress(OSError):
         exclude = checkout / ".git" / "info" / "exclude"
