@@ -21,6 +21,7 @@ __all__ = [
     "COVERAGE_RC",
     "LAUNCHER",
     "MODULES_SUFFIX",
+    "PER_TEST_COPY",
     "PLUGINS_COPY",
     "PROJECT_DISTS",
     "RC_FILE",
@@ -52,6 +53,8 @@ SCRIPTS = Path(__file__).with_name("scripts")
 # itself (scripts/tandem_pytest_plugins.py: its name is what the launchers import).
 LAUNCHER = f"{WORK_DIR}/run_pytest.py"
 PLUGINS_COPY = "tandem_pytest_plugins.py"
+# Beside it, what the launchers import to record the lines each test runs.
+PER_TEST_COPY = "tandem_per_test.py"
 # Which tools the project environment's TOOLS_PTH adds. By default only the view (VIEW_DIR): the
 # measuring tools (pytest, coverage and what they import) and the tools' distributions the
 # project's own install asked for; the project's tests never see the engines' or the worker's
@@ -91,6 +94,7 @@ def prepare(checkout: Path) -> None:
     (checkout / RC_FILE).write_text(COVERAGE_RC)
     (checkout / LAUNCHER).write_text(script_text("run_pytest.py"))
     (checkout / WORK_DIR / PLUGINS_COPY).write_text(script_text(PLUGINS_COPY))
+    copy_script(PER_TEST_COPY, checkout / WORK_DIR / PER_TEST_COPY)
     # Keep the scratch directory out of `git status` and out of delivered commits.
     with contextlib.suppress(OSError):
         exclude = checkout / ".git" / "info" / "exclude"

@@ -188,6 +188,7 @@ async def _produce(
         tag="baseline",
         timeout_s=min(settings.test_timeout_s, max(10.0, budget.remaining_s() / 3)),
         measure=True,
+        per_test=sorted(sources),
     )
     timings["baseline_coverage"] = time.monotonic() - started
     production.baseline = baseline_line(baseline)
@@ -438,6 +439,7 @@ async def score_mutants(
             kept=sorted(production.kept),
             ignore=ignore,
             timeout_s=timeout_s,
+            per_test=pytest_runner.per_test_record("baseline"),
         )
     except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
         log.exception("mutant stage failed")

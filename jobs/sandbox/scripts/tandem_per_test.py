@@ -1,0 +1,174 @@
+"""Runs inside the sandbox, imported from the work dir by the pytest launchers: which lines of
+some files each test runs.
+
+- :class:`Recorder`: the lines of the watched files one test ran (``sys.monitoring`` where the
+  interpreter has it, else ``sys.settrace`` for those files only). The mutant runner
+  (:mod:`jobs.testgen.proof.runner`) records the tests the baseline did not run with it.
+- :class:`PerTest`: the pytest plugin ``run_pytest.py --per-test SPEC`` loads into the
+  baseline's run (``-p tandem_per_test``, found in ``sys.modules``): for every test the run
+  executes, whether it passed, how long it took and the lines of the watched files it ran,
+  written as JSON at the end of the session. The mutant runner then runs each mutant against
+  the tests that ran its lines without running the whole suite a second time to learn them.
+
+SPEC is a JSON object: ``{"files": [repo-relative paths], "out": path}``. The record:
+``{"files": [those paths], "tests": {nodeid: {"passed": bool, "seconds": float, "lines": {path:
+[numbers]}}}}``.
+Under xdist the tests run in other processes: the controller records none, and a worker writes
+nothing, so the mutant runner finds no test in the record and measures them all itself.
+
+Standard library only at import (the launcher imports it before pytest, and before coverage.py
+starts); pytest once pytest loads it. It runs on the sandbox's interpreter, not Tandem's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import types
+from collections.abc import Callable, Generator
+from typing import Any
+
+
+class Recorder:
+    """Which lines of the watched files (real paths) one test ran."""
+
+    def __init__(self, files: set[str]) -> None:
+        self.files = files
+        self.hits: set[tuple[str, int]] = set()
+        self._known: dict[str, str | None] = {}
+
+    def _wanted(self, filename: str) -> str | None:
+        path = self._known.get(filename, "")
+        if path == "":
+            real = os.path.realpath(filename)
+            path = self._known[filename] = real if real in self.files else None
+        return path
+
+    def start(self) -> None:
+        self.hits = set()
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is not None:
+            self._start_monitoring(monitoring)
+        else:
+            sys.settrace(self._global)
+
+    def stop(self) -> set[tuple[str, int]]:
+        monitoring = getattr(sys, "monitoring", None)
+        if monitoring is not None:
+            monitoring.set_events(self._tool, 0)
+            monitoring.register_callback(self._tool, monitoring.events.LINE, None)
+            monitoring.free_tool_id(self._tool)
+        else:
+            sys.settrace(None)
+        return self.hits
+
+    def _start_monitoring(self, monitoring: Any) -> None:
+        tool = next(
+            (t for t in range(5, -1, -1) if monitoring.get_tool(t) is None),
+            None,
+        )
+        if tool is None:
+            raise RuntimeError("no sys.monitoring tool id is free")
+        self._tool = tool
+        monitoring.use_tool_id(tool, "tandem-per-test")
+        disable = monitoring.DISABLE
+        hits, wanted = self.hits, self._wanted
+
+        def line(code: types.CodeType, number: int) -> Any:
+            path = wanted(code.co_filename)
+            if path is not None:
+                hits.add((path, number))
+            return disable  # each place once a test is enough; restart_events re-arms them
+
+        monitoring.register_callback(tool, monitoring.events.LINE, line)
+        monitoring.set_events(tool, monitoring.events.LINE)
+        monitoring.restart_events()
+
+    def _global(self, frame: types.FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
+        path = self._wanted(frame.f_code.co_filename)
+        if path is None:
+            return None
+        hits = self.hits
+
+        def local(frame: types.FrameType, event: str, arg: Any) -> Any:
+            if event == "line":
+                hits.add((path, frame.f_lineno))
+            return local
+
+        return local
+
+
+_spec: dict[str, Any] = {}
+
+
+def configure(spec_file: str) -> None:
+    """Read the launcher's SPEC before pytest starts (a bad one: no record, never a crash of
+    the run the record only rides along with)."""
+    try:
+        with open(spec_file, encoding="utf-8") as f:
+            spec = json.load(f)
+        files = [str(p) for p in spec["files"]]
+        out = str(spec["out"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return
+    _spec.update(files=files, out=out)
+
+
+def _per_test_class() -> type:
+    import pytest  # loaded by pytest itself by now
+
+    class PerTest:
+        """The baseline's record of each test (see the module's docstring)."""
+
+        def __init__(self, files: list[str], out: str) -> None:
+            root = os.getcwd()
+            self.rel = {os.path.realpath(os.path.join(root, p)): p for p in files}
+            self.out = out
+            self.recorder = Recorder(set(self.rel))
+            self.tests: dict[str, dict[str, Any]] = {}
+            self.broken = False
+
+        @pytest.hookimpl(hookwrapper=True)
+        def pytest_runtest_protocol(self, item: Any) -> Generator[None, None, None]:
+            if self.broken:
+                yield
+                return
+            record: dict[str, Any] = {"passed": True}
+            started = time.monotonic()
+            try:
+                self.recorder.start()
+            except (RuntimeError, ValueError):  # no sys.monitoring tool id free: no record
+                self.broken = True
+                yield
+                return
+            self.tests[item.nodeid] = record
+            try:
+                yield
+            finally:
+                hits = self.recorder.stop()
+            record["seconds"] = round(time.monotonic() - started, 4)
+            lines: dict[str, list[int]] = {}
+            for path, number in hits:
+                lines.setdefault(self.rel[path], []).append(number)
+            record["lines"] = {path: sorted(numbers) for path, numbers in lines.items()}
+
+        def pytest_runtest_logreport(self, report: Any) -> None:
+            record = self.tests.get(report.nodeid)
+            if record is not None and report.failed:
+                record["passed"] = False
+
+        def pytest_sessionfinish(self) -> None:
+            if self.broken:
+                return
+            with open(self.out, "w", encoding="utf-8") as f:
+                json.dump({"files": sorted(self.rel.values()), "tests": self.tests}, f)
+
+    return PerTest
+
+
+def pytest_configure(config: Any) -> None:
+    if _spec and not hasattr(config, "workerinput"):  # an xdist worker writes nothing
+        plugin = _per_test_class()(_spec["files"], _spec["out"])
+        config.pluginmanager.register(plugin, "tandem-per-test")
