@@ -353,3 +353,48 @@ async def test_a_runner_that_does_not_run_is_a_problem_of_the_part_never_a_score
         "(exit 1: no output)"
     )
     assert "mutants of the changed lines" not in result.summary
+
+
+@pytest.mark.slow
+async def test_a_module_the_tests_import_only_while_running_is_still_mutated(
+    tmp_path: Path,
+) -> None:
+    # Nothing imports pkg.calc at collection: without a first run of the tests in the runner's
+    # session its functions would not exist to swap, and every mutant would be an error.
+    lazy = "def test_classify():\n    from pkg.calc import classify\n\n"
+    lazy += "    assert classify(50) == 'big'\n    assert classify(1) == 'small'\n"
+    repo = make_repo(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": lazy},
+    )
+    sandbox = LocalSandbox()
+    try:
+        baseline = await run_pytest(
+            sandbox,
+            repo,
+            [],
+            tag="baseline",
+            timeout_s=120,
+            measure=True,
+            per_test=["pkg/calc.py"],
+        )
+        measured = await measure_mutants(
+            sandbox,
+            repo,
+            {"pkg/calc.py": {2}},
+            kept=[],
+            ignore=[],
+            timeout_s=120,
+            per_test=baseline.per_test,
+        )
+    finally:
+        await sandbox.close()
+    assert runner_start(repo)["from_baseline"] == 1
+    fate = {o.mutant.description: o.status for o in measured.score.outcomes}
+    assert fate == {
+        "`n > 10` becomes `not n > 10`": "killed",
+        "the condition `n > 10` is removed": "killed",
+        "`n > 10` becomes `n >= 10`": "survived",
+        "`10` becomes `11`": "survived",
+        "`10` becomes `9`": "survived",
+    }
