@@ -185,16 +185,12 @@ class MutantRunner:
         try:
             with open(path, encoding="utf-8") as f:
                 record = json.load(f)
-            watched = {os.path.realpath(os.path.join(root, p)) for p in record["files"]}
-            if not files <= watched:
+            real = {str(p): os.path.realpath(os.path.join(root, p)) for p in record["files"]}
+            if not files <= set(real.values()):
                 return {}
             known = {}
             for nodeid, test in record["tests"].items():
-                hits = {
-                    (os.path.realpath(os.path.join(root, p)), int(n))
-                    for p, numbers in test["lines"].items()
-                    for n in numbers
-                }
+                hits = {(real[p], int(n)) for p, numbers in test["lines"].items() for n in numbers}
                 known[str(nodeid)] = (test["passed"] is True, hits, float(test["seconds"]))
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return {}
