@@ -365,7 +365,13 @@ async def test_a_module_the_tests_import_only_while_running_is_still_mutated(
     lazy += "    assert classify(50) == 'big'\n    assert classify(1) == 'small'\n"
     repo = make_repo(
         tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": lazy},
+        {
+            "pkg/__init__.py": "",
+            "pkg/calc.py": CALC,
+            "tests/test_calc.py": lazy,
+            # Recording what each test runs adds no warning that this would make an error.
+            "pytest.ini": "[pytest]\nfilterwarnings =\n    error\n",
+        },
     )
     sandbox = LocalSandbox()
     try:
@@ -378,6 +384,7 @@ async def test_a_module_the_tests_import_only_while_running_is_still_mutated(
             measure=True,
             per_test=["pkg/calc.py"],
         )
+        assert baseline.ok, baseline.output
         measured = await measure_mutants(
             sandbox,
             repo,

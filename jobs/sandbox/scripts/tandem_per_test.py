@@ -18,6 +18,9 @@ nothing, so the mutant runner finds no test in the record and measures them all 
 
 Standard library only at import (the launcher imports it before pytest, and before coverage.py
 starts); pytest once pytest loads it. It runs on the sandbox's interpreter, not Tandem's.
+PYTEST_DONT_REWRITE: imported before pytest loads it with ``-p``, which would otherwise warn that
+it cannot rewrite its asserts, and a project's ``filterwarnings = error`` makes that warning an
+error.
 """
 
 from __future__ import annotations
@@ -32,12 +35,23 @@ from typing import Any
 
 
 class Recorder:
-    """Which lines of the watched files (real paths) one test ran."""
+    """Which lines of the watched files (real paths) each test ran: :meth:`start` and
+    :meth:`stop` around each test, :meth:`close` once done (a forked child must not inherit
+    it).
+
+    With ``sys.monitoring``, one tool for the whole session: a line of any other file turns its
+    event off for good (``DISABLE``) the first time it runs, and a watched line keeps firing,
+    into the current test's set. Nothing is re-armed between tests: ``restart_events`` would
+    re-arm every tool's disabled events, coverage.py's too, and cost a run under coverage
+    about as much again (boltons' 432 tests: 23 s → 38 s). The price is a call each time a
+    watched line runs, only for the changed files.
+    """
 
     def __init__(self, files: set[str]) -> None:
         self.files = files
         self.hits: set[tuple[str, int]] = set()
         self._known: dict[str, str | None] = {}
+        self._tool: int | None = None
 
     def _wanted(self, filename: str) -> str | None:
         path = self._known.get(filename, "")
@@ -49,20 +63,24 @@ class Recorder:
     def start(self) -> None:
         self.hits = set()
         monitoring = getattr(sys, "monitoring", None)
-        if monitoring is not None:
-            self._start_monitoring(monitoring)
-        else:
+        if monitoring is None:
             sys.settrace(self._global)
+        elif self._tool is None:
+            self._start_monitoring(monitoring)
 
     def stop(self) -> set[tuple[str, int]]:
+        if getattr(sys, "monitoring", None) is None:
+            sys.settrace(None)
+        hits, self.hits = self.hits, set()  # lines run between tests belong to none
+        return hits
+
+    def close(self) -> None:
         monitoring = getattr(sys, "monitoring", None)
-        if monitoring is not None:
+        if monitoring is not None and self._tool is not None:
             monitoring.set_events(self._tool, 0)
             monitoring.register_callback(self._tool, monitoring.events.LINE, None)
             monitoring.free_tool_id(self._tool)
-        else:
-            sys.settrace(None)
-        return self.hits
+            self._tool = None
 
     def _start_monitoring(self, monitoring: Any) -> None:
         tool = next(
@@ -71,20 +89,20 @@ class Recorder:
         )
         if tool is None:
             raise RuntimeError("no sys.monitoring tool id is free")
-        self._tool = tool
         monitoring.use_tool_id(tool, "tandem-per-test")
+        self._tool = tool
         disable = monitoring.DISABLE
-        hits, wanted = self.hits, self._wanted
+        wanted = self._wanted
 
         def line(code: types.CodeType, number: int) -> Any:
             path = wanted(code.co_filename)
-            if path is not None:
-                hits.add((path, number))
-            return disable  # each place once a test is enough; restart_events re-arms them
+            if path is None:
+                return disable
+            self.hits.add((path, number))
+            return None
 
         monitoring.register_callback(tool, monitoring.events.LINE, line)
         monitoring.set_events(tool, monitoring.events.LINE)
-        monitoring.restart_events()
 
     def _global(self, frame: types.FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
         path = self._wanted(frame.f_code.co_filename)
@@ -160,6 +178,7 @@ def _per_test_class() -> type:
                 record["passed"] = False
 
         def pytest_sessionfinish(self) -> None:
+            self.recorder.close()
             if self.broken:
                 return
             with open(self.out, "w", encoding="utf-8") as f:

@@ -197,33 +197,37 @@ class MutantRunner:
         return known
 
     def first_run(
-        self, items: list[Any], recorder: Recorder
+        self, items: list[Any], files: set[str]
     ) -> list[tuple[Any, set[tuple[str, int]], float]]:
-        """Run ``items`` once, in order: those that passed, with the lines they ran."""
+        """Run ``items`` once, in order: those that passed, with the lines of ``files`` they
+        ran."""
         ran = []
-        for i, item in enumerate(items):
-            self.failed = False
-            started = time.monotonic()
-            recorder.start()
-            try:
-                nextitem = items[i + 1] if i + 1 < len(items) else None
-                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-            finally:
-                hits = recorder.stop()
-            if not self.failed:
-                ran.append((item, hits, time.monotonic() - started))
+        recorder = Recorder(files)
+        try:
+            for i, item in enumerate(items):
+                self.failed = False
+                started = time.monotonic()
+                recorder.start()
+                try:
+                    nextitem = items[i + 1] if i + 1 < len(items) else None
+                    item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                finally:
+                    hits = recorder.stop()
+                if not self.failed:
+                    ran.append((item, hits, time.monotonic() - started))
+        finally:
+            recorder.close()  # the forks run without it
         return ran
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: Any) -> bool:
         items = list(session.items)
         files = set(self.real.values())
-        recorder = Recorder(files)
         first_run = time.monotonic()
         known = self.baseline(files)
         recorded = {item.nodeid: known[item.nodeid] for item in items if item.nodeid in known}
         fresh = [item for item in items if item.nodeid not in recorded]
-        measured = {id(item): found for item, *found in self.first_run(fresh, recorder)}
+        measured = {id(item): found for item, *found in self.first_run(fresh, files)}
         ran: list[tuple[Any, set[tuple[str, int]], float]] = []
         for item in items:  # in the session's order, as pytest would run them
             if item.nodeid in recorded:
@@ -242,7 +246,7 @@ class MutantRunner:
                 for item, hits, _ in ran
                 if item.nodeid in recorded and any(path in unimported for path, _ in hits)
             ]
-            self.first_run(importing, Recorder(set()))
+            self.first_run(importing, set())
         self.write(
             {
                 "event": "start",
