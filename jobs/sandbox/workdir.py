@@ -21,6 +21,7 @@ __all__ = [
     "COVERAGE_RC",
     "LAUNCHER",
     "MODULES_SUFFIX",
+    "PER_TEST_COPY",
     "PLUGINS_COPY",
     "PROJECT_DISTS",
     "RC_FILE",
@@ -53,6 +54,8 @@ SCRIPTS = Path(__file__).with_name("scripts")
 # itself (scripts/tandem_pytest_plugins.py: its name is what the launchers import).
 LAUNCHER = f"{WORK_DIR}/run_pytest.py"
 PLUGINS_COPY = "tandem_pytest_plugins.py"
+# Beside it, what the launchers import to record the lines each test runs.
+PER_TEST_COPY = "tandem_per_test.py"
 # Which tools the project environment's TOOLS_PTH adds. By default only the view (VIEW_DIR): the
 # measuring tools (pytest, coverage and what they import) and the tools' distributions the
 # project's own install asked for; the project's tests never see the engines' or the worker's
@@ -105,6 +108,7 @@ def prepare(checkout: Path) -> None:
     write_fresh(COVERAGE_RC, checkout / RC_FILE)
     copy_script("run_pytest.py", checkout / LAUNCHER)
     copy_script(PLUGINS_COPY, work / PLUGINS_COPY)
+    copy_script(PER_TEST_COPY, work / PER_TEST_COPY)
     # Keep the scratch directory out of `git status` and out of delivered commits.
     with contextlib.suppress(OSError):
         exclude = checkout / ".git" / "info" / "exclude"

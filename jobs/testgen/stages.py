@@ -110,6 +110,7 @@ async def baseline(
         tag="baseline",
         timeout_s=min(ctx.settings.test_timeout_s, max(10.0, ctx.budget.remaining_s() / 3)),
         measure=True,
+        per_test=sorted(sources),
     )
     production.timings["baseline_coverage"] = time.monotonic() - started
     production.baseline = baseline_line(run)

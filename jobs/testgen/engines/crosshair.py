@@ -200,6 +200,9 @@ class Crosshair:
     name = "crosshair"
     label = "CrossHair"
     share = 0.45
+    # A search in its own process bounded by its iterations: it may run alongside the other
+    # such engine of a portfolio (see .offline).
+    alongside = True
 
     async def generate(self, workspace: Workspace, targets: list[ChangedFile]) -> EngineOutcome:
         workspace.step(f"CrossHair exploring the changed functions of {len(targets)} file(s)")

@@ -60,6 +60,9 @@ class Pynguin:
     name = "pynguin"
     label = "Pynguin"
     share = 1.0
+    # A search in its own process bounded by its iterations: it may run alongside the other
+    # such engine of a portfolio (see .offline).
+    alongside = True
 
     async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
         workspace.step(f"Pynguin writing tests for {len(targets)} file(s)")
