@@ -35,10 +35,12 @@ from jobs.dependencies import (
     MemoryFiles,
     Source,
     already_satisfied,
+    failure_line,
     install_dependencies,
     plan_install,
     summary_line,
 )
+from jobs.dependencies.install import PIP_LOG
 from jobs.dependencies.plan import project_alone
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
 from jobs.testgen import new_test_files, produce_tests, pytest_runner
@@ -847,6 +849,53 @@ async def test_a_failing_install_is_a_note_and_the_run_goes_on(tmp_path: Path) -
     finally:
         await sandbox.close()
     assert await new_test_files(repo) == []
+
+
+PIP_PRINTED = """\
+  Getting requirements to build editable: started
+  error: subprocess-exited-with-error
+
+  × Getting requirements to build editable did not run successfully.
+  │ exit code: 1
+  ╰─> No available output.
+
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable
+"""
+STAMP = "2026-12-06T12:12:14,994 "
+PIP_LOGGED = "".join(
+    STAMP + line + "\n"
+    for line in (
+        "      raise URLError(err)",
+        "  urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>",
+        "  ERROR: Getting requirements to build editable exited with 1",
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable",
+        "Exception information:",
+        "pip._internal.exceptions.build.InstallationSubprocessError: Getting requirements to "
+        "build editable exited with 1",
+        "pip._internal.exceptions.FailedToPrepareCandidate: Failed to build 'file:///tmp/x' "
+        "when getting requirements to build editable",
+    )
+)
+
+
+def test_a_failed_build_is_reported_by_its_own_error_from_pips_log(tmp_path: Path) -> None:
+    """With --log, pip keeps a build subprocess's output out of what it prints ("No available
+    output") and sums up with "ERROR: Failed to build …": the decisive line comes from the log,
+    from what this attempt wrote, past pip's own exceptions."""
+    log = tmp_path / PIP_LOG
+    log.parent.mkdir(parents=True)
+    earlier = "2026-12-06T12:00:00,000   RuntimeError: an earlier attempt's error\n"
+    log.write_text(earlier + PIP_LOGGED)
+    line = "urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>"
+    assert failure_line(tmp_path, PIP_PRINTED, since=len(earlier)) == line
+    # Where the output says it all, the log is not needed; without a log, the output's line.
+    said = "ERROR: No matching distribution found for nope\n"
+    assert failure_line(tmp_path, said) == "ERROR: No matching distribution found for nope"
+    log.unlink()
+    assert failure_line(tmp_path, PIP_PRINTED) == (
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable"
+    )
 
 
 async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:

@@ -24,6 +24,7 @@ from jobs.dependencies.install import (
     CheckoutFiles,
     InstallOutcome,
     already_satisfied,
+    failure_line,
     install_dependencies,
     summary_line,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "UnreadableFile",
     "already_satisfied",
     "check_requirements_file",
+    "failure_line",
     "install_dependencies",
     "plan_install",
     "run_setup",

@@ -24,6 +24,7 @@ from jobs.sandbox.base import (
     SandboxUnavailable,
     decisive_line,
     last_line,
+    sums_up,
     tail,
 )
 from jobs.sandbox.configured import check_sandbox, open_sandbox
@@ -53,6 +54,7 @@ __all__ = [
     "last_line",
     "open_sandbox",
     "reap_orphans",
+    "sums_up",
     "tail",
     "worker_identity",
 ]

@@ -68,17 +68,25 @@ _FRAMING_LINE = re.compile(
     r"|ERROR: Exception:$)"
 )
 # pip's summing-up after a build subprocess failed ("ERROR: Failed to build 'file:///…' when
-# getting requirements to build editable"): an error, but it names only the step, so the build's
-# own error line above it says more.
+# getting requirements to build editable", and in its log the same as its own exceptions): an
+# error, but it names only the step, so the build's own error line above it says more.
 _SUMMING_UP = re.compile(
-    r"^ERROR: (?:Failed to build\b|Failed building (?:editable|wheel)\b|Could not build wheels\b"
-    r"|failed-wheel-build-for-install\b)"
+    r"^(?:ERROR: (?:Failed to build\b|Failed building (?:editable|wheel)\b"
+    r"|Could not build wheels\b|failed-wheel-build-for-install\b|[\w ]+ exited with \d+$"
+    r"|metadata generation failed$)"
+    # pip's own exceptions around a failed build, in its log
+    r"|pip\._internal\.exceptions\.[\w.]+: |pip\._vendor\.resolvelib\.[\w.]+: )"
 )
 
 
 def last_line(text: str, limit: int = 200) -> str:
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return lines[-1][:limit] if lines else "no output"
+
+
+def sums_up(line: str) -> bool:
+    """Whether ``line`` is pip's summing-up of a failed build, which names only the step."""
+    return bool(_SUMMING_UP.match(line.strip()))
 
 
 def decisive_line(output: str, limit: int = 300) -> str:
