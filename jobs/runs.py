@@ -13,7 +13,7 @@ button) goes in three steps:
 Each part's job (`part_job`, `run_part`) records its result and the part that brings the
 pending count to zero enqueues `collect` (`jobs.collect`): the fan-in, without polling. What
 the check run shows is rendered in `jobs.checkrun`; nothing imports this module but the
-worker's job list (`jobs.worker`) and the part registry's type (`jobs.parts`).
+worker's job list (`jobs.worker`) and the part registry's type (`jobs.part_work`).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from arq import Retry
 from arq.typing import WorkerCoroutine
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
+from bot.event_plan import PullRequestRef
 from bot.filters import skip_reason
-from bot.github import GitHubError
-from bot.parts import PART_NAMES, PartName, parts_for, title
-from bot.plan import PullRequestRef
-from bot.redaction import redact
-from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
-from bot.settings import SettingsError
+from core import github
+from core.connections import CONTROL_QUEUE, PARTS_QUEUE
+from core.github import GitHubError
+from core.part_registry import PART_NAMES, PartName, parts_for, title
+from core.redaction import redact
+from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
+from core.settings import SettingsError
 from jobs import checkrun, queue
 from jobs.cancel import complete_cancelled, supersede
 from jobs.config_loader import load_repo_config

@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from bot.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
-from bot.settings import Settings
+from core.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
+from core.settings import Settings
 from jobs.dependencies import (
     ENV_DIR,
     CheckoutFiles,
@@ -41,7 +41,7 @@ from jobs.dependencies import (
     summary_line,
 )
 from jobs.dependencies.install import PIP_LOG
-from jobs.dependencies.plan import project_alone
+from jobs.dependencies.install_plan import project_alone
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
 from jobs.testgen import new_test_files, produce_tests, pytest_runner
 from tests.test_testgen import make_repo
@@ -1117,7 +1117,7 @@ alpha-lib==0.9
 
 
 def test_a_pinned_file_that_does_not_resolve_is_loosened_to_its_source_or_left_out() -> None:
-    from jobs.dependencies.plan import looks_pinned, loosen
+    from jobs.dependencies.install_plan import looks_pinned, loosen
 
     assert looks_pinned(LOCK) and looks_pinned("a==1\nb==2\nc==3\n# x\n-r other.txt\n")
     assert not looks_pinned("a==1\nb>=2\n") and not looks_pinned("a==1\n")

@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import base_commit, line_sets, produce_tests, pytest_runner, targets
 from jobs.testgen.callables import describe_callables
@@ -19,7 +19,7 @@ from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.per_test import select_tests
-from jobs.testgen.report import render, unkept_result
+from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]

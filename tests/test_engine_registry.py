@@ -12,10 +12,10 @@ from typing import get_args
 
 import pytest
 
-from bot.commands import ENGINES as COMMAND_ENGINES
-from bot.engines import ENGINE_NAMES, EngineSetting
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from bot.command_parsing import ENGINES as COMMAND_ENGINES
+from core.engine_names import ENGINE_NAMES, EngineSetting
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.state import RunOptions
 from jobs.testgen import produce_tests

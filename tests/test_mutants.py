@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.budget import Budget
 from jobs.testgen.line_sets import ChangedCoverage
@@ -18,7 +18,7 @@ from jobs.testgen.proof.measure import measure_mutants, read_results
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
 from jobs.testgen.pytest_runner import per_test_record, run_pytest
-from jobs.testgen.report import kept_result, unkept_result
+from jobs.testgen.tests_report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import make_repo
 

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.repo_config import InvalidConfig, RepoConfig, parse_config
-from bot.settings import Settings
+from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.sandbox import LocalSandbox, workdir
@@ -31,7 +31,7 @@ from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning, verdict_note
 from jobs.testgen.production import Production
-from jobs.testgen.report import render, unkept_result, with_broken_tests
+from jobs.testgen.tests_report import render, unkept_result, with_broken_tests
 from jobs.testgen.validation import Validation
 from tests.test_testgen import CALC
 

@@ -12,8 +12,8 @@ import pytest
 from arq import Worker, create_pool
 from arq.connections import ArqRedis
 
-from bot.connections import PARTS_QUEUE, redis_settings
-from bot.repo_config import RepoConfig
+from core.connections import PARTS_QUEUE, redis_settings
+from core.repo_config import RepoConfig
 from jobs import queue
 from jobs.notices import BUSY_MESSAGE
 from jobs.runs import Refusal, choose_parts, fan_out, join_existing
@@ -76,7 +76,7 @@ def test_nothing_in_the_lifecycle_calls_back_into_runs() -> None:
             ):
                 importers.add(str(path.relative_to(ROOT)))
     # The worker registers its jobs; the part registry names the type of a part's work.
-    assert importers == {"jobs/worker.py", "jobs/parts.py"}
+    assert importers == {"jobs/worker.py", "jobs/part_work.py"}
 
 
 @pytest.fixture

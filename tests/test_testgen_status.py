@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.github import Annotation
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from core.github import Annotation
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.agent import AgentOutcome, Status
 from jobs.checkrun import render_results
 from jobs.dependencies import install_dependencies
@@ -21,7 +21,7 @@ from jobs.state import PartResult
 from jobs.testgen import produce_tests, pytest_runner
 from jobs.testgen.engines import pynguin
 from jobs.testgen.production import Production
-from jobs.testgen.report import kept_result, unkept_result
+from jobs.testgen.tests_report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import CALC, make_repo
 

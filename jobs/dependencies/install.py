@@ -51,10 +51,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bot.repo_config import Dependencies
+from core.repo_config import Dependencies
 from jobs import git
 from jobs.dependencies import testimports
-from jobs.dependencies.plan import (
+from jobs.dependencies.install_plan import (
     InstallPlan,
     declared_extras,
     loosen,

@@ -11,8 +11,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.sandbox import Sandbox
 from jobs.testgen import pytest_runner, stages
 from jobs.testgen.budget import Budget

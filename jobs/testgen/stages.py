@@ -25,8 +25,8 @@ from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
-from jobs.testgen.report import baseline_line
 from jobs.testgen.targets import plan_targets, source_changes
+from jobs.testgen.tests_report import baseline_line
 from jobs.testgen.validation import Validator
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.

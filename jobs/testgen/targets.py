@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from bot.filters import path_filter
-from bot.repo_config import RepoConfig
+from core.repo_config import RepoConfig
 from jobs.testgen import line_sets
 
 MAX_EXCERPT_LINES = 40

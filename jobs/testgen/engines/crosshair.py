@@ -32,8 +32,8 @@ from pathlib import Path, PurePosixPath
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import SeedPlan
 from jobs.testgen.targets import Target as ChangedFile
 from jobs.testgen.targets import is_test_path, module_for, test_sources

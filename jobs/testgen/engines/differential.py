@@ -36,7 +36,6 @@ from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
 from jobs.testgen.engines import call_capture, characterize, input_variants
-from jobs.testgen.engines.base import EngineOutcome, Workspace
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
 from jobs.testgen.engines.differential_search import (
     MAX_SEARCH_S,
@@ -48,6 +47,7 @@ from jobs.testgen.engines.differential_search import (
     searchable,
 )
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.seeds import Seed, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
 

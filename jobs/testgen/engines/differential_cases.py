@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.testgen.engines import characterize
-from jobs.testgen.engines.base import EngineOutcome
 from jobs.testgen.engines.differential_targets import DiffTarget
+from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.seeds import Seed
 
 MAX_LISTED = 8  # differences named in the check run's notes

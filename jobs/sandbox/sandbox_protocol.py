@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.settings import SettingsError
+from core.settings import SettingsError
 
 OUTPUT_LIMIT = 20_000
 
