@@ -64,6 +64,7 @@ ENV PATH=/opt/tandem/bin:$PATH \
 WORKDIR /src
 COPY pyproject.toml README.md ./
 COPY bot bot
+COPY core core
 COPY jobs jobs
 COPY tandem tandem
 RUN pip install --no-cache-dir . \

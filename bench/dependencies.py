@@ -26,7 +26,7 @@ import statistics
 import tempfile
 import time
 
-from bot.settings import Settings
+from core.settings import Settings
 from jobs.dependencies import install_dependencies
 from jobs.sandbox import open_sandbox
 from jobs.testgen import pytest_runner

@@ -55,17 +55,17 @@ from pydantic import SecretStr
 from rich.console import Console
 from rich.table import Table
 
-from bot.connections import (
+from bot.event_plan import PullRequestRef, pull_request_ref
+from core.connections import (
     CONTROL_QUEUE,
     PARTS_QUEUE,
     EmbeddedRedis,
     redis_settings,
     start_embedded_redis,
 )
-from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING, PartName, title
-from bot.parts import PART_NAMES as PARTS
-from bot.plan import PullRequestRef, pull_request_ref
-from bot.settings import Settings
+from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING, PartName, title
+from core.part_registry import PART_NAMES as PARTS
+from core.settings import Settings
 from jobs.runs import GIVE_UP_AFTER_TRIES, run_part
 from jobs.state import PartResult, RunState, RunStore
 from jobs.worker import build_workers, control_functions, job_timeouts

@@ -40,7 +40,7 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.connections import CONTROL_QUEUE, free_port, start_embedded_redis
+from core.connections import CONTROL_QUEUE, free_port, start_embedded_redis
 from tests.fakegithub import pull_request_event, webhook_request
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -38,15 +38,15 @@ from arq import create_pool
 from arq.worker import func
 from pydantic import SecretStr
 
-from bot.connections import (
+from bot.event_plan import PullRequestRef
+from core.connections import (
     PARTS_QUEUE,
     EmbeddedRedis,
     free_port,
     redis_settings,
     start_embedded_redis,
 )
-from bot.plan import PullRequestRef
-from bot.settings import Settings
+from core.settings import Settings
 from jobs.health import serve_health
 from jobs.queue import part_job_id
 from jobs.runs import part_job

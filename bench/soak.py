@@ -52,8 +52,8 @@ import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.connections import EmbeddedRedis, free_port, start_embedded_redis
-from bot.parts import PART_NAMES
+from core.connections import EmbeddedRedis, free_port, start_embedded_redis
+from core.part_registry import PART_NAMES
 from tests.fakegithub import FakeGitHubThread, make_app_key
 from tests.fakegithub.payloads import pull_request_event, webhook_request
 from tests.harness import BASE_SRC, part_results_blocking

@@ -40,10 +40,10 @@ from typing import Any
 from arq import create_pool
 from pydantic import SecretStr
 
-from bot.connections import CONTROL_QUEUE, redis_settings, start_embedded_redis
-from bot.parts import GENERATE_TESTS
-from bot.plan import pull_request_ref
-from bot.settings import Settings
+from bot.event_plan import pull_request_ref
+from core.connections import CONTROL_QUEUE, redis_settings, start_embedded_redis
+from core.part_registry import GENERATE_TESTS
+from core.settings import Settings
 from jobs.sandbox import open_sandbox
 from jobs.state import RunStore
 from jobs.worker import build_workers

@@ -19,10 +19,12 @@ from arq.connections import ArqRedis
 from gidgethub import ValidationFailure, sansio
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 
-from bot import logs, plan, webhooks
-from bot.connections import CONTROL_QUEUE, redis_settings
+from bot import event_plan as plan
+from bot import webhooks
 from bot.enqueue import ClaimAndEnqueue, Enqueued
-from bot.settings import Settings
+from core import logs
+from core.connections import CONTROL_QUEUE, redis_settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

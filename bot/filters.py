@@ -7,8 +7,8 @@ from collections.abc import Callable, Iterable
 
 from pathspec import PathSpec
 
-from bot.plan import PullRequestRef
-from bot.repo_config import RepoConfig
+from bot.event_plan import PullRequestRef
+from core.repo_config import RepoConfig
 
 
 def skip_reason(config: RepoConfig, pr: PullRequestRef, action: str) -> str | None:

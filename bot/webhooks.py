@@ -8,7 +8,7 @@ from typing import Any, Protocol
 
 from gidgethub import routing, sansio
 
-from bot import plan
+from bot import event_plan as plan
 
 log = logging.getLogger(__name__)
 

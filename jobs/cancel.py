@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import github
-from bot.github import GitHubError
-from bot.parts import PART_NAMES
+from core import github
+from core.github import GitHubError
+from core.part_registry import PART_NAMES
 from jobs import checkrun, queue
 from jobs.installation import github_for
 from jobs.notices import notify_run_end

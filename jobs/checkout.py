@@ -9,9 +9,9 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from bot.parts import PartName
-from bot.plan import PullRequestRef
-from bot.settings import Settings
+from bot.event_plan import PullRequestRef
+from core.part_registry import PartName
+from core.settings import Settings
 from jobs.git import GitError
 from jobs.git import run_async as git
 

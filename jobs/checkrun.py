@@ -4,8 +4,8 @@ buttons, at each step of the run's lifecycle. Pure: the lifecycle (`jobs.runs`, 
 
 - started: `started_output`, while the parts run;
 - done: `render` merges the parts' results (each part renders its own section:
-  `jobs.testgen.report`, `jobs.review.report`) into one table, `conclusion_for` decides the
-  conclusion and `actions` the buttons;
+  `jobs.testgen.tests_report`, `jobs.review.review_report`) into one table, `conclusion_for`
+  decides the conclusion and `actions` the buttons;
 - a part that could not report itself (timed out, crashed, interrupted too often) gets a result
   from `timed_out`, `crashed` or `interrupted`;
 - cancelled or superseded: `cancelled_output`;
@@ -14,11 +14,11 @@ buttons, at each step of the run's lifecycle. Pure: the lifecycle (`jobs.runs`, 
 
 from __future__ import annotations
 
-from bot.commands import buttons_for
-from bot.github import Annotation, CheckOutput, Conclusion
-from bot.parts import PartName, info, parts_for, title
-from bot.plan import PullRequestRef
-from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
+from bot.command_parsing import buttons_for
+from bot.event_plan import PullRequestRef
+from core.github import Annotation, CheckOutput, Conclusion
+from core.part_registry import PartName, info, parts_for, title
+from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
 from jobs.state import PartResult, RunOptions, RunState
 
 MAX_ANNOTATIONS = 200

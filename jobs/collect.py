@@ -13,8 +13,8 @@ from typing import Any
 
 from arq import Retry
 
-from bot import github
-from bot.github import GitHubError
+from core import github
+from core.github import GitHubError
 from jobs import checkrun
 from jobs.installation import github_for
 from jobs.notices import notify_run_end

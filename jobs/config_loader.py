@@ -7,7 +7,7 @@ Rules (as Probot apps do):
 - Without a file of its own, a repository uses `.github/tandem.yml` of its owner's `.github`
   repository, and without that the defaults. A missing file is never an error.
 - `_extends: .github`, `_extends: name` (same owner) or `_extends: owner/name` merges that
-  repository's file first (deep merge, see `bot.repo_config.merge_config_data`). A chain may be
+  repository's file first (deep merge, see `core.repo_config.merge_config_data`). A chain may be
   `MAX_EXTENDS_DEPTH` files long; a cycle is an error, not a hang; a file that `_extends` names
   but that cannot be read is an error.
 - Every error is located in this repository's `.github/tandem.yml` (where a check-run
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.repo_config import (
+from core import github
+from core.repo_config import (
     CONFIG_PATH,
     MAX_EXTENDS_DEPTH,
     ORG_CONFIG_REPO,

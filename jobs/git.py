@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import IO
 
-from bot.redaction import redact
+from core.redaction import redact
 
 DEFAULT_TIMEOUT_S = 300.0
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
-from bot.connections import PortUnavailable, listen
+from core.connections import PortUnavailable, listen
 from jobs.outage import STALL_S, SteadyWorker
 
 WORKERS: web.AppKey[Sequence[SteadyWorker]] = web.AppKey("workers", Sequence[SteadyWorker])

@@ -13,8 +13,8 @@ import aiohttp
 from arq.connections import ArqRedis
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.settings import Settings
+from core import github
+from core.settings import Settings
 
 
 async def github_for(ctx: dict[str, Any], installation_id: int) -> tuple[GitHubAPI, str]:

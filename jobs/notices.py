@@ -10,9 +10,9 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot import github
-from bot.github import GitHubError
-from bot.plan import PullRequestRef
+from bot.event_plan import PullRequestRef
+from core import github
+from core.github import GitHubError
 from jobs.installation import github_for
 from jobs.state import RunOptions, RunState
 

@@ -1,6 +1,6 @@
 """arq's Worker, riding out a Redis outage instead of ending with it.
 
-The workers' pool retries every command until Redis answers (bot.connections
+The workers' pool retries every command until Redis answers (core.connections
 .worker_redis_settings), so during an outage a poll round trip of arq's main loop simply lasts
 as long as the outage, and a running job's writes wait in the same way. This subclass adds
 what that leaves open:
@@ -25,7 +25,7 @@ from typing import Any
 
 import redis.exceptions
 
-from bot.connections import RECONNECT_CAP_S
+from core.connections import RECONNECT_CAP_S
 from jobs.queue import PollRound, QueueWorker
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,7 @@ button) goes in three steps:
 Each part's job (`part_job`, `run_part`) records its result and the part that brings the
 pending count to zero enqueues `collect` (`jobs.collect`): the fan-in, without polling. What
 the check run shows is rendered in `jobs.checkrun`; nothing imports this module but the
-worker's job list (`jobs.worker`) and the part registry's type (`jobs.parts`).
+worker's job list (`jobs.worker`) and the part registry's type (`jobs.part_work`).
 """
 
 from __future__ import annotations
@@ -29,15 +29,15 @@ from arq import Retry
 from arq.typing import WorkerCoroutine
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
+from bot.event_plan import PullRequestRef
 from bot.filters import skip_reason
-from bot.github import GitHubError
-from bot.parts import PART_NAMES, PartName, parts_for, title
-from bot.plan import PullRequestRef
-from bot.redaction import redact
-from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
-from bot.settings import SettingsError
+from core import github
+from core.connections import CONTROL_QUEUE, PARTS_QUEUE
+from core.github import GitHubError
+from core.part_registry import PART_NAMES, PartName, parts_for, title
+from core.redaction import redact
+from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
+from core.settings import SettingsError
 from jobs import checkrun, queue
 from jobs.cancel import complete_cancelled, supersede
 from jobs.config_loader import load_repo_config
@@ -96,7 +96,7 @@ async def start_run(
     state = await begin(ctx, admitted)
     if isinstance(state, str):
         return state
-    return await fan_out(ctx, admitted, state, delivery_id)
+    return await fan_out(ctx, state, delivery_id)
 
 
 async def admit(
@@ -229,7 +229,7 @@ def join_existing(existing: RunState | None, options: RunOptions) -> Refusal | N
     return None
 
 
-async def fan_out(ctx: dict[str, Any], run: Admitted, state: RunState, delivery_id: str) -> str:
+async def fan_out(ctx: dict[str, Any], state: RunState, delivery_id: str) -> str:
     """Enqueue each part of the run that has no result yet."""
     key = state.key
     if state.status == "cancelled":
@@ -238,12 +238,19 @@ async def fan_out(ctx: dict[str, Any], run: Admitted, state: RunState, delivery_
         return "cancelled during start"
     # An abort request outlives a job that had already finished; a restarted run (reopen) reuses
     # the job ids, so old requests must not abort the new jobs before they start.
-    await queue.forget_aborts(ctx["redis"], [queue.part_job_id(p, key) for p in run.parts])
-    for part in run.parts:
-        if part not in state.results:
-            job_id = queue.part_job_id(part, key)
-            await queue.enqueue(ctx["redis"], part, key, job_id=job_id, queue=PARTS_QUEUE)
+    parts = parts_to_enqueue(state)
+    await queue.forget_aborts(ctx["redis"], [queue.part_job_id(p, key) for p in parts])
+    for part in parts:
+        job_id = queue.part_job_id(part, key)
+        await queue.enqueue(ctx["redis"], part, key, job_id=job_id, queue=PARTS_QUEUE)
     return f"started {key} ({delivery_id})"
+
+
+def parts_to_enqueue(state: RunState) -> list[PartName]:
+    """The run's stored parts that have no result yet. The stored ones, not this start's: a
+    start that joins a running run (a pull_request event while a /generate-tests run of the
+    same head runs) may have chosen other parts, which that run's collect never waits for."""
+    return [part for part in state.parts if part not in state.results]
 
 
 async def jobs_alive(ctx: dict[str, Any], key: str) -> bool:

@@ -17,10 +17,10 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 from redis.asyncio import Redis
 
-from bot.engines import EngineName
-from bot.github import Annotation
-from bot.parts import PartName
-from bot.plan import PullRequestRef
+from bot.event_plan import PullRequestRef
+from core.engine_names import EngineName
+from core.github import Annotation
+from core.part_registry import PartName
 
 RUN_TTL_S = 7 * 24 * 3600
 

@@ -2,7 +2,7 @@
 
 One `tandem worker` process serves two queues with two arq workers on one event loop: the
 control queue (start_run, collect, cancel_pr_runs, and the commands' run_command and rerun_head:
-short, GitHub calls only) and the parts queue (one job per part of the registry, `jobs.parts`:
+short, GitHub calls only) and the parts queue (one job per part of the registry, `jobs.part_work`:
 long). Keeping them apart means a finished run is collected
 at once even while every part slot is busy with other runs' agents.
 """
@@ -20,15 +20,15 @@ import aiohttp
 from arq import Worker
 from arq.worker import Function, func
 
-from bot import logs
-from bot.connections import CONTROL_QUEUE, PARTS_QUEUE, worker_redis_settings
-from bot.settings import Settings
+from core import logs
+from core.connections import CONTROL_QUEUE, PARTS_QUEUE, worker_redis_settings
+from core.settings import Settings
 from jobs import lease
 from jobs.cancel import cancel_pr_runs
 from jobs.collect import COLLECT_TRIES, collect
-from jobs.commands import rerun_head, run_command
+from jobs.command_runs import rerun_head, run_command
 from jobs.outage import SteadyWorker
-from jobs.parts import PARTS, budgets
+from jobs.part_work import PARTS, budgets
 from jobs.runs import GIVE_UP_AFTER_TRIES, START_TRIES, part_job, start_run
 from jobs.sandbox import check_sandbox
 

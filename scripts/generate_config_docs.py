@@ -11,7 +11,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.config_docs import render_default_yaml, render_schema, replace_reference  # noqa: E402
+from core.config_docs import render_default_yaml, render_schema, replace_reference  # noqa: E402
 
 
 def expected() -> dict[Path, str]:

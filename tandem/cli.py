@@ -20,9 +20,9 @@ import redis.exceptions
 from aiohttp import web
 
 from bot.app import create_app
-from bot.connections import EmbeddedRedis, PortUnavailable, listen, start_embedded_redis
-from bot.redaction import redact_credentials
-from bot.settings import Settings, SettingsError, load_settings
+from core.connections import EmbeddedRedis, PortUnavailable, listen, start_embedded_redis
+from core.redaction import redact_credentials
+from core.settings import Settings, SettingsError, load_settings
 
 log = logging.getLogger("tandem")
 DEFAULT_CONFIG = Path(".github/tandem.yml")
@@ -44,7 +44,7 @@ def tandem_version() -> str:
 
 def configure_logging(args: argparse.Namespace, settings: Settings | None = None) -> None:
     """Text or JSON lines (--log-format / TANDEM_LOG_FORMAT), the settings' secrets masked."""
-    from bot import logs
+    from core import logs
 
     secrets = settings.secret_values() if settings is not None else ()
     try:
@@ -172,7 +172,7 @@ async def run_up(settings: Settings, host: str, port: int) -> None:
 
 def config_validate(path: Path) -> int:
     """Check one tandem.yml with the messages a check run would show; 1 on errors."""
-    from bot.repo_config import InvalidConfig, read_config_file
+    from core.repo_config import InvalidConfig, read_config_file
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -206,9 +206,9 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
     """Print a repository's effective config as a running installation reads it."""
     import aiohttp
 
-    from bot import github
-    from bot.plan import REPO_RE
-    from bot.repo_config import CONFIG_PATH, InvalidConfig, config_yaml
+    from bot.event_plan import REPO_RE
+    from core import github
+    from core.repo_config import CONFIG_PATH, InvalidConfig, config_yaml
     from jobs.config_loader import load_repo_config
 
     if not REPO_RE.match(repo):
@@ -270,7 +270,7 @@ async def until_terminated[T](work: Coroutine[Any, Any, T]) -> T:
 
 def patch_destination(option: Path | None, repo: Path) -> Path | None:
     """Where `--patch` writes: a given FILE as given, a bare `--patch` into the repository."""
-    from tandem import local
+    from tandem import local_run as local
 
     return repo / local.DEFAULT_PATCH if option is PATCH_IN_REPO else option
 
@@ -293,7 +293,7 @@ def run_local_command(args: argparse.Namespace) -> int:
     """`tandem run`: the parts on a local repository; exit 1 if the check run would fail."""
     from rich.console import Console
 
-    from tandem import local
+    from tandem import local_run as local
     from tandem.demo import make_demo_repo
 
     console = Console(stderr=False)

@@ -25,7 +25,7 @@ import redis
 from filelock import FileLock
 from redis.asyncio import Redis
 
-from bot.connections import EmbeddedRedis, start_embedded_redis
+from core.connections import EmbeddedRedis, start_embedded_redis
 from jobs.sandbox import SandboxUnavailable, docker_client
 
 if TYPE_CHECKING:

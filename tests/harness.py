@@ -20,9 +20,9 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.connections import CONTROL_QUEUE, redis_settings
-from bot.plan import pull_request_ref, run_key
-from bot.settings import Settings
+from bot.event_plan import pull_request_ref, run_key
+from core.connections import CONTROL_QUEUE, redis_settings
+from core.settings import Settings
 from jobs.state import PartResult, RunStore
 from jobs.worker import build_workers, running_workers
 from tests.fakegithub import FakeGitHub, make_app_key

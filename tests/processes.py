@@ -20,8 +20,8 @@ from typing import IO, Any
 import psutil
 from arq import create_pool
 
-from bot.connections import CONTROL_QUEUE, redis_settings
-from bot.plan import pull_request_ref
+from bot.event_plan import pull_request_ref
+from core.connections import CONTROL_QUEUE, redis_settings
 from tests.fakegithub import FakeGitHubThread
 from tests.fakegithub.payloads import pull_request_event
 

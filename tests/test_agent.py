@@ -19,7 +19,7 @@ from typing import Any
 import aiohttp
 import pytest
 
-from bot.redaction import one_line
+from core.redaction import one_line
 from jobs.agent import (
     AgentLimits,
     AgentOutcome,
@@ -216,7 +216,7 @@ async def test_llm_garbage_body_is_an_llm_error(tmp_path: Path, start_llm: Start
 
 
 async def test_an_unreachable_llm_is_named(tmp_path: Path) -> None:
-    from bot.connections import free_port
+    from core.connections import free_port
 
     llm = LLMSettings(MODEL, f"http://127.0.0.1:{free_port()}/v1", API_KEY, timeout_s=10)
 

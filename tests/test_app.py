@@ -9,8 +9,8 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.connections import CONTROL_QUEUE
-from bot.settings import Settings
+from core.connections import CONTROL_QUEUE
+from core.settings import Settings
 from tests.fakegithub.payloads import pull_request_event, webhook_request
 
 SECRET = "s3cret-for-tests"
@@ -313,8 +313,8 @@ async def test_a_job_enqueued_at_intake_is_the_one_arq_would_write(
     from arq.constants import expires_extra_ms
     from arq.jobs import Job
 
-    from bot.connections import redis_settings
-    from bot.plan import pull_request_ref
+    from bot.event_plan import pull_request_ref
+    from core.connections import redis_settings
 
     assert (await post(client, "pull_request", pr_payload(), delivery="d-arq")).status == 202
     arq_pool = await create_pool(redis_settings(redis_url))
@@ -406,8 +406,8 @@ async def test_a_script_error_in_a_shared_round_trip_is_that_delivery_s_alone(
     import redis.exceptions
     from arq import create_pool
 
-    from bot.connections import redis_settings
     from bot.enqueue import ClaimAndEnqueue, Enqueued
+    from core.connections import redis_settings
 
     await redis_client.set("not-a-queue", b"x")  # ZADD to it fails inside the script
     pool = await create_pool(redis_settings(redis_url))

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from bot.connections import free_port
+from core.connections import free_port
 from tests.fakegithub.payloads import webhook_request
 
 

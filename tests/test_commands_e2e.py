@@ -12,7 +12,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from arq.connections import ArqRedis
 
-from bot.plan import run_key
+from bot.event_plan import run_key
 from jobs.notices import BUSY_MESSAGE
 from jobs.state import RunStore
 from tests.fakegithub import FakeGitHub

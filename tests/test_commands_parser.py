@@ -7,7 +7,7 @@ import shlex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands import (
+from bot.command_parsing import (
     BUTTONS,
     DELIVERIES,
     ENGINES,
@@ -22,7 +22,7 @@ from bot.commands import (
     parse_commands,
     permission_allows,
 )
-from bot.plan import decide_check_rerequest, decide_issue_comment
+from bot.event_plan import decide_check_rerequest, decide_issue_comment
 from tests.fakegithub.payloads import issue_comment_event
 
 # --- examples -----------------------------------------------------------------------------------

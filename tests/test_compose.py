@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from bot.settings import Settings
+from core.settings import Settings
 from tandem.cli import parser
 
 COMPOSE = Path(__file__).resolve().parents[1] / "compose.yaml"

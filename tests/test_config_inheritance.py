@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from bot.repo_config import InvalidConfig, RepoConfig, merge_config_data
-from bot.settings import Settings
+from core.repo_config import InvalidConfig, RepoConfig, merge_config_data
+from core.settings import Settings
 from jobs.config_loader import Fetch, resolve_config
 from tandem.cli import config_show
 from tests.fakegithub import FakeGitHub, make_app_key

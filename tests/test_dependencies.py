@@ -25,8 +25,8 @@ from typing import Any
 
 import pytest
 
-from bot.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
-from bot.settings import Settings
+from core.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
+from core.settings import Settings
 from jobs.dependencies import (
     ENV_DIR,
     CheckoutFiles,
@@ -35,11 +35,13 @@ from jobs.dependencies import (
     MemoryFiles,
     Source,
     already_satisfied,
+    failure_line,
     install_dependencies,
     plan_install,
     summary_line,
 )
-from jobs.dependencies.plan import project_alone
+from jobs.dependencies.install import PIP_LOG
+from jobs.dependencies.install_plan import project_alone
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
 from jobs.testgen import new_test_files, produce_tests, pytest_runner
 from tests.test_testgen import make_repo
@@ -849,6 +851,53 @@ async def test_a_failing_install_is_a_note_and_the_run_goes_on(tmp_path: Path) -
     assert await new_test_files(repo) == []
 
 
+PIP_PRINTED = """\
+  Getting requirements to build editable: started
+  error: subprocess-exited-with-error
+
+  × Getting requirements to build editable did not run successfully.
+  │ exit code: 1
+  ╰─> No available output.
+
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable
+"""
+STAMP = "2026-12-06T12:12:14,994 "
+PIP_LOGGED = "".join(
+    STAMP + line + "\n"
+    for line in (
+        "      raise URLError(err)",
+        "  urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>",
+        "  ERROR: Getting requirements to build editable exited with 1",
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable",
+        "Exception information:",
+        "pip._internal.exceptions.build.InstallationSubprocessError: Getting requirements to "
+        "build editable exited with 1",
+        "pip._internal.exceptions.FailedToPrepareCandidate: Failed to build 'file:///tmp/x' "
+        "when getting requirements to build editable",
+    )
+)
+
+
+def test_a_failed_build_is_reported_by_its_own_error_from_pips_log(tmp_path: Path) -> None:
+    """With --log, pip keeps a build subprocess's output out of what it prints ("No available
+    output") and sums up with "ERROR: Failed to build …": the decisive line comes from the log,
+    from what this attempt wrote, past pip's own exceptions."""
+    log = tmp_path / PIP_LOG
+    log.parent.mkdir(parents=True)
+    earlier = "2026-12-06T12:00:00,000   RuntimeError: an earlier attempt's error\n"
+    log.write_text(earlier + PIP_LOGGED)
+    line = "urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>"
+    assert failure_line(tmp_path, PIP_PRINTED, since=len(earlier)) == line
+    # Where the output says it all, the log is not needed; without a log, the output's line.
+    said = "ERROR: No matching distribution found for nope\n"
+    assert failure_line(tmp_path, said) == "ERROR: No matching distribution found for nope"
+    log.unlink()
+    assert failure_line(tmp_path, PIP_PRINTED) == (
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable"
+    )
+
+
 async def test_a_timeout_and_a_refusal_are_notes(tmp_path: Path) -> None:
     repo = helper_repo(tmp_path / "repo", "--index-url http://evil/simple\nhelperlib\n")
     sandbox = LocalSandbox()
@@ -1068,7 +1117,7 @@ alpha-lib==0.9
 
 
 def test_a_pinned_file_that_does_not_resolve_is_loosened_to_its_source_or_left_out() -> None:
-    from jobs.dependencies.plan import looks_pinned, loosen
+    from jobs.dependencies.install_plan import looks_pinned, loosen
 
     assert looks_pinned(LOCK) and looks_pinned("a==1\nb==2\nc==3\n# x\n-r other.txt\n")
     assert not looks_pinned("a==1\nb>=2\n") and not looks_pinned("a==1\n")

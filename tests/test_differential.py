@@ -9,13 +9,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import base_commit, line_sets, produce_tests, pytest_runner, targets
+from jobs.testgen.callables import describe_callables
 from jobs.testgen.engines import differential
+from jobs.testgen.engines.differential_cases import differs
+from jobs.testgen.engines.differential_search import calls_from_report
+from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.per_test import select_tests
-from jobs.testgen.report import render, unkept_result
+from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -177,27 +181,27 @@ async def test_produce_tests_pins_a_change_whose_lines_all_run_already(tmp_path:
 
 def test_only_results_a_test_can_assert_count_as_differences() -> None:
     value = {"kind": "value", "expected": "'big'", "imports": []}
-    assert differential.differs(value, {"kind": "value", "expected": "'small'", "imports": []})
-    assert not differential.differs(value, dict(value))
+    assert differs(value, {"kind": "value", "expected": "'small'", "imports": []})
+    assert not differs(value, dict(value))
     # no repr to assert on the head, or no answer from the base: skipped, not guessed
-    assert not differential.differs({"kind": "type", "expected": "Thing"}, value)
-    assert not differential.differs(value, {"kind": "timeout"})
+    assert not differs({"kind": "type", "expected": "Thing"}, value)
+    assert not differs(value, {"kind": "timeout"})
     error = {"kind": "raises", "exception": "ValueError", "source": "builtin", "message": "n < 0"}
-    assert differential.differs(error, {**error, "exception": "TypeError"})
-    assert differential.differs(error, {**error, "message": "negative"})
-    assert differential.differs(error, value) and differential.differs(value, error)
+    assert differs(error, {**error, "exception": "TypeError"})
+    assert differs(error, {**error, "message": "negative"})
+    assert differs(error, value) and differs(value, error)
 
 
 def test_crosshair_calls_with_names_or_objects_are_skipped() -> None:
     source = "def classify(n, items=None):\n    return n\n"
-    item = differential.describe_callables(source)[0]
-    target = differential.DiffTarget("pkg/sizes.py", ".", "pkg.sizes", item)
+    item = describe_callables(source)[0]
+    target = DiffTarget("pkg/sizes.py", ".", "pkg.sizes", item)
     report = (
         "Given: (n=10, items=[1, 'a']),\n  h.f : returns 'big'\n  b.f : returns 'small'\n"
         "Given: (n=object(), items=None),\n"
         "Given: (n=x),\n"
     )
-    calls = differential.calls_from_report(report, target)
+    calls = calls_from_report(report, target)
     assert [c.call_source for c in calls] == ["classify(n=10, items=[1, 'a'])"]
 
 
@@ -228,11 +232,70 @@ def test_new_functions_no_base_code_calls_are_one_note_for_their_file(tmp_path: 
     base = "def old(n):\n    return n\n"
     head = base + "\n\ndef one(n):\n    return n + 1\n\n\ndef two(n):\n    return n + 2\n"
     (tmp_path / "pkg" / "calc.py").write_text(head)
-    found, notes = differential.plan(
-        tmp_path, {"pkg/calc.py": {5, 6, 9, 10}}, {"pkg/calc.py": base}, {}
-    )
+    found, notes = plan(tmp_path, {"pkg/calc.py": {5, 6, 9, 10}}, {"pkg/calc.py": base}, {})
     assert found == []
     assert notes == [
         "`pkg/calc.py`: nothing of the base calls the new `one`, `two`, so there is nothing to "
         "compare them with"
     ]
+
+
+NETLOC = """SEPARATOR = ","
+
+
+def _strip_user(netloc):
+    if "@" not in netloc:
+        return netloc
+    user, host = netloc.split("@", 1)
+    return host
+
+
+def host_of(url):
+    return _strip_user(url.split("/")[2])
+
+
+def items(text):
+    return text.split(SEPARATOR)
+"""
+# The tests reach the private helper only through the public function, and run every line.
+NETLOC_TESTS = """from pkg.netloc import host_of, items
+
+
+def test_host_of():
+    assert host_of("https://user@example.com/x") == "example.com"
+    assert host_of("https://example.com/x") == "example.com"
+
+
+def test_items():
+    assert items("a") == ["a"]
+"""
+
+
+async def test_calls_the_tests_make_and_their_neighbours_pin_what_no_literal_call_reaches(
+    tmp_path: Path,
+) -> None:
+    """`split("@")` → `rsplit("@")` in a private helper differs only on two `@`, and a changed
+    module-level separator only where it appears: neither the tests' own calls (which behave
+    the same) nor a literal call of the helper (there is none) show it. The calls the tests
+    make as they run, and their neighbours aimed at the change's tokens, do."""
+    head = NETLOC.replace('netloc.split("@", 1)', 'netloc.rsplit("@", 1)').replace(
+        'SEPARATOR = ","', 'SEPARATOR = ";"'
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/netloc.py": NETLOC, "tests/test_netloc.py": NETLOC_TESTS},
+        {"pkg/netloc.py": head},
+    )
+    outcome = await run_engine(repo, base_sha, {"pkg/netloc.py": changed_lines(NETLOC, head)})
+    assert outcome.written == ["tests/test_pkg_netloc_differential_tandem.py"], outcome.notes
+    text = (repo / outcome.written[0]).read_text()
+    assert "_strip_user('user@@example.com') == 'example.com'" in text, text
+    assert "items(" in text, text
+    pinning = await base_commit.pin_on_base(
+        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
+    )
+    assert pinning.outcomes == {outcome.written[0]: "fails"}
+    on_head = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
+    )
+    assert on_head.ok, on_head.output

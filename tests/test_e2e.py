@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.connections import EmbeddedRedis, free_port
+from core.connections import EmbeddedRedis, free_port
 from jobs.state import PartResult
 from tests.fakegithub import FakeGitHubThread, make_app_key
 from tests.fakegithub.payloads import pull_request_event, webhook_request

@@ -4,16 +4,18 @@ pipeline."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import get_args
 
 import pytest
 
-from bot.commands import ENGINES as COMMAND_ENGINES
-from bot.engines import ENGINE_NAMES, EngineSetting
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from bot.command_parsing import ENGINES as COMMAND_ENGINES
+from core.engine_names import ENGINE_NAMES, EngineSetting
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.state import RunOptions
 from jobs.testgen import produce_tests
@@ -26,6 +28,7 @@ from jobs.testgen.engines import (
     choose_engine,
     register,
 )
+from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.targets import Target
 from tests.test_testgen import CALC, make_repo
 
@@ -139,3 +142,55 @@ async def test_a_toy_engine_registered_from_outside_runs_through_the_pipeline(
     assert "the toy engine writing one test" in heard
     assert [w.checkout for w in toy.seen] == [repo]
     assert "tests/test_add.py" in toy.seen[0].tests
+
+
+class Search:
+    """An engine that, when it may run alongside others, starts only once its partner has
+    started too: run one after the other, the first would wait for ever (the test's guard
+    fails it); it writes one file named after itself."""
+
+    label = "Search"
+    share = 0.5
+
+    def __init__(self, name: str, alongside: bool, started: dict[str, asyncio.Event]) -> None:
+        self.name = name
+        self.alongside = alongside
+        self.started = started
+        self.deadline = 0.0
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        self.deadline = workspace.deadline
+        self.started[self.name].set()
+        if self.alongside:
+            partner = next(n for n in self.started if n != self.name and n != "first")
+            await asyncio.wait_for(self.started[partner].wait(), timeout=60)
+        return EngineOutcome(written=[f"tests/test_{self.name}.py"], notes=[self.name])
+
+
+@pytest.mark.usefixtures("isolated_registry")
+async def test_search_engines_run_alongside_each_other_and_pool_in_the_portfolios_order(
+    tmp_path: Path,
+) -> None:
+    started = {name: asyncio.Event() for name in ("first", "slow", "fast")}
+    engines = [Search("first", False, started), Search("slow", True, started)]
+    engines.append(Search("fast", True, started))
+    for engine in engines:
+        register(engine)
+    repo = make_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/calc.py": CALC})
+    deadline = time.monotonic() + 1000
+    outcome = await offline_engines.generate(
+        ("first", "slow", "fast"),
+        LocalSandbox(),
+        repo,
+        [Target("pkg/calc.py", [5], ["add"])],
+        "tests",
+        deadline=deadline,
+        step=lambda _: None,
+    )
+    assert outcome.written == ["tests/test_first.py", "tests/test_slow.py", "tests/test_fast.py"]
+    assert outcome.notes == ["first", "slow", "fast"]
+    assert set(outcome.timings) == {"engine_first", "engine_slow", "engine_fast"}
+    first, slow, fast = engines
+    # Each keeps the deadline it would have had started first: its share, or all (the last).
+    assert first.deadline < deadline and slow.deadline < deadline
+    assert fast.deadline == deadline

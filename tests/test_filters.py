@@ -1,7 +1,7 @@
 from dataclasses import replace
 
 from bot.filters import path_filter, select_paths, skip_reason
-from bot.repo_config import RepoConfig, parse_config
+from core.repo_config import RepoConfig, parse_config
 from tests.test_state import make_pr
 
 

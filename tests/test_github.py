@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot import github
-from bot.github import Annotation, CheckOutput, GitHubError
-from bot.settings import Settings
+from core import github
+from core.github import Annotation, CheckOutput, GitHubError
+from core.settings import Settings
 from tests.fakegithub import FakeGitHub, make_app_key
 
 APP_ID = 31

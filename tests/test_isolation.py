@@ -13,8 +13,8 @@ import os
 import sysconfig
 from pathlib import Path
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.testgen import produce_tests, pytest_runner

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jobs.dependencies.plan import MemoryFiles
+from jobs.dependencies.install_plan import MemoryFiles
 from jobs.languages.javascript.detect import (
     InstallCommand,
     Package,

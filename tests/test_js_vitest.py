@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.dependencies.plan import MemoryFiles
+from jobs.dependencies.install_plan import MemoryFiles
 from jobs.languages.javascript.coverage import Coverage, changed_coverage
 from jobs.languages.javascript.detect import (
     InstallCommand,
@@ -28,7 +28,7 @@ from jobs.languages.javascript.vitest import (
     escape_glob,
     run_with_coverage,
 )
-from jobs.sandbox.local import LocalSandbox
+from jobs.sandbox.local_sandbox import LocalSandbox
 
 VITEST = "4.1.2"
 CALC = """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import RepoConfig
+from core.repo_config import RepoConfig
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import produce_tests
 from jobs.testgen.budget import Budget

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from bot.filters import path_filter
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.dependencies.testimports import candidates
 from jobs.languages import registry
 from jobs.languages.base import Language
@@ -25,8 +25,8 @@ from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
 from jobs.testgen.pin import BrokenTests, Pinning
 from jobs.testgen.pytest_runner import PytestRun, TestFailure
-from jobs.testgen.report import unkept_result
 from jobs.testgen.targets import Target
+from jobs.testgen.tests_report import unkept_result
 from tests.test_testgen import make_repo
 
 NO_LLM = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -180,7 +180,9 @@ class Toy:
             measured=True,
         )
 
-    async def run_suite(self, sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> PytestRun:
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> PytestRun:
         self.calls.append("run_suite")
         return self._run(checkout, [])
 

@@ -19,8 +19,8 @@ from arq.worker import func
 from pydantic import SecretStr
 from redis.asyncio import Redis
 
-from bot.connections import redis_settings, start_embedded_redis
-from bot.settings import Settings
+from core.connections import redis_settings, start_embedded_redis
+from core.settings import Settings
 from jobs import lease
 from jobs.worker import build_workers
 from tests.fakegithub import make_app_key

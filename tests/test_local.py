@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from bot.settings import Settings
-from tandem import local
+from core.settings import Settings
+from tandem import local_run as local
 from tandem.demo import make_demo_repo
 from tests.harness_docker import container_names
 from tests.llmserver import ScriptedLLM, Step, finish, tool_call

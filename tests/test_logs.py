@@ -14,8 +14,8 @@ from arq import Worker
 from arq.connections import create_pool
 from redis.asyncio import Redis
 
-from bot import logs
-from bot.connections import redis_settings
+from core import logs
+from core.connections import redis_settings
 from jobs.worker import PART_NAMES, bind_job_context
 from tests.test_app import SECRET, make_client, post, pr_payload
 
@@ -129,7 +129,7 @@ async def test_a_workers_job_lines_carry_its_run(
 async def test_build_workers_binds_each_jobs_context(redis_url: str) -> None:
     from pydantic import SecretStr
 
-    from bot.settings import Settings
+    from core.settings import Settings
     from jobs.worker import build_workers
 
     settings = Settings(  # type: ignore[call-arg]

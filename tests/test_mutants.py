@@ -7,17 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.budget import Budget
 from jobs.testgen.line_sets import ChangedCoverage
 from jobs.testgen.produce import score_mutants
 from jobs.testgen.production import Production
-from jobs.testgen.proof.measure import measure_mutants
+from jobs.testgen.proof.measure import measure_mutants, read_results
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
-from jobs.testgen.report import kept_result, unkept_result
+from jobs.testgen.pytest_runner import per_test_record, run_pytest
+from jobs.testgen.tests_report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import make_repo
 
@@ -154,20 +155,41 @@ def test_ten_is_small():
 """
 
 
+def runner_start(repo: Path) -> dict[str, object]:
+    """The runner's first line: how its session began."""
+    records = read_results(repo / ".tandem-work" / "mutants.jsonl")
+    return next(r for r in records if r.get("event") == "start")
+
+
 @pytest.mark.slow
-async def test_the_runner_kills_misses_times_out_and_skips_equivalents(tmp_path: Path) -> None:
+@pytest.mark.parametrize("recorded", [False, True], ids=["alone", "from-the-baseline"])
+async def test_the_runner_kills_misses_times_out_and_skips_equivalents(
+    tmp_path: Path, recorded: bool
+) -> None:
+    # The same verdicts whether the runner learns which tests run which lines by running them
+    # all first, or from the record the baseline's measured run made (then only the kept
+    # tests, written after the baseline, run first).
     repo = make_repo(
         tmp_path / "repo",
-        {
-            "pkg/__init__.py": "",
-            "pkg/calc.py": CALC,
-            "tests/test_calc.py": TESTS,
-            "tests/test_kept.py": KEPT,
-            "tests/test_discarded.py": "def test_broken():\n    assert False\n",
-        },
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": TESTS},
     )
     sandbox = LocalSandbox()
     try:
+        per_test = None
+        if recorded:
+            baseline = await run_pytest(
+                sandbox,
+                repo,
+                [],
+                tag="baseline",
+                timeout_s=120,
+                measure=True,
+                per_test=["pkg/calc.py"],
+            )
+            assert baseline.ok and baseline.per_test == per_test_record("baseline")
+            per_test = baseline.per_test
+        (repo / "tests/test_kept.py").write_text(KEPT)
+        (repo / "tests/test_discarded.py").write_text("def test_broken():\n    assert False\n")
         measured = await measure_mutants(
             sandbox,
             repo,
@@ -175,10 +197,13 @@ async def test_the_runner_kills_misses_times_out_and_skips_equivalents(tmp_path:
             kept=["tests/test_kept.py"],
             ignore=["tests/test_discarded.py"],
             timeout_s=120,
+            per_test=per_test,
         )
     finally:
         await sandbox.close()
     assert measured.problem is None
+    # test_classify and test_countdown ran once, in the baseline: not a second time here.
+    assert runner_start(repo)["from_baseline"] == (2 if recorded else 0)
     score = measured.score
     fate = {o.mutant.description: (o.status, o.by) for o in score.outcomes}
     assert fate == {
@@ -329,3 +354,55 @@ async def test_a_runner_that_does_not_run_is_a_problem_of_the_part_never_a_score
         "(exit 1: no output)"
     )
     assert "mutants of the changed lines" not in result.summary
+
+
+@pytest.mark.slow
+async def test_a_module_the_tests_import_only_while_running_is_still_mutated(
+    tmp_path: Path,
+) -> None:
+    # Nothing imports pkg.calc at collection: without a first run of the tests in the runner's
+    # session its functions would not exist to swap, and every mutant would be an error.
+    lazy = "def test_classify():\n    from pkg.calc import classify\n\n"
+    lazy += "    assert classify(50) == 'big'\n    assert classify(1) == 'small'\n"
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pkg/__init__.py": "",
+            "pkg/calc.py": CALC,
+            "tests/test_calc.py": lazy,
+            # Recording what each test runs adds no warning that this would make an error.
+            "pytest.ini": "[pytest]\nfilterwarnings =\n    error\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        baseline = await run_pytest(
+            sandbox,
+            repo,
+            [],
+            tag="baseline",
+            timeout_s=120,
+            measure=True,
+            per_test=["pkg/calc.py"],
+        )
+        assert baseline.ok, baseline.output
+        measured = await measure_mutants(
+            sandbox,
+            repo,
+            {"pkg/calc.py": {2}},
+            kept=[],
+            ignore=[],
+            timeout_s=120,
+            per_test=baseline.per_test,
+        )
+    finally:
+        await sandbox.close()
+    assert runner_start(repo)["from_baseline"] == 1
+    fate = {o.mutant.description: o.status for o in measured.score.outcomes}
+    assert fate == {
+        "`n > 10` becomes `not n > 10`": "killed",
+        "the condition `n > 10` is removed": "killed",
+        "`n > 10` becomes `n >= 10`": "survived",
+        "`10` becomes `11`": "survived",
+        "`10` becomes `9`": "survived",
+    }

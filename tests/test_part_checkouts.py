@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-import jobs.review.job as review_job
-import jobs.testgen.job as testgen_job
-from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING
-from bot.plan import run_key
-from bot.settings import Settings
+import jobs.review.review_job as review_job
+import jobs.testgen.testgen_job as testgen_job
+from bot.event_plan import run_key
+from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING
+from core.settings import Settings
 from jobs.checkout import checkout_dir, part_checkout
 from jobs.state import PartResult, RunStore
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change

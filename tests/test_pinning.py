@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from bot.repo_config import InvalidConfig, RepoConfig, parse_config
-from bot.settings import Settings
+from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.sandbox import LocalSandbox, workdir
@@ -31,7 +31,7 @@ from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning, verdict_note
 from jobs.testgen.production import Production
-from jobs.testgen.report import render, unkept_result, with_broken_tests
+from jobs.testgen.tests_report import render, unkept_result, with_broken_tests
 from jobs.testgen.validation import Validation
 from tests.test_testgen import CALC
 
@@ -520,3 +520,23 @@ def test_each_summary_line_is_a_paragraph_of_its_own_and_each_note_an_item() -> 
     text = "\n".join(lines)
     assert "Engine: offline engines.\n\nExisting tests: 3 passed.\n\n" in text
     assert "Notes:\n\n- pkg/a.py: f is new\n- pkg/b.py: g is new" in text
+
+
+def test_the_base_tree_runs_with_the_config_file_pytest_itself_would_pick(tmp_path: Path) -> None:
+    from jobs.testgen.base_commit import pytest_config
+
+    assert pytest_config(tmp_path) is None
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    (tmp_path / "setup.cfg").write_text("[tool:pytest]\naddopts = -q\n")
+    assert pytest_config(tmp_path) == tmp_path / "setup.cfg"
+    # pytest 9's own file comes before every other one (the install reads the same list).
+    (tmp_path / "pytest.toml").write_text("[pytest]\naddopts = ['-q']\n")
+    assert pytest_config(tmp_path) == tmp_path / "pytest.toml"
+    (tmp_path / "pytest.toml").unlink()
+    # A config file that points out of the tree is not read: the next one counts.
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.ini"
+    outside.write_text("[pytest]\naddopts = -x\n")
+    (tmp_path / "pytest.ini").symlink_to(outside)
+    assert pytest_config(tmp_path) == tmp_path / "setup.cfg"
+    (tmp_path / "setup.cfg").unlink()
+    assert pytest_config(tmp_path) == tmp_path / "pyproject.toml"

@@ -8,7 +8,7 @@ import subprocess
 
 import pytest
 
-from bot.connections import CONTROL_QUEUE
+from core.connections import CONTROL_QUEUE
 from tests.harness import HEAD_SRC, INSTALLATION, REPO, Harness, push_change
 
 

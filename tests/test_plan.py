@@ -5,7 +5,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.plan import CancelRuns, Ignore, PayloadError, StartRun, decide_pull_request
+from bot.event_plan import CancelRuns, Ignore, PayloadError, StartRun, decide_pull_request
 from tests.fakegithub.payloads import pull_request_event
 
 HEAD = "a" * 40

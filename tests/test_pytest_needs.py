@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import Dependencies
+from core.repo_config import Dependencies
 from jobs.dependencies import (
     ENV_DIR,
     InstallPlan,
@@ -188,7 +188,7 @@ async def test_a_project_whose_addopts_use_pytest_cov_gets_it(tmp_path: Path) ->
 
 
 def test_the_modules_test_files_import_unguarded_at_their_top_level(tmp_path: Path) -> None:
-    from jobs.dependencies.plan import declared_extras, with_extras
+    from jobs.dependencies.install_plan import declared_extras, with_extras
     from jobs.dependencies.testimports import candidates, top_level_imports
 
     assert top_level_imports(

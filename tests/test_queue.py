@@ -12,12 +12,12 @@ import pytest
 from arq import Worker, create_pool
 from arq.connections import ArqRedis
 
-from bot.connections import redis_settings
-from bot.repo_config import RepoConfig
+from core.connections import PARTS_QUEUE, redis_settings
+from core.repo_config import RepoConfig
 from jobs import queue
 from jobs.notices import BUSY_MESSAGE
-from jobs.runs import Refusal, choose_parts, join_existing
-from jobs.state import RunOptions, RunState
+from jobs.runs import Refusal, choose_parts, fan_out, join_existing
+from jobs.state import PartResult, RunOptions, RunState
 from tests.test_state import make_pr
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -76,7 +76,7 @@ def test_nothing_in_the_lifecycle_calls_back_into_runs() -> None:
             ):
                 importers.add(str(path.relative_to(ROOT)))
     # The worker registers its jobs; the part registry names the type of a part's work.
-    assert importers == {"jobs/worker.py", "jobs/parts.py"}
+    assert importers == {"jobs/worker.py", "jobs/part_work.py"}
 
 
 @pytest.fixture
@@ -142,3 +142,23 @@ def test_join_existing() -> None:
     assert join_existing(run_state("collecting"), asked) == Refusal("busy", BUSY_MESSAGE)
     assert join_existing(run_state("collecting"), event) == Refusal("run already collecting")
     assert join_existing(None, event) == Refusal("run already gone")
+
+
+async def test_a_start_joining_a_running_run_enqueues_that_runs_parts(redis_url: str) -> None:
+    """A pull_request event (both parts) that joins a /generate-tests run of the same head (its
+    tests only) enqueues the tests part, the one that run's collect waits for, and no other."""
+    redis = await create_pool(redis_settings(redis_url))
+    try:
+        state = run_state("running")
+        state.parts = ["generate_tests"]
+        assert await fan_out({"redis": redis}, state, "d-1") == "started k (d-1)"
+        assert await redis.zrange(PARTS_QUEUE, 0, -1) == [b"generate_tests:k"]
+        # A part with a result is not run again.
+        state.parts = ["generate_tests", "review_refactoring"]
+        done = PartResult(part="review_refactoring", status="ok", headline="reviewed")
+        state.results = {"review_refactoring": done}
+        await redis.delete(PARTS_QUEUE, "arq:job:generate_tests:k")
+        await fan_out({"redis": redis}, state, "d-2")
+        assert await redis.zrange(PARTS_QUEUE, 0, -1) == [b"generate_tests:k"]
+    finally:
+        await redis.aclose()

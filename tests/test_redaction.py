@@ -1,11 +1,11 @@
-"""bot.redaction: secrets masked whole, ordinary words left alone."""
+"""core.redaction: secrets masked whole, ordinary words left alone."""
 
 from __future__ import annotations
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.redaction import MASK, SECRET_SIZED, one_line, redact, redact_credentials
+from core.redaction import MASK, SECRET_SIZED, one_line, redact, redact_credentials
 
 
 def test_a_known_secret_is_masked_where_it_stands_alone() -> None:
@@ -70,7 +70,7 @@ def test_the_shape_patterns_mask_what_they_would_without_the_quick_checks(
 ) -> None:
     """redact_credentials skips a pattern when a literal it needs is absent (issue 17): the
     result is the one that running every pattern gives."""
-    from bot.redaction import _KEYISH, _URL_CREDENTIALS
+    from core.redaction import _KEYISH, _URL_CREDENTIALS
 
     everything = _KEYISH.sub(MASK, _URL_CREDENTIALS.sub(rf"\1{MASK}@", redact(text, secret)))
     assert redact_credentials(text, [secret]) == everything

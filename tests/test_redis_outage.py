@@ -31,7 +31,7 @@ from pydantic import SecretStr
 from redis.asyncio import Redis
 
 from bot.app import create_app
-from bot.connections import (
+from core.connections import (
     CONTROL_QUEUE,
     PARTS_QUEUE,
     EmbeddedRedis,
@@ -39,7 +39,7 @@ from bot.connections import (
     redis_settings,
     start_embedded_redis,
 )
-from bot.settings import Settings
+from core.settings import Settings
 from jobs.health import serve_health
 from jobs.queue import part_job_id
 from jobs.runs import part_job

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.repo_config import InvalidConfig, RepoConfig, parse_config
 
 
 def test_missing_or_empty_file_means_defaults() -> None:

@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 from arq import create_pool
 
-from bot.connections import CONTROL_QUEUE, redis_settings
-from bot.plan import pull_request_ref
+from bot.event_plan import pull_request_ref
+from core.connections import CONTROL_QUEUE, redis_settings
 from jobs.review import ReviewResult, summarize
 from tests.fakegithub import FakeGitHub
 from tests.fakegithub.payloads import pull_request_event
@@ -215,7 +215,7 @@ def test_summary_caps_annotations_and_says_how_many_more() -> None:
         for i in range(1, 8)
     ]
     result = ReviewResult(findings=findings, files_reviewed=1, preexisting=2, skipped=[])
-    from bot.repo_config import RefactoringReview
+    from core.repo_config import RefactoringReview
 
     part = summarize(result, RefactoringReview.model_validate({"max_annotations": 3}))
 
@@ -230,7 +230,7 @@ def test_summary_caps_annotations_and_says_how_many_more() -> None:
 
 @pytest.mark.parametrize("kind", ["nesting", "duplication"])
 def test_levels_come_from_config(kind: str) -> None:
-    from bot.repo_config import RefactoringReview
+    from core.repo_config import RefactoringReview
     from jobs.review import Finding
 
     finding = Finding("a.py", 1, 2, "notice", kind, "T", "m", "d", None, None, 3)  # type: ignore[arg-type]

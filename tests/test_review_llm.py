@@ -11,7 +11,7 @@ import pytest
 from jobs.agent import LLMSettings
 from jobs.diff import changed_lines, file_at
 from jobs.review import review_checkout
-from jobs.review.llm import (
+from jobs.review.review_llm import (
     CodeSuggestion,
     SuggestionItem,
     parse_suggestions,
@@ -214,8 +214,8 @@ def test_parse_and_marker_helpers() -> None:
 
 
 def test_review_llm_is_priced_by_the_repository_config() -> None:
-    from bot.repo_config import parse_config
-    from bot.settings import Settings
+    from core.repo_config import parse_config
+    from core.settings import Settings
     from jobs.agent import llm_settings_for
 
     settings = Settings(llm_model="openai/app-model")  # type: ignore[call-arg]

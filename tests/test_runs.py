@@ -10,8 +10,8 @@ import pytest
 from arq import create_pool
 from arq.connections import ArqRedis
 
-from bot.connections import CONTROL_QUEUE, redis_settings
-from bot.settings import Settings
+from core.connections import CONTROL_QUEUE, redis_settings
+from core.settings import Settings
 from jobs.runs import GIVE_UP_AFTER_TRIES, run_part
 from jobs.state import PartResult, RunState, RunStore
 from tests.test_state import make_pr

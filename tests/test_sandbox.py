@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from bot.settings import Settings
+from core.settings import Settings
 from jobs.sandbox import (
     LABEL,
     LABEL_RUN,

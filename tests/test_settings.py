@@ -2,7 +2,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.settings import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 
 @pytest.fixture(autouse=True)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import InvalidConfig, RepoConfig, parse_config
-from bot.settings import Settings
+from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.settings import Settings
 from jobs.dependencies import ENV_DIR, run_setup
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import produce_tests

@@ -4,7 +4,7 @@ import asyncio
 
 from redis.asyncio import Redis
 
-from bot.plan import PullRequestRef
+from bot.event_plan import PullRequestRef
 from jobs.state import PartResult, RunStore
 
 
@@ -119,7 +119,7 @@ async def test_new_head_reports_previous_and_old_delivery_is_stale(redis_client:
 
 
 def test_part_result_annotations_round_trip_and_read_older_results() -> None:
-    from bot.github import Annotation
+    from core.github import Annotation
 
     note = Annotation("a.py", 1, 2, "warning", "long function", title="Length")
     result = PartResult(part="review_refactoring", status="ok", headline="1", annotations=[note])

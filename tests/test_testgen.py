@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import (
     build_prompt,

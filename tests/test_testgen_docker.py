@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from bot.plan import run_key
+from bot.event_plan import run_key
 from jobs.sandbox import LABEL, LABEL_RUN
 from jobs.sandbox.docker import DockerConfig, DockerSandbox
 from jobs.testgen import base_commit, pytest_runner, targets

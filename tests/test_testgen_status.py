@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.github import Annotation
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from core.github import Annotation
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.agent import AgentOutcome, Status
 from jobs.checkrun import render_results
 from jobs.dependencies import install_dependencies
@@ -21,7 +21,7 @@ from jobs.state import PartResult
 from jobs.testgen import produce_tests, pytest_runner
 from jobs.testgen.engines import pynguin
 from jobs.testgen.production import Production
-from jobs.testgen.report import kept_result, unkept_result
+from jobs.testgen.tests_report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import CALC, make_repo
 
@@ -69,6 +69,22 @@ def test_the_decisive_line_is_the_error_not_the_closing_note() -> None:
     assert decisive_line(framed) == (
         "× pip subprocess to install build dependencies did not run successfully."
     )
+    # pip 26 sums up with an ERROR line that names only the step: the build's own error wins.
+    build = (
+        "  Getting requirements to build editable: finished with status 'error'\n"
+        "  error: subprocess-exited-with-error\n"
+        "  × Getting requirements to build editable did not run successfully.\n"
+        "  │ exit code: 1\n  ╰─> [40 lines of output]\n"
+        "      packaging.specifiers.InvalidSpecifier: Invalid specifier: '>=3.6.*'\n"
+        "      [end of output]\n"
+        "  note: This error originates from a subprocess, and is likely not a problem with pip.\n"
+        "ERROR: Failed to build 'file:///tmp/x' when getting requirements to build editable\n"
+    )
+    assert decisive_line(build) == (
+        "packaging.specifiers.InvalidSpecifier: Invalid specifier: '>=3.6.*'"
+    )
+    summed = "Building wheel for x\nERROR: Failed building wheel for x\n"
+    assert decisive_line(summed) == "ERROR: Failed building wheel for x"
 
 
 def test_a_warning_is_never_shown_as_done_and_a_failing_finding_is_not_green() -> None:

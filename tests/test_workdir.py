@@ -24,3 +24,24 @@ def test_tandems_files_are_copied_into_the_sandbox_never_through_a_symlink(tmp_p
         assert not planted.is_symlink()
         assert planted.read_bytes() == source.read_bytes()
         assert outside.read_text() == "left alone\n"
+
+
+def test_a_work_dir_the_pr_committed_as_a_symlink_is_replaced_not_written_through(
+    tmp_path: Path,
+) -> None:
+    checkout, elsewhere = tmp_path / "checkout", tmp_path / "elsewhere"
+    checkout.mkdir()
+    elsewhere.mkdir()
+    (elsewhere / "coveragerc").write_text("theirs\n")
+    (checkout / workdir.WORK_DIR).symlink_to(elsewhere, target_is_directory=True)
+    workdir.prepare(checkout)
+    assert not (checkout / workdir.WORK_DIR).is_symlink()
+    assert (checkout / workdir.RC_FILE).read_text() == workdir.COVERAGE_RC
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["coveragerc"]
+    assert (elsewhere / "coveragerc").read_text() == "theirs\n"
+    # Files the PR planted inside a real work dir are replaced the same way.
+    (checkout / workdir.RC_FILE).unlink()
+    (checkout / workdir.RC_FILE).symlink_to(elsewhere / "coveragerc")
+    workdir.prepare(checkout)
+    assert (checkout / workdir.RC_FILE).read_text() == workdir.COVERAGE_RC
+    assert (elsewhere / "coveragerc").read_text() == "theirs\n"

@@ -18,7 +18,7 @@ from typing import Any
 from arq.constants import in_progress_key_prefix
 from redis.asyncio import Redis
 
-from bot.connections import CONTROL_QUEUE, PARTS_QUEUE
+from core.connections import CONTROL_QUEUE, PARTS_QUEUE
 from jobs.state import run_hash
 
 QUEUES = (CONTROL_QUEUE, PARTS_QUEUE)

@@ -26,7 +26,7 @@ from bench.realprs.cases import SPLITS, Case, load_cases
 from bench.realprs.gitrun import ReplayError
 from bench.realprs.replay import engine_failure, generate_part
 from bench.realprs.report import print_report, report_json
-from bench.realprs.run import CaseResult, run_case
+from bench.realprs.run import CaseResult, read_stages, run_case
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -73,7 +73,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def load_results(work: Path) -> list[CaseResult]:
-    """The results of an earlier run, with the engine-failure verdict taken afresh."""
+    """The results of an earlier run, with the engine-failure verdict taken afresh (and the
+    stages' seconds, for results written before the bench kept them)."""
     data = json.loads((work / "results.json").read_text(encoding="utf-8"))
     results = [CaseResult(**case) for case in data["cases"]]
     for result in results:
@@ -81,6 +82,8 @@ def load_results(work: Path) -> list[CaseResult]:
         if result.status == "done" and report_file.exists():
             part = generate_part(json.loads(report_file.read_text(encoding="utf-8")))
             result.engine_failed = part is None or engine_failure(part) is not None
+            if part is not None and not result.stage_seconds:
+                result.stage_seconds = read_stages(part.get("details", {}).get("timings"))
     return results
 
 

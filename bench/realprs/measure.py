@@ -125,6 +125,13 @@ def prepare_checkout(case: Case, checkout: Path) -> None:
         target.write_text(text, encoding="utf-8")
 
 
+def coverage_plugin_args(venv: Path) -> list[str]:
+    """``--no-cov`` where the venv has pytest-cov: a project's ``--cov`` in its addopts (parse's
+    .pytest.ini) would start pytest-cov's own coverage, which takes over the tracer of the
+    ``coverage run`` that measures, and that run would record nothing."""
+    return ["--no-cov"] if any(venv.glob("lib/python*/site-packages/pytest_cov")) else []
+
+
 def run_tests(
     case: Case,
     venv: Path,
@@ -145,7 +152,7 @@ def run_tests(
     command = [
         str(venv / "bin" / "python"), "-m", "coverage", "run", f"--data-file={data_file}",
         f"--rcfile={rcfile}", f"--include={include}", "-m", "pytest", "-p", "no:cacheprovider",
-        "-q", "--no-header", f"--junitxml={junit}", *targets,
+        "-q", "--no-header", f"--junitxml={junit}", *coverage_plugin_args(venv), *targets,
     ]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(checkout / p) for p in case.pythonpath)}
     env.pop("PYTHONSAFEPATH", None)

@@ -43,6 +43,22 @@ def mutants_cell(r: CaseResult) -> str:
     return text + (f" ({r.mutants_not_run} not run)" if r.mutants_not_run else "")
 
 
+def stage_names(results: list[CaseResult]) -> list[str]:
+    """Every stage any case timed, in the order the cases ran them."""
+    names: dict[str, None] = {}
+    for r in results:
+        names.update(dict.fromkeys(r.stage_seconds))
+    return list(names)
+
+
+def median_stages(results: list[CaseResult]) -> dict[str, float]:
+    """The median seconds of each stage over the cases, a stage a case skipped counting 0."""
+    return {
+        name: round(statistics.median(r.stage_seconds.get(name, 0.0) for r in results), 1)
+        for name in stage_names(results)
+    }
+
+
 def totals(results: list[CaseResult]) -> dict[str, Any]:
     done = [r for r in results if r.status == "done"]
     measured = [r for r in done if r.changed]
@@ -66,6 +82,11 @@ def totals(results: list[CaseResult]) -> dict[str, Any]:
         "tandem_crashes": sum(r.tandem_crashed for r in done),
         "engine_failures": sum(r.engine_failed for r in done),
         "tandem_seconds": round(sum(r.tandem_seconds for r in done), 1),
+        # Issue #19's target is the median wall time of a case (120 s on 2 cores).
+        "median_tandem_seconds": (
+            round(statistics.median(r.tandem_seconds for r in done), 1) if done else 0.0
+        ),
+        "median_stage_seconds": median_stages(done),
         "mutants": sum(r.mutants_total or 0 for r in done),
         "mutants_killed_existing": sum(r.mutants_killed_existing for r in done),
         "mutants_killed_kept": sum(r.mutants_killed_kept for r in done),
@@ -117,6 +138,7 @@ def print_report(results: list[CaseResult], console: Console) -> None:
             f"{r.tandem_seconds:.0f}",
         )
     console.print(table)
+    print_stages([r for r in results if r.status == "done"], console)
     for r in results:
         for note in r.notes:
             console.print(f"[dim]{r.name}: {note}[/dim]", highlight=False)
@@ -131,13 +153,43 @@ def print_report(results: list[CaseResult], console: Console) -> None:
         f"points; {t['kept_tests']} kept tests, {t['kept_tests_failing_on_base']} failing on base "
         f"(authors: {t['author_tests_failing_on_base']}), {t['kept_tests_failing_on_head']} "
         f"failing on head; {t['tandem_crashes']} crash(es), {t['engine_failures']} engine "
-        f"failure(s); Tandem time {t['tandem_seconds']} s; mutants of the changed lines killed "
+        f"failure(s); Tandem time {t['tandem_seconds']} s (median "
+        f"{t['median_tandem_seconds']} s a case); mutants of the changed lines killed "
         f"by existing {t['mutants_killed_existing']}, with kept {t['mutants_killed_kept']} of "
         f"{t['mutants']} ({t['mutants_not_run']} not run; kept tests killed more in "
         f"{t['cases_kept_killed_more']} of {t['cases_mutants_survived']} case(s) with survivors; "
         f"{t['mutants_per_second']} mutants/s)",
         highlight=False,
     )
+
+
+def stage_label(name: str) -> str:
+    """A short column title: ``engine_pynguin`` → ``·pynguin`` (a part of ``engine``)."""
+    return name.removesuffix("_coverage").replace("engine_", "·").replace("_", " ")
+
+
+def print_stages(done: list[CaseResult], console: Console) -> None:
+    """Where Tandem's time went: seconds by stage per case (``engine_x`` is the share of
+    ``engine`` engine x took), the rest of ``tandem run`` (start, clone, review, report) as
+    ``other``, and the median row."""
+    names = stage_names(done)
+    if not names:
+        return
+    table = Table(title="Where Tandem's time went (seconds by stage of test generation)")
+    table.add_column("case", no_wrap=True)
+    for column in (*(stage_label(n) for n in names), "other", "tandem"):
+        table.add_column(column, overflow="fold", justify="right")
+
+    def row(label: str, stages: dict[str, float], whole: float) -> None:
+        own = sum(v for k, v in stages.items() if not k.startswith("engine_"))
+        seconds = [f"{stages[n]:.0f}" if n in stages else "-" for n in names]
+        table.add_row(label, *seconds, f"{max(0.0, whole - own):.0f}", f"{whole:.0f}")
+
+    for r in done:
+        row(r.name, r.stage_seconds, r.tandem_seconds)
+    median = statistics.median(r.tandem_seconds for r in done)
+    row("median", median_stages(done), median)
+    console.print(table)
 
 
 def report_json(results: list[CaseResult]) -> dict[str, Any]:

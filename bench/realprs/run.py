@@ -63,12 +63,31 @@ class CaseResult:
     mutants_killed_kept: int = 0
     mutants_not_run: int = 0  # cut by the budget, hung a test, or could not be run
     mutants_seconds: float = 0.0  # the runner's time after the tests' first run
+    # Where Tandem's test-generation time went: its details["timings"], seconds by stage
+    # (dependencies, baseline_coverage, engine and engine_<name>, validation, base_commit,
+    # mutants, ...), in the order the part ran them.
+    stage_seconds: dict[str, float] = field(default_factory=dict)
     case_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
     uncovered_by_tandem: dict[str, list[int]] = field(default_factory=dict)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Entries of the part's timings that are not seconds.
+NOT_SECONDS = frozenset({"pytest_runs"})
+
+
+def read_stages(timings: Any) -> dict[str, float]:
+    """The stages' seconds from the part's details["timings"] (absent or malformed: none)."""
+    if not isinstance(timings, dict):
+        return {}
+    return {
+        str(k): round(float(v), 1)
+        for k, v in timings.items()
+        if k not in NOT_SECONDS and isinstance(v, int | float) and not isinstance(v, bool)
+    }
 
 
 def read_mutants(mutants: Any, result: CaseResult) -> None:
@@ -145,6 +164,7 @@ def measure(
         result.tandem_own_coverage = dict(details.get("coverage", {}))
         result.kept_files = list(details.get("kept", []))
         read_mutants(details.get("mutants"), result)
+        result.stage_seconds = read_stages(details.get("timings"))
     elif run.report is not None:
         result.engine_failed = True
         result.notes.append("Tandem's report has no generate_tests part")

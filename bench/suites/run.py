@@ -16,7 +16,7 @@ from bench.suites.compare import Side, Verdict, classify, sample_files
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
 from jobs.sandbox import decisive_line, last_line
-from jobs.sandbox.local import LocalSandbox
+from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.pytest_runner import imported_elsewhere, read_junit, read_report, run_pytest
 
 INSTALL_TIMEOUT_S = 600.0

@@ -23,7 +23,8 @@ How the limits work
   conversation's combined metrics (agent and condenser); checked before each step, it ends the
   run with a ``MaxBudgetReached`` error event; we report ``"max_cost"``.
 - **LLM outages**: litellm retries are kept low (a few, with short waits; see
-  :mod:`jobs.agent.llm`), so an LLM that always answers 500 ends in ``"llm_error"`` within seconds;
+  :mod:`jobs.agent.agent_llm`), so an LLM that always answers 500 ends in ``"llm_error"``
+  within seconds;
   ``AgentOutcome.llm_failure`` then names the failure in a few words for a headline ("LLM key
   rejected (HTTP 401 from the provider)"; see :func:`jobs.agent.outcome.llm_failure`).
 
@@ -65,7 +66,7 @@ removed.
 
 The modules
 -----------
-- :mod:`jobs.agent.llm`: :class:`LLMSettings`, :func:`llm_settings_for`, :func:`build_llm`.
+- :mod:`jobs.agent.agent_llm`: :class:`LLMSettings`, :func:`llm_settings_for`, :func:`build_llm`.
 - :mod:`jobs.agent.editor`: the file editor confined to the checkout.
 - :mod:`jobs.agent.hardening`: the secret-env deny-list and the project-plugin guard.
 - :mod:`jobs.agent.limits`: :class:`AgentLimits`, what a run may spend.
@@ -83,11 +84,11 @@ import os
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
 os.environ.setdefault("OPENHANDS_SUPPRESS_BANNER", "1")
 
+from jobs.agent.agent_llm import LLMSettings, build_llm, llm_settings_for
 from jobs.agent.conversation import Cancellation, run_agent
 from jobs.agent.editor import checkout_file_editor, file_editor_refusal
 from jobs.agent.hardening import is_secret_env_name
 from jobs.agent.limits import AgentLimits
-from jobs.agent.llm import LLMSettings, build_llm, llm_settings_for
 from jobs.agent.outcome import AgentOutcome, Status
 
 __all__ = [

@@ -1,6 +1,6 @@
 """One agent conversation from start to end: :func:`run_agent` and what it needs around the SDK.
 
-:func:`run_agent` builds the SDK ``LLM`` (:mod:`jobs.agent.llm`) and an ``Agent`` with the
+:func:`run_agent` builds the SDK ``LLM`` (:mod:`jobs.agent.agent_llm`) and an ``Agent`` with the
 ``terminal`` and the confined ``file_editor`` (:mod:`jobs.agent.editor`), then runs a
 ``LocalConversation`` on the workdir with the hardening of :mod:`jobs.agent.hardening` in place.
 The conversation runs with ``arun()`` on a private event loop whose default executor
@@ -25,11 +25,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bot.redaction import one_line
+from core.redaction import one_line
+from jobs.agent.agent_llm import LLMSettings, build_llm
 from jobs.agent.editor import checkout_file_editor
 from jobs.agent.hardening import deny_secret_env, install_plugin_guard, untrusted
 from jobs.agent.limits import AgentLimits
-from jobs.agent.llm import LLMSettings, build_llm
 from jobs.agent.outcome import AgentOutcome, RunResult, classify, llm_failure, usage
 
 log = logging.getLogger(__name__)

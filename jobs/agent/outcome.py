@@ -5,7 +5,7 @@ the last ``ConversationErrorEvent``, the ``finish`` message) and what the driver
 (:class:`RunResult`: wall-time interrupt, cancellation, an exception) into one
 :data:`Status` and a one-line reason. Exceptions from the LLM stack (litellm, openai, httpx, ...)
 are ``"llm_error"``; everything else that went wrong is ``"error"``. The reason is made safe to
-show in a check run by ``bot.redaction.one_line``. :func:`llm_failure` names an LLM failure in a
+show in a check run by ``core.redaction.one_line``. :func:`llm_failure` names an LLM failure in a
 few words for a headline ("LLM key rejected (HTTP 401 from the provider)"), from the exception
 litellm raised and its status code, never from the provider's message (which can quote the
 key). :func:`usage` reads tokens and cost from the conversation's combined metrics (agent and

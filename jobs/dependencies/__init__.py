@@ -4,7 +4,7 @@ A repository whose code imports its dependencies fails its baseline and every ge
 with ImportError when the tests run with the sandbox's bare tools. So before the baseline,
 Tandem installs what the repository declares:
 
-- :mod:`jobs.dependencies.plan` (pure): which project and requirements files to install, as
+- :mod:`jobs.dependencies.install_plan` (pure): which project and requirements files to install, as
   pip arguments (:func:`plan_install`), read from tox (:mod:`jobs.dependencies.tox`),
   pyproject.toml, setup.cfg, setup.py (:mod:`jobs.dependencies.setuppy`, never run) and
   requirements files; the version a git-versioned project is built as
@@ -24,10 +24,11 @@ from jobs.dependencies.install import (
     CheckoutFiles,
     InstallOutcome,
     already_satisfied,
+    failure_line,
     install_dependencies,
     summary_line,
 )
-from jobs.dependencies.plan import InstallPlan, MemoryFiles, Source, plan_install
+from jobs.dependencies.install_plan import InstallPlan, MemoryFiles, Source, plan_install
 from jobs.dependencies.policy import RepoFiles, UnreadableFile, check_requirements_file
 from jobs.dependencies.setup_commands import SetupOutcome, run_setup
 
@@ -43,6 +44,7 @@ __all__ = [
     "UnreadableFile",
     "already_satisfied",
     "check_requirements_file",
+    "failure_line",
     "install_dependencies",
     "plan_install",
     "run_setup",

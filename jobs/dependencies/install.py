@@ -51,10 +51,10 @@ from typing import Literal
 
 from packaging.utils import canonicalize_name
 
-from bot.repo_config import Dependencies
+from core.repo_config import Dependencies
 from jobs import git
 from jobs.dependencies import testimports
-from jobs.dependencies.plan import (
+from jobs.dependencies.install_plan import (
     InstallPlan,
     declared_extras,
     loosen,
@@ -63,7 +63,15 @@ from jobs.dependencies.plan import (
     with_extras,
 )
 from jobs.dependencies.policy import UnreadableFile
-from jobs.sandbox import CommandResult, Sandbox, decisive_line, last_line, tail, workdir
+from jobs.sandbox import (
+    CommandResult,
+    Sandbox,
+    decisive_line,
+    last_line,
+    sums_up,
+    tail,
+    workdir,
+)
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +160,37 @@ def summary_line(output: str) -> str:
     a build subprocess printed, indented), else the last line — never the closing "note: This
     error originates from a subprocess"."""
     return decisive_line(output)
+
+
+# pip's log prefixes each line with a timestamp; the decisive line is read without it.
+_LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:,.]+ ?", re.M)
+MAX_LOG_TAIL_BYTES = 500_000
+
+
+def failure_line(checkout: Path, output: str, since: int = 0) -> str:
+    """What went wrong: pip's output's decisive line, unless that only sums up a failed build
+    (or frames one: "× Encountered error while generating package metadata.").
+    With ``--log``, pip sends a build subprocess's own output ("URLError: …", "RuntimeError: …")
+    only to its log (it prints "No available output"): then the line comes from what the log
+    got after byte ``since`` (this attempt); pip's own exceptions there sum up as well."""
+    line = summary_line(output)
+    if not (sums_up(line) or line.startswith("×") or "No available output" in output):
+        return line
+    try:
+        with (checkout / PIP_LOG).open("rb") as f:
+            f.seek(0, 2)
+            f.seek(max(since, f.tell() - MAX_LOG_TAIL_BYTES))
+            log = f.read().decode("utf-8", "replace")
+    except OSError:
+        return line
+    return summary_line(_LOG_STAMP.sub("", log)) if log.strip() else line
+
+
+def log_size(checkout: Path) -> int:
+    try:
+        return (checkout / PIP_LOG).stat().st_size
+    except OSError:
+        return 0
 
 
 def installed_packages(output: str) -> list[str]:
@@ -247,7 +286,10 @@ async def _install(
         )
     python = str(checkout / ENV_DIR / "bin" / "python")
 
+    since = [0]  # where in pip's log the last attempt began
+
     async def pip_install(plan: InstallPlan) -> CommandResult:
+        since[0] = log_size(checkout)
         async with sandbox.networked(network) as box:
             return await box.run(
                 [
@@ -274,12 +316,12 @@ async def _install(
         # with its loose source, or without it where the project declares its own.
         loose = await asyncio.to_thread(loosen, plan, CheckoutFiles(checkout))
         if loose is not None:
-            first = summary_line(result.output)
+            first = failure_line(checkout, result.output, since[0])
             plan, what = loose, loose.describe()
             plan = replace(plan, loosened=(*plan.loosened[:-1], f"{plan.loosened[-1]} ({first})"))
             result = await pip_install(plan)
     if result.returncode != 0 and not result.timed_out:
-        alone = project_alone(plan, summary_line(result.output))
+        alone = project_alone(plan, failure_line(checkout, result.output, since[0]))
         if alone is not None:
             plan, what = alone, alone.describe()
             result = await pip_install(plan)
@@ -297,7 +339,7 @@ async def _install(
             "failed",
             plan,
             f"Dependencies: installing from {what} failed (pip exit {result.returncode}): "
-            f"{summary_line(result.output)}. The tests ran without them",
+            f"{failure_line(checkout, result.output, since[0])}. The tests ran without them",
             output=output,
         )
     packages = installed_packages(result.output)

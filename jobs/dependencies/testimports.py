@@ -5,9 +5,9 @@ A test module whose top level imports a module that is not installed cannot even
 collected: pytest stops with "interrupted". A CI that installs the project's extras
 (``pip install .[all]``, ``uv sync --all-extras``) has them; Tandem's install reads only the
 test extras, so when the tests import what the environment does not have, it installs the
-project's other extras too (:func:`jobs.dependencies.plan.with_extras`). Only unguarded imports
-count (the module body, not inside ``try`` or ``if``): those the project itself expects to be
-there.
+project's other extras too (:func:`jobs.dependencies.install_plan.with_extras`). Only unguarded
+imports count (the module body, not inside ``try`` or ``if``): those the project itself expects
+to be there.
 """
 
 from __future__ import annotations

@@ -83,8 +83,11 @@ class Language(Protocol):
         run)."""
         ...
 
-    async def run_suite(self, sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> PytestRun:
-        """The repository's own tests, all of them, under coverage in the sandbox."""
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> PytestRun:
+        """The repository's own tests, all of them, under coverage in the sandbox; where it can,
+        with which lines of ``sources`` (the changed files) each test runs."""
         ...
 
     def imported_elsewhere(

@@ -16,14 +16,14 @@ Modules, from pure to I/O:
 * :mod:`~jobs.review.duplication`: duplicated blocks of added code;
 * :mod:`~jobs.review.sources`: :func:`review_checkout`, which reads a local git checkout
   (the diff through :mod:`jobs.diff`, sources from git objects) and applies the above;
-* :mod:`~jobs.review.llm`: the LLM pass over the worst touched functions;
-* :mod:`~jobs.review.report`: findings at their configured level, summary and annotations;
-* :mod:`~jobs.review.job`: the arq part: clone, :func:`analyse`, post suggested changes.
+* :mod:`~jobs.review.review_llm`: the LLM pass over the worst touched functions;
+* :mod:`~jobs.review.review_report`: findings at their configured level, summary and annotations;
+* :mod:`~jobs.review.review_job`: the arq part: clone, :func:`analyse`, post suggested changes.
 """
 
-from jobs.review.job import analyse, review
-from jobs.review.llm import CodeSuggestion, LlmPass
-from jobs.review.report import review_result, summarize
+from jobs.review.review_job import analyse, review
+from jobs.review.review_llm import CodeSuggestion, LlmPass
+from jobs.review.review_report import review_result, summarize
 from jobs.review.rules import Finding, Thresholds, review_source
 from jobs.review.sources import ReviewResult, review_checkout
 

@@ -11,21 +11,13 @@ never has a network interface.
 
 - :mod:`jobs.sandbox.docker`: ``docker`` (production), one locked-down container per part, and
   the reaping of containers whose worker is gone.
-- :mod:`jobs.sandbox.local`: ``local``, subprocesses with a scrubbed environment; NOT
+- :mod:`jobs.sandbox.local_sandbox`: ``local``, subprocesses with a scrubbed environment; NOT
   isolation, for development on a trusted machine.
-- :mod:`jobs.sandbox.base`: the interface and what both share.
+- :mod:`jobs.sandbox.sandbox_protocol`: the interface and what both share.
 - :mod:`jobs.sandbox.configured`: the sandbox the settings name (:func:`open_sandbox`,
   :func:`check_sandbox`).
 """
 
-from jobs.sandbox.base import (
-    CommandResult,
-    Sandbox,
-    SandboxUnavailable,
-    decisive_line,
-    last_line,
-    tail,
-)
 from jobs.sandbox.configured import check_sandbox, open_sandbox
 from jobs.sandbox.docker import (
     LABEL,
@@ -36,7 +28,16 @@ from jobs.sandbox.docker import (
     reap_orphans,
     worker_identity,
 )
-from jobs.sandbox.local import LocalSandbox
+from jobs.sandbox.local_sandbox import LocalSandbox
+from jobs.sandbox.sandbox_protocol import (
+    CommandResult,
+    Sandbox,
+    SandboxUnavailable,
+    decisive_line,
+    last_line,
+    sums_up,
+    tail,
+)
 
 __all__ = [
     "LABEL",
@@ -53,6 +54,7 @@ __all__ = [
     "last_line",
     "open_sandbox",
     "reap_orphans",
+    "sums_up",
     "tail",
     "worker_identity",
 ]

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.sandbox.base import Sandbox, SandboxUnavailable
 from jobs.sandbox.docker import DockerConfig, DockerSandbox, check_docker
-from jobs.sandbox.local import LocalSandbox
+from jobs.sandbox.local_sandbox import LocalSandbox
+from jobs.sandbox.sandbox_protocol import Sandbox, SandboxUnavailable
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 
 def open_sandbox(kind: str | Settings, *, run_key: str = "", mount: Path | None = None) -> Sandbox:
@@ -22,7 +22,7 @@ def open_sandbox(kind: str | Settings, *, run_key: str = "", mount: Path | None 
         return LocalSandbox()
     if name == "docker":
         if isinstance(kind, str):
-            from bot.settings import load_settings
+            from core.settings import load_settings
 
             kind = load_settings()
         return DockerSandbox(DockerConfig.from_settings(kind), run_key=run_key, mount=mount)

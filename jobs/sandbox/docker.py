@@ -35,10 +35,16 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from jobs.sandbox.base import OUTPUT_LIMIT, CommandResult, Sandbox, SandboxUnavailable, tail
+from jobs.sandbox.sandbox_protocol import (
+    OUTPUT_LIMIT,
+    CommandResult,
+    Sandbox,
+    SandboxUnavailable,
+    tail,
+)
 
 if TYPE_CHECKING:
-    from bot.settings import Settings
+    from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -21,6 +21,7 @@ __all__ = [
     "COVERAGE_RC",
     "LAUNCHER",
     "MODULES_SUFFIX",
+    "PER_TEST_COPY",
     "PLUGINS_COPY",
     "PROJECT_DISTS",
     "RC_FILE",
@@ -32,6 +33,7 @@ __all__ = [
     "copy_script",
     "prepare",
     "script_text",
+    "write_fresh",
 ]
 
 WORK_DIR = ".tandem-work"
@@ -52,6 +54,8 @@ SCRIPTS = Path(__file__).with_name("scripts")
 # itself (scripts/tandem_pytest_plugins.py: its name is what the launchers import).
 LAUNCHER = f"{WORK_DIR}/run_pytest.py"
 PLUGINS_COPY = "tandem_pytest_plugins.py"
+# Beside it, what the launchers import to record the lines each test runs.
+PER_TEST_COPY = "tandem_per_test.py"
 # Which tools the project environment's TOOLS_PTH adds. By default only the view (VIEW_DIR): the
 # measuring tools (pytest, coverage and what they import) and the tools' distributions the
 # project's own install asked for; the project's tests never see the engines' or the worker's
@@ -85,12 +89,26 @@ def copy_fresh(source: Path, to: Path) -> None:
         shutil.copyfileobj(data, out)
 
 
+def write_fresh(text: str, to: Path) -> None:
+    """Write ``text`` to ``to`` as a new file, like :func:`copy_fresh`."""
+    to.unlink(missing_ok=True)
+    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write(text)
+
+
 def prepare(checkout: Path) -> None:
     """Make the work dir with the coverage rc and the pytest launcher in it."""
-    (checkout / WORK_DIR).mkdir(exist_ok=True)
-    (checkout / RC_FILE).write_text(COVERAGE_RC)
-    (checkout / LAUNCHER).write_text(script_text("run_pytest.py"))
-    (checkout / WORK_DIR / PLUGINS_COPY).write_text(script_text(PLUGINS_COPY))
+    work = checkout / WORK_DIR
+    # The PR's tree can hold a `.tandem-work` of its own: a symlink (out of the checkout) or a
+    # file is replaced, never written through.
+    if work.is_symlink() or (work.exists() and not work.is_dir()):
+        work.unlink()
+    work.mkdir(exist_ok=True)
+    write_fresh(COVERAGE_RC, checkout / RC_FILE)
+    copy_script("run_pytest.py", checkout / LAUNCHER)
+    copy_script(PLUGINS_COPY, work / PLUGINS_COPY)
+    copy_script(PER_TEST_COPY, work / PER_TEST_COPY)
     # Keep the scratch directory out of `git status` and out of delivered commits.
     with contextlib.suppress(OSError):
         exclude = checkout / ".git" / "info" / "exclude"

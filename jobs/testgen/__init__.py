@@ -60,14 +60,14 @@ The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost acros
 """
 
 from jobs.testgen.engines import agent_conversation
-from jobs.testgen.job import generate
 from jobs.testgen.pipeline import Delivered, Deliverer, produce_and_report
 from jobs.testgen.produce import produce_tests
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import build_prompt
-from jobs.testgen.report import render
 from jobs.testgen.selection import select
 from jobs.testgen.targets import plan_targets
+from jobs.testgen.testgen_job import generate
+from jobs.testgen.tests_report import render
 from jobs.testgen.validation import new_test_files, validate
 
 __all__ = [

@@ -33,6 +33,8 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
+from jobs.dependencies.install import CheckoutFiles
+from jobs.dependencies.pytestconfig import read_pytest_config
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import pytest_runner
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
@@ -50,29 +52,15 @@ from jobs.testgen.pin import (
 MAX_RESULTS_BYTES = 20_000_000
 LAUNCHER = f"{workdir.WORK_DIR}/run_base_pytest.py"
 EMPTY_INI = f"{workdir.WORK_DIR}/base-pytest.ini"
-# pytest's own order for a directory's config files; the section that makes each one count.
-PYTEST_CONFIGS = (
-    ("pytest.ini", None),
-    (".pytest.ini", None),
-    ("pyproject.toml", "[tool.pytest.ini_options]"),
-    ("tox.ini", "[pytest]"),
-    ("setup.cfg", "[tool:pytest]"),
-)
 
 
 def pytest_config(root: Path) -> Path | None:
-    """The base tree's own pytest config file, as pytest would pick it in that directory."""
-    for name, section in PYTEST_CONFIGS:
-        candidate = root / name
-        if candidate.is_symlink() or not candidate.is_file():
-            continue
-        if section is None:
-            return candidate
-        try:
-            if section in candidate.read_text(encoding="utf-8", errors="replace"):
-                return candidate
-        except OSError:
-            continue
+    """The base tree's own pytest config file, as pytest would pick it in that directory (the
+    same reader as the install's: :func:`jobs.dependencies.pytestconfig.read_pytest_config`);
+    else its pyproject.toml, which still marks the root."""
+    found = read_pytest_config(CheckoutFiles(root), [])
+    if found is not None:
+        return root / found.path
     pyproject = root / "pyproject.toml"
     return pyproject if pyproject.is_file() and not pyproject.is_symlink() else None
 
@@ -137,21 +125,13 @@ def _prepare_run(
     if only_cases is not None:
         selection = work / f"base-{tag}-only.json"
         cases = {"cases": sorted(only_cases), "files": sorted(only_files)}
-        _write_fresh(selection, json.dumps(cases))
+        workdir.write_fresh(json.dumps(cases), selection)
         only = str(selection)
     config = pytest_config(base.root)
     if config is None:
         config = checkout / EMPTY_INI
-        _write_fresh(config, "[pytest]\n")
+        workdir.write_fresh("[pytest]\n", config)
     return checkout, results, [only, str(results), "-c", str(config)]
-
-
-def _write_fresh(path: Path, text: str) -> None:
-    """Write a scratch file as a new file: never through whatever the sandbox left there."""
-    path.unlink(missing_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(text)
 
 
 def read_results(path: Path, run: BaseRun) -> None:

@@ -6,8 +6,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 from jobs.agent import AgentOutcome
 
 # Share of the wall-time budget kept back from the engine for validation and coverage.

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.languages.base import Language
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets, pytest_runner

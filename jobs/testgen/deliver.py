@@ -18,8 +18,8 @@ from typing import Literal
 
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.plan import PullRequestRef
+from bot.event_plan import PullRequestRef
+from core import github
 from jobs import git
 from jobs.checkout import commit_and_push
 from jobs.git import GitError

@@ -17,7 +17,7 @@ import ast
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from bot.github import Annotation
+from core.github import Annotation
 from jobs.sandbox import decisive_line
 from jobs.testgen import pytest_runner
 

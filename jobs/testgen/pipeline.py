@@ -10,13 +10,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.sandbox import Sandbox
 from jobs.state import PartResult
 from jobs.testgen.deliver import tests_patch
 from jobs.testgen.produce import produce_tests
-from jobs.testgen.report import evidence, kept_result, unkept_result
+from jobs.testgen.tests_report import evidence, kept_result, unkept_result
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.filters import path_filter
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.languages.base import Change
 from jobs.sandbox import Sandbox
-from jobs.testgen import stages
+from jobs.testgen import pytest_runner, stages
 from jobs.testgen.budget import Budget
 from jobs.testgen.context import Context
 from jobs.testgen.production import Production
@@ -114,6 +114,7 @@ async def score_mutants(
             kept=sorted(production.kept),
             ignore=ignore,
             timeout_s=timeout_s,
+            per_test=pytest_runner.per_test_record("baseline"),
         )
     except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
         log.exception("mutant stage failed")

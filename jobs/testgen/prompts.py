@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.repo_config import TestGeneration
+from core.repo_config import TestGeneration
 from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.targets import Target, compress, excerpt
 from jobs.testgen.validation import Validation

@@ -57,6 +57,9 @@ class PytestRun:
     measured: bool = False
     # module name -> the file it was imported from (real path), when the run recorded them
     modules: dict[str, str] = field(default_factory=dict)
+    # The checkout-relative record of what each test ran of the ``per_test`` files
+    # (scripts/tandem_per_test.py), when the run wrote one: the mutant runner's map.
+    per_test: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -106,6 +109,11 @@ def pytest_args(junit: str) -> list[str]:
     return ["-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}"]
 
 
+def per_test_record(tag: str) -> str:
+    """Where a measured run tagged ``tag`` writes its record of each test (``per_test``)."""
+    return f"{WORK_DIR}/{tag}.per-test.json"
+
+
 async def run_pytest(
     sandbox: Sandbox,
     checkout: Path,
@@ -114,22 +122,34 @@ async def run_pytest(
     tag: str,
     timeout_s: float,
     measure: bool,
+    per_test: list[str] | None = None,
 ) -> PytestRun:
-    """Run pytest on ``paths`` (all the repo's tests when empty) in the sandbox."""
+    """Run pytest on ``paths`` (all the repo's tests when empty) in the sandbox. Measured, it
+    also records, for each test, the lines it ran of the ``per_test`` files (repo-relative):
+    the mutants of those files then run against the tests that ran them, learnt here once."""
     prepare(checkout)
     junit = f"{WORK_DIR}/{tag}.xml"
     data = f"{WORK_DIR}/{tag}.coverage"
     report = f"{WORK_DIR}/{tag}.json"
     modules = f"{WORK_DIR}/{tag}{MODULES_SUFFIX}"
-    for stale in (junit, data, report, modules):
+    record_spec = f"{WORK_DIR}/{tag}.per-test-spec.json"
+    record = per_test_record(tag)
+    for stale in (junit, data, report, modules, record_spec, record):
         (checkout / stale).unlink(missing_ok=True)
     python = sandbox.python
     if measure:
+        recording: list[str] = []
+        if per_test:
+            spec = {"files": sorted(per_test), "out": record}
+            (checkout / record_spec).write_text(json.dumps(spec), encoding="utf-8")
+            recording = ["--per-test", record_spec]
         command = [
             python,
             LAUNCHER,
             "--modules",
             modules,
+            *recording,
+            "--sysmon",  # no dynamic contexts here: the fast core measures the same lines
             "--coverage",
             "run",
             f"--rcfile={RC_FILE}",
@@ -150,6 +170,8 @@ async def run_pytest(
     )
     run.failures, run.passed = read_junit(checkout / junit)
     run.modules = read_modules(checkout / modules)
+    if measure and per_test and (checkout / record).is_file():
+        run.per_test = record
     if measure and (checkout / data).exists():
         json_run = await sandbox.run(
             [

@@ -48,10 +48,18 @@ from jobs.testgen.seed_sources import (
     top_level_names,
 )
 
-Origin = Literal["docstring", "tests", "literal"]
+# "runtime": a call the tests made, written down as they ran (:mod:`.engines.call_capture`);
+# "variant": a neighbour of another seed (:mod:`.engines.input_variants`).
+Origin = Literal["docstring", "tests", "literal", "runtime", "variant"]
 # Under the cap, what the changed code compares against or mentions first (it aims at the
 # change), then a docstring's example, then the tests' calls.
-ORIGIN_PRIORITY: dict[str, int] = {"literal": 0, "docstring": 1, "tests": 2}
+ORIGIN_PRIORITY: dict[str, int] = {
+    "literal": 0,
+    "docstring": 1,
+    "tests": 2,
+    "runtime": 3,
+    "variant": 4,
+}
 MAX_SEEDS_PER_CALLABLE = 16
 MAX_COMMENT_NUMBERS = 4
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d_]*(?:\.\d+)?(?![\w.])")

@@ -23,8 +23,8 @@ from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
-from jobs.testgen.report import baseline_line
 from jobs.testgen.targets import plan_targets
+from jobs.testgen.tests_report import baseline_line
 from jobs.testgen.validation import Validator
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
@@ -125,6 +125,7 @@ async def baseline(
     run = await ctx.language.run_suite(
         ctx.sandbox,
         ctx.checkout,
+        sources,
         timeout_s=min(ctx.settings.test_timeout_s, max(10.0, ctx.budget.remaining_s() / 3)),
     )
     production.timings["baseline_coverage"] = time.monotonic() - started

@@ -55,7 +55,9 @@ class JavaScript:
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         return {}  # not parsed here yet: the TypeScript compiler API comes with issue 20
 
-    async def run_suite(self, sandbox: Sandbox, checkout: Path, *, timeout_s: float) -> PytestRun:
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> PytestRun:
         _not_built()
 
     def imported_elsewhere(

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
 from jobs.languages.javascript.toolchain import Node, env_prefix
-from jobs.sandbox.base import CommandResult, Sandbox, decisive_line
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
 
 PROVIDERS = ("@vitest/coverage-v8", "@vitest/coverage-istanbul")
 REPORT = "coverage-final.json"

@@ -59,10 +59,16 @@ class Python:
         return found
 
     async def run_suite(
-        self, sandbox: Sandbox, checkout: Path, *, timeout_s: float
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
     ) -> pytest_runner.PytestRun:
         return await pytest_runner.run_pytest(
-            sandbox, checkout, [], tag="baseline", timeout_s=timeout_s, measure=True
+            sandbox,
+            checkout,
+            [],
+            tag="baseline",
+            timeout_s=timeout_s,
+            measure=True,
+            per_test=sorted(sources),
         )
 
     def imported_elsewhere(

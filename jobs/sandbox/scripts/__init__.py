@@ -9,6 +9,8 @@ any environment exists, as their text (:func:`jobs.sandbox.workdir.script_text`)
 - :mod:`.tandem_pytest_plugins`: the arguments both pytest launchers add (``--no-cov``, the
   tools' plugins turned off); also where its two file names are defined.
 - :mod:`.run_pytest`: pytest, optionally under ``coverage run``, as the project configures it.
+- :mod:`.tandem_per_test`: what each test of a run runs of some files, recorded once in the
+  baseline for the mutant runner (which also takes its ``Recorder``).
 - :mod:`.run_base_pytest`: the project's tests on the base commit's tree.
 - :mod:`.run_mutants`: the mutant runner (:mod:`jobs.testgen.proof.runner`) with those arguments.
 - :mod:`.make_env`: the project's environment, behind which the tools' come.

@@ -1,6 +1,7 @@
 """Runs inside the sandbox (``python .tandem-work/run_mutants.py ARGS...``, from the checkout):
 the mutant runner (:mod:`jobs.testgen.proof.runner`, copied beside this file as
-``mutant_runner.py``) with :mod:`tandem_pytest_plugins`' arguments for its pytest runs.
+``mutant_runner.py``) with :mod:`tandem_pytest_plugins`' arguments for its pytest runs, and
+:mod:`tandem_per_test` imported for it.
 """
 
 from __future__ import annotations
@@ -9,7 +10,8 @@ import importlib.util
 import os
 import sys
 
-import tandem_pytest_plugins  # beside this file: imported before sys.path[0] changes
+import tandem_per_test  # noqa: F401  beside this file, as is the next: imported before
+import tandem_pytest_plugins  # sys.path[0] changes (the runner imports the first)
 
 _here = os.path.dirname(os.path.abspath(__file__))
 sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's directory

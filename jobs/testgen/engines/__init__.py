@@ -7,8 +7,8 @@ an engine). The OpenHands agent (:mod:`.agent`, with fix rounds) and the offline
 Whatever an engine writes goes through the same validation and coverage filter."""
 
 from jobs.testgen.engines.agent import CoverageGoal, agent_conversation, write_tests_with_agent
-from jobs.testgen.engines.base import Engine, EngineOutcome, Workspace
 from jobs.testgen.engines.choice import choose_engine
+from jobs.testgen.engines.engine_protocol import Engine, EngineOutcome, Workspace
 from jobs.testgen.engines.registry import ENGINES, PORTFOLIOS, Portfolio, register
 
 __all__ = [

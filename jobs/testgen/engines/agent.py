@@ -16,8 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 from jobs.agent import (
     AgentLimits,
     AgentOutcome,

@@ -32,7 +32,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh
-from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target, module_for, test_sources
 from jobs.testgen.tidy import raises_match

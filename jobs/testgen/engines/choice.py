@@ -4,8 +4,8 @@ an LLM is configured and the offline portfolio (:mod:`.offline`) otherwise."""
 
 from __future__ import annotations
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 from jobs.agent import llm_settings_for
 from jobs.testgen.engines.registry import PORTFOLIOS, Portfolio
 

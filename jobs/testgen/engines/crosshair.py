@@ -33,8 +33,8 @@ from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.engines.base import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import SeedPlan
 from jobs.testgen.targets import Target as ChangedFile
 from jobs.testgen.targets import module_for, test_sources
@@ -201,6 +201,9 @@ class Crosshair:
     name = "crosshair"
     label = "CrossHair"
     share = 0.45
+    # A search in its own process bounded by its iterations: it may run alongside the other
+    # such engine of a portfolio (see .offline).
+    alongside = True
 
     async def generate(self, workspace: Workspace, targets: list[ChangedFile]) -> EngineOutcome:
         workspace.step(f"CrossHair exploring the changed functions of {len(targets)} file(s)")

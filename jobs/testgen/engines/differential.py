@@ -2,91 +2,58 @@
 behave differently, and writes one test per difference that asserts the head's behaviour: it
 fails on the base commit by construction, so it pins the change.
 
-Targets are the changed callables (every changed line, covered or not) that exist in both
-commits; a callable the change adds is reached through the changed callables of both commits
-that call it (found by name). Inputs come from two places:
+What it compares (:mod:`.differential_targets`): the changed callables that exist in both
+commits, a new one through the callables of both that call it, a changed module-level name
+through the callables that use it. Inputs come from four places, cheapest first:
 
-- **the characterization seeds** (:mod:`jobs.testgen.seeds`) of those callables: docstring
-  examples, the tests' literal calls, the values a changed branch compares against;
-- **``crosshair diffbehavior``** on each changed top-level function: the base file, read from the
-  base commit's tree (:mod:`jobs.testgen.base_tree`), is loaded as a sibling module of the head's
-  (``pkg.mod__tandem_base``), so its relative imports resolve, and both sides are analysed under
-  the same inferred parameter types (:func:`.crosshair.wrapper_source`). Its ``Given: (n=10)``
-  lines become calls.
+- **the characterization seeds** (:mod:`jobs.testgen.seeds`): docstring examples, the tests'
+  literal calls, the values a changed branch compares against;
+- **the calls the project's tests make as they run** (:mod:`.call_capture`): the changed
+  callable's own calls and the calls of the same file the tests made to reach it;
+- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), for the callables
+  no earlier input pinned;
+- **``crosshair diffbehavior``** on each changed top-level function (:mod:`.differential_search`).
 
 Every call then runs in the characterization probe (:mod:`.characterize_probe`) twice: once with
 the checkout's import root first on the path, once with the base tree's. A call whose result
 (its value when the value's repr evaluates back to it, or its exception type and message) differs
-becomes a test named after what changed (``test_classify_10_is_big_now``). A value that does not
-round-trip through repr is skipped, never guessed; so are nondeterministic calls and time-outs.
-Only results are compared: a difference only in a mutated argument (which CrossHair reports
-as ``after execution``) is not pinned yet.
+becomes a test named after what changed (``test_classify_10_is_big_now``,
+:mod:`.differential_cases`). A value that does not round-trip through repr is skipped, never
+guessed; so are nondeterministic calls and time-outs. Only results are compared: a difference
+only in a mutated argument (which CrossHair reports as ``after execution``) is not pinned yet.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import re
 import shutil
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from jobs.languages.python.testfiles import is_test_file
-from jobs.sandbox import Sandbox, decisive_line
-from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_fresh, copy_script
+from jobs.sandbox import Sandbox
+from jobs.sandbox.workdir import WORK_DIR, copy_fresh
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
-from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.engines import characterize
-from jobs.testgen.engines import crosshair as crosshair_engine
-from jobs.testgen.engines.base import EngineOutcome, Workspace
-from jobs.testgen.engines.crosshair_report import WRAPPED
+from jobs.testgen.engines import call_capture, characterize, input_variants
+from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
+from jobs.testgen.engines.differential_search import (
+    MAX_SEARCH_S,
+    MIN_SEARCH_S,
+    SCRATCH,
+    SEARCH_OVERHEAD_S,
+    calls_from_report,
+    search,
+    searchable,
+)
+from jobs.testgen.engines.differential_targets import DiffTarget, plan
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.seeds import Seed, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
-from jobs.testgen.targets import module_for
 
-SCRATCH = f"{WORK_DIR}/differential"
-BASE_SUFFIX = "__tandem_base"
-# Seconds of search per function for crosshair diffbehavior; n > 10 vs n >= 10 takes about one.
-MAX_SEARCH_S = 15
-MIN_SEARCH_S = 3
-SEARCH_OVERHEAD_S = 8  # interpreter start, imports, z3
-MAX_UNINTERESTING_ITERATIONS = 20
-MAX_CALLS_PER_FUNCTION = 5  # calls taken from one diffbehavior report
-MAX_LISTED = 8  # differences named in the check run's notes
-HEADER = (
-    "# Differential tests for {path}: each call behaves differently on the base commit, and the\n"
-    "# test asserts what the head does now, so it fails on the base. Generated by Tandem and\n"
-    "# validated before delivery.\n"
-)
-_GIVEN = re.compile(r"^Given: \((.*)\),\s*$")
-
-# In jobs/sandbox/scripts; copied into the scratch dir as driver.py.
-DRIVER = "crosshair_diffbehavior.py"
-
-
-@dataclass(frozen=True)
-class DiffTarget:
-    path: str
-    root: str  # import root, relative to the checkout
-    module: str
-    callable: ChangedCallable
-
-
-@dataclass(frozen=True)
-class Difference:
-    seed: Seed
-    head: dict[str, object]
-    base: dict[str, object]
-
-    def describe(self) -> str:
-        return f"`{self.seed.call_source[:80]}`: base {_said(self.base)}, head {_said(self.head)}"
-
-
-def test_name_for(module: str) -> str:
-    return f"test_{module.replace('.', '_')}_differential_tandem.py"
+# The share of the engine's time left that running the tests to capture their calls may take.
+CAPTURE_SHARE = 0.3
+MAX_VARIANTS_PER_CALLABLE = 120
 
 
 class Differential:
@@ -133,9 +100,11 @@ async def generate(
         async with base_tree(
             checkout, base_sha, timeout_s=max(1.0, (deadline - time.monotonic()) / 4)
         ) as tree:
-            await _generate_on(
-                sandbox, checkout, tree, changed, output_dir, deadline, tests, outcome
-            )
+            run = await _generate_on(sandbox, checkout, tree, changed, tests, deadline, outcome)
+            if run is not None:
+                write_tests(
+                    checkout, run.targets, run.differences, output_dir, outcome, run.compared
+                )
     except BaseTreeError as exc:
         outcome.notes.append(f"differential tests: the base commit's files: {exc}")
     outcome.duration_s = time.monotonic() - started
@@ -147,397 +116,203 @@ async def _generate_on(
     checkout: Path,
     tree: BaseTree,
     changed: Mapping[str, set[int]],
-    output_dir: str,
-    deadline: float,
     tests: Mapping[str, str],
+    deadline: float,
     outcome: EngineOutcome,
-) -> None:
+) -> _Run | None:
+    """Base and head compared on every input, cheapest first; None when there was nothing to
+    compare."""
     base_sources = {path: _read(tree.root / path) for path in changed}
     targets, notes = plan(checkout, changed, base_sources, tests)
     outcome.notes += notes
     if not targets:
         outcome.notes.append("no changed function exists in both commits; no differential tests")
-        return
+        return None
     wanted = {(t.path, t.callable.qualname) for t in targets}
     seed_plan = seeds_for_change(checkout, changed, tests)
     seeds = {s for s in seed_plan.seeds if (s.path, s.qualname) in wanted}
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    # The base tree is a fresh directory directly under the scratch directory.
-    base_root = f"{WORK_DIR}/{tree.root.name}"
-    differences: list[Difference] = []
-    tried: list[int] = [0, 0]  # calls compared on both sides, calls asked for
-
-    async def compare(batch: list[Seed]) -> None:
-        head = await _probe(sandbox, checkout, targets, batch, deadline, side="head", share=0.5)
-        base = await _probe(
-            sandbox, checkout, targets, batch, deadline, side="base", root_of=base_root
+    run = _Run(sandbox, checkout, tree, deadline, targets, outcome)
+    # The project's own inputs first: cheap, and the likeliest to reach the change.
+    await run.compare(seeds)
+    # Then the calls its tests make as they run (private functions reached through the public
+    # API), and the neighbours of every input, aimed at the tokens the change touched.
+    captured = await _capture(sandbox, checkout, targets, tests, deadline) - seeds
+    await run.compare(captured)
+    differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
+    unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
+    await run.compare(_variants(checkout, base_sources, unpinned) - seeds - captured)
+    await run.compare(await run.search_all() - seeds)
+    if not run.asked:
+        outcome.notes.append("no inputs for the changed functions; no differential tests")
+        return None
+    if run.compared < run.asked:
+        outcome.notes.append(
+            f"differential tests: {run.asked - run.compared} of {run.asked} call(s) could not "
+            "be compared on both commits (time-out, or the wall-time budget)"
         )
+    return run
+
+
+@dataclass
+class _Run:
+    """One comparison of base and head: where it runs and what it found so far."""
+
+    sandbox: Sandbox
+    checkout: Path
+    tree: BaseTree
+    deadline: float
+    targets: list[DiffTarget]
+    outcome: EngineOutcome
+    differences: list[Difference] = field(default_factory=list)
+    compared: int = 0  # calls compared on both sides
+    asked: int = 0  # calls asked for
+
+    async def compare(self, calls: set[Seed]) -> None:
+        if not calls:
+            return
+        batch = sorted(calls)
+        head = await self.probe(batch, side="head", share=0.5)
+        # The base tree is a fresh directory directly under the scratch directory.
+        base = await self.probe(batch, side="base", root_of=f"{WORK_DIR}/{self.tree.root.name}")
         both = [i for i in range(len(batch)) if i in head and i in base]
-        tried[0] += len(both)
-        tried[1] += len(batch)
-        differences.extend(
+        self.compared += len(both)
+        self.asked += len(batch)
+        self.differences.extend(
             Difference(batch[i], head[i], base[i]) for i in both if differs(head[i], base[i])
         )
 
-    # The project's own inputs first: cheap, and the likeliest to reach the change.
-    if seeds:
-        await compare(sorted(seeds))
-    searched = [t for t in targets if _searchable(t)]
-    # The search leaves a fifth of what is left for the run of what it finds.
-    search_deadline = time.monotonic() + (deadline - time.monotonic()) * 0.8
-    found: set[Seed] = set()
-    for index, target in enumerate(searched):
-        remaining = search_deadline - time.monotonic()
-        if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
-            left = ", ".join(f"`{t.callable.qualname}`" for t in searched[index:])
-            outcome.notes.append(
-                f"wall-time budget reached before the differential search on {left}"
-            )
-            break
-        per = int(
-            max(
-                MIN_SEARCH_S,
-                min(MAX_SEARCH_S, remaining / (len(searched) - index) - SEARCH_OVERHEAD_S),
-            )
-        )
-        report = await _search(sandbox, checkout, tree, target, index, per, remaining, outcome)
-        found |= set(calls_from_report(report, target))
-    if found - seeds:
-        await compare(sorted(found - seeds))
-    if not tried[1]:
-        outcome.notes.append("no inputs for the changed functions; no differential tests")
-        return
-    if tried[0] < tried[1]:
-        outcome.notes.append(
-            f"differential tests: {tried[1] - tried[0]} of {tried[1]} call(s) could not be "
-            "compared on both commits (time-out, or the wall-time budget)"
-        )
-    _write(checkout, targets, differences, output_dir, outcome, tried[0])
+    async def search_all(self) -> set[Seed]:
+        """The calls ``crosshair diffbehavior`` finds for the searchable targets, sharing out
+        four fifths of the time left (the rest is for running what it finds)."""
+        searched = [t for t in self.targets if searchable(t)]
+        search_deadline = time.monotonic() + (self.deadline - time.monotonic()) * 0.8
+        found: set[Seed] = set()
+        for index, target in enumerate(searched):
+            remaining = search_deadline - time.monotonic()
+            if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
+                left = ", ".join(f"`{t.callable.qualname}`" for t in searched[index:])
+                self.outcome.notes.append(
+                    f"wall-time budget reached before the differential search on {left}"
+                )
+                break
+            share = remaining / (len(searched) - index) - SEARCH_OVERHEAD_S
+            seconds = int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, share)))
+            where = (self.sandbox, self.checkout, self.tree)
+            report, note = await search(*where, target, index, seconds, remaining)
+            self.outcome.notes += [note] if note else []
+            found |= set(calls_from_report(report, target))
+        return found
 
-
-def plan(
-    checkout: Path,
-    changed: Mapping[str, set[int]],
-    base_sources: Mapping[str, str | None],
-    tests: Mapping[str, str],
-) -> tuple[list[DiffTarget], list[str]]:
-    """The changed callables that exist in both commits (and, for a callable the change adds,
-    the callables of both that call it), sorted; a note per callable left out. Pure."""
-    targets: dict[tuple[str, str], DiffTarget] = {}
-    notes: list[str] = []
-    for path in sorted(changed):
-        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
-            continue
-        found = module_for(checkout, path)
-        base_source = base_sources.get(path)
-        if found is None or base_source is None:
-            continue
-        root, module = found
-        source = (checkout / path).read_text(encoding="utf-8", errors="replace")
-        every = {c.qualname: c for c in describe_callables(source, test_sources=tests)}
-        in_base = {c.qualname for c in describe_callables(base_source)}
-        touched = describe_callables(source, test_sources=tests, lines=set(changed[path]))
-        chosen: list[ChangedCallable] = []
-        uncalled: list[str] = []
-        for item in touched:
-            if item.kind == "nested":
-                enclosing = every.get(item.enclosing or "")
-                if enclosing is not None and enclosing.qualname in in_base:
-                    chosen.append(enclosing)
-            elif item.qualname in in_base:
-                chosen.append(item)
-            else:
-                callers = [every[q] for q in _callers(source, item.name) if q in in_base]
-                chosen += callers
-                if not callers:
-                    uncalled.append(f"`{item.qualname}`")
-        if uncalled:
-            # One note per file: a new module of ten functions is one fact, not ten.
-            notes.append(
-                f"`{path}`: nothing of the base calls the new {', '.join(uncalled)}, "
-                "so there is nothing to compare them with"
-            )
-        for item in chosen:
-            if item.kind == "accessor" or item.is_async or item.kind == "nested":
-                continue
-            targets.setdefault((path, item.qualname), DiffTarget(path, root, module, item))
-    return [targets[key] for key in sorted(targets)], notes
-
-
-def _callers(source: str, name: str) -> list[str]:
-    """Qualified names of the top-level functions and methods whose body uses `name`."""
-    tree = ast.parse(source)
-    found: list[str] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                used = {
-                    n.id if isinstance(n, ast.Name) else n.attr
-                    for n in ast.walk(child)
-                    if isinstance(n, ast.Name | ast.Attribute)
+    async def probe(
+        self, seeds: list[Seed], *, side: str, root_of: str | None = None, share: float = 1.0
+    ) -> dict[int, dict[str, object]]:
+        """Run the characterization probe on every seed, on one side (the base's with `root_of`,
+        the base tree's folder), within `share` of the time left: seed index -> record."""
+        scratch = self.checkout / SCRATCH
+        copy_fresh(characterize.PROBE, scratch / "probe.py")
+        modules = {t.path: (t.root, t.module) for t in self.targets}
+        job = {
+            "call_timeout_s": characterize.CALL_TIMEOUT_S,
+            "import_timeout_s": characterize.IMPORT_TIMEOUT_S,
+            "modules": [
+                {
+                    "path": path,
+                    "root": root if root_of is None else (PurePosixPath(root_of) / root).as_posix(),
+                    "module": module,
+                    "seeds": [
+                        {"id": index, "call": seed.call_source, "names": list(seed.names)}
+                        for index, seed in enumerate(seeds)
+                        if seed.path == path
+                    ],
                 }
-                if name in used and child.name != name:
-                    found.append(prefix + child.name)
+                for path, (root, module) in sorted(modules.items())
+            ],
+        }
+        (scratch / f"input-{side}.json").write_text(
+            json.dumps(job, sort_keys=True), encoding="utf-8"
+        )
+        remaining = self.deadline - time.monotonic()
+        needed = (
+            characterize.OVERHEAD_S
+            + characterize.IMPORT_TIMEOUT_S * len(modules)
+            + 2 * characterize.CALL_TIMEOUT_S * len(seeds)
+        )
+        output = scratch / f"output-{side}.jsonl"
+        output.unlink(missing_ok=True)
+        await self.sandbox.run(
+            [
+                "env",
+                f"PYTHONHASHSEED={characterize.HASH_SEED}",
+                self.sandbox.python,
+                f"{SCRATCH}/probe.py",
+                f"{SCRATCH}/input-{side}.json",
+                f"{SCRATCH}/output-{side}.jsonl",
+            ],
+            cwd=self.checkout,
+            timeout_s=max(1.0, min(remaining * share, needed)),
+        )
+        records = characterize.read_records(output, len(seeds), set(modules))
+        return {int(str(r["id"])): r for r in records if "id" in r}
 
-    visit(tree, "")
+
+async def _capture(
+    sandbox: Sandbox,
+    checkout: Path,
+    targets: list[DiffTarget],
+    tests: Mapping[str, str],
+    deadline: float,
+) -> set[Seed]:
+    """The calls of the targets the project's tests make as they run, per changed module, in a
+    share of the time left (:mod:`.call_capture`)."""
+    found: set[Seed] = set()
+    by_path: dict[str, list[DiffTarget]] = {}
+    for target in targets:
+        by_path.setdefault(target.path, []).append(target)
+    for index, (path, group) in enumerate(sorted(by_path.items())):
+        share = (deadline - time.monotonic()) * CAPTURE_SHARE / (len(by_path) - index)
+        names = [t.callable.qualname for t in group]
+        found |= set(
+            await call_capture.capture(
+                sandbox,
+                checkout,
+                SCRATCH,
+                root=group[0].root,
+                module=group[0].module,
+                path=path,
+                targets=names,
+                tests=call_capture.tests_mentioning(tests, group[0].module, names),
+                deadline=time.monotonic() + share,
+            )
+        )
     return found
 
 
-def _searchable(target: DiffTarget) -> bool:
-    """diffbehavior compares two functions; a method would need one instance of each class."""
-    return target.callable.kind == "function" and "." not in target.callable.qualname
-
-
-async def _search(
-    sandbox: Sandbox,
-    checkout: Path,
-    tree: BaseTree,
-    target: DiffTarget,
-    index: int,
-    seconds: int,
-    limit: float,
-    outcome: EngineOutcome,
-) -> str:
-    """One ``crosshair diffbehavior`` process: its report ('' when it said nothing)."""
-    base_name = f"{target.module}{BASE_SUFFIX}"
-    head_target = crosshair_engine.Target(target.path, target.root, target.module, target.callable)
-    base_target = crosshair_engine.Target(target.path, target.root, base_name, target.callable)
-    head_wrapper, base_wrapper = f"_tandem_diff_head_{index}", f"_tandem_diff_base_{index}"
-    scratch = checkout / SCRATCH
-    (scratch / f"{head_wrapper}.py").write_text(
-        crosshair_engine.wrapper_source(head_target), encoding="utf-8"
-    )
-    (scratch / f"{base_wrapper}.py").write_text(
-        crosshair_engine.wrapper_source(base_target), encoding="utf-8"
-    )
-    copy_script(DRIVER, scratch / "driver.py")
-    report_path = f"{SCRATCH}/{head_wrapper}.report"
-    base_file = f"{WORK_DIR}/{tree.root.name}/{target.path}"
-    result = await sandbox.run(
-        [
-            "env",
-            f"PYTHONHASHSEED={characterize.HASH_SEED}",
-            ALL_TOOLS,
-            sandbox.python,
-            f"{SCRATCH}/driver.py",
-            report_path,
-            target.root,
-            SCRATCH,
-            target.module,
-            base_name,
-            base_file,
-            f"{head_wrapper}.{WRAPPED}",
-            f"{base_wrapper}.{WRAPPED}",
-            f"--max_uninteresting_iterations={MAX_UNINTERESTING_ITERATIONS}",
-            f"--per_condition_timeout={seconds}",
-            f"--per_path_timeout={max(1, seconds // 3)}",
-        ],
-        cwd=checkout,
-        timeout_s=max(1.0, min(2 * seconds + SEARCH_OVERHEAD_S, limit)),
-    )
-    report_file = checkout / report_path
-    report = (
-        report_file.read_text(encoding="utf-8", errors="replace")[:200_000]
-        if report_file.exists()
-        else ""
-    )
-    where = f"`{target.path}`: differential search on `{target.callable.qualname}`"
-    if result.timed_out:
-        outcome.notes.append(f"{where} timed out after {result.duration_s:.0f} s")
-    elif result.returncode != 0 and "Given:" not in report:
-        outcome.notes.append(f"{where} failed: {decisive_line(result.output)}")
-    return report
-
-
-def calls_from_report(report: str, target: DiffTarget) -> list[Seed]:
-    """The calls of the real callable that a diffbehavior report's ``Given:`` lines name, where
-    every argument is a plain expression (a literal, a container, a constructor call)."""
-    calls: list[Seed] = []
-    for line in report.splitlines():
-        match = _GIVEN.match(line.strip())
-        if match is None:
-            continue
-        call = f"{target.callable.qualname}({match.group(1)})"
-        try:
-            node = ast.parse(call, mode="eval").body
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            continue
-        if not isinstance(node, ast.Call):
-            continue
-        arguments = [*node.args, *(k.value for k in node.keywords)]
-        if not all(characterize._plain(a) and _literal_only(a) for a in arguments):
-            continue
-        calls.append(Seed(target.path, target.callable.qualname, ast.unparse(node), "literal"))
-        if len(calls) >= MAX_CALLS_PER_FUNCTION:
-            break
-    return calls
-
-
-def _literal_only(node: ast.expr) -> bool:
-    """No names: a call's namespace holds only the module's top-level names, and CrossHair's
-    reprs of symbolic objects are not something a test can rebuild."""
-    return not any(isinstance(n, ast.Name | ast.Call) for n in ast.walk(node))
-
-
-async def _probe(
-    sandbox: Sandbox,
-    checkout: Path,
-    targets: list[DiffTarget],
-    seeds: list[Seed],
-    deadline: float,
-    *,
-    side: str,
-    root_of: str | None = None,
-    share: float = 1.0,
-) -> dict[int, dict[str, object]]:
-    """Run the characterization probe on every seed, on one side (the base's with `root_of`,
-    the base tree's folder), within `share` of the time left: seed index -> record."""
-    scratch = checkout / SCRATCH
-    copy_fresh(characterize.PROBE, scratch / "probe.py")
-    modules = {t.path: (t.root, t.module) for t in targets}
-    job = {
-        "call_timeout_s": characterize.CALL_TIMEOUT_S,
-        "import_timeout_s": characterize.IMPORT_TIMEOUT_S,
-        "modules": [
-            {
-                "path": path,
-                "root": root if root_of is None else (PurePosixPath(root_of) / root).as_posix(),
-                "module": module,
-                "seeds": [
-                    {"id": index, "call": seed.call_source, "names": list(seed.names)}
-                    for index, seed in enumerate(seeds)
-                    if seed.path == path
-                ],
-            }
-            for path, (root, module) in sorted(modules.items())
-        ],
-    }
-    (scratch / f"input-{side}.json").write_text(json.dumps(job, sort_keys=True), encoding="utf-8")
-    remaining = deadline - time.monotonic()
-    needed = (
-        characterize.OVERHEAD_S
-        + characterize.IMPORT_TIMEOUT_S * len(modules)
-        + 2 * characterize.CALL_TIMEOUT_S * len(seeds)
-    )
-    output = scratch / f"output-{side}.jsonl"
-    output.unlink(missing_ok=True)
-    await sandbox.run(
-        [
-            "env",
-            f"PYTHONHASHSEED={characterize.HASH_SEED}",
-            sandbox.python,
-            f"{SCRATCH}/probe.py",
-            f"{SCRATCH}/input-{side}.json",
-            f"{SCRATCH}/output-{side}.jsonl",
-        ],
-        cwd=checkout,
-        timeout_s=max(1.0, min(remaining * share, needed)),
-    )
-    records = characterize.read_records(output, len(seeds), set(modules))
-    return {int(str(r["id"])): r for r in records if "id" in r}
-
-
-_COMPARED = ("kind", "expected", "exception", "message", "wrap")
-
-
-def differs(head: Mapping[str, object], base: Mapping[str, object]) -> bool:
-    """Whether a test asserting the head's result would fail on the base: the head's result is
-    one a test can assert (a value that round-trips through repr, or an exception), the base's
-    run said something (not a time-out or a nondeterministic result), and they differ."""
-    if head.get("kind") not in ("value", "raises"):
-        return False
-    if base.get("kind") in ("timeout", "nondeterministic"):
-        return False
-    if head.get("kind") == "raises" and base.get("kind") == "raises":
-        same_type = head.get("exception") == base.get("exception")
-        # Only a message the test can match (characterize writes ``match=``) tells them apart.
-        return not same_type or (
-            head.get("message") != base.get("message")
-            and bool(characterize.raises_match(str(head.get("message", ""))))
-        )
-    return any(head.get(key) != base.get(key) for key in _COMPARED)
-
-
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _said(record: Mapping[str, object]) -> str:
-    kind = record.get("kind")
-    if kind == "value":
-        return f"returns {_short(str(record.get('expected')))}"
-    if kind == "raises":
-        message = _short(str(record.get("message", "")), 60)
-        return f"raises {record.get('exception')}" + (f"({message!r})" if message else "")
-    if kind == "type":
-        return f"returns a {record.get('expected')}"
-    if kind == "import_error":
-        return "does not import"
-    return str(kind)
-
-
-def outcome_slug(record: Mapping[str, object]) -> str:
-    """What the head does now, for the test's name: ``is_big``, ``raises_valueerror``."""
-    if record.get("kind") == "raises":
-        return f"raises_{str(record.get('exception', 'error')).lower()}"
-    expected = str(record.get("expected", ""))
-    words = re.sub(r"[^a-z0-9]+", "_", expected.lower()).strip("_")[:24].strip("_")
-    if expected in ("''", '""'):
-        words = "empty"
-    return f"is_{words or 'other'}"
-
-
-def case_for(difference: Difference) -> characterize.Case | None:
-    """The test of one difference: the head's result asserted, named after what changed."""
-    case = characterize.case_for(difference.seed, difference.head)
-    if case is None:
-        return None
-    qualname = "_".join(p.strip("_") for p in difference.seed.qualname.split("."))
-    slug = characterize._slug(difference.seed.call_source)
-    stem = f"test_{qualname}_{slug}_{outcome_slug(difference.head)}_now"
-    return characterize.Case(stem, case.body, case.needs)
-
-
-def _write(
-    checkout: Path,
-    targets: list[DiffTarget],
-    differences: list[Difference],
-    output_dir: str,
-    outcome: EngineOutcome,
-    compared: int,
-) -> None:
-    if not differences:
-        outcome.notes.append(
-            f"differential tests: base and head behave the same on the {compared} call(s) compared"
-        )
-        return
-    listed = "; ".join(d.describe() for d in differences[:MAX_LISTED])
-    more = len(differences) - MAX_LISTED
-    outcome.notes.append(
-        f"Differences between base and head ({len(differences)}): {listed}"
-        + (f"; and {more} more" if more > 0 else "")
-    )
-    modules = {t.path: t.module for t in targets}
-    cases: dict[str, list[characterize.Case]] = {}
-    for difference in differences:
-        case = case_for(difference)
-        if case is not None:
-            cases.setdefault(difference.seed.path, []).append(case)
-    for path in sorted(cases):
-        module = modules[path]
-        text, conflicts = characterize.render(
-            path, module, cases[path], header=HEADER.format(path=path)
-        )
-        outcome.notes += [f"`{path}`: {c}" for c in conflicts]
-        destination = PurePosixPath(output_dir) / test_name_for(module)
-        (checkout / destination).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / destination).write_text(text, encoding="utf-8")
-        outcome.written.append(destination.as_posix())
+def _variants(
+    checkout: Path, base_sources: Mapping[str, str | None], seeds: set[Seed]
+) -> set[Seed]:
+    """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
+    MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
+    and so on, the shortest calls first, so no one long call takes a callable's whole share."""
+    tokens: dict[str, tuple[str, ...]] = {}
+    queues: dict[tuple[str, str], list[list[str]]] = {}
+    for seed in sorted(seeds, key=lambda s: (len(s.call_source), s)):
+        if seed.path not in tokens:
+            base, head = base_sources.get(seed.path), _read(checkout / seed.path)
+            tokens[seed.path] = input_variants.dictionary(base or "", head or "")
+        calls = input_variants.variants(seed.call_source, tokens[seed.path])
+        queues.setdefault((seed.path, seed.qualname), []).append(calls)
+    found: set[Seed] = set()
+    for (path, qualname), lists in queues.items():
+        chosen: dict[str, None] = {}
+        for round_ in range(max((len(calls) for calls in lists), default=0)):
+            for calls in lists:
+                if round_ < len(calls) and len(chosen) < MAX_VARIANTS_PER_CALLABLE:
+                    chosen.setdefault(calls[round_])
+        found |= {Seed(path, qualname, call, "variant") for call in chosen}
+    return found
 
 
 def _read(path: Path) -> str | None:

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR
-from jobs.testgen.engines.base import EngineOutcome, Workspace
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
 from jobs.testgen.targets import Target, module_for
 
@@ -60,6 +60,9 @@ class Pynguin:
     name = "pynguin"
     label = "Pynguin"
     share = 1.0
+    # A search in its own process bounded by its iterations: it may run alongside the other
+    # such engine of a portfolio (see .offline).
+    alongside = True
 
     async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
         workspace.step(f"Pynguin writing tests for {len(targets)} file(s)")

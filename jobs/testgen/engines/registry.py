@@ -2,7 +2,7 @@
 
 An **engine** (:class:`.base.Engine`) writes candidate test files. A **portfolio** is what
 ``test_generation.engine`` or ``/generate-tests --engine`` names (the names are defined once,
-in :mod:`bot.engines`): offline engines run one after the other within the engine budget,
+in :mod:`core.engine_names`): offline engines run one after the other within the engine budget,
 their candidates pooled, then, if the portfolio says so, the OpenHands agent (:mod:`.agent`),
 which needs an LLM. A portfolio that needs one has a fallback portfolio for when none is
 configured, or cannot run.
@@ -10,8 +10,8 @@ configured, or cannot run.
 Adding an engine: write a module with a class that has ``name``, ``label``, ``share`` and
 ``async generate(workspace, targets) -> EngineOutcome`` (see :mod:`.characterize`), and add one
 line to ``ENGINES`` below (or call :func:`register`). To let users ask for it, add its name to
-:data:`bot.engines.EngineName` and a portfolio here; the config schema, the command parser and
-the run state follow from that name. Only the engines the change's language names run on its
+:data:`core.engine_names.EngineName` and a portfolio here; the config schema, the command parser
+and the run state follow from that name. Only the engines the change's language names run on its
 files (``Language.engines``, :mod:`jobs.languages`): Python's are the ``offline`` portfolio's.
 """
 
@@ -19,10 +19,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from jobs.testgen.engines.base import Engine
 from jobs.testgen.engines.characterize import Characterize
 from jobs.testgen.engines.crosshair import Crosshair
 from jobs.testgen.engines.differential import Differential
+from jobs.testgen.engines.engine_protocol import Engine
 from jobs.testgen.engines.pynguin import Pynguin
 
 AGENT = "openhands"  # the LLM engine, which validates and fixes its own files (:mod:`.agent`)

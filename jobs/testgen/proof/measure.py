@@ -58,11 +58,22 @@ def make_mutants(
     return found, equivalent, notes
 
 
-def _write(checkout: Path, mutants: list[Mutant], kept: list[str], deadline_s: float) -> None:
+def _write(
+    checkout: Path,
+    mutants: list[Mutant],
+    kept: list[str],
+    deadline_s: float,
+    per_test: str | None,
+) -> None:
     workdir.prepare(checkout)
     workdir.copy_fresh(RUNNER, checkout / RUNNER_COPY)
-    workdir.copy_script("run_mutants.py", checkout / LAUNCHER)  # prepare() copied its import
-    spec = {"mutants": [m.to_json() for m in mutants], "kept": kept, "deadline_s": deadline_s}
+    workdir.copy_script("run_mutants.py", checkout / LAUNCHER)  # prepare() copied its imports
+    spec = {
+        "mutants": [m.to_json() for m in mutants],
+        "kept": kept,
+        "deadline_s": deadline_s,
+        "per_test": per_test,
+    }
     (checkout / SPEC).write_text(json.dumps(spec), encoding="utf-8")
     (checkout / RESULTS).unlink(missing_ok=True)
 
@@ -126,17 +137,21 @@ async def measure_mutants(
     kept: list[str],
     ignore: list[str],
     timeout_s: float,
+    per_test: str | None = None,
 ) -> Measured:
     """Make the mutants of ``changed`` and run the project's tests (and the ``kept`` files)
     against each in one session in the sandbox; ``ignore`` are test files pytest must not
-    collect (candidates that were not kept)."""
+    collect (candidates that were not kept). ``per_test``: the baseline's record of what each
+    test ran of the changed files (checkout-relative, see
+    :func:`jobs.testgen.pytest_runner.run_pytest`); the tests it has are not run a second time
+    to learn which mutants they reach. Without it (or when it does not fit), all are."""
     started = time.monotonic()
     mutants, equivalent, notes = await asyncio.to_thread(make_mutants, checkout, changed)
     if not mutants:
         score = MutantScore(equivalent=equivalent, notes=notes)
         return Measured(score)
     running = mutants[:MAX_MUTANTS]
-    await asyncio.to_thread(_write, checkout, running, kept, timeout_s * DEADLINE_SHARE)
+    await asyncio.to_thread(_write, checkout, running, kept, timeout_s * DEADLINE_SHARE, per_test)
     args = [
         sandbox.python,
         LAUNCHER,

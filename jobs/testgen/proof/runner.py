@@ -3,12 +3,14 @@
 Usage (through the launcher :mod:`.measure` writes, which adds pytest's plugin arguments):
 ``python launcher INPUT.json OUTPUT.jsonl -- PYTEST_ARGS``. The input lists the mutants (each
 with the enclosing function's mutated source, the lines it replaces and the chain of enclosing
-functions), the kept test files, and a deadline in seconds.
+functions), the kept test files, a deadline in seconds, and optionally the baseline's record of
+what each test ran of the changed files (``per_test``, see ``tandem_per_test``).
 
 One pytest session: collection as the project configures it, then, instead of pytest's own loop:
-1. every collected test runs once, recording which lines of the mutated files it ran
-   (``sys.monitoring`` where the interpreter has it, else ``sys.settrace`` for those files only);
-   a test that fails here can kill nothing and is left out;
+1. which lines of the mutated files each collected test runs: from the baseline's record for the
+   tests it has (the existing tests, measured once there), else by running the test once here
+   (the kept tests; all of them without a record), recording the lines (``tandem_per_test``'s
+   ``Recorder``); a test that failed (there or here) can kill nothing and is left out;
 2. for each mutant, a fork: the child compiles the module with the function's lines replaced and
    puts the new code objects into the live functions (``__code__``: everything that imported the
    function by name holds the same function object), then runs only the tests that ran the
@@ -33,10 +35,10 @@ import signal
 import sys
 import time
 import types
-from collections.abc import Callable
 from typing import Any
 
 import pytest
+from tandem_per_test import Recorder  # beside the launcher, which imported it first
 
 # A mutant's tests may take this many times what they took unmutated (plus the constant)
 # before the mutant counts as hanging them.
@@ -46,75 +48,6 @@ TIMEOUT_CONSTANT_S = 2.0
 MIN_SHARE_S = 1.0
 # Exit codes of a child, unlike any a test could end the process with by accident.
 SURVIVED, KILLED, NOT_APPLIED, NO_TEST = 80, 81, 82, 83
-
-
-class Recorder:
-    """Which lines of the mutated files each test ran."""
-
-    def __init__(self, files: set[str]) -> None:
-        self.files = files
-        self.hits: set[tuple[str, int]] = set()
-        self._known: dict[str, str | None] = {}
-
-    def _wanted(self, filename: str) -> str | None:
-        path = self._known.get(filename, "")
-        if path == "":
-            real = os.path.realpath(filename)
-            path = self._known[filename] = real if real in self.files else None
-        return path
-
-    def start(self) -> None:
-        self.hits = set()
-        monitoring = getattr(sys, "monitoring", None)
-        if monitoring is not None:
-            self._start_monitoring(monitoring)
-        else:
-            sys.settrace(self._global)
-
-    def stop(self) -> set[tuple[str, int]]:
-        monitoring = getattr(sys, "monitoring", None)
-        if monitoring is not None:
-            monitoring.set_events(self._tool, 0)
-            monitoring.register_callback(self._tool, monitoring.events.LINE, None)
-            monitoring.free_tool_id(self._tool)
-        else:
-            sys.settrace(None)
-        return self.hits
-
-    def _start_monitoring(self, monitoring: Any) -> None:
-        tool = next(
-            (t for t in range(5, -1, -1) if monitoring.get_tool(t) is None),
-            None,
-        )
-        if tool is None:
-            raise RuntimeError("no sys.monitoring tool id is free")
-        self._tool = tool
-        monitoring.use_tool_id(tool, "tandem-mutants")
-        disable = monitoring.DISABLE
-        hits, wanted = self.hits, self._wanted
-
-        def line(code: types.CodeType, number: int) -> Any:
-            path = wanted(code.co_filename)
-            if path is not None:
-                hits.add((path, number))
-            return disable  # each place once a test is enough; restart_events re-arms them
-
-        monitoring.register_callback(tool, monitoring.events.LINE, line)
-        monitoring.set_events(tool, monitoring.events.LINE)
-        monitoring.restart_events()
-
-    def _global(self, frame: types.FrameType, event: str, arg: Any) -> Callable[..., Any] | None:
-        path = self._wanted(frame.f_code.co_filename)
-        if path is None:
-            return None
-        hits = self.hits
-
-        def local(frame: types.FrameType, event: str, arg: Any) -> Any:
-            if event == "line":
-                hits.add((path, frame.f_lineno))
-            return local
-
-        return local
 
 
 class Functions:
@@ -142,6 +75,16 @@ class Functions:
                 continue
             self.filename.setdefault(path, code.co_filename)
             self.by_key.setdefault((path, code.co_name, code.co_firstlineno), []).append(obj)
+
+
+def loaded_files() -> set[str]:
+    """The real paths of the modules imported so far."""
+    found = set()
+    for module in list(sys.modules.values()):
+        path = getattr(module, "__dict__", {}).get("__file__")
+        if isinstance(path, str):
+            found.add(os.path.realpath(path))
+    return found
 
 
 def _has_cache(obj: object) -> bool:
@@ -208,6 +151,7 @@ class MutantRunner:
     def __init__(self, spec: dict[str, Any], output: str) -> None:
         self.mutants: list[dict[str, Any]] = spec["mutants"]
         self.kept = set(spec.get("kept", []))
+        self.per_test: str | None = spec.get("per_test")
         self.deadline = time.monotonic() + float(spec["deadline_s"])
         self.output = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed at the end
         self.failed = False
@@ -230,29 +174,85 @@ class MutantRunner:
         if report.failed:
             self.failed = True
 
+    def baseline(self, files: set[str]) -> dict[str, tuple[bool, set[tuple[str, int]], float]]:
+        """The baseline's record, nodeid -> (passed, lines run, seconds); empty when there is
+        none, it did not watch every mutated file, or it cannot be read: then every test runs
+        here first."""
+        path = self.per_test
+        if not path:
+            return {}
+        root = os.getcwd()
+        try:
+            with open(path, encoding="utf-8") as f:
+                record = json.load(f)
+            real = {str(p): os.path.realpath(os.path.join(root, p)) for p in record["files"]}
+            if not files <= set(real.values()):
+                return {}
+            known = {}
+            for nodeid, test in record["tests"].items():
+                hits = {(real[p], int(n)) for p, numbers in test["lines"].items() for n in numbers}
+                known[str(nodeid)] = (test["passed"] is True, hits, float(test["seconds"]))
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            return {}
+        return known
+
+    def first_run(
+        self, items: list[Any], files: set[str]
+    ) -> list[tuple[Any, set[tuple[str, int]], float]]:
+        """Run ``items`` once, in order: those that passed, with the lines of ``files`` they
+        ran."""
+        ran = []
+        recorder = Recorder(files)
+        try:
+            for i, item in enumerate(items):
+                self.failed = False
+                started = time.monotonic()
+                recorder.start()
+                try:
+                    nextitem = items[i + 1] if i + 1 < len(items) else None
+                    item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
+                finally:
+                    hits = recorder.stop()
+                if not self.failed:
+                    ran.append((item, hits, time.monotonic() - started))
+        finally:
+            recorder.close()  # the forks run without it
+        return ran
+
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtestloop(self, session: Any) -> bool:
         items = list(session.items)
         files = set(self.real.values())
-        recorder = Recorder(files)
-        ran: list[tuple[Any, set[tuple[str, int]], float]] = []
         first_run = time.monotonic()
-        for i, item in enumerate(items):
-            self.failed = False
-            started = time.monotonic()
-            recorder.start()
-            try:
-                nextitem = items[i + 1] if i + 1 < len(items) else None
-                item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-            finally:
-                hits = recorder.stop()
-            if not self.failed:
-                ran.append((item, hits, time.monotonic() - started))
+        known = self.baseline(files)
+        recorded = {item.nodeid: known[item.nodeid] for item in items if item.nodeid in known}
+        fresh = [item for item in items if item.nodeid not in recorded]
+        measured = {id(item): found for item, *found in self.first_run(fresh, files)}
+        ran: list[tuple[Any, set[tuple[str, int]], float]] = []
+        for item in items:  # in the session's order, as pytest would run them
+            if item.nodeid in recorded:
+                passed, hits, seconds = recorded[item.nodeid]
+                if passed:
+                    ran.append((item, hits, seconds))
+            elif id(item) in measured:
+                ran.append((item, *measured[id(item)]))
+        unimported = files - loaded_files()
+        if unimported and recorded:
+            # A module the tests import only while they run: the recorded tests of its lines
+            # run here once (as all did before the baseline kept a record), so that its
+            # functions exist to be swapped in the forks.
+            importing = [
+                item
+                for item, hits, _ in ran
+                if item.nodeid in recorded and any(path in unimported for path, _ in hits)
+            ]
+            self.first_run(importing, set())
         self.write(
             {
                 "event": "start",
                 "tests": len(items),
                 "passed": len(ran),
+                "from_baseline": len(recorded),
                 "collect_errors": self.collect_errors[:20],
                 "python": sys.version.split()[0],
                 "seconds": round(time.monotonic() - first_run, 3),

@@ -13,10 +13,10 @@ from typing import Any
 
 from redis.asyncio import Redis
 
-from bot.parts import GENERATE_TESTS
-from bot.plan import PullRequestRef
-from bot.repo_config import RepoConfig, TestGeneration
-from bot.settings import Settings
+from bot.event_plan import PullRequestRef
+from core.part_registry import GENERATE_TESTS
+from core.repo_config import RepoConfig, TestGeneration
+from core.settings import Settings
 from jobs.checkout import clone_pull_request, part_checkout
 from jobs.diff import changed_lines
 from jobs.installation import github_for

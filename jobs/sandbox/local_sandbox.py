@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator
 from pathlib import Path, PurePosixPath
 
-from jobs.sandbox.base import CommandResult, Sandbox, tail
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, tail
 
 SAFE_ENV = ("PATH", "LANG", "LC_ALL", "TZ", "TERM")
 

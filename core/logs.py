@@ -7,7 +7,7 @@ pull request, head sha, part; :func:`job_fields` reads them off the job id, whic
 run key). :class:`ContextFilter` copies them onto every record logged in that task, arq's own
 lines included, so a JSON line reads ``{"delivery": ..., "run_key": ..., "part": ...}``.
 
-**Secrets.** :class:`RedactingFilter` masks the configured secrets (``bot.redaction``: a
+**Secrets.** :class:`RedactingFilter` masks the configured secrets (``core.redaction``: a
 secret-sized value wherever it stands, a short one only as a whole word, so an LLM key of "x"
 leaves "OpenAIException" alone) and credential-shaped strings in the message and in a
 traceback, before any handler formats the record.
@@ -27,7 +27,7 @@ from typing import Any
 
 from pythonjsonlogger.json import JsonFormatter
 
-from bot.redaction import redact_credentials
+from core.redaction import redact_credentials
 
 FIELDS = ("delivery", "event", "job", "run_key", "repo", "pr", "head_sha", "part")
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"

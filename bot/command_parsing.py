@@ -17,8 +17,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal, get_args
 
-from bot.engines import ENGINE_NAMES, EngineName
-from bot.parts import PART_NAMES, PARTS, PartName
+from core.engine_names import ENGINE_NAMES, EngineName
+from core.part_registry import PART_NAMES, PARTS, PartName
 
 CommandName = Literal["generate-tests", "review-refactoring", "help", "cancel", "retry"]
 Delivery = Literal["pull_request", "commit", "comment", "none"]

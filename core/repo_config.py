@@ -23,7 +23,7 @@ from pydantic import (
     field_validator,
 )
 
-from bot.engines import EngineSetting
+from core.engine_names import EngineSetting
 
 CONFIG_PATH = ".github/tandem.yml"
 

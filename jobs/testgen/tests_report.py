@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.parts import GENERATE_TESTS
-from bot.repo_config import TestGeneration
+from core.part_registry import GENERATE_TESTS
+from core.repo_config import TestGeneration
 from jobs.agent import AgentOutcome
 from jobs.state import Annotation, PartResult
 from jobs.testgen import pytest_runner

@@ -1,6 +1,6 @@
 """The worker side of the part registry: each part's work and its time budget.
 
-`bot.parts` names the parts; this adds what the worker runs for each. The run lifecycle
+`core.part_registry` names the parts; this adds what the worker runs for each. The run lifecycle
 (`jobs.runs`) wraps each part's work in `run_part` (fan-in, budget, crash isolation) and the
 worker registers that as the part's arq job. A part's work is `(ctx, state) -> PartResult`; it
 never calls back into the lifecycle.
@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING, PartInfo, info
-from bot.settings import Settings
-from jobs.review.job import review
+from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING, PartInfo, info
+from core.settings import Settings
+from jobs.review.review_job import review
 from jobs.runs import PartWork
-from jobs.testgen.job import generate
+from jobs.testgen.testgen_job import generate
 
 
 @dataclass(frozen=True)

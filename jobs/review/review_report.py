@@ -10,10 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
-from bot.github import Annotation
-from bot.parts import REVIEW_REFACTORING
-from bot.repo_config import FindingKind, RefactoringReview
-from jobs.review.llm import LlmPass
+from core.github import Annotation
+from core.part_registry import REVIEW_REFACTORING
+from core.repo_config import FindingKind, RefactoringReview
+from jobs.review.review_llm import LlmPass
 from jobs.review.rules import Finding
 from jobs.review.sources import ReviewResult
 from jobs.state import PartResult

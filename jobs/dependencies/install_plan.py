@@ -47,7 +47,7 @@ from dependency_groups import DependencyGroupResolver
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
-from bot.repo_config import Dependencies
+from core.repo_config import Dependencies
 from jobs.dependencies.policy import (
     RepoFiles,
     UnreadableFile,

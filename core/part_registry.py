@@ -3,9 +3,9 @@
 A run is made of parts that work in parallel and report into one check run. This is the one
 place that names them: what each is called, how it is titled, whether a repository's config
 enables it, and which comment command and check-run button ask for it alone. The worker side
-(`jobs.parts`) adds each part's job and budget. Everything else — the web tier's commands and
+(`jobs.part_work`) adds each part's job and budget. Everything else — the web tier's commands and
 buttons, fan-out, collect, local mode — iterates over `PARTS` or looks a part up here, so adding
-a part means adding an entry here and one in `jobs.parts`.
+a part means adding an entry here and one in `jobs.part_work`.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from bot.repo_config import RepoConfig
+from core.repo_config import RepoConfig
 
 PartName = Literal["generate_tests", "review_refactoring"]
 

@@ -17,8 +17,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from bot.repo_config import TestGeneration
-from bot.settings import Settings
+from core.repo_config import TestGeneration
+from core.settings import Settings
 
 # litellm retries per LLM call (after the first attempt) and their backoff, in seconds.
 _LLM_RETRIES = 2

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from bot.settings import SettingsError
+from core.settings import SettingsError
 
 OUTPUT_LIMIT = 20_000
 
@@ -67,6 +67,16 @@ _FRAMING_LINE = re.compile(
     r"^(?:note:|hint:|error: subprocess-exited-with-error$|[│╰]|\[end of output\]$"
     r"|ERROR: Exception:$)"
 )
+# pip's summing-up after a build subprocess failed ("ERROR: Failed to build 'file:///…' when
+# getting requirements to build editable", and in its log the same as its own exceptions): an
+# error, but it names only the step, so the build's own error line above it says more.
+_SUMMING_UP = re.compile(
+    r"^(?:ERROR: (?:Failed to build\b|Failed building (?:editable|wheel)\b"
+    r"|Could not build wheels\b|failed-wheel-build-for-install\b|[\w ]+ exited with \d+$"
+    r"|metadata generation failed$)"
+    # pip's own exceptions around a failed build, in its log
+    r"|pip\._internal\.exceptions\.[\w.]+: |pip\._vendor\.resolvelib\.[\w.]+: )"
+)
 
 
 def last_line(text: str, limit: int = 200) -> str:
@@ -74,12 +84,18 @@ def last_line(text: str, limit: int = 200) -> str:
     return lines[-1][:limit] if lines else "no output"
 
 
+def sums_up(line: str) -> bool:
+    """Whether ``line`` is pip's summing-up of a failed build, which names only the step."""
+    return bool(_SUMMING_UP.match(line.strip()))
+
+
 def decisive_line(output: str, limit: int = 300) -> str:
     """The line of a failed command's output that says what went wrong: the last line that
     states an error, else the last line that is not pip's framing of one."""
     lines = [line.strip() for line in output.splitlines() if line.strip()]
     saying = [line for line in lines if not _FRAMING_LINE.match(line)] or lines
-    for line in reversed(saying):
-        if _ERROR_LINE.match(line):
-            return line[:limit]
+    errors = [line for line in saying if _ERROR_LINE.match(line)]
+    telling = [line for line in errors if not _SUMMING_UP.match(line)] or errors
+    if telling:
+        return telling[-1][:limit]
     return saying[-1][:limit] if saying else "no output"

@@ -8,8 +8,8 @@ from typing import Any, Literal
 
 import simdjson
 
-from bot.commands import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
-from bot.parts import PART_NAMES
+from bot.command_parsing import BUTTONS_BY_ID, ParseError, is_bot, parse_commands
+from core.part_registry import PART_NAMES
 
 START_ACTIONS = frozenset({"opened", "reopened", "synchronize", "ready_for_review"})
 SHA_RE = re.compile(r"^[0-9a-f]{40}$")

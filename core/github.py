@@ -17,7 +17,7 @@ from gidgethub.aiohttp import GitHubAPI
 from gidgethub.apps import get_installation_access_token
 from redis.asyncio import Redis
 
-from bot.settings import Settings
+from core.settings import Settings
 
 log = logging.getLogger(__name__)
 

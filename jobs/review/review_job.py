@@ -1,7 +1,7 @@
 """The refactoring-review part: check out the PR, analyse it, hand the result to the fan-in.
 
 The repository's config (read from the base branch, stored in the run state) decides the
-thresholds, languages, duplication and the optional LLM pass; :mod:`jobs.review.report` turns
+thresholds, languages, duplication and the optional LLM pass; :mod:`jobs.review.review_report` turns
 what :func:`analyse` found into the part's result. Suggested changes from the LLM pass are
 posted as one pull-request review, skipping those an earlier run already posted (each comment
 carries a hidden marker).
@@ -21,16 +21,16 @@ from gidgethub import HTTPException
 from gidgethub.aiohttp import GitHubAPI
 
 from bot.filters import path_filter
-from bot.github import GitHubError, with_retries
-from bot.parts import REVIEW_REFACTORING
-from bot.repo_config import RepoConfig
-from bot.settings import Settings
+from core.github import GitHubError, with_retries
+from core.part_registry import REVIEW_REFACTORING
+from core.repo_config import RepoConfig
+from core.settings import Settings
 from jobs.agent import LLMSettings, llm_settings_for
 from jobs.checkout import clone_pull_request, part_checkout
 from jobs.diff import file_at
 from jobs.installation import github_for
-from jobs.review.llm import CodeSuggestion, LlmPass, markers_in, run_llm_pass
-from jobs.review.report import review_result
+from jobs.review.review_llm import CodeSuggestion, LlmPass, markers_in, run_llm_pass
+from jobs.review.review_report import review_result
 from jobs.review.rules import Thresholds
 from jobs.review.sources import ReviewResult, review_checkout
 from jobs.state import PartResult, RunState

@@ -26,16 +26,16 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from bot.github import CheckOutput, Conclusion
-from bot.parts import GENERATE_TESTS, REVIEW_REFACTORING, info, parts_for
-from bot.repo_config import (
+from core.github import CheckOutput, Conclusion
+from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING, info, parts_for
+from core.repo_config import (
     CONFIG_PATH,
     InvalidConfig,
     RepoConfig,
     config_from_data,
     read_config_file,
 )
-from bot.settings import Settings
+from core.settings import Settings
 from jobs import diff, git
 from jobs.agent import llm_settings_for
 from jobs.checkrun import render_results

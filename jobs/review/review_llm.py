@@ -11,7 +11,7 @@ The answer is untrusted text. It is parsed leniently (a ```json fence is fine) a
 is validated on its own against :class:`SuggestionItem`; an item that does not fit the schema
 is dropped, and so is one whose lines are not lines the PR added or changed ("off-diff").
 An item with ``suggested_code`` whose whole range is changed lines is a *clean replacement*:
-it becomes a GitHub suggested change (posted by :mod:`jobs.review.job`). The others become
+it becomes a GitHub suggested change (posted by :mod:`jobs.review.review_job`). The others become
 annotations.
 
 Budgets: at most ``max_functions`` requests, and no new request once the LLM spend (as the
@@ -31,7 +31,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from bot.redaction import one_line
+from core.redaction import one_line
 from jobs.agent import LLMSettings, build_llm
 from jobs.agent.outcome import llm_failure
 from jobs.review.rules import Finding, Level, TouchedFunction

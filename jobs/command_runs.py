@@ -19,8 +19,7 @@ from typing import Any
 
 from gidgethub.aiohttp import GitHubAPI
 
-from bot import github
-from bot.commands import (
+from bot.command_parsing import (
     HELP_TEXT,
     Command,
     ParseError,
@@ -28,11 +27,12 @@ from bot.commands import (
     error_reply,
     permission_allows,
 )
-from bot.connections import CONTROL_QUEUE
-from bot.github import GitHubError
-from bot.parts import PartName, parts_for, title
-from bot.plan import PayloadError, PullRequestRef, pull_request_ref_from_api
-from bot.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, config_yaml
+from bot.event_plan import PayloadError, PullRequestRef, pull_request_ref_from_api
+from core import github
+from core.connections import CONTROL_QUEUE
+from core.github import GitHubError
+from core.part_registry import PartName, parts_for, title
+from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, config_yaml
 from jobs import queue
 from jobs.cancel import cancel_run
 from jobs.config_loader import LoadedConfig, load_repo_config
@@ -85,7 +85,7 @@ def help_reply(pr: PullRequestRef, loaded: LoadedConfig | None, error: Any) -> s
 
 
 async def run_command(ctx: dict[str, Any], request: dict[str, Any], delivery_id: str) -> str:
-    """The commands of one PR comment (`bot.plan.RunCommands`)."""
+    """The commands of one PR comment (`bot.event_plan.RunCommands`)."""
     repo: str = request["repo"]
     number: int = request["number"]
     author: str = request["author"]
@@ -232,8 +232,8 @@ def _refusal(
 
 async def rerun_head(ctx: dict[str, Any], request: dict[str, Any], delivery_id: str) -> str:
     """Re-run (check_run/check_suite rerequested) or a check-run button (requested_action) for
-    a head commit (`bot.plan.RerunHead`): a new run of that head for each open PR whose head it
-    still is, when the sender has the permission commands need."""
+    a head commit (`bot.event_plan.RerunHead`): a new run of that head for each open PR whose
+    head it still is, when the sender has the permission commands need."""
     repo: str = request["repo"]
     head_sha: str = request["head_sha"]
     sender: str = request["sender"]

@@ -1,0 +1,243 @@
+"""Runs inside the sandbox (``python capture_calls.py JOB OUTPUT``, copied as the differential
+engine's ``capture.py``): the project's own tests that reach the changed functions, run once
+under pytest while ``sys.monitoring`` watches those functions' code. Each time one starts, the
+call is written down as an expression a probe can evaluate in the changed module's namespace,
+when every value in it round-trips through ``repr``:
+
+- the changed function's own call (``_strip_auth(netloc='u:p@h', safe=frozenset())``), its
+  receiver rebuilt from ``<Name('x')>``-style or dataclass-style reprs;
+- the outermost call of the same file that led to it from the test (``Metadata.from_raw({…})``):
+  the public entry point the test used, whose arguments are what a user passes.
+
+JOB is JSON: ``{"root", "module", "path", "targets": [qualname…], "tests": [path…],
+"max_per_target", "max_value_chars"}``. OUTPUT gets one JSON line per distinct call:
+``{"qualname": target, "call": expression, "entry": bool}``. Imports nothing of Tandem's.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import sys
+from types import CodeType, FrameType, ModuleType
+from typing import Any
+
+TOOL_ID = 4  # sys.monitoring's free ids are 0-5; coverage takes 1 (it is not running here)
+_ANGLE = re.compile(r"^<(?P<name>[A-Za-z_][\w.]*)\((?P<args>.*)\)>$", re.DOTALL)
+
+
+class Capture:
+    def __init__(self, job: dict[str, Any], out: Any) -> None:
+        self.job = job
+        self.out = out
+        self.root = os.path.abspath(job["root"])
+        self.path = os.path.abspath(job["path"])
+        self.max_per_target = int(job.get("max_per_target", 40))
+        self.max_chars = int(job.get("max_value_chars", 300))
+        self.codes: dict[CodeType, str] = {}
+        self.seen: set[str] = set()
+        self.counts: dict[str, int] = {}
+        self.module: ModuleType | None = None
+
+    # -- set-up, once the tests' imports have loaded the module ------------------------------
+    def watch(self) -> None:
+        module = sys.modules.get(self.job["module"])
+        if module is None:
+            try:
+                module = __import__(self.job["module"], fromlist=["_"])
+            except BaseException:  # the tests' own import error says it better
+                return
+        self.module = module
+        for qualname in self.job["targets"]:
+            code = _code_of(module, qualname)
+            if code is not None:
+                self.codes[code] = qualname
+        if not self.codes:
+            return
+        monitoring = sys.monitoring
+        monitoring.use_tool_id(TOOL_ID, "tandem-capture")
+        monitoring.register_callback(TOOL_ID, monitoring.events.PY_START, self.started)
+        for code in self.codes:
+            monitoring.set_local_events(TOOL_ID, code, monitoring.events.PY_START)
+
+    # -- each start of a watched function -----------------------------------------------------
+    def started(self, code: CodeType, offset: int) -> object:
+        qualname = self.codes.get(code)
+        if qualname is None or self.counts.get(qualname, 0) >= self.max_per_target:
+            return None
+        frame = sys._getframe(1)
+        try:
+            own = self.call_of(frame)
+            entry = self.entry_of(frame)
+        except Exception:  # a repr that raises: that call is not written down
+            return None
+        for call, is_entry in ((own, False), (entry, True)):
+            if call is not None and call not in self.seen:
+                self.seen.add(call)
+                self.counts[qualname] = self.counts.get(qualname, 0) + 1
+                self.out.write(
+                    json.dumps({"qualname": qualname, "call": call, "entry": is_entry}) + "\n"
+                )
+                self.out.flush()
+        return None
+
+    def saturated(self) -> bool:
+        """Every watched function has all the calls it may: the rest of the tests add none."""
+        return bool(self.codes) and all(
+            self.counts.get(q, 0) >= self.max_per_target for q in self.codes.values()
+        )
+
+    def entry_of(self, frame: FrameType) -> str | None:
+        """The outermost call of the same file on the way from the test to ``frame``."""
+        outer: FrameType | None = None
+        current = frame.f_back
+        while current is not None:
+            if os.path.abspath(current.f_code.co_filename) == self.path:
+                outer = current
+            current = current.f_back
+        return self.call_of(outer) if outer is not None else None
+
+    def call_of(self, frame: FrameType) -> str | None:
+        code = frame.f_code
+        if code.co_name.startswith("<"):  # a comprehension, a lambda, a module body
+            return None
+        qualname = code.co_qualname
+        if "<locals>" in qualname:
+            return None
+        names = code.co_varnames
+        count = code.co_argcount + code.co_kwonlyargcount
+        values = frame.f_locals
+        positional = [values[n] for n in names[: code.co_argcount]]
+        keywords = {n: values[n] for n in names[code.co_argcount : count]}
+        star = list(values[names[count]]) if code.co_flags & 0x04 and names[count] in values else []
+        extra = count + bool(code.co_flags & 0x04)
+        starstar = (
+            dict(values[names[extra]]) if code.co_flags & 0x08 and names[extra] in values else {}
+        )
+        owner, _, name = qualname.rpartition(".")
+        callee = qualname
+        if owner and positional and names and names[0] in ("self", "cls"):
+            receiver = positional.pop(0)
+            rebuilt = (
+                self.class_ref(receiver) if names[0] == "cls" else self.rebuild(receiver, owner)
+            )
+            if rebuilt is None:
+                return None
+            callee = f"{rebuilt}.{name}"
+        elif not self.resolves(owner or name):
+            return None
+        parts = []
+        for value in [*positional, *star]:
+            text = self.literal(value)
+            if text is None:
+                return None
+            parts.append(text)
+        for key, value in {**keywords, **starstar}.items():
+            text = self.literal(value)
+            if text is None or not key.isidentifier():
+                return None
+            parts.append(f"{key}={text}")
+        return f"{callee}({', '.join(parts)})"
+
+    # -- values ---------------------------------------------------------------------------------
+    def namespace(self) -> dict[str, Any]:
+        return dict(vars(self.module)) if self.module is not None else {}
+
+    def resolves(self, dotted: str) -> bool:
+        head, *rest = dotted.split(".")
+        ns = self.namespace()
+        if head not in ns:
+            return False
+        value = ns[head]
+        for part in rest:
+            if not hasattr(value, part):
+                return False
+            value = getattr(value, part)
+        return True
+
+    def class_ref(self, cls: object) -> str | None:
+        qualname = getattr(cls, "__qualname__", "")
+        return qualname if isinstance(cls, type) and self.resolves(qualname) else None
+
+    def literal(self, value: object) -> str | None:
+        """``repr(value)`` when it evaluates back to an equal value in the module's namespace."""
+        text = repr(value)
+        if len(text) > self.max_chars:
+            return None
+        try:
+            again = eval(text, self.namespace())  # the project's own reprs, sandboxed
+        except Exception:
+            return self.angled(value, text)
+        try:
+            return text if type(again) is type(value) and bool(again == value) else None
+        except Exception:
+            return None
+
+    def angled(self, value: object, text: str) -> str | None:
+        """``<Version('1.0')>`` → ``Version('1.0')`` when that rebuilds an equal value."""
+        match = _ANGLE.match(text)
+        if match is None or not self.resolves(match["name"]):
+            return None
+        expression = f"{match['name']}({match['args']})"
+        try:
+            again = eval(expression, self.namespace())
+            return expression if type(again) is type(value) and bool(again == value) else None
+        except Exception:
+            return None
+
+    def rebuild(self, receiver: object, owner: str) -> str | None:
+        """An expression for the method's receiver, when its repr rebuilds it."""
+        text = self.literal(receiver)
+        if text is None:
+            return None
+        return text if self.resolves(owner) else None
+
+
+def _code_of(module: ModuleType, qualname: str) -> CodeType | None:
+    value: Any = module
+    for part in qualname.split("."):
+        value = vars(value).get(part) if hasattr(value, "__dict__") else None
+        if value is None:
+            return None
+    function = getattr(value, "__func__", value)  # classmethod, staticmethod
+    function = getattr(function, "fget", function)  # property
+    code = getattr(function, "__code__", None)
+    return code if isinstance(code, CodeType) else None
+
+
+class Plugin:
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+
+    def pytest_collection_finish(self, session: object) -> None:
+        # After collection: the tests' imports have loaded the changed module, from the checkout.
+        self.capture.watch()
+
+    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
+        if self.capture.saturated():
+            import pytest
+
+            pytest.exit("every changed function's calls are written down", returncode=0)
+
+
+def main() -> None:
+    job_path, output_path = sys.argv[1:3]
+    with open(job_path, encoding="utf-8") as f:
+        job = json.load(f)
+    root = os.path.abspath(job["root"])
+    while root in sys.path:
+        sys.path.remove(root)
+    sys.path.insert(0, root)
+    import pytest
+
+    with open(output_path, "w", encoding="utf-8") as out:
+        capture = Capture(job, out)
+        args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        args += ["--continue-on-collection-errors", *job["tests"]]
+        code = pytest.main(args, plugins=[Plugin(capture)])
+    sys.exit(0 if int(code) in (0, 1, 5) else int(code))
+
+
+if __name__ == "__main__":
+    main()

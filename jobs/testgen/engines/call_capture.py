@@ -1,0 +1,112 @@
+"""The calls the project's own tests make of the changed functions, written down while they run
+(:mod:`jobs.sandbox.scripts.capture_calls`, in the sandbox): the differential engine's inputs
+when no test spells a call out literally, as when the changed function is private and the tests
+reach it through the public API. Only the tests that mention the changed module or functions
+run, once, within a share of the engine's time; what the time leaves out is simply not used.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+from jobs.sandbox import Sandbox
+from jobs.sandbox.workdir import copy_script
+from jobs.testgen.seeds import Seed
+
+SCRIPT = "capture_calls.py"
+MAX_TEST_FILES = 20
+MAX_PER_TARGET = 40
+MAX_OUTPUT_BYTES = 2_000_000
+MAX_RUN_S = 90.0
+
+
+def tests_mentioning(tests: Mapping[str, str], module: str, names: list[str]) -> list[str]:
+    """The test files that name the module (its last part) or one of the functions, the most
+    mentions first. Pure."""
+    words = {module.rsplit(".", 1)[-1], *(n.rsplit(".", 1)[-1] for n in names)}
+    scored = []
+    for path, text in tests.items():
+        hits = sum(text.count(word) for word in words if word)
+        if hits:
+            scored.append((-hits, path))
+    return [path for _, path in sorted(scored)[:MAX_TEST_FILES]]
+
+
+def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> list[Seed]:
+    """The captured calls (JSON lines the sandbox wrote: bounded, each field checked)."""
+    try:
+        if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_OUTPUT_BYTES:
+            return []
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return []
+    seeds: list[Seed] = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        qualname, call = record.get("qualname"), record.get("call")
+        if not isinstance(qualname, str) or qualname not in targets or not isinstance(call, str):
+            continue
+        seed = _seed(path_in_repo, qualname, call)
+        if seed is not None:
+            seeds.append(seed)
+    return seeds
+
+
+def _seed(path: str, qualname: str, call: str) -> Seed | None:
+    try:
+        seed = Seed(path, qualname, call, "runtime")
+        seed.names  # noqa: B018 - parses the expression: a malformed one is dropped here
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    return seed
+
+
+async def capture(
+    sandbox: Sandbox,
+    checkout: Path,
+    scratch: str,
+    *,
+    root: str,
+    module: str,
+    path: str,
+    targets: list[str],
+    tests: list[str],
+    deadline: float,
+) -> list[Seed]:
+    """Run ``tests`` once, writing down the calls of ``targets`` (qualnames in ``module``)."""
+    remaining = min(MAX_RUN_S, deadline - time.monotonic())
+    if not tests or not targets or remaining < 5:
+        return []
+    folder = checkout / scratch
+    copy_script(SCRIPT, folder / "capture.py")
+    slug = module.replace(".", "_")
+    job = {
+        "root": root,
+        "module": module,
+        "path": path,
+        "targets": targets,
+        "tests": tests,
+        "max_per_target": MAX_PER_TARGET,
+    }
+    job_file, output = folder / f"capture-{slug}.json", folder / f"capture-{slug}.jsonl"
+    job_file.write_text(json.dumps(job), encoding="utf-8")
+    output.unlink(missing_ok=True)
+    await sandbox.run(
+        [
+            sandbox.python,
+            f"{scratch}/capture.py",
+            f"{scratch}/{job_file.name}",
+            str(output.relative_to(checkout)),
+        ],
+        cwd=checkout,
+        timeout_s=remaining,
+    )
+    return read_calls(output, path, set(targets))

@@ -1,0 +1,114 @@
+"""What the differential engine compares (pure): the changed callables that exist in both
+commits, a callable the change adds reached through the callables of both that call it, and a
+changed module-level name through the callables that use it."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.languages.python.testfiles import is_test_file
+from jobs.testgen.callables import ChangedCallable, describe_callables
+from jobs.testgen.targets import module_for
+
+
+@dataclass(frozen=True)
+class DiffTarget:
+    path: str
+    root: str  # import root, relative to the checkout
+    module: str
+    callable: ChangedCallable
+
+
+def plan(
+    checkout: Path,
+    changed: Mapping[str, set[int]],
+    base_sources: Mapping[str, str | None],
+    tests: Mapping[str, str],
+) -> tuple[list[DiffTarget], list[str]]:
+    """The changed callables that exist in both commits (and, for a callable the change adds,
+    the callables of both that call it), sorted; a note per callable left out. Pure."""
+    targets: dict[tuple[str, str], DiffTarget] = {}
+    notes: list[str] = []
+    for path in sorted(changed):
+        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
+            continue
+        found = module_for(checkout, path)
+        base_source = base_sources.get(path)
+        if found is None or base_source is None:
+            continue
+        root, module = found
+        source = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        every = {c.qualname: c for c in describe_callables(source, test_sources=tests)}
+        in_base = {c.qualname for c in describe_callables(base_source)}
+        touched = describe_callables(source, test_sources=tests, lines=set(changed[path]))
+        chosen: list[ChangedCallable] = []
+        uncalled: list[str] = []
+        for item in touched:
+            if item.kind == "nested":
+                enclosing = every.get(item.enclosing or "")
+                if enclosing is not None and enclosing.qualname in in_base:
+                    chosen.append(enclosing)
+            elif item.qualname in in_base:
+                chosen.append(item)
+            else:
+                callers = [every[q] for q in _callers(source, item.name) if q in in_base]
+                chosen += callers
+                if not callers:
+                    uncalled.append(f"`{item.qualname}`")
+        # A changed module-level name (a regex, a table, a constant): the callables of both
+        # commits that use it.
+        for name in _assigned_at(source, set(changed[path])):
+            chosen += [every[q] for q in _callers(source, name) if q in in_base and q in every]
+        if uncalled:
+            # One note per file: a new module of ten functions is one fact, not ten.
+            notes.append(
+                f"`{path}`: nothing of the base calls the new {', '.join(uncalled)}, "
+                "so there is nothing to compare them with"
+            )
+        for item in chosen:
+            if item.kind == "accessor" or item.is_async or item.kind == "nested":
+                continue
+            targets.setdefault((path, item.qualname), DiffTarget(path, root, module, item))
+    return [targets[key] for key in sorted(targets)], notes
+
+
+def _assigned_at(source: str, lines: set[int]) -> list[str]:
+    """The module-level names whose assignment spans one of ``lines``."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    names: list[str] = []
+    for node in tree.body:
+        if not isinstance(node, ast.Assign | ast.AnnAssign):
+            continue
+        if not lines & set(range(node.lineno, (node.end_lineno or node.lineno) + 1)):
+            continue
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+        names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+    return names
+
+
+def _callers(source: str, name: str) -> list[str]:
+    """Qualified names of the top-level functions and methods whose body uses `name`."""
+    tree = ast.parse(source)
+    found: list[str] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                used = {
+                    n.id if isinstance(n, ast.Name) else n.attr
+                    for n in ast.walk(child)
+                    if isinstance(n, ast.Name | ast.Attribute)
+                }
+                if name in used and child.name != name:
+                    found.append(prefix + child.name)
+
+    visit(tree, "")
+    return found

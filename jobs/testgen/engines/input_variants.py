@@ -1,0 +1,151 @@
+"""Neighbours of the inputs the project's own tests use, aimed at what the change touched: the
+differential engine's way to reach a changed line's edge cases when the tests' own inputs
+behave the same on base and head. Pure: expressions in, expressions out.
+
+A change's edge cases hide near the tests' inputs, in the tokens the change itself mentions:
+``split("@")`` → ``rsplit("@")`` differs only on a string with two ``@``; ``!= "UTF-8"`` →
+``.lower() != "utf-8"`` only on another case; ``> 10`` → ``>= 10`` only at 10. So each string
+constant of a call gets the change's characters doubled (also with the shortest segments
+around them), stripped, added at either end, its case changed, its numbers moved by one, and
+the change's short strings (its string constants, and the value-like words of its comments) in
+its place; each integer constant is moved by one and zeroed. The same idea as a fuzzer's
+dictionary (AFL's ``-x``), taken from the diff instead of a file. Every variant is run on both
+commits, and only a call whose results differ becomes a test.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Iterable, Iterator
+
+MAX_PER_CONSTANT = 16
+MAX_PER_CALL = 40
+MAX_TOKEN_CHARS = 24  # a changed line's string longer than this is not swapped in whole
+MAX_DICTIONARY = 24
+_DIGITS = re.compile(r"\d+")
+
+
+def changed_line_numbers(base: str, head: str) -> tuple[set[int], set[int]]:
+    """The lines (1-based) of ``base`` the change removed or replaced, and of ``head`` it added
+    or replaced."""
+    matcher = difflib.SequenceMatcher(None, base.splitlines(), head.splitlines(), autojunk=False)
+    removed: set[int] = set()
+    added: set[int] = set()
+    for tag, b1, b2, h1, h2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed.update(range(b1 + 1, b2 + 1))
+            added.update(range(h1 + 1, h2 + 1))
+    return removed, added
+
+
+def dictionary(base: str, head: str) -> tuple[str, ...]:
+    """The change's tokens: the string constants on the lines it removed or added (whole when
+    short) and the punctuation in them, in order of appearance, without repeats."""
+    removed, added = changed_line_numbers(base, head)
+    tokens: list[str] = []
+    examples: list[str] = []
+    for source, lines in ((base, removed), (head, added)):
+        tokens += _strings_on(source, lines)
+        examples += _comment_examples(source, lines)
+    chars = [c for token in tokens for c in token if not c.isalnum() and not c.isspace()]
+    whole = [t for t in [*tokens, *examples] if 0 < len(t) <= MAX_TOKEN_CHARS]
+    return tuple(dict.fromkeys([*chars, *whole]))[:MAX_DICTIONARY]
+
+
+def _comment_examples(source: str, lines: set[int]) -> list[str]:
+    """Words of the changed lines' comments that look like values, not prose (``1.0a1+local``,
+    ``>=3``): a comment beside a change often names the case it is about."""
+    found = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        if number in lines and "#" in line:
+            for word in line.split("#", 1)[1].split():
+                word = word.strip("\"'`,.;:()[]{}")
+                if len(word) >= 2 and any(c.isdigit() for c in word):
+                    found.append(word)
+    return found
+
+
+def _strings_on(source: str, lines: set[int]) -> list[str]:
+    if not lines:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            end = node.end_lineno or node.lineno
+            if lines & set(range(node.lineno, end + 1)):
+                found.append((node.lineno, node.col_offset, node.value))
+    return [value for _, _, value in sorted(found)]
+
+
+def string_variants(value: str, tokens: Iterable[str]) -> list[str]:
+    """Neighbours of one string, the change's characters first."""
+    out: list[str] = []
+    for token in tokens:
+        if len(token) == 1:
+            if token in value:
+                at = value.index(token)
+                out.append(value[:at] + token + value[at:])  # doubled
+                # doubled, with one character of its neighbours left: the shortest segments
+                out.append(value[max(0, at - 1) : at] + token * 2 + value[at + 1 : at + 2])
+                out.append(value.replace(token, "", 1))  # gone
+            out += [value + token, token + value]
+        elif token != value:
+            out.append(token)
+    out += [value.lower(), value.upper(), value.swapcase()]
+    for match in list(_DIGITS.finditer(value))[:2]:
+        number = int(match[0])
+        for moved in (number + 1, number - 1):
+            if moved >= 0:
+                out.append(value[: match.start()] + str(moved) + value[match.end() :])
+    out.append("")
+    return [v for v in dict.fromkeys(out) if v != value][:MAX_PER_CONSTANT]
+
+
+def int_variants(value: int) -> list[int]:
+    return [v for v in dict.fromkeys([value + 1, value - 1, 0, -value]) if v != value]
+
+
+def variants(call: str, tokens: tuple[str, ...]) -> list[str]:
+    """Calls like ``call`` with one constant replaced by a neighbour (at most MAX_PER_CALL),
+    the constants taken in order, round-robin, so every argument gets some."""
+    try:
+        tree = ast.parse(call, mode="eval")
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    constants = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant)
+        and (isinstance(node.value, str) or type(node.value) is int)
+    ]
+    per_constant = [list(_replaced(tree, node, tokens)) for node in constants]
+    out: list[str] = []
+    for round_ in range(max((len(p) for p in per_constant), default=0)):
+        for options in per_constant:
+            if round_ < len(options):
+                out.append(options[round_])
+    unique = [c for c in dict.fromkeys(out) if c != call]
+    return unique[:MAX_PER_CALL]
+
+
+def _replaced(tree: ast.Expression, node: ast.Constant, tokens: tuple[str, ...]) -> Iterator[str]:
+    original = node.value
+    values: list[str] | list[int] = (
+        string_variants(original, tokens)
+        if isinstance(original, str)
+        else int_variants(original)
+        if isinstance(original, int)
+        else []
+    )
+    for value in values:
+        node.value = value
+        try:
+            yield ast.unparse(tree)
+        finally:
+            node.value = original

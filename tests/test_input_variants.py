@@ -1,0 +1,46 @@
+"""The neighbours of the tests' inputs that the differential engine tries (pure)."""
+
+from __future__ import annotations
+
+from jobs.testgen.engines.input_variants import (
+    MAX_PER_CALL,
+    changed_line_numbers,
+    dictionary,
+    int_variants,
+    string_variants,
+    variants,
+)
+
+BASE = 'def f(s):\n    user, host = s.split("@", 1)  # e.g. u@h\n    return host\n'
+HEAD = 'def f(s):\n    user, host = s.rsplit("@", 1)  # e.g. "1.0a1+local"\n    return host\n'
+
+
+def test_the_dictionary_is_the_changed_lines_strings_their_punctuation_and_comment_values() -> None:
+    assert changed_line_numbers(BASE, HEAD) == ({2}, {2})
+    assert dictionary(BASE, HEAD) == ("@", "1.0a1+local")
+    # Unchanged lines say nothing.
+    assert dictionary(BASE, BASE) == ()
+    assert dictionary("x = 'a-b'\n", "x = 'a_b'\n") == ("-", "_", "a-b", "a_b")
+
+
+def test_a_string_gets_the_changes_characters_doubled_dropped_and_added_case_and_numbers() -> None:
+    found = string_variants("user@host1", ("@",))
+    assert found[:5] == ["user@@host1", "r@@h", "userhost1", "user@host1@", "@user@host1"]
+    assert {"USER@HOST1", "user@host2", "user@host0", ""} <= set(found)
+    assert "user@host1" not in found
+    # A longer token replaces the whole value.
+    assert "utf-8" in string_variants("UTF-8", ("utf-8",))
+
+
+def test_integers_move_by_one_and_to_zero() -> None:
+    assert int_variants(10) == [11, 9, 0, -10]
+    assert int_variants(0) == [1, -1]
+
+
+def test_each_call_variant_changes_one_constant_round_robin() -> None:
+    calls = variants("f('a@b', 3)", ("@",))
+    assert calls[:2] == ["f('a@@b', 3)", "f('a@b', 4)"]
+    assert all(c != "f('a@b', 3)" for c in calls)
+    assert len(calls) <= MAX_PER_CALL
+    assert variants("f(x)", ("@",)) == []  # nothing to vary
+    assert variants("not python(", ("@",)) == []
