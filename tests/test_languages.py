@@ -14,10 +14,10 @@ from bot.filters import path_filter
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.dependencies.testimports import candidates
-from jobs.languages import registry
-from jobs.languages.base import Language
-from jobs.languages.javascript.backend import JAVASCRIPT
-from jobs.languages.python.backend import PYTHON
+from jobs.languages import language_registry as registry
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from jobs.languages.language_protocol import Language
+from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import LocalSandbox, Sandbox
 from jobs.testgen import produce_tests, targets

@@ -12,13 +12,14 @@ and delivery into the working tree.
 ``produce_tests`` runs named stages (:mod:`.stages`), each a function of the run's
 :class:`.context.Context` (sandbox, checkout, config, settings, budget, progress, the change's
 language, base commit) that writes what it found into one :class:`.production.Production`
-(which :mod:`.report` renders). Whatever depends on the language (which changed files are
+(which :mod:`.tests_report` renders). Whatever depends on the language (which changed files are
 sources, parsing them, running the suite, the candidates and the base commit's tests, the test
 conventions, which offline engines run) the stages ask of ``ctx.language``, a
-:class:`jobs.languages.base.Language` chosen by :func:`jobs.languages.registry.change_for`:
-Python (:mod:`jobs.languages.python`, delegating to :mod:`.pytest_runner`,
-:mod:`.base_commit` and :mod:`.conventions`); a change whose only sources are in a language
-that builds no tests yet (JavaScript/TypeScript) is skipped with that reason. Evidence, in
+:class:`jobs.languages.language_protocol.Language` chosen by
+:func:`jobs.languages.language_registry.change_for`: Python (:mod:`jobs.languages.python`,
+delegating to :mod:`.pytest_runner`, :mod:`.base_commit` and :mod:`.conventions`); a change whose
+only sources are in a language that builds no tests yet (JavaScript/TypeScript) is skipped with that
+reason. Evidence, in
 order:
 1. **Scope and baseline** (:func:`.stages.scope`, :func:`.stages.prepare`,
    :func:`.stages.baseline`): the changed source files that parse; the dependency install and

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from core.repo_config import RepoConfig, TestGeneration
 from core.settings import Settings
-from jobs.languages.base import Language
+from jobs.languages.language_protocol import Language
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
@@ -29,8 +29,8 @@ class Context:
     settings: Settings
     budget: Budget  # the part's, across every stage
     step: Callable[[str], None]  # hears each stage as it starts (``tandem run`` shows it)
-    # The language of the change's sources (:func:`jobs.languages.registry.change_for`): every
-    # run of tests, on the head or the base commit, and the conventions go through it.
+    # The language of the change's sources (jobs.languages.language_registry.change_for):
+    # every run of tests, on the head or the base commit, and the conventions go through it.
     language: Language
     # The base commit (present in the checkout's object store) the change is measured against:
     # the failing existing tests and the candidates run there too. None: no base runs.

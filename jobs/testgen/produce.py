@@ -14,7 +14,7 @@ from pathlib import Path
 from bot.filters import path_filter
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.base import Change
+from jobs.languages.language_protocol import Change
 from jobs.sandbox import Sandbox
 from jobs.testgen import pytest_runner, stages
 from jobs.testgen.budget import Budget
@@ -47,7 +47,7 @@ async def produce_tests(
     step = progress or (lambda _: None)
     budget = Budget.start(config.test_generation, settings)
     # Imported here: the registry loads the backends, which load jobs.testgen (this package).
-    from jobs.languages.registry import change_for
+    from jobs.languages.language_registry import change_for
 
     change = change_for(changed, path_filter(config))
     ctx = Context(sandbox, checkout, config, settings, budget, step, change.language, base_sha)

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from jobs import dependencies
-from jobs.languages.base import Change
+from jobs.languages.language_protocol import Change
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs import git
-from jobs.languages.base import RunTests
+from jobs.languages.language_protocol import RunTests
 from jobs.sandbox import Sandbox, decisive_line, workdir
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget

@@ -1,8 +1,8 @@
-"""The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.base.Language` that delegates
-to the modules doing the work: pytest under coverage.py (:mod:`jobs.testgen.pytest_runner`), the
-base-commit runs (:mod:`jobs.testgen.base_commit`), the test conventions
-(:mod:`jobs.testgen.conventions`), the test-file predicate (:mod:`.testfiles`), and the offline
-engines of :mod:`jobs.testgen.engines`, all of which write Python tests.
+"""The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
+delegates to the modules doing the work: pytest under coverage.py
+(:mod:`jobs.testgen.pytest_runner`), the base-commit runs (:mod:`jobs.testgen.base_commit`), the
+test conventions (:mod:`jobs.testgen.conventions`), the test-file predicate (:mod:`.testfiles`), and
+the offline engines of :mod:`jobs.testgen.engines`, all of which write Python tests.
 """
 
 from __future__ import annotations

@@ -23,9 +23,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from jobs.languages.base import Change, Language
-from jobs.languages.javascript.backend import JAVASCRIPT
-from jobs.languages.python.backend import PYTHON
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from jobs.languages.language_protocol import Change, Language
+from jobs.languages.python.python_backend import PYTHON
 
 # In the order a change's languages are tried: the first that builds tests and has changed
 # sources is the run's.

@@ -1,6 +1,6 @@
 """The :class:`Language` protocol: what the stages of test generation (:mod:`jobs.testgen.stages`)
 ask of the language a change is written in. A backend implements it; the registry
-(:mod:`.registry`) says which backend owns a changed file.
+(:mod:`.language_registry`) says which backend owns a changed file.
 
 The result types are today's, from the Python backend's modules: a suite run is a
 :class:`~jobs.testgen.pytest_runner.PytestRun` (its fields, line sets per file, failures per
@@ -146,8 +146,9 @@ class Language(Protocol):
 
 @dataclass(frozen=True)
 class Change:
-    """A change as test generation sees it (:func:`jobs.languages.registry.change_for`): the
-    run's language and its changed sources, and the changed sources it leaves to others."""
+    """A change as test generation sees it
+    (:func:`jobs.languages.language_registry.change_for`): the run's language and its changed
+    sources, and the changed sources it leaves to others."""
 
     language: Language
     sources: dict[str, set[int]]  # the run's language's changed sources the config selects
