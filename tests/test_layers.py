@@ -1,7 +1,9 @@
 """Import arrows the layout promises, read from the source (an AST walk, nothing imported).
 
 - The dependency install (jobs/dependencies) sits below test generation (jobs/testgen, which
-  imports it): it must not import jobs.testgen, or the two import each other.
+  imports it): it must not import jobs.testgen, or the two import each other. The Python
+  test-file predicate it shares with test generation (jobs/languages/python/testfiles) imports
+  nothing of Tandem.
 - The sandbox scripts (jobs/sandbox/scripts) run in the sandbox's python, where Tandem's own
   packages are not installed: they import none of them.
 """
@@ -48,6 +50,15 @@ def test_the_dependency_install_does_not_import_test_generation() -> None:
     assert imports_of("jobs/dependencies", ("jobs.testgen",)) == []
     # The check sees what it looks for: test generation does import the install.
     assert imports_of("jobs/testgen", ("jobs.dependencies",))
+
+
+def test_the_python_test_file_predicate_imports_nothing_of_tandem() -> None:
+    """The dependency install uses it, below test generation (and the package inits it loads
+    on the way import nothing either)."""
+    for module in ("__init__.py", "python/__init__.py", "python/testfiles.py"):
+        found = imported_modules(ROOT / "jobs/languages" / module)
+        assert not [m for m in found if m.split(".")[0] in TANDEM_PACKAGES], module
+    assert imports_of("jobs/dependencies", ("jobs.languages.python.testfiles",))
 
 
 def test_the_sandbox_scripts_import_nothing_of_tandem() -> None:

@@ -17,15 +17,11 @@ import os
 import sys
 from pathlib import Path
 
+from jobs.languages.python.testfiles import is_test_file
+
 MAX_TEST_FILES = 2000
 MAX_FILE_BYTES = 1_000_000
 _SKIP_DIRS = {"node_modules", "site-packages", "__pycache__", "build", "dist"}
-
-
-def is_test_file(name: str) -> bool:
-    return name.endswith(".py") and (
-        name.startswith("test_") or name.endswith("_test.py") or name == "conftest.py"
-    )
 
 
 def top_level_imports(source: str) -> set[str]:
@@ -56,7 +52,9 @@ def candidates(checkout: Path) -> list[str]:
     for root, dirs, files in os.walk(checkout):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
         for name in files:
-            if not is_test_file(name) or seen >= MAX_TEST_FILES:
+            # By the file's name alone: a test module or a conftest (a helper module in tests/
+            # is not read, as it may guard what it imports for the tests).
+            if not (name.endswith(".py") and is_test_file(name)) or seen >= MAX_TEST_FILES:
                 continue
             seen += 1
             path = Path(root) / name

@@ -10,14 +10,22 @@ wraps that with the clone and delivery to the pull request, ``tandem run`` with 
 and delivery into the working tree.
 
 ``produce_tests`` runs named stages (:mod:`.stages`), each a function of the run's
-:class:`.context.Context` (sandbox, checkout, config, settings, budget, progress, base commit)
-that writes what it found into one :class:`.production.Production` (which :mod:`.report`
-renders). Evidence, in order:
+:class:`.context.Context` (sandbox, checkout, config, settings, budget, progress, the change's
+language, base commit) that writes what it found into one :class:`.production.Production`
+(which :mod:`.tests_report` renders). Whatever depends on the language (which changed files are
+sources, parsing them, running the suite, the candidates and the base commit's tests, the test
+conventions, which offline engines run) the stages ask of ``ctx.language``, a
+:class:`jobs.languages.language_protocol.Language` chosen by
+:func:`jobs.languages.language_registry.change_for`: Python (:mod:`jobs.languages.python`,
+delegating to :mod:`.pytest_runner`, :mod:`.base_commit` and :mod:`.conventions`); a change whose
+only sources are in a language that builds no tests yet (JavaScript/TypeScript) is skipped with that
+reason. Evidence, in
+order:
 1. **Scope and baseline** (:func:`.stages.scope`, :func:`.stages.prepare`,
    :func:`.stages.baseline`): the changed source files that parse; the dependency install and
-   setup commands; the repository's own tests under coverage.py in the sandbox
-   (:mod:`.pytest_runner`). Failing tests, collection errors and a repository without tests are
-   reported, not fatal: whatever ran counts.
+   setup commands; the repository's own tests under coverage in the sandbox (Python: pytest
+   under coverage.py, :mod:`.pytest_runner`). Failing tests, collection errors and a
+   repository without tests are reported, not fatal: whatever ran counts.
 2. **Plan** (:func:`.stages.plan`, :mod:`.targets`): changed statements nothing covers, per
    file, with the functions they are in; files ordered by that count and capped by
    ``max_files`` (the rest is named in the report). Where the existing tests run every changed
@@ -29,8 +37,9 @@ renders). Evidence, in order:
    they kept.
 4. **Validation and selection** (:mod:`.keep`: one ``Selection`` interface, two rules chosen
    in ``selection_for``). Per test (:mod:`.per_test`), for the offline engines' candidates
-   under ``keep_rule: new_changed_lines``: each test tidied, validated and kept greedily by the
-   changed lines it newly covers. Per file (:mod:`.validation`, :mod:`.selection`), for the
+   under ``keep_rule: new_changed_lines`` in a language that tells tests apart (Python):
+   each test tidied, validated and kept greedily by the changed lines it newly covers.
+   Otherwise per file (:mod:`.validation`, :mod:`.selection`), for the
    agent's files and under ``keep_rule: total``: each file runs ``flaky_runs`` times (the
    first under coverage); a file that fails on any run is discarded; when only some top-level
    test functions fail, those are removed and the rest must pass all runs again. The agent is

@@ -1,7 +1,8 @@
 """What the stages of ``produce_tests`` work with: :class:`Context`, the same for every stage
 (the sandbox, the checkout, the base branch's config, the settings, the part's budget, the
-progress line and the base commit), and :class:`Plan`, what the baseline and the plan found
-for the stages after them. Two objects, so that a stage's parameters say what else it reads."""
+progress line, the change's language and the base commit), and :class:`Plan`, what the
+baseline and the plan found for the stages after them. Two objects, so that a stage's
+parameters say what else it reads."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from core.repo_config import RepoConfig, TestGeneration
 from core.settings import Settings
+from jobs.languages.language_protocol import Language
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
@@ -27,6 +29,9 @@ class Context:
     settings: Settings
     budget: Budget  # the part's, across every stage
     step: Callable[[str], None]  # hears each stage as it starts (``tandem run`` shows it)
+    # The language of the change's sources (jobs.languages.language_registry.change_for):
+    # every run of tests, on the head or the base commit, and the conventions go through it.
+    language: Language
     # The base commit (present in the checkout's object store) the change is measured against:
     # the failing existing tests and the candidates run there too. None: no base runs.
     base_sha: str | None = None

@@ -8,6 +8,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.python.testfiles import is_test_file
+
 _SKIP_DIRS = {".git", ".tandem-work", "node_modules", ".venv", "venv", "site-packages", ".tox"}
 _MAX_FILES = 5000
 
@@ -61,11 +63,6 @@ def _walk(root: Path) -> list[str]:
     return found
 
 
-def is_test_file(path: str) -> bool:
-    name = PurePosixPath(path).name
-    return name.startswith("test_") or name.endswith("_test.py")
-
-
 def fixtures_in(source: str) -> list[str]:
     try:
         tree = ast.parse(source)
@@ -102,7 +99,8 @@ def _pytest_config(root: Path) -> str | None:
 
 def detect(root: Path) -> Conventions:
     files = _walk(root)
-    tests = [f for f in files if is_test_file(f)]
+    # Test modules only: a conftest or a helper in tests/ says nothing of how tests are named.
+    tests = [f for f in files if is_test_file(f, conftest=False, in_test_folder=False)]
     dirs = Counter(str(PurePosixPath(f).parent) for f in tests)
     suffix_style = sum(1 for f in tests if PurePosixPath(f).name.endswith("_test.py"))
     naming = "<name>_test.py" if tests and suffix_style > len(tests) / 2 else "test_<name>.py"

@@ -18,7 +18,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from jobs.testgen import base_commit, line_sets
+from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.per_test import select_tests
 from jobs.testgen.pin import Pinning, verdict_note
@@ -35,12 +35,19 @@ class Selection(Protocol):
 
 
 def selection_for(
-    keep_rule: str, validator: Validator, written: list[str] | None, *, agent_follows: bool = False
+    keep_rule: str,
+    validator: Validator,
+    written: list[str] | None,
+    *,
+    agent_follows: bool = False,
+    per_test: bool = True,
 ) -> Selection:
     """The rule for these candidates. ``written``: the offline engines' candidate files; None
     for the agent's, which ``validator`` validated as it wrote them. ``agent_follows``: the
-    agent writes more after these, and its selection runs every kept file on the base."""
-    if written is not None and keep_rule == "new_changed_lines":
+    agent writes more after these, and its selection runs every kept file on the base.
+    ``per_test``: whether the run's language tells its tests' lines apart per test
+    (``Language.per_test``); without it, files are kept whole."""
+    if written is not None and keep_rule == "new_changed_lines" and per_test:
         return PerTest(written, pin=not agent_follows)
     return PerFile(validator, written)
 
@@ -115,7 +122,7 @@ async def _pin_passing(
     candidates = first_kept | {
         v.path: (ctx.checkout / v.path).read_text(encoding="utf-8") for v in passed if v.measured
     }
-    pinning = await base_commit.pin_on_base(
+    pinning = await ctx.language.pin_on_base(
         ctx.sandbox,
         ctx.checkout,
         ctx.base_sha,
@@ -132,7 +139,7 @@ async def pin_kept_tests(ctx: Context, production: Production) -> None:
         return
     ctx.step("running the kept tests on the base commit")
     started = time.monotonic()
-    pinning = await base_commit.pin_on_base(
+    pinning = await ctx.language.pin_on_base(
         ctx.sandbox,
         ctx.checkout,
         ctx.base_sha,
@@ -161,7 +168,7 @@ async def select_offline_tests(
         if base_sha is None:
             return None
         ctx.step("running the candidates on the base commit")
-        return await base_commit.tests_failing_on_base(
+        return await ctx.language.tests_failing_on_base(
             ctx.sandbox,
             ctx.checkout,
             base_sha,

@@ -11,15 +11,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from bot.filters import path_filter
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.language_protocol import Change
 from jobs.sandbox import Sandbox
 from jobs.testgen import pytest_runner, stages
 from jobs.testgen.budget import Budget
 from jobs.testgen.context import Context
 from jobs.testgen.production import Production
 from jobs.testgen.proof.measure import measure_mutants
-from jobs.testgen.targets import source_changes
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +46,26 @@ async def produce_tests(
     mutants of the changed lines run against the existing and the kept tests (:mod:`.proof`)."""
     step = progress or (lambda _: None)
     budget = Budget.start(config.test_generation, settings)
-    ctx = Context(sandbox, checkout, config, settings, budget, step, base_sha)
-    production = await _produce(ctx, changed)
-    if production.before is not None and production.before.total:
+    # Imported here: the registry loads the backends, which load jobs.testgen (this package).
+    from jobs.languages.language_registry import change_for
+
+    change = change_for(changed, path_filter(config))
+    ctx = Context(sandbox, checkout, config, settings, budget, step, change.language, base_sha)
+    production = await _produce(ctx, change)
+    if production.before is not None and production.before.total and change.language.mutants:
         sources = {
             path: lines
-            for path, lines in source_changes(changed, config).items()
+            for path, lines in change.sources.items()
             if path in production.before.executable
         }
         await score_mutants(production, sandbox, checkout, sources, settings, budget, step)
     return production
 
 
-async def _produce(ctx: Context, changed: dict[str, set[int]]) -> Production:
+async def _produce(ctx: Context, change: Change) -> Production:
     """scope → baseline → plan → candidates → validate → select → base commit: each stage
     that finds nothing to do says why in ``nothing_to_do``, and the rest do not run."""
-    production, portfolio, sources = stages.scope(ctx, changed)
+    production, portfolio, sources = stages.scope(ctx, change)
     if production.nothing_to_do is not None or portfolio is None:
         return production
     await stages.prepare(ctx, production)

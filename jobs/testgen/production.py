@@ -35,6 +35,9 @@ class Production:
     fix_rounds: int = 0
     coverage_rounds: int = 0
     nothing_to_do: str | None = None
+    # Labels of the languages with changed sources that build no tests yet (their note says
+    # which files): with nothing else to do, the headline names them.
+    not_built: list[str] = field(default_factory=list)
     # What kept the part from doing its work properly, each "what: the decisive error line"
     # (an engine crash, a baseline that did not run, a failed dependency install, a changed
     # file that does not parse). Never shown as ✅.

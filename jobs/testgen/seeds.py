@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen.callables import ChangedCallable, Param, changed_callables
 from jobs.testgen.seed_sources import (
     DENIED_ROOTS,
@@ -452,11 +453,11 @@ def seeds_for_change(
     """The seeds of every changed, importable source file of a checkout (read, not run).
     `tests`: test file path -> text (see :func:`jobs.testgen.targets.test_sources`);
     `comment_lines`: per path, the lines whose comments may hold numbers (see find_seeds)."""
-    from jobs.testgen.targets import is_test_path, module_for
+    from jobs.testgen.targets import module_for
 
     plan = SeedPlan()
     for path in sorted(changed):
-        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
             continue
         found = module_for(checkout, path)
         if found is None or not (checkout / path).is_file():

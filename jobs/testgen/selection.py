@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen import line_sets, pytest_runner
-from jobs.testgen.targets import compress, is_test_path
+from jobs.testgen.targets import compress
 from jobs.testgen.validation import Validation, Verdict
 
 
@@ -28,7 +29,7 @@ def select(
     ``already``: changed lines kept tests cover besides the baseline."""
     pinning = pins or {}
     covered = line_sets.union(line_sets.restrict(baseline.executed, changed_exec), already or {})
-    total = {p: ls for p, ls in baseline.executed.items() if not is_test_path(p)}
+    total = {p: ls for p, ls in baseline.executed.items() if not is_test_file(p)}
 
     def gain(v: Validation) -> int:
         return line_sets.count(line_sets.gained(v.executed, covered, among=changed_exec))
@@ -39,7 +40,7 @@ def select(
             verdicts.append(Verdict(v.path, False, f"{v.reason}, but coverage was not measured"))
             continue
         new_changed = line_sets.gained(v.executed, covered, among=changed_exec)
-        source_lines = {p: ls for p, ls in v.executed.items() if not is_test_path(p)}
+        source_lines = {p: ls for p, ls in v.executed.items() if not is_test_file(p)}
         new_total = line_sets.gained(source_lines, total)
         keep = bool(new_changed) if rule == "new_changed_lines" else bool(new_total)
         if keep:

@@ -9,23 +9,21 @@ in ``production.nothing_to_do`` and the next ones do not run.
 
 from __future__ import annotations
 
-import ast
 import asyncio
 import time
 from collections.abc import Sequence
-from pathlib import Path
 
 from jobs import dependencies
-from jobs.testgen import base_commit, line_sets, pytest_runner
+from jobs.languages.language_protocol import Change
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.conventions import detect
 from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
-from jobs.testgen.targets import plan_targets, source_changes
+from jobs.testgen.targets import plan_targets
 from jobs.testgen.tests_report import baseline_line
 from jobs.testgen.validation import Validator
 
@@ -34,25 +32,30 @@ OFFLINE_FIRST_SHARE = 0.2
 DIFFERENTIAL = "differential"  # the engine that compares base and head (.engines.differential)
 
 
-def scope(
-    ctx: Context, changed: dict[str, set[int]]
-) -> tuple[Production, Portfolio | None, dict[str, set[int]]]:
-    """The portfolio, and the changed source files that parse (parsed, never run)."""
+def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, dict[str, set[int]]]:
+    """The portfolio, and the changed source files of the run's language that parse (parsed,
+    never run); the changed files of languages that build no tests yet are named."""
     portfolio, engine_reason = choose_engine(ctx.tg, ctx.settings)
     engine = portfolio.reported if portfolio is not None else None
     production = Production(engine=engine, engine_reason=engine_reason)
-    sources = source_changes(changed, ctx.config)
+    production.not_built = sorted(change.not_built)
+    production.notes.extend(not_built_notes(change))
+    sources, label = change.sources, ctx.language.label
     if not sources:
-        production.nothing_to_do = "No changed Python source files (outside tests) to test."
+        production.nothing_to_do = (
+            " ".join(production.notes)
+            if change.not_built
+            else f"No changed {label} source files (outside tests) to test."
+        )
         return production, portfolio, sources
-    unparsable = syntax_errors(ctx.checkout, sorted(sources))
+    unparsable = ctx.language.syntax_errors(ctx.checkout, sorted(sources))
     production.syntax_errors = list(unparsable.values())
     if unparsable:
         production.problems.append("syntax error in the change: " + production.syntax_errors[0])
         sources = {p: ls for p, ls in sources.items() if p not in unparsable}
         if not sources:
             production.nothing_to_do = (
-                "The changed Python files do not parse, so there is nothing to run: "
+                f"The changed {label} files do not parse, so there is nothing to run: "
                 + "; ".join(production.syntax_errors)
                 + "."
             )
@@ -60,6 +63,22 @@ def scope(
     if portfolio is None:
         production.nothing_to_do = engine_reason
     return production, portfolio, sources
+
+
+def not_built_notes(change: Change) -> list[str]:
+    """One line per language whose changed sources this run does not test, and why."""
+
+    def listed(paths: list[str]) -> str:
+        shown = ", ".join(f"`{p}`" for p in paths[:5])
+        return shown + (f" and {len(paths) - 5} more" if len(paths) > 5 else "")
+
+    return [
+        f"{label}: test generation is not built yet ({listed(paths)} not tested)."
+        for label, paths in change.not_built.items()
+    ] + [
+        f"{label}: not tested in this run, which tests {change.language.label} ({listed(paths)})."
+        for label, paths in change.not_this_run.items()
+    ]
 
 
 async def prepare(ctx: Context, production: Production) -> None:
@@ -103,21 +122,18 @@ async def baseline(
     """The existing tests under coverage; the failing ones also run on the base commit."""
     ctx.step("measuring what the existing tests cover")
     started = time.monotonic()
-    run = await pytest_runner.run_pytest(
+    run = await ctx.language.run_suite(
         ctx.sandbox,
         ctx.checkout,
-        [],
-        tag="baseline",
+        sources,
         timeout_s=min(ctx.settings.test_timeout_s, max(10.0, ctx.budget.remaining_s() / 3)),
-        measure=True,
-        per_test=sorted(sources),
     )
     production.timings["baseline_coverage"] = time.monotonic() - started
     production.baseline = baseline_line(run)
     if (problem := run.problem()) is not None:
         production.problems.append(f"baseline: {problem}")
     root = str(await asyncio.to_thread(ctx.checkout.resolve))
-    if elsewhere := pytest_runner.imported_elsewhere(sources, run.modules, root):
+    if elsewhere := ctx.language.imported_elsewhere(sources, run, root):
         # Its tests ran against another copy of the code (a tool's, or an installed one), so
         # what they cover and fail says nothing about the change.
         module, where = elsewhere[0]
@@ -129,7 +145,7 @@ async def baseline(
     if ctx.base_sha and run.failures and not run.timed_out:
         ctx.step("running the failing existing tests on the base commit")
         started = time.monotonic()
-        production.broken = await base_commit.broken_on_base(
+        production.broken = await ctx.language.broken_on_base(
             ctx.sandbox,
             ctx.checkout,
             ctx.base_sha,
@@ -161,16 +177,17 @@ def plan(
         and before.total > 0
         and ctx.base_sha is not None
         and DIFFERENTIAL in portfolio.engines
+        and DIFFERENTIAL in ctx.language.engines
         and tg.coverage.keep_rule == "new_changed_lines"
     )
     if not targets and not pin_only:
         production.nothing_to_do = (
             "Every changed statement is covered by the existing tests already."
             if before.total
-            else "The changed Python files have no changed statements to cover."
+            else f"The changed {ctx.language.label} files have no changed statements to cover."
         )
         return None
-    conventions = detect(ctx.checkout)
+    conventions = ctx.language.conventions(ctx.checkout)
     output_dir = output_dir_for(tg, conventions)
     return Plan(
         portfolio, sources, run, changed_exec, before, targets, pin_only, conventions, output_dir
@@ -187,15 +204,16 @@ async def generate(ctx: Context, production: Production, plan: Plan) -> None:
         timeout_s=ctx.settings.test_timeout_s,
         budget=ctx.budget,
         step=ctx.step,
+        run_tests=ctx.language.run_tests,
     )
-    rule = ctx.tg.coverage.keep_rule
+    rule, per_test = ctx.tg.coverage.keep_rule, ctx.language.per_test
     if plan.pin_only:
         ctx.step("every changed line runs already: looking for what base and head do differently")
         written = await candidates(ctx, production, plan, (DIFFERENTIAL,))
-        await selection_for(rule, validator, written).keep(ctx, production, plan)
+        await selection_for(rule, validator, written, per_test=per_test).keep(ctx, production, plan)
     elif not plan.portfolio.agent:
         written = await candidates(ctx, production, plan, plan.portfolio.engines)
-        await selection_for(rule, validator, written).keep(ctx, production, plan)
+        await selection_for(rule, validator, written, per_test=per_test).keep(ctx, production, plan)
     else:
         await _offline_then_agent(ctx, production, plan, validator)
 
@@ -211,7 +229,13 @@ async def _offline_then_agent(
         now = time.monotonic()
         deadline = now + (budget.engine_deadline() - now) * OFFLINE_FIRST_SHARE
         written = await candidates(ctx, production, plan, plan.portfolio.engines, deadline)
-        selection = selection_for(tg.coverage.keep_rule, validator, written, agent_follows=True)
+        selection = selection_for(
+            tg.coverage.keep_rule,
+            validator,
+            written,
+            agent_follows=True,
+            per_test=ctx.language.per_test,
+        )
         await selection.keep(ctx, production, plan)
         if production.after is not None:
             covered_first = production.after.covered
@@ -251,10 +275,17 @@ async def candidates(
     engines: Sequence[str],
     deadline: float | None = None,
 ) -> list[str]:
-    """The offline engines' candidate files, by ``deadline`` (default: the engine budget's)."""
+    """The offline engines' candidate files, by ``deadline`` (default: the engine budget's).
+    Only the engines the run's language names run on its files."""
+    own = ctx.language.engines
+    if others := [name for name in engines if name not in own]:
+        production.notes.append(
+            f"{', '.join(others)}: not run, {'it writes' if len(others) == 1 else 'they write'} "
+            f"no {ctx.language.label} tests."
+        )
     started = time.monotonic()
     offline = await offline_engines.generate(
-        engines,
+        [name for name in engines if name in own],
         ctx.sandbox,
         ctx.checkout,
         plan.targets,
@@ -269,17 +300,3 @@ async def candidates(
     production.notes.extend(offline.notes)
     production.problems.extend(offline.problems)
     return offline.written
-
-
-def syntax_errors(checkout: Path, paths: list[str]) -> dict[str, str]:
-    """Path -> "`path` line N: message" for each file that does not parse (parsed, never
-    run)."""
-    found = {}
-    for path in paths:
-        try:
-            ast.parse((checkout / path).read_bytes(), filename=path)
-        except SyntaxError as exc:
-            found[path] = f"`{path}` line {exc.lineno}: {exc.msg}"
-        except (OSError, ValueError):
-            continue
-    return found

@@ -1,7 +1,7 @@
-"""What to write tests for: the changed Python source files the config selects, the changed
-statements no existing test covers, and the functions those statements are in; for the
-engines, a source file's importable module (:func:`module_for`) and the project's test files
-(:func:`test_sources`).
+"""What to write tests for: the changed statements no existing test covers in the changed
+source files (which files those are is the language's: :mod:`jobs.languages`), and the
+functions those statements are in; for the engines, a source file's importable module
+(:func:`module_for`) and the project's test files (:func:`test_sources`).
 
 Source files are only parsed (``ast``) and read here, never executed.
 """
@@ -12,8 +12,7 @@ import ast
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from bot.filters import path_filter
-from core.repo_config import RepoConfig
+from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen import line_sets
 
 MAX_EXCERPT_LINES = 40
@@ -31,18 +30,6 @@ class Target:
     functions: list[str]  # functions with a changed line
     uncovered: list[int] = field(default_factory=list)  # changed statements nothing covers
     uncovered_functions: list[str] = field(default_factory=list)
-
-
-def is_test_path(path: str) -> bool:
-    name = PurePosixPath(path).name
-    parts = PurePosixPath(path).parts
-    return (
-        name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-        or "tests" in parts[:-1]
-        or "test" in parts[:-1]
-    )
 
 
 def module_for(checkout: Path, path: str) -> tuple[str, str] | None:
@@ -68,7 +55,7 @@ def test_sources(checkout: Path) -> dict[str, str]:
         relative = path.relative_to(checkout)
         if any(p.startswith(".") or p in ("node_modules", "site-packages") for p in relative.parts):
             continue
-        if not is_test_path(relative.as_posix()) or path.stat().st_size > MAX_TEST_FILE_BYTES:
+        if not is_test_file(relative.as_posix()) or path.stat().st_size > MAX_TEST_FILE_BYTES:
             continue
         found[relative.as_posix()] = path.read_text(encoding="utf-8", errors="replace")
         if len(found) >= MAX_TEST_FILES:
@@ -97,16 +84,6 @@ def functions_touching(source: str, lines: set[int]) -> list[str]:
 
     visit(tree, "")
     return names
-
-
-def source_changes(changed: dict[str, set[int]], config: RepoConfig) -> dict[str, set[int]]:
-    """Changed Python source files (not tests) that the config's paths select."""
-    selected = path_filter(config)
-    return {
-        path: lines
-        for path, lines in changed.items()
-        if path.endswith(".py") and not is_test_path(path) and lines and selected(path)
-    }
 
 
 def plan_targets(

@@ -188,6 +188,8 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = (
             "syntax error in the change"
             if production.syntax_errors and production.before is None
+            else f"{', '.join(production.not_built)}: test generation not built yet"
+            if production.not_built and production.before is None
             else "no LLM configured"
             if production.engine is None
             else "no changed Python code"

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs import git
+from jobs.languages.language_protocol import RunTests
 from jobs.sandbox import Sandbox, decisive_line, workdir
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
@@ -105,8 +106,10 @@ async def validate(
     runs: int,
     timeout_s: float,
     budget: Budget | None = None,
+    run_tests: RunTests = pytest_runner.run_pytest,
 ) -> Validation:
-    """Run one test file ``runs`` times; the first run is measured with coverage."""
+    """Run one test file ``runs`` times (through the run's language: ``run_tests``); the first
+    run is measured with coverage."""
     file = checkout / path
     if not file.is_file():
         return Validation(path, False, "file was removed")
@@ -125,7 +128,7 @@ async def validate(
                     False,
                     f"not validated: wall-time budget reached after {number - 1} of {runs} runs",
                 )
-            run = await pytest_runner.run_pytest(
+            run = await run_tests(
                 sandbox,
                 checkout,
                 [path],
@@ -192,6 +195,7 @@ class Validator:
     budget: Budget
     step: Callable[[str], None]
     results: dict[str, Validation] = field(default_factory=dict)
+    run_tests: RunTests = pytest_runner.run_pytest  # one run, of the run's language
 
     async def validate_all(self, paths: list[str]) -> list[Validation]:
         validated = []
@@ -204,6 +208,7 @@ class Validator:
                 runs=self.runs,
                 timeout_s=self.timeout_s,
                 budget=self.budget,
+                run_tests=self.run_tests,
             )
             if v.reason.startswith("not validated: wall-time"):
                 self.budget.note("wall-time budget reached during validation")

@@ -1,5 +1,7 @@
-"""The JavaScript/TypeScript backend's own parts (issue 20), standalone until the language seam
-(``jobs/languages``: a protocol and a registry) exists to plug them into:
+"""The JavaScript/TypeScript backend's own parts (issue 20). :mod:`.javascript_backend` registers
+the language (:mod:`jobs.languages.language_registry`): it owns JS/TS files, so that a change to
+them is reported as "test generation is not built yet", and generates no tests until these parts are
+wired into it:
 
 - :mod:`.detect`: which changed files are JS/TS sources, their package, its test runner, its
   package manager and the install command (pure: file texts in, values out);

@@ -68,6 +68,15 @@ class Problem:
         return f"`{self.path}`: {self.message}"
 
 
+def is_test_file(path: str) -> bool:
+    """Whether the file at ``path`` (repository-relative) is a JS/TS test: ``*.test.ts``,
+    ``*.spec.js`` and the like, or any JS/TS file under a test folder."""
+    parts = path.split("/")
+    if not parts[-1].endswith(SOURCE_SUFFIXES):
+        return False
+    return bool(_TEST_FILE.search(parts[-1])) or any(p in TEST_DIRS for p in parts[:-1])
+
+
 def is_source(path: str) -> bool:
     """Whether the changed file at ``path`` (repository-relative) is a JS/TS source."""
     parts = path.split("/")

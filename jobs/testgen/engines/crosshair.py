@@ -29,6 +29,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.callables import ChangedCallable, describe_callables
@@ -36,7 +37,7 @@ from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case,
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import SeedPlan
 from jobs.testgen.targets import Target as ChangedFile
-from jobs.testgen.targets import is_test_path, module_for, test_sources
+from jobs.testgen.targets import module_for, test_sources
 
 # Seconds of CPU per target, and what a crosshair process needs besides (start, import, z3).
 MAX_TARGET_S = 30
@@ -109,7 +110,7 @@ def plan(
     notes: list[str] = []
     tests = test_sources(checkout) if tests is None else tests
     for path in sorted(changed):
-        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
             continue
         found = module_for(checkout, path)
         if found is None:

@@ -9,8 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.targets import is_test_path, module_for
+from jobs.testgen.targets import module_for
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,7 @@ def plan(
     targets: dict[tuple[str, str], DiffTarget] = {}
     notes: list[str] = []
     for path in sorted(changed):
-        if not path.endswith(".py") or is_test_path(path) or not changed[path]:
+        if not path.endswith(".py") or is_test_file(path) or not changed[path]:
             continue
         found = module_for(checkout, path)
         base_source = base_sources.get(path)

@@ -10,8 +10,9 @@ configured, or cannot run.
 Adding an engine: write a module with a class that has ``name``, ``label``, ``share`` and
 ``async generate(workspace, targets) -> EngineOutcome`` (see :mod:`.characterize`), and add one
 line to ``ENGINES`` below (or call :func:`register`). To let users ask for it, add its name to
-:data:`core.engine_names.EngineName` and a portfolio here; the config schema, the command parser and
-the run state follow from that name.
+:data:`core.engine_names.EngineName` and a portfolio here; the config schema, the command parser
+and the run state follow from that name. Only the engines the change's language names run on its
+files (``Language.engines``, :mod:`jobs.languages`): Python's are the ``offline`` portfolio's.
 """
 
 from __future__ import annotations

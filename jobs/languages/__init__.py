@@ -1,0 +1,16 @@
+"""Languages: everything about a changed file that depends on the language it is written in.
+
+- :mod:`.language_protocol`: the :class:`~.language_protocol.Language` protocol: which changed files
+  are a language's own, which of them are tests, running its suite under coverage, running given
+  test files N times, running tests on the base commit, its test conventions for prompts, and its
+  offline engines (names from :mod:`jobs.testgen.engines.registry`).
+- :mod:`.language_registry`: ``LANGUAGES``, ``register`` and ``language_for``; how to add a language
+  or an engine is in its docstring.
+- :mod:`.python`: the Python backend (pytest, coverage.py, ``ast``), delegating to the modules
+  of :mod:`jobs.testgen` that do the work.
+- :mod:`.javascript`: the JavaScript/TypeScript backend's parts (issue 20). It is registered so
+  that its changed files are recognised and reported, but it generates no tests yet.
+
+This package's ``__init__`` imports nothing, so that :mod:`jobs.dependencies` can use the pure
+:mod:`.python.testfiles` without loading test generation.
+"""

@@ -1,0 +1,158 @@
+"""The :class:`Language` protocol: what the stages of test generation (:mod:`jobs.testgen.stages`)
+ask of the language a change is written in. A backend implements it; the registry
+(:mod:`.language_registry`) says which backend owns a changed file.
+
+The result types are today's, from the Python backend's modules: a suite run is a
+:class:`~jobs.testgen.pytest_runner.PytestRun` (its fields, line sets per file, failures per
+test, passed and timed out, are not pytest's own), the base commit's verdicts are
+:class:`~jobs.testgen.pin.Pinning` and :class:`~jobs.testgen.pin.BrokenTests`, and the
+conventions a prompt reads are :class:`~jobs.testgen.conventions.Conventions`. A second backend
+fills the same types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+
+if (
+    TYPE_CHECKING
+):  # types only: importing jobs.testgen here would load all of it, which imports this
+    from jobs.sandbox import Sandbox
+    from jobs.testgen.conventions import Conventions
+    from jobs.testgen.pin import BrokenTests, Pinning
+    from jobs.testgen.pytest_runner import PytestRun, TestFailure
+
+Lines = dict[str, set[int]]  # repository-relative path -> line numbers
+
+
+class RunTests(Protocol):
+    """One run of the given test files (all of the suite when empty) in the sandbox; with
+    ``measure``, under coverage. ``tag`` names the run's files in the work dir."""
+
+    def __call__(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> Awaitable[PytestRun]: ...
+
+
+class Language(Protocol):
+    """Everything language-specific that a run of test generation decides on."""
+
+    name: str  # the registry's key: "python"
+    label: str  # how reports name it: "Python", "JavaScript/TypeScript"
+    # False: its changed files are recognised and reported, but no tests are generated for
+    # them yet (the part says so, never ✅).
+    builds_tests: bool
+    # Whether its tests' lines can be told apart per test in one run (:mod:`jobs.testgen.per_test`);
+    # without it, candidates are kept file by file.
+    per_test: bool
+    # Whether the mutants of :mod:`jobs.testgen.proof` can be put into its changed lines.
+    mutants: bool
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        """Its offline engines, by their names in :mod:`jobs.testgen.engines.registry`: a
+        portfolio's other engines do not run on its files."""
+        ...
+
+    def owns(self, path: str) -> bool:
+        """Whether a changed file (repository-relative) is written in this language, test or
+        not."""
+        ...
+
+    def is_test_file(self, path: str) -> bool:
+        """Whether one of its files is test code (never a source to write tests for)."""
+        ...
+
+    def sources(self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]) -> Lines:
+        """Its changed source files (tests left out) with changed lines that ``selected``
+        (the config's paths) keeps."""
+        ...
+
+    def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        """Path -> "`path` line N: message" for each source that does not parse (parsed, never
+        run)."""
+        ...
+
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> PytestRun:
+        """The repository's own tests, all of them, under coverage in the sandbox; where it can,
+        with which lines of ``sources`` (the changed files) each test runs."""
+        ...
+
+    def imported_elsewhere(
+        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+    ) -> list[tuple[str, str]]:
+        """(module, where) of each changed source the suite ran from outside the checkout
+        (``root``, resolved): what it measured there says nothing about the change."""
+        ...
+
+    async def run_tests(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> PytestRun:
+        """One run of the given test files (a :class:`RunTests`); validation runs a candidate
+        ``flaky_runs`` times through it (:class:`jobs.testgen.validation.Validator`)."""
+        ...
+
+    async def pin_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> Pinning:
+        """Test files (path -> text, as validated on the head) run on the base commit: those
+        that fail there pin the change."""
+        ...
+
+    async def tests_failing_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> set[tuple[str, str]] | None:
+        """(path, test name) of each test of ``files`` that fails on the base commit; None when
+        the run says nothing."""
+        ...
+
+    async def broken_on_base(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        sha: str,
+        failures: list[TestFailure],
+        *,
+        timeout_s: float,
+    ) -> BrokenTests:
+        """The head's failing existing tests run on the base commit: those that pass there are
+        broken by the change."""
+        ...
+
+    def conventions(self, checkout: Path) -> Conventions:
+        """The repository's test conventions, for the agent's prompt and the output folder
+        (read, never run)."""
+        ...
+
+
+@dataclass(frozen=True)
+class Change:
+    """A change as test generation sees it
+    (:func:`jobs.languages.language_registry.change_for`): the run's language and its changed
+    sources, and the changed sources it leaves to others."""
+
+    language: Language
+    sources: dict[str, set[int]]  # the run's language's changed sources the config selects
+    # label -> changed sources of a language that builds no tests yet ("JavaScript/TypeScript")
+    not_built: dict[str, list[str]] = field(default_factory=dict)
+    # label -> changed sources of another language that builds tests: one language per run
+    not_this_run: dict[str, list[str]] = field(default_factory=dict)

@@ -1,0 +1,122 @@
+"""The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
+delegates to the modules doing the work: pytest under coverage.py
+(:mod:`jobs.testgen.pytest_runner`), the base-commit runs (:mod:`jobs.testgen.base_commit`), the
+test conventions (:mod:`jobs.testgen.conventions`), the test-file predicate (:mod:`.testfiles`), and
+the offline engines of :mod:`jobs.testgen.engines`, all of which write Python tests.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+from jobs.languages.python.testfiles import is_test_file
+from jobs.sandbox import Sandbox
+from jobs.testgen import base_commit, pytest_runner
+from jobs.testgen.conventions import Conventions, detect
+from jobs.testgen.engines import registry as engine_registry
+from jobs.testgen.pin import BrokenTests, Pinning
+
+Lines = dict[str, set[int]]
+
+
+class Python:
+    name = "python"
+    label = "Python"
+    builds_tests = True
+    per_test = True  # coverage.py's dynamic contexts (jobs.testgen.per_test)
+    mutants = True  # jobs.testgen.proof mutates Python's ast
+
+    @property
+    def engines(self) -> tuple[str, ...]:
+        # The engine registry's offline portfolio is Python's: every offline engine there
+        # writes pytest tests. Read when asked, so that an engine registered there runs here.
+        return engine_registry.PORTFOLIOS["offline"].engines
+
+    def owns(self, path: str) -> bool:
+        return path.endswith(".py")
+
+    def is_test_file(self, path: str) -> bool:
+        return self.owns(path) and is_test_file(path)
+
+    def sources(self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]) -> Lines:
+        return {
+            path: lines
+            for path, lines in changed.items()
+            if self.owns(path) and not is_test_file(path) and lines and selected(path)
+        }
+
+    def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        found = {}
+        for path in paths:
+            try:
+                ast.parse((checkout / path).read_bytes(), filename=path)
+            except SyntaxError as exc:
+                found[path] = f"`{path}` line {exc.lineno}: {exc.msg}"
+            except (OSError, ValueError):
+                continue
+        return found
+
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> pytest_runner.PytestRun:
+        return await pytest_runner.run_pytest(
+            sandbox,
+            checkout,
+            [],
+            tag="baseline",
+            timeout_s=timeout_s,
+            measure=True,
+            per_test=sorted(sources),
+        )
+
+    def imported_elsewhere(
+        self, sources: Mapping[str, set[int]], run: pytest_runner.PytestRun, root: str
+    ) -> list[tuple[str, str]]:
+        return pytest_runner.imported_elsewhere(sources, run.modules, root)
+
+    async def run_tests(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> pytest_runner.PytestRun:
+        return await pytest_runner.run_pytest(
+            sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
+        )
+
+    async def pin_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> Pinning:
+        return await base_commit.pin_on_base(sandbox, checkout, sha, files, timeout_s=timeout_s)
+
+    async def tests_failing_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> set[tuple[str, str]] | None:
+        return await base_commit.tests_failing_on_base(
+            sandbox, checkout, sha, files, timeout_s=timeout_s
+        )
+
+    async def broken_on_base(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        sha: str,
+        failures: list[pytest_runner.TestFailure],
+        *,
+        timeout_s: float,
+    ) -> BrokenTests:
+        return await base_commit.broken_on_base(
+            sandbox, checkout, sha, failures, timeout_s=timeout_s
+        )
+
+    def conventions(self, checkout: Path) -> Conventions:
+        return detect(checkout)
+
+
+PYTHON = Python()

@@ -1,0 +1,323 @@
+"""The language seam: which language a changed file belongs to, the one Python test-file
+predicate, a JS/TS-only change reported as not built yet, and a toy language with a toy engine,
+registered from this test alone, that gets a run through the real stages."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Callable, Iterator, Mapping
+from pathlib import Path
+
+import pytest
+
+from bot.filters import path_filter
+from core.repo_config import RepoConfig
+from core.settings import Settings
+from jobs.dependencies.testimports import candidates
+from jobs.languages import language_registry as registry
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from jobs.languages.language_protocol import Language
+from jobs.languages.python.python_backend import PYTHON
+from jobs.languages.python.testfiles import is_test_file
+from jobs.sandbox import LocalSandbox, Sandbox
+from jobs.testgen import produce_tests, targets
+from jobs.testgen.conventions import Conventions, detect
+from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
+from jobs.testgen.pin import BrokenTests, Pinning
+from jobs.testgen.pytest_runner import PytestRun, TestFailure
+from jobs.testgen.targets import Target
+from jobs.testgen.tests_report import unkept_result
+from tests.test_testgen import make_repo
+
+NO_LLM = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
+EVERYTHING: Callable[[str], bool] = lambda _: True  # noqa: E731
+
+
+# --- the one Python test-file predicate, as each of its three callers counts ----------------
+
+# path -> (not a source for test generation, a test module for the conventions, read by the
+# dependency install for its imports): what targets.is_test_path, conventions.is_test_file and
+# dependencies.testimports.is_test_file said before they became one function.
+PATHS = {
+    "pkg/mod.py": (False, False, False),
+    "tests/test_mod.py": (True, True, True),
+    "pkg/mod_test.py": (True, True, True),
+    "conftest.py": (True, False, True),
+    "tests/conftest.py": (True, False, True),
+    "tests/helpers.py": (True, False, False),
+    "test/data/make.py": (True, False, False),
+    "pkg/testing.py": (False, False, False),
+    "pkg/tests.py": (False, False, False),
+    "test_data.json": (True, True, False),
+}
+
+
+@pytest.mark.parametrize(("path", "expected"), PATHS.items())
+def test_one_predicate_answers_each_caller_as_before(
+    path: str, expected: tuple[bool, bool, bool]
+) -> None:
+    name = path.rsplit("/", 1)[-1]
+    assert (
+        is_test_file(path),
+        is_test_file(path, conftest=False, in_test_folder=False),
+        name.endswith(".py") and is_test_file(name),
+    ) == expected
+
+
+def test_the_callers_see_the_predicate(tmp_path: Path) -> None:
+    """The conventions count test modules only; the install reads test modules and conftests
+    for their imports; the engines' evidence is every Python file under tests."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pkg/__init__.py": "",
+            "tests/test_a.py": "import alpha\n",
+            "tests/conftest.py": "import beta\n",
+            "tests/helpers.py": "import gamma\n",
+        },
+    )
+    assert detect(repo).test_files == 1
+    assert candidates(repo) == ["alpha", "beta"]
+    assert sorted(targets.test_sources(repo)) == [
+        "tests/conftest.py",
+        "tests/helpers.py",
+        "tests/test_a.py",
+    ]
+
+
+# --- which language a change is ---------------------------------------------------------------
+
+
+def test_each_changed_file_goes_to_the_language_that_owns_it() -> None:
+    assert registry.language_for("pkg/mod.py") is PYTHON
+    for suffix in ("ts", "tsx", "js", "jsx", "mjs", "cjs"):
+        assert registry.language_for(f"src/a.{suffix}") is JAVASCRIPT
+    assert registry.language_for("README.md") is None
+    assert JAVASCRIPT.is_test_file("src/a.test.ts") and JAVASCRIPT.is_test_file("__tests__/a.js")
+    assert not JAVASCRIPT.is_test_file("src/a.ts")
+    assert PYTHON.is_test_file("tests/test_a.py") and not PYTHON.is_test_file("tests/a.ts")
+
+
+def test_a_change_is_its_python_sources_and_names_the_js_ones_it_leaves() -> None:
+    changed = {
+        "pkg/mod.py": {1},
+        "tests/test_mod.py": {2},
+        "src/a.ts": {3},
+        "src/a.test.ts": {4},
+        "src/b.tsx": {5},
+        "docs/x.md": {6},
+    }
+    change = registry.change_for(changed, EVERYTHING)
+    assert change.language is PYTHON
+    assert change.sources == {"pkg/mod.py": {1}}
+    assert change.not_built == {"JavaScript/TypeScript": ["src/a.ts", "src/b.tsx"]}
+    only_js = registry.change_for({"src/a.ts": {3}}, EVERYTHING)
+    assert (only_js.language, only_js.sources) == (PYTHON, {})
+    assert only_js.not_built == {"JavaScript/TypeScript": ["src/a.ts"]}
+    config = RepoConfig.model_validate({"paths": {"exclude": ["src/**"]}})
+    assert registry.change_for(changed, path_filter(config)).not_built == {}
+
+
+async def test_a_js_only_change_is_skipped_as_not_built_never_a_success(tmp_path: Path) -> None:
+    repo = make_repo(tmp_path / "repo", {"src/a.ts": "export const a = 1;\n"})
+    production = await produce_tests(LocalSandbox(), repo, {"src/a.ts": {1}}, RepoConfig(), NO_LLM)
+    note = "JavaScript/TypeScript: test generation is not built yet (`src/a.ts` not tested)."
+    assert production.nothing_to_do == note
+    result = unkept_result(production, RepoConfig().test_generation)
+    assert result is not None
+    assert result.status == "skipped"
+    assert result.headline.startswith("JavaScript/TypeScript: test generation not built yet")
+    assert note in result.summary
+
+
+# --- a toy language and a toy engine, registered from here alone ------------------------------
+
+SOURCE = "calc.toy"
+TEST = "spec/calc.spec.toy"
+
+
+class Toy:
+    """A language whose "suite" runs in-process: its sources end in ``.toy``, its tests in
+    ``.spec.toy``, and a test covers the source lines it names (``covers 2 3``)."""
+
+    name = "toy"
+    label = "Toy"
+    builds_tests = True
+    per_test = False
+    mutants = False
+    engines: tuple[str, ...] = ("toy",)
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    def owns(self, path: str) -> bool:
+        return path.endswith(".toy")
+
+    def is_test_file(self, path: str) -> bool:
+        return path.endswith(".spec.toy")
+
+    def sources(self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]) -> dict:
+        return {p: ls for p, ls in changed.items() if not self.is_test_file(p) and selected(p)}
+
+    def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        self.calls.append("syntax_errors")
+        return {}
+
+    def _run(self, checkout: Path, paths: list[str]) -> PytestRun:
+        executed: dict[str, set[int]] = {SOURCE: {1}}  # the existing tests run line 1 only
+        for path in paths:
+            for line in (checkout / path).read_text().splitlines():
+                if line.startswith("covers "):
+                    executed[SOURCE] |= {int(n) for n in line.split()[1:]}
+        return PytestRun(
+            returncode=0,
+            timed_out=False,
+            duration_s=0.0,
+            output="",
+            executed=executed,
+            statements={SOURCE: {1, 2, 3}},
+            passed=1,
+            measured=True,
+        )
+
+    async def run_suite(
+        self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
+    ) -> PytestRun:
+        self.calls.append("run_suite")
+        return self._run(checkout, [])
+
+    def imported_elsewhere(
+        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+    ) -> list[tuple[str, str]]:
+        return []
+
+    async def run_tests(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> PytestRun:
+        self.calls.append(f"run_tests {' '.join(paths)}")
+        return self._run(checkout, paths)
+
+    async def pin_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> Pinning:
+        self.calls.append(f"pin_on_base {' '.join(sorted(files))}")
+        return Pinning(dict.fromkeys(files, "fails"))
+
+    async def tests_failing_on_base(
+        self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
+    ) -> set[tuple[str, str]] | None:
+        return None
+
+    async def broken_on_base(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        sha: str,
+        failures: list[TestFailure],
+        *,
+        timeout_s: float,
+    ) -> BrokenTests:
+        raise AssertionError("the toy suite has no failing tests")
+
+    def conventions(self, checkout: Path) -> Conventions:
+        self.calls.append("conventions")
+        return Conventions(framework="toyspec", test_dirs=["spec"], naming="<name>.spec.toy")
+
+
+class ToyEngine:
+    name = "toy"
+    label = "Toy engine"
+    share = 1.0
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        target = targets[0]
+        path = f"{workspace.output_dir}/calc.spec.toy"
+        (workspace.checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (workspace.checkout / path).write_text(
+            "covers " + " ".join(map(str, target.uncovered)) + "\n"
+        )
+        return EngineOutcome(written=[path], notes=[f"toy engine: {target.path}"])
+
+
+@pytest.fixture
+def isolated_registries() -> Iterator[None]:
+    """What a test registers is gone after it (the dicts are shared by reference)."""
+    languages, engines, portfolios = (dict(registry.LANGUAGES), dict(ENGINES), dict(PORTFOLIOS))
+    yield
+    for shared, saved in ((registry.LANGUAGES, languages), (ENGINES, engines)):
+        shared.clear()
+        shared.update(saved)  # type: ignore[arg-type]
+    PORTFOLIOS.clear()
+    PORTFOLIOS.update(portfolios)
+
+
+def commit(repo: Path) -> str:
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    subprocess.run(
+        ["git", "-C", str(repo), "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "y"],
+        check=True,
+    )
+    return head(repo)
+
+
+def head(repo: Path) -> str:
+    out = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], capture_output=True)
+    return out.stdout.decode().strip()
+
+
+@pytest.mark.usefixtures("isolated_registries")
+async def test_a_toy_language_and_engine_registered_from_outside_get_a_run(
+    tmp_path: Path,
+) -> None:
+    """Registering a language, an engine and a portfolio is all it takes: the baseline, the
+    conventions, the validation runs and the base commit go through the toy language, the
+    engines through the toy engine, and its test is kept for the lines it newly covers."""
+    toy = Toy()
+    language: Language = registry.register(toy)
+    assert registry.language_for("a/calc.toy") is toy and language is toy
+    register(ToyEngine(), Portfolio("offline", ("toy",), label="offline: toy"))
+    repo = make_repo(tmp_path / "repo", {SOURCE: "one\n"})
+    base_sha = head(repo)
+    (repo / SOURCE).write_text("one\ntwo\nthree\n")
+    commit(repo)
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline", "flaky_runs": 2}})
+    production = await produce_tests(
+        LocalSandbox(), repo, {SOURCE: {2, 3}}, config, NO_LLM, base_sha=base_sha
+    )
+    assert production.nothing_to_do is None, production.nothing_to_do
+    assert "toy engine: calc.toy" in production.notes
+    assert list(production.kept) == [TEST]
+    assert production.before is not None and production.before.covered_count == 0
+    assert production.after is not None and production.after.covered_count == 2
+    assert production.pinning is not None and production.pinning.outcomes == {TEST: "fails"}
+    assert production.mutants is None  # the toy language says mutants cannot be put in it
+    assert toy.calls == [
+        "syntax_errors",
+        "run_suite",
+        "conventions",
+        f"run_tests {TEST}",
+        f"run_tests {TEST}",
+        f"pin_on_base {TEST}",
+    ]
+
+
+@pytest.mark.usefixtures("isolated_registries")
+async def test_a_portfolio_engine_that_writes_another_language_does_not_run(
+    tmp_path: Path,
+) -> None:
+    toy = Toy()
+    toy.engines = ()
+    registry.register(toy)
+    register(ToyEngine(), Portfolio("offline", ("toy",), label="offline: toy"))
+    repo = make_repo(tmp_path / "repo", {SOURCE: "one\ntwo\nthree\n"})
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline"}})
+    production = await produce_tests(LocalSandbox(), repo, {SOURCE: {2, 3}}, config, NO_LLM)
+    assert "toy: not run, it writes no Toy tests." in production.notes
+    assert not production.kept
