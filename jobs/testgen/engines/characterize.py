@@ -27,10 +27,11 @@ import re
 import shutil
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from jobs.sandbox import Sandbox, decisive_line
+from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
@@ -127,40 +128,9 @@ async def generate(
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    copy_fresh(PROBE, scratch / "probe.py")
-    job = {
-        "call_timeout_s": CALL_TIMEOUT_S,
-        "import_timeout_s": IMPORT_TIMEOUT_S,
-        "modules": [
-            {
-                "path": path,
-                "root": root,
-                "module": module,
-                "seeds": [
-                    {"id": index, "call": seed.call_source, "names": list(seed.names)}
-                    for index, seed in enumerate(ordered)
-                    if seed.path == path
-                ],
-            }
-            for path, (root, module) in sorted(modules.items())
-        ],
-    }
-    (scratch / "input.json").write_text(json.dumps(job, sort_keys=True), encoding="utf-8")
-    remaining = deadline - time.monotonic()
-    needed = OVERHEAD_S + IMPORT_TIMEOUT_S * len(modules) + 2 * CALL_TIMEOUT_S * len(ordered)
-    result = await sandbox.run(
-        [
-            "env",
-            f"PYTHONHASHSEED={HASH_SEED}",
-            sandbox.python,
-            f"{SCRATCH}/probe.py",
-            f"{SCRATCH}/input.json",
-            f"{SCRATCH}/output.jsonl",
-        ],
-        cwd=checkout,
-        timeout_s=max(1.0, min(remaining, needed)),
+    records, result = await run_probe(
+        sandbox, checkout, SCRATCH, modules, ordered, budget_s=deadline - time.monotonic()
     )
-    records = read_records(checkout / SCRATCH / "output.jsonl", len(ordered), set(modules))
     failed_imports = {
         str(r["path"]): str(r["detail"]) for r in records if r["kind"] == "import_error"
     }
@@ -196,6 +166,58 @@ async def generate(
         outcome.written.append(destination.as_posix())
     outcome.duration_s = time.monotonic() - started
     return outcome
+
+
+async def run_probe(
+    sandbox: Sandbox,
+    checkout: Path,
+    scratch: str,
+    modules: Mapping[str, tuple[str, str]],
+    seeds: list[Seed],
+    *,
+    budget_s: float,
+    tag: str = "",
+) -> tuple[list[dict[str, object]], CommandResult]:
+    """Run the probe (copied into ``scratch``, a repo-relative folder) on every seed of
+    ``modules`` (path -> (import root, module)), within ``budget_s`` or what the seeds need:
+    its records, checked (:func:`read_records`), and how the run ended. ``tag`` names this
+    run's input and output."""
+    folder = checkout / scratch
+    copy_fresh(PROBE, folder / "probe.py")
+    job = {
+        "call_timeout_s": CALL_TIMEOUT_S,
+        "import_timeout_s": IMPORT_TIMEOUT_S,
+        "modules": [
+            {
+                "path": path,
+                "root": root,
+                "module": module,
+                "seeds": [
+                    {"id": index, "call": seed.call_source, "names": list(seed.names)}
+                    for index, seed in enumerate(seeds)
+                    if seed.path == path
+                ],
+            }
+            for path, (root, module) in sorted(modules.items())
+        ],
+    }
+    (folder / f"input{tag}.json").write_text(json.dumps(job, sort_keys=True), encoding="utf-8")
+    output = folder / f"output{tag}.jsonl"
+    output.unlink(missing_ok=True)
+    needed = OVERHEAD_S + IMPORT_TIMEOUT_S * len(modules) + 2 * CALL_TIMEOUT_S * len(seeds)
+    result = await sandbox.run(
+        [
+            "env",
+            f"PYTHONHASHSEED={HASH_SEED}",
+            sandbox.python,
+            f"{scratch}/probe.py",
+            f"{scratch}/input{tag}.json",
+            f"{scratch}/output{tag}.jsonl",
+        ],
+        cwd=checkout,
+        timeout_s=max(1.0, min(budget_s, needed)),
+    )
+    return read_records(output, len(seeds), set(modules)), result
 
 
 def read_records(path: Path, seeds: int, module_paths: set[str]) -> list[dict[str, object]]:

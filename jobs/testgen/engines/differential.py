@@ -25,7 +25,6 @@ only in a mutated argument (which CrossHair reports as ``after execution``) is n
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
 from collections.abc import Mapping
@@ -33,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox
-from jobs.sandbox.workdir import WORK_DIR, copy_fresh
+from jobs.sandbox.workdir import WORK_DIR
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
 from jobs.testgen.engines import call_capture, characterize, input_variants
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
@@ -211,50 +210,22 @@ class _Run:
     ) -> dict[int, dict[str, object]]:
         """Run the characterization probe on every seed, on one side (the base's with `root_of`,
         the base tree's folder), within `share` of the time left: seed index -> record."""
-        scratch = self.checkout / SCRATCH
-        copy_fresh(characterize.PROBE, scratch / "probe.py")
-        modules = {t.path: (t.root, t.module) for t in self.targets}
-        job = {
-            "call_timeout_s": characterize.CALL_TIMEOUT_S,
-            "import_timeout_s": characterize.IMPORT_TIMEOUT_S,
-            "modules": [
-                {
-                    "path": path,
-                    "root": root if root_of is None else (PurePosixPath(root_of) / root).as_posix(),
-                    "module": module,
-                    "seeds": [
-                        {"id": index, "call": seed.call_source, "names": list(seed.names)}
-                        for index, seed in enumerate(seeds)
-                        if seed.path == path
-                    ],
-                }
-                for path, (root, module) in sorted(modules.items())
-            ],
+        modules = {
+            t.path: (
+                t.root if root_of is None else (PurePosixPath(root_of) / t.root).as_posix(),
+                t.module,
+            )
+            for t in self.targets
         }
-        (scratch / f"input-{side}.json").write_text(
-            json.dumps(job, sort_keys=True), encoding="utf-8"
+        records, _ = await characterize.run_probe(
+            self.sandbox,
+            self.checkout,
+            SCRATCH,
+            modules,
+            seeds,
+            budget_s=(self.deadline - time.monotonic()) * share,
+            tag=f"-{side}",
         )
-        remaining = self.deadline - time.monotonic()
-        needed = (
-            characterize.OVERHEAD_S
-            + characterize.IMPORT_TIMEOUT_S * len(modules)
-            + 2 * characterize.CALL_TIMEOUT_S * len(seeds)
-        )
-        output = scratch / f"output-{side}.jsonl"
-        output.unlink(missing_ok=True)
-        await self.sandbox.run(
-            [
-                "env",
-                f"PYTHONHASHSEED={characterize.HASH_SEED}",
-                self.sandbox.python,
-                f"{SCRATCH}/probe.py",
-                f"{SCRATCH}/input-{side}.json",
-                f"{SCRATCH}/output-{side}.jsonl",
-            ],
-            cwd=self.checkout,
-            timeout_s=max(1.0, min(remaining * share, needed)),
-        )
-        records = characterize.read_records(output, len(seeds), set(modules))
         return {int(str(r["id"])): r for r in records if "id" in r}
 
 
