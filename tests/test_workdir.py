@@ -45,3 +45,19 @@ def test_a_work_dir_the_pr_committed_as_a_symlink_is_replaced_not_written_throug
     workdir.prepare(checkout)
     assert (checkout / workdir.RC_FILE).read_text() == workdir.COVERAGE_RC
     assert (elsewhere / "coveragerc").read_text() == "theirs\n"
+
+
+def test_the_engines_inputs_are_written_fresh_where_the_tests_left_a_symlink(
+    tmp_path: Path,
+) -> None:
+    """The project's tests run in the sandbox before the probe's and the capture's inputs are
+    written into the scratch folder: a symlink they left there is replaced, not written
+    through."""
+    outside = tmp_path / "outside.json"
+    outside.write_text("left alone\n")
+    planted = tmp_path / "input-base.json"
+    planted.symlink_to(outside)
+    workdir.write_fresh('{"modules": []}', planted)
+    assert not planted.is_symlink()
+    assert planted.read_text() == '{"modules": []}'
+    assert outside.read_text() == "left alone\n"

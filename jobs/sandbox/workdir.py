@@ -80,20 +80,23 @@ def copy_script(name: str, to: Path) -> None:
     copy_fresh(SCRIPTS / name, to)
 
 
+def _new_file(to: Path) -> int:
+    """A descriptor for ``to`` as a new file: whatever the sandbox left there (a symlink
+    included) is removed first, never followed."""
+    to.unlink(missing_ok=True)
+    return os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
+
+
 def copy_fresh(source: Path, to: Path) -> None:
     """Copy one of Tandem's own files to ``to`` as a new file: never through whatever the
     sandbox left there (a symlink is replaced, not followed)."""
-    to.unlink(missing_ok=True)
-    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "wb") as out, source.open("rb") as data:
+    with os.fdopen(_new_file(to), "wb") as out, source.open("rb") as data:
         shutil.copyfileobj(data, out)
 
 
 def write_fresh(text: str, to: Path) -> None:
     """Write ``text`` to ``to`` as a new file, like :func:`copy_fresh`."""
-    to.unlink(missing_ok=True)
-    fd = os.open(to, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
+    with os.fdopen(_new_file(to), "w", encoding="utf-8") as out:
         out.write(text)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from jobs.sandbox import Sandbox
-from jobs.sandbox.workdir import copy_script
+from jobs.sandbox.workdir import copy_script, write_fresh
 from jobs.testgen.seeds import Seed
 
 SCRIPT = "capture_calls.py"
@@ -97,7 +97,7 @@ async def capture(
         "max_per_target": MAX_PER_TARGET,
     }
     job_file, output = folder / f"capture-{slug}.json", folder / f"capture-{slug}.jsonl"
-    job_file.write_text(json.dumps(job), encoding="utf-8")
+    write_fresh(json.dumps(job), job_file)
     output.unlink(missing_ok=True)
     await sandbox.run(
         [

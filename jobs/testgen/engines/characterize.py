@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
-from jobs.sandbox.workdir import WORK_DIR, copy_fresh
+from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target, module_for, test_sources
@@ -201,7 +201,8 @@ async def run_probe(
             for path, (root, module) in sorted(modules.items())
         ],
     }
-    (folder / f"input{tag}.json").write_text(json.dumps(job, sort_keys=True), encoding="utf-8")
+    # The project's code has run in the sandbox before (the capture, another side's probe).
+    write_fresh(json.dumps(job, sort_keys=True), folder / f"input{tag}.json")
     output = folder / f"output{tag}.jsonl"
     output.unlink(missing_ok=True)
     needed = OVERHEAD_S + IMPORT_TIMEOUT_S * len(modules) + 2 * CALL_TIMEOUT_S * len(seeds)

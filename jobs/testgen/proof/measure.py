@@ -74,7 +74,7 @@ def _write(
         "deadline_s": deadline_s,
         "per_test": per_test,
     }
-    (checkout / SPEC).write_text(json.dumps(spec), encoding="utf-8")
+    workdir.write_fresh(json.dumps(spec), checkout / SPEC)
     (checkout / RESULTS).unlink(missing_ok=True)
 
 
