@@ -41,6 +41,9 @@ class SteadyWorker(QueueWorker):
         # When Redis last answered a poll (time.monotonic()); None before the first one.
         self.answered_at: float | None = None
         self.waiting_since: float | None = None
+        # Whether this outage's first error has been logged: a stall may be logged before it,
+        # and the error says why Redis is away, so both are told once per outage.
+        self.error_told = False
 
     def silent_for(self) -> float | None:
         """Seconds since Redis last answered this worker's poll; None before the first poll."""
@@ -75,6 +78,8 @@ class SteadyWorker(QueueWorker):
             # the reconnect backoff's cap; jobs in progress go on.
             if self.waiting_since is None:
                 self.waiting_since = began if self.answered_at is None else self.answered_at
+            if not self.error_told:
+                self.error_told = True
                 log.warning(
                     "%s: Redis unavailable (%s: %s); polling again (running jobs go on)",
                     self.queue_name,
@@ -91,3 +96,4 @@ class SteadyWorker(QueueWorker):
                 self.answered_at - self.waiting_since,
             )
             self.waiting_since = None
+        self.error_told = False
