@@ -1,0 +1,108 @@
+"""Where a generated JS/TS test goes and how it is written: read from the runner's config and
+the package's own tests (plain data, no Node)."""
+
+from __future__ import annotations
+
+from jobs.languages.javascript.test_layout import (
+    JEST_INCLUDE,
+    VITEST_INCLUDE,
+    jest_globs,
+    read_layout,
+    vitest_globs,
+)
+
+VITEST_CONFIG = """
+import { defineConfig } from 'vitest/config'
+
+export default defineConfig({
+  plugins: [],
+  test: {
+    include: ['test/unit/**/*.test.ts', "test/int/**/*.test.ts"],
+    environment: 'node',
+  },
+})
+"""
+
+
+def test_a_vitest_include_that_names_a_folder_puts_the_test_there() -> None:
+    globs = vitest_globs("vitest.config.ts", VITEST_CONFIG)
+    assert globs.include == ("test/unit/**/*.test.ts", "test/int/**/*.test.ts")
+    assert globs.unread is None
+    layout = read_layout("vitest", globs, ["src/math/add.ts", "package.json"], {}, {})
+
+    assert layout.existing == 0
+    # Beside the source is vitest's default, but this config would never collect it there.
+    assert not globs.admits("src/math/add.test.ts")
+    assert layout.test_path_for("src/math/add.ts") == "test/unit/add.test.ts"
+
+
+def test_the_packages_own_layout_and_naming_win_where_the_runner_collects_them() -> None:
+    globs = vitest_globs(None, None)
+    paths = ["src/a.ts", "src/a.spec.ts", "src/b.ts", "src/b.spec.ts", "src/c/d.ts"]
+    texts = {
+        "src/a.spec.ts": "import { describe, it, expect } from 'vitest'\n"
+        "import { a } from './a.js'\n",
+        "src/b.spec.ts": "import { it, expect } from 'vitest'\nimport { b } from './b.js'\n",
+    }
+    layout = read_layout("vitest", globs, paths, texts, {"type": "module"})
+
+    assert (layout.placement, layout.kind, layout.existing) == ("beside", "spec", 2)
+    assert layout.test_path_for("src/c/d.ts") == "src/c/d.spec.ts"
+    assert layout.esm and not layout.globals and layout.js_extension
+    assert layout.import_of("src/c/d.spec.ts", "src/c/d.ts") == "./d.js"
+    assert layout.example == "src/a.spec.ts"
+    prompt = layout.describe()
+    assert "`npx vitest run`" in prompt and "jest" not in prompt
+    assert "import `describe`, `it`, `expect` from 'vitest'" in prompt
+
+
+def test_a_config_value_that_is_not_a_literal_is_said_and_the_defaults_stand_in() -> None:
+    config = "export default defineConfig({ test: { include: [...shared.include, 'x'] } })"
+    globs = vitest_globs("vite.config.ts", config)
+    assert globs.include == VITEST_INCLUDE
+    assert globs.unread == "vite.config.ts: `include` is not a literal list"
+
+    projects = "export default defineConfig({ test: { projects: ['packages/*'] } })"
+    assert "projects" in (vitest_globs("vitest.config.ts", projects).unread or "")
+
+
+def test_vitest_never_collects_from_node_modules() -> None:
+    globs = vitest_globs(None, None)
+    assert globs.admits("src/x.test.tsx")
+    assert not globs.admits("node_modules/pkg/x.test.ts")
+
+
+def test_jest_roots_and_test_match_from_package_json() -> None:
+    manifest = (
+        '{"name": "p", "jest": {"roots": ["<rootDir>/src"],'
+        ' "testMatch": ["**/__tests__/**/*.[jt]s"]}}'
+    )
+    globs = jest_globs("package.json", manifest)
+    assert globs.roots == ("src",)
+    assert globs.include == ("**/__tests__/**/*.[jt]s",)
+    layout = read_layout(
+        "jest",
+        globs,
+        ["src/util.js", "src/__tests__/util.test.js", "lib/x.js"],
+        {"src/__tests__/util.test.js": "const { util } = require('../util')\n"},
+        {},
+    )
+    assert layout.placement == "__tests__"
+    assert not layout.esm and layout.globals
+    assert layout.test_path_for("src/parse/num.js") == "src/parse/__tests__/num.test.js"
+    assert layout.import_of("src/parse/__tests__/num.test.js", "src/parse/num.js") == "../num"
+    # Outside the roots nothing is collected, whatever the name.
+    assert layout.test_path_for("lib/x.js") is None
+    assert "CommonJS" in layout.describe() and "globals" in layout.describe()
+
+
+def test_jest_test_regex_and_ignored_folders() -> None:
+    config = (
+        "module.exports = {\n  testRegex: '(/tests/.*|\\\\.unit)\\\\.ts$',\n"
+        "  testPathIgnorePatterns: ['/node_modules/', '/fixtures/'],\n}\n"
+    )
+    globs = jest_globs("jest.config.js", config)
+    assert globs.regex and globs.include == JEST_INCLUDE
+    assert globs.admits("tests/a.ts")
+    assert not globs.admits("tests/fixtures/a.ts")
+    assert not globs.admits("src/a.test.ts")
