@@ -81,7 +81,7 @@ def installed_version(package: Path) -> str | None:
     return version if isinstance(version, str) else None
 
 
-def _bin(package: Path, name: str) -> Path | None:
+def binary(package: Path, name: str) -> Path | None:
     declared = _manifest(package).get("bin")
     if isinstance(declared, dict):
         declared = declared.get(name)
@@ -145,8 +145,15 @@ async def ensure_provider(
     if result.returncode != 0:
         why = "timed out" if result.timed_out else decisive_line(result.output)
         return VitestError(f"installing {name}@{version} failed: {why}")
-    failed = _link_provider(folder, name, vitest)
+    failed = link_provider(folder, name, vitest)
     return failed or f"{name} {version} (Tandem's tools)"
+
+
+def beside(vitest: Path, name: str) -> Path | None:
+    """Package ``name`` in the node_modules the project's ``vitest`` sits in, where vitest's own
+    ``import()`` finds it (linked there by :func:`link_provider`, or hoisted)."""
+    found = vitest.resolve().parent / name
+    return found if (found / "package.json").is_file() else None
 
 
 def project_provider(vitest: Path, package_dir: Path, checkout: Path) -> str | None:
@@ -168,7 +175,7 @@ def _tools_folder(tools_dir: Path, version: str) -> Path:
     return folder
 
 
-def _link_provider(folder: Path, name: str, vitest: Path) -> VitestError | None:
+def link_provider(folder: Path, name: str, vitest: Path) -> VitestError | None:
     """Link the installed provider next to the project's vitest, and the provider's vitest
     import to that same copy."""
     installed = folder / "node_modules" / name
@@ -204,7 +211,7 @@ async def run_with_coverage(
     vitest = find_installed("vitest", package_dir, checkout)
     if vitest is None:
         return VitestError("vitest is not installed in node_modules (did the install run?)")
-    entry = _bin(vitest, "vitest")
+    entry = binary(vitest, "vitest")
     if entry is None:
         return VitestError(f"{vitest}/package.json names no vitest binary")
     provider = await ensure_provider(

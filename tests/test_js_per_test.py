@@ -1,0 +1,176 @@
+"""Which lines each vitest test runs, from one run: the wrapper config, the records, and a real
+TypeScript project end to end (its lines shifted by what the transform removes, so an unmapped
+line would be wrong). Skips, saying why, without Node or the npm registry."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.vitest_per_test import (
+    SETUP,
+    VitestJob,
+    VitestPerTestRun,
+    read_records,
+    run_per_test,
+    wrapper_config,
+)
+from jobs.sandbox.local_sandbox import LocalSandbox
+from tests.test_js_vitest import VITEST, network_trouble
+
+
+def test_the_wrapper_imports_the_projects_config_and_adds_the_setup_file() -> None:
+    text = wrapper_config(Path("/c/pkg/vitest.config.ts"), Path("/c/.tandem-work/s.mjs"))
+    assert text.startswith('import base from "/c/pkg/vitest.config.ts";\n')
+    assert 'typeof base === "function" ? base(env) : base' in text
+    assert '[...[test.setupFiles ?? []].flat(), "/c/.tandem-work/s.mjs"]' in text
+    assert "const base = {};" in wrapper_config(None, Path("/s.mjs"))
+
+
+def test_records_are_read_relative_to_the_checkout(tmp_path: Path) -> None:
+    root = tmp_path / "checkout"
+    records = tmp_path / "records"
+    records.mkdir()
+    lines = [
+        {"file": f"{root}/src/a.test.ts", "test": "(load)", "state": "load", "lines": {}},
+        {
+            "file": f"{root}/src/a.test.ts",
+            "test": "group > adds",
+            "state": "pass",
+            "lines": {f"{root}/src/a.ts": [3, 4], "/elsewhere/lib.ts": [1]},
+        },
+    ]
+    text = "\n".join(json.dumps(line) for line in lines) + '\n{"file": "trunc'
+    (records / "1-1.jsonl").write_text(text)
+    (records / "2-1.jsonl").write_text(
+        json.dumps({"file": "/outside/x.test.ts", "test": "t", "state": "pass", "lines": {}})
+    )
+
+    found = read_records(records, root)
+
+    assert found.lines == {
+        "src/a.test.ts > (load)": {},
+        "src/a.test.ts > group > adds": {"src/a.ts": {3, 4}},
+    }
+    assert found.outcomes == {
+        "src/a.test.ts > (load)": "load",
+        "src/a.test.ts > group > adds": "pass",
+    }
+
+
+# Lines 1-2 are a type alias the transform removes: unmapped, every line below would be off.
+CALC = """\
+type Sign = -1 | 0 | 1;
+
+export function sign(x: number): Sign {
+  if (x > 0) {
+    return 1;
+  }
+  if (x < 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+TESTS = """\
+import { describe, expect, test } from "vitest";
+import { sign } from "../src/calc";
+
+test("positive", () => {
+  expect(sign(3)).toBe(1);
+});
+describe("signs", () => {
+  test("negative", () => {
+    expect(sign(-3)).toBe(-1);
+  });
+});
+test("set up by the project", () => {
+  expect((globalThis as { PROJECT_SETUP?: number }).PROJECT_SETUP).toBe(1);
+});
+"""
+FAILING = """\
+import { expect, test } from "vitest";
+import { sign } from "../src/calc";
+
+test("zero is wrong here", () => {
+  expect(sign(0)).toBe(5);
+});
+"""
+# The project's own config: tests only under test/, and a setup file of its own, both kept
+CONFIG = """\
+import { defineConfig } from "vitest/config";
+
+export default defineConfig(() => ({
+  test: { include: ["test/**/*.test.ts"], setupFiles: ["./test/setup.ts"] },
+}));
+"""
+
+
+@pytest.fixture(scope="module")
+def node() -> Node:
+    found = find_node()
+    if isinstance(found, NodeUnavailable):
+        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
+    return found
+
+
+@pytest.mark.slow
+async def test_each_tests_lines_in_one_vitest_run(node: Node, tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    files = {
+        "package.json": json.dumps(
+            {
+                "name": "tiny",
+                "private": True,
+                "type": "module",
+                "devDependencies": {"vitest": VITEST},
+            }
+        ),
+        "vitest.config.ts": CONFIG,
+        "src/calc.ts": CALC,
+        "test/setup.ts": "(globalThis as { PROJECT_SETUP?: number }).PROJECT_SETUP = 1;\n",
+        "test/calc.test.ts": TESTS,
+        "test/zero.test.ts": FAILING,
+        "src/ignored.test.ts": 'import { test } from "vitest";\ntest("never", () => {});\n',
+    }
+    for path, text in files.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(text)
+    sandbox = LocalSandbox()
+    try:
+        installed = await sandbox.run(
+            [*env_prefix(), *node.npm("install", "--no-audit", "--no-fund", "--ignore-scripts")],
+            cwd=checkout,
+            timeout_s=240,
+        )
+        if installed.returncode != 0 and network_trouble(installed.output):
+            pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
+        assert installed.returncode == 0, installed.output
+        run = await run_per_test(
+            sandbox,
+            node,
+            VitestJob(checkout, checkout, ["src/calc.ts"], tmp_path / "tools", timeout_s=240),
+        )
+    finally:
+        await sandbox.close()
+
+    assert isinstance(run, VitestPerTestRun), run
+    assert run.provider == f"@vitest/coverage-istanbul {VITEST}"
+    assert run.result.returncode == 1, run.result.output  # the failing test
+    per_test = run.per_test
+    assert per_test.lines["test/calc.test.ts > positive"] == {"src/calc.ts": {4, 5}}
+    assert per_test.lines["test/calc.test.ts > signs > negative"] == {"src/calc.ts": {4, 7, 8}}
+    assert per_test.lines["test/zero.test.ts > zero is wrong here"] == {"src/calc.ts": {4, 7, 10}}
+    assert per_test.outcomes["test/zero.test.ts > zero is wrong here"] == "fail"
+    # the project's setup file still ran, and its include still decides what is collected
+    assert per_test.outcomes["test/calc.test.ts > set up by the project"] == "pass"
+    assert not [test for test in per_test.outcomes if test.startswith("src/")]
+    # the whole run's report agrees with the union of the tests' lines
+    assert isinstance(run.coverage, Coverage), run.coverage
+    union = set().union(*(lines.get("src/calc.ts", set()) for lines in per_test.lines.values()))
+    assert run.coverage.executed["src/calc.ts"] == union == {4, 5, 7, 8, 10}
+    assert (checkout / ".tandem-work" / SETUP.name).is_file()
