@@ -3,7 +3,7 @@ the package's own tests (plain data, no Node)."""
 
 from __future__ import annotations
 
-from jobs.languages.javascript.test_layout import (
+from jobs.languages.javascript.suite_layout import (
     JEST_INCLUDE,
     VITEST_INCLUDE,
     jest_globs,
