@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.run_results import RunResults
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
 from jobs.languages.javascript.vitest_per_test import (
     SETUP,
@@ -174,3 +175,15 @@ async def test_each_tests_lines_in_one_vitest_run(node: Node, tmp_path: Path) ->
     union = set().union(*(lines.get("src/calc.ts", set()) for lines in per_test.lines.values()))
     assert run.coverage.executed["src/calc.ts"] == union == {4, 5, 7, 8, 10}
     assert (checkout / ".tandem-work" / SETUP.name).is_file()
+    # each test's outcome from the JSON report, under the same ids as its lines
+    assert isinstance(run.results, RunResults), run.results
+    assert set(run.results.tests) == set(per_test.lines) - {
+        "test/calc.test.ts > (load)",
+        "test/zero.test.ts > (load)",
+    }
+    failed = run.results.failed()
+    assert list(failed) == ["test/zero.test.ts > zero is wrong here"]
+    message = failed["test/zero.test.ts > zero is wrong here"].message
+    assert message.startswith("AssertionError: expected ") and message.endswith(
+        " to be 5 // Object.is equality"
+    )

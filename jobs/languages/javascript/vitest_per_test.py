@@ -26,6 +26,7 @@ from pathlib import Path
 
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, parse_results
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox import workdir
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
@@ -67,6 +68,7 @@ class VitestPerTestRun:
     result: CommandResult
     coverage: Coverage | ReportError  # the whole run's report, as :mod:`.vitest` reads it
     per_test: PerTestLines
+    results: RunResults | ReportProblem  # each test's outcome, from vitest's JSON reporter
     provider: str
 
 
@@ -196,12 +198,14 @@ async def run_per_test(
     work.mkdir(exist_ok=True)
     setup, wrapper = work / SETUP.name, work / f"{job.tag}.{WRAPPER}"
     records, report_dir = work / f"{job.tag}.per-test", work / f"{job.tag}.coverage"
+    outcomes = work / f"{job.tag}.results.json"
     workdir.copy_fresh(SETUP, setup)
     workdir.write_fresh(wrapper_config(project_config(job.package_dir), setup), wrapper)
-    for old in [*records.glob("*.jsonl"), report_dir / vitest.REPORT]:
+    for old in [*records.glob("*.jsonl"), report_dir / vitest.REPORT, outcomes]:
         old.unlink(missing_ok=True)  # an earlier run's must not be read
     environment = {"TANDEM_PER_TEST_DIR": str(records), "TANDEM_PROVIDER_PACKAGE": str(provider)}
     args = vitest.coverage_args(report_dir, ISTANBUL, job.include)
+    args += ["--reporter=default", "--reporter=json", f"--outputFile.json={outcomes}"]
     result = await sandbox.run(
         [
             *env_prefix(environment),
@@ -226,5 +230,9 @@ async def run_per_test(
         )
     root = job.checkout.resolve()
     per_test = read_records(records, root) if records.is_dir() else PerTestLines()
+    try:
+        results = parse_results(outcomes.read_bytes(), root)
+    except OSError:
+        results = ReportProblem(f"vitest wrote no test report: {decisive_line(result.output)}")
     shown = f"{ISTANBUL} {vitest.installed_version(provider)}"
-    return VitestPerTestRun(result, parse_report(report, str(root)), per_test, shown)
+    return VitestPerTestRun(result, parse_report(report, str(root)), per_test, results, shown)
