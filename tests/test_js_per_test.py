@@ -10,11 +10,11 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.package_job import PackageJob
 from jobs.languages.javascript.run_results import RunResults
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
 from jobs.languages.javascript.vitest_per_test import (
     SETUP,
-    VitestJob,
     VitestPerTestRun,
     read_records,
     run_per_test,
@@ -154,7 +154,7 @@ async def test_each_tests_lines_in_one_vitest_run(node: Node, tmp_path: Path) ->
         run = await run_per_test(
             sandbox,
             node,
-            VitestJob(checkout, checkout, ["src/calc.ts"], tmp_path / "tools", timeout_s=240),
+            PackageJob(checkout, checkout, ["src/calc.ts"], tmp_path / "tools", timeout_s=240),
         )
     finally:
         await sandbox.close()

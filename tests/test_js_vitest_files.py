@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.javascript.base_runs import run_on_base
+from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
-from jobs.languages.javascript.vitest_files import VitestFilesRun, run_files, run_on_base
-from jobs.languages.javascript.vitest_per_test import VitestJob
+from jobs.languages.javascript.vitest_files import run_files
 from jobs.sandbox.local_sandbox import LocalSandbox
 from tests.test_js_vitest import VITEST, network_trouble
 
@@ -93,7 +94,7 @@ async def test_files_on_the_head_and_on_the_base_commit(node: Node, tmp_path: Pa
         (checkout / path).parent.mkdir(parents=True, exist_ok=True)
         (checkout / path).write_text(text)
 
-    job = VitestJob(checkout, checkout / "pkg", [], tmp_path / "tools", timeout_s=240)
+    job = PackageJob(checkout, checkout / "pkg", [], tmp_path / "tools", timeout_s=240)
     sandbox = LocalSandbox()
     try:
         installed = await sandbox.run(
@@ -106,22 +107,22 @@ async def test_files_on_the_head_and_on_the_base_commit(node: Node, tmp_path: Pa
         assert installed.returncode == 0, installed.output
         head = await run_files(sandbox, node, job, ["test/clamp.test.ts", "test/double.test.ts"])
         one = await run_files(sandbox, node, job, ["test/clamp.test.ts"], name="top stays")
-        base = await run_on_base(sandbox, node, job, base_sha, tests)
+        base = await run_on_base(run_files, sandbox, node, job, base_sha, tests)
     finally:
         await sandbox.close()
 
-    assert isinstance(head, VitestFilesRun) and isinstance(head.results, RunResults), head
+    assert isinstance(head, FilesRun) and isinstance(head.results, RunResults), head
     assert head.result.returncode == 0, head.result.output
     assert {t: o.status for t, o in head.results.tests.items()} == {
         "pkg/test/clamp.test.ts > negative is zero now": "pass",
         "pkg/test/clamp.test.ts > top stays": "pass",
         "pkg/test/double.test.ts > doubles": "pass",
     }
-    assert isinstance(one, VitestFilesRun) and isinstance(one.results, RunResults), one
+    assert isinstance(one, FilesRun) and isinstance(one.results, RunResults), one
     assert one.results.tests["pkg/test/clamp.test.ts > top stays"] == Outcome("pass")
     assert one.results.tests["pkg/test/clamp.test.ts > negative is zero now"].status == "skip"
 
-    assert isinstance(base, VitestFilesRun) and isinstance(base.results, RunResults), base
+    assert isinstance(base, FilesRun) and isinstance(base.results, RunResults), base
     on_base = base.results.tests
     assert on_base["pkg/test/clamp.test.ts > negative is zero now"].status == "fail"
     assert (

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
+from jobs.languages.javascript.package_job import RunnerError as VitestError
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
 
@@ -42,11 +43,6 @@ class VitestRun:
     result: CommandResult  # vitest's own: returncode 1 when a test failed
     coverage: Coverage | ReportError
     provider: str  # "@vitest/coverage-v8 4.1.2 (the project's)" or "(Tandem's tools)"
-
-
-@dataclass(frozen=True)
-class VitestError:
-    reason: str
 
 
 def _package_dirs(start: Path, checkout: Path) -> list[Path]:

@@ -26,12 +26,14 @@ from pathlib import Path
 
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
+from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.run_results import ReportProblem, RunResults, parse_results
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox import workdir
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
 
 SETUP = Path(__file__).with_name("vitest_per_test.mjs")
+RECORDER = Path(__file__).with_name("per_test_recorder.cjs")  # the setup files' shared part
 ISTANBUL = "@vitest/coverage-istanbul"
 WRAPPER = "vitest.tandem.config.mjs"
 LOAD = "(load)"
@@ -42,18 +44,6 @@ CONFIG_NAMES = tuple(
     for suffix in ("ts", "mts", "cts", "js", "mjs", "cjs")
 )
 MAX_RECORD_BYTES = 50_000_000
-
-
-@dataclass(frozen=True)
-class VitestJob:
-    """One package's run: where it is and where Tandem's files for it go."""
-
-    checkout: Path
-    package_dir: Path  # the folder of its package.json, inside the checkout
-    include: list[str]  # files relative to package_dir whose coverage is wanted
-    tools_dir: Path  # the part's own tools folder (the provider's install)
-    timeout_s: float
-    tag: str = "suite"  # names this run's files in the work dir
 
 
 @dataclass
@@ -142,8 +132,8 @@ def _relative(path: str, root: Path) -> str | None:
 
 
 async def ensure_istanbul(
-    sandbox: Sandbox, node: Node, installed_vitest: Path, job: VitestJob
-) -> Path | vitest.VitestError:
+    sandbox: Sandbox, node: Node, installed_vitest: Path, job: PackageJob
+) -> Path | RunnerError:
     """The istanbul provider's package folder: the project's, or one installed at the
     project's vitest version into the tools folder and linked beside the project's vitest."""
     own = vitest.find_installed(ISTANBUL, job.package_dir, job.checkout)
@@ -154,7 +144,7 @@ async def ensure_istanbul(
         return beside
     version = vitest.installed_version(installed_vitest)
     if version is None:
-        return vitest.VitestError(f"{installed_vitest}/package.json has no version")
+        return RunnerError(f"{installed_vitest}/package.json has no version")
     folder = job.tools_dir / f"coverage-istanbul-{version}"
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
@@ -176,23 +166,23 @@ async def ensure_istanbul(
     )
     if result.returncode != 0:
         why = "timed out" if result.timed_out else decisive_line(result.output)
-        return vitest.VitestError(f"installing {ISTANBUL}@{version} failed: {why}")
+        return RunnerError(f"installing {ISTANBUL}@{version} failed: {why}")
     failed = vitest.link_provider(folder, ISTANBUL, installed_vitest)
     return failed or folder / "node_modules" / ISTANBUL
 
 
 async def run_per_test(
-    sandbox: Sandbox, node: Node, job: VitestJob
-) -> VitestPerTestRun | vitest.VitestError:
+    sandbox: Sandbox, node: Node, job: PackageJob
+) -> VitestPerTestRun | RunnerError:
     """The package's suite, once, with coverage and the lines of each test."""
     installed = vitest.find_installed("vitest", job.package_dir, job.checkout)
     if installed is None:
-        return vitest.VitestError("vitest is not installed in node_modules (did the install run?)")
+        return RunnerError("vitest is not installed in node_modules (did the install run?)")
     entry = vitest.binary(installed, "vitest")
     if entry is None:
-        return vitest.VitestError(f"{installed}/package.json names no vitest binary")
+        return RunnerError(f"{installed}/package.json names no vitest binary")
     provider = await ensure_istanbul(sandbox, node, installed, job)
-    if isinstance(provider, vitest.VitestError):
+    if isinstance(provider, RunnerError):
         return provider
     work = job.checkout / workdir.WORK_DIR
     work.mkdir(exist_ok=True)
@@ -200,10 +190,14 @@ async def run_per_test(
     records, report_dir = work / f"{job.tag}.per-test", work / f"{job.tag}.coverage"
     outcomes = work / f"{job.tag}.results.json"
     workdir.copy_fresh(SETUP, setup)
+    workdir.copy_fresh(RECORDER, work / RECORDER.name)
     workdir.write_fresh(wrapper_config(project_config(job.package_dir), setup), wrapper)
     for old in [*records.glob("*.jsonl"), report_dir / vitest.REPORT, outcomes]:
         old.unlink(missing_ok=True)  # an earlier run's must not be read
-    environment = {"TANDEM_PER_TEST_DIR": str(records), "TANDEM_PROVIDER_PACKAGE": str(provider)}
+    environment = {
+        "TANDEM_PER_TEST_DIR": str(records),
+        "TANDEM_PROVIDER_PACKAGE": str(provider / "package.json"),
+    }
     args = vitest.coverage_args(report_dir, ISTANBUL, job.include)
     args += ["--reporter=default", "--reporter=json", f"--outputFile.json={outcomes}"]
     result = await sandbox.run(
@@ -220,11 +214,11 @@ async def run_per_test(
         timeout_s=job.timeout_s,
     )
     if result.timed_out:
-        return vitest.VitestError(f"vitest did not finish in {job.timeout_s:.0f} s")
+        return RunnerError(f"vitest did not finish in {job.timeout_s:.0f} s")
     try:
         report = (report_dir / vitest.REPORT).read_bytes()
     except OSError:
-        return vitest.VitestError(
+        return RunnerError(
             f"vitest wrote no coverage report (exit {result.returncode}): "
             f"{decisive_line(result.output)}"
         )

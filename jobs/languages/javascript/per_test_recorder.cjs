@@ -1,0 +1,89 @@
+// The lines each test runs, from istanbul's statement counters (Tandem, issue 20): shared by the
+// vitest and jest setup files beside it. Before each test the counters are copied; after it,
+// the statements whose count rose are the test's. Statement locations are in the code the
+// runner instrumented; where the file carries a source map (TypeScript, vitest's transforms),
+// each start is mapped back through it the way istanbul's own report does (greatest lower
+// bound, then least upper bound), with the same library, @jridgewell/trace-mapping, which
+// both runners' coverage tooling depends on.
+//
+// Output: one JSON line per test, {"file", "test", "state", "lines": {path: [line, ...]}}, in
+// a file of its own per worker under TANDEM_PER_TEST_DIR.
+"use strict";
+const { appendFileSync, mkdirSync } = require("node:fs");
+const { createRequire } = require("node:module");
+const { join } = require("node:path");
+const { threadId } = require("node:worker_threads");
+
+function traceMapping() {
+  // Where the runner's coverage tooling is installed: the provider's package, then the project
+  const places = [process.env.TANDEM_PROVIDER_PACKAGE, join(process.cwd(), "package.json")];
+  for (const place of places) {
+    if (!place) continue;
+    try {
+      return createRequire(place)("@jridgewell/trace-mapping");
+    } catch {
+      // not resolvable from there
+    }
+  }
+  return null;
+}
+
+function makeRecorder(storeKey) {
+  const outDir = process.env.TANDEM_PER_TEST_DIR;
+  const out = outDir ? join(outDir, `${process.pid}-${threadId}.jsonl`) : null;
+  if (outDir) mkdirSync(outDir, { recursive: true });
+  let mapping; // loaded on the first file with a source map
+  const maps = new Map(); // file -> TraceMap
+  const starts = new Map(); // file -> {statement id -> original start line, or null}
+
+  function counters() {
+    const store = globalThis[storeKey] || {};
+    const copy = {};
+    for (const [file, data] of Object.entries(store)) copy[file] = { ...data.s };
+    return copy;
+  }
+
+  function startLine(file, data, id) {
+    let lines = starts.get(file);
+    if (!lines) starts.set(file, (lines = {}));
+    if (id in lines) return lines[id];
+    const where = data.statementMap[id].start;
+    let line = where.line;
+    if (data.inputSourceMap) {
+      if (mapping === undefined) mapping = traceMapping();
+      if (mapping === null) return (lines[id] = null); // a line that may be wrong is worse
+      if (!maps.has(file)) maps.set(file, new mapping.TraceMap(data.inputSourceMap));
+      const map = maps.get(file);
+      const at = { line: where.line, column: where.column };
+      let found = mapping.originalPositionFor(map, { ...at, bias: mapping.GREATEST_LOWER_BOUND });
+      if (found.source === null) {
+        found = mapping.originalPositionFor(map, { ...at, bias: mapping.LEAST_UPPER_BOUND });
+      }
+      line = found.line; // null: generated code, with no place in the source
+    }
+    return (lines[id] = line);
+  }
+
+  function record(file, test, state, before) {
+    if (!out) return;
+    const store = globalThis[storeKey] || {};
+    const lines = {};
+    for (const [source, data] of Object.entries(store)) {
+      const earlier = before[source] || {};
+      for (const [id, count] of Object.entries(data.s)) {
+        if (count > (earlier[id] || 0)) {
+          const line = startLine(source, data, id);
+          if (line !== null) (lines[source] ||= new Set()).add(line);
+        }
+      }
+    }
+    const shown = Object.fromEntries(
+      Object.entries(lines).map(([source, found]) => [source, [...found].sort((a, b) => a - b)]),
+    );
+    appendFileSync(out, JSON.stringify({ file, test, state, lines: shown }) + "\n");
+  }
+
+  return { counters, record };
+}
+
+module.exports = { makeRecorder };
