@@ -1,0 +1,217 @@
+"""jest runs of a package's tests (issue 20, items 4 and 6): the suite once with istanbul JSON
+coverage and the lines of each test (:func:`run_per_test`), and given test files without
+coverage (:func:`run_files`, which :mod:`.base_runs` also runs on the base commit).
+
+jest instruments with babel-plugin-istanbul when ``--coverage`` is on, and its counters live in
+``globalThis.__coverage__``: the setup file :data:`SETUP` reads them around each test (see
+``per_test_recorder.cjs``). It is added to the project's own ``setupFilesAfterEnv`` by a wrapper
+config, written into the work dir, that loads the project's config (``jest.config.js/.cjs/.mjs
+/.json`` or ``package.json``'s ``jest`` field; an object, a function or a promise) and keeps its
+``rootDir`` where the project's config put it. A ``jest.config.ts`` needs ts-node to load, which
+the wrapper cannot count on: that suite runs with its own config and no per-test record (the
+whole run's coverage stands), and the run says so.
+
+jest knows a test in its hooks only by its space-joined full name; the records are matched to
+the JSON report's ids (``file > describe > title``) by that name. Options that take a list
+(``--coverageReporters``) swallow the paths after them, so paths come first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.languages.javascript import vitest
+from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
+from jobs.languages.javascript.package_job import FilesRun, PackageJob, RunnerError
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, parse_results
+from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.languages.javascript.vitest_per_test import RECORDER, PerTestLines, read_records
+from jobs.sandbox import workdir
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
+
+SETUP = Path(__file__).with_name("jest_per_test.cjs")
+WRAPPER = "jest.tandem.config.cjs"
+CONFIG_NAMES = tuple(f"jest.config.{suffix}" for suffix in ("js", "cjs", "mjs", "json", "ts"))
+
+
+@dataclass(frozen=True)
+class JestPerTestRun:
+    result: CommandResult
+    coverage: Coverage | ReportError
+    per_test: PerTestLines
+    results: RunResults | ReportProblem
+    note: str | None = None  # why there is no per-test record, when there is none
+
+
+def project_config(package_dir: Path) -> Path | None:
+    """jest's config file in ``package_dir``, or its ``package.json`` when that has a
+    ``jest`` field; None: jest's defaults."""
+    for name in CONFIG_NAMES:
+        if (package_dir / name).is_file():
+            return package_dir / name
+    manifest = package_dir / "package.json"
+    try:
+        field = json.loads(manifest.read_text(encoding="utf-8")).get("jest")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return manifest if isinstance(field, dict) else None
+
+
+def wrapper_config(config: Path | None, package_dir: Path, setup: Path) -> str:
+    """The wrapper config's text (CommonJS): the project's config with ``setup`` added to its
+    ``setupFilesAfterEnv`` and Tandem's scratch folder to its ignored test paths."""
+    if config is None:
+        load = "return {};"
+    elif config.name == "package.json":
+        load = f"return require({json.dumps(str(config))}).jest;"
+    elif config.suffix == ".mjs":
+        load = f"return (await import({json.dumps(config.as_uri())})).default;"
+    else:
+        load = f"return require({json.dumps(str(config))});"
+    config_dir = json.dumps(str(config.parent if config is not None else package_dir))
+    return (
+        '"use strict";\n'
+        'const path = require("node:path");\n'
+        f"async function load() {{\n  {load}\n}}\n"
+        "module.exports = async () => {\n"
+        "  let config = await load();\n"
+        "  if (config && config.__esModule && config.default) config = config.default;\n"
+        '  if (typeof config === "function") config = await config();\n'
+        "  config = { ...(config ?? {}) };\n"
+        f'  config.rootDir = path.resolve({config_dir}, config.rootDir ?? ".");\n'
+        "  config.setupFilesAfterEnv = [...(config.setupFilesAfterEnv ?? []), "
+        f"{json.dumps(str(setup))}];\n"
+        "  config.testPathIgnorePatterns = [\n"
+        '    ...(config.testPathIgnorePatterns ?? ["/node_modules/"]),\n'
+        f"    {json.dumps(f'/{re.escape(workdir.WORK_DIR)}/')},\n"
+        "  ];\n"
+        "  return config;\n"
+        "};\n"
+    )
+
+
+def by_report_ids(per_test: PerTestLines, results: RunResults) -> PerTestLines:
+    """The records' ids (``file > <space-joined full name>``) as the report's
+    (``file > describe > title``); ``(load)`` records keep theirs."""
+    names = {}
+    for test in results.tests:
+        file, _, rest = test.partition(" > ")
+        names[f"{file} > {' '.join(rest.split(' > '))}"] = test
+    renamed = PerTestLines()
+    for test, lines in per_test.lines.items():
+        real = names.get(test, test)
+        renamed.lines[real] = lines
+        if real in results.tests:
+            renamed.outcomes[real] = results.tests[real].status
+        elif test in per_test.outcomes:
+            renamed.outcomes[real] = per_test.outcomes[test]
+    return renamed
+
+
+def _jest(job: PackageJob) -> tuple[Path, Path] | RunnerError:
+    installed = vitest.find_installed("jest", job.package_dir, job.checkout)
+    if installed is None:
+        return RunnerError("jest is not installed in node_modules (did the install run?)")
+    entry = vitest.binary(installed, "jest")
+    if entry is None:
+        return RunnerError(f"{installed}/package.json names no jest binary")
+    return installed, entry
+
+
+async def run_per_test(
+    sandbox: Sandbox, node: Node, job: PackageJob
+) -> JestPerTestRun | RunnerError:
+    """The package's suite, once, with coverage and the lines of each test."""
+    found = _jest(job)
+    if isinstance(found, RunnerError):
+        return found
+    installed, entry = found
+    work = job.checkout / workdir.WORK_DIR
+    work.mkdir(exist_ok=True)
+    records, report_dir = work / f"{job.tag}.per-test", work / f"{job.tag}.coverage"
+    outcomes = work / f"{job.tag}.results.json"
+    for old in [*records.glob("*.jsonl"), report_dir / vitest.REPORT, outcomes]:
+        old.unlink(missing_ok=True)  # an earlier run's must not be read
+    config = project_config(job.package_dir)
+    note = None
+    if config is not None and config.suffix == ".ts":
+        args = ["--config", str(config)]
+        note = f"no per-test record: {config.name} is TypeScript, which only jest itself loads"
+    else:
+        setup = work / SETUP.name
+        workdir.copy_fresh(SETUP, setup)
+        workdir.copy_fresh(RECORDER, work / RECORDER.name)
+        wrapper = work / f"{job.tag}.{WRAPPER}"
+        workdir.write_fresh(wrapper_config(config, job.package_dir, setup), wrapper)
+        args = ["--config", str(wrapper)]
+    args += [
+        "--ci",
+        "--coverage",
+        f"--coverageDirectory={report_dir}",
+        *(f"--collectCoverageFrom={path}" for path in job.include),
+        "--json",
+        f"--outputFile={outcomes}",
+        "--coverageReporters=json",  # last: it takes a list
+    ]
+    environment = {
+        "TANDEM_PER_TEST_DIR": str(records),
+        "TANDEM_PROVIDER_PACKAGE": str(installed / "package.json"),
+    }
+    result = await sandbox.run(
+        [*env_prefix(environment), str(node.path), str(entry), *args],
+        cwd=job.package_dir,
+        timeout_s=job.timeout_s,
+    )
+    if result.timed_out:
+        return RunnerError(f"jest did not finish in {job.timeout_s:.0f} s")
+    try:
+        report = (report_dir / vitest.REPORT).read_bytes()
+    except OSError:
+        return RunnerError(
+            f"jest wrote no coverage report (exit {result.returncode}): "
+            f"{decisive_line(result.output)}"
+        )
+    root = job.checkout.resolve()
+    try:
+        results: RunResults | ReportProblem = parse_results(outcomes.read_bytes(), root)
+    except OSError:
+        results = ReportProblem(f"jest wrote no test report: {decisive_line(result.output)}")
+    per_test = read_records(records, root) if records.is_dir() else PerTestLines()
+    if isinstance(results, RunResults):
+        per_test = by_report_ids(per_test, results)
+    return JestPerTestRun(result, parse_report(report, str(root)), per_test, results, note)
+
+
+async def run_files(
+    sandbox: Sandbox, node: Node, job: PackageJob, files: list[str], *, name: str | None = None
+) -> FilesRun | RunnerError:
+    """``files`` (relative to the package folder) once, exactly those (``--runTestsByPath``);
+    ``name``: only the tests whose full name matches this pattern (jest's ``-t``)."""
+    found = _jest(job)
+    if isinstance(found, RunnerError):
+        return found
+    _, entry = found
+    work = job.checkout / workdir.WORK_DIR  # in a base tree, its own (removed with it)
+    work.mkdir(exist_ok=True)
+    outcomes = work / f"{job.tag}.results.json"
+    outcomes.unlink(missing_ok=True)
+    args = [*files, "--runTestsByPath", "--ci", "--json", f"--outputFile={outcomes}"]
+    if name is not None:
+        args += ["-t", name]
+    result = await sandbox.run(
+        [*env_prefix(), str(node.path), str(entry), *args],
+        cwd=job.package_dir,
+        timeout_s=job.timeout_s,
+    )
+    if result.timed_out:
+        return RunnerError(f"jest did not finish in {job.timeout_s:.0f} s")
+    try:
+        text = outcomes.read_bytes()
+    except OSError:
+        return FilesRun(
+            result, ReportProblem(f"jest wrote no test report: {decisive_line(result.output)}")
+        )
+    return FilesRun(result, parse_results(text, job.checkout.resolve()))

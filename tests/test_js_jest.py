@@ -1,0 +1,178 @@
+"""jest runs: the suite once with coverage and each test's lines (through a wrapper config that
+keeps the project's own setup files and test match), given files on the head, and on the base
+commit. Real git, Node and jest; skips, saying why, without Node or the npm registry."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from jobs.languages.javascript import jest_runs
+from jobs.languages.javascript.base_runs import run_on_base
+from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.package_job import FilesRun, PackageJob
+from jobs.languages.javascript.run_results import Outcome, RunResults
+from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.vitest_per_test import PerTestLines
+from jobs.sandbox.local_sandbox import LocalSandbox
+from tests.test_js_vitest import network_trouble
+
+JEST = "30.2.0"
+BASE = """\
+function sign(x) {
+  if (x > 0) {
+    return 1;
+  }
+  return -1;
+}
+module.exports = { sign };
+"""
+HEAD = """\
+function sign(x) {
+  if (x > 0) {
+    return 1;
+  }
+  if (x < 0) {
+    return -1;
+  }
+  return 0;
+}
+module.exports = { sign };
+"""
+TESTS = """\
+const { sign } = require("../src/calc");
+
+describe("signs", () => {
+  describe("of numbers", () => {
+    test("positive", () => {
+      expect(sign(3)).toBe(1);
+    });
+  });
+});
+test("zero is zero", () => {
+  expect(sign(0)).toBe(0);
+});
+test("set up by the project", () => {
+  expect(global.PROJECT_SETUP).toBe(1);
+});
+test("wrong on purpose", () => {
+  expect(sign(-2)).toBe(2);
+});
+"""
+CONFIG = """\
+module.exports = {
+  testMatch: ["<rootDir>/test/**/*.test.js"],
+  setupFilesAfterEnv: ["<rootDir>/test/setup.js"],
+};
+"""
+
+
+def test_the_wrapper_keeps_the_projects_config_and_adds_the_setup_file() -> None:
+    text = jest_runs.wrapper_config(Path("/c/p/jest.config.js"), Path("/c/p"), Path("/w/s.cjs"))
+    assert 'return require("/c/p/jest.config.js");' in text
+    assert 'config.rootDir = path.resolve("/c/p", config.rootDir ?? ".");' in text
+    assert '[...(config.setupFilesAfterEnv ?? []), "/w/s.cjs"]' in text
+    assert '"/\\\\.tandem\\\\-work/"' in text
+    field = jest_runs.wrapper_config(Path("/c/p/package.json"), Path("/c/p"), Path("/s.cjs"))
+    assert 'return require("/c/p/package.json").jest;' in field
+    assert "return {};" in jest_runs.wrapper_config(None, Path("/c/p"), Path("/s.cjs"))
+
+
+def test_records_take_the_reports_ids() -> None:
+    records = PerTestLines(
+        lines={"t.test.js > a b c": {"src/x.js": {2}}, "t.test.js > (load)": {}},
+        outcomes={"t.test.js > a b c": "ran", "t.test.js > (load)": "load"},
+    )
+    results = RunResults(tests={"t.test.js > a > b c": Outcome("fail", "boom")})
+    renamed = jest_runs.by_report_ids(records, results)
+    assert renamed.lines == {"t.test.js > a > b c": {"src/x.js": {2}}, "t.test.js > (load)": {}}
+    assert renamed.outcomes == {"t.test.js > a > b c": "fail", "t.test.js > (load)": "load"}
+
+
+def git(cwd: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+@pytest.fixture(scope="module")
+def node() -> Node:
+    found = find_node()
+    if isinstance(found, NodeUnavailable):
+        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
+    return found
+
+
+@pytest.mark.slow
+async def test_a_jest_suite_per_test_then_on_the_base_commit(node: Node, tmp_path: Path) -> None:
+    checkout = tmp_path / "checkout"
+    files = {
+        "package.json": json.dumps(
+            {"name": "p", "private": True, "devDependencies": {"jest": JEST}}
+        ),
+        "jest.config.js": CONFIG,
+        ".gitignore": "node_modules/\n",
+        "src/calc.js": BASE,
+        "test/setup.js": "global.PROJECT_SETUP = 1;\n",
+    }
+    for path, text in files.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(text)
+    git(checkout, "init", "-q")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "-qm", "base")
+    base_sha = git(checkout, "rev-parse", "HEAD")
+    (checkout / "src/calc.js").write_text(HEAD)
+    git(checkout, "commit", "-qam", "head")
+    (checkout / "test/calc.test.js").write_text(TESTS)
+    # not under test/: the project's testMatch never collects it
+    (checkout / "src/stray.test.js").write_text('test("stray", () => {});\n')
+
+    job = PackageJob(checkout, checkout, ["src/calc.js"], tmp_path / "tools", timeout_s=300)
+    sandbox = LocalSandbox()
+    try:
+        installed = await sandbox.run(
+            [*env_prefix(), *node.npm("install", "--no-audit", "--no-fund", "--ignore-scripts")],
+            cwd=checkout,
+            timeout_s=300,
+        )
+        if installed.returncode != 0 and network_trouble(installed.output):
+            pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
+        assert installed.returncode == 0, installed.output
+        run = await jest_runs.run_per_test(sandbox, node, job)
+        kept = {"test/calc.test.js": TESTS}
+        base = await run_on_base(jest_runs.run_files, sandbox, node, job, base_sha, kept)
+    finally:
+        await sandbox.close()
+
+    assert isinstance(run, jest_runs.JestPerTestRun), run
+    assert run.note is None
+    assert run.result.returncode == 1, run.result.output  # the test that fails on purpose
+    assert isinstance(run.results, RunResults), run.results
+    assert {t: o.status for t, o in run.results.tests.items()} == {
+        "test/calc.test.js > signs > of numbers > positive": "pass",
+        "test/calc.test.js > zero is zero": "pass",
+        "test/calc.test.js > set up by the project": "pass",
+        "test/calc.test.js > wrong on purpose": "fail",
+    }
+    lines = run.per_test.lines
+    assert lines["test/calc.test.js > signs > of numbers > positive"] == {"src/calc.js": {2, 3}}
+    assert lines["test/calc.test.js > zero is zero"] == {"src/calc.js": {2, 5, 8}}
+    assert lines["test/calc.test.js > wrong on purpose"] == {"src/calc.js": {2, 5, 6}}
+    assert run.per_test.outcomes["test/calc.test.js > wrong on purpose"] == "fail"
+    assert isinstance(run.coverage, Coverage), run.coverage
+    # line 10 ran as the test file loaded the module: its own record, no test's
+    assert lines["test/calc.test.js > (load)"] == {"src/calc.js": {10}}
+    assert run.coverage.executed["src/calc.js"] == {2, 3, 5, 6, 8, 10}
+
+    assert isinstance(base, FilesRun) and isinstance(base.results, RunResults), base
+    on_base = {t: o.status for t, o in base.results.tests.items()}
+    assert on_base["test/calc.test.js > zero is zero"] == "fail"  # it pins the change
+    assert on_base["test/calc.test.js > signs > of numbers > positive"] == "pass"
