@@ -15,10 +15,10 @@ from jobs.languages.javascript.base_runs import run_on_base
 from jobs.languages.javascript.coverage import Coverage
 from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import Node
 from jobs.languages.javascript.vitest_per_test import PerTestLines
 from jobs.sandbox.local_sandbox import LocalSandbox
-from tests.test_js_vitest import network_trouble
+from tests.js_support import node_or_skip, npm_install
 
 JEST = "30.2.0"
 BASE = """\
@@ -104,10 +104,7 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def node() -> Node:
-    found = find_node()
-    if isinstance(found, NodeUnavailable):
-        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
-    return found
+    return node_or_skip()
 
 
 @pytest.mark.slow
@@ -138,14 +135,7 @@ async def test_a_jest_suite_per_test_then_on_the_base_commit(node: Node, tmp_pat
     job = PackageJob(checkout, checkout, ["src/calc.js"], tmp_path / "tools", timeout_s=300)
     sandbox = LocalSandbox()
     try:
-        installed = await sandbox.run(
-            [*env_prefix(), *node.npm("install", "--no-audit", "--no-fund", "--ignore-scripts")],
-            cwd=checkout,
-            timeout_s=300,
-        )
-        if installed.returncode != 0 and network_trouble(installed.output):
-            pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
-        assert installed.returncode == 0, installed.output
+        await npm_install(sandbox, node, checkout)
         run = await jest_runs.run_per_test(sandbox, node, job)
         kept = {"test/calc.test.js": TESTS}
         base = await run_on_base(jest_runs.run_files, sandbox, node, job, base_sha, kept)

@@ -18,10 +18,10 @@ from jobs.languages.javascript.package_install import (
     restore,
     save,
 )
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult
-from tests.test_js_vitest import network_trouble
+from tests.js_support import node_or_skip, npm_install
 
 NPM = PackageManager("npm", "", "package-lock.json")
 
@@ -73,10 +73,7 @@ class NoRuns(LocalSandbox):
 
 @pytest.fixture(scope="module")
 def node() -> Node:
-    found = find_node()
-    if isinstance(found, NodeUnavailable):
-        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
-    return found
+    return node_or_skip()
 
 
 @pytest.mark.slow
@@ -89,14 +86,7 @@ async def test_npm_ci_then_the_cache(node: Node, tmp_path: Path) -> None:
     sandbox = LocalSandbox()
     options = InstallOptions(tmp_path / "cache", False, "none", timeout_s=240)
     try:
-        locked = await sandbox.run(
-            [*env_prefix(), *node.npm("install", "--package-lock-only", "--ignore-scripts")],
-            cwd=checkout,
-            timeout_s=240,
-        )
-        if locked.returncode != 0 and network_trouble(locked.output):
-            pytest.skip(f"the npm registry is not reachable: {locked.output[-300:]}")
-        assert locked.returncode == 0, locked.output
+        await npm_install(sandbox, node, checkout, "--package-lock-only")  # the lockfile only
         first = await install_package(sandbox, node, checkout, NPM, options)
     finally:
         await sandbox.close()

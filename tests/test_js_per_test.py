@@ -12,7 +12,7 @@ import pytest
 from jobs.languages.javascript.coverage import Coverage
 from jobs.languages.javascript.package_job import PackageJob
 from jobs.languages.javascript.run_results import RunResults
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import Node
 from jobs.languages.javascript.vitest_per_test import (
     SETUP,
     VitestPerTestRun,
@@ -21,7 +21,8 @@ from jobs.languages.javascript.vitest_per_test import (
     wrapper_config,
 )
 from jobs.sandbox.local_sandbox import LocalSandbox
-from tests.test_js_vitest import VITEST, network_trouble
+from tests.js_support import node_or_skip, npm_install
+from tests.test_js_vitest import VITEST
 
 
 def test_the_wrapper_imports_the_projects_config_and_adds_the_setup_file() -> None:
@@ -113,10 +114,7 @@ export default defineConfig(() => ({
 
 @pytest.fixture(scope="module")
 def node() -> Node:
-    found = find_node()
-    if isinstance(found, NodeUnavailable):
-        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
-    return found
+    return node_or_skip()
 
 
 @pytest.mark.slow
@@ -143,14 +141,7 @@ async def test_each_tests_lines_in_one_vitest_run(node: Node, tmp_path: Path) ->
         (checkout / path).write_text(text)
     sandbox = LocalSandbox()
     try:
-        installed = await sandbox.run(
-            [*env_prefix(), *node.npm("install", "--no-audit", "--no-fund", "--ignore-scripts")],
-            cwd=checkout,
-            timeout_s=240,
-        )
-        if installed.returncode != 0 and network_trouble(installed.output):
-            pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
-        assert installed.returncode == 0, installed.output
+        await npm_install(sandbox, node, checkout)
         run = await run_per_test(
             sandbox,
             node,

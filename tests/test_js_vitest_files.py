@@ -14,10 +14,11 @@ import pytest
 from jobs.languages.javascript.base_runs import run_on_base
 from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import Node
 from jobs.languages.javascript.vitest_files import run_files
 from jobs.sandbox.local_sandbox import LocalSandbox
-from tests.test_js_vitest import VITEST, network_trouble
+from tests.js_support import node_or_skip, npm_install
+from tests.test_js_vitest import VITEST
 
 BASE = """\
 export function clamp(x: number, top: number): number {
@@ -64,10 +65,7 @@ def git(cwd: Path, *args: str) -> str:
 
 @pytest.fixture(scope="module")
 def node() -> Node:
-    found = find_node()
-    if isinstance(found, NodeUnavailable):
-        pytest.skip(f"{found.reason} (scripts/bootstrap installs the `js` extra)")
-    return found
+    return node_or_skip()
 
 
 @pytest.mark.slow
@@ -97,14 +95,7 @@ async def test_files_on_the_head_and_on_the_base_commit(node: Node, tmp_path: Pa
     job = PackageJob(checkout, checkout / "pkg", [], tmp_path / "tools", timeout_s=240)
     sandbox = LocalSandbox()
     try:
-        installed = await sandbox.run(
-            [*env_prefix(), *node.npm("install", "--no-audit", "--no-fund", "--ignore-scripts")],
-            cwd=checkout / "pkg",
-            timeout_s=240,
-        )
-        if installed.returncode != 0 and network_trouble(installed.output):
-            pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
-        assert installed.returncode == 0, installed.output
+        await npm_install(sandbox, node, checkout / "pkg")
         head = await run_files(sandbox, node, job, ["test/clamp.test.ts", "test/double.test.ts"])
         one = await run_files(sandbox, node, job, ["test/clamp.test.ts"], name="top stays")
         base = await run_on_base(run_files, sandbox, node, job, base_sha, tests)

@@ -25,8 +25,14 @@ from pathlib import Path
 
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
-from jobs.languages.javascript.package_job import FilesRun, PackageJob, RunnerError
-from jobs.languages.javascript.run_results import ReportProblem, RunResults, parse_results
+from jobs.languages.javascript.package_job import (
+    FilesRun,
+    PackageJob,
+    RunnerError,
+    outcomes_file,
+    run_for_outcomes,
+)
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, read_outcomes
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.languages.javascript.vitest_per_test import RECORDER, PerTestLines, read_records
 from jobs.sandbox import workdir
@@ -111,21 +117,11 @@ def by_report_ids(per_test: PerTestLines, results: RunResults) -> PerTestLines:
     return renamed
 
 
-def _jest(job: PackageJob) -> tuple[Path, Path] | RunnerError:
-    installed = vitest.find_installed("jest", job.package_dir, job.checkout)
-    if installed is None:
-        return RunnerError("jest is not installed in node_modules (did the install run?)")
-    entry = vitest.binary(installed, "jest")
-    if entry is None:
-        return RunnerError(f"{installed}/package.json names no jest binary")
-    return installed, entry
-
-
 async def run_per_test(
     sandbox: Sandbox, node: Node, job: PackageJob
 ) -> JestPerTestRun | RunnerError:
     """The package's suite, once, with coverage and the lines of each test."""
-    found = _jest(job)
+    found = vitest.runner_entry("jest", job.package_dir, job.checkout)
     if isinstance(found, RunnerError):
         return found
     installed, entry = found
@@ -175,10 +171,7 @@ async def run_per_test(
             f"{decisive_line(result.output)}"
         )
     root = job.checkout.resolve()
-    try:
-        results: RunResults | ReportProblem = parse_results(outcomes.read_bytes(), root)
-    except OSError:
-        results = ReportProblem(f"jest wrote no test report: {decisive_line(result.output)}")
+    results = read_outcomes(outcomes, result.output, "jest", root)
     per_test = read_records(records, root) if records.is_dir() else PerTestLines()
     if isinstance(results, RunResults):
         per_test = by_report_ids(per_test, results)
@@ -190,28 +183,11 @@ async def run_files(
 ) -> FilesRun | RunnerError:
     """``files`` (relative to the package folder) once, exactly those (``--runTestsByPath``);
     ``name``: only the tests whose full name matches this pattern (jest's ``-t``)."""
-    found = _jest(job)
+    found = vitest.runner_entry("jest", job.package_dir, job.checkout)
     if isinstance(found, RunnerError):
         return found
-    _, entry = found
-    work = job.checkout / workdir.WORK_DIR  # in a base tree, its own (removed with it)
-    work.mkdir(exist_ok=True)
-    outcomes = work / f"{job.tag}.results.json"
-    outcomes.unlink(missing_ok=True)
+    outcomes = outcomes_file(job)
     args = [*files, "--runTestsByPath", "--ci", "--json", f"--outputFile={outcomes}"]
     if name is not None:
         args += ["-t", name]
-    result = await sandbox.run(
-        [*env_prefix(), str(node.path), str(entry), *args],
-        cwd=job.package_dir,
-        timeout_s=job.timeout_s,
-    )
-    if result.timed_out:
-        return RunnerError(f"jest did not finish in {job.timeout_s:.0f} s")
-    try:
-        text = outcomes.read_bytes()
-    except OSError:
-        return FilesRun(
-            result, ReportProblem(f"jest wrote no test report: {decisive_line(result.output)}")
-        )
-    return FilesRun(result, parse_results(text, job.checkout.resolve()))
+    return await run_for_outcomes(sandbox, node, job, "jest", [str(found[1]), *args], outcomes)

@@ -7,8 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.languages.javascript.run_results import ReportProblem, RunResults
-from jobs.sandbox.sandbox_protocol import CommandResult
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, read_outcomes
+from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.sandbox import workdir
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox
 
 
 @dataclass(frozen=True)
@@ -35,3 +37,26 @@ class FilesRun:
     result: CommandResult
     results: RunResults | ReportProblem
     refused: tuple[str, ...] = ()  # test files not placed in the base tree (unsafe paths)
+
+
+def outcomes_file(job: PackageJob) -> Path:
+    """Where this job's run writes its JSON report (an earlier run's removed): in the work dir
+    of ``job.checkout``, which for a base tree is its own, removed with it."""
+    work = job.checkout / workdir.WORK_DIR
+    work.mkdir(exist_ok=True)
+    path = work / f"{job.tag}.results.json"
+    path.unlink(missing_ok=True)
+    return path
+
+
+async def run_for_outcomes(
+    sandbox: Sandbox, node: Node, job: PackageJob, runner: str, command: list[str], outcomes: Path
+) -> FilesRun | RunnerError:
+    """Run ``runner``'s ``command`` (its entry script and arguments) in the package folder and
+    read the JSON report it writes at ``outcomes``."""
+    result = await sandbox.run(
+        [*env_prefix(), str(node.path), *command], cwd=job.package_dir, timeout_s=job.timeout_s
+    )
+    if result.timed_out:
+        return RunnerError(f"{runner} did not finish in {job.timeout_s:.0f} s")
+    return FilesRun(result, read_outcomes(outcomes, result.output, runner, job.checkout.resolve()))

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs.sandbox.sandbox_protocol import decisive_line
+
 MESSAGE_LIMIT = 500
 # The report's statuses, as Tandem counts them; "pending" is jest's skipped
 STATUSES = {
@@ -95,3 +97,13 @@ def parse_results(text: str | bytes, root: Path) -> RunResults | ReportProblem:
             status = STATUSES.get(str(test.get("status")), "skip")
             found.tests[test_id] = Outcome(status, _message(test.get("failureMessages")))
     return found
+
+
+def read_outcomes(path: Path, output: str, runner: str, root: Path) -> RunResults | ReportProblem:
+    """The JSON report a run wrote at ``path``; its absence is a problem with the run's decisive
+    line (``output``: the run's own)."""
+    try:
+        text = path.read_bytes()
+    except OSError:
+        return ReportProblem(f"{runner} wrote no test report: {decisive_line(output)}")
+    return parse_results(text, root)

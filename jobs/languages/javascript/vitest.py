@@ -84,6 +84,17 @@ def binary(package: Path, name: str) -> Path | None:
     return package / declared if isinstance(declared, str) else None
 
 
+def runner_entry(name: str, package_dir: Path, checkout: Path) -> tuple[Path, Path] | VitestError:
+    """The runner ``name`` (vitest, jest) as installed for the package, and its entry script."""
+    installed = find_installed(name, package_dir, checkout)
+    if installed is None:
+        return VitestError(f"{name} is not installed in node_modules (did the install run?)")
+    entry = binary(installed, name)
+    if entry is None:
+        return VitestError(f"{installed}/package.json names no {name} binary")
+    return installed, entry
+
+
 def escape_glob(path: str) -> str:
     """A file path as a literal glob for vitest's picomatch (``src/pages/[id].ts``)."""
     return _GLOB_SPECIAL.sub(r"\\\1", path)

@@ -27,7 +27,7 @@ from pathlib import Path
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
-from jobs.languages.javascript.run_results import ReportProblem, RunResults, parse_results
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, read_outcomes
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox import workdir
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
@@ -175,12 +175,10 @@ async def run_per_test(
     sandbox: Sandbox, node: Node, job: PackageJob
 ) -> VitestPerTestRun | RunnerError:
     """The package's suite, once, with coverage and the lines of each test."""
-    installed = vitest.find_installed("vitest", job.package_dir, job.checkout)
-    if installed is None:
-        return RunnerError("vitest is not installed in node_modules (did the install run?)")
-    entry = vitest.binary(installed, "vitest")
-    if entry is None:
-        return RunnerError(f"{installed}/package.json names no vitest binary")
+    found = vitest.runner_entry("vitest", job.package_dir, job.checkout)
+    if isinstance(found, RunnerError):
+        return found
+    installed, entry = found
     provider = await ensure_istanbul(sandbox, node, installed, job)
     if isinstance(provider, RunnerError):
         return provider
@@ -224,9 +222,6 @@ async def run_per_test(
         )
     root = job.checkout.resolve()
     per_test = read_records(records, root) if records.is_dir() else PerTestLines()
-    try:
-        results = parse_results(outcomes.read_bytes(), root)
-    except OSError:
-        results = ReportProblem(f"vitest wrote no test report: {decisive_line(result.output)}")
+    results = read_outcomes(outcomes, result.output, "vitest", root)
     shown = f"{ISTANBUL} {vitest.installed_version(provider)}"
     return VitestPerTestRun(result, parse_report(report, str(root)), per_test, results, shown)
