@@ -169,18 +169,6 @@ def plan(
     before = line_sets.ChangedCoverage(changed_exec, line_sets.restrict(run.executed, changed_exec))
     production.before = production.after = before
     targets, left_out = plan_targets(ctx.checkout, sources, before, tg.max_files)
-    if (
-        not targets
-        and before.total
-        and ctx.language.mutants
-        and tg.coverage.keep_rule == ("new_changed_lines")
-    ):
-        # Running every changed line is not testing it: the engines still write tests for the
-        # changed functions, kept where they kill a mutant the existing tests leave alive
-        # (or pin the change).
-        targets, left_out = plan_targets(
-            ctx.checkout, sources, before, tg.max_files, covered_too=True
-        )
     production.targets, production.left_out = targets, left_out
     # Running every changed line is not testing it: where the existing tests run them all, the
     # differential engine still looks for what base and head do differently, to pin it.

@@ -91,18 +91,15 @@ def plan_targets(
     sources: dict[str, set[int]],
     before: line_sets.ChangedCoverage,
     max_files: int,
-    *,
-    covered_too: bool = False,
 ) -> tuple[list[Target], list[str]]:
-    """Files with uncovered changed statements, most uncovered first, capped at ``max_files``
-    (``covered_too``: also those whose changed statements all run, after them). Returns the
-    targets and one line per file left out."""
+    """Files with uncovered changed statements, most uncovered first, capped at ``max_files``.
+    Returns the targets and one line per file left out."""
     ranked: list[Target] = []
     left_out: list[str] = []
     for path, lines in sources.items():
         text = (checkout / path).read_text(encoding="utf-8", errors="replace")
         uncovered = before.uncovered(path)
-        if not uncovered and not (covered_too and before.executable.get(path)):
+        if not uncovered:
             if before.executable.get(path):
                 left_out.append(f"`{path}`: its changed lines are covered already")
             continue
