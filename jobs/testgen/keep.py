@@ -2,9 +2,10 @@
 :func:`selection_for`, the one place that chooses between them.
 
 - **Per test** (:class:`PerTest`, :mod:`.per_test`): the offline engines' candidates under
-  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily by the
-  changed lines it newly covers, so one bad test never sinks a file; which candidates fail on
-  the base commit decides coverage ties. The kept files then run on the base commit
+  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily for what
+  it proves that nothing else does (changed lines it runs and checks, mutants it kills,
+  functions it pins: the kill matrix, :func:`kill_matrix`), so one bad test never sinks a
+  file. The kept files then run on the base commit
   (:func:`pin_kept_tests`), unless the agent follows and pins them with its own.
 - **Per file** (:class:`PerFile`, :mod:`.selection`): the agent's files (validated as it wrote
   them) and, under ``keep_rule: total``, the offline engines' files. Whole files are validated
