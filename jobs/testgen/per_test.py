@@ -10,16 +10,11 @@ then ``runs - 1`` runs of the kept tests only, together. Running each test alone
 exception of each Pynguin ``xfail(strict=True)`` test (see :mod:`.tidy`), which then becomes a
 ``pytest.raises`` test. If the run of everything times out, each file is measured on its own.
 
-Choice, with the kill matrix (``on_mutants``: the mutants of the changed lines against the
-existing tests and every measured candidate, in one session): greedy by what a test proves
-that nothing before it did, :mod:`.proof.worth` (a changed line it runs and checks, a mutant
-it kills, a changed function it pins). Without it (no mutants, the budget, a runner that did
-not start; a note says so): greedy by the number of changed lines a test covers that neither
-the baseline nor an already chosen test covers, ties to ``prefer(case)`` (e.g. "fails on the
-base commit"), then the shorter source, then the name; then the tests that pin a function
-nothing kept pins. Lines run only while modules are imported (empty context) count once, for
-the first test kept. A test that proves nothing new is dropped, as is everything past
-``max_tests``. A kept test that fails a later run is dropped
+Choice: greedy by what a test proves that nothing before it did (:mod:`.proof.worth`), on the
+kill matrix ``on_mutants`` gives; without one (a note says why), by the changed lines it newly
+covers (ties to ``prefer(case)``, the shorter, the name), then by the functions it pins.
+Lines run only at import count once, for the first test kept. A test that proves nothing new
+is dropped, as is everything past ``max_tests``. A kept test that fails a later run is dropped
 and the choice is made again without it (at most ``MAX_ROUNDS`` times).
 
 The candidate files are measured where the engine wrote them (the repository's test
