@@ -349,11 +349,8 @@ async def _kill_matrix(
     if not measured.score.outcomes:
         out.notes.append(f"The changed lines have no mutants: {fallback}.")
         return None
-    if measured.cut:
-        out.notes.append(
-            f"{measured.cut} of {measured.score.total} mutants not run to choose the tests "
-            "(wall-time budget): no test was kept for killing those."
-        )
+    if cut := measured.cut:
+        out.notes.append(f"{cut} of {measured.score.total} mutants not run (wall-time budget).")
     out.mutants = worth.relabeled(measured.score, label_of)
     return worth.matrix_from(out.mutants.outcomes)
 
