@@ -18,7 +18,7 @@ from jobs.testgen.engines import differential
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
-from jobs.testgen.per_test import select_tests
+from jobs.testgen.per_test import Options, select_tests
 from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 
@@ -142,7 +142,12 @@ async def test_the_selection_keeps_a_pinning_test_that_covers_no_new_line(tmp_pa
         return await base_commit.tests_failing_on_base(sandbox, repo, base_sha, files, timeout_s=60)
 
     chosen = await select_tests(
-        sandbox, repo, [candidates], baseline, changed_exec, runs=2, timeout_s=60, on_base=on_base
+        sandbox,
+        repo,
+        [candidates],
+        baseline,
+        changed_exec,
+        Options(runs=2, timeout_s=60, on_base=on_base),
     )
     kept = {t.label.split("::")[1]: t.reason for t in chosen.tests if t.kept}
     assert list(kept) == ["test_classify_ten_is_big_now"]

@@ -14,7 +14,7 @@ from jobs.testgen.budget import Budget
 from jobs.testgen.line_sets import ChangedCoverage
 from jobs.testgen.produce import score_mutants
 from jobs.testgen.production import Production
-from jobs.testgen.proof.measure import measure_mutants, read_results
+from jobs.testgen.proof.measure import TestFiles, measure_mutants, read_results
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
 from jobs.testgen.pytest_runner import per_test_record, run_pytest
@@ -194,8 +194,7 @@ async def test_the_runner_kills_misses_times_out_and_skips_equivalents(
             sandbox,
             repo,
             {"pkg/calc.py": {2, 4, 11}},
-            kept=["tests/test_kept.py"],
-            ignore=["tests/test_discarded.py"],
+            TestFiles(kept=["tests/test_kept.py"], ignore=["tests/test_discarded.py"]),
             timeout_s=120,
             per_test=per_test,
         )
@@ -390,8 +389,7 @@ async def test_a_module_the_tests_import_only_while_running_is_still_mutated(
             sandbox,
             repo,
             {"pkg/calc.py": {2}},
-            kept=[],
-            ignore=[],
+            TestFiles(),
             timeout_s=120,
             per_test=baseline.per_test,
         )

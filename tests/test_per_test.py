@@ -16,7 +16,7 @@ import pytest
 
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, pytest_runner
-from jobs.testgen.per_test import select_tests
+from jobs.testgen.per_test import Options, select_tests
 from tests.test_testgen import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pynguin"
@@ -59,7 +59,12 @@ async def test_pynguin_files_are_selected_per_test_deterministically(tmp_path: P
         changed = {"pkg/calc.py": set(range(1, 40)), "pkg/util.py": set(range(1, 30))}
         sandbox, base, changed_exec = await baseline_and_changed(repo, changed)
         selection = await select_tests(
-            sandbox, repo, [UTIL_TESTS, CALC_TESTS], base, changed_exec, runs=5, timeout_s=60
+            sandbox,
+            repo,
+            [UTIL_TESTS, CALC_TESTS],
+            base,
+            changed_exec,
+            Options(runs=5, timeout_s=60),
         )
         results.append(selection)
         assert selection.pytest_runs == 5  # one measured run of all, then 4 of the kept ones
@@ -152,9 +157,7 @@ async def test_conftest_flaky_failing_prefer_and_limit(tmp_path: Path) -> None:
         [path],
         base,
         changed_exec,
-        runs=3,
-        timeout_s=60,
-        prefer=lambda case: case.name == "test_low_too",
+        Options(runs=3, timeout_s=60, prefer=lambda case: case.name == "test_low_too"),
     )
     kept = {t.label.split("::")[1] for t in chosen.tests if t.kept}
     assert kept == {"test_uses_conftest_fixture", "test_low_too"}
@@ -169,7 +172,7 @@ async def test_conftest_flaky_failing_prefer_and_limit(tmp_path: Path) -> None:
     ast.parse(text)
 
     limited = await select_tests(
-        sandbox, repo, [path], base, changed_exec, runs=1, timeout_s=60, max_tests=1
+        sandbox, repo, [path], base, changed_exec, Options(runs=1, timeout_s=60, max_tests=1)
     )
     assert [t.name for t in limited.tests if t.kept] == ["test_uses_conftest_fixture"]
     assert "limit of 1 tests" in dict(limited.dropped)[f"{path}::test_low_too"]
@@ -191,8 +194,7 @@ async def test_unusable_candidates_are_reported_not_fatal(tmp_path: Path) -> Non
         ["tests/test_bad_syntax.py", "tests/test_bad_import.py", "tests/test_ok.py"],
         base,
         changed_exec,
-        runs=2,
-        timeout_s=60,
+        Options(runs=2, timeout_s=60),
     )
     verdicts = {v.path: v for v in chosen.verdicts}
     assert verdicts["tests/test_bad_syntax.py"].reason.startswith("not split into tests")

@@ -453,7 +453,7 @@ def test_b():
 async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Path) -> None:
     """Both candidates cover the changed line; only test_b fails on the base commit."""
     from jobs.testgen.base_commit import tests_failing_on_base
-    from jobs.testgen.per_test import select_tests
+    from jobs.testgen.per_test import Options, select_tests
 
     files = {"pkg/__init__.py": "", "tests/test_existing.py": "def test_nothing():\n    pass\n"}
     repo, base_sha = two_commits(
@@ -480,9 +480,7 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
             [path],
             baseline,
             changed_exec,
-            runs=2,
-            timeout_s=60,
-            on_base=on_base if pinning else None,
+            Options(runs=2, timeout_s=60, on_base=on_base if pinning else None),
         )
         results[pinning] = chosen
     # Without the base commit the tie goes to the first name; with it, to the pinning test.

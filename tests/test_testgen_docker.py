@@ -25,7 +25,7 @@ from jobs.sandbox import LABEL, LABEL_RUN
 from jobs.sandbox.docker import DockerConfig, DockerSandbox
 from jobs.testgen import base_commit, pytest_runner, targets
 from jobs.testgen.engines import differential
-from jobs.testgen.proof.measure import measure_mutants
+from jobs.testgen.proof.measure import TestFiles, measure_mutants
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
 from tests.harness_docker import container_names, watch_containers
 from tests.test_differential import BASE as DIFF_BASE
@@ -184,8 +184,7 @@ async def test_the_mutant_runner_scores_in_the_docker_sandbox(
             sandbox,
             repo,
             {"pkg/calc.py": {2, 4, 11}},
-            kept=["tests/test_kept.py"],
-            ignore=["tests/test_discarded.py"],
+            TestFiles(kept=["tests/test_kept.py"], ignore=["tests/test_discarded.py"]),
             timeout_s=180,
         )
         assert sandbox.container_id is not None  # it ran in a container, not on the worker

@@ -2,9 +2,10 @@
 :func:`selection_for`, the one place that chooses between them.
 
 - **Per test** (:class:`PerTest`, :mod:`.per_test`): the offline engines' candidates under
-  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily by the
-  changed lines it newly covers, so one bad test never sinks a file; which candidates fail on
-  the base commit decides coverage ties. The kept files then run on the base commit
+  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily for what
+  it proves that nothing else does (changed lines it runs and checks, mutants it kills,
+  functions it pins: the kill matrix, :func:`kill_matrix`), so one bad test never sinks a
+  file. The kept files then run on the base commit
   (:func:`pin_kept_tests`), unless the agent follows and pins them with its own.
 - **Per file** (:class:`PerFile`, :mod:`.selection`): the agent's files (validated as it wrote
   them) and, under ``keep_rule: total``, the offline engines' files. Whole files are validated
@@ -18,11 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from jobs.testgen import line_sets
+from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.per_test import select_tests
+from jobs.testgen.per_test import OnMutants, Options, select_tests
 from jobs.testgen.pin import Pinning, verdict_note
 from jobs.testgen.production import Production
+from jobs.testgen.proof import worth
+from jobs.testgen.proof.measure import Measured, TestFiles, measure_mutants, stage_timeout
 from jobs.testgen.selection import select
 from jobs.testgen.validation import Validation, Validator, Verdict
 
@@ -58,7 +61,7 @@ class PerTest:
     pin: bool = True  # run the kept files on the base commit afterwards
 
     async def keep(self, ctx: Context, production: Production, plan: Plan) -> None:
-        await select_offline_tests(ctx, production, plan, self.candidates)
+        await select_offline_tests(ctx, production, plan, self.candidates, score=self.pin)
         for path in self.candidates:  # what was not kept must not pass for the agent's work
             if path not in production.kept:
                 (ctx.checkout / path).unlink(missing_ok=True)
@@ -153,13 +156,47 @@ async def pin_kept_tests(ctx: Context, production: Production) -> None:
             v.reason += verdict_note(pinning.outcomes.get(v.path), v.reason)
 
 
-async def select_offline_tests(
+def kill_matrix(
     ctx: Context, production: Production, plan: Plan, candidates: list[str]
+) -> OnMutants:
+    """The mutants of the changed lines against the existing tests and the candidate files
+    selection names (:func:`.per_test.select_tests`' ``on_mutants``), bounded as the mutant
+    stage is; the candidates it does not name are not collected."""
+
+    async def run(files: list[str]) -> Measured | str:
+        if not ctx.language.mutants:
+            return f"{ctx.language.label} has no mutants yet"
+        baseline_s = production.timings.get("baseline_coverage", 0.0)
+        timeout_s = stage_timeout(baseline_s, ctx.settings.test_timeout_s, ctx.budget.remaining_s())
+        if timeout_s is None:
+            return "the wall-time budget ran out"
+        ctx.step("running the mutants of the changed lines against every candidate test")
+        started = time.monotonic()
+        ignore = [p for p in candidates if p not in files and (ctx.checkout / p).is_file()]
+        sources = {p: ls for p, ls in plan.sources.items() if p in plan.before.executable}
+        try:
+            return await measure_mutants(
+                ctx.sandbox,
+                ctx.checkout,
+                sources,
+                TestFiles(candidates=files, ignore=ignore),
+                timeout_s=timeout_s,
+                per_test=pytest_runner.per_test_record("baseline"),
+            )
+        finally:
+            production.timings["mutants"] = time.monotonic() - started
+
+    return run
+
+
+async def select_offline_tests(
+    ctx: Context, production: Production, plan: Plan, candidates: list[str], *, score: bool = True
 ) -> None:
-    """The offline engines' tests, one by one: tidied, validated, and kept greedily by the
-    changed lines each newly covers (so one bad test never sinks a file). Which candidates fail on
-    the base commit decides coverage ties; ``pin_kept_tests`` then runs the kept files there."""
-    ctx.step("validating each generated test and keeping those that cover changed lines")
+    """The offline engines' tests, one by one: tidied, validated, and kept for what each proves
+    that nothing else does (:mod:`.proof.worth`: changed lines it runs and checks, mutants it
+    kills, functions it pins), so one bad test never sinks a file. ``score``: no tests follow,
+    so the kill matrix also gives the mutant score (the mutant stage need not run again)."""
+    ctx.step("validating each generated test and keeping those that prove something new")
     started = time.monotonic()
     base_sha, runs = ctx.base_sha, ctx.tg.flaky_runs
 
@@ -182,10 +219,13 @@ async def select_offline_tests(
         candidates,
         plan.baseline,
         plan.changed_exec,
-        runs=runs,
-        timeout_s=ctx.settings.test_timeout_s,
-        on_base=failing_on_base if base_sha else None,
-        budget=ctx.budget,
+        Options(
+            runs=runs,
+            timeout_s=ctx.settings.test_timeout_s,
+            on_base=failing_on_base if base_sha else None,
+            on_mutants=kill_matrix(ctx, production, plan, candidates),
+            budget=ctx.budget,
+        ),
     )
     production.timings["validation"] = time.monotonic() - started
     production.timings["pytest_runs"] = float(chosen.pytest_runs)
@@ -201,15 +241,19 @@ async def select_offline_tests(
         for t in chosen.tests
     ]
     if chosen.tests:
+        proved = ["covering changed lines nothing else covered"]
+        if chosen.matrix is not None:
+            proved = ["running changed lines nothing else ran and killing their mutants"]
+            proved.append("killing mutants nothing else killed")
+        if base_sha:
+            proved.append("failing on the base commit where nothing else does (pinning the change)")
         production.notes.append(
             f"{len(kept_tests)} of {len(chosen.tests)} generated test(s) kept, each passing "
-            f"{runs} runs and covering changed lines nothing else covered"
-            + (
-                ", or failing on the base commit where nothing else does (pinning the change)."
-                if base_sha
-                else "."
-            )
+            f"{runs} runs and " + ", or ".join(proved) + "."
         )
+    production.notes.extend(chosen.notes)
+    if score and chosen.mutants is not None:
+        production.mutants = worth.with_kept(chosen.mutants, {t.label for t in kept_tests})
     production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
     production.kept = dict(sorted(chosen.kept_files.items()))
     production.after = line_sets.ChangedCoverage(plan.changed_exec, chosen.covered)

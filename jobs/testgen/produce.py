@@ -20,13 +20,9 @@ from jobs.testgen import pytest_runner, stages
 from jobs.testgen.budget import Budget
 from jobs.testgen.context import Context
 from jobs.testgen.production import Production
-from jobs.testgen.proof.measure import measure_mutants
+from jobs.testgen.proof.measure import TestFiles, measure_mutants, stage_timeout
 
 log = logging.getLogger(__name__)
-
-# The mutant stage's wall time: this many seconds plus this many times the baseline's.
-MUTANTS_BASE_S = 30.0
-MUTANTS_BASELINE_FACTOR = 2.0
 
 
 async def produce_tests(
@@ -52,7 +48,12 @@ async def produce_tests(
     change = change_for(changed, path_filter(config))
     ctx = Context(sandbox, checkout, config, settings, budget, step, change.language, base_sha)
     production = await _produce(ctx, change)
-    if production.before is not None and production.before.total and change.language.mutants:
+    if (
+        production.before is not None
+        and production.before.total
+        and change.language.mutants
+        and production.mutants is None  # the kill matrix of the selection did not give it
+    ):
         sources = {
             path: lines
             for path, lines in change.sources.items()
@@ -87,15 +88,9 @@ async def score_mutants(
 ) -> None:
     """The mutants of the changed lines against the existing tests, then the kept ones, into
     ``production.mutants``. Its own failure is a problem of the part, never the run's end."""
-    # A first run of the tests plus short forks: bounded by what the baseline took, so a slow
-    # suite or a hanging mutant cannot spend the part's whole budget here.
     baseline_s = production.timings.get("baseline_coverage", 0.0)
-    timeout_s = min(
-        settings.test_timeout_s,
-        budget.remaining_s() - 5,
-        MUTANTS_BASE_S + MUTANTS_BASELINE_FACTOR * baseline_s,
-    )
-    if timeout_s < 10:
+    timeout_s = stage_timeout(baseline_s, settings.test_timeout_s, budget.remaining_s())
+    if timeout_s is None:
         budget.note("mutants of the changed lines not run: the wall-time budget ran out")
         production.budget_hit = budget.hit
         return
@@ -111,8 +106,7 @@ async def score_mutants(
             sandbox,
             checkout,
             sources,
-            kept=sorted(production.kept),
-            ignore=ignore,
+            TestFiles(kept=sorted(production.kept), ignore=ignore),
             timeout_s=timeout_s,
             per_test=pytest_runner.per_test_record("baseline"),
         )

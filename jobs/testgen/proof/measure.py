@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.sandbox import Sandbox, decisive_line, workdir
@@ -25,6 +25,33 @@ MAX_RESULTS_BYTES = 5_000_000
 # The share of the sandbox command's time the runner plans for (it stops starting mutants
 # then), so it writes its last line before the command is killed.
 DEADLINE_SHARE = 0.85
+# A mutant run's wall time: this many seconds plus this many times the baseline's (a first run
+# of the tests plus short forks: a slow suite or a hanging mutant cannot spend the part's whole
+# budget), and none below the least.
+STAGE_BASE_S = 30.0
+STAGE_BASELINE_FACTOR = 2.0
+MIN_STAGE_S = 10.0
+
+
+def stage_timeout(baseline_s: float, test_timeout_s: float, remaining_s: float) -> float | None:
+    """The wall time of one mutant run; None when the budget left is below the least."""
+    timeout_s = min(
+        test_timeout_s, remaining_s - 5, STAGE_BASE_S + STAGE_BASELINE_FACTOR * baseline_s
+    )
+    return timeout_s if timeout_s >= MIN_STAGE_S else None
+
+
+@dataclass(frozen=True)
+class TestFiles:
+    """The test files of a mutant run besides the project's: ``kept`` (run after the existing
+    tests), ``candidates`` (every one of their tests that runs a mutant's lines runs on it, for
+    the kill matrix) and ``ignore`` (never collected)."""
+
+    __test__ = False  # not a pytest class
+
+    kept: list[str] = field(default_factory=list)
+    candidates: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -61,7 +88,7 @@ def make_mutants(
 def _write(
     checkout: Path,
     mutants: list[Mutant],
-    kept: list[str],
+    tests: TestFiles,
     deadline_s: float,
     per_test: str | None,
 ) -> None:
@@ -70,7 +97,8 @@ def _write(
     workdir.copy_script("run_mutants.py", checkout / LAUNCHER)  # prepare() copied its imports
     spec = {
         "mutants": [m.to_json() for m in mutants],
-        "kept": kept,
+        "kept": tests.kept,
+        "candidates": tests.candidates,
         "deadline_s": deadline_s,
         "per_test": per_test,
     }
@@ -116,13 +144,15 @@ def score_from(
             continue
         by = record.get("by")
         tests = record.get("tests")
+        killers = record.get("candidates")
         score.outcomes.append(
             Outcome(
                 mutant,
                 str(record["status"]),
-                by=str(by) if by in ("existing", "kept") else None,
+                by=str(by) if by in ("existing", "kept", "candidate") else None,
                 tests=tests if isinstance(tests, int) else 0,
                 why=str(record.get("why", ""))[:300],
+                killers=tuple(str(k) for k in killers) if isinstance(killers, list) else (),
             )
         )
     cut = sum(o.status == "cut" for o in score.outcomes)
@@ -133,16 +163,15 @@ async def measure_mutants(
     sandbox: Sandbox,
     checkout: Path,
     changed: dict[str, set[int]],
+    tests: TestFiles,
     *,
-    kept: list[str],
-    ignore: list[str],
     timeout_s: float,
     per_test: str | None = None,
 ) -> Measured:
-    """Make the mutants of ``changed`` and run the project's tests (and the ``kept`` files)
-    against each in one session in the sandbox; ``ignore`` are test files pytest must not
-    collect (candidates that were not kept). ``per_test``: the baseline's record of what each
-    test ran of the changed files (checkout-relative, see
+    """Make the mutants of ``changed`` and run the project's tests (and ``tests``' kept and
+    candidate files) against each in one session in the sandbox; ``tests.ignore`` are test
+    files pytest must not collect (candidates that were not kept). ``per_test``: the
+    baseline's record of what each test ran of the changed files (checkout-relative, see
     :func:`jobs.testgen.pytest_runner.run_pytest`); the tests it has are not run a second time
     to learn which mutants they reach. Without it (or when it does not fit), all are."""
     started = time.monotonic()
@@ -151,7 +180,7 @@ async def measure_mutants(
         score = MutantScore(equivalent=equivalent, notes=notes)
         return Measured(score)
     running = mutants[:MAX_MUTANTS]
-    await asyncio.to_thread(_write, checkout, running, kept, timeout_s * DEADLINE_SHARE, per_test)
+    await asyncio.to_thread(_write, checkout, running, tests, timeout_s * DEADLINE_SHARE, per_test)
     args = [
         sandbox.python,
         LAUNCHER,
@@ -162,7 +191,7 @@ async def measure_mutants(
         "-p",
         "no:cacheprovider",
         "--continue-on-collection-errors",
-        *(f"--ignore={path}" for path in ignore),
+        *(f"--ignore={path}" for path in tests.ignore),
     ]
     result = await sandbox.run(args, cwd=checkout, timeout_s=timeout_s)
     records = await asyncio.to_thread(read_results, checkout / RESULTS)

@@ -15,9 +15,13 @@ One pytest session: collection as the project configures it, then, instead of py
    puts the new code objects into the live functions (``__code__``: everything that imported the
    function by name holds the same function object), then runs only the tests that ran the
    mutant's lines, existing tests first, the kept ones only when no existing test failed.
-A test failure is the only kill. A child that cannot put the mutant in place, crashes, or runs no
-test is not one; one past its time limit is killed and reported as ``timeout``, a status of
-its own. One JSON line per mutant is written and flushed as it is decided, so a runner stopped
+   With ``candidates`` (test files not chosen yet), their tests that ran the mutant's lines
+   then run too, every one of them, when no existing test failed: which of them fail is the
+   kill matrix selection reads (their node ids, under ``candidates`` in the mutant's line).
+A test failure in the call phase is the only kill (an error in a fixture is not one). A child
+that cannot put the mutant in place, crashes, or runs no test is not one; one past its time
+limit is killed and reported as ``timeout``, a status of its own. One JSON line per mutant is
+written and flushed as it is decided, so a runner stopped
 half-way still leaves the finished ones; mutants left when the deadline passes are ``cut``.
 
 Standard library and pytest only: it runs on the sandbox's interpreter, not Tandem's.
@@ -48,6 +52,8 @@ TIMEOUT_CONSTANT_S = 2.0
 MIN_SHARE_S = 1.0
 # Exit codes of a child, unlike any a test could end the process with by accident.
 SURVIVED, KILLED, NOT_APPLIED, NO_TEST = 80, 81, 82, 83
+# What a child may write into its pipe before it exits (a full pipe would block it).
+MAX_TOLD = 60_000
 
 
 class Functions:
@@ -151,6 +157,8 @@ class MutantRunner:
     def __init__(self, spec: dict[str, Any], output: str) -> None:
         self.mutants: list[dict[str, Any]] = spec["mutants"]
         self.kept = set(spec.get("kept", []))
+        self.candidates = set(spec.get("candidates", []))
+        self.call_failures: list[str] = []  # node ids failing in the call phase, this run
         self.per_test: str | None = spec.get("per_test")
         self.deadline = time.monotonic() + float(spec["deadline_s"])
         self.output = open(output, "w", encoding="utf-8")  # noqa: SIM115 - closed at the end
@@ -173,6 +181,8 @@ class MutantRunner:
     def pytest_runtest_logreport(self, report: Any) -> None:
         if report.failed:
             self.failed = True
+            if report.when == "call":
+                self.call_failures.append(report.nodeid)
 
     def baseline(self, files: set[str]) -> dict[str, tuple[bool, set[tuple[str, int]], float]]:
         """The baseline's record, nodeid -> (passed, lines run, seconds); empty when there is
@@ -281,18 +291,25 @@ class MutantRunner:
         first, last = mutant["lines"]
         lines = {(real, n) for n in range(int(first), int(last) + 1)}
         running = [(item, s) for item, hits, s in ran if hits & lines]
-        existing = [(i, s) for i, s in running if i.nodeid.split("::")[0] not in self.kept]
-        kept = [(i, s) for i, s in running if i.nodeid.split("::")[0] in self.kept]
+        groups: dict[str, list[tuple[Any, float]]] = {"existing": [], "kept": [], "candidate": []}
+        for item, seconds in running:
+            path = item.nodeid.split("::")[0]
+            by = "kept" if path in self.kept else "existing"
+            groups["candidate" if path in self.candidates else by].append((item, seconds))
         if not running:
             return {"status": "uncovered", "tests": 0}
         started = time.monotonic()
-        for by, group in (("existing", existing), ("kept", kept)):
+        for by, group in groups.items():
             if not group:
                 continue
-            status, why = self.fork(mutant, real, group, functions)
+            status, why = self.fork(mutant, real, group, functions, every=by == "candidate")
             if status != "survived":
-                result = {"status": status, "by": by, "tests": len(running)}
-                if why:
+                result: dict[str, Any] = {"status": status, "by": by, "tests": len(running)}
+                if status == "killed" and by == "candidate":
+                    # The child told the indices of the failing tests in the group.
+                    killers = [group[int(i)][0].nodeid for i in why.split(",") if i.isdigit()]
+                    result["candidates"] = killers
+                elif why:
                     result["why"] = why
                 result["seconds"] = round(time.monotonic() - started, 3)
                 return result
@@ -308,8 +325,10 @@ class MutantRunner:
         real: str,
         group: list[tuple[Any, float]],
         functions: Functions,
+        every: bool = False,
     ) -> tuple[str, str]:
-        """Run ``group`` against the mutant in a child: (status, why)."""
+        """Run ``group`` against the mutant in a child: (status, why). ``every``: all of the
+        group run, and a killed mutant's ``why`` is the indices of the failing tests."""
         own = TIMEOUT_FACTOR * sum(s for _, s in group) + TIMEOUT_CONSTANT_S
         # One mutant that hangs slow tests must not take the time of all the others: none gets
         # more than its share of what is left. Stopped there, it is "cut", not "timeout".
@@ -326,7 +345,9 @@ class MutantRunner:
                 if why is not None:
                     os.write(writer, why.encode("utf-8", "replace")[:500])
                 else:
-                    code = self.run_group([item for item, _ in group])
+                    code, killers = self.run_group([item for item, _ in group], every)
+                    if every:
+                        os.write(writer, ",".join(map(str, killers)).encode()[:MAX_TOLD])
             except BaseException as exc:  # anything at all: the child must not go on as pytest
                 os.write(writer, f"{type(exc).__name__}: {exc}".encode("utf-8", "replace")[:500])
             os._exit(code)
@@ -339,22 +360,29 @@ class MutantRunner:
             status = "cut"  # its share of the deadline, not the mutant's own limit, ended it
         if status not in ("timeout", "cut"):
             with os.fdopen(reader, "rb") as pipe:
-                told = pipe.read(500)
+                told = pipe.read(MAX_TOLD)
         else:
             os.close(reader)
         return status, told.decode("utf-8", "replace")
 
-    def run_group(self, items: list[Any]) -> int:
+    def run_group(self, items: list[Any], every: bool = False) -> tuple[int, list[int]]:
+        """The child's run of ``items``: its exit code, and the indices of the tests that
+        failed in their call phase (the first only, unless ``every``)."""
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-        self.failed = False
+        killers = []
         for i, item in enumerate(items):
+            self.call_failures = []
             nextitem = items[i + 1] if i + 1 < len(items) else None
             item.ihook.pytest_runtest_protocol(item=item, nextitem=nextitem)
-            if self.failed:
-                return KILLED
-        return SURVIVED if items else NO_TEST
+            if item.nodeid in self.call_failures:
+                killers.append(i)
+                if not every:
+                    break
+        if killers:
+            return KILLED, killers
+        return (SURVIVED if items else NO_TEST), []
 
 
 def wait(pid: int, limit: float) -> str:

@@ -15,14 +15,16 @@ STATUSES = ("killed", "survived", "uncovered", "timeout", "error", "cut")
 
 @dataclass(frozen=True)
 class Outcome:
-    """One mutant's fate: ``status`` one of STATUSES; ``by`` "existing" or "kept" when a test of
-    that group failed (killed), or hung (timeout)."""
+    """One mutant's fate: ``status`` one of STATUSES; ``by`` "existing", "kept" or "candidate"
+    when a test of that group failed (killed), or hung (timeout); ``killers``: the node ids of
+    the candidate tests that failed on it (every one of them, for the kill matrix)."""
 
     mutant: Mutant
     status: str
     by: str | None = None
     tests: int = 0  # how many tests ran the mutant's lines
     why: str = ""
+    killers: tuple[str, ...] = ()
 
 
 @dataclass
