@@ -63,6 +63,7 @@ from jobs.dependencies.install_plan import (
     with_extras,
 )
 from jobs.dependencies.policy import UnreadableFile
+from jobs.dependencies.tox import TOOLS_PYTHON
 from jobs.sandbox import (
     CommandResult,
     Sandbox,
@@ -213,8 +214,11 @@ async def install_dependencies(
     started = time.monotonic()
     deadline = started + min(timeout_s, MAX_INSTALL_S)
     checkout = await asyncio.to_thread(checkout.resolve)
+    python = await sandbox_python(sandbox, checkout)
     plan = await asyncio.to_thread(
-        plan_install, CheckoutFiles(checkout), config or Dependencies(), index=network != "none"
+        functools.partial(plan_install, index=network != "none", python=python),
+        CheckoutFiles(checkout),
+        config or Dependencies(),
     )
     plan = plan.known_as(tool_versions())
     refused = "; ".join(plan.refused)
@@ -247,6 +251,22 @@ async def install_dependencies(
     if outcome.note:
         outcome.note = outcome.note if outcome.note.endswith(".") else outcome.note + "."
     return outcome
+
+
+PYTHON_VERSION = "import sys; print(*sys.version_info[:2])"
+
+
+async def sandbox_python(sandbox: Sandbox, checkout: Path) -> tuple[int, int]:
+    """The (major, minor) of the sandbox's python, which the environment is made with (tox's
+    conditional deps depend on it); the tools' own when it does not answer."""
+    try:
+        said = await sandbox.run(
+            [sandbox.python, "-I", "-c", PYTHON_VERSION], cwd=checkout, timeout_s=60
+        )
+        major, minor = (int(word) for word in said.output.split()[-2:])
+    except Exception:  # an engine that went away is reported by the install itself
+        return TOOLS_PYTHON
+    return (major, minor) if said.returncode == 0 else TOOLS_PYTHON
 
 
 def _work_dir(checkout: Path) -> None:

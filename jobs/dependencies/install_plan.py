@@ -57,7 +57,8 @@ from jobs.dependencies.policy import (
 )
 from jobs.dependencies.pytestconfig import pytest_needs
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
-from jobs.dependencies.tox import ToxEnv, read_tox
+from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
+from jobs.dependencies.toxfactors import Python
 from jobs.dependencies.vcsversion import PretendVersion, pretend_version
 
 PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
@@ -191,8 +192,11 @@ class InstallPlan:
         return [*(s.pretend.describe() for s in self.sources if s.pretend), *self.loosened]
 
 
-def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) -> InstallPlan:
-    """What to install, from the repository's files and ``test_generation.dependencies``."""
+def plan_install(
+    files: RepoFiles, config: Dependencies, *, index: bool = True, python: Python = TOOLS_PYTHON
+) -> InstallPlan:
+    """What to install, from the repository's files and ``test_generation.dependencies``, for
+    the sandbox's ``python`` (major, minor): tox's conditional deps depend on it."""
     if config.install == "none":
         return InstallPlan(index=index)
     sources: list[Source] = []
@@ -201,7 +205,7 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         candidates = list(config.requirements)
     else:
         project = _project(files, refused)
-        tox = read_tox(files, refused)
+        tox = read_tox(files, refused, python)
         if tox is not None:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
