@@ -421,7 +421,12 @@ deps =
             ("test", "old"),
         ),
         # no environment of the envlist runs 3.13: the environment py313 alone
-        ((3, 13), ("always", "not-38", "not-312", 'modern; python_version >= "3.12"'), (), ("test",)),
+        (
+            (3, 13),
+            ("always", "not-38", "not-312", 'modern; python_version >= "3.12"'),
+            (),
+            ("test",),
+        ),
     ],
 )  # fmt: skip
 def test_tox_factor_conditions_and_markers_are_evaluated_for_the_sandboxs_python(
