@@ -366,17 +366,85 @@ def test_tox_says_how_the_suite_runs_and_comes_first() -> None:
     assert result.describe() == (
         "`tox.ini` [testenv] (deps `requirements/ci.txt`, pytest-cov>=4; extras test, dev)"
     )
-    assert result.refused[:3] == (
-        "`tox.ini` [testenv] deps 'py38: mock': depends on a tox factor, not used for every "
-        "environment",
+    # 'py38: mock' is for another Python: not part of this environment, as in tox
+    assert result.refused[:2] == (
         "`tox.ini` [testenv] deps '{[base]deps}': uses a tox substitution",
         "`tox.ini` [testenv] deps '-e git+https://evil/x.git#egg=x': only requirements and "
         "-r/-c files are used",
     )
-    assert result.refused[3].startswith(
+    assert result.refused[2].startswith(
         "`tox.ini` [testenv] deps 'not a requirement!': not a requirement (Expected "
     )
-    assert "\n" not in result.refused[3]
+    assert "\n" not in result.refused[2]
+
+
+FACTOR_TOX = """
+[tox]
+envlist = py{38,311,312}-django{40,50}, lint
+
+[testenv]
+extras =
+    test
+    py312: speedups
+    py38: old
+deps =
+    always
+    py312: only-312
+    !py38: not-38
+    !py312: not-312
+    {py311,py312}: braced
+    py3{11,12}: generated
+    py312-django40: both
+    py312-django50: other-django
+    py311,py312: listed
+    py38: -r requirements-38.txt
+    py312: -r requirements-312.txt
+    marked; python_version < "3.9"
+    modern; python_version >= "3.12"
+"""
+
+
+@pytest.mark.parametrize(
+    ("python", "requirements", "files", "extras"),
+    [
+        (
+            (3, 12),
+            ("always", "only-312", "not-38", "braced", "generated", "both", "listed",
+             "modern; python_version >= \"3.12\""),
+            (("-r", "requirements-312.txt"),),
+            ("test", "speedups"),
+        ),
+        (
+            (3, 8),
+            ("always", "not-312", 'marked; python_version < "3.9"'),
+            (("-r", "requirements-38.txt"),),
+            ("test", "old"),
+        ),
+        # no environment of the envlist runs 3.13: the environment py313 alone
+        (
+            (3, 13),
+            ("always", "not-38", "not-312", 'modern; python_version >= "3.12"'),
+            (),
+            ("test",),
+        ),
+    ],
+)  # fmt: skip
+def test_tox_factor_conditions_and_markers_are_evaluated_for_the_sandboxs_python(
+    python: tuple[int, int],
+    requirements: tuple[str, ...],
+    files: tuple[tuple[str, str], ...],
+    extras: tuple[str, ...],
+) -> None:
+    tree = {
+        "pyproject.toml": PYPROJECT,
+        "tox.ini": FACTOR_TOX,
+        "requirements-38.txt": "a\n",
+        "requirements-312.txt": "b\n",
+    }
+    result = plan_install(MemoryFiles(tree), AUTO, python=python)
+    assert result.refused == ()
+    (source,) = result.sources
+    assert (source.requirements, source.files, source.extras) == (requirements, files, extras)
 
 
 @pytest.mark.parametrize(
@@ -1097,8 +1165,7 @@ async def test_the_tox_environment_installs_with_its_extras_deps_and_files(
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note == (
             "Dependencies: installed from `tox.ini` [testenv] (deps `requirements/ci.txt`, "
-            "beta-lib; extras test) (4 package(s)). Not used: `tox.ini` [testenv] deps "
-            "'py27: nope-lib': depends on a tox factor, not used for every environment."
+            "beta-lib; extras test) (4 package(s))."
         )
         assert (await baseline(sandbox, repo)).ok
     finally:

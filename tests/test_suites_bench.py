@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bench.suites.__main__ import table
 from bench.suites.compare import (
     COUNTS_DIFFER,
     COVERAGE_DIFFERS,
@@ -20,8 +21,10 @@ from bench.suites.compare import (
     Side,
     classify,
     close,
+    reference_class,
     sample_files,
     success_rate,
+    unmeasured,
 )
 from bench.suites.recipes import RecipeError, load_recipes, parse_recipe, parse_recipes
 
@@ -125,17 +128,45 @@ def test_coverage_of_the_sample_must_agree() -> None:
     assert verdict.cls == COVERAGE_DIFFERS and "pkg/a.py: 40% vs 80%" in verdict.line
 
 
-def test_a_broken_reference_is_left_out_of_the_rate() -> None:
+def test_a_broken_reference_is_no_success_and_has_its_own_row_with_its_class() -> None:
     broken = classify("r", "dev", Side(returncode=2, decisive="ImportError"), ran(5))
-    assert broken.cls == REFERENCE_BROKEN
+    assert broken.cls == REFERENCE_BROKEN and not broken.ok
+    assert broken.line == "pytest exit 2: ImportError; Tandem ran: 5 passed, 0 failed"
+    # a build that downloads (jaraco's coherent.licensed): its own class, and Tandem's ⚠️ line
+    offline = Side(
+        installed=False,
+        install_note="pip install -e .[test]: urllib.error.URLError: <urlopen error [Errno -3] "
+        "Temporary failure in name resolution>",
+    )
+    tandem = Side(installed=False, install_note="Dependencies: installing from x failed: URLError")
+    network = classify("n", "heldout", offline, tandem)
+    assert network.cls == REFERENCE_BROKEN
+    assert network.line.startswith("needs the network beyond the package index: pip install")
+    assert network.line.endswith("; Tandem ⚠️ Dependencies: installing from x failed: URLError")
+    assert reference_class(Side(timed_out=True)) == TIMED_OUT
+    assert reference_class(Side(installed=False, install_note="no matching")) == INSTALL_FAILED
+    # a reference that timed out: Tandem's side is not run, and nothing is said of it
+    assert classify("t", "dev", Side(timed_out=True), Side()).line == (
+        "timed out: after the bench's --timeout"
+    )
     verdicts = [
         broken,
         classify("a", "dev", ran(5), ran(5)),
         classify("b", "dev", ran(5), ran(1)),
         classify("c", "heldout", ran(5), ran(5)),
+        network,
     ]
-    assert str(success_rate(verdicts, "dev")) == "1/2 (50%)"
-    assert str(success_rate(verdicts, "heldout")) == "1/1 (100%)"
+    assert str(success_rate(verdicts, "dev")) == "1/3 (33%), 1 unmeasured"
+    assert str(success_rate(verdicts, "heldout")) == "1/2 (50%), 1 unmeasured"
+    assert unmeasured(verdicts, "heldout") == (
+        "heldout: reference did not run here (not a success): "
+        "n (needs the network beyond the package index)"
+    )
+    assert unmeasured(verdicts[1:4], "dev") == ""
+    assert table(verdicts).splitlines()[-2:] == [
+        "dev: reference did not run here (not a success): r (pytest exit 2)",
+        unmeasured(verdicts, "heldout"),
+    ]
 
 
 def test_the_coverage_sample_is_the_largest_source_files() -> None:

@@ -17,7 +17,7 @@ import argparse
 import asyncio
 import os
 
-from bench.suites.compare import SPLITS_ORDER, Verdict, success_rate
+from bench.suites.compare import SPLITS_ORDER, Verdict, success_rate, unmeasured
 from bench.suites.recipes import SPLITS, RecipeError, load_recipes
 from bench.suites.run import (
     TEST_TIMEOUT_S,
@@ -41,7 +41,8 @@ def row(v: Verdict) -> str:
 def table(verdicts: list[Verdict]) -> str:
     head = f"{'project':18} {'split':8} {'ref p/f':>11} {'tandem p/f':>11}  verdict"
     rates = "  ".join(f"{s}: {success_rate(verdicts, s)}" for s in SPLITS_ORDER)
-    return "\n".join([head, *map(row, verdicts), "", f"success rate  {rates}"])
+    apart = [line for s in SPLITS_ORDER if (line := unmeasured(verdicts, s))]
+    return "\n".join([head, *map(row, verdicts), "", f"success rate  {rates}", *apart])
 
 
 def main(argv: list[str] | None = None) -> int:

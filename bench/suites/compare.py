@@ -3,6 +3,7 @@ mismatch, its class and decisive line. Pure."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 # Counts "match" within this fraction of the larger one (the issue's "within 1%").
@@ -17,9 +18,17 @@ TIMED_OUT = "timed out"
 COUNTS_DIFFER = "counts differ"
 ELSEWHERE = "imported from outside the checkout"
 COVERAGE_DIFFERS = "coverage differs"
-# The reference itself did not run: a recipe or bench problem, not Tandem's; such a project
-# is left out of the success rate (and listed).
+# The reference itself did not run, here, the way the project's CI runs it: nothing to compare
+# with. Such a project is not a success (it stays in the rate's denominator), and the summary
+# lists it in its own row with the reason's class (:func:`reference_class`).
 REFERENCE_BROKEN = "reference did not run"
+# What a run that needed more than the package index says (urllib, requests, pip, git).
+_NETWORK = re.compile(
+    r"URLError|Name or service not known|Temporary failure in name resolution|"
+    r"Max retries exceeded|Network is unreachable|Could not resolve host|getaddrinfo",
+    re.I,
+)
+NEEDS_NETWORK = "needs the network beyond the package index"
 
 
 @dataclass
@@ -72,9 +81,9 @@ def classify(name: str, split: str, reference: Side, tandem: Side) -> Verdict:
 
     if not reference.ran:
         why = reference.install_note if not reference.installed else reference.decisive
-        if reference.timed_out:
-            why = "timed out"
-        return verdict(REFERENCE_BROKEN, why or f"pytest exit {reference.returncode}")
+        why = why or f"pytest exit {reference.returncode}"
+        why = "after the bench's --timeout" if reference.timed_out else why
+        return verdict(REFERENCE_BROKEN, f"{reference_class(reference)}: {why}{_told(tandem)}")
     counts_close = close(tandem.passed, reference.passed) and close(tandem.failed, reference.failed)
     # Tandem runs the tests after a failed install too ("the tests ran without them"): the
     # install is the decisive line only when that run then differs.
@@ -102,21 +111,62 @@ def classify(name: str, split: str, reference: Side, tandem: Side) -> Verdict:
     return verdict(MATCH)
 
 
+def reference_class(reference: Side) -> str:
+    """Why the reference could not run here, as a class: it timed out, it needs the network
+    beyond the package index (a build that downloads), its install failed, or pytest's exit."""
+    if reference.timed_out:
+        return TIMED_OUT
+    text = reference.install_note if not reference.installed else reference.decisive
+    if _NETWORK.search(text):
+        return NEEDS_NETWORK
+    if not reference.installed:
+        return INSTALL_FAILED
+    return f"pytest exit {reference.returncode}"
+
+
+def _told(tandem: Side) -> str:
+    """What Tandem's side said when the reference did not run ("" when it was not run)."""
+    if tandem.returncode is None and not tandem.timed_out and tandem.installed:
+        return ""
+    if not tandem.installed:
+        return f"; Tandem ⚠️ {tandem.install_note}"
+    if not tandem.ran:
+        return f"; Tandem ⚠️ pytest exit {tandem.returncode}: {tandem.decisive}"
+    return f"; Tandem ran: {tandem.passed} passed, {tandem.failed} failed"
+
+
 @dataclass(frozen=True)
 class Rate:
     matched: int
-    measured: int  # projects whose reference ran
+    projects: int  # every project of the split that was run
+    unmeasured: int = 0  # of them, those whose reference did not run here (not a success)
 
     def __str__(self) -> str:
-        if not self.measured:
+        if not self.projects:
             return "0/0"
-        return f"{self.matched}/{self.measured} ({100 * self.matched / self.measured:.0f}%)"
+        rate = f"{self.matched}/{self.projects} ({100 * self.matched / self.projects:.0f}%)"
+        return rate + (f", {self.unmeasured} unmeasured" if self.unmeasured else "")
 
 
 def success_rate(verdicts: list[Verdict], split: str) -> Rate:
-    """Matches among the ``split``'s projects whose reference ran."""
-    measured = [v for v in verdicts if v.split == split and v.cls != REFERENCE_BROKEN]
-    return Rate(sum(v.ok for v in measured), len(measured))
+    """Matches among all the ``split``'s projects: one whose reference did not run here is not
+    a success either, and is counted apart as unmeasured."""
+    chosen = [v for v in verdicts if v.split == split]
+    broken = sum(v.cls == REFERENCE_BROKEN for v in chosen)
+    return Rate(sum(v.ok for v in chosen), len(chosen), broken)
+
+
+def unmeasured(verdicts: list[Verdict], split: str) -> str:
+    """The summary's row of the split's projects whose reference did not run, with the class
+    of each ("" when there are none)."""
+    names = [
+        f"{v.name} ({v.line.split(':', 1)[0]})"
+        for v in verdicts
+        if v.split == split and v.cls == REFERENCE_BROKEN
+    ]
+    return (
+        f"{split}: reference did not run here (not a success): {', '.join(names)}" if names else ""
+    )
 
 
 def sample_files(statements: dict[str, int], tests: tuple[str, ...] = (), k: int = 3) -> list[str]:

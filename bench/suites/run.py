@@ -61,6 +61,15 @@ def clone(recipe: Recipe, mirrors: Path, where: Path) -> None:
         raise MissingMirror(f"{recipe.repo}: commit {recipe.commit} not in {mirror}: fetch it")
 
 
+def error_line(output: str) -> str:
+    """The line that says why pytest did not run: its first ``E   `` line (a collection error's
+    exception) where it printed one, else the decisive line."""
+    for line in output.splitlines():
+        if line.startswith("E   ") and line[4:].strip():
+            return line[4:].strip()
+    return decisive_line(output)
+
+
 def percents(
     executed: dict[str, set[int]], statements: dict[str, set[int]], files: list[str]
 ) -> dict[str, float]:
@@ -122,7 +131,7 @@ async def reference(
     side.decisive = (
         f"{failures[0].nodeid}: {failures[0].message}"
         if failures and side.returncode == 1  # a collection error's junit message says little
-        else decisive_line(result.output)
+        else error_line(result.output)
     )
     statements: dict[str, set[int]] = {}
     if data.exists():
@@ -162,7 +171,7 @@ async def tandem(
     side.decisive = (
         f"{run.failures[0].nodeid}: {run.failures[0].message}"
         if run.failures and run.returncode == 1
-        else decisive_line(run.output)
+        else error_line(run.output)
     )
     side.coverage = percents(run.executed, run.statements, sources)
     side.elsewhere = [
@@ -181,8 +190,11 @@ async def run_recipe(
     clone(recipe, mirrors, ref_tree)
     clone(recipe, mirrors, tandem_tree)
     ref, statements = await reference(recipe, ref_tree, work, timeout_s)
-    if not ref.ran:  # nothing to compare with: the recipe or the bench is wrong
-        return classify(recipe.name, recipe.split, ref, Side(installed=False))
+    if not ref.ran:
+        # Nothing to compare with; Tandem's side still runs (but after a reference that timed
+        # out), so the row shows what a user of Tandem would see on this project.
+        side = Side() if ref.timed_out else await tandem(recipe, tandem_tree, [], timeout_s)
+        return classify(recipe.name, recipe.split, ref, side)
     # The package's files (not tests) the reference measured: the sample for coverage, and
     # where to look for modules Tandem's run imported from outside its checkout.
     sources = sorted(ref.coverage) or sample_files({k: len(v) for k, v in statements.items()})

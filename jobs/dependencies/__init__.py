@@ -5,16 +5,19 @@ with ImportError when the tests run with the sandbox's bare tools. So before the
 Tandem installs what the repository declares:
 
 - :mod:`jobs.dependencies.install_plan` (pure): which project and requirements files to install, as
-  pip arguments (:func:`plan_install`), read from tox (:mod:`jobs.dependencies.tox`),
-  pyproject.toml, setup.cfg, setup.py (:mod:`jobs.dependencies.setuppy`, never run) and
-  requirements files; the version a git-versioned project is built as
-  (:mod:`jobs.dependencies.vcsversion`);
+  pip arguments (:func:`plan_install`, its data in :mod:`jobs.dependencies.plan_model`), read
+  from tox (:mod:`jobs.dependencies.tox`, its factor conditions for the sandbox's Python in
+  :mod:`jobs.dependencies.toxfactors`), pyproject.toml, setup.cfg, setup.py
+  (:mod:`jobs.dependencies.setuppy`, never run) and requirements files; the version a
+  git-versioned project is built as (:mod:`jobs.dependencies.vcsversion`); the plans to try
+  when one does not install or run (:mod:`jobs.dependencies.fallbacks`);
 - :mod:`jobs.dependencies.policy` (pure): what a requirements file may ask for (only the
   configured package index, only files inside the checkout); a refused file is left out with
   one note line saying which line and why;
 - :mod:`jobs.dependencies.install`: the install itself (:func:`install_dependencies`), into a
-  venv in the checkout, with a network only where pip runs, bounded in time; a failed install is
-  not fatal, the check run says what failed;
+  venv in the checkout (:mod:`jobs.dependencies.environment`), with a network only where pip
+  runs (:mod:`jobs.dependencies.pip_install`, reading back :mod:`jobs.dependencies.pip_log`),
+  bounded in time; a failed install is not fatal, the check run says what failed;
 - :mod:`jobs.dependencies.setup_commands`: the repository's own preparation
   (``test_generation.setup``), run after the install (:func:`run_setup`).
 """

@@ -31,34 +31,57 @@ are direct references, is left out with one line in :attr:`InstallPlan.refused`;
 installed. When pip cannot install a plan with a pinned requirements file (pip-compile's lock,
 often made for another Python), :func:`loosen` gives the plan to try once more: the lock's
 loose ``.in`` source instead, or, where the project itself is installed, no lock; the summary
-says so. :class:`MemoryFiles` feeds the planner plain data.
+says so. :class:`MemoryFiles` feeds the planner plain data. The plan's data is in
+:mod:`jobs.dependencies.plan_model`, the plans to try after a failure in
+:mod:`jobs.dependencies.fallbacks` (both re-exported here).
 """
 
 from __future__ import annotations
 
 import configparser
-import re
 import tomllib
-from collections.abc import Mapping
-from dataclasses import dataclass, replace
-from typing import Literal
 
 from dependency_groups import DependencyGroupResolver
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from core.repo_config import Dependencies
+from jobs.dependencies.fallbacks import (
+    declared_extras,
+    looks_pinned,
+    loosen,
+    project_alone,
+    unpinned,
+    with_extras,
+)
+from jobs.dependencies.plan_model import NO_INDEX_ARGS, InstallPlan, MemoryFiles, Source
 from jobs.dependencies.policy import (
     RepoFiles,
-    UnreadableFile,
     check_requirements_file,
     direct_reference,
     read_noting,
 )
 from jobs.dependencies.pytestconfig import pytest_needs
 from jobs.dependencies.setuppy import SetupPy, read_setup_py
-from jobs.dependencies.tox import ToxEnv, read_tox
-from jobs.dependencies.vcsversion import PretendVersion, pretend_version
+from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
+from jobs.dependencies.toxfactors import Python
+from jobs.dependencies.vcsversion import pretend_version
+
+__all__ = [
+    "NO_INDEX_ARGS",
+    "PROJECT_EXTRAS",
+    "REQUIREMENTS_FILES",
+    "InstallPlan",
+    "MemoryFiles",
+    "Source",
+    "declared_extras",
+    "looks_pinned",
+    "loosen",
+    "plan_install",
+    "project_alone",
+    "unpinned",
+    "with_extras",
+]
 
 PROJECT_EXTRAS = ("test", "tests", "testing", "dev")
 REQUIREMENTS_FILES = (
@@ -79,120 +102,12 @@ REQUIREMENTS_FILES = (
     "tests/requirements.txt",
 )
 
-NO_INDEX_ARGS = ("--no-index", "--no-build-isolation")
 
-
-@dataclass(frozen=True)
-class MemoryFiles:
-    """Plain data for the planner: repository-relative path -> text."""
-
-    files: Mapping[str, str]
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    def inside(self, path: str) -> bool:
-        return True  # no symlinks in plain data; `..` is caught before this is asked
-
-
-@dataclass(frozen=True)
-class Source:
-    path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
-    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox);
-    # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
-    kind: Literal["project", "groups", "requirements", "tox", "pytest"]
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    # The groups' requirements, resolved (includes followed), each as packaging writes it
-    requirements: tuple[str, ...] = ()
-    pretend: PretendVersion | None = None  # a project whose version comes from git
-    files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
-    section: str = ""  # tox, pytest: where in the file, "[testenv]"
-    why: tuple[str, ...] = ()  # pytest: what each requirement is for
-    editable: bool = True  # tox: the project is installed too (no skip_install)
-
-    def describe(self) -> str:
-        more = []
-        if self.extras:
-            more.append("extras " + ", ".join(self.extras))
-        if self.groups:
-            more.append("groups " + ", ".join(self.groups))
-        if self.kind == "pytest":
-            return f"`{self.path}` {self.section} ({', '.join(self.why)})"
-        if self.kind == "tox":
-            deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
-            shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
-            more = [f"deps {shown}"] if deps else []
-            more += [f"extras {', '.join(self.extras)}"] if self.extras else []
-            return f"`{self.path}` {self.section} ({'; '.join(more)})"
-        return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
-
-    def pip_args(self) -> list[str]:
-        if self.kind == "requirements":
-            return ["-r", f"./{self.path}"]
-        if self.kind == "pytest":
-            return list(self.requirements)
-        extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        editable = self.kind == "project" or (self.kind == "tox" and self.editable)
-        args = ["-e", f".{extras}"] if editable else []
-        for option, path in self.files:
-            args.extend([option, f"./{path}"])
-        return [*args, *self.requirements]
-
-
-@dataclass(frozen=True)
-class InstallPlan:
-    sources: tuple[Source, ...] = ()
-    refused: tuple[str, ...] = ()  # one line per file left out: which line and why
-    index: bool = True  # False: --no-index (no network to reach one)
-    loosened: tuple[str, ...] = ()  # what :func:`loosen` changed, a sentence each
-
-    @property
-    def empty(self) -> bool:
-        return not self.sources
-
-    def pip_args(self) -> list[str]:
-        """The arguments after ``python -m pip``."""
-        args = [
-            "install",
-            "--no-input",
-            "--disable-pip-version-check",
-            "--no-cache-dir",
-            "--progress-bar=off",
-            "--no-warn-script-location",
-            "--retries=2",
-            "--timeout=30",
-        ]
-        if not self.index:
-            args.extend(NO_INDEX_ARGS)
-        for source in self.sources:
-            args.extend(source.pip_args())
-        return args
-
-    def describe(self) -> str:
-        names = [s.describe() for s in self.sources]
-        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
-
-    def known_as(self, versions: Mapping[str, str]) -> InstallPlan:
-        """The plan with each git-versioned project built as the version ``versions`` has of
-        it (:meth:`.vcsversion.PretendVersion.known_as`)."""
-        sources = tuple(
-            replace(s, pretend=s.pretend.known_as(versions)) if s.pretend else s
-            for s in self.sources
-        )
-        return replace(self, sources=sources)
-
-    def environment(self) -> dict[str, str]:
-        """Variables pip (and so the build backends it runs) gets besides the sandbox's."""
-        return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}
-
-    def notes(self) -> list[str]:
-        """What the install summary says about how the plan builds the project."""
-        return [*(s.pretend.describe() for s in self.sources if s.pretend), *self.loosened]
-
-
-def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) -> InstallPlan:
-    """What to install, from the repository's files and ``test_generation.dependencies``."""
+def plan_install(
+    files: RepoFiles, config: Dependencies, *, index: bool = True, python: Python = TOOLS_PYTHON
+) -> InstallPlan:
+    """What to install, from the repository's files and ``test_generation.dependencies``, for
+    the sandbox's ``python`` (major, minor): tox's conditional deps depend on it."""
     if config.install == "none":
         return InstallPlan(index=index)
     sources: list[Source] = []
@@ -201,7 +116,7 @@ def plan_install(files: RepoFiles, config: Dependencies, *, index: bool = True) 
         candidates = list(config.requirements)
     else:
         project = _project(files, refused)
-        tox = read_tox(files, refused)
+        tox = read_tox(files, refused, python)
         if tox is not None:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
@@ -409,165 +324,3 @@ def _setup_cfg_metadata(text: str | None) -> tuple[str | None, bool]:
     name = parser.get("metadata", "name", fallback=None)
     requires = parser.get("options", "setup_requires", fallback="")
     return name, "setuptools_scm" in requires.replace("-", "_")
-
-
-PIN_MARKERS = ("autogenerated by pip-compile", "uv pip compile", "pip-compile")
-MIN_PINNED = 0.8  # the share of a file's requirements pinned with == that makes it a lock file
-
-
-def looks_pinned(text: str) -> bool:
-    """Whether a requirements file is a lock (pip-compile's or uv's output, or nearly every
-    requirement pinned with ``==``), made for one Python and platform."""
-    if any(marker in text for marker in PIN_MARKERS):
-        return True
-    requirements = [
-        line.split("#", 1)[0].strip()
-        for line in text.splitlines()
-        if line.strip() and not line.lstrip().startswith(("#", "-"))
-    ]
-    pinned = [r for r in requirements if "==" in r]
-    return len(requirements) >= 2 and len(pinned) >= MIN_PINNED * len(requirements)
-
-
-def loosen(plan: InstallPlan, files: RepoFiles) -> InstallPlan | None:
-    """The plan to try when pip could not resolve ``plan`` and it has pinned requirements files
-    (a pip-compile lock made for another Python): each lock replaced by the loose ``.in`` file
-    it was compiled from, or, without one, left out where the project itself is installed (its
-    own extras and groups then say what the tests need). None: nothing to loosen."""
-    has_project = any(s.kind == "project" or (s.kind == "tox" and s.editable) for s in plan.sources)
-    said: list[str] = []
-
-    def replacement(path: str) -> str | None:
-        """The file to use instead of a lock ("" to leave it out), None to keep it."""
-        try:
-            text = files.read(path)
-        except UnreadableFile:
-            return None
-        if text is None or not looks_pinned(text):
-            return None
-        loose = path.removesuffix(".txt") + ".in" if path.endswith(".txt") else None
-        try:
-            found = loose is not None and files.read(loose) is not None
-        except UnreadableFile:
-            found = False
-        if loose is not None and found and check_requirements_file(files, loose) is None:
-            said.append(
-                f"The pinned `{path}` did not resolve here, so `{loose}` (its loose source) was "
-                "used instead"
-            )
-            return loose
-        if has_project:
-            said.append(
-                f"The pinned `{path}` did not resolve here, so it was left out and the "
-                "project's own declared dependencies used"
-            )
-            return ""
-        return None
-
-    sources: list[Source] = []
-    for source in plan.sources:
-        if source.kind == "requirements":
-            instead = replacement(source.path)
-            if instead is None:
-                sources.append(source)
-            elif instead:
-                sources.append(Source(instead, "requirements"))
-        elif source.kind == "tox" and source.files:
-            kept: list[tuple[str, str]] = []
-            for option, path in source.files:
-                instead = replacement(path) if option == "-r" else None
-                if instead is None:
-                    kept.append((option, path))
-                elif instead:
-                    kept.append((option, instead))
-            sources.append(replace(source, files=tuple(kept)))
-        else:
-            sources.append(source)
-    if not said or not sources:
-        return None
-    return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, *said))
-
-
-def project_alone(plan: InstallPlan, why: str) -> InstallPlan | None:
-    """The plan to try when pip could not install ``plan`` (``why``: its decisive line) and
-    requirements files stand beside the project: the project alone, with its own declared
-    dependencies. Root requirements files are often a developer's whole environment (docs,
-    benchmarks, a C extension that does not build here) rather than what the tests need, and a
-    person would drop them before giving up. None: no project, or no requirements file, to
-    drop. tox's deps are never dropped: they say exactly how the suite runs."""
-    if not any(s.kind == "project" for s in plan.sources):
-        return None
-    dropped = [s.path for s in plan.sources if s.kind == "requirements"]
-    if not dropped:
-        return None
-    names = ", ".join(f"`{path}`" for path in dropped)
-    said = (
-        f"{names} did not install here ({why}), so the project was installed with its own "
-        "declared dependencies alone"
-    )
-    return replace(
-        plan,
-        sources=tuple(s for s in plan.sources if s.kind != "requirements"),
-        loosened=(*plan.loosened, said),
-    )
-
-
-def declared_extras(files: RepoFiles) -> tuple[str, ...]:
-    """Every extra the project declares, in order: ``[project.optional-dependencies]``, else
-    setup.py's literal ``extras_require`` and setup.cfg's ``[options.extras_require]``."""
-    names: list[str] = []
-    try:
-        text = files.read("pyproject.toml")
-        project = tomllib.loads(text).get("project") if text is not None else None
-    except (UnreadableFile, tomllib.TOMLDecodeError):
-        project = None
-    optional = project.get("optional-dependencies") if isinstance(project, dict) else None
-    if isinstance(optional, dict):
-        names.extend(name for name in optional if isinstance(name, str))
-    else:
-        try:
-            setup_py = files.read("setup.py")
-            setup_cfg = files.read("setup.cfg")
-        except UnreadableFile:
-            setup_py = setup_cfg = None
-        if setup_py is not None:
-            names.extend(read_setup_py(setup_py).extras)
-        if setup_cfg is not None:
-            parser = configparser.ConfigParser(interpolation=None)
-            try:
-                parser.read_string(setup_cfg)
-            except configparser.Error:
-                pass
-            else:
-                if parser.has_section("options.extras_require"):
-                    names.extend(parser.options("options.extras_require"))
-    return tuple(dict.fromkeys(n for n in names if _EXTRA_NAME.match(n)))
-
-
-_EXTRA_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
-
-
-def with_extras(
-    plan: InstallPlan, extras: tuple[str, ...], missing: list[str]
-) -> InstallPlan | None:
-    """The plan to install next when the project's tests import modules (``missing``) that its
-    environment does not have: the project with all its declared ``extras``, as a CI that
-    installs ``.[all]`` or ``--all-extras`` has it. None: the project is not installed
-    editable by the plan, or it has no extra the plan lacks."""
-    sources: list[Source] = []
-    added: tuple[str, ...] = ()
-    for source in plan.sources:
-        editable = source.kind == "project" or (source.kind == "tox" and source.editable)
-        if editable and not added:
-            added = tuple(e for e in extras if e not in source.extras)
-            source = replace(source, extras=(*source.extras, *added))
-        sources.append(source)
-    if not added:
-        return None
-    shown = ", ".join(f"`{name}`" for name in missing[:3])
-    shown += f" and {len(missing) - 3} more" if len(missing) > 3 else ""
-    said = (
-        f"Its tests import {shown}, which its install did not provide, so its extras "
-        f"{', '.join(added)} were installed too"
-    )
-    return replace(plan, sources=tuple(sources), loosened=(*plan.loosened, said))

@@ -99,7 +99,7 @@ def repo_path(base: str, ref: str) -> str | None:
     return joined
 
 
-def _logical_lines(text: str) -> list[tuple[int, str]]:
+def logical_lines(text: str) -> list[tuple[int, str]]:
     """(first line number, text) of each line pip reads: continuations joined, comments
     stripped, blank lines dropped."""
     lines: list[tuple[int, str]] = []
@@ -174,7 +174,7 @@ def check_requirements_file(files: RepoFiles, path: str) -> str | None:
             return f"{where}: {e}"
         if text is None:
             return f"{where}: not found"
-        for number, line in _logical_lines(text):
+        for number, line in logical_lines(text):
             why, includes = _check_line(files, line, posixpath.dirname(current))
             if why is not None:
                 return f"{where} line {number}: {why}"

@@ -15,15 +15,22 @@ from __future__ import annotations
 
 import configparser
 import re
+import sys
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import canonicalize_name
 
 from jobs.dependencies.policy import RepoFiles, direct_reference, read_noting, repo_path
+from jobs.dependencies.toxfactors import (
+    Python,
+    env_factors,
+    holds,
+    marker_holds,
+    split_condition,
+)
 
-_FACTOR = re.compile(r"^!?[A-Za-z0-9_{},.!-]+:\s")  # "py38: mock", "!pypy: x", "py{38,39}: x"
 _EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _FILE_OPTION = re.compile(r"^(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)$")
 # The project itself as a dep ("-e .[test]", ".", "{toxinidir}"): it is installed anyway
@@ -40,13 +47,32 @@ class ToxEnv:
     install_project: bool = True
 
 
-def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
+# The Python a plan is made for when none is given: the one Tandem's tools run on.
+TOOLS_PYTHON: Python = (sys.version_info[0], sys.version_info[1])
+
+
+@dataclass(frozen=True)
+class _Where:
+    """Where the environment is read and for which Python, and where refusals go."""
+
+    path: str
+    section: str
+    refused: list[str]
+    python: Python
+    factors: frozenset[str] = frozenset()
+
+    def __str__(self) -> str:
+        return f"`{self.path}` {self.section}"
+
+
+def read_tox(files: RepoFiles, refused: list[str], python: Python = TOOLS_PYTHON) -> ToxEnv | None:
     """The base test environment of the first tox configuration found (tox's own order:
-    ``tox.ini``, then ``pyproject.toml``, then ``tox.toml``), or None when there is none that
-    names deps or extras. What cannot be used goes to ``refused``, a line each."""
+    ``tox.ini``, then ``pyproject.toml``, then ``tox.toml``), as tox makes it for ``python``,
+    or None when there is none that names deps or extras. What cannot be used goes to
+    ``refused``, a line each."""
     ini = read_noting(files, "tox.ini", refused)
     if ini is not None:
-        return _from_ini(ini, "tox.ini", "[testenv]", refused)
+        return _from_ini(ini, _Where("tox.ini", "[testenv]", refused, python))
     pyproject = read_noting(files, "pyproject.toml", refused)
     if pyproject is not None:
         try:
@@ -56,9 +82,10 @@ def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
         tox = tool.get("tox") if isinstance(tool, dict) else None
         if isinstance(tox, dict):
             legacy = tox.get("legacy_tox_ini")
+            where = _Where("pyproject.toml", "[tool.tox] legacy_tox_ini", refused, python)
             if isinstance(legacy, str):
-                return _from_ini(legacy, "pyproject.toml", "[tool.tox] legacy_tox_ini", refused)
-            return _from_toml(tox, "pyproject.toml", "[tool.tox] env_run_base", refused)
+                return _from_ini(legacy, where)
+            return _from_toml(tox, replace(where, section="[tool.tox] env_run_base"))
     text = read_noting(files, "tox.toml", refused)
     if text is not None:
         try:
@@ -66,62 +93,70 @@ def read_tox(files: RepoFiles, refused: list[str]) -> ToxEnv | None:
         except tomllib.TOMLDecodeError as e:
             refused.append(f"`tox.toml`: not valid TOML ({e})")
             return None
-        return _from_toml(data, "tox.toml", "env_run_base", refused)
+        return _from_toml(data, _Where("tox.toml", "env_run_base", refused, python))
     return None
 
 
-def _from_ini(text: str, path: str, section: str, refused: list[str]) -> ToxEnv | None:
+def _from_ini(text: str, where: _Where) -> ToxEnv | None:
     parser = configparser.ConfigParser(interpolation=None, strict=False)
     try:
         parser.read_string(text)
     except configparser.Error as e:
         why = str(e).splitlines()[0][:200]
-        refused.append(f"`{path}`: cannot be read as tox configuration ({why})")
+        where.refused.append(f"`{where.path}`: cannot be read as tox configuration ({why})")
         return None
     if not parser.has_section("testenv"):
         return None
+    tox = parser["tox"] if parser.has_section("tox") else {}
+    envlist = tox.get("envlist", "") or tox.get("env_list", "")
+    where = replace(where, factors=env_factors(envlist, where.python))
     env = parser["testenv"]
-    deps = env.get("deps", "").splitlines()
-    extras = re.split(r"[,\s]+", env.get("extras", ""))
+    deps = _applying(env.get("deps", "").splitlines(), where.factors)
+    extras = [
+        extra
+        for line in _applying(env.get("extras", "").splitlines(), where.factors)
+        for extra in re.split(r"[,\s]+", line)
+    ]
     skip = env.get("skip_install", "").strip().lower() == "true"
     package_skip = env.get("package", "").strip().lower() == "skip"
-    return _env(path, section, deps, extras, not (skip or package_skip), refused)
+    return _env(where, deps, extras, not (skip or package_skip))
 
 
-def _from_toml(
-    data: dict[str, object], path: str, section: str, refused: list[str]
-) -> ToxEnv | None:
+def _applying(lines: list[str], factors: frozenset[str]) -> list[str]:
+    """The lines (comments dropped) whose factor condition holds, without the condition."""
+    kept: list[str] = []
+    for raw in lines:
+        line = raw.split(" #", 1)[0].strip()
+        if not line or line.startswith("#"):
+            continue
+        condition, rest = split_condition(line)
+        if condition is None or holds(condition, factors):
+            kept.append(rest)
+    return kept
+
+
+def _from_toml(data: dict[str, object], where: _Where) -> ToxEnv | None:
     base = data.get("env_run_base")
     if not isinstance(base, dict):
         return None
     deps = base.get("deps", [])
     extras = base.get("extras", [])
     if not isinstance(deps, list) or not isinstance(extras, list):
-        refused.append(f"`{path}` {section}: deps and extras must be lists")
+        where.refused.append(f"{where}: deps and extras must be lists")
         return None
     unusable = [d for d in [*deps, *extras] if not isinstance(d, str)]
     if unusable:
-        refused.append(f"`{path}` {section}: {str(unusable[0])[:100]}: not a plain string")
+        where.refused.append(f"{where}: {str(unusable[0])[:100]}: not a plain string")
     skip = base.get("skip_install") is True or base.get("package") == "skip"
     return _env(
-        path,
-        section,
+        where,
         [d for d in deps if isinstance(d, str)],
         [e for e in extras if isinstance(e, str)],
         not skip,
-        refused,
     )
 
 
-def _env(
-    path: str,
-    section: str,
-    deps: list[str],
-    extras: list[str],
-    install_project: bool,
-    refused: list[str],
-) -> ToxEnv | None:
-    where = f"`{path}` {section}"
+def _env(where: _Where, deps: list[str], extras: list[str], install_project: bool) -> ToxEnv | None:
     requirements: list[str] = []
     included: list[tuple[str, str]] = []
     for raw in deps:
@@ -135,27 +170,21 @@ def _env(
             continue
         why = _dep_problem(line)
         if why is not None:
-            refused.append(f"{where} deps {line[:100]!r}: {why}")
+            where.refused.append(f"{where} deps {line[:100]!r}: {why}")
             continue
         option = _FILE_OPTION.match(line)
         if option:
             target = repo_path("", option.group(2))
             if target is None:
-                refused.append(f"{where} deps {line[:100]!r}: only files inside the repository")
+                where.refused.append(
+                    f"{where} deps {line[:100]!r}: only files inside the repository"
+                )
                 continue
             included.append(("-c" if option.group(1) in ("-c", "--constraint") else "-r", target))
             continue
-        try:
-            requirement = Requirement(line)
-        except InvalidRequirement as e:
-            why = (str(e).splitlines() or ["invalid"])[0][:100]
-            refused.append(f"{where} deps {line[:100]!r}: not a requirement ({why})")
-            continue
-        if direct_reference(line):
-            refused.append(f"{where} deps {line[:100]!r}: {direct_reference(line)}")
-            continue
-        requirement.name = canonicalize_name(requirement.name)
-        requirements.append(str(requirement))
+        requirement = _requirement(where, line)
+        if requirement is not None and marker_holds(requirement.marker, where.python):
+            requirements.append(str(requirement))
     names: list[str] = []
     for extra in (e.strip() for e in extras):
         if not extra:
@@ -163,12 +192,12 @@ def _env(
         if _EXTRA.match(extra):
             names.append(extra)
         else:
-            refused.append(f"{where} extras {extra[:100]!r}: not an extra's name")
+            where.refused.append(f"{where} extras {extra[:100]!r}: not an extra's name")
     if not requirements and not included and not names:
         return None
     return ToxEnv(
-        path,
-        section,
+        where.path,
+        where.section,
         tuple(dict.fromkeys(requirements)),
         tuple(dict.fromkeys(included)),
         tuple(dict.fromkeys(names)),
@@ -176,9 +205,24 @@ def _env(
     )
 
 
+def _requirement(where: _Where, line: str) -> Requirement | None:
+    """The dep as a requirement from the index, its name normalised; else None and a note."""
+    try:
+        requirement = Requirement(line)
+    except InvalidRequirement as e:
+        why = (str(e).splitlines() or ["invalid"])[0][:100]
+        where.refused.append(f"{where} deps {line[:100]!r}: not a requirement ({why})")
+        return None
+    if direct_reference(line):
+        where.refused.append(f"{where} deps {line[:100]!r}: {direct_reference(line)}")
+        return None
+    requirement.name = canonicalize_name(requirement.name)
+    return requirement
+
+
 def _dep_problem(line: str) -> str | None:
-    if _FACTOR.match(line):
-        return "depends on a tox factor, not used for every environment"
+    if split_condition(line)[0] is not None:
+        return "depends on a tox factor"  # only in TOML, where tox does not read conditions
     if "{" in line or "}" in line:
         return "uses a tox substitution"
     if line.startswith("-") and not _FILE_OPTION.match(line):

@@ -1,0 +1,127 @@
+"""The install plan's data (pure): :class:`Source` (one place the environment comes from),
+:class:`InstallPlan` (all of them, as ``pip install`` arguments) and :class:`MemoryFiles` (plain
+data for the planner). :mod:`jobs.dependencies.install_plan` makes a plan,
+:mod:`jobs.dependencies.fallbacks` the plans to try when one does not install or run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from jobs.dependencies.vcsversion import PretendVersion
+
+NO_INDEX_ARGS = ("--no-index", "--no-build-isolation")
+
+
+@dataclass(frozen=True)
+class MemoryFiles:
+    """Plain data for the planner: repository-relative path -> text."""
+
+    files: Mapping[str, str]
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def inside(self, path: str) -> bool:
+        return True  # no symlinks in plain data; `..` is caught before this is asked
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str  # "pyproject.toml", "setup.py", "requirements-dev.txt"
+    # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox);
+    # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
+    # unpinned: a requirements file's requirements, pins dropped (fallbacks.unpinned)
+    kind: Literal["project", "groups", "requirements", "tox", "pytest", "unpinned"]
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    # The groups' requirements, resolved (includes followed), each as packaging writes it
+    requirements: tuple[str, ...] = ()
+    pretend: PretendVersion | None = None  # a project whose version comes from git
+    files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
+    section: str = ""  # tox, pytest: where in the file, "[testenv]"
+    why: tuple[str, ...] = ()  # pytest: what each requirement is for
+    editable: bool = True  # tox: the project is installed too (no skip_install)
+
+    def describe(self) -> str:
+        more = []
+        if self.extras:
+            more.append("extras " + ", ".join(self.extras))
+        if self.groups:
+            more.append("groups " + ", ".join(self.groups))
+        if self.kind == "pytest":
+            return f"`{self.path}` {self.section} ({', '.join(self.why)})"
+        if self.kind == "unpinned":
+            return f"`{self.path}` (unpinned)"
+        if self.kind == "tox":
+            deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
+            shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
+            more = [f"deps {shown}"] if deps else []
+            more += [f"extras {', '.join(self.extras)}"] if self.extras else []
+            return f"`{self.path}` {self.section} ({'; '.join(more)})"
+        return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
+
+    def pip_args(self) -> list[str]:
+        if self.kind == "requirements":
+            return ["-r", f"./{self.path}"]
+        if self.kind in ("pytest", "unpinned"):
+            return [*(a for option, path in self.files for a in (option, f"./{path}")),
+                    *self.requirements]  # fmt: skip
+        extras = f"[{','.join(self.extras)}]" if self.extras else ""
+        editable = self.kind == "project" or (self.kind == "tox" and self.editable)
+        args = ["-e", f".{extras}"] if editable else []
+        for option, path in self.files:
+            args.extend([option, f"./{path}"])
+        return [*args, *self.requirements]
+
+
+@dataclass(frozen=True)
+class InstallPlan:
+    sources: tuple[Source, ...] = ()
+    refused: tuple[str, ...] = ()  # one line per file left out: which line and why
+    index: bool = True  # False: --no-index (no network to reach one)
+    loosened: tuple[str, ...] = ()  # what :func:`loosen` changed, a sentence each
+
+    @property
+    def empty(self) -> bool:
+        return not self.sources
+
+    def pip_args(self) -> list[str]:
+        """The arguments after ``python -m pip``."""
+        args = [
+            "install",
+            "--no-input",
+            "--disable-pip-version-check",
+            "--no-cache-dir",
+            "--progress-bar=off",
+            "--no-warn-script-location",
+            "--retries=2",
+            "--timeout=30",
+        ]
+        if not self.index:
+            args.extend(NO_INDEX_ARGS)
+        for source in self.sources:
+            args.extend(source.pip_args())
+        return args
+
+    def describe(self) -> str:
+        names = [s.describe() for s in self.sources]
+        return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+    def known_as(self, versions: Mapping[str, str]) -> InstallPlan:
+        """The plan with each git-versioned project built as the version ``versions`` has of
+        it (:meth:`.vcsversion.PretendVersion.known_as`)."""
+        sources = tuple(
+            replace(s, pretend=s.pretend.known_as(versions)) if s.pretend else s
+            for s in self.sources
+        )
+        return replace(self, sources=sources)
+
+    def environment(self) -> dict[str, str]:
+        """Variables pip (and so the build backends it runs) gets besides the sandbox's."""
+        return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}
+
+    def notes(self) -> list[str]:
+        """What the install summary says about how the plan builds the project."""
+        return [*(s.pretend.describe() for s in self.sources if s.pretend), *self.loosened]
