@@ -17,8 +17,9 @@ from jobs import dependencies
 from jobs.languages.language_protocol import Change
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import choose_engine
 from jobs.testgen.engines import offline as offline_engines
+from jobs.testgen.engines.agent import CoverageGoal, write_tests_with_agent
 from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
@@ -247,21 +248,7 @@ async def _offline_then_agent(
         )
         await pin_kept_tests(ctx, production)
         return
-    rounds = await write_tests_with_agent(
-        ctx.sandbox,
-        ctx.checkout,
-        remaining,
-        plan.conventions,
-        tg,
-        ctx.settings,
-        budget=budget,
-        usage=production.usage,
-        validator=validator,
-        timings=production.timings,
-        step=ctx.step,
-        goal=goal,
-        kept=production.kept,
-    )
+    rounds = await write_tests_with_agent(ctx, plan, production, validator, goal, remaining)
     production.notes.extend(rounds.notes)
     production.fix_rounds = rounds.fix_rounds
     production.coverage_rounds = rounds.coverage_rounds
