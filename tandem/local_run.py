@@ -44,7 +44,7 @@ from jobs.git import GitError
 from jobs.review import CodeSuggestion, analyse, review_result
 from jobs.sandbox import check_sandbox, open_sandbox
 from jobs.state import PartResult
-from jobs.testgen import Delivered, produce_and_report
+from jobs.testgen import ChangeToTest, Delivered, produce_and_report
 
 DEFAULT_PATCH = "tandem-tests.patch"
 
@@ -226,13 +226,11 @@ async def generate_part(
             result = await produce_and_report(
                 sandbox,
                 checkout,
-                changed,
+                ChangeToTest(changed, run.base_sha, timings),
                 run.config,
                 settings,
                 deliver,
                 progress=lambda what: progress(GENERATE_TESTS, what),
-                timings=timings,
-                base_sha=run.base_sha,
             )
         finally:
             await sandbox.close()

@@ -23,6 +23,7 @@ from jobs.languages.javascript.detect import (
 )
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, find_node
 from jobs.languages.javascript.vitest import (
+    PackageAt,
     VitestRun,
     coverage_args,
     escape_glob,
@@ -171,8 +172,7 @@ async def test_vitest_project_changed_line_coverage(
         run = await run_with_coverage(
             sandbox,
             node,
-            checkout,
-            checkout,
+            PackageAt(checkout, checkout),
             include=["src/calc.ts", "src/untested.ts"],
             report_dir=tmp_path / "report",
             tools_dir=tmp_path / "tools",

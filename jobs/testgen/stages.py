@@ -17,7 +17,7 @@ from jobs import dependencies
 from jobs.languages.language_protocol import Change
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.engines import choose_engine
+from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.engines.agent import CoverageGoal, write_tests_with_agent
 from jobs.testgen.engines.registry import Portfolio
@@ -271,17 +271,20 @@ async def candidates(
             f"no {ctx.language.label} tests."
         )
     started = time.monotonic()
-    offline = await offline_engines.generate(
-        [name for name in engines if name in own],
+    tests, seeds = offline_engines.read_evidence(ctx.checkout, plan.targets)
+    workspace = Workspace(
         ctx.sandbox,
         ctx.checkout,
-        plan.targets,
         plan.output_dir,
-        deadline=ctx.budget.engine_deadline() if deadline is None else deadline,
-        step=ctx.step,
-        base_sha=ctx.base_sha,
-        changed=plan.sources,
+        ctx.budget.engine_deadline() if deadline is None else deadline,
+        ctx.step,
+        tests,
+        seeds,
+        ctx.base_sha,
+        plan.sources or {t.path: set(t.lines) for t in plan.targets},
     )
+    ran = [name for name in engines if name in own]
+    offline = await offline_engines.generate(ran, workspace, plan.targets)
     production.timings["engine"] = time.monotonic() - started
     production.timings.update(offline.timings)
     production.notes.extend(offline.notes)

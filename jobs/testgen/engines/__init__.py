@@ -1,9 +1,10 @@
 """The engines that write candidate test files in the checkout, behind one interface
-(:mod:`.engine_protocol`: the :class:`Engine` protocol, its :class:`Workspace` and :class:`EngineOutcome`)
-and one registry (:mod:`.registry`: the engines and the portfolios users name, with how to add
-an engine). The OpenHands agent (:mod:`.agent`, with fix rounds) and the offline portfolio
-(:mod:`.offline`: characterization, :mod:`.characterize`; CrossHair on the changed callables,
-:mod:`.crosshair`; then Pynguin on the changed modules, :mod:`.pynguin`); :mod:`.choice` picks.
+(:mod:`.engine_protocol`: the :class:`Engine` protocol, its :class:`Workspace` and
+:class:`EngineOutcome`) and one registry (:mod:`.registry`: the engines and the portfolios
+users name, with how to add an engine). The OpenHands agent (:mod:`.agent`, with fix rounds)
+and the offline portfolio (:mod:`.offline`: characterization, :mod:`.characterize`; CrossHair
+on the changed callables, :mod:`.crosshair`; then Pynguin on the changed modules,
+:mod:`.pynguin`); :mod:`.choice` picks.
 Whatever an engine writes goes through the same validation and coverage filter.
 
 The agent works with the stages' own :class:`jobs.testgen.context.Context` and
