@@ -162,7 +162,7 @@ async def run_up(settings: Settings, host: str, port: int) -> None:
 
 def config_validate(path: Path) -> int:
     """Check one tandem.yml with the messages a check run would show; 1 on errors."""
-    from core.repo_config import InvalidConfig, read_config_file
+    from core.repo_config_file import InvalidConfig, read_config_file
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -198,7 +198,8 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
 
     from bot.event_plan import REPO_RE
     from core import github
-    from core.repo_config import CONFIG_PATH, InvalidConfig, config_yaml
+    from core.repo_config import CONFIG_PATH
+    from core.repo_config_file import InvalidConfig, config_yaml
     from jobs.config_loader import load_repo_config
 
     if not REPO_RE.match(repo):

@@ -28,13 +28,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from core.github import CheckOutput, Conclusion
 from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING, info, parts_for
-from core.repo_config import (
-    CONFIG_PATH,
-    InvalidConfig,
-    RepoConfig,
-    config_from_data,
-    read_config_file,
-)
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import InvalidConfig, config_from_data, read_config_file
 from core.settings import Settings
 from jobs import diff, git
 from jobs.agent import llm_settings_for

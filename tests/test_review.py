@@ -442,7 +442,7 @@ def test_complexity_that_went_down_is_a_positive_note(repo: Path) -> None:
 
 def test_paths_config_excludes_files_from_the_review(repo: Path) -> None:
     from bot.filters import path_filter
-    from core.repo_config import parse_config
+    from core.repo_config_file import parse_config
 
     complex_head = branchy("parse_args", 13)
     pr(
