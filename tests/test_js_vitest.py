@@ -11,16 +11,14 @@ import pytest
 
 from jobs.dependencies.install_plan import MemoryFiles
 from jobs.languages.javascript.coverage import Coverage, changed_coverage
-from jobs.languages.javascript.detect import (
+from jobs.languages.javascript.package_managers import (
     InstallCommand,
-    Package,
     PackageManager,
-    Runner,
-    find_package,
     find_package_manager,
-    find_runner,
     install_command,
 )
+from jobs.languages.javascript.packages import Package, find_package
+from jobs.languages.javascript.runner_choice import Runner, find_runner
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, find_node
 from jobs.languages.javascript.vitest import (
     PackageAt,
