@@ -7,6 +7,7 @@ import codecs
 import functools
 import logging
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -76,8 +77,31 @@ async def metrics(request: web.Request) -> web.Response:
 
 
 async def receive_webhook(request: web.Request) -> web.Response:
+    """Verify, decide, de-duplicate and enqueue, in that order: each step answers the delivery
+    itself (an HTTP status and one line) where it stops it."""
     started = time.perf_counter()
     settings = request.app[SETTINGS]
+    delivery = await _read_delivery(request, settings)
+    if isinstance(delivery, web.Response):
+        return delivery
+    event = _verified_event(delivery, settings)
+    if isinstance(event, web.Response):
+        return event
+    if (answered := _answer_without_enqueueing(request, event)) is not None:
+        return answered
+    return await _dispatch(request, event, started)
+
+
+@dataclass(frozen=True)
+class _Delivery:
+    body: bytes
+    signature: str
+    event_name: str
+    delivery_id: str
+
+
+async def _read_delivery(request: web.Request, settings: Settings) -> _Delivery | web.Response:
+    """The body and the headers that identify the delivery, or why they do not."""
     if request.content_length is not None and request.content_length > settings.max_payload_bytes:
         return error(413, "payload too large")
     try:
@@ -97,24 +121,35 @@ async def receive_webhook(request: web.Request) -> web.Response:
         return error(400, "missing X-GitHub-Event or X-GitHub-Delivery header")
     # Each request is its own task: every later line of this delivery carries its id.
     logs.bind_for_task(delivery=delivery_id[:100], event=event_name[:100])
+    return _Delivery(body, signature, event_name, delivery_id)
 
+
+def _verified_event(delivery: _Delivery, settings: Settings) -> sansio.Event | web.Response:
+    """The signed event, decoded, or why it is refused."""
     assert settings.webhook_secret is not None
     try:
         sansio.validate_event(
-            body, signature=signature, secret=settings.webhook_secret.get_secret_value()
+            delivery.body,
+            signature=delivery.signature,
+            secret=settings.webhook_secret.get_secret_value(),
         )
     except ValidationFailure:
         return error(401, "signature does not match")
     try:
-        data = _decode(event_name, body)
+        data = _decode(delivery.event_name, delivery.body)
     except ValueError:
         return error(400, "body is not valid JSON")
-    event = sansio.Event(data, event=event_name, delivery_id=delivery_id)
+    event = sansio.Event(data, event=delivery.event_name, delivery_id=delivery.delivery_id)
     if not isinstance(event.data, plan.JSON_OBJECT):
         return error(400, "body must be a JSON object")
     if not isinstance(event.data.get("action", ""), str):
         return error(400, "field action must be a string")
+    return event
 
+
+def _answer_without_enqueueing(request: web.Request, event: sansio.Event) -> web.Response | None:
+    """The answer to a ping, an event no handler takes, or any event while Tandem has no App
+    credentials; None: dispatch it."""
     if event.event == "ping":
         return web.json_response({"msg": "pong"})
     if not webhooks.router.fetch(event):
@@ -125,9 +160,15 @@ async def receive_webhook(request: web.Request) -> web.Response:
             "Tandem has no GitHub App credentials: set TANDEM_GITHUB_APP_ID and "
             "TANDEM_GITHUB_PRIVATE_KEY_PATH, then redeliver",
         )
+    return None
 
-    pool = request.app[POOL]
+
+async def _dispatch(request: web.Request, event: sansio.Event, started: float) -> web.Response:
+    """Run the handlers; the delivery is claimed with its first job (or alone if they enqueue
+    nothing), so a redelivery is answered as a duplicate."""
+    settings, pool = request.app[SETTINGS], request.app[POOL]
     claim_and_enqueue = request.app[CLAIM_AND_ENQUEUE]
+    delivery_id = event.delivery_id
     delivery_key = f"tandem:delivery:{delivery_id}"
     claimed = False
 

@@ -7,6 +7,7 @@ import contextlib
 import hashlib
 import shutil
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from bot.event_plan import PullRequestRef
@@ -76,6 +77,15 @@ async def clone_pull_request(
     await git(into, "-c", "advice.detachedHead=false", "checkout", "-q", pr.head_sha)
 
 
+@dataclass(frozen=True)
+class Remote:
+    """Where a push goes: the URL, the token it authenticates with, and its time limit."""
+
+    url: str
+    token: str
+    timeout_s: float = 300
+
+
 async def commit_and_push(
     repo: Path,
     *,
@@ -83,9 +93,7 @@ async def commit_and_push(
     branch: str,
     start_sha: str,
     message: str,
-    push_url: str,
-    token: str,
-    timeout_s: float = 300,
+    remote: Remote,
     force: bool = True,
 ) -> str:
     """Commit `files` on a branch starting at `start_sha` and force-push it. Returns the sha."""
@@ -109,9 +117,9 @@ async def commit_and_push(
         "push",
         "-q",
         *(["--force"] if force else []),
-        push_url,
+        remote.url,
         f"HEAD:refs/heads/{branch}",
-        token=token,
-        timeout_s=timeout_s,
+        token=remote.token,
+        timeout_s=remote.timeout_s,
     )
     return sha

@@ -18,7 +18,8 @@ from bot.command_parsing import buttons_for
 from bot.event_plan import PullRequestRef
 from core.github import Annotation, CheckOutput, Conclusion
 from core.part_registry import PartName, info, parts_for, title
-from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import InvalidConfig
 from jobs.state import PartResult, RunOptions, RunState
 
 MAX_ANNOTATIONS = 200

@@ -32,7 +32,8 @@ from core import github
 from core.connections import CONTROL_QUEUE
 from core.github import GitHubError
 from core.part_registry import PartName, parts_for, title
-from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig, config_yaml
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import InvalidConfig, config_yaml
 from jobs import queue
 from jobs.cancel import cancel_run
 from jobs.config_loader import LoadedConfig, load_repo_config

@@ -7,9 +7,9 @@ Rules (as Probot apps do):
 - Without a file of its own, a repository uses `.github/tandem.yml` of its owner's `.github`
   repository, and without that the defaults. A missing file is never an error.
 - `_extends: .github`, `_extends: name` (same owner) or `_extends: owner/name` merges that
-  repository's file first (deep merge, see `core.repo_config.merge_config_data`). A chain may be
-  `MAX_EXTENDS_DEPTH` files long; a cycle is an error, not a hang; a file that `_extends` names
-  but that cannot be read is an error.
+  repository's file first (deep merge, see `core.repo_config_file.merge_config_data`). A chain
+  may be `MAX_EXTENDS_DEPTH` files long; a cycle is an error, not a hang; a file that
+  `_extends` names but that cannot be read is an error.
 - Every error is located in this repository's `.github/tandem.yml` (where a check-run
   annotation can point): an error in an inherited file is reported on the `_extends` line that
   brought it in, and its message names the file, line and column where it really is.
@@ -23,13 +23,12 @@ from dataclasses import dataclass, field
 from gidgethub.aiohttp import GitHubAPI
 
 from core import github
-from core.repo_config import (
-    CONFIG_PATH,
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import (
     MAX_EXTENDS_DEPTH,
     ORG_CONFIG_REPO,
     ConfigError,
     InvalidConfig,
-    RepoConfig,
     config_from_data,
     extends_target,
     merge_config_data,

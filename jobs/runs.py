@@ -36,7 +36,8 @@ from core.connections import CONTROL_QUEUE, PARTS_QUEUE
 from core.github import GitHubError
 from core.part_registry import PART_NAMES, PartName, parts_for, title
 from core.redaction import redact
-from core.repo_config import CONFIG_PATH, InvalidConfig, RepoConfig
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import InvalidConfig
 from core.settings import SettingsError
 from jobs import checkrun, queue
 from jobs.cancel import complete_cancelled, supersede

@@ -1,18 +1,17 @@
-"""The `tandem` command: run (both parts on a local git repository), serve (web), worker (arq),
-up (both, with an embedded Redis), and `config validate` / `config show` for
-`.github/tandem.yml`."""
+"""The `tandem` command: :func:`main` runs what the command line (:mod:`tandem.cli_parser`) asks
+for: serve (web), worker (arq), up (both, with an embedded Redis), `config validate` /
+`config show` for `.github/tandem.yml`, and run (both parts on a local git repository,
+:mod:`tandem.run_command`)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import importlib.metadata
 import logging
 import os
 import secrets
 import signal
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -23,23 +22,14 @@ from bot.app import create_app
 from core.connections import EmbeddedRedis, PortUnavailable, listen, start_embedded_redis
 from core.redaction import redact_credentials
 from core.settings import Settings, SettingsError, load_settings
+from tandem.cli_parser import DEFAULT_CONFIG, parser
+from tandem.run_command import run_local_command
 
 log = logging.getLogger("tandem")
-DEFAULT_CONFIG = Path(".github/tandem.yml")
-# `--patch` without a file: tandem-tests.patch in the repository (the demo's too), where the
-# "file exists" fallback puts it as well.
-PATCH_IN_REPO = Path("tandem-tests.patch")
 
 
 class CliError(Exception):
     """Bad input or a local problem, said in one line (exit 2)."""
-
-
-def tandem_version() -> str:
-    try:
-        return importlib.metadata.version("tandem")
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown (not installed)"
 
 
 def configure_logging(args: argparse.Namespace, settings: Settings | None = None) -> None:
@@ -172,7 +162,7 @@ async def run_up(settings: Settings, host: str, port: int) -> None:
 
 def config_validate(path: Path) -> int:
     """Check one tandem.yml with the messages a check run would show; 1 on errors."""
-    from core.repo_config import InvalidConfig, read_config_file
+    from core.repo_config_file import InvalidConfig, read_config_file
 
     try:
         text = path.read_text(encoding="utf-8")
@@ -208,7 +198,8 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
 
     from bot.event_plan import REPO_RE
     from core import github
-    from core.repo_config import CONFIG_PATH, InvalidConfig, config_yaml
+    from core.repo_config import CONFIG_PATH
+    from core.repo_config_file import InvalidConfig, config_yaml
     from jobs.config_loader import load_repo_config
 
     if not REPO_RE.match(repo):
@@ -240,240 +231,6 @@ async def config_show(settings: Settings, repo: str, ref: str | None) -> int:
     return 0
 
 
-class Terminated(Exception):
-    """SIGTERM arrived: the run was cancelled, so every sandbox command was killed with its
-    process group and every temporary directory removed on the way out."""
-
-
-async def until_terminated[T](work: Coroutine[Any, Any, T]) -> T:
-    """Await `work`; SIGTERM cancels it as Ctrl-C does (asyncio.run cancels the main task on
-    SIGINT), instead of ending the process with the sandbox's commands still running."""
-    task = asyncio.ensure_future(work)
-    loop = asyncio.get_running_loop()
-    terminated = False
-
-    def terminate() -> None:
-        nonlocal terminated
-        terminated = True
-        task.cancel()
-
-    loop.add_signal_handler(signal.SIGTERM, terminate)
-    try:
-        return await task
-    except asyncio.CancelledError:
-        if terminated:
-            raise Terminated() from None
-        raise
-    finally:
-        loop.remove_signal_handler(signal.SIGTERM)
-
-
-def patch_destination(option: Path | None, repo: Path) -> Path | None:
-    """Where `--patch` writes: a given FILE as given, a bare `--patch` into the repository."""
-    from tandem import local_run as local
-
-    return repo / local.DEFAULT_PATCH if option is PATCH_IN_REPO else option
-
-
-def unwritable(path: Path) -> str | None:
-    """Why a report file could not be written there, checked before a run of minutes (the
-    file itself is not created)."""
-    target = path.resolve()
-    if target.is_dir():
-        return "it is a directory"
-    if target.exists():
-        return None if os.access(target, os.W_OK) else "permission denied"
-    parent = target.parent
-    if not parent.is_dir():
-        return f"{parent} does not exist"
-    return None if os.access(parent, os.W_OK | os.X_OK) else f"{parent} is not writable"
-
-
-def run_local_command(args: argparse.Namespace) -> int:
-    """`tandem run`: the parts on a local repository; exit 1 if the check run would fail."""
-    from rich.console import Console
-
-    from tandem import local_run as local
-    from tandem.demo import make_demo_repo
-
-    console = Console(stderr=False)
-    settings = load_settings()
-    configure_logging(args, settings)
-    # Your own repository on your own machine: its tests run here as they would for you.
-    # TANDEM_SANDBOX or --sandbox docker isolates them.
-    kind = args.sandbox or os.environ.get("TANDEM_SANDBOX") or "local"
-    settings = settings.model_copy(update={"sandbox": kind})
-    if args.demo:
-        repo = make_demo_repo(settings.data_dir.resolve() / "demo")
-        base, head = "main", "feature"
-        console.print(f"Demo repository: {repo} (branch feature against main)", style="dim")
-    else:
-        if args.base is None:
-            print("tandem run: --base is required (or --demo)", file=sys.stderr)
-            return 2
-        repo, base, head = args.repo, args.base, args.head
-    try:
-        run = local.prepare(repo, base, head, args.config)
-    except local.LocalRunError as exc:
-        print(f"tandem run: {exc}", file=sys.stderr)
-        return 2
-    dirty = local.dirty_paths(run.repo)
-    if dirty and head in (None, "HEAD"):
-        console.print(
-            f"Note: {len(dirty)} file(s) have uncommitted changes; Tandem looks at commits only.",
-            style="yellow",
-        )
-    if kind == "local":
-        console.print(
-            "Sandbox: local (the repository's tests run as subprocesses here, not isolated; "
-            "--sandbox docker isolates them).",
-            style="dim",
-        )
-    patch = patch_destination(args.patch, run.repo)
-    for option, path in (("--json", args.json), ("--patch", patch)):
-        if path is not None and (why := unwritable(path)) is not None:
-            print(f"tandem run: cannot write {option} {path}: {why}", file=sys.stderr)
-            return 2
-    try:
-        report = asyncio.run(
-            until_terminated(local.run_with_progress(run, settings, console, patch))
-        )
-    except local.LocalRunError as exc:
-        print(f"tandem run: {exc}", file=sys.stderr)
-        return 2
-    except Terminated:
-        print("tandem run: stopped (SIGTERM); nothing was written", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    local.print_report(console, run, report)
-    if args.json is not None:
-        local.write_json(args.json, run, report)
-    return 1 if report.conclusion == "failure" else 0
-
-
-def parser() -> argparse.ArgumentParser:
-    defaults = argparse.ArgumentDefaultsHelpFormatter
-    root = argparse.ArgumentParser(prog="tandem", description=__doc__, formatter_class=defaults)
-    root.add_argument("--version", action="version", version=f"tandem {tandem_version()}")
-    root.add_argument(
-        "--log-level",
-        default=os.environ.get("TANDEM_LOG_LEVEL", "info"),
-        help="debug, info, warning or error (TANDEM_LOG_LEVEL)",
-    )
-    root.add_argument(
-        "--log-format",
-        choices=("text", "json"),
-        default=os.environ.get("TANDEM_LOG_FORMAT", "text"),
-        help="text lines, or one JSON object a line with the delivery, run key, repository, "
-        "PR, head sha and part it concerns (TANDEM_LOG_FORMAT)",
-    )
-    commands = root.add_subparsers(
-        dest="command", required=True, metavar="{serve,up,worker,run,config}"
-    )
-    for name, helptext in (
-        ("serve", "run the web app that receives GitHub webhooks"),
-        ("up", "web app + worker in one process; embedded Redis if TANDEM_REDIS_URL is unset"),
-    ):
-        description = helptext[0].upper() + helptext[1:] + "."
-        command = commands.add_parser(
-            name, help=helptext, description=description, formatter_class=defaults
-        )
-        command.add_argument("--host", default="127.0.0.1", help="the address to listen on")
-        command.add_argument("--port", type=int, default=8000, help="the port to listen on")
-    worker = commands.add_parser(
-        "worker",
-        help="run the arq worker that does the runs",
-        description="Run the arq worker that does the runs (needs TANDEM_REDIS_URL; "
-        "`tandem up` brings an embedded Redis and a worker in one process). It waits out a "
-        "Redis outage and keeps its running jobs.",
-        formatter_class=defaults,
-    )
-    worker.add_argument(
-        "--health-port",
-        type=int,
-        default=None,
-        help="serve GET /healthz on this port: 200 while Redis answers the worker, 503 while "
-        "it does not (default: no health endpoint)",
-    )
-    worker.add_argument(
-        "--health-host", default="127.0.0.1", help="the address the health endpoint listens on"
-    )
-    worker.add_argument(
-        "--grace",
-        type=float,
-        default=30.0,
-        metavar="SECONDS",
-        help="on SIGTERM or Ctrl-C, how long running jobs may take to finish before they are "
-        "cancelled (their sandbox commands killed, their temp dirs removed; arq runs them "
-        "again on a worker later)",
-    )
-    run = commands.add_parser(
-        "run",
-        formatter_class=defaults,
-        help="generate tests for and review a change in a local git repository (no GitHub)",
-        description="Generate tests for and review the change base...head of a local git "
-        "repository, as the check run would. Kept tests are written into the working tree "
-        "(never over existing files), or to a patch with --patch. Exits 1 when the check run "
-        "would fail, 2 on bad input.",
-    )
-    run.add_argument("--repo", type=Path, default=Path("."), help="the repository (default .)")
-    run.add_argument("--base", help="the branch or commit the change is against, e.g. main")
-    run.add_argument("--head", default=None, help="the changed commit (default HEAD)")
-    run.add_argument(
-        "--patch",
-        nargs="?",
-        type=Path,
-        const=PATCH_IN_REPO,
-        default=None,
-        metavar="FILE",
-        help="write kept tests to this patch file instead (FILE defaults to "
-        "tandem-tests.patch in the repository)",
-    )
-    run.add_argument(
-        "--sandbox",
-        choices=("local", "docker"),
-        default=None,
-        help="where the tests run (default: TANDEM_SANDBOX, else local)",
-    )
-    run.add_argument(
-        "--config", type=Path, default=None, help="a tandem.yml to use instead of the repo's"
-    )
-    run.add_argument("--json", type=Path, default=None, help="also write the report as JSON")
-    run.add_argument(
-        "--demo",
-        action="store_true",
-        help="make a small demo repository (in the data dir) and run on it",
-    )
-    config = commands.add_parser(
-        "config",
-        help="check or show .github/tandem.yml",
-        description="Check a tandem.yml file, or show a repository's effective config.",
-    )
-    config_commands = config.add_subparsers(
-        dest="config_command", required=True, metavar="{validate,show}"
-    )
-    validate = config_commands.add_parser(
-        "validate",
-        help="check a tandem.yml file; exits non-zero on errors",
-        description="Check a tandem.yml file with the messages a check run would show. Exits 1 "
-        "on errors, 2 when the file cannot be read; without the file the defaults apply.",
-        formatter_class=defaults,
-    )
-    validate.add_argument(
-        "file", nargs="?", type=Path, default=DEFAULT_CONFIG, help="the file to check"
-    )
-    show = config_commands.add_parser(
-        "show",
-        help="print a repository's effective (merged) config, read through the GitHub App "
-        "(needs TANDEM_GITHUB_APP_ID and TANDEM_GITHUB_PRIVATE_KEY_PATH)",
-        description="Print a repository's effective (merged) config, read through the GitHub "
-        "App (needs TANDEM_GITHUB_APP_ID and TANDEM_GITHUB_PRIVATE_KEY_PATH).",
-        formatter_class=defaults,
-    )
-    show.add_argument("--repo", required=True, help="owner/name")
-    show.add_argument("--ref", default=None, help="branch, tag or sha (default branch if unset)")
-    return root
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -481,10 +238,10 @@ def main(argv: list[str] | None = None) -> int:
         configure_logging(args)
         if args.command == "config" and args.config_command == "validate":
             return config_validate(args.file)
-        if args.command == "run":
-            return run_local_command(args)
         settings = load_settings()
         configure_logging(args, settings)
+        if args.command == "run":
+            return run_local_command(args, settings)
         if args.command == "config":
             return asyncio.run(config_show(settings, args.repo, args.ref))
         if args.command == "serve":

@@ -28,13 +28,8 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from core.github import CheckOutput, Conclusion
 from core.part_registry import GENERATE_TESTS, REVIEW_REFACTORING, info, parts_for
-from core.repo_config import (
-    CONFIG_PATH,
-    InvalidConfig,
-    RepoConfig,
-    config_from_data,
-    read_config_file,
-)
+from core.repo_config import CONFIG_PATH, RepoConfig
+from core.repo_config_file import InvalidConfig, config_from_data, read_config_file
 from core.settings import Settings
 from jobs import diff, git
 from jobs.agent import llm_settings_for
@@ -44,7 +39,7 @@ from jobs.git import GitError
 from jobs.review import CodeSuggestion, analyse, review_result
 from jobs.sandbox import check_sandbox, open_sandbox
 from jobs.state import PartResult
-from jobs.testgen import Delivered, produce_and_report
+from jobs.testgen import ChangeToTest, Delivered, produce_and_report
 
 DEFAULT_PATCH = "tandem-tests.patch"
 
@@ -226,13 +221,11 @@ async def generate_part(
             result = await produce_and_report(
                 sandbox,
                 checkout,
-                changed,
+                ChangeToTest(changed, run.base_sha, timings),
                 run.config,
                 settings,
                 deliver,
                 progress=lambda what: progress(GENERATE_TESTS, what),
-                timings=timings,
-                base_sha=run.base_sha,
             )
         finally:
             await sandbox.close()

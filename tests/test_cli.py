@@ -184,7 +184,8 @@ def test_worker_without_redis_points_to_tandem_up(tmp_path: Path) -> None:
 
 
 def test_unwritable_report_paths_are_refused_before_the_run(tmp_path: Path) -> None:
-    from tandem.cli import PATCH_IN_REPO, patch_destination, unwritable
+    from tandem.cli_parser import PATCH_IN_REPO
+    from tandem.run_command import patch_destination, unwritable
 
     env = clean_env(TANDEM_DATA_DIR=str(tmp_path / "data"))
     for option in ("--json", "--patch"):

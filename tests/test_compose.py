@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from core.settings import Settings
-from tandem.cli import parser
+from tandem.cli_parser import parser
 
 COMPOSE = Path(__file__).resolve().parents[1] / "compose.yaml"
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 from pydantic import SecretStr
 
-from core.repo_config import InvalidConfig, RepoConfig, merge_config_data
+from core.repo_config import RepoConfig
+from core.repo_config_file import InvalidConfig, merge_config_data
 from core.settings import Settings
 from jobs.config_loader import Fetch, resolve_config
 from tandem.cli import config_show

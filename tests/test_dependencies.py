@@ -25,7 +25,8 @@ from typing import Any
 
 import pytest
 
-from core.repo_config import Dependencies, InvalidConfig, RepoConfig, parse_config
+from core.repo_config import Dependencies, RepoConfig
+from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.dependencies import (
     ENV_DIR,

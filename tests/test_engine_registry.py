@@ -178,15 +178,10 @@ async def test_search_engines_run_alongside_each_other_and_pool_in_the_portfolio
         register(engine)
     repo = make_repo(tmp_path / "repo", {"pkg/__init__.py": "", "pkg/calc.py": CALC})
     deadline = time.monotonic() + 1000
-    outcome = await offline_engines.generate(
-        ("first", "slow", "fast"),
-        LocalSandbox(),
-        repo,
-        [Target("pkg/calc.py", [5], ["add"])],
-        "tests",
-        deadline=deadline,
-        step=lambda _: None,
-    )
+    targets = [Target("pkg/calc.py", [5], ["add"])]
+    tests, seeds = offline_engines.read_evidence(repo, targets)
+    workspace = Workspace(LocalSandbox(), repo, "tests", deadline, lambda _: None, tests, seeds)
+    outcome = await offline_engines.generate(("first", "slow", "fast"), workspace, targets)
     assert outcome.written == ["tests/test_first.py", "tests/test_slow.py", "tests/test_fast.py"]
     assert outcome.notes == ["first", "slow", "fast"]
     assert set(outcome.timings) == {"engine_first", "engine_slow", "engine_fast"}

@@ -1,7 +1,8 @@
 from dataclasses import replace
 
 from bot.filters import path_filter, select_paths, skip_reason
-from core.repo_config import RepoConfig, parse_config
+from core.repo_config import RepoConfig
+from core.repo_config_file import parse_config
 from tests.test_state import make_pr
 
 

@@ -9,21 +9,21 @@ from typing import Any
 import pytest
 
 from jobs.dependencies.install_plan import MemoryFiles
-from jobs.languages.javascript.detect import (
+from jobs.languages.javascript.detect import detect
+from jobs.languages.javascript.package_managers import (
     InstallCommand,
-    Package,
     PackageManager,
-    Problem,
-    Runner,
-    Unsupported,
-    detect,
-    find_package,
     find_package_manager,
-    find_runner,
     install_command,
+)
+from jobs.languages.javascript.packages import (
+    Package,
+    Problem,
+    find_package,
     is_source,
     workspace_lists,
 )
+from jobs.languages.javascript.runner_choice import Runner, Unsupported, find_runner
 
 
 def manifest(**fields: Any) -> str:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.languages.javascript.detect import InstallCommand
+from jobs.languages.javascript.package_managers import InstallCommand
 from jobs.languages.javascript.toolchain import (
     MIN_NODE,
     Node,

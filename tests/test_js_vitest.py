@@ -11,18 +11,17 @@ import pytest
 
 from jobs.dependencies.install_plan import MemoryFiles
 from jobs.languages.javascript.coverage import Coverage, changed_coverage
-from jobs.languages.javascript.detect import (
+from jobs.languages.javascript.package_managers import (
     InstallCommand,
-    Package,
     PackageManager,
-    Runner,
-    find_package,
     find_package_manager,
-    find_runner,
     install_command,
 )
+from jobs.languages.javascript.packages import Package, find_package
+from jobs.languages.javascript.runner_choice import Runner, find_runner
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, find_node
 from jobs.languages.javascript.vitest import (
+    PackageAt,
     VitestRun,
     coverage_args,
     escape_glob,
@@ -171,8 +170,7 @@ async def test_vitest_project_changed_line_coverage(
         run = await run_with_coverage(
             sandbox,
             node,
-            checkout,
-            checkout,
+            PackageAt(checkout, checkout),
             include=["src/calc.ts", "src/untested.ts"],
             report_dir=tmp_path / "report",
             tools_dir=tmp_path / "tools",

@@ -121,3 +121,32 @@ def test_the_circle_check_sees_imports_under_type_checking_and_in_functions(
     graph = import_graph(tmp_path, ("pkg",))
     assert graph["pkg.c"] == {"pkg.a", "pkg.b"}
     assert sorted(circle(graph) or []) == ["pkg.a", "pkg.a", "pkg.b"]
+
+
+def shared_file_names(root: Path, folders: tuple[str, ...]) -> dict[str, list[str]]:
+    """File name -> the modules of ``folders`` that have it, where more than one does
+    (package ``__init__.py`` files aside)."""
+    places: dict[str, list[str]] = {}
+    for folder in folders:
+        for path in sorted((root / folder).rglob("*.py")):
+            if path.name != "__init__.py":
+                places.setdefault(path.name, []).append(path.relative_to(root).as_posix())
+    return {name: paths for name, paths in places.items() if len(paths) > 1}
+
+
+def test_no_two_product_modules_share_a_file_name() -> None:
+    """Each file name says what it does: two ``report.py`` files would be two jobs under one
+    name, and a traceback or an import would not say which."""
+    assert shared_file_names(ROOT, (*TANDEM_PACKAGES, "core")) == {}
+
+
+def test_the_shared_name_check_sees_files_in_different_packages(tmp_path: Path) -> None:
+    for folder in ("bot", "jobs/review", "jobs/testgen"):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / "__init__.py").write_text("")
+    (tmp_path / "bot" / "report.py").write_text("")
+    (tmp_path / "jobs/review" / "report.py").write_text("")
+    (tmp_path / "jobs/testgen" / "tests_report.py").write_text("")
+    assert shared_file_names(tmp_path, ("bot", "jobs")) == {
+        "report.py": ["bot/report.py", "jobs/review/report.py"]
+    }

@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
-from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.repo_config import RepoConfig
+from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
 from jobs.testgen import (
+    ChangeToTest,
     Delivered,
     line_sets,
     produce_and_report,
@@ -94,7 +96,8 @@ CHANGED = {"pkg/calc.py": {5, 6, 7, 8, 9, 10}}
 def fake_engine(monkeypatch: pytest.MonkeyPatch, files: dict[str, str]) -> None:
     """The engine writes `files` (the pipeline around it is real)."""
 
-    async def generate(engine: str, sandbox: Any, checkout: Path, *args: Any, **kw: Any) -> Any:
+    async def generate(engines: Any, workspace: Any, targets: Any) -> Any:
+        checkout = workspace.checkout
         for path, text in files.items():
             (checkout / path).parent.mkdir(parents=True, exist_ok=True)
             (checkout / path).write_text(text)
@@ -131,9 +134,8 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
         delivered.append({"evidence": evidence})
         return Delivered(["\nDelivered nowhere."], {"kind": "none", "url": ""})
 
-    result = await produce_and_report(
-        LocalSandbox(), repo, CHANGED, config(), SETTINGS, deliver, base_sha=base_sha
-    )
+    change = ChangeToTest(CHANGED, base_sha)
+    result = await produce_and_report(LocalSandbox(), repo, change, config(), SETTINGS, deliver)
     assert result.details["kept"] == ["tests/test_guard_tandem.py", "tests/test_pin_tandem.py"]
     pinning = result.details["pinning"]
     assert (pinning["kept_tests"], pinning["fail_on_base"], pinning["pass_on_both"]) == (2, 1, 1)

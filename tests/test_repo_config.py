@@ -1,6 +1,7 @@
 import pytest
 
-from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.repo_config import RepoConfig
+from core.repo_config_file import InvalidConfig, parse_config
 
 
 def test_missing_or_empty_file_means_defaults() -> None:

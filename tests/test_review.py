@@ -10,6 +10,7 @@ import pytest
 from jobs.review import Finding, ReviewResult, Thresholds, review_checkout, review_source
 from jobs.review.metrics import measure_lizard, measure_python
 from jobs.review.rules import skip_reason
+from jobs.review.sources import FileScope
 from tests.test_diff import commit, git
 
 T = Thresholds()
@@ -421,7 +422,7 @@ def test_languages_limit_what_is_reviewed(repo: Path) -> None:
     )
 
     both = review_checkout(repo, "main", "feature", T)
-    python_only = review_checkout(repo, "main", "feature", T, languages=["python"])
+    python_only = review_checkout(repo, "main", "feature", T, scope=FileScope(languages=["python"]))
 
     assert sorted(f.path for f in both.findings) == ["m.py", "web/app.js"]
     assert [f.path for f in python_only.findings] == ["m.py"]
@@ -441,7 +442,7 @@ def test_complexity_that_went_down_is_a_positive_note(repo: Path) -> None:
 
 def test_paths_config_excludes_files_from_the_review(repo: Path) -> None:
     from bot.filters import path_filter
-    from core.repo_config import parse_config
+    from core.repo_config_file import parse_config
 
     complex_head = branchy("parse_args", 13)
     pr(
@@ -451,7 +452,9 @@ def test_paths_config_excludes_files_from_the_review(repo: Path) -> None:
     )
     config = parse_config("paths:\n  include: ['src/**', 'vendor/**']\n  exclude: ['vendor/**']\n")
 
-    result = review_checkout(repo, "main", "feature", T, selected=path_filter(config))
+    result = review_checkout(
+        repo, "main", "feature", T, scope=FileScope(selected=path_filter(config))
+    )
 
     assert [f.path for f in result.findings] == ["src/cli.py"]
     assert result.files_reviewed == 1

@@ -214,7 +214,7 @@ def test_parse_and_marker_helpers() -> None:
 
 
 def test_review_llm_is_priced_by_the_repository_config() -> None:
-    from core.repo_config import parse_config
+    from core.repo_config_file import parse_config
     from core.settings import Settings
     from jobs.agent import llm_settings_for
 

@@ -237,7 +237,7 @@ def naturalsize(value, binary=False, fmt="%.1f"):
 
 
 def test_numbers_in_a_changed_comment_go_to_the_numeric_parameters() -> None:
-    from jobs.testgen.seeds import comment_numbers
+    from jobs.testgen.literal_seeds import comment_numbers
 
     assert comment_numbers(NATURALSIZE, {9, 10}) == [999999, 999.999, 1000.0]
     assert comment_numbers(NATURALSIZE, {13}) == []  # inside a string

@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from core.repo_config import InvalidConfig, RepoConfig, parse_config
+from core.repo_config import RepoConfig
+from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.dependencies import ENV_DIR, run_setup
 from jobs.sandbox import LocalSandbox

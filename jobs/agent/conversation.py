@@ -4,18 +4,18 @@
 ``terminal`` and the confined ``file_editor`` (:mod:`jobs.agent.editor`), then runs a
 ``LocalConversation`` on the workdir with the hardening of :mod:`jobs.agent.hardening` in place.
 The conversation runs with ``arun()`` on a private event loop whose default executor
-(:class:`_ToolThreads`) runs the tool calls; a ``loop.call_later`` timer (the wall time, counted
-from the start of the run) or :class:`Cancellation` calls ``conversation.interrupt()``, which
-cancels the run even in the middle of an LLM call. Before the first step the terminal is warmed
-up (:func:`_warm_up_terminal`); at the end its tmux servers are killed and their sockets
-removed, the loop and its threads are shut down and the scratch directory (terminal HOME, LLM
-profile store) is deleted. How it ended is classified in :mod:`jobs.agent.outcome`.
+(:class:`.conversation_teardown.ToolThreads`) runs the tool calls; a ``loop.call_later`` timer
+(the wall time, counted from the start of the run) or :class:`Cancellation` calls
+``conversation.interrupt()``, which cancels the run even in the middle of an LLM call. Before the
+first step the terminal is warmed up (:func:`_warm_up_terminal`); at the end
+(:mod:`.conversation_teardown`) its tmux servers are killed and their sockets removed, the loop
+and its threads are shut down and the scratch directory (terminal HOME, LLM profile store) is
+deleted. How it ended is classified in :mod:`jobs.agent.outcome`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import logging
 import os
 import tempfile
@@ -27,6 +27,7 @@ from typing import Any
 
 from core.redaction import one_line
 from jobs.agent.agent_llm import LLMSettings, build_llm
+from jobs.agent.conversation_teardown import ToolThreads, close, shutdown_loop
 from jobs.agent.editor import checkout_file_editor
 from jobs.agent.hardening import deny_secret_env, install_plugin_guard, untrusted
 from jobs.agent.limits import AgentLimits
@@ -36,8 +37,6 @@ log = logging.getLogger(__name__)
 
 # How long the terminal tool waits for a command whose output stopped changing.
 _TERMINAL_NO_CHANGE_TIMEOUT_S = 30
-# After a wall-time interrupt, how long a running tool call may take to return.
-_TOOL_DRAIN_S = 10.0
 # Upper bound for getting the terminal's first pane in step (see _warm_up_terminal).
 _TERMINAL_WARM_UP_S = 20.0
 
@@ -146,9 +145,6 @@ def _run_conversation(
     shell: list[str] | None = None,
 ) -> AgentOutcome:
     """Run ``prompt`` with an already-built SDK ``LLM`` (tests pass a ``TestLLM``)."""
-    from openhands.sdk.conversation.impl.local_conversation import LocalConversation
-    from openhands.sdk.io import InMemoryFileStore
-
     secrets = list(secrets or [])
     start = time.monotonic()
     workdir = workdir.resolve()
@@ -158,42 +154,18 @@ def _run_conversation(
     deny_secret_env(os.environ)
     install_plugin_guard()
 
-    responses: set[str] = set()
-
-    def count_steps(event: Any) -> None:
-        # One agent step = one LLM response, whether it asked for tools or said something.
-        if getattr(event, "source", None) == "agent":
-            response_id = getattr(event, "llm_response_id", None)
-            if response_id:
-                responses.add(str(response_id))
-
+    steps = _StepCounter()
     conversation: Any = None
     result = RunResult()
     loop = asyncio.new_event_loop()
-    pool = _ToolThreads()
+    pool = ToolThreads()
     loop.set_default_executor(pool)
     scratch = tempfile.TemporaryDirectory(prefix="tandem-agent-", ignore_cleanup_errors=True)
     scratch_dir = Path(scratch.name)
-    terminal_home = scratch_dir / "home"
-    terminal_home.mkdir()
-    shell_path = _shell_script(scratch_dir, shell) if shell else None
     try:
         with untrusted(workdir):
             try:
-                conversation = LocalConversation(
-                    agent=_build_agent(llm, terminal_home, shell_path),
-                    workspace=str(workdir),
-                    # Events stay in memory: nothing lands in workdir or on disk.
-                    persistence_dir=None,
-                    file_store=InMemoryFileStore(),
-                    # The SDK creates its LLM profile store eagerly; keep it out of ~.
-                    profile_store_dir=scratch_dir / "profiles",
-                    callbacks=[count_steps],
-                    max_iteration_per_run=max(1, limits.max_iterations),
-                    max_budget_per_run=limits.max_cost_usd,
-                    visualizer=None,
-                    delete_on_close=True,
-                )
+                conversation = _open_conversation(workdir, llm, limits, scratch_dir, shell, steps)
                 conversation.send_message(prompt)  # also starts the tools
                 # The wall-time limit covers the set-up too.
                 _warm_up_terminal(conversation, scratch_dir, _remaining(start, limits))
@@ -204,17 +176,73 @@ def _run_conversation(
                 result.exception = e
             finally:
                 if conversation is not None:
-                    _close(conversation, pool)
+                    close(conversation, pool)
     finally:
-        _shutdown_loop(loop, pool)
+        shutdown_loop(loop, pool)
         scratch.cleanup()
+    return _outcome(conversation, result, limits, len(steps.responses), start, secrets)
 
+
+class _StepCounter:
+    """A conversation callback that counts the agent's steps."""
+
+    def __init__(self) -> None:
+        self.responses: set[str] = set()
+
+    def __call__(self, event: Any) -> None:
+        # One agent step = one LLM response, whether it asked for tools or said something.
+        if getattr(event, "source", None) == "agent":
+            response_id = getattr(event, "llm_response_id", None)
+            if response_id:
+                self.responses.add(str(response_id))
+
+
+def _open_conversation(
+    workdir: Path,
+    llm: Any,
+    limits: AgentLimits,
+    scratch_dir: Path,
+    shell: list[str] | None,
+    steps: _StepCounter,
+) -> Any:
+    """The SDK conversation on ``workdir``, everything it keeps in memory or in ``scratch_dir``."""
+    from openhands.sdk.conversation.impl.local_conversation import LocalConversation
+    from openhands.sdk.io import InMemoryFileStore
+
+    terminal_home = scratch_dir / "home"
+    terminal_home.mkdir()
+    shell_path = _shell_script(scratch_dir, shell) if shell else None
+    return LocalConversation(
+        agent=_build_agent(llm, terminal_home, shell_path),
+        workspace=str(workdir),
+        # Events stay in memory: nothing lands in workdir or on disk.
+        persistence_dir=None,
+        file_store=InMemoryFileStore(),
+        # The SDK creates its LLM profile store eagerly; keep it out of ~.
+        profile_store_dir=scratch_dir / "profiles",
+        callbacks=[steps],
+        max_iteration_per_run=max(1, limits.max_iterations),
+        max_budget_per_run=limits.max_cost_usd,
+        visualizer=None,
+        delete_on_close=True,
+    )
+
+
+def _outcome(
+    conversation: Any,
+    result: RunResult,
+    limits: AgentLimits,
+    iterations: int,
+    start: float,
+    secrets: list[str],
+) -> AgentOutcome:
+    """How the conversation ended, what it spent (reasons redacted), logged once."""
     status, reason = classify(conversation, result, limits)
     prompt_tokens, completion_tokens, cost = usage(conversation)
     outcome = AgentOutcome(
         status=status,
         reason=one_line(reason, secrets),
-        iterations=len(responses),
+        iterations=iterations,
         duration_s=round(time.monotonic() - start, 3),
         cost_usd=cost,
         prompt_tokens=prompt_tokens,
@@ -325,104 +353,3 @@ async def _drive(
             forget()
         timer.cancel()
     return result
-
-
-def _close(conversation: Any, pool: _ToolThreads) -> None:
-    """Stop the terminal (its tmux server and shells) and close the conversation.
-
-    After a wall-time interrupt a tool call may still be running in a worker thread (it
-    got Ctrl-C). Give it a moment to return first: the SDK's terminal executor rebuilds
-    its tmux pool when a running command loses its server, which would leave a fresh
-    tmux server behind if we killed the old one under it. Recovery is switched off for
-    the same reason.
-    """
-    pool.wait_idle(_TOOL_DRAIN_S)
-    executors = _terminal_executors(conversation)
-    for executor in executors:
-        try:
-            executor._recover_tmux_pool = _no_recovery
-        except Exception as e:
-            log.debug("terminal recovery off: %s", e)
-    servers = _tmux_servers(executors)
-    try:
-        conversation.close()
-    except Exception as e:
-        log.warning("closing the agent conversation failed: %s", type(e).__name__)
-    _kill_tmux(servers + _tmux_servers(executors))
-
-
-def _no_recovery(failed_pool: Any) -> None:
-    return None
-
-
-def _terminal_executors(conversation: Any) -> list[Any]:
-    try:
-        tools = list(conversation.agent.tools_map.values())
-    except Exception:
-        return []
-    executors = [getattr(tool, "executor", None) for tool in tools]
-    return [e for e in executors if e is not None and hasattr(e, "_recover_tmux_pool")]
-
-
-def _tmux_servers(executors: list[Any]) -> list[Any]:
-    """The tmux servers behind the terminal executors (SDK internals; best effort)."""
-    servers = []
-    for executor in executors:
-        for holder in (getattr(executor, "_pool", None), getattr(executor, "_session", None)):
-            terminal = getattr(holder, "terminal", holder)
-            server = getattr(terminal, "_server", None) or getattr(terminal, "server", None)
-            if server is not None and hasattr(server, "is_alive"):
-                servers.append(server)
-    return servers
-
-
-def _kill_tmux(servers: list[Any]) -> None:
-    # tmux 3.x leaves its socket file behind when the last session is killed.
-    for server in servers:
-        try:
-            if server.is_alive():
-                server.kill()
-            if server.socket_path:
-                Path(server.socket_path).unlink(missing_ok=True)
-            elif server.socket_name:
-                tmux_dir = Path(os.environ.get("TMUX_TMPDIR", "/tmp")) / f"tmux-{os.getuid()}"
-                (tmux_dir / str(server.socket_name)).unlink(missing_ok=True)
-        except Exception as e:
-            log.debug("tmux cleanup: %s", e)
-
-
-class _ToolThreads(concurrent.futures.ThreadPoolExecutor):
-    """The run's default executor; remembers its futures so we can wait for them."""
-
-    def __init__(self) -> None:
-        super().__init__(max_workers=8, thread_name_prefix="tandem-agent")
-        self._futures: list[concurrent.futures.Future[Any]] = []
-        self._futures_lock = threading.Lock()
-
-    def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        future = super().submit(fn, *args, **kwargs)
-        with self._futures_lock:
-            self._futures = [f for f in self._futures if not f.done()] + [future]
-        return future
-
-    def wait_idle(self, timeout: float) -> bool:
-        with self._futures_lock:
-            futures = list(self._futures)
-        _, not_done = concurrent.futures.wait(futures, timeout=timeout)
-        return not not_done
-
-
-def _shutdown_loop(loop: asyncio.AbstractEventLoop, pool: concurrent.futures.Executor) -> None:
-    try:
-        pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
-        for t in pending:
-            t.cancel()
-        if pending:
-            loop.run_until_complete(asyncio.wait(pending, timeout=5))
-        loop.run_until_complete(loop.shutdown_asyncgens())
-    except Exception as e:
-        log.debug("event loop shutdown: %s", e)
-    finally:
-        loop.close()
-        # A tool thread interrupted by the wall clock may still be finishing: don't wait.
-        pool.shutdown(wait=False, cancel_futures=True)

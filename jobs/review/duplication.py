@@ -71,6 +71,11 @@ def _windows(lines: list[tuple[int, str]], size: int) -> Iterator[tuple[bytes, i
         yield digest, chunk[0][0], chunk[-1][0], i
 
 
+_Window = tuple[str, int, int, int]  # path, first line, last line, window index
+_Place = tuple[str, int, int]  # path, first line, last line
+_Match = tuple[int, int, int, int, int]  # window index, first, last, other first, other last
+
+
 def find_duplicates(
     added: dict[str, tuple[str, set[int]]],
     sources: Iterable[tuple[str, str]],
@@ -87,19 +92,37 @@ def find_duplicates(
     windows that repeat the same other place are merged into one block.
     """
     size = max(1, min_lines)
-    wanted: dict[bytes, list[tuple[str, int, int, int]]] = {}  # hash -> added windows
+    wanted = _added_windows(added, size)
+    if not wanted:
+        return []
+    occurrences = _occurrences(wanted, added, sources, size)
+    blocks: list[DuplicateBlock] = []
+    for (path, other_path), found in _matches(wanted, occurrences).items():
+        blocks.extend(_merged(path, other_path, found, size))
+    return _first_place_only(blocks)
+
+
+def _added_windows(added: dict[str, tuple[str, set[int]]], size: int) -> dict[bytes, list[_Window]]:
+    """Hash -> the windows of ``size`` significant lines that are all added lines."""
+    wanted: dict[bytes, list[_Window]] = {}
     for path, (source, lines) in added.items():
         significant = _significant_lines(source)
         for digest, first, last, index in _windows(significant, size):
             if all(n in lines for n, _ in significant[index : index + size]):
                 wanted.setdefault(digest, []).append((path, first, last, index))
-    if not wanted:
-        return []
-    occurrences: dict[bytes, list[tuple[str, int, int]]] = {}
-    seen_paths: set[str] = set()
+    return wanted
+
+
+def _occurrences(
+    wanted: dict[bytes, list[_Window]],
+    added: dict[str, tuple[str, set[int]]],
+    sources: Iterable[tuple[str, str]],
+    size: int,
+) -> dict[bytes, list[_Place]]:
+    """Hash -> where a wanted window's text occurs: the other files first, then the changed."""
+    occurrences: dict[bytes, list[_Place]] = {}
 
     def scan(path: str, source: str) -> None:
-        seen_paths.add(path)
         for digest, first, last, _ in _windows(_significant_lines(source), size):
             if digest in wanted:
                 places = occurrences.setdefault(digest, [])
@@ -111,10 +134,15 @@ def find_duplicates(
             scan(path, source)
     for path, (source, _) in added.items():
         scan(path, source)
+    return occurrences
 
+
+def _matches(
+    wanted: dict[bytes, list[_Window]], occurrences: dict[bytes, list[_Place]]
+) -> dict[tuple[str, str], list[_Match]]:
+    """(path, other path) -> each added window's first other place."""
     added_windows = {(p, f) for places in wanted.values() for p, f, _, _ in places}
-    # (path, other path, window index) -> (first, last, other first, other last)
-    matches: dict[tuple[str, str], list[tuple[int, int, int, int, int]]] = {}
+    matches: dict[tuple[str, str], list[_Match]] = {}
     for digest, mine in wanted.items():
         for path, first, last, index in mine:
             for other_path, o_first, o_last in occurrences.get(digest, []):
@@ -129,20 +157,28 @@ def find_duplicates(
                     (index, first, last, o_first, o_last)
                 )
                 break
+    return matches
+
+
+def _merged(path: str, other_path: str, found: list[_Match], size: int) -> list[DuplicateBlock]:
+    """Runs of consecutive windows that repeat consecutive code, one block each."""
     blocks: list[DuplicateBlock] = []
-    for (path, other_path), found in matches.items():
-        found.sort()
-        run: list[tuple[int, int, int, int, int]] = []
-        for item in found:
-            if run and item[0] == run[-1][0] + 1 and item[3] >= run[-1][3]:
-                run.append(item)
-                continue
-            if run:
-                blocks.append(_block(path, other_path, run, size))
-            run = [item]
+    found.sort()
+    run: list[_Match] = []
+    for item in found:
+        if run and item[0] == run[-1][0] + 1 and item[3] >= run[-1][3]:
+            run.append(item)
+            continue
         if run:
             blocks.append(_block(path, other_path, run, size))
-    # one block of added code gets one report, pointing at its first other place
+        run = [item]
+    if run:
+        blocks.append(_block(path, other_path, run, size))
+    return blocks
+
+
+def _first_place_only(blocks: list[DuplicateBlock]) -> list[DuplicateBlock]:
+    """One block of added code gets one report, pointing at its first other place."""
     blocks.sort(key=lambda b: (b.path, b.start_line, -b.lines, b.other_path, b.other_start))
     kept: list[DuplicateBlock] = []
     for block in blocks:

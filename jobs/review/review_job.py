@@ -32,7 +32,7 @@ from jobs.installation import github_for
 from jobs.review.review_llm import CodeSuggestion, LlmPass, markers_in, run_llm_pass
 from jobs.review.review_report import review_result
 from jobs.review.rules import Thresholds
-from jobs.review.sources import ReviewResult, review_checkout
+from jobs.review.sources import FileScope, ReviewResult, review_checkout
 from jobs.state import PartResult, RunState
 
 __all__ = ["analyse", "post_suggestions", "review", "thresholds_from"]
@@ -65,9 +65,8 @@ def analyse(
         base_sha,
         head_sha,
         thresholds_from(config),
-        languages=review.languages,
+        scope=FileScope(languages=review.languages, selected=path_filter(config)),
         duplication_min_lines=review.duplication.min_lines if review.duplication.enabled else None,
-        selected=path_filter(config),
     )
     if not review.llm.enabled:
         return result, None, ""

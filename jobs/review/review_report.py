@@ -88,7 +88,41 @@ def summarize(
     findings = apply_levels(result.findings, review)
     findings.sort(key=lambda f: (_LEVEL_ORDER[f.level], f.path, f.start_line, f.kind))
     failing = [f for f in findings if CONFIG_KIND[f.kind] in review.fail_on]
+    notes = _notes(result, failing, llm)
+    cap = review.max_annotations
+    shown = findings[:cap]
+    if len(findings) > cap:
+        notes.append(
+            f"Showing {cap} annotations, and {len(findings) - cap} more finding(s) not shown "
+            "(`max_annotations`)."
+        )
+    headline = f"{len(findings)} review finding(s)"
+    if failing:
+        headline += f", {len(failing)} failing the check"
+    failure = llm.llm.failure if llm is not None and llm.llm is not None else None
+    if failure is not None and llm is not None and llm.llm is not None:
+        # The LLM pass was asked for and the LLM did not work: never ✅, and say why first.
+        what = "static review only" if not llm.llm.functions_sent else "LLM pass cut short"
+        headline = f"{failure}: {what}, {headline}"
+    return PartResult(
+        part=REVIEW_REFACTORING,
+        status="warning" if failure is not None else "ok",
+        headline=headline,
+        summary=_table(findings) + "\n\n" + "\n\n".join(notes),
+        annotations=[annotation(f) for f in shown],
+        fails_check=bool(failing),
+        details={
+            "findings": len(findings),
+            "preexisting": result.preexisting,
+            "annotations_not_shown": len(findings) - len(shown),
+            "failing": [f"{CONFIG_KIND[f.kind]}:{f.path}:{f.start_line}" for f in failing],
+            "llm_failure": failure,
+        },
+    )
 
+
+def _table(findings: list[Finding]) -> str:
+    """The findings as a table, the first ``MAX_TABLE_ROWS`` of them."""
     rows = []
     for f in findings[:MAX_TABLE_ROWS]:
         metric, change = _metric_cell(f)
@@ -96,16 +130,20 @@ def summarize(
             f"| `{_cell(f.path)}`:{f.start_line} | {_cell(f.function or '-')} | {metric} "
             f"| {change} |"
         )
-    if rows:
-        table = (
-            "| File | Function | Metric | Before → after |\n| --- | --- | --- | --- |\n"
-            + "\n".join(rows)
-        )
-        if len(findings) > MAX_TABLE_ROWS:
-            table += f"\n\n…and {len(findings) - MAX_TABLE_ROWS} more in the annotations."
-    else:
-        table = "No new problems in the changed code."
+    if not rows:
+        return "No new problems in the changed code."
+    table = (
+        "| File | Function | Metric | Before → after |\n| --- | --- | --- | --- |\n"
+        + "\n".join(rows)
+    )
+    if len(findings) > MAX_TABLE_ROWS:
+        table += f"\n\n…and {len(findings) - MAX_TABLE_ROWS} more in the annotations."
+    return table
 
+
+def _notes(result: ReviewResult, failing: list[Finding], llm: LlmOutcome | None) -> list[str]:
+    """What the summary says below the table: why the check fails, first, then what the
+    review did not count or look at."""
     notes = [f"{result.files_reviewed} changed file(s) reviewed."]
     if failing:
         kinds = sorted({CONFIG_KIND[f.kind] for f in failing})
@@ -139,37 +177,7 @@ def summarize(
         )
     if llm is not None:
         notes.append(llm.note)
-
-    cap = review.max_annotations
-    shown = findings[:cap]
-    if len(findings) > cap:
-        notes.append(
-            f"Showing {cap} annotations, and {len(findings) - cap} more finding(s) not shown "
-            "(`max_annotations`)."
-        )
-    headline = f"{len(findings)} review finding(s)"
-    if failing:
-        headline += f", {len(failing)} failing the check"
-    failure = llm.llm.failure if llm is not None and llm.llm is not None else None
-    if failure is not None and llm is not None and llm.llm is not None:
-        # The LLM pass was asked for and the LLM did not work: never ✅, and say why first.
-        what = "static review only" if not llm.llm.functions_sent else "LLM pass cut short"
-        headline = f"{failure}: {what}, {headline}"
-    return PartResult(
-        part=REVIEW_REFACTORING,
-        status="warning" if failure is not None else "ok",
-        headline=headline,
-        summary=table + "\n\n" + "\n\n".join(notes),
-        annotations=[annotation(f) for f in shown],
-        fails_check=bool(failing),
-        details={
-            "findings": len(findings),
-            "preexisting": result.preexisting,
-            "annotations_not_shown": len(findings) - len(shown),
-            "failing": [f"{CONFIG_KIND[f.kind]}:{f.path}:{f.start_line}" for f in failing],
-            "llm_failure": failure,
-        },
-    )
+    return notes
 
 
 def annotation(finding: Finding) -> Annotation:

@@ -33,7 +33,7 @@ from jobs.review.rules import (
     review_file,
 )
 
-__all__ = ["ReviewResult", "review_checkout"]
+__all__ = ["FileScope", "ReviewResult", "review_checkout"]
 
 
 @dataclass(frozen=True)
@@ -58,6 +58,15 @@ class ReviewResult:
     changed_lines: dict[str, set[int]] = field(default_factory=dict, compare=False)
 
 
+@dataclass(frozen=True)
+class FileScope:
+    """Which changed files the review looks at."""
+
+    languages: Collection[str] | None = None  # the enabled languages (None: all)
+    selected: Callable[[str], bool] | None = None  # the repository's ``paths`` include/exclude
+    max_files: int = 3_000  # the files past it are listed as skipped
+
+
 def review_checkout(
     repo: Path,
     base: str,
@@ -65,86 +74,106 @@ def review_checkout(
     thresholds: Thresholds,
     *,
     max_file_bytes: int = 1_000_000,
-    max_files: int = 3_000,
-    languages: Collection[str] | None = None,
+    scope: FileScope = FileScope(),
     duplication_min_lines: int | None = None,
-    selected: Callable[[str], bool] | None = None,
 ) -> ReviewResult:
     """Review the PR diff ``base...head`` of a local git checkout.
 
-    ``selected`` (the repository's ``paths`` include/exclude) limits which changed files are
-    reviewed; excluded files are neither reviewed nor counted.
+    ``scope.selected`` (the repository's ``paths`` include/exclude) limits which changed files
+    are reviewed; excluded files are neither reviewed nor counted.
 
     Contents are read from git objects (merge base and ``head``), not from the work tree.
-    Only changed files of a type the review can measure, in one of ``languages`` (None: all),
-    are looked at; deleted files are ignored. Files that cannot be analysed are listed in
+    Only changed files of a type the review can measure, in one of ``scope.languages`` (None:
+    all), are looked at; deleted files are ignored. Files that cannot be analysed are listed in
     ``skipped`` with a reason. With ``duplication_min_lines`` set, added code that repeats
     code elsewhere in ``head`` is reported too (see
     :func:`jobs.review.duplication.find_duplicates`).
     Raises :class:`jobs.diff.GitError` if git fails (unknown ref, not a repository...).
     """
     base_sha = merge_base(repo, base, head)
-    findings: list[Finding] = []
-    skipped: list[str] = []
-    touched: list[TouchedFunction] = []
-    improved: list[Improvement] = []
-    languages_off: dict[str, int] = {}
-    preexisting = 0
-    reviewed = 0
-    candidates: list[ChangedFile] = []
-    changed_lines: dict[str, set[int]] = {}
-    for f in changed_files(repo, base_sha, head, max_file_bytes=max_file_bytes):
-        if not f.binary and not f.oversized:
-            changed_lines[f.path] = set(f.lines)
-        if not is_reviewable(f.path) or (selected is not None and not selected(f.path)):
+    changed = list(changed_files(repo, base_sha, head, max_file_bytes=max_file_bytes))
+    found = _Found()
+    candidates = found.in_scope(changed, scope)
+    for index, file in enumerate(candidates):
+        if index >= scope.max_files:
+            found.skipped.append(
+                f"{file.path}: not reviewed, more than {scope.max_files} files changed"
+            )
             continue
-        if not language_enabled(f.path, languages):
-            language = language_of(f.path) or "?"
-            languages_off[language] = languages_off.get(language, 0) + 1
-            continue
-        candidates.append(f)
-    added: dict[str, tuple[str, set[int]]] = {}  # path -> (head source, added lines)
-    for index, changed in enumerate(candidates):
-        if index >= max_files:
-            skipped.append(f"{changed.path}: not reviewed, more than {max_files} files changed")
-            continue
-        loaded = _load_sources(repo, base_sha, head, changed, max_file_bytes)
+        loaded = _load_sources(repo, base_sha, head, file, max_file_bytes)
         if isinstance(loaded, str):
-            skipped.append(f"{changed.path}: {loaded}")
+            found.skipped.append(f"{file.path}: {loaded}")
             continue
-        head_source, base_source = loaded
+        found.review(file, *loaded, thresholds)
+    if duplication_min_lines is not None and found.added:
+        blocks = find_duplicates(
+            found.added,
+            _head_sources(repo, head, scope.languages, max_file_bytes),
+            duplication_min_lines,
+        )
+        found.findings.extend(duplication_finding(b) for b in blocks)
+    return ReviewResult(
+        findings=found.findings,
+        files_reviewed=found.reviewed,
+        preexisting=found.preexisting,
+        skipped=found.skipped,
+        touched=found.touched,
+        improved=found.improved,
+        languages_off=found.languages_off,
+        merge_base=base_sha,
+        changed_lines={f.path: set(f.lines) for f in changed if not f.binary and not f.oversized},
+    )
+
+
+@dataclass
+class _Found:
+    """What the review found so far, file by file."""
+
+    findings: list[Finding] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    touched: list[TouchedFunction] = field(default_factory=list)
+    improved: list[Improvement] = field(default_factory=list)
+    languages_off: dict[str, int] = field(default_factory=dict)
+    preexisting: int = 0
+    reviewed: int = 0
+    added: dict[str, tuple[str, set[int]]] = field(default_factory=dict)  # path -> (head, lines)
+
+    def in_scope(self, changed: list[ChangedFile], scope: FileScope) -> list[ChangedFile]:
+        """The changed files to review; those of a language not enabled are counted."""
+        candidates = []
+        for f in changed:
+            if not is_reviewable(f.path) or (
+                scope.selected is not None and not scope.selected(f.path)
+            ):
+                continue
+            if not language_enabled(f.path, scope.languages):
+                language = language_of(f.path) or "?"
+                self.languages_off[language] = self.languages_off.get(language, 0) + 1
+                continue
+            candidates.append(f)
+        return candidates
+
+    def review(
+        self,
+        changed: ChangedFile,
+        head_source: str,
+        base_source: str | None,
+        thresholds: Thresholds,
+    ) -> None:
         try:
             review = review_file(
                 changed.path, base_source, head_source, set(changed.lines), thresholds
             )
         except AnalysisError as exc:
-            skipped.append(f"{changed.path}: {exc}")
-            continue
-        reviewed += 1
-        findings.extend(review.findings)
-        touched.extend(review.touched)
-        improved.extend(review.improved)
-        preexisting += review.preexisting
+            self.skipped.append(f"{changed.path}: {exc}")
+            return
+        self.reviewed += 1
+        self.findings.extend(review.findings)
+        self.touched.extend(review.touched)
+        self.improved.extend(review.improved)
+        self.preexisting += review.preexisting
         if changed.lines:
-            added[changed.path] = (head_source, set(changed.lines))
-    if duplication_min_lines is not None and added:
-        blocks = find_duplicates(
-            added,
-            _head_sources(repo, head, languages, max_file_bytes),
-            duplication_min_lines,
-        )
-        findings.extend(duplication_finding(b) for b in blocks)
-    return ReviewResult(
-        findings=findings,
-        files_reviewed=reviewed,
-        preexisting=preexisting,
-        skipped=skipped,
-        touched=touched,
-        improved=improved,
-        languages_off=languages_off,
-        merge_base=base_sha,
-        changed_lines=changed_lines,
-    )
+            self.added[changed.path] = (head_source, set(changed.lines))
 
 
 def _head_sources(

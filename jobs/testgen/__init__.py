@@ -60,8 +60,8 @@ The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost acros
 :mod:`.report` renders the result and :mod:`.deliver` puts kept tests in front of people.
 """
 
-from jobs.testgen.engines import agent_conversation
-from jobs.testgen.pipeline import Delivered, Deliverer, produce_and_report
+from jobs.testgen.engines.agent import agent_conversation
+from jobs.testgen.pipeline import ChangeToTest, Delivered, Deliverer, produce_and_report
 from jobs.testgen.produce import produce_tests
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import build_prompt
@@ -72,6 +72,7 @@ from jobs.testgen.tests_report import render
 from jobs.testgen.validation import new_test_files, validate
 
 __all__ = [
+    "ChangeToTest",
     "Delivered",
     "Deliverer",
     "Production",

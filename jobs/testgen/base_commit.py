@@ -31,6 +31,7 @@ import json
 import os
 import time
 from collections.abc import Collection
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.dependencies.install import CheckoutFiles
@@ -65,6 +66,15 @@ def pytest_config(root: Path) -> Path | None:
     return pyproject if pyproject.is_file() and not pyproject.is_symlink() else None
 
 
+@dataclass(frozen=True)
+class OnlyTests:
+    """The tests of a base run's paths that run: those whose JUnit address (classname, name)
+    is among ``cases``, and every test of ``files``."""
+
+    cases: Collection[tuple[str, str]]
+    files: Collection[str] = ()
+
+
 async def run_on_base(
     sandbox: Sandbox,
     checkout: Path,
@@ -73,14 +83,11 @@ async def run_on_base(
     *,
     tag: str,
     timeout_s: float,
-    only_cases: Collection[tuple[str, str]] | None = None,
-    only_files: Collection[str] = (),
+    only: OnlyTests | None = None,
 ) -> BaseRun:
-    """Run pytest on ``paths`` (in the base tree) in the sandbox. With ``only_cases``, only the
-    tests whose JUnit address is among them, and every test of ``only_files``, run."""
-    checkout, results, options = await asyncio.to_thread(
-        _prepare_run, checkout, base, tag, only_cases, only_files
-    )
+    """Run pytest on ``paths`` (in the base tree) in the sandbox: all their tests, or ``only``
+    those."""
+    checkout, results, options = await asyncio.to_thread(_prepare_run, checkout, base, tag, only)
     args = [
         sandbox.python,
         str(checkout / LAUNCHER),
@@ -106,8 +113,7 @@ def _prepare_run(
     checkout: Path,
     base: BaseTree,
     tag: str,
-    only_cases: Collection[tuple[str, str]] | None,
-    only_files: Collection[str],
+    only: OnlyTests | None,
 ) -> tuple[Path, Path, list[str]]:
     """Write the launcher, the selection and (when the base tree has none) an empty pytest
     config into the scratch directory. Returns the resolved checkout, where the results will
@@ -121,17 +127,17 @@ def _prepare_run(
     workdir.copy_script(workdir.PLUGINS_COPY, work / workdir.PLUGINS_COPY)
     results = work / f"base-{tag}.json"
     results.unlink(missing_ok=True)
-    only = "-"
-    if only_cases is not None:
+    selected = "-"
+    if only is not None:
         selection = work / f"base-{tag}-only.json"
-        cases = {"cases": sorted(only_cases), "files": sorted(only_files)}
+        cases = {"cases": sorted(only.cases), "files": sorted(only.files)}
         workdir.write_fresh(json.dumps(cases), selection)
-        only = str(selection)
+        selected = str(selection)
     config = pytest_config(base.root)
     if config is None:
         config = checkout / EMPTY_INI
         workdir.write_fresh("[pytest]\n", config)
-    return checkout, results, [only, str(results), "-c", str(config)]
+    return checkout, results, [selected, str(results), "-c", str(config)]
 
 
 def read_results(path: Path, run: BaseRun) -> None:
@@ -258,8 +264,7 @@ async def broken_on_base(
                     sorted(files - missing),
                     tag="broken",
                     timeout_s=max(1.0, deadline - time.monotonic()),
-                    only_cases=cases,
-                    only_files=whole,
+                    only=OnlyTests(cases, whole),
                 )
     except BaseTreeError as exc:
         return classify_broken(located, set(), None, str(exc))

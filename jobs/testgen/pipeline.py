@@ -5,8 +5,8 @@ request, local mode's writes them into the working tree or a patch file)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -36,27 +36,35 @@ class Deliverer(Protocol):
     ) -> Delivered | PartResult: ...
 
 
+@dataclass(frozen=True)
+class ChangeToTest:
+    """What the part is given besides the checkout: the head's changed lines per file, the
+    commit the change is measured against (where the kept tests and the baseline's failing
+    tests run too), and the seconds of the caller's stages before this one (clone, sandbox
+    open)."""
+
+    changed: dict[str, set[int]]
+    base_sha: str | None = None
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
 async def produce_and_report(
     sandbox: Sandbox,
     checkout: Path,
-    changed: dict[str, set[int]],
+    change: ChangeToTest,
     config: RepoConfig,
     settings: Settings,
     deliverer: Deliverer,
     *,
     progress: Callable[[str], None] | None = None,
-    timings: dict[str, float] | None = None,
-    base_sha: str | None = None,
 ) -> PartResult:
     """``produce_tests`` on the checkout, then the part's result; kept tests are delivered
-    first. ``timings`` are the caller's stages before this one (clone, sandbox open);
-    ``base_sha``, the commit the change is measured against, is where the kept tests and the
-    baseline's failing tests run too."""
+    first."""
     tg = config.test_generation
     production = await produce_tests(
-        sandbox, checkout, changed, config, settings, progress, base_sha=base_sha
+        sandbox, checkout, change.changed, config, settings, progress, base_sha=change.base_sha
     )
-    production.timings = {**(timings or {}), **production.timings}
+    production.timings = {**change.timings, **production.timings}
     unkept = unkept_result(production, tg)
     if unkept is not None:
         return unkept

@@ -17,8 +17,9 @@ from jobs import dependencies
 from jobs.languages.language_protocol import Change
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.engines import CoverageGoal, choose_engine, write_tests_with_agent
+from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
+from jobs.testgen.engines.agent import CoverageGoal, write_tests_with_agent
 from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
@@ -247,21 +248,7 @@ async def _offline_then_agent(
         )
         await pin_kept_tests(ctx, production)
         return
-    rounds = await write_tests_with_agent(
-        ctx.sandbox,
-        ctx.checkout,
-        remaining,
-        plan.conventions,
-        tg,
-        ctx.settings,
-        budget=budget,
-        usage=production.usage,
-        validator=validator,
-        timings=production.timings,
-        step=ctx.step,
-        goal=goal,
-        kept=production.kept,
-    )
+    rounds = await write_tests_with_agent(ctx, plan, production, validator, goal, remaining)
     production.notes.extend(rounds.notes)
     production.fix_rounds = rounds.fix_rounds
     production.coverage_rounds = rounds.coverage_rounds
@@ -284,17 +271,20 @@ async def candidates(
             f"no {ctx.language.label} tests."
         )
     started = time.monotonic()
-    offline = await offline_engines.generate(
-        [name for name in engines if name in own],
+    tests, seeds = offline_engines.read_evidence(ctx.checkout, plan.targets)
+    workspace = Workspace(
         ctx.sandbox,
         ctx.checkout,
-        plan.targets,
         plan.output_dir,
-        deadline=ctx.budget.engine_deadline() if deadline is None else deadline,
-        step=ctx.step,
-        base_sha=ctx.base_sha,
-        changed=plan.sources,
+        ctx.budget.engine_deadline() if deadline is None else deadline,
+        ctx.step,
+        tests,
+        seeds,
+        ctx.base_sha,
+        plan.sources or {t.path: set(t.lines) for t in plan.targets},
     )
+    ran = [name for name in engines if name in own]
+    offline = await offline_engines.generate(ran, workspace, plan.targets)
     production.timings["engine"] = time.monotonic() - started
     production.timings.update(offline.timings)
     production.notes.extend(offline.notes)

@@ -22,8 +22,8 @@ from jobs.diff import changed_lines
 from jobs.installation import github_for
 from jobs.sandbox import open_sandbox
 from jobs.state import PartResult, RunOptions, RunState, RunStore
-from jobs.testgen.deliver import deliver_tests
-from jobs.testgen.pipeline import Delivered, produce_and_report
+from jobs.testgen.deliver import Destination, deliver_tests
+from jobs.testgen.pipeline import ChangeToTest, Delivered, produce_and_report
 
 log = logging.getLogger(__name__)
 
@@ -76,17 +76,15 @@ class PullRequestDeliverer:
             return PartResult(
                 part=GENERATE_TESTS, status="skipped", headline="run no longer current"
             )
-        delivery = await deliver_tests(
+        to = Destination(
             self.gh,
             self.pr,
             self.token,
-            checkout,
-            kept,
-            evidence,
-            git_timeout_s=self.git_timeout_s,
+            self.git_timeout_s,
             mode=self.tg.delivery,
             allow_commit=self.tg.allow_commit,
         )
+        delivery = await deliver_tests(to, checkout, kept, evidence)
         where = f": {delivery.url}" if delivery.url and delivery.kind != "commit" else ""
         lines = [f"\nDelivered as {delivery.description}{where}."]
         if delivery.note:
@@ -121,16 +119,8 @@ async def generate(ctx: dict[str, Any], state: RunState) -> PartResult:
                 config.test_generation,
                 git_timeout_s=settings.git_timeout_s,
             )
-            return await produce_and_report(
-                sandbox,
-                checkout,
-                changed,
-                config,
-                settings,
-                deliverer,
-                timings=timings,
-                base_sha=pr.base_sha,
-            )
+            change = ChangeToTest(changed, pr.base_sha, timings)
+            return await produce_and_report(sandbox, checkout, change, config, settings, deliverer)
         finally:
             started = time.monotonic()
             # What the sandbox made is in the checkout (its scratch is `.tandem-work`), in its

@@ -80,8 +80,18 @@ def llm_failure(production: Production) -> str | None:
 
 def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[str, Any]]:
     """Summary lines and details for the check run (without the delivery line)."""
-    lines = []
     failure = llm_failure(production)
+    # One paragraph each: Markdown (GitHub's and `tandem run`'s) runs single lines together.
+    lines = [
+        paragraph for line in _figure_lines(production, tg, failure) for paragraph in (line, "")
+    ]
+    lines.extend(_file_lines(production))
+    return lines, _details(production, failure)
+
+
+def _figure_lines(production: Production, tg: TestGeneration, failure: str | None) -> list[str]:
+    """The problems first, then the engine, the spending and what the tests cover and pin."""
+    lines: list[str] = []
     if failure is not None:
         offline = len(production.kept) - len(production.agent_kept)
         lines.append(
@@ -113,8 +123,12 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
         lines.append(scored)
     if production.budget_hit:
         lines.append("Budget: " + "; ".join(production.budget_hit) + ". Reporting what was done.")
-    # One paragraph each: Markdown (GitHub's and `tandem run`'s) runs single lines together.
-    lines = [paragraph for line in lines for paragraph in (line, "")]
+    return lines
+
+
+def _file_lines(production: Production) -> list[str]:
+    """Each test file's verdict, the agent's rounds, the files left out and the notes."""
+    lines: list[str] = []
     if production.verdicts:
         lines.extend(
             f"- `{v.path}`: {'kept' if v.kept else 'discarded'} ({v.reason})"
@@ -142,7 +156,12 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
     if production.notes:
         lines.append("\nNotes:\n")
         lines.extend(f"- {note}" for note in production.notes)
-    before, after = production.before, production.after
+    return lines
+
+
+def _details(production: Production, failure: str | None) -> dict[str, Any]:
+    """The check run's details (what the API and the benchmarks read)."""
+    before, after, usage = production.before, production.after, production.usage
     details: dict[str, Any] = {
         "engine": production.engine,
         "agent_status": usage.last.status if usage.last else None,
@@ -178,7 +197,7 @@ def render(production: Production, tg: TestGeneration) -> tuple[list[str], dict[
             "percent_before": before.percent(),
             "percent_after": after.percent(),
         }
-    return lines, details
+    return details
 
 
 def unkept_result(production: Production, tg: TestGeneration) -> PartResult | None:

@@ -3,8 +3,10 @@ the language (:mod:`jobs.languages.language_registry`): it owns JS/TS files, so 
 them is reported as "test generation is not built yet", and generates no tests until these parts are
 wired into it:
 
-- :mod:`.detect`: which changed files are JS/TS sources, their package, its test runner, its
-  package manager and the install command (pure: file texts in, values out);
+- :mod:`.detect`: which changed files are JS/TS sources, grouped by package, each with its test
+  runner and package manager (pure: file texts in, values out), from :mod:`.packages` (sources
+  and packages), :mod:`.runner_choice` (the test runner) and :mod:`.package_managers` (the
+  package manager and the install command);
 - :mod:`.toolchain`: where ``node`` and npm are, and whether Node is new enough;
 - :mod:`.coverage`: istanbul's ``coverage-final.json`` as changed-line sets (pure);
 - :mod:`.vitest`: one vitest run of a package's suite with that coverage.

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import NoReturn
 
-from jobs.languages.javascript import detect
+from jobs.languages.javascript import packages
 from jobs.sandbox import Sandbox
 from jobs.testgen.conventions import Conventions
 from jobs.testgen.pin import BrokenTests, Pinning
@@ -38,10 +38,10 @@ class JavaScript:
     engines: tuple[str, ...] = ()
 
     def owns(self, path: str) -> bool:
-        return path.rsplit("/", 1)[-1].endswith(detect.SOURCE_SUFFIXES)
+        return path.rsplit("/", 1)[-1].endswith(packages.SOURCE_SUFFIXES)
 
     def is_test_file(self, path: str) -> bool:
-        return detect.is_test_file(path)
+        return packages.is_test_file(path)
 
     def sources(
         self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]
@@ -49,7 +49,7 @@ class JavaScript:
         return {
             path: lines
             for path, lines in changed.items()
-            if detect.is_source(path) and lines and selected(path)
+            if packages.is_source(path) and lines and selected(path)
         }
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:

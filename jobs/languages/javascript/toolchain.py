@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from jobs.languages.javascript.detect import InstallCommand
+from jobs.languages.javascript.package_managers import InstallCommand
 
 MIN_NODE = (20, 19, 0)
 WHY_MIN_NODE = "vitest 4 runs on vite 8, which needs Node ≥ 20.19"
@@ -52,8 +52,9 @@ class Node:
         return [str(self.path), str(self.npm_cli), *args]
 
     def command(self, install: InstallCommand) -> list[str]:
-        """The argv of an install from :func:`~.detect.install_command`, its environment set
-        through ``env`` (a sandbox runs an argv, with an environment of its own)."""
+        """The argv of an install from :func:`~.package_managers.install_command`, its
+        environment set through ``env`` (a sandbox runs an argv, with an environment of its
+        own)."""
         prefix = env_prefix(install.env)
         if install.tool == "npm":
             return [*prefix, *self.npm(*install.args)]

@@ -201,11 +201,19 @@ def _link(at: Path, target: Path) -> None:
     os.symlink(target, at, target_is_directory=True)
 
 
+@dataclass(frozen=True)
+class PackageAt:
+    """A JavaScript package's folder, in the checkout it belongs to (its ``node_modules`` may
+    be in a folder above it, up to the checkout's root)."""
+
+    checkout: Path
+    package_dir: Path
+
+
 async def run_with_coverage(
     sandbox: Sandbox,
     node: Node,
-    checkout: Path,
-    package_dir: Path,
+    package: PackageAt,
     *,
     include: list[str],
     report_dir: Path,
@@ -213,8 +221,9 @@ async def run_with_coverage(
     timeout_s: float,
 ) -> VitestRun | VitestError:
     """Run the package's vitest suite once with JSON coverage and read the report.
-    ``include``: paths relative to ``package_dir``. Paths in the result are relative to
-    ``checkout``."""
+    ``include``: paths relative to ``package.package_dir``. Paths in the result are relative
+    to ``package.checkout``."""
+    checkout, package_dir = package.checkout, package.package_dir
     vitest = find_installed("vitest", package_dir, checkout)
     if vitest is None:
         return VitestError("vitest is not installed in node_modules (did the install run?)")

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,7 +28,8 @@ from jobs.agent import (
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import BUDGET_STATUSES, VALIDATION_RESERVE, Budget, Usage
-from jobs.testgen.conventions import Conventions
+from jobs.testgen.context import Context, Plan
+from jobs.testgen.production import Production
 from jobs.testgen.prompts import build_prompt, coverage_prompt, fix_prompt
 from jobs.testgen.targets import Target, plan_targets
 from jobs.testgen.validation import Validation, Validator, new_test_files, revert_changes
@@ -119,62 +119,105 @@ def budget_left_for_agent(budget: Budget, usage: Usage) -> str | None:
 
 
 async def write_tests_with_agent(
-    sandbox: Sandbox,
-    checkout: Path,
-    targets: list[Target],
-    conventions: Conventions,
-    tg: TestGeneration,
-    settings: Settings,
-    *,
-    budget: Budget,
-    usage: Usage,
+    ctx: Context,
+    plan: Plan,
+    production: Production,
     validator: Validator,
-    timings: dict[str, float],
-    step: Callable[[str], None],
     goal: CoverageGoal,
-    kept: dict[str, str] | None = None,
+    targets: list[Target],
 ) -> AgentRounds:
-    """The first conversation, then follow-up rounds (fixing, then covering); ``validator.results``
-    holds each file's latest validation, ``usage`` what the conversations spent. ``kept``: the
-    offline engines' kept files (path -> text), which the agent builds on and may not change."""
-    llm = llm_settings(settings, tg)
-    rounds = AgentRounds()
-    validations = validator.results
-    timings["engine"] = timings["validation"] = 0.0
-    protected = dict(kept or {})
-
-    async def converse(prompt: str, what: str) -> None:
-        step(what)
-        started = time.monotonic()
-        outcome = await agent_conversation(
-            checkout,
-            prompt,
-            llm,
-            agent_limits(budget, usage, settings, VALIDATION_RESERVE),
-            sandbox=sandbox,
-        )
-        usage.add(outcome)
-        timings["engine"] += time.monotonic() - started
-        # The kept files were validated as they are: whatever the agent did to them is undone.
-        touched = [path for path, text in protected.items() if _read(checkout / path) != text]
-        for path in touched:
-            (checkout / path).parent.mkdir(parents=True, exist_ok=True)
-            (checkout / path).write_text(protected[path], encoding="utf-8")
-        if touched:
-            rounds.notes.append(
-                "The agent changed kept test files; restored: "
-                + ", ".join(f"`{p}`" for p in touched[:10])
-            )
-
-    await converse(
-        build_prompt(targets, checkout, conventions, tg, kept=sorted(protected)),
+    """The first conversation on ``targets``, then follow-up rounds (fixing, then covering);
+    ``validator.results`` holds each file's latest validation, ``production.usage`` what the
+    conversations spent. ``production.kept``: the offline engines' kept files (path -> text),
+    which the agent builds on and may not change."""
+    talk = _Conversations(ctx, production, validator)
+    await talk.converse(
+        build_prompt(targets, ctx.checkout, plan.conventions, ctx.tg, kept=sorted(talk.protected)),
         f"the agent writing tests for {len(targets)} file(s)",
     )
     uncovered_before: int | None = None
     for _ in range(MAX_FIX_ROUNDS + MAX_COVERAGE_ROUNDS + 1):
+        state = await talk.validate(goal)
+        fix = bool(state.failed) and talk.rounds.fix_rounds < MAX_FIX_ROUNDS
+        # A coverage round that reached nothing new is not repeated.
+        cover = (
+            not state.failed
+            and bool(state.remaining)
+            and talk.rounds.coverage_rounds < MAX_COVERAGE_ROUNDS
+            and (uncovered_before is None or state.uncovered < uncovered_before)
+        )
+        if not (fix or cover) or not talk.may_follow_up(state):
+            break
+        if state.failed:
+            await talk.fix(state, targets)
+        else:
+            uncovered_before = state.uncovered
+            await talk.cover(state)
+    usage = production.usage
+    if usage.last is not None and usage.last.status in BUDGET_STATUSES:
+        ctx.budget.note(BUDGET_STATUSES[usage.last.status])
+    return talk.rounds
+
+
+@dataclass
+class _Round:
+    """What one validation round found: the failing and passing files, what is left."""
+
+    failed: list[Validation]
+    passing: list[Validation]
+    remaining: list[Target]
+
+    @property
+    def uncovered(self) -> int:
+        return sum(len(t.uncovered) for t in self.remaining)
+
+
+class _Conversations:
+    """The agent's conversations of one part and what they share: the LLM, the files the
+    agent may not change, the validations and the rounds so far."""
+
+    def __init__(self, ctx: Context, production: Production, validator: Validator) -> None:
+        self.ctx, self.production, self.validator = ctx, production, validator
+        self.llm = llm_settings(ctx.settings, ctx.tg)
+        self.rounds = AgentRounds()
+        self.protected = dict(production.kept or {})
+        production.timings["engine"] = production.timings["validation"] = 0.0
+
+    async def converse(self, prompt: str, what: str) -> None:
+        ctx, production = self.ctx, self.production
+        ctx.step(what)
+        started = time.monotonic()
+        outcome = await agent_conversation(
+            ctx.checkout,
+            prompt,
+            self.llm,
+            agent_limits(ctx.budget, production.usage, ctx.settings, VALIDATION_RESERVE),
+            sandbox=ctx.sandbox,
+        )
+        production.usage.add(outcome)
+        production.timings["engine"] += time.monotonic() - started
+        self._restore_kept()
+
+    def _restore_kept(self) -> None:
+        # The kept files were validated as they are: whatever the agent did to them is undone.
+        checkout = self.ctx.checkout
+        touched = [path for path, text in self.protected.items() if _read(checkout / path) != text]
+        for path in touched:
+            (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+            (checkout / path).write_text(self.protected[path], encoding="utf-8")
+        if touched:
+            self.rounds.notes.append(
+                "The agent changed kept test files; restored: "
+                + ", ".join(f"`{p}`" for p in touched[:10])
+            )
+
+    async def validate(self, goal: CoverageGoal) -> _Round:
+        """Revert what the agent changed in tracked files, validate its new files (those not
+        passing already) and measure what is left to cover."""
+        checkout, validations = self.ctx.checkout, self.validator.results
         reverted = await revert_changes(checkout)
         if reverted:
-            rounds.notes.append(
+            self.rounds.notes.append(
                 "The agent changed existing files; reverted: "
                 + ", ".join(f"`{p}`" for p in reverted[:10])
             )
@@ -182,61 +225,55 @@ async def write_tests_with_agent(
         todo = [
             p
             for p in await new_test_files(checkout)
-            if p not in protected and (p not in validations or not validations[p].passed)
+            if p not in self.protected and (p not in validations or not validations[p].passed)
         ]
-        await validator.validate_all(todo)
-        timings["validation"] += time.monotonic() - started
+        await self.validator.validate_all(todo)
+        self.production.timings["validation"] += time.monotonic() - started
         failed = [
             v
             for v in validations.values()
             if not v.passed and not v.reason.startswith("not validated")
         ]
         passing = [v for v in validations.values() if v.passed]
-        remaining = goal.remaining(checkout, passing)
-        uncovered = sum(len(t.uncovered) for t in remaining)
-        fix = bool(failed) and rounds.fix_rounds < MAX_FIX_ROUNDS
-        # A coverage round that reached nothing new is not repeated.
-        cover = (
-            not failed
-            and bool(remaining)
-            and rounds.coverage_rounds < MAX_COVERAGE_ROUNDS
-            and (uncovered_before is None or uncovered < uncovered_before)
-        )
-        if not (fix or cover):
-            break
+        return _Round(failed, passing, goal.remaining(checkout, passing))
+
+    def may_follow_up(self, state: _Round) -> bool:
+        """Whether the LLM and the budget allow another conversation (a note says why not)."""
+        usage, budget = self.production.usage, self.ctx.budget
         if usage.last is not None and usage.last.status in ("llm_error", "error"):
-            break
+            return False
         why_not = budget_left_for_agent(budget, usage)
         if why_not is not None:
-            what = "the failing tests" if failed else "the changed lines still uncovered"
-            rounds.notes.append(f"No follow-up round for {what}: {why_not}.")
-            break
-        if not failed:
-            uncovered_before = uncovered
-            written = {v.path: _read(checkout / v.path) for v in passing}
-            await converse(
-                coverage_prompt(checkout, remaining, sorted(written), tg),
-                f"the agent covering {uncovered} changed line(s) still not run",
-            )
-            rounds.coverage_rounds += 1
-            for path, text in written.items():  # a file it extended is validated again
-                if _read(checkout / path) != text:
-                    validations.pop(path, None)
-            continue
-        for v in failed:  # the agent rewrites them; forget the old verdicts
-            validations.pop(v.path, None)
-        await converse(
-            fix_prompt(checkout, failed, remaining or targets, tg),
-            f"the agent fixing {len(failed)} failing test file(s)",
+            what = "the failing tests" if state.failed else "the changed lines still uncovered"
+            self.rounds.notes.append(f"No follow-up round for {what}: {why_not}.")
+            return False
+        return True
+
+    async def cover(self, state: _Round) -> None:
+        checkout, validations = self.ctx.checkout, self.validator.results
+        written = {v.path: _read(checkout / v.path) for v in state.passing}
+        await self.converse(
+            coverage_prompt(checkout, state.remaining, sorted(written), self.ctx.tg),
+            f"the agent covering {state.uncovered} changed line(s) still not run",
         )
-        rounds.fix_rounds += 1
-        for v in failed:
+        self.rounds.coverage_rounds += 1
+        for path, text in written.items():  # a file it extended is validated again
+            if _read(checkout / path) != text:
+                validations.pop(path, None)
+
+    async def fix(self, state: _Round, targets: list[Target]) -> None:
+        checkout, validations = self.ctx.checkout, self.validator.results
+        for v in state.failed:  # the agent rewrites them; forget the old verdicts
+            validations.pop(v.path, None)
+        await self.converse(
+            fix_prompt(checkout, state.failed, state.remaining or targets, self.ctx.tg),
+            f"the agent fixing {len(state.failed)} failing test file(s)",
+        )
+        self.rounds.fix_rounds += 1
+        for v in state.failed:
             validations.setdefault(v.path, v)  # still there if the agent left it alone
             if (checkout / v.path).is_file():
                 validations.pop(v.path, None)
-    if usage.last is not None and usage.last.status in BUDGET_STATUSES:
-        budget.note(BUDGET_STATUSES[usage.last.status])
-    return rounds
 
 
 def _read(path: Path) -> str | None:

@@ -26,14 +26,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from jobs.sandbox import Sandbox
 from jobs.testgen.engines import registry
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
-from jobs.testgen.seeds import seeds_for_change
+from jobs.testgen.seeds import SeedPlan, seeds_for_change
 from jobs.testgen.targets import Target, test_sources
 
 
@@ -67,37 +66,25 @@ class OfflineOutcome:
     timings: dict[str, float] = field(default_factory=dict)
 
 
-async def generate(
-    engines: Sequence[str],
-    sandbox: Sandbox,
-    checkout: Path,
-    targets: list[Target],
-    output_dir: str,
-    *,
-    deadline: float,
-    step: Callable[[str], None],
-    base_sha: str | None = None,
-    changed: Mapping[str, set[int]] | None = None,
-) -> OfflineOutcome:
-    """Run the registered `engines`, in order, on the targets' uncovered changed lines.
-    `changed`: every changed line of the changed source files, for the engines that look at
-    covered lines too (differential, with `base_sha`)."""
-    outcome = OfflineOutcome()
+def read_evidence(checkout: Path, targets: list[Target]) -> tuple[dict[str, str], SeedPlan]:
+    """What every engine of a portfolio reads, once: the project's test files, and the calls
+    of the changed callables they and the sources already hold (a :class:`.Workspace`'s
+    ``tests`` and ``seeds``)."""
     tests = test_sources(checkout)
-    plan = seeds_for_change(
+    seeds = seeds_for_change(
         checkout, changed_lines(targets), tests, {t.path: set(t.lines) for t in targets}
     )
-    workspace = Workspace(
-        sandbox,
-        checkout,
-        output_dir,
-        deadline,
-        step,
-        tests,
-        plan,
-        base_sha,
-        changed or {t.path: set(t.lines) for t in targets},
-    )
+    return tests, seeds
+
+
+async def generate(
+    engines: Sequence[str], workspace: Workspace, targets: list[Target]
+) -> OfflineOutcome:
+    """Run the registered `engines`, in order, on the targets' uncovered changed lines, by
+    ``workspace.deadline``; ``workspace.changed`` serves the engines that look at covered lines
+    too (differential, with ``workspace.base_sha``)."""
+    outcome = OfflineOutcome()
+    deadline = workspace.deadline
     index = 0
     while index < len(engines):
         # Consecutive engines that may run alongside each other start together.

@@ -104,7 +104,7 @@ async def generate(
         search = search_seconds(remaining, len(modules) - index)
         out = f"{WORK_DIR}/pynguin/{index}"
         seeds = write_seeds(checkout, f"{WORK_DIR}/pynguin/{index}-seeds", module, tests)
-        result = await _run(sandbox, checkout, root, module, out, search, remaining, seeds)
+        result = await _run(sandbox, checkout, (root, module), out, search, remaining, seeds)
         if seeds is not None and crashed(result, checkout / out):
             # Seeding is an extra, not a condition: the run without it is the one to have.
             outcome.notes.append(
@@ -113,7 +113,7 @@ async def generate(
             )
             seeds = None
             remaining = deadline - time.monotonic()
-            result = await _run(sandbox, checkout, root, module, out, search, remaining, None)
+            result = await _run(sandbox, checkout, (root, module), out, search, remaining, None)
         if seeds is not None:
             outcome.seeded[path] = calling_tests(tests, module)
         produced = sorted((checkout / out).glob("test_*.py"))
@@ -159,13 +159,15 @@ def crashed(result: CommandResult, out: Path) -> bool:
 async def _run(
     sandbox: Sandbox,
     checkout: Path,
-    root: str,
-    module: str,
+    found: tuple[str, str],
     out: str,
     search: int,
     remaining: float,
     seeds: str | None,
 ) -> CommandResult:
+    """Pynguin on ``found`` (the project root and the module in it, as :func:`module_for` gives
+    them), writing to ``out``, for ``search`` seconds within ``remaining``."""
+    root, module = found
     shutil.rmtree(checkout / out, ignore_errors=True)
     (checkout / out).mkdir(parents=True)
     seeding = (
