@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from jobs.languages.javascript.detect import PackageManager
 from jobs.languages.javascript.package_install import (
     InstallOptions,
     PackageInstall,
@@ -18,6 +17,7 @@ from jobs.languages.javascript.package_install import (
     restore,
     save,
 )
+from jobs.languages.javascript.package_managers import PackageManager
 from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from jobs.languages.javascript.detect import PackageManager, install_command
+from jobs.languages.javascript.package_managers import PackageManager, install_command
 from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox.sandbox_protocol import Sandbox, decisive_line
 
