@@ -9,9 +9,18 @@ when every value in it round-trips through ``repr``:
 - the outermost call of the same file that led to it from the test (``Metadata.from_raw({…})``):
   the public entry point the test used, whose arguments are what a user passes.
 
+A class, function or builtin passed as a value (``parse_float=float``) is written by its name
+when that name, in the module or the builtins, is the same object.
+
+The tests' first calls are often alike (one parametrized test after another), and the input
+that tells base and head apart comes later. So a call whose text mentions one of the change's
+``tokens`` (the attributes and strings of the changed lines) has a quota of its own,
+``max_relevant`` a target, beside ``max_per_target`` for the rest.
+
 JOB is JSON: ``{"root", "module", "path", "targets": [qualname…], "tests": [path…],
-"max_per_target", "max_value_chars"}``. OUTPUT gets one JSON line per distinct call:
-``{"qualname": target, "call": expression, "entry": bool}``. Imports nothing of Tandem's.
+"max_per_target", "max_relevant", "tokens": [str…], "max_value_chars"}``. OUTPUT gets one JSON
+line per distinct call: ``{"qualname": target, "call": expression, "entry": bool}``. Imports
+nothing of Tandem's.
 """
 
 from __future__ import annotations
@@ -24,6 +33,10 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 TOOL_ID = 4  # sys.monitoring's free ids are 0-5; coverage takes 1 (it is not running here)
+_DATA_TYPES = {
+    t.__name__: t
+    for t in (bool, bytes, bytearray, complex, dict, float, frozenset, int, list, set, str, tuple)
+}
 _ANGLE = re.compile(r"^<(?P<name>[A-Za-z_][\w.]*)\((?P<args>.*)\)>$", re.DOTALL)
 
 
@@ -34,10 +47,18 @@ class Capture:
         self.root = os.path.abspath(job["root"])
         self.path = os.path.abspath(job["path"])
         self.max_per_target = int(job.get("max_per_target", 40))
+        self.max_relevant = int(job.get("max_relevant", 0))
+        # Identifiers match as whole words (``local`` in ``Version('1.0+local')``, not in
+        # ``locale``); other tokens (``utf-8``, ``@``) anywhere in the call.
+        self.tokens = [
+            re.compile(rf"\b{re.escape(t)}\b" if t.isidentifier() else re.escape(t))
+            for t in job.get("tokens", [])
+            if isinstance(t, str) and t
+        ]
         self.max_chars = int(job.get("max_value_chars", 300))
         self.codes: dict[CodeType, str] = {}
         self.seen: set[str] = set()
-        self.counts: dict[str, int] = {}
+        self.counts: dict[tuple[str, bool], int] = {}  # (qualname, relevant) -> calls written
         self.module: ModuleType | None = None
 
     # -- set-up, once the tests' imports have loaded the module ------------------------------
@@ -64,7 +85,7 @@ class Capture:
     # -- each start of a watched function -----------------------------------------------------
     def started(self, code: CodeType, offset: int) -> object:
         qualname = self.codes.get(code)
-        if qualname is None or self.counts.get(qualname, 0) >= self.max_per_target:
+        if qualname is None or self.full(qualname):
             return None
         frame = sys._getframe(1)
         try:
@@ -73,20 +94,34 @@ class Capture:
         except Exception:  # a repr that raises: that call is not written down
             return None
         for call, is_entry in ((own, False), (entry, True)):
-            if call is not None and call not in self.seen:
-                self.seen.add(call)
-                self.counts[qualname] = self.counts.get(qualname, 0) + 1
-                self.out.write(
-                    json.dumps({"qualname": qualname, "call": call, "entry": is_entry}) + "\n"
-                )
-                self.out.flush()
+            if call is None or call in self.seen:
+                continue
+            key = (qualname, self.relevant(call))
+            if self.counts.get(key, 0) >= self.quota(key[1]):
+                continue
+            self.seen.add(call)
+            self.counts[key] = self.counts.get(key, 0) + 1
+            self.out.write(
+                json.dumps({"qualname": qualname, "call": call, "entry": is_entry}) + "\n"
+            )
+            self.out.flush()
         return None
+
+    def relevant(self, call: str) -> bool:
+        return any(token.search(call) for token in self.tokens)
+
+    def quota(self, relevant: bool) -> int:
+        return self.max_relevant if relevant else self.max_per_target
+
+    def full(self, qualname: str) -> bool:
+        """Whether no further call of `qualname` can be written down: both quotas are used (the
+        relevant one counts as used when there are no tokens)."""
+        relevant_full = not self.tokens or self.counts.get((qualname, True), 0) >= self.quota(True)
+        return relevant_full and self.counts.get((qualname, False), 0) >= self.quota(False)
 
     def saturated(self) -> bool:
         """Every watched function has all the calls it may: the rest of the tests add none."""
-        return bool(self.codes) and all(
-            self.counts.get(q, 0) >= self.max_per_target for q in self.codes.values()
-        )
+        return bool(self.codes) and all(self.full(q) for q in self.codes.values())
 
     def entry_of(self, frame: FrameType) -> str | None:
         """The outermost call of the same file on the way from the test to ``frame``."""
@@ -168,7 +203,7 @@ class Capture:
         try:
             again = eval(text, self.namespace())  # the project's own reprs, sandboxed
         except Exception:
-            return self.angled(value, text)
+            return self.angled(value, text) or self.named(value)
         try:
             return text if type(again) is type(value) and bool(again == value) else None
         except Exception:
@@ -185,6 +220,22 @@ class Capture:
             return expression if type(again) is type(value) and bool(again == value) else None
         except Exception:
             return None
+
+    def named(self, value: object) -> str | None:
+        """``float``, ``Decimal``, ``helper``: a class or function by the name under which the
+        module (or the builtins) holds that very object."""
+        if not isinstance(value, type) and not callable(value):
+            return None
+        qualname = getattr(value, "__qualname__", None)
+        if not isinstance(qualname, str) or not all(p.isidentifier() for p in qualname.split(".")):
+            return None
+        head, *rest = qualname.split(".")
+        ns = self.namespace()
+        # Of the builtins only the plain data types: a test may name those without an import.
+        found: Any = ns[head] if head in ns else _DATA_TYPES.get(head)
+        for part in rest:
+            found = getattr(found, part, None)
+        return qualname if found is value else None
 
     def rebuild(self, receiver: object, owner: str) -> str | None:
         """An expression for the method's receiver, when its repr rebuilds it."""
