@@ -16,7 +16,7 @@ from jobs.testgen.engines import differential
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from tests.test_pinning import two_commits
 
-VERSIONS = '''class Version:
+VERSIONS = """class Version:
     def __init__(self, text):
         self.text = text
 
@@ -43,7 +43,7 @@ def _newer(version, spec):
 
 def newer(text, spec):
     return _newer(Version(text), spec)
-'''
+"""
 VERSIONS_HEAD = VERSIONS.replace(
     'version.public.split(".dev")[0] == spec.split(".dev")[0]', "version.public == spec"
 )
@@ -62,17 +62,19 @@ def test_newer(text, spec):
     assert newer(text, spec) in (True, False)
 """
 
-PARSER = '''def parse(text, parse_float=float):
+PARSER = """def parse(text, parse_float=float):
     return {key: parse_float(value) for key, value in _pairs(text)}
 
 
 def _pairs(text):
     return [item.split("=", 1) for item in text.split(",") if item]
-'''
-PARSER_HEAD = PARSER.replace(
-    "    return {key: parse_float(value)",
-    "    parse_float = _safe(parse_float)\n    return {key: parse_float(value)",
-) + '''
+"""
+PARSER_HEAD = (
+    PARSER.replace(
+        "    return {key: parse_float(value)",
+        "    parse_float = _safe(parse_float)\n    return {key: parse_float(value)",
+    )
+    + """
 
 def _safe(parse_float):
     def safe(text):
@@ -82,7 +84,8 @@ def _safe(parse_float):
         return value
 
     return safe
-'''
+"""
+)
 PARSER_TESTS = """from pkg import parser
 
 
