@@ -155,3 +155,52 @@ async def test_a_function_handed_in_is_replaced_by_callbacks_returning_the_check
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "lambda *args, **kwargs:" in text, text
     assert "pytest.raises(ValueError" in text, text
+
+
+FIELDS = """class _Field:
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner):
+        return self._check(instance._raw[self.name])
+
+    def _check(self, value):
+        if value != "UTF-8":
+            raise ValueError(f"only UTF-8, not {value!r}")
+        return value
+
+
+class Meta:
+    charset = _Field()
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    @classmethod
+    def from_raw(cls, raw):
+        return cls(dict(raw))
+"""
+FIELDS_HEAD = FIELDS.replace('if value != "UTF-8":', 'if value.lower() != "utf-8":')
+# The changed method is reached only through a descriptor whose receiver (and the object it
+# reads) has no repr that rebuilds it: neither its own call nor an outer call of its file can
+# be written down; the test's expression can.
+FIELDS_TESTS = """from pkg import fields
+
+
+def test_charset():
+    meta = fields.Meta.from_raw({"charset": "UTF-8"})
+    assert meta.charset == "UTF-8"
+"""
+
+
+async def test_a_method_reached_through_a_descriptor_is_replayed_from_the_tests_expression(
+    tmp_path: Path,
+) -> None:
+    repo, base_sha, outcome = await run_engine(
+        tmp_path, "pkg/fields.py", FIELDS, FIELDS_HEAD, FIELDS_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_fields_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    # The test's `meta` is inlined, its import of the module dropped; a neighbour of its
+    # string is where base and head part.
+    assert "Meta.from_raw({'charset': 'utf-8'}).charset == 'utf-8'" in text, text
