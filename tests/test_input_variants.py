@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from jobs.testgen.engines.input_variants import (
     MAX_PER_CALL,
+    change_words,
     changed_line_numbers,
     dictionary,
     int_variants,
+    returned_values,
     string_variants,
     variants,
 )
@@ -44,3 +46,25 @@ def test_each_call_variant_changes_one_constant_round_robin() -> None:
     assert len(calls) <= MAX_PER_CALL
     assert variants("f(x)", ("@",)) == []  # nothing to vary
     assert variants("not python(", ("@",)) == []
+
+
+def test_the_change_words_are_its_attributes_short_strings_and_comment_values() -> None:
+    base = "def f(v, s):\n    return v.public == s.base\n"
+    head = "def f(v, s):\n    return v.local is None and v.public == s  # 1.0+local\n"
+    assert change_words(base, head) == ("public", "base", "local", "1.0+local")
+    assert change_words(base, base) == ()
+
+
+def test_a_function_handed_in_becomes_callbacks_returning_the_types_the_change_checks() -> None:
+    base = "def g(x, parse):\n    return parse(x)\n"
+    head = (
+        "def g(x, parse):\n    v = parse(x)\n"
+        "    if isinstance(v, (dict, list)) or v is None:\n        raise ValueError\n    return v\n"
+    )
+    assert returned_values(base, head) == ("{}", "[]", "None")
+    calls = variants("g('1.5', parse=float)", (), ("{}", "[]"))
+    assert "g('1.5', parse=lambda *args, **kwargs: {})" in calls
+    assert "g('1.5', parse=lambda *args, **kwargs: [])" in calls
+    assert "h(lambda *args, **kwargs: {})" in variants("h(str)", (), ("{}",))
+    # A constant's name is data, not a function: it stays.
+    assert variants("h(LIMIT)", (), ("{}",)) == []

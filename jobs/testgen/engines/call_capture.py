@@ -3,6 +3,10 @@
 when no test spells a call out literally, as when the changed function is private and the tests
 reach it through the public API. Only the tests that mention the changed module or functions
 run, once, within a share of the engine's time; what the time leaves out is simply not used.
+
+The tests' first calls are often alike, and the one that tells base and head apart comes later
+(a parametrized list whose 30th row has a local version). So the calls whose text mentions the
+change's tokens (:func:`.input_variants.change_words`) are written down beyond the usual cap.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.sandbox import Sandbox
@@ -19,6 +24,7 @@ from jobs.testgen.seeds import Seed
 SCRIPT = "capture_calls.py"
 MAX_TEST_FILES = 20
 MAX_PER_TARGET = 40
+MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
 MAX_OUTPUT_BYTES = 2_000_000
 MAX_RUN_S = 90.0
 
@@ -69,35 +75,46 @@ def _seed(path: str, qualname: str, call: str) -> Seed | None:
     return seed
 
 
+@dataclass(frozen=True)
+class CaptureJob:
+    """What to watch: ``targets`` (qualnames in ``module``, the file ``path`` under the import
+    root ``root``) while ``tests`` run; calls that mention one of ``tokens`` have a quota of
+    their own."""
+
+    root: str
+    module: str
+    path: str
+    targets: list[str]
+    tests: list[str]
+    tokens: tuple[str, ...] = ()
+
+    def as_json(self) -> str:
+        return json.dumps(
+            {
+                "root": self.root,
+                "module": self.module,
+                "path": self.path,
+                "targets": self.targets,
+                "tests": self.tests,
+                "max_per_target": MAX_PER_TARGET,
+                "max_relevant": MAX_RELEVANT,
+                "tokens": list(self.tokens),
+            }
+        )
+
+
 async def capture(
-    sandbox: Sandbox,
-    checkout: Path,
-    scratch: str,
-    *,
-    root: str,
-    module: str,
-    path: str,
-    targets: list[str],
-    tests: list[str],
-    deadline: float,
+    sandbox: Sandbox, checkout: Path, scratch: str, job: CaptureJob, *, deadline: float
 ) -> list[Seed]:
-    """Run ``tests`` once, writing down the calls of ``targets`` (qualnames in ``module``)."""
+    """Run the job's tests once, writing down the calls of its targets."""
     remaining = min(MAX_RUN_S, deadline - time.monotonic())
-    if not tests or not targets or remaining < 5:
+    if not job.tests or not job.targets or remaining < 5:
         return []
     folder = checkout / scratch
     copy_script(SCRIPT, folder / "capture.py")
-    slug = module.replace(".", "_")
-    job = {
-        "root": root,
-        "module": module,
-        "path": path,
-        "targets": targets,
-        "tests": tests,
-        "max_per_target": MAX_PER_TARGET,
-    }
+    slug = job.module.replace(".", "_")
     job_file, output = folder / f"capture-{slug}.json", folder / f"capture-{slug}.jsonl"
-    write_fresh(json.dumps(job), job_file)
+    write_fresh(job.as_json(), job_file)
     output.unlink(missing_ok=True)
     await sandbox.run(
         [
@@ -109,4 +126,4 @@ async def capture(
         cwd=checkout,
         timeout_s=remaining,
     )
-    return read_calls(output, path, set(targets))
+    return read_calls(output, job.path, set(job.targets))

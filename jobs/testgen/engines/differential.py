@@ -138,7 +138,7 @@ async def _generate_on(
     await run.compare(seeds)
     # Then the calls its tests make as they run (private functions reached through the public
     # API), and the neighbours of every input, aimed at the tokens the change touched.
-    captured = await _capture(sandbox, checkout, targets, tests, deadline) - seeds
+    captured = await _capture(sandbox, checkout, base_sources, targets, tests, deadline) - seeds
     await run.compare(captured)
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
@@ -232,12 +232,14 @@ class _Run:
 async def _capture(
     sandbox: Sandbox,
     checkout: Path,
+    base_sources: Mapping[str, str | None],
     targets: list[DiffTarget],
     tests: Mapping[str, str],
     deadline: float,
 ) -> set[Seed]:
     """The calls of the targets the project's tests make as they run, per changed module, in a
-    share of the time left (:mod:`.call_capture`)."""
+    share of the time left (:mod:`.call_capture`), those that mention the change's words
+    beyond the usual cap."""
     found: set[Seed] = set()
     by_path: dict[str, list[DiffTarget]] = {}
     for target in targets:
@@ -245,17 +247,19 @@ async def _capture(
     for index, (path, group) in enumerate(sorted(by_path.items())):
         share = (deadline - time.monotonic()) * CAPTURE_SHARE / (len(by_path) - index)
         names = [t.callable.qualname for t in group]
+        job = call_capture.CaptureJob(
+            root=group[0].root,
+            module=group[0].module,
+            path=path,
+            targets=names,
+            tests=call_capture.tests_mentioning(tests, group[0].module, names),
+            tokens=input_variants.change_words(
+                base_sources.get(path) or "", _read(checkout / path) or ""
+            ),
+        )
         found |= set(
             await call_capture.capture(
-                sandbox,
-                checkout,
-                SCRATCH,
-                root=group[0].root,
-                module=group[0].module,
-                path=path,
-                targets=names,
-                tests=call_capture.tests_mentioning(tests, group[0].module, names),
-                deadline=time.monotonic() + share,
+                sandbox, checkout, SCRATCH, job, deadline=time.monotonic() + share
             )
         )
     return found
@@ -267,13 +271,17 @@ def _variants(
     """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
     MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
     and so on, the shortest calls first, so no one long call takes a callable's whole share."""
-    tokens: dict[str, tuple[str, ...]] = {}
+    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
     queues: dict[tuple[str, str], list[list[str]]] = {}
     for seed in sorted(seeds, key=lambda s: (len(s.call_source), s)):
         if seed.path not in tokens:
-            base, head = base_sources.get(seed.path), _read(checkout / seed.path)
-            tokens[seed.path] = input_variants.dictionary(base or "", head or "")
-        calls = input_variants.variants(seed.call_source, tokens[seed.path])
+            base = base_sources.get(seed.path) or ""
+            head = _read(checkout / seed.path) or ""
+            tokens[seed.path] = (
+                input_variants.dictionary(base, head),
+                input_variants.returned_values(base, head),
+            )
+        calls = input_variants.variants(seed.call_source, *tokens[seed.path])
         queues.setdefault((seed.path, seed.qualname), []).append(calls)
     found: set[Seed] = set()
     for (path, qualname), lists in queues.items():

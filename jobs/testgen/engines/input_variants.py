@@ -9,8 +9,11 @@ constant of a call gets the change's characters doubled (also with the shortest 
 around them), stripped, added at either end, its case changed, its numbers moved by one, and
 the change's short strings (its string constants, and the value-like words of its comments) in
 its place; each integer constant is moved by one and zeroed. The same idea as a fuzzer's
-dictionary (AFL's ``-x``), taken from the diff instead of a file. Every variant is run on both
-commits, and only a call whose results differ becomes a test.
+dictionary (AFL's ``-x``), taken from the diff instead of a file. A function or class passed as
+an argument (``parse_float=float``) is replaced by one that returns an empty value of each data
+type the changed lines name (``isinstance(v, (dict, list))`` → ``lambda *args, **kwargs: {}``):
+a change that guards against what a callback returns differs only on such a callback. Every
+variant is run on both commits, and only a call whose results differ becomes a test.
 """
 
 from __future__ import annotations
@@ -25,6 +28,18 @@ MAX_PER_CALL = 40
 MAX_TOKEN_CHARS = 24  # a changed line's string longer than this is not swapped in whole
 MAX_DICTIONARY = 24
 _DIGITS = re.compile(r"\d+")
+# The empty value of each data type a changed line may name, as a callback would return it.
+_EMPTY = {
+    "dict": "{}",
+    "list": "[]",
+    "tuple": "()",
+    "set": "set()",
+    "str": "''",
+    "bytes": "b''",
+    "int": "0",
+    "float": "0.0",
+    "bool": "False",
+}
 
 
 def changed_line_numbers(base: str, head: str) -> tuple[set[int], set[int]]:
@@ -52,6 +67,57 @@ def dictionary(base: str, head: str) -> tuple[str, ...]:
     chars = [c for token in tokens for c in token if not c.isalnum() and not c.isspace()]
     whole = [t for t in [*tokens, *examples] if 0 < len(t) <= MAX_TOKEN_CHARS]
     return tuple(dict.fromkeys([*chars, *whole]))[:MAX_DICTIONARY]
+
+
+def change_words(base: str, head: str) -> tuple[str, ...]:
+    """What a call that reaches the change is likely to mention: the attribute names on the
+    changed lines (``local`` of ``prospective.local``), their whole short strings and the
+    value-like words of their comments, in order of appearance, without repeats."""
+    removed, added = changed_line_numbers(base, head)
+    words: list[str] = []
+    for source, lines in ((base, removed), (head, added)):
+        words += _attributes_on(source, lines)
+        words += [t for t in _strings_on(source, lines) if 2 <= len(t) <= MAX_TOKEN_CHARS]
+        words += _comment_examples(source, lines)
+    return tuple(dict.fromkeys(w for w in words if not w.startswith("__")))[:MAX_DICTIONARY]
+
+
+def returned_values(base: str, head: str) -> tuple[str, ...]:
+    """The empty values of the data types the changed lines name (``{}`` for ``dict``), and
+    ``None`` where they compare with it: what a callback passed in might return."""
+    removed, added = changed_line_numbers(base, head)
+    values: list[str] = []
+    for source, lines in ((base, removed), (head, added)):
+        for node in _nodes_on(source, lines):
+            if isinstance(node, ast.Name) and node.id in _EMPTY:
+                values.append(_EMPTY[node.id])
+            elif isinstance(node, ast.Constant) and node.value is None:
+                values.append("None")
+    return tuple(dict.fromkeys(values))
+
+
+def _attributes_on(source: str, lines: set[int]) -> list[str]:
+    return [
+        node.attr
+        for node in _nodes_on(source, lines)
+        if isinstance(node, ast.Attribute) and len(node.attr) >= 3
+    ]
+
+
+def _nodes_on(source: str, lines: set[int]) -> list[ast.AST]:
+    """The nodes that start on one of `lines`, in source order."""
+    if not lines:
+        return []
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    found = [
+        (node.lineno, node.col_offset, index, node)
+        for index, node in enumerate(ast.walk(tree))
+        if isinstance(node, ast.expr) and node.lineno in lines
+    ]
+    return [node for *_, node in sorted(found, key=lambda f: f[:3])]
 
 
 def _comment_examples(source: str, lines: set[int]) -> list[str]:
@@ -111,9 +177,10 @@ def int_variants(value: int) -> list[int]:
     return [v for v in dict.fromkeys([value + 1, value - 1, 0, -value]) if v != value]
 
 
-def variants(call: str, tokens: tuple[str, ...]) -> list[str]:
-    """Calls like ``call`` with one constant replaced by a neighbour (at most MAX_PER_CALL),
-    the constants taken in order, round-robin, so every argument gets some."""
+def variants(call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = ()) -> list[str]:
+    """Calls like ``call`` with one constant replaced by a neighbour, or one function passed
+    in by one that returns each of `returns` (at most MAX_PER_CALL), the arguments taken in
+    order, round-robin, so every argument gets some."""
     try:
         tree = ast.parse(call, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -125,6 +192,7 @@ def variants(call: str, tokens: tuple[str, ...]) -> list[str]:
         and (isinstance(node.value, str) or type(node.value) is int)
     ]
     per_constant = [list(_replaced(tree, node, tokens)) for node in constants]
+    per_constant += [list(_callbacks(tree, slot, returns)) for slot in _passed_names(tree)]
     out: list[str] = []
     for round_ in range(max((len(p) for p in per_constant), default=0)):
         for options in per_constant:
@@ -132,6 +200,44 @@ def variants(call: str, tokens: tuple[str, ...]) -> list[str]:
                 out.append(options[round_])
     unique = [c for c in dict.fromkeys(out) if c != call]
     return unique[:MAX_PER_CALL]
+
+
+def _passed_names(tree: ast.Expression) -> list[tuple[ast.Call, str | int]]:
+    """Where a bare name is passed as an argument (a function or class handed in): the call
+    and the keyword or position."""
+    slots: list[tuple[ast.Call, str | int]] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            slots += [(node, i) for i, a in enumerate(node.args) if _handed_in(a)]
+            slots += [(node, k.arg) for k in node.keywords if k.arg and _handed_in(k.value)]
+    return slots
+
+
+def _handed_in(node: ast.expr) -> bool:
+    # A constant's name (``MAX``) is data, not a function handed in.
+    return isinstance(node, ast.Name) and not node.id.isupper()
+
+
+def _callbacks(
+    tree: ast.Expression, slot: tuple[ast.Call, str | int], returns: tuple[str, ...]
+) -> Iterator[str]:
+    call, where = slot
+    keyword = next((k for k in call.keywords if k.arg == where), None)
+    for value in returns:
+        replacement = ast.parse(f"lambda *args, **kwargs: {value}", mode="eval").body
+        if keyword is not None:
+            original, keyword.value = keyword.value, replacement
+        else:
+            assert isinstance(where, int)
+            original, call.args[where] = call.args[where], replacement
+        try:
+            yield ast.unparse(tree)
+        finally:
+            if keyword is not None:
+                keyword.value = original
+            else:
+                assert isinstance(where, int)
+                call.args[where] = original
 
 
 def _replaced(tree: ast.Expression, node: ast.Constant, tokens: tuple[str, ...]) -> Iterator[str]:

@@ -1,0 +1,206 @@
+"""The calls the project's tests make, as the differential engine gets them: a call that
+mentions what the change touched is written down even after the usual cap is full, and a
+function the tests hand in (``parse_float=float``) is written by its name, then replaced by
+callbacks that return the data types the change checks for. A tiny real project with a real
+git history, its tests run under pytest in the local sandbox."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from jobs.sandbox import LocalSandbox
+from jobs.testgen import base_commit, pytest_runner, targets
+from jobs.testgen.engines import differential
+from jobs.testgen.engines.input_variants import changed_line_numbers
+from tests.test_pinning import two_commits
+
+VERSIONS = """class Version:
+    def __init__(self, text):
+        self.text = text
+
+    @property
+    def local(self):
+        return self.text.partition("+")[2] or None
+
+    @property
+    def public(self):
+        return self.text.partition("+")[0]
+
+    def __repr__(self):
+        return f"Version({self.text!r})"
+
+    def __eq__(self, other):
+        return isinstance(other, Version) and other.text == self.text
+
+
+def _newer(version, spec):
+    if version.local is not None and version.public.split(".dev")[0] == spec.split(".dev")[0]:
+        return False
+    return True
+
+
+def newer(text, spec):
+    return _newer(Version(text), spec)
+"""
+VERSIONS_HEAD = VERSIONS.replace(
+    'version.public.split(".dev")[0] == spec.split(".dev")[0]', "version.public == spec"
+)
+# Fifty rows that behave the same on both commits come first, as in a long parametrized list;
+# the one row where the change shows (a local version) is the last. The test asserts nothing
+# the change alters, so it passes on both.
+VERSIONS_TESTS = """import pytest
+
+from pkg.versions import newer
+
+ROWS = [(f"{n}.0", "1.0") for n in range(1, 51)] + [("1.0+local", "1.0.dev1")]
+
+
+@pytest.mark.parametrize(("text", "spec"), ROWS)
+def test_newer(text, spec):
+    assert newer(text, spec) in (True, False)
+"""
+
+PARSER = """def parse(text, parse_float=float):
+    return {key: parse_float(value) for key, value in _pairs(text)}
+
+
+def _pairs(text):
+    return [item.split("=", 1) for item in text.split(",") if item]
+"""
+PARSER_HEAD = (
+    PARSER.replace(
+        "    return {key: parse_float(value)",
+        "    parse_float = _safe(parse_float)\n    return {key: parse_float(value)",
+    )
+    + """
+
+def _safe(parse_float):
+    def safe(text):
+        value = parse_float(text)
+        if isinstance(value, (dict, list)):
+            raise ValueError("parse_float must not return dicts or lists")
+        return value
+
+    return safe
+"""
+)
+PARSER_TESTS = """from pkg import parser
+
+
+def test_parse():
+    text = "a=1.5,b=2"
+    assert parser.parse(text) == {"a": 1.5, "b": 2.0}
+"""
+
+
+async def run_engine(
+    tmp_path: Path, path: str, base: str, head: str, tests: str
+) -> tuple[Path, str, Any]:
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", path: base, "tests/test_it.py": tests},
+        {path: head},
+    )
+    outcome = await differential.generate(
+        LocalSandbox(),
+        repo,
+        {path: changed_line_numbers(base, head)[1]},
+        "tests",
+        base_sha=base_sha,
+        deadline=time.monotonic() + 120,
+        tests=targets.test_sources(repo),
+    )
+    return repo, base_sha, outcome
+
+
+async def assert_pins(repo: Path, base_sha: str, written: list[str]) -> str:
+    """The written test passes on the head and fails on the base; its text."""
+    text = (repo / written[0]).read_text()
+    pinning = await base_commit.pin_on_base(
+        LocalSandbox(), repo, base_sha, {written[0]: text}, timeout_s=60
+    )
+    assert pinning.outcomes == {written[0]: "fails"}, text
+    on_head = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, written, tag="head", timeout_s=60, measure=False
+    )
+    assert on_head.ok, on_head.output
+    return text
+
+
+async def test_a_late_call_that_mentions_the_changes_attribute_is_captured_and_pins(
+    tmp_path: Path,
+) -> None:
+    """`version.local` is on the changed line: the fifty-first call, the only one whose
+    argument mentions `local`, is written down although the first fifty fill the usual cap."""
+    repo, base_sha, outcome = await run_engine(
+        tmp_path, "pkg/versions.py", VERSIONS, VERSIONS_HEAD, VERSIONS_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_versions_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "Version('1.0+local')" in text or "'1.0+local'" in text, text
+    assert "is_true_now" in text, text
+
+
+async def test_a_function_handed_in_is_replaced_by_callbacks_returning_the_checked_types(
+    tmp_path: Path,
+) -> None:
+    """`parse_float=float` is written by its name; a callback returning `{}` (a type the new
+    `isinstance` names) is where head raises and base did not."""
+    repo, base_sha, outcome = await run_engine(
+        tmp_path, "pkg/parser.py", PARSER, PARSER_HEAD, PARSER_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_parser_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "lambda *args, **kwargs:" in text, text
+    assert "pytest.raises(ValueError" in text, text
+
+
+FIELDS = """class _Field:
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, instance, owner):
+        return self._check(instance._raw[self.name])
+
+    def _check(self, value):
+        if value != "UTF-8":
+            raise ValueError(f"only UTF-8, not {value!r}")
+        return value
+
+
+class Meta:
+    charset = _Field()
+
+    def __init__(self, raw):
+        self._raw = raw
+
+    @classmethod
+    def from_raw(cls, raw):
+        return cls(dict(raw))
+"""
+FIELDS_HEAD = FIELDS.replace('if value != "UTF-8":', 'if value.lower() != "utf-8":')
+# The changed method is reached only through a descriptor whose receiver (and the object it
+# reads) has no repr that rebuilds it: neither its own call nor an outer call of its file can
+# be written down; the test's expression can.
+FIELDS_TESTS = """from pkg import fields
+
+
+def test_charset():
+    meta = fields.Meta.from_raw({"charset": "UTF-8"})
+    assert meta.charset == "UTF-8"
+"""
+
+
+async def test_a_method_reached_through_a_descriptor_is_replayed_from_the_tests_expression(
+    tmp_path: Path,
+) -> None:
+    repo, base_sha, outcome = await run_engine(
+        tmp_path, "pkg/fields.py", FIELDS, FIELDS_HEAD, FIELDS_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_fields_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    # The test's `meta` is inlined, its import of the module dropped; a neighbour of its
+    # string is where base and head part.
+    assert "Meta.from_raw({'charset': 'utf-8'}).charset == 'utf-8'" in text, text
