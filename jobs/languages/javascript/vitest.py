@@ -131,8 +131,23 @@ async def ensure_provider(
     found = project_provider(vitest, package_dir, checkout)
     if found is not None:
         return found
-    name = PROVIDERS[0]
-    folder = _tools_folder(tools_dir, version)
+    installed = await install_provider(sandbox, node, vitest, PROVIDERS[0], tools_dir, timeout_s)
+    if isinstance(installed, VitestError):
+        return installed
+    return f"{PROVIDERS[0]} {version} (Tandem's tools)"
+
+
+async def install_provider(
+    sandbox: Sandbox, node: Node, vitest: Path, name: str, tools_dir: Path, timeout_s: float
+) -> Path | VitestError:
+    """Install the coverage provider ``name`` at exactly the project's ``vitest`` version into
+    the part's tools folder, link it beside the project's vitest, and return its folder."""
+    version = installed_version(vitest)
+    if version is None:
+        return VitestError(f"{vitest}/package.json has no version")
+    folder = tools_dir / f"{name.rsplit('/', 1)[-1]}-{version}"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
     result = await sandbox.run(
         [
             *env_prefix(),
@@ -153,7 +168,7 @@ async def ensure_provider(
         why = "timed out" if result.timed_out else decisive_line(result.output)
         return VitestError(f"installing {name}@{version} failed: {why}")
     failed = link_provider(folder, name, vitest)
-    return failed or f"{name} {version} (Tandem's tools)"
+    return failed or folder / "node_modules" / name
 
 
 def beside(vitest: Path, name: str) -> Path | None:
@@ -173,13 +188,6 @@ def project_provider(vitest: Path, package_dir: Path, checkout: Path) -> str | N
         if installed is not None:
             return f"{name} {installed_version(installed)} (the project's)"
     return None
-
-
-def _tools_folder(tools_dir: Path, version: str) -> Path:
-    folder = tools_dir / f"coverage-v8-{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
-    return folder
 
 
 def link_provider(folder: Path, name: str, vitest: Path) -> VitestError | None:

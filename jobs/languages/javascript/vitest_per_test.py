@@ -142,33 +142,9 @@ async def ensure_istanbul(
     beside = vitest.beside(installed_vitest, ISTANBUL)
     if beside is not None:
         return beside
-    version = vitest.installed_version(installed_vitest)
-    if version is None:
-        return RunnerError(f"{installed_vitest}/package.json has no version")
-    folder = job.tools_dir / f"coverage-istanbul-{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
-    result = await sandbox.run(
-        [
-            *env_prefix(),
-            *node.npm(
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--no-package-lock",
-                "--ignore-scripts",
-                "--legacy-peer-deps",  # its peer vitest is the project's copy, linked below
-                f"{ISTANBUL}@{version}",
-            ),
-        ],
-        cwd=folder,
-        timeout_s=job.timeout_s,
+    return await vitest.install_provider(
+        sandbox, node, installed_vitest, ISTANBUL, job.tools_dir, job.timeout_s
     )
-    if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
-        return RunnerError(f"installing {ISTANBUL}@{version} failed: {why}")
-    failed = vitest.link_provider(folder, ISTANBUL, installed_vitest)
-    return failed or folder / "node_modules" / ISTANBUL
 
 
 async def run_per_test(
