@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core.repo_config import Dependencies
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 from jobs.languages.javascript.package_install import (
     InstallOptions,
     PackageInstall,
@@ -19,6 +21,7 @@ from jobs.languages.javascript.package_install import (
 )
 from jobs.languages.javascript.package_managers import PackageManager
 from jobs.languages.javascript.toolchain import Node
+from jobs.languages.language_protocol import InstallRequest
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult
 from tests.js_support import node_or_skip, npm_install
@@ -114,3 +117,37 @@ async def test_npm_ci_then_the_cache(node: Node, tmp_path: Path) -> None:
         await sandbox.close()
     assert refused == PackageInstall("failed", refused.note)
     assert refused.note.startswith("`npm ci --no-audit --no-fund --ignore-scripts` failed (exit")
+
+
+@pytest.mark.slow
+async def test_the_languages_install_through_the_seam(node: Node, tmp_path: Path) -> None:
+    """JAVASCRIPT.install: each changed package installed once, a package whose runner is not
+    supported left alone with the reason, a lockfile that does not parse a failed install."""
+    checkout = tmp_path / "checkout"
+    manifests = {
+        "app": {"scripts": {"test": "vitest run"}, "dependencies": {"is-number": "7.0.0"}},
+        "old": {"scripts": {"test": "mocha"}},
+        "broken": {"scripts": {"test": "jest"}},
+    }
+    for folder, manifest in manifests.items():
+        (checkout / folder / "src").mkdir(parents=True)
+        (checkout / folder / "package.json").write_text(json.dumps({"name": folder, **manifest}))
+        (checkout / folder / "src" / "a.ts").write_text("export const a = 1;\n")
+    (checkout / "broken" / "package-lock.json").write_text("{not json")
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout / "app", "--package-lock-only")
+        request = InstallRequest(sandbox, checkout, Dependencies(), tmp_path / "data", "none", 240)
+        sources = {f"{folder}/src/a.ts": {1} for folder in manifests}
+        installed = await JAVASCRIPT.install(request, {**sources, "app/src/b.ts": {1}})
+    finally:
+        await sandbox.close()
+
+    assert installed.status == "failed", installed  # the broken lockfile
+    note = installed.note or ""
+    assert "`app`: `npm ci --no-audit --no-fund --ignore-scripts` in " in note
+    assert "`old`: not supported yet: mocha" in note and "not installed" in note
+    assert "`broken`: " in note and "package-lock.json" in note
+    assert note.count("`app`") == 1  # two changed files, one install
+    assert (checkout / "app" / "node_modules" / "is-number").is_dir()
+    assert list((tmp_path / "data" / "js-cache").iterdir())  # kept for the next run

@@ -16,7 +16,7 @@ from core.settings import Settings
 from jobs.dependencies.testimports import candidates
 from jobs.languages import language_registry as registry
 from jobs.languages.javascript.javascript_backend import JAVASCRIPT
-from jobs.languages.language_protocol import Language
+from jobs.languages.language_protocol import Installed, InstallRequest, Language
 from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import LocalSandbox, Sandbox
@@ -159,6 +159,10 @@ class Toy:
     def sources(self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]) -> dict:
         return {p: ls for p, ls in changed.items() if not self.is_test_file(p) and selected(p)}
 
+    async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
+        self.calls.append("install")
+        return Installed("nothing")
+
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         self.calls.append("syntax_errors")
         return {}
@@ -300,6 +304,7 @@ async def test_a_toy_language_and_engine_registered_from_outside_get_a_run(
     assert production.mutants is None  # the toy language says mutants cannot be put in it
     assert toy.calls == [
         "syntax_errors",
+        "install",  # the language installs its own dependencies: no pip for a toy
         "run_suite",
         "conventions",
         f"run_tests {TEST}",

@@ -15,7 +15,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
+
+from core.repo_config import Dependencies
 
 if (
     TYPE_CHECKING
@@ -26,6 +28,27 @@ if (
     from jobs.testgen.pytest_runner import PytestRun, TestFailure
 
 Lines = dict[str, set[int]]  # repository-relative path -> line numbers
+
+
+@dataclass(frozen=True)
+class Installed:
+    """What a language's install of the repository's dependencies did (never raised: a failed
+    install is a problem the part reports, and the baseline says what it costs)."""
+
+    status: Literal["nothing", "installed", "cached", "failed", "refused"]
+    note: str | None = None  # one line for the check run
+
+
+@dataclass(frozen=True)
+class InstallRequest:
+    """What a language's install works with."""
+
+    sandbox: Sandbox  # switched to the installed environment where the language has one
+    checkout: Path
+    dependencies: Dependencies  # the configuration's ``test_generation.dependencies``
+    cache_dir: Path  # the worker's own folder for what an install may keep between runs
+    network: str  # the sandbox's install network (``none``: no registry)
+    timeout_s: float
 
 
 class RunTests(Protocol):
@@ -76,6 +99,11 @@ class Language(Protocol):
     def sources(self, changed: Mapping[str, set[int]], selected: Callable[[str], bool]) -> Lines:
         """Its changed source files (tests left out) with changed lines that ``selected``
         (the config's paths) keeps."""
+        ...
+
+    async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
+        """Install what the repository declares for the tests of ``sources`` (its changed
+        files) in the request's sandbox, within its time, on its network."""
         ...
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:

@@ -69,7 +69,7 @@ async def _produce(ctx: Context, change: Change) -> Production:
     production, portfolio, sources = stages.scope(ctx, change)
     if production.nothing_to_do is not None or portfolio is None:
         return production
-    await stages.prepare(ctx, production)
+    await stages.prepare(ctx, production, sources)
     baseline = await stages.baseline(ctx, production, sources)
     plan = stages.plan(ctx, production, portfolio, sources, baseline)
     if plan is not None:

@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 
 from jobs import dependencies
-from jobs.languages.language_protocol import Change
+from jobs.languages.language_protocol import Change, InstallRequest
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
@@ -82,18 +82,20 @@ def not_built_notes(change: Change) -> list[str]:
     ]
 
 
-async def prepare(ctx: Context, production: Production) -> None:
+async def prepare(ctx: Context, production: Production, sources: dict[str, set[int]]) -> None:
     """Install the repository's dependencies and run its setup commands in the sandbox."""
     tg, timings = ctx.tg, production.timings
     ctx.step("installing the repository's dependencies")
     started = time.monotonic()
-    installed = await dependencies.install_dependencies(
+    request = InstallRequest(
         ctx.sandbox,
         ctx.checkout,
-        config=tg.dependencies,
-        timeout_s=ctx.budget.remaining_s() / 3,
+        tg.dependencies,
+        cache_dir=ctx.settings.data_dir,
         network=ctx.settings.sandbox_install_network,
+        timeout_s=ctx.budget.remaining_s() / 3,
     )
+    installed = await ctx.language.install(request, sources)
     timings["dependencies"] = time.monotonic() - started
     if installed.note:
         production.notes.append(installed.note)

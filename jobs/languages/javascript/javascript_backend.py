@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import NoReturn
 
 from jobs.languages.javascript import packages
+from jobs.languages.javascript.package_install import install_packages
+from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.sandbox import Sandbox
 from jobs.testgen.conventions import Conventions
 from jobs.testgen.pin import BrokenTests, Pinning
@@ -51,6 +53,9 @@ class JavaScript:
             for path, lines in changed.items()
             if packages.is_source(path) and lines and selected(path)
         }
+
+    async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
+        return await install_packages(request, sources)
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         return {}  # not parsed here yet: the TypeScript compiler API comes with issue 20

@@ -27,15 +27,22 @@ import hashlib
 import os
 import shutil
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+from jobs.dependencies import CheckoutFiles
+from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.package_managers import PackageManager, install_command
-from jobs.languages.javascript.toolchain import Node
+from jobs.languages.javascript.packages import Problem
+from jobs.languages.javascript.runner_choice import Unsupported
+from jobs.languages.javascript.toolchain import Node, NodeUnavailable, find_node
+from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.sandbox.sandbox_protocol import Sandbox, decisive_line
 
 KEEP = 20  # cache entries kept, the newest by use
+CACHE_FOLDER = "js-cache"  # under the worker's data dir
 CACHE_FORMAT = "1"  # part of every key: a change in what is stored starts afresh
 
 
@@ -170,3 +177,41 @@ async def install_package(
     if entry is not None and options.cache_dir is not None and key is not None:
         await asyncio.to_thread(save, options.cache_dir, key, node_modules)
     return PackageInstall("installed", f"`{command.shown()}` in {took:.0f} s")
+
+
+async def install_packages(request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
+    """Install each package the changed ``sources`` belong to, once per install folder (a
+    workspace's members share its root's). A package whose runner is not supported is not
+    installed (its tests will not run); one whose lockfile does not parse is a failed install.
+    Install scripts stay off: no configuration allows them yet."""
+    node = await asyncio.to_thread(find_node)
+    if isinstance(node, NodeUnavailable):
+        return Installed("failed", f"JavaScript/TypeScript: {node.reason}")
+    detection = await asyncio.to_thread(detect, CheckoutFiles(request.checkout), list(sources))
+    options = InstallOptions(
+        request.cache_dir / CACHE_FOLDER,
+        allow_scripts=False,
+        network=request.network,
+        timeout_s=request.timeout_s,
+    )
+    notes: list[str] = []
+    statuses: set[str] = set()
+    done: set[str] = set()
+    for changed in detection.packages:
+        where = f"`{changed.package.dir or '.'}`"
+        if isinstance(changed.runner, Unsupported):
+            notes.append(f"{where}: {changed.runner.reason}; not installed")
+        elif isinstance(changed.manager, Problem):
+            statuses.add("failed")
+            notes.append(f"{where}: {changed.manager}")
+        elif changed.manager.root not in done:
+            done.add(changed.manager.root)
+            outcome = await install_package(
+                request.sandbox, node, request.checkout, changed.manager, options
+            )
+            statuses.add(outcome.status)
+            notes.append(f"{where}: {outcome.note}")
+    for status in ("failed", "installed", "cached"):
+        if status in statuses:
+            return Installed(status, "; ".join(notes))  # type: ignore[arg-type]
+    return Installed("nothing", "; ".join(notes) or None)

@@ -11,6 +11,8 @@ import ast
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from jobs import dependencies
+from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import Sandbox
 from jobs.testgen import base_commit, pytest_runner
@@ -46,6 +48,16 @@ class Python:
             for path, lines in changed.items()
             if self.owns(path) and not is_test_file(path) and lines and selected(path)
         }
+
+    async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
+        outcome = await dependencies.install_dependencies(
+            request.sandbox,
+            request.checkout,
+            config=request.dependencies,
+            timeout_s=request.timeout_s,
+            network=request.network,
+        )
+        return Installed(outcome.status, outcome.note)
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         found = {}
