@@ -6,6 +6,7 @@ Tiny real projects, the local sandbox, real pytest and the real characterization
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,9 @@ from core.repo_config import RepoConfig
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import produce_tests
 from jobs.testgen.engines import ENGINES, Portfolio, register
+from jobs.testgen.production import Production
+from jobs.testgen.proof.mutants import Mutant
+from jobs.testgen.proof.score import MutantScore, Outcome
 from jobs.testgen.tests_report import all_run_line, unkept_result
 from tests.test_engine_registry import NO_LLM, isolated_registry  # noqa: F401 (a fixture)
 from tests.test_testgen import make_repo
@@ -108,3 +112,45 @@ async def test_nothing_to_cover_where_the_existing_test_kills_every_mutant(
     assert result.headline == "nothing to cover" and result.status == "skipped"
     assert production.nothing_to_do in result.summary
     assert f"existing tests kill {existing.total} of {existing.total}" in result.summary
+
+
+def _outcome(n: int, status: str, by: str | None = None) -> Outcome:
+    mutant = Mutant(
+        f"pkg/calc.py:7:{n}", "pkg/calc.py", 7, (7, 7), "scale", "arithmetic",
+        f"mutant {n}", 1, 7, "", (("scale", 1),),
+    )  # fmt: skip
+    return Outcome(mutant, status, by=by)
+
+
+def test_the_headline_says_what_the_kept_tests_did_about_the_survivors() -> None:
+    existing = MutantScore(
+        [_outcome(1, "killed", "existing")] + [_outcome(n, "survived") for n in (2, 3, 4)]
+    )
+    production = Production(engine="offline", engine_reason="offline", existing_score=existing)
+    production.mutants = existing
+    assert all_run_line(production) == (
+        "every changed line already runs; 3 mutants survived the existing tests: "
+        "no generated test kills one or pins the change"
+    )
+    production.mutants = replace(
+        existing,
+        outcomes=[
+            *existing.outcomes[:2],
+            *(replace(o, status="killed", by="kept") for o in existing.outcomes[2:]),
+        ],
+    )
+    production.kept = {"tests/test_calc_tandem.py": "..."}
+    production.tests = [
+        {"test": "a", "kept": True, "fails_on_base": False},
+        {"test": "b", "kept": True, "fails_on_base": True},
+        {"test": "c", "kept": False, "fails_on_base": True},
+    ]
+    assert all_run_line(production) == (
+        "every changed line already runs; 3 mutants survived the existing tests: "
+        "kept 2 tests that kill 2 of them, 1 fails on the base commit"
+    )
+    # No survivor, or not the every-line-runs case: the usual headlines.
+    production.existing_score = MutantScore([_outcome(1, "killed", "existing")])
+    assert all_run_line(production) is None
+    production.existing_score = None
+    assert all_run_line(production) is None

@@ -349,7 +349,11 @@ async def _offline_then_agent(
     remaining = goal.remaining(ctx.checkout, [])
     if not remaining:
         production.notes.append(
-            "The characterization tests cover every changed statement; the agent was not needed."
+            # The agent is asked for lines only; the surviving mutants are not its target yet.
+            "Every changed statement already ran; the agent was not asked for more tests."
+            if plan.all_run
+            else "The characterization tests cover every changed statement; "
+            "the agent was not needed."
         )
         await pin_kept_tests(ctx, production)
         return
