@@ -10,6 +10,7 @@ in ``production.nothing_to_do`` and the next ones do not run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -30,6 +31,8 @@ from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.targets import plan_targets
 from jobs.testgen.tests_report import baseline_line
 from jobs.testgen.validation import Validator
+
+log = logging.getLogger(__name__)
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
@@ -288,6 +291,9 @@ async def existing_mutants(
             timeout_s=timeout_s,
             per_test=pytest_runner.per_test_record("baseline"),
         )
+    except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
+        log.exception("mutants against the existing tests failed")
+        return None, f"{type(exc).__name__}: {exc}"
     finally:
         production.timings[EXISTING_MUTANTS] = time.monotonic() - started
     if measured.problem:  # no score then: its zeros would read as the tests' failure
