@@ -172,15 +172,21 @@ async def test_produce_tests_pins_a_change_whose_lines_all_run_already(tmp_path:
         base_sha=base_sha,
     )
     assert production.nothing_to_do is None, production.nothing_to_do
-    assert list(production.kept) == ["tests/test_pkg_sizes_differential_tandem.py"]
-    assert production.pinning is not None
-    assert production.pinning.outcomes == {"tests/test_pkg_sizes_differential_tandem.py": "fails"}
-    assert any(t["kept"] and "pins the change" in t["reason"] for t in production.tests)
+    # The existing test leaves mutants of `n >= 10` alive, so every offline engine writes tests
+    # (not the differential one alone): which engine's test pins `classify` is the greedy
+    # choice's, and no kept test is there for a line, only for kills and the pin.
+    kept = [t for t in production.tests if t["kept"]]
+    assert production.kept and kept
+    assert production.pinning is not None and "fails" in production.pinning.outcomes.values()
+    assert any("pins the change to `classify`" in t["reason"] for t in kept)
+    assert all("kills" in t["reason"] or "pins the change" in t["reason"] for t in kept)
+    assert not any("covers" in t["reason"] for t in kept)
     lines = render(production, config.test_generation)[0]
-    assert (
-        "Kept tests that fail on the base commit: `test_classify_n_10_is_big_now` (`classify`)."
-        in (lines)
-    )
+    assert any(
+        line.startswith("Kept tests that fail on the base commit: `test_classify_")
+        and "(`classify`)" in line
+        for line in lines
+    ), lines
     assert any("Differences between base and head (1)" in line for line in lines)
 
 

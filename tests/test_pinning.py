@@ -204,7 +204,12 @@ def test_param(n):
 """
 
 
-async def test_existing_tests_the_change_breaks_are_a_finding(tmp_path: Path) -> None:
+async def test_existing_tests_the_change_breaks_are_a_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The existing tests run every changed line, but those that check it fail with the change,
+    # so its mutants survive: the engines are asked for tests (this one writes none).
+    fake_engine(monkeypatch, {})
     repo, base_sha = two_commits(
         tmp_path / "repo",
         {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_calc.py": BROKEN_TESTS},
@@ -225,12 +230,19 @@ async def test_existing_tests_the_change_breaks_are_a_finding(tmp_path: Path) ->
     ]
     # failing on both is pre-existing; a failing test the base does not have is new
     assert (broken.preexisting, broken.new, broken.unchecked) == (1, 1, 0)
-    assert production.nothing_to_do  # every changed line is covered: nothing to generate
+    # Every changed line runs, but a failing test notices no mutant: the engines were asked.
+    assert production.nothing_to_do is None
+    assert production.existing_score is not None and production.existing_score.alive
 
     tg = config().test_generation
     result = unkept_result(production, tg)
     assert result is not None
-    assert result.headline.startswith("the change breaks 3 existing tests; nothing to cover")
+    assert result.headline.startswith(
+        "the change breaks 3 existing tests; every changed line already runs; "
+    )
+    assert result.headline.endswith(
+        "survived the existing tests: no generated test kills one or pins the change"
+    )
     assert result.status == "warning" and not result.fails_check
     assert [(a.path, a.start_line, a.annotation_level) for a in result.annotations[:3]] == [
         ("tests/test_calc.py", 6, "warning"),

@@ -109,7 +109,8 @@ async def test_setup_prepares_the_environment_the_baseline_runs_in(tmp_path: Pat
         "installing the repository's dependencies",
         "running the repository's setup commands",
         "measuring what the existing tests cover",
-        "running the mutants of the changed lines",
+        # every changed line runs: their mutants run before any engine, and all die
+        "every changed line runs already: running their mutants against the existing tests",
     ]
     assert production.baseline == "Existing tests: 1 passed.", production.problems
     assert production.problems == []

@@ -55,3 +55,7 @@ class Plan:
     pin_only: bool
     conventions: Conventions
     output_dir: str  # where candidate test files go (repo-relative)
+    # Every changed line runs already, and the mutants of the changed lines are to be run
+    # against the existing tests first (:func:`jobs.testgen.stages.survivors`): the engines
+    # write tests only where some survive (``targets`` are then the changed functions).
+    all_run: bool = False

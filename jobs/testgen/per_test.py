@@ -429,10 +429,12 @@ def _verdicts(
         if kept:
             new = line_sets.union(*(t.new_lines for t in kept))
             where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
-            reason = f"kept {len(kept)} of {total} test(s), each passed {runs}/{runs} runs; "
-            reason += (
-                f"they cover {line_sets.count(new)} changed line(s) not covered before: {where}"
-            )
+            reason = f"kept {len(kept)} of {total} test(s), each passed {runs}/{runs} runs"
+            if line_sets.count(new):  # none where every changed line ran: kept for kills, pins
+                reason += (
+                    f"; they cover {line_sets.count(new)} changed line(s) not covered before: "
+                    + where
+                )
             if killing := [t for t in kept if t.label in out.kills]:
                 reason += f"; {len(killing)} kill mutants no other test kills"
             pins = [t for t in kept if t.label in out.pinned]

@@ -52,7 +52,7 @@ async def produce_tests(
         production.before is not None
         and production.before.total
         and change.language.mutants
-        and production.mutants is None  # the kill matrix of the selection did not give it
+        and needs_score(production)
     ):
         sources = {
             path: lines
@@ -61,6 +61,16 @@ async def produce_tests(
         }
         await score_mutants(production, sandbox, checkout, sources, settings, budget, step)
     return production
+
+
+def needs_score(production: Production) -> bool:
+    """Whether the mutant stage must still run: neither the kill matrix of the selection nor
+    the run against the existing tests (:func:`.stages.survivors`) gave the score, or the
+    latter did and tests were kept since (it says nothing of them). A run that was tried and
+    failed is not tried again on the same tests."""
+    if production.kept:
+        return production.mutants is None or production.mutants is production.existing_score
+    return production.mutants is None and stages.EXISTING_MUTANTS not in production.timings
 
 
 async def _produce(ctx: Context, change: Change) -> Production:
@@ -72,6 +82,8 @@ async def _produce(ctx: Context, change: Change) -> Production:
     await stages.prepare(ctx, production, sources)
     baseline = await stages.baseline(ctx, production, sources)
     plan = stages.plan(ctx, production, portfolio, sources, baseline)
+    if plan is not None and plan.all_run:
+        plan = await stages.survivors(ctx, production, plan)
     if plan is not None:
         await stages.generate(ctx, production, plan)
     return production

@@ -54,3 +54,7 @@ class Production:
     # The mutants of the changed lines and which the existing and kept tests kill (None: not
     # run, as when the baseline found no changed statement).
     mutants: MutantScore | None = None
+    # Every changed line ran already: the mutants against the existing tests alone, run before
+    # the engines to learn whether any survive (None: not that case, or not run). While
+    # ``mutants`` is this very score, no kept test has been scored yet.
+    existing_score: MutantScore | None = None

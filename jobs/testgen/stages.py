@@ -10,8 +10,10 @@ in ``production.nothing_to_do`` and the next ones do not run.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 
 from jobs import dependencies
 from jobs.languages.language_protocol import Change, InstallRequest
@@ -24,13 +26,20 @@ from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
+from jobs.testgen.proof.measure import TestFiles, measure_mutants, stage_timeout
+from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.targets import plan_targets
 from jobs.testgen.tests_report import baseline_line
 from jobs.testgen.validation import Validator
 
+log = logging.getLogger(__name__)
+
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
 DIFFERENTIAL = "differential"  # the engine that compares base and head (.engines.differential)
+# The timing of the mutants run against the existing tests before the engines (:func:`survivors`).
+EXISTING_MUTANTS = "mutants_existing"
+ALL_RUN = "Every changed statement is covered by the existing tests already."
 
 
 def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, dict[str, set[int]]]:
@@ -183,9 +192,20 @@ def plan(
         and DIFFERENTIAL in ctx.language.engines
         and tg.coverage.keep_rule == "new_changed_lines"
     )
-    if not targets and not pin_only:
+    # Running every changed line is not testing it either: where the language has mutants, they
+    # run against the existing tests first (:func:`survivors`), and the engines write tests for
+    # the changed functions only where some survive.
+    all_run = (
+        not targets
+        and before.total > 0
+        and ctx.language.mutants
+        and ctx.language.per_test
+        and bool(portfolio.engines)
+        and tg.coverage.keep_rule == "new_changed_lines"
+    )
+    if not targets and not pin_only and not all_run:
         production.nothing_to_do = (
-            "Every changed statement is covered by the existing tests already."
+            ALL_RUN
             if before.total
             else f"The changed {ctx.language.label} files have no changed statements to cover."
         )
@@ -193,8 +213,99 @@ def plan(
     conventions = ctx.language.conventions(ctx.checkout)
     output_dir = output_dir_for(tg, conventions)
     return Plan(
-        portfolio, sources, run, changed_exec, before, targets, pin_only, conventions, output_dir
+        portfolio,
+        sources,
+        run,
+        changed_exec,
+        before,
+        targets,
+        pin_only,
+        conventions,
+        output_dir,
+        all_run=all_run,
     )
+
+
+async def survivors(ctx: Context, production: Production, plan: Plan) -> Plan | None:
+    """Every changed line runs already: the mutants of the changed lines against the existing
+    tests (once: the report reuses this score unless kept tests change it). Where some survive,
+    the plan's targets become the changed functions, for every offline engine of the portfolio;
+    where none does, only the differential engine's pin-only run is left (``plan.pin_only``),
+    or nothing (None, and why)."""
+    sources = {p: ls for p, ls in plan.sources.items() if p in plan.before.executable}
+    score, problem = await existing_mutants(ctx, production, sources)
+    production.mutants = production.existing_score = score
+    if problem is not None:
+        production.problems.append(f"mutants: {problem}")
+    left = score.alive if score is not None else 0
+    if left:
+        targets, left_out = plan_targets(
+            ctx.checkout, plan.sources, plan.before, ctx.tg.max_files, covered_too=True
+        )
+        production.targets, production.left_out = targets, left_out
+        production.notes.append(
+            f"Every changed line already runs, but {left} of the {score.total if score else 0} "
+            "mutants of the changed lines survived the existing tests: the offline engines "
+            "wrote tests for the changed functions, kept only where they kill a surviving "
+            "mutant or pin the change (no test can cover a new line here)."
+        )
+        return replace(plan, targets=targets, pin_only=False)
+    if plan.pin_only:
+        return plan
+    production.nothing_to_do = nothing_survived(score, problem)
+    return None
+
+
+def nothing_survived(score: MutantScore | None, problem: str | None) -> str:
+    """Why nothing is left to do where every changed line runs and no mutant survived."""
+    if problem:
+        return f"{ALL_RUN} Their mutants could not be run ({problem})."
+    if score is None:
+        return f"{ALL_RUN} Their mutants were not run: the wall-time budget ran out."
+    if not score.total:
+        return f"{ALL_RUN} The changed lines have no mutants."
+    killed = score.killed_existing
+    text = f"{ALL_RUN} They kill {killed} of the {score.total} mutants of the changed lines"
+    if killed < score.total:
+        text += f"; the other {score.total - killed} hung a test, could not be run or were cut"
+    return text + ", and no mutant survived them."
+
+
+async def existing_mutants(
+    ctx: Context, production: Production, sources: dict[str, set[int]]
+) -> tuple[MutantScore | None, str | None]:
+    """The mutants of ``sources``' changed lines against the existing tests, bounded as the
+    mutant stage is: (the score, or None; why it is missing or partial)."""
+    baseline_s = production.timings.get("baseline_coverage", 0.0)
+    timeout_s = stage_timeout(baseline_s, ctx.settings.test_timeout_s, ctx.budget.remaining_s())
+    if timeout_s is None:
+        ctx.budget.note("mutants of the changed lines not run: the wall-time budget ran out")
+        production.budget_hit = ctx.budget.hit
+        return None, None
+    ctx.step("every changed line runs already: running their mutants against the existing tests")
+    started = time.monotonic()
+    try:
+        measured = await measure_mutants(
+            ctx.sandbox,
+            ctx.checkout,
+            sources,
+            TestFiles(),
+            timeout_s=timeout_s,
+            per_test=pytest_runner.per_test_record("baseline"),
+        )
+    except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
+        log.exception("mutants against the existing tests failed")
+        return None, f"{type(exc).__name__}: {exc}"
+    finally:
+        production.timings[EXISTING_MUTANTS] = time.monotonic() - started
+    if measured.problem:  # no score then: its zeros would read as the tests' failure
+        return None, measured.problem
+    if measured.cut:
+        ctx.budget.note(
+            f"{measured.cut} of {measured.score.total} mutants not run (wall-time budget)"
+        )
+        production.budget_hit = ctx.budget.hit
+    return measured.score, None
 
 
 async def generate(ctx: Context, production: Production, plan: Plan) -> None:
@@ -246,7 +357,11 @@ async def _offline_then_agent(
     remaining = goal.remaining(ctx.checkout, [])
     if not remaining:
         production.notes.append(
-            "The characterization tests cover every changed statement; the agent was not needed."
+            # The agent is asked for lines only; the surviving mutants are not its target yet.
+            "Every changed statement already ran; the agent was not asked for more tests."
+            if plan.all_run
+            else "The characterization tests cover every changed statement; "
+            "the agent was not needed."
         )
         await pin_kept_tests(ctx, production)
         return

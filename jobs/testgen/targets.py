@@ -91,15 +91,18 @@ def plan_targets(
     sources: dict[str, set[int]],
     before: line_sets.ChangedCoverage,
     max_files: int,
+    *,
+    covered_too: bool = False,
 ) -> tuple[list[Target], list[str]]:
-    """Files with uncovered changed statements, most uncovered first, capped at ``max_files``.
-    Returns the targets and one line per file left out."""
+    """Files with uncovered changed statements, most uncovered first, capped at ``max_files``
+    (``covered_too``: also those whose changed statements all run, after them). Returns the
+    targets and one line per file left out."""
     ranked: list[Target] = []
     left_out: list[str] = []
     for path, lines in sources.items():
         text = (checkout / path).read_text(encoding="utf-8", errors="replace")
         uncovered = before.uncovered(path)
-        if not uncovered:
+        if not uncovered and not (covered_too and before.executable.get(path)):
             if before.executable.get(path):
                 left_out.append(f"`{path}`: its changed lines are covered already")
             continue
@@ -114,10 +117,12 @@ def plan_targets(
         )
     ranked.sort(key=lambda t: (-len(t.uncovered), t.path))
     for target in ranked[max_files:]:
-        left_out.append(
-            f"`{target.path}`: {len(target.uncovered)} uncovered changed line(s), "
-            f"beyond max_files ({max_files})"
+        what = (
+            f"{len(target.uncovered)} uncovered changed line(s)"
+            if target.uncovered
+            else "its changed lines all run, but their mutants survive"
         )
+        left_out.append(f"`{target.path}`: {what}, beyond max_files ({max_files})")
     return ranked[:max_files], left_out
 
 

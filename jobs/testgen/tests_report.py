@@ -244,6 +244,8 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = f"{failure}: no tests kept"
     elif failed:
         headline = f"test generation {last.status if last else 'failed'}"
+    elif (covered := all_run_line(production)) is not None:
+        headline = covered
     elif production.verdicts:
         headline = "no passing tests"
     elif not production.targets and production.before is not None and production.before.total:
@@ -260,6 +262,33 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         annotations=mutant_annotations(production),
     )
     return with_broken_tests(result, production, tg)
+
+
+def all_run_line(production: Production) -> str | None:
+    """Where every changed line ran already and mutants survived the existing tests, what the
+    engines' tests did about them: "every changed line already runs; 3 mutants survived the
+    existing tests: kept 1 test that kills 2 of them". None in any other case."""
+    existing = production.existing_score
+    if existing is None or not existing.alive:
+        return None
+    alive = existing.alive
+    text = (
+        f"every changed line already runs; {alive} mutant{'s' if alive != 1 else ''} "
+        "survived the existing tests"
+    )
+    tests = [t for t in production.tests if t.get("kept")]
+    kept = len(tests) or len(production.kept)
+    if not kept:
+        return text + ": no generated test kills one or pins the change"
+    scored = production.mutants is not None and production.mutants is not existing
+    kills = production.mutants.count("killed", "kept") if scored and production.mutants else 0
+    what = f"test{'s' if kept != 1 else ''}" if tests else f"test file{'s' if kept != 1 else ''}"
+    said = []
+    if kills:
+        said.append(f"kill{'s' if kept == 1 else ''} {kills} of them")
+    if pins := sum(bool(t.get("fails_on_base")) for t in tests):
+        said.append(f"{pins} fail{'s' if pins == 1 else ''} on the base commit")
+    return f"{text}: kept {kept} {what}" + (" that " + ", ".join(said) if said else "")
 
 
 def mutant_annotations(production: Production) -> list[Annotation]:
@@ -347,7 +376,7 @@ def kept_result(
     lines.extend(delivered)
     details["timings"] = {k: round(v, 3) for k, v in production.timings.items()}
     details["delivery"] = delivery
-    headline = f"{len(production.kept)} test file(s) generated"
+    headline = all_run_line(production) or f"{len(production.kept)} test file(s) generated"
     if production.budget_hit:
         headline += " (budget reached)"
     failure = llm_failure(production)

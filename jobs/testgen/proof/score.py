@@ -54,6 +54,11 @@ class MutantScore:
         return self.count("killed")
 
     @property
+    def alive(self) -> int:
+        """Mutants no test noticed: run and not noticed, or never reached."""
+        return self.count("survived") + self.count("uncovered")
+
+    @property
     def judged(self) -> int:
         """Mutants whose tests ran to an answer (killed, survived, uncovered)."""
         return sum(o.status in ("killed", "survived", "uncovered") for o in self.outcomes)
