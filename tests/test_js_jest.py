@@ -13,10 +13,10 @@ import pytest
 from jobs.languages.javascript import jest_runs
 from jobs.languages.javascript.base_runs import run_on_base
 from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.measured_run import PerTestLines
 from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
-from jobs.languages.javascript.vitest_per_test import PerTestLines
 from jobs.sandbox.local_sandbox import LocalSandbox
 from tests.js_support import node_or_skip, npm_install
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.measured_run import read_records
 from jobs.languages.javascript.package_job import PackageJob
 from jobs.languages.javascript.run_results import RunResults
 from jobs.languages.javascript.toolchain import Node
 from jobs.languages.javascript.vitest_per_test import (
     SETUP,
     VitestPerTestRun,
-    read_records,
     run_per_test,
     wrapper_config,
 )

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.languages.javascript import vitest
-from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
+from jobs.languages.javascript.coverage import Coverage, ReportError
+from jobs.languages.javascript.measured_run import PerTestLines, measured_files, run_measured
 from jobs.languages.javascript.package_job import (
     FilesRun,
     PackageJob,
@@ -32,11 +33,10 @@ from jobs.languages.javascript.package_job import (
     outcomes_file,
     run_for_outcomes,
 )
-from jobs.languages.javascript.run_results import ReportProblem, RunResults, read_outcomes
-from jobs.languages.javascript.toolchain import Node, env_prefix
-from jobs.languages.javascript.vitest_per_test import RECORDER, PerTestLines, read_records
+from jobs.languages.javascript.run_results import ReportProblem, RunResults
+from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox import workdir
-from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox
 
 SETUP = Path(__file__).with_name("jest_per_test.cjs")
 WRAPPER = "jest.tandem.config.cjs"
@@ -125,57 +125,36 @@ async def run_per_test(
     if isinstance(found, RunnerError):
         return found
     installed, entry = found
-    work = job.checkout / workdir.WORK_DIR
-    work.mkdir(exist_ok=True)
-    records, report_dir = work / f"{job.tag}.per-test", work / f"{job.tag}.coverage"
-    outcomes = work / f"{job.tag}.results.json"
-    for old in [*records.glob("*.jsonl"), report_dir / vitest.REPORT, outcomes]:
-        old.unlink(missing_ok=True)  # an earlier run's must not be read
+    files = measured_files(job)
     config = project_config(job.package_dir)
     note = None
     if config is not None and config.suffix == ".ts":
         args = ["--config", str(config)]
         note = f"no per-test record: {config.name} is TypeScript, which only jest itself loads"
     else:
-        setup = work / SETUP.name
+        setup = files.work / SETUP.name
         workdir.copy_fresh(SETUP, setup)
-        workdir.copy_fresh(RECORDER, work / RECORDER.name)
-        wrapper = work / f"{job.tag}.{WRAPPER}"
+        wrapper = files.work / f"{job.tag}.{WRAPPER}"
         workdir.write_fresh(wrapper_config(config, job.package_dir, setup), wrapper)
         args = ["--config", str(wrapper)]
     args += [
         "--ci",
         "--coverage",
-        f"--coverageDirectory={report_dir}",
+        f"--coverageDirectory={files.report_dir}",
         *(f"--collectCoverageFrom={path}" for path in job.include),
         "--json",
-        f"--outputFile={outcomes}",
+        f"--outputFile={files.outcomes}",
         "--coverageReporters=json",  # last: it takes a list
     ]
-    environment = {
-        "TANDEM_PER_TEST_DIR": str(records),
-        "TANDEM_PROVIDER_PACKAGE": str(installed / "package.json"),
-    }
-    result = await sandbox.run(
-        [*env_prefix(environment), str(node.path), str(entry), *args],
-        cwd=job.package_dir,
-        timeout_s=job.timeout_s,
+    run = await run_measured(
+        sandbox, node, job, "jest", [str(entry), *args], files, files.environment(installed)
     )
-    if result.timed_out:
-        return RunnerError(f"jest did not finish in {job.timeout_s:.0f} s")
-    try:
-        report = (report_dir / vitest.REPORT).read_bytes()
-    except OSError:
-        return RunnerError(
-            f"jest wrote no coverage report (exit {result.returncode}): "
-            f"{decisive_line(result.output)}"
-        )
-    root = job.checkout.resolve()
-    results = read_outcomes(outcomes, result.output, "jest", root)
-    per_test = read_records(records, root) if records.is_dir() else PerTestLines()
-    if isinstance(results, RunResults):
-        per_test = by_report_ids(per_test, results)
-    return JestPerTestRun(result, parse_report(report, str(root)), per_test, results, note)
+    if isinstance(run, RunnerError):
+        return run
+    per_test = run.per_test
+    if isinstance(run.results, RunResults):
+        per_test = by_report_ids(per_test, run.results)
+    return JestPerTestRun(run.result, run.coverage, per_test, run.results, note)
 
 
 async def run_files(

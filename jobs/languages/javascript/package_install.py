@@ -156,7 +156,7 @@ async def install_package(
     entry = options.cache_dir / key if options.cache_dir is not None and key else None
     if entry is not None and await asyncio.to_thread(restore, entry, node_modules):
         return PackageInstall(
-            "cached", f"node_modules from the cache of `{manager.lockfile}` ({key and key[:12]})"
+            "cached", f"node_modules from the cache of `{manager.lockfile}` ({entry.name[:12]})"
         )
     command = install_command(manager, options.allow_scripts)
     await asyncio.to_thread(_clear, node_modules)
@@ -174,8 +174,8 @@ async def install_package(
             f"`{command.shown()}` failed (exit {result.returncode}): "
             f"{decisive_line(result.output)}",
         )
-    if entry is not None and options.cache_dir is not None and key is not None:
-        await asyncio.to_thread(save, options.cache_dir, key, node_modules)
+    if entry is not None:
+        await asyncio.to_thread(save, entry.parent, entry.name, node_modules)
     return PackageInstall("installed", f"`{command.shown()}` in {took:.0f} s")
 
 

@@ -83,7 +83,7 @@ class TestLayout:
         runner collects: the package's own layout first, then the others; None when no
         placement fits its globs (the caller says so)."""
         directory, name = posixpath.split(source)
-        stem, ext = _split_extension(name)
+        stem, ext = posixpath.splitext(name)
         file = f"{stem}.{self.kind}{ext}"
         inner = directory.split("/", 1)[1] if "/" in directory else ""
         candidates = {
@@ -107,7 +107,7 @@ class TestLayout:
         relative = posixpath.relpath(source, posixpath.dirname(test) or ".")
         if not relative.startswith("."):
             relative = "./" + relative
-        stem, ext = _split_extension(relative)
+        stem, ext = posixpath.splitext(relative)
         if ext in (".ts", ".tsx", ".mts", ".cts"):
             if not self.js_extension:
                 return stem
@@ -151,11 +151,6 @@ class TestLayout:
         if self.example:
             lines.append(f"- Follow the style of `{self.example}`.")
         return "\n".join(lines)
-
-
-def _split_extension(name: str) -> tuple[str, str]:
-    stem, ext = posixpath.splitext(name)
-    return stem, ext
 
 
 def _literal_prefix(pattern: str) -> str:
