@@ -148,7 +148,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
     assert line in delivered[0]["evidence"]
     reasons = {v["path"]: v["reason"] for v in result.details["verdicts"]}
     assert reasons["tests/test_pin_tandem.py"].endswith(
-        "; 1 fail on the base commit (they pin the change)"
+        "; 1 test fails on the base commit (they pin the change)"
     )
     assert reasons["tests/test_guard_tandem.py"].endswith("; passes on the base commit too")
     assert result.details["broken_tests"] == []
@@ -516,7 +516,7 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
 
 
 def test_a_verdict_says_once_that_its_tests_fail_on_the_base_commit() -> None:
-    per_test = "kept 2 of 3 test(s); 2 fail on the base commit (they pin the change)"
+    per_test = "kept 2 of 3 test(s); 2 tests fail on the base commit (they pin the change)"
     assert verdict_note("fails", per_test) == ""
     assert verdict_note("fails", "covers 3 changed line(s)") == (
         "; fails on the base commit (pins the change)"

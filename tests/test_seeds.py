@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 from jobs.testgen.seeds import MAX_SEEDS_PER_CALLABLE, Seed, find_seeds
 
 SOURCE = '''"""Module.
@@ -193,9 +191,8 @@ def test_hostile_sources() -> None:
     assert broken.seeds == [] and broken.notes == ["`m.py`: not parseable; no seeds"]
     huge = "    >>> f(1)\n" + "    >>> f('" + "a" * 2_000_000 + "')\n" + "    text\n" * 100_000
     source = f'def f(x):\n    """Doc.\n\n{huge}    """\n    return x\n'
-    started = time.monotonic()
+    # what it costs is a bench figure (bench/seeds.py), never a bound here
     found = find_seeds("m.py", source, {source.count("\n")}, "m").seeds
-    assert time.monotonic() - started < 10
     assert [s.call_source for s in found] == ["f(1)"]
     nested = "f(" + "[" * 500 + "]" * 500 + ")"
     deep = (

@@ -436,10 +436,11 @@ def _verdicts(
                     + where
                 )
             if killing := [t for t in kept if t.label in out.kills]:
-                reason += f"; {len(killing)} kill mutants no other test kills"
+                reason += f"; {_tests(len(killing), 'kills', 'kill')} mutants no other test kills"
             pins = [t for t in kept if t.label in out.pinned]
             if pins:
-                reason += f"; {len(pins)} fail on the base commit (they pin the change)"
+                fail = _tests(len(pins), "fails", "fail")
+                reason += f"; {fail} on the base commit (they pin the change)"
             out.verdicts.append(Verdict(candidate.path, True, reason, new))
         else:
             reasons = sorted({t.reason.split(":")[0] for t in mine})
@@ -447,3 +448,8 @@ def _verdicts(
                 Verdict(candidate.path, False, "no test kept: " + "; ".join(reasons)[:300])
             )
     out.verdicts.sort(key=lambda v: (not v.kept, v.path))
+
+
+def _tests(count: int, singular: str, plural: str) -> str:
+    """ "1 test kills", "2 tests kill": the verdict's count with its verb."""
+    return f"{count} test {singular}" if count == 1 else f"{count} tests {plural}"
