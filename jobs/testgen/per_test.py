@@ -435,12 +435,12 @@ def _verdicts(
                     f"; they cover {line_sets.count(new)} changed line(s) not covered before: "
                     + where
                 )
-            if killing := [t for t in kept if t.label in out.kills]:
-                reason += f"; {_tests(len(killing), 'kills', 'kill')} mutants no other test kills"
-            pins = [t for t in kept if t.label in out.pinned]
-            if pins:
-                fail = _tests(len(pins), "fails", "fail")
-                reason += f"; {fail} on the base commit (they pin the change)"
+            if k := sum(t.label in out.kills for t in kept):
+                reason += f"; {k} test{'s' * (k > 1)} kill{'s' * (k == 1)} mutants"
+                reason += " no other test kills"
+            if p := sum(t.label in out.pinned for t in kept):
+                reason += f"; {p} test{'s' * (p > 1)} fail{'s' * (p == 1)} on the base commit"
+                reason += " (they pin the change)"
             out.verdicts.append(Verdict(candidate.path, True, reason, new))
         else:
             reasons = sorted({t.reason.split(":")[0] for t in mine})
@@ -448,8 +448,3 @@ def _verdicts(
                 Verdict(candidate.path, False, "no test kept: " + "; ".join(reasons)[:300])
             )
     out.verdicts.sort(key=lambda v: (not v.kept, v.path))
-
-
-def _tests(count: int, singular: str, plural: str) -> str:
-    """ "1 test kills", "2 tests kill": the verdict's count with its verb."""
-    return f"{count} test {singular}" if count == 1 else f"{count} tests {plural}"

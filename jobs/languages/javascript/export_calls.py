@@ -1,0 +1,162 @@
+"""The calls the JS/TS characterization engine tries, per exported function (pure: the scan's
+JSON in, argument texts out).
+
+The inputs come, in this order, from the function's JSDoc ``@example`` calls, the literal calls
+of it in the package's tests, and then variants of those with the changed lines' own literals
+put in one argument at a time (a number also one above and one below, since a changed
+comparison is decided at its edge). A function nothing calls yet gets inputs from its
+parameters' annotations and the changed lines' literals. Every input is written-out literal
+source text: the probe (:mod:`.export_probe`) and the kept tests run exactly that text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+MAX_CALLS = 24  # per function
+MAX_FUNCTIONS = 8  # per source file
+_NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
+_STRING = re.compile(r"""^(".*"|'.*'|`[^`$]*`)$""", re.S)
+# What a parameter of a plain type gets when nothing else gives it a value
+_BY_TYPE = {
+    "number": ("0", "1", "-1", "2.5"),
+    "string": ('""', '"a"', '"Hello World"'),
+    "boolean": ("true", "false"),
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    optional: bool = False
+    rest: bool = False
+    type: str | None = None
+    literal: str | None = None  # its default value's text, when a literal
+
+
+@dataclass(frozen=True)
+class ExportedFunction:
+    name: str  # as the module exports it ("default" export: its own name)
+    export: str  # "name" or "default"
+    line: int
+    end: int
+    is_async: bool = False
+    params: tuple[Param, ...] = ()
+    examples: tuple[tuple[str, ...], ...] = ()
+    calls: tuple[tuple[str, ...], ...] = ()  # literal calls in the package's tests
+    literals: tuple[str, ...] = ()  # the changed lines' literals first
+
+
+@dataclass
+class Scan:
+    functions: list[ExportedFunction] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+def _texts(value: Any) -> tuple[str, ...]:
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+def parse_scan(data: Any) -> Scan:
+    """The scanner's JSON object as values; anything malformed is left out."""
+    scan = Scan()
+    if not isinstance(data, dict):
+        return Scan(problems=["the export scan printed no object"])
+    scan.problems = [str(p) for p in data.get("problems") or [] if isinstance(p, str)]
+    for item in data.get("functions") or []:
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+            continue
+        params = tuple(
+            Param(
+                str(p.get("name")),
+                bool(p.get("optional")),
+                bool(p.get("rest")),
+                p.get("type") if isinstance(p.get("type"), str) else None,
+                p.get("literal") if isinstance(p.get("literal"), str) else None,
+            )
+            for p in item.get("params") or []
+            if isinstance(p, dict)
+        )
+        scan.functions.append(
+            ExportedFunction(
+                name=item["name"],
+                export="default" if item.get("export") == "default" else "name",
+                line=int(item.get("line") or 0),
+                end=int(item.get("end") or 0),
+                is_async=bool(item.get("async")),
+                params=params,
+                examples=tuple(_texts(c) for c in item.get("examples") or []),
+                calls=tuple(_texts(c) for c in item.get("calls") or []),
+                literals=_texts(item.get("literals")),
+            )
+        )
+    return scan
+
+
+def _kind(text: str) -> str | None:
+    if _NUMBER.match(text):
+        return "number"
+    if _STRING.match(text):
+        return "string"
+    if text in ("true", "false"):
+        return "boolean"
+    return None
+
+
+def _near(text: str) -> list[str]:
+    """A number literal and its neighbours: the edge of a changed comparison."""
+    if not re.fullmatch(r"-?\d+", text):
+        return [text]
+    n = int(text)
+    return [str(n), str(n - 1), str(n + 1)]
+
+
+def _values_for(param: Param, literals: tuple[str, ...]) -> list[str]:
+    """Values for a parameter that no call gives one: the changed lines' literals of its
+    annotated type (numbers with their neighbours), then plain values of that type."""
+    wanted = (param.type or "").strip()
+    kinds = {k for k in _BY_TYPE if re.search(rf"\b{k}\b", wanted)} or set(_BY_TYPE)
+    found: list[str] = []
+    for literal in literals:
+        if _kind(literal) in kinds:
+            found += _near(literal) if _kind(literal) == "number" else [literal]
+    for kind in sorted(kinds):
+        if wanted or kind != "boolean":
+            found += _BY_TYPE[kind]
+    return list(dict.fromkeys(found))
+
+
+def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``call`` with one argument at a time replaced by a changed-line literal of its kind."""
+    out: list[tuple[str, ...]] = []
+    for index, arg in enumerate(call):
+        kind = _kind(arg)
+        if kind is None:
+            continue
+        for literal in literals:
+            if _kind(literal) != kind:
+                continue
+            for value in _near(literal) if kind == "number" else [literal]:
+                if value != arg:
+                    out.append((*call[:index], value, *call[index + 1 :]))
+    return out
+
+
+def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
+    """The argument lists to try for one function, the project's own first, at most ``limit``."""
+    known = [*function.examples, *function.calls]
+    found = list(known)
+    for call in known:
+        found += _variants(call, function.literals)
+    if not known:
+        required = [p for p in function.params if not (p.optional or p.rest)]
+        pools = [_values_for(p, function.literals)[:8] for p in required]
+        base = tuple(pool[0] for pool in pools)
+        found.append(base)  # then one argument at a time through its values
+        found += [(*base[:i], v, *base[i + 1 :]) for i, pool in enumerate(pools) for v in pool]
+        if not required and function.params:  # only optional ones: their defaults, then each
+            found.append(())
+            found += [(v,) for v in _values_for(function.params[0], function.literals)]
+    return list(dict.fromkeys(found))[:limit]

@@ -1,0 +1,234 @@
+"""The offline engine for JavaScript/TypeScript: characterization tests of the exported
+functions that hold changed lines (issue 20, item 5), without an LLM.
+
+Per changed source, in the sandbox:
+
+1. :mod:`export_scan.cjs <.export_calls>` reads the source and the package's tests with the
+   TypeScript compiler API (the project's ``typescript``, else one installed into the part's
+   tools folder): the exported functions and arrow constants with a changed line, their
+   parameters, their JSDoc ``@example`` calls, the literal calls of them in the tests, and the
+   changed lines' literals;
+2. :mod:`.export_calls` turns those into argument lists to try;
+3. :mod:`.export_probe` writes one probe test file that the project's own runner runs once: each
+   call twice, a call whose outcomes differ dropped;
+4. :mod:`.export_tests` writes the test file, in the package's style, where its runner collects
+   it; validation then runs it like any candidate (5 runs, the base commit, the keep rule).
+
+What it cannot do, and says: classes with state, callbacks, I/O and the DOM (a value with no
+source form is not asserted), a runner other than vitest or jest, a package without Node.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import posixpath
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from jobs.dependencies.pip_log import CheckoutFiles
+from jobs.languages.javascript import jest_runs, vitest_files
+from jobs.languages.javascript.detect import detect
+from jobs.languages.javascript.export_calls import (
+    MAX_FUNCTIONS,
+    ExportedFunction,
+    calls_for,
+    parse_scan,
+)
+from jobs.languages.javascript.export_probe import probe_source, read_outcomes
+from jobs.languages.javascript.export_tests import write_tests
+from jobs.languages.javascript.package_job import PackageJob, RunnerError
+from jobs.languages.javascript.package_layout import package_files, package_layout
+from jobs.languages.javascript.runner_choice import Unsupported
+from jobs.languages.javascript.suite_layout import TestLayout
+from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.vitest import find_installed
+from jobs.sandbox import decisive_line, workdir
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
+from jobs.testgen.targets import Target
+
+SCANNER = Path(__file__).with_name("export_scan.cjs")
+TYPESCRIPT = "typescript@5"  # the parser, when the project has none
+TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
+MAX_STEP_S = 180.0  # one install, scan or probe run
+
+
+@dataclass(frozen=True)
+class Source:
+    """One changed source in its package, as the engine works on it."""
+
+    workspace: Workspace
+    node: Node
+    package_dir: Path
+    path: str  # package-relative
+    layout: TestLayout
+    lines: tuple[int, ...]
+
+    @property
+    def work(self) -> Path:
+        return self.workspace.checkout / workdir.WORK_DIR
+
+    def timeout(self) -> float:
+        return max(1.0, min(MAX_STEP_S, self.workspace.deadline - time.monotonic()))
+
+    def job(self, tag: str) -> PackageJob:
+        tools = self.work / TOOLS
+        return PackageJob(
+            self.workspace.checkout, self.package_dir, [], tools, self.timeout(), tag=tag
+        )
+
+
+def tandem_path(test_path: str, suffix: str) -> str:
+    """``test/size.test.ts`` → ``test/size.<suffix>.test.ts``: Tandem's file beside it."""
+    directory, name = posixpath.split(test_path)
+    stem, kind, ext = name.rsplit(".", 2)
+    return posixpath.join(directory, f"{stem}.{suffix}.{kind}.{ext}")
+
+
+async def _typescript(source: Source) -> Path | str:
+    """The ``typescript`` package to parse with: the project's, else Tandem's tools' copy."""
+    checkout = source.workspace.checkout
+    found = find_installed("typescript", source.package_dir, checkout)
+    if found is not None:
+        return found
+    folder = source.work / TOOLS / "typescript"
+    installed = folder / "node_modules" / "typescript"
+    if (installed / "package.json").is_file():
+        return installed
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
+    npm = source.node.npm(
+        "install", "--no-audit", "--no-fund", "--no-package-lock", "--ignore-scripts", TYPESCRIPT
+    )
+    result = await source.workspace.sandbox.run(
+        [*env_prefix(), *npm], cwd=folder, timeout_s=source.timeout()
+    )
+    if result.returncode != 0 or not (installed / "package.json").is_file():
+        why = "timed out" if result.timed_out else decisive_line(result.output)
+        return f"installing {TYPESCRIPT} to read the source failed: {why}"
+    return installed
+
+
+async def scan(source: Source) -> list[ExportedFunction] | str:
+    """The exported functions of the source with a changed line, or why there are none."""
+    typescript = await _typescript(source)
+    if isinstance(typescript, str):
+        return typescript
+    workdir.prepare(source.workspace.checkout)
+    script = source.work / SCANNER.name
+    workdir.copy_fresh(SCANNER, script)
+    tests = [source.package_dir / p for p in _test_files(source)]
+    request = {
+        "typescript": str(typescript),
+        "source": str(source.package_dir / source.path),
+        "changed": list(source.lines),
+        "tests": [str(p) for p in tests],
+    }
+    request_file = source.work / "export-scan.json"
+    workdir.write_fresh(json.dumps(request), request_file)
+    result = await source.workspace.sandbox.run(
+        [*env_prefix(), str(source.node.path), str(script), str(request_file)],
+        cwd=source.package_dir,
+        timeout_s=source.timeout(),
+    )
+    if result.returncode != 0:
+        why = "timed out" if result.timed_out else decisive_line(result.output)
+        return f"reading the source with the TypeScript compiler failed: {why}"
+    try:
+        found = parse_scan(json.loads(result.output[result.output.find("{") :]))
+    except ValueError:
+        return f"the export scan printed no JSON: {decisive_line(result.output)}"
+    return found.functions or "no exported function holds a changed line"
+
+
+def _test_files(source: Source) -> list[str]:
+    return [p for p in package_files(source.package_dir) if source.layout.globs.admits(p)][:200]
+
+
+async def _run(source: Source, files: list[str], tag: str) -> RunnerError | None:
+    job = source.job(tag)
+    runner = vitest_files if source.layout.runner == "vitest" else jest_runs
+    run = await runner.run_files(source.workspace.sandbox, source.node, job, files)
+    return run if isinstance(run, RunnerError) else None
+
+
+async def characterize(source: Source) -> tuple[str | None, str]:
+    """(the test file written, repository-relative, or None; one line for the notes)."""
+    found = await scan(source)
+    if isinstance(found, str):
+        return None, found
+    calls = {f.name: (f, calls_for(f)) for f in found[:MAX_FUNCTIONS]}
+    calls = {name: pair for name, pair in calls.items() if pair[1]}
+    test_path = source.layout.test_path_for(source.path)
+    if test_path is None:
+        return None, "no test path the runner collects fits the package's layout"
+    probe_path, out_path = tandem_path(test_path, "tandem-probe"), tandem_path(test_path, "tandem")
+    if not (source.layout.globs.admits(probe_path) and source.layout.globs.admits(out_path)):
+        return None, f"the runner would not collect `{out_path}`"
+    specifier = source.layout.import_of(probe_path, source.path)
+    outcomes_file = source.work / "export-probe.json"
+    outcomes_file.unlink(missing_ok=True)
+    probe = source.package_dir / probe_path
+    probe.parent.mkdir(parents=True, exist_ok=True)
+    workdir.write_fresh(probe_source(source.layout, specifier, calls, str(outcomes_file)), probe)
+    try:
+        failed = await _run(source, [probe_path], "export-probe")
+    finally:
+        probe.unlink(missing_ok=True)
+    try:
+        outcomes = read_outcomes(outcomes_file.read_text(encoding="utf-8"))
+    except OSError:
+        why = failed.reason if failed else "it wrote no outcomes"
+        return None, f"the probe did not run: {why}"
+    if isinstance(outcomes, str):
+        return None, outcomes
+    written = write_tests(source.layout, specifier, calls, outcomes)
+    left = ", ".join(f"{n} {kind}" for kind, n in sorted(written.skipped.items()))
+    tried = sum(len(c) for _, c in calls.values())
+    note = f"{len(calls)} function(s), {tried} call(s): {written.tests} test(s)"
+    note += f"; not asserted: {left}" if left else ""
+    if written.text is None:
+        return None, note
+    target = source.package_dir / out_path
+    workdir.write_fresh(written.text, target)
+    return target.relative_to(source.workspace.checkout).as_posix(), note
+
+
+class CharacterizeJs:
+    """Characterization tests of a JS/TS change's exported functions (see the module doc)."""
+
+    name = "characterize-js"
+    label = "JS/TS characterization"
+    share = 1.0
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        started = time.monotonic()
+        outcome = EngineOutcome()
+        node = await asyncio.to_thread(find_node)
+        if isinstance(node, NodeUnavailable):
+            outcome.notes.append(f"{self.label}: {node.reason}")
+            return outcome
+        files = CheckoutFiles(workspace.checkout)
+        for target in targets:
+            if time.monotonic() >= workspace.deadline:
+                outcome.notes.append(f"{self.label}: out of time before `{target.path}`")
+                break
+            detection = await asyncio.to_thread(detect, files, [target.path])
+            if not detection.packages:
+                outcome.notes.append(f"{self.label}: `{target.path}` is in no package")
+                continue
+            changed = detection.packages[0]
+            if isinstance(changed.runner, Unsupported):
+                outcome.notes.append(f"{self.label}: `{target.path}`: {changed.runner.reason}")
+                continue
+            package_dir = workspace.checkout / changed.package.dir
+            layout = await asyncio.to_thread(package_layout, changed.runner.name, package_dir)
+            relative = posixpath.relpath(target.path, changed.package.dir or ".")
+            source = Source(workspace, node, package_dir, relative, layout, tuple(target.lines))
+            written, note = await characterize(source)
+            outcome.notes.append(f"{self.label}: `{target.path}`: {note}")
+            if written:
+                outcome.written.append(written)
+        outcome.duration_s = time.monotonic() - started
+        return outcome

@@ -1,0 +1,197 @@
+"""The probe of the JS/TS characterization engine: one test file, run once by the project's own
+runner, that calls each candidate (:mod:`.export_calls`) twice and writes what happened to a
+JSON file (pure: text in and out; :mod:`.export_engine` runs it).
+
+Running the probe through the project's runner rather than a loader of Tandem's own means the
+module is imported exactly as the project's tests import it: its TypeScript transform, path
+aliases, ESM or CommonJS. A call whose two outcomes differ is unstable and dropped; a value
+that cannot be written back as source text (a class instance, a function) is opaque and
+dropped too. Each outcome is written as the file grows, so a call that never returns costs only
+the calls after it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from jobs.languages.javascript.export_calls import ExportedFunction
+from jobs.languages.javascript.suite_layout import TestLayout
+
+MAX_SOURCE = 2000  # characters of one value written back as source
+CALL_TIMEOUT_MS = 20_000
+
+# The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
+# has none), and one call's outcome.
+_RUNTIME = r"""
+function __tandemSource(v, depth) {
+  if (depth > 6) return null;
+  if (v === undefined) return "undefined";
+  if (v === null) return "null";
+  switch (typeof v) {
+    case "boolean": return String(v);
+    case "number":
+      if (Object.is(v, -0)) return "-0";
+      return Number.isNaN(v) ? "NaN" : String(v);
+    case "bigint": return `${v}n`;
+    case "string": return JSON.stringify(v);
+    case "object": break;
+    default: return null;
+  }
+  const all = (items) => {
+    const out = items.map((x) => __tandemSource(x, depth + 1));
+    return out.includes(null) ? null : out;
+  };
+  if (Array.isArray(v)) {
+    const items = all(Array.from(v));
+    return items && `[${items.join(", ")}]`;
+  }
+  if (v instanceof Date) {
+    return Number.isNaN(v.getTime()) ? null : `new Date(${JSON.stringify(v.toISOString())})`;
+  }
+  if (v instanceof RegExp) return String(v);
+  if (v instanceof Map) {
+    const items = all(Array.from(v.entries()));
+    return items && `new Map([${items.join(", ")}])`;
+  }
+  if (v instanceof Set) {
+    const items = all(Array.from(v));
+    return items && `new Set([${items.join(", ")}])`;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return null;
+  const keys = Object.keys(v);
+  const values = all(keys.map((k) => v[k]));
+  return values && `{${keys.map((k, i) => `${JSON.stringify(k)}: ${values[i]}`).join(", ")}}`;
+}
+
+function __tandemError(e) {
+  const known = e && e.constructor && typeof e.constructor.name === "string";
+  const name = known ? e.constructor.name : typeof e;
+  const message = e && typeof e.message === "string" ? e.message : String(e);
+  return { name, message: message.slice(0, 300) };
+}
+
+async function __tandemOutcome(call) {
+  let value;
+  try {
+    value = call();
+  } catch (e) {
+    return { kind: "throws", ...__tandemError(e) };
+  }
+  let awaited = false;
+  if (value !== null && typeof value === "object" && typeof value.then === "function") {
+    awaited = true;
+    try {
+      value = await value;
+    } catch (e) {
+      return { kind: "rejects", ...__tandemError(e) };
+    }
+  }
+  const source = __tandemSource(value, 0);
+  if (source === null || source.length > __TANDEM_MAX_SOURCE) return { kind: "opaque", awaited };
+  return { kind: "value", source, awaited };
+}
+
+const __tandemFound = [];
+async function __tandemTry(fn, index, call) {
+  const first = await __tandemOutcome(call);
+  const second = await __tandemOutcome(call);
+  const same = JSON.stringify(first) === JSON.stringify(second);
+  __tandemFound.push({ fn, index, outcome: same ? first : { kind: "unstable" } });
+  __tandemWrite(__TANDEM_OUT, JSON.stringify(__tandemFound));
+}
+"""
+
+
+@dataclass(frozen=True)
+class ProbeOutcome:
+    function: str
+    index: int  # into the function's calls
+    kind: str  # value, throws, rejects, opaque, unstable
+    source: str = ""  # a value's source text
+    awaited: bool = False  # the function returned a promise
+    error: str = ""  # a thrown error's class name
+    message: str = ""
+
+
+def runner_import(layout: TestLayout) -> str:
+    """The line that brings ``it`` (and ``expect``) into a test file, if the runner's globals
+    are off."""
+    if layout.globals:
+        return ""
+    module = "vitest" if layout.runner == "vitest" else "@jest/globals"
+    names = "describe, expect, it"
+    if layout.runner == "vitest" or layout.esm:
+        return f'import {{ {names} }} from "{module}";\n'
+    return f'const {{ {names} }} = require("{module}");\n'
+
+
+def _module_line(layout: TestLayout, specifier: str, name: str) -> str:
+    if layout.runner == "vitest" or layout.esm:
+        return f"import * as {name} from {json.dumps(specifier)};\n"
+    return f"const {name} = require({json.dumps(specifier)});\n"
+
+
+def _member(function: ExportedFunction) -> str:
+    return "default" if function.export == "default" else function.name
+
+
+def probe_source(
+    layout: TestLayout,
+    specifier: str,
+    calls: dict[str, tuple[ExportedFunction, list[tuple[str, ...]]]],
+    out_path: str,
+) -> str:
+    """The probe's test file: ``specifier`` is how it imports the module, ``calls`` the
+    argument texts per function, ``out_path`` where it writes the outcomes."""
+    esm = layout.runner == "vitest" or layout.esm
+    head = ["// @ts-nocheck", "/* Tandem's probe: calls each candidate twice (removed after). */"]
+    text = "\n".join(head) + "\n" + runner_import(layout)
+    text += _module_line(layout, specifier, "__tandemModule")
+    text += (
+        'import { writeFileSync as __tandemWrite } from "node:fs";\n'
+        if esm
+        else 'const { writeFileSync: __tandemWrite } = require("node:fs");\n'
+    )
+    text += f"const __TANDEM_OUT = {json.dumps(out_path)};\n"
+    text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"
+    text += _RUNTIME
+    for name, (function, arguments) in calls.items():
+        member = f"__tandemModule[{json.dumps(_member(function))}]"
+        label = json.dumps(name)
+        body = "".join(
+            f"  await __tandemTry({label}, {index}, () => {member}({', '.join(args)}));\n"
+            for index, args in enumerate(arguments)
+        )
+        text += f"\nit({json.dumps('tandem probe ' + name)}, async () => {{\n{body}}}, "
+        text += f"{CALL_TIMEOUT_MS * max(1, len(arguments))});\n"
+    return text
+
+
+def read_outcomes(text: str) -> list[ProbeOutcome] | str:
+    """The probe's JSON file as outcomes, or why it cannot be read."""
+    try:
+        data: Any = json.loads(text)
+    except ValueError as error:
+        return f"the probe's outcomes are not JSON: {error}"
+    if not isinstance(data, list):
+        return "the probe's outcomes are not a list"
+    found: list[ProbeOutcome] = []
+    for item in data:
+        outcome = item.get("outcome") if isinstance(item, dict) else None
+        if not isinstance(outcome, dict) or not isinstance(item.get("index"), int):
+            continue
+        found.append(
+            ProbeOutcome(
+                function=str(item.get("fn")),
+                index=item["index"],
+                kind=str(outcome.get("kind")),
+                source=str(outcome.get("source") or ""),
+                awaited=bool(outcome.get("awaited")),
+                error=str(outcome.get("name") or ""),
+                message=str(outcome.get("message") or ""),
+            )
+        )
+    return found

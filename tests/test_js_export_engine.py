@@ -1,0 +1,222 @@
+"""The offline JS/TS engine (:mod:`jobs.languages.javascript.export_engine`): the calls it tries
+and the tests it writes (pure), then real vitest and jest packages end to end: the scan with the
+TypeScript compiler, the probe through the project's own runner, and a written test file that
+the runner passes."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.languages.javascript.export_calls import (
+    ExportedFunction,
+    Param,
+    calls_for,
+    parse_scan,
+)
+from jobs.languages.javascript.export_engine import CharacterizeJs, tandem_path
+from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
+from jobs.languages.javascript.export_tests import case_name, write_tests
+from jobs.languages.javascript.suite_layout import TestLayout as Layout
+from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
+from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.sandbox.local_sandbox import LocalSandbox
+from jobs.testgen.engines.engine_protocol import Workspace
+from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.targets import Target
+from tests.js_support import node_or_skip, npm_install
+
+VITEST = Layout("vitest", vitest_globs(None, None), "tree", "test", "test", True, False, False, 1)
+JEST_CJS = Layout("jest", jest_globs(None, None), "beside", "test", "test", False, True, False, 1)
+
+
+def classify(**fields: object) -> ExportedFunction:
+    base: dict[str, object] = {
+        "name": "classify",
+        "export": "name",
+        "line": 1,
+        "end": 5,
+        "params": (Param("n", type="number"),),
+    }
+    return ExportedFunction(**{**base, **fields})  # type: ignore[arg-type]
+
+
+def test_calls_start_from_the_projects_own_and_vary_them_with_the_changed_literals() -> None:
+    function = classify(examples=(("3",),), calls=(("2",), ("3",)), literals=("10", '"big"'))
+    assert calls_for(function) == [("3",), ("2",), ("10",), ("9",), ("11",)]
+
+
+def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
+    function = classify(
+        params=(Param("n", type="number"), Param("unit", optional=True, literal='"kb"')),
+        literals=("10",),
+    )
+    calls = calls_for(function)
+    assert calls[0] == ("10",) and ("9",) in calls and ("11",) in calls
+    assert all(len(c) == 1 for c in calls)  # the optional parameter keeps its default
+    two = classify(params=(Param("a", type="string"), Param("b", type="boolean")))
+    assert ('""', "true") in calls_for(two) and ('""', "false") in calls_for(two)
+    assert calls_for(classify(params=())) == [()]
+
+
+def test_a_malformed_scan_is_left_out_rather_than_raised() -> None:
+    assert parse_scan([]).problems == ["the export scan printed no object"]
+    scan = parse_scan({"functions": [{"name": 3}, "x", {"name": "f", "params": ["bad"]}]})
+    assert [f.name for f in scan.functions] == ["f"] and scan.functions[0].params == ()
+
+
+def test_the_probe_imports_the_module_as_the_packages_tests_do() -> None:
+    calls = {"classify": (classify(), [("10",), ("-1",)])}
+    esm = probe_source(VITEST, "../src/size", calls, "/w/out.json")
+    assert 'import * as __tandemModule from "../src/size";' in esm
+    assert 'import { describe, expect, it } from "vitest";' in esm
+    assert '__tandemModule["classify"](10)' in esm and '__tandemModule["classify"](-1)' in esm
+    cjs = probe_source(JEST_CJS, "./size", calls, "/w/out.json")
+    assert 'const __tandemModule = require("./size");' in cjs and "vitest" not in cjs
+    assert read_outcomes("nope").startswith("the probe's outcomes are not JSON")
+
+
+def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
+    calls = {"classify": (classify(), [("10",), ("-1",), ("0",), ("1",), ("2",), ("3",)])}
+    outcomes = [
+        ProbeOutcome("classify", 0, "value", source='"big"'),
+        ProbeOutcome("classify", 1, "throws", error="RangeError", message="negative: -1"),
+        ProbeOutcome("classify", 2, "value", source="0", awaited=True),
+        ProbeOutcome("classify", 3, "rejects", error="Error", message=""),
+        ProbeOutcome("classify", 4, "opaque"),
+        ProbeOutcome("classify", 5, "unstable"),
+        ProbeOutcome("classify", 9, "value", source="1"),  # no such call: ignored
+    ]
+    written = write_tests(VITEST, "../src/size", calls, outcomes)
+    assert written.text is not None and written.tests == 4
+    assert written.skipped == {"opaque": 1, "unstable": 1}
+    assert 'expect(classify(10)).toEqual("big");' in written.text
+    assert 'expect(() => classify(-1)).toThrow("negative: -1");' in written.text
+    assert "await expect(classify(0)).resolves.toEqual(0);" in written.text
+    assert "await expect(classify(1)).rejects.toThrow();" in written.text
+    assert 'import { classify } from "../src/size";' in written.text
+    default = {"size": (classify(name="size", export="default"), [("1",)])}
+    cjs = write_tests(JEST_CJS, "./size", default, [ProbeOutcome("size", 0, "value", source="1")])
+    assert cjs.text is None and cjs.skipped == {"default export in CommonJS": 1}
+
+
+def test_test_names_are_plain_and_unique() -> None:
+    taken: set[str] = set()
+    assert case_name("f", ('"a(b)"', "[1, 2]"), taken) == "f with a b , 1, 2"
+    assert case_name("f", ('"a(b)"', "[1, 2]"), taken) == "f with a b , 1, 2 2"
+    assert case_name("f", ('""',), taken) == "f with empty string"
+    assert case_name("f", (), taken) == "f with no arguments"
+    assert tandem_path("test/size.test.ts", "tandem") == "test/size.tandem.test.ts"
+
+
+# --- real packages ------------------------------------------------------------------------
+
+SIZE_TS = """\
+/**
+ * Classify a size.
+ * @example
+ * classify(3) // "small"
+ */
+export function classify(n: number, unit = "kb"): string {
+  if (n < 0) {
+    throw new RangeError(`negative: ${n}`);
+  }
+  if (n >= 10) {
+    return "big " + unit;
+  }
+  return "small";
+}
+
+export async function later(n: number): Promise<number> {
+  return n * 2;
+}
+
+export class Box { constructor(public n: number) {} }
+export const boxed = (n: number): Box => new Box(n);
+export const noisy = (n: number): number => n + Math.random();
+"""
+
+
+@pytest.fixture(scope="module")
+def node() -> Node:
+    return node_or_skip()
+
+
+def workspace(root: Path) -> Workspace:
+    return Workspace(LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan())
+
+
+async def run_runner(node: Node, root: Path, *args: str) -> tuple[int, str]:
+    result = await LocalSandbox().run(
+        [*env_prefix(), str(node.path), *args], cwd=root, timeout_s=300
+    )
+    return result.returncode, result.output
+
+
+async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
+    node: Node, tmp_path: Path
+) -> None:
+    root = tmp_path / "pkg"
+    (root / "src").mkdir(parents=True)
+    (root / "test").mkdir()
+    manifest = {
+        "name": "pkg",
+        "private": True,
+        "type": "module",
+        "scripts": {"test": "vitest run"},
+        "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
+    }
+    (root / "package.json").write_text(json.dumps(manifest))
+    (root / "src/size.ts").write_text(SIZE_TS)
+    (root / "test/size.test.ts").write_text(
+        'import { it, expect } from "vitest";\nimport { classify } from "../src/size";\n'
+        'it("small", () => { expect(classify(2)).toBe("small"); });\n'
+    )
+    await npm_install(LocalSandbox(), node, root)
+    changed = [8, 11, 18, 21, 22]
+    outcome = await CharacterizeJs().generate(workspace(root), [Target("src/size.ts", changed, [])])
+    assert outcome.written == ["test/size.tandem.test.ts"], outcome.notes
+    text = (root / "test/size.tandem.test.ts").read_text()
+    assert 'expect(classify(10)).toEqual("big kb");' in text  # the example's edge, varied
+    assert 'expect(() => classify(-1)).toThrow("negative: -1");' in text
+    assert "await expect(later(" in text and ".resolves.toEqual(" in text
+    assert "boxed(" not in text and "noisy(" not in text  # opaque, unstable
+    assert "not asserted:" in outcome.notes[0] and "opaque" in outcome.notes[0]
+    assert not (root / "test/size.tandem-probe.test.ts").exists()  # the probe is removed
+    code, output = await run_runner(
+        node, root, "node_modules/vitest/vitest.mjs", "run", "test/size.tandem.test.ts"
+    )
+    assert code == 0, output
+
+
+async def test_a_commonjs_jest_package_gets_required_tests(node: Node, tmp_path: Path) -> None:
+    root = tmp_path / "pkg"
+    (root / "lib").mkdir(parents=True)
+    manifest = {
+        "name": "pkg",
+        "private": True,
+        "scripts": {"test": "jest"},
+        "devDependencies": {"jest": "30.2.0"},
+    }
+    (root / "package.json").write_text(json.dumps(manifest))
+    (root / "lib/slug.js").write_text(
+        "function slug(text) {\n  return text.trim().toLowerCase().replace(/\\s+/g, '-');\n}\n"
+        "module.exports = { slug };\n"
+    )
+    (root / "lib/slug.test.js").write_text(
+        "const { slug } = require('./slug');\n"
+        "test('slug', () => { expect(slug(' A b ')).toBe('a-b'); });\n"
+    )
+    await npm_install(LocalSandbox(), node, root)
+    outcome = await CharacterizeJs().generate(workspace(root), [Target("lib/slug.js", [2], [])])
+    assert outcome.written == ["lib/slug.tandem.test.js"], outcome.notes
+    text = (root / "lib/slug.tandem.test.js").read_text()
+    assert text.startswith('const { slug } = require("./slug");')
+    assert """expect(slug(' A b ')).toEqual("a-b");""" in text
+    code, output = await run_runner(
+        node, root, "node_modules/jest/bin/jest.js", "--ci", "lib/slug.tandem.test.js"
+    )
+    assert code == 0, output
