@@ -1,9 +1,13 @@
-"""The real-commit bench's measuring runs: what they add to pytest's command line."""
+"""The real-commit bench's measuring runs: what they add to pytest's command line, and the
+JavaScript/TypeScript cases' changed lines and runner arguments."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from bench.realprs import measure_js
+from bench.realprs.cases import Case
+from bench.realprs.gitrun import git
 from bench.realprs.measure import coverage_plugin_args
 
 
@@ -16,3 +20,43 @@ def test_a_venv_with_pytest_cov_runs_pytest_without_it(tmp_path: Path) -> None:
     assert coverage_plugin_args(venv) == []
     (site / "pytest_cov").mkdir()
     assert coverage_plugin_args(venv) == ["--no-cov"]
+
+
+def test_a_js_case_takes_the_changed_lines_of_its_packages_sources_only(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    (repo / "pkg" / "src").mkdir(parents=True)
+    (repo / "other").mkdir()
+
+    def commit(files: dict[str, str]) -> str:
+        for name, text in files.items():
+            (repo / name).write_text(text, encoding="utf-8")
+        git(repo, "add", "-A")
+        git(repo, "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "c")
+        return git(repo, "rev-parse", "HEAD").strip()
+
+    git(None, "init", "-q", str(repo))
+    base = commit({"pkg/src/a.ts": "a\nb\n", "pkg/src/a.test.ts": "t\n", "other/b.ts": "x\n"})
+    head = commit({"pkg/src/a.ts": "a\nB\nc\n", "pkg/src/a.test.ts": "T\n", "other/b.ts": "y\n"})
+    assert measure_js.changed_lines(repo, base, head, "pkg") == {"pkg/src/a.ts": {2, 3}}
+    assert set(measure_js.changed_lines(repo, base, head, ".")) == {"pkg/src/a.ts", "other/b.ts"}
+
+
+def test_jest_gets_the_test_paths_before_its_list_options() -> None:
+    # jest's list options (--collectCoverageFrom, --coverageReporters) swallow the paths after
+    # them: the paths come first.
+    case = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",), runner="jest")
+    args = measure_js._runner_args(case, ["test/a.test.js"], ["src/a.js"], Path("/o"))
+    assert args[:2] == ["node_modules/jest/bin/jest.js", "test/a.test.js"]
+    assert args.index("--collectCoverageFrom=src/a.js") > args.index("test/a.test.js")
+    vitest = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.ts",), runner="vitest")
+    args = measure_js._runner_args(vitest, [], ["src/a.ts"], Path("/o"))
+    assert "--coverage.reportOnFailure" in args and "--coverage.include=src/a.ts" in args
+
+
+def test_a_js_case_names_a_supported_runner() -> None:
+    fields = ("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",))
+    assert Case(*fields, language="javascript", runner="mocha").problem() == (
+        "runner 'mocha' is not vitest or jest"
+    )
+    assert Case(*fields, language="ruby").problem() == "language 'ruby' is not python or javascript"
+    assert Case(*fields, language="javascript", runner="vitest").problem() is None

@@ -29,6 +29,12 @@ class Case:
     pythonpath: tuple[str, ...] = (".",)
     suite: tuple[str, ...] = ()  # pytest arguments for the existing tests; () = project config
     files: dict[str, str] = field(default_factory=dict)
+    # A JavaScript/TypeScript case: its package's folder and runner (vitest or jest), and
+    # environment variables its CI sets for the tests (luxon's TZ)
+    language: str = "python"
+    package: str = "."
+    runner: str = ""
+    env: dict[str, str] = field(default_factory=dict)
 
     def mirror(self, mirrors: Path) -> Path:
         """Where the upstream repository's mirror is: ``<owner>+<name>/repo``, as the session's
@@ -46,6 +52,10 @@ class Case:
             return f"split {self.split!r} is not one of {', '.join(SPLITS)}"
         if not self.tests:
             return "no test files"
+        if self.language not in ("python", "javascript"):
+            return f"language {self.language!r} is not python or javascript"
+        if self.language == "javascript" and self.runner not in ("vitest", "jest"):
+            return f"runner {self.runner!r} is not vitest or jest"
         return None
 
 
@@ -69,6 +79,10 @@ def load_cases(path: Path = CASES_FILE) -> list[Case]:
                     pythonpath=tuple(entry.get("pythonpath", (".",))),
                     suite=tuple(entry.get("suite", ())),
                     files=dict(entry.get("files", {})),
+                    language=str(entry.get("language", "python")),
+                    package=str(entry.get("package", ".")),
+                    runner=str(entry.get("runner", "")),
+                    env={str(k): str(v) for k, v in entry.get("env", {}).items()},
                 )
             )
         except KeyError as exc:

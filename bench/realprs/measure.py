@@ -88,6 +88,7 @@ class TestRun:
     """One pytest run under coverage: the lines it covered and its tests' outcomes."""
 
     covered: dict[str, set[int]] = field(default_factory=dict)  # relative path → lines
+    statements: dict[str, set[int]] = field(default_factory=dict)  # JS: where statements start
     passed: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # failed or errored
     returncode: int | None = None

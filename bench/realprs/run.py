@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.realprs import measure_js
 from bench.realprs.cases import Case
 from bench.realprs.gitrun import ReplayError, git
 from bench.realprs.measure import (
     MeasureError,
+    TestRun,
     apply_patch,
     case_venv,
     changed_lines,
@@ -25,7 +28,14 @@ from bench.realprs.measure import (
     union,
     worktree,
 )
-from bench.realprs.replay import engine_failure, generate_part, make_replay, run_tandem
+from bench.realprs.replay import (
+    Replay,
+    TandemRun,
+    engine_failure,
+    generate_part,
+    make_replay,
+    run_tandem,
+)
 
 
 @dataclass
@@ -143,7 +153,17 @@ def measure(
     sandbox: str = "local",
 ) -> None:
     replay = make_replay(case, source, rundir / "clone")
-    run = run_tandem(tandem, replay, rundir, timeout, sandbox)
+    read_tandem_run(run_tandem(tandem, replay, rundir, timeout, sandbox), timeout, result)
+    head = worktree(replay.clone, rundir / "head", replay.head)
+    if case.language == "javascript":
+        tests, changed = javascript_side(case, replay, head, test_timeout)
+    else:
+        tests, changed = python_side(case, replay, head, work, test_timeout)
+    compare(case, replay, rundir, head, tests, changed, result)
+
+
+def read_tandem_run(run: TandemRun, timeout: float, result: CaseResult) -> None:
+    """What Tandem's own run and report say."""
     result.tandem_returncode = run.returncode
     result.tandem_crashed = run.crashed
     result.tandem_seconds = round(run.seconds, 1)
@@ -169,17 +189,62 @@ def measure(
         result.engine_failed = True
         result.notes.append("Tandem's report has no generate_tests part")
 
+
+# (checkout, test paths, label) -> that run under coverage of the changed files
+Tests = Callable[[Path, list[str], str], TestRun]
+
+
+def python_side(
+    case: Case, replay: Replay, head: Path, work: Path, test_timeout: float
+) -> tuple[Tests, dict[str, set[int]]]:
+    """pytest under coverage.py in the case's venv; the changed lines coverage.py counts."""
     venv = case_venv(case, work / "venvs")
-    head = worktree(replay.clone, rundir / "head", replay.head)
     prepare_checkout(case, head)
     changed = executable(head, changed_lines(replay.clone, replay.base, replay.head))
     sources = sorted(changed)
-    result.changed = count(changed)
 
-    def tests(checkout: Path, targets: list[str], label: str) -> Any:
+    def tests(checkout: Path, targets: list[str], label: str) -> TestRun:
         prepare_checkout(case, checkout)
         return run_tests(case, venv, checkout, targets, sources, label, test_timeout)
 
+    return tests, changed
+
+
+def javascript_side(
+    case: Case, replay: Replay, head: Path, test_timeout: float
+) -> tuple[Tests, dict[str, set[int]]]:
+    """The package's runner under istanbul coverage, its install linked into every worktree;
+    the changed lines where a statement starts (as the existing tests' report lists them)."""
+    measure_js.install(head, case, test_timeout)
+    lines = measure_js.changed_lines(replay.clone, replay.base, replay.head, case.package)
+    sources = sorted(lines)
+
+    runs: dict[tuple[Path, tuple[str, ...]], TestRun] = {}  # the existing run serves twice
+
+    def tests(checkout: Path, targets: list[str], label: str) -> TestRun:
+        key = (checkout, tuple(targets))
+        if key not in runs:
+            measure_js.link_modules(head, checkout)
+            runs[key] = measure_js.run_tests(case, checkout, targets, sources, label, test_timeout)
+        return runs[key]
+
+    probe = tests(head, list(case.suite), "existing")
+    changed = {p: lines[p] & probe.statements.get(p, set()) for p in sources}
+    return tests, {p: v for p, v in changed.items() if v}
+
+
+def compare(
+    case: Case,
+    replay: Replay,
+    rundir: Path,
+    head: Path,
+    tests: Tests,
+    changed: dict[str, set[int]],
+    result: CaseResult,
+) -> None:
+    """The existing, the author's and Tandem's kept tests on the changed lines, and which of
+    them fail on the base commit."""
+    result.changed = count(changed)
     existing = tests(head, list(case.suite), "existing")
     if existing.returncode not in (0, 1):
         result.notes.append(f"existing tests exit {existing.returncode}: {existing.tail[-1:]}")
