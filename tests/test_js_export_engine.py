@@ -6,6 +6,7 @@ the runner passes."""
 from __future__ import annotations
 
 import json
+import re
 import time
 from pathlib import Path
 
@@ -14,12 +15,14 @@ import pytest
 from jobs.languages.javascript.export_calls import (
     ExportedFunction,
     Param,
+    _string_edits,
     calls_for,
     parse_scan,
+    string_value,
 )
-from jobs.languages.javascript.export_engine import CharacterizeJs, tandem_path
+from jobs.languages.javascript.export_engine import CharacterizeJs, differing, tandem_path
 from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
-from jobs.languages.javascript.export_tests import case_name, write_tests
+from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
 from jobs.languages.javascript.toolchain import Node, env_prefix
@@ -60,6 +63,34 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
     two = classify(params=(Param("a", type="string"), Param("b", type="boolean")))
     assert ('""', "true") in calls_for(two) and ('""', "false") in calls_for(two)
     assert calls_for(classify(params=())) == [()]
+
+
+def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
+    # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
+    edits = _string_edits('"/base/a"', ('"/"', "10"))
+    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"']
+    assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
+    call = ('"/base/a"', '"/base"')
+    assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
+
+
+def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:
+    head = [
+        ProbeOutcome("f", 0, "value", source="1"),
+        ProbeOutcome("f", 1, "value", source="1"),
+        ProbeOutcome("f", 2, "value", source="2"),
+        ProbeOutcome("f", 3, "unstable"),
+    ]
+    base = [
+        ProbeOutcome("f", 0, "value", source="1"),
+        ProbeOutcome("f", 1, "throws", error="TypeError", message="f is not a function"),
+        ProbeOutcome("f", 2, "value", source="2"),
+        ProbeOutcome("f", 3, "value", source="5"),
+    ]
+    assert differing(head, base) == {("f", 1)}
+    order = [o.index for o in chosen(head[:3], {("f", 1)})]
+    assert order == [1, 2, 0]  # the difference, a behaviour not shown yet, then the rest
+    assert [o.index for o in chosen(head[:3], set(), limit=2)] == [0, 2]
 
 
 def test_a_malformed_scan_is_left_out_rather_than_raised() -> None:
@@ -138,6 +169,31 @@ export class Box { constructor(public n: number) {} }
 export const boxed = (n: number): Box => new Box(n);
 export const noisy = (n: number): number => n + Math.random();
 """
+# The base commit: the edge was `n > 10`, and `later` did not exist yet
+BASE_TS = SIZE_TS.replace("n >= 10", "n > 10").split("export async function later")[0]
+TABLE_TEST = """\
+import { it, expect } from "vitest";
+import { classify } from "../src/size";
+
+const rows = [{ n: 40, want: "big kb" }];
+for (const row of rows) {
+  it(`row ${row.n}`, () => { expect(classify(row.n)).toBe(row.want); });
+}
+it.each([[30, "big kb"]])("each %s", (n, want) => { expect(classify(n)).toBe(want); });
+"""
+
+
+def git(root: Path, *args: str) -> str:
+    import subprocess
+
+    done = subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return done.stdout.strip()
 
 
 @pytest.fixture(scope="module")
@@ -145,8 +201,10 @@ def node() -> Node:
     return node_or_skip()
 
 
-def workspace(root: Path) -> Workspace:
-    return Workspace(LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan())
+def workspace(root: Path, base_sha: str | None = None) -> Workspace:
+    return Workspace(
+        LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan(), base_sha
+    )
 
 
 async def run_runner(node: Node, root: Path, *args: str) -> tuple[int, str]:
@@ -170,17 +228,29 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
         "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
     }
     (root / "package.json").write_text(json.dumps(manifest))
+    (root / ".gitignore").write_text("node_modules/\n")
+    (root / "src/size.ts").write_text(BASE_TS)
+    (root / "test/size.test.ts").write_text(TABLE_TEST)
+    git(root, "init", "-q")
+    git(root, "add", "-A")
+    git(root, "commit", "-qm", "base")
+    base_sha = git(root, "rev-parse", "HEAD")
     (root / "src/size.ts").write_text(SIZE_TS)
-    (root / "test/size.test.ts").write_text(
-        'import { it, expect } from "vitest";\nimport { classify } from "../src/size";\n'
-        'it("small", () => { expect(classify(2)).toBe("small"); });\n'
-    )
+    git(root, "commit", "-qam", "head")
     await npm_install(LocalSandbox(), node, root)
     changed = [8, 11, 18, 21, 22]
-    outcome = await CharacterizeJs().generate(workspace(root), [Target("src/size.ts", changed, [])])
+    targets = [Target("src/size.ts", changed, [])]
+    outcome = await CharacterizeJs().generate(workspace(root, base_sha), targets)
     assert outcome.written == ["test/size.tandem.test.ts"], outcome.notes
     text = (root / "test/size.tandem.test.ts").read_text()
-    assert 'expect(classify(10)).toEqual("big kb");' in text  # the example's edge, varied
+    # the example's edge, varied, behaves differently on the base: its test comes first
+    first = text.split("it(")[1]
+    assert 'expect(classify(10)).toEqual("big kb");' in first
+    # classify(10), and every call of `later`, which the base commit lacks
+    differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
+    assert differ and int(differ[1]) == 1 + text.count("later(")
+    # the rows of the data-driven tests are inputs too
+    assert "classify(40)" in text and "classify(30)" in text
     assert 'expect(() => classify(-1)).toThrow("negative: -1");' in text
     assert "await expect(later(" in text and ".resolves.toEqual(" in text
     assert "boxed(" not in text and "noisy(" not in text  # opaque, unstable

@@ -11,11 +11,12 @@ source text: the probe (:mod:`.export_probe`) and the kept tests run exactly tha
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
-MAX_CALLS = 24  # per function
+MAX_CALLS = 40  # per function
 MAX_FUNCTIONS = 8  # per source file
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _STRING = re.compile(r"""^(".*"|'.*'|`[^`$]*`)$""", re.S)
@@ -106,7 +107,8 @@ def _kind(text: str) -> str | None:
 
 
 def _near(text: str) -> list[str]:
-    """A number literal and its neighbours: the edge of a changed comparison."""
+    """A number literal and its neighbours: the edge of a changed comparison (any other literal
+    as it is)."""
     if not re.fullmatch(r"-?\d+", text):
         return [text]
     n = int(text)
@@ -128,19 +130,57 @@ def _values_for(param: Param, literals: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(found))
 
 
+def string_value(text: str) -> str | None:
+    """A JS string literal's value (quotes of any kind, no template expressions), or None."""
+    if len(text) < 2 or text[0] != text[-1] or text[0] not in "\"'`":
+        return None
+    inner = text[1:-1]
+    if text[0] == "'":
+        inner = re.sub(r'(?<!\\)"', '\\"', inner.replace("\\'", "'"))
+    elif text[0] == "`":
+        if "${" in inner:
+            return None
+        inner = inner.replace('"', '\\"').replace("\n", "\\n")
+    try:
+        value = json.loads(f'"{inner}"')
+    except ValueError:
+        return None
+    return value if isinstance(value, str) else None
+
+
+def _string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
+    """A string argument at the edge of a changed check of a short string: each occurrence of
+    the changed literal removed, and the literal added at either end."""
+    value = string_value(arg)
+    if value is None:
+        return []
+    found: list[str] = []
+    for literal in literals:
+        mark = string_value(literal)
+        if not mark or len(mark) > 3:
+            continue
+        start = value.find(mark)
+        while start != -1 and len(found) < 8:
+            found.append(value[:start] + value[start + len(mark) :])
+            start = value.find(mark, start + 1)
+        found += [value + mark, mark + value]
+    return [json.dumps(v) for v in dict.fromkeys(found) if v != value]
+
+
 def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """``call`` with one argument at a time replaced by a changed-line literal of its kind."""
+    """``call`` with one argument at a time replaced by a changed-line literal of its kind, or,
+    for a string, edited at that literal's edges."""
     out: list[tuple[str, ...]] = []
     for index, arg in enumerate(call):
         kind = _kind(arg)
         if kind is None:
             continue
-        for literal in literals:
-            if _kind(literal) != kind:
-                continue
-            for value in _near(literal) if kind == "number" else [literal]:
-                if value != arg:
-                    out.append((*call[:index], value, *call[index + 1 :]))
+        values = [v for lit in literals if _kind(lit) == kind for v in _near(lit)]
+        if kind == "string":
+            values += _string_edits(arg, literals)
+        for value in values:
+            if value != arg:
+                out.append((*call[:index], value, *call[index + 1 :]))
     return out
 
 

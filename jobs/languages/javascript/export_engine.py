@@ -29,6 +29,7 @@ from pathlib import Path
 
 from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.javascript import jest_runs, vitest_files
+from jobs.languages.javascript.base_runs import RunFiles, run_on_base
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_calls import (
     MAX_FUNCTIONS,
@@ -36,7 +37,7 @@ from jobs.languages.javascript.export_calls import (
     calls_for,
     parse_scan,
 )
-from jobs.languages.javascript.export_probe import probe_source, read_outcomes
+from jobs.languages.javascript.export_probe import Calls, ProbeOutcome, probe_source, read_outcomes
 from jobs.languages.javascript.export_tests import write_tests
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.package_layout import package_files, package_layout
@@ -146,11 +147,60 @@ def _test_files(source: Source) -> list[str]:
     return [p for p in package_files(source.package_dir) if source.layout.globs.admits(p)][:200]
 
 
-async def _run(source: Source, files: list[str], tag: str) -> RunnerError | None:
-    job = source.job(tag)
-    runner = vitest_files if source.layout.runner == "vitest" else jest_runs
-    run = await runner.run_files(source.workspace.sandbox, source.node, job, files)
-    return run if isinstance(run, RunnerError) else None
+def _runner(source: Source) -> RunFiles:
+    return vitest_files.run_files if source.layout.runner == "vitest" else jest_runs.run_files
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One probe file for a source: where it goes and how it imports the source."""
+
+    path: str  # package-relative
+    specifier: str
+    calls: Calls
+
+
+async def run_probe(source: Source, probe: Probe, sha: str | None) -> list[ProbeOutcome] | str:
+    """The probe's outcomes on the head (``sha`` None) or on the base commit ``sha``, or why
+    there are none."""
+    side = "base" if sha else "head"
+    out = source.work / f"export-probe-{side}.json"
+    out.unlink(missing_ok=True)
+    text = probe_source(source.layout, probe.specifier, probe.calls, str(out))
+    job = source.job(f"export-probe-{side}")
+    if sha:
+        repo_path = (source.package_dir / probe.path).relative_to(source.workspace.checkout)
+        files = {repo_path.as_posix(): text}
+        run = await run_on_base(
+            _runner(source), source.workspace.sandbox, source.node, job, sha, files
+        )
+    else:
+        placed = source.package_dir / probe.path
+        placed.parent.mkdir(parents=True, exist_ok=True)
+        workdir.write_fresh(text, placed)
+        try:
+            run = await _runner(source)(source.workspace.sandbox, source.node, job, [probe.path])
+        finally:
+            placed.unlink(missing_ok=True)
+    try:
+        return read_outcomes(out.read_text(encoding="utf-8"))
+    except OSError:
+        why = run.reason if isinstance(run, RunnerError) else "it wrote no outcomes"
+        return f"the probe did not run on the {side}: {why}"
+
+
+def differing(head: list[ProbeOutcome], base: list[ProbeOutcome]) -> set[tuple[str, int]]:
+    """The calls whose stable outcome on the head is not their outcome on the base commit."""
+    on_base = {(o.function, o.index): o for o in base}
+    return {
+        (o.function, o.index)
+        for o in head
+        if o.kind != "unstable"
+        and (key := (o.function, o.index)) in on_base
+        and on_base[key].kind != "unstable"
+        and (on_base[key].kind, on_base[key].source, on_base[key].message)
+        != (o.kind, o.source, o.message)
+    }
 
 
 async def characterize(source: Source) -> tuple[str | None, str]:
@@ -166,28 +216,22 @@ async def characterize(source: Source) -> tuple[str | None, str]:
     probe_path, out_path = tandem_path(test_path, "tandem-probe"), tandem_path(test_path, "tandem")
     if not (source.layout.globs.admits(probe_path) and source.layout.globs.admits(out_path)):
         return None, f"the runner would not collect `{out_path}`"
-    specifier = source.layout.import_of(probe_path, source.path)
-    outcomes_file = source.work / "export-probe.json"
-    outcomes_file.unlink(missing_ok=True)
-    probe = source.package_dir / probe_path
-    probe.parent.mkdir(parents=True, exist_ok=True)
-    workdir.write_fresh(probe_source(source.layout, specifier, calls, str(outcomes_file)), probe)
-    try:
-        failed = await _run(source, [probe_path], "export-probe")
-    finally:
-        probe.unlink(missing_ok=True)
-    try:
-        outcomes = read_outcomes(outcomes_file.read_text(encoding="utf-8"))
-    except OSError:
-        why = failed.reason if failed else "it wrote no outcomes"
-        return None, f"the probe did not run: {why}"
+    probe = Probe(probe_path, source.layout.import_of(probe_path, source.path), calls)
+    outcomes = await run_probe(source, probe, None)
     if isinstance(outcomes, str):
         return None, outcomes
-    written = write_tests(source.layout, specifier, calls, outcomes)
+    changed: set[tuple[str, int]] = set()
+    base_sha = source.workspace.base_sha
+    on_base = await run_probe(source, probe, base_sha) if base_sha else "no base commit"
+    if not isinstance(on_base, str):
+        changed = differing(outcomes, on_base)
+    written = write_tests(source.layout, probe.specifier, calls, outcomes, changed)
     left = ", ".join(f"{n} {kind}" for kind, n in sorted(written.skipped.items()))
     tried = sum(len(c) for _, c in calls.values())
     note = f"{len(calls)} function(s), {tried} call(s): {written.tests} test(s)"
+    note += f", {written.changed} of them on inputs that behave differently on the base commit"
     note += f"; not asserted: {left}" if left else ""
+    note += f"; base commit not compared: {on_base}" if isinstance(on_base, str) else ""
     if written.text is None:
         return None, note
     target = source.package_dir / out_path

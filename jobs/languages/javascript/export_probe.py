@@ -20,6 +20,8 @@ from jobs.languages.javascript.export_calls import ExportedFunction
 from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_SOURCE = 2000  # characters of one value written back as source
+# function name -> the function and the argument lists to call it with
+Calls = dict[str, tuple[ExportedFunction, list[tuple[str, ...]]]]
 CALL_TIMEOUT_MS = 20_000
 
 # The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
@@ -141,7 +143,7 @@ def _member(function: ExportedFunction) -> str:
 def probe_source(
     layout: TestLayout,
     specifier: str,
-    calls: dict[str, tuple[ExportedFunction, list[tuple[str, ...]]]],
+    calls: Calls,
     out_path: str,
 ) -> str:
     """The probe's test file: ``specifier`` is how it imports the module, ``calls`` the

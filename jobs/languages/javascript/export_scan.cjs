@@ -15,7 +15,7 @@ const path = require("node:path");
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const ts = require(request.typescript);
-const MAX_CALLS = 24; // literal calls kept per function, per source of them
+const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
 
@@ -87,17 +87,145 @@ function primitive(node) {
   );
 }
 
-function literalArgs(call) {
-  if (!call.arguments.every(isLiteral)) return null;
-  const texts = call.arguments.map((a) => a.getText());
-  return texts.every((t) => t.length <= MAX_ARG_TEXT) ? texts : null;
-}
-
 function calleeName(call) {
   const callee = call.expression;
   if (ts.isIdentifier(callee)) return callee.text;
   if (ts.isPropertyAccessExpression(callee)) return callee.name.text;
   return null;
+}
+
+// --- data-driven tests: the rows a call runs with ---------------------------------------------
+// `for (const t of rows) fn(t.input)`, `it.each(rows)("…", (a, b) => fn(a))` and names bound
+// to literals (`const base = "/x"`) give a call's arguments as literals, one call per row.
+
+const MAX_ROWS = 64; // rows one call expands to
+
+function unwrap(node) {
+  while (
+    node &&
+    (ts.isParenthesizedExpression(node) ||
+      ts.isAsExpression(node) ||
+      ts.isSatisfiesExpression(node) ||
+      (ts.isTypeAssertionExpression && ts.isTypeAssertionExpression(node)))
+  ) {
+    node = node.expression;
+  }
+  return node;
+}
+
+// The literal a name is declared with where ``use`` sees it (the nearest enclosing block's
+// `const name = <literal>`), or null
+function declared(name, use) {
+  for (let node = use.parent; node; node = node.parent) {
+    for (const statement of node.statements || []) {
+      if (!ts.isVariableStatement(statement)) continue;
+      for (const decl of statement.declarationList.declarations) {
+        if (ts.isIdentifier(decl.name) && decl.name.text === name && decl.initializer) {
+          const value = unwrap(decl.initializer);
+          return isLiteral(value) ? value : null;
+        }
+      }
+    }
+  }
+  return null;
+}
+
+// The literal node an expression stands for in a row, or null
+function resolve(node, row) {
+  node = unwrap(node);
+  if (!node) return null;
+  if (ts.isIdentifier(node)) {
+    if (row.has(node.text)) return row.get(node.text);
+    if (["undefined", "NaN", "Infinity"].includes(node.text)) return node;
+    return declared(node.text, node);
+  }
+  if (ts.isPropertyAccessExpression(node)) {
+    const base = resolve(node.expression, row);
+    if (!base || !ts.isObjectLiteralExpression(base)) return null;
+    const prop = base.properties.find(
+      (p) => ts.isPropertyAssignment(p) && p.name.getText().replace(/^["']|["']$/g, "") === node.name.text,
+    );
+    return prop ? unwrap(prop.initializer) : null;
+  }
+  if (ts.isElementAccessExpression(node) && ts.isNumericLiteral(node.argumentExpression)) {
+    const base = resolve(node.expression, row);
+    const index = Number(node.argumentExpression.text);
+    return base && ts.isArrayLiteralExpression(base) ? unwrap(base.elements[index]) || null : null;
+  }
+  return isLiteral(node) ? node : null;
+}
+
+// A binding pattern bound to a value node: name -> literal node (nothing where it does not fit)
+function bind(pattern, value, into) {
+  value = unwrap(value);
+  if (!value) return into;
+  if (ts.isIdentifier(pattern)) {
+    into.set(pattern.text, value);
+  } else if (ts.isObjectBindingPattern(pattern) && ts.isObjectLiteralExpression(value)) {
+    for (const element of pattern.elements) {
+      const key = (element.propertyName || element.name).getText();
+      const prop = value.properties.find(
+        (p) => ts.isPropertyAssignment(p) && p.name.getText().replace(/^["']|["']$/g, "") === key,
+      );
+      if (prop) bind(element.name, prop.initializer, into);
+    }
+  } else if (ts.isArrayBindingPattern(pattern) && ts.isArrayLiteralExpression(value)) {
+    pattern.elements.forEach((element, i) => {
+      if (!ts.isOmittedExpression(element) && value.elements[i]) {
+        bind(element.name, value.elements[i], into);
+      }
+    });
+  }
+  return into;
+}
+
+function arrayOf(node) {
+  const found = resolve(node, new Map());
+  return found && ts.isArrayLiteralExpression(found) ? found.elements : null;
+}
+
+// The rows a for-of loop or an `.each(rows)` callback binds, or null
+function rowsOf(node) {
+  if (ts.isForOfStatement(node) && ts.isVariableDeclarationList(node.initializer)) {
+    const decl = node.initializer.declarations[0];
+    const elements = decl ? arrayOf(node.expression) : null;
+    return elements ? elements.map((e) => bind(decl.name, e, new Map())) : null;
+  }
+  if (!(ts.isArrowFunction(node) || ts.isFunctionExpression(node))) return null;
+  const outer = node.parent;
+  if (!outer || !ts.isCallExpression(outer) || !ts.isCallExpression(outer.expression)) return null;
+  const each = outer.expression;
+  if (!ts.isPropertyAccessExpression(each.expression) || each.expression.name.text !== "each") {
+    return null;
+  }
+  const elements = each.arguments[0] ? arrayOf(each.arguments[0]) : null;
+  if (!elements) return null;
+  const params = node.parameters;
+  return elements.map((element) => {
+    const value = unwrap(element);
+    if (params.length > 1 && ts.isArrayLiteralExpression(value)) {
+      const row = new Map();
+      params.forEach((p, i) => value.elements[i] && bind(p.name, value.elements[i], row));
+      return row;
+    }
+    return params[0] ? bind(params[0].name, value, new Map()) : new Map();
+  });
+}
+
+function rowsAround(call) {
+  let rows = [new Map()];
+  for (let node = call.parent; node; node = node.parent) {
+    const options = rowsOf(node);
+    if (!options || !options.length) continue;
+    const next = [];
+    for (const inner of rows) {
+      for (const outer of options) {
+        if (next.length < MAX_ROWS) next.push(new Map([...outer, ...inner]));
+      }
+    }
+    rows = next;
+  }
+  return rows;
 }
 
 function literalCalls(sf, names) {
@@ -107,10 +235,13 @@ function literalCalls(sf, names) {
     if (ts.isCallExpression(node)) {
       const name = calleeName(node);
       const calls = name !== null ? found.get(name) : undefined;
-      if (calls !== undefined && calls.length < MAX_CALLS) {
-        const args = literalArgs(node);
+      for (const row of calls !== undefined ? rowsAround(node) : []) {
+        if (calls.length >= MAX_CALLS) break;
+        const values = node.arguments.map((a) => resolve(a, row));
+        if (values.some((v) => v === null || !isLiteral(v))) continue;
+        const args = values.map((v) => v.getText());
         const key = `${name}${JSON.stringify(args)}`;
-        if (args !== null && !seen.has(key)) {
+        if (args.every((t) => t.length <= MAX_ARG_TEXT) && !seen.has(key)) {
           seen.add(key);
           calls.push(args);
         }

@@ -13,20 +13,23 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from jobs.languages.javascript.export_calls import ExportedFunction
-from jobs.languages.javascript.export_probe import ProbeOutcome, runner_import
+from jobs.languages.javascript.export_probe import Calls, ProbeOutcome, runner_import
 from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_NAME = 80
 MAX_MESSAGE = 200
+MAX_TESTS = 12  # per function: the calls that differ on the base first, then new behaviours
 
 
 @dataclass
 class Written:
     text: str | None  # the test file, None when no call gave a test
     tests: int = 0
+    changed: int = 0  # of them on calls whose outcome differs on the base commit
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> calls not written
 
 
@@ -70,30 +73,54 @@ def _imports(layout: TestLayout, specifier: str, functions: list[ExportedFunctio
     return f"const {{ {', '.join(named)} }} = require({json.dumps(specifier)});\n"
 
 
+def chosen(
+    outcomes: list[ProbeOutcome], changed: Collection[tuple[str, int]], limit: int = MAX_TESTS
+) -> list[ProbeOutcome]:
+    """A function's outcomes to write, at most ``limit``: those on calls that behave
+    differently on the base commit first, then one per behaviour not yet shown, then the rest,
+    each group in call order."""
+    ordered = sorted(outcomes, key=lambda o: o.index)
+    first = [o for o in ordered if (o.function, o.index) in changed]
+    seen = {(o.kind, o.source, o.message) for o in first}
+    new = []
+    for o in ordered:
+        if o not in first and (o.kind, o.source, o.message) not in seen:
+            seen.add((o.kind, o.source, o.message))
+            new.append(o)
+    rest = [o for o in ordered if o not in first and o not in new]
+    return (first + new + rest)[:limit]
+
+
 def write_tests(
     layout: TestLayout,
     specifier: str,
-    calls: dict[str, tuple[ExportedFunction, list[tuple[str, ...]]]],
+    calls: Calls,
     outcomes: list[ProbeOutcome],
+    changed: Collection[tuple[str, int]] = (),
 ) -> Written:
-    """The test file for one source from the probe's ``outcomes`` of its ``calls``."""
+    """The test file for one source from the probe's ``outcomes`` of its ``calls``; ``changed``:
+    the (function, call index) whose outcome differs on the base commit."""
     written = Written(None)
     blocks: list[str] = []
     used: list[ExportedFunction] = []
     for name, (function, arguments) in calls.items():
         taken: set[str] = set()
         cases: list[str] = []
-        for outcome in (o for o in outcomes if o.function == name):
-            if not 0 <= outcome.index < len(arguments):
-                continue
+        mine = [o for o in outcomes if o.function == name and 0 <= o.index < len(arguments)]
+        writable = []
+        for outcome in mine:
+            if _assertion(outcome, "x") is None:
+                written.skipped[outcome.kind] += 1
+            else:
+                writable.append(outcome)
+        for outcome in chosen(writable, changed):
             args = arguments[outcome.index]
             assertion = _assertion(outcome, f"{function.name}({', '.join(args)})")
-            if assertion is None:
-                written.skipped[outcome.kind] += 1
-                continue
+            assert assertion is not None
             asynchronous = "async " if assertion.startswith("await") else ""
             title = json.dumps(case_name(function.name, args, taken))
             cases.append(f"  it({title}, {asynchronous}() => {{\n    {assertion}\n  }});\n")
+            written.changed += (name, outcome.index) in changed
         if cases:
             used.append(function)
             blocks.append(f"describe({json.dumps(function.name)}, () => {{\n{''.join(cases)}}});\n")
@@ -102,7 +129,7 @@ def write_tests(
     if imports is None:
         if used:
             written.skipped["default export in CommonJS"] += written.tests
-            written.tests = 0
+            written.tests = written.changed = 0
         return written
     written.text = runner_import(layout) + imports + "\n" + "\n".join(blocks)
     return written
