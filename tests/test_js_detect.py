@@ -94,6 +94,15 @@ def test_nearest_package_json() -> None:
     assert find_package(repo({"other/package.json": "{}"}), "src/a.ts") is None
 
 
+def test_a_package_json_that_only_sets_the_module_scope_is_no_package() -> None:
+    # luxon: src/package.json is {"type": "module"}; its tests are the root package's
+    tree = {"package.json": manifest(name="luxon"), "src/package.json": '{"type": "module"}'}
+    assert package_at(tree, "src/interval.js").dir == ""
+    assert package_at({"package.json": '{"type": "module"}'}, "a.js").dir == ""  # the root is
+    named = {**tree, "src/package.json": manifest(name="inner", type="module")}
+    assert package_at(named, "src/interval.js").dir == "src"
+
+
 def test_workspace_member_knows_its_root() -> None:
     tree = {
         "package.json": manifest(workspaces=["packages/*", "!packages/legacy"]),

@@ -15,10 +15,18 @@ import pytest
 from jobs.languages.javascript.export_calls import (
     ExportedFunction,
     Param,
-    _string_edits,
     calls_for,
     parse_scan,
+    string_edits,
     string_value,
+)
+from jobs.languages.javascript.export_candidates import (
+    MODULE,
+    Import,
+    expression_candidates,
+    function_candidates,
+    import_lines,
+    parse_expressions,
 )
 from jobs.languages.javascript.export_engine import CharacterizeJs, differing, tandem_path
 from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
@@ -67,7 +75,7 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
 
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
-    edits = _string_edits('"/base/a"', ('"/"', "10"))
+    edits = string_edits('"/base/a"', ('"/"', "10"))
     assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"']
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
@@ -100,18 +108,26 @@ def test_a_malformed_scan_is_left_out_rather_than_raised() -> None:
 
 
 def test_the_probe_imports_the_module_as_the_packages_tests_do() -> None:
-    calls = {"classify": (classify(), [("10",), ("-1",)])}
-    esm = probe_source(VITEST, "../src/size", calls, "/w/out.json")
+    tried = function_candidates(classify(calls=(("10",), ("-1",))), "src/size.ts")
+    module = [Import(MODULE, "src/size.ts", "namespace")]
+    esm = probe_source(
+        VITEST,
+        import_lines(VITEST, "test/size.p.test.ts", "src/size.ts", module) or "",
+        tried,
+        "/w/out.json",
+    )
     assert 'import * as __tandemModule from "../src/size";' in esm
     assert 'import { describe, expect, it } from "vitest";' in esm
     assert '__tandemModule["classify"](10)' in esm and '__tandemModule["classify"](-1)' in esm
-    cjs = probe_source(JEST_CJS, "./size", calls, "/w/out.json")
+    lines = import_lines(JEST_CJS, "src/size.p.test.ts", "src/size.ts", module) or ""
+    cjs = probe_source(JEST_CJS, lines, tried, "/w/out.json")
     assert 'const __tandemModule = require("./size");' in cjs and "vitest" not in cjs
     assert read_outcomes("nope").startswith("the probe's outcomes are not JSON")
 
 
 def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
-    calls = {"classify": (classify(), [("10",), ("-1",), ("0",), ("1",), ("2",), ("3",)])}
+    calls = tuple((str(n),) for n in (10, -1, 0, 1, 2, 3))
+    tried = function_candidates(classify(calls=calls), "src/size.ts")
     outcomes = [
         ProbeOutcome("classify", 0, "value", source='"big"'),
         ProbeOutcome("classify", 1, "throws", error="RangeError", message="negative: -1"),
@@ -119,9 +135,9 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
         ProbeOutcome("classify", 3, "rejects", error="Error", message=""),
         ProbeOutcome("classify", 4, "opaque"),
         ProbeOutcome("classify", 5, "unstable"),
-        ProbeOutcome("classify", 9, "value", source="1"),  # no such call: ignored
+        ProbeOutcome("classify", 99, "value", source="1"),  # no such call: ignored
     ]
-    written = write_tests(VITEST, "../src/size", calls, outcomes)
+    written = write_tests(VITEST, ("test/size.tandem.test.ts", "src/size.ts"), tried, outcomes)
     assert written.text is not None and written.tests == 4
     assert written.skipped == {"opaque": 1, "unstable": 1}
     assert 'expect(classify(10)).toEqual("big");' in written.text
@@ -129,17 +145,72 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
     assert "await expect(classify(0)).resolves.toEqual(0);" in written.text
     assert "await expect(classify(1)).rejects.toThrow();" in written.text
     assert 'import { classify } from "../src/size";' in written.text
-    default = {"size": (classify(name="size", export="default"), [("1",)])}
-    cjs = write_tests(JEST_CJS, "./size", default, [ProbeOutcome("size", 0, "value", source="1")])
-    assert cjs.text is None and cjs.skipped == {"default export in CommonJS": 1}
+    default = function_candidates(
+        classify(name="size", export="default", calls=(("1",),)), "src/size.js"
+    )
+    outcome = [ProbeOutcome("size", 0, "value", source="1")]
+    cjs = write_tests(JEST_CJS, ("src/size.tandem.test.js", "src/size.js"), default, outcome)
+    assert cjs.text is None and cjs.skipped == {"imports CommonJS cannot say": 1}
+
+
+SETUP = 'const i = DateTime.fromISO("2016-05-25").until(DateTime.fromISO("2016-05-26"));'
+
+
+def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> None:
+    scan = [
+        {
+            "group": "count",
+            "test": "/p/test/info.test.js",
+            "text": 'i.count("days")',
+            "setup": SETUP,
+            "imports": [
+                {
+                    "name": "DateTime",
+                    "spec": "../src/luxon",
+                    "kind": "named",
+                    "imported": "DateTime",
+                }
+            ],
+            "literals": [
+                {"part": "setup", "start": 27, "end": 39, "text": '"2016-05-25"'},
+                {"part": "text", "start": 8, "end": 14, "text": '"days"'},
+            ],
+        },
+        {
+            "group": "count",
+            "test": "/p/test/info.test.js",
+            "text": 'j.count("years")',
+            "setup": "",
+            "imports": [],
+            "literals": [{"part": "text", "start": 8, "end": 15, "text": '"years"'}],
+        },
+    ]
+    expressions = parse_expressions(scan, "/p")
+    assert (
+        expressions[0].imports[0].module == "src/luxon"
+        and expressions[0].test == "test/info.test.js"
+    )
+    found = expression_candidates(expressions, {"count": ("1",)})
+    texts = [(c.setup[27:39], c.expression) for c in found]
+    # the tests' own expressions first, then their variants
+    assert texts[:2] == [('"2016-05-25"', 'i.count("days")'), ("", 'j.count("years")')]
+    assert ('"2016-05-25"', 'i.count("years")') in texts  # the other expression's unit
+    assert any(c.expression == 'j.count("days")' for c in found)
+    lines = import_lines(VITEST, "test/x.test.js", "src/interval.js", list(found[0].imports))
+    assert lines == 'import { DateTime } from "../src/luxon";\n'
+    clash = [
+        Import("DateTime", "src/luxon", "named", "DateTime"),
+        Import("DateTime", "src/other", "named", "DateTime"),
+    ]
+    assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
 
 
 def test_test_names_are_plain_and_unique() -> None:
     taken: set[str] = set()
-    assert case_name("f", ('"a(b)"', "[1, 2]"), taken) == "f with a b , 1, 2"
-    assert case_name("f", ('"a(b)"', "[1, 2]"), taken) == "f with a b , 1, 2 2"
-    assert case_name("f", ('""',), taken) == "f with empty string"
-    assert case_name("f", (), taken) == "f with no arguments"
+    assert case_name("f", '"a(b)", [1, 2]', taken) == "f with a b , 1, 2"
+    assert case_name("f", '"a(b)", [1, 2]', taken) == "f with a b , 1, 2 2"
+    assert case_name("f", '"", "/x"', taken) == "f with empty string, x"
+    assert case_name("f", "", taken) == "f with no arguments"
     assert tandem_path("test/size.test.ts", "tandem") == "test/size.tandem.test.ts"
 
 
@@ -166,11 +237,18 @@ export async function later(n: number): Promise<number> {
 }
 
 export class Box { constructor(public n: number) {} }
+export class Meter {
+  constructor(private limit: number) {}
+  over(n: number): boolean {
+    return n >= this.limit;
+  }
+}
 export const boxed = (n: number): Box => new Box(n);
 export const noisy = (n: number): number => n + Math.random();
 """
 # The base commit: the edge was `n > 10`, and `later` did not exist yet
-BASE_TS = SIZE_TS.replace("n >= 10", "n > 10").split("export async function later")[0]
+BASE_TS = re.sub(r"export async function later.*?\n}\n", "", SIZE_TS, flags=re.S)
+BASE_TS = BASE_TS.replace("n >= 10", "n > 10").replace("n >= this.limit", "n > this.limit")
 TABLE_TEST = """\
 import { it, expect } from "vitest";
 import { classify } from "../src/size";
@@ -180,6 +258,10 @@ for (const row of rows) {
   it(`row ${row.n}`, () => { expect(classify(row.n)).toBe(row.want); });
 }
 it.each([[30, "big kb"]])("each %s", (n, want) => { expect(classify(n)).toBe(want); });
+
+import { Meter } from "../src/size";
+const meter = (limit: number) => new Meter(limit);
+it("a meter", () => { expect(meter(5).over(7)).toBe(true); });
 """
 
 
@@ -238,7 +320,8 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     (root / "src/size.ts").write_text(SIZE_TS)
     git(root, "commit", "-qam", "head")
     await npm_install(LocalSandbox(), node, root)
-    changed = [8, 11, 18, 21, 22]
+    marks = ("throw new", 'return "big', "return n * 2", "boxed =", "noisy =", "n >= this")
+    changed = [n for n, line in enumerate(SIZE_TS.splitlines(), 1) if any(m in line for m in marks)]
     targets = [Target("src/size.ts", changed, [])]
     outcome = await CharacterizeJs().generate(workspace(root, base_sha), targets)
     assert outcome.written == ["test/size.tandem.test.ts"], outcome.notes
@@ -246,11 +329,15 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     # the example's edge, varied, behaves differently on the base: its test comes first
     first = text.split("it(")[1]
     assert 'expect(classify(10)).toEqual("big kb");' in first
-    # classify(10), and every call of `later`, which the base commit lacks
+    # classify(10), every call of `later`, which the base commit lacks, and a meter at its edge
     differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
-    assert differ and int(differ[1]) == 1 + text.count("later(")
+    assert differ and int(differ[1]) >= 2 + text.count("later(")
     # the rows of the data-driven tests are inputs too
     assert "classify(40)" in text and "classify(30)" in text
+    # a changed method, from how the project's test builds its object, at the new edge
+    assert 'describe("over"' in text
+    assert "const meter = (limit: number) => new Meter(limit);" in text
+    assert "expect(meter(5).over(5)).toEqual(true);" in text
     assert 'expect(() => classify(-1)).toThrow("negative: -1");' in text
     assert "await expect(later(" in text and ".resolves.toEqual(" in text
     assert "boxed(" not in text and "noisy(" not in text  # opaque, unstable

@@ -54,6 +54,8 @@ class ExportedFunction:
 class Scan:
     functions: list[ExportedFunction] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
+    members: dict[str, tuple[str, ...]] = field(default_factory=dict)  # name -> its literals
+    expressions: list[Any] = field(default_factory=list)  # as the scan wrote them
 
 
 def _texts(value: Any) -> tuple[str, ...]:
@@ -66,6 +68,13 @@ def parse_scan(data: Any) -> Scan:
     if not isinstance(data, dict):
         return Scan(problems=["the export scan printed no object"])
     scan.problems = [str(p) for p in data.get("problems") or [] if isinstance(p, str)]
+    scan.members = {
+        str(m["name"]): _texts(m.get("literals"))
+        for m in data.get("members") or []
+        if isinstance(m, dict) and isinstance(m.get("name"), str)
+    }
+    expressions = data.get("expressions")
+    scan.expressions = expressions if isinstance(expressions, list) else []
     for item in data.get("functions") or []:
         if not isinstance(item, dict) or not isinstance(item.get("name"), str):
             continue
@@ -96,7 +105,7 @@ def parse_scan(data: Any) -> Scan:
     return scan
 
 
-def _kind(text: str) -> str | None:
+def value_kind(text: str) -> str | None:
     if _NUMBER.match(text):
         return "number"
     if _STRING.match(text):
@@ -106,7 +115,7 @@ def _kind(text: str) -> str | None:
     return None
 
 
-def _near(text: str) -> list[str]:
+def near(text: str) -> list[str]:
     """A number literal and its neighbours: the edge of a changed comparison (any other literal
     as it is)."""
     if not re.fullmatch(r"-?\d+", text):
@@ -122,8 +131,8 @@ def _values_for(param: Param, literals: tuple[str, ...]) -> list[str]:
     kinds = {k for k in _BY_TYPE if re.search(rf"\b{k}\b", wanted)} or set(_BY_TYPE)
     found: list[str] = []
     for literal in literals:
-        if _kind(literal) in kinds:
-            found += _near(literal) if _kind(literal) == "number" else [literal]
+        if value_kind(literal) in kinds:
+            found += near(literal) if value_kind(literal) == "number" else [literal]
     for kind in sorted(kinds):
         if wanted or kind != "boolean":
             found += _BY_TYPE[kind]
@@ -148,7 +157,7 @@ def string_value(text: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
+def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     """A string argument at the edge of a changed check of a short string: each occurrence of
     the changed literal removed, and the literal added at either end."""
     value = string_value(arg)
@@ -172,12 +181,12 @@ def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[st
     for a string, edited at that literal's edges."""
     out: list[tuple[str, ...]] = []
     for index, arg in enumerate(call):
-        kind = _kind(arg)
+        kind = value_kind(arg)
         if kind is None:
             continue
-        values = [v for lit in literals if _kind(lit) == kind for v in _near(lit)]
+        values = [v for lit in literals if value_kind(lit) == kind for v in near(lit)]
         if kind == "string":
-            values += _string_edits(arg, literals)
+            values += string_edits(arg, literals)
         for value in values:
             if value != arg:
                 out.append((*call[:index], value, *call[index + 1 :]))

@@ -31,13 +31,17 @@ from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.javascript import jest_runs, vitest_files
 from jobs.languages.javascript.base_runs import RunFiles, run_on_base
 from jobs.languages.javascript.detect import detect
-from jobs.languages.javascript.export_calls import (
-    MAX_FUNCTIONS,
-    ExportedFunction,
-    calls_for,
-    parse_scan,
+from jobs.languages.javascript.export_calls import MAX_FUNCTIONS, Scan, parse_scan
+from jobs.languages.javascript.export_candidates import (
+    MODULE,
+    Candidate,
+    Import,
+    expression_candidates,
+    function_candidates,
+    import_lines,
+    parse_expressions,
 )
-from jobs.languages.javascript.export_probe import Calls, ProbeOutcome, probe_source, read_outcomes
+from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
 from jobs.languages.javascript.export_tests import write_tests
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.package_layout import package_files, package_layout
@@ -50,6 +54,11 @@ from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.targets import Target
 
 SCANNER = Path(__file__).with_name("export_scan.cjs")
+# the scanner and the modules it requires, copied beside each other into the work dir
+SCANNER_PARTS = (
+    SCANNER,
+    *(SCANNER.with_name(n) for n in ("literal_rows.cjs", "test_expressions.cjs")),
+)
 TYPESCRIPT = "typescript@5"  # the parser, when the project has none
 TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
 MAX_STEP_S = 180.0  # one install, scan or probe run
@@ -111,14 +120,16 @@ async def _typescript(source: Source) -> Path | str:
     return installed
 
 
-async def scan(source: Source) -> list[ExportedFunction] | str:
-    """The exported functions of the source with a changed line, or why there are none."""
+async def scan(source: Source) -> Scan | str:
+    """The exported functions and class members of the source with a changed line, and what
+    the tests check of them, or why there is nothing."""
     typescript = await _typescript(source)
     if isinstance(typescript, str):
         return typescript
     workdir.prepare(source.workspace.checkout)
     script = source.work / SCANNER.name
-    workdir.copy_fresh(SCANNER, script)
+    for helper in SCANNER_PARTS:
+        workdir.copy_fresh(helper, source.work / helper.name)
     tests = [source.package_dir / p for p in _test_files(source)]
     request = {
         "typescript": str(typescript),
@@ -140,7 +151,11 @@ async def scan(source: Source) -> list[ExportedFunction] | str:
         found = parse_scan(json.loads(result.output[result.output.find("{") :]))
     except ValueError:
         return f"the export scan printed no JSON: {decisive_line(result.output)}"
-    return found.functions or "no exported function holds a changed line"
+    if not found.functions and not found.expressions:
+        if found.members:
+            return "no test of the package checks the changed members; nothing to start from"
+        return "no exported function or class member holds a changed line"
+    return found
 
 
 def _test_files(source: Source) -> list[str]:
@@ -153,11 +168,11 @@ def _runner(source: Source) -> RunFiles:
 
 @dataclass(frozen=True)
 class Probe:
-    """One probe file for a source: where it goes and how it imports the source."""
+    """One probe file for a source: where it goes, its import lines and what it tries."""
 
     path: str  # package-relative
-    specifier: str
-    calls: Calls
+    imports: str
+    candidates: list[Candidate]
 
 
 async def run_probe(source: Source, probe: Probe, sha: str | None) -> list[ProbeOutcome] | str:
@@ -166,7 +181,7 @@ async def run_probe(source: Source, probe: Probe, sha: str | None) -> list[Probe
     side = "base" if sha else "head"
     out = source.work / f"export-probe-{side}.json"
     out.unlink(missing_ok=True)
-    text = probe_source(source.layout, probe.specifier, probe.calls, str(out))
+    text = probe_source(source.layout, probe.imports, probe.candidates, str(out))
     job = source.job(f"export-probe-{side}")
     if sha:
         repo_path = (source.package_dir / probe.path).relative_to(source.workspace.checkout)
@@ -203,20 +218,38 @@ def differing(head: list[ProbeOutcome], base: list[ProbeOutcome]) -> set[tuple[s
     }
 
 
+def candidates_of(source: Source, found: Scan, probe_path: str) -> tuple[list[Candidate], str]:
+    """The candidates to probe, and the probe's import lines (a candidate whose names would
+    clash with an earlier one's is left out)."""
+    everything = [
+        c for f in found.functions[:MAX_FUNCTIONS] for c in function_candidates(f, source.path)
+    ]
+    expressions = parse_expressions(found.expressions, source.package_dir.as_posix())
+    everything += expression_candidates(expressions, found.members)
+    imports = [Import(MODULE, source.path, "namespace")]
+    kept: list[Candidate] = []
+    for candidate in everything:
+        own = [] if candidate.probe != candidate.expression else list(candidate.imports)
+        if import_lines(source.layout, probe_path, source.path, imports + own) is not None:
+            imports += own
+            kept.append(candidate)
+    lines = import_lines(source.layout, probe_path, source.path, imports)
+    return kept, lines or ""
+
+
 async def characterize(source: Source) -> tuple[str | None, str]:
     """(the test file written, repository-relative, or None; one line for the notes)."""
     found = await scan(source)
     if isinstance(found, str):
         return None, found
-    calls = {f.name: (f, calls_for(f)) for f in found[:MAX_FUNCTIONS]}
-    calls = {name: pair for name, pair in calls.items() if pair[1]}
     test_path = source.layout.test_path_for(source.path)
     if test_path is None:
         return None, "no test path the runner collects fits the package's layout"
     probe_path, out_path = tandem_path(test_path, "tandem-probe"), tandem_path(test_path, "tandem")
     if not (source.layout.globs.admits(probe_path) and source.layout.globs.admits(out_path)):
         return None, f"the runner would not collect `{out_path}`"
-    probe = Probe(probe_path, source.layout.import_of(probe_path, source.path), calls)
+    candidates, imports = candidates_of(source, found, probe_path)
+    probe = Probe(probe_path, imports, candidates)
     outcomes = await run_probe(source, probe, None)
     if isinstance(outcomes, str):
         return None, outcomes
@@ -225,11 +258,12 @@ async def characterize(source: Source) -> tuple[str | None, str]:
     on_base = await run_probe(source, probe, base_sha) if base_sha else "no base commit"
     if not isinstance(on_base, str):
         changed = differing(outcomes, on_base)
-    written = write_tests(source.layout, probe.specifier, calls, outcomes, changed)
+    written = write_tests(source.layout, (out_path, source.path), candidates, outcomes, changed)
     left = ", ".join(f"{n} {kind}" for kind, n in sorted(written.skipped.items()))
-    tried = sum(len(c) for _, c in calls.values())
-    note = f"{len(calls)} function(s), {tried} call(s): {written.tests} test(s)"
-    note += f", {written.changed} of them on inputs that behave differently on the base commit"
+    groups = len({c.group for c in candidates})
+    note = f"{groups} changed function(s) or member(s), {len(candidates)} candidate(s): "
+    note += f"{written.tests} test(s), {written.changed} of them on inputs that behave "
+    note += "differently on the base commit"
     note += f"; not asserted: {left}" if left else ""
     note += f"; base commit not compared: {on_base}" if isinstance(on_base, str) else ""
     if written.text is None:

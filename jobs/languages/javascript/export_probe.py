@@ -16,12 +16,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.languages.javascript.export_calls import ExportedFunction
+from jobs.languages.javascript.export_candidates import Candidate
 from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_SOURCE = 2000  # characters of one value written back as source
-# function name -> the function and the argument lists to call it with
-Calls = dict[str, tuple[ExportedFunction, list[tuple[str, ...]]]]
 CALL_TIMEOUT_MS = 20_000
 
 # The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
@@ -109,8 +107,8 @@ async function __tandemTry(fn, index, call) {
 
 @dataclass(frozen=True)
 class ProbeOutcome:
-    function: str
-    index: int  # into the function's calls
+    function: str  # the candidate's group
+    index: int  # into the probe's candidates
     kind: str  # value, throws, rejects, opaque, unstable
     source: str = ""  # a value's source text
     awaited: bool = False  # the function returned a promise
@@ -130,28 +128,16 @@ def runner_import(layout: TestLayout) -> str:
     return f'const {{ {names} }} = require("{module}");\n'
 
 
-def _module_line(layout: TestLayout, specifier: str, name: str) -> str:
-    if layout.runner == "vitest" or layout.esm:
-        return f"import * as {name} from {json.dumps(specifier)};\n"
-    return f"const {name} = require({json.dumps(specifier)});\n"
-
-
-def _member(function: ExportedFunction) -> str:
-    return "default" if function.export == "default" else function.name
-
-
 def probe_source(
-    layout: TestLayout,
-    specifier: str,
-    calls: Calls,
-    out_path: str,
+    layout: TestLayout, imports: str, candidates: list[Candidate], out_path: str
 ) -> str:
-    """The probe's test file: ``specifier`` is how it imports the module, ``calls`` the
-    argument texts per function, ``out_path`` where it writes the outcomes."""
+    """The probe's test file: ``imports`` its import lines (the changed source's namespace as
+    ``__tandemModule``, and what the candidates' expressions use), one ``it`` per group that
+    tries each candidate, ``out_path`` where it writes the outcomes (index: into
+    ``candidates``)."""
     esm = layout.runner == "vitest" or layout.esm
     head = ["// @ts-nocheck", "/* Tandem's probe: calls each candidate twice (removed after). */"]
-    text = "\n".join(head) + "\n" + runner_import(layout)
-    text += _module_line(layout, specifier, "__tandemModule")
+    text = "\n".join(head) + "\n" + runner_import(layout) + imports
     text += (
         'import { writeFileSync as __tandemWrite } from "node:fs";\n'
         if esm
@@ -160,15 +146,16 @@ def probe_source(
     text += f"const __TANDEM_OUT = {json.dumps(out_path)};\n"
     text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"
     text += _RUNTIME
-    for name, (function, arguments) in calls.items():
-        member = f"__tandemModule[{json.dumps(_member(function))}]"
-        label = json.dumps(name)
+    for group in dict.fromkeys(c.group for c in candidates):
+        label = json.dumps(group)
+        mine = [(i, c) for i, c in enumerate(candidates) if c.group == group]
         body = "".join(
-            f"  await __tandemTry({label}, {index}, () => {member}({', '.join(args)}));\n"
-            for index, args in enumerate(arguments)
+            f"  await __tandemTry({label}, {i}, () => {{\n    {c.setup}\n"
+            f"    return ({c.probe});\n  }});\n"
+            for i, c in mine
         )
-        text += f"\nit({json.dumps('tandem probe ' + name)}, async () => {{\n{body}}}, "
-        text += f"{CALL_TIMEOUT_MS * max(1, len(arguments))});\n"
+        text += f"\nit({json.dumps('tandem probe ' + group)}, async () => {{\n{body}}}, "
+        text += f"{CALL_TIMEOUT_MS * max(1, len(mine))});\n"
     return text
 
 

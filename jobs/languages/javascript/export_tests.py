@@ -1,11 +1,13 @@
 """The tests the JS/TS characterization engine writes from the probe's outcomes (pure): one
-``describe`` per function, one ``it`` per call that behaved the same twice, asserting what the
+``describe`` per changed function or member, one ``it`` per candidate (:mod:`.export_candidates`)
+that behaved the same twice (with the setup its expression needs), asserting what the
 head's code did: ``toEqual`` a value, ``toThrow`` an error's message, ``resolves``/``rejects``
 for a promise. Written in the package's own style (:class:`.suite_layout.TestLayout`): its
 runner, ESM or CommonJS, its globals or imported ones.
 
 What it does not write: a value with no source form (a class instance, a function: "opaque"),
-a call whose two runs differ ("unstable"), and a default export in a CommonJS test file.
+a call whose two runs differ ("unstable"), and imports a CommonJS test file cannot say (a
+default export) or whose names would mean two things.
 """
 
 from __future__ import annotations
@@ -16,8 +18,8 @@ from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
-from jobs.languages.javascript.export_calls import ExportedFunction
-from jobs.languages.javascript.export_probe import Calls, ProbeOutcome, runner_import
+from jobs.languages.javascript.export_candidates import Candidate, Import, import_lines
+from jobs.languages.javascript.export_probe import ProbeOutcome, runner_import
 from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_NAME = 80
@@ -33,10 +35,10 @@ class Written:
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> calls not written
 
 
-def case_name(function: str, args: tuple[str, ...], taken: set[str]) -> str:
+def case_name(group: str, label: str, taken: set[str]) -> str:
     """A name a runner's ``-t`` pattern matches plainly: letters, digits and a few marks."""
-    words = ", ".join("empty string" if a in ('""', "''", "``") else a for a in args)
-    shown = re.sub(r"[^\w ,.=-]+", " ", f"{function} with {words or 'no arguments'}")
+    words = re.sub(r'(?<![\w"])(""|\'\'|``)(?![\w"])', "empty string", label)
+    shown = re.sub(r"[^\w ,.=-]+", " ", f"{group} with {words or 'no arguments'}")
     name = re.sub(r"\s+", " ", shown).strip()[:MAX_NAME].rstrip()
     unique, n = name, 2
     while unique in taken:
@@ -59,20 +61,6 @@ def _assertion(outcome: ProbeOutcome, call: str) -> str | None:
     return None
 
 
-def _imports(layout: TestLayout, specifier: str, functions: list[ExportedFunction]) -> str | None:
-    named = sorted({f.name for f in functions if f.export == "name"})
-    default = next((f.name for f in functions if f.export == "default"), None)
-    esm = layout.runner == "vitest" or layout.esm
-    if esm:
-        parts = [default] if default else []
-        if named:
-            parts.append("{ " + ", ".join(named) + " }")
-        return f"import {', '.join(parts)} from {json.dumps(specifier)};\n"
-    if default:
-        return None
-    return f"const {{ {', '.join(named)} }} = require({json.dumps(specifier)});\n"
-
-
 def chosen(
     outcomes: list[ProbeOutcome], changed: Collection[tuple[str, int]], limit: int = MAX_TESTS
 ) -> list[ProbeOutcome]:
@@ -91,45 +79,52 @@ def chosen(
     return (first + new + rest)[:limit]
 
 
+def _case(candidate: Candidate, outcome: ProbeOutcome, title: str) -> str:
+    assertion = _assertion(outcome, candidate.expression)
+    assert assertion is not None
+    asynchronous = "async " if assertion.startswith("await") else ""
+    setup = "".join(f"    {line}\n" for line in candidate.setup.splitlines() if line.strip())
+    return f"  it({json.dumps(title)}, {asynchronous}() => {{\n{setup}    {assertion}\n  }});\n"
+
+
 def write_tests(
     layout: TestLayout,
-    specifier: str,
-    calls: Calls,
+    at: tuple[str, str],
+    candidates: list[Candidate],
     outcomes: list[ProbeOutcome],
     changed: Collection[tuple[str, int]] = (),
 ) -> Written:
-    """The test file for one source from the probe's ``outcomes`` of its ``calls``; ``changed``:
-    the (function, call index) whose outcome differs on the base commit."""
+    """The test file at ``at[0]`` for the changed source ``at[1]`` (both package-relative) from
+    the probe's ``outcomes`` of ``candidates``; ``changed``: the (group, index) whose outcome
+    differs on the base commit."""
     written = Written(None)
     blocks: list[str] = []
-    used: list[ExportedFunction] = []
-    for name, (function, arguments) in calls.items():
+    imports: list[Import] = []
+    for group in dict.fromkeys(c.group for c in candidates):
         taken: set[str] = set()
-        cases: list[str] = []
-        mine = [o for o in outcomes if o.function == name and 0 <= o.index < len(arguments)]
         writable = []
-        for outcome in mine:
+        for outcome in (o for o in outcomes if o.function == group):
+            if not 0 <= outcome.index < len(candidates):
+                continue
             if _assertion(outcome, "x") is None:
                 written.skipped[outcome.kind] += 1
             else:
                 writable.append(outcome)
+        cases = []
         for outcome in chosen(writable, changed):
-            args = arguments[outcome.index]
-            assertion = _assertion(outcome, f"{function.name}({', '.join(args)})")
-            assert assertion is not None
-            asynchronous = "async " if assertion.startswith("await") else ""
-            title = json.dumps(case_name(function.name, args, taken))
-            cases.append(f"  it({title}, {asynchronous}() => {{\n    {assertion}\n  }});\n")
-            written.changed += (name, outcome.index) in changed
+            candidate = candidates[outcome.index]
+            title = case_name(group, candidate.label, taken)
+            cases.append(_case(candidate, outcome, title))
+            imports += candidate.imports
+            written.changed += (group, outcome.index) in changed
         if cases:
-            used.append(function)
-            blocks.append(f"describe({json.dumps(function.name)}, () => {{\n{''.join(cases)}}});\n")
+            blocks.append(f"describe({json.dumps(group)}, () => {{\n{''.join(cases)}}});\n")
             written.tests += len(cases)
-    imports = _imports(layout, specifier, used) if used else None
-    if imports is None:
-        if used:
-            written.skipped["default export in CommonJS"] += written.tests
+    lines = import_lines(layout, at[0], at[1], imports) if blocks else None
+    if lines is None:
+        if blocks:
+            written.skipped["imports CommonJS cannot say"] += written.tests
             written.tests = written.changed = 0
         return written
-    written.text = runner_import(layout) + imports + "\n" + "\n".join(blocks)
+    written.text = runner_import(layout) + lines + "\n" + "\n".join(blocks)
     return written

@@ -142,8 +142,15 @@ def read_manifest(files: RepoFiles, directory: str) -> Mapping[str, Any] | Probl
     return data
 
 
+# What a ``package.json`` that only marks a folder's module scope holds (luxon's
+# ``src/package.json``: ``{"type": "module"}``): Node reads it, but it is no package of its own.
+SCOPE_ONLY = frozenset({"type", "sideEffects", "browser", "imports"})
+
+
 def find_package(files: RepoFiles, path: str) -> Package | Problem | None:
-    """The package the file at ``path`` belongs to, None when no ``package.json`` is above it."""
+    """The package the file at ``path`` belongs to, None when no ``package.json`` is above it.
+    A ``package.json`` below the root that only sets the module scope (:data:`SCOPE_ONLY`)
+    belongs to the package above it."""
     directory = posixpath.dirname(path)
     for candidate in parent_dirs(directory):
         manifest = read_manifest(files, candidate)
@@ -151,6 +158,8 @@ def find_package(files: RepoFiles, path: str) -> Package | Problem | None:
             continue
         if isinstance(manifest, Problem):
             return manifest
+        if candidate and manifest.keys() <= SCOPE_ONLY:
+            continue
         package = Package(candidate, manifest)
         if candidate:
             root = _workspace_root(files, candidate)

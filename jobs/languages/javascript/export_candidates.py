@@ -1,0 +1,232 @@
+"""What the JS/TS characterization engine evaluates, as :class:`Candidate` values (pure): the
+calls of the changed exported functions (:mod:`.export_calls`), and the expressions the
+package's tests check of the changed class members (``test_expressions.cjs``), each also with
+one literal at a time replaced by another that the group's expressions pass at that kind of
+place (a unit, a date), or by a changed-line literal, since a test of a member with state can
+only start from how the project's own tests build it.
+
+A candidate is source text in the names of the file it runs in; its imports say what those names
+are, with a relative module written package-relative, so that the probe and the written test
+each import it from where they are.
+"""
+
+from __future__ import annotations
+
+import json
+import posixpath
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+from jobs.languages.javascript.export_calls import (
+    ExportedFunction,
+    calls_for,
+    near,
+    string_edits,
+    value_kind,
+)
+from jobs.languages.javascript.suite_layout import TestLayout
+
+MAX_EXPRESSION_VARIANTS = 60  # per group, after the tests' own expressions
+MODULE = "__tandemModule"  # the probe's namespace import of the changed source
+_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
+
+
+@dataclass(frozen=True)
+class Import:
+    name: str  # the local name
+    module: str  # package-relative path for a relative specifier, else the specifier itself
+    kind: str  # named, default or namespace
+    imported: str = ""  # the exported name (named imports)
+    relative: bool = True
+
+
+@dataclass(frozen=True)
+class Candidate:
+    group: str  # the changed function or member: the test file's describe block
+    expression: str  # what a test checks, in the test file's names
+    probe: str  # the same in the probe's names
+    setup: str = ""  # statements it needs first (the project's test's own helpers)
+    imports: tuple[Import, ...] = ()
+    label: str = ""  # what the test's name says of it
+
+
+@dataclass(frozen=True)
+class Span:
+    part: str  # "setup" or "text"
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Expression:
+    group: str
+    text: str
+    setup: str
+    test: str  # the test file it came from, package-relative
+    imports: tuple[Import, ...]
+    literals: tuple[Span, ...]
+
+
+def module_of(spec: str, test: str) -> tuple[str, bool]:
+    """A specifier in test file ``test`` (package-relative): the package-relative module it
+    names when relative, else the specifier itself."""
+    if spec.startswith((".", "/")):
+        return posixpath.normpath(posixpath.join(posixpath.dirname(test), spec)), True
+    return spec, False
+
+
+def parse_expressions(items: Any, package_dir: str) -> list[Expression]:
+    """The scan's ``expressions`` as values; test paths made package-relative."""
+    found: list[Expression] = []
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            continue
+        test = posixpath.relpath(str(item.get("test", "")), package_dir)
+        imports = []
+        for i in item.get("imports") or []:
+            if isinstance(i, dict) and isinstance(i.get("spec"), str):
+                module, relative = module_of(i["spec"], test)
+                kind = str(i.get("kind"))
+                imports.append(
+                    Import(str(i["name"]), module, kind, str(i.get("imported")), relative)
+                )
+        spans = tuple(
+            Span(str(s["part"]), int(s["start"]), int(s["end"]), str(s["text"]))
+            for s in item.get("literals") or []
+            if isinstance(s, dict) and {"part", "start", "end", "text"} <= s.keys()
+        )
+        found.append(
+            Expression(
+                str(item.get("group")), item["text"], str(item.get("setup") or ""), test,
+                tuple(imports), spans,
+            )
+        )  # fmt: skip
+    return found
+
+
+def function_candidates(function: ExportedFunction, source: str) -> list[Candidate]:
+    """Calls of a changed exported function; ``source``: its package-relative path."""
+    kind = "default" if function.export == "default" else "named"
+    imports = (Import(function.name, source, kind, function.name),)
+    member = MODULE + f"[{json.dumps('default' if kind == 'default' else function.name)}]"
+    return [
+        Candidate(
+            function.name,
+            f"{function.name}({', '.join(args)})",
+            f"{member}({', '.join(args)})",
+            imports=imports,
+            label=", ".join(args),
+        )
+        for args in calls_for(function)
+    ]
+
+
+def _replaced(expression: Expression, span: Span, value: str) -> Expression:
+    def put(text: str) -> str:
+        return text[: span.start] + value + text[span.end :]
+
+    if span.part == "setup":
+        return replace(expression, setup=put(expression.setup), literals=())
+    return replace(expression, text=put(expression.text), literals=())
+
+
+def _pool(expressions: list[Expression], literals: tuple[str, ...]) -> dict[str | None, list[str]]:
+    """The values of each kind the group's expressions and the changed lines give."""
+    pool: dict[str | None, list[str]] = {}
+    for text in [*literals, *(s.text for e in expressions for s in e.literals)]:
+        values = pool.setdefault(value_kind(text), [])
+        if text not in values:
+            values.append(text)
+    return pool
+
+
+def variants(expression: Expression, pool: dict[str | None, list[str]]) -> Iterator[Expression]:
+    """The expression with one literal at a time replaced by another of its kind from the pool
+    (numbers also one above and below), or, for a string, edited at a short pooled string."""
+    for span in expression.literals:
+        kind = value_kind(span.text)
+        values = [v for p in pool.get(kind, []) for v in (near(p) if kind == "number" else [p])]
+        if kind == "string":
+            values += string_edits(span.text, tuple(pool.get("string", [])))
+        for value in dict.fromkeys(values):
+            if value != span.text:
+                yield _replaced(expression, span, value)
+
+
+def expression_candidates(
+    expressions: list[Expression], literals: dict[str, tuple[str, ...]]
+) -> list[Candidate]:
+    """The tests' own expressions of each group first, then their variants, within
+    :data:`MAX_EXPRESSION_VARIANTS` a group; ``literals``: each group's changed-line literals."""
+    found: list[Candidate] = []
+    for group in dict.fromkeys(e.group for e in expressions):
+        mine = [e for e in expressions if e.group == group]
+        pool = _pool(mine, literals.get(group, ()))
+        extra = [v for e in mine for v in variants(e, pool)][:MAX_EXPRESSION_VARIANTS]
+        seen: set[tuple[str, str]] = set()
+        for e in [*mine, *extra]:
+            if (e.setup, e.text) in seen:
+                continue
+            seen.add((e.setup, e.text))
+            found.append(Candidate(group, e.text, e.text, e.setup, e.imports, label=e.text))
+    return found
+
+
+def specifier(layout: TestLayout, at: str, source: str, item: Import) -> str:
+    """How a file at ``at`` (package-relative) imports ``item``: the changed ``source`` in the
+    package's style, another relative module relative to ``at``, a package by its name."""
+    if not item.relative:
+        return item.module
+    if _stem(item.module) == _stem(source):
+        return layout.import_of(at, source)
+    relative = posixpath.relpath(item.module, posixpath.dirname(at) or ".")
+    return relative if relative.startswith(".") else "./" + relative
+
+
+def _stem(path: str) -> str:
+    stem, ext = posixpath.splitext(path)
+    return stem if ext in _EXTENSIONS else path
+
+
+def import_lines(layout: TestLayout, at: str, source: str, imports: list[Import]) -> str | None:
+    """The import statements a file at ``at`` needs for ``imports``; None where a name would
+    mean two things, or where CommonJS cannot say it (a default export)."""
+    esm = layout.runner == "vitest" or layout.esm
+    by_name: dict[str, tuple[str, Import]] = {}
+    for item in imports:
+        spec = specifier(layout, at, source, item)
+        known = by_name.setdefault(item.name, (spec, item))
+        if (known[0], known[1].kind, known[1].imported) != (spec, item.kind, item.imported):
+            return None
+    lines: list[str] = []
+    modules: dict[str, list[Import]] = {}
+    for spec, item in by_name.values():
+        modules.setdefault(spec, []).append(item)
+    for spec, items in modules.items():
+        quoted = json.dumps(spec)
+        named = [i for i in items if i.kind == "named"]
+        names = ", ".join(
+            i.name if i.imported == i.name else f"{i.imported} as {i.name}" for i in named
+        )
+        for i in items:
+            if i.kind == "namespace":
+                lines.append(
+                    f"import * as {i.name} from {quoted};"
+                    if esm
+                    else f"const {i.name} = require({quoted});"
+                )
+            elif i.kind == "default":
+                if not esm:
+                    return None
+                lines.append(f"import {i.name} from {quoted};")
+        if named:
+            if esm:
+                lines.append(f"import {{ {names} }} from {quoted};")
+            else:
+                pairs = ", ".join(
+                    i.name if i.imported == i.name else f"{i.imported}: {i.name}" for i in named
+                )
+                lines.append(f"const {{ {pairs} }} = require({quoted});")
+    return "\n".join(lines) + "\n" if lines else ""

@@ -1,0 +1,285 @@
+// The expressions the package's tests already check that reach a changed member, made
+// self-contained: `expect(fromISOs("1999-01-01", "1999-01-03").count("days"))` becomes the
+// expression with its rows' literals put in, the test file's imports it uses, and the local
+// helpers it calls (`const fromISOs = (s, e) => …`). A test of a class with state starts from
+// how the project's own tests build it. Used by export_scan.cjs:
+// `require("./test_expressions.cjs")(ts)`.
+"use strict";
+
+const MAX_EXPRESSIONS = 40; // per changed name
+const MAX_TEXT = 600; // characters of one expression with its rows put in
+const MAX_DEPTH = 2; // helpers that call helpers
+// Globals an expression may use as they are (a non-deterministic one, `Date.now()`, makes the
+// probe's two calls differ, and the call is dropped there)
+const GLOBALS = new Set([
+  "Math", "JSON", "Number", "String", "Boolean", "Array", "Object", "Date", "RegExp", "Map",
+  "Set", "BigInt", "Symbol", "Error", "TypeError", "RangeError", "parseInt", "parseFloat",
+  "encodeURIComponent", "decodeURIComponent", "encodeURI", "decodeURI", "URL", "URLSearchParams",
+  "undefined", "NaN", "Infinity", "Intl", "Promise",
+]); // prettier-ignore
+
+module.exports = function testExpressions(ts) {
+  const { isLiteral, primitive, unwrap, rowsAround } = require("./literal_rows.cjs")(ts);
+
+  function lineOf(sf, pos) {
+    return sf.getLineAndCharacterOfPosition(pos).line + 1;
+  }
+
+  // The class members (methods, accessors, arrow properties) whose body holds a changed line
+  function changedMembers(sf, changed) {
+    const found = [];
+    const visit = (node) => {
+      if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) {
+        for (const member of node.members) {
+          if (!member.name || !ts.isIdentifier(member.name)) continue;
+          const line = lineOf(sf, member.getStart());
+          const end = lineOf(sf, member.getEnd());
+          if ([...changed].some((l) => l >= line && l <= end)) {
+            found.push({ name: member.name.text, node: member });
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+    return found;
+  }
+
+  function requireOf(init) {
+    init = unwrap(init);
+    return init &&
+      ts.isCallExpression(init) &&
+      ts.isIdentifier(init.expression) &&
+      init.expression.text === "require" &&
+      init.arguments[0] &&
+      ts.isStringLiteral(init.arguments[0])
+      ? init.arguments[0].text
+      : null;
+  }
+
+  // The test file's imports: name -> {spec, kind: named | default | namespace, imported}
+  function importsOf(sf) {
+    const map = new Map();
+    for (const st of sf.statements) {
+      if (ts.isImportDeclaration(st) && st.importClause && !st.importClause.isTypeOnly) {
+        const spec = st.moduleSpecifier.text;
+        const clause = st.importClause;
+        if (clause.name) map.set(clause.name.text, { spec, kind: "default", imported: "default" });
+        const named = clause.namedBindings;
+        if (named && ts.isNamespaceImport(named)) {
+          map.set(named.name.text, { spec, kind: "namespace", imported: "*" });
+        } else if (named) {
+          for (const el of named.elements) {
+            if (el.isTypeOnly) continue;
+            const imported = (el.propertyName || el.name).text;
+            map.set(el.name.text, { spec, kind: "named", imported });
+          }
+        }
+      } else if (ts.isVariableStatement(st)) {
+        for (const decl of st.declarationList.declarations) {
+          const spec = decl.initializer ? requireOf(decl.initializer) : null;
+          if (spec === null) continue;
+          if (ts.isIdentifier(decl.name)) {
+            map.set(decl.name.text, { spec, kind: "namespace", imported: "*" });
+          } else if (ts.isObjectBindingPattern(decl.name)) {
+            for (const el of decl.name.elements) {
+              if (!ts.isIdentifier(el.name)) continue;
+              const imported = (el.propertyName || el.name).getText();
+              map.set(el.name.text, { spec, kind: "named", imported });
+            }
+          }
+        }
+      }
+    }
+    return map;
+  }
+
+  function patternNames(pattern, into) {
+    if (ts.isIdentifier(pattern)) into.add(pattern.text);
+    else for (const el of pattern.elements || []) if (!ts.isOmittedExpression(el)) patternNames(el.name, into);
+    return into;
+  }
+
+  function blockNames(block, into) {
+    for (const st of block.statements) {
+      if (ts.isVariableStatement(st)) {
+        for (const decl of st.declarationList.declarations) patternNames(decl.name, into);
+      } else if ((ts.isFunctionDeclaration(st) || ts.isClassDeclaration(st)) && st.name) {
+        into.add(st.name.text);
+      }
+    }
+    return into;
+  }
+
+  // The names an expression uses as values that nothing inside it binds: name -> [identifiers]
+  function freeNames(root) {
+    const found = new Map();
+    const visit = (node, bound) => {
+      if (ts.isTypeNode(node)) return;
+      if (ts.isIdentifier(node)) {
+        const p = node.parent;
+        const isKey =
+          (ts.isPropertyAccessExpression(p) && p.name === node) ||
+          ((ts.isPropertyAssignment(p) || ts.isMethodDeclaration(p)) && p.name === node) ||
+          (ts.isBindingElement(p) && p.propertyName === node);
+        if (!isKey && !bound.has(node.text)) {
+          if (!found.has(node.text)) found.set(node.text, []);
+          found.get(node.text).push(node);
+        }
+        return;
+      }
+      let inner = bound;
+      if (ts.isFunctionLike(node)) {
+        inner = new Set(bound);
+        if (node.name && ts.isIdentifier(node.name)) inner.add(node.name.text);
+        for (const p of node.parameters || []) patternNames(p.name, inner);
+      } else if (ts.isBlock(node)) {
+        inner = blockNames(node, new Set(bound));
+      }
+      ts.forEachChild(node, (child) => visit(child, inner));
+    };
+    visit(root, new Set());
+    return found;
+  }
+
+  // Where ``use`` sees a declaration of ``name``: a variable declaration or a function
+  function localDeclaration(name, use) {
+    for (let node = use.parent; node; node = node.parent) {
+      for (const st of node.statements || []) {
+        if (ts.isFunctionDeclaration(st) && st.name && st.name.text === name && st.body) return st;
+        if (!ts.isVariableStatement(st)) continue;
+        for (const decl of st.declarationList.declarations) {
+          if (ts.isIdentifier(decl.name) && decl.name.text === name) return decl;
+        }
+      }
+    }
+    return null;
+  }
+
+  // The expression (or helper) as text that runs on its own: {text, imports, helpers}, or null
+  function close(node, row, imports, depth) {
+    const edits = [];
+    const needed = new Map();
+    const helpers = [];
+    for (const [name, uses] of freeNames(node)) {
+      let value = row.has(name) ? row.get(name) : null;
+      if (value === null && imports.has(name)) {
+        needed.set(name, imports.get(name));
+        continue;
+      }
+      if (value === null && GLOBALS.has(name)) continue;
+      if (value === null) {
+        const decl = localDeclaration(name, uses[0]);
+        const init = decl && ts.isVariableDeclaration(decl) ? unwrap(decl.initializer) : null;
+        if (init && isLiteral(init)) {
+          value = init;
+        } else if (decl && depth < MAX_DEPTH && (ts.isFunctionDeclaration(decl) || init)) {
+          const sub = close(ts.isFunctionDeclaration(decl) ? decl : init, new Map(), imports, depth + 1);
+          if (!sub) return null;
+          for (const [k, v] of sub.imports) needed.set(k, v);
+          helpers.push(...sub.helpers);
+          helpers.push(ts.isFunctionDeclaration(decl) ? sub.text : `const ${name} = ${sub.text};`);
+          continue;
+        } else {
+          return null;
+        }
+      }
+      for (const use of uses) {
+        const text = ts.isShorthandPropertyAssignment(use.parent)
+          ? `${name}: ${value.getText()}`
+          : value.getText();
+        edits.push([use.getStart(), use.getEnd(), text]);
+      }
+    }
+    let text = node.getText();
+    const start = node.getStart();
+    for (const [from, to, value] of edits.sort((a, b) => b[0] - a[0])) {
+      text = text.slice(0, from - start) + value + text.slice(to - start);
+    }
+    return { text, imports: needed, helpers: [...new Set(helpers)] };
+  }
+
+  // The changed name an expression calls or reads, if any
+  function mentioned(node, names) {
+    let found = null;
+    const visit = (n) => {
+      if (found) return;
+      if (ts.isPropertyAccessExpression(n) && names.has(n.name.text)) found = n.name.text;
+      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && names.has(n.expression.text)) {
+        found = n.expression.text;
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(node);
+    return found;
+  }
+
+  // `() => x` and `() => { return x; }` (what `expect(() => …).toThrow()` checks): x
+  function checked(node) {
+    node = unwrap(node);
+    if (!ts.isArrowFunction(node) || node.parameters.length) return node;
+    if (!ts.isBlock(node.body)) return unwrap(node.body);
+    const [only] = node.body.statements;
+    if (node.body.statements.length !== 1) return null;
+    if (ts.isReturnStatement(only) && only.expression) return unwrap(only.expression);
+    return ts.isExpressionStatement(only) ? unwrap(only.expression) : null;
+  }
+
+  // Where the primitive literals are in a text (statements with ``wrap``): [{part, start, end,
+  // text}], offsets in the text itself
+  function literalSpans(text, part, wrap) {
+    const [before, after] = wrap;
+    const sf = ts.createSourceFile("x.ts", before + text + after, ts.ScriptTarget.Latest, true);
+    const spans = [];
+    const visit = (n) => {
+      if (primitive(n)) {
+        const start = n.getStart() - before.length;
+        spans.push({ part, start, end: n.getEnd() - before.length, text: n.getText() });
+        return;
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(sf);
+    return spans;
+  }
+
+  // The checked expressions of one test file that reach one of ``names``
+  function expressionsIn(sf, names, counts) {
+    const imports = importsOf(sf);
+    const out = [];
+    const seen = new Set();
+    const visit = (node) => {
+      const isExpect =
+        ts.isCallExpression(node) &&
+        ts.isIdentifier(node.expression) &&
+        node.expression.text === "expect" &&
+        node.arguments.length > 0;
+      const target = isExpect ? checked(node.arguments[0]) : null;
+      const group = target ? mentioned(target, names) : null;
+      for (const row of group ? rowsAround(node) : []) {
+        if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
+        const closed = close(target, row, imports, 0);
+        const setup = closed ? closed.helpers.join("\n") : "";
+        const key = closed ? `${setup}\n${closed.text}` : null;
+        if (!closed || closed.text.length > MAX_TEXT || seen.has(key)) continue;
+        seen.add(key);
+        counts.set(group, (counts.get(group) || 0) + 1);
+        out.push({
+          group,
+          text: closed.text,
+          setup,
+          imports: [...closed.imports].map(([name, i]) => ({ name, ...i })),
+          literals: [
+            ...literalSpans(setup, "setup", ["", ""]),
+            ...literalSpans(closed.text, "text", ["(", ")"]),
+          ],
+        });
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+    return out;
+  }
+
+  return { changedMembers, expressionsIn };
+};
