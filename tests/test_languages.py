@@ -19,12 +19,12 @@ from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 from jobs.languages.language_protocol import Installed, InstallRequest, Language
 from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.python.testfiles import is_test_file
+from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import LocalSandbox, Sandbox
 from jobs.testgen import produce_tests, targets
 from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
 from jobs.testgen.pin import BrokenTests, Pinning
-from jobs.testgen.pytest_runner import PytestRun, TestFailure
 from jobs.testgen.targets import Target
 from jobs.testgen.tests_report import unkept_result
 from tests.test_testgen import make_repo
@@ -167,15 +167,14 @@ class Toy:
         self.calls.append("syntax_errors")
         return {}
 
-    def _run(self, checkout: Path, paths: list[str]) -> PytestRun:
+    def _run(self, checkout: Path, paths: list[str]) -> SuiteRun:
         executed: dict[str, set[int]] = {SOURCE: {1}}  # the existing tests run line 1 only
         for path in paths:
             for line in (checkout / path).read_text().splitlines():
                 if line.startswith("covers "):
                     executed[SOURCE] |= {int(n) for n in line.split()[1:]}
-        return PytestRun(
-            returncode=0,
-            timed_out=False,
+        return SuiteRun(
+            "passed",
             duration_s=0.0,
             output="",
             executed=executed,
@@ -186,12 +185,12 @@ class Toy:
 
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
-    ) -> PytestRun:
+    ) -> SuiteRun:
         self.calls.append("run_suite")
         return self._run(checkout, [])
 
     def imported_elsewhere(
-        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+        self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
         return []
 
@@ -204,7 +203,7 @@ class Toy:
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> PytestRun:
+    ) -> SuiteRun:
         self.calls.append(f"run_tests {' '.join(paths)}")
         return self._run(checkout, paths)
 
@@ -230,7 +229,7 @@ class Toy:
     ) -> BrokenTests:
         raise AssertionError("the toy suite has no failing tests")
 
-    def conventions(self, checkout: Path) -> Conventions:
+    def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         self.calls.append("conventions")
         return Conventions(framework="toyspec", test_dirs=["spec"], naming="<name>.spec.toy")
 
