@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from core.repo_config import Dependencies
-from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from core.repo_config import Dependencies, RepoConfig
+from core.settings import Settings
+from jobs.languages import language_registry as registry
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT, JavaScript
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, ReportProblem, RunResults
 from jobs.languages.javascript.suite_results import file_outcomes, merge, not_run, suite_run
@@ -22,9 +24,13 @@ from jobs.languages.language_protocol import InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult
+from jobs.testgen import produce_tests
+from jobs.testgen.engines import EngineOutcome, Portfolio, Workspace, register
+from jobs.testgen.targets import Target
 from tests.js_support import node_or_skip, npm_install
 from tests.test_js_jest import JEST, git
 from tests.test_js_vitest import VITEST
+from tests.test_languages import isolated_registries  # noqa: F401 (a fixture)
 
 
 def result(returncode: int, output: str = "", timed_out: bool = False) -> CommandResult:
@@ -301,3 +307,99 @@ async def test_install_scripts_stay_off_unless_the_config_allows_them(
     assert ("--ignore-scripts" in (installed.note or "")) is not allowed, installed.note
     assert (checkout / "ran").exists() is allowed
     assert Dependencies().install_scripts is False
+
+
+# --- the real stages with the JS backend and a scripted engine ---------------------------------
+
+ONLY_POSITIVE = VITEST_EXISTING.split('test("zero was negative"')[0]
+SCRIPTED_TEST = """\
+import { expect, test } from "vitest";
+import { sign } from "../src/calc";
+
+test("zero and negatives", () => {
+  expect(sign(0)).toBe(0);
+  expect(sign(-2)).toBe(-1);
+});
+"""
+
+
+class JavaScriptBuilding(JavaScript):
+    """The JS backend as it is, said to build tests with one scripted engine: what flipping
+    ``builds_tests`` for an engine that writes a vitest test would run."""
+
+    builds_tests = True
+    engines: tuple[str, ...] = ("scripted-ts",)
+
+
+class ScriptedTsEngine:
+    name = "scripted-ts"
+    label = "Scripted TS engine"
+    share = 1.0
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        path = f"{workspace.output_dir}/sign.test.ts"
+        (workspace.checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (workspace.checkout / path).write_text(SCRIPTED_TEST)
+        return EngineOutcome(written=[path], notes=[f"scripted: {targets[0].path}"])
+
+
+@pytest.mark.slow
+@pytest.mark.usefixtures("isolated_registries")
+async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path: Path) -> None:
+    """Install (npm ci from the lockfile), the baseline under coverage, the conventions' test
+    folder, validation 5/5 by vitest, the keep rule and the base commit, all through the JS
+    backend: the TS file's changed-line coverage goes up and the kept test pins the change."""
+    registry.register(JavaScriptBuilding())
+    register(ScriptedTsEngine(), Portfolio("offline", ("scripted-ts",), label="offline: ts"))
+    checkout = tmp_path / "checkout"
+    project = PROJECTS["vitest"]
+    checkout.mkdir()
+    (checkout / "package.json").write_text(
+        json.dumps({"name": "tiny", "private": True, **project.manifest})
+    )
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout, "--package-lock-only")
+    finally:
+        await sandbox.close()
+    files = {
+        ".gitignore": "node_modules/\n.tandem-work/\n",
+        project.source: project.base,
+        project.existing: ONLY_POSITIVE,
+    }
+    for path, text in files.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(text)
+    git(checkout, "init", "-q")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "-qm", "base")
+    base_sha = git(checkout, "rev-parse", "HEAD")
+    (checkout / project.source).write_text(project.head)
+    git(checkout, "commit", "-qam", "head")
+
+    config = RepoConfig.model_validate({"test_generation": {"engine": "offline"}})
+    settings = Settings(
+        llm_model=None, sandbox="local", data_dir=tmp_path / "data", test_timeout_s=300
+    )  # type: ignore[call-arg]
+    production = await produce_tests(
+        LocalSandbox(),
+        checkout,
+        {project.source: {7, 8, 9, 10}},
+        config,
+        settings,
+        base_sha=base_sha,
+    )
+
+    assert production.nothing_to_do is None, (production.nothing_to_do, production.problems)
+    assert not production.problems, production.problems
+    assert production.baseline == "Existing tests: 1 passed."
+    assert "scripted: src/calc.ts" in production.notes
+    assert list(production.kept) == ["test/sign.test.ts"], production.verdicts
+    assert production.kept["test/sign.test.ts"] == SCRIPTED_TEST
+    (verdict,) = production.verdicts
+    assert verdict.kept and "passed 5/5 runs" in verdict.reason, verdict
+    assert production.before is not None and production.after is not None
+    assert (production.before.covered_count, production.before.total) == (0, 3)
+    assert (production.after.covered_count, production.after.total) == (3, 3)
+    assert production.pinning is not None
+    assert production.pinning.outcomes == {"test/sign.test.ts": "fails"}
