@@ -403,3 +403,27 @@ async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path:
     assert (production.after.covered_count, production.after.total) == (3, 3)
     assert production.pinning is not None
     assert production.pinning.outcomes == {"test/sign.test.ts": "fails"}
+
+
+def test_conventions_come_from_the_changed_sources_package(tmp_path: Path) -> None:
+    """A workspace member's own runner config decides where its test goes (read, never run)."""
+    app = tmp_path / "packages" / "app"
+    (app / "src").mkdir(parents=True)
+    (tmp_path / "package.json").write_text(json.dumps({"workspaces": ["packages/*"]}))
+    (app / "package.json").write_text(
+        json.dumps({"name": "app", "type": "module", "devDependencies": {"vitest": VITEST}})
+    )
+    (app / "vitest.config.ts").write_text(
+        'export default { test: { include: ["spec/**/*.spec.ts"] } };\n'
+    )
+    (app / "src" / "x.ts").write_text("export const x = 1;\n")
+
+    conventions = JAVASCRIPT.conventions(tmp_path, {"packages/app/src/x.ts": {1}})
+
+    text = conventions.describe()
+    assert "- The package is `packages/app`" in text
+    assert "The runner is vitest" in text and "`spec/**/*.spec.ts`" in text
+    assert "A test of `packages/app/src/x.ts` goes at `packages/app/spec/x.spec.ts`." in text
+    assert conventions.framework == "vitest"
+    none = JAVASCRIPT.conventions(tmp_path, {"elsewhere.ts": {1}}).describe()
+    assert "No JavaScript/TypeScript package with a supported runner" in none

@@ -30,7 +30,7 @@ class JsConventions(Conventions):
 
     package: str = ""
     layout: TestLayout | None = None
-    source: str | None = None  # the changed source a test path was chosen for
+    source: str | None = None  # the changed source a test path is chosen for (package-relative)
 
     def describe(self) -> str:
         if self.layout is None:
@@ -41,7 +41,8 @@ class JsConventions(Conventions):
             where = self.layout.test_path_for(self.source)
             if where is not None:
                 shown = posixpath.join(self.package, where) if self.package else where
-                lines.append(f"- A test of `{self.source}` goes at `{shown}` (package-relative).")
+                source = posixpath.join(self.package, self.source) if self.package else self.source
+                lines.append(f"- A test of `{source}` goes at `{shown}`.")
         return "\n".join(lines)
 
 
