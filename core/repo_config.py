@@ -150,6 +150,12 @@ class Dependencies(_Section):
         description="requirements files to install instead of what auto finds (paths relative "
         "to the repository root)",
     )
+    install_scripts: bool = Field(
+        default=False,
+        description="run the install scripts (preinstall, install, postinstall) of a "
+        "JavaScript/TypeScript install (npm ci, pnpm, yarn): they are code from the dependencies "
+        "and the pull request, so they stay off (--ignore-scripts) unless this is true",
+    )
 
     @field_validator("requirements")
     @classmethod

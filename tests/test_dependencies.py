@@ -43,6 +43,7 @@ from jobs.dependencies import (
 )
 from jobs.dependencies.install import PIP_LOG
 from jobs.dependencies.install_plan import project_alone
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
 from jobs.testgen import new_test_files, produce_tests, pytest_runner
 from tests.test_testgen import make_repo
@@ -767,7 +768,7 @@ def helper_repo(root: Path, requirements: str = "./vendor/helperlib\n") -> Path:
     )
 
 
-async def baseline(sandbox: Any, repo: Path) -> pytest_runner.PytestRun:
+async def baseline(sandbox: Any, repo: Path) -> SuiteRun:
     return await pytest_runner.run_pytest(
         sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
     )

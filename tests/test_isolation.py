@@ -16,6 +16,7 @@ from pathlib import Path
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.dependencies import ENV_DIR, install_dependencies
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.testgen import produce_tests, pytest_runner
 from tests.test_dependencies import HELPER_PYPROJECT
@@ -84,7 +85,7 @@ def vendored_repo(root: Path, files: dict[str, str]) -> Path:
     )
 
 
-async def baseline(sandbox: LocalSandbox, repo: Path) -> pytest_runner.PytestRun:
+async def baseline(sandbox: LocalSandbox, repo: Path) -> SuiteRun:
     return await pytest_runner.run_pytest(
         sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
     )

@@ -106,3 +106,15 @@ def test_jest_test_regex_and_ignored_folders() -> None:
     assert globs.admits("tests/a.ts")
     assert not globs.admits("tests/fixtures/a.ts")
     assert not globs.admits("src/a.test.ts")
+
+
+def test_a_package_without_tests_names_them_as_its_runner_collects_them() -> None:
+    spec_only = vitest_globs(
+        "vitest.config.ts", 'export default { test: { include: ["spec/**/*.spec.ts"] } }'
+    )
+    assert read_layout("vitest", spec_only, ["src/x.ts"], {}, {}).kind == "spec"
+    folder_named_test = vitest_globs(
+        "vitest.config.ts", 'export default { test: { include: ["test/**/*.ts"] } }'
+    )
+    assert read_layout("vitest", folder_named_test, ["src/x.ts"], {}, {}).kind == "test"
+    assert read_layout("vitest", vitest_globs(None, None), ["src/x.ts"], {}, {}).kind == "test"

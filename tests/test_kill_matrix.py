@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.per_test import Options, select_tests
@@ -76,7 +77,7 @@ def tiny_project(root: Path) -> Path:
     )
 
 
-async def baseline_run(sandbox: LocalSandbox, repo: Path) -> pytest_runner.PytestRun:
+async def baseline_run(sandbox: LocalSandbox, repo: Path) -> SuiteRun:
     run = await pytest_runner.run_pytest(
         sandbox,
         repo,

@@ -19,12 +19,12 @@ from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 from jobs.languages.language_protocol import Installed, InstallRequest, Language
 from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.python.testfiles import is_test_file
+from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import LocalSandbox, Sandbox
-from jobs.testgen import produce_tests, targets
+from jobs.testgen import produce_tests, pytest_runner, targets
 from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
 from jobs.testgen.pin import BrokenTests, Pinning
-from jobs.testgen.pytest_runner import PytestRun, TestFailure
 from jobs.testgen.targets import Target
 from jobs.testgen.tests_report import unkept_result
 from tests.test_testgen import make_repo
@@ -167,15 +167,14 @@ class Toy:
         self.calls.append("syntax_errors")
         return {}
 
-    def _run(self, checkout: Path, paths: list[str]) -> PytestRun:
+    def _run(self, checkout: Path, paths: list[str]) -> SuiteRun:
         executed: dict[str, set[int]] = {SOURCE: {1}}  # the existing tests run line 1 only
         for path in paths:
             for line in (checkout / path).read_text().splitlines():
                 if line.startswith("covers "):
                     executed[SOURCE] |= {int(n) for n in line.split()[1:]}
-        return PytestRun(
-            returncode=0,
-            timed_out=False,
+        return SuiteRun(
+            "passed",
             duration_s=0.0,
             output="",
             executed=executed,
@@ -186,12 +185,12 @@ class Toy:
 
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
-    ) -> PytestRun:
+    ) -> SuiteRun:
         self.calls.append("run_suite")
         return self._run(checkout, [])
 
     def imported_elsewhere(
-        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+        self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
         return []
 
@@ -204,7 +203,7 @@ class Toy:
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> PytestRun:
+    ) -> SuiteRun:
         self.calls.append(f"run_tests {' '.join(paths)}")
         return self._run(checkout, paths)
 
@@ -230,7 +229,7 @@ class Toy:
     ) -> BrokenTests:
         raise AssertionError("the toy suite has no failing tests")
 
-    def conventions(self, checkout: Path) -> Conventions:
+    def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         self.calls.append("conventions")
         return Conventions(framework="toyspec", test_dirs=["spec"], naming="<name>.spec.toy")
 
@@ -326,3 +325,51 @@ async def test_a_portfolio_engine_that_writes_another_language_does_not_run(
     production = await produce_tests(LocalSandbox(), repo, {SOURCE: {2, 3}}, config, NO_LLM)
     assert "toy: not run, it writes no Toy tests." in production.notes
     assert not production.kept
+
+
+@pytest.mark.parametrize(
+    ("returncode", "timed_out", "status", "described", "problem"),
+    [
+        (
+            0,
+            False,
+            "passed",
+            "0 passed",
+            "the existing tests ran but coverage.py collected no data",
+        ),
+        (1, False, "failed", "0 failed, 0 passed", None),
+        (5, False, "no tests", "no tests collected", None),
+        (
+            2,
+            False,
+            "did not run",
+            "interrupted (collection errors)",
+            "the existing tests were interrupted (pytest exit 2): E   ImportError: gone",
+        ),
+        (
+            4,
+            False,
+            "did not run",
+            "pytest exited 4: E   ImportError: gone",
+            "the existing tests were misconfigured (pytest exit 4): E   ImportError: gone",
+        ),
+        (
+            7,
+            False,
+            "did not run",
+            "pytest exited 7: E   ImportError: gone",
+            "the existing tests did not run (pytest exit 7): E   ImportError: gone",
+        ),
+        (1, True, "timed out", "timed out after 3 s", "the existing tests timed out after 3 s"),
+    ],
+)
+def test_pytests_exit_codes_are_read_in_its_runner_into_the_neutral_run(
+    returncode: int, timed_out: bool, status: str, described: str, problem: str | None
+) -> None:
+    """The texts the check run showed when the run was pytest's own type, word for word."""
+    run = pytest_runner.suite_run(returncode, timed_out, 3.2, "collecting\nE   ImportError: gone\n")
+    if status == "failed":
+        run.executed = {"a.py": {1}}
+    assert (run.status, run.describe(), run.problem()) == (status, described, problem)
+    assert run.ok is (status == "passed") and run.timed_out is timed_out
+    assert run.returncode == returncode  # shown, never decided on

@@ -17,6 +17,7 @@ from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
 from jobs.testgen import (
@@ -163,7 +164,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
 
 
 def test_on_a_coverage_tie_the_pinning_test_is_kept() -> None:
-    baseline = pytest_runner.PytestRun(returncode=0, timed_out=False, duration_s=0.0, output="")
+    baseline = SuiteRun("passed", duration_s=0.0, output="")
     changed = {"pkg/calc.py": {6, 7}}
     same = {"pkg/calc.py": {6, 7}}
     passed = [

@@ -8,8 +8,10 @@
   or an engine is in its docstring.
 - :mod:`.python`: the Python backend (pytest, coverage.py, ``ast``), delegating to the modules
   of :mod:`jobs.testgen` that do the work.
-- :mod:`.javascript`: the JavaScript/TypeScript backend's parts (issue 20). It is registered so
-  that its changed files are recognised and reported, but it generates no tests yet.
+- :mod:`.suite_run`: :class:`~.suite_run.SuiteRun`, a run of the tests in no runner's terms,
+  which each backend's runner fills.
+- :mod:`.javascript`: the JavaScript/TypeScript backend (issue 20): its runs (vitest, jest) are
+  wired, but no engine writes JS/TS tests yet, so a JS/TS change is reported as not built.
 
 This package's ``__init__`` imports nothing, so that :mod:`jobs.dependencies` can use the pure
 :mod:`.python.testfiles` without loading test generation.

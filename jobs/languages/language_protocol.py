@@ -2,9 +2,9 @@
 ask of the language a change is written in. A backend implements it; the registry
 (:mod:`.language_registry`) says which backend owns a changed file.
 
-The result types are today's, from the Python backend's modules: a suite run is a
-:class:`~jobs.testgen.pytest_runner.PytestRun` (its fields, line sets per file, failures per
-test, passed and timed out, are not pytest's own), the base commit's verdicts are
+A suite run is a :class:`~jobs.languages.suite_run.SuiteRun`, which each runner fills in its
+own terms (how the run went, line sets per file, failures per test). The other result types
+are today's, from the Python backend's modules: the base commit's verdicts are
 :class:`~jobs.testgen.pin.Pinning` and :class:`~jobs.testgen.pin.BrokenTests`, and the
 conventions a prompt reads are :class:`~jobs.testgen.conventions.Conventions`. A second backend
 fills the same types.
@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from core.repo_config import Dependencies
+from jobs.languages.suite_run import SuiteRun, TestFailure
 
 if (
     TYPE_CHECKING
@@ -25,7 +26,6 @@ if (
     from jobs.sandbox import Sandbox
     from jobs.testgen.conventions import Conventions
     from jobs.testgen.pin import BrokenTests, Pinning
-    from jobs.testgen.pytest_runner import PytestRun, TestFailure
 
 Lines = dict[str, set[int]]  # repository-relative path -> line numbers
 
@@ -64,7 +64,7 @@ class RunTests(Protocol):
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> Awaitable[PytestRun]: ...
+    ) -> Awaitable[SuiteRun]: ...
 
 
 class Language(Protocol):
@@ -113,13 +113,13 @@ class Language(Protocol):
 
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
-    ) -> PytestRun:
+    ) -> SuiteRun:
         """The repository's own tests, all of them, under coverage in the sandbox; where it can,
         with which lines of ``sources`` (the changed files) each test runs."""
         ...
 
     def imported_elsewhere(
-        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+        self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
         """(module, where) of each changed source the suite ran from outside the checkout
         (``root``, resolved): what it measured there says nothing about the change."""
@@ -134,7 +134,7 @@ class Language(Protocol):
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> PytestRun:
+    ) -> SuiteRun:
         """One run of the given test files (a :class:`RunTests`); validation runs a candidate
         ``flaky_runs`` times through it (:class:`jobs.testgen.validation.Validator`)."""
         ...
@@ -166,9 +166,9 @@ class Language(Protocol):
         broken by the change."""
         ...
 
-    def conventions(self, checkout: Path) -> Conventions:
-        """The repository's test conventions, for the agent's prompt and the output folder
-        (read, never run)."""
+    def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
+        """The repository's test conventions where tests of ``sources`` (the changed files)
+        go, for the agent's prompt and the output folder (read, never run)."""
         ...
 
 

@@ -36,8 +36,8 @@ from pathlib import Path
 
 from jobs.dependencies.install import CheckoutFiles
 from jobs.dependencies.pytestconfig import read_pytest_config
+from jobs.languages.suite_run import TestFailure
 from jobs.sandbox import Sandbox, workdir
-from jobs.testgen import pytest_runner
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
 from jobs.testgen.pin import (
     BaseRun,
@@ -229,7 +229,7 @@ async def broken_on_base(
     sandbox: Sandbox,
     checkout: Path,
     sha: str,
-    failures: list[pytest_runner.TestFailure],
+    failures: list[TestFailure],
     *,
     timeout_s: float,
 ) -> BrokenTests:
@@ -276,7 +276,7 @@ def _regular_file(root: Path, path: str) -> bool:
     return target.is_file() and not target.is_symlink() and inside(root, target)
 
 
-def locate(checkout: Path, failure: pytest_runner.TestFailure) -> Located | None:
+def locate(checkout: Path, failure: TestFailure) -> Located | None:
     """The head checkout's file and ``def`` line of a failing test, from its JUnit address
     (classname "tests.test_x.TestK", name "test_y[1]"; a collection error has classname ""
     and the module as its name). None when no test file in the checkout matches."""

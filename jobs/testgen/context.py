@@ -13,8 +13,9 @@ from pathlib import Path
 from core.repo_config import RepoConfig, TestGeneration
 from core.settings import Settings
 from jobs.languages.language_protocol import Language
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 from jobs.testgen.conventions import Conventions
 from jobs.testgen.engines.registry import Portfolio
@@ -47,7 +48,7 @@ class Plan:
 
     portfolio: Portfolio
     sources: dict[str, set[int]]  # the changed source files that parse, and their changed lines
-    baseline: pytest_runner.PytestRun  # the existing tests under coverage
+    baseline: SuiteRun  # the existing tests under coverage
     changed_exec: line_sets.Lines  # the changed executable lines
     before: line_sets.ChangedCoverage  # what the existing tests cover of them
     targets: list[Target]  # the files with changed lines nothing covers, in order

@@ -30,8 +30,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 from jobs.testgen.per_test_choice import (
     Choice,
@@ -166,7 +167,7 @@ async def select_tests(
     sandbox: Sandbox,
     checkout: Path,
     candidates: list[str],
-    baseline: pytest_runner.PytestRun,
+    baseline: SuiteRun,
     changed_exec: line_sets.Lines,
     options: Options,
 ) -> PerTestSelection:
@@ -243,9 +244,7 @@ async def _measure_pool(
     passed, with the changed lines each runs, and the changed lines run at import."""
     modules = {_module(c.path): c.path for c in files}
     paths = [c.path for c in files]
-    measured: list[
-        tuple[str, pytest_runner.PytestRun, dict[str, line_sets.Lines], line_sets.Lines, Path]
-    ] = []
+    measured: list[tuple[str, SuiteRun, dict[str, line_sets.Lines], line_sets.Lines, Path]] = []
     if paths:
         run, contexts, outside, junit = await measure(
             sandbox, checkout, paths, tag="per-test", timeout_s=options.left()
@@ -281,7 +280,7 @@ async def _measure_pool(
 class _Run:
     """One measured run: its result, JUnit report, candidate modules and lines per test."""
 
-    run: pytest_runner.PytestRun
+    run: SuiteRun
     junit: Path
     modules: dict[str, str]
     per_case: dict[tuple[str, str], line_sets.Lines]

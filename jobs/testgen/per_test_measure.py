@@ -9,6 +9,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets, pytest_runner
 
@@ -75,7 +76,7 @@ def junit_outcomes(xml: Path, modules: dict[str, str]) -> dict[tuple[str, str], 
 
 async def measure(
     sandbox: Sandbox, checkout: Path, paths: list[str], *, tag: str, timeout_s: float
-) -> tuple[pytest_runner.PytestRun, dict[str, line_sets.Lines], line_sets.Lines, Path]:
+) -> tuple[SuiteRun, dict[str, line_sets.Lines], line_sets.Lines, Path]:
     """One pytest run of ``paths`` under coverage with per-test contexts and --runxfail."""
     workdir.prepare(checkout)
     (checkout / CONTEXT_RC).write_text(
@@ -90,7 +91,7 @@ async def measure(
     result = await sandbox.run(
         [*command, *MEASURE_OPTIONS, *paths], cwd=checkout, timeout_s=timeout_s
     )
-    run = pytest_runner.PytestRun(
+    run = pytest_runner.suite_run(
         result.returncode, result.timed_out, result.duration_s, result.output
     )
     contexts: dict[str, line_sets.Lines] = {}
@@ -138,7 +139,7 @@ async def flaky_runs(
             label = names.get(path or "", {}).get(top)
             if label is not None:
                 failing[label] = f"{prefix} failed: {failure.message}"
-        if run.returncode != 1 or not failing:
+        if run.status != "failed" or not failing:
             return dict.fromkeys(everyone, f"{prefix} {run.describe()}"), number - 1
         return failing, number - 1
     return {}, max(0, runs - 1)

@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from core.github import Annotation
+from jobs.languages.suite_run import TestFailure
 from jobs.sandbox import decisive_line
-from jobs.testgen import pytest_runner
 
 Outcome = Literal["fails", "passes", "unknown"]
 MAX_ANNOTATIONS = 50
@@ -252,7 +252,7 @@ class BrokenTests:
 
 
 def classify_broken(
-    failures: list[tuple[pytest_runner.TestFailure, Located | None]],
+    failures: list[tuple[TestFailure, Located | None]],
     missing_on_base: set[str],
     run: BaseRun | None,
     note: str = "",

@@ -12,9 +12,9 @@ import json
 import logging
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.suite_run import NotRun, Status, SuiteRun, TestFailure
 from jobs.sandbox import Sandbox, decisive_line, last_line
 from jobs.sandbox.workdir import LAUNCHER, MODULES_SUFFIX, RC_FILE, WORK_DIR, prepare
 from jobs.testgen.line_sets import Lines
@@ -22,87 +22,32 @@ from jobs.testgen.line_sets import Lines
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class TestFailure:
-    __test__ = False  # not a pytest class
-
-    classname: str  # "tests.test_x" or "tests.test_x.TestClass"
-    name: str  # "test_name" or "test_name[param]"
-    message: str
-
-    @property
-    def nodeid(self) -> str:
-        return f"{self.classname}::{self.name}"
-
-    def function_in(self, path: str) -> str | None:
-        """The top-level function this failure is, when it is one, in test file ``path``."""
-        module = PurePosixPath(path).with_suffix("").as_posix().replace("/", ".")
-        if self.classname == module and self.name.isidentifier():
-            return self.name
-        return None
+_STATUS: dict[int, Status] = {0: "passed", 1: "failed", 5: "no tests"}
+# pytest's exit codes 2, 3 and 4, as "the existing tests <trouble>"
+_TROUBLE = {2: "were interrupted", 3: "hit an internal error", 4: "were misconfigured"}
 
 
-@dataclass
-class PytestRun:
-    """One pytest run of some test paths, optionally under coverage."""
-
-    returncode: int
-    timed_out: bool
-    duration_s: float
-    output: str
-    executed: Lines = field(default_factory=dict)  # empty when not measured
-    statements: Lines = field(default_factory=dict)
-    failures: list[TestFailure] = field(default_factory=list)
-    passed: int = 0
-    measured: bool = False
-    # module name -> the file it was imported from (real path), when the run recorded them
-    modules: dict[str, str] = field(default_factory=dict)
-    # The checkout-relative record of what each test ran of the ``per_test`` files
-    # (scripts/tandem_per_test.py), when the run wrote one: the mutant runner's map.
-    per_test: str | None = None
-
-    @property
-    def ok(self) -> bool:
-        return self.returncode == 0 and not self.timed_out
-
-    def describe(self) -> str:
-        """One line about how the run went, for the check run."""
-        if self.timed_out:
-            return f"timed out after {self.duration_s:.0f} s"
-        if self.returncode == 0:
-            return f"{self.passed} passed"
-        if self.returncode == 5:
-            return "no tests collected"
-        if self.returncode == 2:
-            return "interrupted (collection errors)"
-        if self.returncode == 1:
-            return f"{len(self.failures)} failed, {self.passed} passed"
-        return f"pytest exited {self.returncode}: {last_line(self.output)}"
-
-    def problem(self) -> str | None:
-        """Why this run of the existing tests is not a baseline to trust, or None: it did not
-        run (a pytest exit other than 0, 1 and 5 — no tests — or a timeout), or it ran under
-        coverage and no data came back."""
-        if self.timed_out:
-            return f"the existing tests timed out after {self.duration_s:.0f} s"
-        if self.returncode not in (0, 1, 5):
-            what = {2: "were interrupted", 3: "hit an internal error", 4: "were misconfigured"}
-            return (
-                f"the existing tests {what.get(self.returncode, 'did not run')} "
-                f"(pytest exit {self.returncode}): {decisive_line(self.output)}"
-            )
-        if self.returncode in (0, 1) and not self.executed:
-            return "the existing tests ran but coverage.py collected no data"
-        return None
-
-    def failure_text(self, limit: int = 3) -> str:
-        if self.timed_out:
-            return self.describe()
-        if self.failures:
-            shown = "; ".join(f"{f.nodeid}: {f.message}" for f in self.failures[:limit])
-            more = len(self.failures) - limit
-            return shown + (f" (and {more} more)" if more > 0 else "")
-        return self.describe()
+def suite_run(returncode: int, timed_out: bool, duration_s: float, output: str) -> SuiteRun:
+    """A pytest run in the runner-neutral terms of :class:`SuiteRun`, read from pytest's exit
+    code: 0 passed, 1 some failed, 5 no tests collected, anything else did not run."""
+    status: Status | None = None if timed_out else _STATUS.get(returncode)
+    not_run = None
+    if timed_out:
+        status = "timed out"
+    elif status is None:
+        status = "did not run"
+        summary = (
+            "interrupted (collection errors)"
+            if returncode == 2
+            else f"pytest exited {returncode}: {last_line(output)}"
+        )
+        not_run = NotRun(
+            f"pytest exit {returncode}",
+            summary,
+            decisive_line(output),
+            _TROUBLE.get(returncode, "did not run"),
+        )
+    return SuiteRun(status, duration_s, output, returncode=returncode, not_run=not_run)
 
 
 def pytest_args(junit: str) -> list[str]:
@@ -123,7 +68,7 @@ async def run_pytest(
     timeout_s: float,
     measure: bool,
     per_test: list[str] | None = None,
-) -> PytestRun:
+) -> SuiteRun:
     """Run pytest on ``paths`` (all the repo's tests when empty) in the sandbox. Measured, it
     also records, for each test, the lines it ran of the ``per_test`` files (repo-relative):
     the mutants of those files then run against the tests that ran them, learnt here once."""
@@ -162,12 +107,7 @@ async def run_pytest(
     result = await sandbox.run(
         [*command, *pytest_args(junit), *paths], cwd=checkout, timeout_s=timeout_s
     )
-    run = PytestRun(
-        returncode=result.returncode,
-        timed_out=result.timed_out,
-        duration_s=result.duration_s,
-        output=result.output,
-    )
+    run = suite_run(result.returncode, result.timed_out, result.duration_s, result.output)
     run.failures, run.passed = read_junit(checkout / junit)
     run.modules = read_modules(checkout / modules)
     if measure and per_test and (checkout / record).is_file():

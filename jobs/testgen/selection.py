@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from jobs.languages.python.testfiles import is_test_file
-from jobs.testgen import line_sets, pytest_runner
+from jobs.languages.suite_run import SuiteRun
+from jobs.testgen import line_sets
 from jobs.testgen.targets import compress
 from jobs.testgen.validation import Validation, Verdict
 
 
 def select(
     passed: list[Validation],
-    baseline: pytest_runner.PytestRun,
+    baseline: SuiteRun,
     changed_exec: line_sets.Lines,
     rule: str,
     pins: Mapping[str, bool] | None = None,

@@ -17,6 +17,7 @@ from dataclasses import replace
 
 from jobs import dependencies
 from jobs.languages.language_protocol import Change, InstallRequest
+from jobs.languages.suite_run import SuiteRun
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
@@ -128,9 +129,7 @@ async def prepare(ctx: Context, production: Production, sources: dict[str, set[i
             production.problems.append(prepared.problem)
 
 
-async def baseline(
-    ctx: Context, production: Production, sources: dict[str, set[int]]
-) -> pytest_runner.PytestRun:
+async def baseline(ctx: Context, production: Production, sources: dict[str, set[int]]) -> SuiteRun:
     """The existing tests under coverage; the failing ones also run on the base commit."""
     ctx.step("measuring what the existing tests cover")
     started = time.monotonic()
@@ -173,7 +172,7 @@ def plan(
     production: Production,
     portfolio: Portfolio,
     sources: dict[str, set[int]],
-    run: pytest_runner.PytestRun,
+    run: SuiteRun,
 ) -> Plan | None:
     """The changed lines nothing covers, per file (None: nothing to do, and why)."""
     tg = ctx.tg
@@ -210,7 +209,7 @@ def plan(
             else f"The changed {ctx.language.label} files have no changed statements to cover."
         )
         return None
-    conventions = ctx.language.conventions(ctx.checkout)
+    conventions = ctx.language.conventions(ctx.checkout, sources)
     output_dir = output_dir_for(tg, conventions)
     return Plan(
         portfolio,

@@ -9,8 +9,8 @@ from typing import Any
 from core.part_registry import GENERATE_TESTS
 from core.repo_config import TestGeneration
 from jobs.agent import AgentOutcome
+from jobs.languages.suite_run import SuiteRun
 from jobs.state import Annotation, PartResult
-from jobs.testgen import pytest_runner
 from jobs.testgen.budget import BUDGET_STATUSES, Usage
 from jobs.testgen.deliver import fence_for
 from jobs.testgen.production import Production
@@ -18,16 +18,16 @@ from jobs.testgen.production import Production
 MAX_PINS_LISTED = 10  # kept tests named in the "fail on the base commit" line
 
 
-def baseline_line(run: pytest_runner.PytestRun) -> str:
+def baseline_line(run: SuiteRun) -> str:
     if run.timed_out:
         return (
             f"Existing tests: timed out after {run.duration_s:.0f} s; "
             "what they covered before that is not counted."
         )
-    if run.returncode == 5:
+    if run.status == "no tests":
         return "Existing tests: none found."
     text = f"Existing tests: {run.describe()}"
-    if run.returncode not in (0, 5):
+    if run.status in ("failed", "did not run"):
         text += " (coverage counted for what ran)" if run.measured else " (no coverage data)"
     return text + "."
 

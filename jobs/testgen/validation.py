@@ -16,7 +16,8 @@ from pathlib import Path, PurePosixPath
 
 from jobs import git
 from jobs.languages.language_protocol import RunTests
-from jobs.sandbox import Sandbox, decisive_line, workdir
+from jobs.languages.suite_run import SuiteRun
+from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.budget import Budget
 
@@ -118,8 +119,8 @@ async def validate(
     pruned: list[str] = []
     tag = hashlib.sha256(path.encode()).hexdigest()[:10]
     while True:
-        first: pytest_runner.PytestRun | None = None
-        failure: tuple[int, pytest_runner.PytestRun] | None = None
+        first: SuiteRun | None = None
+        failure: tuple[int, SuiteRun] | None = None
         for number in range(1, runs + 1):
             left = budget.remaining_s() if budget is not None else timeout_s
             if left <= 1:
@@ -158,7 +159,7 @@ async def validate(
         functions = {f.function_in(path) for f in run.failures}
         if (
             not pruned
-            and run.returncode == 1
+            and run.status == "failed"
             and run.failures
             and None not in functions
             and prune(checkout, path, {f for f in functions if f})
@@ -168,16 +169,17 @@ async def validate(
         return Validation(path, False, failure_reason(number, runs, run), output=run.output)
 
 
-def failure_reason(number: int, runs: int, run: pytest_runner.PytestRun) -> str:
+def failure_reason(number: int, runs: int, run: SuiteRun) -> str:
     """Why run ``number`` of ``runs`` failed, in one line."""
     if run.timed_out:
         what = f"timed out after {run.duration_s:.0f} s"
-    elif run.returncode == 5:
+    elif run.status == "no tests":
         return "no tests collected"
-    elif run.returncode == 1:
+    elif run.status == "failed":
         what = f"failed: {run.failure_text()}"
     else:
-        what = f"could not run (pytest exit {run.returncode}): {decisive_line(run.output)}"
+        stopped = run.stopped()
+        what = f"could not run ({stopped.exit}): {stopped.decisive}"
     if number > 1:
         return f"flaky: passed {number - 1} run(s), then run {number} of {runs} {what}"
     return what

@@ -1,7 +1,8 @@
 """The JavaScript/TypeScript backend's own parts (issue 20). :mod:`.javascript_backend` registers
-the language (:mod:`jobs.languages.language_registry`): it owns JS/TS files, so that a change to
-them is reported as "test generation is not built yet", and generates no tests until these parts are
-wired into it:
+the language (:mod:`jobs.languages.language_registry`) and runs its tests through
+:mod:`.javascript_runs` (read as a ``SuiteRun`` by :mod:`.suite_results`) and its conventions
+through :mod:`.javascript_conventions`; until an engine writes JS/TS tests, a change to them is
+reported as "test generation is not built yet". The parts:
 
 - :mod:`.detect`: which changed files are JS/TS sources, grouped by package, each with its test
   runner and package manager (pure: file texts in, values out), from :mod:`.packages` (sources

@@ -1,34 +1,30 @@
-"""The JavaScript/TypeScript language, registered so that its changed files are recognised:
-it owns ``.ts/.tsx/.js/.jsx/.mjs/.cjs`` (and ``.mts/.cts``) files (:mod:`.detect`), and says
-that it generates no tests yet. A change whose only sources are JS/TS ends as a skipped part
-with that reason, never ✅; the runs below raise :class:`NotBuilt`, and no stage calls them
-while ``builds_tests`` is False. Issue 20 wires :mod:`.vitest`, :mod:`.coverage` and
-:mod:`.toolchain` in here.
+"""The JavaScript/TypeScript language: it owns ``.ts/.tsx/.js/.jsx/.mjs/.cjs`` (and
+``.mts/.cts``) files (:mod:`.detect`), installs each changed package's dependencies the way its
+lockfile says (:mod:`.package_install`), and runs its tests through the package's own runner,
+vitest or jest (:mod:`.javascript_runs`): the suite under istanbul coverage with each test's
+lines, given test files, and test files on the base commit. Its conventions for a prompt are
+read from the runner's config and the package's tests (:mod:`.javascript_conventions`).
+
+No offline engine writes JS/TS tests yet (``engines`` is empty), and ``builds_tests`` stays
+False until the agent's path is proven end to end on a TypeScript project: until then a change
+whose only sources are JS/TS ends as a skipped part with :data:`NOT_BUILT`, never ✅.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import NoReturn
 
-from jobs.languages.javascript import packages
+from jobs.languages.javascript import javascript_runs, packages
+from jobs.languages.javascript.javascript_conventions import conventions_for
 from jobs.languages.javascript.package_install import install_packages
 from jobs.languages.language_protocol import Installed, InstallRequest
+from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.conventions import Conventions
 from jobs.testgen.pin import BrokenTests, Pinning
-from jobs.testgen.pytest_runner import PytestRun, TestFailure
 
 NOT_BUILT = "JavaScript/TypeScript: test generation is not built yet"
-
-
-class NotBuilt(NotImplementedError):
-    """A run the JavaScript/TypeScript backend cannot do yet."""
-
-
-def _not_built() -> NoReturn:
-    raise NotBuilt(NOT_BUILT)
 
 
 class JavaScript:
@@ -55,20 +51,30 @@ class JavaScript:
         }
 
     async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
-        return await install_packages(request, sources)
+        installed = await install_packages(request, sources)
+        if installed.status == "failed":
+            return installed
+        # vitest's per-test lines need its istanbul provider: installed now, on the install's
+        # network, where the project lacks it (the runs after this have no registry).
+        async with request.sandbox.networked(request.network) as box:
+            trouble = await javascript_runs.prepare_coverage(box, request.checkout, sorted(sources))
+        if trouble is None:
+            return installed
+        note = "; ".join(filter(None, [installed.note, f"coverage provider: {trouble}"]))
+        return Installed(installed.status, note)
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         return {}  # not parsed here yet: the TypeScript compiler API comes with issue 20
 
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
-    ) -> PytestRun:
-        _not_built()
+    ) -> SuiteRun:
+        return await javascript_runs.run_suite(sandbox, checkout, sources, timeout_s=timeout_s)
 
     def imported_elsewhere(
-        self, sources: Mapping[str, set[int]], run: PytestRun, root: str
+        self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
-        return []
+        return []  # istanbul reports only files under the checkout (:mod:`.coverage`)
 
     async def run_tests(
         self,
@@ -79,18 +85,22 @@ class JavaScript:
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> PytestRun:
-        _not_built()
+    ) -> SuiteRun:
+        return await javascript_runs.run_tests(
+            sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
+        )
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
     ) -> Pinning:
-        _not_built()
+        return await javascript_runs.pin_on_base(sandbox, checkout, sha, files, timeout_s=timeout_s)
 
     async def tests_failing_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
     ) -> set[tuple[str, str]] | None:
-        _not_built()
+        return await javascript_runs.tests_failing_on_base(
+            sandbox, checkout, sha, files, timeout_s=timeout_s
+        )
 
     async def broken_on_base(
         self,
@@ -101,10 +111,12 @@ class JavaScript:
         *,
         timeout_s: float,
     ) -> BrokenTests:
-        _not_built()
+        return await javascript_runs.broken_on_base(
+            sandbox, checkout, sha, failures, timeout_s=timeout_s
+        )
 
-    def conventions(self, checkout: Path) -> Conventions:
-        _not_built()
+    def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
+        return conventions_for(checkout, sorted(sources))
 
 
 JAVASCRIPT = JavaScript()

@@ -120,7 +120,8 @@ def by_report_ids(per_test: PerTestLines, results: RunResults) -> PerTestLines:
 async def run_per_test(
     sandbox: Sandbox, node: Node, job: PackageJob
 ) -> JestPerTestRun | RunnerError:
-    """The package's suite, once, with coverage and the lines of each test."""
+    """The package's suite (``job.tests`` only, when it names some), once, with coverage and
+    the lines of each test."""
     found = vitest.runner_entry("jest", job.package_dir, job.checkout)
     if isinstance(found, RunnerError):
         return found
@@ -137,6 +138,8 @@ async def run_per_test(
         wrapper = files.work / f"{job.tag}.{WRAPPER}"
         workdir.write_fresh(wrapper_config(config, job.package_dir, setup), wrapper)
         args = ["--config", str(wrapper)]
+    if job.tests:  # the paths first: a list option after them would swallow them
+        args = [*job.tests, "--runTestsByPath", *args]
     args += [
         "--ci",
         "--coverage",

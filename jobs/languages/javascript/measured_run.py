@@ -91,7 +91,7 @@ async def run_measured(
         timeout_s=job.timeout_s,
     )
     if result.timed_out:
-        return RunnerError(f"{runner} did not finish in {job.timeout_s:.0f} s")
+        return RunnerError(f"{runner} did not finish in {job.timeout_s:.0f} s", timed_out=True)
     try:
         report = (files.report_dir / REPORT).read_bytes()
     except OSError:

@@ -3,8 +3,9 @@
 
 - The install is :func:`~.detect.install_command`'s (``npm ci``, ``pnpm install
   --frozen-lockfile``, ``yarn install --immutable``), with install scripts off unless the
-  configuration allows them, on the sandbox's install network, bounded in time. A failure is
-  :class:`PackageInstall` ``failed`` with its decisive line, never an exception.
+  configuration allows them (``test_generation.dependencies.install_scripts``), on the
+  sandbox's install network, bounded in time. A failure is :class:`PackageInstall` ``failed``
+  with its decisive line, never an exception.
 - **The cache**: after an install with a lockfile, its ``node_modules`` is copied to
   ``<cache_dir>/<key>``, before any of the project's code has run (the install's scripts are
   off), so a test cannot leave anything in it for the next run. The key hashes the lockfile,
@@ -183,14 +184,15 @@ async def install_packages(request: InstallRequest, sources: Mapping[str, set[in
     """Install each package the changed ``sources`` belong to, once per install folder (a
     workspace's members share its root's). A package whose runner is not supported is not
     installed (its tests will not run); one whose lockfile does not parse is a failed install.
-    Install scripts stay off: no configuration allows them yet."""
+    Install scripts stay off unless ``test_generation.dependencies.install_scripts`` allows
+    them."""
     node = await asyncio.to_thread(find_node)
     if isinstance(node, NodeUnavailable):
         return Installed("failed", f"JavaScript/TypeScript: {node.reason}")
     detection = await asyncio.to_thread(detect, CheckoutFiles(request.checkout), list(sources))
     options = InstallOptions(
         request.cache_dir / CACHE_FOLDER,
-        allow_scripts=False,
+        allow_scripts=request.dependencies.install_scripts,
         network=request.network,
         timeout_s=request.timeout_s,
     )

@@ -21,6 +21,8 @@ class PackageJob:
     tools_dir: Path  # the part's own tools folder (a coverage provider's install)
     timeout_s: float
     tag: str = "suite"  # names this run's files in the work dir
+    # test files to run, relative to package_dir; empty: the whole suite
+    tests: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class RunnerError:
     """The runner could not be run, or gave nothing to read: one line saying why."""
 
     reason: str
+    timed_out: bool = False  # the sandbox stopped the runner at the run's time limit
 
 
 @dataclass(frozen=True)
@@ -58,5 +61,5 @@ async def run_for_outcomes(
         [*env_prefix(), str(node.path), *command], cwd=job.package_dir, timeout_s=job.timeout_s
     )
     if result.timed_out:
-        return RunnerError(f"{runner} did not finish in {job.timeout_s:.0f} s")
+        return RunnerError(f"{runner} did not finish in {job.timeout_s:.0f} s", timed_out=True)
     return FilesRun(result, read_outcomes(outcomes, result.output, runner, job.checkout.resolve()))

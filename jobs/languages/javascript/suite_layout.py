@@ -153,6 +153,14 @@ class TestLayout:
         return "\n".join(lines)
 
 
+def _kind_collected(globs: Globs) -> str:
+    """``spec`` when the runner collects only ``.spec`` files (a package without tests yet
+    whose config says ``spec/**/*.spec.ts``), else ``test``."""
+    names = [g.rsplit("/", 1)[-1] for g in globs.include]
+    named = [n for n in names if "spec" in n or "test" in n]
+    return "spec" if named and all("test" not in n for n in named) else "test"
+
+
 def _literal_prefix(pattern: str) -> str:
     """The folders of a glob before its first wildcard: ``test/unit`` of ``test/unit/**/*.ts``."""
     parts: list[str] = []
@@ -325,7 +333,7 @@ def read_layout(
         globs=globs,
         placement=placement,
         tree=tree or "test",
-        kind=kinds.most_common(1)[0][0] if kinds else "test",
+        kind=kinds.most_common(1)[0][0] if kinds else _kind_collected(globs),
         esm=esm,
         globals=globals_,
         js_extension=js_extension,

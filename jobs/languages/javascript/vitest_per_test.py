@@ -100,7 +100,8 @@ async def ensure_istanbul(
 async def run_per_test(
     sandbox: Sandbox, node: Node, job: PackageJob
 ) -> VitestPerTestRun | RunnerError:
-    """The package's suite, once, with coverage and the lines of each test."""
+    """The package's suite (``job.tests`` only, when it names some), once, with coverage and
+    the lines of each test."""
     found = vitest.runner_entry("vitest", job.package_dir, job.checkout)
     if isinstance(found, RunnerError):
         return found
@@ -114,7 +115,7 @@ async def run_per_test(
     workdir.write_fresh(wrapper_config(project_config(job.package_dir), setup), wrapper)
     args = vitest.coverage_args(files.report_dir, ISTANBUL, job.include)
     args += ["--reporter=default", "--reporter=json", f"--outputFile.json={files.outcomes}"]
-    command = [str(entry), "run", "--config", str(wrapper), *args]
+    command = [str(entry), "run", *job.tests, "--config", str(wrapper), *args]
     run = await run_measured(
         sandbox, node, job, "vitest", command, files, files.environment(provider)
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 from jobs import dependencies
 from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.python.testfiles import is_test_file
+from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen import base_commit, pytest_runner
 from jobs.testgen.conventions import Conventions, detect
@@ -72,7 +73,7 @@ class Python:
 
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
-    ) -> pytest_runner.PytestRun:
+    ) -> SuiteRun:
         return await pytest_runner.run_pytest(
             sandbox,
             checkout,
@@ -84,7 +85,7 @@ class Python:
         )
 
     def imported_elsewhere(
-        self, sources: Mapping[str, set[int]], run: pytest_runner.PytestRun, root: str
+        self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
         return pytest_runner.imported_elsewhere(sources, run.modules, root)
 
@@ -97,7 +98,7 @@ class Python:
         tag: str,
         timeout_s: float,
         measure: bool,
-    ) -> pytest_runner.PytestRun:
+    ) -> SuiteRun:
         return await pytest_runner.run_pytest(
             sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
         )
@@ -119,7 +120,7 @@ class Python:
         sandbox: Sandbox,
         checkout: Path,
         sha: str,
-        failures: list[pytest_runner.TestFailure],
+        failures: list[TestFailure],
         *,
         timeout_s: float,
     ) -> BrokenTests:
@@ -127,7 +128,7 @@ class Python:
             sandbox, checkout, sha, failures, timeout_s=timeout_s
         )
 
-    def conventions(self, checkout: Path) -> Conventions:
+    def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         return detect(checkout)
 
 
