@@ -43,8 +43,8 @@ from jobs.languages.javascript.export_candidates import (
 )
 from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
 from jobs.languages.javascript.export_tests import write_tests
+from jobs.languages.javascript.javascript_conventions import layout_of, package_files
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
-from jobs.languages.javascript.package_layout import package_files, package_layout
 from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.javascript.suite_layout import TestLayout
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
@@ -301,7 +301,9 @@ class CharacterizeJs:
                 outcome.notes.append(f"{self.label}: `{target.path}`: {changed.runner.reason}")
                 continue
             package_dir = workspace.checkout / changed.package.dir
-            layout = await asyncio.to_thread(package_layout, changed.runner.name, package_dir)
+            layout = await asyncio.to_thread(
+                layout_of, workspace.checkout, changed.package, changed.runner
+            )
             relative = posixpath.relpath(target.path, changed.package.dir or ".")
             source = Source(workspace, node, package_dir, relative, layout, tuple(target.lines))
             written, note = await characterize(source)

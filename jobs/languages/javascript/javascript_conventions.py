@@ -21,6 +21,7 @@ from jobs.testgen.conventions import Conventions
 
 MAX_FILES = 5000  # files of a package looked at
 MAX_TEXTS = 20  # test files read for their style
+MAX_TEXT_BYTES = 200_000
 SKIPPED = frozenset({"node_modules", ".git", workdir.WORK_DIR, "dist", "build", "coverage"})
 
 
@@ -72,18 +73,24 @@ def _config(runner: Runner, folder: Path) -> tuple[str | None, str | None]:
         return config.name, None
 
 
+def _read(path: Path) -> str | None:
+    """A test file's text for its style: a regular file of the PR's (never a symlink out of
+    the checkout), at most :data:`MAX_TEXT_BYTES`."""
+    try:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > MAX_TEXT_BYTES:
+            return None
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
 def layout_of(checkout: Path, package: Package, runner: Runner) -> TestLayout:
     folder = checkout / package.dir
     name, text = _config(runner, folder)
     globs = (vitest_globs if runner.name == "vitest" else jest_globs)(name, text)
     paths = package_files(folder)
     tests = [p for p in paths if globs.admits(p)][:MAX_TEXTS]
-    texts = {}
-    for path in tests:
-        try:
-            texts[path] = (folder / path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
-            continue
+    texts = {path: text for path in tests if (text := _read(folder / path)) is not None}
     return read_layout(runner.name, globs, paths, texts, package.manifest, config_text=text)
 
 
