@@ -1,5 +1,5 @@
 """The language seam: which language a changed file belongs to, the one Python test-file
-predicate, a JS/TS-only change reported as not built yet, and a toy language with a toy engine,
+predicate, a JS/TS change outside any package a warning, and a toy language with a toy engine,
 registered from this test alone, that gets a run through the real stages."""
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def test_each_changed_file_goes_to_the_language_that_owns_it() -> None:
     assert PYTHON.is_test_file("tests/test_a.py") and not PYTHON.is_test_file("tests/a.ts")
 
 
-def test_a_change_is_its_python_sources_and_names_the_js_ones_it_leaves() -> None:
+def test_a_mixed_change_is_its_python_sources_and_names_the_js_ones_it_leaves() -> None:
     changed = {
         "pkg/mod.py": {1},
         "tests/test_mod.py": {2},
@@ -110,24 +110,26 @@ def test_a_change_is_its_python_sources_and_names_the_js_ones_it_leaves() -> Non
     change = registry.change_for(changed, EVERYTHING)
     assert change.language is PYTHON
     assert change.sources == {"pkg/mod.py": {1}}
-    assert change.not_built == {"JavaScript/TypeScript": ["src/a.ts", "src/b.tsx"]}
+    # JS/TS builds tests too, in a run of its own: this one names the files it leaves
+    assert change.not_built == {}
+    assert change.not_this_run == {"JavaScript/TypeScript": ["src/a.ts", "src/b.tsx"]}
     only_js = registry.change_for({"src/a.ts": {3}}, EVERYTHING)
-    assert (only_js.language, only_js.sources) == (PYTHON, {})
-    assert only_js.not_built == {"JavaScript/TypeScript": ["src/a.ts"]}
+    assert (only_js.language, only_js.sources) == (JAVASCRIPT, {"src/a.ts": {3}})
+    assert only_js.not_built == {}
     config = RepoConfig.model_validate({"paths": {"exclude": ["src/**"]}})
-    assert registry.change_for(changed, path_filter(config)).not_built == {}
+    assert registry.change_for(changed, path_filter(config)).not_this_run == {}
 
 
-async def test_a_js_only_change_is_skipped_as_not_built_never_a_success(tmp_path: Path) -> None:
+async def test_a_js_change_outside_any_package_is_a_warning_never_a_success(
+    tmp_path: Path,
+) -> None:
     repo = make_repo(tmp_path / "repo", {"src/a.ts": "export const a = 1;\n"})
     production = await produce_tests(LocalSandbox(), repo, {"src/a.ts": {1}}, RepoConfig(), NO_LLM)
-    note = "JavaScript/TypeScript: test generation is not built yet (`src/a.ts` not tested)."
-    assert production.nothing_to_do == note
+    why = "`src/a.ts`: no package.json above it"
+    assert any(why in problem for problem in production.problems)
     result = unkept_result(production, RepoConfig().test_generation)
     assert result is not None
-    assert result.status == "skipped"
-    assert result.headline.startswith("JavaScript/TypeScript: test generation not built yet")
-    assert note in result.summary
+    assert result.status == "warning" and why in result.headline
 
 
 # --- a toy language and a toy engine, registered from here alone ------------------------------
@@ -145,6 +147,7 @@ class Toy:
     builds_tests = True
     per_test = False
     mutants = False
+    agent = False
     engines: tuple[str, ...] = ("toy",)
 
     def __init__(self) -> None:

@@ -80,6 +80,9 @@ class Language(Protocol):
     per_test: bool
     # Whether the mutants of :mod:`jobs.testgen.proof` can be put into its changed lines.
     mutants: bool
+    # Whether the OpenHands agent's prompts and the new files it is judged by serve it; without,
+    # a portfolio with the agent runs its offline fallback (:func:`jobs.testgen.stages.scope`).
+    agent: bool
 
     @property
     def engines(self) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.engines.agent import CoverageGoal, write_tests_with_agent
-from jobs.testgen.engines.registry import Portfolio
+from jobs.testgen.engines.registry import PORTFOLIOS, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
@@ -47,6 +47,15 @@ def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, d
     """The portfolio, and the changed source files of the run's language that parse (parsed,
     never run); the changed files of languages that build no tests yet are named."""
     portfolio, engine_reason = choose_engine(ctx.tg, ctx.settings)
+    if portfolio is not None and portfolio.agent and not ctx.language.agent:
+        fallback = PORTFOLIOS.get(portfolio.fallback or "")
+        engine_reason = (
+            f"{fallback.label} (engine {portfolio.name}: the agent writes no "
+            f"{ctx.language.label} tests yet)"
+            if fallback
+            else f"engine {portfolio.name}: the agent writes no {ctx.language.label} tests yet"
+        )
+        portfolio = fallback
     engine = portfolio.reported if portfolio is not None else None
     production = Production(engine=engine, engine_reason=engine_reason)
     production.not_built = sorted(change.not_built)
@@ -381,7 +390,9 @@ async def candidates(
     """The offline engines' candidate files, by ``deadline`` (default: the engine budget's).
     Only the engines the run's language names run on its files."""
     own = ctx.language.engines
-    if others := [name for name in engines if name not in own]:
+    # A portfolio of several languages' engines runs each language's own silently; one that
+    # has none of the change's language says so.
+    if not set(engines) & set(own) and (others := list(engines)):
         production.notes.append(
             f"{', '.join(others)}: not run, {'it writes' if len(others) == 1 else 'they write'} "
             f"no {ctx.language.label} tests."

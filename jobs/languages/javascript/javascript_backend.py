@@ -5,9 +5,10 @@ vitest or jest (:mod:`.javascript_runs`): the suite under istanbul coverage with
 lines, given test files, and test files on the base commit. Its conventions for a prompt are
 read from the runner's config and the package's tests (:mod:`.javascript_conventions`).
 
-No offline engine writes JS/TS tests yet (``engines`` is empty), and ``builds_tests`` stays
-False until the agent's path is proven end to end on a TypeScript project: until then a change
-whose only sources are JS/TS ends as a skipped part with :data:`NOT_BUILT`, never ✅.
+Its tests come from the offline characterization engine (:mod:`.export_engine`, the registry's
+``characterize-js``). The OpenHands agent does not write JS/TS tests yet (``agent`` is False:
+its prompts and the files it is judged by are pytest's), so a portfolio with the agent runs its
+offline fallback on a JS/TS change and says so.
 """
 
 from __future__ import annotations
@@ -16,24 +17,25 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from jobs.languages.javascript import javascript_runs, packages
+from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.javascript_conventions import conventions_for
 from jobs.languages.javascript.package_install import install_packages
 from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.conventions import Conventions
+from jobs.testgen.engines.registry import JAVASCRIPT_ENGINES, register
 from jobs.testgen.pin import BrokenTests, Pinning
-
-NOT_BUILT = "JavaScript/TypeScript: test generation is not built yet"
 
 
 class JavaScript:
     name = "javascript"
     label = "JavaScript/TypeScript"
-    builds_tests = False
+    builds_tests = True
     per_test = False
     mutants = False
-    engines: tuple[str, ...] = ()
+    agent = False  # its prompts are pytest's yet
+    engines: tuple[str, ...] = JAVASCRIPT_ENGINES
 
     def owns(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1].endswith(packages.SOURCE_SUFFIXES)
@@ -120,3 +122,4 @@ class JavaScript:
 
 
 JAVASCRIPT = JavaScript()
+register(CharacterizeJs())  # its one engine, which the portfolios name (JAVASCRIPT_ENGINES)

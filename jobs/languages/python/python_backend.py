@@ -30,12 +30,18 @@ class Python:
     builds_tests = True
     per_test = True  # coverage.py's dynamic contexts (jobs.testgen.per_test)
     mutants = True  # jobs.testgen.proof mutates Python's ast
+    agent = True  # the agent's prompts and its new files are pytest's
 
     @property
     def engines(self) -> tuple[str, ...]:
-        # The engine registry's offline portfolio is Python's: every offline engine there
-        # writes pytest tests. Read when asked, so that an engine registered there runs here.
-        return engine_registry.PORTFOLIOS["offline"].engines
+        # The engine registry's offline portfolio, but for the JS/TS engines, is Python's: every
+        # other offline engine there writes pytest tests. Read when asked, so that an engine
+        # registered there runs here.
+        return tuple(
+            name
+            for name in engine_registry.PORTFOLIOS["offline"].engines
+            if name not in engine_registry.JAVASCRIPT_ENGINES
+        )
 
     def owns(self, path: str) -> bool:
         return path.endswith(".py")

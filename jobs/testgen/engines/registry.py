@@ -45,6 +45,10 @@ class Portfolio:
 ENGINES: dict[str, Engine] = {
     engine.name: engine for engine in (Characterize(), Differential(), Crosshair(), Pynguin())
 }
+# The engines that write JavaScript/TypeScript tests (``JavaScript.engines``), registered by
+# that language's backend (:mod:`jobs.languages.javascript.javascript_backend`); every other
+# engine of the offline portfolio writes Python's (``Python.engines``).
+JAVASCRIPT_ENGINES = ("characterize-js",)
 
 PORTFOLIOS: dict[str, Portfolio] = {
     p.name: p
@@ -54,7 +58,7 @@ PORTFOLIOS: dict[str, Portfolio] = {
             # Characterization is cheap and pins the change where the project's own examples
             # reach it; the differential search pins what it did not, covered lines included;
             # the agent is then asked only for what they left.
-            ("characterize", "differential"),
+            ("characterize", "differential", *JAVASCRIPT_ENGINES),
             agent=True,
             label="characterization and differential tests, then openhands ({model}; engine auto)",
             fallback="offline",
@@ -62,7 +66,7 @@ PORTFOLIOS: dict[str, Portfolio] = {
         Portfolio(AGENT, agent=True, label="openhands ({model})"),
         Portfolio(
             "offline",
-            ("characterize", "differential", "crosshair", "pynguin"),
+            ("characterize", "differential", "crosshair", "pynguin", *JAVASCRIPT_ENGINES),
             label="offline: characterization, differential, crosshair, pynguin",
         ),
         Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
