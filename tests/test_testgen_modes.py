@@ -424,7 +424,7 @@ async def run_sizes(harness: Harness) -> tuple[dict[str, Any], str, dict[str, An
     run = await harness.completed(head)
     details = (await harness.results(1, head))["generate_tests"].details
     prompts = [first_user_text(r) for r in harness.llm.requests if len(r["messages"]) <= 2]
-    proof = [p for p in prompts if "No test fails on these mutants" in p]
+    proof = [p for p in prompts if "fails on these mutants, so no test would notice" in p]
     return run, part_section(run["output"]["summary"]), details, proof
 
 
@@ -469,3 +469,59 @@ async def test_a_proof_round_that_kills_nothing_ends_the_rounds(make_harness: Fa
     survivors = [s["mutant"] for s in details["mutants"]["survivors"]]
     assert "`n > 10` becomes `n >= 10`" in survivors
     assert run["conclusion"] == "success", section
+
+
+# Every changed line runs already: the existing test never tries three words.
+LABEL_SRC = """def label(words):
+    if len(words) > 3:
+        return "long"
+    return "short"
+"""
+
+LABEL_EXISTING_TEST = """from labels import label
+
+
+def test_long_and_short():
+    assert label(["a", "b", "c", "d", "e"]) == "long"
+    assert label(["a"]) == "short"
+"""
+
+THREE_WORDS_TEST = """from labels import label
+
+
+def test_three_words_are_short():
+    assert label(["a", "b", "c"]) == "short"
+"""
+
+
+def three_words_agent(body: dict[str, Any]) -> Step | None:
+    """Writes the three-word test when told that `len(words) > 3` may become `>= 3`."""
+    prompt = first_user_text(body)
+    checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
+    told = "no test notices if `len(words) > 3` becomes `len(words) >= 3`" in prompt
+    if checkout is None or not told or any(m.get("role") == "assistant" for m in body["messages"]):
+        return finish("done")
+    path = f"{checkout.group(1)}/tests/test_labels_proof_tandem.py"
+    return tool_call("file_editor", command="create", path=path, file_text=THREE_WORDS_TEST)
+
+
+async def test_where_every_line_ran_the_agent_is_asked_only_for_the_surviving_mutants(
+    make_harness: Factory,
+) -> None:
+    """engine auto with an LLM, every changed line run by the existing test: no coverage
+    prompt, but the agent is told which mutants the existing and offline tests leave alive,
+    and its test that kills one is kept and scored."""
+    harness = await make_harness(script=three_words_agent, engine="auto")
+    files = {"labels.py": LABEL_SRC, "tests/test_labels.py": LABEL_EXISTING_TEST}
+    base, head = push_change(harness.github, "feature-labels", files)
+    await harness.start("opened", 1, head, base, head_ref="feature-labels")
+    run = await harness.completed(head)
+    section = part_section(run["output"]["summary"])
+    details = (await harness.results(1, head))["generate_tests"].details
+
+    prompts = [first_user_text(r) for r in harness.llm.requests if len(r["messages"]) <= 2]
+    assert prompts and not any("Cover these lines" in p for p in prompts), section
+    assert "tests/test_labels_proof_tandem.py" in details["kept"], section
+    survivors = [s["mutant"] for s in details["mutants"]["survivors"]]
+    assert "`len(words) > 3` becomes `len(words) >= 3`" not in survivors, survivors
+    assert "(proof rounds): its kept files `tests/test_labels_proof_tandem.py`" in section

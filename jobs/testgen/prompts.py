@@ -130,7 +130,7 @@ def coverage_prompt(
 
 
 def proof_prompt(
-    checkout: Path, survivors: list[Outcome], passing: list[str], tg: TestGeneration
+    checkout: Path, survivors: list[Outcome], passing: list[str], tg: TestGeneration, out: str
 ) -> str:
     """A proof round: every changed line the agent could reach runs, but these mutants of the
     changed lines (the most telling first) survive every test; each is shown with the code of
@@ -152,15 +152,17 @@ def proof_prompt(
         described.append(f"### `{path}`, `{function}`\n```\n{code}\n```\n{bugs}")
     written = ", ".join(f"`{p}`" for p in passing) or "none yet"
     return (
-        "You wrote pytest tests for a pull request in the repository at "
+        "You are writing pytest tests for a pull request in the repository at "
         f"{checkout}.\n\nTandem put small bugs (mutants) into the changed lines, one at a "
-        f"time, and ran the tests against each. Test files that pass: {written}. No test "
+        f"time, and ran the tests against each. Generated test files that pass: {written}. No "
+        "existing or generated test "
         "fails on these mutants, so no test would notice such a bug in the change:\n\n"
         + "\n\n".join(described)
         + "\n\nWrite tests that pass on the code as it is and fail on these mutants: choose "
         "inputs on which the original and the mutated line give different results (a "
         "comparison's boundary value, for instance), and assert the exact result. Put them in "
-        "a new test file next to the ones you wrote; do not modify any other file. A test "
+        f"a new test file under `{out}/`, named `test_<module>_proof_tandem.py`; do not modify "
+        "any other file (read the test files for how to call the code). A test "
         "that fails on none of these mutants is not kept. A mutant that behaves exactly like "
         "the original may be left alone. Tests must be deterministic. Run "
         "`python -m pytest -q <file>` to check, then call finish."

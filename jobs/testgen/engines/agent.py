@@ -158,10 +158,32 @@ async def write_tests_with_agent(
             uncovered_before = state.uncovered
             await talk.cover(state)
     await proof_rounds(talk, plan, goal)
+    _note_budget(ctx, production)
+    return talk.rounds
+
+
+async def prove_with_agent(
+    ctx: Context, plan: Plan, production: Production, validator: Validator, goal: CoverageGoal
+) -> AgentRounds:
+    """Every changed line ran before any engine: no conversation on lines, only the proof
+    rounds on the mutants the existing and the kept tests leave alive."""
+    talk = Conversations(ctx, production, validator)
+    problems = len(production.problems)
+    rounds = await proof_rounds(talk, plan, goal)
+    # Neither a round nor a reason why none ran (budget, a mutant run's problem): none survive.
+    if not rounds and not talk.rounds.notes and len(production.problems) == problems:
+        talk.rounds.notes.append(
+            "Every changed statement already ran, and the tests leave no mutant of a line they "
+            "run alive; the agent was not asked for more tests."
+        )
+    _note_budget(ctx, production)
+    return talk.rounds
+
+
+def _note_budget(ctx: Context, production: Production) -> None:
     usage = production.usage
     if usage.last is not None and usage.last.status in BUDGET_STATUSES:
         ctx.budget.note(BUDGET_STATUSES[usage.last.status])
-    return talk.rounds
 
 
 @dataclass

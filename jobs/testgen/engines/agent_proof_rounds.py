@@ -55,23 +55,23 @@ class Judged:
     score: MutantScore
 
 
-async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> None:
-    """Up to ``MAX_PROOF_ROUNDS`` conversations on the surviving mutants; what they killed is a
-    note of ``talk.rounds`` (none: no note, the offline run and a run without mutants alike)."""
+async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> int:
+    """Up to ``MAX_PROOF_ROUNDS`` conversations on the surviving mutants (how many ran); what
+    they killed is a note of ``talk.rounds``."""
     ctx = talk.ctx
     sources = {p: ls for p, ls in plan.sources.items() if p in plan.before.executable}
     last = talk.production.usage.last
     if last is not None and last.status in ("llm_error", "error"):
-        return  # the LLM failed: no conversation follows, so no mutant run for one either
+        return 0  # the LLM failed: no conversation follows, so no mutant run for one either
     if not sources or not ctx.language.mutants or not ctx.language.per_test:
-        return
+        return 0
     # Their files are judged already: a proof round writes new ones and may not change them.
     talk.protected.update(
         {v.path: text for v in _passing(talk) if (text := _read(ctx.checkout, v.path))}
     )
     score = await _run_mutants(talk, sources, [])
     if score is None:
-        return
+        return 0
     rounds, killed, kept = 0, 0, []
     while rounds < MAX_PROOF_ROUNDS:
         # A mutant no test runs is the coverage rounds' target: those that ran are over.
@@ -80,7 +80,7 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> N
             break
         known = set(talk.validator.results)
         await talk.converse(
-            proof_prompt(ctx.checkout, alive, sorted(talk.protected), ctx.tg),
+            proof_prompt(ctx.checkout, alive, sorted(talk.protected), ctx.tg, plan.output_dir),
             f"the agent writing tests for {len(alive)} surviving mutant(s)",
         )
         rounds += 1
@@ -96,6 +96,7 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> N
             break  # it killed nothing new: another round would not either
     if rounds:
         talk.rounds.notes.append(_note(rounds, killed, kept))
+    return rounds
 
 
 def _note(rounds: int, killed: int, kept: list[str]) -> str:
