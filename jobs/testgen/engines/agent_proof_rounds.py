@@ -7,7 +7,9 @@ runs are named: a line no test runs is what the coverage rounds asked for, and t
 A round's new test files are judged as every candidate is (:mod:`..proof.worth`): they passed
 their validation runs, and a file is kept only where it kills a mutant no existing or kept test
 kills, or covers a changed line nothing covered and kills that line's mutants where it has any;
-a file that only runs lines already run again is discarded. A round whose files kill nothing
+a file that only runs lines already run again is discarded. They do not run on the base commit
+before that choice (the kept ones do after it, as every kept file): a file that would only pin
+the change is not kept. A round whose files kill nothing
 new ends the rounds, as a coverage round that gains nothing does.
 
 A kept file joins ``production.kept`` with its verdict at once, so the rounds after it and the
@@ -65,9 +67,10 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> i
         return 0  # the LLM failed: no conversation follows, so no mutant run for one either
     if not sources or not ctx.language.mutants or not ctx.language.per_test:
         return 0
-    # Their files are judged already: a proof round writes new ones and may not change them.
+    # Its files so far are judged already (passing or not): a proof round writes new ones, and
+    # may neither change them nor have them validated again.
     talk.protected.update(
-        {v.path: text for v in _passing(talk) if (text := _read(ctx.checkout, v.path))}
+        {path: text for path in talk.validator.results if (text := _read(ctx.checkout, path))}
     )
     score = await _run_mutants(talk, sources, [])
     if score is None:
@@ -79,8 +82,9 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> i
         if not alive or not talk.may_follow_up("the surviving mutants"):
             break
         known = set(talk.validator.results)
+        passing = sorted(set(talk.production.kept) | {v.path for v in _passing(talk)})
         await talk.converse(
-            proof_prompt(ctx.checkout, alive, sorted(talk.protected), ctx.tg, plan.output_dir),
+            proof_prompt(ctx.checkout, alive, passing, ctx.tg, plan.output_dir),
             f"the agent writing tests for {len(alive)} surviving mutant(s)",
         )
         rounds += 1
@@ -113,8 +117,8 @@ async def _run_mutants(
     talk: Conversations, sources: dict[str, set[int]], candidates: list[str]
 ) -> MutantScore | None:
     """The mutants of ``sources`` against the existing tests, then the kept and the agent's
-    passing files, then every test of ``candidates`` (the kill matrix). None (and a note why)
-    where they could not run: the rounds end there."""
+    passing files, then every test of ``candidates`` (the kill matrix). None where they could
+    not run (a note or the part's problem says why): the rounds end there."""
     ctx, production = talk.ctx, talk.production
     baseline_s = production.timings.get("baseline_coverage", 0.0)
     timeout_s = stage_timeout(baseline_s, ctx.settings.test_timeout_s, ctx.budget.remaining_s())
@@ -122,6 +126,12 @@ async def _run_mutants(
         talk.rounds.notes.append("No proof round: the wall-time budget ran out.")
         return None
     kept = sorted(set(production.kept) | {v.path for v in _passing(talk)} - set(candidates))
+    # The agent's failing files are no tests of anyone's: pytest must not collect them.
+    ignore = [
+        path
+        for path, v in talk.validator.results.items()
+        if not v.passed and path not in kept and (ctx.checkout / path).is_file()
+    ]
     ctx.step("running the mutants of the changed lines against the agent's tests")
     started = time.monotonic()
     try:
@@ -129,7 +139,7 @@ async def _run_mutants(
             ctx.sandbox,
             ctx.checkout,
             sources,
-            TestFiles(kept=kept, candidates=candidates),
+            TestFiles(kept=kept, candidates=candidates, ignore=ignore),
             timeout_s=timeout_s,
             per_test=pytest_runner.per_test_record("baseline"),
         )
@@ -185,9 +195,14 @@ async def _judge(
         if found.kills:
             said.append(worth.proves(found))
         _keep(talk, path, Verdict(path, True, "; ".join(said), found.lines))
-    for path, why in chosen.rejected:
+    for path, _ in chosen.rejected:
         talk.validator.results.pop(path, None)
         (ctx.checkout / path).unlink(missing_ok=True)
+        # Not worth's wording: these files never ran on the base commit, so pins are not judged.
+        why = (
+            "kills no mutant that the existing and kept tests leave alive, and covers no changed "
+            "line they leave uncovered (written in a proof round)"
+        )
         production.verdicts.append(Verdict(path, False, f"passed {runs}/{runs} runs, but {why}"))
     kept = dict(chosen.kept)
     return Judged(kept, worth.with_kept(relabeled, set(kept)))
