@@ -348,3 +348,180 @@ async def test_with_the_llm_down_the_offline_tests_are_delivered_under_a_warning
     )
     assert "def test_" in delivered_test
     assert "sk-test" not in run["output"]["summary"] + run["output"]["title"]
+
+
+# Issue 19, item 4: a tiny project whose existing test runs `n > 10` but never at 10.
+SIZES_SRC = """def size(n):
+    if n < 0:
+        raise ValueError("negative")
+    if n > 10:
+        return "big"
+    return "small"
+"""
+
+SIZES_EXISTING_TEST = """from sizes import size
+
+
+def test_big_and_small():
+    assert size(20) == "big"
+    assert size(3) == "small"
+"""
+
+NEGATIVE_TEST = """import pytest
+
+from sizes import size
+
+
+def test_negative_is_refused():
+    with pytest.raises(ValueError):
+        size(-1)
+"""
+
+BOUNDARY_TEST = """from sizes import size
+
+
+def test_ten_is_small():
+    assert size(10) == "small"
+"""
+
+# Passes, but only runs again what the existing test runs: it kills nothing.
+AGAIN_TEST = """from sizes import size
+
+
+def test_twenty_is_big():
+    assert size(20) == "big"
+"""
+
+OFF_BY_ONE = "no test notices if `n > 10` becomes `n >= 10`"
+
+
+def proving_agent(proof_test: str) -> ScriptFn:
+    """Covers the uncovered `raise` when first asked; writes ``proof_test`` in the first proof
+    round, nothing in a later one."""
+
+    def script(body: dict[str, Any]) -> Step | None:
+        prompt = first_user_text(body)
+        checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
+        if checkout is None or any(m.get("role") == "assistant" for m in body["messages"]):
+            return finish("done")
+        root = checkout.group(1)
+        if "Cover these lines" in prompt:
+            path, text = f"{root}/tests/test_sizes_tandem.py", NEGATIVE_TEST
+        elif OFF_BY_ONE in prompt:
+            path, text = f"{root}/tests/test_sizes_proof_tandem.py", proof_test
+        else:
+            return finish("nothing more")
+        return tool_call("file_editor", command="create", path=path, file_text=text)
+
+    return script
+
+
+async def run_sizes(harness: Harness) -> tuple[dict[str, Any], str, dict[str, Any], list[str]]:
+    """The change adds sizes.py and its existing test: (run, section, details, proof prompts)."""
+    files = {"sizes.py": SIZES_SRC, "tests/test_sizes.py": SIZES_EXISTING_TEST}
+    base, head = push_change(harness.github, "feature-sizes", files)
+    await harness.start("opened", 1, head, base, head_ref="feature-sizes")
+    run = await harness.completed(head)
+    details = (await harness.results(1, head))["generate_tests"].details
+    prompts = [first_user_text(r) for r in harness.llm.requests if len(r["messages"]) <= 2]
+    proof = [p for p in prompts if "fails on these mutants, so no test would notice" in p]
+    return run, part_section(run["output"]["summary"]), details, proof
+
+
+async def test_a_proof_round_keeps_the_test_that_kills_a_surviving_mutant(
+    make_harness: Factory,
+) -> None:
+    """Once every changed line runs, the agent is told which mutants survive (with the code
+    and the mutated line); its boundary test kills `n >= 10`, so it is kept for that alone
+    and the mutant score counts it."""
+    harness = await make_harness(script=proving_agent(BOUNDARY_TEST))
+    run, section, details, proof = await run_sizes(harness)
+
+    assert len(proof) == 2, section  # the second one after the first round killed something
+    assert OFF_BY_ONE in proof[0] and "    if n > 10:" in proof[0]
+    assert OFF_BY_ONE not in proof[1]  # told what survives the kept proof test too
+    assert "no test notices if `raise" not in proof[0]  # the agent's first test kills it
+    assert "tests/test_sizes_proof_tandem.py" in details["kept"], section
+    verdict = next(v for v in details["verdicts"] if v["path"].endswith("proof_tandem.py"))
+    assert re.search(r"written in a proof round; kills \d+ mutant", verdict["reason"]), verdict
+    survivors = [s["mutant"] for s in details["mutants"]["survivors"]]
+    assert "`n > 10` becomes `n >= 10`" not in survivors, survivors
+    assert details["mutants"]["killed_with_kept"] > details["mutants"]["killed_by_existing"]
+    assert "sent back to the agent 2 time(s) (proof rounds): its kept files" in section
+    assert run["conclusion"] == "success", section
+    bare = harness.github.repo_path(REPO)
+    shown = await git.run_async(bare, "show", "tandem/tests-pr-1:tests/test_sizes_proof_tandem.py")
+    assert 'size(10) == "small"' in shown
+
+
+async def test_a_proof_round_that_kills_nothing_ends_the_rounds(make_harness: Factory) -> None:
+    """A passing test that only runs lines already run, killing no mutant, is not kept, and
+    no second proof round follows."""
+    harness = await make_harness(script=proving_agent(AGAIN_TEST))
+    run, section, details, proof = await run_sizes(harness)
+
+    assert len(proof) == 1, section
+    assert "tests/test_sizes_proof_tandem.py" not in details["kept"], section
+    assert "tests/test_sizes_tandem.py" in details["kept"]
+    verdict = next(v for v in details["verdicts"] if v["path"].endswith("proof_tandem.py"))
+    assert not verdict["kept"] and "kills no mutant" in verdict["reason"], verdict
+    assert "1 time(s) (proof rounds): its new tests killed no mutant" in section
+    survivors = [s["mutant"] for s in details["mutants"]["survivors"]]
+    assert "`n > 10` becomes `n >= 10`" in survivors
+    assert run["conclusion"] == "success", section
+
+
+# Every changed line runs already: the existing test never tries three words.
+LABEL_SRC = """def label(words):
+    if len(words) > 3:
+        return "long"
+    return "short"
+"""
+
+LABEL_EXISTING_TEST = """from labels import label
+
+
+def test_long_and_short():
+    assert label(["a", "b", "c", "d", "e"]) == "long"
+    assert label(["a"]) == "short"
+"""
+
+THREE_WORDS_TEST = """from labels import label
+
+
+def test_three_words_are_short():
+    assert label(["a", "b", "c"]) == "short"
+"""
+
+
+def three_words_agent(body: dict[str, Any]) -> Step | None:
+    """Writes the three-word test when told that `len(words) > 3` may become `>= 3`."""
+    prompt = first_user_text(body)
+    checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
+    told = "no test notices if `len(words) > 3` becomes `len(words) >= 3`" in prompt
+    if checkout is None or not told or any(m.get("role") == "assistant" for m in body["messages"]):
+        return finish("done")
+    path = f"{checkout.group(1)}/tests/test_labels_proof_tandem.py"
+    return tool_call("file_editor", command="create", path=path, file_text=THREE_WORDS_TEST)
+
+
+async def test_where_every_line_ran_the_agent_is_asked_only_for_the_surviving_mutants(
+    make_harness: Factory,
+) -> None:
+    """engine auto with an LLM, every changed line run by the existing test: no coverage
+    prompt, but the agent is told which mutants the existing and offline tests leave alive,
+    and its test that kills one is kept and scored."""
+    harness = await make_harness(script=three_words_agent, engine="auto")
+    files = {"labels.py": LABEL_SRC, "tests/test_labels.py": LABEL_EXISTING_TEST}
+    base, head = push_change(harness.github, "feature-labels", files)
+    await harness.start("opened", 1, head, base, head_ref="feature-labels")
+    run = await harness.completed(head)
+    section = part_section(run["output"]["summary"])
+    details = (await harness.results(1, head))["generate_tests"].details
+
+    prompts = [first_user_text(r) for r in harness.llm.requests if len(r["messages"]) <= 2]
+    assert prompts and not any("Cover these lines" in p for p in prompts), section
+    assert "tests/test_labels_proof_tandem.py" in details["kept"], section
+    survivors = [s["mutant"] for s in details["mutants"]["survivors"]]
+    assert "`len(words) > 3` becomes `len(words) >= 3`" not in survivors, survivors
+    assert "(proof rounds): its kept files `tests/test_labels_proof_tandem.py`" in section

@@ -1,6 +1,7 @@
 """What the agent is told: the first prompt (the uncovered changed lines and their code, the
-repository's test conventions, the config's instructions) and the fix prompt (why each
-discarded file failed), and where new test files go."""
+repository's test conventions, the config's instructions), the fix prompt (why each
+discarded file failed), the coverage prompt (the changed lines still not run), the proof
+prompt (the mutants of the changed lines no test notices), and where new test files go."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from pathlib import Path
 
 from core.repo_config import TestGeneration
 from jobs.testgen.conventions import Conventions, detect
-from jobs.testgen.targets import Target, compress, excerpt
+from jobs.testgen.proof.score import Outcome
+from jobs.testgen.targets import MAX_EXCERPT_LINES, Target, compress, excerpt
 from jobs.testgen.validation import Validation
 
 # How much of a failing run's output the fix prompt quotes.
@@ -124,4 +126,44 @@ def coverage_prompt(
         "reach them. Add them to a new test file or extend the files you wrote; do not modify "
         "any other file. A line that no input can reach may be left alone. Tests must be "
         "deterministic. Run `python -m pytest -q <file>` to check, then call finish."
+    )
+
+
+def proof_prompt(
+    checkout: Path, survivors: list[Outcome], passing: list[str], tg: TestGeneration, out: str
+) -> str:
+    """A proof round: every changed line the agent could reach runs, but these mutants of the
+    changed lines (the most telling first) survive every test; each is shown with the code of
+    its function and the line as the mutant changes it."""
+    by_function: dict[tuple[str, str], list[Outcome]] = {}
+    for o in survivors:
+        by_function.setdefault((o.mutant.path, o.mutant.function), []).append(o)
+    described = []
+    for (path, function), found in by_function.items():
+        mutant = found[0].mutant
+        source = (checkout / path).read_text(encoding="utf-8", errors="replace").splitlines()
+        shown = range(mutant.start, min(mutant.end, mutant.start + MAX_EXCERPT_LINES - 1) + 1)
+        code = "\n".join(f"{n:>5}  {source[n - 1]}" for n in shown if 0 < n <= len(source))
+        bugs = "\n".join(
+            f"- line {o.mutant.line}: no test notices if {o.mutant.description}"
+            + (" (no test runs this line)" if o.status == "uncovered" else "")
+            for o in found
+        )
+        described.append(f"### `{path}`, `{function}`\n```\n{code}\n```\n{bugs}")
+    written = ", ".join(f"`{p}`" for p in passing) or "none yet"
+    return (
+        "You are writing pytest tests for a pull request in the repository at "
+        f"{checkout}.\n\nTandem put small bugs (mutants) into the changed lines, one at a "
+        f"time, and ran the tests against each. Generated test files that pass: {written}. No "
+        "existing or generated test "
+        "fails on these mutants, so no test would notice such a bug in the change:\n\n"
+        + "\n\n".join(described)
+        + "\n\nWrite tests that pass on the code as it is and fail on these mutants: choose "
+        "inputs on which the original and the mutated line give different results (a "
+        "comparison's boundary value, for instance), and assert the exact result. Put them in "
+        f"a new test file under `{out}/`, named `test_<module>_proof_tandem.py`; do not modify "
+        "any other file (read the test files for how to call the code). A test "
+        "that fails on none of these mutants is not kept. A mutant that behaves exactly like "
+        "the original may be left alone. Tests must be deterministic. Run "
+        "`python -m pytest -q <file>` to check, then call finish."
     )

@@ -22,7 +22,7 @@ from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
-from jobs.testgen.engines.agent import CoverageGoal, write_tests_with_agent
+from jobs.testgen.engines.agent import CoverageGoal, prove_with_agent, write_tests_with_agent
 from jobs.testgen.engines.registry import PORTFOLIOS, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
@@ -363,17 +363,18 @@ async def _offline_then_agent(
             covered_first = production.after.covered
     goal = CoverageGoal(plan.sources, plan.changed_exec, covered_first, tg.max_files)
     remaining = goal.remaining(ctx.checkout, [])
-    if not remaining:
+    if not remaining and not plan.all_run:
         production.notes.append(
-            # The agent is asked for lines only; the surviving mutants are not its target yet.
-            "Every changed statement already ran; the agent was not asked for more tests."
-            if plan.all_run
-            else "The characterization tests cover every changed statement; "
-            "the agent was not needed."
+            "The characterization tests cover every changed statement; the agent was not needed."
         )
         await pin_kept_tests(ctx, production)
         return
-    rounds = await write_tests_with_agent(ctx, plan, production, validator, goal, remaining)
+    # Every changed line ran before any engine: the agent's only target is the surviving mutants.
+    rounds = await (
+        write_tests_with_agent(ctx, plan, production, validator, goal, remaining)
+        if remaining
+        else prove_with_agent(ctx, plan, production, validator, goal)
+    )
     production.notes.extend(rounds.notes)
     production.fix_rounds = rounds.fix_rounds
     production.coverage_rounds = rounds.coverage_rounds

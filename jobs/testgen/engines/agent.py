@@ -2,7 +2,8 @@
 them. Then, in focused conversations while the part's budget lasts, the agent is told what to
 do next: the files that failed, with the reason (up to ``MAX_FIX_ROUNDS``), or, once every
 file passes, exactly which changed lines are still not run (up to ``MAX_COVERAGE_ROUNDS``;
-they stop when a round gains nothing).
+they stop when a round gains nothing), then, where mutants of the changed lines survive every
+test, which (up to ``MAX_PROOF_ROUNDS``, :mod:`.agent_proof_rounds`).
 
 The agent may only add files: whatever it changed in tracked files is reverted before each
 validation round.
@@ -29,6 +30,7 @@ from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import BUDGET_STATUSES, VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.context import Context, Plan
+from jobs.testgen.engines.agent_proof_rounds import proof_rounds
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import build_prompt, coverage_prompt, fix_prompt
 from jobs.testgen.targets import Target, plan_targets
@@ -126,11 +128,12 @@ async def write_tests_with_agent(
     goal: CoverageGoal,
     targets: list[Target],
 ) -> AgentRounds:
-    """The first conversation on ``targets``, then follow-up rounds (fixing, then covering);
+    """The first conversation on ``targets``, then follow-up rounds (fixing, covering, then
+    the surviving mutants);
     ``validator.results`` holds each file's latest validation, ``production.usage`` what the
     conversations spent. ``production.kept``: the offline engines' kept files (path -> text),
     which the agent builds on and may not change."""
-    talk = _Conversations(ctx, production, validator)
+    talk = Conversations(ctx, production, validator)
     await talk.converse(
         build_prompt(targets, ctx.checkout, plan.conventions, ctx.tg, kept=sorted(talk.protected)),
         f"the agent writing tests for {len(targets)} file(s)",
@@ -146,17 +149,41 @@ async def write_tests_with_agent(
             and talk.rounds.coverage_rounds < MAX_COVERAGE_ROUNDS
             and (uncovered_before is None or state.uncovered < uncovered_before)
         )
-        if not (fix or cover) or not talk.may_follow_up(state):
+        what = "the failing tests" if state.failed else "the changed lines still uncovered"
+        if not (fix or cover) or not talk.may_follow_up(what):
             break
         if state.failed:
             await talk.fix(state, targets)
         else:
             uncovered_before = state.uncovered
             await talk.cover(state)
+    await proof_rounds(talk, plan, goal)
+    _note_budget(ctx, production)
+    return talk.rounds
+
+
+async def prove_with_agent(
+    ctx: Context, plan: Plan, production: Production, validator: Validator, goal: CoverageGoal
+) -> AgentRounds:
+    """Every changed line ran before any engine: no conversation on lines, only the proof
+    rounds on the mutants the existing and the kept tests leave alive."""
+    talk = Conversations(ctx, production, validator)
+    problems = len(production.problems)
+    rounds = await proof_rounds(talk, plan, goal)
+    # Neither a round nor a reason why none ran (budget, a mutant run's problem): none survive.
+    if not rounds and not talk.rounds.notes and len(production.problems) == problems:
+        talk.rounds.notes.append(
+            "Every changed statement already ran, and the tests leave no mutant of a line they "
+            "run alive; the agent was not asked for more tests."
+        )
+    _note_budget(ctx, production)
+    return talk.rounds
+
+
+def _note_budget(ctx: Context, production: Production) -> None:
     usage = production.usage
     if usage.last is not None and usage.last.status in BUDGET_STATUSES:
         ctx.budget.note(BUDGET_STATUSES[usage.last.status])
-    return talk.rounds
 
 
 @dataclass
@@ -172,7 +199,7 @@ class _Round:
         return sum(len(t.uncovered) for t in self.remaining)
 
 
-class _Conversations:
+class Conversations:
     """The agent's conversations of one part and what they share: the LLM, the files the
     agent may not change, the validations and the rounds so far."""
 
@@ -237,14 +264,13 @@ class _Conversations:
         passing = [v for v in validations.values() if v.passed]
         return _Round(failed, passing, goal.remaining(checkout, passing))
 
-    def may_follow_up(self, state: _Round) -> bool:
+    def may_follow_up(self, what: str) -> bool:
         """Whether the LLM and the budget allow another conversation (a note says why not)."""
         usage, budget = self.production.usage, self.ctx.budget
         if usage.last is not None and usage.last.status in ("llm_error", "error"):
             return False
         why_not = budget_left_for_agent(budget, usage)
         if why_not is not None:
-            what = "the failing tests" if state.failed else "the changed lines still uncovered"
             self.rounds.notes.append(f"No follow-up round for {what}: {why_not}.")
             return False
         return True
