@@ -196,3 +196,30 @@ async def test_vitest_project_changed_line_coverage(
     )
     assert changed.executable == {"src/calc.ts": {5, 6}, "src/untested.ts": {2, 3}}
     assert changed.covered == {"src/calc.ts": {5}, "src/untested.ts": set()}
+
+
+async def test_under_pnpms_layout_the_istanbul_provider_is_linked_where_vite_resolves_it(
+    tmp_path: Path,
+) -> None:
+    # pnpm keeps vitest in node_modules/.pnpm/…/node_modules/vitest, and vitest 4.0 imports the
+    # provider through vite from the package's folder: the provider must be found from both.
+    from jobs.languages.javascript import vitest_per_test
+    from jobs.languages.javascript.package_job import PackageJob
+
+    store = tmp_path / "pkg/node_modules/.pnpm/vitest@4.0.16/node_modules"
+    (store / "vitest").mkdir(parents=True)
+    (store / "vitest/package.json").write_text('{"name": "vitest", "version": "4.0.16"}')
+    provider = tmp_path / "tools/@vitest/coverage-istanbul"
+    provider.mkdir(parents=True)
+    (provider / "package.json").write_text('{"version": "4.0.16"}')
+    (store / "@vitest").mkdir()
+    (store / "@vitest/coverage-istanbul").symlink_to(provider, target_is_directory=True)
+    (tmp_path / "pkg/node_modules/vitest").symlink_to(store / "vitest", target_is_directory=True)
+    job = PackageJob(tmp_path, tmp_path / "pkg", [], tmp_path / "tools", 60)
+    node = Node(Path("node"), (24, 0, 0), None, None)
+    found = await vitest_per_test.ensure_istanbul(
+        LocalSandbox(), node, tmp_path / "pkg/node_modules/vitest", job
+    )
+    assert found == store / "@vitest/coverage-istanbul"
+    linked = tmp_path / "pkg/node_modules/@vitest/coverage-istanbul"
+    assert linked.is_symlink() and linked.resolve() == provider.resolve()

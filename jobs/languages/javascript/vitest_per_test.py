@@ -20,6 +20,7 @@ file relative to the checkout.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,12 +90,18 @@ async def ensure_istanbul(
     own = vitest.find_installed(ISTANBUL, job.package_dir, job.checkout)
     if own is not None:
         return own
-    beside = vitest.beside(installed_vitest, ISTANBUL)
-    if beside is not None:
-        return beside
-    return await vitest.install_provider(
+    found = vitest.beside(installed_vitest, ISTANBUL) or await vitest.install_provider(
         sandbox, node, installed_vitest, ISTANBUL, job.tools_dir, job.timeout_s
     )
+    if isinstance(found, RunnerError):
+        return found
+    # vitest 4.0 imports the provider through vite, which resolves it from the package's folder,
+    # not from vitest's own: under pnpm's layout the two differ, so it is linked at both.
+    at = job.package_dir / "node_modules" / ISTANBUL
+    if not (at.exists() or at.is_symlink()):
+        at.parent.mkdir(parents=True, exist_ok=True)
+        os.symlink(found.resolve(), at, target_is_directory=True)
+    return found
 
 
 async def run_per_test(
