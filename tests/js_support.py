@@ -3,6 +3,7 @@ where the npm registry is not reachable (a machine without it cannot run these t
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -36,3 +37,30 @@ async def npm_install(
     if installed.returncode != 0 and network_trouble(installed.output):
         pytest.skip(f"the npm registry is not reachable: {installed.output[-300:]}")
     assert installed.returncode == 0, installed.output
+
+
+def git(cwd: Path, *args: str) -> str:
+    """git in ``cwd`` with a fixed identity; its output."""
+    return subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+
+
+def base_then_head(checkout: Path, files: dict[str, str], head: dict[str, str]) -> str:
+    """A repository at ``checkout``: ``files`` committed as the base, then ``head`` (path ->
+    text) as the head commit on top; the base commit's sha."""
+    for path, text in files.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(text)
+    git(checkout, "init", "-q")
+    git(checkout, "add", ".")
+    git(checkout, "commit", "-qm", "base")
+    base_sha = git(checkout, "rev-parse", "HEAD")
+    for path, text in head.items():
+        (checkout / path).write_text(text)
+    git(checkout, "commit", "-qam", "head")
+    return base_sha

@@ -38,7 +38,7 @@ from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.seeds import SeedPlan
 from jobs.testgen.targets import Target
-from tests.js_support import node_or_skip, npm_install
+from tests.js_support import base_then_head, node_or_skip, npm_install
 
 VITEST = Layout("vitest", vitest_globs(None, None), "tree", "test", "test", True, False, False, 1)
 JEST_CJS = Layout("jest", jest_globs(None, None), "beside", "test", "test", False, True, False, 1)
@@ -265,19 +265,6 @@ it("a meter", () => { expect(meter(5).over(7)).toBe(true); });
 """
 
 
-def git(root: Path, *args: str) -> str:
-    import subprocess
-
-    done = subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def node() -> Node:
     return node_or_skip()
@@ -309,16 +296,13 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
         "scripts": {"test": "vitest run"},
         "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
     }
-    (root / "package.json").write_text(json.dumps(manifest))
-    (root / ".gitignore").write_text("node_modules/\n")
-    (root / "src/size.ts").write_text(BASE_TS)
-    (root / "test/size.test.ts").write_text(TABLE_TEST)
-    git(root, "init", "-q")
-    git(root, "add", "-A")
-    git(root, "commit", "-qm", "base")
-    base_sha = git(root, "rev-parse", "HEAD")
-    (root / "src/size.ts").write_text(SIZE_TS)
-    git(root, "commit", "-qam", "head")
+    files = {
+        "package.json": json.dumps(manifest),
+        ".gitignore": "node_modules/\n",
+        "src/size.ts": BASE_TS,
+        "test/size.test.ts": TABLE_TEST,
+    }
+    base_sha = base_then_head(root, files, {"src/size.ts": SIZE_TS})
     await npm_install(LocalSandbox(), node, root)
     marks = ("throw new", 'return "big', "return n * 2", "boxed =", "noisy =", "n >= this")
     changed = [n for n, line in enumerate(SIZE_TS.splitlines(), 1) if any(m in line for m in marks)]

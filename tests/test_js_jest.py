@@ -5,7 +5,6 @@ commit. Real git, Node and jest; skips, saying why, without Node or the npm regi
 from __future__ import annotations
 
 import json
-import subprocess
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox.local_sandbox import LocalSandbox
-from tests.js_support import node_or_skip, npm_install
+from tests.js_support import base_then_head, node_or_skip, npm_install
 
 JEST = "30.2.0"
 BASE = """\
@@ -92,16 +91,6 @@ def test_records_take_the_reports_ids() -> None:
     assert renamed.outcomes == {"t.test.js > a > b c": "fail", "t.test.js > (load)": "load"}
 
 
-def git(cwd: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
-        cwd=cwd,
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
 @pytest.fixture(scope="module")
 def node() -> Node:
     return node_or_skip()
@@ -119,15 +108,7 @@ async def test_a_jest_suite_per_test_then_on_the_base_commit(node: Node, tmp_pat
         "src/calc.js": BASE,
         "test/setup.js": "global.PROJECT_SETUP = 1;\n",
     }
-    for path, text in files.items():
-        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / path).write_text(text)
-    git(checkout, "init", "-q")
-    git(checkout, "add", ".")
-    git(checkout, "commit", "-qm", "base")
-    base_sha = git(checkout, "rev-parse", "HEAD")
-    (checkout / "src/calc.js").write_text(HEAD)
-    git(checkout, "commit", "-qam", "head")
+    base_sha = base_then_head(checkout, files, {"src/calc.js": HEAD})
     (checkout / "test/calc.test.js").write_text(TESTS)
     # not under test/: the project's testMatch never collects it
     (checkout / "src/stray.test.js").write_text('test("stray", () => {});\n')

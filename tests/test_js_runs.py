@@ -27,8 +27,8 @@ from jobs.sandbox.sandbox_protocol import CommandResult
 from jobs.testgen import produce_tests
 from jobs.testgen.engines import EngineOutcome, Portfolio, Workspace, register
 from jobs.testgen.targets import Target
-from tests.js_support import node_or_skip, npm_install
-from tests.test_js_jest import JEST, git
+from tests.js_support import base_then_head, node_or_skip, npm_install
+from tests.test_js_jest import JEST
 from tests.test_js_vitest import VITEST
 from tests.test_languages import isolated_registries  # noqa: F401 (a fixture)
 
@@ -204,15 +204,7 @@ def make_project(checkout: Path, project: Project) -> str:
         project.source: project.base,
         project.existing: project.existing_text,
     }
-    for path, text in files.items():
-        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / path).write_text(text)
-    git(checkout, "init", "-q")
-    git(checkout, "add", ".")
-    git(checkout, "commit", "-qm", "base")
-    base_sha = git(checkout, "rev-parse", "HEAD")
-    (checkout / project.source).write_text(project.head)
-    git(checkout, "commit", "-qam", "head")
+    base_sha = base_then_head(checkout, files, {project.source: project.head})
     return base_sha
 
 
@@ -367,15 +359,7 @@ async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path:
         project.source: project.base,
         project.existing: ONLY_POSITIVE,
     }
-    for path, text in files.items():
-        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
-        (checkout / path).write_text(text)
-    git(checkout, "init", "-q")
-    git(checkout, "add", ".")
-    git(checkout, "commit", "-qm", "base")
-    base_sha = git(checkout, "rev-parse", "HEAD")
-    (checkout / project.source).write_text(project.head)
-    git(checkout, "commit", "-qam", "head")
+    base_sha = base_then_head(checkout, files, {project.source: project.head})
 
     config = RepoConfig.model_validate({"test_generation": {"engine": "offline"}})
     settings = Settings(
