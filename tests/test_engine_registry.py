@@ -5,6 +5,7 @@ pipeline."""
 from __future__ import annotations
 
 import asyncio
+import importlib
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -77,6 +78,9 @@ def test_every_name_a_user_may_give_has_a_portfolio_of_registered_engines() -> N
     assert get_args(EngineSetting) == ("auto", *ENGINE_NAMES)
     assert COMMAND_ENGINES == ENGINE_NAMES
     assert set(get_args(EngineSetting)) == set(PORTFOLIOS)
+    # A language's own engines are registered with the language (JS/TS's by its backend),
+    # which every run has chosen before its engines run.
+    importlib.import_module("jobs.languages.language_registry")
     for portfolio in PORTFOLIOS.values():
         assert all(name in ENGINES for name in portfolio.engines), portfolio
         assert portfolio.fallback is None or not PORTFOLIOS[portfolio.fallback].agent
@@ -189,3 +193,9 @@ async def test_search_engines_run_alongside_each_other_and_pool_in_the_portfolio
     # Each keeps the deadline it would have had started first: its share, or all (the last).
     assert first.deadline < deadline and slow.deadline < deadline
     assert fast.deadline == deadline
+
+
+def test_a_portfolio_names_the_engines_a_language_runs() -> None:
+    offline = PORTFOLIOS["offline"]
+    assert offline.label_for("python") == offline.label
+    assert offline.label_for("javascript") == "offline: JS/TS characterization"

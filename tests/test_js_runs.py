@@ -389,6 +389,48 @@ async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path:
     assert production.pinning.outcomes == {"test/sign.test.ts": "fails"}
 
 
+@pytest.mark.slow
+async def test_a_typescript_change_gets_tests_from_the_offline_engine(
+    node: Node, tmp_path: Path
+) -> None:
+    """The default engine without an LLM on a TS change: the JS/TS characterization engine,
+    through the real stages, writes a vitest test that raises the changed lines' coverage and
+    fails on the base commit; the check run names the engine that ran."""
+    checkout = tmp_path / "checkout"
+    project = PROJECTS["vitest"]
+    checkout.mkdir()
+    (checkout / "package.json").write_text(
+        json.dumps({"name": "tiny", "private": True, **project.manifest})
+    )
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout, "--package-lock-only")
+    finally:
+        await sandbox.close()
+    files = {
+        ".gitignore": "node_modules/\n.tandem-work/\n",
+        project.source: project.base,
+        project.existing: ONLY_POSITIVE,
+    }
+    base_sha = base_then_head(checkout, files, {project.source: project.head})
+    settings = Settings(
+        llm_model=None, sandbox="local", data_dir=tmp_path / "data", test_timeout_s=300
+    )  # type: ignore[call-arg]
+    production = await produce_tests(
+        LocalSandbox(), checkout, {project.source: {7, 8, 9, 10}}, RepoConfig(), settings,
+        base_sha=base_sha,
+    )  # fmt: skip
+
+    assert not production.problems, production.problems
+    assert "offline: JS/TS characterization" in production.engine_reason
+    assert list(production.kept) == ["test/calc.tandem.test.ts"], production.verdicts
+    assert "expect(sign(0)).toEqual(0);" in production.kept["test/calc.tandem.test.ts"]
+    assert production.before is not None and production.after is not None
+    assert production.before.covered_count < production.after.covered_count
+    assert production.pinning is not None
+    assert production.pinning.outcomes == {"test/calc.tandem.test.ts": "fails"}
+
+
 def test_conventions_come_from_the_changed_sources_package(tmp_path: Path) -> None:
     """A workspace member's own runner config decides where its test goes (read, never run)."""
     app = tmp_path / "packages" / "app"

@@ -56,6 +56,10 @@ def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, d
             else f"engine {portfolio.name}: the agent writes no {ctx.language.label} tests yet"
         )
         portfolio = fallback
+    if portfolio is not None and portfolio.label_for(ctx.language.name) != portfolio.label:
+        engine_reason = engine_reason.replace(
+            portfolio.label, portfolio.label_for(ctx.language.name)
+        )
     engine = portfolio.reported if portfolio is not None else None
     production = Production(engine=engine, engine_reason=engine_reason)
     production.not_built = sorted(change.not_built)

@@ -35,6 +35,11 @@ class Portfolio:
     agent: bool = False  # then the OpenHands agent, on what they left uncovered
     label: str = ""  # the check run's "Engine: …" line; {model} is the LLM's model
     fallback: str | None = None  # the portfolio to run when it needs an LLM and has none
+    # The label for a language whose engines are not the ones ``label`` names: (language, label)
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def label_for(self, language: str) -> str:
+        return dict(self.labels).get(language, self.label)
 
     @property
     def reported(self) -> str:
@@ -68,6 +73,7 @@ PORTFOLIOS: dict[str, Portfolio] = {
             "offline",
             ("characterize", "differential", "crosshair", "pynguin", *JAVASCRIPT_ENGINES),
             label="offline: characterization, differential, crosshair, pynguin",
+            labels=(("javascript", "offline: JS/TS characterization"),),
         ),
         Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
         Portfolio("pynguin", ("pynguin",), label="pynguin (offline)"),
