@@ -431,6 +431,61 @@ async def test_a_typescript_change_gets_tests_from_the_offline_engine(
     assert production.pinning.outcomes == {"test/calc.tandem.test.ts": "fails"}
 
 
+CLASSIFY_BASE = """\
+export function classify(n: number): string {
+  return n > 10 ? "big" : "small";
+}
+"""
+CLASSIFY_TEST = """\
+import { expect, test } from "vitest";
+import { classify } from "../src/size";
+
+test("both sides", () => {
+  expect(classify(3)).toBe("small");
+  expect(classify(20)).toBe("big");
+});
+"""
+
+
+@pytest.mark.slow
+async def test_where_every_changed_line_ran_a_test_that_pins_the_change_is_kept(
+    node: Node, tmp_path: Path
+) -> None:
+    """The existing test runs the changed line on both sides but never at the edge: the engine
+    still compares base and head there, and its file is kept because it fails on the base."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    manifest = {"name": "tiny", "private": True, **PROJECTS["vitest"].manifest}
+    (checkout / "package.json").write_text(json.dumps(manifest))
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout, "--package-lock-only")
+    finally:
+        await sandbox.close()
+    files = {
+        ".gitignore": "node_modules/\n.tandem-work/\n",
+        "src/size.ts": CLASSIFY_BASE,
+        "test/size.test.ts": CLASSIFY_TEST,
+    }
+    head = CLASSIFY_BASE.replace("n > 10", "n >= 10")
+    base_sha = base_then_head(checkout, files, {"src/size.ts": head})
+    settings = Settings(
+        llm_model=None, sandbox="local", data_dir=tmp_path / "data", test_timeout_s=300
+    )  # type: ignore[call-arg]
+    production = await produce_tests(
+        LocalSandbox(), checkout, {"src/size.ts": {2}}, RepoConfig(), settings, base_sha=base_sha
+    )
+
+    assert not production.problems, production.problems
+    assert production.before is not None and production.before.covered_count == 1
+    assert list(production.kept) == ["test/size.tandem.test.ts"], production.verdicts
+    assert 'expect(classify(10)).toEqual("big");' in production.kept["test/size.tandem.test.ts"]
+    (verdict,) = [v for v in production.verdicts if v.kept]
+    assert "fails on the base commit where no kept test does" in verdict.reason
+    assert production.pinning is not None
+    assert production.pinning.outcomes == {"test/size.tandem.test.ts": "fails"}
+
+
 def test_conventions_come_from_the_changed_sources_package(tmp_path: Path) -> None:
     """A workspace member's own runner config decides where its test goes (read, never run)."""
     app = tmp_path / "packages" / "app"

@@ -36,6 +36,7 @@ def select(
         return line_sets.count(line_sets.gained(v.executed, covered, among=changed_exec))
 
     verdicts: list[Verdict] = []
+    pinned = False  # a kept file fails on the base commit
     for v in sorted(passed, key=lambda v: (-gain(v), not pinning.get(v.path, False), v.path)):
         if not v.measured:
             verdicts.append(Verdict(v.path, False, f"{v.reason}, but coverage was not measured"))
@@ -44,6 +45,18 @@ def select(
         source_lines = {p: ls for p, ls in v.executed.items() if not is_test_file(p)}
         new_total = line_sets.gained(source_lines, total)
         keep = bool(new_changed) if rule == "new_changed_lines" else bool(new_total)
+        # A file that fails on the base commit where no kept one does pins the change: it is
+        # worth keeping though every line it runs ran before (issue 19's third reason).
+        pins_first = rule == "new_changed_lines" and pinning.get(v.path, False) and not pinned
+        if not keep and pins_first:
+            pinned = True
+            verdicts.append(
+                Verdict(
+                    v.path, True, f"{v.reason}; fails on the base commit where no kept test does"
+                )
+            )
+            continue
+        pinned = pinned or (keep and pinning.get(v.path, False))
         if keep:
             covered = line_sets.union(covered, line_sets.restrict(v.executed, changed_exec))
             total = line_sets.union(total, source_lines)

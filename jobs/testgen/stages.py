@@ -23,7 +23,7 @@ from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.engines.agent import CoverageGoal, prove_with_agent, write_tests_with_agent
-from jobs.testgen.engines.registry import PORTFOLIOS, Portfolio
+from jobs.testgen.engines.registry import COMPARING_ENGINES, PORTFOLIOS, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
@@ -37,7 +37,6 @@ log = logging.getLogger(__name__)
 
 # With an LLM (engine auto), the share of the engine's time the offline engines may take first.
 OFFLINE_FIRST_SHARE = 0.2
-DIFFERENTIAL = "differential"  # the engine that compares base and head (.engines.differential)
 # The timing of the mutants run against the existing tests before the engines (:func:`survivors`).
 EXISTING_MUTANTS = "mutants_existing"
 ALL_RUN = "Every changed statement is covered by the existing tests already."
@@ -180,6 +179,11 @@ async def baseline(ctx: Context, production: Production, sources: dict[str, set[
     return run
 
 
+def comparing(portfolio: Portfolio, own: Sequence[str]) -> tuple[str, ...]:
+    """The portfolio's engines of the language that compare base and head."""
+    return tuple(n for n in portfolio.engines if n in own and n in COMPARING_ENGINES)
+
+
 def plan(
     ctx: Context,
     production: Production,
@@ -195,13 +199,12 @@ def plan(
     targets, left_out = plan_targets(ctx.checkout, sources, before, tg.max_files)
     production.targets, production.left_out = targets, left_out
     # Running every changed line is not testing it: where the existing tests run them all, the
-    # differential engine still looks for what base and head do differently, to pin it.
+    # engines that compare base and head still look for what they do differently, to pin it.
     pin_only = (
         not targets
         and before.total > 0
         and ctx.base_sha is not None
-        and DIFFERENTIAL in portfolio.engines
-        and DIFFERENTIAL in ctx.language.engines
+        and bool(comparing(portfolio, ctx.language.engines))
         and tg.coverage.keep_rule == "new_changed_lines"
     )
     # Running every changed line is not testing it either: where the language has mutants, they
@@ -335,7 +338,8 @@ async def generate(ctx: Context, production: Production, plan: Plan) -> None:
     rule, per_test = ctx.tg.coverage.keep_rule, ctx.language.per_test
     if plan.pin_only:
         ctx.step("every changed line runs already: looking for what base and head do differently")
-        written = await candidates(ctx, production, plan, (DIFFERENTIAL,))
+        own = comparing(plan.portfolio, ctx.language.engines)
+        written = await candidates(ctx, production, plan, own)
         await selection_for(rule, validator, written, per_test=per_test).keep(ctx, production, plan)
     elif not plan.portfolio.agent:
         written = await candidates(ctx, production, plan, plan.portfolio.engines)

@@ -288,6 +288,8 @@ class CharacterizeJs:
             outcome.notes.append(f"{self.label}: {node.reason}")
             return outcome
         files = CheckoutFiles(workspace.checkout)
+        if not targets:  # every changed line runs already: look for what pins the change
+            targets = [Target(p, sorted(ls), []) for p, ls in sorted(workspace.changed.items())]
         for target in targets:
             if time.monotonic() >= workspace.deadline:
                 outcome.notes.append(f"{self.label}: out of time before `{target.path}`")

@@ -54,6 +54,9 @@ ENGINES: dict[str, Engine] = {
 # that language's backend (:mod:`jobs.languages.javascript.javascript_backend`); every other
 # engine of the offline portfolio writes Python's (``Python.engines``).
 JAVASCRIPT_ENGINES = ("characterize-js",)
+# The engines that run the change's functions on the base commit too and keep what differs: where
+# the existing tests run every changed line, they still look for what pins the change.
+COMPARING_ENGINES = ("differential", "characterize-js")
 
 PORTFOLIOS: dict[str, Portfolio] = {
     p.name: p
