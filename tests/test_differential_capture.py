@@ -204,3 +204,68 @@ async def test_a_method_reached_through_a_descriptor_is_replayed_from_the_tests_
     # The test's `meta` is inlined, its import of the module dropped; a neighbour of its
     # string is where base and head part.
     assert "Meta.from_raw({'charset': 'utf-8'}).charset == 'utf-8'" in text, text
+
+
+DOCS = """def loads(text, *, parse_float=float):
+    return {key: _value(raw, parse_float) for key, raw in _pairs(text)}
+
+
+def _value(raw, parse_float):
+    if raw.isdigit():
+        return int(raw)
+    if "." in raw:
+        return parse_float(raw)
+    return raw
+
+
+def _pairs(text):
+    return [item.split("=", 1) for item in text.split(",") if item]
+"""
+DOCS_HEAD = (
+    DOCS.replace(
+        "    return {key: _value(raw, parse_float)",
+        "    parse_float = _safe(parse_float)\n    return {key: _value(raw, parse_float)",
+    )
+    + """
+
+def _safe(parse_float):
+    if parse_float is float:  # float never returns a dict or a list
+        return float
+
+    def safe(text):
+        value = parse_float(text)
+        if isinstance(value, (dict, list)):
+            raise ValueError("parse_float must not return dicts or lists")
+        return value
+
+    return safe
+"""
+)
+# Every call runs the same changed lines (`parse_float=float` takes the shortcut); only the last
+# of fifty-one documents has a float in it, so only its neighbour with a callback that returns
+# `{}` tells base and head apart. It comes after the usual cap of forty calls.
+DOCS_TESTS = """import pytest
+
+from pkg.docs import loads
+
+DOCS = [f"k{n}={n},name=v{n}" for n in range(50)] + ["x=1.5"]
+
+
+@pytest.mark.parametrize("doc", DOCS)
+def test_loads(doc):
+    assert isinstance(loads(doc), dict)
+"""
+
+
+async def test_a_late_call_that_runs_new_lines_of_the_file_is_captured_and_pins(
+    tmp_path: Path,
+) -> None:
+    """The document with a float is the only call that runs `return parse_float(raw)`: a call
+    that runs a line no call written down before ran is written down beyond the cap, and its
+    neighbours (the callback returning `{}`, the type the new `isinstance` checks, first) are
+    tried before those of the forty alike calls."""
+    repo, base_sha, outcome = await run_engine(tmp_path, "pkg/docs.py", DOCS, DOCS_HEAD, DOCS_TESTS)
+    assert outcome.written == ["tests/test_pkg_docs_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "'x=1.5'" in text, text
+    assert "lambda *args, **kwargs: {}" in text or "lambda *args, **kwargs: []" in text, text

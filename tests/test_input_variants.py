@@ -68,3 +68,16 @@ def test_a_function_handed_in_becomes_callbacks_returning_the_types_the_change_c
     assert "h(lambda *args, **kwargs: {})" in variants("h(str)", (), ("{}",))
     # A constant's name is data, not a function: it stays.
     assert variants("h(LIMIT)", (), ("{}",)) == []
+
+
+def test_the_types_an_isinstance_checks_come_before_other_named_types() -> None:
+    """A callback is replaced by one returning what the new guard checks for (`{}`, `[]`)
+    before the `float` of a shortcut or the `str` of an annotation."""
+    base = "def f(parse_float):\n    return parse_float\n"
+    head = (
+        "def f(parse_float):\n    if parse_float is float:\n        return float\n"
+        "    def safe(text: str):\n        value = parse_float(text)\n"
+        "        if isinstance(value, (dict, list)):\n            raise ValueError\n"
+        "        return value\n    return safe\n"
+    )
+    assert returned_values(base, head)[:2] == ("{}", "[]")

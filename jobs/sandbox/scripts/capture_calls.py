@@ -12,6 +12,7 @@ when every value in it round-trips through ``repr``:
   expression that was running (``meta.description_content_type``), its local names replaced by
   their values or by what the test assigned them (``Metadata.from_raw({…}).description_…``),
   the test module's import of the changed module dropped (``metadata.Metadata`` → ``Metadata``).
+  That part is ``capture_expression.py``, copied beside this script.
 
 A class, function or builtin passed as a value (``parse_float=float``) is written by its name
 when that name, in the module or the builtins, is the same object.
@@ -19,30 +20,36 @@ when that name, in the module or the builtins, is the same object.
 The tests' first calls are often alike (one parametrized test after another), and the input
 that tells base and head apart comes later. So a call whose text mentions one of the change's
 ``tokens`` (the attributes and strings of the changed lines) has a quota of its own,
-``max_relevant`` a target, beside ``max_per_target`` for the rest.
+``max_relevant`` a target, beside ``max_per_target`` for the rest. And, as a fuzzer keeps an
+input for its corpus when it reaches code no input kept so far reached, a call that runs a line
+of the changed file that no call written down so far ran is written down whatever the quotas,
+marked ``"novel": true`` (the document with a float in it, after forty without one): its lines
+are watched with ``sys.monitoring``'s LINE events, each line switched off once a written call has
+run it, so only the new lines cost anything.
 
 JOB is JSON: ``{"root", "module", "path", "targets": [qualname…], "tests": [path…],
 "max_per_target", "max_relevant", "tokens": [str…], "max_value_chars"}``. OUTPUT gets one JSON
-line per distinct call: ``{"qualname": target, "call": expression, "entry": bool}``. Imports
-nothing of Tandem's.
+line per distinct call: ``{"qualname": target, "call": expression, "entry": bool}``, and
+``"novel": true`` on the calls that ran new lines (such a call may also have a plain line of its
+own, written when it started). Imports nothing of Tandem's.
 """
 
 from __future__ import annotations
 
-import ast
 import json
-import linecache
 import os
 import re
 import sys
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
+from capture_expression import DATA_TYPES as _DATA_TYPES
+from capture_expression import TestExpression
+
 TOOL_ID = 4  # sys.monitoring's free ids are 0-5; coverage takes 1 (it is not running here)
-_DATA_TYPES = {
-    t.__name__: t
-    for t in (bool, bytes, bytearray, complex, dict, float, frozenset, int, list, set, str, tuple)
-}
+# Once every quota is used, the run still goes on while calls keep reaching new lines: it stops
+# after this many calls in a row that reached none.
+MAX_STALE_CALLS = 300
 _ANGLE = re.compile(r"^<(?P<name>[A-Za-z_][\w.]*)\((?P<args>.*)\)>$", re.DOTALL)
 
 
@@ -67,6 +74,10 @@ class Capture:
         self.seen: set[str] = set()
         self.counts: dict[tuple[str, bool], int] = {}  # (qualname, relevant) -> calls written
         self.module: ModuleType | None = None
+        # The watched calls under way, innermost last: (code, the call's texts, lines it ran).
+        self.stack: list[tuple[CodeType, list[tuple[str, bool]], set[int]]] = []
+        self.covered: set[int] = set()  # the changed file's lines the written calls ran
+        self.stale = 0  # watched calls in a row that ran no new line
 
     # -- set-up, once the tests' imports have loaded the module ------------------------------
     def watch(self) -> None:
@@ -84,16 +95,26 @@ class Capture:
         if not self.codes:
             return
         monitoring = sys.monitoring
+        events = monitoring.events
         monitoring.use_tool_id(TOOL_ID, "tandem-capture")
-        monitoring.register_callback(TOOL_ID, monitoring.events.PY_START, self.started)
-        for code in self.codes:
-            monitoring.set_local_events(TOOL_ID, code, monitoring.events.PY_START)
+        monitoring.register_callback(TOOL_ID, events.PY_START, self.started)
+        monitoring.register_callback(TOOL_ID, events.LINE, self.line)
+        for event in (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND):
+            monitoring.register_callback(TOOL_ID, event, self.ended)
+        for code in dict.fromkeys([*self.codes, *_codes_in(module, self.path)]):
+            ends = events.PY_RETURN | events.PY_YIELD if code in self.codes else 0
+            start = events.PY_START if code in self.codes else 0
+            monitoring.set_local_events(TOOL_ID, code, events.LINE | start | ends)
+        # A call that ends in an exception: PY_UNWIND can only be watched everywhere.
+        monitoring.set_events(TOOL_ID, events.PY_UNWIND)
 
     # -- each start of a watched function -----------------------------------------------------
     def started(self, code: CodeType, offset: int) -> object:
         qualname = self.codes.get(code)
-        if qualname is None or self.full(qualname):
+        if qualname is None:
             return None
+        texts: list[tuple[str, bool]] = []
+        self.stack.append((code, texts, set()))
         frame = sys._getframe(1)
         try:
             own = self.call_of(frame)
@@ -103,18 +124,52 @@ class Capture:
         except Exception:  # a repr that raises: that call is not written down
             return None
         for call, is_entry in ((own, False), (entry, True)):
-            if call is None or call in self.seen:
+            if call is None:
+                continue
+            texts.append((call, is_entry))
+            if call in self.seen:
                 continue
             key = (qualname, self.relevant(call))
             if self.counts.get(key, 0) >= self.quota(key[1]):
                 continue
             self.seen.add(call)
             self.counts[key] = self.counts.get(key, 0) + 1
-            self.out.write(
-                json.dumps({"qualname": qualname, "call": call, "entry": is_entry}) + "\n"
-            )
-            self.out.flush()
+            self.write({"qualname": qualname, "call": call, "entry": is_entry})
         return None
+
+    def line(self, code: CodeType, line: int) -> object:
+        if line in self.covered:
+            return sys.monitoring.DISABLE  # a written call ran it: it tells nothing new
+        if self.stack:
+            self.stack[-1][2].add(line)
+        return None
+
+    def ended(self, code: CodeType, offset: int, value: object) -> object:
+        """A watched call returned, yielded or raised: when it ran a line of the file no
+        written call ran, it is written down (again) as novel."""
+        qualname = self.codes.get(code)
+        if qualname is None or not any(entry[0] is code for entry in self.stack):
+            return None
+        while self.stack:
+            done, texts, lines = self.stack.pop()
+            if self.stack:  # the caller ran what its callee ran
+                self.stack[-1][2].update(lines)
+            if done is code:
+                break
+        new = lines - self.covered
+        if not new or not texts:
+            self.stale += 1
+            return None
+        self.stale = 0
+        self.covered |= new
+        for call, is_entry in texts:
+            self.seen.add(call)
+            self.write({"qualname": qualname, "call": call, "entry": is_entry, "novel": True})
+        return None
+
+    def write(self, record: dict[str, object]) -> None:
+        self.out.write(json.dumps(record) + "\n")
+        self.out.flush()
 
     def relevant(self, call: str) -> bool:
         return any(token.search(call) for token in self.tokens)
@@ -129,8 +184,13 @@ class Capture:
         return relevant_full and self.counts.get((qualname, False), 0) >= self.quota(False)
 
     def saturated(self) -> bool:
-        """Every watched function has all the calls it may: the rest of the tests add none."""
-        return bool(self.codes) and all(self.full(q) for q in self.codes.values())
+        """Every watched function has all the calls it may, and the last MAX_STALE_CALLS calls
+        ran no new line: the rest of the tests are unlikely to add any."""
+        return (
+            bool(self.codes)
+            and all(self.full(q) for q in self.codes.values())
+            and self.stale >= MAX_STALE_CALLS
+        )
 
     def entry_of(self, frame: FrameType) -> str | None:
         """The outermost call of the same file on the way from the test to ``frame``."""
@@ -278,126 +338,32 @@ def _code_of(module: ModuleType, qualname: str) -> CodeType | None:
     return code if isinstance(code, CodeType) else None
 
 
-class TestExpression:
-    """The sub-expression a test frame is running (from its instruction's source position), with
-    each name made something the changed module's namespace runs: a literal, a name the module
-    holds, or, for a local the test assigned, that assignment's expression, inlined."""
-
-    MAX_DEPTH = 4
-
-    def __init__(self, capture: Capture, frame: FrameType) -> None:
-        self.capture = capture
-        self.frame = frame
-        self.lines = linecache.getlines(frame.f_code.co_filename)
-
-    def text(self) -> str | None:
-        positions = list(self.frame.f_code.co_positions())
-        index = self.frame.f_lasti // 2
-        if index >= len(positions) or None in positions[index]:
-            return None
-        expression = self.source(*positions[index])  # type: ignore[arg-type]
-        if expression is None:
-            return None
-        resolved = self.resolve(expression, self.frame.f_lineno, 0)
-        if resolved is None:
-            return None
-        text = ast.unparse(resolved)
-        return text if len(text) <= 4 * self.capture.max_chars else None
-
-    def source(self, line: int, end_line: int, col: int, end_col: int) -> ast.expr | None:
-        chunk = self.lines[line - 1 : end_line]
-        if not chunk:
-            return None
-        if len(chunk) == 1:
-            chunk = [chunk[0][col:end_col]]
-        else:
-            chunk = [chunk[0][col:], *chunk[1:-1], chunk[-1][:end_col]]
-        try:
-            return ast.parse("(" + "".join(chunk) + ")", mode="eval").body
-        except SyntaxError:
-            return None
-
-    def resolve(self, node: ast.expr, before_line: int, depth: int) -> ast.expr | None:
-        """`node` with its names replaced; None when one cannot be."""
-        if depth > self.MAX_DEPTH:
-            return None
-        capture, module = self.capture, self.capture.module
-        for parent in ast.walk(node):
-            for field, child in ast.iter_fields(parent):
-                if not isinstance(child, ast.expr):
-                    continue
-                if (
-                    isinstance(child, ast.Attribute)
-                    and isinstance(child.value, ast.Name)
-                    and self.value_of(child.value.id) is module
-                    and capture.resolves(child.attr)
-                ):
-                    setattr(parent, field, ast.Name(child.attr, ast.Load()))
-        for name in {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}:
-            replacement = self.replacement(name, before_line, depth)
-            if replacement is None:
-                return None
-            node = _Rename(name, replacement).visit(node)
-        return node
-
-    def value_of(self, name: str) -> object:
-        frame = self.frame
-        return frame.f_locals.get(name, frame.f_globals.get(name, _MISSING))
-
-    def replacement(self, name: str, before_line: int, depth: int) -> ast.expr | None:
-        ns = self.capture.namespace()
-        value = self.value_of(name)
-        if value is _MISSING:
-            # A name the module holds, where the test's import of the module was dropped.
-            known = name in ns or name in _DATA_TYPES
-            return ast.Name(name, ast.Load()) if known else None
-        if name in ns and ns[name] is value:
-            return ast.Name(name, ast.Load())
-        if isinstance(value, type(sys)):
-            return None
-        text = self.capture.literal(value)
-        if text is not None:
-            return ast.parse(text, mode="eval").body
-        if name not in self.frame.f_code.co_varnames:
-            return None
-        assigned = self.assignment(name, before_line)
-        return None if assigned is None else self.resolve(assigned[1], assigned[0], depth + 1)
-
-    def assignment(self, name: str, before_line: int) -> tuple[int, ast.expr] | None:
-        """The last ``name = expression`` of the test function before `before_line`."""
-        try:
-            tree = ast.parse("".join(self.lines))
-        except SyntaxError:
-            return None
-        first = self.frame.f_code.co_firstlineno
-        found = None
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and (
-                first in (node.lineno, *(d.lineno for d in node.decorator_list))
-            ):
-                for statement in ast.walk(node):
-                    if (
-                        isinstance(statement, ast.Assign)
-                        and len(statement.targets) == 1
-                        and isinstance(statement.targets[0], ast.Name)
-                        and statement.targets[0].id == name
-                        and statement.lineno < before_line
-                        and (found is None or statement.lineno > found[0])
-                    ):
-                        found = (statement.lineno, statement.value)
-        return found
-
-
-_MISSING = object()
-
-
-class _Rename(ast.NodeTransformer):
-    def __init__(self, name: str, replacement: ast.expr) -> None:
-        self.name = name
-        self.replacement = replacement
-
-    def visit_Name(self, node: ast.Name) -> ast.expr:
-        return self.replacement if node.id == self.name else node
+def _codes_in(module: ModuleType, path: str) -> list[CodeType]:
+    """Every code object of `path` the module holds: its functions, methods and properties,
+    and the functions and comprehensions nested in them (constants of their code)."""
+    found: dict[CodeType, None] = {}
+    pending: list[object] = list(vars(module).values())
+    seen_classes: set[int] = set()
+    while pending:
+        value = pending.pop()
+        if isinstance(value, type):
+            if id(value) in seen_classes or value.__module__ != module.__name__:
+                continue
+            seen_classes.add(id(value))
+            pending += list(vars(value).values())
+            continue
+        value = getattr(value, "__func__", value)  # classmethod, staticmethod
+        getters = [getattr(value, n, None) for n in ("fget", "fset", "fdel")]  # property
+        for function in [value, *getters]:
+            code = getattr(function, "__code__", None)
+            if isinstance(code, CodeType) and os.path.abspath(code.co_filename) == path:
+                nested = [code]
+                while nested:
+                    current = nested.pop()
+                    if current not in found:
+                        found[current] = None
+                        nested += [c for c in current.co_consts if isinstance(c, CodeType)]
+    return list(found)
 
 
 class Plugin:

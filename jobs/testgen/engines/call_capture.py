@@ -6,7 +6,9 @@ run, once, within a share of the engine's time; what the time leaves out is simp
 
 The tests' first calls are often alike, and the one that tells base and head apart comes later
 (a parametrized list whose 30th row has a local version). So the calls whose text mentions the
-change's tokens (:func:`.input_variants.change_words`) are written down beyond the usual cap.
+change's tokens (:func:`.input_variants.change_words`) are written down beyond the usual cap, and
+so is every call that runs a line of the changed file no call written down before ran: those
+are the *novel* calls, a fuzzer's corpus, and their neighbours are tried first.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.sandbox import Sandbox
@@ -22,6 +24,7 @@ from jobs.sandbox.workdir import copy_script, write_fresh
 from jobs.testgen.seeds import Seed
 
 SCRIPT = "capture_calls.py"
+HELPER = "capture_expression.py"  # imported by the script, from the folder it is copied to
 MAX_TEST_FILES = 20
 MAX_PER_TARGET = 40
 MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
@@ -41,15 +44,24 @@ def tests_mentioning(tests: Mapping[str, str], module: str, names: list[str]) ->
     return [path for _, path in sorted(scored)[:MAX_TEST_FILES]]
 
 
-def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> list[Seed]:
+@dataclass(frozen=True)
+class Captured:
+    """The calls written down, in order, and those of them that ran new lines of the file."""
+
+    seeds: list[Seed] = field(default_factory=list)
+    novel: frozenset[Seed] = frozenset()
+
+
+def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> Captured:
     """The captured calls (JSON lines the sandbox wrote: bounded, each field checked)."""
     try:
         if not path.is_file() or path.is_symlink() or path.stat().st_size > MAX_OUTPUT_BYTES:
-            return []
+            return Captured()
         lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
-        return []
+        return Captured()
     seeds: list[Seed] = []
+    novel: set[Seed] = set()
     for line in lines:
         try:
             record = json.loads(line)
@@ -63,7 +75,9 @@ def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> list[Seed]:
         seed = _seed(path_in_repo, qualname, call)
         if seed is not None:
             seeds.append(seed)
-    return seeds
+            if record.get("novel") is True:
+                novel.add(seed)
+    return Captured(list(dict.fromkeys(seeds)), frozenset(novel))
 
 
 def _seed(path: str, qualname: str, call: str) -> Seed | None:
@@ -105,13 +119,14 @@ class CaptureJob:
 
 async def capture(
     sandbox: Sandbox, checkout: Path, scratch: str, job: CaptureJob, *, deadline: float
-) -> list[Seed]:
+) -> Captured:
     """Run the job's tests once, writing down the calls of its targets."""
     remaining = min(MAX_RUN_S, deadline - time.monotonic())
     if not job.tests or not job.targets or remaining < 5:
-        return []
+        return Captured()
     folder = checkout / scratch
     copy_script(SCRIPT, folder / "capture.py")
+    copy_script(HELPER, folder / HELPER)
     slug = job.module.replace(".", "_")
     job_file, output = folder / f"capture-{slug}.json", folder / f"capture-{slug}.jsonl"
     write_fresh(job.as_json(), job_file)

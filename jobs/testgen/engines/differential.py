@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -138,11 +138,13 @@ async def _generate_on(
     await run.compare(seeds)
     # Then the calls its tests make as they run (private functions reached through the public
     # API), and the neighbours of every input, aimed at the tokens the change touched.
-    captured = await _capture(sandbox, checkout, base_sources, targets, tests, deadline) - seeds
+    captured, novel = await _capture(sandbox, checkout, base_sources, targets, tests, deadline)
+    captured -= seeds
     await run.compare(captured)
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
-    await run.compare(_variants(checkout, base_sources, unpinned) - seeds - captured)
+    variants = _variants(checkout, base_sources, unpinned, first=novel)
+    await run.compare(variants - seeds - captured)
     await run.compare(await run.search_all() - seeds)
     if not run.asked:
         outcome.notes.append("no inputs for the changed functions; no differential tests")
@@ -236,11 +238,12 @@ async def _capture(
     targets: list[DiffTarget],
     tests: Mapping[str, str],
     deadline: float,
-) -> set[Seed]:
+) -> tuple[set[Seed], set[Seed]]:
     """The calls of the targets the project's tests make as they run, per changed module, in a
     share of the time left (:mod:`.call_capture`), those that mention the change's words
-    beyond the usual cap."""
+    beyond the usual cap; and those of them that ran lines no other call ran (novel)."""
     found: set[Seed] = set()
+    novel: set[Seed] = set()
     by_path: dict[str, list[DiffTarget]] = {}
     for target in targets:
         by_path.setdefault(target.path, []).append(target)
@@ -257,23 +260,30 @@ async def _capture(
                 base_sources.get(path) or "", _read(checkout / path) or ""
             ),
         )
-        found |= set(
-            await call_capture.capture(
-                sandbox, checkout, SCRATCH, job, deadline=time.monotonic() + share
-            )
+        captured = await call_capture.capture(
+            sandbox, checkout, SCRATCH, job, deadline=time.monotonic() + share
         )
-    return found
+        found |= set(captured.seeds)
+        novel |= captured.novel
+    return found, novel
 
 
 def _variants(
-    checkout: Path, base_sources: Mapping[str, str | None], seeds: set[Seed]
+    checkout: Path,
+    base_sources: Mapping[str, str | None],
+    seeds: set[Seed],
+    first: Collection[Seed] = (),
 ) -> set[Seed]:
     """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
     MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
-    and so on, the shortest calls first, so no one long call takes a callable's whole share."""
+    and so on, the shortest calls first, so no one long call takes a callable's whole share.
+    The seeds in `first` (the captured calls that ran lines no other call ran) have all their
+    neighbours taken before any other seed's: forty alike calls would otherwise use up the
+    share on their first neighbours, and the one call that reaches the change get none."""
     tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
-    queues: dict[tuple[str, str], list[list[str]]] = {}
-    for seed in sorted(seeds, key=lambda s: (len(s.call_source), s)):
+    queues: dict[tuple[str, str, bool], list[list[str]]] = {}
+    order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
+    for seed in order:
         if seed.path not in tokens:
             base = base_sources.get(seed.path) or ""
             head = _read(checkout / seed.path) or ""
@@ -282,16 +292,19 @@ def _variants(
                 input_variants.returned_values(base, head),
             )
         calls = input_variants.variants(seed.call_source, *tokens[seed.path])
-        queues.setdefault((seed.path, seed.qualname), []).append(calls)
-    found: set[Seed] = set()
-    for (path, qualname), lists in queues.items():
-        chosen: dict[str, None] = {}
+        queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
+    chosen: dict[tuple[str, str], dict[str, None]] = {}
+    for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
+        taken = chosen.setdefault((path, qualname), {})
         for round_ in range(max((len(calls) for calls in lists), default=0)):
             for calls in lists:
-                if round_ < len(calls) and len(chosen) < MAX_VARIANTS_PER_CALLABLE:
-                    chosen.setdefault(calls[round_])
-        found |= {Seed(path, qualname, call, "variant") for call in chosen}
-    return found
+                if round_ < len(calls) and len(taken) < MAX_VARIANTS_PER_CALLABLE:
+                    taken.setdefault(calls[round_])
+    return {
+        Seed(path, qualname, call, "variant")
+        for (path, qualname), calls in chosen.items()
+        for call in calls
+    }
 
 
 def _read(path: Path) -> str | None:

@@ -84,16 +84,36 @@ def change_words(base: str, head: str) -> tuple[str, ...]:
 
 def returned_values(base: str, head: str) -> tuple[str, ...]:
     """The empty values of the data types the changed lines name (``{}`` for ``dict``), and
-    ``None`` where they compare with it: what a callback passed in might return."""
+    ``None`` where they compare with it: what a callback passed in might return. The types an
+    ``isinstance``/``issubclass`` of the changed lines tests for come first: that is the guard
+    a callback's result meets (``isinstance(v, (dict, list))``), where a ``float`` or ``str``
+    elsewhere on the lines is more often an annotation or a default."""
     removed, added = changed_line_numbers(base, head)
+    tested: list[str] = []
     values: list[str] = []
     for source, lines in ((base, removed), (head, added)):
         for node in _nodes_on(source, lines):
+            if _is_type_test(node):
+                assert isinstance(node, ast.Call)
+                tested += [
+                    _EMPTY[n.id]
+                    for n in ast.walk(node.args[1])
+                    if isinstance(n, ast.Name) and n.id in _EMPTY
+                ]
             if isinstance(node, ast.Name) and node.id in _EMPTY:
                 values.append(_EMPTY[node.id])
             elif isinstance(node, ast.Constant) and node.value is None:
                 values.append("None")
-    return tuple(dict.fromkeys(values))
+    return tuple(dict.fromkeys([*tested, *values]))
+
+
+def _is_type_test(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("isinstance", "issubclass")
+        and len(node.args) == 2
+    )
 
 
 def _attributes_on(source: str, lines: set[int]) -> list[str]:

@@ -1,0 +1,73 @@
+"""The capture script on its own (jobs/sandbox/scripts/capture_calls.py, run as the sandbox runs
+it, under real pytest): a call that runs a line of the changed file no call written down before
+ran is written down, marked novel, after the usual cap is full, and also when it ends in an
+exception."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from jobs.sandbox.workdir import SCRIPTS
+
+MODULE = """def check(n):
+    if n >= 0:
+        return n
+    raise ValueError("negative")
+"""
+TESTS = """import pytest
+
+from pkg.nums import check
+
+ROWS = list(range(30)) + [-1]
+
+
+@pytest.mark.parametrize("n", ROWS)
+def test_check(n):
+    try:
+        check(n)
+    except ValueError:
+        pass
+"""
+
+
+def test_a_late_call_that_runs_a_new_line_is_written_down_beyond_the_cap(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "nums.py").write_text(MODULE)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_nums.py").write_text(TESTS)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for name in ("capture_calls.py", "capture_expression.py"):
+        shutil.copy(
+            SCRIPTS / name, scratch / ("capture.py" if name == "capture_calls.py" else name)
+        )
+    job = {
+        "root": ".",
+        "module": "pkg.nums",
+        "path": "pkg/nums.py",
+        "targets": ["check"],
+        "tests": ["tests/test_nums.py"],
+        "max_per_target": 5,
+        "max_relevant": 0,
+        "tokens": [],
+    }
+    (scratch / "job.json").write_text(json.dumps(job))
+    done = subprocess.run(
+        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    plain = [r["call"] for r in records if not r.get("novel")]
+    novel = [r["call"] for r in records if r.get("novel")]
+    assert plain == [f"check({n})" for n in range(5)], records
+    # check(0) ran the first two lines; check(-1), the 31st call, the raise.
+    assert novel == ["check(0)", "check(-1)"], records
