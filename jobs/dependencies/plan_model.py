@@ -62,6 +62,7 @@ class Source:
             shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
             more = [f"deps {shown}"] if deps else []
             more += [f"extras {', '.join(self.extras)}"] if self.extras else []
+            more += [f"groups {', '.join(self.groups)}"] if self.groups else []
             return f"`{self.path}` {self.section} ({'; '.join(more)})"
         return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
 
