@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.suites.__main__ import table
+from bench.suites.__main__ import row, table
 from bench.suites.compare import (
     COUNTS_DIFFER,
     COVERAGE_DIFFERS,
@@ -25,6 +25,7 @@ from bench.suites.compare import (
     sample_files,
     success_rate,
     unmeasured,
+    worth_rerun,
 )
 from bench.suites.recipes import RecipeError, load_recipes, parse_recipe, parse_recipes
 
@@ -184,3 +185,18 @@ def test_the_coverage_sample_is_the_largest_source_files() -> None:
     }
     assert sample_files(statements) == ["src/pkg/big.py", "src/pkg/mid.py", "src/pkg/tie.py"]
     assert sample_files({"suite/t.py": 9, "pkg/x.py": 1}, ("suite",)) == ["pkg/x.py"]
+
+
+def test_a_count_mismatch_of_two_runs_is_worth_a_second_pair_and_the_row_says_so() -> None:
+    """The flaky-test policy: both sides run again only where both ran and counts differ."""
+    ref = ran(507, 0)
+    assert worth_rerun(ref, ran(506, 1))  # one timing test failed under load
+    assert worth_rerun(ran(506, 1), ref)  # on either side alike
+    assert not worth_rerun(ref, ran(505, 0))  # within 1%
+    assert not worth_rerun(ref, Side(returncode=2, decisive="collection error"))
+    assert not worth_rerun(Side(timed_out=True), ref)
+    second = classify("sqlparse", "heldout", ref, ran(507, 0))
+    second.first_run = "507/0 vs 506/1"
+    assert second.ok
+    assert "(re-run: the first pair counted 507/0 vs 506/1)" in row(second)
+    assert "re-run" not in row(classify("p", "dev", ref, ran(507, 0)))

@@ -59,6 +59,9 @@ class Verdict:
     line: str  # the decisive line, for a mismatch
     reference: Side
     tandem: Side
+    # Set when the counts differed and both sides' tests were run again (:func:`worth_rerun`):
+    # what the first pair counted. The verdict is the second pair's.
+    first_run: str = ""
 
     @property
     def ok(self) -> bool:
@@ -109,6 +112,21 @@ def classify(name: str, split: str, reference: Side, tandem: Side) -> Verdict:
     if apart:
         return verdict(COVERAGE_DIFFERS, "; ".join(apart))
     return verdict(MATCH)
+
+
+def counts(side: Side) -> str:
+    return f"{side.passed}/{side.failed}"
+
+
+def worth_rerun(reference: Side, tandem: Side) -> bool:
+    """The bench's policy for flaky tests, the same for both sides: where both ran and their
+    pass/fail counts differ, both sides' tests run once more (no new install) and the second
+    pair decides, the verdict saying so. A timing test that fails under load on one side is
+    then judged on a second try as a person re-running CI would; a real difference stays."""
+    both = reference.ran and tandem.ran
+    return both and not (
+        close(tandem.passed, reference.passed) and close(tandem.failed, reference.failed)
+    )
 
 
 def reference_class(reference: Side) -> str:

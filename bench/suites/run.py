@@ -10,9 +10,10 @@ import shlex
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.suites.compare import Side, Verdict, classify, sample_files
+from bench.suites.compare import Side, Verdict, classify, counts, sample_files, worth_rerun
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
 from jobs.sandbox import decisive_line, last_line
@@ -86,17 +87,28 @@ def relative(lines: dict[str, set[int]], tree: Path) -> dict[str, set[int]]:
     return {k.removeprefix(root): v for k, v in lines.items()}
 
 
+@dataclass
+class Reference:
+    """The reference's installed venv, for running its tests (again)."""
+
+    sandbox: LocalSandbox
+    python: str
+    tree: Path
+    work: Path
+
+
 async def reference(
     recipe: Recipe, tree: Path, work: Path, timeout_s: float = TEST_TIMEOUT_S
-) -> tuple[Side, dict[str, set[int]]]:
-    """The recipe's own way, in a fresh venv outside the tree; also its statements per file."""
+) -> tuple[Side, dict[str, set[int]], Reference | None]:
+    """The recipe's own way, in a fresh venv outside the tree; also its statements per file,
+    and the venv to run the tests again in (None when the install failed)."""
     side = Side()
     venv = work / "ref-venv"
     shutil.rmtree(venv, ignore_errors=True)
     sandbox = LocalSandbox()
     made = await sandbox.run([PYTHON, "-m", "venv", str(venv)], cwd=tree, timeout_s=300)
     if made.returncode:
-        return Side(installed=False, install_note=f"venv: {decisive_line(made.output)}"), {}
+        return Side(installed=False, install_note=f"venv: {decisive_line(made.output)}"), {}, None
     python = str(venv / "bin" / "python")
     sandbox.use_python(python)
     # pip >= 25.1 for `--group`; coverage to measure the reference run.
@@ -108,7 +120,18 @@ async def reference(
         if result.returncode or result.timed_out:
             side.installed = False
             side.install_note = f"{shlex.join(step)}: {decisive_line(result.output)}"
-            return side, {}
+            return side, {}, None
+    env = Reference(sandbox, python, tree, work)
+    statements = await reference_tests(recipe, env, side, timeout_s)
+    return side, statements, env
+
+
+async def reference_tests(
+    recipe: Recipe, env: Reference, side: Side, timeout_s: float
+) -> dict[str, set[int]]:
+    """The recipe's test command under coverage in the reference venv, into ``side``; the
+    statements per file it measured."""
+    sandbox, python, tree, work = env.sandbox, env.python, env.tree, env.work
     # A project's own pytest-cov (`--cov` in its addopts) would replace this coverage run's
     # tracer and leave the reference at 0%; its counts are the same without it.
     has_cov = await sandbox.run([python, "-c", "import pytest_cov"], cwd=work, timeout_s=60)
@@ -145,14 +168,15 @@ async def reference(
             executed, statements = relative(executed, tree), relative(statements, tree)
             files = sample_files({k: len(v) for k, v in statements.items()}, recipe.paths)
             side.coverage = percents(executed, statements, files)
-    return side, statements
+    return statements
 
 
 async def tandem(
     recipe: Recipe, tree: Path, sources: list[str], timeout_s: float = TEST_TIMEOUT_S
-) -> Side:
+) -> tuple[Side, LocalSandbox]:
     """Tandem's baseline as the worker makes it (local sandbox): after a failed install, the
-    tests still run, in the tools' environment, as the worker's do."""
+    tests still run, in the tools' environment, as the worker's do. Also the sandbox, set to
+    the installed environment, to run the tests again in."""
     side = Side()
     sandbox = LocalSandbox()
     outcome = await install_dependencies(
@@ -162,6 +186,19 @@ async def tandem(
     if outcome.status == "failed":
         side.installed = False
         side.install_note = outcome.note or last_line(outcome.output)
+    await tandem_tests(recipe, sandbox, tree, sources, side, timeout_s)
+    return side, sandbox
+
+
+async def tandem_tests(
+    recipe: Recipe,
+    sandbox: LocalSandbox,
+    tree: Path,
+    sources: list[str],
+    side: Side,
+    timeout_s: float,
+) -> None:
+    """The baseline ``run_pytest`` (measured), into ``side``."""
     run = await run_pytest(
         sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=timeout_s, measure=True
     )
@@ -178,7 +215,6 @@ async def tandem(
         f"{module} -> {where}"
         for module, where in imported_elsewhere(sources, run.modules, str(tree))
     ]
-    return side
 
 
 async def run_recipe(
@@ -189,19 +225,29 @@ async def run_recipe(
     ref_tree, tandem_tree = work / "ref", work / "tandem"
     clone(recipe, mirrors, ref_tree)
     clone(recipe, mirrors, tandem_tree)
-    ref, statements = await reference(recipe, ref_tree, work, timeout_s)
-    if not ref.ran:
+    ref, statements, env = await reference(recipe, ref_tree, work, timeout_s)
+    if not ref.ran or env is None:
         # Nothing to compare with; Tandem's side still runs (but after a reference that timed
         # out), so the row shows what a user of Tandem would see on this project.
-        side = Side() if ref.timed_out else await tandem(recipe, tandem_tree, [], timeout_s)
+        side = Side() if ref.timed_out else (await tandem(recipe, tandem_tree, [], timeout_s))[0]
         return classify(recipe.name, recipe.split, ref, side)
     # The package's files (not tests) the reference measured: the sample for coverage, and
     # where to look for modules Tandem's run imported from outside its checkout.
     sources = sorted(ref.coverage) or sample_files({k: len(v) for k, v in statements.items()})
     all_sources = sample_files({k: len(v) for k, v in statements.items()}, recipe.paths, k=10**6)
-    side = await tandem(recipe, tandem_tree, sorted(set(sources) | set(all_sources)), timeout_s)
+    measured = sorted(set(sources) | set(all_sources))
+    side, sandbox = await tandem(recipe, tandem_tree, measured, timeout_s)
+    first_run = ""
+    if worth_rerun(ref, side):
+        # The bench's flaky-test policy (compare.worth_rerun): both sides' tests once more.
+        first_run = f"{counts(ref)} vs {counts(side)}"
+        note(f"{recipe.name}: counts differ ({first_run}): both sides run again")
+        ref = replace(ref, coverage={})
+        await reference_tests(recipe, env, ref, timeout_s)
+        side = replace(side, coverage={}, elsewhere=[])
+        await tandem_tests(recipe, sandbox, tandem_tree, measured, side, timeout_s)
     side.coverage = {k: v for k, v in side.coverage.items() if k in ref.coverage}
-    return classify(recipe.name, recipe.split, ref, side)
+    return replace(classify(recipe.name, recipe.split, ref, side), first_run=first_run)
 
 
 def write_json(path: Path, verdicts: list[Verdict]) -> None:

@@ -179,13 +179,16 @@ def _tox_source(
         else:
             refused.append(problem)
     editable = tox.install_project and project is not None and project.kind == "project"
-    if not editable and not tox.requirements and not included:
+    groups, grouped = _tox_groups(files, tox, refused)
+    requirements = tuple(dict.fromkeys([*tox.requirements, *grouped]))
+    if not editable and not requirements and not included:
         return None
     return Source(
         tox.path,
         "tox",
         tox.extras if editable else (),
-        requirements=tox.requirements,
+        groups,
+        requirements=requirements,
         pretend=project.pretend if editable and project else None,
         files=tuple(included),
         section=tox.section,
@@ -258,12 +261,35 @@ def _project(files: RepoFiles, refused: list[str]) -> Source | None:
     return Source(where, "project", tuple(extras), groups, requirements, pretend)
 
 
-def _dependency_groups(
-    table: object, refused: list[str]
+def _tox_groups(
+    files: RepoFiles, tox: ToxEnv, refused: list[str]
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The test/dev groups of a ``[dependency-groups]`` table and their requirements, resolved
-    (PEP 735: ``include-group`` followed, names normalised), each once, in order. A table that
-    does not resolve gives no groups and one line in ``refused``."""
+    """The groups tox's ``dependency_groups`` names and their requirements, resolved from
+    ``pyproject.toml``'s ``[dependency-groups]`` as tox does; a name the table lacks is a note."""
+    if not tox.groups:
+        return (), ()
+    text = read_noting(files, "pyproject.toml", refused)
+    try:
+        table = tomllib.loads(text).get("dependency-groups") if text is not None else None
+    except tomllib.TOMLDecodeError:
+        table = None  # the project planner says so
+    known = {str(canonicalize_name(n)) for n in table} if isinstance(table, dict) else set()
+    for name in tox.groups:
+        if str(canonicalize_name(name)) not in known:
+            refused.append(
+                f"`{tox.path}` {tox.section} dependency_groups {name!r}: no such group in "
+                "`pyproject.toml`"
+            )
+    return _dependency_groups(table, refused, tox.groups)
+
+
+def _dependency_groups(
+    table: object, refused: list[str], names: tuple[str, ...] = PROJECT_EXTRAS
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The groups ``names`` (by default the test/dev ones) of a ``[dependency-groups]`` table
+    that it has, and their requirements, resolved (PEP 735: ``include-group`` followed, names
+    normalised), each once, in order. A table that does not resolve gives no groups and one
+    line in ``refused``."""
     if table is None:
         return (), ()
     where = "`pyproject.toml` [dependency-groups]"
@@ -271,7 +297,8 @@ def _dependency_groups(
         refused.append(f"{where}: not a table; the groups are not installed")
         return (), ()
     by_name = {str(canonicalize_name(name)): name for name in table if isinstance(name, str)}
-    groups = tuple(by_name[name] for name in PROJECT_EXTRAS if name in by_name)
+    wanted = [str(canonicalize_name(name)) for name in names]
+    groups = tuple(dict.fromkeys(by_name[name] for name in wanted if name in by_name))
     requirements: list[str] = []
     try:
         resolver = DependencyGroupResolver(table)

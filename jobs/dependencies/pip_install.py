@@ -42,6 +42,7 @@ from jobs.dependencies.pip_log import (
     record_project_dists,
     summary_line,
 )
+from jobs.dependencies.sourcetree import from_source_tree, import_root
 from jobs.dependencies.tox import TOOLS_PYTHON
 from jobs.sandbox import CommandResult, Sandbox, last_line, tail, workdir
 
@@ -117,7 +118,28 @@ class Install:
             if alone is not None:
                 plan = alone
                 result = await self.pip(plan)
+        if result.returncode != 0 and not result.timed_out:
+            # The project's own build fails here (a backend that downloads beyond the index):
+            # its declared dependencies without it, its tests run from the checkout.
+            files = CheckoutFiles(self.checkout)
+            tree = await asyncio.to_thread(from_source_tree, plan, files, self.failure(result))
+            if tree is not None:
+                plan = tree
+                nothing = CommandResult(0, "", 0.0, False)  # pip refuses an empty install
+                result = await self.pip(plan) if plan.installs_anything else nothing
+                if result.returncode == 0:
+                    await self.source_tree_importable()
         return plan, result
+
+    async def source_tree_importable(self) -> None:
+        """A ``.pth`` file in the environment that puts the checkout's import root (``src``
+        for a src layout) on ``sys.path``, as an editable install of the project would."""
+        where = await self.run(
+            [self.python, "-I", "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+            60,
+        )
+        if where.returncode == 0:
+            await asyncio.to_thread(_write_pth, self.checkout, last_line(where.output).strip())
 
     async def ready(self, plan: InstallPlan, packages: list[str]) -> InstallOutcome | None:
         """The view of the measuring tools made and pytest/coverage importable (None), else the
@@ -286,3 +308,14 @@ async def _extras_for_missing_imports(
     )
     missing = [n for n in found.output.split() if n in names] if found.returncode == 0 else []
     return with_extras(plan, extras, missing) if missing else None
+
+
+def _write_pth(checkout: Path, purelib: str) -> None:
+    entries = {
+        where: sorted(p.name for p in (checkout / where).iterdir())
+        for where in ("", "src")
+        if (checkout / where).is_dir()
+    }
+    root = (checkout / import_root(entries)).resolve()
+    if Path(purelib).is_dir():
+        (Path(purelib) / "tandem-source-tree.pth").write_text(f"{root}\n", encoding="utf-8")

@@ -33,7 +33,8 @@ class Source:
     # groups: dependency groups only; tox: tox's base test environment (jobs.dependencies.tox);
     # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
     # unpinned: a requirements file's requirements, pins dropped (fallbacks.unpinned)
-    kind: Literal["project", "groups", "requirements", "tox", "pytest", "unpinned"]
+    # tree: the project's declared dependencies without the project (sourcetree)
+    kind: Literal["project", "groups", "requirements", "tox", "pytest", "unpinned", "tree"]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
@@ -54,18 +55,21 @@ class Source:
             return f"`{self.path}` {self.section} ({', '.join(self.why)})"
         if self.kind == "unpinned":
             return f"`{self.path}` (unpinned)"
+        if self.kind == "tree":
+            return f"`{self.path}` (its declared dependencies, the project not built)"
         if self.kind == "tox":
             deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
             shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
             more = [f"deps {shown}"] if deps else []
             more += [f"extras {', '.join(self.extras)}"] if self.extras else []
+            more += [f"groups {', '.join(self.groups)}"] if self.groups else []
             return f"`{self.path}` {self.section} ({'; '.join(more)})"
         return f"`{self.path}`" + (f" ({'; '.join(more)})" if more else "")
 
     def pip_args(self) -> list[str]:
         if self.kind == "requirements":
             return ["-r", f"./{self.path}"]
-        if self.kind in ("pytest", "unpinned"):
+        if self.kind in ("pytest", "unpinned", "tree"):
             return [*(a for option, path in self.files for a in (option, f"./{path}")),
                     *self.requirements]  # fmt: skip
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
@@ -86,6 +90,11 @@ class InstallPlan:
     @property
     def empty(self) -> bool:
         return not self.sources
+
+    @property
+    def installs_anything(self) -> bool:
+        """Whether pip has anything to install (it refuses ``pip install`` of nothing)."""
+        return any(source.pip_args() for source in self.sources)
 
     def pip_args(self) -> list[str]:
         """The arguments after ``python -m pip``."""

@@ -45,6 +45,7 @@ class ToxEnv:
     files: tuple[tuple[str, str], ...] = ()  # ("-r" or "-c", repository path)
     extras: tuple[str, ...] = ()
     install_project: bool = True
+    groups: tuple[str, ...] = ()  # tox's `dependency_groups`: pyproject.toml's PEP 735 groups
 
 
 # The Python a plan is made for when none is given: the one Tandem's tools run on.
@@ -117,9 +118,14 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
         for line in _applying(env.get("extras", "").splitlines(), where.factors)
         for extra in re.split(r"[,\s]+", line)
     ]
+    groups = [
+        group
+        for line in _applying(env.get("dependency_groups", "").splitlines(), where.factors)
+        for group in re.split(r"[,\s]+", line)
+    ]
     skip = env.get("skip_install", "").strip().lower() == "true"
     package_skip = env.get("package", "").strip().lower() == "skip"
-    return _env(where, deps, extras, not (skip or package_skip))
+    return _env(where, deps, extras, not (skip or package_skip), groups)
 
 
 def _applying(lines: list[str], factors: frozenset[str]) -> list[str]:
@@ -141,10 +147,11 @@ def _from_toml(data: dict[str, object], where: _Where) -> ToxEnv | None:
         return None
     deps = base.get("deps", [])
     extras = base.get("extras", [])
-    if not isinstance(deps, list) or not isinstance(extras, list):
-        where.refused.append(f"{where}: deps and extras must be lists")
+    groups = base.get("dependency_groups", [])
+    if not all(isinstance(v, list) for v in (deps, extras, groups)):
+        where.refused.append(f"{where}: deps, extras and dependency_groups must be lists")
         return None
-    unusable = [d for d in [*deps, *extras] if not isinstance(d, str)]
+    unusable = [d for d in [*deps, *extras, *groups] if not isinstance(d, str)]
     if unusable:
         where.refused.append(f"{where}: {str(unusable[0])[:100]}: not a plain string")
     skip = base.get("skip_install") is True or base.get("package") == "skip"
@@ -153,10 +160,17 @@ def _from_toml(data: dict[str, object], where: _Where) -> ToxEnv | None:
         [d for d in deps if isinstance(d, str)],
         [e for e in extras if isinstance(e, str)],
         not skip,
+        [g for g in groups if isinstance(g, str)],
     )
 
 
-def _env(where: _Where, deps: list[str], extras: list[str], install_project: bool) -> ToxEnv | None:
+def _env(
+    where: _Where,
+    deps: list[str],
+    extras: list[str],
+    install_project: bool,
+    groups: list[str],
+) -> ToxEnv | None:
     requirements: list[str] = []
     included: list[tuple[str, str]] = []
     for raw in deps:
@@ -193,7 +207,12 @@ def _env(where: _Where, deps: list[str], extras: list[str], install_project: boo
             names.append(extra)
         else:
             where.refused.append(f"{where} extras {extra[:100]!r}: not an extra's name")
-    if not requirements and not included and not names:
+    group_names = [g.strip() for g in groups if g.strip()]
+    for group in group_names:
+        if not _EXTRA.match(group):
+            where.refused.append(f"{where} dependency_groups {group[:100]!r}: not a group's name")
+    group_names = [g for g in group_names if _EXTRA.match(g)]
+    if not requirements and not included and not names and not group_names:
         return None
     return ToxEnv(
         where.path,
@@ -202,6 +221,7 @@ def _env(where: _Where, deps: list[str], extras: list[str], install_project: boo
         tuple(dict.fromkeys(included)),
         tuple(dict.fromkeys(names)),
         install_project,
+        tuple(dict.fromkeys(group_names)),
     )
 
 

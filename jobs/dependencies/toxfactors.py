@@ -46,18 +46,30 @@ def _multiply(name: str) -> list[str]:
     """One item's brace groups multiplied out, left to right (no nesting, as tox)."""
     parts = re.split(r"(\{[^{}]*\})", name)
     choices = [
-        [c.strip() for c in part[1:-1].split(",")] if part.startswith("{") else [part]
+        [r for c in part[1:-1].split(",") for r in _range(c.strip())]
+        if part.startswith("{")
+        else [part]
         for part in parts
     ]
     return ["".join(combo) for combo in itertools.product(*choices)]
 
 
+def _range(choice: str) -> list[str]:
+    """tox 4's numeric range in braces: ``{10-13}`` is 10, 11, 12, 13 (``3.1{0-5}``)."""
+    bounds = re.fullmatch(r"(\d+)-(\d+)", choice)
+    if bounds is None or int(bounds.group(2)) - int(bounds.group(1)) > 100:
+        return [choice]
+    return [str(n) for n in range(int(bounds.group(1)), int(bounds.group(2)) + 1)]
+
+
 def env_factors(envlist: str, python: Python) -> frozenset[str]:
-    """The factors of the environment Tandem stands for (module docstring)."""
+    """The factors of the environment Tandem stands for (module docstring). tox 4 also names a
+    Python ``3.12`` or ``py3.12``."""
     own = f"py{python[0]}{python[1]}"
+    names = {own, f"{python[0]}.{python[1]}", f"py{python[0]}.{python[1]}"}
     for name in expand(envlist):
         factors = frozenset(name.split("-"))
-        if own in factors:
+        if names & factors:
             return factors
     return frozenset({own})
 
