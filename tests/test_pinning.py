@@ -265,6 +265,35 @@ async def test_existing_tests_the_change_breaks_are_a_finding(
     assert render_results([failing])[0] == "failure"
 
 
+async def test_a_test_that_fails_once_with_the_change_and_then_passes_is_not_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A timing test failing under load: it fails in the baseline, passes on the base commit,
+    and passes when run again with the change, so the change does not break it."""
+    fake_engine(monkeypatch, {})
+    mark = tmp_path / "ran-once"
+    flaky = (
+        "import pathlib\n\n\ndef test_slow_once():\n"
+        f"    mark = pathlib.Path({str(mark)!r})\n"
+        "    first = not mark.exists()\n    mark.write_text('x')\n    assert not first\n"
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/calc.py": CALC, "tests/test_slow.py": flaky},
+        {"pkg/calc.py": HEAD_CALC},
+    )
+    production = await produce_tests(
+        LocalSandbox(), repo, CHANGED, config(), SETTINGS, base_sha=base_sha
+    )
+    assert production.broken is not None
+    assert (len(production.broken.broken), production.broken.flaky) == (0, 1)
+    assert "1 failing test(s) passed when run again with the change" in " ".join(
+        production.broken.lines(fails_check=False)
+    )
+    result = unkept_result(production, config(fail_on=["broken_tests"]).test_generation)
+    assert result is not None and not result.fails_check
+
+
 async def test_a_test_failing_on_both_commits_is_not_broken(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

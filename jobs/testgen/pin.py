@@ -14,7 +14,9 @@ Pure: nothing here runs, reads or posts anything.
 from __future__ import annotations
 
 import ast
+import dataclasses
 from dataclasses import dataclass, field
+from pathlib import PurePosixPath
 from typing import Any, Literal
 
 from core.github import Annotation
@@ -193,6 +195,15 @@ class BrokenTests:
     new: int = 0  # not on the base commit
     unchecked: int = 0  # could not be classified
     note: str = ""
+    flaky: int = 0  # passed on the base, failed, then passed when run again on the head
+
+    def rechecked(self, failures: list[TestFailure]) -> BrokenTests:
+        """After the broken tests' files ran once more on the head (``failures``: that run's):
+        a test that passed then is flaky or depends on the order, not broken by the change."""
+        still = [b for b in self.broken if any(same_test(b, f) for f in failures)]
+        return dataclasses.replace(
+            self, broken=still, flaky=self.flaky + len(self.broken) - len(still)
+        )
 
     def headline(self) -> str | None:
         n = len(self.broken)
@@ -221,6 +232,11 @@ class BrokenTests:
             )
         if self.new:
             out.append(f"{self.new} failing test(s) are new in the change.")
+        if self.flaky:
+            out.append(
+                f"{self.flaky} failing test(s) passed when run again with the change: flaky or "
+                "dependent on the order, not counted as broken by it."
+            )
         if self.unchecked:
             why = f" ({self.note})" if self.note else ""
             out.append(
@@ -248,7 +264,19 @@ class BrokenTests:
             "preexisting_failures": self.preexisting,
             "new_failing_tests": self.new,
             "unchecked_failures": self.unchecked,
+            "flaky_failures": self.flaky,
         }
+
+
+def same_test(broken: BrokenTest, failure: TestFailure) -> bool:
+    """Whether a failure of a later run is this broken test: ``file > title`` (JS/TS) or
+    pytest's ``path::Class::name`` against a dotted module and a name."""
+    if broken.nodeid == f"{failure.classname} > {failure.name}":
+        return True
+    module = PurePosixPath(broken.path).with_suffix("").as_posix().replace("/", ".")
+    return broken.nodeid.endswith("::" + failure.name) and (
+        failure.classname == module or failure.classname.startswith(module + ".")
+    )
 
 
 def classify_broken(

@@ -175,6 +175,14 @@ async def baseline(ctx: Context, production: Production, sources: dict[str, set[
             run.failures,
             timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() / 3),
         )
+        if production.broken.broken:  # a timing test under load fails once: run them again
+            files = sorted({b.path for b in production.broken.broken})
+            again = await ctx.language.run_tests(
+                ctx.sandbox, ctx.checkout, files, tag="broken-again", measure=False,
+                timeout_s=min(ctx.settings.test_timeout_s, ctx.budget.remaining_s() / 3),
+            )  # fmt: skip
+            if again.status in ("passed", "failed"):
+                production.broken = production.broken.rechecked(again.failures)
         production.timings["broken_tests"] = time.monotonic() - started
     return run
 
