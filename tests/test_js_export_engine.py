@@ -245,6 +245,10 @@ export class Meter {
 }
 export const boxed = (n: number): Box => new Box(n);
 export const noisy = (n: number): number => n + Math.random();
+export const tagged = (n: number) => ({ n, [Symbol.for("tag")]: true });
+export function label(s: string): string {
+  return s.trim().toUpperCase();
+}
 """
 # The base commit: the edge was `n > 10`, and `later` did not exist yet
 BASE_TS = re.sub(r"export async function later.*?\n}\n", "", SIZE_TS, flags=re.S)
@@ -262,6 +266,15 @@ it.each([[30, "big kb"]])("each %s", (n, want) => { expect(classify(n)).toBe(wan
 import { Meter } from "../src/size";
 const meter = (limit: number) => new Meter(limit);
 it("a meter", () => { expect(meter(5).over(7)).toBe(true); });
+
+import { label } from "../src/size";
+const labels = { " a ": "A" };
+for (const text in labels) {
+  it(text, () => { expect(label(text)).toBe(labels[text]); });
+}
+for (const [text, want] of Object.entries({ " b ": "B" })) {
+  it(text, () => { expect(label(text)).toBe(want); });
+}
 """
 
 
@@ -304,7 +317,15 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     }
     base_sha = base_then_head(root, files, {"src/size.ts": SIZE_TS})
     await npm_install(LocalSandbox(), node, root)
-    marks = ("throw new", 'return "big', "return n * 2", "boxed =", "noisy =", "n >= this")
+    marks = (
+        "throw new",
+        'return "big',
+        "return n * 2",
+        "boxed =",
+        "noisy =",
+        "n >= this",
+        "trim()",
+    )
     changed = [n for n, line in enumerate(SIZE_TS.splitlines(), 1) if any(m in line for m in marks)]
     targets = [Target("src/size.ts", changed, [])]
     outcome = await CharacterizeJs().generate(workspace(root, base_sha), targets)
@@ -316,15 +337,18 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     # classify(10), every call of `later`, which the base commit lacks, and a meter at its edge
     differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
     assert differ and int(differ[1]) >= 2 + text.count("later(")
-    # the rows of the data-driven tests are inputs too
+    # the rows of the data-driven tests are inputs too: arrays, it.each, an object's keys
     assert "classify(40)" in text and "classify(30)" in text
+    assert 'expect(label(" a ")).toEqual("A");' in text
+    assert 'expect(label(" b ")).toEqual("B");' in text
     # a changed method, from how the project's test builds its object, at the new edge
     assert 'describe("over"' in text
     assert "const meter = (limit: number) => new Meter(limit);" in text
     assert "expect(meter(5).over(5)).toEqual(true);" in text
     assert 'expect(() => classify(-1)).toThrow("negative: -1");' in text
     assert "await expect(later(" in text and ".resolves.toEqual(" in text
-    assert "boxed(" not in text and "noisy(" not in text  # opaque, unstable
+    # opaque (a class instance; symbol keys, which toEqual compares), unstable
+    assert "boxed(" not in text and "tagged(" not in text and "noisy(" not in text
     assert "not asserted:" in outcome.notes[0] and "opaque" in outcome.notes[0]
     assert not (root / "test/size.tandem-probe.test.ts").exists()  # the probe is removed
     code, output = await run_runner(

@@ -59,6 +59,8 @@ function __tandemSource(v, depth) {
     const items = all(Array.from(v));
     return items && `new Set([${items.join(", ")}])`;
   }
+  // symbol keys: toEqual compares them, and they have no source form here
+  if (Object.getOwnPropertySymbols(v).length) return null;
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return null;
   const keys = Object.keys(v);

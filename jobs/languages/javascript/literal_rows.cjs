@@ -94,6 +94,25 @@ module.exports = function literalRows(ts) {
     return null;
   }
   
+  // A property's name as a string: `a`, `"a"`, `1`
+  function keyOf(property) {
+    const name = property.name;
+    if (ts.isIdentifier(name) || ts.isPrivateIdentifier(name)) return name.text;
+    if (ts.isStringLiteral(name) || ts.isNumericLiteral(name)) return name.text;
+    return null;
+  }
+
+  function propertyOf(object, key) {
+    const prop = object.properties.find((p) => ts.isPropertyAssignment(p) && keyOf(p) === key);
+    return prop ? unwrap(prop.initializer) : null;
+  }
+
+  // A string as a literal node of its own (a key bound by `for … in` or Object.keys)
+  function stringNode(text) {
+    const sf = ts.createSourceFile("k.ts", JSON.stringify(text), ts.ScriptTarget.Latest, true);
+    return sf.statements[0].expression;
+  }
+
   // The literal node an expression stands for in a row, or null
   function resolve(node, row) {
     node = unwrap(node);
@@ -105,16 +124,15 @@ module.exports = function literalRows(ts) {
     }
     if (ts.isPropertyAccessExpression(node)) {
       const base = resolve(node.expression, row);
-      if (!base || !ts.isObjectLiteralExpression(base)) return null;
-      const prop = base.properties.find(
-        (p) => ts.isPropertyAssignment(p) && p.name.getText().replace(/^["']|["']$/g, "") === node.name.text,
-      );
-      return prop ? unwrap(prop.initializer) : null;
+      return base && ts.isObjectLiteralExpression(base) ? propertyOf(base, node.name.text) : null;
     }
-    if (ts.isElementAccessExpression(node) && ts.isNumericLiteral(node.argumentExpression)) {
+    if (ts.isElementAccessExpression(node)) {
       const base = resolve(node.expression, row);
-      const index = Number(node.argumentExpression.text);
-      return base && ts.isArrayLiteralExpression(base) ? unwrap(base.elements[index]) || null : null;
+      const key = resolve(node.argumentExpression, row);
+      if (!base || !key || !(ts.isStringLiteral(key) || ts.isNumericLiteral(key))) return null;
+      if (ts.isObjectLiteralExpression(base)) return propertyOf(base, key.text);
+      const element = ts.isArrayLiteralExpression(base) ? base.elements[Number(key.text)] : null;
+      return element ? unwrap(element) : null;
     }
     return isLiteral(node) ? node : null;
   }
@@ -127,11 +145,8 @@ module.exports = function literalRows(ts) {
       into.set(pattern.text, value);
     } else if (ts.isObjectBindingPattern(pattern) && ts.isObjectLiteralExpression(value)) {
       for (const element of pattern.elements) {
-        const key = (element.propertyName || element.name).getText();
-        const prop = value.properties.find(
-          (p) => ts.isPropertyAssignment(p) && p.name.getText().replace(/^["']|["']$/g, "") === key,
-        );
-        if (prop) bind(element.name, prop.initializer, into);
+        const found = propertyOf(value, (element.propertyName || element.name).getText());
+        if (found) bind(element.name, found, into);
       }
     } else if (ts.isArrayBindingPattern(pattern) && ts.isArrayLiteralExpression(value)) {
       pattern.elements.forEach((element, i) => {
@@ -143,17 +158,58 @@ module.exports = function literalRows(ts) {
     return into;
   }
   
+  // The elements an expression iterates: an array literal, or Object.keys / Object.values /
+  // Object.entries of an object literal (entries as [key, value] pairs)
   function arrayOf(node) {
+    node = unwrap(node);
+    if (
+      ts.isCallExpression(node) &&
+      ts.isPropertyAccessExpression(node.expression) &&
+      node.expression.expression.getText() === "Object" &&
+      node.arguments[0]
+    ) {
+      const object = resolve(node.arguments[0], new Map());
+      const how = node.expression.name.text;
+      if (!object || !ts.isObjectLiteralExpression(object)) return null;
+      const props = object.properties.filter((p) => ts.isPropertyAssignment(p) && keyOf(p) !== null);
+      if (how === "keys") return props.map((p) => stringNode(keyOf(p)));
+      if (how === "values") return props.map((p) => p.initializer);
+      if (how === "entries") {
+        return props.map((p) => ({ pair: [stringNode(keyOf(p)), unwrap(p.initializer)] }));
+      }
+      return null;
+    }
     const found = resolve(node, new Map());
     return found && ts.isArrayLiteralExpression(found) ? found.elements : null;
   }
-  
-  // The rows a for-of loop or an `.each(rows)` callback binds, or null
+
+  // Bind one iterated element (an [key, value] pair of Object.entries included)
+  function bindElement(pattern, element, into) {
+    if (element && element.pair) {
+      if (ts.isArrayBindingPattern(pattern)) {
+        pattern.elements.forEach((e, i) => {
+          if (!ts.isOmittedExpression(e) && element.pair[i]) bind(e.name, element.pair[i], into);
+        });
+      }
+      return into;
+    }
+    return bind(pattern, element, into);
+  }
+
+  // The rows a for-of or for-in loop or an `.each(rows)` callback binds, or null
   function rowsOf(node) {
     if (ts.isForOfStatement(node) && ts.isVariableDeclarationList(node.initializer)) {
       const decl = node.initializer.declarations[0];
       const elements = decl ? arrayOf(node.expression) : null;
-      return elements ? elements.map((e) => bind(decl.name, e, new Map())) : null;
+      return elements ? elements.map((e) => bindElement(decl.name, e, new Map())) : null;
+    }
+    if (ts.isForInStatement(node) && ts.isVariableDeclarationList(node.initializer)) {
+      const decl = node.initializer.declarations[0];
+      const object = decl && ts.isIdentifier(decl.name) ? resolve(node.expression, new Map()) : null;
+      if (!object || !ts.isObjectLiteralExpression(object)) return null;
+      return object.properties
+        .filter((p) => ts.isPropertyAssignment(p) && keyOf(p) !== null)
+        .map((p) => new Map([[decl.name.text, stringNode(keyOf(p))]]));
     }
     if (!(ts.isArrowFunction(node) || ts.isFunctionExpression(node))) return null;
     const outer = node.parent;
