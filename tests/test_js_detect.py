@@ -95,8 +95,9 @@ def test_nearest_package_json() -> None:
 
 
 def test_a_package_json_that_only_sets_the_module_scope_is_no_package() -> None:
-    # luxon: src/package.json is {"type": "module"}; its tests are the root package's
-    tree = {"package.json": manifest(name="luxon"), "src/package.json": '{"type": "module"}'}
+    # luxon: src/package.json is {"type": "module", "version": …}; its tests are the root's
+    scope = '{"type": "module", "version": "3.7.1"}'
+    tree = {"package.json": manifest(name="luxon"), "src/package.json": scope}
     assert package_at(tree, "src/interval.js").dir == ""
     assert package_at({"package.json": '{"type": "module"}'}, "a.js").dir == ""  # the root is
     named = {**tree, "src/package.json": manifest(name="inner", type="module")}

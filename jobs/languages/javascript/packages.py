@@ -142,15 +142,19 @@ def read_manifest(files: RepoFiles, directory: str) -> Mapping[str, Any] | Probl
     return data
 
 
-# What a ``package.json`` that only marks a folder's module scope holds (luxon's
-# ``src/package.json``: ``{"type": "module"}``): Node reads it, but it is no package of its own.
-SCOPE_ONLY = frozenset({"type", "sideEffects", "browser", "imports"})
+# What makes a ``package.json`` a package of its own: without any of these it only marks a
+# folder's module scope (luxon's ``src/package.json``: ``{"type": "module", "version": …}``),
+# which Node reads, but its files belong to the package above it.
+PACKAGE_KEYS = frozenset(
+    {"name", "scripts", "workspaces", "dependencies", "devDependencies", "peerDependencies",
+     "optionalDependencies"}
+)  # fmt: skip
 
 
 def find_package(files: RepoFiles, path: str) -> Package | Problem | None:
     """The package the file at ``path`` belongs to, None when no ``package.json`` is above it.
-    A ``package.json`` below the root that only sets the module scope (:data:`SCOPE_ONLY`)
-    belongs to the package above it."""
+    A ``package.json`` below the root with none of :data:`PACKAGE_KEYS` only sets the module
+    scope, and belongs to the package above it."""
     directory = posixpath.dirname(path)
     for candidate in parent_dirs(directory):
         manifest = read_manifest(files, candidate)
@@ -158,7 +162,7 @@ def find_package(files: RepoFiles, path: str) -> Package | Problem | None:
             continue
         if isinstance(manifest, Problem):
             return manifest
-        if candidate and manifest.keys() <= SCOPE_ONLY:
+        if candidate and not manifest.keys() & PACKAGE_KEYS:
             continue
         package = Package(candidate, manifest)
         if candidate:
