@@ -1,6 +1,6 @@
 """The language seam: which language a changed file belongs to, the one Python test-file
-predicate, a JS/TS change outside any package a warning, and a toy language with a toy engine,
-registered from this test alone, that gets a run through the real stages."""
+predicate, a JS/TS change Tandem cannot run skipped with the reason, and a toy language with a
+toy engine, registered from this test alone, that gets a run through the real stages."""
 
 from __future__ import annotations
 
@@ -120,16 +120,21 @@ def test_a_mixed_change_is_its_python_sources_and_names_the_js_ones_it_leaves() 
     assert registry.change_for(changed, path_filter(config)).not_this_run == {}
 
 
-async def test_a_js_change_outside_any_package_is_a_warning_never_a_success(
-    tmp_path: Path,
-) -> None:
-    repo = make_repo(tmp_path / "repo", {"src/a.ts": "export const a = 1;\n"})
-    production = await produce_tests(LocalSandbox(), repo, {"src/a.ts": {1}}, RepoConfig(), NO_LLM)
-    why = "`src/a.ts`: no package.json above it"
-    assert any(why in problem for problem in production.problems)
+async def test_a_js_change_tandem_cannot_run_is_skipped_with_the_reason(tmp_path: Path) -> None:
+    """No package around the file, or a runner not supported yet: ⏭️ with the reason, never a
+    success and never a warning about Tandem's own trouble."""
+    mocha = '{"name": "m", "scripts": {"test": "mocha"}, "devDependencies": {"mocha": "10"}}'
+    files = {"src/a.ts": "export const a = 1;\n", "lib/package.json": mocha, "lib/b.js": "1;\n"}
+    repo = make_repo(tmp_path / "repo", files)
+    changed = {"src/a.ts": {1}, "lib/b.js": {1}}
+    production = await produce_tests(LocalSandbox(), repo, changed, RepoConfig(), NO_LLM)
+    assert not production.problems
+    assert production.nothing_to_do is not None
+    assert "`src/a.ts`: no package.json above it" in production.nothing_to_do
+    assert "`lib`: not supported yet: mocha" in production.nothing_to_do
     result = unkept_result(production, RepoConfig().test_generation)
     assert result is not None
-    assert result.status == "warning" and why in result.headline
+    assert result.status == "skipped" and "no package.json above it" in result.summary
 
 
 # --- a toy language and a toy engine, registered from here alone ------------------------------
@@ -165,6 +170,9 @@ class Toy:
     async def install(self, request: InstallRequest, sources: Mapping[str, set[int]]) -> Installed:
         self.calls.append("install")
         return Installed("nothing")
+
+    def unsupported(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        return {}
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         self.calls.append("syntax_errors")

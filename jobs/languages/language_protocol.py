@@ -114,6 +114,12 @@ class Language(Protocol):
         run)."""
         ...
 
+    def unsupported(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        """Path -> why its tests cannot run here, for each changed source whose project Tandem
+        does not run (a test runner it does not support, no project around it): the part
+        skips them, with the reason, rather than failing on them."""
+        ...
+
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
     ) -> SuiteRun:

@@ -71,6 +71,13 @@ def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, d
             else f"No changed {label} source files (outside tests) to test."
         )
         return production, portfolio, sources
+    if skipped := ctx.language.unsupported(ctx.checkout, sorted(sources)):
+        reasons = sorted(set(skipped.values()))
+        sources = {p: ls for p, ls in sources.items() if p not in skipped}
+        if not sources:  # not Tandem's trouble: the part is skipped, with the reason
+            production.nothing_to_do = f"Not tested: {'; '.join(reasons)}."
+            return production, portfolio, sources
+        production.notes.append(f"Not tested: {'; '.join(reasons)}.")
     unparsable = ctx.language.syntax_errors(ctx.checkout, sorted(sources))
     production.syntax_errors = list(unparsable.values())
     if unparsable:

@@ -16,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.javascript import javascript_runs, packages
+from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.javascript_conventions import conventions_for
 from jobs.languages.javascript.package_install import install_packages
+from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
@@ -64,6 +67,15 @@ class JavaScript:
             return installed
         note = "; ".join(filter(None, [installed.note, f"coverage provider: {trouble}"]))
         return Installed(installed.status, note)
+
+    def unsupported(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        detection = detect(CheckoutFiles(checkout), paths)
+        found = {path: f"`{path}`: {why}" for path, why in detection.unplaced}
+        for changed in detection.packages:
+            if isinstance(changed.runner, Unsupported):
+                where = f"`{changed.package.dir or '.'}`"
+                found.update({p: f"{where}: {changed.runner.reason}" for p in changed.sources})
+        return found
 
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         return {}  # not parsed here yet: the TypeScript compiler API comes with issue 20

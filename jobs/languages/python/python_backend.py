@@ -66,6 +66,9 @@ class Python:
         )
         return Installed(outcome.status, outcome.note)
 
+    def unsupported(self, checkout: Path, paths: list[str]) -> dict[str, str]:
+        return {}  # pytest runs any Python project's tests
+
     def syntax_errors(self, checkout: Path, paths: list[str]) -> dict[str, str]:
         found = {}
         for path in paths:
