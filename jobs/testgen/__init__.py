@@ -60,7 +60,7 @@ The part's budget (:mod:`.budget`) caps wall time, LLM iterations and cost acros
 :mod:`.report` renders the result and :mod:`.deliver` puts kept tests in front of people.
 """
 
-from jobs.testgen.engines.agent import agent_conversation
+from jobs.testgen.engines.agent_conversations import agent_conversation
 from jobs.testgen.pipeline import ChangeToTest, Delivered, Deliverer, produce_and_report
 from jobs.testgen.produce import produce_tests
 from jobs.testgen.production import Production

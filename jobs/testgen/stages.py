@@ -22,7 +22,8 @@ from jobs.testgen import line_sets, pytest_runner
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
-from jobs.testgen.engines.agent import CoverageGoal, prove_with_agent, write_tests_with_agent
+from jobs.testgen.engines.agent import prove_with_agent, write_tests_with_agent
+from jobs.testgen.engines.agent_conversations import CoverageGoal
 from jobs.testgen.engines.registry import COMPARING_ENGINES, PORTFOLIOS, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production

@@ -38,7 +38,7 @@ from jobs.testgen.validation import Validation, Verdict
 
 if TYPE_CHECKING:
     from jobs.testgen.context import Plan
-    from jobs.testgen.engines.agent import Conversations, CoverageGoal
+    from jobs.testgen.engines.agent_conversations import Conversations, CoverageGoal
 
 log = logging.getLogger(__name__)
 
