@@ -335,6 +335,24 @@ class ScriptedTsEngine:
         return EngineOutcome(written=[path], notes=[f"scripted: {targets[0].path}"])
 
 
+async def locked_project(
+    node: Node, tmp_path: Path, files: dict[str, str], head: dict[str, str]
+) -> tuple[Path, str]:
+    """A tiny vitest package with its lockfile, at its base commit and then ``head``: its
+    checkout and the base commit's sha."""
+    checkout = tmp_path / "checkout"
+    checkout.mkdir()
+    manifest = {"name": "tiny", "private": True, **PROJECTS["vitest"].manifest}
+    (checkout / "package.json").write_text(json.dumps(manifest))
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout, "--package-lock-only")
+    finally:
+        await sandbox.close()
+    ignore = {".gitignore": "node_modules/\n.tandem-work/\n"}
+    return checkout, base_then_head(checkout, ignore | files, head)
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("isolated_registries")
 async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path: Path) -> None:
@@ -343,23 +361,9 @@ async def test_a_typescript_change_through_the_real_stages(node: Node, tmp_path:
     backend: the TS file's changed-line coverage goes up and the kept test pins the change."""
     registry.register(JavaScriptBuilding())
     register(ScriptedTsEngine(), Portfolio("offline", ("scripted-ts",), label="offline: ts"))
-    checkout = tmp_path / "checkout"
     project = PROJECTS["vitest"]
-    checkout.mkdir()
-    (checkout / "package.json").write_text(
-        json.dumps({"name": "tiny", "private": True, **project.manifest})
-    )
-    sandbox = LocalSandbox()
-    try:
-        await npm_install(sandbox, node, checkout, "--package-lock-only")
-    finally:
-        await sandbox.close()
-    files = {
-        ".gitignore": "node_modules/\n.tandem-work/\n",
-        project.source: project.base,
-        project.existing: ONLY_POSITIVE,
-    }
-    base_sha = base_then_head(checkout, files, {project.source: project.head})
+    files = {project.source: project.base, project.existing: ONLY_POSITIVE}
+    checkout, base_sha = await locked_project(node, tmp_path, files, {project.source: project.head})
 
     config = RepoConfig.model_validate({"test_generation": {"engine": "offline"}})
     settings = Settings(
@@ -396,23 +400,9 @@ async def test_a_typescript_change_gets_tests_from_the_offline_engine(
     """The default engine without an LLM on a TS change: the JS/TS characterization engine,
     through the real stages, writes a vitest test that raises the changed lines' coverage and
     fails on the base commit; the check run names the engine that ran."""
-    checkout = tmp_path / "checkout"
     project = PROJECTS["vitest"]
-    checkout.mkdir()
-    (checkout / "package.json").write_text(
-        json.dumps({"name": "tiny", "private": True, **project.manifest})
-    )
-    sandbox = LocalSandbox()
-    try:
-        await npm_install(sandbox, node, checkout, "--package-lock-only")
-    finally:
-        await sandbox.close()
-    files = {
-        ".gitignore": "node_modules/\n.tandem-work/\n",
-        project.source: project.base,
-        project.existing: ONLY_POSITIVE,
-    }
-    base_sha = base_then_head(checkout, files, {project.source: project.head})
+    files = {project.source: project.base, project.existing: ONLY_POSITIVE}
+    checkout, base_sha = await locked_project(node, tmp_path, files, {project.source: project.head})
     settings = Settings(
         llm_model=None, sandbox="local", data_dir=tmp_path / "data", test_timeout_s=300
     )  # type: ignore[call-arg]
@@ -453,22 +443,9 @@ async def test_where_every_changed_line_ran_a_test_that_pins_the_change_is_kept(
 ) -> None:
     """The existing test runs the changed line on both sides but never at the edge: the engine
     still compares base and head there, and its file is kept because it fails on the base."""
-    checkout = tmp_path / "checkout"
-    checkout.mkdir()
-    manifest = {"name": "tiny", "private": True, **PROJECTS["vitest"].manifest}
-    (checkout / "package.json").write_text(json.dumps(manifest))
-    sandbox = LocalSandbox()
-    try:
-        await npm_install(sandbox, node, checkout, "--package-lock-only")
-    finally:
-        await sandbox.close()
-    files = {
-        ".gitignore": "node_modules/\n.tandem-work/\n",
-        "src/size.ts": CLASSIFY_BASE,
-        "test/size.test.ts": CLASSIFY_TEST,
-    }
-    head = CLASSIFY_BASE.replace("n > 10", "n >= 10")
-    base_sha = base_then_head(checkout, files, {"src/size.ts": head})
+    files = {"src/size.ts": CLASSIFY_BASE, "test/size.test.ts": CLASSIFY_TEST}
+    head = {"src/size.ts": CLASSIFY_BASE.replace("n > 10", "n >= 10")}
+    checkout, base_sha = await locked_project(node, tmp_path, files, head)
     settings = Settings(
         llm_model=None, sandbox="local", data_dir=tmp_path / "data", test_timeout_s=300
     )  # type: ignore[call-arg]
