@@ -132,7 +132,9 @@ def _replaced(expression: Expression, span: Span, value: str) -> Expression:
     return replace(expression, text=put(expression.text), literals=())
 
 
-def _pool(expressions: list[Expression], literals: tuple[str, ...]) -> dict[str | None, list[str]]:
+def _literal_pool(
+    expressions: list[Expression], literals: tuple[str, ...]
+) -> dict[str | None, list[str]]:
     """The values of each kind the group's expressions and the changed lines give."""
     pool: dict[str | None, list[str]] = {}
     for text in [*literals, *(s.text for e in expressions for s in e.literals)]:
@@ -163,7 +165,7 @@ def expression_candidates(
     found: list[Candidate] = []
     for group in dict.fromkeys(e.group for e in expressions):
         mine = [e for e in expressions if e.group == group]
-        pool = _pool(mine, literals.get(group, ()))
+        pool = _literal_pool(mine, literals.get(group, ()))
         extra = [v for e in mine for v in variants(e, pool)][:MAX_EXPRESSION_VARIANTS]
         seen: set[tuple[str, str]] = set()
         for e in [*mine, *extra]:
