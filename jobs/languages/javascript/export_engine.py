@@ -43,11 +43,17 @@ from jobs.languages.javascript.export_candidates import (
 )
 from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
 from jobs.languages.javascript.export_tests import write_tests
-from jobs.languages.javascript.javascript_conventions import layout_of, package_files
+from jobs.languages.javascript.javascript_conventions import layout_of
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.javascript.suite_layout import TestLayout
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import (
+    Node,
+    NodeUnavailable,
+    env_prefix,
+    find_node,
+    install_tool,
+)
 from jobs.languages.javascript.vitest import find_installed
 from jobs.sandbox import decisive_line, workdir
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
@@ -62,6 +68,7 @@ SCANNER_PARTS = (
 TYPESCRIPT = "typescript@5"  # the parser, when the project has none
 TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
 MAX_STEP_S = 180.0  # one install, scan or probe run
+MAX_TEST_FILES = 200  # the package's test files the scan reads for calls
 
 
 @dataclass(frozen=True)
@@ -106,16 +113,11 @@ async def _typescript(source: Source) -> Path | str:
     installed = folder / "node_modules" / "typescript"
     if (installed / "package.json").is_file():
         return installed
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
-    npm = source.node.npm(
-        "install", "--no-audit", "--no-fund", "--no-package-lock", "--ignore-scripts", TYPESCRIPT
+    failed = await install_tool(
+        source.workspace.sandbox, source.node, folder, TYPESCRIPT, timeout_s=source.timeout()
     )
-    result = await source.workspace.sandbox.run(
-        [*env_prefix(), *npm], cwd=folder, timeout_s=source.timeout()
-    )
-    if result.returncode != 0 or not (installed / "package.json").is_file():
-        why = "timed out" if result.timed_out else decisive_line(result.output)
+    if failed is not None or not (installed / "package.json").is_file():
+        why = failed or "npm installed no typescript"
         return f"installing {TYPESCRIPT} to read the source failed: {why}"
     return installed
 
@@ -130,7 +132,7 @@ async def scan(source: Source) -> Scan | str:
     script = source.work / SCANNER.name
     for helper in SCANNER_PARTS:
         workdir.copy_fresh(helper, source.work / helper.name)
-    tests = [source.package_dir / p for p in _test_files(source)]
+    tests = [source.package_dir / p for p in source.layout.collected[:MAX_TEST_FILES]]
     request = {
         "typescript": str(typescript),
         "source": str(source.package_dir / source.path),
@@ -156,10 +158,6 @@ async def scan(source: Source) -> Scan | str:
             return "no test of the package checks the changed members; nothing to start from"
         return "no exported function or class member holds a changed line"
     return found
-
-
-def _test_files(source: Source) -> list[str]:
-    return [p for p in package_files(source.package_dir) if source.layout.globs.admits(p)][:200]
 
 
 def _runner(source: Source) -> RunFiles:

@@ -77,6 +77,7 @@ class TestLayout:
     js_extension: bool  # relative imports of TS sources end in ".js"
     existing: int  # the package's test files
     example: str | None = None  # one existing test file, for style
+    collected: tuple[str, ...] = ()  # every file of the package its runner collects
 
     def test_path_for(self, source: str) -> str | None:
         """A package-relative path for a new test of ``source`` (package-relative) that the
@@ -339,4 +340,5 @@ def read_layout(
         js_extension=js_extension,
         existing=len(tests),
         example=min((t for t in tests if t in texts), key=len, default=None),
+        collected=tuple(p for p in paths if globs.admits(p)),
     )

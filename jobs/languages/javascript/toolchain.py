@@ -16,6 +16,7 @@ plainly when there is none or it is too old (:class:`NodeUnavailable`); it never
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -25,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.languages.javascript.package_managers import InstallCommand
+from jobs.sandbox.sandbox_protocol import Sandbox, decisive_line
 
 MIN_NODE = (20, 19, 0)
 WHY_MIN_NODE = "vitest 4 runs on vite 8, which needs Node ≥ 20.19"
@@ -160,3 +162,31 @@ def choose_node(probes: Iterable[tuple[Path, str | None]]) -> Node | NodeUnavail
 
 def find_node() -> Node | NodeUnavailable:
     return choose_node((path, probe(path)) for path in candidates())
+
+
+def _tools_folder(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
+
+
+async def install_tool(
+    sandbox: Sandbox,
+    node: Node,
+    folder: Path,
+    spec: str,
+    *,
+    timeout_s: float,
+    legacy_peers: bool = False,
+) -> str | None:
+    """``npm install spec`` into ``folder``, a tools folder of Tandem's own (its own
+    ``package.json``, no lockfile, no install scripts): None, or why it failed. A tool whose
+    peer is the project's copy (vitest's coverage provider) takes ``legacy_peers``."""
+    await asyncio.to_thread(_tools_folder, folder)
+    flags = ["--no-audit", "--no-fund", "--no-package-lock", "--ignore-scripts"]
+    flags += ["--legacy-peer-deps"] if legacy_peers else []
+    result = await sandbox.run(
+        [*env_prefix(), *node.npm("install", *flags, spec)], cwd=folder, timeout_s=timeout_s
+    )
+    if result.returncode == 0:
+        return None
+    return "timed out" if result.timed_out else decisive_line(result.output)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from jobs.languages.javascript.coverage import Coverage, ReportError, parse_report
 from jobs.languages.javascript.package_job import RunnerError as VitestError
-from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.languages.javascript.toolchain import Node, env_prefix, install_tool
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox, decisive_line
 
 PROVIDERS = ("@vitest/coverage-v8", "@vitest/coverage-istanbul")
@@ -146,26 +146,11 @@ async def install_provider(
     if version is None:
         return VitestError(f"{vitest}/package.json has no version")
     folder = tools_dir / f"{name.rsplit('/', 1)[-1]}-{version}"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "package.json").write_text('{"private": true}\n', encoding="utf-8")
-    result = await sandbox.run(
-        [
-            *env_prefix(),
-            *node.npm(
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--no-package-lock",
-                "--ignore-scripts",
-                "--legacy-peer-deps",  # its peer vitest is the project's copy, linked below
-                f"{name}@{version}",
-            ),
-        ],
-        cwd=folder,
-        timeout_s=timeout_s,
+    # its peer vitest is the project's copy, linked below
+    why = await install_tool(
+        sandbox, node, folder, f"{name}@{version}", timeout_s=timeout_s, legacy_peers=True
     )
-    if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
+    if why is not None:
         return VitestError(f"installing {name}@{version} failed: {why}")
     failed = link_provider(folder, name, vitest)
     return failed or folder / "node_modules" / name
