@@ -116,6 +116,28 @@ def test_the_choice_and_its_reason_for_each_setting(
     assert (portfolio.reported if portfolio else None, why) == (reported, reason)
 
 
+@pytest.mark.parametrize(
+    ("engine", "settings", "reported", "reason"),
+    [
+        ("auto", LLM, "offline", "offline: JS/TS characterization (engine auto: the agent writes "
+         "no JavaScript/TypeScript tests yet)"),
+        ("auto", NO_LLM, "offline", "offline: JS/TS characterization (engine auto, no LLM "
+         "configured)"),
+        ("openhands", LLM, None, "engine openhands: the agent writes no JavaScript/TypeScript "
+         "tests yet"),
+        ("offline", LLM, "offline", "offline: JS/TS characterization"),
+    ],
+)  # fmt: skip
+def test_a_language_the_agent_does_not_serve_gets_the_offline_fallback(
+    engine: str, settings: Settings, reported: str | None, reason: str
+) -> None:
+    from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+
+    tg = TestGeneration.model_validate({"engine": engine})
+    portfolio, why = choose_engine(tg, settings, JAVASCRIPT)
+    assert (portfolio.reported if portfolio else None, why) == (reported, reason)
+
+
 @pytest.mark.usefixtures("isolated_registry")
 async def test_a_toy_engine_registered_from_outside_runs_through_the_pipeline(
     tmp_path: Path,

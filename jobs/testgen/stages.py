@@ -24,7 +24,7 @@ from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.engines.agent import prove_with_agent, write_tests_with_agent
 from jobs.testgen.engines.agent_conversations import CoverageGoal
-from jobs.testgen.engines.registry import COMPARING_ENGINES, PORTFOLIOS, Portfolio
+from jobs.testgen.engines.registry import COMPARING_ENGINES, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
@@ -46,20 +46,7 @@ ALL_RUN = "Every changed statement is covered by the existing tests already."
 def scope(ctx: Context, change: Change) -> tuple[Production, Portfolio | None, dict[str, set[int]]]:
     """The portfolio, and the changed source files of the run's language that parse (parsed,
     never run); the changed files of languages that build no tests yet are named."""
-    portfolio, engine_reason = choose_engine(ctx.tg, ctx.settings)
-    if portfolio is not None and portfolio.agent and not ctx.language.agent:
-        fallback = PORTFOLIOS.get(portfolio.fallback or "")
-        engine_reason = (
-            f"{fallback.label} (engine {portfolio.name}: the agent writes no "
-            f"{ctx.language.label} tests yet)"
-            if fallback
-            else f"engine {portfolio.name}: the agent writes no {ctx.language.label} tests yet"
-        )
-        portfolio = fallback
-    if portfolio is not None and portfolio.label_for(ctx.language.name) != portfolio.label:
-        engine_reason = engine_reason.replace(
-            portfolio.label, portfolio.label_for(ctx.language.name)
-        )
+    portfolio, engine_reason = choose_engine(ctx.tg, ctx.settings, ctx.language)
     engine = portfolio.reported if portfolio is not None else None
     production = Production(engine=engine, engine_reason=engine_reason)
     production.not_built = sorted(change.not_built)
