@@ -154,6 +154,18 @@ class TestLayout:
         return "\n".join(lines)
 
 
+def tandem_path(test_path: str, suffix: str) -> str:
+    """``test/size.test.ts`` → ``test/size.<suffix>.test.ts``: Tandem's file beside it."""
+    directory, name = posixpath.split(test_path)
+    stem, kind, ext = name.rsplit(".", 2)
+    return posixpath.join(directory, f"{stem}.{suffix}.{kind}.{ext}")
+
+
+def is_test_name(path: str) -> bool:
+    """Whether a file's name reads as a test's (``a.test.ts``, ``b.spec.mjs``)."""
+    return _TEST_NAME.match(posixpath.basename(path)) is not None
+
+
 def _kind_collected(globs: Globs) -> str:
     """``spec`` when the runner collects only ``.spec`` files (a package without tests yet
     whose config says ``spec/**/*.spec.ts``), else ``test``."""
