@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from jobs.languages.javascript.suite_layout import foreign_runner
 from jobs.languages.javascript.toolchain import Node
 from jobs.languages.python.python_backend import PYTHON
 from jobs.sandbox.local_sandbox import LocalSandbox
@@ -110,6 +111,26 @@ def test_the_new_files_are_those_the_runner_collects(tmp_path: Path) -> None:
     assert PYTHON.tests_among(tmp_path, python) == ["tests/test_a.py", "a_test.py"]
 
 
+@pytest.mark.parametrize(
+    ("text", "runner", "why"),
+    [
+        (JEST_TEST, "vitest", "is written for jest (it uses `@jest/globals`)"),
+        ("const { sign } = require('../src/calc');\nit('x', () => { jest.mock('./a'); });\n",
+         "vitest", "is written for jest (it uses `jest.`)"),
+        (VITEST_TEST, "jest", "is written for vitest (it uses `vitest`)"),
+        ("it('x', () => { const f = vi.fn(); expect(f).not.toHaveBeenCalled(); });\n", "jest",
+         "is written for vitest (it uses `vi.`)"),
+        (VITEST_TEST, "vitest", None),
+        (JEST_TEST, "jest", None),
+        ("const f = navi.fn(obj.vi.fn, myjest.fn);\n", "jest", None),  # other objects' fn
+        ("const f = obj.jest.fn(myjest.mock);\n", "vitest", None),
+    ],
+)  # fmt: skip
+def test_a_test_for_another_runner_is_named(text: str, runner: str, why: str | None) -> None:
+    found = foreign_runner(text, runner)
+    assert (found.split(",")[0] if found else None) == why
+
+
 # --- the agent through the real stages --------------------------------------------------------
 
 
@@ -190,16 +211,20 @@ async def test_the_agents_vitest_test_is_validated_by_vitest_and_kept(
 
 @pytest.mark.slow
 async def test_a_jest_test_in_the_vitest_package_is_not_kept(node: Node, tmp_path: Path) -> None:
-    """The agent writes a Jest test where vitest runs: vitest cannot load it, the agent is told
-    so in vitest's terms, and nothing is kept."""
+    """The agent writes a Jest test where vitest runs: it is refused before any run, the agent
+    is told why in its fix round, and nothing is kept."""
     production, llm = await agent_run(node, tmp_path, writes(JEST_TEST))
 
     assert production.kept == {}, production.verdicts
     (verdict,) = production.verdicts
     assert verdict.path == AGENT_PATH and not verdict.kept, verdict
-    assert "@jest/globals" in verdict.reason, verdict.reason
-    first, fix = prompts(llm)[:2]
-    assert fix.startswith("You wrote vitest tests") and "@jest/globals" in fix
+    why = (
+        f"`{AGENT_PATH}` is written for jest (it uses `@jest/globals`), and the package's runner "
+        "is vitest"
+    )
+    assert why in verdict.reason, verdict.reason
+    fix = prompts(llm)[1]
+    assert fix.startswith("You wrote vitest tests") and why in fix
     assert production.before is not None and production.after is not None
     assert production.after.covered_count == production.before.covered_count == 0
 
