@@ -119,22 +119,39 @@ def test_the_choice_and_its_reason_for_each_setting(
 @pytest.mark.parametrize(
     ("engine", "settings", "reported", "reason"),
     [
-        ("auto", LLM, "offline", "offline: JS/TS characterization (engine auto: the agent writes "
-         "no JavaScript/TypeScript tests yet)"),
+        ("auto", LLM, "openhands", "JS/TS characterization, then openhands (openai/some-model; "
+         "engine auto)"),
         ("auto", NO_LLM, "offline", "offline: JS/TS characterization (engine auto, no LLM "
          "configured)"),
-        ("openhands", LLM, None, "engine openhands: the agent writes no JavaScript/TypeScript "
-         "tests yet"),
+        ("openhands", LLM, "openhands", "openhands (openai/some-model)"),
         ("offline", LLM, "offline", "offline: JS/TS characterization"),
     ],
 )  # fmt: skip
-def test_a_language_the_agent_does_not_serve_gets_the_offline_fallback(
+def test_the_javascript_choice_and_its_reason_for_each_setting(
     engine: str, settings: Settings, reported: str | None, reason: str
 ) -> None:
     from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 
     tg = TestGeneration.model_validate({"engine": engine})
     portfolio, why = choose_engine(tg, settings, JAVASCRIPT)
+    assert (portfolio.reported if portfolio else None, why) == (reported, reason)
+
+
+@pytest.mark.parametrize(
+    ("engine", "reported", "reason"),
+    [
+        ("auto", "offline", "offline: characterization, differential, crosshair, pynguin (engine "
+         "auto: the agent writes no Toy tests yet)"),
+        ("openhands", None, "engine openhands: the agent writes no Toy tests yet"),
+    ],
+)  # fmt: skip
+def test_a_language_the_agent_does_not_serve_gets_the_offline_fallback(
+    engine: str, reported: str | None, reason: str
+) -> None:
+    from tests.test_languages import Toy
+
+    tg = TestGeneration.model_validate({"engine": engine})
+    portfolio, why = choose_engine(tg, LLM, Toy())
     assert (portfolio.reported if portfolio else None, why) == (reported, reason)
 
 

@@ -244,6 +244,9 @@ class Toy:
         self.calls.append("conventions")
         return Conventions(framework="toyspec", test_dirs=["spec"], naming="<name>.spec.toy")
 
+    def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
+        return [path for path in untracked if self.is_test_file(path)]
+
 
 class ToyEngine:
     name = "toy"

@@ -10,8 +10,8 @@
   of :mod:`jobs.testgen` that do the work.
 - :mod:`.suite_run`: :class:`~.suite_run.SuiteRun`, a run of the tests in no runner's terms,
   which each backend's runner fills.
-- :mod:`.javascript`: the JavaScript/TypeScript backend (issue 20): its runs (vitest, jest) are
-  wired, but no engine writes JS/TS tests yet, so a JS/TS change is reported as not built.
+- :mod:`.javascript`: the JavaScript/TypeScript backend (issue 20): its runs (vitest, jest), its
+  offline characterization engine, and the conventions the OpenHands agent's prompts read.
 
 This package's ``__init__`` imports nothing, so that :mod:`jobs.dependencies` can use the pure
 :mod:`.python.testfiles` without loading test generation.

@@ -67,6 +67,13 @@ class RunTests(Protocol):
     ) -> Awaitable[SuiteRun]: ...
 
 
+class TestsAmong(Protocol):
+    """Which of the untracked files an engine left in the checkout (repository-relative) are
+    test files the language's runner collects (a :meth:`Language.tests_among`)."""
+
+    def __call__(self, checkout: Path, untracked: list[str]) -> list[str]: ...
+
+
 class Language(Protocol):
     """Everything language-specific that a run of test generation decides on."""
 
@@ -177,7 +184,15 @@ class Language(Protocol):
 
     def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         """The repository's test conventions where tests of ``sources`` (the changed files)
-        go, for the agent's prompt and the output folder (read, never run)."""
+        go, for the agent's prompt (its :meth:`~jobs.testgen.conventions.Conventions.prompting`:
+        the runner, where new files go, how one runs) and the output folder (read, never
+        run)."""
+        ...
+
+    def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
+        """The test files among new untracked ones (repository-relative), by the names and
+        folders its runner collects: what the agent wrote that validation runs (a
+        :class:`TestsAmong`)."""
         ...
 
 

@@ -8,7 +8,9 @@ does, are named in the part's report, never lost and never ✅.
 Adding a language: write a package ``jobs/languages/<name>/`` with a class that has what
 :class:`.base.Language` asks (a name, a label, which files it owns and which are tests, its
 sources of a change, running its suite under coverage, running given test files, the base
-commit's runs, its conventions and its offline engines), and add one line to ``LANGUAGES``
+commit's runs, its conventions (with how the agent's prompts name its runner, where a new test
+goes and the command that runs one: ``Conventions.prompting``), which new files are tests its
+runner collects (``tests_among``) and its offline engines), and add one line to ``LANGUAGES``
 below (or call :func:`register`). The stages of :mod:`jobs.testgen.stages` reach it through
 :func:`change_for` and ``Context.language``.
 

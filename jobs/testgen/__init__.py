@@ -32,7 +32,8 @@ order:
    line, only the differential engine runs, to pin what base and head do differently.
 3. **Candidates** (:func:`.stages.generate`, :mod:`.engines`): the portfolio's engines write
    test files (the agent's prompt, :mod:`.prompts`: the uncovered lines and their code, the
-   repository's test conventions (:mod:`.conventions`), the config's instructions). With an
+   language's test conventions with its runner, paths and one-file command
+   (``Conventions.prompting``), the config's instructions). With an
    LLM and ``engine: auto``, the offline engines come first, and the agent builds on what
    they kept.
 4. **Validation and selection** (:mod:`.keep`: one ``Selection`` interface, two rules chosen

@@ -10,6 +10,25 @@ from pathlib import Path, PurePosixPath
 
 from jobs.languages.python.testfiles import is_test_file
 
+
+@dataclass(frozen=True)
+class Prompting:
+    """How the agent's prompts (:mod:`jobs.testgen.prompts`) speak of the run's tests: the
+    runner, where a new file goes, how to run one file. A language's conventions give it
+    (:meth:`Conventions.prompting`); these defaults are pytest's."""
+
+    runner: str = "pytest"  # "You are writing {runner} tests"
+    # One rule line of the first prompt (``{out}``: the output folder)
+    new_files: str = (
+        "Put new test files under `{out}/`, named `test_<module>_tandem.py` "
+        "(create the directory first with `mkdir -p {out}` if it does not exist)."
+    )
+    # Where a proof round's file goes (``{out}``: the output folder)
+    proof_file: str = "a new test file under `{out}/`, named `test_<module>_proof_tandem.py`"
+    run: str = "python -m pytest -q <file>"  # the command that runs one test file
+    rules: tuple[str, ...] = ()  # further rule lines of the first prompt (the runner's)
+
+
 _SKIP_DIRS = {".git", ".tandem-work", "node_modules", ".venv", "venv", "site-packages", ".tox"}
 _MAX_FILES = 5000
 
@@ -23,6 +42,10 @@ class Conventions:
     config: str | None = None  # where pytest is configured
     test_files: int = 0
     example: str | None = None  # one existing test file, for style
+
+    def prompting(self) -> Prompting:
+        """How the agent's prompts speak of these tests: pytest's."""
+        return Prompting()
 
     def describe(self) -> str:
         lines = []

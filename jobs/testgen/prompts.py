@@ -8,13 +8,17 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.repo_config import TestGeneration
-from jobs.testgen.conventions import Conventions, detect
+from jobs.testgen.conventions import Conventions, Prompting, detect
 from jobs.testgen.proof.score import Outcome
 from jobs.testgen.targets import MAX_EXCERPT_LINES, Target, compress, excerpt
 from jobs.testgen.validation import Validation
 
 # How much of a failing run's output the fix prompt quotes.
 FAILURE_OUTPUT_CHARS = 3000
+
+
+def _at(text: str, out: str) -> str:
+    return text.replace("{out}", out)
 
 
 def output_dir_for(tg: TestGeneration, conventions: Conventions) -> str:
@@ -35,10 +39,13 @@ def build_prompt(
     kept: list[str] | None = None,
 ) -> str:
     """The first conversation's prompt. ``kept``: test files the offline engines wrote and
-    Tandem kept already; the lines listed are the ones they left uncovered."""
+    Tandem kept already; the lines listed are the ones they left uncovered. The runner, where
+    new files go and how one runs come from the conventions (:meth:`Conventions.prompting`)."""
     tg = tg or TestGeneration()
     conventions = conventions or detect(checkout)
     out = output_dir_for(tg, conventions)
+    terms = conventions.prompting()
+    rules = "".join(f"- {_at(rule, out)}\n" for rule in terms.rules)
     described = []
     for target in targets:
         functions = ", ".join(target.uncovered_functions or target.functions)
@@ -61,7 +68,7 @@ def build_prompt(
         else ""
     )
     return (
-        "You are writing pytest tests for a pull request in the repository at "
+        f"You are writing {terms.runner} tests for a pull request in the repository at "
         f"{checkout}.\n\nThe pull request changed code that the existing tests do not run. "
         "Cover these lines:\n\n"
         + "\n\n".join(described)
@@ -69,22 +76,27 @@ def build_prompt(
         + "\n\nThe repository's test conventions:\n"
         + conventions.describe()
         + "\n\nRules:\n"
-        f"- Put new test files under `{out}/`, named `test_<module>_tandem.py` "
-        f"(create the directory first with `mkdir -p {out}` if it does not exist).\n"
-        "- Do not modify existing files; only create new test files.\n"
+        f"- {_at(terms.new_files, out)}\n"
+        + rules
+        + "- Do not modify existing files; only create new test files.\n"
         "- Tests must be deterministic: no network, no sleeps, no dependence on time, order or "
         "files left behind by an earlier run. Each file will be run "
         f"{tg.flaky_runs} times in a row and discarded if any run fails.\n"
         "- A test file is kept only if it runs changed lines listed above. Aim for at least "
         f"{tg.coverage.target}% of the changed statements covered.\n"
-        "- Run them with `python -m pytest -q <file>` and fix them until they pass.\n"
+        f"- Run them with `{terms.run}` and fix them until they pass.\n"
         "- When done, call finish with a one-line description of what you tested." + instructions
     )
 
 
 def fix_prompt(
-    checkout: Path, failed: list[Validation], targets: list[Target], tg: TestGeneration
+    checkout: Path,
+    failed: list[Validation],
+    targets: list[Target],
+    tg: TestGeneration,
+    terms: Prompting | None = None,
 ) -> str:
+    terms = terms or Prompting()
     problems = []
     for v in failed:
         problems.append(f"### `{v.path}`\n{v.reason}\n```\n{v.output[-FAILURE_OUTPUT_CHARS:]}\n```")
@@ -93,7 +105,7 @@ def fix_prompt(
         for t in targets
     )
     return (
-        "You wrote pytest tests for a pull request in the repository at "
+        f"You wrote {terms.runner} tests for a pull request in the repository at "
         f"{checkout}.\n\nTandem ran each test file {tg.flaky_runs} times in its sandbox. "
         "These files were discarded:\n\n"
         + "\n\n".join(problems)
@@ -102,14 +114,19 @@ def fix_prompt(
         "depends on state left by an earlier run (files, globals, time), make it independent. "
         "Delete a test you cannot make reliable. Do not modify any other file.\n"
         f"The lines the tests should run:\n{goals}\n"
-        "Run `python -m pytest -q <file>` several times to check, then call finish."
+        f"Run `{terms.run}` several times to check, then call finish."
     )
 
 
 def coverage_prompt(
-    checkout: Path, remaining: list[Target], passing: list[str], tg: TestGeneration
+    checkout: Path,
+    remaining: list[Target],
+    passing: list[str],
+    tg: TestGeneration,
+    terms: Prompting | None = None,
 ) -> str:
     """A follow-up round: every file passed, and these changed lines are still not run."""
+    terms = terms or Prompting()
     described = [
         f"### `{t.path}`\nStill not run: {compress(t.uncovered)}"
         f"\nIn: {', '.join(t.uncovered_functions) or 'module-level code'}"
@@ -118,19 +135,24 @@ def coverage_prompt(
     ]
     written = ", ".join(f"`{p}`" for p in passing) or "none yet"
     return (
-        "You wrote pytest tests for a pull request in the repository at "
+        f"You wrote {terms.runner} tests for a pull request in the repository at "
         f"{checkout}.\n\nTandem ran them {tg.flaky_runs} times under coverage. Test files that "
         f"pass: {written}. These changed lines are still not run by any test:\n\n"
         + "\n\n".join(described)
         + "\n\nWrite tests that run exactly these lines: read the code to find the inputs that "
         "reach them. Add them to a new test file or extend the files you wrote; do not modify "
         "any other file. A line that no input can reach may be left alone. Tests must be "
-        "deterministic. Run `python -m pytest -q <file>` to check, then call finish."
+        f"deterministic. Run `{terms.run}` to check, then call finish."
     )
 
 
 def proof_prompt(
-    checkout: Path, survivors: list[Outcome], passing: list[str], tg: TestGeneration, out: str
+    checkout: Path,
+    survivors: list[Outcome],
+    passing: list[str],
+    tg: TestGeneration,
+    out: str,
+    terms: Prompting | None = None,
 ) -> str:
     """A proof round: every changed line the agent could reach runs, but these mutants of the
     changed lines (the most telling first) survive every test; each is shown with the code of
@@ -151,8 +173,9 @@ def proof_prompt(
         )
         described.append(f"### `{path}`, `{function}`\n```\n{code}\n```\n{bugs}")
     written = ", ".join(f"`{p}`" for p in passing) or "none yet"
+    terms = terms or Prompting()
     return (
-        "You are writing pytest tests for a pull request in the repository at "
+        f"You are writing {terms.runner} tests for a pull request in the repository at "
         f"{checkout}.\n\nTandem put small bugs (mutants) into the changed lines, one at a "
         f"time, and ran the tests against each. Generated test files that pass: {written}. No "
         "existing or generated test "
@@ -161,9 +184,9 @@ def proof_prompt(
         + "\n\nWrite tests that pass on the code as it is and fail on these mutants: choose "
         "inputs on which the original and the mutated line give different results (a "
         "comparison's boundary value, for instance), and assert the exact result. Put them in "
-        f"a new test file under `{out}/`, named `test_<module>_proof_tandem.py`; do not modify "
+        f"{_at(terms.proof_file, out)}; do not modify "
         "any other file (read the test files for how to call the code). A test "
         "that fails on none of these mutants is not kept. A mutant that behaves exactly like "
         "the original may be left alone. Tests must be deterministic. Run "
-        "`python -m pytest -q <file>` to check, then call finish."
+        f"`{terms.run}` to check, then call finish."
     )

@@ -12,10 +12,11 @@ import ast
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from jobs import git
-from jobs.languages.language_protocol import RunTests
+from jobs.languages.language_protocol import RunTests, TestsAmong
+from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets, pytest_runner
@@ -47,19 +48,26 @@ class Validation:
     output: str = ""  # failing run's output tail, for the agent
 
 
-async def new_test_files(checkout: Path) -> list[str]:
-    """Untracked Python test files in the checkout (Tandem's own scratch directory aside)."""
+def python_tests_among(checkout: Path, untracked: list[str]) -> list[str]:
+    """The Python test modules among new files: what pytest collects by default."""
+    return [
+        path
+        for path in untracked
+        if path.endswith(".py") and is_test_file(path, conftest=False, in_test_folder=False)
+    ]
+
+
+async def new_test_files(checkout: Path, tests_among: TestsAmong = python_tests_among) -> list[str]:
+    """The untracked files in the checkout (Tandem's own scratch directory aside) that the run's
+    language (``tests_among``: its :meth:`~jobs.languages.language_protocol.Language.tests_among`)
+    counts as test files its runner collects."""
     status = await git.run_async(checkout, "status", "--porcelain", "--untracked-files=all", "-z")
-    files = []
-    for entry in status.split("\0"):
-        if entry.startswith("?? "):
-            path = entry[3:]
-            name = PurePosixPath(path).name
-            if path.startswith(f"{workdir.WORK_DIR}/"):
-                continue
-            if path.endswith(".py") and (name.startswith("test_") or name.endswith("_test.py")):
-                files.append(path)
-    return sorted(files)
+    untracked = [
+        entry[3:]
+        for entry in status.split("\0")
+        if entry.startswith("?? ") and not entry[3:].startswith(f"{workdir.WORK_DIR}/")
+    ]
+    return sorted(tests_among(checkout, untracked))
 
 
 async def revert_changes(checkout: Path) -> list[str]:

@@ -46,7 +46,7 @@ from jobs.languages.javascript.export_tests import write_tests
 from jobs.languages.javascript.javascript_conventions import layout_of
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.runner_choice import Unsupported
-from jobs.languages.javascript.suite_layout import TestLayout
+from jobs.languages.javascript.suite_layout import TestLayout, tandem_path
 from jobs.languages.javascript.toolchain import (
     Node,
     NodeUnavailable,
@@ -94,13 +94,6 @@ class Source:
         return PackageJob(
             self.workspace.checkout, self.package_dir, [], tools, self.timeout(), tag=tag
         )
-
-
-def tandem_path(test_path: str, suffix: str) -> str:
-    """``test/size.test.ts`` → ``test/size.<suffix>.test.ts``: Tandem's file beside it."""
-    directory, name = posixpath.split(test_path)
-    stem, kind, ext = name.rsplit(".", 2)
-    return posixpath.join(directory, f"{stem}.{suffix}.{kind}.{ext}")
 
 
 async def _typescript(source: Source) -> Path | str:

@@ -6,9 +6,10 @@ lines, given test files, and test files on the base commit. Its conventions for 
 read from the runner's config and the package's tests (:mod:`.javascript_conventions`).
 
 Its tests come from the offline characterization engine (:mod:`.export_engine`, the registry's
-``characterize-js``). The OpenHands agent does not write JS/TS tests yet (``agent`` is False:
-its prompts and the files it is judged by are pytest's), so a portfolio with the agent runs its
-offline fallback on a JS/TS change and says so.
+``characterize-js``) and, with an LLM, the OpenHands agent: its prompts take the package's
+runner, where each new test goes, the import and the exact command that runs one file from the
+conventions (:meth:`.JsConventions.prompting`), and the files it is judged by are those the
+runner's config collects (:func:`.collected_tests`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.javascript import javascript_runs, packages
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
-from jobs.languages.javascript.javascript_conventions import conventions_for
+from jobs.languages.javascript.javascript_conventions import collected_tests, conventions_for
 from jobs.languages.javascript.package_install import install_packages
 from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.language_protocol import Installed, InstallRequest
@@ -37,7 +38,7 @@ class JavaScript:
     builds_tests = True
     per_test = False
     mutants = False
-    agent = False  # its prompts are pytest's yet
+    agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES
 
     def owns(self, path: str) -> bool:
@@ -131,6 +132,9 @@ class JavaScript:
 
     def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         return conventions_for(checkout, sorted(sources))
+
+    def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
+        return collected_tests(checkout, untracked)
 
 
 JAVASCRIPT = JavaScript()

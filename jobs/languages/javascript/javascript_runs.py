@@ -30,6 +30,7 @@ from jobs.languages.javascript.package_job import FilesRun, PackageJob, RunnerEr
 from jobs.languages.javascript.packages import Package, Problem, find_package
 from jobs.languages.javascript.run_results import ReportProblem
 from jobs.languages.javascript.runner_choice import RunnerName, Unsupported, find_runner
+from jobs.languages.javascript.suite_layout import foreign_runner
 from jobs.languages.javascript.suite_results import (
     failing_tests,
     file_outcomes,
@@ -166,6 +167,9 @@ async def run_tests(
     runs = []
     for share in found:
         job = share.job(checkout, tag=tag, timeout_s=timeout_s, tests=True)
+        if (foreign := await asyncio.to_thread(_foreign, share, checkout)) is not None:
+            runs.append(not_run(share.runner, RunnerError(foreign)))  # never run by the wrong one
+            continue
         if measure:
             runs.append(await _measured(sandbox, node, share, job))
             continue
@@ -175,6 +179,18 @@ async def run_tests(
         else:
             runs.append(suite_run(share.runner, run.result, run.results))
     return merge(runs)
+
+
+def _foreign(share: Share, checkout: Path) -> str | None:
+    """Why one of the share's test files is not for its package's runner, or None."""
+    for path in share.paths:
+        try:
+            text = (checkout / path).read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if (why := foreign_runner(text, share.runner)) is not None:
+            return f"`{path}` {why}"
+    return None
 
 
 async def _on_base(

@@ -154,6 +154,43 @@ class TestLayout:
         return "\n".join(lines)
 
 
+# What marks a test as written for a runner: its module imported, or its mock object used.
+_RUNNER_MARKS = {
+    "jest": re.compile(
+        r"""(?:from\s+|require\s*\(\s*)['"](?P<module>@jest/globals|jest-mock)['"]"""
+        r"|(?<![\w$.])(?P<object>jest)\.(?:fn|mock|spyOn|useFakeTimers|requireActual)\b"
+    ),
+    "vitest": re.compile(
+        r"""(?:from\s+|require\s*\(\s*)['"](?P<module>vitest)['"]"""
+        r"|(?<![\w$.])(?P<object>vi)\.(?:fn|mock|spyOn|useFakeTimers|importActual)\b"
+    ),
+}
+
+
+def foreign_runner(text: str, runner: str) -> str | None:
+    """Why a test file's text is written for another runner than the package's ``runner``
+    (vitest's ``vi``/``vitest`` in a jest package, jest's in a vitest one), or None: the
+    peers' users' top complaint is a Jest test in a Vitest project."""
+    for other, marks in _RUNNER_MARKS.items():
+        if other == runner or (found := marks.search(text)) is None:
+            continue
+        what = found.group("module") or f"{found.group('object')}."
+        return f"is written for {other} (it uses `{what}`), and the package's runner is {runner}"
+    return None
+
+
+def tandem_path(test_path: str, suffix: str) -> str:
+    """``test/size.test.ts`` → ``test/size.<suffix>.test.ts``: Tandem's file beside it."""
+    directory, name = posixpath.split(test_path)
+    stem, kind, ext = name.rsplit(".", 2)
+    return posixpath.join(directory, f"{stem}.{suffix}.{kind}.{ext}")
+
+
+def is_test_name(path: str) -> bool:
+    """Whether a file's name reads as a test's (``a.test.ts``, ``b.spec.mjs``)."""
+    return _TEST_NAME.match(posixpath.basename(path)) is not None
+
+
 def _kind_collected(globs: Globs) -> str:
     """``spec`` when the runner collects only ``.spec`` files (a package without tests yet
     whose config says ``spec/**/*.spec.ts``), else ``test``."""

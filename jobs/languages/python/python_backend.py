@@ -16,7 +16,7 @@ from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
-from jobs.testgen import base_commit, pytest_runner
+from jobs.testgen import base_commit, pytest_runner, validation
 from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import registry as engine_registry
 from jobs.testgen.pin import BrokenTests, Pinning
@@ -139,6 +139,9 @@ class Python:
 
     def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         return detect(checkout)
+
+    def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
+        return validation.python_tests_among(checkout, untracked)
 
 
 PYTHON = Python()

@@ -42,7 +42,7 @@ async def write_tests_with_agent(
     ``validator.results`` holds each file's latest validation, ``production.usage`` what the
     conversations spent. ``production.kept``: the offline engines' kept files (path -> text),
     which the agent builds on and may not change."""
-    talk = Conversations(ctx, production, validator)
+    talk = Conversations(ctx, production, validator, plan.conventions.prompting())
     await talk.converse(
         build_prompt(targets, ctx.checkout, plan.conventions, ctx.tg, kept=sorted(talk.protected)),
         f"the agent writing tests for {len(targets)} file(s)",
@@ -76,7 +76,7 @@ async def prove_with_agent(
 ) -> AgentRounds:
     """Every changed line ran before any engine: no conversation on lines, only the proof
     rounds on the mutants the existing and the kept tests leave alive."""
-    talk = Conversations(ctx, production, validator)
+    talk = Conversations(ctx, production, validator, plan.conventions.prompting())
     problems = len(production.problems)
     rounds = await proof_rounds(talk, plan, goal)
     # Neither a round nor a reason why none ran (budget, a mutant run's problem): none survive.

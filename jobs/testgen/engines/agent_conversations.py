@@ -25,6 +25,7 @@ from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.context import Context
+from jobs.testgen.conventions import Prompting
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import coverage_prompt, fix_prompt
 from jobs.testgen.targets import Target, plan_targets
@@ -127,8 +128,16 @@ class Conversations:
     """The agent's conversations of one part and what they share: the LLM, the files the
     agent may not change, the validations and the rounds so far."""
 
-    def __init__(self, ctx: Context, production: Production, validator: Validator) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        production: Production,
+        validator: Validator,
+        terms: Prompting | None = None,
+    ) -> None:
         self.ctx, self.production, self.validator = ctx, production, validator
+        # How the prompts name the run's runner, its files and its command (the conventions')
+        self.terms = terms or Prompting()
         self.llm = llm_settings(ctx.settings, ctx.tg)
         self.rounds = AgentRounds()
         self.protected = dict(production.kept or {})
@@ -175,7 +184,7 @@ class Conversations:
         started = time.monotonic()
         todo = [
             p
-            for p in await new_test_files(checkout)
+            for p in await new_test_files(checkout, self.ctx.language.tests_among)
             if p not in self.protected and (p not in validations or not validations[p].passed)
         ]
         await self.validator.validate_all(todo)
@@ -203,7 +212,7 @@ class Conversations:
         checkout, validations = self.ctx.checkout, self.validator.results
         written = {v.path: _read(checkout / v.path) for v in state.passing}
         await self.converse(
-            coverage_prompt(checkout, state.remaining, sorted(written), self.ctx.tg),
+            coverage_prompt(checkout, state.remaining, sorted(written), self.ctx.tg, self.terms),
             f"the agent covering {state.uncovered} changed line(s) still not run",
         )
         self.rounds.coverage_rounds += 1
@@ -216,7 +225,7 @@ class Conversations:
         for v in state.failed:  # the agent rewrites them; forget the old verdicts
             validations.pop(v.path, None)
         await self.converse(
-            fix_prompt(checkout, state.failed, state.remaining or targets, self.ctx.tg),
+            fix_prompt(checkout, state.failed, state.remaining or targets, self.ctx.tg, self.terms),
             f"the agent fixing {len(state.failed)} failing test file(s)",
         )
         self.rounds.fix_rounds += 1

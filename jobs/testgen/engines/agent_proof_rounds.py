@@ -84,7 +84,7 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> i
         known = set(talk.validator.results)
         passing = sorted(set(talk.production.kept) | {v.path for v in _passing(talk)})
         await talk.converse(
-            proof_prompt(ctx.checkout, alive, passing, ctx.tg, plan.output_dir),
+            proof_prompt(ctx.checkout, alive, passing, ctx.tg, plan.output_dir, talk.terms),
             f"the agent writing tests for {len(alive)} surviving mutant(s)",
         )
         rounds += 1

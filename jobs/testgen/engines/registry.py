@@ -69,6 +69,9 @@ PORTFOLIOS: dict[str, Portfolio] = {
             ("characterize", "differential", *JAVASCRIPT_ENGINES),
             agent=True,
             label="characterization and differential tests, then openhands ({model}; engine auto)",
+            labels=(
+                ("javascript", "JS/TS characterization, then openhands ({model}; engine auto)"),
+            ),
             fallback="offline",
         ),
         Portfolio(AGENT, agent=True, label="openhands ({model})"),
