@@ -28,7 +28,7 @@ from jobs.worker import build_workers, running_workers
 from tests.fakegithub import FakeGitHub, make_app_key
 from tests.fakegithub.payloads import pull_request_event
 from tests.llmserver import ScriptedLLM, ScriptFn, Step, finish, tool_call
-from tests.waiting import wait_quiescent, wait_until
+from tests.waiting import EVENT_LIMIT_S, wait_quiescent, wait_until
 
 APP_ID = 77
 INSTALLATION = 9
@@ -159,10 +159,12 @@ class Harness:
             _queue_name=CONTROL_QUEUE,
         )
 
-    async def wait(self, condition: Callable[[], Any], what: str, limit_s: float = 60) -> Any:
+    async def wait(
+        self, condition: Callable[[], Any], what: str, limit_s: float = EVENT_LIMIT_S
+    ) -> Any:
         return await wait_until(condition, what, limit_s)
 
-    async def quiescent(self, limit_s: float = 60) -> None:
+    async def quiescent(self, limit_s: float = EVENT_LIMIT_S) -> None:
         """The barrier before asserting that nothing happened: see tests/waiting.py."""
         await wait_quiescent(self.pool, limit_s)
 
@@ -170,7 +172,7 @@ class Harness:
         """The parts' structured results of the run on (`number`, `head`), from Redis."""
         return await part_results(self.pool, self.repo, number, head)
 
-    async def completed(self, sha: str, limit_s: float = 60) -> dict[str, Any]:
+    async def completed(self, sha: str, limit_s: float = EVENT_LIMIT_S) -> dict[str, Any]:
         """The last completed check run on `sha`, once there is one."""
 
         def done() -> dict[str, Any] | None:

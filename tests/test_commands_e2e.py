@@ -24,7 +24,7 @@ from tests.fakegithub.payloads import (
 )
 from tests.harness import HEAD_SRC, HarnessFactory
 from tests.llmserver import ScriptedLLM
-from tests.waiting import wait_quiescent, wait_until
+from tests.waiting import EVENT_LIMIT_S, wait_quiescent, wait_until
 
 APP_ID = 78
 INSTALLATION = 10
@@ -89,7 +89,9 @@ class World:
             r for r in self.github.check_runs_for(REPO, self.head) if r["status"] == "completed"
         ]
 
-    async def wait(self, condition: Callable[[], Any], what: str, limit_s: float = 60) -> Any:
+    async def wait(
+        self, condition: Callable[[], Any], what: str, limit_s: float = EVENT_LIMIT_S
+    ) -> Any:
         return await wait_until(condition, what, limit_s)
 
     async def settled(self, user: str) -> None:

@@ -267,7 +267,7 @@ async def test_a_typescript_pull_request_gets_the_agents_test_on_the_app(
     )
     base, head = push_change(harness.github, "feature-sign", {PROJECT.source: PROJECT.head})
     await harness.start("opened", 1, head, base, head_ref="feature-sign")
-    run = await harness.completed(head, limit_s=600)
+    run = await harness.completed(head)
 
     section = run["output"]["summary"].split("### Test generation", 1)[-1]
     section = section.split("### Refactoring review", 1)[0]

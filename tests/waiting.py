@@ -49,8 +49,16 @@ return busy
 
 QUIESCENT_POLL_S = 0.05
 
+# How long a test waits for an event before it fails instead of hanging. It is a safety net, not
+# a timing claim: tests return as soon as the event happens, and on a loaded 2-core machine (CI
+# beside benchmarks) a run with real engines, Docker or the agent loop can take minutes, which a
+# 60 s net turned into failures that said nothing about the code.
+EVENT_LIMIT_S = 600.0
 
-async def wait_until(condition: Callable[[], Any], what: str, limit_s: float = 60) -> Any:
+
+async def wait_until(
+    condition: Callable[[], Any], what: str, limit_s: float = EVENT_LIMIT_S
+) -> Any:
     """The first truthy value of `condition()`, checked every 50 ms for up to `limit_s`."""
     deadline = asyncio.get_running_loop().time() + limit_s
     while not (value := condition()):
@@ -68,7 +76,7 @@ async def activity(redis: Redis) -> list[str]:
     return [item.decode() if isinstance(item, bytes) else str(item) for item in found]
 
 
-async def wait_quiescent(redis: Redis, limit_s: float = 60) -> None:
+async def wait_quiescent(redis: Redis, limit_s: float = EVENT_LIMIT_S) -> None:
     """Return once no work is queued, in progress or running (see the module docstring)."""
     deadline = asyncio.get_running_loop().time() + limit_s
     while busy := await activity(redis):
@@ -77,7 +85,7 @@ async def wait_quiescent(redis: Redis, limit_s: float = 60) -> None:
         await asyncio.sleep(QUIESCENT_POLL_S)
 
 
-def wait_quiescent_blocking(redis_url: str, limit_s: float = 60) -> None:
+def wait_quiescent_blocking(redis_url: str, limit_s: float = EVENT_LIMIT_S) -> None:
     """`wait_quiescent` for synchronous tests (the end-to-end test's processes)."""
 
     async def wait() -> None:
