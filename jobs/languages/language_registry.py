@@ -1,9 +1,9 @@
 """The languages by name, and which one a changed file belongs to.
 
 A run of test generation works in one language (:func:`change_for`): the first registered one
-that builds tests and has changed sources in the change. The changed sources of languages that
-build none yet (JavaScript/TypeScript, until issue 20), and those of a second language that
-does, are named in the part's report, never lost and never ✅.
+that builds tests and has changed sources in the change. The changed sources of a language that
+builds none, and those of a second language in the same change, are named in the part's report,
+never lost and never ✅.
 
 Adding a language: write a package ``jobs/languages/<name>/`` with a class that has what
 :class:`.base.Language` asks (a name, a label, which files it owns and which are tests, its
