@@ -17,6 +17,7 @@ from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
@@ -26,7 +27,6 @@ from jobs.testgen import (
     line_sets,
     produce_and_report,
     produce_tests,
-    pytest_runner,
     select,
 )
 from jobs.testgen.base_commit import pin_on_base

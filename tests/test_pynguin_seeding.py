@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox, workdir
-from jobs.testgen import pytest_runner
 from jobs.testgen.engines import EngineOutcome, pynguin
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
 from jobs.testgen.targets import test_sources as read_test_files

@@ -10,13 +10,13 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import (
     build_prompt,
     line_sets,
     plan_targets,
     produce_tests,
-    pytest_runner,
     render,
     select,
     validate,

@@ -16,9 +16,10 @@ from pathlib import Path, PurePosixPath
 
 from jobs import git
 from jobs.languages.language_protocol import RunTests
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 
 MAX_TEST_FILE_BYTES = 200_000
