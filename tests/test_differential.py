@@ -11,9 +11,9 @@ from typing import Any
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import base_commit, line_sets, produce_tests, targets
+from jobs.testgen import line_sets, produce_tests, targets
 from jobs.testgen.callables import describe_callables
 from jobs.testgen.engines import differential
 from jobs.testgen.engines.differential_cases import differs

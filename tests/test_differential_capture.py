@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import base_commit, targets
+from jobs.testgen import targets
 from jobs.testgen.engines import differential
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from tests.test_pinning import two_commits

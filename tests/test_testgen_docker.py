@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from bot.event_plan import run_key
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LABEL, LABEL_RUN
 from jobs.sandbox.docker import DockerConfig, DockerSandbox
-from jobs.testgen import base_commit, targets
+from jobs.testgen import targets
 from jobs.testgen.engines import differential
 from jobs.testgen.proof.measure import TestFiles, measure_mutants
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change

@@ -38,8 +38,9 @@ async def produce_tests(
     """Baseline coverage, plan, engine, validation and the coverage filter on a checkout.
     `progress` hears each stage as it starts (`tandem run` shows it). With `base_sha` (present
     in the checkout's object store), the baseline's failing tests and the passing candidates
-    also run on the base commit (:mod:`.base_commit`). Once the kept tests are chosen, the
-    mutants of the changed lines run against the existing and the kept tests (:mod:`.proof`)."""
+    also run on the base commit (the run's language's ``pin_on_base``). Once the kept tests are
+    chosen, the mutants of the changed lines run against the existing and the kept tests
+    (:mod:`.proof`)."""
     step = progress or (lambda _: None)
     budget = Budget.start(config.test_generation, settings)
     # Imported here: the registry loads the backends, which load jobs.testgen (this package).
