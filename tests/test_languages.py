@@ -15,15 +15,16 @@ from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.dependencies.testimports import candidates
 from jobs.languages import language_registry as registry
+from jobs.languages.conventions import Conventions
 from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 from jobs.languages.language_protocol import Installed, InstallRequest, Language
 from jobs.languages.python import pytest_runner
 from jobs.languages.python.python_backend import PYTHON
+from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import LocalSandbox, Sandbox
 from jobs.testgen import produce_tests, targets
-from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
 from jobs.testgen.pin import BrokenTests, Pinning
 from jobs.testgen.targets import Target

@@ -11,6 +11,7 @@ import pytest
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.languages.python import pytest_runner
+from jobs.languages.python.python_conventions import detect
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import (
     build_prompt,
@@ -21,7 +22,6 @@ from jobs.testgen import (
     select,
     validate,
 )
-from jobs.testgen.conventions import detect
 from jobs.testgen.targets import module_for
 from jobs.testgen.targets import test_sources as read_test_files
 

@@ -1,5 +1,5 @@
 """A JS/TS package's test conventions as the stages read them (a
-:class:`~jobs.testgen.conventions.Conventions`): where a new test goes, ``.test`` or ``.spec``,
+:class:`~jobs.languages.conventions.Conventions`): where a new test goes, ``.test`` or ``.spec``,
 ESM or CommonJS, the import style and the runner, from :mod:`.suite_layout` over the package's
 files and its runner's config (read, never run). The package is the first changed source's
 whose runner is supported."""
@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.dependencies import CheckoutFiles
+from jobs.languages.conventions import Conventions
 from jobs.languages.javascript import jest_runs, vitest_per_test
 from jobs.languages.javascript.packages import Package, find_package
 from jobs.languages.javascript.runner_choice import Runner, find_runner
 from jobs.languages.javascript.suite_layout import TestLayout, jest_globs, read_layout, vitest_globs
 from jobs.sandbox import workdir
-from jobs.testgen.conventions import Conventions
 
 MAX_FILES = 5000  # files of a package looked at
 MAX_TEXTS = 20  # test files read for their style

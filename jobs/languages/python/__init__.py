@@ -5,7 +5,7 @@
 - :mod:`.python_backend`: :data:`~.python_backend.PYTHON`, the
   :class:`~jobs.languages.language_protocol.Language` that runs pytest under coverage.py
   (:mod:`.pytest_runner`), the base-commit runs (:mod:`.base_commit`), reads the test conventions
-  (:mod:`jobs.testgen.conventions`) and names the offline engines of :mod:`jobs.testgen.engines`.
+  (:mod:`.python_conventions`) and names the offline engines of :mod:`jobs.testgen.engines`.
 
 Like the package above it, this ``__init__`` imports nothing.
 """

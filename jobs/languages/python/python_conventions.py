@@ -1,46 +1,19 @@
-"""The repository's own test conventions, read from its files (parsed, never executed)."""
+"""A Python repository's own test conventions (:func:`detect`), read from its files (parsed, never
+executed), for the agent's prompt and the output folder
+(:meth:`jobs.languages.python.python_backend.Python.conventions`)."""
 
 from __future__ import annotations
 
 import ast
 import tomllib
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.conventions import Conventions
 from jobs.languages.python.testfiles import is_test_file
 
 _SKIP_DIRS = {".git", ".tandem-work", "node_modules", ".venv", "venv", "site-packages", ".tox"}
 _MAX_FILES = 5000
-
-
-@dataclass
-class Conventions:
-    framework: str  # "pytest" or "unittest"
-    test_dirs: list[str]  # most used first
-    naming: str  # "test_<name>.py" or "<name>_test.py"
-    fixtures: dict[str, list[str]] = field(default_factory=dict)  # conftest path -> names
-    config: str | None = None  # where pytest is configured
-    test_files: int = 0
-    example: str | None = None  # one existing test file, for style
-
-    def describe(self) -> str:
-        lines = []
-        if self.test_files:
-            lines.append(
-                f"- {self.test_files} existing test file(s), framework {self.framework}, "
-                f"named `{self.naming}`, in " + ", ".join(f"`{d}/`" for d in self.test_dirs[:3])
-            )
-        else:
-            lines.append("- The repository has no tests yet; use plain pytest functions.")
-        if self.config:
-            lines.append(f"- pytest is configured in `{self.config}`.")
-        for conftest, names in list(self.fixtures.items())[:5]:
-            shown = ", ".join(f"`{n}`" for n in names[:12])
-            lines.append(f"- Fixtures in `{conftest}`: {shown}; reuse them instead of new ones.")
-        if self.example:
-            lines.append(f"- Follow the style of `{self.example}`.")
-        return "\n".join(lines)
 
 
 def _walk(root: Path) -> list[str]:
