@@ -14,8 +14,8 @@ from core.settings import Settings
 from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests, targets
-from jobs.testgen.callables import describe_callables
 from jobs.testgen.engines import differential
+from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan

@@ -19,6 +19,7 @@ from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
 from jobs.languages.python import pytest_runner
 from jobs.languages.python.base_commit import pin_on_base
+from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
@@ -171,10 +172,14 @@ def test_on_a_coverage_tie_the_pinning_test_is_kept() -> None:
         Validation("tests/test_a_tandem.py", True, "passed 1/1 runs", executed=same, measured=True),
         Validation("tests/test_b_tandem.py", True, "passed 1/1 runs", executed=same, measured=True),
     ]
-    verdicts, _ = select(passed, baseline, changed, "new_changed_lines")
+    verdicts, _ = select(
+        passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
+    )
     assert [v.path for v in verdicts if v.kept] == ["tests/test_a_tandem.py"]  # by name
     pins = {"tests/test_a_tandem.py": False, "tests/test_b_tandem.py": True}
-    verdicts, _ = select(passed, baseline, changed, "new_changed_lines", pins)
+    verdicts, _ = select(
+        passed, baseline, changed, "new_changed_lines", pins, is_test=PYTHON.is_test_file
+    )
     assert [v.path for v in verdicts if v.kept] == ["tests/test_b_tandem.py"]
 
 

@@ -91,7 +91,15 @@ class PerFile:
         pins = pinning.pins() if pinning is not None else None
         already = production.after.covered if first_kept and production.after else None
         rule = ctx.tg.coverage.keep_rule
-        chosen, covered = select(passed, plan.baseline, plan.changed_exec, rule, pins, already)
+        chosen, covered = select(
+            passed,
+            plan.baseline,
+            plan.changed_exec,
+            rule,
+            pins,
+            already,
+            is_test=ctx.language.is_test_file,
+        )
         timings["coverage_filter"] += time.monotonic() - started
         chosen = production.verdicts + chosen
         kept_paths = [v.path for v in chosen if v.kept]

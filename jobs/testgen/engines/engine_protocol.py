@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jobs.sandbox import Sandbox
-from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
 
 

@@ -32,7 +32,7 @@ from pathlib import Path
 
 from jobs.testgen.engines import registry
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
-from jobs.testgen.seeds import SeedPlan, seeds_for_change
+from jobs.testgen.engines.seeds import SeedPlan, seeds_for_change
 from jobs.testgen.targets import Target, test_sources
 
 

@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Literal
 
 from jobs.languages.python.testfiles import is_test_file
-from jobs.testgen.callables import ChangedCallable, changed_callables
-from jobs.testgen.literal_seeds import (
+from jobs.testgen.engines.callables import ChangedCallable, changed_callables
+from jobs.testgen.engines.literal_seeds import (
     comment_numbers,
     inspected_params,
     iterator_variants,
     literal_calls,
 )
-from jobs.testgen.seed_sources import (
+from jobs.testgen.engines.seed_sources import (
     DENIED_ROOTS,
     PURE_BUILTINS,
     definitions,
