@@ -24,8 +24,16 @@ from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import LocalSandbox, Sandbox
-from jobs.testgen import produce_tests, targets
-from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
+from jobs.testgen import produce_tests
+from jobs.testgen.engines import (
+    ENGINES,
+    PORTFOLIOS,
+    EngineOutcome,
+    Portfolio,
+    Workspace,
+    python_modules,
+    register,
+)
 from jobs.testgen.pin import BrokenTests, Pinning
 from jobs.testgen.selection import select
 from jobs.testgen.targets import Target
@@ -82,7 +90,7 @@ def test_the_callers_see_the_predicate(tmp_path: Path) -> None:
     )
     assert detect(repo).test_files == 1
     assert candidates(repo) == ["alpha", "beta"]
-    assert sorted(targets.test_sources(repo)) == [
+    assert sorted(python_modules.test_sources(repo)) == [
         "tests/conftest.py",
         "tests/helpers.py",
         "tests/test_a.py",

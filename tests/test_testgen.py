@@ -23,8 +23,8 @@ from jobs.testgen import (
     select,
     validate,
 )
-from jobs.testgen.targets import module_for
-from jobs.testgen.targets import test_sources as read_test_files
+from jobs.testgen.engines.python_modules import module_for
+from jobs.testgen.engines.python_modules import test_sources as read_test_files
 
 CALC = """def add(a, b):
     return a + b

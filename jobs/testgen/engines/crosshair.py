@@ -35,9 +35,9 @@ from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.engines.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
+from jobs.testgen.engines.python_modules import module_for, test_sources
 from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target as ChangedFile
-from jobs.testgen.targets import module_for, test_sources
 
 # Seconds of CPU per target, and what a crosshair process needs besides (start, import, z3).
 MAX_TARGET_S = 30

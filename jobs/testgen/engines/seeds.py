@@ -230,9 +230,9 @@ def seeds_for_change(
     comment_lines: Mapping[str, set[int]] | None = None,
 ) -> SeedPlan:
     """The seeds of every changed, importable source file of a checkout (read, not run).
-    `tests`: test file path -> text (see :func:`jobs.testgen.targets.test_sources`);
+    `tests`: test file path -> text (see :func:`jobs.testgen.engines.python_modules.test_sources`);
     `comment_lines`: per path, the lines whose comments may hold numbers (see find_seeds)."""
-    from jobs.testgen.targets import module_for
+    from jobs.testgen.engines.python_modules import module_for
 
     plan = SeedPlan()
     for path in sorted(changed):
