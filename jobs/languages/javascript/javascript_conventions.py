@@ -16,7 +16,13 @@ from jobs.languages.conventions import Conventions
 from jobs.languages.javascript import jest_runs, vitest_per_test
 from jobs.languages.javascript.packages import Package, find_package
 from jobs.languages.javascript.runner_choice import Runner, find_runner
-from jobs.languages.javascript.suite_layout import TestLayout, jest_globs, read_layout, vitest_globs
+from jobs.languages.javascript.suite_layout import (
+    TestLayout,
+    collected_by,
+    jest_globs,
+    read_layout,
+    vitest_globs,
+)
 from jobs.sandbox import workdir
 
 MAX_FILES = 5000  # files of a package looked at
@@ -89,7 +95,7 @@ def layout_of(checkout: Path, package: Package, runner: Runner) -> TestLayout:
     name, text = _config(runner, folder)
     globs = (vitest_globs if runner.name == "vitest" else jest_globs)(name, text)
     paths = package_files(folder)
-    tests = [p for p in paths if globs.admits(p)][:MAX_TEXTS]
+    tests = collected_by(globs, paths)[:MAX_TEXTS]  # what read_layout calls collected
     texts = {path: text for path in tests if (text := _read(folder / path)) is not None}
     return read_layout(runner.name, globs, paths, texts, package.manifest, config_text=text)
 
