@@ -2,15 +2,18 @@
 
 A run of test generation works in one language (:func:`change_for`): the first registered one
 that builds tests and has changed sources in the change. The changed sources of languages that
-build none yet (JavaScript/TypeScript, until issue 20), and those of a second language that
+build none yet (``builds_tests`` False), and those of a second language that
 does, are named in the part's report, never lost and never ✅.
 
 Adding a language: write a package ``jobs/languages/<name>/`` with a class that has what
-:class:`.base.Language` asks (a name, a label, which files it owns and which are tests, its
-sources of a change, running its suite under coverage, running given test files, the base
-commit's runs, its conventions and its offline engines), and add one line to ``LANGUAGES``
-below (or call :func:`register`). The stages of :mod:`jobs.testgen.stages` reach it through
-:func:`change_for` and ``Context.language``.
+:class:`.language_protocol.Language` asks (a name, a label, which files it owns and which are
+tests, its sources of a change, its dependency install, running its suite under coverage,
+running given test files, the base commit's runs, its conventions (a
+:class:`~jobs.languages.conventions.Conventions`), its offline engines, and whether it has
+per-test line sets, mutants and the agent), and add one line to ``LANGUAGES`` below (or call
+:func:`register`). Everything it runs stays in its package (Python's: :mod:`.python`); the
+stages of :mod:`jobs.testgen.stages` reach it only through :func:`change_for` and
+``Context.language``.
 
 Adding an engine: write one module with a class that has ``name``, ``label``, ``share`` and
 ``async generate(workspace, targets)`` (see :mod:`jobs.testgen.engines.characterize`), and add
