@@ -28,8 +28,8 @@ import time
 
 from core.settings import Settings
 from jobs.dependencies import install_dependencies
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import open_sandbox
-from jobs.testgen import pytest_runner
 from tests.test_dependencies import helper_repo
 
 

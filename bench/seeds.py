@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from jobs.testgen.seeds import find_seeds
+from jobs.testgen.engines.seeds import find_seeds
 
 
 def source_with(doc: str) -> str:

@@ -1,5 +1,5 @@
 """Which callables a change touches, and their parameters' inferred types
-(:mod:`jobs.testgen.callables`): pure, on source text."""
+(:mod:`jobs.testgen.engines.callables`): pure, on source text."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import ast
 
 import pytest
 
-from jobs.testgen.callables import (
+from jobs.testgen.engines.callables import (
     changed_callables,
     describe_callables,
     docstring_types,

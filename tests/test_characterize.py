@@ -15,7 +15,7 @@ import pytest
 
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.engines import EngineOutcome, characterize
-from jobs.testgen.seeds import Seed
+from jobs.testgen.engines.seeds import Seed
 
 CALC = '''import random
 import time

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from jobs.sandbox import LocalSandbox
-from jobs.testgen.callables import describe_callables
 from jobs.testgen.engines import EngineOutcome, crosshair
+from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.crosshair_report import rebuild, render
 
 CALC = '''from typing import Callable

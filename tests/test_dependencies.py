@@ -43,9 +43,10 @@ from jobs.dependencies import (
 )
 from jobs.dependencies.install import PIP_LOG
 from jobs.dependencies.install_plan import project_alone
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
-from jobs.testgen import new_test_files, produce_tests, pytest_runner
+from jobs.testgen import new_test_files, produce_tests
 from tests.test_testgen import make_repo
 
 AUTO = Dependencies()

@@ -11,10 +11,11 @@ from typing import Any
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import base_commit, line_sets, produce_tests, pytest_runner, targets
-from jobs.testgen.callables import describe_callables
-from jobs.testgen.engines import differential
+from jobs.testgen import line_sets, produce_tests
+from jobs.testgen.engines import differential, python_modules
+from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
@@ -80,7 +81,7 @@ async def run_engine(repo: Path, base_sha: str, changed: dict[str, set[int]]) ->
         "tests",
         base_sha=base_sha,
         deadline=time.monotonic() + 120,
-        tests=targets.test_sources(repo),
+        tests=python_modules.test_sources(repo),
     )
 
 

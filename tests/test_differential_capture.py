@@ -10,9 +10,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import base_commit, pytest_runner, targets
-from jobs.testgen.engines import differential
+from jobs.testgen.engines import differential, python_modules
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from tests.test_pinning import two_commits
 
@@ -110,7 +110,7 @@ async def run_engine(
         "tests",
         base_sha=base_sha,
         deadline=time.monotonic() + 120,
-        tests=targets.test_sources(repo),
+        tests=python_modules.test_sources(repo),
     )
     return repo, base_sha, outcome
 

@@ -16,9 +16,10 @@ from pathlib import Path
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.dependencies import ENV_DIR, install_dependencies
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
-from jobs.testgen import produce_tests, pytest_runner
+from jobs.testgen import produce_tests
 from tests.test_dependencies import HELPER_PYPROJECT
 from tests.test_testgen import make_repo
 

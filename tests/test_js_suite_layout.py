@@ -6,6 +6,7 @@ from __future__ import annotations
 from jobs.languages.javascript.suite_layout import (
     JEST_INCLUDE,
     VITEST_INCLUDE,
+    collected_by,
     jest_globs,
     read_layout,
     vitest_globs,
@@ -118,3 +119,12 @@ def test_a_package_without_tests_names_them_as_its_runner_collects_them() -> Non
     )
     assert read_layout("vitest", folder_named_test, ["src/x.ts"], {}, {}).kind == "test"
     assert read_layout("vitest", vitest_globs(None, None), ["src/x.ts"], {}, {}).kind == "test"
+
+
+def test_the_layout_and_the_texts_it_reads_share_one_list_of_collected_files() -> None:
+    """``layout_of`` reads the texts of the files ``read_layout`` calls collected: one filter
+    (:func:`collected_by`), installed packages left out."""
+    globs = vitest_globs(None, None)
+    paths = ["src/a.ts", "src/a.test.ts", "node_modules/x/b.test.ts", "test/c.spec.js"]
+    assert collected_by(globs, paths) == ("src/a.test.ts", "test/c.spec.js")
+    assert read_layout("vitest", globs, paths, {}, {}).collected == collected_by(globs, paths)

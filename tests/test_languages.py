@@ -15,18 +15,30 @@ from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.dependencies.testimports import candidates
 from jobs.languages import language_registry as registry
+from jobs.languages.conventions import Conventions
 from jobs.languages.javascript.javascript_backend import JAVASCRIPT
 from jobs.languages.language_protocol import Installed, InstallRequest, Language
+from jobs.languages.python import pytest_runner
 from jobs.languages.python.python_backend import PYTHON
+from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import LocalSandbox, Sandbox
-from jobs.testgen import produce_tests, pytest_runner, targets
-from jobs.testgen.conventions import Conventions, detect
-from jobs.testgen.engines import ENGINES, PORTFOLIOS, EngineOutcome, Portfolio, Workspace, register
+from jobs.testgen import produce_tests
+from jobs.testgen.engines import (
+    ENGINES,
+    PORTFOLIOS,
+    EngineOutcome,
+    Portfolio,
+    Workspace,
+    python_modules,
+    register,
+)
 from jobs.testgen.pin import BrokenTests, Pinning
+from jobs.testgen.selection import select
 from jobs.testgen.targets import Target
 from jobs.testgen.tests_report import unkept_result
+from jobs.testgen.validation import Validation
 from tests.test_testgen import make_repo
 
 NO_LLM = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -78,7 +90,7 @@ def test_the_callers_see_the_predicate(tmp_path: Path) -> None:
     )
     assert detect(repo).test_files == 1
     assert candidates(repo) == ["alpha", "beta"]
-    assert sorted(targets.test_sources(repo)) == [
+    assert sorted(python_modules.test_sources(repo)) == [
         "tests/conftest.py",
         "tests/helpers.py",
         "tests/test_a.py",
@@ -387,3 +399,20 @@ def test_pytests_exit_codes_are_read_in_its_runner_into_the_neutral_run(
     assert (run.status, run.describe(), run.problem()) == (status, described, problem)
     assert run.ok is (status == "passed") and run.timed_out is timed_out
     assert run.returncode == returncode  # shown, never decided on
+
+
+def test_the_total_rule_counts_source_lines_by_the_run_languages_test_predicate() -> None:
+    """``keep_rule: total`` keeps a file that adds covered lines of non-test code: which files
+    are tests is the run's language's answer, not Python's (``spec/calc.spec.toy`` is no
+    Python test file, so Python's predicate would count the candidate's own lines)."""
+    baseline = SuiteRun("passed", 0.0, "", executed={SOURCE: {1}}, measured=True)
+    candidate = Validation(
+        TEST, True, "passed 2 runs", executed={SOURCE: {1}, TEST: {1}}, measured=True
+    )
+    changed = {SOURCE: {2, 3}}
+    verdicts, _ = select([candidate], baseline, changed, "total", is_test=Toy().is_test_file)
+    assert [(v.kept, v.reason) for v in verdicts] == [
+        (False, "passed 2 runs, but adds no covered line")
+    ]
+    verdicts, _ = select([candidate], baseline, changed, "total", is_test=PYTHON.is_test_file)
+    assert [v.kept for v in verdicts] == [True]  # what Python's predicate made of it

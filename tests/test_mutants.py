@@ -7,17 +7,19 @@ from pathlib import Path
 
 import pytest
 
-from core.repo_config import TestGeneration
+from core.repo_config import RepoConfig, TestGeneration
 from core.settings import Settings
+from jobs.languages.python.pytest_runner import per_test_record, run_pytest
+from jobs.languages.python.python_backend import PYTHON
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.budget import Budget
+from jobs.testgen.context import Context
 from jobs.testgen.line_sets import ChangedCoverage
 from jobs.testgen.produce import score_mutants
 from jobs.testgen.production import Production
 from jobs.testgen.proof.measure import TestFiles, measure_mutants, read_results
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
-from jobs.testgen.pytest_runner import per_test_record, run_pytest
 from jobs.testgen.tests_report import kept_result, unkept_result
 from jobs.testgen.validation import Verdict
 from tests.test_testgen import make_repo
@@ -331,15 +333,9 @@ async def test_a_runner_that_does_not_run_is_a_problem_of_the_part_never_a_score
     tg = TestGeneration()
     settings = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
     try:
-        await score_mutants(
-            production,
-            sandbox,
-            repo,
-            {"pkg/calc.py": {2}},
-            settings,
-            Budget.start(tg, settings),
-            lambda _: None,
-        )
+        budget = Budget.start(tg, settings)
+        ctx = Context(sandbox, repo, RepoConfig(), settings, budget, lambda _: None, PYTHON)
+        await score_mutants(ctx, production, {"pkg/calc.py": {2}})
     finally:
         await sandbox.close()
     assert production.mutants is None

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.per_test import Options, select_tests
 from tests.test_testgen import make_repo
 

@@ -17,6 +17,9 @@ from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
+from jobs.languages.python import pytest_runner
+from jobs.languages.python.base_commit import pin_on_base
+from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox, workdir
 from jobs.state import PartResult
@@ -26,10 +29,8 @@ from jobs.testgen import (
     line_sets,
     produce_and_report,
     produce_tests,
-    pytest_runner,
     select,
 )
-from jobs.testgen.base_commit import pin_on_base
 from jobs.testgen.base_tree import materialize, place
 from jobs.testgen.engines import offline as offline_engines
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning, verdict_note
@@ -171,10 +172,14 @@ def test_on_a_coverage_tie_the_pinning_test_is_kept() -> None:
         Validation("tests/test_a_tandem.py", True, "passed 1/1 runs", executed=same, measured=True),
         Validation("tests/test_b_tandem.py", True, "passed 1/1 runs", executed=same, measured=True),
     ]
-    verdicts, _ = select(passed, baseline, changed, "new_changed_lines")
+    verdicts, _ = select(
+        passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
+    )
     assert [v.path for v in verdicts if v.kept] == ["tests/test_a_tandem.py"]  # by name
     pins = {"tests/test_a_tandem.py": False, "tests/test_b_tandem.py": True}
-    verdicts, _ = select(passed, baseline, changed, "new_changed_lines", pins)
+    verdicts, _ = select(
+        passed, baseline, changed, "new_changed_lines", pins, is_test=PYTHON.is_test_file
+    )
     assert [v.path for v in verdicts if v.kept] == ["tests/test_b_tandem.py"]
 
 
@@ -496,7 +501,7 @@ def test_b():
 @pytest.mark.slow
 async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Path) -> None:
     """Both candidates cover the changed line; only test_b fails on the base commit."""
-    from jobs.testgen.base_commit import tests_failing_on_base
+    from jobs.languages.python.base_commit import tests_failing_on_base
     from jobs.testgen.per_test import Options, select_tests
 
     files = {"pkg/__init__.py": "", "tests/test_existing.py": "def test_nothing():\n    pass\n"}
@@ -565,7 +570,7 @@ def test_each_summary_line_is_a_paragraph_of_its_own_and_each_note_an_item() -> 
 
 
 def test_the_base_tree_runs_with_the_config_file_pytest_itself_would_pick(tmp_path: Path) -> None:
-    from jobs.testgen.base_commit import pytest_config
+    from jobs.languages.python.base_commit import pytest_config
 
     assert pytest_config(tmp_path) is None
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'x'\n")

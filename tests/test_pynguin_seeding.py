@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox, workdir
-from jobs.testgen import pytest_runner
 from jobs.testgen.engines import EngineOutcome, pynguin
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
-from jobs.testgen.targets import test_sources as read_test_files
+from jobs.testgen.engines.python_modules import test_sources as read_test_files
 from tests.test_testgen import make_repo
 
 # Line 5 needs a record whose six digits sum to 13 modulo 97: Pynguin's random search does not

@@ -19,8 +19,8 @@ from jobs.dependencies import (
     plan_install,
 )
 from jobs.dependencies.pytestconfig import read_pytest_config
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import pytest_runner
 from tests.test_dependencies import install_from_wheels, make_wheel
 from tests.test_testgen import make_repo
 

@@ -1,8 +1,8 @@
-"""Seeds for the changed callables (:mod:`jobs.testgen.seeds`): pure, on source text."""
+"""Seeds for the changed callables (:mod:`jobs.testgen.engines.seeds`): pure, on source text."""
 
 from __future__ import annotations
 
-from jobs.testgen.seeds import MAX_SEEDS_PER_CALLABLE, Seed, find_seeds
+from jobs.testgen.engines.seeds import MAX_SEEDS_PER_CALLABLE, Seed, find_seeds
 
 SOURCE = '''"""Module.
 
@@ -234,7 +234,7 @@ def naturalsize(value, binary=False, fmt="%.1f"):
 
 
 def test_numbers_in_a_changed_comment_go_to_the_numeric_parameters() -> None:
-    from jobs.testgen.literal_seeds import comment_numbers
+    from jobs.testgen.engines.literal_seeds import comment_numbers
 
     assert comment_numbers(NATURALSIZE, {9, 10}) == [999999, 999.999, 1000.0]
     assert comment_numbers(NATURALSIZE, {13}) == []  # inside a string

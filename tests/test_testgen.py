@@ -10,20 +10,21 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.python import pytest_runner
+from jobs.languages.python.python_backend import PYTHON
+from jobs.languages.python.python_conventions import detect
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import (
     build_prompt,
     line_sets,
     plan_targets,
     produce_tests,
-    pytest_runner,
     render,
     select,
     validate,
 )
-from jobs.testgen.conventions import detect
-from jobs.testgen.targets import module_for
-from jobs.testgen.targets import test_sources as read_test_files
+from jobs.testgen.engines.python_modules import module_for
+from jobs.testgen.engines.python_modules import test_sources as read_test_files
 
 CALC = """def add(a, b):
     return a + b
@@ -142,14 +143,16 @@ async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Pat
     for path, text in files.items():
         (repo / path).write_text(text)
         passed.append(await validate(sandbox, repo, path, runs=1, timeout_s=60))
-    verdicts, covered = select(passed, baseline, changed, "new_changed_lines")
+    verdicts, covered = select(
+        passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
+    )
     by_path = {v.path: v for v in verdicts}
     assert by_path["tests/test_a_tandem.py"].kept
     assert "pkg/calc.py 6-9" in by_path["tests/test_a_tandem.py"].reason
     assert not by_path["tests/test_b_tandem.py"].kept  # nothing beyond test_a
     assert not by_path["tests/test_c_tandem.py"].kept  # add() is not changed code
     assert covered["pkg/calc.py"] == {5, 6, 7, 8, 9}
-    verdicts, _ = select(passed, baseline, changed, "total")
+    verdicts, _ = select(passed, baseline, changed, "total", is_test=PYTHON.is_test_file)
     assert {v.path for v in verdicts if v.kept} == {"tests/test_a_tandem.py"}
 
 

@@ -21,10 +21,10 @@ from typing import Any
 import pytest
 
 from bot.event_plan import run_key
+from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LABEL, LABEL_RUN
 from jobs.sandbox.docker import DockerConfig, DockerSandbox
-from jobs.testgen import base_commit, pytest_runner, targets
-from jobs.testgen.engines import differential
+from jobs.testgen.engines import differential, python_modules
 from jobs.testgen.proof.measure import TestFiles, measure_mutants
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
 from tests.harness_docker import container_names, watch_containers
@@ -142,7 +142,7 @@ async def test_the_differential_engine_pins_a_change_in_the_docker_sandbox(
             "tests",
             base_sha=base_sha,
             deadline=time.monotonic() + 180,
-            tests=targets.test_sources(repo),
+            tests=python_modules.test_sources(repo),
         )
         assert sandbox.container_id is not None  # it ran in a container, not on the worker
         assert outcome.written == ["tests/test_pkg_sizes_differential_tandem.py"], outcome.notes

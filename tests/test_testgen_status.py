@@ -16,9 +16,10 @@ from core.settings import Settings
 from jobs.agent import AgentOutcome, Status
 from jobs.checkrun import render_results
 from jobs.dependencies import install_dependencies
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox, decisive_line, workdir
 from jobs.state import PartResult
-from jobs.testgen import produce_tests, pytest_runner
+from jobs.testgen import produce_tests
 from jobs.testgen.engines import pynguin
 from jobs.testgen.production import Production
 from jobs.testgen.tests_report import kept_result, unkept_result

@@ -16,9 +16,14 @@ from pathlib import Path
 from bench.suites.compare import Side, Verdict, classify, counts, sample_files, worth_rerun
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
+from jobs.languages.python.pytest_runner import (
+    imported_elsewhere,
+    read_junit,
+    read_report,
+    run_pytest,
+)
 from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local_sandbox import LocalSandbox
-from jobs.testgen.pytest_runner import imported_elsewhere, read_junit, read_report, run_pytest
 
 INSTALL_TIMEOUT_S = 600.0
 TEST_TIMEOUT_S = 900.0  # the default of --timeout

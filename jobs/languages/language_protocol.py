@@ -3,11 +3,10 @@ ask of the language a change is written in. A backend implements it; the registr
 (:mod:`.language_registry`) says which backend owns a changed file.
 
 A suite run is a :class:`~jobs.languages.suite_run.SuiteRun`, which each runner fills in its
-own terms (how the run went, line sets per file, failures per test). The other result types
-are today's, from the Python backend's modules: the base commit's verdicts are
-:class:`~jobs.testgen.pin.Pinning` and :class:`~jobs.testgen.pin.BrokenTests`, and the
-conventions a prompt reads are :class:`~jobs.testgen.conventions.Conventions`. A second backend
-fills the same types.
+own terms (how the run went, line sets per file, failures per test); the conventions a prompt
+reads are a :class:`~jobs.languages.conventions.Conventions`; the base commit's verdicts are
+test generation's :class:`~jobs.testgen.pin.Pinning` and :class:`~jobs.testgen.pin.BrokenTests`.
+Every backend fills the same types.
 """
 
 from __future__ import annotations
@@ -18,13 +17,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
 
 from core.repo_config import Dependencies
+from jobs.languages.conventions import Conventions
 from jobs.languages.suite_run import SuiteRun, TestFailure
 
 if (
     TYPE_CHECKING
 ):  # types only: importing jobs.testgen here would load all of it, which imports this
     from jobs.sandbox import Sandbox
-    from jobs.testgen.conventions import Conventions
     from jobs.testgen.pin import BrokenTests, Pinning
 
 Lines = dict[str, set[int]]  # repository-relative path -> line numbers
@@ -184,7 +183,7 @@ class Language(Protocol):
 
     def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         """The repository's test conventions where tests of ``sources`` (the changed files)
-        go, for the agent's prompt (its :meth:`~jobs.testgen.conventions.Conventions.prompting`:
+        go, for the agent's prompt (its :meth:`~jobs.languages.conventions.Conventions.prompting`:
         the runner, where new files go, how one runs) and the output folder (read, never
         run)."""
         ...

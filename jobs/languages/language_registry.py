@@ -2,17 +2,20 @@
 
 A run of test generation works in one language (:func:`change_for`): the first registered one
 that builds tests and has changed sources in the change. The changed sources of a language that
-builds none, and those of a second language in the same change, are named in the part's report,
-never lost and never ✅.
+builds none (``builds_tests`` False), and those of a second language in the same change, are
+named in the part's report, never lost and never ✅.
 
 Adding a language: write a package ``jobs/languages/<name>/`` with a class that has what
-:class:`.base.Language` asks (a name, a label, which files it owns and which are tests, its
-sources of a change, running its suite under coverage, running given test files, the base
-commit's runs, its conventions (with how the agent's prompts name its runner, where a new test
-goes and the command that runs one: ``Conventions.prompting``), which new files are tests its
-runner collects (``tests_among``) and its offline engines), and add one line to ``LANGUAGES``
-below (or call :func:`register`). The stages of :mod:`jobs.testgen.stages` reach it through
-:func:`change_for` and ``Context.language``.
+:class:`.language_protocol.Language` asks (a name, a label, which files it owns and which are
+tests, its sources of a change, its dependency install, running its suite under coverage,
+running given test files, the base commit's runs, its conventions (a
+:class:`~jobs.languages.conventions.Conventions`, with how the agent's prompts name its runner,
+where a new test goes and the command that runs one: ``Conventions.prompting``), which new files
+are tests its runner collects (``tests_among``), its offline engines, and whether it has per-test
+line sets, mutants and the agent), and add one line to ``LANGUAGES`` below (or call
+:func:`register`). Everything it runs stays in its package (Python's: :mod:`.python`); the
+stages of :mod:`jobs.testgen.stages` reach it only through :func:`change_for` and
+``Context.language``.
 
 Adding an engine: write one module with a class that has ``name``, ``label``, ``share`` and
 ``async generate(workspace, targets)`` (see :mod:`jobs.testgen.engines.characterize`), and add

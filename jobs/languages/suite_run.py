@@ -2,7 +2,7 @@
 went (:data:`Status`), its failures and line sets, and the one-line texts the check run shows.
 
 Each runner fills it from what it knows: pytest's exit codes are read in
-:mod:`jobs.testgen.pytest_runner`, vitest's and jest's in
+:mod:`jobs.languages.python.pytest_runner`, vitest's and jest's in
 :mod:`jobs.languages.javascript.javascript_runs`. What a runner says when it did not run the
 tests at all (its exit, its decisive line) comes in its own words, as :class:`NotRun`; nothing
 here reads an exit code. Pure: no I/O.

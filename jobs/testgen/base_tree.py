@@ -1,4 +1,5 @@
-"""The pull request's base commit as files, for running tests on it (:mod:`.base_commit`).
+"""The pull request's base commit as files, for running tests on it (each language's base runs:
+:mod:`jobs.languages.python.base_commit`, :mod:`jobs.languages.javascript.base_runs`).
 
 The tree is written by the worker with the hardened git runner (``ls-tree`` and one
 ``cat-file --batch``: no checkout, so no hook, filter or attribute of the repository runs)

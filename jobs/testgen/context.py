@@ -12,12 +12,12 @@ from pathlib import Path
 
 from core.repo_config import RepoConfig, TestGeneration
 from core.settings import Settings
+from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Language
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
-from jobs.testgen.conventions import Conventions
 from jobs.testgen.engines.registry import Portfolio
 from jobs.testgen.targets import Target
 

@@ -19,13 +19,13 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.per_test import OnMutants, Options, select_tests
 from jobs.testgen.pin import Pinning, verdict_note
 from jobs.testgen.production import Production
 from jobs.testgen.proof import worth
-from jobs.testgen.proof.measure import Measured, TestFiles, measure_mutants, stage_timeout
+from jobs.testgen.proof.measure import Measured, TestFiles, against_the_suite, stage_timeout
 from jobs.testgen.selection import select
 from jobs.testgen.validation import Validation, Validator, Verdict
 
@@ -91,7 +91,15 @@ class PerFile:
         pins = pinning.pins() if pinning is not None else None
         already = production.after.covered if first_kept and production.after else None
         rule = ctx.tg.coverage.keep_rule
-        chosen, covered = select(passed, plan.baseline, plan.changed_exec, rule, pins, already)
+        chosen, covered = select(
+            passed,
+            plan.baseline,
+            plan.changed_exec,
+            rule,
+            pins,
+            already,
+            is_test=ctx.language.is_test_file,
+        )
         timings["coverage_filter"] += time.monotonic() - started
         chosen = production.verdicts + chosen
         kept_paths = [v.path for v in chosen if v.kept]
@@ -175,14 +183,8 @@ def kill_matrix(
         ignore = [p for p in candidates if p not in files and (ctx.checkout / p).is_file()]
         sources = {p: ls for p, ls in plan.sources.items() if p in plan.before.executable}
         try:
-            return await measure_mutants(
-                ctx.sandbox,
-                ctx.checkout,
-                sources,
-                TestFiles(candidates=files, ignore=ignore),
-                timeout_s=timeout_s,
-                per_test=pytest_runner.per_test_record("baseline"),
-            )
+            tests = TestFiles(candidates=files, ignore=ignore)
+            return await against_the_suite(ctx, sources, tests, timeout_s=timeout_s)
         finally:
             production.timings["mutants"] = time.monotonic() - started
 

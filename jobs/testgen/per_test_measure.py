@@ -9,9 +9,10 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 
 CONTEXT_RC = f"{workdir.WORK_DIR}/coveragerc-contexts"
 MEASURE_OPTIONS = ["--runxfail", "--continue-on-collection-errors"]

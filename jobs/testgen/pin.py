@@ -1,4 +1,5 @@
-"""What the runs on the base commit (:mod:`.base_commit`) say, and how the check run shows it.
+"""What the runs on the base commit (``Language.pin_on_base`` and ``broken_on_base``) say, and how
+the check run shows it.
 Pure: nothing here runs, reads or posts anything.
 
 - **Pinning**: each kept test file, run on the base commit, either fails there (it pins the

@@ -16,11 +16,11 @@ from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.languages.language_protocol import Change
 from jobs.sandbox import Sandbox
-from jobs.testgen import pytest_runner, stages
+from jobs.testgen import stages
 from jobs.testgen.budget import Budget
 from jobs.testgen.context import Context
 from jobs.testgen.production import Production
-from jobs.testgen.proof.measure import TestFiles, measure_mutants, stage_timeout
+from jobs.testgen.proof.measure import TestFiles, against_the_suite, stage_timeout
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,9 @@ async def produce_tests(
     """Baseline coverage, plan, engine, validation and the coverage filter on a checkout.
     `progress` hears each stage as it starts (`tandem run` shows it). With `base_sha` (present
     in the checkout's object store), the baseline's failing tests and the passing candidates
-    also run on the base commit (:mod:`.base_commit`). Once the kept tests are chosen, the
-    mutants of the changed lines run against the existing and the kept tests (:mod:`.proof`)."""
+    also run on the base commit (the run's language's ``pin_on_base``). Once the kept tests are
+    chosen, the mutants of the changed lines run against the existing and the kept tests
+    (:mod:`.proof`)."""
     step = progress or (lambda _: None)
     budget = Budget.start(config.test_generation, settings)
     # Imported here: the registry loads the backends, which load jobs.testgen (this package).
@@ -59,7 +60,7 @@ async def produce_tests(
             for path, lines in change.sources.items()
             if path in production.before.executable
         }
-        await score_mutants(production, sandbox, checkout, sources, settings, budget, step)
+        await score_mutants(ctx, production, sources)
     return production
 
 
@@ -89,24 +90,17 @@ async def _produce(ctx: Context, change: Change) -> Production:
     return production
 
 
-async def score_mutants(
-    production: Production,
-    sandbox: Sandbox,
-    checkout: Path,
-    sources: dict[str, set[int]],
-    settings: Settings,
-    budget: Budget,
-    step: Callable[[str], None],
-) -> None:
+async def score_mutants(ctx: Context, production: Production, sources: dict[str, set[int]]) -> None:
     """The mutants of the changed lines against the existing tests, then the kept ones, into
     ``production.mutants``. Its own failure is a problem of the part, never the run's end."""
+    settings, budget, checkout = ctx.settings, ctx.budget, ctx.checkout
     baseline_s = production.timings.get("baseline_coverage", 0.0)
     timeout_s = stage_timeout(baseline_s, settings.test_timeout_s, budget.remaining_s())
     if timeout_s is None:
         budget.note("mutants of the changed lines not run: the wall-time budget ran out")
         production.budget_hit = budget.hit
         return
-    step("running the mutants of the changed lines")
+    ctx.step("running the mutants of the changed lines")
     started = time.monotonic()
     ignore = [
         v.path
@@ -114,14 +108,8 @@ async def score_mutants(
         if not v.kept and v.path not in production.kept and (checkout / v.path).is_file()
     ]
     try:
-        measured = await measure_mutants(
-            sandbox,
-            checkout,
-            sources,
-            TestFiles(kept=sorted(production.kept), ignore=ignore),
-            timeout_s=timeout_s,
-            per_test=pytest_runner.per_test_record("baseline"),
-        )
+        tests = TestFiles(kept=sorted(production.kept), ignore=ignore)
+        measured = await against_the_suite(ctx, sources, tests, timeout_s=timeout_s)
     except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
         log.exception("mutant stage failed")
         production.problems.append(f"mutants: {type(exc).__name__}: {exc}")

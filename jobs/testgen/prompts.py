@@ -8,7 +8,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from core.repo_config import TestGeneration
-from jobs.testgen.conventions import Conventions, Prompting, detect
+from jobs.languages.conventions import Conventions, Prompting
+from jobs.languages.python.python_conventions import detect
 from jobs.testgen.proof.score import Outcome
 from jobs.testgen.targets import MAX_EXCERPT_LINES, Target, compress, excerpt
 from jobs.testgen.validation import Validation

@@ -8,9 +8,8 @@ changed lines, one that fails on the base commit (it pins the change, :mod:`.pin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
-from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun
 from jobs.testgen import line_sets
 from jobs.testgen.targets import compress
@@ -24,13 +23,17 @@ def select(
     rule: str,
     pins: Mapping[str, bool] | None = None,
     already: line_sets.Lines | None = None,
+    *,
+    is_test: Callable[[str], bool],
 ) -> tuple[list[Verdict], line_sets.Lines]:
     """The coverage filter. Returns verdicts for the passing files and the changed lines
     covered afterwards. ``pins``: path -> fails on the base commit, the tie-break;
-    ``already``: changed lines kept tests cover besides the baseline."""
+    ``already``: changed lines kept tests cover besides the baseline. ``is_test``: the run's
+    language's test-file predicate (``Language.is_test_file``): ``keep_rule: total`` counts the
+    lines of every other file."""
     pinning = pins or {}
     covered = line_sets.union(line_sets.restrict(baseline.executed, changed_exec), already or {})
-    total = {p: ls for p, ls in baseline.executed.items() if not is_test_file(p)}
+    total = {p: ls for p, ls in baseline.executed.items() if not is_test(p)}
 
     def gain(v: Validation) -> int:
         return line_sets.count(line_sets.gained(v.executed, covered, among=changed_exec))
@@ -42,7 +45,7 @@ def select(
             verdicts.append(Verdict(v.path, False, f"{v.reason}, but coverage was not measured"))
             continue
         new_changed = line_sets.gained(v.executed, covered, among=changed_exec)
-        source_lines = {p: ls for p, ls in v.executed.items() if not is_test_file(p)}
+        source_lines = {p: ls for p, ls in v.executed.items() if not is_test(p)}
         new_total = line_sets.gained(source_lines, total)
         keep = bool(new_changed) if rule == "new_changed_lines" else bool(new_total)
         # A file that fails on the base commit where no kept one does pins the change: it is

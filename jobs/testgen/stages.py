@@ -18,7 +18,7 @@ from dataclasses import replace
 from jobs import dependencies
 from jobs.languages.language_protocol import Change, InstallRequest
 from jobs.languages.suite_run import SuiteRun
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.engines import Workspace, choose_engine
 from jobs.testgen.engines import offline as offline_engines
@@ -28,7 +28,7 @@ from jobs.testgen.engines.registry import COMPARING_ENGINES, Portfolio
 from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
-from jobs.testgen.proof.measure import TestFiles, measure_mutants, stage_timeout
+from jobs.testgen.proof.measure import TestFiles, against_the_suite, stage_timeout
 from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.targets import plan_targets
 from jobs.testgen.tests_report import baseline_line
@@ -303,14 +303,7 @@ async def existing_mutants(
     ctx.step("every changed line runs already: running their mutants against the existing tests")
     started = time.monotonic()
     try:
-        measured = await measure_mutants(
-            ctx.sandbox,
-            ctx.checkout,
-            sources,
-            TestFiles(),
-            timeout_s=timeout_s,
-            per_test=pytest_runner.per_test_record("baseline"),
-        )
+        measured = await against_the_suite(ctx, sources, TestFiles(), timeout_s=timeout_s)
     except Exception as exc:  # Tandem's own trouble here must not lose the run's other findings
         log.exception("mutants against the existing tests failed")
         return None, f"{type(exc).__name__}: {exc}"

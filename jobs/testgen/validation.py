@@ -16,10 +16,10 @@ from pathlib import Path
 
 from jobs import git
 from jobs.languages.language_protocol import RunTests, TestsAmong
-from jobs.languages.python.testfiles import is_test_file
+from jobs.languages.python import pytest_runner, testfiles
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 
 MAX_TEST_FILE_BYTES = 200_000
@@ -49,12 +49,9 @@ class Validation:
 
 
 def python_tests_among(checkout: Path, untracked: list[str]) -> list[str]:
-    """The Python test modules among new files: what pytest collects by default."""
-    return [
-        path
-        for path in untracked
-        if path.endswith(".py") and is_test_file(path, conftest=False, in_test_folder=False)
-    ]
+    """The Python test modules among new files (:func:`.testfiles.tests_among`), the default
+    for a caller that names no language."""
+    return testfiles.tests_among(untracked)
 
 
 async def new_test_files(checkout: Path, tests_among: TestsAmong = python_tests_among) -> list[str]:

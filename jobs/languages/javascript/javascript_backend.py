@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from jobs.dependencies.pip_log import CheckoutFiles
+from jobs.languages.conventions import Conventions
 from jobs.languages.javascript import javascript_runs, packages
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
@@ -27,7 +28,6 @@ from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
-from jobs.testgen.conventions import Conventions
 from jobs.testgen.engines.registry import JAVASCRIPT_ENGINES, register
 from jobs.testgen.pin import BrokenTests, Pinning
 

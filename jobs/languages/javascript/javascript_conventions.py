@@ -1,5 +1,5 @@
 """A JS/TS package's test conventions as the stages read them (a
-:class:`~jobs.testgen.conventions.Conventions`): where a new test goes, ``.test`` or ``.spec``,
+:class:`~jobs.languages.conventions.Conventions`): where a new test goes, ``.test`` or ``.spec``,
 ESM or CommonJS, the import style and the runner, from :mod:`.suite_layout` over the package's
 files and its runner's config (read, never run). The package is the first changed source's
 whose runner is supported.
@@ -20,12 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.dependencies import CheckoutFiles
+from jobs.languages.conventions import Conventions, Prompting
 from jobs.languages.javascript import jest_runs, vitest_per_test
 from jobs.languages.javascript.packages import SOURCE_SUFFIXES, Package, find_package
 from jobs.languages.javascript.runner_choice import Runner, find_runner
 from jobs.languages.javascript.suite_layout import (
     Globs,
     TestLayout,
+    collected_by,
     is_test_name,
     jest_globs,
     read_layout,
@@ -35,7 +37,6 @@ from jobs.languages.javascript.suite_layout import (
 from jobs.languages.javascript.toolchain import Node, find_node
 from jobs.languages.javascript.vitest import runner_entry
 from jobs.sandbox import workdir
-from jobs.testgen.conventions import Conventions, Prompting
 
 MAX_FILES = 5000  # files of a package looked at
 MAX_TEXTS = 20  # test files read for their style
@@ -153,7 +154,7 @@ def layout_of(checkout: Path, package: Package, runner: Runner) -> TestLayout:
     name, text = _config(runner, folder)
     globs = (vitest_globs if runner.name == "vitest" else jest_globs)(name, text)
     paths = package_files(folder)
-    tests = [p for p in paths if globs.admits(p)][:MAX_TEXTS]
+    tests = collected_by(globs, paths)[:MAX_TEXTS]  # what read_layout calls collected
     texts = {path: text for path in tests if (text := _read(folder / path)) is not None}
     return read_layout(runner.name, globs, paths, texts, package.manifest, config_text=text)
 

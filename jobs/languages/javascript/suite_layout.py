@@ -332,6 +332,12 @@ def _placement(test: str, sources: set[str]) -> tuple[Placement, str]:
 _SOURCE_EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
 
+def collected_by(globs: Globs, paths: Iterable[str]) -> tuple[str, ...]:
+    """The files of ``paths`` (package-relative) the runner collects: its globs' answer, with
+    installed packages left out."""
+    return tuple(p for p in paths if "node_modules/" not in p and globs.admits(p))
+
+
 def read_layout(
     runner: str,
     globs: Globs,
@@ -377,5 +383,5 @@ def read_layout(
         js_extension=js_extension,
         existing=len(tests),
         example=min((t for t in tests if t in texts), key=len, default=None),
-        collected=tuple(p for p in paths if globs.admits(p)),
+        collected=collected_by(globs, paths),
     )

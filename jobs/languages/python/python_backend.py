@@ -1,8 +1,8 @@
 """The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
-delegates to the modules doing the work: pytest under coverage.py
-(:mod:`jobs.testgen.pytest_runner`), the base-commit runs (:mod:`jobs.testgen.base_commit`), the
-test conventions (:mod:`jobs.testgen.conventions`), the test-file predicate (:mod:`.testfiles`), and
-the offline engines of :mod:`jobs.testgen.engines`, all of which write Python tests.
+delegates to the modules doing the work: pytest under coverage.py (:mod:`.pytest_runner`), the
+base-commit runs (:mod:`.base_commit`), the test conventions (:mod:`.python_conventions`), the
+test-file predicate (:mod:`.testfiles`), and the offline engines of :mod:`jobs.testgen.engines`,
+all of which write Python tests.
 """
 
 from __future__ import annotations
@@ -12,12 +12,13 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from jobs import dependencies
+from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
+from jobs.languages.python import base_commit, pytest_runner, testfiles
+from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
-from jobs.testgen import base_commit, pytest_runner, validation
-from jobs.testgen.conventions import Conventions, detect
 from jobs.testgen.engines import registry as engine_registry
 from jobs.testgen.pin import BrokenTests, Pinning
 
@@ -141,7 +142,7 @@ class Python:
         return detect(checkout)
 
     def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
-        return validation.python_tests_among(checkout, untracked)
+        return testfiles.tests_among(untracked)
 
 
 PYTHON = Python()

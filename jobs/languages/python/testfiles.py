@@ -28,3 +28,12 @@ def is_test_file(path: str, *, conftest: bool = True, in_test_folder: bool = Tru
         or (conftest and name == "conftest.py")
         or (in_test_folder and not TEST_FOLDERS.isdisjoint(pure.parts[:-1]))
     )
+
+
+def tests_among(untracked: list[str]) -> list[str]:
+    """The Python test modules among new files: what pytest collects by default."""
+    return [
+        path
+        for path in untracked
+        if path.endswith(".py") and is_test_file(path, conftest=False, in_test_folder=False)
+    ]

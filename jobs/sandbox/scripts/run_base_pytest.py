@@ -1,6 +1,6 @@
 """Runs inside the sandbox (``python CHECKOUT/.tandem-work/run_base_pytest.py CHECKOUT ONLY
 RESULTS PYTEST-ARGS...``, with the base commit's tree as the cwd): the project's tests on the
-base commit (:mod:`jobs.testgen.base_commit`). Imports into the head checkout (an editable
+base commit (:mod:`jobs.languages.python.base_commit`). Imports into the head checkout (an editable
 install) are pointed at the base tree; ONLY (a JSON file, or ``-``) keeps just the tests it names
 by file or by JUnit address; RESULTS gets each test's outcome and the collection errors (JSON).
 """

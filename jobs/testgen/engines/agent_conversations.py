@@ -21,11 +21,11 @@ from jobs.agent import (
     llm_settings_for,
     run_agent,
 )
+from jobs.languages.conventions import Prompting
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.context import Context
-from jobs.testgen.conventions import Prompting
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import coverage_prompt, fix_prompt
 from jobs.testgen.targets import Target, plan_targets

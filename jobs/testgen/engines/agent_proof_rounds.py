@@ -28,10 +28,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from jobs.testgen import line_sets, pytest_runner
+from jobs.testgen import line_sets
 from jobs.testgen.prompts import proof_prompt
 from jobs.testgen.proof import worth
-from jobs.testgen.proof.measure import TestFiles, measure_mutants, stage_timeout
+from jobs.testgen.proof.measure import TestFiles, against_the_suite, stage_timeout
 from jobs.testgen.proof.score import MAX_ANNOTATIONS, MutantScore
 from jobs.testgen.targets import compress
 from jobs.testgen.validation import Validation, Verdict
@@ -135,14 +135,8 @@ async def _run_mutants(
     ctx.step("running the mutants of the changed lines against the agent's tests")
     started = time.monotonic()
     try:
-        measured = await measure_mutants(
-            ctx.sandbox,
-            ctx.checkout,
-            sources,
-            TestFiles(kept=kept, candidates=candidates, ignore=ignore),
-            timeout_s=timeout_s,
-            per_test=pytest_runner.per_test_record("baseline"),
-        )
+        tests = TestFiles(kept=kept, candidates=candidates, ignore=ignore)
+        measured = await against_the_suite(ctx, sources, tests, timeout_s=timeout_s)
     except Exception as exc:  # Tandem's own trouble here must not lose the agent's tests
         log.exception("mutants of the proof round failed")
         production.problems.append(f"mutants of the proof round: {type(exc).__name__}: {exc}")

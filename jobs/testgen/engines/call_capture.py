@@ -21,7 +21,7 @@ from pathlib import Path
 
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import copy_script, write_fresh
-from jobs.testgen.seeds import Seed
+from jobs.testgen.engines.seeds import Seed
 
 SCRIPT = "capture_calls.py"
 HELPER = "capture_expression.py"  # imported by the script, from the folder it is copied to

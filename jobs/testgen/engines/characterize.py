@@ -1,6 +1,6 @@
 """The third offline engine: characterization tests from the project's own seeds.
 
-:mod:`jobs.testgen.seeds` finds calls of the changed callables that the project already holds
+:mod:`.seeds` finds calls of the changed callables that the project already holds
 (docstring examples, its tests' literal calls, the literals a changed branch compares against).
 One probe process (:mod:`.characterize_probe`, copied into ``WORK_DIR``) runs in the sandbox:
 it imports each target module and evaluates every seed twice, each under a timer, recording the
@@ -34,8 +34,9 @@ from pathlib import Path, PurePosixPath
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
-from jobs.testgen.seeds import Seed, SeedPlan, names_in, seeds_for_change
-from jobs.testgen.targets import Target, module_for, test_sources
+from jobs.testgen.engines.python_modules import module_for, test_sources
+from jobs.testgen.engines.seeds import Seed, SeedPlan, names_in, seeds_for_change
+from jobs.testgen.targets import Target
 from jobs.testgen.tidy import raises_match
 
 SCRATCH = f"{WORK_DIR}/characterize"

@@ -1,7 +1,7 @@
 """The second offline engine: CrossHair (``crosshair cover``) explores each changed function
 symbolically, in the sandbox, and reports concrete calls with their results or exceptions.
 
-Targets are exactly the changed callables (:mod:`jobs.testgen.callables`): functions, methods
+Targets are exactly the changed callables (:mod:`.callables`): functions, methods
 (``Class.method``, properties, class and static methods); a nested function is reached through
 the callable that encloses it. Each target runs in its own ``crosshair cover`` process with its
 own share of the deadline, through a generated *wrapper* module in ``WORK_DIR``: a function
@@ -32,12 +32,12 @@ from pathlib import Path, PurePosixPath
 from jobs.languages.python.testfiles import is_test_file
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
-from jobs.testgen.callables import ChangedCallable, describe_callables
+from jobs.testgen.engines.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines.crosshair_report import WRAPPED, WRAPPER_PREFIX, Case, rebuild, render
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
-from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.engines.python_modules import module_for, test_sources
+from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target as ChangedFile
-from jobs.testgen.targets import module_for, test_sources
 
 # Seconds of CPU per target, and what a crosshair process needs besides (start, import, z3).
 MAX_TARGET_S = 30

@@ -17,8 +17,8 @@ import re
 import sys
 from dataclasses import dataclass
 
-from jobs.testgen.callables import ChangedCallable
-from jobs.testgen.seed_sources import name_node
+from jobs.testgen.engines.callables import ChangedCallable
+from jobs.testgen.engines.seed_sources import name_node
 
 WRAPPED = "tandem_target"  # the wrapper function's name in every wrapper module
 WRAPPER_PREFIX = "tandem_crosshair_"  # the wrapper modules' names

@@ -6,7 +6,7 @@ What it compares (:mod:`.differential_targets`): the changed callables that exis
 commits, a new one through the callables of both that call it, a changed module-level name
 through the callables that use it. Inputs come from four places, cheapest first:
 
-- **the characterization seeds** (:mod:`jobs.testgen.seeds`): docstring examples, the tests'
+- **the characterization seeds** (:mod:`.seeds`): docstring examples, the tests'
   literal calls, the values a changed branch compares against;
 - **the calls the project's tests make as they run** (:mod:`.call_capture`): the changed
   callable's own calls and the calls of the same file the tests made to reach it;
@@ -47,7 +47,7 @@ from jobs.testgen.engines.differential_search import (
 )
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
-from jobs.testgen.seeds import Seed, seeds_for_change
+from jobs.testgen.engines.seeds import Seed, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
 
 # The share of the engine's time left that running the tests to capture their calls may take.

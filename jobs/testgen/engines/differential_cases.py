@@ -12,7 +12,7 @@ from pathlib import Path, PurePosixPath
 from jobs.testgen.engines import characterize
 from jobs.testgen.engines.differential_targets import DiffTarget
 from jobs.testgen.engines.engine_protocol import EngineOutcome
-from jobs.testgen.seeds import Seed
+from jobs.testgen.engines.seeds import Seed
 
 MAX_LISTED = 8  # differences named in the check run's notes
 

@@ -15,7 +15,7 @@ from jobs.testgen.engines import characterize
 from jobs.testgen.engines import crosshair as crosshair_engine
 from jobs.testgen.engines.crosshair_report import WRAPPED
 from jobs.testgen.engines.differential_targets import DiffTarget
-from jobs.testgen.seeds import Seed
+from jobs.testgen.engines.seeds import Seed
 
 SCRATCH = f"{WORK_DIR}/differential"
 

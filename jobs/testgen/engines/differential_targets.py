@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.languages.python.testfiles import is_test_file
-from jobs.testgen.callables import ChangedCallable, describe_callables
-from jobs.testgen.targets import module_for
+from jobs.testgen.engines.callables import ChangedCallable, describe_callables
+from jobs.testgen.engines.python_modules import module_for
 
 
 @dataclass(frozen=True)

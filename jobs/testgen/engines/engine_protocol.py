@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from jobs.sandbox import Sandbox
-from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
 
 
@@ -43,7 +43,7 @@ class Workspace:
     output_dir: str  # repo-relative folder for the candidate test files
     deadline: float  # time.monotonic() by which this engine returns
     step: Callable[[str], None]  # hears what the engine starts (``tandem run`` shows it)
-    tests: Mapping[str, str]  # the project's test files (:func:`.targets.test_sources`)
+    tests: Mapping[str, str]  # the project's test files (:func:`.python_modules.test_sources`)
     seeds: SeedPlan  # calls of the changed callables the project already holds
     # The base commit (in the checkout's object store) the change is measured against, when
     # there is one: what the differential engine compares the head with.

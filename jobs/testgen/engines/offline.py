@@ -32,8 +32,9 @@ from pathlib import Path
 
 from jobs.testgen.engines import registry
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
-from jobs.testgen.seeds import SeedPlan, seeds_for_change
-from jobs.testgen.targets import Target, test_sources
+from jobs.testgen.engines.python_modules import test_sources
+from jobs.testgen.engines.seeds import SeedPlan, seeds_for_change
+from jobs.testgen.targets import Target
 
 
 def alongside(name: str) -> bool:

@@ -27,7 +27,8 @@ from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.engines.pynguin_seeds import calling_tests, seed_file_name, seed_module
-from jobs.testgen.targets import Target, module_for
+from jobs.testgen.engines.python_modules import module_for
+from jobs.testgen.targets import Target
 
 DANGER_ENV = "PYNGUIN_DANGER_AWARE"
 # Seconds of search per module, and what Pynguin needs besides (start, minimisation, writing).
@@ -86,7 +87,7 @@ async def generate(
     tests: Mapping[str, str],
 ) -> EngineOutcome:
     """Pynguin on each path's module; `tests`: the repository's test files
-    (:func:`jobs.testgen.targets.test_sources`), whose calls of a module seed Pynguin's first
+    (:func:`.python_modules.test_sources`), whose calls of a module seed Pynguin's first
     generation."""
     outcome = EngineOutcome()
     started = time.monotonic()

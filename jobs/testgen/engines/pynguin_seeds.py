@@ -10,7 +10,7 @@ parse gives no seeds). So Tandem writes exactly one file there: the test files t
 module, merged into one module.
 
 Which files call the module is decided the way the other engines' seeds are
-(:func:`jobs.testgen.seed_sources.test_expressions`: the file imports the module and calls
+(:func:`jobs.testgen.engines.seed_sources.test_expressions`: the file imports the module and calls
 one of its names). Pure: source text in, source text out.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import ast
 from collections.abc import Mapping
 
-from jobs.testgen.seed_sources import PURE_BUILTINS, test_expressions
+from jobs.testgen.engines.seed_sources import PURE_BUILTINS, test_expressions
 
 # Pynguin parses the whole seed file before its search starts; a few files are enough to
 # give it the project's inputs.

@@ -1,10 +1,10 @@
 """The engines and portfolios by name: the one place that says what each engine name runs.
 
-An **engine** (:class:`.base.Engine`) writes candidate test files. A **portfolio** is what
-``test_generation.engine`` or ``/generate-tests --engine`` names (the names are defined once,
+An **engine** (:class:`.engine_protocol.Engine`) writes candidate test files. A **portfolio** is
+what ``test_generation.engine`` or ``/generate-tests --engine`` names (the names are defined once,
 in :mod:`core.engine_names`): offline engines run one after the other within the engine budget,
-their candidates pooled, then, if the portfolio says so, the OpenHands agent (:mod:`.agent`),
-which needs an LLM. A portfolio that needs one has a fallback portfolio for when none is
+their candidates pooled, then, if the portfolio says so, the OpenHands agent (:mod:`.agent`), which
+needs an LLM. A portfolio that needs one has a fallback portfolio for when none is
 configured, or cannot run.
 
 Adding an engine: write a module with a class that has ``name``, ``label``, ``share`` and

@@ -10,7 +10,9 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
+from jobs.languages.python.pytest_runner import per_test_record
 from jobs.sandbox import Sandbox, decisive_line, workdir
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import STATUSES, MutantScore, Outcome
@@ -31,6 +33,32 @@ DEADLINE_SHARE = 0.85
 STAGE_BASE_S = 30.0
 STAGE_BASELINE_FACTOR = 2.0
 MIN_STAGE_S = 10.0
+
+
+class Where(Protocol):
+    """Where a run's mutants run (a :class:`jobs.testgen.context.Context` is one)."""
+
+    @property
+    def sandbox(self) -> Sandbox: ...
+
+    @property
+    def checkout(self) -> Path: ...
+
+
+async def against_the_suite(
+    where: Where, changed: dict[str, set[int]], tests: TestFiles, *, timeout_s: float
+) -> Measured:
+    """:func:`measure_mutants` in the run's sandbox and checkout, after its baseline: the
+    baseline's record of what each test ran (it ran under pytest with that tag) spares the
+    mutant run learning it again. The one call every stage that runs mutants makes."""
+    return await measure_mutants(
+        where.sandbox,
+        where.checkout,
+        changed,
+        tests,
+        timeout_s=timeout_s,
+        per_test=per_test_record("baseline"),
+    )
 
 
 def stage_timeout(baseline_s: float, test_timeout_s: float, remaining_s: float) -> float | None:
@@ -172,8 +200,8 @@ async def measure_mutants(
     candidate files) against each in one session in the sandbox; ``tests.ignore`` are test
     files pytest must not collect (candidates that were not kept). ``per_test``: the
     baseline's record of what each test ran of the changed files (checkout-relative, see
-    :func:`jobs.testgen.pytest_runner.run_pytest`); the tests it has are not run a second time
-    to learn which mutants they reach. Without it (or when it does not fit), all are."""
+    :func:`jobs.languages.python.pytest_runner.run_pytest`); the tests it has are not run a
+    second time to learn which mutants they reach. Without it (or when it does not fit), all are."""
     started = time.monotonic()
     mutants, equivalent, notes = await asyncio.to_thread(make_mutants, checkout, changed)
     if not mutants:

@@ -14,8 +14,8 @@ import re
 import tokenize
 from collections.abc import Iterator
 
-from jobs.testgen.callables import ChangedCallable, Param
-from jobs.testgen.seed_sources import literal_value, name_node
+from jobs.testgen.engines.callables import ChangedCallable, Param
+from jobs.testgen.engines.seed_sources import literal_value, name_node
 
 MAX_COMMENT_NUMBERS = 4
 _NUMBER = re.compile(r"(?<![\w.])-?\d[\d_]*(?:\.\d+)?(?![\w.])")

@@ -14,10 +14,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
-from jobs.languages.suite_run import NotRun, Status, SuiteRun, TestFailure
+from jobs.languages.suite_run import Lines, NotRun, Status, SuiteRun, TestFailure
 from jobs.sandbox import Sandbox, decisive_line, last_line
 from jobs.sandbox.workdir import LAUNCHER, MODULES_SUFFIX, RC_FILE, WORK_DIR, prepare
-from jobs.testgen.line_sets import Lines
 
 log = logging.getLogger(__name__)
 

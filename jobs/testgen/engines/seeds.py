@@ -31,14 +31,14 @@ from pathlib import Path
 from typing import Literal
 
 from jobs.languages.python.testfiles import is_test_file
-from jobs.testgen.callables import ChangedCallable, changed_callables
-from jobs.testgen.literal_seeds import (
+from jobs.testgen.engines.callables import ChangedCallable, changed_callables
+from jobs.testgen.engines.literal_seeds import (
     comment_numbers,
     inspected_params,
     iterator_variants,
     literal_calls,
 )
-from jobs.testgen.seed_sources import (
+from jobs.testgen.engines.seed_sources import (
     DENIED_ROOTS,
     PURE_BUILTINS,
     definitions,
@@ -230,9 +230,9 @@ def seeds_for_change(
     comment_lines: Mapping[str, set[int]] | None = None,
 ) -> SeedPlan:
     """The seeds of every changed, importable source file of a checkout (read, not run).
-    `tests`: test file path -> text (see :func:`jobs.testgen.targets.test_sources`);
+    `tests`: test file path -> text (see :func:`jobs.testgen.engines.python_modules.test_sources`);
     `comment_lines`: per path, the lines whose comments may hold numbers (see find_seeds)."""
-    from jobs.testgen.targets import module_for
+    from jobs.testgen.engines.python_modules import module_for
 
     plan = SeedPlan()
     for path in sorted(changed):
