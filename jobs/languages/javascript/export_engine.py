@@ -63,7 +63,10 @@ SCANNER = Path(__file__).with_name("export_scan.cjs")
 # the scanner and the modules it requires, copied beside each other into the work dir
 SCANNER_PARTS = (
     SCANNER,
-    *(SCANNER.with_name(n) for n in ("literal_rows.cjs", "test_expressions.cjs", "inner_callers.cjs")),
+    *(
+        SCANNER.with_name(n)
+        for n in ("literal_rows.cjs", "test_expressions.cjs", "inner_callers.cjs")
+    ),
 )
 TYPESCRIPT = "typescript@5"  # the parser, when the project has none
 TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
