@@ -48,6 +48,14 @@ export function limit(n: number): number {
   return _clamp(n) * 2;
 }
 
+export class Entry {
+  constructor(public key: string, public n: number) {}
+}
+
+export function entries(n: number): Entry[] {
+  return [new Entry("n", _clamp(n))];
+}
+
 export function untouched(s: string): string {
   return s.toUpperCase();
 }
@@ -104,14 +112,16 @@ async def test_a_change_in_private_functions_is_tested_through_the_exports_that_
     assert note.count("`merge`") == 1  # its named and its default export are one value
     text = (root / "test/merge.tandem.test.ts").read_text()
     # the value a module function makes, called as the project's test calls it
-    assert 'import { mergeAll, limit, merge } from "../src/merge";' in text, text
+    assert 'import { mergeAll, limit, entries, merge } from "../src/merge";' in text, text
     assert 'expect(merge({ a: 1 }, { a: null, b: 2 })).toEqual({"a": null, "b": 2});' in text
     assert 'expect(mergeAll([{ a: 1 }, { a: null }])).toEqual({"a": null});' in text
     # `limit` nothing calls: the private function's changed literal, at its edge
     assert "expect(limit(11)).toEqual(20);" in text
-    # the three behave differently on the base commit: they pin the change
+    # a class instance is said as its own fields, which toEqual compares without the class
+    assert 'expect(entries(11)).toEqual([{"key": "n", "n": 10}]);' in text
+    # the four behave differently on the base commit: they pin the change
     differ = re.search(r"(\d+) of them on inputs that behave differently", note)
-    assert differ and int(differ[1]) >= 3, note
+    assert differ and int(differ[1]) >= 4, note
     done = await LocalSandbox().run(
         [
             *env_prefix(),
