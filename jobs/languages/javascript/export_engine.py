@@ -65,7 +65,12 @@ SCANNER_PARTS = (
     SCANNER,
     *(
         SCANNER.with_name(n)
-        for n in ("literal_rows.cjs", "test_expressions.cjs", "inner_callers.cjs")
+        for n in (
+            "literal_rows.cjs",
+            "test_expressions.cjs",
+            "inner_callers.cjs",
+            "regex_samples.cjs",
+        )
     ),
 )
 TYPESCRIPT = "typescript@5"  # the parser, when the project has none

@@ -21,6 +21,7 @@ const ts = require(request.typescript);
 const { isLiteral, primitive, rowsAround, resolve } = require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
 const { callers } = require("./inner_callers.cjs")(ts);
+const { regexSample } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
@@ -96,10 +97,35 @@ function params(fn) {
   }));
 }
 
+// Module-level `const NAME = /regex/`: a changed line that uses NAME changes on its regex
+function regexConstants(sf) {
+  const found = new Map();
+  for (const st of sf.statements) {
+    if (!ts.isVariableStatement(st)) continue;
+    for (const d of st.declarationList.declarations) {
+      if (ts.isIdentifier(d.name) && d.initializer && ts.isRegularExpressionLiteral(d.initializer)) {
+        found.set(d.name.text, d.initializer.getText());
+      }
+    }
+  }
+  return found;
+}
+
 function literalsIn(sf, fn, changed) {
   const onChanged = [];
   const elsewhere = [];
+  const regexes = regexConstants(sf);
   const visit = (node) => {
+    const here = changed.has(lineOf(sf, node.getStart()));
+    // a changed regex (written there, or a module constant named there): a string it matches
+    const regex = ts.isRegularExpressionLiteral(node)
+      ? node.getText()
+      : ts.isIdentifier(node) && here ? regexes.get(node.text) : undefined;
+    if (regex !== undefined) {
+      const text = here ? regexSample(regex) : null;
+      if (text !== null) onChanged.push(text);
+      return;
+    }
     if (primitive(node)) {
       const text = node.getText();
       (changed.has(lineOf(sf, node.getStart())) ? onChanged : elsewhere).push(text);
