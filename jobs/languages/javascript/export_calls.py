@@ -48,6 +48,9 @@ class ExportedFunction:
     examples: tuple[tuple[str, ...], ...] = ()
     calls: tuple[tuple[str, ...], ...] = ()  # literal calls in the package's tests
     literals: tuple[str, ...] = ()  # the changed lines' literals first
+    # an export that holds no changed line but reaches these changed declarations, which the
+    # module does not export (empty: it holds a changed line itself)
+    via: tuple[str, ...] = ()
 
 
 @dataclass
@@ -100,6 +103,7 @@ def parse_scan(data: Any) -> Scan:
                 examples=tuple(_texts(c) for c in item.get("examples") or []),
                 calls=tuple(_texts(c) for c in item.get("calls") or []),
                 literals=_texts(item.get("literals")),
+                via=_texts(item.get("via")),
             )
         )
     return scan

@@ -63,7 +63,15 @@ SCANNER = Path(__file__).with_name("export_scan.cjs")
 # the scanner and the modules it requires, copied beside each other into the work dir
 SCANNER_PARTS = (
     SCANNER,
-    *(SCANNER.with_name(n) for n in ("literal_rows.cjs", "test_expressions.cjs")),
+    *(
+        SCANNER.with_name(n)
+        for n in (
+            "literal_rows.cjs",
+            "test_expressions.cjs",
+            "inner_callers.cjs",
+            "regex_samples.cjs",
+        )
+    ),
 )
 TYPESCRIPT = "typescript@5"  # the parser, when the project has none
 TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
@@ -228,6 +236,15 @@ def candidates_of(source: Source, found: Scan, probe_path: str) -> tuple[list[Ca
     return kept, lines or ""
 
 
+def reached_note(found: Scan) -> str:
+    """Which exports were tried for a change the module does not export, and through what."""
+    reached = [f for f in found.functions[:MAX_FUNCTIONS] if f.via]
+    if not reached:
+        return ""
+    names = ", ".join(f"`{f.name}` (reaches {', '.join(f.via)})" for f in reached)
+    return f"; changed code no export holds, tried through {names}"
+
+
 async def characterize(source: Source) -> tuple[str | None, str]:
     """(the test file written, repository-relative, or None; one line for the notes)."""
     found = await scan(source)
@@ -256,6 +273,7 @@ async def characterize(source: Source) -> tuple[str | None, str]:
     note += f"{written.tests} test(s), {written.changed} of them on inputs that behave "
     note += "differently on the base commit"
     note += f"; not asserted: {left}" if left else ""
+    note += reached_note(found)
     note += f"; base commit not compared: {on_base}" if isinstance(on_base, str) else ""
     if written.text is None:
         return None, note

@@ -5,8 +5,10 @@ JSON file (pure: text in and out; :mod:`.export_engine` runs it).
 Running the probe through the project's runner rather than a loader of Tandem's own means the
 module is imported exactly as the project's tests import it: its TypeScript transform, path
 aliases, ESM or CommonJS. A call whose two outcomes differ is unstable and dropped; a value
-that cannot be written back as source text (a class instance, a function) is opaque and
-dropped too. Each outcome is written as the file grows, so a call that never returns costs only
+that cannot be written back as source text (a function, a class instance with no fields, a
+built-in other than an array, a Date, a Map or a Set) is opaque and dropped too. A class
+instance is written as its own fields, which ``toEqual`` compares without the class. Each
+outcome is written as the file grows, so a call that never returns costs only
 the calls after it.
 """
 
@@ -62,8 +64,13 @@ function __tandemSource(v, depth) {
   // symbol keys: toEqual compares them, and they have no source form here
   if (Object.getOwnPropertySymbols(v).length) return null;
   const proto = Object.getPrototypeOf(v);
-  if (proto !== Object.prototype && proto !== null) return null;
   const keys = Object.keys(v);
+  if (proto !== Object.prototype && proto !== null) {
+    // a class instance: its own fields as a plain object, which toEqual compares without the
+    // class (both runners' toEqual skip the type); not a built-in such as a typed array or an
+    // Error, whose tag toEqual does check, and not one with no fields to say
+    if (Object.prototype.toString.call(v) !== "[object Object]" || !keys.length) return null;
+  }
   const values = all(keys.map((k) => v[k]));
   return values && `{${keys.map((k, i) => `${JSON.stringify(k)}: ${values[i]}`).join(", ")}}`;
 }

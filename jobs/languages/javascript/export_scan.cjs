@@ -9,7 +9,8 @@
 // the tests check of them, made self-contained (test_expressions.cjs). Each function:
 // {name, export ("name" | "default"), line, end, async, params: [{name, optional, rest, type,
 //  literal}], examples: [[arg text, ...], ...], calls: [[arg text, ...], ...] (the literal calls
-//  in the tests), literals: [text, ...] (the changed lines' first)}.
+//  in the tests), literals: [text, ...] (the changed lines' first), via: [name, ...] (for an
+//  export that holds no changed line: the changed declarations of the module it reaches)}.
 "use strict";
 
 const fs = require("node:fs");
@@ -19,6 +20,8 @@ const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const ts = require(request.typescript);
 const { isLiteral, primitive, rowsAround, resolve } = require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
+const { callers } = require("./inner_callers.cjs")(ts);
+const { regexSample } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
@@ -94,10 +97,35 @@ function params(fn) {
   }));
 }
 
+// Module-level `const NAME = /regex/`: a changed line that uses NAME changes on its regex
+function regexConstants(sf) {
+  const found = new Map();
+  for (const st of sf.statements) {
+    if (!ts.isVariableStatement(st)) continue;
+    for (const d of st.declarationList.declarations) {
+      if (ts.isIdentifier(d.name) && d.initializer && ts.isRegularExpressionLiteral(d.initializer)) {
+        found.set(d.name.text, d.initializer.getText());
+      }
+    }
+  }
+  return found;
+}
+
 function literalsIn(sf, fn, changed) {
   const onChanged = [];
   const elsewhere = [];
+  const regexes = regexConstants(sf);
   const visit = (node) => {
+    const here = changed.has(lineOf(sf, node.getStart()));
+    // a changed regex (written there, or a module constant named there): a string it matches
+    const regex = ts.isRegularExpressionLiteral(node)
+      ? node.getText()
+      : ts.isIdentifier(node) && here ? regexes.get(node.text) : undefined;
+    if (regex !== undefined) {
+      const text = here ? regexSample(regex) : null;
+      if (text !== null) onChanged.push(text);
+      return;
+    }
     if (primitive(node)) {
       const text = node.getText();
       (changed.has(lineOf(sf, node.getStart())) ? onChanged : elsewhere).push(text);
@@ -105,8 +133,8 @@ function literalsIn(sf, fn, changed) {
     }
     ts.forEachChild(node, visit);
   };
-  const body = fn.body || fn.initializer;
-  if (body) visit(body);
+  // a function's body, a variable's value, else the node itself (a class, a made value)
+  visit(fn.body || fn.initializer || fn);
   return [...new Set([...onChanged, ...elsewhere])].slice(0, MAX_LITERALS);
 }
 
@@ -175,6 +203,33 @@ function commonjs(expr, local, functionOf, out) {
   }
 }
 
+// The exported functions (and values a module function makes) that reach a changed
+// declaration the module does not export: inputs from the changed lines' literals first
+function reaching(sf, changed) {
+  const changedIn = (node) => {
+    const [line, end] = [lineOf(sf, node.getStart()), lineOf(sf, node.getEnd())];
+    return [...changed].some((l) => l >= line && l <= end);
+  };
+  return callers(sf, exported(sf), changedIn).map((c) => {
+    const own = c.fn && c.fn.name && ts.isIdentifier(c.fn.name) ? c.fn.name.text : null;
+    const local = ts.isVariableDeclaration(c.doc) ? c.doc.name.getText() : own;
+    const name = c.name === "default" ? local || "default" : c.name;
+    const inner = c.inner.flatMap((node) => literalsIn(sf, node, changed));
+    return {
+      name,
+      export: c.name === "default" ? "default" : "name",
+      line: lineOf(sf, c.node.getStart()),
+      end: lineOf(sf, c.node.getEnd()),
+      async: c.fn ? hasModifier(c.fn, ts.SyntaxKind.AsyncKeyword) : false,
+      params: c.fn ? params(c.fn) : [],
+      examples: exampleCalls(c.doc, name),
+      calls: [],
+      literals: [...new Set([...inner, ...literalsIn(sf, c.node, changed)])].slice(0, MAX_LITERALS),
+      via: c.via,
+    };
+  });
+}
+
 function main() {
   const problems = [];
   const sf = parse(request.source);
@@ -196,6 +251,7 @@ function main() {
       literals: literalsIn(sf, fn, changed),
     });
   }
+  functions.push(...reaching(sf, changed));
   const names = functions.map((f) => f.name);
   const members = changedMembers(sf, changed).map((m) => ({
     name: m.name,

@@ -5,9 +5,9 @@ head's code did: ``toEqual`` a value, ``toThrow`` an error's message, ``resolves
 for a promise. Written in the package's own style (:class:`.suite_layout.TestLayout`): its
 runner, ESM or CommonJS, its globals or imported ones.
 
-What it does not write: a value with no source form (a class instance, a function: "opaque"),
-a call whose two runs differ ("unstable"), and imports a CommonJS test file cannot say (a
-default export) or whose names would mean two things.
+What it does not write: a value with no source form (a function, a class instance with no
+fields: "opaque"), a call whose two runs differ ("unstable"), and imports a CommonJS test file
+cannot say (a default export) or whose names would mean two things.
 """
 
 from __future__ import annotations
