@@ -14,7 +14,7 @@ from core.settings import Settings
 from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
-from jobs.testgen.engines import differential, python_modules
+from jobs.testgen.engines import differential, input_variants, python_modules
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
@@ -303,6 +303,53 @@ async def test_calls_the_tests_make_and_their_neighbours_pin_what_no_literal_cal
     text = (repo / outcome.written[0]).read_text()
     assert "_strip_user('user@@example.com') == 'example.com'" in text, text
     assert "items(" in text, text
+    pinning = await base_commit.pin_on_base(
+        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
+    )
+    assert pinning.outcomes == {outcome.written[0]: "fails"}
+    on_head = await pytest_runner.run_pytest(
+        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
+    )
+    assert on_head.ok, on_head.output
+
+
+TAIL = '''def tail(seq, n):
+    """The items after the last full chunk of n."""
+    items = list(seq)
+    return items[len(items) - len(seq) % n :]
+'''
+TAIL_TESTS = """from pkg.chunks import tail
+
+
+def test_tail():
+    assert tail([1, 2, 3], 2) == [3]
+"""
+
+
+async def test_a_change_about_a_lying_len_is_pinned_with_a_sequence_whose_len_lies(
+    tmp_path: Path,
+) -> None:
+    """The head checks that `len(seq)` agrees with the items; every sequence the tests hold
+    tells the truth, so only a list whose `len()` lies shows the change. The test defines that
+    list itself, and it is the one the engine ran."""
+    head = TAIL.replace(
+        "    return",
+        "    if len(items) != len(seq):\n"
+        '        raise LookupError("the sequence\'s length is wrong")\n'
+        "    return",
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/chunks.py": TAIL, "tests/test_chunks.py": TAIL_TESTS},
+        {"pkg/chunks.py": head},
+    )
+    _, added = input_variants.changed_line_numbers(TAIL, head)
+    outcome = await run_engine(repo, base_sha, {"pkg/chunks.py": added})
+    assert outcome.written == ["tests/test_pkg_chunks_differential_tandem.py"], outcome.notes
+    text = (repo / outcome.written[0]).read_text()
+    assert "class WrongLenList(list):" in text, text
+    assert "tail(WrongLenList([1, 2, 3], 1), 2)" in text, text
+    assert "pytest.raises(LookupError" in text, text
     pinning = await base_commit.pin_on_base(
         LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
     )

@@ -10,6 +10,7 @@ from jobs.testgen.engines.input_variants import (
     int_variants,
     returned_values,
     string_variants,
+    trusts_len,
     variants,
 )
 
@@ -81,3 +82,20 @@ def test_the_types_an_isinstance_checks_come_before_other_named_types() -> None:
         "        return value\n    return safe\n"
     )
     assert returned_values(base, head)[:2] == ("{}", "[]")
+
+
+def test_where_the_change_calls_len_each_sequence_argument_gets_a_lying_length() -> None:
+    base = (
+        "def tail(seq, n):\n    items = list(seq)\n    return items[len(items) - len(seq) % n :]\n"
+    )
+    head = base.replace(
+        "    return", "    if len(items) != len(seq):\n        raise LookupError\n    return"
+    )
+    assert trusts_len(base, head)
+    assert not trusts_len(base, base.replace("list(seq)", "[*seq]"))
+    calls = variants("tail([1, 2, 3], 2)", (), wrong_len=True)
+    # Each round starts with them, being aimed at the change: one more and one less.
+    assert calls[0] == "tail(WrongLenList([1, 2, 3], 1), 2)"
+    assert "tail(WrongLenList([1, 2, 3], -1), 2)" in calls[:8]
+    assert "f(WrongLenList(range(5), 1))" in variants("f(range(5))", (), wrong_len=True)
+    assert not any("WrongLenList" in c for c in variants("tail([1, 2, 3], 2)", ()))

@@ -16,7 +16,7 @@ from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
-from jobs.testgen.seeds import SeedPlan
+from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
 from tests.js_support import base_then_head, node_or_skip, npm_install
 

@@ -33,6 +33,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
+from jobs.testgen.engines import input_helpers
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
 from jobs.testgen.engines.python_modules import module_for, test_sources
 from jobs.testgen.engines.seeds import Seed, SeedPlan, names_in, seeds_for_change
@@ -186,6 +187,10 @@ async def run_probe(
     folder = checkout / scratch
     copy_fresh(PROBE, folder / "probe.py")
     job = {
+        "helpers": {
+            name: input_helpers.HELPERS[name]
+            for name in input_helpers.helpers_used(n for seed in seeds for n in seed.names)
+        },
         "call_timeout_s": CALL_TIMEOUT_S,
         "import_timeout_s": IMPORT_TIMEOUT_S,
         "modules": [
@@ -333,7 +338,8 @@ def _plain(node: ast.expr) -> bool:
 def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
     """The test of one seed's validated result."""
     kind = record["kind"]
-    needs = {(name, "module") for name in seed.names}
+    helpers = input_helpers.helpers_used(seed.names)
+    needs = {(name, "helper" if name in helpers else "module") for name in seed.names}
     call = seed.call_source
     if record.get("wrap") == "list":  # an iterator: its items are the result
         call = f"list({call})"
@@ -411,6 +417,9 @@ def render(
         "# validated before delivery.\n"
     )
     text += "\n\n".join("\n".join(group) for group in groups if group) + "\n"
+    # The inputs the project does not hold (:mod:`.input_helpers`), defined where they are used.
+    for helper in sorted(n for n, s in bound.items() if s == "helper"):
+        text += "\n\n" + input_helpers.HELPERS[helper]
     used: dict[str, int] = {}
     for case in kept:
         used[case.stem] = used.get(case.stem, 0) + 1

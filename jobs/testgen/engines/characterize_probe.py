@@ -165,6 +165,16 @@ def forget_other_copies(module: str, root: str) -> None:
             del sys.modules[name]
 
 
+def defined(sources: dict[str, str]) -> dict[str, Any]:
+    """The helper inputs (name -> class source) as objects, each from its own source."""
+    objects: dict[str, Any] = {}
+    for name, source in sources.items():
+        scope: dict[str, Any] = {"__name__": "tandem_helpers"}
+        exec(compile(source, f"<{name}>", "exec"), scope)
+        objects[name] = scope[name]
+    return objects
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
@@ -181,6 +191,7 @@ def main() -> None:
 
 def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
     seconds = float(job["call_timeout_s"])
+    helpers = defined(job.get("helpers", {}))
 
     for entry in job["modules"]:
         root = os.path.abspath(entry["root"])
@@ -199,11 +210,12 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
             emit({"path": entry["path"], "kind": "import_error", "detail": detail[:300]})
             continue
         for seed in entry["seeds"]:
-            missing = [n for n in seed["names"] if not hasattr(module, n)]
+            missing = [n for n in seed["names"] if n not in helpers and not hasattr(module, n)]
             if missing:
                 emit({"id": seed["id"], "kind": "unresolvable", "detail": missing[0][:100]})
                 continue
-            namespace = {n: getattr(module, n) for n in seed["names"]}
+            # A helper input (a class the generated test defines itself) over a module's name.
+            namespace = {n: helpers.get(n) or getattr(module, n) for n in seed["names"]}
             first = evaluate(seed["call"], namespace, module, seconds)
             if first["kind"] == "timeout":
                 emit({"id": seed["id"], **first})

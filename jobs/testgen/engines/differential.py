@@ -280,7 +280,7 @@ def _variants(
     The seeds in `first` (the captured calls that ran lines no other call ran) have all their
     neighbours taken before any other seed's: forty alike calls would otherwise use up the
     share on their first neighbours, and the one call that reaches the change get none."""
-    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
     for seed in order:
@@ -290,8 +290,10 @@ def _variants(
             tokens[seed.path] = (
                 input_variants.dictionary(base, head),
                 input_variants.returned_values(base, head),
+                input_variants.trusts_len(base, head),
             )
-        calls = input_variants.variants(seed.call_source, *tokens[seed.path])
+        words, returns, wrong_len = tokens[seed.path]
+        calls = input_variants.variants(seed.call_source, words, returns, wrong_len=wrong_len)
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):

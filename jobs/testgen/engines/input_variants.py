@@ -12,8 +12,12 @@ its place; each integer constant is moved by one and zeroed. The same idea as a 
 dictionary (AFL's ``-x``), taken from the diff instead of a file. A function or class passed as
 an argument (``parse_float=float``) is replaced by one that returns an empty value of each data
 type the changed lines name (``isinstance(v, (dict, list))`` → ``lambda *args, **kwargs: {}``):
-a change that guards against what a callback returns differs only on such a callback. Every
-variant is run on both commits, and only a call whose results differ becomes a test.
+a change that guards against what a callback returns differs only on such a callback. Where
+the changed lines call ``len()``, each sequence argument (a list or tuple display, a
+``range``/``list``/``tuple`` call) is also handed in as a list whose ``len()`` is one more and
+one less than its items (:mod:`.input_helpers`): a change about a length that lies differs only
+on such a sequence. Every variant is run on both commits, and only a call whose results differ
+becomes a test.
 """
 
 from __future__ import annotations
@@ -22,6 +26,8 @@ import ast
 import difflib
 import re
 from collections.abc import Iterable, Iterator
+
+from jobs.testgen.engines.input_helpers import WRONG_LEN
 
 MAX_PER_CONSTANT = 16
 MAX_PER_CALL = 40
@@ -105,6 +111,17 @@ def returned_values(base: str, head: str) -> tuple[str, ...]:
             elif isinstance(node, ast.Constant) and node.value is None:
                 values.append("None")
     return tuple(dict.fromkeys([*tested, *values]))
+
+
+def trusts_len(base: str, head: str) -> bool:
+    """Whether a line the change removed or added calls ``len()``: then a sequence whose
+    ``len()`` disagrees with its items is an input worth trying."""
+    removed, added = changed_line_numbers(base, head)
+    return any(
+        isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "len"
+        for source, lines in ((base, removed), (head, added))
+        for node in _nodes_on(source, lines)
+    )
 
 
 def _is_type_test(node: ast.AST) -> bool:
@@ -197,10 +214,14 @@ def int_variants(value: int) -> list[int]:
     return [v for v in dict.fromkeys([value + 1, value - 1, 0, -value]) if v != value]
 
 
-def variants(call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = ()) -> list[str]:
+def variants(
+    call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = (), *, wrong_len: bool = False
+) -> list[str]:
     """Calls like ``call`` with one constant replaced by a neighbour, or one function passed
-    in by one that returns each of `returns` (at most MAX_PER_CALL), the arguments taken in
-    order, round-robin, so every argument gets some."""
+    in by one that returns each of `returns`, or (with `wrong_len`) one sequence argument by a
+    list whose ``len()`` lies (at most MAX_PER_CALL), the arguments taken in order,
+    round-robin, so every argument gets some; the lying sequences first, being few and aimed
+    at what the change checks."""
     try:
         tree = ast.parse(call, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -211,7 +232,8 @@ def variants(call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = ()) 
         if isinstance(node, ast.Constant)
         and (isinstance(node.value, str) or type(node.value) is int)
     ]
-    per_constant = [list(_replaced(tree, node, tokens)) for node in constants]
+    per_constant = [list(_wrong_len(tree, slot)) for slot in _sequences(tree)] if wrong_len else []
+    per_constant += [list(_replaced(tree, node, tokens)) for node in constants]
     per_constant += [list(_callbacks(tree, slot, returns)) for slot in _passed_names(tree)]
     out: list[str] = []
     for round_ in range(max((len(p) for p in per_constant), default=0)):
@@ -220,6 +242,36 @@ def variants(call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = ()) 
                 out.append(options[round_])
     unique = [c for c in dict.fromkeys(out) if c != call]
     return unique[:MAX_PER_CALL]
+
+
+def _sequences(tree: ast.Expression) -> list[tuple[ast.Call, int]]:
+    """Where a sequence is passed by position: a list or tuple display, or a ``range``,
+    ``list`` or ``tuple`` call."""
+    return [
+        (node, index)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        for index, argument in enumerate(node.args)
+        if isinstance(argument, ast.List | ast.Tuple)
+        or (
+            isinstance(argument, ast.Call)
+            and isinstance(argument.func, ast.Name)
+            and argument.func.id in ("range", "list", "tuple")
+        )
+    ]
+
+
+def _wrong_len(tree: ast.Expression, slot: tuple[ast.Call, int]) -> Iterator[str]:
+    call, index = slot
+    original = call.args[index]
+    for off in (1, -1):
+        call.args[index] = ast.Call(
+            func=ast.Name(id=WRONG_LEN), args=[original, ast.Constant(off)], keywords=[]
+        )
+        try:
+            yield ast.unparse(tree)
+        finally:
+            call.args[index] = original
 
 
 def _passed_names(tree: ast.Expression) -> list[tuple[ast.Call, str | int]]:

@@ -1,0 +1,35 @@
+"""Small classes a generated call may use as an input where the project's own inputs cannot
+show an edge case: each is defined in the test file that uses it (:func:`.characterize.render`)
+and in the probe's namespace (:mod:`.characterize_probe`), so the call a test makes is the call
+the engine ran. Pure data: names and their source.
+
+``WrongLenList`` is a list whose ``len()`` is off by a given amount. Code that trusts
+``__len__`` over what iteration yields (slicing a chunk by ``len(seq) % n``, preallocating by
+``len``) behaves differently on it; a change that starts checking for it (toolz's
+``partition_all`` now raises ``LookupError``) differs from its base only on such an input,
+which no well-behaved sequence of the project's tests is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+WRONG_LEN = "WrongLenList"
+
+HELPERS: dict[str, str] = {
+    WRONG_LEN: '''class WrongLenList(list):
+    """A list whose len() is off by `off` from the items it iterates over."""
+
+    def __init__(self, items, off):
+        super().__init__(items)
+        self.off = off
+
+    def __len__(self):
+        return super().__len__() + self.off
+''',
+}
+
+
+def helpers_used(names: Iterable[str]) -> tuple[str, ...]:
+    """The helpers among `names`, sorted."""
+    return tuple(sorted(n for n in set(names) if n in HELPERS))
