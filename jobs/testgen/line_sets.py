@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from coverage.parser import PythonParser
 
 Lines = dict[str, set[int]]  # repo-relative path -> line numbers
 
 
-def executable_lines(checkout: Path, path: str) -> set[int]:
-    """Statement lines of a file no test imported (parsed, never executed)."""
+def _parsed(checkout: Path, path: str) -> tuple[list[str], PythonParser] | None:
     from coverage.parser import PythonParser
 
     try:
@@ -24,8 +27,32 @@ def executable_lines(checkout: Path, path: str) -> set[int]:
         parser = PythonParser(text=text, filename=path)
         parser.parse_source()
     except Exception:  # a syntax error or anything else: nothing measurable
-        return set()
-    return set(parser.statements)
+        return None
+    return text.splitlines(), parser
+
+
+def executable_lines(checkout: Path, path: str) -> set[int]:
+    """Statement lines of a file no test imported (parsed, never executed)."""
+    parsed = _parsed(checkout, path)
+    return set(parsed[1].statements) if parsed else set()
+
+
+def statement_starts(checkout: Path, path: str, lines: set[int]) -> set[int]:
+    """The first lines of the statements that ``lines`` of a Python file are part of. Coverage
+    counts a multi-line statement on its first line only, so a change to an element of a
+    multi-line literal or call (a dict entry, a list item, an argument) changes that statement:
+    without this it was "no changed statement", and nothing was tested. Blank and comment-only
+    lines change no statement. A file that does not parse, or is not Python, keeps its lines."""
+    if not path.endswith(".py"):
+        return lines
+    parsed = _parsed(checkout, path)
+    if parsed is None:
+        return lines
+    text, parser = parsed
+    code = {
+        n for n in lines if 0 < n <= len(text) and text[n - 1].strip()[:1] not in ("", "#")
+    }
+    return set(parser.first_lines(code))
 
 
 @dataclass
@@ -56,7 +83,7 @@ def changed_executable(checkout: Path, changed: dict[str, set[int]], statements:
         known = statements.get(path)
         if known is None:
             known = executable_lines(checkout, path)
-        result[path] = lines & known
+        result[path] = statement_starts(checkout, path, lines) & known
     return result
 
 
