@@ -119,6 +119,7 @@ async def make_view(
             "-c",
             TOOLS_VIEW,
             str(checkout / ENV_DIR / workdir.VIEW_DIR),
+            str(checkout / ENV_DIR / "bin"),
             *VIEW_ALWAYS,
             *asked,
         ],
