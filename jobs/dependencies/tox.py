@@ -25,9 +25,10 @@ from packaging.utils import canonicalize_name
 from jobs.dependencies.policy import RepoFiles, direct_reference, read_noting, repo_path
 from jobs.dependencies.toxfactors import (
     Python,
-    env_factors,
+    fullest,
     holds,
     marker_holds,
+    python_envs,
     split_condition,
 )
 
@@ -110,8 +111,18 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
         return None
     tox = parser["tox"] if parser.has_section("tox") else {}
     envlist = tox.get("envlist", "") or tox.get("env_list", "")
-    where = replace(where, factors=env_factors(envlist, where.python))
     env = parser["testenv"]
+
+    def applied(factors: frozenset[str]) -> frozenset[str]:
+        """The conditional lines that hold for an environment, each with its key."""
+        keys = ("deps", "extras", "dependency_groups")
+        return frozenset(
+            f"{key}: {line}"
+            for key in keys
+            for line in _applying(env.get(key, "").splitlines(), factors)
+        )
+
+    where = replace(where, factors=fullest(python_envs(envlist, where.python), applied))
     deps = _applying(env.get("deps", "").splitlines(), where.factors)
     extras = [
         extra
