@@ -4,7 +4,10 @@ to pytest's. Standard library only.
 
 pytest-cov, when the project uses it, is told ``--no-cov``: under our ``coverage run`` its own
 tracer would replace ours ("No data was collected"), and a project's ``--cov-fail-under`` would
-fail every run of a single generated test file. And pytest plugins load only where the project
+fail every run of a single generated test file. pytest-xdist, when it loads, is told ``-n 0``:
+its workers (a project's ``addopts = --numprocesses=auto``) are other processes, which our
+``coverage run`` does not follow (bidict's tests ran there and left only its import-time lines
+covered). And pytest plugins load only where the project
 asked for them: from its own environment (the PR's dependencies, installed by
 jobs.dependencies), from the checkout, or distributions its install resolved to that the tools'
 environment already had (:data:`PROJECT_DISTS`, written by the install). The tools' environment
@@ -56,4 +59,6 @@ def extra_args() -> list[str]:
         where = os.path.realpath(str(dist.locate_file("")))
         if names and not where.startswith(roots) and _norm(dist.metadata["Name"]) not in asked:
             extra += [arg for name in names for arg in ("-p", "no:" + name)]
+    if importlib.util.find_spec("xdist") is not None and "no:xdist" not in extra:
+        extra += ["-n", "0"]
     return extra
