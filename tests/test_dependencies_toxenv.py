@@ -46,3 +46,26 @@ def test_alternatives_leave_the_first_env() -> None:
 
     assert fullest(candidates, applied) == {"py312", "django42"}
     assert python_envs("py311-x, lint", (3, 12)) == [{"py312"}]
+
+
+UNITTEST_TOX = """
+[testenv]
+extras = testing
+commands =
+    coverage run --source=app -m unittest discover {toxinidir}/tests
+"""
+
+
+def test_a_unittest_runner_is_said_to_be_unsupported() -> None:
+    """markdown's tox runs ``python -m unittest`` (its ``load_tests`` pytest does not follow):
+    the install's note says the runner is not supported, where a pytest command says nothing."""
+    refused: list[str] = []
+    assert read_tox(MemoryFiles({"tox.ini": UNITTEST_TOX}), refused, (3, 12)) is not None
+    assert refused == [
+        "`tox.ini` [testenv] commands `python -m unittest`: that runner is not supported; "
+        "Tandem runs the suite with pytest, which collects its TestCase classes but not "
+        "unittest's `load_tests` protocol"
+    ]
+    quiet: list[str] = []
+    read_tox(MemoryFiles({"tox.ini": TOX_INI}), quiet, (3, 12))
+    assert quiet == []
