@@ -29,6 +29,10 @@ import sysconfig
 # In the project's environment (sys.prefix): the names, one a line, of the distributions its
 # install found already satisfied by the tools' environment.
 PROJECT_DISTS = "tandem-project-dists.txt"
+# In the project's environment (sys.prefix): the pytest plugins, one a line, that the install
+# found pytest cannot load (check_plugins.py). They are left out of every run, which they would
+# stop with exit 3, and the install's note says so.
+LEFT_OUT = "tandem-left-out-plugins.txt"
 # In the project environment's site-packages: puts the tools behind the project's own
 # (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
 # name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
@@ -59,6 +63,11 @@ def extra_args() -> list[str]:
         where = os.path.realpath(str(dist.locate_file("")))
         if names and not where.startswith(roots) and _norm(dist.metadata["Name"]) not in asked:
             extra += [arg for name in names for arg in ("-p", "no:" + name)]
+    try:
+        with open(os.path.join(sys.prefix, LEFT_OUT), encoding="utf-8") as f:
+            extra += [arg for line in f if line.strip() for arg in ("-p", "no:" + line.strip())]
+    except OSError:
+        pass
     if importlib.util.find_spec("xdist") is not None and "no:xdist" not in extra:
         extra += ["-n", "0"]
     return extra
