@@ -48,6 +48,10 @@ def extra_args() -> list[str]:
     """pytest's extra arguments, for the cwd the tests run in (called after the launcher has set
     up ``sys.path``: what pytest-cov and the plugins are is what pytest will find)."""
     extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
+    # Never collect the work dir this file is in (the launchers, the project's environment): a
+    # project's own norecursedirs replaces pytest's default `.*`, and its --doctest-modules or
+    # a linter plugin (pytest-ruff) would import or check our files (inflect: exit 3).
+    extra += [f"--ignore={os.path.dirname(os.path.abspath(__file__))}"]
     own = [os.path.realpath(os.getcwd())]
     asked: set[str] = set()
     if os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], TOOLS_PTH)):
