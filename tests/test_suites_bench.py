@@ -82,11 +82,12 @@ def test_a_missing_key_and_a_duplicate_name_are_refused() -> None:
         parse_recipes("")
 
 
-def test_the_stored_recipes_are_valid_and_about_a_third_held_out() -> None:
+def test_the_stored_recipes_are_valid_and_a_good_part_held_out() -> None:
     recipes = load_recipes()
     assert len(recipes) >= 30
     held = sum(r.split == "heldout" for r in recipes)
-    assert len(recipes) / 4 <= held <= len(recipes) / 2
+    # New projects join held out, measured untuned (28 dev, 30 held-out after session 12)
+    assert len(recipes) / 4 <= held <= len(recipes) * 0.6
 
 
 def ran(passed: int, failed: int = 0, **kw: object) -> Side:

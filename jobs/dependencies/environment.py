@@ -54,6 +54,8 @@ FIND_MISSING = workdir.script_text("find_missing.py")
 MEASURING = frozenset({"pytest", "coverage", "pluggy", "py", "iniconfig"})
 # Makes the project environment's view of the tools (jobs/sandbox/scripts/tools_view.py).
 TOOLS_VIEW = workdir.script_text("tools_view.py")
+# Finds the environment's pytest plugins pytest cannot load (jobs/sandbox/scripts/check_plugins.py).
+CHECK_PLUGINS = workdir.script_text("check_plugins.py")
 # What the view always holds: what measuring needs (with what they require).
 VIEW_ALWAYS = ("pytest", "coverage")
 
@@ -119,6 +121,7 @@ async def make_view(
             "-c",
             TOOLS_VIEW,
             str(checkout / ENV_DIR / workdir.VIEW_DIR),
+            str(checkout / ENV_DIR / "bin"),
             *VIEW_ALWAYS,
             *asked,
         ],
@@ -149,6 +152,28 @@ async def project_environment(sandbox: Sandbox, checkout: Path, *, timeout_s: fl
         shutil.rmtree(checkout / TMP_DIR, ignore_errors=True)
     sandbox.use_python(str(checkout / ENV_DIR / "bin" / "python"))
     return None
+
+
+async def left_out_plugins(
+    sandbox: Sandbox, checkout: Path, python: str, *, timeout_s: float
+) -> str | None:
+    """The note's sentence for the environment's pytest plugins that pytest cannot load
+    (:data:`CHECK_PLUGINS`): the runs leave them out (``LEFT_OUT``, read by the launchers), a
+    linter plugin (pytest-flake8) being no part of the project's tests; None when all load."""
+    out = checkout / ENV_DIR / workdir.LEFT_OUT
+    found = await sandbox.run(
+        [python, "-I", "-c", CHECK_PLUGINS, str(out)],
+        cwd=checkout,
+        timeout_s=timeout_s,
+    )
+    rows = [line.split("\t") for line in found.output.splitlines() if line.count("\t") == 2]
+    if not rows:
+        return None
+    named = ", ".join(f"`{name}` ({dist})" for name, dist, _ in rows)
+    return (
+        f"⚠️ pytest plugin {named} left out of the runs (`-p no:{rows[0][0]}`): pytest cannot "
+        f"load it here ({rows[0][2]})"
+    )
 
 
 def measuring_tools_among(packages: list[str]) -> list[str]:

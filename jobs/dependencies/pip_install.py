@@ -19,6 +19,7 @@ from jobs.dependencies.environment import (
     FIND_MISSING,
     PROBE,
     InstallOutcome,
+    left_out_plugins,
     make_environment,
     make_view,
     measuring_tools_among,
@@ -289,6 +290,11 @@ async def install_into(run: Install, plan: InstallPlan) -> InstallOutcome:
     plan, packages = await run.more_extras(plan, packages)
     outcome = run.installed(plan, packages)
     outcome.output = output
+    left_out = await left_out_plugins(
+        run.sandbox, run.checkout, run.python, timeout_s=min(60.0, run.left())
+    )
+    if left_out:
+        outcome.note = f"{outcome.note}. {left_out}"
     return outcome
 
 

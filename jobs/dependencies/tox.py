@@ -25,15 +25,19 @@ from packaging.utils import canonicalize_name
 from jobs.dependencies.policy import RepoFiles, direct_reference, read_noting, repo_path
 from jobs.dependencies.toxfactors import (
     Python,
-    env_factors,
+    fullest,
     holds,
     marker_holds,
+    python_envs,
     split_condition,
 )
 
 _EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _FILE_OPTION = re.compile(r"^(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)$")
 # The project itself as a dep ("-e .[test]", ".", "{toxinidir}"): it is installed anyway
+# tox commands that run the suite with unittest, and ones that run pytest.
+_UNITTEST = re.compile(r"-m\s+unittest\b")
+_PYTEST = re.compile(r"\bpy\.?test\b")
 _THE_PROJECT = re.compile(r"^(?:(?:-e|--editable)(?:=|\s*))?\.(?:\[([^\]]*)\])?$")
 
 
@@ -110,8 +114,18 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
         return None
     tox = parser["tox"] if parser.has_section("tox") else {}
     envlist = tox.get("envlist", "") or tox.get("env_list", "")
-    where = replace(where, factors=env_factors(envlist, where.python))
     env = parser["testenv"]
+
+    def applied(factors: frozenset[str]) -> frozenset[str]:
+        """The conditional lines that hold for an environment, each with its key."""
+        keys = ("deps", "extras", "dependency_groups")
+        return frozenset(
+            f"{key}: {line}"
+            for key in keys
+            for line in _applying(env.get(key, "").splitlines(), factors)
+        )
+
+    where = replace(where, factors=fullest(python_envs(envlist, where.python), applied))
     deps = _applying(env.get("deps", "").splitlines(), where.factors)
     extras = [
         extra
@@ -125,7 +139,17 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
     ]
     skip = env.get("skip_install", "").strip().lower() == "true"
     package_skip = env.get("package", "").strip().lower() == "skip"
-    return _env(where, deps, extras, not (skip or package_skip), groups)
+    found = _env(where, deps, extras, not (skip or package_skip), groups)
+    commands = env.get("commands", "")
+    if found is not None and _UNITTEST.search(commands) and not _PYTEST.search(commands):
+        # Said where the user reads the install: a suite that counts differently under pytest
+        # (markdown's load_tests) or stops at collection then has its cause in plain words.
+        where.refused.append(
+            f"{where} commands `python -m unittest`: that runner is not supported; Tandem runs "
+            "the suite with pytest, which collects its TestCase classes but not unittest's "
+            "`load_tests` protocol"
+        )
+    return found
 
 
 def _applying(lines: list[str], factors: frozenset[str]) -> list[str]:

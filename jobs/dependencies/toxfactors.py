@@ -3,8 +3,13 @@
 A tox ``deps`` or ``extras`` line may hold only in some environments: ``py312: x``,
 ``!py38: y``, ``{py311,py312}: z``, ``py3{11,12}-django: w``. tox decides by the environment's
 *factors*, the parts of its name between hyphens (``py312-django50``: ``py312`` and
-``django50``). Tandem runs one environment: the first of tox's ``envlist`` whose factors name the
-sandbox's Python (``py312`` for 3.12), or, when none does, the environment ``py312`` alone. A
+``django50``). Tandem runs one environment, chosen among those of tox's ``envlist`` whose
+factors name the sandbox's Python (``py312`` for 3.12), which a CI runs for that Python
+(tox-gh-actions runs them all): the first that is not a part of another (whose conditional
+lines another's include and exceed), since a fuller run skips fewer tests. pyjwt's
+``py312-nocrypto`` installs a part of what ``py312-crypto`` does; ``django42`` and ``django50``
+are alternatives, so the first of them. When the envlist names none, the environment ``py312``
+alone. A
 line's condition is a comma-separated list of alternatives (any may hold), each a hyphen-joined
 list of factors (all must hold), each factor possibly negated with ``!``; braces expand first,
 as in ``envlist``. PEP 508 markers (``x; python_version < "3.9"``) are evaluated for the same
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 
 from packaging.markers import InvalidMarker, Marker, UndefinedComparison, UndefinedEnvironmentName
 
@@ -62,16 +68,30 @@ def _range(choice: str) -> list[str]:
     return [str(n) for n in range(int(bounds.group(1)), int(bounds.group(2)) + 1)]
 
 
-def env_factors(envlist: str, python: Python) -> frozenset[str]:
-    """The factors of the environment Tandem stands for (module docstring). tox 4 also names a
-    Python ``3.12`` or ``py3.12``."""
+def python_envs(envlist: str, python: Python) -> list[frozenset[str]]:
+    """The factors of each environment of ``envlist`` that names ``python``, in its order, or
+    of ``py312`` alone when none does. tox 4 also names a Python ``3.12`` or ``py3.12``."""
     own = f"py{python[0]}{python[1]}"
     names = {own, f"{python[0]}.{python[1]}", f"py{python[0]}.{python[1]}"}
-    for name in expand(envlist):
-        factors = frozenset(name.split("-"))
-        if names & factors:
+    found = [frozenset(name.split("-")) for name in expand(envlist)]
+    return list(dict.fromkeys(f for f in found if names & f)) or [frozenset({own})]
+
+
+def env_factors(envlist: str, python: Python) -> frozenset[str]:
+    """The factors of the first environment for ``python`` (:func:`python_envs`)."""
+    return python_envs(envlist, python)[0]
+
+
+def fullest(
+    candidates: list[frozenset[str]], applied: Callable[[frozenset[str]], frozenset[str]]
+) -> frozenset[str]:
+    """Of the candidate environments, the first whose ``applied`` lines no other candidate's
+    strictly include (module docstring)."""
+    lines = [applied(factors) for factors in candidates]
+    for factors, own in zip(candidates, lines, strict=True):
+        if not any(own < other for other in lines):
             return factors
-    return frozenset({own})
+    return candidates[0]
 
 
 def split_condition(line: str) -> tuple[str | None, str]:

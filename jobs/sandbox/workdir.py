@@ -14,12 +14,13 @@ import os
 import shutil
 from pathlib import Path
 
-from jobs.sandbox.scripts.tandem_pytest_plugins import PROJECT_DISTS, TOOLS_PTH
+from jobs.sandbox.scripts.tandem_pytest_plugins import LEFT_OUT, PROJECT_DISTS, TOOLS_PTH
 
 __all__ = [
     "ALL_TOOLS",
     "COVERAGE_RC",
     "LAUNCHER",
+    "LEFT_OUT",
     "MODULES_SUFFIX",
     "PER_TEST_COPY",
     "PLUGINS_COPY",

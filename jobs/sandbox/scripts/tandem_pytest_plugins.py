@@ -4,7 +4,10 @@ to pytest's. Standard library only.
 
 pytest-cov, when the project uses it, is told ``--no-cov``: under our ``coverage run`` its own
 tracer would replace ours ("No data was collected"), and a project's ``--cov-fail-under`` would
-fail every run of a single generated test file. And pytest plugins load only where the project
+fail every run of a single generated test file. pytest-xdist, when it loads, is told ``-n 0``:
+its workers (a project's ``addopts = --numprocesses=auto``) are other processes, which our
+``coverage run`` does not follow (bidict's tests ran there and left only its import-time lines
+covered). And pytest plugins load only where the project
 asked for them: from its own environment (the PR's dependencies, installed by
 jobs.dependencies), from the checkout, or distributions its install resolved to that the tools'
 environment already had (:data:`PROJECT_DISTS`, written by the install). The tools' environment
@@ -26,6 +29,10 @@ import sysconfig
 # In the project's environment (sys.prefix): the names, one a line, of the distributions its
 # install found already satisfied by the tools' environment.
 PROJECT_DISTS = "tandem-project-dists.txt"
+# In the project's environment (sys.prefix): the pytest plugins, one a line, that the install
+# found pytest cannot load (check_plugins.py). They are left out of every run, which they would
+# stop with exit 3, and the install's note says so.
+LEFT_OUT = "tandem-left-out-plugins.txt"
 # In the project environment's site-packages: puts the tools behind the project's own
 # (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
 # name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
@@ -41,6 +48,10 @@ def extra_args() -> list[str]:
     """pytest's extra arguments, for the cwd the tests run in (called after the launcher has set
     up ``sys.path``: what pytest-cov and the plugins are is what pytest will find)."""
     extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
+    # Never collect the work dir this file is in (the launchers, the project's environment): a
+    # project's own norecursedirs replaces pytest's default `.*`, and its --doctest-modules or
+    # a linter plugin (pytest-ruff) would import or check our files (inflect: exit 3).
+    extra += [f"--ignore={os.path.dirname(os.path.abspath(__file__))}"]
     own = [os.path.realpath(os.getcwd())]
     asked: set[str] = set()
     if os.path.exists(os.path.join(sysconfig.get_paths()["purelib"], TOOLS_PTH)):
@@ -56,4 +67,11 @@ def extra_args() -> list[str]:
         where = os.path.realpath(str(dist.locate_file("")))
         if names and not where.startswith(roots) and _norm(dist.metadata["Name"]) not in asked:
             extra += [arg for name in names for arg in ("-p", "no:" + name)]
+    try:
+        with open(os.path.join(sys.prefix, LEFT_OUT), encoding="utf-8") as f:
+            extra += [arg for line in f if line.strip() for arg in ("-p", "no:" + line.strip())]
+    except OSError:
+        pass
+    if importlib.util.find_spec("xdist") is not None and "no:xdist" not in extra:
+        extra += ["-n", "0"]
     return extra

@@ -1,9 +1,13 @@
-"""Runs inside the sandbox, with the tools' python (``python -I tools_view.py VIEW NAME...``):
-makes VIEW a folder of symlinks to the named distributions of the tools' environment and to
-everything they require, their top-level modules and their metadata. The project's environment
-adds VIEW instead of the tools' whole site-packages (``jobs.dependencies.install``), so its tests
-import pytest, coverage and what its own install found already installed, and nothing else of
-the tools'. Standard library and ``packaging`` (a dependency of pytest) only.
+"""Runs inside the sandbox, with the tools' python
+(``python -I tools_view.py VIEW SCRIPTS NAME...``): makes VIEW a folder of symlinks to the named
+distributions of the tools' environment and to everything they require, their top-level modules
+and their metadata. It also links their native executables into SCRIPTS, the project
+environment's ``bin``: ruff's binary, which ``pytest-ruff`` looks for in the scripts folder of
+the python that runs it. Their Python console scripts are not linked: those start the tools'
+interpreter, with all of the tools' packages. The project's environment adds VIEW instead of the
+tools' whole site-packages (``jobs.dependencies.install``), so its tests import pytest, coverage
+and what its own install found already installed, and nothing else of the tools'. Standard
+library and ``packaging`` (a dependency of pytest) only.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import importlib.metadata as metadata
 import os
 import re
 import sys
+import sysconfig
 
 from packaging.requirements import InvalidRequirement, Requirement
 
@@ -61,16 +66,38 @@ def closure(names: list[str]) -> list[metadata.Distribution]:
     return found
 
 
-def main(view: str, names: list[str]) -> None:
+def native_executables(dist: metadata.Distribution) -> list[str]:
+    """The paths of the distribution's files in the tools' scripts folder that are not scripts
+    (no ``#!`` line): compiled programs, which need no interpreter."""
+    scripts = os.path.realpath(sysconfig.get_path("scripts"))
+    found: list[str] = []
+    for file in dist.files or ():
+        if not file.parts or file.parts[0] != "..":
+            continue
+        path = os.path.realpath(str(dist.locate_file(file)))
+        if os.path.dirname(path) != scripts or not os.path.isfile(path):
+            continue
+        with open(path, "rb") as program:
+            if program.read(2) != b"#!":
+                found.append(path)
+    return found
+
+
+def link(source: str, target: str) -> None:
+    if os.path.lexists(source) and not os.path.lexists(target):
+        os.symlink(source, target)
+
+
+def main(view: str, scripts: str, names: list[str]) -> None:
     os.makedirs(view, exist_ok=True)
+    os.makedirs(scripts, exist_ok=True)
     for dist in closure(names):
         base = str(dist.locate_file(""))
         for name in sorted(top_level(dist)):
-            source = os.path.join(base, name)
-            target = os.path.join(view, name)
-            if os.path.lexists(source) and not os.path.lexists(target):
-                os.symlink(source, target)
+            link(os.path.join(base, name), os.path.join(view, name))
+        for program in native_executables(dist):
+            link(program, os.path.join(scripts, os.path.basename(program)))
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2:])
+    main(sys.argv[1], sys.argv[2], sys.argv[3:])
