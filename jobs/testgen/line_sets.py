@@ -49,9 +49,7 @@ def statement_starts(checkout: Path, path: str, lines: set[int]) -> set[int]:
     if parsed is None:
         return lines
     text, parser = parsed
-    code = {
-        n for n in lines if 0 < n <= len(text) and text[n - 1].strip()[:1] not in ("", "#")
-    }
+    code = {n for n in lines if 0 < n <= len(text) and text[n - 1].strip()[:1] not in ("", "#")}
     return set(parser.first_lines(code))
 
 
