@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import pytest_runner
 from tests.test_dependencies import install_from_wheels
 from tests.test_testgen import make_repo
 
