@@ -3,6 +3,7 @@ where the npm registry is not reachable (a machine without it cannot run these t
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -64,3 +65,16 @@ def base_then_head(checkout: Path, files: dict[str, str], head: dict[str, str]) 
         (checkout / path).write_text(text)
     git(checkout, "commit", "-qam", "head")
     return base_sha
+
+
+def vitest_ts_files(sources: dict[str, str]) -> dict[str, str]:
+    """A private ESM TypeScript package tested by vitest 4.1 (with TypeScript for the engine):
+    its ``package.json`` and ``.gitignore``, plus ``sources`` (path -> text)."""
+    manifest = {
+        "name": "pkg",
+        "private": True,
+        "type": "module",
+        "scripts": {"test": "vitest run"},
+        "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
+    }
+    return {"package.json": json.dumps(manifest), ".gitignore": "node_modules/\n", **sources}

@@ -334,3 +334,17 @@ def test_the_probe_characterizes_the_checkouts_copy_not_the_tools(tmp_path: Path
     subprocess.run([sys.executable, "-c", shadowed], check=True, cwd=tmp_path / "..", timeout=60)
     records = characterize.read_records(tmp_path / "out.jsonl", 1, {"more_itertools/__init__.py"})
     assert records == [{"id": 0, "kind": "value", "expected": "'mine'", "imports": []}]
+
+
+def test_a_negative_argument_keeps_its_sign_in_the_tests_name() -> None:
+    def name(call: str) -> str:
+        case = characterize.case_for(
+            Seed("m.py", "f", call, "tests"), {"kind": "value", "expected": "1", "imports": []}
+        )
+        assert case is not None
+        return case.stem
+
+    # f(-1) and f(1) are different tests; a subtraction is not a sign
+    assert name("f(-1)") == "test_f_tests_minus_1" != name("f(1)")
+    assert name("f(x=-2.5)") == "test_f_tests_x_minus_2_5"
+    assert name("f(n - 1)") == "test_f_tests_n_1"

@@ -38,7 +38,7 @@ from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
-from tests.js_support import base_then_head, node_or_skip, npm_install
+from tests.js_support import base_then_head, node_or_skip, npm_install, vitest_ts_files
 
 VITEST = Layout("vitest", vitest_globs(None, None), "tree", "test", "test", True, False, False, 1)
 JEST_CJS = Layout("jest", jest_globs(None, None), "beside", "test", "test", False, True, False, 1)
@@ -302,19 +302,12 @@ async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     root = tmp_path / "pkg"
     (root / "src").mkdir(parents=True)
     (root / "test").mkdir()
-    manifest = {
-        "name": "pkg",
-        "private": True,
-        "type": "module",
-        "scripts": {"test": "vitest run"},
-        "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
-    }
-    files = {
-        "package.json": json.dumps(manifest),
-        ".gitignore": "node_modules/\n",
-        "src/size.ts": BASE_TS,
-        "test/size.test.ts": TABLE_TEST,
-    }
+    files = vitest_ts_files(
+        {
+            "src/size.ts": BASE_TS,
+            "test/size.test.ts": TABLE_TEST,
+        }
+    )
     base_sha = base_then_head(root, files, {"src/size.ts": SIZE_TS})
     await npm_install(LocalSandbox(), node, root)
     marks = (

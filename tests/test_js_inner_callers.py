@@ -5,7 +5,6 @@ real vitest package whose change is only in private functions (as in defu's ``_d
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
-from tests.js_support import base_then_head, node_or_skip, npm_install
+from tests.js_support import base_then_head, node_or_skip, npm_install, vitest_ts_files
 
 MERGE_TS = """\
 function _merge(base: any, extra: any): any {
@@ -83,19 +82,12 @@ async def test_a_change_in_private_functions_is_tested_through_the_exports_that_
     node: Node, tmp_path: Path
 ) -> None:
     root = tmp_path / "pkg"
-    manifest = {
-        "name": "pkg",
-        "private": True,
-        "type": "module",
-        "scripts": {"test": "vitest run"},
-        "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
-    }
-    files = {
-        "package.json": json.dumps(manifest),
-        ".gitignore": "node_modules/\n",
-        "src/merge.ts": BASE_TS,
-        "test/merge.test.ts": MERGE_TEST,
-    }
+    files = vitest_ts_files(
+        {
+            "src/merge.ts": BASE_TS,
+            "test/merge.test.ts": MERGE_TEST,
+        }
+    )
     base_sha = base_then_head(root, files, {"src/merge.ts": MERGE_TS})
     await npm_install(LocalSandbox(), node, root)
     lines = MERGE_TS.splitlines()

@@ -17,7 +17,7 @@ from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.engines.seeds import SeedPlan
 from jobs.testgen.targets import Target
-from tests.js_support import base_then_head, node_or_skip, npm_install
+from tests.js_support import base_then_head, node_or_skip, npm_install, vitest_ts_files
 
 SAMPLES = Path(__file__).parents[1] / "jobs/languages/javascript/regex_samples.cjs"
 
@@ -85,19 +85,12 @@ async def test_a_changed_regex_gives_the_input_that_pins_the_change(
     node: Node, tmp_path: Path
 ) -> None:
     root = tmp_path / "pkg"
-    manifest = {
-        "name": "pkg",
-        "private": True,
-        "type": "module",
-        "scripts": {"test": "vitest run"},
-        "devDependencies": {"vitest": "4.1.2", "typescript": "5.6.3"},
-    }
-    files = {
-        "package.json": json.dumps(manifest),
-        ".gitignore": "node_modules/\n",
-        "src/scheme.ts": BASE_TS,
-        "test/scheme.test.ts": SCHEME_TEST,
-    }
+    files = vitest_ts_files(
+        {
+            "src/scheme.ts": BASE_TS,
+            "test/scheme.test.ts": SCHEME_TEST,
+        }
+    )
     base_sha = base_then_head(root, files, {"src/scheme.ts": SCHEME_TS})
     await npm_install(LocalSandbox(), node, root)
     workspace = Workspace(

@@ -381,7 +381,9 @@ def _slug(call: str) -> str:
         *(ast.unparse(a) for a in getattr(node, "args", [])),
         *(f"{k.arg}_{ast.unparse(k.value)}" for k in getattr(node, "keywords", [])),
     ]
-    words = re.sub(r"[^a-z0-9]+", "_", " ".join(parts).lower()).strip("_")
+    # a negative number keeps its sign in words: f(-1) and f(1) are different tests
+    text = re.sub(r"(?<![a-z0-9)\]])-(?=\d)", " minus ", " ".join(parts).lower())
+    words = re.sub(r"[^a-z0-9]+", "_", text).strip("_")
     return words[:MAX_SLUG].strip("_") or "no_args"
 
 
