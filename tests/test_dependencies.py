@@ -44,6 +44,7 @@ from jobs.dependencies import (
 from jobs.dependencies.install import PIP_LOG
 from jobs.dependencies.install_plan import project_alone
 from jobs.languages.python import pytest_runner
+from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LABEL_RUN, DockerConfig, DockerSandbox, LocalSandbox, workdir
 from jobs.testgen import new_test_files, produce_tests
@@ -837,7 +838,7 @@ async def test_local_install_makes_the_baseline_pass_without_touching_the_worker
         await sandbox.close()
 
     # Nothing of it shows as a new or changed file (build/, egg-info, the venv).
-    assert await new_test_files(repo) == []
+    assert await new_test_files(repo, PYTHON.tests_among) == []
     status = await asyncio.to_thread(
         subprocess.run,
         ["git", "-C", str(repo), "status", "--porcelain", "--untracked-files=all"],
@@ -919,7 +920,7 @@ async def test_a_failing_install_is_a_note_and_the_run_goes_on(tmp_path: Path) -
         assert run.returncode == 2 and "helperlib" in run.output  # reported, not fatal
     finally:
         await sandbox.close()
-    assert await new_test_files(repo) == []
+    assert await new_test_files(repo, PYTHON.tests_among) == []
 
 
 PIP_PRINTED = """\
@@ -1105,7 +1106,7 @@ async def test_dependency_groups_install_with_a_pip_older_than_its_group_option(
         assert docs.returncode != 0  # a group that is not for tests stays out
     finally:
         await sandbox.close()
-    assert await new_test_files(repo) == []
+    assert await new_test_files(repo, PYTHON.tests_among) == []
 
 
 async def test_a_project_versioned_by_git_installs_from_a_checkout_git_cannot_describe(
@@ -1383,7 +1384,7 @@ async def test_docker_install_runs_offline_in_the_part_container(
         assert len(run_containers(engine, "test-deps-none")) == 1
     finally:
         await sandbox.close()
-    assert await new_test_files(repo) == []
+    assert await new_test_files(repo, PYTHON.tests_among) == []
 
 
 async def test_docker_install_on_a_network_uses_its_own_container(

@@ -43,9 +43,10 @@ def statement_starts(checkout: Path, path: str, lines: set[int]) -> set[int]:
     multi-line literal or call (a dict entry, a list item, an argument) changes that statement:
     without this it was "no changed statement", and nothing was tested. Blank and comment-only
     lines change no statement. A file that does not parse, or is not Python, keeps its lines."""
-    if not path.endswith(".py"):
-        return lines
-    parsed = _parsed(checkout, path)
+    return _starts(_parsed(checkout, path) if path.endswith(".py") else None, lines)
+
+
+def _starts(parsed: tuple[list[str], PythonParser] | None, lines: set[int]) -> set[int]:
     if parsed is None:
         return lines
     text, parser = parsed
@@ -79,9 +80,12 @@ def changed_executable(checkout: Path, changed: dict[str, set[int]], statements:
     result: Lines = {}
     for path, lines in changed.items():
         known = statements.get(path)
+        python = path.endswith(".py")
+        # one parse serves both: the statements of a file no run measured, and the starts
+        parsed = _parsed(checkout, path) if python or known is None else None
         if known is None:
-            known = executable_lines(checkout, path)
-        result[path] = statement_starts(checkout, path, lines) & known
+            known = set(parsed[1].statements) if parsed else set()
+        result[path] = _starts(parsed if python else None, lines) & known
     return result
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jobs import git
 from jobs.languages.language_protocol import RunTests, TestsAmong
-from jobs.languages.python import pytest_runner, testfiles
+from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets
@@ -48,13 +48,7 @@ class Validation:
     output: str = ""  # failing run's output tail, for the agent
 
 
-def python_tests_among(checkout: Path, untracked: list[str]) -> list[str]:
-    """The Python test modules among new files (:func:`.testfiles.tests_among`), the default
-    for a caller that names no language."""
-    return testfiles.tests_among(untracked)
-
-
-async def new_test_files(checkout: Path, tests_among: TestsAmong = python_tests_among) -> list[str]:
+async def new_test_files(checkout: Path, tests_among: TestsAmong) -> list[str]:
     """The untracked files in the checkout (Tandem's own scratch directory aside) that the run's
     language (``tests_among``: its :meth:`~jobs.languages.language_protocol.Language.tests_among`)
     counts as test files its runner collects."""
