@@ -19,7 +19,7 @@ from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
-from jobs.testgen.per_test import Options, select_tests
+from jobs.languages.python.per_test import Options, select_tests
 from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 

@@ -12,7 +12,7 @@ from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets
-from jobs.testgen.per_test import Options, select_tests
+from jobs.languages.python.per_test import Options, select_tests
 from jobs.testgen.proof.measure import Measured, TestFiles, measure_mutants
 from tests.test_testgen import make_repo
 

@@ -17,7 +17,7 @@ import pytest
 from jobs.languages.python import pytest_runner
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets
-from jobs.testgen.per_test import Options, select_tests
+from jobs.languages.python.per_test import Options, select_tests
 from tests.test_testgen import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pynguin"

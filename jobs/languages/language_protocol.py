@@ -81,7 +81,7 @@ class Language(Protocol):
     # False: its changed files are recognised and reported, but no tests are generated for
     # them yet (the part says so, never ✅).
     builds_tests: bool
-    # Whether its tests' lines can be told apart per test in one run (:mod:`jobs.testgen.per_test`);
+    # Whether its tests' lines can be told apart per test in one run (:mod:`jobs.languages.python.per_test`);
     # without it, candidates are kept file by file.
     per_test: bool
     # Whether the mutants of :mod:`jobs.testgen.proof` can be put into its changed lines.

@@ -21,7 +21,7 @@ from typing import Protocol
 
 from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.per_test import OnMutants, Options, select_tests
+from jobs.languages.python.per_test import OnMutants, Options, select_tests
 from jobs.testgen.pin import Pinning, verdict_note
 from jobs.testgen.production import Production
 from jobs.testgen.proof import worth

@@ -34,7 +34,7 @@ from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox
 from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
-from jobs.testgen.per_test_choice import (
+from jobs.languages.python.per_test_choice import (
     Choice,
     Measured,
     changed_functions,
@@ -44,12 +44,12 @@ from jobs.testgen.per_test_choice import (
     pinned_by,
     preferring,
 )
-from jobs.testgen.per_test_measure import context_owner, flaky_runs, junit_outcomes, measure
+from jobs.languages.python.per_test_measure import context_owner, flaky_runs, junit_outcomes, measure
 from jobs.testgen.proof import worth
 from jobs.testgen.proof.measure import Measured as MutantsMeasured
 from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.targets import compress
-from jobs.testgen.tidy import (
+from jobs.languages.python.tidy import (
     Prelude,
     TestCase,
     TidyError,
@@ -60,8 +60,8 @@ from jobs.testgen.tidy import (
     split_tests,
     to_raises,
 )
-from jobs.testgen.tidy_names import name_tests
-from jobs.testgen.tidy_review import review
+from jobs.languages.python.tidy_names import name_tests
+from jobs.languages.python.tidy_review import review
 from jobs.testgen.validation import Verdict
 
 MAX_ROUNDS = 3

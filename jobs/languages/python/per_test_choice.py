@@ -12,7 +12,7 @@ from pathlib import Path
 from jobs.testgen import line_sets
 from jobs.testgen.proof import worth
 from jobs.testgen.proof.worth import ANYWHERE
-from jobs.testgen.tidy import TestCase
+from jobs.languages.python.tidy import TestCase
 
 
 @dataclass

@@ -29,7 +29,7 @@ class Python:
     name = "python"
     label = "Python"
     builds_tests = True
-    per_test = True  # coverage.py's dynamic contexts (jobs.testgen.per_test)
+    per_test = True  # coverage.py's dynamic contexts (jobs.languages.python.per_test)
     mutants = True  # jobs.testgen.proof mutates Python's ast
     agent = True  # the agent's prompts and its new files are pytest's
 

@@ -38,7 +38,7 @@ from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, chang
 from jobs.testgen.engines.python_modules import module_for, test_sources
 from jobs.testgen.engines.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target
-from jobs.testgen.tidy import raises_match
+from jobs.languages.python.tidy import raises_match
 
 SCRATCH = f"{WORK_DIR}/characterize"
 PROBE = Path(__file__).with_name("characterize_probe.py")
