@@ -12,6 +12,7 @@ from typing import Any
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.languages.python import base_commit, pytest_runner
+from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
 from jobs.testgen.engines import differential, input_variants, python_modules
@@ -19,7 +20,7 @@ from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
-from jobs.languages.python.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 

@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.python import pytest_runner
+from jobs.languages.python.per_test import select_tests
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets
-from jobs.languages.python.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from jobs.testgen.proof.measure import Measured, TestFiles, measure_mutants
 from tests.test_testgen import make_repo
 

@@ -162,7 +162,7 @@ class Toy:
     name = "toy"
     label = "Toy"
     builds_tests = True
-    per_test = False
+    per_test = None  # its candidate files are kept whole
     mutants = False
     agent = False
     engines: tuple[str, ...] = ("toy",)

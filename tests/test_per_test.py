@@ -15,9 +15,10 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.python import pytest_runner
+from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets
-from jobs.languages.python.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from tests.test_testgen import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pynguin"

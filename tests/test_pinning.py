@@ -502,7 +502,8 @@ def test_b():
 async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Path) -> None:
     """Both candidates cover the changed line; only test_b fails on the base commit."""
     from jobs.languages.python.base_commit import tests_failing_on_base
-    from jobs.languages.python.per_test import Options, select_tests
+    from jobs.languages.python.per_test import select_tests
+    from jobs.testgen.per_test_selection import Options
 
     files = {"pkg/__init__.py": "", "tests/test_existing.py": "def test_nothing():\n    pass\n"}
     repo, base_sha = two_commits(

@@ -104,7 +104,14 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "from pkg.calc import classify\n\n\ndef test_ok():\n    assert classify(0) == 'zero'\n\n"
         "\ndef test_wrong():\n    assert classify(1) == 'nope'\n"
     )
-    mixed = await validate(sandbox, repo, "tests/test_mixed_tandem.py", runs=3, timeout_s=60)
+    mixed = await validate(
+        sandbox,
+        repo,
+        "tests/test_mixed_tandem.py",
+        runs=3,
+        timeout_s=60,
+        run_tests=PYTHON.run_tests,
+    )
     assert mixed.passed and mixed.pruned == ["test_wrong"]
     assert "def test_wrong" not in (repo / "tests/test_mixed_tandem.py").read_text()
     assert mixed.executed["pkg/calc.py"] >= {6, 8, 9}
@@ -114,12 +121,26 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "    if M.exists():\n        M.unlink()\n        raise AssertionError('again')\n"
         "    M.write_text('x')\n"
     )
-    flaky = await validate(sandbox, repo, "tests/test_flaky_tandem.py", runs=5, timeout_s=60)
+    flaky = await validate(
+        sandbox,
+        repo,
+        "tests/test_flaky_tandem.py",
+        runs=5,
+        timeout_s=60,
+        run_tests=PYTHON.run_tests,
+    )
     assert not flaky.passed
     assert flaky.reason.startswith("flaky: passed 1 run(s), then run 2 of 5 failed")
 
     (repo / "tests/test_empty_tandem.py").write_text("X = 1\n")
-    empty = await validate(sandbox, repo, "tests/test_empty_tandem.py", runs=2, timeout_s=60)
+    empty = await validate(
+        sandbox,
+        repo,
+        "tests/test_empty_tandem.py",
+        runs=2,
+        timeout_s=60,
+        run_tests=PYTHON.run_tests,
+    )
     assert (empty.passed, empty.reason) == (False, "no tests collected")
 
 
@@ -142,7 +163,9 @@ async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Pat
     passed = []
     for path, text in files.items():
         (repo / path).write_text(text)
-        passed.append(await validate(sandbox, repo, path, runs=1, timeout_s=60))
+        passed.append(
+            await validate(sandbox, repo, path, runs=1, timeout_s=60, run_tests=PYTHON.run_tests)
+        )
     verdicts, covered = select(
         passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
     )

@@ -217,7 +217,7 @@ def plan(
         not targets
         and before.total > 0
         and ctx.language.mutants
-        and ctx.language.per_test
+        and ctx.language.per_test is not None
         and bool(portfolio.engines)
         and tg.coverage.keep_rule == "new_changed_lines"
     )
@@ -382,7 +382,9 @@ async def _offline_then_agent(
     production.notes.extend(rounds.notes)
     production.fix_rounds = rounds.fix_rounds
     production.coverage_rounds = rounds.coverage_rounds
-    await selection_for(tg.coverage.keep_rule, validator, None).keep(ctx, production, plan)
+    await selection_for(tg.coverage.keep_rule, validator, None, per_test=None).keep(
+        ctx, production, plan
+    )
 
 
 async def candidates(

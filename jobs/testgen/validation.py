@@ -10,19 +10,42 @@ from __future__ import annotations
 
 import ast
 import hashlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from jobs import git
-from jobs.languages.language_protocol import RunTests, TestsAmong
-from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 
 MAX_TEST_FILE_BYTES = 200_000
+
+
+class RunTests(Protocol):
+    """One run of the given test files (all of the suite when empty) in the sandbox; with
+    ``measure``, under coverage. ``tag`` names the run's files in the work dir."""
+
+    def __call__(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> Awaitable[SuiteRun]: ...
+
+
+class TestsAmong(Protocol):
+    """Which of the untracked files an engine left in the checkout (repository-relative) are
+    test files the language's runner collects (a
+    :meth:`~jobs.languages.language_protocol.Language.tests_among`)."""
+
+    def __call__(self, checkout: Path, untracked: list[str]) -> list[str]: ...
 
 
 @dataclass
@@ -106,7 +129,7 @@ async def validate(
     runs: int,
     timeout_s: float,
     budget: Budget | None = None,
-    run_tests: RunTests = pytest_runner.run_pytest,
+    run_tests: RunTests,
 ) -> Validation:
     """Run one test file ``runs`` times (through the run's language: ``run_tests``); the first
     run is measured with coverage."""
@@ -195,8 +218,8 @@ class Validator:
     timeout_s: float
     budget: Budget
     step: Callable[[str], None]
+    run_tests: RunTests  # one run, of the run's language (its Language.run_tests)
     results: dict[str, Validation] = field(default_factory=dict)
-    run_tests: RunTests = pytest_runner.run_pytest  # one run, of the run's language
 
     async def validate_all(self, paths: list[str]) -> list[Validation]:
         validated = []

@@ -29,6 +29,7 @@ from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.engines.registry import JAVASCRIPT_ENGINES, register
+from jobs.testgen.per_test_selection import SelectTests
 from jobs.testgen.pin import BrokenTests, Pinning
 
 
@@ -36,7 +37,7 @@ class JavaScript:
     name = "javascript"
     label = "JavaScript/TypeScript"
     builds_tests = True
-    per_test = False
+    per_test: SelectTests | None = None  # its candidate files are kept whole
     mutants = False
     agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES

@@ -1,7 +1,9 @@
 """The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
 delegates to the modules doing the work: pytest under coverage.py (:mod:`.pytest_runner`), the
 base-commit runs (:mod:`.base_commit`), the test conventions (:mod:`.python_conventions`), the
-test-file predicate (:mod:`.testfiles`), and the offline engines of :mod:`jobs.testgen.engines`,
+test-file predicate (:mod:`.testfiles`), the selection test by test (:mod:`.per_test`, with
+:mod:`.per_test_choice`, :mod:`.per_test_measure` and the tidying of :mod:`.tidy`,
+:mod:`.tidy_names`, :mod:`.tidy_review`), and the offline engines of :mod:`jobs.testgen.engines`,
 all of which write Python tests.
 """
 
@@ -15,11 +17,13 @@ from jobs import dependencies
 from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.python import base_commit, pytest_runner, testfiles
+from jobs.languages.python.per_test import select_tests
 from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.engines import registry as engine_registry
+from jobs.testgen.per_test_selection import SelectTests
 from jobs.testgen.pin import BrokenTests, Pinning
 
 Lines = dict[str, set[int]]
@@ -29,9 +33,12 @@ class Python:
     name = "python"
     label = "Python"
     builds_tests = True
-    per_test = True  # coverage.py's dynamic contexts (jobs.languages.python.per_test)
     mutants = True  # jobs.testgen.proof mutates Python's ast
     agent = True  # the agent's prompts and its new files are pytest's
+
+    @property
+    def per_test(self) -> SelectTests:
+        return select_tests  # each test's lines from one run (scripts/tandem_per_test.py)
 
     @property
     def engines(self) -> tuple[str, ...]:
