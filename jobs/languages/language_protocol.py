@@ -116,6 +116,20 @@ class Language(Protocol):
         with which lines of ``sources`` (the changed files) each test runs."""
         ...
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: Lines
+    ) -> Lines:
+        """The changed lines of ``changed`` (its sources) that are statements, as the language's
+        coverage counts them: of a file the suite measured, among its ``statements`` (the
+        run's); of one it did not, as a parse of it (never a run) says."""
+        ...
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        """The qualified names of the functions of ``source`` (one of its files' text) that
+        hold one of ``lines``, for the plan's targets and the agent's prompt (parsed, never
+        run)."""
+        ...
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:

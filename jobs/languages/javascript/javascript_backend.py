@@ -87,6 +87,16 @@ class JavaScript:
     ) -> SuiteRun:
         return await javascript_runs.run_suite(sandbox, checkout, sources, timeout_s=timeout_s)
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: dict[str, set[int]]
+    ) -> dict[str, set[int]]:
+        # istanbul's statements, which count a statement on each of its lines' starts: a file
+        # the suite did not measure is not parsed here (the TypeScript compiler API: issue 20)
+        return {path: lines & statements.get(path, set()) for path, lines in changed.items()}
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        return []  # its engine finds the changed exports itself (.export_scan.cjs)
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:

@@ -1,7 +1,8 @@
 """The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
 delegates to the modules doing the work: pytest under coverage.py (:mod:`.pytest_runner`), the
 base-commit runs (:mod:`.base_commit`), the test conventions (:mod:`.python_conventions`), the
-test-file predicate (:mod:`.testfiles`), the selection test by test (:mod:`.per_test`, with
+test-file predicate (:mod:`.testfiles`), its statements and functions as a parse sees them
+(:mod:`.python_statements`), the selection test by test (:mod:`.per_test`, with
 :mod:`.per_test_choice`, :mod:`.per_test_measure` and the tidying of :mod:`.tidy`,
 :mod:`.tidy_names`, :mod:`.tidy_review`), and the offline engines of :mod:`jobs.testgen.engines`,
 all of which write Python tests.
@@ -16,7 +17,7 @@ from pathlib import Path
 from jobs import dependencies
 from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
-from jobs.languages.python import base_commit, pytest_runner, testfiles
+from jobs.languages.python import base_commit, pytest_runner, python_statements, testfiles
 from jobs.languages.python.per_test import select_tests
 from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
@@ -100,6 +101,14 @@ class Python:
             measure=True,
             per_test=sorted(sources),
         )
+
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: Lines
+    ) -> Lines:
+        return python_statements.changed_executable(checkout, changed, statements)
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        return python_statements.functions_touching(source, lines)
 
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
