@@ -29,7 +29,7 @@ def _validator(tmp_path: Path) -> Validator:
         timeout_s=60,
         budget=budget,
         step=lambda _: None,
-        run_tests=PYTHON.run_tests,
+        language=PYTHON,
     )
 
 

@@ -240,6 +240,9 @@ class Toy:
         self.calls.append(f"run_tests {' '.join(paths)}")
         return self._run(checkout, paths)
 
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        return False
+
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
     ) -> Pinning:

@@ -112,7 +112,7 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "tests/test_mixed_tandem.py",
         runs=3,
         timeout_s=60,
-        run_tests=PYTHON.run_tests,
+        language=PYTHON,
     )
     assert mixed.passed and mixed.pruned == ["test_wrong"]
     assert "def test_wrong" not in (repo / "tests/test_mixed_tandem.py").read_text()
@@ -129,7 +129,7 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "tests/test_flaky_tandem.py",
         runs=5,
         timeout_s=60,
-        run_tests=PYTHON.run_tests,
+        language=PYTHON,
     )
     assert not flaky.passed
     assert flaky.reason.startswith("flaky: passed 1 run(s), then run 2 of 5 failed")
@@ -141,7 +141,7 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "tests/test_empty_tandem.py",
         runs=2,
         timeout_s=60,
-        run_tests=PYTHON.run_tests,
+        language=PYTHON,
     )
     assert (empty.passed, empty.reason) == (False, "no tests collected")
 
@@ -165,9 +165,7 @@ async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Pat
     passed = []
     for path, text in files.items():
         (repo / path).write_text(text)
-        passed.append(
-            await validate(sandbox, repo, path, runs=1, timeout_s=60, run_tests=PYTHON.run_tests)
-        )
+        passed.append(await validate(sandbox, repo, path, runs=1, timeout_s=60, language=PYTHON))
     verdicts, covered = select(
         passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
     )

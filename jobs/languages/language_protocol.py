@@ -147,9 +147,17 @@ class Language(Protocol):
         timeout_s: float,
         measure: bool,
     ) -> SuiteRun:
-        """One run of the given test files (a :class:`jobs.testgen.validation.RunTests`);
-        validation runs a candidate ``flaky_runs`` times through it
-        (:class:`jobs.testgen.validation.Validator`)."""
+        """One run of the given test files (all of the suite when empty) in the sandbox; with
+        ``measure``, under coverage; ``tag`` names the run's files in the work dir. Validation
+        runs a candidate ``flaky_runs`` times through it
+        (:class:`jobs.testgen.validation.Validator`, which asks for a
+        :class:`jobs.testgen.validation.TestRunner`)."""
+        ...
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        """Remove the named top-level tests from one of its test files (repository-relative):
+        True when some test is left; False, and nothing removed, otherwise (validation's, where
+        only some of a candidate's tests fail)."""
         ...
 
     async def pin_on_base(

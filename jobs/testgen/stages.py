@@ -340,7 +340,7 @@ async def generate(ctx: Context, production: Production, plan: Plan) -> None:
         timeout_s=ctx.settings.test_timeout_s,
         budget=ctx.budget,
         step=ctx.step,
-        run_tests=ctx.language.run_tests,
+        language=ctx.language,
     )
     rule, per_test = ctx.tg.coverage.keep_rule, ctx.language.per_test
     if plan.pin_only:

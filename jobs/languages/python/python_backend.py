@@ -2,10 +2,10 @@
 delegates to the modules doing the work: pytest under coverage.py (:mod:`.pytest_runner`), the
 base-commit runs (:mod:`.base_commit`), the test conventions (:mod:`.python_conventions`), the
 test-file predicate (:mod:`.testfiles`), its statements and functions as a parse sees them
-(:mod:`.python_statements`), the selection test by test (:mod:`.per_test`, with
-:mod:`.per_test_choice`, :mod:`.per_test_measure` and the tidying of :mod:`.tidy`,
-:mod:`.tidy_names`, :mod:`.tidy_review`), and the offline engines of :mod:`jobs.testgen.engines`,
-all of which write Python tests.
+(:mod:`.python_statements`), the pruning of failing tests (:mod:`.pruning`), the selection
+test by test (:mod:`.per_test`, with :mod:`.per_test_choice`, :mod:`.per_test_measure` and the
+tidying of :mod:`.tidy`, :mod:`.tidy_names`, :mod:`.tidy_review`), and the offline engines of
+:mod:`jobs.testgen.engines`, all of which write Python tests.
 """
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from pathlib import Path
 from jobs import dependencies
 from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
-from jobs.languages.python import base_commit, pytest_runner, python_statements, testfiles
+from jobs.languages.python import (
+    base_commit,
+    pruning,
+    pytest_runner,
+    python_statements,
+    testfiles,
+)
 from jobs.languages.python.per_test import select_tests
 from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
@@ -128,6 +134,9 @@ class Python:
         return await pytest_runner.run_pytest(
             sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
         )
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        return pruning.prune(checkout, path, names)
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
