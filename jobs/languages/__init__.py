@@ -14,7 +14,8 @@
   :class:`~.conventions.Prompting`, how the agent's prompts name its runner, files and command.
 - :mod:`.python`: the Python backend: pytest under coverage.py (``pytest_runner``), the base
   commit's runs (``base_commit``), the conventions (``python_conventions``), the test-file
-  predicate (``testfiles``), its statements and functions (``python_statements``), the
+  predicate (``testfiles``), its statements and functions (``python_statements``), the pruning
+  of a candidate's failing tests (``pruning``), the
   selection test by test (``per_test`` with ``per_test_choice``, ``per_test_measure``, and the
   tidying: ``tidy``, ``tidy_names``, ``tidy_review``); its offline engines are in
   :mod:`jobs.testgen.engines`.

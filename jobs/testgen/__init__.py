@@ -26,7 +26,8 @@ the :class:`jobs.languages.language_protocol.Language` protocol (:mod:`jobs.lang
 
 Python (:mod:`jobs.languages.python`) runs pytest under coverage.py (its ``pytest_runner``), the
 base commit's runs (``base_commit``), reads its conventions (``python_conventions``), its changed
-statements and the functions they are in (``python_statements``), and selects test by test
+statements and the functions they are in (``python_statements``), prunes a candidate's failing
+tests (``pruning``), and selects test by test
 (``per_test``, with ``per_test_choice``, ``per_test_measure`` and the tidying of ``tidy``,
 ``tidy_names``, ``tidy_review``): the stages reach all of it through the protocol. The mutants
 (:mod:`.proof`) work on Python's ``ast`` and pytest, and run only where the run's language says
