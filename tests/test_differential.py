@@ -11,7 +11,8 @@ from typing import Any
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.python import base_commit, pytest_runner
+from jobs.languages.python import base_commit, pytest_runner, python_statements
+from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
 from jobs.testgen.engines import differential, input_variants, python_modules
@@ -19,7 +20,7 @@ from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
-from jobs.testgen.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
 
@@ -125,7 +126,7 @@ async def test_the_selection_keeps_a_pinning_test_that_covers_no_new_line(tmp_pa
     baseline = await pytest_runner.run_pytest(
         sandbox, repo, ["tests/test_sizes.py"], tag="baseline", timeout_s=60, measure=True
     )
-    changed_exec = line_sets.changed_executable(
+    changed_exec = python_statements.changed_executable(
         repo, {"pkg/sizes.py": changed_lines(BASE, head)}, baseline.statements
     )
     assert line_sets.count(line_sets.restrict(baseline.executed, changed_exec)) == line_sets.count(

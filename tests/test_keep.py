@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 
 from core.repo_config import RepoConfig
+from jobs.languages.javascript.javascript_backend import JAVASCRIPT
+from jobs.languages.python.python_backend import PYTHON
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import produce_tests
 from jobs.testgen.budget import Budget
@@ -21,7 +23,13 @@ from tests.test_testgen import CALC, make_repo
 def _validator(tmp_path: Path) -> Validator:
     budget = Budget.start(RepoConfig().test_generation, NO_LLM)
     return Validator(
-        LocalSandbox(), tmp_path, runs=5, timeout_s=60, budget=budget, step=lambda _: None
+        LocalSandbox(),
+        tmp_path,
+        runs=5,
+        timeout_s=60,
+        budget=budget,
+        step=lambda _: None,
+        language=PYTHON,
     )
 
 
@@ -30,15 +38,26 @@ def test_offline_candidates_are_kept_test_by_test_only_under_new_changed_lines(
 ) -> None:
     validator = _validator(tmp_path)
     written = ["tests/test_a_tandem.py"]
-    assert selection_for("new_changed_lines", validator, written) == PerTest(written, pin=True)
-    # The agent follows: its own selection runs every kept file on the base commit.
-    assert selection_for("new_changed_lines", validator, written, agent_follows=True) == PerTest(
-        written, pin=False
+    python = PYTHON.per_test
+    assert selection_for("new_changed_lines", validator, written, per_test=python) == PerTest(
+        written, python, pin=True
     )
-    assert selection_for("total", validator, written) == PerFile(validator, written)
+    # The agent follows: its own selection runs every kept file on the base commit.
+    following = selection_for(
+        "new_changed_lines", validator, written, per_test=python, agent_follows=True
+    )
+    assert following == PerTest(written, python, pin=False)
+    assert selection_for("total", validator, written, per_test=python) == PerFile(
+        validator, written
+    )
+    # A language without a selection test by test (JavaScript's) keeps the files whole.
+    assert JAVASCRIPT.per_test is None
+    assert selection_for("new_changed_lines", validator, written, per_test=None) == PerFile(
+        validator, written
+    )
     # The agent's files, validated as it wrote them, are kept file by file under either rule.
-    assert selection_for("new_changed_lines", validator, None) == PerFile(validator, None)
-    assert selection_for("total", validator, None) == PerFile(validator, None)
+    for rule in ("new_changed_lines", "total"):
+        assert selection_for(rule, validator, None, per_test=python) == PerFile(validator, None)
 
 
 @pytest.mark.usefixtures("isolated_registry")

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import pytest_runner, python_statements
+from jobs.languages.python.per_test import select_tests
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import LocalSandbox
-from jobs.testgen import line_sets
-from jobs.testgen.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from jobs.testgen.proof.measure import Measured, TestFiles, measure_mutants
 from tests.test_testgen import make_repo
 
@@ -133,7 +133,7 @@ async def test_a_candidate_is_kept_for_its_kills_not_for_an_unchecked_line(
     try:
         baseline = await baseline_run(sandbox, repo)
         (repo / CANDIDATES_PATH).write_text(CANDIDATES)
-        changed_exec = line_sets.changed_executable(repo, CHANGED, baseline.statements)
+        changed_exec = python_statements.changed_executable(repo, CHANGED, baseline.statements)
 
         async def on_mutants(files: list[str]) -> Measured | str:
             return await measure_mutants(

@@ -162,7 +162,7 @@ class Toy:
     name = "toy"
     label = "Toy"
     builds_tests = True
-    per_test = False
+    per_test = None  # its candidate files are kept whole
     mutants = False
     agent = False
     engines: tuple[str, ...] = ("toy",)
@@ -212,6 +212,16 @@ class Toy:
         self.calls.append("run_suite")
         return self._run(checkout, [])
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: dict[str, set[int]]
+    ) -> dict[str, set[int]]:
+        self.calls.append("changed_executable")
+        return {p: ls & statements.get(p, set()) for p, ls in changed.items()}
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        # a toy "function" is a line's first word
+        return [text.split()[0] for n, text in enumerate(source.splitlines(), 1) if n in lines]
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
@@ -229,6 +239,9 @@ class Toy:
     ) -> SuiteRun:
         self.calls.append(f"run_tests {' '.join(paths)}")
         return self._run(checkout, paths)
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        return False
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float
@@ -327,10 +340,15 @@ async def test_a_toy_language_and_engine_registered_from_outside_get_a_run(
     assert production.after is not None and production.after.covered_count == 2
     assert production.pinning is not None and production.pinning.outcomes == {TEST: "fails"}
     assert production.mutants is None  # the toy language says mutants cannot be put in it
+    # The plan's statements and functions are the language's too.
+    assert [(t.path, t.uncovered, t.functions) for t in production.targets] == [
+        (SOURCE, [2, 3], ["two", "three"])
+    ]
     assert toy.calls == [
         "syntax_errors",
         "install",  # the language installs its own dependencies: no pip for a toy
         "run_suite",
+        "changed_executable",
         "conventions",
         f"run_tests {TEST}",
         f"run_tests {TEST}",

@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import pytest_runner, python_statements
+from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets
-from jobs.testgen.per_test import Options, select_tests
+from jobs.testgen.per_test_selection import Options
 from tests.test_testgen import make_repo
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pynguin"
@@ -49,7 +50,7 @@ async def baseline_and_changed(repo: Path, changed: dict[str, set[int]]):  # typ
     base = await pytest_runner.run_pytest(
         sandbox, repo, ["tests/test_existing.py"], tag="base", timeout_s=60, measure=True
     )
-    return sandbox, base, line_sets.changed_executable(repo, changed, base.statements)
+    return sandbox, base, python_statements.changed_executable(repo, changed, base.statements)
 
 
 @pytest.mark.slow

@@ -17,7 +17,7 @@ from core.repo_config_file import InvalidConfig, parse_config
 from core.settings import Settings
 from jobs.checkrun import render_results
 from jobs.dependencies import ENV_DIR, install_dependencies
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import pytest_runner, python_statements
 from jobs.languages.python.base_commit import pin_on_base
 from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.suite_run import SuiteRun
@@ -26,7 +26,6 @@ from jobs.state import PartResult
 from jobs.testgen import (
     ChangeToTest,
     Delivered,
-    line_sets,
     produce_and_report,
     produce_tests,
     select,
@@ -502,7 +501,8 @@ def test_b():
 async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Path) -> None:
     """Both candidates cover the changed line; only test_b fails on the base commit."""
     from jobs.languages.python.base_commit import tests_failing_on_base
-    from jobs.testgen.per_test import Options, select_tests
+    from jobs.languages.python.per_test import select_tests
+    from jobs.testgen.per_test_selection import Options
 
     files = {"pkg/__init__.py": "", "tests/test_existing.py": "def test_nothing():\n    pass\n"}
     repo, base_sha = two_commits(
@@ -512,7 +512,9 @@ async def test_a_coverage_tie_goes_to_the_test_that_pins_the_change(tmp_path: Pa
     baseline = await pytest_runner.run_pytest(
         sandbox, repo, [], tag="b", timeout_s=60, measure=True
     )
-    changed_exec = line_sets.changed_executable(repo, {"pkg/grade.py": {2}}, baseline.statements)
+    changed_exec = python_statements.changed_executable(
+        repo, {"pkg/grade.py": {2}}, baseline.statements
+    )
     seen: list[dict[str, str]] = []
 
     async def on_base(texts: dict[str, str]) -> set[tuple[str, str]] | None:

@@ -10,7 +10,7 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.python import pytest_runner
+from jobs.languages.python import pytest_runner, python_statements
 from jobs.languages.python.python_backend import PYTHON
 from jobs.languages.python.python_conventions import detect
 from jobs.sandbox import LocalSandbox
@@ -71,7 +71,9 @@ async def test_baseline_measures_changed_lines(repo: Path) -> None:
         LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
     )
     assert run.ok and run.measured and run.passed == 1
-    changed = line_sets.changed_executable(repo, {"pkg/calc.py": set(range(1, 11))}, run.statements)
+    changed = python_statements.changed_executable(
+        repo, {"pkg/calc.py": set(range(1, 11))}, run.statements
+    )
     before = line_sets.ChangedCoverage(changed, line_sets.restrict(run.executed, changed))
     assert before.total == 8
     assert before.uncovered("pkg/calc.py") == {6, 7, 8, 9, 10}
@@ -94,7 +96,7 @@ async def test_baseline_survives_awkward_repos(
         LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
     )
     assert expected in run.describe()
-    changed = line_sets.changed_executable(repo, {"pkg/calc.py": {6, 7}}, run.statements)
+    changed = python_statements.changed_executable(repo, {"pkg/calc.py": {6, 7}}, run.statements)
     assert changed == {"pkg/calc.py": {6, 7}}  # statements known even if nothing imported it
 
 
@@ -104,7 +106,14 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "from pkg.calc import classify\n\n\ndef test_ok():\n    assert classify(0) == 'zero'\n\n"
         "\ndef test_wrong():\n    assert classify(1) == 'nope'\n"
     )
-    mixed = await validate(sandbox, repo, "tests/test_mixed_tandem.py", runs=3, timeout_s=60)
+    mixed = await validate(
+        sandbox,
+        repo,
+        "tests/test_mixed_tandem.py",
+        runs=3,
+        timeout_s=60,
+        language=PYTHON,
+    )
     assert mixed.passed and mixed.pruned == ["test_wrong"]
     assert "def test_wrong" not in (repo / "tests/test_mixed_tandem.py").read_text()
     assert mixed.executed["pkg/calc.py"] >= {6, 8, 9}
@@ -114,12 +123,26 @@ async def test_validation_prunes_failing_functions_and_discards_flaky(repo: Path
         "    if M.exists():\n        M.unlink()\n        raise AssertionError('again')\n"
         "    M.write_text('x')\n"
     )
-    flaky = await validate(sandbox, repo, "tests/test_flaky_tandem.py", runs=5, timeout_s=60)
+    flaky = await validate(
+        sandbox,
+        repo,
+        "tests/test_flaky_tandem.py",
+        runs=5,
+        timeout_s=60,
+        language=PYTHON,
+    )
     assert not flaky.passed
     assert flaky.reason.startswith("flaky: passed 1 run(s), then run 2 of 5 failed")
 
     (repo / "tests/test_empty_tandem.py").write_text("X = 1\n")
-    empty = await validate(sandbox, repo, "tests/test_empty_tandem.py", runs=2, timeout_s=60)
+    empty = await validate(
+        sandbox,
+        repo,
+        "tests/test_empty_tandem.py",
+        runs=2,
+        timeout_s=60,
+        language=PYTHON,
+    )
     assert (empty.passed, empty.reason) == (False, "no tests collected")
 
 
@@ -128,7 +151,7 @@ async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Pat
     baseline = await pytest_runner.run_pytest(
         sandbox, repo, [], tag="b", timeout_s=60, measure=True
     )
-    changed = line_sets.changed_executable(
+    changed = python_statements.changed_executable(
         repo, {"pkg/calc.py": set(range(5, 11))}, baseline.statements
     )
     files = {
@@ -142,7 +165,7 @@ async def test_coverage_filter_keeps_only_files_that_add_changed_lines(repo: Pat
     passed = []
     for path, text in files.items():
         (repo / path).write_text(text)
-        passed.append(await validate(sandbox, repo, path, runs=1, timeout_s=60))
+        passed.append(await validate(sandbox, repo, path, runs=1, timeout_s=60, language=PYTHON))
     verdicts, covered = select(
         passed, baseline, changed, "new_changed_lines", is_test=PYTHON.is_test_file
     )
@@ -164,9 +187,11 @@ async def test_plan_prioritises_uncovered_lines_and_caps_files(repo: Path) -> No
     run = await pytest_runner.run_pytest(
         LocalSandbox(), repo, [], tag="b", timeout_s=60, measure=True
     )
-    exec_ = line_sets.changed_executable(repo, changed, run.statements)
+    exec_ = python_statements.changed_executable(repo, changed, run.statements)
     before = line_sets.ChangedCoverage(exec_, line_sets.restrict(run.executed, exec_))
-    targets, left_out = plan_targets(repo, changed, before, max_files=2)
+    targets, left_out = plan_targets(
+        repo, changed, before, max_files=2, functions_touching=PYTHON.functions_touching
+    )
     assert [t.path for t in targets] == ["pkg/m2.py", "pkg/m1.py"]
     assert any("pkg/m0.py" in note and "max_files (2)" in note for note in left_out)
     assert any("pkg/calc.py" in note and "covered already" in note for note in left_out)
@@ -181,7 +206,9 @@ def test_conventions_and_prompt_carry_the_evidence(repo: Path) -> None:
         {"test_generation": {"instructions": "Use hypothesis where it helps."}}
     )
     before = line_sets.ChangedCoverage({"pkg/calc.py": {6, 7}}, {})
-    targets, _ = plan_targets(repo, {"pkg/calc.py": {6, 7}}, before, 10)
+    targets, _ = plan_targets(
+        repo, {"pkg/calc.py": {6, 7}}, before, 10, functions_touching=PYTHON.functions_touching
+    )
     prompt = build_prompt(targets, repo, conventions, config.test_generation)
     assert f"repository at {repo}.\n" in prompt
     assert "Changed lines no existing test covers: 6-7" in prompt

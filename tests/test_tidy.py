@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.testgen.tidy import (
+from jobs.languages.python.tidy import (
     Raised,
     TidyError,
     case_lines,
@@ -21,8 +21,8 @@ from jobs.testgen.tidy import (
     split_tests,
     to_raises,
 )
-from jobs.testgen.tidy_names import name_tests, snake
-from jobs.testgen.tidy_review import review
+from jobs.languages.python.tidy_names import name_tests, snake
+from jobs.languages.python.tidy_review import review
 
 FIXTURES = Path(__file__).parent / "fixtures" / "pynguin"
 PYNGUIN_CALC = (FIXTURES / "test_calc.py.txt").read_text()

@@ -20,7 +20,7 @@ from unidiff import PatchSet
 
 from bench.realprs.cases import Case
 from bench.realprs.gitrun import git
-from jobs.testgen.line_sets import statement_starts
+from jobs.languages.python.python_statements import statement_starts
 
 BASE_DEPS = ("pytest", "coverage")
 TEST_FILE = re.compile(r"(^|/)(tests?|testing)/|(^|/)test_[^/]*\.py$|_test\.py$|(^|/)conftest\.py$")
@@ -75,7 +75,7 @@ def changed_lines(clone: Path, base: str, head: str) -> dict[str, set[int]]:
 def executable(checkout: Path, lines: dict[str, set[int]]) -> dict[str, set[int]]:
     """The changed lines coverage counts as statements (executable lines) in the head, a changed
     line inside a multi-line statement counting as that statement (Tandem's own rule,
-    :func:`jobs.testgen.line_sets.statement_starts`)."""
+    :func:`jobs.languages.python.python_statements.statement_starts`)."""
     cov = coverage.Coverage(data_file=None, config_file=False)
     result: dict[str, set[int]] = {}
     for path, numbers in lines.items():

@@ -11,7 +11,7 @@ Every backend fills the same types.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal, Protocol
@@ -24,6 +24,7 @@ if (
     TYPE_CHECKING
 ):  # types only: importing jobs.testgen here would load all of it, which imports this
     from jobs.sandbox import Sandbox
+    from jobs.testgen.per_test_selection import SelectTests
     from jobs.testgen.pin import BrokenTests, Pinning
 
 Lines = dict[str, set[int]]  # repository-relative path -> line numbers
@@ -50,29 +51,6 @@ class InstallRequest:
     timeout_s: float
 
 
-class RunTests(Protocol):
-    """One run of the given test files (all of the suite when empty) in the sandbox; with
-    ``measure``, under coverage. ``tag`` names the run's files in the work dir."""
-
-    def __call__(
-        self,
-        sandbox: Sandbox,
-        checkout: Path,
-        paths: list[str],
-        *,
-        tag: str,
-        timeout_s: float,
-        measure: bool,
-    ) -> Awaitable[SuiteRun]: ...
-
-
-class TestsAmong(Protocol):
-    """Which of the untracked files an engine left in the checkout (repository-relative) are
-    test files the language's runner collects (a :meth:`Language.tests_among`)."""
-
-    def __call__(self, checkout: Path, untracked: list[str]) -> list[str]: ...
-
-
 class Language(Protocol):
     """Everything language-specific that a run of test generation decides on."""
 
@@ -81,14 +59,19 @@ class Language(Protocol):
     # False: its changed files are recognised and reported, but no tests are generated for
     # them yet (the part says so, never ✅).
     builds_tests: bool
-    # Whether its tests' lines can be told apart per test in one run (:mod:`jobs.testgen.per_test`);
-    # without it, candidates are kept file by file.
-    per_test: bool
     # Whether the mutants of :mod:`jobs.testgen.proof` can be put into its changed lines.
     mutants: bool
     # Whether the OpenHands agent's prompts and the new files it is judged by serve it; without,
     # a portfolio with the agent runs its offline fallback (:func:`jobs.testgen.stages.scope`).
     agent: bool
+
+    @property
+    def per_test(self) -> SelectTests | None:
+        """Its selection test by test (:mod:`jobs.testgen.per_test_selection`), where its
+        tests' lines can be told apart per test in one run (Python's:
+        :func:`jobs.languages.python.per_test.select_tests`); None: the offline engines'
+        candidates are kept file by file, as the agent's are."""
+        ...
 
     @property
     def engines(self) -> tuple[str, ...]:
@@ -133,6 +116,20 @@ class Language(Protocol):
         with which lines of ``sources`` (the changed files) each test runs."""
         ...
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: Lines
+    ) -> Lines:
+        """The changed lines of ``changed`` (its sources) that are statements, as the language's
+        coverage counts them: of a file the suite measured, among its ``statements`` (the
+        run's); of one it did not, as a parse of it (never a run) says."""
+        ...
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        """The qualified names of the functions of ``source`` (one of its files' text) that
+        hold one of ``lines``, for the plan's targets and the agent's prompt (parsed, never
+        run)."""
+        ...
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
@@ -150,8 +147,17 @@ class Language(Protocol):
         timeout_s: float,
         measure: bool,
     ) -> SuiteRun:
-        """One run of the given test files (a :class:`RunTests`); validation runs a candidate
-        ``flaky_runs`` times through it (:class:`jobs.testgen.validation.Validator`)."""
+        """One run of the given test files (all of the suite when empty) in the sandbox; with
+        ``measure``, under coverage; ``tag`` names the run's files in the work dir. Validation
+        runs a candidate ``flaky_runs`` times through it
+        (:class:`jobs.testgen.validation.Validator`, which asks for a
+        :class:`jobs.testgen.validation.TestRunner`)."""
+        ...
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        """Remove the named top-level tests from one of its test files (repository-relative):
+        True when some test is left; False, and nothing removed, otherwise (validation's, where
+        only some of a candidate's tests fail)."""
         ...
 
     async def pin_on_base(
@@ -191,7 +197,7 @@ class Language(Protocol):
     def tests_among(self, checkout: Path, untracked: list[str]) -> list[str]:
         """The test files among new untracked ones (repository-relative), by the names and
         folders its runner collects: what the agent wrote that validation runs (a
-        :class:`TestsAmong`)."""
+        :class:`jobs.testgen.validation.TestsAmong`)."""
         ...
 
 

@@ -8,14 +8,15 @@ named in the part's report, never lost and never ✅.
 Adding a language: write a package ``jobs/languages/<name>/`` with a class that has what
 :class:`.language_protocol.Language` asks (a name, a label, which files it owns and which are
 tests, its sources of a change, its dependency install, running its suite under coverage,
-running given test files, the base commit's runs, its conventions (a
+which changed lines are statements and which functions hold them, running given test files,
+the base commit's runs, its conventions (a
 :class:`~jobs.languages.conventions.Conventions`, with how the agent's prompts name its runner,
 where a new test goes and the command that runs one: ``Conventions.prompting``), which new files
-are tests its runner collects (``tests_among``), its offline engines, and whether it has per-test
-line sets, mutants and the agent), and add one line to ``LANGUAGES`` below (or call
-:func:`register`). Everything it runs stays in its package (Python's: :mod:`.python`); the
-stages of :mod:`jobs.testgen.stages` reach it only through :func:`change_for` and
-``Context.language``.
+are tests its runner collects (``tests_among``), its offline engines, its selection test by
+test or None (``per_test``), and whether it has mutants and the agent), and add one line to
+``LANGUAGES`` below (or call :func:`register`). Everything it runs stays in its package
+(Python's: :mod:`.python`); the stages of :mod:`jobs.testgen.stages` reach it only through
+:func:`change_for` and ``Context.language``.
 
 Adding an engine: write one module with a class that has ``name``, ``label``, ``share`` and
 ``async generate(workspace, targets)`` (see :mod:`jobs.testgen.engines.characterize`), and add

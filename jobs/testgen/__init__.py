@@ -17,18 +17,22 @@ the :class:`jobs.languages.language_protocol.Language` protocol (:mod:`jobs.lang
   :mod:`.tests_report` renders); the plan (:mod:`.targets`), the budget (:mod:`.budget`),
   line-set arithmetic (:mod:`.line_sets`);
 - validation (:mod:`.validation`), the two keep rules (:mod:`.keep`, :mod:`.selection` per file,
-  :mod:`.per_test` per test, with :mod:`.per_test_choice`, :mod:`.per_test_measure` and the
-  tidying of :mod:`.tidy`, :mod:`.tidy_names`, :mod:`.tidy_review`), the base commit's verdicts
+  the language's ``Language.per_test`` per test, given and filling the types of
+  :mod:`.per_test_selection`), the base commit's verdicts
   (:mod:`.pin`, the base tree :mod:`.base_tree`), the mutants (:mod:`.proof`);
 - the engines (:mod:`.engines`: the protocol, the registry and portfolios, the agent, the offline
   engines and the helpers only they use);
 - the agent's prompts (:mod:`.prompts`) and delivery (:mod:`.deliver`).
 
 Python (:mod:`jobs.languages.python`) runs pytest under coverage.py (its ``pytest_runner``), the
-base commit's runs (``base_commit``) and reads its conventions (``python_conventions``); the
-per-test rule, the tidying and the mutants work on Python's ``ast`` and pytest, and run only
-where the run's language says it has them (``Language.per_test``, ``Language.mutants``). A change
-whose only sources are in a language that builds no tests yet is skipped with that reason.
+base commit's runs (``base_commit``), reads its conventions (``python_conventions``), its changed
+statements and the functions they are in (``python_statements``), prunes a candidate's failing
+tests (``pruning``), and selects test by test
+(``per_test``, with ``per_test_choice``, ``per_test_measure`` and the tidying of ``tidy``,
+``tidy_names``, ``tidy_review``): the stages reach all of it through the protocol. The mutants
+(:mod:`.proof`) work on Python's ``ast`` and pytest, and run only where the run's language says
+it has them (``Language.mutants``). A change whose only sources are in a language that builds no
+tests yet is skipped with that reason.
 
 Adding a language or an engine: :mod:`jobs.languages.language_registry` says how (one module
 and one registration each; ``tests/test_languages.py`` registers a toy of each from outside).
@@ -40,7 +44,8 @@ Evidence, in order:
    (``Language.run_suite``). Failing tests, collection errors and a repository without tests
    are reported, not fatal: whatever ran counts.
 2. **Plan** (:func:`.stages.plan`, :mod:`.targets`): changed statements nothing covers, per
-   file, with the functions they are in; files ordered by that count and capped by
+   file (``Language.changed_executable``), with the functions they are in
+   (``Language.functions_touching``); files ordered by that count and capped by
    ``max_files`` (the rest is named in the report). Where the existing tests run every changed
    line, the mutants of the changed lines run against them first (:func:`.stages.survivors`),
    and the engines write tests only where some survive.
@@ -51,7 +56,7 @@ Evidence, in order:
    LLM and ``engine: auto``, the offline engines come first, and the agent builds on what
    they kept.
 4. **Validation and selection** (:mod:`.keep`: one ``Selection`` interface, two rules chosen
-   in ``selection_for``). Per test (:mod:`.per_test`), for the offline engines' candidates
+   in ``selection_for``). Per test (``Language.per_test``), for the offline engines' candidates
    under ``keep_rule: new_changed_lines`` in a language that tells tests apart (Python):
    each test tidied, validated and kept greedily by what it newly proves. Otherwise per file
    (:mod:`.validation`, :mod:`.selection`), for the agent's files and under

@@ -1,8 +1,10 @@
 """Which candidate tests a production keeps: one interface (:class:`Selection`), two rules, and
 :func:`selection_for`, the one place that chooses between them.
 
-- **Per test** (:class:`PerTest`, :mod:`.per_test`): the offline engines' candidates under
-  ``keep_rule: new_changed_lines``. Each test is tidied, validated and kept greedily for what
+- **Per test** (:class:`PerTest`): the offline engines' candidates under
+  ``keep_rule: new_changed_lines``, in a language that selects test by test (its
+  ``Language.per_test``, a :class:`.per_test_selection.SelectTests`; Python's:
+  :mod:`jobs.languages.python.per_test`). Each test is tidied, validated and kept greedily for what
   it proves that nothing else does (changed lines it runs and checks, mutants it kills,
   functions it pins: the kill matrix, :func:`kill_matrix`), so one bad test never sinks a
   file. The kept files then run on the base commit
@@ -21,7 +23,7 @@ from typing import Protocol
 
 from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
-from jobs.testgen.per_test import OnMutants, Options, select_tests
+from jobs.testgen.per_test_selection import OnMutants, Options, SelectTests
 from jobs.testgen.pin import Pinning, verdict_note
 from jobs.testgen.production import Production
 from jobs.testgen.proof import worth
@@ -42,26 +44,29 @@ def selection_for(
     validator: Validator,
     written: list[str] | None,
     *,
+    per_test: SelectTests | None,
     agent_follows: bool = False,
-    per_test: bool = True,
 ) -> Selection:
     """The rule for these candidates. ``written``: the offline engines' candidate files; None
     for the agent's, which ``validator`` validated as it wrote them. ``agent_follows``: the
     agent writes more after these, and its selection runs every kept file on the base.
-    ``per_test``: whether the run's language tells its tests' lines apart per test
-    (``Language.per_test``); without it, files are kept whole."""
-    if written is not None and keep_rule == "new_changed_lines" and per_test:
-        return PerTest(written, pin=not agent_follows)
+    ``per_test``: the run's language's selection test by test (``Language.per_test``); None:
+    files are kept whole."""
+    if written is not None and keep_rule == "new_changed_lines" and per_test is not None:
+        return PerTest(written, per_test, pin=not agent_follows)
     return PerFile(validator, written)
 
 
 @dataclass(frozen=True)
 class PerTest:
     candidates: list[str]
+    select: SelectTests  # the run's language's (Language.per_test)
     pin: bool = True  # run the kept files on the base commit afterwards
 
     async def keep(self, ctx: Context, production: Production, plan: Plan) -> None:
-        await select_offline_tests(ctx, production, plan, self.candidates, score=self.pin)
+        await select_offline_tests(
+            ctx, production, plan, (self.candidates, self.select), score=self.pin
+        )
         for path in self.candidates:  # what was not kept must not pass for the agent's work
             if path not in production.kept:
                 (ctx.checkout / path).unlink(missing_ok=True)
@@ -168,8 +173,8 @@ def kill_matrix(
     ctx: Context, production: Production, plan: Plan, candidates: list[str]
 ) -> OnMutants:
     """The mutants of the changed lines against the existing tests and the candidate files
-    selection names (:func:`.per_test.select_tests`' ``on_mutants``), bounded as the mutant
-    stage is; the candidates it does not name are not collected."""
+    selection names (a :class:`.per_test_selection.SelectTests`' ``on_mutants``), bounded as
+    the mutant stage is; the candidates it does not name are not collected."""
 
     async def run(files: list[str]) -> Measured | str:
         if not ctx.language.mutants:
@@ -192,15 +197,23 @@ def kill_matrix(
 
 
 async def select_offline_tests(
-    ctx: Context, production: Production, plan: Plan, candidates: list[str], *, score: bool = True
+    ctx: Context,
+    production: Production,
+    plan: Plan,
+    tests: tuple[list[str], SelectTests],
+    *,
+    score: bool = True,
 ) -> None:
     """The offline engines' tests, one by one: tidied, validated, and kept for what each proves
     that nothing else does (:mod:`.proof.worth`: changed lines it runs and checks, mutants it
-    kills, functions it pins), so one bad test never sinks a file. ``score``: no tests follow,
-    so the kill matrix also gives the mutant score (the mutant stage need not run again)."""
+    kills, functions it pins), so one bad test never sinks a file. ``tests``: the candidate
+    files, and the run's language's selection that splits and measures them. ``score``: no
+    tests follow, so the kill matrix also gives the mutant score (the mutant stage need not
+    run again)."""
     ctx.step("validating each generated test and keeping those that prove something new")
     started = time.monotonic()
     base_sha, runs = ctx.base_sha, ctx.tg.flaky_runs
+    candidates, select_tests = tests
 
     async def failing_on_base(files: dict[str, str]) -> set[tuple[str, str]] | None:
         """Which candidates pin the change, so that a coverage tie goes to one that does."""

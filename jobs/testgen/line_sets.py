@@ -2,56 +2,16 @@
 
 A measurement is a set of executed statement lines per file. Runs are combined as set unions:
 "baseline + new file" is the baseline's lines plus the lines the new file's own run executed,
-so each candidate costs one coverage run, not a rerun of the whole suite. The only thing done to
-PR code outside the sandbox is *parsing* it (``coverage.parser.PythonParser``) to know which
-changed lines are statements, for files that no test imported.
+so each candidate costs one coverage run, not a rerun of the whole suite. Which changed lines
+are statements is the language's (``Language.changed_executable``; Python's parses a file no
+test imported, never runs it: :mod:`jobs.languages.python.python_statements`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from coverage.parser import PythonParser
 
 Lines = dict[str, set[int]]  # repo-relative path -> line numbers
-
-
-def _parsed(checkout: Path, path: str) -> tuple[list[str], PythonParser] | None:
-    from coverage.parser import PythonParser
-
-    try:
-        text = (checkout / path).read_text(encoding="utf-8", errors="replace")
-        parser = PythonParser(text=text, filename=path)
-        parser.parse_source()
-    except Exception:  # a syntax error or anything else: nothing measurable
-        return None
-    return text.splitlines(), parser
-
-
-def executable_lines(checkout: Path, path: str) -> set[int]:
-    """Statement lines of a file no test imported (parsed, never executed)."""
-    parsed = _parsed(checkout, path)
-    return set(parsed[1].statements) if parsed else set()
-
-
-def statement_starts(checkout: Path, path: str, lines: set[int]) -> set[int]:
-    """The first lines of the statements that ``lines`` of a Python file are part of. Coverage
-    counts a multi-line statement on its first line only, so a change to an element of a
-    multi-line literal or call (a dict entry, a list item, an argument) changes that statement:
-    without this it was "no changed statement", and nothing was tested. Blank and comment-only
-    lines change no statement. A file that does not parse, or is not Python, keeps its lines."""
-    return _starts(_parsed(checkout, path) if path.endswith(".py") else None, lines)
-
-
-def _starts(parsed: tuple[list[str], PythonParser] | None, lines: set[int]) -> set[int]:
-    if parsed is None:
-        return lines
-    text, parser = parsed
-    code = {n for n in lines if 0 < n <= len(text) and text[n - 1].strip()[:1] not in ("", "#")}
-    return set(parser.first_lines(code))
 
 
 @dataclass
@@ -74,19 +34,6 @@ class ChangedCoverage:
 
     def uncovered(self, path: str) -> set[int]:
         return self.executable.get(path, set()) - self.covered.get(path, set())
-
-
-def changed_executable(checkout: Path, changed: dict[str, set[int]], statements: Lines) -> Lines:
-    result: Lines = {}
-    for path, lines in changed.items():
-        known = statements.get(path)
-        python = path.endswith(".py")
-        # one parse serves both: the statements of a file no run measured, and the starts
-        parsed = _parsed(checkout, path) if python or known is None else None
-        if known is None:
-            known = set(parsed[1].statements) if parsed else set()
-        result[path] = _starts(parsed if python else None, lines) & known
-    return result
 
 
 def union(*measurements: Lines) -> Lines:

@@ -9,7 +9,6 @@ from pathlib import Path
 
 from core.repo_config import TestGeneration
 from jobs.languages.conventions import Conventions, Prompting
-from jobs.languages.python.python_conventions import detect
 from jobs.testgen.proof.score import Outcome
 from jobs.testgen.targets import MAX_EXCERPT_LINES, Target, compress, excerpt
 from jobs.testgen.validation import Validation
@@ -35,15 +34,15 @@ def output_dir_for(tg: TestGeneration, conventions: Conventions) -> str:
 def build_prompt(
     targets: list[Target],
     checkout: Path,
-    conventions: Conventions | None = None,
+    conventions: Conventions,
     tg: TestGeneration | None = None,
     kept: list[str] | None = None,
 ) -> str:
     """The first conversation's prompt. ``kept``: test files the offline engines wrote and
     Tandem kept already; the lines listed are the ones they left uncovered. The runner, where
-    new files go and how one runs come from the conventions (:meth:`Conventions.prompting`)."""
+    new files go and how one runs come from the run's language's conventions
+    (:meth:`Conventions.prompting`)."""
     tg = tg or TestGeneration()
-    conventions = conventions or detect(checkout)
     out = output_dir_for(tg, conventions)
     terms = conventions.prompting()
     rules = "".join(f"- {_at(rule, out)}\n" for rule in terms.rules)

@@ -196,10 +196,16 @@ def plan(
 ) -> Plan | None:
     """The changed lines nothing covers, per file (None: nothing to do, and why)."""
     tg = ctx.tg
-    changed_exec = line_sets.changed_executable(ctx.checkout, sources, run.statements)
+    changed_exec = ctx.language.changed_executable(ctx.checkout, sources, run.statements)
     before = line_sets.ChangedCoverage(changed_exec, line_sets.restrict(run.executed, changed_exec))
     production.before = production.after = before
-    targets, left_out = plan_targets(ctx.checkout, sources, before, tg.max_files)
+    targets, left_out = plan_targets(
+        ctx.checkout,
+        sources,
+        before,
+        tg.max_files,
+        functions_touching=ctx.language.functions_touching,
+    )
     production.targets, production.left_out = targets, left_out
     # Running every changed line is not testing it: where the existing tests run them all, the
     # engines that compare base and head still look for what they do differently, to pin it.
@@ -217,7 +223,7 @@ def plan(
         not targets
         and before.total > 0
         and ctx.language.mutants
-        and ctx.language.per_test
+        and ctx.language.per_test is not None
         and bool(portfolio.engines)
         and tg.coverage.keep_rule == "new_changed_lines"
     )
@@ -258,7 +264,12 @@ async def survivors(ctx: Context, production: Production, plan: Plan) -> Plan | 
     left = score.alive if score is not None else 0
     if left:
         targets, left_out = plan_targets(
-            ctx.checkout, plan.sources, plan.before, ctx.tg.max_files, covered_too=True
+            ctx.checkout,
+            plan.sources,
+            plan.before,
+            ctx.tg.max_files,
+            functions_touching=ctx.language.functions_touching,
+            covered_too=True,
         )
         production.targets, production.left_out = targets, left_out
         production.notes.append(
@@ -329,7 +340,7 @@ async def generate(ctx: Context, production: Production, plan: Plan) -> None:
         timeout_s=ctx.settings.test_timeout_s,
         budget=ctx.budget,
         step=ctx.step,
-        run_tests=ctx.language.run_tests,
+        language=ctx.language,
     )
     rule, per_test = ctx.tg.coverage.keep_rule, ctx.language.per_test
     if plan.pin_only:
@@ -365,7 +376,13 @@ async def _offline_then_agent(
         await selection.keep(ctx, production, plan)
         if production.after is not None:
             covered_first = production.after.covered
-    goal = CoverageGoal(plan.sources, plan.changed_exec, covered_first, tg.max_files)
+    goal = CoverageGoal(
+        plan.sources,
+        plan.changed_exec,
+        covered_first,
+        tg.max_files,
+        ctx.language.functions_touching,
+    )
     remaining = goal.remaining(ctx.checkout, [])
     if not remaining and not plan.all_run:
         production.notes.append(
@@ -382,7 +399,9 @@ async def _offline_then_agent(
     production.notes.extend(rounds.notes)
     production.fix_rounds = rounds.fix_rounds
     production.coverage_rounds = rounds.coverage_rounds
-    await selection_for(tg.coverage.keep_rule, validator, None).keep(ctx, production, plan)
+    await selection_for(tg.coverage.keep_rule, validator, None, per_test=None).keep(
+        ctx, production, plan
+    )
 
 
 async def candidates(

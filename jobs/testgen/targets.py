@@ -1,19 +1,21 @@
 """What to write tests for: the changed statements no existing test covers in the changed
 source files (which files those are is the language's: :mod:`jobs.languages`), and the
-functions those statements are in.
-
-Source files are only parsed (``ast``) and read here, never executed.
+functions those statements are in (the language's ``functions_touching``, which parses the
+source, never runs it).
 """
 
 from __future__ import annotations
 
-import ast
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.testgen import line_sets
 
 MAX_EXCERPT_LINES = 40
+# A source's text and some of its lines in; the qualified names of the functions that hold one
+# of them out (the run's language's ``Language.functions_touching``).
+FunctionsTouching = Callable[[str, set[int]], list[str]]
 
 
 @dataclass(frozen=True)
@@ -27,39 +29,18 @@ class Target:
     uncovered_functions: list[str] = field(default_factory=list)
 
 
-def functions_touching(source: str, lines: set[int]) -> list[str]:
-    """Qualified names of the functions that contain a changed line."""
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError):
-        return []
-    names: list[str] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-                qualified = f"{prefix}{child.name}"
-                end = child.end_lineno or child.lineno
-                if isinstance(child, ast.ClassDef):
-                    visit(child, qualified + ".")
-                elif any(child.lineno <= line <= end for line in lines):
-                    names.append(qualified)
-                    visit(child, qualified + ".")
-
-    visit(tree, "")
-    return names
-
-
 def plan_targets(
     checkout: Path,
     sources: dict[str, set[int]],
     before: line_sets.ChangedCoverage,
     max_files: int,
     *,
+    functions_touching: FunctionsTouching,
     covered_too: bool = False,
 ) -> tuple[list[Target], list[str]]:
     """Files with uncovered changed statements, most uncovered first, capped at ``max_files``
-    (``covered_too``: also those whose changed statements all run, after them). Returns the
+    (``covered_too``: also those whose changed statements all run, after them), with the
+    functions their lines are in (``functions_touching``: the run's language's). Returns the
     targets and one line per file left out."""
     ranked: list[Target] = []
     left_out: list[str] = []

@@ -8,21 +8,51 @@ tracked files it was not allowed to make (reverted).
 
 from __future__ import annotations
 
-import ast
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from jobs import git
-from jobs.languages.language_protocol import RunTests, TestsAmong
-from jobs.languages.python import pytest_runner
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets
 from jobs.testgen.budget import Budget
 
 MAX_TEST_FILE_BYTES = 200_000
+
+
+class TestRunner(Protocol):
+    """What validation asks of the run's language (a
+    :class:`~jobs.languages.language_protocol.Language` is one)."""
+
+    async def run_tests(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        paths: list[str],
+        *,
+        tag: str,
+        timeout_s: float,
+        measure: bool,
+    ) -> SuiteRun:
+        """One run of the given test files (all of the suite when empty) in the sandbox; with
+        ``measure``, under coverage. ``tag`` names the run's files in the work dir."""
+        ...
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        """Remove the named top-level tests from a test file (repository-relative): True when
+        some test is left; False, and nothing removed, otherwise."""
+        ...
+
+
+class TestsAmong(Protocol):
+    """Which of the untracked files an engine left in the checkout (repository-relative) are
+    test files the language's runner collects (a
+    :meth:`~jobs.languages.language_protocol.Language.tests_among`)."""
+
+    def __call__(self, checkout: Path, untracked: list[str]) -> list[str]: ...
 
 
 @dataclass
@@ -73,31 +103,6 @@ async def revert_changes(checkout: Path) -> list[str]:
     return changed
 
 
-def prune(checkout: Path, path: str, functions: set[str]) -> bool:
-    """Remove top-level test functions from a file. True when some test is left."""
-    file = checkout / path
-    text = file.read_text(encoding="utf-8")
-    try:
-        tree = ast.parse(text)
-    except SyntaxError:
-        return False
-    drop: list[tuple[int, int]] = []
-    remaining = 0
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name in functions:
-            start = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            drop.append((start, node.end_lineno or node.lineno))
-        elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-            remaining += node.name.startswith(("test", "Test"))
-    if not drop or not remaining:
-        return False
-    lines = text.splitlines(keepends=True)
-    for start, end in sorted(drop, reverse=True):
-        del lines[start - 1 : end]
-    file.write_text("".join(lines))
-    return True
-
-
 async def validate(
     sandbox: Sandbox,
     checkout: Path,
@@ -106,10 +111,11 @@ async def validate(
     runs: int,
     timeout_s: float,
     budget: Budget | None = None,
-    run_tests: RunTests = pytest_runner.run_pytest,
+    language: TestRunner,
 ) -> Validation:
-    """Run one test file ``runs`` times (through the run's language: ``run_tests``); the first
-    run is measured with coverage."""
+    """Run one test file ``runs`` times (through the run's language: its ``run_tests``); the
+    first run is measured with coverage. Where only some of its tests fail, the language
+    removes them (its ``prune_tests``) and the rest must pass every run again."""
     file = checkout / path
     if not file.is_file():
         return Validation(path, False, "file was removed")
@@ -128,7 +134,7 @@ async def validate(
                     False,
                     f"not validated: wall-time budget reached after {number - 1} of {runs} runs",
                 )
-            run = await run_tests(
+            run = await language.run_tests(
                 sandbox,
                 checkout,
                 [path],
@@ -161,7 +167,7 @@ async def validate(
             and run.status == "failed"
             and run.failures
             and None not in functions
-            and prune(checkout, path, {f for f in functions if f})
+            and language.prune_tests(checkout, path, {f for f in functions if f})
         ):
             pruned = sorted(f for f in functions if f)
             continue
@@ -195,8 +201,8 @@ class Validator:
     timeout_s: float
     budget: Budget
     step: Callable[[str], None]
+    language: TestRunner  # the run's language: its runs and its pruning of failing tests
     results: dict[str, Validation] = field(default_factory=dict)
-    run_tests: RunTests = pytest_runner.run_pytest  # one run, of the run's language
 
     async def validate_all(self, paths: list[str]) -> list[Validation]:
         validated = []
@@ -209,7 +215,7 @@ class Validator:
                 runs=self.runs,
                 timeout_s=self.timeout_s,
                 budget=self.budget,
-                run_tests=self.run_tests,
+                language=self.language,
             )
             if v.reason.startswith("not validated: wall-time"):
                 self.budget.note("wall-time budget reached during validation")

@@ -29,6 +29,7 @@ from jobs.languages.language_protocol import Installed, InstallRequest
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.engines.registry import JAVASCRIPT_ENGINES, register
+from jobs.testgen.per_test_selection import SelectTests
 from jobs.testgen.pin import BrokenTests, Pinning
 
 
@@ -36,7 +37,7 @@ class JavaScript:
     name = "javascript"
     label = "JavaScript/TypeScript"
     builds_tests = True
-    per_test = False
+    per_test: SelectTests | None = None  # its candidate files are kept whole
     mutants = False
     agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES
@@ -86,6 +87,16 @@ class JavaScript:
     ) -> SuiteRun:
         return await javascript_runs.run_suite(sandbox, checkout, sources, timeout_s=timeout_s)
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: dict[str, set[int]]
+    ) -> dict[str, set[int]]:
+        # istanbul's statements, which count a statement on each of its lines' starts: a file
+        # the suite did not measure is not parsed here (the TypeScript compiler API: issue 20)
+        return {path: lines & statements.get(path, set()) for path, lines in changed.items()}
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        return []  # its engine finds the changed exports itself (.export_scan.cjs)
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
@@ -104,6 +115,9 @@ class JavaScript:
         return await javascript_runs.run_tests(
             sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
         )
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        return False  # not parsed here yet: a file with a failing test is discarded whole
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float

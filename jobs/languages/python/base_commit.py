@@ -47,7 +47,6 @@ from jobs.testgen.pin import (
     Pinning,
     classify_broken,
     classify_pinning,
-    failing_tests,
 )
 
 MAX_RESULTS_BYTES = 20_000_000
@@ -313,3 +312,34 @@ def function_line(file: Path, classes: list[str], name: str) -> int:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and node.name == function:
             return node.lineno
     return 1
+
+
+def failing_tests(files: dict[str, str], run: BaseRun, refused: list[str]) -> set[tuple[str, str]]:
+    """(path, top-level test name) failing in one base run of ``files`` (path -> text): a
+    failed test (any of a class's), or every test of a file that did not import."""
+    if run.problem() is not None:
+        return set()
+    failing = {
+        (t.path, t.nodeid.split("::")[1].split("[")[0])
+        for t in run.tests
+        if t.outcome == "failed" and t.nodeid.count("::") >= 1 and t.path not in refused
+    }
+    for path in sorted(run.collect_errors & set(files)):
+        if path not in refused:
+            failing |= {(path, name) for name in top_level_tests(files[path])}
+    return failing
+
+
+def top_level_tests(text: str) -> list[str]:
+    """The names of a test file's top-level test functions and classes (parsed, never run)."""
+    try:
+        tree = ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    functions = ast.FunctionDef | ast.AsyncFunctionDef
+    return [
+        node.name
+        for node in tree.body
+        if (isinstance(node, functions) and node.name.startswith("test"))
+        or (isinstance(node, ast.ClassDef) and node.name.startswith("Test"))
+    ]

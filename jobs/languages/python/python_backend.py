@@ -1,8 +1,11 @@
 """The Python backend: :data:`PYTHON`, a :class:`~jobs.languages.language_protocol.Language` that
 delegates to the modules doing the work: pytest under coverage.py (:mod:`.pytest_runner`), the
 base-commit runs (:mod:`.base_commit`), the test conventions (:mod:`.python_conventions`), the
-test-file predicate (:mod:`.testfiles`), and the offline engines of :mod:`jobs.testgen.engines`,
-all of which write Python tests.
+test-file predicate (:mod:`.testfiles`), its statements and functions as a parse sees them
+(:mod:`.python_statements`), the pruning of failing tests (:mod:`.pruning`), the selection
+test by test (:mod:`.per_test`, with :mod:`.per_test_choice`, :mod:`.per_test_measure` and the
+tidying of :mod:`.tidy`, :mod:`.tidy_names`, :mod:`.tidy_review`), and the offline engines of
+:mod:`jobs.testgen.engines`, all of which write Python tests.
 """
 
 from __future__ import annotations
@@ -14,12 +17,20 @@ from pathlib import Path
 from jobs import dependencies
 from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
-from jobs.languages.python import base_commit, pytest_runner, testfiles
+from jobs.languages.python import (
+    base_commit,
+    pruning,
+    pytest_runner,
+    python_statements,
+    testfiles,
+)
+from jobs.languages.python.per_test import select_tests
 from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
 from jobs.sandbox import Sandbox
 from jobs.testgen.engines import registry as engine_registry
+from jobs.testgen.per_test_selection import SelectTests
 from jobs.testgen.pin import BrokenTests, Pinning
 
 Lines = dict[str, set[int]]
@@ -29,9 +40,12 @@ class Python:
     name = "python"
     label = "Python"
     builds_tests = True
-    per_test = True  # coverage.py's dynamic contexts (jobs.testgen.per_test)
     mutants = True  # jobs.testgen.proof mutates Python's ast
     agent = True  # the agent's prompts and its new files are pytest's
+
+    @property
+    def per_test(self) -> SelectTests:
+        return select_tests  # each test's lines from one run (scripts/tandem_per_test.py)
 
     @property
     def engines(self) -> tuple[str, ...]:
@@ -94,6 +108,14 @@ class Python:
             per_test=sorted(sources),
         )
 
+    def changed_executable(
+        self, checkout: Path, changed: Mapping[str, set[int]], statements: Lines
+    ) -> Lines:
+        return python_statements.changed_executable(checkout, changed, statements)
+
+    def functions_touching(self, source: str, lines: set[int]) -> list[str]:
+        return python_statements.functions_touching(source, lines)
+
     def imported_elsewhere(
         self, sources: Mapping[str, set[int]], run: SuiteRun, root: str
     ) -> list[tuple[str, str]]:
@@ -112,6 +134,9 @@ class Python:
         return await pytest_runner.run_pytest(
             sandbox, checkout, paths, tag=tag, timeout_s=timeout_s, measure=measure
         )
+
+    def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
+        return pruning.prune(checkout, path, names)
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float

@@ -28,7 +28,7 @@ from jobs.testgen.budget import VALIDATION_RESERVE, Budget, Usage
 from jobs.testgen.context import Context
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import coverage_prompt, fix_prompt
-from jobs.testgen.targets import Target, plan_targets
+from jobs.testgen.targets import FunctionsTouching, Target, plan_targets
 from jobs.testgen.validation import Validation, Validator, new_test_files, revert_changes
 
 
@@ -49,6 +49,7 @@ class CoverageGoal:
     changed_exec: line_sets.Lines
     covered: line_sets.Lines  # before the agent: the baseline's and the kept offline tests'
     max_files: int
+    functions_touching: FunctionsTouching  # the run's language's
 
     def remaining(self, checkout: Path, passing: list[Validation]) -> list[Target]:
         """The targets whose changed lines neither ``covered`` nor a passing file runs."""
@@ -57,7 +58,13 @@ class CoverageGoal:
             *(line_sets.restrict(v.executed, self.changed_exec) for v in passing if v.measured),
         )
         after = line_sets.ChangedCoverage(self.changed_exec, covered)
-        return plan_targets(checkout, self.sources, after, self.max_files)[0]
+        return plan_targets(
+            checkout,
+            self.sources,
+            after,
+            self.max_files,
+            functions_touching=self.functions_touching,
+        )[0]
 
 
 def llm_settings(settings: Settings, tg: TestGeneration | None = None) -> LLMSettings:

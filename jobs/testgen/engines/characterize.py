@@ -31,6 +31,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from jobs.languages.python.tidy import raises_match
 from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
 from jobs.testgen.engines import input_helpers
@@ -38,7 +39,6 @@ from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, chang
 from jobs.testgen.engines.python_modules import module_for, test_sources
 from jobs.testgen.engines.seeds import Seed, SeedPlan, names_in, seeds_for_change
 from jobs.testgen.targets import Target
-from jobs.testgen.tidy import raises_match
 
 SCRATCH = f"{WORK_DIR}/characterize"
 PROBE = Path(__file__).with_name("characterize_probe.py")

@@ -2,12 +2,12 @@
 
 A test module is split into its top-level tests and the prelude they share (docstring, imports,
 helpers, fixtures): :func:`split_tests`. Each test is then reviewed
-(:func:`jobs.testgen.tidy_review.review`): Pynguin's
+(:func:`jobs.languages.python.tidy_review.review`): Pynguin's
 filler is removed (assertions on module constants, ``assert var_0 == 5`` right after
 ``var_0 = 5``, bare names such as ``tuple``), and a test is rejected, with the reason, when it
 passes a function, class, module or builtin as an argument or asserts on a repr that names
 one (``<function f at 0x7f…>``). Tests with uninformative names (``test_0``) are named for
-what they check (:func:`jobs.testgen.tidy_names.name_tests`), and :func:`join_tests` writes
+what they check (:func:`jobs.languages.python.tidy_names.name_tests`), and :func:`join_tests` writes
 the chosen tests back with only the prelude they use.
 
 Pynguin marks a test that ends in an uncaught exception ``@pytest.mark.xfail(strict=True)``

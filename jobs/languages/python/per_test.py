@@ -26,15 +26,11 @@ and files.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from jobs.languages.suite_run import SuiteRun
-from jobs.sandbox import Sandbox
-from jobs.testgen import line_sets
-from jobs.testgen.budget import Budget
-from jobs.testgen.per_test_choice import (
+from jobs.languages.python.per_test_choice import (
     Choice,
     Measured,
     changed_functions,
@@ -44,12 +40,13 @@ from jobs.testgen.per_test_choice import (
     pinned_by,
     preferring,
 )
-from jobs.testgen.per_test_measure import context_owner, flaky_runs, junit_outcomes, measure
-from jobs.testgen.proof import worth
-from jobs.testgen.proof.measure import Measured as MutantsMeasured
-from jobs.testgen.proof.score import MutantScore
-from jobs.testgen.targets import compress
-from jobs.testgen.tidy import (
+from jobs.languages.python.per_test_measure import (
+    context_owner,
+    flaky_runs,
+    junit_outcomes,
+    measure,
+)
+from jobs.languages.python.tidy import (
     Prelude,
     TestCase,
     TidyError,
@@ -60,72 +57,23 @@ from jobs.testgen.tidy import (
     split_tests,
     to_raises,
 )
-from jobs.testgen.tidy_names import name_tests
-from jobs.testgen.tidy_review import review
+from jobs.languages.python.tidy_names import name_tests
+from jobs.languages.python.tidy_review import review
+from jobs.languages.suite_run import SuiteRun
+from jobs.sandbox import Sandbox
+from jobs.testgen import line_sets
+from jobs.testgen.per_test_selection import (
+    OnBase,
+    OnMutants,
+    Options,
+    PerTestSelection,
+    TestVerdict,
+)
+from jobs.testgen.proof import worth
+from jobs.testgen.targets import compress
 from jobs.testgen.validation import Verdict
 
 MAX_ROUNDS = 3
-# Test files (path -> text) in, (path, test name) of those failing on the base commit out; None
-# when that run said nothing.
-OnBase = Callable[[dict[str, str]], Awaitable[set[tuple[str, str]] | None]]
-# The candidate test files (written with the measured tests) in; the mutants of the changed
-# lines run against the existing tests and every candidate (the kill matrix) out, or why they
-# did not run.
-OnMutants = Callable[[list[str]], Awaitable[MutantsMeasured | str]]
-
-
-@dataclass(frozen=True)
-class Options:
-    """How :func:`select_tests` chooses. ``on_base``: the measured tests that reach a changed
-    line run on the base commit, and one failing there pins the change. ``on_mutants``: the
-    kill matrix, and with it the choice by what each test proves (:mod:`.proof.worth`);
-    without it (or where no mutant ran), the choice by new lines, then pins."""
-
-    runs: int
-    timeout_s: float
-    max_tests: int = 20
-    prefer: Callable[[TestCase], bool] | None = None
-    on_base: OnBase | None = None
-    on_mutants: OnMutants | None = None
-    budget: Budget | None = None
-
-    def left(self) -> float:
-        budget = self.budget
-        return min(self.timeout_s, budget.remaining_s()) if budget is not None else self.timeout_s
-
-
-@dataclass
-class TestVerdict:
-    """What happened to one test."""
-
-    __test__ = False  # not a pytest class
-
-    label: str  # "<candidate file>::<name the engine gave it>"
-    kept: bool
-    reason: str
-    name: str = ""  # its name in the kept file
-    new_lines: line_sets.Lines = field(default_factory=dict)
-
-
-@dataclass
-class PerTestSelection:
-    kept_files: dict[str, str] = field(default_factory=dict)  # path -> text, as written
-    verdicts: list[Verdict] = field(default_factory=list)  # one per candidate file
-    tests: list[TestVerdict] = field(default_factory=list)
-    covered: line_sets.Lines = field(
-        default_factory=dict
-    )  # changed lines covered, baseline included
-    dropped: list[tuple[str, str]] = field(default_factory=list)  # (label, reason)
-    pytest_runs: int = 0
-    duration_s: float = 0.0
-    pinning: set[str] = field(default_factory=set)  # labels of measured tests failing on base
-    # Kept tests failing on the base: label -> the changed functions ("path::qualname") they pin.
-    pinned: dict[str, list[str]] = field(default_factory=dict)
-    # Kept tests that kill mutants no existing or earlier kept test kills: label -> mutant ids.
-    kills: dict[str, set[str]] = field(default_factory=dict)
-    matrix: list[worth.Kills] | None = None  # None: chosen by lines and pins only
-    mutants: MutantScore | None = None  # the mutant run behind the matrix (killers: node ids)
-    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -178,7 +126,7 @@ async def select_tests(
     files = _prepare(checkout, candidates, out)
     modules = {_module(c.path): c.path for c in files}
     pool, collection = await _measure_pool(sandbox, checkout, files, changed_exec, options, out)
-    prefer = options.prefer
+    prefer: Callable[[TestCase], bool] | None = options.prefer
     if options.on_base is not None:
         out.pinning = await _pinning(files, pool, options.on_base)
         if out.pinning:

@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.languages.python.tidy import TestCase
 from jobs.testgen import line_sets
 from jobs.testgen.proof import worth
 from jobs.testgen.proof.worth import ANYWHERE
-from jobs.testgen.tidy import TestCase
 
 
 @dataclass

@@ -17,7 +17,7 @@ import ast
 import re
 from dataclasses import replace
 
-from jobs.testgen.tidy import Prelude, TestCase, TidyError, parse_case
+from jobs.languages.python.tidy import Prelude, TestCase, TidyError, parse_case
 
 GENERIC_NAME = re.compile(r"test_(?:case_)?\d+")
 _NAMED_VALUES = {

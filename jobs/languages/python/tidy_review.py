@@ -19,7 +19,7 @@ import builtins
 import re
 from dataclasses import dataclass, field, replace
 
-from jobs.testgen.tidy import Prelude, TestCase, TidyError, parse_case
+from jobs.languages.python.tidy import Prelude, TestCase, TidyError, parse_case
 
 _FUNCTIONS = (ast.FunctionDef, ast.AsyncFunctionDef)
 _BUILTIN_REFERENCES = frozenset(
