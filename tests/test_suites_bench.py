@@ -24,6 +24,7 @@ from bench.suites.compare import (
     reference_class,
     sample_files,
     success_rate,
+    unittest_counts,
     unmeasured,
     worth_rerun,
 )
@@ -46,6 +47,21 @@ def test_a_good_recipe_parses() -> None:
     assert recipe.paths == ("tests",)
     assert recipe.pytest_args() == ["tests", "-rfsxX"]
     assert str(recipe.mirror(Path("/m"))) == "/m/benjaminp+six/repo"
+    assert recipe.runner == "pytest"
+    own = parse_recipe({**GOOD, "test": "python -m unittest discover tests"})
+    assert own.runner == "unittest" and own.pytest_args() == ["discover", "tests"]
+
+
+def test_a_unittest_reference_is_counted_from_unittests_own_summary() -> None:
+    failed = (
+        "..F.sE\n======\nFAIL: test_b (test_x.T.test_b)\n------\nAssertionError\n"
+        "======\nERROR: test_c (test_x.T.test_c)\n------\n"
+        "Ran 6 tests in 0.01s\n\nFAILED (failures=1, errors=1, skipped=1)\n"
+    )
+    assert unittest_counts(failed) == (3, 2, "FAIL: test_b (test_x.T.test_b)")
+    ok = "....\n------\nRan 4 tests in 0.0s\n\nOK (skipped=1, expected failures=1)\n"
+    assert unittest_counts(ok) == (2, 0, "")
+    assert unittest_counts("Traceback ...\nImportError: x\n") == (0, 0, "")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +72,7 @@ def test_a_good_recipe_parses() -> None:
         ({"split": "test"}, "split 'test' is not one of"),
         ({"install": []}, "install is empty"),
         ({"install": ["poetry install"]}, "is not `pip install ...`"),
-        ({"test": "tox -e py312"}, "is not `python -m pytest ...`"),
+        ({"test": "tox -e py312"}, "is not `python -m pytest ...` or `python -m unittest"),
         ({"test": "python -m pytest --junitxml=x.xml"}, "sets --junitxml"),
         ({"paths": ["testing"]}, "path 'testing' is not in the test command"),
         ({"source": " "}, "say where the recipe was read"),

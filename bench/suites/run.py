@@ -13,15 +13,23 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.suites.compare import Side, Verdict, classify, counts, sample_files, worth_rerun
+from bench.suites.compare import (
+    Side,
+    Verdict,
+    classify,
+    counts,
+    sample_files,
+    unittest_counts,
+    worth_rerun,
+)
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
 from jobs.languages.python.pytest_runner import (
     imported_elsewhere,
     read_junit,
     read_report,
-    run_pytest,
 )
+from jobs.languages.python.unittest_runner import run_baseline
 from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local_sandbox import LocalSandbox
 
@@ -148,19 +156,26 @@ async def reference_tests(
         stale.unlink(missing_ok=True)
     command = [
         python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
-        f"--source={tree}", "-m", "pytest", *recipe.pytest_args(), *no_cov,
-        "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}",
+        f"--source={tree}", "-m", recipe.runner, *recipe.pytest_args(),
     ]  # fmt: skip
+    if recipe.runner == "pytest":
+        command += [*no_cov, "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
+        command.append(f"--junitxml={junit}")
     result = await sandbox.run(command, cwd=tree, timeout_s=timeout_s)
     side.duration_s += result.duration_s
     side.returncode, side.timed_out = result.returncode, result.timed_out
-    failures, side.passed = read_junit(junit)
-    side.failed = len(failures)
-    side.decisive = (
-        f"{failures[0].nodeid}: {failures[0].message}"
-        if failures and side.returncode == 1  # a collection error's junit message says little
-        else error_line(result.output)
-    )
+    if recipe.runner == "unittest":
+        # The project's own runner's own count, read from its summary
+        side.passed, side.failed, first = unittest_counts(result.output)
+        side.decisive = first if side.failed else error_line(result.output)
+    else:
+        failures, side.passed = read_junit(junit)
+        side.failed = len(failures)
+        side.decisive = (
+            f"{failures[0].nodeid}: {failures[0].message}"
+            if failures and side.returncode == 1  # a collection error's junit says little
+            else error_line(result.output)
+        )
     statements: dict[str, set[int]] = {}
     if data.exists():
         done = await sandbox.run(
@@ -204,9 +219,8 @@ async def tandem_tests(
     timeout_s: float,
 ) -> None:
     """The baseline ``run_pytest`` (measured), into ``side``."""
-    run = await run_pytest(
-        sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=timeout_s, measure=True
-    )
+    # The worker's choice of runner: pytest, or the project's own unittest command
+    run = await run_baseline(sandbox, tree, list(recipe.paths), timeout_s=timeout_s)
     side.duration_s += run.duration_s
     side.returncode, side.timed_out = run.returncode, run.timed_out
     side.passed, side.failed = run.passed, len(run.failures)

@@ -14,7 +14,7 @@ from pathlib import Path
 from jobs import dependencies
 from jobs.languages.conventions import Conventions
 from jobs.languages.language_protocol import Installed, InstallRequest
-from jobs.languages.python import base_commit, pytest_runner, testfiles
+from jobs.languages.python import base_commit, pytest_runner, testfiles, unittest_runner
 from jobs.languages.python.python_conventions import detect
 from jobs.languages.python.testfiles import is_test_file
 from jobs.languages.suite_run import SuiteRun, TestFailure
@@ -84,14 +84,9 @@ class Python:
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
     ) -> SuiteRun:
-        return await pytest_runner.run_pytest(
-            sandbox,
-            checkout,
-            [],
-            tag="baseline",
-            timeout_s=timeout_s,
-            measure=True,
-            per_test=sorted(sources),
+        # pytest, or the project's own unittest command where its tox runs only that
+        return await unittest_runner.run_baseline(
+            sandbox, checkout, [], timeout_s=timeout_s, per_test=sorted(sources)
         )
 
     def imported_elsewhere(
