@@ -246,3 +246,35 @@ def test_a_reference_whose_build_fails_installs_what_the_project_declares_as_tan
     assert tree_step(["pip", "install", "-r", "req.txt"], files) is None
     dynamic = _Files({"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'})
     assert tree_step(step, dynamic) is None
+
+
+def test_the_unittest_reference_counts_test_by_test_not_unittests_summary(tmp_path: Path) -> None:
+    """pathspec's summary says 197 run and skipped=276 (each skipped subtest counts); colorama's
+    counts a class skipped at set-up: the bench's counter counts tests as pytest's JUnit does."""
+    import subprocess
+    import sys
+
+    from bench.suites.run import COUNT_UNITTEST
+
+    (tmp_path / "test_s.py").write_text(
+        "import unittest\n\n\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_subs(self):\n"
+        "        for i in range(3):\n"
+        "            with self.subTest(i=i):\n"
+        "                self.skipTest('no')\n\n"
+        "    def test_ok(self):\n        pass\n\n"
+        "    def test_bad(self):\n        self.assertEqual(1, 2)\n\n\n"
+        "@unittest.skip('class')\nclass Skipped(unittest.TestCase):\n"
+        "    def test_a(self):\n        pass\n\n\n"
+        "class SetUpSkips(unittest.TestCase):\n"
+        "    @classmethod\n    def setUpClass(cls):\n        raise unittest.SkipTest('x')\n\n"
+        "    def test_b(self):\n        pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(COUNT_UNITTEST), "discover", "-p", "test_*.py"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    passed, failed, first = unittest_counts(done.stdout + done.stderr)
+    assert (passed, failed) == (1, 1), done.stderr[-2000:]
+    assert first.startswith("test_s.T.test_bad: 1 != 2")

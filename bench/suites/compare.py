@@ -3,6 +3,7 @@ mismatch, its class and decisive line. Pure."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -209,6 +210,7 @@ def sample_files(statements: dict[str, int], tests: tuple[str, ...] = (), k: int
 SPLITS_ORDER = ("dev", "heldout")
 
 
+COUNT_MARK = "BENCH-UNITTEST-COUNT "
 _RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
 _TALLY = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
 
@@ -218,6 +220,13 @@ def unittest_counts(output: str) -> tuple[int, int, str]:
     summary (``Ran 12 tests``, ``FAILED (failures=1, skipped=2)``): a skipped test or an
     expected failure is neither; an error or an unexpected success is a failure, as pytest's
     JUnit counts them. The decisive line: the first failing test's header (``FAIL: ...``)."""
+    for line in reversed(output.splitlines()):  # count_unittest.py's own count, test by test
+        if line.startswith(COUNT_MARK):
+            try:
+                told = json.loads(line[len(COUNT_MARK) :])
+                return int(told["passed"]), int(told["failed"]), str(told["first"])
+            except (ValueError, KeyError, TypeError):
+                break
     ran = _RAN.findall(output)
     if not ran:
         return 0, 0, ""

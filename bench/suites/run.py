@@ -38,6 +38,7 @@ from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local_sandbox import LocalSandbox
 
 INSTALL_TIMEOUT_S = 600.0
+COUNT_UNITTEST = Path(__file__).with_name("count_unittest.py")
 _PROJECT = re.compile(r"^\.(?:\[([^\]]*)\])?$")  # ".", ".[test]": the project itself
 TEST_TIMEOUT_S = 900.0  # the default of --timeout
 # The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
@@ -209,9 +210,11 @@ async def reference_tests(
     rcfile.write_text("[run]\nbranch = False\n[report]\nignore_errors = True\n")
     for stale in (junit, data, report):
         stale.unlink(missing_ok=True)
+    # unittest's own command, counted test by test (count_unittest.py); or pytest
+    runner = [str(COUNT_UNITTEST)] if recipe.runner == "unittest" else ["-m", "pytest"]
     command = [
         python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
-        f"--source={tree}", "-m", recipe.runner, *recipe.pytest_args(),
+        f"--source={tree}", *runner, *recipe.pytest_args(),
     ]  # fmt: skip
     if recipe.runner == "pytest":
         command += [*no_cov, "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
