@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs.dependencies.environment import left_out_sentence
 from jobs.sandbox import LocalSandbox
 from tests.test_dependencies import baseline, install_from_wheels, make_wheel
 from tests.test_testgen import make_repo
@@ -51,11 +52,24 @@ async def test_a_plugin_pytest_cannot_load_is_left_out_and_said(tmp_path: Path) 
         outcome = await install_from_wheels(sandbox, repo, wheels)
         assert outcome.status == "installed", (outcome.note, outcome.output)
         assert outcome.note is not None
-        assert "⚠️ pytest plugin `oldlint` (pytest-oldlint 1.0) left out of the runs" in (
-            outcome.note
-        )
+        assert "⚠️ pytest plugin left out of the runs" in outcome.note
+        assert "`oldlint` (pytest-oldlint 1.0, `-p no:oldlint`): " in outcome.note
         assert "PluginValidationError" in outcome.note
         run = await baseline(sandbox, repo)
         assert run.ok and run.passed == 1, run.output[-2000:]
     finally:
         await sandbox.close()
+
+
+def test_each_plugin_left_out_is_quoted_with_its_own_option_and_error() -> None:
+    sentence = left_out_sentence(
+        [
+            ("flake8", "pytest-flake8 1.3", "PluginValidationError: unknown hook 'path'"),
+            ("oldcov", "pytest-oldcov 0.1", "ImportError: no module named 'x'"),
+        ]
+    )
+    assert sentence is not None
+    assert sentence.startswith("⚠️ pytest plugins left out of the runs")
+    assert "`flake8` (pytest-flake8 1.3, `-p no:flake8`): PluginValidationError" in sentence
+    assert "`oldcov` (pytest-oldcov 0.1, `-p no:oldcov`): ImportError: no module" in sentence
+    assert left_out_sentence([]) is None

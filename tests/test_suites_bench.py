@@ -24,6 +24,7 @@ from bench.suites.compare import (
     reference_class,
     sample_files,
     success_rate,
+    unittest_counts,
     unmeasured,
     worth_rerun,
 )
@@ -46,6 +47,21 @@ def test_a_good_recipe_parses() -> None:
     assert recipe.paths == ("tests",)
     assert recipe.pytest_args() == ["tests", "-rfsxX"]
     assert str(recipe.mirror(Path("/m"))) == "/m/benjaminp+six/repo"
+    assert recipe.runner == "pytest"
+    own = parse_recipe({**GOOD, "test": "python -m unittest discover tests"})
+    assert own.runner == "unittest" and own.pytest_args() == ["discover", "tests"]
+
+
+def test_a_unittest_reference_is_counted_from_unittests_own_summary() -> None:
+    failed = (
+        "..F.sE\n======\nFAIL: test_b (test_x.T.test_b)\n------\nAssertionError\n"
+        "======\nERROR: test_c (test_x.T.test_c)\n------\n"
+        "Ran 6 tests in 0.01s\n\nFAILED (failures=1, errors=1, skipped=1)\n"
+    )
+    assert unittest_counts(failed) == (3, 2, "FAIL: test_b (test_x.T.test_b)")
+    ok = "....\n------\nRan 4 tests in 0.0s\n\nOK (skipped=1, expected failures=1)\n"
+    assert unittest_counts(ok) == (2, 0, "")
+    assert unittest_counts("Traceback ...\nImportError: x\n") == (0, 0, "")
 
 
 @pytest.mark.parametrize(
@@ -56,7 +72,7 @@ def test_a_good_recipe_parses() -> None:
         ({"split": "test"}, "split 'test' is not one of"),
         ({"install": []}, "install is empty"),
         ({"install": ["poetry install"]}, "is not `pip install ...`"),
-        ({"test": "tox -e py312"}, "is not `python -m pytest ...`"),
+        ({"test": "tox -e py312"}, "is not `python -m pytest ...` or `python -m unittest"),
         ({"test": "python -m pytest --junitxml=x.xml"}, "sets --junitxml"),
         ({"paths": ["testing"]}, "path 'testing' is not in the test command"),
         ({"source": " "}, "say where the recipe was read"),
@@ -201,3 +217,64 @@ def test_a_count_mismatch_of_two_runs_is_worth_a_second_pair_and_the_row_says_so
     assert second.ok
     assert "(re-run: the first pair counted 507/0 vs 506/1)" in row(second)
     assert "re-run" not in row(classify("p", "dev", ref, ran(507, 0)))
+
+
+class _Files:
+    def __init__(self, files: dict[str, str]) -> None:
+        self.files = files
+
+    def read(self, path: str) -> str | None:
+        return self.files.get(path)
+
+    def inside(self, path: str) -> bool:
+        return True
+
+
+def test_a_reference_whose_build_fails_installs_what_the_project_declares_as_tandem_does() -> None:
+    """zipp's and inflect's build (coherent.licensed) downloads beyond the index: the reference
+    then installs what the project and its extra declare, without it, as Tandem's fallback."""
+    from bench.suites.run import tree_step
+
+    pyproject = (
+        '[project]\nname = "zipp"\ndependencies = ["a"]\n'
+        '[project.optional-dependencies]\ntest = ["pytest >= 6", "zipp[extra]"]\nextra = ["b"]\n'
+    )
+    files = _Files({"pyproject.toml": pyproject})
+    step = ["pip", "install", "-e", ".[test]", "pytidylib"]
+    assert tree_step(step, files) == ["pip", "install", "pytidylib", "a", "pytest>=6", "b"]
+    assert tree_step(["pip", "install", "."], files) == ["pip", "install", "a"]
+    assert tree_step(["pip", "install", "-r", "req.txt"], files) is None
+    dynamic = _Files({"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'})
+    assert tree_step(step, dynamic) is None
+
+
+def test_the_unittest_reference_counts_test_by_test_not_unittests_summary(tmp_path: Path) -> None:
+    """pathspec's summary says 197 run and skipped=276 (each skipped subtest counts); colorama's
+    counts a class skipped at set-up: the bench's counter counts tests as pytest's JUnit does."""
+    import subprocess
+    import sys
+
+    from bench.suites.run import COUNT_UNITTEST
+
+    (tmp_path / "test_s.py").write_text(
+        "import unittest\n\n\n"
+        "class T(unittest.TestCase):\n"
+        "    def test_subs(self):\n"
+        "        for i in range(3):\n"
+        "            with self.subTest(i=i):\n"
+        "                self.skipTest('no')\n\n"
+        "    def test_ok(self):\n        pass\n\n"
+        "    def test_bad(self):\n        self.assertEqual(1, 2)\n\n\n"
+        "@unittest.skip('class')\nclass Skipped(unittest.TestCase):\n"
+        "    def test_a(self):\n        pass\n\n\n"
+        "class SetUpSkips(unittest.TestCase):\n"
+        "    @classmethod\n    def setUpClass(cls):\n        raise unittest.SkipTest('x')\n\n"
+        "    def test_b(self):\n        pass\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(COUNT_UNITTEST), "discover", "-p", "test_*.py"],
+        cwd=tmp_path, capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    passed, failed, first = unittest_counts(done.stdout + done.stderr)
+    assert (passed, failed) == (1, 1), done.stderr[-2000:]
+    assert first.startswith("test_s.T.test_bad: 1 != 2")

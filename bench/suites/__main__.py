@@ -35,6 +35,8 @@ def row(v: Verdict) -> str:
     ref = f"{r.passed}/{r.failed}" if r.ran else "-"
     tan = f"{t.passed}/{t.failed}" if t.ran else "-"
     line = f" — {v.line}" if v.line else ""
+    if r.installed and r.install_note:  # the reference ran another way (its install says)
+        line += f" (reference: {r.install_note})"
     if v.first_run:
         line += f" (re-run: the first pair counted {v.first_run})"
     return f"{v.name:18} {v.split:8} {ref:>11} {tan:>11}  {mark} {v.cls}{line}"

@@ -3,6 +3,7 @@ mismatch, its class and decisive line. Pure."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import asdict, dataclass, field
 
@@ -207,3 +208,34 @@ def sample_files(statements: dict[str, int], tests: tuple[str, ...] = (), k: int
 
 
 SPLITS_ORDER = ("dev", "heldout")
+
+
+COUNT_MARK = "BENCH-UNITTEST-COUNT "
+_RAN = re.compile(r"^Ran (\d+) tests? in ", re.M)
+_TALLY = re.compile(r"(failures|errors|skipped|expected failures|unexpected successes)=(\d+)")
+
+
+def unittest_counts(output: str) -> tuple[int, int, str]:
+    """Passed, failed and the decisive line of a ``python -m unittest`` run, from its own
+    summary (``Ran 12 tests``, ``FAILED (failures=1, skipped=2)``): a skipped test or an
+    expected failure is neither; an error or an unexpected success is a failure, as pytest's
+    JUnit counts them. The decisive line: the first failing test's header (``FAIL: ...``)."""
+    for line in reversed(output.splitlines()):  # count_unittest.py's own count, test by test
+        if line.startswith(COUNT_MARK):
+            try:
+                told = json.loads(line[len(COUNT_MARK) :])
+                return int(told["passed"]), int(told["failed"]), str(told["first"])
+            except (ValueError, KeyError, TypeError):
+                break
+    ran = _RAN.findall(output)
+    if not ran:
+        return 0, 0, ""
+    summary = output[output.rindex("Ran ") :]
+    tally = {k: int(v) for k, v in _TALLY.findall(summary)}
+    failed = tally.get("failures", 0) + tally.get("errors", 0)
+    failed += tally.get("unexpected successes", 0)
+    passed = int(ran[-1]) - failed - tally.get("skipped", 0) - tally.get("expected failures", 0)
+    first = next(
+        (line for line in output.splitlines() if line.startswith(("FAIL: ", "ERROR: "))), ""
+    )
+    return max(passed, 0), failed, first

@@ -30,7 +30,7 @@ class Recipe:
     commit: str  # full sha
     split: str  # "dev" or "heldout"
     install: tuple[str, ...]  # each `pip install ...`, run by the reference venv's pip
-    test: str  # `python -m pytest ...`
+    test: str  # `python -m pytest ...`, or `python -m unittest ...` where that is the project's
     paths: tuple[str, ...]  # the test paths Tandem's baseline is given ([] = all)
     source: str  # where in the project the recipe was read (tox.ini, a CI workflow, ...)
 
@@ -39,8 +39,13 @@ class Recipe:
         return mirrors / self.repo.replace("/", "+") / "repo"
 
     def pytest_args(self) -> list[str]:
-        """The test command's arguments after ``python -m pytest``."""
+        """The test command's arguments after ``python -m pytest`` (or ``unittest``)."""
         return shlex.split(self.test)[3:]
+
+    @property
+    def runner(self) -> str:
+        """ "pytest" or "unittest": the module the test command runs."""
+        return shlex.split(self.test)[2]
 
 
 def _strings(name: str, key: str, value: object) -> tuple[str, ...]:
@@ -80,8 +85,11 @@ def parse_recipe(entry: Mapping[str, object]) -> Recipe:
         words = shlex.split(test)
     except ValueError as exc:
         raise RecipeError(f"{name}: test command {test!r}: {exc}") from None
-    if words[:3] != ["python", "-m", "pytest"]:
-        raise RecipeError(f"{name}: test command {test!r} is not `python -m pytest ...`")
+    if words[:2] != ["python", "-m"] or words[2:3] not in (["pytest"], ["unittest"]):
+        raise RecipeError(
+            f"{name}: test command {test!r} is not `python -m pytest ...` or "
+            "`python -m unittest ...`"
+        )
     if any(w.startswith("--junitxml") for w in words):
         raise RecipeError(f"{name}: test command sets --junitxml; the bench sets its own")
     paths = _strings(name, "paths", entry.get("paths", []))

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -13,19 +14,32 @@ import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from bench.suites.compare import Side, Verdict, classify, counts, sample_files, worth_rerun
+from bench.suites.compare import (
+    Side,
+    Verdict,
+    classify,
+    counts,
+    sample_files,
+    unittest_counts,
+    worth_rerun,
+)
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
+from jobs.dependencies.pip_log import CheckoutFiles
+from jobs.dependencies.policy import RepoFiles
+from jobs.dependencies.sourcetree import declared_requirements, import_root
 from jobs.languages.python.pytest_runner import (
     imported_elsewhere,
     read_junit,
     read_report,
-    run_pytest,
 )
+from jobs.languages.python.unittest_runner import run_baseline
 from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local_sandbox import LocalSandbox
 
 INSTALL_TIMEOUT_S = 600.0
+COUNT_UNITTEST = Path(__file__).with_name("count_unittest.py")
+_PROJECT = re.compile(r"^\.(?:\[([^\]]*)\])?$")  # ".", ".[test]": the project itself
 TEST_TIMEOUT_S = 900.0  # the default of --timeout
 # The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
 # sandbox's scrubbed environment): the reference venv is made from it.
@@ -122,13 +136,63 @@ async def reference(
     for step in steps:
         result = await sandbox.run([python, "-m", *step], cwd=tree, timeout_s=INSTALL_TIMEOUT_S)
         side.duration_s += result.duration_s
+        failed = f"{shlex.join(step)}: {decisive_line(result.output)}"
+        alone = tree_step(step, CheckoutFiles(tree)) if result.returncode else None
+        if alone is not None and not result.timed_out:
+            # Tandem's rule when the project's own build fails here (sourcetree): what it
+            # declares, installed without it, and its tests import it from the checkout
+            result = await sandbox.run(
+                [python, "-m", *alone], cwd=tree, timeout_s=INSTALL_TIMEOUT_S
+            )
+            side.duration_s += result.duration_s
+            if not result.returncode:
+                await _source_tree_pth(sandbox, python, tree)
+                side.install_note = f"⚠️ from the source tree, its build failed ({failed})"
         if result.returncode or result.timed_out:
             side.installed = False
-            side.install_note = f"{shlex.join(step)}: {decisive_line(result.output)}"
+            side.install_note = failed
             return side, {}, None
     env = Reference(sandbox, python, tree, work)
     statements = await reference_tests(recipe, env, side, timeout_s)
     return side, statements, env
+
+
+def tree_step(step: list[str], files: RepoFiles) -> list[str] | None:
+    """The install step without the project, for when its build failed: ``pip install -e
+    .[test] x`` becomes ``pip install x`` and what the project and its extra ``test`` declare
+    (:func:`declared_requirements`, as Tandem's fallback reads them); None when the step does
+    not install the project or its dependencies cannot be read without building it."""
+    words = list(step)
+    for i, word in enumerate(words):
+        found = _PROJECT.match(word)
+        if found is None:
+            continue
+        extras = tuple(e.strip() for e in (found.group(1) or "").split(",") if e.strip())
+        declared = declared_requirements(files, extras)
+        if declared is None:
+            return None
+        editable = i > 0 and words[i - 1] in ("-e", "--editable")
+        rest = words[: i - 1] if editable else words[:i]
+        return [*rest, *words[i + 1 :], *declared]
+    return None
+
+
+async def _source_tree_pth(sandbox: LocalSandbox, python: str, tree: Path) -> None:
+    """The checkout's import root on the venv's path, as Tandem's ``tandem-source-tree.pth``."""
+    where = await sandbox.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        cwd=tree, timeout_s=60,
+    )  # fmt: skip
+    write_tree_pth(Path(where.output.strip().splitlines()[-1]), tree)
+
+
+def write_tree_pth(purelib: Path, tree: Path) -> None:
+    entries = {
+        d: sorted(p.name for p in (tree / d).iterdir()) for d in ("", "src") if (tree / d).is_dir()
+    }
+    if purelib.is_dir():
+        root = (tree / import_root(entries)).resolve()
+        (purelib / "bench-source-tree.pth").write_text(f"{root}\n", encoding="utf-8")
 
 
 async def reference_tests(
@@ -146,21 +210,30 @@ async def reference_tests(
     rcfile.write_text("[run]\nbranch = False\n[report]\nignore_errors = True\n")
     for stale in (junit, data, report):
         stale.unlink(missing_ok=True)
+    # unittest's own command, counted test by test (count_unittest.py); or pytest
+    runner = [str(COUNT_UNITTEST)] if recipe.runner == "unittest" else ["-m", "pytest"]
     command = [
         python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
-        f"--source={tree}", "-m", "pytest", *recipe.pytest_args(), *no_cov,
-        "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}",
+        f"--source={tree}", *runner, *recipe.pytest_args(),
     ]  # fmt: skip
+    if recipe.runner == "pytest":
+        command += [*no_cov, "-p", "no:cacheprovider", "-o", "junit_family=xunit2"]
+        command.append(f"--junitxml={junit}")
     result = await sandbox.run(command, cwd=tree, timeout_s=timeout_s)
     side.duration_s += result.duration_s
     side.returncode, side.timed_out = result.returncode, result.timed_out
-    failures, side.passed = read_junit(junit)
-    side.failed = len(failures)
-    side.decisive = (
-        f"{failures[0].nodeid}: {failures[0].message}"
-        if failures and side.returncode == 1  # a collection error's junit message says little
-        else error_line(result.output)
-    )
+    if recipe.runner == "unittest":
+        # The project's own runner's own count, read from its summary
+        side.passed, side.failed, first = unittest_counts(result.output)
+        side.decisive = first if side.failed else error_line(result.output)
+    else:
+        failures, side.passed = read_junit(junit)
+        side.failed = len(failures)
+        side.decisive = (
+            f"{failures[0].nodeid}: {failures[0].message}"
+            if failures and side.returncode == 1  # a collection error's junit says little
+            else error_line(result.output)
+        )
     statements: dict[str, set[int]] = {}
     if data.exists():
         done = await sandbox.run(
@@ -204,9 +277,8 @@ async def tandem_tests(
     timeout_s: float,
 ) -> None:
     """The baseline ``run_pytest`` (measured), into ``side``."""
-    run = await run_pytest(
-        sandbox, tree, list(recipe.paths), tag="baseline", timeout_s=timeout_s, measure=True
-    )
+    # The worker's choice of runner: pytest, or the project's own unittest command
+    run = await run_baseline(sandbox, tree, list(recipe.paths), timeout_s=timeout_s)
     side.duration_s += run.duration_s
     side.returncode, side.timed_out = run.returncode, run.timed_out
     side.passed, side.failed = run.passed, len(run.failures)

@@ -167,12 +167,20 @@ async def left_out_plugins(
         timeout_s=timeout_s,
     )
     rows = [line.split("\t") for line in found.output.splitlines() if line.count("\t") == 2]
+    return left_out_sentence([(name, dist, error) for name, dist, error in rows])
+
+
+def left_out_sentence(rows: list[tuple[str, str, str]]) -> str | None:
+    """The note's sentence for plugins left out, from ``(entry point, "dist version",
+    error)`` rows: each with its own ``-p no:`` and its own error (a person fixes each one
+    apart); None for none."""
     if not rows:
         return None
-    named = ", ".join(f"`{name}` ({dist})" for name, dist, _ in rows)
+    each = "; ".join(f"`{name}` ({dist}, `-p no:{name}`): {error}" for name, dist, error in rows)
+    plural = "s" if len(rows) > 1 else ""
     return (
-        f"⚠️ pytest plugin {named} left out of the runs (`-p no:{rows[0][0]}`): pytest cannot "
-        f"load it here ({rows[0][2]})"
+        f"⚠️ pytest plugin{plural} left out of the runs, as pytest cannot load "
+        f"{'them' if plural else 'it'} here: {each}"
     )
 
 

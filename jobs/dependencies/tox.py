@@ -35,9 +35,6 @@ from jobs.dependencies.toxfactors import (
 _EXTRA = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9._-]*[A-Za-z0-9])?$")
 _FILE_OPTION = re.compile(r"^(-r|-c|--requirement|--constraint)(?:=|\s*)(\S+)$")
 # The project itself as a dep ("-e .[test]", ".", "{toxinidir}"): it is installed anyway
-# tox commands that run the suite with unittest, and ones that run pytest.
-_UNITTEST = re.compile(r"-m\s+unittest\b")
-_PYTEST = re.compile(r"\bpy\.?test\b")
 _THE_PROJECT = re.compile(r"^(?:(?:-e|--editable)(?:=|\s*))?\.(?:\[([^\]]*)\])?$")
 
 
@@ -140,15 +137,6 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
     skip = env.get("skip_install", "").strip().lower() == "true"
     package_skip = env.get("package", "").strip().lower() == "skip"
     found = _env(where, deps, extras, not (skip or package_skip), groups)
-    commands = env.get("commands", "")
-    if found is not None and _UNITTEST.search(commands) and not _PYTEST.search(commands):
-        # Said where the user reads the install: a suite that counts differently under pytest
-        # (markdown's load_tests) or stops at collection then has its cause in plain words.
-        where.refused.append(
-            f"{where} commands `python -m unittest`: that runner is not supported; Tandem runs "
-            "the suite with pytest, which collects its TestCase classes but not unittest's "
-            "`load_tests` protocol"
-        )
     return found
 
 

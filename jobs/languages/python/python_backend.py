@@ -23,6 +23,7 @@ from jobs.languages.python import (
     pytest_runner,
     python_statements,
     testfiles,
+    unittest_runner,
 )
 from jobs.languages.python.per_test import select_tests
 from jobs.languages.python.python_conventions import detect
@@ -98,14 +99,9 @@ class Python:
     async def run_suite(
         self, sandbox: Sandbox, checkout: Path, sources: Mapping[str, set[int]], *, timeout_s: float
     ) -> SuiteRun:
-        return await pytest_runner.run_pytest(
-            sandbox,
-            checkout,
-            [],
-            tag="baseline",
-            timeout_s=timeout_s,
-            measure=True,
-            per_test=sorted(sources),
+        # pytest, or the project's own unittest command where its tox runs only that
+        return await unittest_runner.run_baseline(
+            sandbox, checkout, [], timeout_s=timeout_s, per_test=sorted(sources)
         )
 
     def changed_executable(

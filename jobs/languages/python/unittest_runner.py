@@ -1,0 +1,205 @@
+"""The baseline by the project's own unittest command, where its tox configuration runs the
+suite with ``python -m unittest`` (or ``coverage run ... -m unittest``) and never with pytest.
+
+pytest collects plain ``TestCase`` classes, but not unittest's ``load_tests`` protocol: a suite
+built by ``load_tests`` (markdown's) is not the suite pytest finds, and pytest can stop at its
+collection. Such a project's baseline runs its own command instead
+(:mod:`jobs.sandbox.scripts.run_unittest`), under coverage.py, with unittest's own result of
+each test (JUnit XML in pytest's form) and the per-test record the mutant runner reads, each
+test named as pytest names it. Only the baseline: candidates are still validated with pytest,
+which runs plain ``TestCase`` files as well.
+
+:func:`own_unittest` reads the command (pure: file texts in); :func:`run_baseline` is the one
+place that picks the runner, for the worker and the suites bench alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import configparser
+import json
+import re
+import shlex
+import tomllib
+from pathlib import Path
+
+from jobs.dependencies.pip_log import CheckoutFiles
+from jobs.dependencies.policy import RepoFiles, UnreadableFile
+from jobs.languages.python.pytest_runner import (
+    per_test_record,
+    read_junit,
+    read_modules,
+    read_report,
+    run_pytest,
+)
+from jobs.languages.suite_run import NotRun, SuiteRun
+from jobs.sandbox import Sandbox, decisive_line, last_line
+from jobs.sandbox.workdir import MODULES_SUFFIX, RC_FILE, WORK_DIR, copy_script, prepare
+
+LAUNCHER = f"{WORK_DIR}/run_unittest.py"
+_PYTEST = re.compile(r"\bpy\.?test\b")
+# tox's substitutions for the project's root: the command runs from there anyway
+_TOXINIDIR = re.compile(r"\{toxinidir\}/?")
+_POSARGS = re.compile(r"\{posargs(?::([^}]*))?\}")
+
+
+def _commands_ini(text: str) -> list[str] | None:
+    parser = configparser.ConfigParser(interpolation=None, strict=False)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None  # the planner says so
+    if not parser.has_section("testenv"):
+        return None
+    return [line.strip() for line in parser["testenv"].get("commands", "").splitlines()]
+
+
+def _commands_toml(table: object) -> list[str] | None:
+    base = table.get("env_run_base") if isinstance(table, dict) else None
+    commands = base.get("commands") if isinstance(base, dict) else None
+    if not isinstance(commands, list):
+        return None
+    lines = []
+    for command in commands:
+        if isinstance(command, list):
+            lines.append(shlex.join(word for item in command for word in _words(item)))
+    return lines
+
+
+def _words(item: object) -> list[str]:
+    """A TOML command's item: a word, or a substitution such as ``{replace = "posargs",
+    default = [...]}`` (no arguments are given: its default, if any)."""
+    if isinstance(item, str):
+        return [item]
+    default = item.get("default") if isinstance(item, dict) else None
+    return [w for w in default if isinstance(w, str)] if isinstance(default, list) else []
+
+
+def _tox_commands(files: RepoFiles) -> list[str] | None:
+    """The base test environment's commands, tox's order of files (as the planner reads)."""
+    try:
+        ini = files.read("tox.ini")
+        if ini is not None:
+            return _commands_ini(ini)
+        pyproject = files.read("pyproject.toml")
+        tox = tomllib.loads(pyproject).get("tool", {}).get("tox") if pyproject else None
+        if isinstance(tox, dict):
+            legacy = tox.get("legacy_tox_ini")
+            return _commands_ini(legacy) if isinstance(legacy, str) else _commands_toml(tox)
+        text = files.read("tox.toml")
+        return _commands_toml(tomllib.loads(text)) if text is not None else None
+    except (UnreadableFile, tomllib.TOMLDecodeError, AttributeError):
+        return None
+
+
+def own_unittest(files: RepoFiles) -> list[str] | None:
+    """unittest's arguments (``["discover", "tests"]``) when the project's tox environment
+    runs its suite with ``-m unittest`` and none of its commands runs pytest; else None."""
+    lines = _tox_commands(files)
+    if not lines or any(_PYTEST.search(line) for line in lines):
+        return None
+    for line in lines:
+        line = _POSARGS.sub(lambda m: m.group(1) or "", _TOXINIDIR.sub("", line))
+        try:
+            words = shlex.split(line)
+        except ValueError:
+            continue
+        for i in range(len(words) - 1):
+            if words[i] == "-m" and words[i + 1] == "unittest":
+                # "{toxinidir}/tests" became "tests"; a bare "{toxinidir}" the root
+                return [w or "." for w in words[i + 2 :]]
+    return None
+
+
+async def run_baseline(
+    sandbox: Sandbox,
+    checkout: Path,
+    paths: list[str],
+    *,
+    timeout_s: float,
+    per_test: list[str] | None = None,
+) -> SuiteRun:
+    """The measured baseline: the project's own unittest command where it has one (``paths``
+    then do not apply: its command names what it runs), else pytest on ``paths``."""
+    args = await asyncio.to_thread(own_unittest, CheckoutFiles(checkout))
+    if args is not None:
+        return await run_unittest(
+            sandbox, checkout, args, tag="baseline", timeout_s=timeout_s, per_test=per_test
+        )
+    return await run_pytest(
+        sandbox,
+        checkout,
+        paths,
+        tag="baseline",
+        timeout_s=timeout_s,
+        measure=True,
+        per_test=per_test,
+    )
+
+
+async def run_unittest(
+    sandbox: Sandbox,
+    checkout: Path,
+    args: list[str],
+    *,
+    tag: str,
+    timeout_s: float,
+    per_test: list[str] | None = None,
+) -> SuiteRun:
+    """``python -m unittest ARGS`` under coverage.py in the sandbox, read as pytest's run is."""
+    prepare(checkout)
+    copy_script("run_unittest.py", checkout / LAUNCHER)
+    junit, data = f"{WORK_DIR}/{tag}.xml", f"{WORK_DIR}/{tag}.coverage"
+    report, modules = f"{WORK_DIR}/{tag}.json", f"{WORK_DIR}/{tag}{MODULES_SUFFIX}"
+    record_spec, record = f"{WORK_DIR}/{tag}.per-test-spec.json", per_test_record(tag)
+    for stale in (junit, data, report, modules, record_spec, record):
+        (checkout / stale).unlink(missing_ok=True)
+    recording: list[str] = []
+    if per_test:
+        spec = {"files": sorted(per_test), "out": record}
+        (checkout / record_spec).write_text(json.dumps(spec), encoding="utf-8")
+        recording = ["--per-test", record_spec]
+    python = sandbox.python
+    command = [
+        python, LAUNCHER, "--junit", junit, "--modules", modules, *recording, "--sysmon",
+        "--coverage", data, RC_FILE, "--", *args,
+    ]  # fmt: skip
+    result = await sandbox.run(command, cwd=checkout, timeout_s=timeout_s)
+    run = unittest_run(result.returncode, result.timed_out, result.duration_s, result.output)
+    if (checkout / junit).is_file():
+        run.failures, run.passed = read_junit(checkout / junit)
+    elif run.status in ("passed", "failed"):  # the launcher itself stopped: no result
+        run.status, run.not_run = "did not run", _not_run(result.returncode, result.output)
+    run.modules = read_modules(checkout / modules)
+    if per_test and (checkout / record).is_file():
+        run.per_test = record
+    if (checkout / data).exists():
+        done = await sandbox.run(
+            [python, "-m", "coverage", "json", f"--rcfile={RC_FILE}", f"--data-file={data}",
+             "-o", report, "-q"],
+            cwd=checkout, timeout_s=max(30.0, timeout_s / 4),
+        )  # fmt: skip
+        if done.returncode == 0:
+            run.executed, run.statements = read_report(checkout / report)
+            run.measured = True
+    return run
+
+
+def _not_run(returncode: int, output: str) -> NotRun:
+    return NotRun(
+        f"unittest exit {returncode}",
+        f"unittest exited {returncode}: {last_line(output)}",
+        decisive_line(output),
+    )
+
+
+def unittest_run(returncode: int, timed_out: bool, duration_s: float, output: str) -> SuiteRun:
+    """The launcher's exit status read as :class:`SuiteRun`: 0 passed, 1 some failed, 5 no
+    tests, anything else did not run."""
+    if timed_out:
+        return SuiteRun("timed out", duration_s, output, returncode=returncode)
+    status = {0: "passed", 1: "failed", 5: "no tests"}.get(returncode)
+    if status is None:
+        not_run = _not_run(returncode, output)
+        return SuiteRun("did not run", duration_s, output, returncode=returncode, not_run=not_run)
+    return SuiteRun(status, duration_s, output, returncode=returncode)  # type: ignore[arg-type]
