@@ -6,8 +6,13 @@ tiny real project with a real git history, its tests run under pytest in the loc
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+from jobs.sandbox.workdir import SCRIPTS
 from tests.test_differential_capture import assert_pins, run_engine
 
 STORE = """class Store:
@@ -102,3 +107,74 @@ async def test_a_property_of_a_fixtures_object_is_read_not_called(tmp_path: Path
     assert outcome.written == ["tests/test_pkg_gauge_differential_tandem.py"], outcome.notes
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "Gauge(3).high is True" in text, text
+
+
+SHAPES = """class Base:
+    def __init__(self, size):
+        self.size = size
+
+
+class Box(Base):
+    __slots__ = ("label",)
+
+    def __init__(self, label, size):
+        super().__init__(size)
+        self.label = label
+
+    def area(self):
+        return self.size * self.size
+"""
+SHAPES_TESTS = """import pytest
+
+from pkg.shapes import Box
+
+
+@pytest.fixture
+def box():
+    return Box("b", 2)
+
+
+def test_area(box):
+    assert box.area() == 4
+"""
+
+
+def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_references(
+    tmp_path: Path,
+) -> None:
+    """The capture script alone, under real pytest: the outermost ``__init__`` (the subclass's,
+    not the base's it calls) is the construction written, and an object with ``__slots__`` (no
+    weak reference to it) is noted as well."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "shapes.py").write_text(
+        SHAPES.replace("class Base:", "class Base:\n    __slots__ = ('size',)")
+    )
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_shapes.py").write_text(SHAPES_TESTS)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    shutil.copy(SCRIPTS / "capture_calls.py", scratch / "capture.py")
+    for name in ("capture_expression.py", "capture_built.py"):
+        shutil.copy(SCRIPTS / name, scratch / name)
+    job = {
+        "root": ".",
+        "module": "pkg.shapes",
+        "path": "pkg/shapes.py",
+        "targets": ["Box.area"],
+        "tests": ["tests/test_shapes.py"],
+        "max_per_target": 5,
+        "max_relevant": 0,
+        "tokens": [],
+    }
+    (scratch / "job.json").write_text(json.dumps(job))
+    done = subprocess.run(
+        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    assert [r["call"] for r in records if not r.get("novel")] == ["Box('b', 2).area()"], records
