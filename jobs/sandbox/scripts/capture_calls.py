@@ -36,6 +36,7 @@ own, written when it started). Imports nothing of Tandem's.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -43,6 +44,7 @@ import sys
 from types import CodeType, FrameType, ModuleType
 from typing import Any
 
+from capture_built import Constructions
 from capture_expression import DATA_TYPES as _DATA_TYPES
 from capture_expression import TestExpression
 
@@ -78,6 +80,7 @@ class Capture:
         self.stack: list[tuple[CodeType, list[tuple[str, bool]], set[int]]] = []
         self.covered: set[int] = set()  # the changed file's lines the written calls ran
         self.stale = 0  # watched calls in a row that ran no new line
+        self.constructions = Constructions()  # how the objects the tests built were made
 
     # -- set-up, once the tests' imports have loaded the module ------------------------------
     def watch(self) -> None:
@@ -101,15 +104,20 @@ class Capture:
         monitoring.register_callback(TOOL_ID, events.LINE, self.line)
         for event in (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND):
             monitoring.register_callback(TOOL_ID, event, self.ended)
-        for code in dict.fromkeys([*self.codes, *_codes_in(module, self.path)]):
+        inits = self.constructions.codes(module)
+        in_file = set(_codes_in(module, self.path))
+        for code in dict.fromkeys([*self.codes, *in_file, *inits]):
             ends = events.PY_RETURN | events.PY_YIELD if code in self.codes else 0
-            start = events.PY_START if code in self.codes else 0
-            monitoring.set_local_events(TOOL_ID, code, events.LINE | start | ends)
+            start = events.PY_START if code in self.codes or code in inits else 0
+            line = events.LINE if code in in_file or code in self.codes else 0
+            monitoring.set_local_events(TOOL_ID, code, line | start | ends)
         # A call that ends in an exception: PY_UNWIND can only be watched everywhere.
         monitoring.set_events(TOOL_ID, events.PY_UNWIND)
 
     # -- each start of a watched function -----------------------------------------------------
     def started(self, code: CodeType, offset: int) -> object:
+        if code in self.constructions.inits:
+            self.constructions.started(code, sys._getframe(1), self.bound)
         qualname = self.codes.get(code)
         if qualname is None:
             return None
@@ -222,15 +230,7 @@ class Capture:
         if "<locals>" in qualname:
             return None
         names = code.co_varnames
-        count = code.co_argcount + code.co_kwonlyargcount
-        values = frame.f_locals
-        positional = [values[n] for n in names[: code.co_argcount]]
-        keywords = {n: values[n] for n in names[code.co_argcount : count]}
-        star = list(values[names[count]]) if code.co_flags & 0x04 and names[count] in values else []
-        extra = count + bool(code.co_flags & 0x04)
-        starstar = (
-            dict(values[names[extra]]) if code.co_flags & 0x08 and names[extra] in values else {}
-        )
+        positional, keywords = self.bound(frame)
         owner, _, name = qualname.rpartition(".")
         callee = qualname
         if owner and positional and names and names[0] in ("self", "cls"):
@@ -241,20 +241,44 @@ class Capture:
             if rebuilt is None:
                 return None
             callee = f"{rebuilt}.{name}"
+            if not positional and not keywords and _is_property(type(receiver), name):
+                return callee  # a getter is read, not called
         elif not self.resolves(owner or name):
             return None
+        arguments = self.arguments(positional, keywords)
+        return None if arguments is None else f"{callee}({arguments})"
+
+    @staticmethod
+    def bound(frame: FrameType) -> tuple[list[Any], dict[str, Any]]:
+        """The arguments `frame`'s call was given: positional (its receiver first, and its
+        ``*args``) and by keyword (its keyword-only ones and its ``**kwargs``)."""
+        code = frame.f_code
+        names = code.co_varnames
+        count = code.co_argcount + code.co_kwonlyargcount
+        values = frame.f_locals
+        positional = [values[n] for n in names[: code.co_argcount]]
+        keywords = {n: values[n] for n in names[code.co_argcount : count]}
+        star = list(values[names[count]]) if code.co_flags & 0x04 and names[count] in values else []
+        extra = count + bool(code.co_flags & 0x04)
+        starstar = (
+            dict(values[names[extra]]) if code.co_flags & 0x08 and names[extra] in values else {}
+        )
+        return [*positional, *star], {**keywords, **starstar}
+
+    def arguments(self, positional: list[Any], keywords: dict[str, Any]) -> str | None:
+        """The arguments as code (``1, key='x'``), when every value rebuilds."""
         parts = []
-        for value in [*positional, *star]:
+        for value in positional:
             text = self.literal(value)
             if text is None:
                 return None
             parts.append(text)
-        for key, value in {**keywords, **starstar}.items():
+        for key, value in keywords.items():
             text = self.literal(value)
             if text is None or not key.isidentifier():
                 return None
             parts.append(f"{key}={text}")
-        return f"{callee}({', '.join(parts)})"
+        return ", ".join(parts)
 
     # -- values ---------------------------------------------------------------------------------
     def namespace(self) -> dict[str, Any]:
@@ -277,6 +301,15 @@ class Capture:
         return qualname if isinstance(cls, type) and self.resolves(qualname) else None
 
     def literal(self, value: object) -> str | None:
+        """``repr(value)`` when it evaluates back to an equal value in the module's namespace;
+        else the call that constructed it, as the tests made it (a fixture's, a ``setUp``'s)."""
+        text = self.repr_literal(value)
+        if text is not None:
+            return text
+        built = self.constructions.text(value, self.class_ref(type(value)), self.arguments)
+        return built if built is not None and len(built) <= self.max_chars else None
+
+    def repr_literal(self, value: object) -> str | None:
         """``repr(value)`` when it evaluates back to an equal value in the module's namespace."""
         text = repr(value)
         if len(text) > self.max_chars:
@@ -324,6 +357,13 @@ class Capture:
         if text is None:
             return None
         return text if self.resolves(owner) else None
+
+
+def _is_property(cls: type, name: str) -> bool:
+    try:
+        return isinstance(inspect.getattr_static(cls, name), property)
+    except AttributeError:
+        return False
 
 
 def _code_of(module: ModuleType, qualname: str) -> CodeType | None:

@@ -93,13 +93,19 @@ class TestExpression:
             return ast.Name(name, ast.Load())
         if isinstance(value, type(sys)):
             return None
-        text = self.capture.literal(value)
+        text = self.capture.repr_literal(value)
         if text is not None:
             return ast.parse(text, mode="eval").body
-        if name not in self.frame.f_code.co_varnames:
-            return None
-        assigned = self.assignment(name, before_line)
-        return None if assigned is None else self.resolve(assigned[1], assigned[0], depth + 1)
+        # The test's own words first (``Meta.from_raw({…})``), then the construction the
+        # capture noted for the object (a fixture's or setUp's ``Store(3)``).
+        assigned = (
+            self.assignment(name, before_line) if name in self.frame.f_code.co_varnames else None
+        )
+        resolved = None if assigned is None else self.resolve(assigned[1], assigned[0], depth + 1)
+        if resolved is not None:
+            return resolved
+        text = self.capture.literal(value)
+        return None if text is None else ast.parse(text, mode="eval").body
 
     def assignment(self, name: str, before_line: int) -> tuple[int, ast.expr] | None:
         """The last ``name = expression`` of the test function before `before_line`."""

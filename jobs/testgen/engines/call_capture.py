@@ -24,7 +24,8 @@ from jobs.sandbox.workdir import copy_script, write_fresh
 from jobs.testgen.engines.seeds import Seed
 
 SCRIPT = "capture_calls.py"
-HELPER = "capture_expression.py"  # imported by the script, from the folder it is copied to
+# Imported by the script, from the folder it is copied to.
+HELPERS = ("capture_expression.py", "capture_built.py")
 MAX_TEST_FILES = 20
 MAX_PER_TARGET = 40
 MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
@@ -126,7 +127,8 @@ async def capture(
         return Captured()
     folder = checkout / scratch
     copy_script(SCRIPT, folder / "capture.py")
-    copy_script(HELPER, folder / HELPER)
+    for helper in HELPERS:
+        copy_script(helper, folder / helper)
     slug = job.module.replace(".", "_")
     job_file, output = folder / f"capture-{slug}.json", folder / f"capture-{slug}.jsonl"
     write_fresh(job.as_json(), job_file)
