@@ -55,7 +55,13 @@ async def keep_killers(
     started = time.monotonic()
     sources = {p: ls for p, ls in plan.sources.items() if p in plan.before.executable}
     try:
-        tests = TestFiles(kept=first_kept, candidates=files)
+        existing = production.existing_score
+        settled = frozenset(
+            o.mutant.id
+            for o in (existing.outcomes if existing is not None else [])
+            if o.status == "killed" and o.by == "existing"
+        )
+        tests = TestFiles(kept=first_kept, candidates=files, settled=settled)
         measured = await against_the_suite(ctx, sources, tests, timeout_s=timeout_s)
     except Exception as exc:  # Tandem's own trouble here must not lose the kept tests
         log.exception("mutants against the passing files failed")

@@ -233,6 +233,8 @@ async def _run_one(
 ) -> Outcome:
     """One mutant in place, its package's runner on the files that may notice it, the
     original put back."""
+    if mutant.id in tests.settled:  # the existing tests killed it in an earlier run
+        return Outcome(mutant, "killed", by="existing", tests=len(record.files_running(mutant)))
     groups = dict.fromkeys(record.files_running(mutant), "existing")
     groups |= dict.fromkeys(tests.kept, "kept") | dict.fromkeys(tests.candidates, "candidate")
     for ignored in tests.ignore:

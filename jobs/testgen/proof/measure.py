@@ -102,6 +102,9 @@ class TestFiles:
     kept: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    # ids of mutants an earlier run of this source found the existing tests kill: a language
+    # that runs its mutants its own way (:class:`RunsMutants`) need not run them again
+    settled: frozenset[str] = frozenset()
 
 
 @dataclass
