@@ -7,13 +7,20 @@ registry."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.javascript.js_mutants import Record, mutated, outcome_of, parse_mutants
+from jobs.languages.javascript.js_mutants import (
+    Record,
+    make_mutants,
+    mutated,
+    outcome_of,
+    parse_mutants,
+)
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
@@ -21,7 +28,7 @@ from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult
 from jobs.testgen import produce_tests
 from jobs.testgen.proof.mutants import Mutant
-from tests.js_support import node_or_skip
+from tests.js_support import node_or_skip, npm_install
 from tests.test_js_runs import locked_project
 
 
@@ -187,4 +194,52 @@ async def test_a_file_that_kills_no_surviving_mutant_is_not_kept(
     assert (
         score.line(kept=False)
         == f"mutants of the changed lines: existing tests kill 0 of {score.total}"
+    )
+
+
+MUTATED = """\
+import { join } from "node:path";
+type Unit = "kb" | "mb";
+export function size(n: number, unit: Unit = "kb"): string {
+  if (n > 10 && !unit) throw new Error("big");
+  return join(String(n * 2), unit);
+}
+export const LIMIT = 10;
+"""
+
+
+@pytest.mark.slow
+async def test_the_mutator_mutates_only_the_changed_lines_inside_functions(
+    node: Node, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src/size.ts").write_text(MUTATED)
+    sandbox = LocalSandbox()
+    (tmp_path / "package.json").write_text('{"name": "m", "private": true}')
+    await npm_install(sandbox, node, tmp_path, "typescript@5.6.3")
+    # its runner, named (not installed: the mutator only parses)
+    manifest = {"name": "m", "private": True, "devDependencies": {"vitest": "4.1.2"}}
+    (tmp_path / "package.json").write_text(json.dumps(manifest))
+    made = await make_mutants(
+        sandbox, node, tmp_path, {"src/size.ts": {1, 2, 3, 4, 5, 7}}, timeout_s=120
+    )
+    assert not isinstance(made, str), made
+    mutants, _, problems = made
+    assert not problems
+    shown = {(m.line, m.kind, m.description) for m in mutants}
+    assert (4, "comparison", "`n > 10` becomes `(n >= 10)`") in shown
+    assert (4, "boolean", "`n > 10 && !unit` becomes `(n > 10 || !unit)`") in shown
+    assert (4, "boolean", "`!unit` becomes `unit`") in shown
+    assert (4, "constant", "`10` becomes `11`") in shown
+    assert (4, "condition", "`n > 10 && !unit` becomes `!(n > 10 && !unit)`") in shown
+    assert (4, "statement", '`throw new Error("big");` is removed') in shown
+    assert (5, "arithmetic", "`n * 2` becomes `(n / 2)`") in shown
+    assert (5, "return", "`return join(String(n * 2), unit);` becomes `return undefined;`") in shown
+    # a default runs at each call: mutated; imports, types and module constants are left alone
+    assert {(m.line, m.description) for m in mutants if m.line == 3} == {(3, '`"kb"` becomes `""`')}
+    assert {m.line for m in mutants} == {3, 4, 5}
+    assert all(m.function == "size" for m in mutants)
+    comparison = next(m for m in mutants if m.kind == "comparison")
+    assert mutated(MUTATED, comparison).splitlines()[3] == (
+        '  if ((n >= 10) && !unit) throw new Error("big");'
     )
