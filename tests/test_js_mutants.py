@@ -110,9 +110,16 @@ def test_only_a_test_that_ran_and_failed_kills_a_mutant() -> None:
 
 
 def test_the_record_names_the_files_that_ran_a_mutants_lines() -> None:
-    record = Record({"t/a.test.ts": {"src/a.ts": {1, 2}}, "t/b.test.ts": {"src/a.ts": {5}}})
+    covered = {"src/a.ts": {1, 2, 3, 5}}
+    files = {"t/a.test.ts": {"src/a.ts": {1, 2}}, "t/b.test.ts": {"src/a.ts": {5}}}
+    record = Record(files, covered=covered)
     assert record.files_running(mutant(lines=(2, 3))) == ["t/a.test.ts"]
-    assert record.files_running(mutant(lines=(3, 4))) == []
+    assert record.files_running(mutant(lines=(4, 4))) == []  # no test ran it: uncovered
+    # the whole run ran it, but the per-test record says nothing of the source (the recorder
+    # gave no lines): every test file runs on it, never "uncovered"
+    silent = Record({"t/a.test.ts": {}, "t/b.test.ts": {}}, covered=covered)
+    assert silent.files_running(mutant(lines=(2, 3))) == ["t/a.test.ts", "t/b.test.ts"]
+    assert silent.files_running(mutant(lines=(4, 4))) == []
 
 
 CLASSIFY = """\

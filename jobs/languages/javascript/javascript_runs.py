@@ -60,6 +60,7 @@ class TestFileLines:
 
     files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     passed: set[str] = field(default_factory=set)
+    covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
 
 
 RUN_FILES: dict[RunnerName, RunFiles] = {
@@ -176,10 +177,12 @@ def test_lines_record(tag: str) -> str:
 
 
 def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
-    """The record, written: ``{"files": {test file: {path: [line, ...]}}, "passed": [id]}``."""
+    """The record, written: ``{"files": {test file: {path: [line, ...]}}, "passed": [id],
+    "covered": {path: [line, ...]}}``."""
     record = test_lines_record(tag)
     files = {f: {p: sorted(ns) for p, ns in ran.items()} for f, ran in sorted(lines.files.items())}
-    data = {"files": files, "passed": sorted(lines.passed)}
+    covered = {p: sorted(ns) for p, ns in sorted(lines.covered.items())}
+    data = {"files": files, "passed": sorted(lines.passed), "covered": covered}
     workdir.write_fresh(json.dumps(data), checkout / record)
     return record
 
@@ -197,6 +200,7 @@ async def run_suite(
         job = share.job(checkout, tag=BASELINE, timeout_s=timeout_s, tests=False)
         runs.append(await _measured(sandbox, node, share, job, lines))
     merged = merge(runs)
+    lines.covered = merged.executed
     merged.per_test = await asyncio.to_thread(write_test_lines, checkout, BASELINE, lines)
     return merged
 

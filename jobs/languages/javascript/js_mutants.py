@@ -52,11 +52,22 @@ class Record:
 
     files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     passed: frozenset[str] = frozenset()
+    covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
 
     def files_running(self, mutant: Mutant) -> list[str]:
+        """The existing test files that ran the mutant's lines: those the per-test record
+        names; every test file where the whole run ran them but no test's record names the
+        source at all (the recorder said nothing of it); none where no test ran them."""
         first, last = mutant.lines
         wanted = set(range(first, last + 1))
-        return sorted(f for f, ran in self.files.items() if ran.get(mutant.path, set()) & wanted)
+        if not self.covered.get(mutant.path, set()) & wanted:
+            return []
+        named = sorted(f for f, ran in self.files.items() if ran.get(mutant.path, set()) & wanted)
+        return named if named or self.attributes(mutant.path) else sorted(self.files)
+
+    def attributes(self, path: str) -> bool:
+        """Whether the per-test record names any line of ``path``."""
+        return any(ran.get(path) for ran in self.files.values())
 
 
 def read_record(path: Path) -> Record:
@@ -66,7 +77,8 @@ def read_record(path: Path) -> Record:
             str(f): {str(p): {int(n) for n in ns} for p, ns in dict(ran).items()}
             for f, ran in dict(data["files"]).items()
         }
-        return Record(files, frozenset(str(t) for t in data["passed"]))
+        covered = {str(p): {int(n) for n in ns} for p, ns in dict(data["covered"]).items()}
+        return Record(files, frozenset(str(t) for t in data["passed"]), covered)
     except (OSError, ValueError, KeyError, TypeError):
         return Record()
 
@@ -206,6 +218,13 @@ async def run_mutants(
     record = await asyncio.to_thread(
         read_record, checkout / javascript_runs.test_lines_record(javascript_runs.BASELINE)
     )
+    unattributed = sorted({m.path for m in mutants if not record.attributes(m.path)})
+    if unattributed and record.files:
+        shown = ", ".join(f"`{p}`" for p in unattributed)
+        score.notes.append(
+            f"the per-test record names no line of {shown}: each of its mutants ran against "
+            "every existing test file of its package"
+        )
     deadline = started + timeout_s * DEADLINE_SHARE
     for mutant in mutants[:MAX_MUTANTS]:
         left = deadline - time.monotonic()
