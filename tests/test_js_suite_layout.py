@@ -3,6 +3,7 @@ the package's own tests (plain data, no Node)."""
 
 from __future__ import annotations
 
+from jobs.languages.javascript.javascript_conventions import JsConventions
 from jobs.languages.javascript.suite_layout import (
     JEST_INCLUDE,
     VITEST_INCLUDE,
@@ -53,7 +54,12 @@ def test_the_packages_own_layout_and_naming_win_where_the_runner_collects_them()
     assert layout.import_of("src/c/d.spec.ts", "src/c/d.ts") == "./d.js"
     assert layout.example == "src/a.spec.ts"
     prompt = layout.describe()
-    assert "`npx vitest run`" in prompt and "jest" not in prompt
+    assert "`npx vitest run <file>`" in prompt and "jest" not in prompt
+    # the exact command, where the conventions know it, is what the agent is told to run
+    exact = "cd /c/pkg && /n/node node_modules/vitest/vitest.mjs run <file>"
+    assert f"run it (`{exact}`), never another runner" in layout.describe(exact)
+    conventions = JsConventions("vitest", ["src"], "<name>.spec.ts", layout=layout, command=exact)
+    assert f"run it (`{exact}`), never another runner" in conventions.describe()
     assert "import `describe`, `it`, `expect` from 'vitest'" in prompt
 
 

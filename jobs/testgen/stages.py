@@ -223,7 +223,6 @@ def plan(
         not targets
         and before.total > 0
         and ctx.language.mutants
-        and ctx.language.per_test is not None
         and bool(portfolio.engines)
         and tg.coverage.keep_rule == "new_changed_lines"
     )

@@ -13,5 +13,8 @@ through :mod:`.javascript_conventions`; its offline engine is :mod:`.export_engi
 - the engine's: ``export_scan.cjs`` (with ``literal_rows.cjs`` and ``test_expressions.cjs``)
   reads the changed exports and members and what the tests pass them; :mod:`.export_calls` and
   :mod:`.export_candidates` say what to evaluate, :mod:`.export_probe` evaluates it through the
-  project's runner, :mod:`.export_tests` writes the test file.
+  project's runner, :mod:`.export_tests` writes the test file;
+- :mod:`.js_mutants`: the mutants of the changed lines (``mutate.cjs``, on the TypeScript
+  compiler API that :mod:`.typescript_tool` finds or installs), each run through the package's
+  runner on the test files that ran its lines.
 """

@@ -52,9 +52,8 @@ from jobs.languages.javascript.toolchain import (
     NodeUnavailable,
     env_prefix,
     find_node,
-    install_tool,
 )
-from jobs.languages.javascript.vitest import find_installed
+from jobs.languages.javascript.typescript_tool import typescript_for
 from jobs.sandbox import decisive_line, workdir
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.targets import Target
@@ -73,7 +72,6 @@ SCANNER_PARTS = (
         )
     ),
 )
-TYPESCRIPT = "typescript@5"  # the parser, when the project has none
 TOOLS = "js-tools"  # the part's tools folder, in the checkout's work dir
 MAX_STEP_S = 180.0  # one install, scan or probe run
 MAX_TEST_FILES = 200  # the package's test files the scan reads for calls
@@ -106,21 +104,10 @@ class Source:
 
 async def _typescript(source: Source) -> Path | str:
     """The ``typescript`` package to parse with: the project's, else Tandem's tools' copy."""
-    checkout = source.workspace.checkout
-    found = find_installed("typescript", source.package_dir, checkout)
-    if found is not None:
-        return found
-    folder = source.work / TOOLS / "typescript"
-    installed = folder / "node_modules" / "typescript"
-    if (installed / "package.json").is_file():
-        return installed
-    failed = await install_tool(
-        source.workspace.sandbox, source.node, folder, TYPESCRIPT, timeout_s=source.timeout()
+    workspace = source.workspace
+    return await typescript_for(
+        workspace.sandbox, source.node, workspace.checkout, source.package_dir, source.timeout()
     )
-    if failed is not None or not (installed / "package.json").is_file():
-        why = failed or "npm installed no typescript"
-        return f"installing {TYPESCRIPT} to read the source failed: {why}"
-    return installed
 
 
 async def scan(source: Source) -> Scan | str:

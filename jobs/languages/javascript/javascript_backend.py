@@ -19,7 +19,7 @@ from pathlib import Path
 
 from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.conventions import Conventions
-from jobs.languages.javascript import javascript_runs, packages
+from jobs.languages.javascript import javascript_runs, js_mutants, packages
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.javascript_conventions import collected_tests, conventions_for
@@ -31,6 +31,7 @@ from jobs.sandbox import Sandbox
 from jobs.testgen.engines.registry import JAVASCRIPT_ENGINES, register
 from jobs.testgen.per_test_selection import SelectTests
 from jobs.testgen.pin import BrokenTests, Pinning
+from jobs.testgen.proof.measure import Measured, TestFiles
 
 
 class JavaScript:
@@ -38,7 +39,7 @@ class JavaScript:
     label = "JavaScript/TypeScript"
     builds_tests = True
     per_test: SelectTests | None = None  # its candidate files are kept whole
-    mutants = False
+    mutants = True  # run file by file through the package's runner (:mod:`.js_mutants`)
     agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES
 
@@ -143,6 +144,17 @@ class JavaScript:
         return await javascript_runs.broken_on_base(
             sandbox, checkout, sha, failures, timeout_s=timeout_s
         )
+
+    async def run_mutants(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        changed: dict[str, set[int]],
+        tests: TestFiles,
+        *,
+        timeout_s: float,
+    ) -> Measured:
+        return await js_mutants.run_mutants(sandbox, checkout, changed, tests, timeout_s=timeout_s)
 
     def conventions(self, checkout: Path, sources: Mapping[str, set[int]]) -> Conventions:
         return conventions_for(checkout, sorted(sources))

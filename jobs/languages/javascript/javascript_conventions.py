@@ -97,7 +97,7 @@ class JsConventions(Conventions):
         if self.layout is None:
             return "- No JavaScript/TypeScript package with a supported runner (vitest, jest)."
         lines = [f"- The package is `{self.package or '.'}` (its `package.json`)."]
-        lines.append(self.layout.describe())
+        lines.append(self.layout.describe(self.command))
         if self.source is not None:
             where = self.layout.test_path_for(self.source)
             if where is not None:

@@ -17,10 +17,11 @@ checkout's work dir (:func:`prepare_coverage`, on the install's network).
 from __future__ import annotations
 
 import asyncio
+import json
 import posixpath
 import subprocess
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.dependencies import CheckoutFiles
@@ -28,7 +29,7 @@ from jobs.languages.javascript import jest_runs, vitest_files, vitest_per_test
 from jobs.languages.javascript.base_runs import RunFiles, run_on_base
 from jobs.languages.javascript.package_job import FilesRun, PackageJob, RunnerError
 from jobs.languages.javascript.packages import Package, Problem, find_package
-from jobs.languages.javascript.run_results import ReportProblem
+from jobs.languages.javascript.run_results import ReportProblem, RunResults
 from jobs.languages.javascript.runner_choice import RunnerName, Unsupported, find_runner
 from jobs.languages.javascript.suite_layout import foreign_runner
 from jobs.languages.javascript.suite_results import (
@@ -46,6 +47,22 @@ from jobs.sandbox.sandbox_protocol import Sandbox
 from jobs.testgen.pin import BrokenTest, BrokenTests, Pinning
 
 TOOLS = "js-tools"  # the part's own tools folder, in the checkout's work dir
+BASELINE = "baseline"  # the suite run's tag
+
+
+@dataclass
+class TestFileLines:
+    """What a measured suite run says for the mutants: per test file (checkout-relative), the
+    lines its tests (and its loading) ran, per source path; and the ids of the tests that
+    passed."""
+
+    __test__ = False  # not a pytest class
+
+    files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+    passed: set[str] = field(default_factory=set)
+    covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
+
+
 RUN_FILES: dict[RunnerName, RunFiles] = {
     "vitest": vitest_files.run_files,
     "jest": jest_runs.run_files,
@@ -132,7 +149,10 @@ async def prepare_coverage(sandbox: Sandbox, checkout: Path, sources: list[str])
     return None
 
 
-async def _measured(sandbox: Sandbox, node: Node, share: Share, job: PackageJob) -> SuiteRun:
+async def _measured(
+    sandbox: Sandbox, node: Node, share: Share, job: PackageJob, lines: TestFileLines | None = None
+) -> SuiteRun:
+    """One measured run of the share; ``lines``: where each test file's lines go, when wanted."""
     run = await (
         vitest_per_test.run_per_test(sandbox, node, job)
         if share.runner == "vitest"
@@ -140,7 +160,31 @@ async def _measured(sandbox: Sandbox, node: Node, share: Share, job: PackageJob)
     )
     if isinstance(run, RunnerError):
         return not_run(share.runner, run, job.timeout_s)
+    if lines is not None:
+        for test, ran in run.per_test.lines.items():
+            into = lines.files.setdefault(test.partition(" > ")[0], {})
+            for path, numbers in ran.items():
+                into.setdefault(path, set()).update(numbers)
+        if isinstance(run.results, RunResults):
+            lines.passed.update(t for t, o in run.results.tests.items() if o.status == "pass")
     return suite_run(share.runner, run.result, run.results, run.coverage)
+
+
+def test_lines_record(tag: str) -> str:
+    """Where a measured suite run tagged ``tag`` writes which lines each test file ran
+    (checkout-relative): the mutant run's map of which files to run on a mutant."""
+    return f"{workdir.WORK_DIR}/{tag}.test-lines.json"
+
+
+def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
+    """The record, written: ``{"files": {test file: {path: [line, ...]}}, "passed": [id],
+    "covered": {path: [line, ...]}}``."""
+    record = test_lines_record(tag)
+    files = {f: {p: sorted(ns) for p, ns in ran.items()} for f, ran in sorted(lines.files.items())}
+    covered = {p: sorted(ns) for p, ns in sorted(lines.covered.items())}
+    data = {"files": files, "passed": sorted(lines.passed), "covered": covered}
+    workdir.write_fresh(json.dumps(data), checkout / record)
+    return record
 
 
 async def run_suite(
@@ -151,10 +195,14 @@ async def run_suite(
     if isinstance(node, str) or not found:
         return _unrunnable(node if isinstance(node, str) else "; ".join(problems))
     runs = []
+    lines = TestFileLines()
     for share in found:
-        job = share.job(checkout, tag="baseline", timeout_s=timeout_s, tests=False)
-        runs.append(await _measured(sandbox, node, share, job))
-    return merge(runs)
+        job = share.job(checkout, tag=BASELINE, timeout_s=timeout_s, tests=False)
+        runs.append(await _measured(sandbox, node, share, job, lines))
+    merged = merge(runs)
+    lines.covered = merged.executed
+    merged.per_test = await asyncio.to_thread(write_test_lines, checkout, BASELINE, lines)
+    return merged
 
 
 async def run_tests(

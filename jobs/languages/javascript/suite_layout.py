@@ -115,15 +115,16 @@ class TestLayout:
             return stem + {".mts": ".mjs", ".cts": ".cjs"}.get(ext, ".js")
         return relative if self.esm else stem
 
-    def describe(self) -> str:
-        """The layout for the agent's prompt."""
+    def describe(self, command: str | None = None) -> str:
+        """The layout for the agent's prompt; ``command``: the exact shell command that runs
+        one test file (``<file>``) with the package's own runner, when it is known."""
         where = {
             "beside": "beside their sources",
             "__tests__": "in a `__tests__` folder beside their sources",
             "tree": f"under `{self.tree}/`, mirroring the sources",
         }[self.placement]
-        command = "npx vitest run" if self.runner == "vitest" else "npx jest"
-        lines = [f"- The runner is {self.runner}: run it (`{command}`), never another runner."]
+        run = command or ("npx vitest run <file>" if self.runner == "vitest" else "npx jest <file>")
+        lines = [f"- The runner is {self.runner}: run it (`{run}`), never another runner."]
         lines.append(
             f"- {self.existing} existing test file(s), named `<name>.{self.kind}.<ext>`, {where}."
             if self.existing

@@ -10,7 +10,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from jobs.languages.python.pytest_runner import per_test_record
 from jobs.sandbox import Sandbox, decisive_line, workdir
@@ -45,12 +45,34 @@ class Where(Protocol):
     def checkout(self) -> Path: ...
 
 
+@runtime_checkable
+class RunsMutants(Protocol):
+    """A language whose mutants run its own way, not through :mod:`.runner` (JS/TS:
+    :mod:`jobs.languages.javascript.js_mutants`), with the same score."""
+
+    async def run_mutants(
+        self,
+        sandbox: Sandbox,
+        checkout: Path,
+        changed: dict[str, set[int]],
+        tests: TestFiles,
+        *,
+        timeout_s: float,
+    ) -> Measured: ...
+
+
 async def against_the_suite(
     where: Where, changed: dict[str, set[int]], tests: TestFiles, *, timeout_s: float
 ) -> Measured:
     """:func:`measure_mutants` in the run's sandbox and checkout, after its baseline: the
     baseline's record of what each test ran (it ran under pytest with that tag) spares the
-    mutant run learning it again. The one call every stage that runs mutants makes."""
+    mutant run learning it again. The one call every stage that runs mutants makes; a run's
+    language that runs its mutants its own way (:class:`RunsMutants`) runs them."""
+    language = getattr(where, "language", None)
+    if isinstance(language, RunsMutants):
+        return await language.run_mutants(
+            where.sandbox, where.checkout, changed, tests, timeout_s=timeout_s
+        )
     return await measure_mutants(
         where.sandbox,
         where.checkout,
@@ -80,6 +102,9 @@ class TestFiles:
     kept: list[str] = field(default_factory=list)
     candidates: list[str] = field(default_factory=list)
     ignore: list[str] = field(default_factory=list)
+    # ids of mutants an earlier run of this source found the existing tests kill: a language
+    # that runs its mutants its own way (:class:`RunsMutants`) need not run them again
+    settled: frozenset[str] = frozenset()
 
 
 @dataclass

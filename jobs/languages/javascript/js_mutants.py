@@ -1,0 +1,282 @@
+"""Mutants of the changed lines of JS/TS sources (issue 19 item 2, for issue 20), run through the
+package's own runner: the JavaScript backend's ``run_mutants``, which
+:func:`jobs.testgen.proof.measure.against_the_suite` calls for it.
+
+The mutants come from ``mutate.cjs``, a small mutator on the TypeScript compiler API the
+characterization engine already loads, with Python's operators (comparisons, ``&&``/``||``,
+``!`` removed, arithmetic, constants ±1, ``true``/``false``, strings emptied, conditions negated
+or made true, returned values made ``undefined``, expression statements removed). Stryker 10 was
+the other choice; it needs its core and a runner plugin installed into the sandbox on the
+install's network, and its vitest runner's floor (vitest ≥ 2) leaves out the bench's vitest 0.x
+and 1.x packages, while this runs wherever the project's runner runs.
+
+Each mutant is written into the source in place (the original is always put back), and the
+package's runner runs once on the test files whose tests ran the mutant's lines in the baseline
+(the record :func:`.javascript_runs.run_suite` writes) and on the kept and candidate files
+(files are kept whole: there is no per-test record of a candidate). Only a test that ran and
+failed kills a mutant, and an existing test only if it passed in the baseline: a file that does
+not load, a run with no tests or a runner that did not run is ``error``, a run stopped at its
+time limit is ``timeout``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from jobs.languages.javascript import javascript_runs
+from jobs.languages.javascript.package_job import FilesRun, RunnerError
+from jobs.languages.javascript.run_results import ReportProblem
+from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.typescript_tool import typescript_for
+from jobs.sandbox import decisive_line, workdir
+from jobs.sandbox.sandbox_protocol import Sandbox
+from jobs.testgen.proof.measure import DEADLINE_SHARE, MAX_MUTANTS, Measured, TestFiles
+from jobs.testgen.proof.mutants import Mutant
+from jobs.testgen.proof.score import MutantScore, Outcome
+
+MUTATOR = Path(__file__).with_name("mutate.cjs")
+REQUEST = "mutate.json"
+MIN_RUN_S = 15.0  # one mutant's run may take at least this, and at most a quarter of the stage
+KINDS = ("return", "statement", "condition", "comparison", "boolean", "arithmetic", "constant")
+
+
+@dataclass(frozen=True)
+class Record:
+    """The baseline's record: which changed lines each existing test file ran, and which tests
+    passed (a test that failed without a mutant kills none)."""
+
+    files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+    passed: frozenset[str] = frozenset()
+    covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
+
+    def files_running(self, mutant: Mutant) -> list[str]:
+        """The existing test files that ran the mutant's lines: those the per-test record
+        names; every test file where the whole run ran them but no test's record names the
+        source at all (the recorder said nothing of it); none where no test ran them."""
+        first, last = mutant.lines
+        wanted = set(range(first, last + 1))
+        if not self.covered.get(mutant.path, set()) & wanted:
+            return []
+        named = sorted(f for f, ran in self.files.items() if ran.get(mutant.path, set()) & wanted)
+        return named if named or self.attributes(mutant.path) else sorted(self.files)
+
+    def attributes(self, path: str) -> bool:
+        """Whether the per-test record names any line of ``path``."""
+        return any(ran.get(path) for ran in self.files.values())
+
+
+def read_record(path: Path) -> Record:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        files = {
+            str(f): {str(p): {int(n) for n in ns} for p, ns in dict(ran).items()}
+            for f, ran in dict(data["files"]).items()
+        }
+        covered = {str(p): {int(n) for n in ns} for p, ns in dict(data["covered"]).items()}
+        return Record(files, frozenset(str(t) for t in data["passed"]), covered)
+    except (OSError, ValueError, KeyError, TypeError):
+        return Record()
+
+
+def parse_mutants(data: Any) -> tuple[list[Mutant], int, list[str]]:
+    """The mutator's JSON (pure): its mutants, how many were left out as the same text, and
+    its problems. A malformed entry is left out."""
+    mutants: list[Mutant] = []
+    if not isinstance(data, dict):
+        return [], 0, ["the mutator printed no JSON object"]
+    for n, raw in enumerate(data.get("mutants") or []):
+        try:
+            path, line = str(raw["path"]), int(raw["line"])
+            mutants.append(
+                Mutant(
+                    id=f"{path}:{line}:{n}",
+                    path=path,
+                    line=line,
+                    lines=(int(raw["first"]), int(raw["last"])),
+                    function=str(raw["function"]) or "(module)",
+                    kind=str(raw["kind"]) if raw["kind"] in KINDS else "statement",
+                    description=str(raw["description"]),
+                    start=int(raw["start"]),
+                    end=int(raw["end"]),
+                    source=str(raw["text"]),
+                    chain=(),
+                )
+            )
+        except (KeyError, TypeError, ValueError):
+            continue
+    equivalent = data.get("equivalent")
+    problems = [str(p) for p in data.get("problems") or []]
+    return mutants, equivalent if isinstance(equivalent, int) else 0, problems
+
+
+def mutated(original: str, mutant: Mutant) -> str:
+    """``original`` with lines ``start..end`` replaced by the mutant's text (pure)."""
+    lines = original.split("\n")
+    return "\n".join([*lines[: mutant.start - 1], mutant.source, *lines[mutant.end :]])
+
+
+def outcome_of(
+    mutant: Mutant, run: FilesRun | RunnerError, groups: dict[str, str], passed: frozenset[str]
+) -> Outcome:
+    """A mutant's fate from one run (pure). ``groups``: test file -> "existing", "kept" or
+    "candidate"; an existing test's failure counts only if it passed in the baseline."""
+    ran = len(groups)
+    if isinstance(run, RunnerError):
+        return Outcome(mutant, "timeout" if run.timed_out else "error", tests=ran, why=run.reason)
+    if isinstance(run.results, ReportProblem):
+        return Outcome(mutant, "error", tests=ran, why=run.results.reason)
+    failed: dict[str, set[str]] = {}
+    for test, result in run.results.tests.items():
+        file = test.partition(" > ")[0]
+        group = groups.get(file)
+        if result.status != "fail" or group is None:
+            continue
+        if group == "existing" and test not in passed:
+            continue
+        failed.setdefault(group, set()).add(file)
+    for group in ("existing", "kept"):
+        if group in failed:
+            return Outcome(mutant, "killed", by=group, tests=ran)
+    if "candidate" in failed:
+        killers = tuple(sorted(failed["candidate"]))
+        return Outcome(mutant, "killed", by="candidate", tests=ran, killers=killers)
+    if not run.results.tests:
+        why = next(iter(run.results.unloaded.values()), decisive_line(run.result.output))
+        return Outcome(mutant, "error", tests=ran, why=f"no test ran: {why}")
+    return Outcome(mutant, "survived", tests=ran)
+
+
+async def make_mutants(
+    sandbox: Sandbox, node: Node, checkout: Path, changed: dict[str, set[int]], timeout_s: float
+) -> tuple[list[Mutant], int, list[str]] | str:
+    """The mutants of the changed lines of ``changed``'s JS/TS files, or why none were made."""
+    paths = sorted(p for p in changed if (checkout / p).is_file())
+    if not paths:
+        return [], 0, []
+    found, _ = await asyncio.to_thread(javascript_runs.shares, checkout, paths)
+    if not found:
+        return [], 0, [f"`{p}`: no package to run it in" for p in paths]
+    package_dir = checkout / found[0].package.dir
+    typescript = await typescript_for(sandbox, node, checkout, package_dir, timeout_s)
+    if isinstance(typescript, str):
+        return typescript
+    work = checkout / workdir.WORK_DIR
+    request: dict[str, object] = {
+        "typescript": str(typescript),
+        "files": [
+            {"path": p, "file": str((checkout / p).resolve()), "changed": sorted(changed[p])}
+            for p in paths
+        ],
+    }
+    await asyncio.to_thread(_write_request, work, request)
+    result = await sandbox.run(
+        [*env_prefix(), str(node.path), str(work / MUTATOR.name), str(work / REQUEST)],
+        cwd=checkout,
+        timeout_s=timeout_s,
+    )
+    if result.returncode != 0:
+        why = "timed out" if result.timed_out else decisive_line(result.output)
+        return f"the mutator did not run: {why}"
+    try:
+        data = json.loads(result.output[result.output.find("{") :])
+    except ValueError:
+        return f"the mutator printed no JSON: {decisive_line(result.output)}"
+    return parse_mutants(data)
+
+
+def _write_request(work: Path, request: dict[str, object]) -> None:
+    work.mkdir(exist_ok=True)
+    workdir.copy_fresh(MUTATOR, work / MUTATOR.name)
+    workdir.write_fresh(json.dumps(request), work / REQUEST)
+
+
+async def run_mutants(
+    sandbox: Sandbox,
+    checkout: Path,
+    changed: dict[str, set[int]],
+    tests: TestFiles,
+    *,
+    timeout_s: float,
+) -> Measured:
+    """Make the mutants of ``changed`` and run each through its package's runner on the test
+    files that ran its lines, and ``tests``' kept and candidate files; bounded by
+    ``timeout_s`` (the mutants not started by then are cut)."""
+    started = time.monotonic()
+    node = find_node()
+    if isinstance(node, NodeUnavailable):
+        return Measured(MutantScore(), problem=node.reason)
+    made = await make_mutants(sandbox, node, checkout, changed, timeout_s / 4)
+    if isinstance(made, str):
+        return Measured(MutantScore(), problem=made)
+    mutants, equivalent, notes = made
+    score = MutantScore(equivalent=equivalent, notes=notes)
+    record = await asyncio.to_thread(
+        read_record, checkout / javascript_runs.test_lines_record(javascript_runs.BASELINE)
+    )
+    unattributed = sorted({m.path for m in mutants if not record.attributes(m.path)})
+    if unattributed and record.files:
+        shown = ", ".join(f"`{p}`" for p in unattributed)
+        score.notes.append(
+            f"the per-test record names no line of {shown}: each of its mutants ran against "
+            "every existing test file of its package"
+        )
+    deadline = started + timeout_s * DEADLINE_SHARE
+    for mutant in mutants[:MAX_MUTANTS]:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            score.outcomes.append(Outcome(mutant, "cut"))
+            continue
+        run_s = min(left, max(MIN_RUN_S, timeout_s / 4))
+        score.outcomes.append(await _run_one(sandbox, checkout, mutant, tests, record, run_s))
+    score.outcomes += [Outcome(m, "cut") for m in mutants[MAX_MUTANTS:]]
+    score.tests = len(record.passed)
+    score.seconds = time.monotonic() - started
+    errors = [o for o in score.outcomes if o.status == "error"]
+    if errors and len(errors) == score.total:
+        return Measured(score, problem=f"no mutant could be run ({errors[0].why})")
+    return Measured(score, cut=score.count("cut"))
+
+
+async def _run_one(
+    sandbox: Sandbox,
+    checkout: Path,
+    mutant: Mutant,
+    tests: TestFiles,
+    record: Record,
+    timeout_s: float,
+) -> Outcome:
+    """One mutant in place, its package's runner on the files that may notice it, the
+    original put back."""
+    if mutant.id in tests.settled:  # the existing tests killed it in an earlier run
+        return Outcome(mutant, "killed", by="existing", tests=len(record.files_running(mutant)))
+    groups = dict.fromkeys(record.files_running(mutant), "existing")
+    groups |= dict.fromkeys(tests.kept, "kept") | dict.fromkeys(tests.candidates, "candidate")
+    for ignored in tests.ignore:
+        groups.pop(ignored, None)
+    if not groups:
+        return Outcome(mutant, "uncovered")
+    found, problems = await asyncio.to_thread(javascript_runs.shares, checkout, [mutant.path])
+    if not found:
+        return Outcome(mutant, "error", why="; ".join(problems) or "no package")
+    share = found[0]
+    prefix = f"{share.package.dir}/" if share.package.dir else ""
+    files = sorted(f for f in groups if f.startswith(prefix))
+    node = find_node()
+    if isinstance(node, NodeUnavailable):
+        return Outcome(mutant, "error", why=node.reason)
+    source = checkout / mutant.path
+    original = await asyncio.to_thread(source.read_bytes)  # bytes: its line ends stay as they are
+    text = mutated(original.decode("utf-8", errors="surrogateescape"), mutant)
+    job = share.job(checkout, tag="mutant", timeout_s=timeout_s, tests=False)
+    try:
+        await asyncio.to_thread(source.write_bytes, text.encode("utf-8", errors="surrogateescape"))
+        run_files = javascript_runs.RUN_FILES[share.runner]
+        run = await run_files(sandbox, node, job, [share.relative(f) for f in files])
+    finally:
+        await asyncio.to_thread(source.write_bytes, original)
+    return outcome_of(mutant, run, {f: groups[f] for f in files}, record.passed)
