@@ -9,14 +9,17 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage
 from jobs.languages.javascript.measured_run import read_records
-from jobs.languages.javascript.package_job import PackageJob
+from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.run_results import RunResults
 from jobs.languages.javascript.toolchain import Node
 from jobs.languages.javascript.vitest_per_test import (
+    ISTANBUL,
     SETUP,
     VitestPerTestRun,
+    ensure_istanbul,
     run_per_test,
     wrapper_config,
 )
@@ -178,3 +181,42 @@ async def test_each_tests_lines_in_one_vitest_run(node: Node, tmp_path: Path) ->
     assert message.startswith("AssertionError: expected ") and message.endswith(
         " to be 5 // Object.is equality"
     )
+
+
+@pytest.mark.slow
+async def test_lines_are_recorded_where_the_provider_is_reached_through_a_link(
+    node: Node, tmp_path: Path
+) -> None:
+    """pnpm's layout (here npm's linked one, the same): only a project's direct dependencies sit
+    in its node_modules, each a link into a store, and the istanbul provider Tandem installs is
+    linked in beside them. The source-map library is found only from the link's target: looked
+    up from the link, every line went unmapped and every test's record came out empty."""
+    checkout = tmp_path / "checkout"
+    files = {
+        "package.json": json.dumps(
+            {"name": "linked", "private": True, "devDependencies": {"vitest": VITEST}}
+        ),
+        "src/calc.ts": CALC,
+        # no project setup file here
+        "test/calc.test.ts": TESTS[: TESTS.index('test("set up')],
+    }
+    for path, text in files.items():
+        (checkout / path).parent.mkdir(parents=True, exist_ok=True)
+        (checkout / path).write_text(text)
+    sandbox = LocalSandbox()
+    job = PackageJob(checkout, checkout, ["src/calc.ts"], tmp_path / "tools", timeout_s=240)
+    try:
+        await npm_install(sandbox, node, checkout, "--install-strategy=linked")
+        assert not (checkout / "node_modules" / "@jridgewell").exists()  # the trait itself
+        # as the suite's run does: the provider first (linked in), then the measured run
+        installed = vitest.runner_entry("vitest", checkout, checkout)
+        assert not isinstance(installed, RunnerError), installed
+        assert not isinstance(await ensure_istanbul(sandbox, node, installed[0], job), RunnerError)
+        run = await run_per_test(sandbox, node, job)
+    finally:
+        await sandbox.close()
+
+    assert isinstance(run, VitestPerTestRun), run
+    assert (checkout / "node_modules" / ISTANBUL).is_symlink()
+    assert run.per_test.lines["test/calc.test.ts > positive"] == {"src/calc.ts": {4, 5}}
+    assert run.per_test.lines["test/calc.test.ts > signs > negative"] == {"src/calc.ts": {4, 7, 8}}

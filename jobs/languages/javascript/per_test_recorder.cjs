@@ -9,18 +9,21 @@
 // Output: one JSON line per test, {"file", "test", "state", "lines": {path: [line, ...]}}, in
 // a file of its own per worker under TANDEM_PER_TEST_DIR.
 "use strict";
-const { appendFileSync, mkdirSync } = require("node:fs");
+const { appendFileSync, mkdirSync, realpathSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { join } = require("node:path");
 const { threadId } = require("node:worker_threads");
 
 function traceMapping() {
-  // Where the runner's coverage tooling is installed: the provider's package, then the project
+  // Where the runner's coverage tooling is installed: the provider's package, then the project.
+  // Each place is resolved through its links first: a require made from a link searches the
+  // node_modules above the link, not above its target, and in pnpm's layout (or a provider
+  // Tandem linked into the project) only the target's has the provider's dependencies.
   const places = [process.env.TANDEM_PROVIDER_PACKAGE, join(process.cwd(), "package.json")];
   for (const place of places) {
     if (!place) continue;
     try {
-      return createRequire(place)("@jridgewell/trace-mapping");
+      return createRequire(realpathSync(place))("@jridgewell/trace-mapping");
     } catch {
       // not resolvable from there
     }
