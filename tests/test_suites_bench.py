@@ -29,6 +29,7 @@ from bench.suites.compare import (
     worth_rerun,
 )
 from bench.suites.recipes import RecipeError, load_recipes, parse_recipe, parse_recipes
+from jobs.dependencies.plan_model import MemoryFiles
 
 GOOD = {
     "name": "six",
@@ -219,17 +220,6 @@ def test_a_count_mismatch_of_two_runs_is_worth_a_second_pair_and_the_row_says_so
     assert "re-run" not in row(classify("p", "dev", ref, ran(507, 0)))
 
 
-class _Files:
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = files
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    def inside(self, path: str) -> bool:
-        return True
-
-
 def test_a_reference_whose_build_fails_installs_what_the_project_declares_as_tandem_does() -> None:
     """zipp's and inflect's build (coherent.licensed) downloads beyond the index: the reference
     then installs what the project and its extra declare, without it, as Tandem's fallback."""
@@ -239,12 +229,12 @@ def test_a_reference_whose_build_fails_installs_what_the_project_declares_as_tan
         '[project]\nname = "zipp"\ndependencies = ["a"]\n'
         '[project.optional-dependencies]\ntest = ["pytest >= 6", "zipp[extra]"]\nextra = ["b"]\n'
     )
-    files = _Files({"pyproject.toml": pyproject})
+    files = MemoryFiles({"pyproject.toml": pyproject})
     step = ["pip", "install", "-e", ".[test]", "pytidylib"]
     assert tree_step(step, files) == ["pip", "install", "pytidylib", "a", "pytest>=6", "b"]
     assert tree_step(["pip", "install", "."], files) == ["pip", "install", "a"]
     assert tree_step(["pip", "install", "-r", "req.txt"], files) is None
-    dynamic = _Files({"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'})
+    dynamic = MemoryFiles({"pyproject.toml": '[project]\nname = "x"\ndynamic = ["dependencies"]\n'})
     assert tree_step(step, dynamic) is None
 
 

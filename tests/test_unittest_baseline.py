@@ -8,20 +8,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jobs.dependencies.plan_model import MemoryFiles
 from jobs.languages.python.unittest_runner import own_unittest, run_baseline
 from jobs.sandbox import LocalSandbox
 from tests.test_testgen import make_repo
-
-
-class Files:
-    def __init__(self, files: dict[str, str]) -> None:
-        self.files = files
-
-    def read(self, path: str) -> str | None:
-        return self.files.get(path)
-
-    def inside(self, path: str) -> bool:
-        return True
 
 
 def test_the_own_unittest_command_is_read_from_tox() -> None:
@@ -29,22 +19,22 @@ def test_the_own_unittest_command_is_read_from_tox() -> None:
         "[testenv]\ncommands =\n"
         "    coverage run --source=m -m unittest discover {toxinidir}/tests\n    coverage xml\n"
     )
-    assert own_unittest(Files({"tox.ini": markdown})) == ["discover", "tests"]
+    assert own_unittest(MemoryFiles({"tox.ini": markdown})) == ["discover", "tests"]
     plain = "[testenv]\ncommands = python -m unittest {posargs}\n"
-    assert own_unittest(Files({"tox.ini": plain})) == []
+    assert own_unittest(MemoryFiles({"tox.ini": plain})) == []
     both = "[testenv]\ncommands =\n    python -m unittest\n    pytest docs\n"
-    assert own_unittest(Files({"tox.ini": both})) is None
-    assert own_unittest(Files({"tox.ini": "[testenv]\ncommands = pytest\n"})) is None
+    assert own_unittest(MemoryFiles({"tox.ini": both})) is None
+    assert own_unittest(MemoryFiles({"tox.ini": "[testenv]\ncommands = pytest\n"})) is None
     toml = (
         '[tool.tox.env_run_base]\ncommands = [["python", "-m", "unittest", "discover", "-s", "t"]]'
     )
-    assert own_unittest(Files({"pyproject.toml": toml})) == ["discover", "-s", "t"]
+    assert own_unittest(MemoryFiles({"pyproject.toml": toml})) == ["discover", "-s", "t"]
     tomli = (
         "[tool.tox.env_run_base]\n"
         'commands = [["python", "-m", "unittest", { replace = "posargs", extend = true }]]'
     )
-    assert own_unittest(Files({"pyproject.toml": tomli})) == []
-    assert own_unittest(Files({})) is None
+    assert own_unittest(MemoryFiles({"pyproject.toml": tomli})) == []
+    assert own_unittest(MemoryFiles({})) is None
 
 
 CASES = '''
