@@ -13,7 +13,6 @@ dynamic contexts, which that core does not record.
 from __future__ import annotations
 
 import atexit
-import json
 import os
 import sys
 
@@ -24,17 +23,7 @@ sys.path[0] = os.getcwd()  # as `python -m pytest` has it, not this file's direc
 args = sys.argv[1:]
 if args[:1] == ["--modules"]:
     _modules_out, args = args[1], args[2:]
-
-    def _write_modules() -> None:
-        found = {}
-        for name, module in list(sys.modules.items()):
-            path = getattr(module, "__file__", None)
-            if isinstance(path, str):
-                found[name] = os.path.realpath(path)
-        with open(_modules_out, "w", encoding="utf-8") as f:
-            json.dump(found, f)
-
-    atexit.register(_write_modules)
+    atexit.register(tandem_per_test.write_modules, _modules_out)
 
 extra = tandem_pytest_plugins.extra_args()
 if args[:1] == ["--per-test"]:

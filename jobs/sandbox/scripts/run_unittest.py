@@ -161,16 +161,6 @@ def write_junit(result: Result, out: str) -> None:
     ET.ElementTree(root).write(out, encoding="utf-8", xml_declaration=True)
 
 
-def _write_modules(out: str) -> None:
-    found = {}
-    for name, module in list(sys.modules.items()):
-        path = getattr(module, "__file__", None)
-        if isinstance(path, str):
-            found[name] = os.path.realpath(path)
-    with open(out, "w", encoding="utf-8") as f:
-        json.dump(found, f)
-
-
 def _recording(spec_file: str) -> tuple[tandem_per_test.Recorder, dict[str, str], str] | None:
     tandem_per_test.configure(spec_file)
     spec = tandem_per_test._spec
@@ -204,7 +194,7 @@ def main(argv: list[str]) -> int:
             cov.stop()
             cov.save()
         if "--modules" in options:
-            _write_modules(options["--modules"][0])
+            tandem_per_test.write_modules(options["--modules"][0])
     result = program.result
     assert isinstance(result, Result)
     write_junit(result, options["--junit"][0])

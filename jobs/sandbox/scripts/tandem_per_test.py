@@ -10,6 +10,9 @@ some files each test runs.
   written as JSON at the end of the session. The mutant runner then runs each mutant against
   the tests that ran its lines without running the whole suite a second time to learn them.
 
+- :func:`write_modules`: the file each imported module came from, which both launchers write
+  for ``--modules``.
+
 SPEC is a JSON object: ``{"files": [repo-relative paths], "out": path}``. The record:
 ``{"files": [those paths], "tests": {nodeid: {"passed": bool, "seconds": float, "lines": {path:
 [numbers]}}}}``.
@@ -125,6 +128,18 @@ class Recorder:
 
 
 _spec: dict[str, Any] = {}
+
+
+def write_modules(out: str) -> None:
+    """The file each imported module came from, as JSON at ``out`` (both launchers' ``--modules``:
+    the worker checks that the changed files ran from the checkout, not another copy)."""
+    found = {}
+    for name, module in list(sys.modules.items()):
+        path = getattr(module, "__file__", None)
+        if isinstance(path, str):
+            found[name] = os.path.realpath(path)
+    with open(out, "w", encoding="utf-8") as f:
+        json.dump(found, f)
 
 
 def configure(spec_file: str) -> None:
