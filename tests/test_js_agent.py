@@ -36,6 +36,7 @@ from tests.test_js_vitest import VITEST
 PROJECT = PROJECTS["vitest"]
 CHANGED = {PROJECT.source: {7, 8, 9, 10}}
 AGENT_PATH = "test/calc.tandem-agent.test.ts"
+PROOF_PATH = "test/calc.tandem-agent-proof.test.ts"
 
 VITEST_TEST = """\
 import { expect, test } from "vitest";
@@ -43,6 +44,17 @@ import { sign } from "../src/calc";
 
 test("zero and negatives", () => {
   expect(sign(0)).toBe(0);
+  expect(sign(-2)).toBe(-1);
+});
+"""
+# A first test that covers every changed line but lets `return -1` → `return -2` live, and
+# what the agent writes when a proof round names that mutant.
+LOOSE_TEST = VITEST_TEST.replace("expect(sign(-2)).toBe(-1)", "expect(sign(-2)).toBeLessThan(0)")
+PROOF_TEST = """\
+import { expect, test } from "vitest";
+import { sign } from "../src/calc";
+
+test("a negative number's sign is exactly -1", () => {
   expect(sign(-2)).toBe(-1);
 });
 """
@@ -139,22 +151,24 @@ def node() -> Node:
     return node_or_skip()
 
 
-def writes(text: str) -> ScriptFn:
+def writes(text: str, proof: str | None = None) -> ScriptFn:
     """An agent that writes ``text`` at the path the first prompt gives the changed source's
-    test, then finishes; every later conversation (a fix round) finishes at once."""
+    test, and ``proof`` (if any) beside it when a proof round names surviving mutants, then
+    finishes; every later conversation (a fix round) finishes at once."""
 
     def script(body: dict[str, Any]) -> Step | None:
         prompt = first_user_text(body)
         checkout = re.search(r"repository at (/\S+?)\.\n", prompt)
         where = re.search(r"the test of `src/calc\.ts` at `([^`]+)`", prompt)
-        if (
-            checkout is None
-            or where is None
-            or any(m.get("role") == "assistant" for m in body["messages"])
-        ):
+        if checkout is None or any(m.get("role") == "assistant" for m in body["messages"]):
             return finish("done")
-        path = f"{checkout.group(1)}/{where.group(1)}"
-        return tool_call("file_editor", command="create", path=path, file_text=text)
+        if where is not None:
+            path = f"{checkout.group(1)}/{where.group(1)}"
+            return tool_call("file_editor", command="create", path=path, file_text=text)
+        if proof is not None and "Tandem put small bugs (mutants)" in prompt:
+            path = f"{checkout.group(1)}/{PROOF_PATH}"
+            return tool_call("file_editor", command="create", path=path, file_text=proof)
+        return finish("done")
 
     return script
 
@@ -184,14 +198,17 @@ def prompts(llm: ScriptedLLM) -> list[str]:
 
 
 @pytest.mark.slow
-async def test_the_agents_vitest_test_is_validated_by_vitest_and_kept(
+async def test_the_agents_vitest_test_is_validated_by_vitest_and_kept_and_a_proof_round_follows(
     node: Node, tmp_path: Path
 ) -> None:
-    production, llm = await agent_run(node, tmp_path, writes(VITEST_TEST))
+    """Its first test covers every changed line, but `return -1` → `return -2` survives it: a
+    proof round (issue 19, item 4) names that mutant, and the test the agent writes then is kept
+    for the kill alone."""
+    production, llm = await agent_run(node, tmp_path, writes(LOOSE_TEST, PROOF_TEST))
 
     assert not production.problems, production.problems
     assert production.engine_reason == "openhands (openai/scripted)"
-    (first,) = prompts(llm)
+    first, proof, *_ = prompts(llm)
     assert first.startswith("You are writing vitest tests")
     # the package's own vitest with Tandem's node, from the package's folder
     command = re.search(r"- Run them with `([^`]+)` and fix them", first)
@@ -199,14 +216,21 @@ async def test_the_agents_vitest_test_is_validated_by_vitest_and_kept(
     assert command.group(1) == (
         f"cd {tmp_path / 'checkout'} && {node.path} node_modules/vitest/vitest.mjs run <file>"
     )
-    assert list(production.kept) == [AGENT_PATH], production.verdicts
-    (verdict,) = production.verdicts
-    assert verdict.kept and "passed 5/5 runs" in verdict.reason, verdict
+    assert proof.startswith("You are writing vitest tests") and "mutants" in proof, proof
+    assert "`src/calc.ts`, `sign`" in proof, proof
+    assert "line 8: no test notices if `1` becomes `2`" in proof, proof
+    assert f"`{AGENT_PATH}`" in proof  # the passing file it already wrote
+    assert sorted(production.kept) == sorted([AGENT_PATH, PROOF_PATH]), production.verdicts
+    verdicts = {v.path: v for v in production.verdicts}
+    assert verdicts[AGENT_PATH].kept and "passed 5/5 runs" in verdicts[AGENT_PATH].reason
+    said = verdicts[PROOF_PATH].reason
+    assert re.search(r"written in a proof round; kills \d+ mutant", said), said
     assert production.before is not None and production.after is not None
     assert (production.before.covered_count, production.before.total) == (0, 3)
     assert (production.after.covered_count, production.after.total) == (3, 3)
     assert production.pinning is not None
-    assert production.pinning.outcomes == {AGENT_PATH: "fails"}  # sign(0) was -1 on the base
+    # sign(0) was -1 on the base; sign(-2) was -1 there too: the proof test pins nothing
+    assert production.pinning.outcomes == {AGENT_PATH: "fails", PROOF_PATH: "passes"}
 
 
 @pytest.mark.slow

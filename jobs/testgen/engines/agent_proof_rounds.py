@@ -65,7 +65,7 @@ async def proof_rounds(talk: Conversations, plan: Plan, goal: CoverageGoal) -> i
     last = talk.production.usage.last
     if last is not None and last.status in ("llm_error", "error"):
         return 0  # the LLM failed: no conversation follows, so no mutant run for one either
-    if not sources or not ctx.language.mutants or not ctx.language.per_test:
+    if not sources or not ctx.language.mutants:
         return 0
     # Its files so far are judged already (passing or not): a proof round writes new ones, and
     # may neither change them nor have them validated again.
