@@ -44,7 +44,9 @@ def test_each_form_that_runs_pytest_gives_its_arguments() -> None:
 def test_tox_substitutions_resolve_as_without_arguments() -> None:
     assert tox_words("pytest {posargs}")[0] == ["pytest"]
     assert tox_words("pytest {posargs:tests -k fast}")[0] == ["pytest", "tests", "-k", "fast"]
-    assert tox_words("pytest {toxinidir}/tests {env:WHERE:src}")[0] == ["pytest", "tests", "src"]
+    words = tox_words("pytest {tox_root}{/}tests {env:WHERE:src}")[0]
+    assert words == ["pytest", "{toxinidir}/tests", "src"]  # the root: placed as a path
+    assert pytest_parts(words[1:]) == ([], ["tests", "src"], [])
     assert tox_words("pytest 'unclosed") == (
         [],
         ['"pytest \'unclosed" cannot be split (No closing quotation)'],
@@ -138,10 +140,22 @@ def test_toml_commands_and_changedir() -> None:
     assert command is not None and command.source == "`tox.toml` env_run_base commands"
     assert (command.args, command.paths) == (("--doctest-modules",), ("src",))
     assert command.dropped == ("{ref} (tox's {ref} is not resolved)",)
-    moved = "[testenv]\nchangedir = tests\ncommands = pytest --doctest-modules .\n"
+    # a changedir moves the relative paths, not those from the root; the installed copy in
+    # site-packages is not the checkout
+    moved = (
+        "[testenv]\nchangedir = {toxinidir}/docs\ncommands = pytest --doctest-modules "
+        "--ignore=old -c ../setup.cfg {env_site_packages_dir}/pkg {tox_root}{/}tests . ../x\n"
+    )
     elsewhere = own_command(MemoryFiles({"tox.ini": moved}))
-    assert elsewhere is not None and (elsewhere.args, elsewhere.paths) == ((), ())
-    assert elsewhere.dropped == ("all of it: it runs in `tests` (changedir)",)
+    assert elsewhere is not None
+    assert elsewhere.args == ("--doctest-modules", "--ignore=docs/old", "-c", "setup.cfg")
+    assert elsewhere.paths == ("tests", "docs", "x")
+    assert elsewhere.dropped == (
+        "{env_site_packages_dir}/pkg (tox's {env_site_packages_dir} is not resolved)",
+    )
+    nested = "[testenv]\ncommands = pytest {posargs:--cov-config={toxinidir}/tox.ini -p no:x t}"
+    defaults = own_command(MemoryFiles({"tox.ini": nested}))
+    assert defaults is not None and (defaults.args, defaults.paths) == (("-p", "no:x"), ("t",))
 
 
 def test_only_the_first_pytest_command_counts_and_its_options_precede_given_paths() -> None:

@@ -27,11 +27,8 @@ def own_command(files: RepoFiles, python: Python = TOOLS_PYTHON) -> TestCommand 
 def command_of(tox: ToxEnv | None, files: RepoFiles, refused: list[str]) -> TestCommand | None:
     """:func:`own_command` for a tox env already read (None: the project has none)."""
     if tox is not None and tox.commands:
-        found = from_commands(list(tox.commands), f"`{tox.path}` {tox.section} commands")
-        if found is not None and found.runner == "pytest" and tox.changedir is not None:
-            # its paths and files are relative to a folder the baseline does not run in
-            why = f"all of it: it runs in `{tox.changedir}` (changedir)"
-            return TestCommand("pytest", found.source, dropped=(why,))
+        where = f"`{tox.path}` {tox.section} commands"
+        found = from_commands(list(tox.commands), where, tox.changedir)
         if found is not None:
             return found
     text = read_noting(files, NOXFILE, refused)

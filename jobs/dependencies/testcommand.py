@@ -15,6 +15,7 @@ they are read, never run.
 
 from __future__ import annotations
 
+import posixpath
 import re
 import shlex
 from dataclasses import dataclass
@@ -61,6 +62,10 @@ _DROP_FLAG = {
 _SHORT_VALUE = frozenset("pmkWcorn")  # short options whose value may follow attached: -pno:x
 _SHORT_FLAG = frozenset("vqxsl")
 _SUBSTITUTION = re.compile(r"\{[^{}]*\}")
+_ROOT = re.compile(r"^\{toxinidir\}(?:/+|$)")
+_PATH_OPTIONS = frozenset({
+    "--ignore", "--deselect", "--rootdir", "-c", "--config-file", "--confcutdir",
+})  # fmt: skip
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)*)?(?:\.exe)?$")
 _NAMES_PYTEST = re.compile(r"\bpy\.?test\b")
 _WRAPPERS = frozenset({"poetry", "uv", "pdm", "pipenv", "hatch"})  # "<wrapper> run pytest"
@@ -91,10 +96,15 @@ def tox_words(line: str) -> tuple[list[str], list[str]]:
     """A tox command line's words, its substitutions resolved as tox would without
     arguments (``{posargs:tests}`` is ``tests``); one it cannot resolve stays in its word,
     which :func:`from_words` then leaves out. Also what did not split, as a note."""
-    line = re.sub(r"\{toxinidir\}/?", lambda m: "" if m.group().endswith("/") else ".", line)
+    # tox 4's names for the same (``{/}`` is the path separator); the root stays a
+    # substitution, which :func:`place` reads where a path is expected
+    for new, old in (("{toxinidir}", "{tox_root}"), ("/", "{/}"), ("{envpython}", "{env_python}"),
+                     ("{envbindir}", "{env_bin_dir}")):  # fmt: skip
+        line = line.replace(old, new)
     line = line.replace("{envpython}", "python").replace("{envbindir}/", "")
     line = re.sub(r"\{env:[^:{}]+:([^{}]*)\}", r"\1", line)  # unset: its default
-    line = re.sub(r"\{posargs(?::([^{}]*))?\}", lambda m: m.group(1) or "", line)
+    # its default may hold substitutions itself: {posargs:--cov-config={toxinidir}/tox.ini}
+    line = re.sub(r"\{posargs(?::((?:[^{}]|\{[^{}]*\})*))?\}", lambda m: m.group(1) or "", line)
     try:
         words = [w for w in shlex.split(line) if w]
     except ValueError as e:
@@ -131,8 +141,37 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
     return None
 
 
-def pytest_parts(args: list[str]) -> tuple[list[str], list[str], list[str]]:
-    """(options kept, paths, what was left out and why) of pytest's arguments."""
+def place(path: str, changedir: str | None = None) -> str:
+    """A path of a tox command as the project's root sees it: ``{toxinidir}/x`` is ``x``; any
+    other relative path is relative to tox's ``changedir`` where it has one."""
+    root = _ROOT.match(path)
+    if root is not None:
+        return path[root.end() :] or "."
+    if changedir is None or path.startswith("/") or _SUBSTITUTION.search(path):
+        return path
+    return posixpath.normpath(posixpath.join(changedir, path))
+
+
+def _place_option(words: list[str], changedir: str | None) -> list[str]:
+    """An option's words with its value placed (:func:`place`), for the options whose value
+    is a path."""
+    name = words[0].split("=", 1)[0]
+    if name not in _PATH_OPTIONS and words[0][:2] not in _PATH_OPTIONS:
+        return words
+    if len(words) == 2:
+        return [words[0], place(words[1], changedir)]
+    if "=" in words[0]:
+        return [f"{name}={place(words[0].split('=', 1)[1], changedir)}"]
+    if not words[0].startswith("--") and len(words[0]) > 2:  # -ctox.ini
+        return [words[0][:2] + place(words[0][2:], changedir)]
+    return words
+
+
+def pytest_parts(
+    args: list[str], changedir: str | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """(options kept, paths, what was left out and why) of pytest's arguments; paths (and
+    the values of options that are paths) as the project's root sees them (:func:`place`)."""
     kept: list[str] = []
     paths: list[str] = []
     dropped: list[str] = []
@@ -140,13 +179,13 @@ def pytest_parts(args: list[str]) -> tuple[list[str], list[str], list[str]]:
     while i < len(args):
         word = args[i]
         if word == "--":
-            paths.extend(args[i + 1 :])
+            paths.extend(place(p, changedir) for p in args[i + 1 :])
             break
         taken, i = _one_option(args, i)
         if taken is None:
-            paths.append(word)
+            paths.append(place(word, changedir))
             continue
-        words, why = taken
+        words, why = _place_option(taken[0], changedir), taken[1]
         if why is None and (hole := _SUBSTITUTION.search(" ".join(words))) is not None:
             why = f"tox's {hole.group()} is not resolved"
         if why is None:
@@ -205,15 +244,19 @@ def _short(
 
 
 def from_words(
-    commands: list[list[str]], source: str, notes: list[str] | None = None
+    commands: list[list[str]],
+    source: str,
+    notes: list[str] | None = None,
+    changedir: str | None = None,
 ) -> TestCommand | None:
     """The first of ``commands`` that runs pytest, read; where none does, the first that runs
-    unittest (its arguments as they are); else None. ``notes``: lines already known to be
-    left out (a command that did not split)."""
+    unittest (its arguments as they are, but for the root's substitution); else None.
+    ``notes``: lines already known to be left out (a command that did not split).
+    ``changedir``: where tox runs the commands, when not the project's root."""
     dropped = list(notes or [])
     runs = [args for words in commands if (args := runner_args(words, "pytest")) is not None]
     if runs:
-        kept, paths, left_out = pytest_parts(runs[0])
+        kept, paths, left_out = pytest_parts(runs[0], changedir)
         more = ["its other pytest commands (the baseline is one run)"] if len(runs) > 1 else []
         return TestCommand(
             "pytest", source, tuple(kept), tuple(paths), (*dropped, *left_out, *more)
@@ -223,11 +266,14 @@ def from_words(
     for words in commands:
         args = runner_args(words, "unittest")
         if args is not None:
-            return TestCommand("unittest", source, tuple(args), (), tuple(dropped))
+            placed = tuple(place(arg) for arg in args)
+            return TestCommand("unittest", source, placed, (), tuple(dropped))
     return None
 
 
-def from_commands(lines: list[str], source: str) -> TestCommand | None:
+def from_commands(
+    lines: list[str], source: str, changedir: str | None = None
+) -> TestCommand | None:
     """:func:`from_words` of tox's command lines, their substitutions resolved first."""
     commands: list[list[str]] = []
     notes: list[str] = []
@@ -235,4 +281,4 @@ def from_commands(lines: list[str], source: str) -> TestCommand | None:
         words, why = tox_words(line)
         commands.append(words)
         notes.extend(why)
-    return from_words(commands, source, notes)
+    return from_words(commands, source, notes, changedir)
