@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.dependencies import install_dependencies
 from jobs.languages.python.unittest_runner import run_baseline
 from jobs.sandbox import LocalSandbox
 from tests.test_testgen import make_repo
@@ -65,3 +66,21 @@ async def test_the_baseline_runs_the_projects_own_pytest_command(
     assert run.failures == [], run.output[-2000:]
     assert run.status == "passed" and run.measured
     assert run.executed["pkg/calc.py"] >= {8}  # the doctest ran the body
+
+
+async def test_the_install_note_says_where_the_options_came_from(tmp_path: Path) -> None:
+    """A project with nothing to install still hears how its baseline will run."""
+    repo = make_repo(
+        tmp_path / "repo",
+        {"tox.ini": "[testenv]\ncommands = pytest --doctest-modules -n 4 tests\n", "t.py": ""},
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_dependencies(sandbox, repo, timeout_s=60, network="none")
+    finally:
+        await sandbox.close()
+    assert outcome.status == "nothing"
+    assert outcome.note == (
+        "pytest options from `tox.ini` [testenv] commands: --doctest-modules tests "
+        "(left out: -n 4 (Tandem's coverage follows one process))."
+    )

@@ -126,6 +126,8 @@ def test_an_env_with_commands_alone_is_read_and_leaves_the_install_plan_alone() 
         "pytest options from `tox.ini` [testenv] commands: --doctest-modules src tests "
         "(left out: -n auto (Tandem's coverage follows one process))",
     )
+    plain = MemoryFiles({"tox.ini": "[testenv]\ncommands = pytest\n"})
+    assert plan_install(plain, Dependencies()).runs == ()  # nothing to say
     on_311 = own_command(files, (3, 11))
     assert on_311 is not None and on_311.args == () and on_311.paths == ("tests",)
 

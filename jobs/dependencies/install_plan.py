@@ -137,7 +137,7 @@ def plan_install(
     needs = _pytest_source(files, sources, refused) if index else None
     if needs is not None:
         sources.append(needs)
-    runs = (command.describe(),) if command is not None else ()
+    runs = (command.describe(),) if command is not None and command.tells else ()
     return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index, runs=runs)
 
 

@@ -81,6 +81,11 @@ class TestCommand:
     paths: tuple[str, ...] = ()  # pytest: the test paths it names
     dropped: tuple[str, ...] = ()  # what the baseline leaves out, and why
 
+    @property
+    def tells(self) -> bool:
+        """Whether the baseline runs otherwise than plain pytest (or leaves something out)."""
+        return self.runner == "unittest" or bool(self.args or self.paths or self.dropped)
+
     def describe(self) -> str:
         """One line for the install note: where the options came from and what they are."""
         taken = shlex.join([*self.args, *self.paths]) if self.runner == "pytest" else ""
