@@ -220,6 +220,7 @@ def test_bad_input_is_a_note_never_a_crash() -> None:
     refused: list[str] = []
     assert read_nox("def broken(:\n", refused) == []
     assert refused[0].startswith("`noxfile.py`: cannot be parsed")
+    assert read_nox("x = " + "(" * 100_000 + ")" * 100_000, refused) == []
     plan = plan_install(MemoryFiles({"noxfile.py": "def broken(:\n"}), Dependencies())
     assert plan.refused[0].startswith("`noxfile.py`: cannot be parsed")
     quoted = own_command(MemoryFiles({"tox.ini": "[testenv]\ncommands = pytest 'x\n"}))

@@ -28,7 +28,7 @@ def read_nox(text: str, refused: list[str]) -> list[NoxSession]:
     ``refused``."""
     try:
         tree = ast.parse(text, filename=PATH)
-    except (SyntaxError, ValueError) as e:
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as e:  # nesting too deep
         refused.append(f"`{PATH}`: cannot be parsed ({str(e)[:200]})")
         return []
     sessions: list[NoxSession] = []
