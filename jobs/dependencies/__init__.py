@@ -11,6 +11,10 @@ Tandem installs what the repository declares:
   (:mod:`jobs.dependencies.setuppy`, never run) and requirements files; the version a
   git-versioned project is built as (:mod:`jobs.dependencies.vcsversion`); the plans to try
   when one does not install or run (:mod:`jobs.dependencies.fallbacks`);
+- :mod:`jobs.dependencies.owncommand` (pure): the project's own test command, from its tox
+  env's commands or its nox sessions (:mod:`jobs.dependencies.noxfile`, read with ``ast``),
+  read by :mod:`jobs.dependencies.testcommand` into the options and paths the baseline's
+  pytest takes, or the unittest arguments it runs;
 - :mod:`jobs.dependencies.policy` (pure): what a requirements file may ask for (only the
   configured package index, only files inside the checkout); a refused file is left out with
   one note line saying which line and why;

@@ -135,7 +135,8 @@ async def install_dependencies(
     if sandbox.python.startswith(f"{checkout / ENV_DIR}/"):  # this sandbox has it already
         return InstallOutcome("installed", plan, python=sandbox.python)
     if plan.empty:
-        note = f"Dependencies: not installed: {refused}." if refused else None
+        said = [*([f"Dependencies: not installed: {refused}"] if refused else []), *plan.notes()]
+        note = ". ".join(said) + "." if said else None
         return InstallOutcome("refused" if refused else "nothing", plan, note)
     outcome = InstallOutcome("failed", plan)
     untracked: set[str] | None = None

@@ -54,6 +54,7 @@ from jobs.dependencies.fallbacks import (
     unpinned,
     with_extras,
 )
+from jobs.dependencies.owncommand import command_of, own_command
 from jobs.dependencies.plan_model import NO_INDEX_ARGS, InstallPlan, MemoryFiles, Source
 from jobs.dependencies.policy import (
     RepoFiles,
@@ -114,10 +115,12 @@ def plan_install(
     refused: list[str] = []
     if config.requirements:
         candidates = list(config.requirements)
+        command = own_command(files, python)
     else:
         project = _project(files, refused)
         tox = read_tox(files, refused, python)
-        if tox is not None:
+        command = command_of(tox, files, refused)
+        if tox is not None and tox.installs:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
             sources.extend([source] if source else [])
@@ -134,7 +137,8 @@ def plan_install(
     needs = _pytest_source(files, sources, refused) if index else None
     if needs is not None:
         sources.append(needs)
-    return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index)
+    runs = (command.describe(),) if command is not None and command.tells else ()
+    return InstallPlan(tuple(sources), tuple(dict.fromkeys(refused)), index, runs=runs)
 
 
 def _pytest_source(files: RepoFiles, sources: list[Source], refused: list[str]) -> Source | None:

@@ -86,6 +86,8 @@ class InstallPlan:
     refused: tuple[str, ...] = ()  # one line per file left out: which line and why
     index: bool = True  # False: --no-index (no network to reach one)
     loosened: tuple[str, ...] = ()  # what :func:`loosen` changed, a sentence each
+    # How the baseline runs the suite, from the project's own test command (owncommand)
+    runs: tuple[str, ...] = ()
 
     @property
     def empty(self) -> bool:
@@ -132,5 +134,7 @@ class InstallPlan:
         return {s.pretend.variable: s.pretend.version for s in self.sources if s.pretend}
 
     def notes(self) -> list[str]:
-        """What the install summary says about how the plan builds the project."""
-        return [*(s.pretend.describe() for s in self.sources if s.pretend), *self.loosened]
+        """What the install summary says about how the plan builds the project and how the
+        baseline will run its suite."""
+        pretend = [s.pretend.describe() for s in self.sources if s.pretend]
+        return [*pretend, *self.loosened, *self.runs]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import configparser
 import re
+import shlex
 import sys
 import tomllib
 from dataclasses import dataclass, replace
@@ -47,6 +48,16 @@ class ToxEnv:
     extras: tuple[str, ...] = ()
     install_project: bool = True
     groups: tuple[str, ...] = ()  # tox's `dependency_groups`: pyproject.toml's PEP 735 groups
+    # The env's commands, one line each (a TOML command's words joined as a shell would read
+    # them), the factor conditions applied: how the suite runs (jobs.dependencies.owncommand).
+    commands: tuple[str, ...] = ()
+    changedir: str | None = None  # where tox runs them, when not the project's root
+
+    @property
+    def installs(self) -> bool:
+        """Whether the env names anything to install: only then is it the install plan (an
+        env with commands alone leaves the plan to the project's own files, as without tox)."""
+        return bool(self.requirements or self.files or self.extras or self.groups)
 
 
 # The Python a plan is made for when none is given: the one Tandem's tools run on.
@@ -70,8 +81,9 @@ class _Where:
 def read_tox(files: RepoFiles, refused: list[str], python: Python = TOOLS_PYTHON) -> ToxEnv | None:
     """The base test environment of the first tox configuration found (tox's own order:
     ``tox.ini``, then ``pyproject.toml``, then ``tox.toml``), as tox makes it for ``python``,
-    or None when there is none that names deps or extras. What cannot be used goes to
-    ``refused``, a line each."""
+    or None when there is none that names deps, extras or commands (:attr:`ToxEnv.installs`
+    says whether it names anything to install). What cannot be used goes to ``refused``, a line
+    each."""
     ini = read_noting(files, "tox.ini", refused)
     if ini is not None:
         return _from_ini(ini, _Where("tox.ini", "[testenv]", refused, python))
@@ -137,7 +149,40 @@ def _from_ini(text: str, where: _Where) -> ToxEnv | None:
     skip = env.get("skip_install", "").strip().lower() == "true"
     package_skip = env.get("package", "").strip().lower() == "skip"
     found = _env(where, deps, extras, not (skip or package_skip), groups)
-    return found
+    commands = tuple(_applying(_joined(env.get("commands", "")), where.factors))
+    return _with_commands(where, found, commands, _changedir(env.get("changedir", "")))
+
+
+def _joined(text: str) -> list[str]:
+    """tox.ini's lines with a trailing backslash joined to the next, as tox reads commands."""
+    lines: list[str] = []
+    pending = ""
+    for raw in text.splitlines():
+        line = raw.rstrip()
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        lines.append(pending + line)
+        pending = ""
+    return [*lines, pending] if pending else lines
+
+
+def _changedir(value: str) -> str | None:
+    """``changedir`` unless it is the project's root."""
+    value = value.strip().replace("{toxinidir}/", "").replace("{toxinidir}", "").strip("/")
+    return value if value not in ("", ".") else None
+
+
+def _with_commands(
+    where: _Where, found: ToxEnv | None, commands: tuple[str, ...], changedir: str | None
+) -> ToxEnv | None:
+    """The env with its commands; an env with commands alone is still one (it installs
+    nothing: :attr:`ToxEnv.installs`)."""
+    commands = tuple(c for c in commands if c.strip())
+    if not commands:
+        return found
+    base = found or ToxEnv(where.path, where.section)
+    return replace(base, commands=commands, changedir=changedir)
 
 
 def _applying(lines: list[str], factors: frozenset[str]) -> list[str]:
@@ -167,13 +212,45 @@ def _from_toml(data: dict[str, object], where: _Where) -> ToxEnv | None:
     if unusable:
         where.refused.append(f"{where}: {str(unusable[0])[:100]}: not a plain string")
     skip = base.get("skip_install") is True or base.get("package") == "skip"
-    return _env(
+    found = _env(
         where,
         [d for d in deps if isinstance(d, str)],
         [e for e in extras if isinstance(e, str)],
         not skip,
         [g for g in groups if isinstance(g, str)],
     )
+    changedir = base.get("change_dir")
+    where_to = _changedir(changedir) if isinstance(changedir, str) else None
+    return _with_commands(where, found, _toml_commands(base.get("commands")), where_to)
+
+
+def _toml_commands(commands: object) -> tuple[str, ...]:
+    """TOML's commands (lists of words) as lines a shell would split back into those words."""
+    if not isinstance(commands, list):
+        return ()
+    return tuple(
+        shlex.join(word for item in command for word in _words(item))
+        for command in commands
+        if isinstance(command, list)
+    )
+
+
+def _words(item: object) -> list[str]:
+    """A TOML command's item: a word, or a substitution such as ``{replace = "posargs",
+    default = [...]}`` (Tandem gives no arguments: its default, if any)."""
+    if isinstance(item, str):
+        return [item]
+    if not isinstance(item, dict):
+        return []
+    default = item.get("default")
+    if isinstance(default, list):
+        return [w for w in default if isinstance(w, str)]
+    if isinstance(default, str):
+        return [default]
+    # posargs without a default is nothing; any other stays a substitution, which the command's
+    # reader names as one it cannot resolve
+    kind = item.get("replace")
+    return [] if kind == "posargs" else [f"{{{kind}}}"]
 
 
 def _env(

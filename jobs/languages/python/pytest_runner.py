@@ -68,7 +68,8 @@ async def run_pytest(
     measure: bool,
     per_test: list[str] | None = None,
 ) -> SuiteRun:
-    """Run pytest on ``paths`` (all the repo's tests when empty) in the sandbox. Measured, it
+    """Run pytest on ``paths`` (all the repo's tests when empty; the baseline puts the
+    options of the project's own pytest command before them) in the sandbox. Measured, it
     also records, for each test, the lines it ran of the ``per_test`` files (repo-relative):
     the mutants of those files then run against the tests that ran them, learnt here once."""
     prepare(checkout)

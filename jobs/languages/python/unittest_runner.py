@@ -1,5 +1,7 @@
-"""The baseline by the project's own unittest command, where its tox configuration runs the
-suite with ``python -m unittest`` (or ``coverage run ... -m unittest``) and never with pytest.
+"""The baseline by the project's own test command (:mod:`jobs.dependencies.owncommand`: its
+tox env's, else its nox session's). Where that runs pytest, the baseline's pytest takes its
+options and, when Tandem names no test paths, its paths. Where it runs the suite with ``python
+-m unittest`` (or ``coverage run ... -m unittest``) and never with pytest, the baseline runs it.
 
 pytest collects plain ``TestCase`` classes, but not unittest's ``load_tests`` protocol: a suite
 built by ``load_tests`` (markdown's) is not the suite pytest finds, and pytest can stop at its
@@ -16,15 +18,16 @@ place that picks the runner, for the worker and the suites bench alike.
 from __future__ import annotations
 
 import asyncio
-import configparser
 import json
-import re
-import shlex
-import tomllib
 from pathlib import Path
 
+from jobs.dependencies.environment import sandbox_python
+from jobs.dependencies.owncommand import own_command
 from jobs.dependencies.pip_log import CheckoutFiles
-from jobs.dependencies.policy import RepoFiles, UnreadableFile
+from jobs.dependencies.policy import RepoFiles
+from jobs.dependencies.testcommand import TestCommand
+from jobs.dependencies.tox import TOOLS_PYTHON
+from jobs.dependencies.toxfactors import Python
 from jobs.languages.python.pytest_runner import (
     per_test_record,
     read_junit,
@@ -37,78 +40,14 @@ from jobs.sandbox import Sandbox, decisive_line, last_line
 from jobs.sandbox.workdir import MODULES_SUFFIX, RC_FILE, WORK_DIR, copy_script, prepare
 
 LAUNCHER = f"{WORK_DIR}/run_unittest.py"
-_PYTEST = re.compile(r"\bpy\.?test\b")
-# tox's substitutions for the project's root: the command runs from there anyway
-_TOXINIDIR = re.compile(r"\{toxinidir\}/?")
-_POSARGS = re.compile(r"\{posargs(?::([^}]*))?\}")
 
 
-def _commands_ini(text: str) -> list[str] | None:
-    parser = configparser.ConfigParser(interpolation=None, strict=False)
-    try:
-        parser.read_string(text)
-    except configparser.Error:
-        return None  # the planner says so
-    if not parser.has_section("testenv"):
-        return None
-    return [line.strip() for line in parser["testenv"].get("commands", "").splitlines()]
-
-
-def _commands_toml(table: object) -> list[str] | None:
-    base = table.get("env_run_base") if isinstance(table, dict) else None
-    commands = base.get("commands") if isinstance(base, dict) else None
-    if not isinstance(commands, list):
-        return None
-    lines = []
-    for command in commands:
-        if isinstance(command, list):
-            lines.append(shlex.join(word for item in command for word in _words(item)))
-    return lines
-
-
-def _words(item: object) -> list[str]:
-    """A TOML command's item: a word, or a substitution such as ``{replace = "posargs",
-    default = [...]}`` (no arguments are given: its default, if any)."""
-    if isinstance(item, str):
-        return [item]
-    default = item.get("default") if isinstance(item, dict) else None
-    return [w for w in default if isinstance(w, str)] if isinstance(default, list) else []
-
-
-def _tox_commands(files: RepoFiles) -> list[str] | None:
-    """The base test environment's commands, tox's order of files (as the planner reads)."""
-    try:
-        ini = files.read("tox.ini")
-        if ini is not None:
-            return _commands_ini(ini)
-        pyproject = files.read("pyproject.toml")
-        tox = tomllib.loads(pyproject).get("tool", {}).get("tox") if pyproject else None
-        if isinstance(tox, dict):
-            legacy = tox.get("legacy_tox_ini")
-            return _commands_ini(legacy) if isinstance(legacy, str) else _commands_toml(tox)
-        text = files.read("tox.toml")
-        return _commands_toml(tomllib.loads(text)) if text is not None else None
-    except (UnreadableFile, tomllib.TOMLDecodeError, AttributeError):
-        return None
-
-
-def own_unittest(files: RepoFiles) -> list[str] | None:
-    """unittest's arguments (``["discover", "tests"]``) when the project's tox environment
-    runs its suite with ``-m unittest`` and none of its commands runs pytest; else None."""
-    lines = _tox_commands(files)
-    if not lines or any(_PYTEST.search(line) for line in lines):
-        return None
-    for line in lines:
-        line = _POSARGS.sub(lambda m: m.group(1) or "", _TOXINIDIR.sub("", line))
-        try:
-            words = shlex.split(line)
-        except ValueError:
-            continue
-        for i in range(len(words) - 1):
-            if words[i] == "-m" and words[i + 1] == "unittest":
-                # "{toxinidir}/tests" became "tests"; a bare "{toxinidir}" the root
-                return [w or "." for w in words[i + 2 :]]
-    return None
+def own_unittest(files: RepoFiles, python: Python = TOOLS_PYTHON) -> list[str] | None:
+    """unittest's arguments (``["discover", "tests"]``) when the project's own test command
+    (its tox env's, else its nox session's: :mod:`jobs.dependencies.owncommand`) runs its suite
+    with ``-m unittest`` and none of its commands runs pytest; else None."""
+    command = own_command(files, python)
+    return list(command.args) if command is not None and command.runner == "unittest" else None
 
 
 async def run_baseline(
@@ -120,21 +59,34 @@ async def run_baseline(
     per_test: list[str] | None = None,
 ) -> SuiteRun:
     """The measured baseline: the project's own unittest command where it has one (``paths``
-    then do not apply: its command names what it runs), else pytest on ``paths``."""
-    args = await asyncio.to_thread(own_unittest, CheckoutFiles(checkout))
-    if args is not None:
+    then do not apply: its command names what it runs), else pytest on ``paths`` with the
+    options of the project's own pytest command, and on that command's paths where ``paths``
+    is empty (the whole suite)."""
+    python = await sandbox_python(sandbox, checkout)  # tox's factors depend on it
+    command = await asyncio.to_thread(own_command, CheckoutFiles(checkout), python)
+    if command is not None and command.runner == "unittest":
         return await run_unittest(
-            sandbox, checkout, args, tag="baseline", timeout_s=timeout_s, per_test=per_test
-        )
+            sandbox, checkout, list(command.args), tag="baseline", timeout_s=timeout_s,
+            per_test=per_test,
+        )  # fmt: skip
+    args = pytest_arguments(command, paths)
     return await run_pytest(
         sandbox,
         checkout,
-        paths,
+        args,
         tag="baseline",
         timeout_s=timeout_s,
         measure=True,
         per_test=per_test,
     )
+
+
+def pytest_arguments(command: TestCommand | None, paths: list[str]) -> list[str]:
+    """pytest's arguments for the baseline: the own command's options, then ``paths``, or,
+    where none are given, the command's own paths."""
+    if command is None or command.runner != "pytest":
+        return paths
+    return [*command.args, *(paths or command.paths)]
 
 
 async def run_unittest(

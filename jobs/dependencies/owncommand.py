@@ -1,0 +1,42 @@
+"""The project's own test command, from its tox env or, without one that runs the tests, its
+nox sessions (pure: file texts in, :class:`~jobs.dependencies.testcommand.TestCommand` out).
+
+tox's env is the one the install plan reads (:func:`jobs.dependencies.tox.read_tox`: the same
+env, the same factor rule), its commands read with it. nox's first session that runs pytest
+counts, else its first that runs unittest. The baseline runs with what it says
+(:func:`jobs.languages.python.unittest_runner.run_baseline`), and the install note says where
+that came from (:func:`jobs.dependencies.install_plan.plan_install`).
+"""
+
+from __future__ import annotations
+
+from jobs.dependencies.noxfile import PATH as NOXFILE
+from jobs.dependencies.noxfile import read_nox
+from jobs.dependencies.policy import RepoFiles, read_noting
+from jobs.dependencies.testcommand import TestCommand, from_commands, from_words
+from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
+from jobs.dependencies.toxfactors import Python
+
+
+def own_command(files: RepoFiles, python: Python = TOOLS_PYTHON) -> TestCommand | None:
+    """The project's own test command (module docstring), or None without one."""
+    quiet: list[str] = []  # the install plan reports what its files lack
+    return command_of(read_tox(files, quiet, python), files, quiet)
+
+
+def command_of(tox: ToxEnv | None, files: RepoFiles, refused: list[str]) -> TestCommand | None:
+    """:func:`own_command` for a tox env already read (None: the project has none)."""
+    if tox is not None and tox.commands:
+        where = f"`{tox.path}` {tox.section} commands"
+        found = from_commands(list(tox.commands), where, tox.changedir)
+        if found is not None:
+            return found
+    text = read_noting(files, NOXFILE, refused)
+    if text is None:
+        return None
+    sessions = read_nox(text, refused)
+    found_all = [
+        from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
+    ]
+    read = [c for c in found_all if c is not None]
+    return next((c for c in read if c.runner == "pytest"), read[0] if read else None)

@@ -1,0 +1,289 @@
+"""How a project's own test command runs its suite (pure: words in, data out).
+
+A project's tox env or nox session says how its CI runs the tests: ``pytest --doctest-modules
+src tests``, ``python -m pytest -p xdist ...``, ``coverage run -m pytest ...``, ``{envpython}
+-m pytest ...``, or ``python -m unittest discover tests``. pytest's configuration files hold only
+part of that: the doctests of ``--doctest-modules`` or the paths on the command line are not
+in them. :func:`from_commands` reads the first command that runs pytest (or, where none does,
+unittest) into a :class:`TestCommand`: the options that decide which tests run and how, the
+paths it names, and a line for each part the baseline must not take (pytest-cov's options:
+Tandem measures; xdist's: coverage follows one process; ``--junitxml``: Tandem writes its own;
+``-x``, ``--maxfail``, ``--lf``: the baseline runs every test; output flags; an option Tandem
+does not know; a tox substitution it cannot resolve). The PR's author writes these commands:
+they are read, never run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+import shlex
+from dataclasses import dataclass
+from typing import Literal
+
+# pytest's options that decide which tests run and how, which the baseline takes
+_KEEP_VALUE = frozenset({
+    "-p", "-m", "-k", "-W", "-c", "-o", "--ignore", "--ignore-glob", "--deselect",
+    "--override-ini", "--import-mode", "--pythonwarnings", "--rootdir", "--config-file",
+    "--doctest-glob", "--confcutdir", "--asyncio-mode",
+})  # fmt: skip
+_KEEP_FLAG = frozenset({
+    "--doctest-modules", "--strict-markers", "--strict", "--strict-config", "--pyargs",
+    "--doctest-continue-on-failure", "--runxfail", "--noconftest",
+    "--continue-on-collection-errors",
+})  # fmt: skip
+# Those it leaves out, with why; the first set takes a value
+_COVERAGE = "coverage is Tandem's"
+_XDIST = "Tandem's coverage follows one process"
+_ALL = "the baseline runs every test"
+_OUTPUT = "output only"
+_DROP_VALUE = {
+    **dict.fromkeys(("--cov-report", "--cov-config", "--cov-fail-under", "--cov-context"),
+                    _COVERAGE),
+    **dict.fromkeys(("-n", "--numprocesses", "--dist", "--maxprocesses", "--tx"), _XDIST),
+    **dict.fromkeys(("--junitxml", "--junit-xml", "--junit-prefix"), "Tandem writes its own"),
+    "--maxfail": _ALL,
+    **dict.fromkeys(("-r", "--tb", "--durations", "--durations-min", "--color", "--capture",
+                     "--code-highlight", "--log-level", "--log-cli-level", "--html"), _OUTPUT),
+    "--basetemp": "Tandem's temporary folder",
+    "--timeout": "the sandbox's timeout applies",
+    "--reruns": "a test passes or fails once",
+}  # fmt: skip
+_DROP_FLAG = {
+    **dict.fromkeys(("--cov-append", "--cov-branch", "--no-cov", "--no-cov-on-fail"), _COVERAGE),
+    **dict.fromkeys(("-x", "--exitfirst", "--lf", "--last-failed", "--ff", "--failed-first",
+                     "--nf", "--new-first", "--sw", "--stepwise", "--pdb", "--trace",
+                     "--cache-clear"), _ALL),
+    **dict.fromkeys(("-v", "--verbose", "-q", "--quiet", "-s", "-l", "--showlocals",
+                     "--no-header", "--no-summary", "--disable-warnings",
+                     "--disable-pytest-warnings", "--setup-show", "--full-trace",
+                     "--fulltrace"), _OUTPUT),
+}  # fmt: skip
+_SHORT_VALUE = frozenset("pmkWcorn")  # short options whose value may follow attached: -pno:x
+_SHORT_FLAG = frozenset("vqxsl")
+_SUBSTITUTION = re.compile(r"\{[^{}]*\}")
+_ROOT = re.compile(r"^\{toxinidir\}(?:/+|$)")
+_PATH_OPTIONS = frozenset({
+    "--ignore", "--deselect", "--rootdir", "-c", "--config-file", "--confcutdir",
+})  # fmt: skip
+_PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)*)?(?:\.exe)?$")
+_NAMES_PYTEST = re.compile(r"\bpy\.?test\b")
+_WRAPPERS = frozenset({"poetry", "uv", "pdm", "pipenv", "hatch"})  # "<wrapper> run pytest"
+
+
+@dataclass(frozen=True)
+class TestCommand:
+    __test__ = False  # not a pytest class
+
+    runner: Literal["pytest", "unittest"]
+    source: str  # "`tox.ini` [testenv] commands", "`noxfile.py` session `tests`"
+    args: tuple[str, ...] = ()  # pytest: the options it keeps; unittest: all its arguments
+    paths: tuple[str, ...] = ()  # pytest: the test paths it names
+    dropped: tuple[str, ...] = ()  # what the baseline leaves out, and why
+
+    @property
+    def tells(self) -> bool:
+        """Whether the baseline runs otherwise than plain pytest (or leaves something out)."""
+        return self.runner == "unittest" or bool(self.args or self.paths or self.dropped)
+
+    def describe(self) -> str:
+        """One line for the install note: where the options came from and what they are."""
+        taken = shlex.join([*self.args, *self.paths]) if self.runner == "pytest" else ""
+        line = (
+            f"pytest options from {self.source}: {taken or 'none'}"
+            if self.runner == "pytest"
+            else f"unittest from {self.source}: {shlex.join(self.args) or 'discover'}"
+        )
+        return line + (f" (left out: {'; '.join(self.dropped)})" if self.dropped else "")
+
+
+def tox_words(line: str) -> tuple[list[str], list[str]]:
+    """A tox command line's words, its substitutions resolved as tox would without
+    arguments (``{posargs:tests}`` is ``tests``); one it cannot resolve stays in its word,
+    which :func:`from_words` then leaves out. Also what did not split, as a note."""
+    # tox 4's names for the same (``{/}`` is the path separator); the root stays a
+    # substitution, which :func:`place` reads where a path is expected
+    for new, old in (("{toxinidir}", "{tox_root}"), ("/", "{/}"), ("{envpython}", "{env_python}"),
+                     ("{envbindir}", "{env_bin_dir}")):  # fmt: skip
+        line = line.replace(old, new)
+    line = line.replace("{envpython}", "python").replace("{envbindir}/", "")
+    line = re.sub(r"\{env:[^:{}]+:([^{}]*)\}", r"\1", line)  # unset: its default
+    # its default may hold substitutions itself: {posargs:--cov-config={toxinidir}/tox.ini}
+    line = re.sub(r"\{posargs(?::((?:[^{}]|\{[^{}]*\})*))?\}", lambda m: m.group(1) or "", line)
+    try:
+        words = [w for w in shlex.split(line) if w]
+    except ValueError as e:
+        return [], [f"{line[:100]!r} cannot be split ({e})"]
+    if words and words[0] in ("-", "!"):  # tox's prefixes: ignore the exit code, invert it
+        words = words[1:]
+    elif words and words[0][:1] in ("-", "!") and not words[0].startswith("--"):
+        words[0] = words[0][1:]
+    return words, []
+
+
+def runner_args(words: list[str], module: str) -> list[str] | None:
+    """The arguments a command gives ``module`` (``pytest`` or ``unittest``), when it runs it:
+    ``pytest ...`` (and ``py.test``, ``<wrapper> run pytest``) for pytest, or ``python -m
+    <module> ...``, ``coverage run [opts] -m <module> ...``; else None."""
+    names = ("pytest", "py.test") if module == "pytest" else (module,)
+    i = 0
+    while i < len(words) and "=" in words[i] and not words[i].startswith("-"):
+        i += 1  # FOO=bar pytest
+    if i + 1 < len(words) and words[i] in _WRAPPERS and words[i + 1] == "run":
+        i += 2
+    if i >= len(words):
+        return None
+    head = words[i].rsplit("/", 1)[-1]
+    if head in names:
+        return words[i + 1 :]
+    if not (_PYTHON.match(head) or head == "coverage"):
+        return None
+    for j in range(i + 1, len(words) - 1):
+        if words[j] == "-m" and words[j + 1] in names:
+            return words[j + 2 :]
+        if words[j] == "-m" and words[j + 1] != "coverage":
+            return None  # another module: `python -m pip install pytest`
+    return None
+
+
+def place(path: str, changedir: str | None = None) -> str:
+    """A path of a tox command as the project's root sees it: ``{toxinidir}/x`` is ``x``; any
+    other relative path is relative to tox's ``changedir`` where it has one."""
+    root = _ROOT.match(path)
+    if root is not None:
+        return path[root.end() :] or "."
+    if changedir is None or path.startswith("/") or _SUBSTITUTION.search(path):
+        return path
+    return posixpath.normpath(posixpath.join(changedir, path))
+
+
+def _place_option(words: list[str], changedir: str | None) -> list[str]:
+    """An option's words with its value placed (:func:`place`), for the options whose value
+    is a path."""
+    name = words[0].split("=", 1)[0]
+    if name not in _PATH_OPTIONS and words[0][:2] not in _PATH_OPTIONS:
+        return words
+    if len(words) == 2:
+        return [words[0], place(words[1], changedir)]
+    if "=" in words[0]:
+        return [f"{name}={place(words[0].split('=', 1)[1], changedir)}"]
+    if not words[0].startswith("--") and len(words[0]) > 2:  # -ctox.ini
+        return [words[0][:2] + place(words[0][2:], changedir)]
+    return words
+
+
+def pytest_parts(
+    args: list[str], changedir: str | None = None
+) -> tuple[list[str], list[str], list[str]]:
+    """(options kept, paths, what was left out and why) of pytest's arguments; paths (and
+    the values of options that are paths) as the project's root sees them (:func:`place`)."""
+    kept: list[str] = []
+    paths: list[str] = []
+    dropped: list[str] = []
+    i = 0
+    while i < len(args):
+        word = args[i]
+        if word == "--":
+            paths.extend(place(p, changedir) for p in args[i + 1 :])
+            break
+        taken, i = _one_option(args, i)
+        if taken is None:
+            paths.append(place(word, changedir))
+            continue
+        words, why = _place_option(taken[0], changedir), taken[1]
+        if why is None and (hole := _SUBSTITUTION.search(" ".join(words))) is not None:
+            why = f"tox's {hole.group()} is not resolved"
+        if why is None:
+            kept.extend(words)
+        else:
+            dropped.append(f"{shlex.join(words)} ({why})")
+    holes = {p: hole.group() for p in paths if (hole := _SUBSTITUTION.search(p))}
+    dropped += [f"{p} (tox's {hole} is not resolved)" for p, hole in holes.items()]
+    return kept, [p for p in paths if p not in holes], dropped
+
+
+def _one_option(args: list[str], i: int) -> tuple[tuple[list[str], str | None] | None, int]:
+    """The option at ``args[i]`` with its value, and why it is left out (None: kept), and
+    where the next word is; (None, i + 1) for a path."""
+    word = args[i]
+    if not word.startswith("-") or word == "-":
+        return None, i + 1
+    following = args[i + 1] if i + 1 < len(args) else None
+    if word.startswith("--"):
+        name, has_value = word.split("=", 1)[0], "=" in word
+        if name == "--cov":  # its value is optional: argparse takes a next word that is one
+            if not has_value and following is not None and not following.startswith("-"):
+                return ([word, following], _COVERAGE), i + 2
+            return ([word], _COVERAGE), i + 1
+        if name.startswith("--cov") and name not in _DROP_VALUE:
+            return ([word], _COVERAGE), i + 1
+        takes = name in _KEEP_VALUE or name in _DROP_VALUE
+        if takes and not has_value and following is not None:
+            return ([word, following], _DROP_VALUE.get(name)), i + 2
+        if takes or name in _KEEP_FLAG or name in _DROP_FLAG:
+            return ([word], _DROP_VALUE.get(name) or _DROP_FLAG.get(name)), i + 1
+        return ([word], "an option Tandem does not know"), i + 1
+    return _short(word, following, i)
+
+
+def _short(
+    word: str, following: str | None, i: int
+) -> tuple[tuple[list[str], str | None] | None, int]:
+    """Short options, combined (``-vx``) or with an attached value (``-pno:cacheprovider``,
+    ``-rA``)."""
+    why: str | None = None
+    for k, letter in enumerate(word[1:], start=1):
+        if letter in _SHORT_FLAG:
+            why = why or _DROP_FLAG[f"-{letter}"]
+            continue
+        if letter not in _SHORT_VALUE:
+            return ([word], "an option Tandem does not know"), i + 1
+        option = f"-{letter}"
+        why = why or _DROP_VALUE.get(option)  # "-vk x": kept only as a whole, left out here
+        if word[k + 1 :]:
+            return ([word], why), i + 1
+        if following is None:
+            return ([word], f"{option} without its value"), i + 1
+        return ([word, following], why), i + 2
+    return ([word], why), i + 1
+
+
+def from_words(
+    commands: list[list[str]],
+    source: str,
+    notes: list[str] | None = None,
+    changedir: str | None = None,
+) -> TestCommand | None:
+    """The first of ``commands`` that runs pytest, read; where none does, the first that runs
+    unittest (its arguments as they are, but for the root's substitution); else None.
+    ``notes``: lines already known to be left out (a command that did not split).
+    ``changedir``: where tox runs the commands, when not the project's root."""
+    dropped = list(notes or [])
+    runs = [args for words in commands if (args := runner_args(words, "pytest")) is not None]
+    if runs:
+        kept, paths, left_out = pytest_parts(runs[0], changedir)
+        more = ["its other pytest commands (the baseline is one run)"] if len(runs) > 1 else []
+        return TestCommand(
+            "pytest", source, tuple(kept), tuple(paths), (*dropped, *left_out, *more)
+        )
+    if any(_NAMES_PYTEST.search(" ".join(words)) for words in commands):
+        return None  # pytest in a form not read: which runner it is, is not known
+    for words in commands:
+        args = runner_args(words, "unittest")
+        if args is not None:
+            placed = tuple(place(arg) for arg in args)
+            return TestCommand("unittest", source, placed, (), tuple(dropped))
+    return None
+
+
+def from_commands(
+    lines: list[str], source: str, changedir: str | None = None
+) -> TestCommand | None:
+    """:func:`from_words` of tox's command lines, their substitutions resolved first."""
+    commands: list[list[str]] = []
+    notes: list[str] = []
+    for line in lines:
+        words, why = tox_words(line)
+        commands.append(words)
+        notes.extend(why)
+    return from_words(commands, source, notes, changedir)
