@@ -337,3 +337,17 @@ async def test_the_reference_measures_with_the_coverage_core_tandems_launchers_u
     await reference_tests(recipe, Reference(sandbox, sys.executable, tree, work), side, 300)
     assert (side.passed, side.failed) == (1, 0), side.decisive
     assert side.coverage.get("mod.py") == 100.0
+
+
+def test_a_second_pair_starts_without_the_first_runs_hypothesis_database(tmp_path: Path) -> None:
+    """w3lib: the reference's first run found a failing example by chance and stored it in
+    .hypothesis; its second run replayed it, so the re-run was no second try."""
+    from bench.suites.run import forget_first_run
+
+    examples = tmp_path / ".hypothesis" / "examples" / "abc"
+    examples.mkdir(parents=True)
+    (examples / "1").write_bytes(b"%2F")
+    (tmp_path / "tests").mkdir()
+    forget_first_run(tmp_path)
+    assert not (tmp_path / ".hypothesis").exists()
+    assert (tmp_path / "tests").is_dir()
