@@ -268,3 +268,86 @@ def test_the_unittest_reference_counts_test_by_test_not_unittests_summary(tmp_pa
     passed, failed, first = unittest_counts(done.stdout + done.stderr)
     assert (passed, failed) == (1, 1), done.stderr[-2000:]
     assert first.startswith("test_s.T.test_bad: 1 != 2")
+
+
+# pip's output for inflect's editable install here (its build backend downloads the licence
+# text), cut to the lines that matter, and for python-dotenv's on a full disk.
+BUILD_FAILED = """\
+  × Getting requirements to build editable did not run successfully.
+  │ exit code: 1
+      urllib.error.URLError: <urlopen error [Errno -2] Name or service not known>
+      [end of output]
+  note: This error originates from a subprocess, and is likely not a problem with pip.
+ERROR: Failed to build 'file:///tmp/inflect' when getting requirements to build editable
+"""
+DISK_FULL = """\
+Installing collected packages: ipython
+ERROR: Could not install packages due to an OSError: [Errno 28] No space left on device
+"""
+
+
+def test_the_source_tree_fallback_is_only_for_a_build_that_failed() -> None:
+    """python-dotenv's reference met a full disk and took the source-tree fallback, meant for a
+    project that does not build here: any other failed install stays a failed install."""
+    from bench.suites.run import build_failed, fallback_step
+
+    files = MemoryFiles({"pyproject.toml": '[project]\nname = "p"\ndependencies = ["a"]\n'})
+    step = ["pip", "install", "-e", ".", "pytest"]
+    assert build_failed(BUILD_FAILED)
+    assert fallback_step(step, BUILD_FAILED, files) == ["pip", "install", "pytest", "a"]
+    resolution = "ERROR: ResolutionImpossible: for help visit https://pip.pypa.io/…\n"
+    for other in (DISK_FULL, resolution, "ERROR: No matching distribution found for zz\n"):
+        assert not build_failed(other)
+        assert fallback_step(step, other, files) is None
+    # The frame alone, as an older pip prints a failed metadata step
+    assert build_failed(
+        "  × Preparing editable metadata (pyproject.toml) did not run successfully."
+    )
+
+
+async def test_the_reference_measures_with_the_coverage_core_tandems_launchers_use(
+    tmp_path: Path,
+) -> None:
+    """Tandem's launchers set COVERAGE_CORE=sysmon (run_pytest.py --sysmon); the reference ran
+    under the default tracer, several times slower on a loop-heavy suite (more-itertools' timed
+    out) and failing mistune's timing tests on its side only. The project's test asks which
+    tool holds sys.monitoring's coverage slot."""
+    import sys
+
+    from bench.suites.compare import Side
+    from bench.suites.run import Reference, reference_tests
+    from jobs.sandbox.local_sandbox import LocalSandbox
+
+    if not hasattr(sys, "monitoring"):
+        pytest.skip("sys.monitoring is Python 3.12's")
+    tree, work = tmp_path / "tree", tmp_path / "work"
+    tree.mkdir()
+    work.mkdir()
+    (tree / "mod.py").write_text("def f():\n    return 1\n")
+    (tree / "test_core.py").write_text(
+        "import sys\n\nimport mod\n\n\n"
+        "def test_measured_by_sysmon():\n"
+        "    assert mod.f() == 1\n"
+        "    assert sys.monitoring.get_tool(sys.monitoring.COVERAGE_ID) == 'coverage.py'\n"
+    )
+    recipe = parse_recipe({**GOOD, "test": "python -m pytest test_core.py", "paths": []})
+    sandbox = LocalSandbox()
+    sandbox.use_python(sys.executable)
+    side = Side()
+    await reference_tests(recipe, Reference(sandbox, sys.executable, tree, work), side, 300)
+    assert (side.passed, side.failed) == (1, 0), side.decisive
+    assert side.coverage.get("mod.py") == 100.0
+
+
+def test_a_second_pair_starts_without_the_first_runs_hypothesis_database(tmp_path: Path) -> None:
+    """w3lib: the reference's first run found a failing example by chance and stored it in
+    .hypothesis; its second run replayed it, so the re-run was no second try."""
+    from bench.suites.run import forget_first_run
+
+    examples = tmp_path / ".hypothesis" / "examples" / "abc"
+    examples.mkdir(parents=True)
+    (examples / "1").write_bytes(b"%2F")
+    (tmp_path / "tests").mkdir()
+    forget_first_run(tmp_path)
+    assert not (tmp_path / ".hypothesis").exists()
+    assert (tmp_path / "tests").is_dir()

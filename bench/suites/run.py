@@ -34,7 +34,7 @@ from jobs.languages.python.pytest_runner import (
     read_report,
 )
 from jobs.languages.python.unittest_runner import run_baseline
-from jobs.sandbox import decisive_line, last_line
+from jobs.sandbox import decisive_line, last_line, sums_up
 from jobs.sandbox.local_sandbox import LocalSandbox
 
 INSTALL_TIMEOUT_S = 600.0
@@ -44,6 +44,16 @@ TEST_TIMEOUT_S = 900.0  # the default of --timeout
 # The interpreter the bench runs on, by its real path (a pyenv shim does not work in the
 # sandbox's scrubbed environment): the reference venv is made from it.
 PYTHON = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.version_info[1]}")
+# The coverage core Tandem's launchers choose (run_pytest.py's and run_unittest.py's --sysmon:
+# COVERAGE_CORE=sysmon where the interpreter has sys.monitoring, as the reference venv's, made
+# from this one, does). The reference measures with the same core: under the default tracer a
+# loop-heavy suite runs several times slower (more-itertools' passed 15 min) and a project's
+# "returns quickly" timing tests fail on the reference only (mistune's).
+COVERAGE_ENV = ["env", "COVERAGE_CORE=sysmon"] if hasattr(sys, "monitoring") else []
+# pip's frame of a failed build step ("× Getting requirements to build editable did not run
+# successfully."), beside its summing-up after one (jobs.sandbox.sums_up: "ERROR: Failed to
+# build 'file:///…' when getting requirements to build editable").
+_BUILD_STEP_FAILED = re.compile(r"^× .*\bdid not run successfully\.?$")
 
 
 class MissingMirror(RuntimeError):
@@ -137,7 +147,9 @@ async def reference(
         result = await sandbox.run([python, "-m", *step], cwd=tree, timeout_s=INSTALL_TIMEOUT_S)
         side.duration_s += result.duration_s
         failed = f"{shlex.join(step)}: {decisive_line(result.output)}"
-        alone = tree_step(step, CheckoutFiles(tree)) if result.returncode else None
+        alone = (
+            fallback_step(step, result.output, CheckoutFiles(tree)) if result.returncode else None
+        )
         if alone is not None and not result.timed_out:
             # Tandem's rule when the project's own build fails here (sourcetree): what it
             # declares, installed without it, and its tests import it from the checkout
@@ -155,6 +167,19 @@ async def reference(
     env = Reference(sandbox, python, tree, work)
     statements = await reference_tests(recipe, env, side, timeout_s)
     return side, statements, env
+
+
+def build_failed(output: str) -> bool:
+    """Whether pip's output says a build failed (not a full disk, a conflict, the index)."""
+    lines = [line.strip() for line in output.splitlines()]
+    return any(sums_up(line) or _BUILD_STEP_FAILED.match(line) for line in lines)
+
+
+def fallback_step(step: list[str], output: str, files: RepoFiles) -> list[str] | None:
+    """The source-tree install for a failed install step, only where pip says a build failed
+    (Tandem's fallback is for a project that does not build here): :func:`tree_step`; None
+    for any other failure, which stays the reference's failed install."""
+    return tree_step(step, files) if build_failed(output) else None
 
 
 def tree_step(step: list[str], files: RepoFiles) -> list[str] | None:
@@ -213,7 +238,7 @@ async def reference_tests(
     # unittest's own command, counted test by test (count_unittest.py); or pytest
     runner = [str(COUNT_UNITTEST)] if recipe.runner == "unittest" else ["-m", "pytest"]
     command = [
-        python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
+        *COVERAGE_ENV, python, "-m", "coverage", "run", f"--rcfile={rcfile}", f"--data-file={data}",
         f"--source={tree}", *runner, *recipe.pytest_args(),
     ]  # fmt: skip
     if recipe.runner == "pytest":
@@ -319,12 +344,26 @@ async def run_recipe(
         # The bench's flaky-test policy (compare.worth_rerun): both sides' tests once more.
         first_run = f"{counts(ref)} vs {counts(side)}"
         note(f"{recipe.name}: counts differ ({first_run}): both sides run again")
+        forget_first_run(ref_tree)
+        forget_first_run(tandem_tree)
         ref = replace(ref, coverage={})
         await reference_tests(recipe, env, ref, timeout_s)
         side = replace(side, coverage={}, elsewhere=[])
         await tandem_tests(recipe, sandbox, tandem_tree, measured, side, timeout_s)
     side.coverage = {k: v for k, v in side.coverage.items() if k in ref.coverage}
     return replace(classify(recipe.name, recipe.split, ref, side), first_run=first_run)
+
+
+# What a test run keeps in the tree for the next one: Hypothesis's example database replays the
+# failures the first run happened to find (w3lib's reference found `%2F` once in six seeds, and
+# its second run replayed it), so the second pair would not be a second try.
+RUN_STATE = (".hypothesis",)
+
+
+def forget_first_run(tree: Path) -> None:
+    """The tree as a fresh CI checkout has it for a re-run: without the first run's state."""
+    for name in RUN_STATE:
+        shutil.rmtree(tree / name, ignore_errors=True)
 
 
 def write_json(path: Path, verdicts: list[Verdict]) -> None:
