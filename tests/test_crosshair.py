@@ -147,8 +147,9 @@ def test_unannotated_parameters_get_inferred_types(
     generated: tuple[Path, EngineOutcome], text: str
 ) -> None:
     # scale: x from the doctest, factor from its default; greet: name from the existing test.
-    assert "def test_scale_returns_big() -> None:\n    assert scale(11" in text
-    assert "def test_greet_returns_" in text
+    notes = generated[1].notes
+    assert "def test_scale_returns_big() -> None:\n    assert scale(11" in text, notes
+    assert "def test_greet_returns_" in text, notes
     wrappers = (generated[0] / ".tandem-work/crosshair").glob("tandem_crosshair_*.py")
     sources = "\n".join(p.read_text() for p in wrappers)
     assert "_inferred = {'x': int, 'factor': int}" in sources
