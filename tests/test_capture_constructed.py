@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from jobs.sandbox.workdir import SCRIPTS
+from jobs.testgen.engines import call_capture
 from tests.test_differential_capture import assert_pins, run_engine
 
 STORE = """class Store:
@@ -155,7 +156,7 @@ def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_referenc
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     shutil.copy(SCRIPTS / "capture_calls.py", scratch / "capture.py")
-    for name in ("capture_expression.py", "capture_built.py"):
+    for name in call_capture.HELPERS:
         shutil.copy(SCRIPTS / name, scratch / name)
     job = {
         "root": ".",
