@@ -86,22 +86,23 @@ class Capture:
         self.stale = 0  # watched calls in a row that ran no new line
         self.constructions = Constructions()  # how the objects the tests built were made
         self.defined = TestClasses()  # the classes the test modules define (capture_defined.py)
+        self.registered = False  # whether the sys.monitoring callbacks are registered
 
     # -- set-up, once the tests' imports have loaded the module ------------------------------
-    def watch(self) -> None:
+    def load(self) -> ModuleType | None:
         module = sys.modules.get(self.job["module"])
         if module is None:
             try:
                 module = __import__(self.job["module"], fromlist=["_"])
             except BaseException:  # the tests' own import error says it better
-                return
+                return None
         self.module = module
-        for qualname in self.job["targets"]:
-            code = _code_of(module, qualname)
-            if code is not None:
-                self.codes[code] = qualname
-        if not self.codes:
+        return module
+
+    def register(self) -> None:
+        if self.registered:
             return
+        self.registered = True
         monitoring = sys.monitoring
         events = monitoring.events
         monitoring.use_tool_id(TOOL_ID, "tandem-capture")
@@ -109,6 +110,31 @@ class Capture:
         monitoring.register_callback(TOOL_ID, events.LINE, self.line)
         for event in (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND):
             monitoring.register_callback(TOOL_ID, event, self.ended)
+
+    def watch_constructions(self) -> None:
+        """Before the test modules are imported: the constructions of the module's classes, so
+        that the objects a test module builds as it is imported (the values of a ``parametrize``
+        list, a module-level constant) are written as their construction too."""
+        module = self.load()
+        if module is None:
+            return
+        self.register()
+        for code in self.constructions.codes(module):
+            sys.monitoring.set_local_events(TOOL_ID, code, sys.monitoring.events.PY_START)
+
+    def watch(self) -> None:
+        module = self.load()
+        if module is None:
+            return
+        for qualname in self.job["targets"]:
+            code = _code_of(module, qualname)
+            if code is not None:
+                self.codes[code] = qualname
+        if not self.codes:
+            return
+        self.register()
+        monitoring = sys.monitoring
+        events = monitoring.events
         self.defined.collect(self.test_files, module)
         inits = self.constructions.codes(module)
         inits |= self.defined.inits()
@@ -381,6 +407,10 @@ def _is_property(cls: type, name: str) -> bool:
 class Plugin:
     def __init__(self, capture: Capture) -> None:
         self.capture = capture
+
+    def pytest_sessionstart(self, session: object) -> None:
+        # Before collection imports the test modules: what they build as they load is noted.
+        self.capture.watch_constructions()
 
     def pytest_collection_finish(self, session: object) -> None:
         # After collection: the tests' imports have loaded the changed module, from the checkout.
