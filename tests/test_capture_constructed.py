@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from jobs.sandbox.workdir import SCRIPTS
+from jobs.testgen.engines import call_capture
 from tests.test_differential_capture import assert_pins, run_engine
 
 STORE = """class Store:
@@ -155,7 +156,7 @@ def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_referenc
     scratch = tmp_path / "scratch"
     scratch.mkdir()
     shutil.copy(SCRIPTS / "capture_calls.py", scratch / "capture.py")
-    for name in ("capture_expression.py", "capture_built.py"):
+    for name in call_capture.HELPERS:
         shutil.copy(SCRIPTS / name, scratch / name)
     job = {
         "root": ".",
@@ -178,3 +179,28 @@ def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_referenc
     assert done.returncode == 0, done.stdout + done.stderr
     records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
     assert [r["call"] for r in records if not r.get("novel")] == ["Box('b', 2).area()"], records
+
+
+# The object is built while the test module is imported, in a parametrize list, before the
+# tests are collected; its default repr carries an address, and no literal call in the test
+# text builds it (its size is a loop variable).
+PARAMETRIZE_TESTS = """import pytest
+
+from pkg.store import Store
+
+
+@pytest.mark.parametrize("store", [Store(size) for size in (3,)])
+def test_room(store):
+    assert store.room(3) in (True, False)
+"""
+
+
+async def test_a_receiver_a_parametrize_list_builds_is_rebuilt_from_its_construction(
+    tmp_path: Path,
+) -> None:
+    repo, base_sha, outcome = await run_engine(
+        tmp_path, "pkg/store.py", STORE, STORE_HEAD, PARAMETRIZE_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_store_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "Store(3).room(3) is True" in text, text

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 from jobs.sandbox.workdir import SCRIPTS
+from jobs.testgen.engines import call_capture
 
 MODULE = """def check(n):
     if n >= 0:
@@ -42,7 +43,7 @@ def test_a_late_call_that_runs_a_new_line_is_written_down_beyond_the_cap(tmp_pat
     (tmp_path / "tests" / "test_nums.py").write_text(TESTS)
     scratch = tmp_path / "scratch"
     scratch.mkdir()
-    for name in ("capture_calls.py", "capture_expression.py", "capture_built.py"):
+    for name in ("capture_calls.py", *call_capture.HELPERS):
         shutil.copy(
             SCRIPTS / name, scratch / ("capture.py" if name == "capture_calls.py" else name)
         )

@@ -9,17 +9,22 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from core.repo_config import RepoConfig
 from core.settings import Settings
 from jobs.languages.python import base_commit, pytest_runner, python_statements
 from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
-from jobs.testgen.engines import differential, input_variants, python_modules
+from jobs.testgen.base_tree import base_tree
+from jobs.testgen.engines import characterize, differential, input_variants, python_modules
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
+from jobs.testgen.engines.engine_protocol import EngineOutcome
+from jobs.testgen.engines.seeds import Seed
 from jobs.testgen.per_test_selection import Options
 from jobs.testgen.tests_report import render, unkept_result
 from tests.test_pinning import two_commits
@@ -359,3 +364,46 @@ async def test_a_change_about_a_lying_len_is_pinned_with_a_sequence_whose_len_li
         LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
     )
     assert on_head.ok, on_head.output
+
+
+# Each side creates its own file and waits for the other side's: the call returns only when the
+# head's and the base's probes run at the same time.
+MEET = """import os
+import time
+
+
+def meet(name):
+    mine, other = name + ".base", name + ".head"
+    open(mine, "w").close()
+    while not os.path.exists(other):
+        time.sleep(0.01)
+    return "base"
+"""
+
+
+async def test_the_head_and_base_probes_run_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Longer than either side's start, so only the order of the probes decides; run one after
+    # the other, the head's call waits this long for a base that has not started, and times out.
+    monkeypatch.setattr(characterize, "CALL_TIMEOUT_S", 30.0)
+    head = MEET.replace('".base", name + ".head"', '".head", name + ".base"').replace(
+        'return "base"', 'return "head"'
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo", {"pkg/__init__.py": "", "pkg/meet.py": MEET}, {"pkg/meet.py": head}
+    )
+    changed = {"pkg/meet.py": changed_lines(MEET, head)}
+    async with base_tree(repo, base_sha, timeout_s=60) as tree:
+        base_sources = {"pkg/meet.py": (tree.root / "pkg/meet.py").read_text()}
+        targets, _ = plan(repo, changed, base_sources, {})
+        outcome = EngineOutcome()
+        run = differential._Run(
+            LocalSandbox(), repo, tree, time.monotonic() + 300, targets, outcome
+        )
+        (repo / differential.SCRATCH).mkdir(parents=True)
+        await run.compare({Seed("pkg/meet.py", "meet", "meet('x')", "tests")})
+    assert run.compared == 1
+    assert [(d.head["expected"], d.base["expected"]) for d in run.differences] == [
+        ("'head'", "'base'")
+    ]

@@ -15,7 +15,8 @@ when every value in it round-trips through ``repr``:
   That part is ``capture_expression.py``, copied beside this script.
 
 A class, function or builtin passed as a value (``parse_float=float``) is written by its name
-when that name, in the module or the builtins, is the same object.
+when that name, in the module or the builtins, is the same object. So is an instance of a class
+a test module defines, when the class's own source rebuilds it (``capture_defined.py``).
 
 The tests' first calls are often alike (one parametrized test after another), and the input
 that tells base and head apart comes later. So a call whose text mentions one of the change's
@@ -45,6 +46,9 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from capture_built import Constructions
+from capture_codes import code_of as _code_of
+from capture_codes import codes_in as _codes_in
+from capture_defined import TestClasses
 from capture_expression import DATA_TYPES as _DATA_TYPES
 from capture_expression import TestExpression
 
@@ -81,22 +85,24 @@ class Capture:
         self.covered: set[int] = set()  # the changed file's lines the written calls ran
         self.stale = 0  # watched calls in a row that ran no new line
         self.constructions = Constructions()  # how the objects the tests built were made
+        self.defined = TestClasses()  # the classes the test modules define (capture_defined.py)
+        self.registered = False  # whether the sys.monitoring callbacks are registered
 
     # -- set-up, once the tests' imports have loaded the module ------------------------------
-    def watch(self) -> None:
+    def load(self) -> ModuleType | None:
         module = sys.modules.get(self.job["module"])
         if module is None:
             try:
                 module = __import__(self.job["module"], fromlist=["_"])
             except BaseException:  # the tests' own import error says it better
-                return
+                return None
         self.module = module
-        for qualname in self.job["targets"]:
-            code = _code_of(module, qualname)
-            if code is not None:
-                self.codes[code] = qualname
-        if not self.codes:
+        return module
+
+    def register(self) -> None:
+        if self.registered:
             return
+        self.registered = True
         monitoring = sys.monitoring
         events = monitoring.events
         monitoring.use_tool_id(TOOL_ID, "tandem-capture")
@@ -104,7 +110,34 @@ class Capture:
         monitoring.register_callback(TOOL_ID, events.LINE, self.line)
         for event in (events.PY_RETURN, events.PY_YIELD, events.PY_UNWIND):
             monitoring.register_callback(TOOL_ID, event, self.ended)
+
+    def watch_constructions(self) -> None:
+        """Before the test modules are imported: the constructions of the module's classes, so
+        that the objects a test module builds as it is imported (the values of a ``parametrize``
+        list, a module-level constant) are written as their construction too."""
+        module = self.load()
+        if module is None:
+            return
+        self.register()
+        for code in self.constructions.codes(module):
+            sys.monitoring.set_local_events(TOOL_ID, code, sys.monitoring.events.PY_START)
+
+    def watch(self) -> None:
+        module = self.load()
+        if module is None:
+            return
+        for qualname in self.job["targets"]:
+            code = _code_of(module, qualname)
+            if code is not None:
+                self.codes[code] = qualname
+        if not self.codes:
+            return
+        self.register()
+        monitoring = sys.monitoring
+        events = monitoring.events
+        self.defined.collect(self.test_files, module)
         inits = self.constructions.codes(module)
+        inits |= self.defined.inits()
         in_file = set(_codes_in(module, self.path))
         for code in dict.fromkeys([*self.codes, *in_file, *inits]):
             ends = events.PY_RETURN | events.PY_YIELD if code in self.codes else 0
@@ -176,6 +209,8 @@ class Capture:
         return None
 
     def write(self, record: dict[str, object]) -> None:
+        defines = self.defined.used(str(record["call"]))
+        record = {**record, "defines": defines} if defines else record
         self.out.write(json.dumps(record) + "\n")
         self.out.flush()
 
@@ -282,7 +317,9 @@ class Capture:
 
     # -- values ---------------------------------------------------------------------------------
     def namespace(self) -> dict[str, Any]:
-        return dict(vars(self.module)) if self.module is not None else {}
+        """The changed module's names, and the test modules' classes that rebuild."""
+        own = dict(vars(self.module)) if self.module is not None else {}
+        return {**self.defined.namespace(), **own}
 
     def resolves(self, dotted: str) -> bool:
         head, *rest = dotted.split(".")
@@ -307,6 +344,7 @@ class Capture:
         if text is not None:
             return text
         built = self.constructions.text(value, self.class_ref(type(value)), self.arguments)
+        built = built or self.defined.bare(value)
         return built if built is not None and len(built) <= self.max_chars else None
 
     def repr_literal(self, value: object) -> str | None:
@@ -366,49 +404,13 @@ def _is_property(cls: type, name: str) -> bool:
         return False
 
 
-def _code_of(module: ModuleType, qualname: str) -> CodeType | None:
-    value: Any = module
-    for part in qualname.split("."):
-        value = vars(value).get(part) if hasattr(value, "__dict__") else None
-        if value is None:
-            return None
-    function = getattr(value, "__func__", value)  # classmethod, staticmethod
-    function = getattr(function, "fget", function)  # property
-    code = getattr(function, "__code__", None)
-    return code if isinstance(code, CodeType) else None
-
-
-def _codes_in(module: ModuleType, path: str) -> list[CodeType]:
-    """Every code object of `path` the module holds: its functions, methods and properties,
-    and the functions and comprehensions nested in them (constants of their code)."""
-    found: dict[CodeType, None] = {}
-    pending: list[object] = list(vars(module).values())
-    seen_classes: set[int] = set()
-    while pending:
-        value = pending.pop()
-        if isinstance(value, type):
-            if id(value) in seen_classes or value.__module__ != module.__name__:
-                continue
-            seen_classes.add(id(value))
-            pending += list(vars(value).values())
-            continue
-        value = getattr(value, "__func__", value)  # classmethod, staticmethod
-        getters = [getattr(value, n, None) for n in ("fget", "fset", "fdel")]  # property
-        for function in [value, *getters]:
-            code = getattr(function, "__code__", None)
-            if isinstance(code, CodeType) and os.path.abspath(code.co_filename) == path:
-                nested = [code]
-                while nested:
-                    current = nested.pop()
-                    if current not in found:
-                        found[current] = None
-                        nested += [c for c in current.co_consts if isinstance(c, CodeType)]
-    return list(found)
-
-
 class Plugin:
     def __init__(self, capture: Capture) -> None:
         self.capture = capture
+
+    def pytest_sessionstart(self, session: object) -> None:
+        # Before collection imports the test modules: what they build as they load is noted.
+        self.capture.watch_constructions()
 
     def pytest_collection_finish(self, session: object) -> None:
         # After collection: the tests' imports have loaded the changed module, from the checkout.

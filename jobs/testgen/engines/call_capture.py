@@ -13,6 +13,7 @@ are the *novel* calls, a fuzzer's corpus, and their neighbours are tried first.
 
 from __future__ import annotations
 
+import ast
 import json
 import time
 from collections.abc import Mapping
@@ -21,11 +22,12 @@ from pathlib import Path
 
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import copy_script, write_fresh
+from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.seeds import Seed
 
 SCRIPT = "capture_calls.py"
 # Imported by the script, from the folder it is copied to.
-HELPERS = ("capture_expression.py", "capture_built.py")
+HELPERS = ("capture_expression.py", "capture_built.py", "capture_codes.py", "capture_defined.py")
 MAX_TEST_FILES = 20
 MAX_PER_TARGET = 40
 MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
@@ -73,7 +75,7 @@ def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> Captured:
         qualname, call = record.get("qualname"), record.get("call")
         if not isinstance(qualname, str) or qualname not in targets or not isinstance(call, str):
             continue
-        seed = _seed(path_in_repo, qualname, call)
+        seed = _seed(path_in_repo, qualname, call, _defines(record.get("defines")))
         if seed is not None:
             seeds.append(seed)
             if record.get("novel") is True:
@@ -81,9 +83,39 @@ def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> Captured:
     return Captured(list(dict.fromkeys(seeds)), frozenset(novel))
 
 
-def _seed(path: str, qualname: str, call: str) -> Seed | None:
+def _defines(value: object) -> tuple[Defined, ...]:
+    """The test modules' classes a record says its call uses (each field checked; a class whose
+    source does not parse as that one class is dropped, and so then is the call)."""
+    if not isinstance(value, list):
+        return ()
+    found = []
+    for item in value:
+        if not isinstance(item, dict):
+            continue
+        name, source, needs = item.get("name"), item.get("source"), item.get("needs")
+        if not isinstance(name, str) or not isinstance(source, str) or not isinstance(needs, list):
+            continue
+        pairs = tuple(
+            (str(n[0]), str(n[1]))
+            for n in needs
+            if isinstance(n, list) and len(n) == 2 and n[1] in ("module", "stdlib")
+        )
+        if len(pairs) == len(needs) and _is_class(source, name):
+            found.append(Defined(name, source, pairs))
+    return tuple(found)
+
+
+def _is_class(source: str, name: str) -> bool:
     try:
-        seed = Seed(path, qualname, call, "runtime")
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return len(body) == 1 and isinstance(body[0], ast.ClassDef) and body[0].name == name
+
+
+def _seed(path: str, qualname: str, call: str, defines: tuple[Defined, ...] = ()) -> Seed | None:
+    try:
+        seed = Seed(path, qualname, call, "runtime", defines)
         seed.names  # noqa: B018 - parses the expression: a malformed one is dropped here
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

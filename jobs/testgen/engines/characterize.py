@@ -73,6 +73,7 @@ class Case:
     stem: str  # test_<callable>_<origin>_<slug>, before de-duplication
     body: str  # source, unindented
     needs: tuple[tuple[str, str], ...]  # (name, "module" | "stdlib") the body uses
+    defines: tuple[str, ...] = ()  # sources of the test modules' classes the body uses
 
 
 def test_name_for(module: str) -> str:
@@ -185,7 +186,9 @@ async def run_probe(
     its records, checked (:func:`read_records`), and how the run ended. ``tag`` names this
     run's input and output."""
     folder = checkout / scratch
-    copy_fresh(PROBE, folder / "probe.py")
+    # One copy per tag: the differential engine runs the head's and the base's probe at once,
+    # and a copy replaced under a probe that is starting would be read half-written.
+    copy_fresh(PROBE, folder / f"probe{tag}.py")
     job = {
         "helpers": {
             name: input_helpers.HELPERS[name]
@@ -199,7 +202,12 @@ async def run_probe(
                 "root": root,
                 "module": module,
                 "seeds": [
-                    {"id": index, "call": seed.call_source, "names": list(seed.names)}
+                    {
+                        "id": index,
+                        "call": seed.call_source,
+                        "names": list(seed.names),
+                        "defines": {d.name: d.source for d in seed.defines},
+                    }
                     for index, seed in enumerate(seeds)
                     if seed.path == path
                 ],
@@ -217,7 +225,7 @@ async def run_probe(
             "env",
             f"PYTHONHASHSEED={HASH_SEED}",
             sandbox.python,
-            f"{scratch}/probe.py",
+            f"{scratch}/probe{tag}.py",
             f"{scratch}/input{tag}.json",
             f"{scratch}/output{tag}.jsonl",
         ],
@@ -339,7 +347,12 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
     """The test of one seed's validated result."""
     kind = record["kind"]
     helpers = input_helpers.helpers_used(seed.names)
-    needs = {(name, "helper" if name in helpers else "module") for name in seed.names}
+    defined = {d.name for d in seed.defines}
+    needs = {
+        (name, "helper" if name in helpers else "defined" if name in defined else "module")
+        for name in seed.names
+    }
+    needs |= {need for d in seed.defines for need in d.needs}
     call = seed.call_source
     if record.get("wrap") == "list":  # an iterator: its items are the result
         call = f"list({call})"
@@ -366,7 +379,7 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
         ast.parse(body)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None
-    return Case(stem, body, tuple(sorted(needs)))
+    return Case(stem, body, tuple(sorted(needs)), tuple(d.source for d in seed.defines))
 
 
 def _slug(call: str) -> str:
@@ -422,6 +435,9 @@ def render(
     # The inputs the project does not hold (:mod:`.input_helpers`), defined where they are used.
     for helper in sorted(n for n, s in bound.items() if s == "helper"):
         text += "\n\n" + input_helpers.HELPERS[helper]
+    # The classes of the project's test modules the calls take, as those modules define them.
+    for source in dict.fromkeys(source for case in kept for source in case.defines):
+        text += "\n\n" + source.rstrip() + "\n"
     used: dict[str, int] = {}
     for case in kept:
         used[case.stem] = used.get(case.stem, 0) + 1

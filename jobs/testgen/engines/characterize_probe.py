@@ -175,6 +175,24 @@ def defined(sources: dict[str, str]) -> dict[str, Any]:
     return objects
 
 
+def test_class(
+    cache: dict[tuple[str, str], Any], module: ModuleType, name: str, source: str
+) -> Any:
+    """A class of the project's test modules, defined from its source against this side's
+    module (a subclass of the module's class subclasses this side's version of it), with the
+    standard-library modules it names imported, as the generated test imports them."""
+    key = (name, source)
+    if key not in cache:
+        scope: dict[str, Any] = dict(vars(module))
+        tree = ast.parse(source)
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Name) and node.id in sys.stdlib_module_names:
+                scope.setdefault(node.id, importlib.import_module(node.id))
+        exec(compile(tree, f"<{name}>", "exec"), scope)
+        cache[key] = scope[name]
+    return cache[key]
+
+
 def main() -> None:
     with open(sys.argv[1], encoding="utf-8") as handle:
         job = json.load(handle)
@@ -209,13 +227,23 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
             detail = "import timed out" if isinstance(error, ProbeTimeout) else decisive(error)
             emit({"path": entry["path"], "kind": "import_error", "detail": detail[:300]})
             continue
+        classes: dict[tuple[str, str], Any] = {}  # this side's test-module classes, once each
         for seed in entry["seeds"]:
-            missing = [n for n in seed["names"] if n not in helpers and not hasattr(module, n)]
+            try:
+                own = {
+                    name: test_class(classes, module, name, source)
+                    for name, source in seed.get("defines", {}).items()
+                }
+            except Exception as error:  # its source does not run against this side's module
+                emit({"id": seed["id"], "kind": "unresolvable", "detail": decisive(error)[:100]})
+                continue
+            known = {**helpers, **own}
+            missing = [n for n in seed["names"] if n not in known and not hasattr(module, n)]
             if missing:
                 emit({"id": seed["id"], "kind": "unresolvable", "detail": missing[0][:100]})
                 continue
             # A helper input (a class the generated test defines itself) over a module's name.
-            namespace = {n: helpers.get(n) or getattr(module, n) for n in seed["names"]}
+            namespace = {n: known.get(n) or getattr(module, n) for n in seed["names"]}
             first = evaluate(seed["call"], namespace, module, seconds)
             if first["kind"] == "timeout":
                 emit({"id": seed["id"], **first})

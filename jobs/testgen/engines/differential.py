@@ -25,6 +25,7 @@ only in a mutated argument (which CrossHair reports as ``after execution``) is n
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 import time
 from collections.abc import Collection, Mapping
@@ -47,6 +48,7 @@ from jobs.testgen.engines.differential_search import (
 )
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
+from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.seeds import Seed, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
 
@@ -175,9 +177,14 @@ class _Run:
         if not calls:
             return
         batch = sorted(calls)
-        head = await self.probe(batch, side="head", share=0.5)
-        # The base tree is a fresh directory directly under the scratch directory.
-        base = await self.probe(batch, side="base", root_of=f"{WORK_DIR}/{self.tree.root.name}")
+        # Both sides at once, each within the whole time left: one after the other, the engine
+        # waited out the head's imports and calls before the base's started, and each side is a
+        # single-threaded interpreter that mostly waits on imports and the call time-outs.
+        head, base = await asyncio.gather(
+            self.probe(batch, side="head"),
+            # The base tree is a fresh directory directly under the scratch directory.
+            self.probe(batch, side="base", root_of=f"{WORK_DIR}/{self.tree.root.name}"),
+        )
         both = [i for i in range(len(batch)) if i in head and i in base]
         self.compared += len(both)
         self.asked += len(batch)
@@ -208,10 +215,10 @@ class _Run:
         return found
 
     async def probe(
-        self, seeds: list[Seed], *, side: str, root_of: str | None = None, share: float = 1.0
+        self, seeds: list[Seed], *, side: str, root_of: str | None = None
     ) -> dict[int, dict[str, object]]:
         """Run the characterization probe on every seed, on one side (the base's with `root_of`,
-        the base tree's folder), within `share` of the time left: seed index -> record."""
+        the base tree's folder), within the time left: seed index -> record."""
         modules = {
             t.path: (
                 t.root if root_of is None else (PurePosixPath(root_of) / t.root).as_posix(),
@@ -225,7 +232,7 @@ class _Run:
             SCRATCH,
             modules,
             seeds,
-            budget_s=(self.deadline - time.monotonic()) * share,
+            budget_s=self.deadline - time.monotonic(),
             tag=f"-{side}",
         )
         return {int(str(r["id"])): r for r in records if "id" in r}
@@ -282,6 +289,7 @@ def _variants(
     share on their first neighbours, and the one call that reaches the change get none."""
     tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
+    defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
     for seed in order:
         if seed.path not in tokens:
@@ -295,6 +303,8 @@ def _variants(
         words, returns, wrong_len = tokens[seed.path]
         calls = input_variants.variants(seed.call_source, words, returns, wrong_len=wrong_len)
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
+        for call in calls:  # a neighbour takes the same test-module classes as its seed
+            defines.setdefault((seed.path, seed.qualname, call), seed.defines)
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
         taken = chosen.setdefault((path, qualname), {})
@@ -303,7 +313,7 @@ def _variants(
                 if round_ < len(calls) and len(taken) < MAX_VARIANTS_PER_CALLABLE:
                     taken.setdefault(calls[round_])
     return {
-        Seed(path, qualname, call, "variant")
+        Seed(path, qualname, call, "variant", defines[path, qualname, call])
         for (path, qualname), calls in chosen.items()
         for call in calls
     }

@@ -104,7 +104,7 @@ def case_for(difference: Difference) -> characterize.Case | None:
     qualname = "_".join(p.strip("_") for p in difference.seed.qualname.split("."))
     slug = characterize._slug(difference.seed.call_source)
     stem = f"test_{qualname}_{slug}_{outcome_slug(difference.head)}_now"
-    return characterize.Case(stem, case.body, case.needs)
+    return characterize.Case(stem, case.body, case.needs, case.defines)
 
 
 def write_tests(

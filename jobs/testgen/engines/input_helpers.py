@@ -13,6 +13,7 @@ which no well-behaved sequence of the project's tests is.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 WRONG_LEN = "WrongLenList"
 
@@ -33,3 +34,17 @@ HELPERS: dict[str, str] = {
 def helpers_used(names: Iterable[str]) -> tuple[str, ...]:
     """The helpers among `names`, sorted."""
     return tuple(sorted(n for n in set(names) if n in HELPERS))
+
+
+@dataclass(frozen=True, order=True)
+class Defined:
+    """A class one of the project's test modules defines, whose instance a captured call takes
+    as an input (a ``Mapping`` subclass, an object with its own ``__str__``): it rebuilds only
+    where the class exists, so the probe defines it from ``source`` before the call, and a test
+    that uses the call defines it at the top of its file. ``needs`` are the names its source
+    uses that the generated test imports: ``(name, "module")`` from the changed module,
+    ``(name, "stdlib")`` as ``import name``."""
+
+    name: str
+    source: str
+    needs: tuple[tuple[str, str], ...] = ()

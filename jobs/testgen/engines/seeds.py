@@ -32,6 +32,7 @@ from typing import Literal
 
 from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen.engines.callables import ChangedCallable, changed_callables
+from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.literal_seeds import (
     comment_numbers,
     inspected_params,
@@ -71,6 +72,8 @@ class Seed:
     qualname: str
     call_source: str  # one expression; evaluate it in a namespace holding `names`
     origin: Origin
+    # Classes of the project's test modules the call uses as inputs (:class:`.Defined`).
+    defines: tuple[Defined, ...] = ()
 
     @property
     def names(self) -> tuple[str, ...]:
