@@ -14,12 +14,15 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.javascript.javascript_runs import TestFileLines, write_test_lines
 from jobs.languages.javascript.js_mutants import (
     Record,
     make_mutants,
     mutated,
     outcome_of,
     parse_mutants,
+    read_record,
+    record_notes,
 )
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
@@ -120,6 +123,28 @@ def test_the_record_names_the_files_that_ran_a_mutants_lines() -> None:
     silent = Record({"t/a.test.ts": {}, "t/b.test.ts": {}}, covered=covered)
     assert silent.files_running(mutant(lines=(2, 3))) == ["t/a.test.ts", "t/b.test.ts"]
     assert silent.files_running(mutant(lines=(4, 4))) == []
+
+
+def test_the_recorders_problem_reaches_the_mutants_notes(tmp_path: Path) -> None:
+    lines = TestFileLines(
+        files={"t/a.test.ts": {}},
+        passed={"t/a.test.ts > ok"},
+        covered={"src/a.ts": {2}},
+        problems={"@jridgewell/trace-mapping did not load (x): no line … is recorded"},
+    )
+    (tmp_path / ".tandem-work").mkdir()
+    record = read_record(tmp_path / write_test_lines(tmp_path, "baseline", lines))
+
+    notes = record_notes(record, [mutant()])
+
+    assert notes == [
+        "the per-test record is incomplete: @jridgewell/trace-mapping did not load (x): "
+        "no line … is recorded",
+        "the per-test record names no line of `src/a.ts`: each of its mutants ran against "
+        "every existing test file of its package",
+    ]
+    whole = Record({"t/a.test.ts": {"src/a.ts": {2}}}, covered={"src/a.ts": {2}})
+    assert record_notes(whole, [mutant()]) == []
 
 
 CLASSIFY = """\
