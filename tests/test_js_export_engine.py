@@ -60,6 +60,17 @@ def test_calls_start_from_the_projects_own_and_vary_them_with_the_changed_litera
     assert calls_for(function) == [("3",), ("2",), ("10",), ("9",), ("11",)]
 
 
+def test_a_long_table_of_the_projects_calls_leaves_room_for_their_variants() -> None:
+    # a data-driven test of 40 rows: its own calls alone once filled every slot, and the
+    # variants at the changed literal (where the base differs) were never tried
+    rows = tuple((f'"p{n}"',) for n in range(40))
+    calls = calls_for(classify(calls=rows, literals=('"/"',)))
+    assert len(calls) == 60
+    assert calls[:30] == list(rows[:30])
+    assert calls[30:33] == [('"/"',), ('"p0/"',), ('"p1/"',)]  # a variant of each row in turn
+    assert rows[39] not in calls  # the project's own last rows are what its tests check
+
+
 def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
     function = classify(
         params=(Param("n", type="number"), Param("unit", optional=True, literal='"kb"')),
