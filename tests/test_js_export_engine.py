@@ -28,7 +28,13 @@ from jobs.languages.javascript.export_candidates import (
     import_lines,
     parse_expressions,
 )
-from jobs.languages.javascript.export_engine import CharacterizeJs, differing, tandem_path
+from jobs.languages.javascript.export_engine import (
+    SCANNER,
+    SCANNER_PARTS,
+    CharacterizeJs,
+    differing,
+    tandem_path,
+)
 from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
 from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
@@ -391,3 +397,53 @@ async def test_a_commonjs_jest_package_gets_required_tests(node: Node, tmp_path:
         node, root, "node_modules/jest/bin/jest.js", "--ci", "lib/slug.tandem.test.js"
     )
     assert code == 0, output
+
+
+JOIN_TS = """\
+export function join(...parts: string[]): string {
+  return parts.filter(Boolean).join("/");
+}
+"""
+# A table that spreads another in, and calls that spread a row's array into the arguments
+JOIN_TABLE_TEST = """\
+import { expect, test } from "vitest";
+import { join } from "../src/join";
+
+const simple = [
+  { input: ["a"], out: "a" },
+  { input: ["a", "b"], out: "a/b" },
+] as const;
+const more = [...simple, { input: ["", "c"], out: "c" }];
+
+for (const t of more) {
+  test(String(t.input), () => {
+    expect(join(...(t.input as string[]))).toBe(t.out);
+  });
+}
+"""
+
+
+async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
+    node: Node, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "test").mkdir()
+    (tmp_path / "src/join.ts").write_text(JOIN_TS)
+    (tmp_path / "test/join.test.ts").write_text(JOIN_TABLE_TEST)
+    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
+    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
+    for part in SCANNER_PARTS:
+        (tmp_path / part.name).write_text(part.read_text())
+    request = {
+        "typescript": str(tmp_path / "node_modules/typescript"),
+        "source": str(tmp_path / "src/join.ts"),
+        "changed": [2],
+        "tests": [str(tmp_path / "test/join.test.ts")],
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+
+    assert code == 0, output
+    (join,) = parse_scan(json.loads(output[output.find("{") :])).functions
+    assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
