@@ -35,7 +35,12 @@ from jobs.languages.javascript.export_engine import (
     differing,
     tandem_path,
 )
-from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
+from jobs.languages.javascript.export_probe import (
+    RUNTIME,
+    ProbeOutcome,
+    probe_source,
+    read_outcomes,
+)
 from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
@@ -447,3 +452,24 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
     assert code == 0, output
     (join,) = parse_scan(json.loads(output[output.find("{") :])).functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+async def test_a_registered_symbol_key_is_written_back_and_compared(
+    node: Node, tmp_path: Path
+) -> None:
+    """ufo's parseURL marks its result with a `Symbol.for` key: the value was opaque, and 23 of
+    its 40 calls gave no test. A registered symbol has a source form; another has none."""
+    script = tmp_path / "source.cjs"
+    script.write_text(
+        RUNTIME
+        + """
+const marked = { a: 1, [Symbol.for("ufo:mark")]: false };
+console.log(JSON.stringify([
+  __tandemSource(marked, 0),
+  __tandemSource({ a: 1, [Symbol("own")]: 1 }, 0),
+]));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    assert json.loads(output) == ['{"a": 1, [Symbol.for("ufo:mark")]: false}', None]
