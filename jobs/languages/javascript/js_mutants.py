@@ -5,10 +5,12 @@ package's own runner: the JavaScript backend's ``run_mutants``, which
 The mutants come from ``mutate.cjs``, a small mutator on the TypeScript compiler API the
 characterization engine already loads, with Python's operators (comparisons, ``&&``/``||``,
 ``!`` removed, arithmetic, constants ±1, ``true``/``false``, strings emptied, conditions negated
-or made true, returned values made ``undefined``, expression statements removed). Stryker 10 was
-the other choice; it needs its core and a runner plugin installed into the sandbox on the
-install's network, and its vitest runner's floor (vitest ≥ 2) leaves out the bench's vitest 0.x
-and 1.x packages, while this runs wherever the project's runner runs.
+or made true, returned values made ``undefined``, expression statements removed, a declared
+value made ``undefined``, a ``for … of`` loop over ``[]``; module-level variables too, since each
+mutant runs in a fresh runner process). Stryker 10 was the other choice; it needs its core and a
+runner plugin installed into the sandbox on the install's network, and its vitest runner's
+floor (vitest ≥ 2) leaves out the bench's vitest 0.x and 1.x packages, while this runs wherever
+the project's runner runs.
 
 Each mutant is written into the source in place (the original is always put back), and the
 package's runner runs once on the test files whose tests ran the mutant's lines in the baseline
