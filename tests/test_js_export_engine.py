@@ -28,8 +28,19 @@ from jobs.languages.javascript.export_candidates import (
     import_lines,
     parse_expressions,
 )
-from jobs.languages.javascript.export_engine import CharacterizeJs, differing, tandem_path
-from jobs.languages.javascript.export_probe import ProbeOutcome, probe_source, read_outcomes
+from jobs.languages.javascript.export_engine import (
+    SCANNER,
+    SCANNER_PARTS,
+    CharacterizeJs,
+    differing,
+    tandem_path,
+)
+from jobs.languages.javascript.export_probe import (
+    RUNTIME,
+    ProbeOutcome,
+    probe_source,
+    read_outcomes,
+)
 from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
@@ -58,6 +69,17 @@ def classify(**fields: object) -> ExportedFunction:
 def test_calls_start_from_the_projects_own_and_vary_them_with_the_changed_literals() -> None:
     function = classify(examples=(("3",),), calls=(("2",), ("3",)), literals=("10", '"big"'))
     assert calls_for(function) == [("3",), ("2",), ("10",), ("9",), ("11",)]
+
+
+def test_a_long_table_of_the_projects_calls_leaves_room_for_their_variants() -> None:
+    # a data-driven test of 40 rows: its own calls alone once filled every slot, and the
+    # variants at the changed literal (where the base differs) were never tried
+    rows = tuple((f'"p{n}"',) for n in range(40))
+    calls = calls_for(classify(calls=rows, literals=('"/"',)))
+    assert len(calls) == 60
+    assert calls[:30] == list(rows[:30])
+    assert calls[30:33] == [('"/"',), ('"p0/"',), ('"p1/"',)]  # a variant of each row in turn
+    assert rows[39] not in calls  # the project's own last rows are what its tests check
 
 
 def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
@@ -380,3 +402,74 @@ async def test_a_commonjs_jest_package_gets_required_tests(node: Node, tmp_path:
         node, root, "node_modules/jest/bin/jest.js", "--ci", "lib/slug.tandem.test.js"
     )
     assert code == 0, output
+
+
+JOIN_TS = """\
+export function join(...parts: string[]): string {
+  return parts.filter(Boolean).join("/");
+}
+"""
+# A table that spreads another in, and calls that spread a row's array into the arguments
+JOIN_TABLE_TEST = """\
+import { expect, test } from "vitest";
+import { join } from "../src/join";
+
+const simple = [
+  { input: ["a"], out: "a" },
+  { input: ["a", "b"], out: "a/b" },
+] as const;
+const more = [...simple, { input: ["", "c"], out: "c" }];
+
+for (const t of more) {
+  test(String(t.input), () => {
+    expect(join(...(t.input as string[]))).toBe(t.out);
+  });
+}
+"""
+
+
+async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
+    node: Node, tmp_path: Path
+) -> None:
+    (tmp_path / "src").mkdir()
+    (tmp_path / "test").mkdir()
+    (tmp_path / "src/join.ts").write_text(JOIN_TS)
+    (tmp_path / "test/join.test.ts").write_text(JOIN_TABLE_TEST)
+    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
+    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
+    for part in SCANNER_PARTS:
+        (tmp_path / part.name).write_text(part.read_text())
+    request = {
+        "typescript": str(tmp_path / "node_modules/typescript"),
+        "source": str(tmp_path / "src/join.ts"),
+        "changed": [2],
+        "tests": [str(tmp_path / "test/join.test.ts")],
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+
+    assert code == 0, output
+    (join,) = parse_scan(json.loads(output[output.find("{") :])).functions
+    assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+async def test_a_registered_symbol_key_is_written_back_and_compared(
+    node: Node, tmp_path: Path
+) -> None:
+    """ufo's parseURL marks its result with a `Symbol.for` key: the value was opaque, and 23 of
+    its 40 calls gave no test. A registered symbol has a source form; another has none."""
+    script = tmp_path / "source.cjs"
+    script.write_text(
+        RUNTIME
+        + """
+const marked = { a: 1, [Symbol.for("ufo:mark")]: false };
+console.log(JSON.stringify([
+  __tandemSource(marked, 0),
+  __tandemSource({ a: 1, [Symbol("own")]: 1 }, 0),
+]));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    assert json.loads(output) == ['{"a": 1, [Symbol.for("ufo:mark")]: false}', None]

@@ -14,12 +14,15 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
+from jobs.languages.javascript.javascript_runs import TestFileLines, write_test_lines
 from jobs.languages.javascript.js_mutants import (
     Record,
     make_mutants,
     mutated,
     outcome_of,
     parse_mutants,
+    read_record,
+    record_notes,
 )
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
@@ -122,6 +125,28 @@ def test_the_record_names_the_files_that_ran_a_mutants_lines() -> None:
     assert silent.files_running(mutant(lines=(4, 4))) == []
 
 
+def test_the_recorders_problem_reaches_the_mutants_notes(tmp_path: Path) -> None:
+    lines = TestFileLines(
+        files={"t/a.test.ts": {}},
+        passed={"t/a.test.ts > ok"},
+        covered={"src/a.ts": {2}},
+        problems={"@jridgewell/trace-mapping did not load (x): no line … is recorded"},
+    )
+    (tmp_path / ".tandem-work").mkdir()
+    record = read_record(tmp_path / write_test_lines(tmp_path, "baseline", lines))
+
+    notes = record_notes(record, [mutant()])
+
+    assert notes == [
+        "the per-test record is incomplete: @jridgewell/trace-mapping did not load (x): "
+        "no line … is recorded",
+        "the per-test record names no line of `src/a.ts`: each of its mutants ran against "
+        "every existing test file of its package",
+    ]
+    whole = Record({"t/a.test.ts": {"src/a.ts": {2}}}, covered={"src/a.ts": {2}})
+    assert record_notes(whole, [mutant()]) == []
+
+
 CLASSIFY = """\
 export function classify(n: number): string {
   return n > 10 ? "big" : "small";
@@ -212,11 +237,19 @@ export function size(n: number, unit: Unit = "kb"): string {
   return join(String(n * 2), unit);
 }
 export const LIMIT = 10;
+const SPLIT = /(?<!-)-(?!-)/;
+export function parts(path: string): string[] {
+  const pieces = path.split(SPLIT);
+  const found: string[] = [];
+  for (const piece of pieces) found.push(piece);
+  const made = () => found;
+  return made();
+}
 """
 
 
 @pytest.mark.slow
-async def test_the_mutator_mutates_only_the_changed_lines_inside_functions(
+async def test_the_mutator_mutates_the_changed_lines_of_functions_and_module_variables(
     node: Node, tmp_path: Path
 ) -> None:
     (tmp_path / "src").mkdir()
@@ -227,9 +260,8 @@ async def test_the_mutator_mutates_only_the_changed_lines_inside_functions(
     # its runner, named (not installed: the mutator only parses)
     manifest = {"name": "m", "private": True, "devDependencies": {"vitest": "4.1.2"}}
     (tmp_path / "package.json").write_text(json.dumps(manifest))
-    made = await make_mutants(
-        sandbox, node, tmp_path, {"src/size.ts": {1, 2, 3, 4, 5, 7}}, timeout_s=120
-    )
+    changed = {"src/size.ts": {1, 2, 3, 4, 5, 7, 8, 10, 12, 13}}
+    made = await make_mutants(sandbox, node, tmp_path, changed, timeout_s=120)
     assert not isinstance(made, str), made
     mutants, _, problems = made
     assert not problems
@@ -242,11 +274,22 @@ async def test_the_mutator_mutates_only_the_changed_lines_inside_functions(
     assert (4, "statement", '`throw new Error("big");` is removed') in shown
     assert (5, "arithmetic", "`n * 2` becomes `(n / 2)`") in shown
     assert (5, "return", "`return join(String(n * 2), unit);` becomes `return undefined;`") in shown
-    # a default runs at each call: mutated; imports, types and module constants are left alone
+    # a default runs at each call: mutated; imports and types are left alone
     assert {(m.line, m.description) for m in mutants if m.line == 3} == {(3, '`"kb"` becomes `""`')}
-    assert {m.line for m in mutants} == {3, 4, 5}
-    assert all(m.function == "size" for m in mutants)
+    # a module variable's value runs as each test file loads it, in each mutant's own run
+    assert (7, "constant", "`10` becomes `11`") in shown
+    assert (7, "statement", "`10` becomes `undefined`") in shown
+    assert (8, "statement", "`/(?<!-)-(?!-)/` becomes `undefined`") in shown
+    # a declaration's value is lost, a loop runs no iteration; a function value is left whole
+    assert (10, "statement", "`path.split(SPLIT)` becomes `undefined`") in shown
+    assert (12, "statement", "`pieces` becomes `[]`") in shown
+    assert not [m for m in mutants if m.line == 13]
+    assert {m.line for m in mutants} == {3, 4, 5, 7, 8, 10, 12}
+    assert {m.function for m in mutants if m.line in (3, 4, 5)} == {"size"}
+    assert {m.function for m in mutants if m.line in (7, 8)} == {"(module)"}
     comparison = next(m for m in mutants if m.kind == "comparison")
     assert mutated(MUTATED, comparison).splitlines()[3] == (
         '  if ((n >= 10) && !unit) throw new Error("big");'
     )
+    loop = next(m for m in mutants if m.line == 12)
+    assert mutated(MUTATED, loop).splitlines()[11] == "  for (const piece of []) found.push(piece);"

@@ -11,10 +11,10 @@ import pytest
 
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage
-from jobs.languages.javascript.measured_run import read_records
+from jobs.languages.javascript.measured_run import RECORDER, read_records
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.run_results import RunResults
-from jobs.languages.javascript.toolchain import Node
+from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.languages.javascript.vitest_per_test import (
     ISTANBUL,
     SETUP,
@@ -65,6 +65,60 @@ def test_records_are_read_relative_to_the_checkout(tmp_path: Path) -> None:
         "src/a.test.ts > (load)": "load",
         "src/a.test.ts > group > adds": "pass",
     }
+
+
+# A worker's store as istanbul leaves it for a TypeScript file: one statement, with a source map
+RECORD_ONE = """\
+const { makeRecorder } = require(process.argv[2]);
+globalThis.__coverage__ = {
+  "/c/src/a.ts": {
+    s: { 0: 0 },
+    statementMap: { 0: { start: { line: 2, column: 0 }, end: { line: 2, column: 9 } } },
+    inputSourceMap: { version: 3, sources: ["a.ts"], names: [], mappings: "AAAA" },
+  },
+};
+const recorder = makeRecorder("__coverage__");
+const before = recorder.counters();
+globalThis.__coverage__["/c/src/a.ts"].s[0] = 1;
+recorder.record("/c/test/a.test.ts", "adds", "ran", before);
+recorder.record("/c/test/a.test.ts", "adds again", "ran", before);
+"""
+
+
+@pytest.mark.slow
+async def test_a_recorder_without_its_source_map_library_says_so(
+    node: Node, tmp_path: Path
+) -> None:
+    """Where @jridgewell/trace-mapping cannot be loaded (neither from the provider nor the
+    project), the lines of a mapped file are left out, and the record says why once per
+    worker, where before it was silently empty."""
+    (tmp_path / "nowhere").mkdir()
+    (tmp_path / "nowhere/package.json").write_text('{"name": "nowhere"}')
+    script = tmp_path / "record.cjs"
+    script.write_text(RECORD_ONE)
+    records = tmp_path / "records"
+    env = {
+        "TANDEM_PER_TEST_DIR": str(records),
+        "TANDEM_PROVIDER_PACKAGE": str(tmp_path / "nowhere/package.json"),
+    }
+    sandbox = LocalSandbox()
+    try:
+        ran = await sandbox.run(
+            [*env_prefix(env), str(node.path), str(script), str(RECORDER)],
+            cwd=tmp_path / "nowhere",
+            timeout_s=60,
+        )
+    finally:
+        await sandbox.close()
+    assert ran.returncode == 0, ran.output
+
+    found = read_records(records, Path("/c"))
+
+    assert found.lines == {"test/a.test.ts > adds": {}, "test/a.test.ts > adds again": {}}
+    (problem,) = found.problems
+    assert problem.startswith("@jridgewell/trace-mapping did not load (")
+    assert str(tmp_path / "nowhere/package.json") in problem
+    assert problem.endswith(": no line of a file with a source map is recorded")
 
 
 # Lines 1-2 are a type alias the transform removes: unmapped, every line below would be off.

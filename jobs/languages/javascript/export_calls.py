@@ -2,11 +2,12 @@
 JSON in, argument texts out).
 
 The inputs come, in this order, from the function's JSDoc ``@example`` calls, the literal calls
-of it in the package's tests, and then variants of those with the changed lines' own literals
-put in one argument at a time (a number also one above and one below, since a changed
-comparison is decided at its edge). A function nothing calls yet gets inputs from its
-parameters' annotations and the changed lines' literals. Every input is written-out literal
-source text: the probe (:mod:`.export_probe`) and the kept tests run exactly that text.
+of it in the package's tests (at most half of the calls), and then variants of those with the
+changed lines' own literals put in one argument at a time (a number also one above and one
+below, since a changed comparison is decided at its edge). A function nothing calls yet gets
+inputs from its parameters' annotations and the changed lines' literals. Every input is
+written-out literal source text: the probe (:mod:`.export_probe`) and the kept tests run
+exactly that text.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from typing import Any
 
-MAX_CALLS = 40  # per function
+MAX_CALLS = 60  # per function
 MAX_FUNCTIONS = 8  # per source file
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _STRING = re.compile(r"""^(".*"|'.*'|`[^`$]*`)$""", re.S)
@@ -198,11 +200,15 @@ def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[st
 
 
 def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
-    """The argument lists to try for one function, the project's own first, at most ``limit``."""
-    known = [*function.examples, *function.calls]
-    found = list(known)
-    for call in known:
-        found += _variants(call, function.literals)
+    """The argument lists to try for one function, at most ``limit``: the project's own first
+    (at most half of them, examples first), then their variants, a call at a time (each call's
+    first variant before any call's second), then the rest of the project's own. Its tests
+    already check their own calls; a difference on the base or a surviving mutant shows on the
+    variants, which a long table of calls in the tests left no room for before."""
+    known = list(dict.fromkeys([*function.examples, *function.calls]))
+    rounds = zip_longest(*(_variants(call, function.literals) for call in known))
+    varied = [call for round_ in rounds for call in round_ if call is not None]
+    found = [*known[: limit // 2], *varied, *known]
     if not known:
         required = [p for p in function.params if not (p.optional or p.rest)]
         pools = [_values_for(p, function.literals)[:8] for p in required]

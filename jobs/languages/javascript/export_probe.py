@@ -6,7 +6,8 @@ Running the probe through the project's runner rather than a loader of Tandem's 
 module is imported exactly as the project's tests import it: its TypeScript transform, path
 aliases, ESM or CommonJS. A call whose two outcomes differ is unstable and dropped; a value
 that cannot be written back as source text (a function, a class instance with no fields, a
-built-in other than an array, a Date, a Map or a Set) is opaque and dropped too. A class
+built-in other than an array, a Date, a Map or a Set, a symbol key that is not registered with
+``Symbol.for``) is opaque and dropped too. A class
 instance is written as its own fields, which ``toEqual`` compares without the class. Each
 outcome is written as the file grows, so a call that never returns costs only
 the calls after it.
@@ -26,7 +27,7 @@ CALL_TIMEOUT_MS = 20_000
 
 # The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
 # has none), and one call's outcome.
-_RUNTIME = r"""
+RUNTIME = r"""
 function __tandemSource(v, depth) {
   if (depth > 6) return null;
   if (v === undefined) return "undefined";
@@ -61,8 +62,12 @@ function __tandemSource(v, depth) {
     const items = all(Array.from(v));
     return items && `new Set([${items.join(", ")}])`;
   }
-  // symbol keys: toEqual compares them, and they have no source form here
-  if (Object.getOwnPropertySymbols(v).length) return null;
+  // symbol keys: toEqual compares the enumerable ones; a registered one has a source form,
+  // `Symbol.for(key)` (ufo's parseURL marks its result so), any other has none
+  const symbols = Object.getOwnPropertySymbols(v);
+  const named = symbols.map((s) => Symbol.keyFor(s));
+  const enumerable = (s) => Object.prototype.propertyIsEnumerable.call(v, s);
+  if (named.some((k, i) => k === undefined || !enumerable(symbols[i]))) return null;
   const proto = Object.getPrototypeOf(v);
   const keys = Object.keys(v);
   if (proto !== Object.prototype && proto !== null) {
@@ -71,8 +76,12 @@ function __tandemSource(v, depth) {
     // Error, whose tag toEqual does check, and not one with no fields to say
     if (Object.prototype.toString.call(v) !== "[object Object]" || !keys.length) return null;
   }
-  const values = all(keys.map((k) => v[k]));
-  return values && `{${keys.map((k, i) => `${JSON.stringify(k)}: ${values[i]}`).join(", ")}}`;
+  const values = all([...keys.map((k) => v[k]), ...symbols.map((s) => v[s])]);
+  const names = [
+    ...keys.map((k) => JSON.stringify(k)),
+    ...named.map((k) => `[Symbol.for(${JSON.stringify(k)})]`),
+  ];
+  return values && `{${names.map((k, i) => `${k}: ${values[i]}`).join(", ")}}`;
 }
 
 function __tandemError(e) {
@@ -154,7 +163,7 @@ def probe_source(
     )
     text += f"const __TANDEM_OUT = {json.dumps(out_path)};\n"
     text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"
-    text += _RUNTIME
+    text += RUNTIME
     for group in dict.fromkeys(c.group for c in candidates):
         label = json.dumps(group)
         mine = [(i, c) for i, c in enumerate(candidates) if c.group == group]

@@ -18,7 +18,8 @@ const path = require("node:path");
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
 const ts = require(request.typescript);
-const { isLiteral, primitive, rowsAround, resolve } = require("./literal_rows.cjs")(ts);
+const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
+  require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
 const { callers } = require("./inner_callers.cjs")(ts);
 const { regexSample } = require("./regex_samples.cjs");
@@ -49,6 +50,23 @@ function calleeName(call) {
   return null;
 }
 
+// A call's arguments as literal nodes in a row: a spread of a literal array (`fn(...t.input)`,
+// a data-driven test's usual call of a variadic function) gives its elements; null in a slot
+// that is not a literal.
+function argumentsOf(call, row) {
+  const values = [];
+  for (const arg of call.arguments) {
+    if (!ts.isSpreadElement(arg)) {
+      values.push(resolve(arg, row));
+      continue;
+    }
+    const elements = spreadElements(resolve(arg.expression, row));
+    if (elements === null) return [null];
+    values.push(...elements);
+  }
+  return values;
+}
+
 function literalCalls(sf, names) {
   const found = new Map(names.map((n) => [n, []]));
   const seen = new Set();
@@ -58,7 +76,7 @@ function literalCalls(sf, names) {
       const calls = name !== null ? found.get(name) : undefined;
       for (const row of calls !== undefined ? rowsAround(node) : []) {
         if (calls.length >= MAX_CALLS) break;
-        const values = node.arguments.map((a) => resolve(a, row));
+        const values = argumentsOf(node, row);
         if (values.some((v) => v === null || !isLiteral(v))) continue;
         const args = values.map((v) => v.getText());
         const key = `${name}${JSON.stringify(args)}`;

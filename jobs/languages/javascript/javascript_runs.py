@@ -61,6 +61,7 @@ class TestFileLines:
     files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     passed: set[str] = field(default_factory=set)
     covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
+    problems: set[str] = field(default_factory=set)  # why the per-test recorder left lines out
 
 
 RUN_FILES: dict[RunnerName, RunFiles] = {
@@ -167,6 +168,7 @@ async def _measured(
                 into.setdefault(path, set()).update(numbers)
         if isinstance(run.results, RunResults):
             lines.passed.update(t for t, o in run.results.tests.items() if o.status == "pass")
+        lines.problems |= run.per_test.problems
     return suite_run(share.runner, run.result, run.results, run.coverage)
 
 
@@ -178,11 +180,16 @@ def test_lines_record(tag: str) -> str:
 
 def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
     """The record, written: ``{"files": {test file: {path: [line, ...]}}, "passed": [id],
-    "covered": {path: [line, ...]}}``."""
+    "covered": {path: [line, ...]}, "problems": [why lines were left out]}``."""
     record = test_lines_record(tag)
     files = {f: {p: sorted(ns) for p, ns in ran.items()} for f, ran in sorted(lines.files.items())}
     covered = {p: sorted(ns) for p, ns in sorted(lines.covered.items())}
-    data = {"files": files, "passed": sorted(lines.passed), "covered": covered}
+    data = {
+        "files": files,
+        "passed": sorted(lines.passed),
+        "covered": covered,
+        "problems": sorted(lines.problems),
+    }
     workdir.write_fresh(json.dumps(data), checkout / record)
     return record
 

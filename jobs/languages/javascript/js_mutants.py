@@ -5,10 +5,12 @@ package's own runner: the JavaScript backend's ``run_mutants``, which
 The mutants come from ``mutate.cjs``, a small mutator on the TypeScript compiler API the
 characterization engine already loads, with Python's operators (comparisons, ``&&``/``||``,
 ``!`` removed, arithmetic, constants ±1, ``true``/``false``, strings emptied, conditions negated
-or made true, returned values made ``undefined``, expression statements removed). Stryker 10 was
-the other choice; it needs its core and a runner plugin installed into the sandbox on the
-install's network, and its vitest runner's floor (vitest ≥ 2) leaves out the bench's vitest 0.x
-and 1.x packages, while this runs wherever the project's runner runs.
+or made true, returned values made ``undefined``, expression statements removed, a declared
+value made ``undefined``, a ``for … of`` loop over ``[]``; module-level variables too, since each
+mutant runs in a fresh runner process). Stryker 10 was the other choice; it needs its core and a
+runner plugin installed into the sandbox on the install's network, and its vitest runner's
+floor (vitest ≥ 2) leaves out the bench's vitest 0.x and 1.x packages, while this runs wherever
+the project's runner runs.
 
 Each mutant is written into the source in place (the original is always put back), and the
 package's runner runs once on the test files whose tests ran the mutant's lines in the baseline
@@ -53,6 +55,7 @@ class Record:
     files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     passed: frozenset[str] = frozenset()
     covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
+    problems: tuple[str, ...] = ()  # why the recorder left lines out (its library did not load)
 
     def files_running(self, mutant: Mutant) -> list[str]:
         """The existing test files that ran the mutant's lines: those the per-test record
@@ -78,9 +81,24 @@ def read_record(path: Path) -> Record:
             for f, ran in dict(data["files"]).items()
         }
         covered = {str(p): {int(n) for n in ns} for p, ns in dict(data["covered"]).items()}
-        return Record(files, frozenset(str(t) for t in data["passed"]), covered)
+        problems = tuple(str(p) for p in data.get("problems") or [])
+        return Record(files, frozenset(str(t) for t in data["passed"]), covered, problems)
     except (OSError, ValueError, KeyError, TypeError):
         return Record()
+
+
+def record_notes(record: Record, mutants: list[Mutant]) -> list[str]:
+    """What the mutants' notes say of the baseline's per-test record (pure): why the recorder
+    left lines out, and which sources it names no line of (their mutants run on every file)."""
+    notes = [f"the per-test record is incomplete: {why}" for why in record.problems]
+    unattributed = sorted({m.path for m in mutants if not record.attributes(m.path)})
+    if unattributed and record.files:
+        shown = ", ".join(f"`{p}`" for p in unattributed)
+        notes.append(
+            f"the per-test record names no line of {shown}: each of its mutants ran against "
+            "every existing test file of its package"
+        )
+    return notes
 
 
 def parse_mutants(data: Any) -> tuple[list[Mutant], int, list[str]]:
@@ -218,13 +236,7 @@ async def run_mutants(
     record = await asyncio.to_thread(
         read_record, checkout / javascript_runs.test_lines_record(javascript_runs.BASELINE)
     )
-    unattributed = sorted({m.path for m in mutants if not record.attributes(m.path)})
-    if unattributed and record.files:
-        shown = ", ".join(f"`{p}`" for p in unattributed)
-        score.notes.append(
-            f"the per-test record names no line of {shown}: each of its mutants ran against "
-            "every existing test file of its package"
-        )
+    score.notes += record_notes(record, mutants)
     deadline = started + timeout_s * DEADLINE_SHARE
     for mutant in mutants[:MAX_MUTANTS]:
         left = deadline - time.monotonic()

@@ -78,7 +78,7 @@ module.exports = function literalRows(ts) {
   }
   
   // The literal a name is declared with where ``use`` sees it (the nearest enclosing block's
-  // `const name = <literal>`), or null
+  // `const name = <literal>`, an array of literals and spreads of such arrays included), or null
   function declared(name, use) {
     for (let node = use.parent; node; node = node.parent) {
       for (const statement of node.statements || []) {
@@ -86,12 +86,38 @@ module.exports = function literalRows(ts) {
         for (const decl of statement.declarationList.declarations) {
           if (ts.isIdentifier(decl.name) && decl.name.text === name && decl.initializer) {
             const value = unwrap(decl.initializer);
-            return isLiteral(value) ? value : null;
+            return isLiteral(value) || spreadElements(value) !== null ? value : null;
           }
         }
       }
     }
     return null;
+  }
+
+  // The elements of an array literal with its spreads of literal arrays laid out
+  // (`[...joinTests, { input: ["/a"] }]`), or null where one is not a literal
+  let spreading = 0; // how deep spreads are being laid out: a name spread in itself ends it
+  function spreadElements(node) {
+    node = unwrap(node);
+    if (!node || !ts.isArrayLiteralExpression(node) || spreading > 8) return null;
+    const out = [];
+    spreading += 1;
+    try {
+      for (const element of node.elements) {
+        if (ts.isSpreadElement(element)) {
+          const inner = spreadElements(resolve(element.expression, new Map()));
+          if (inner === null) return null;
+          out.push(...inner);
+        } else if (isLiteral(unwrap(element))) {
+          out.push(element);
+        } else {
+          return null;
+        }
+      }
+    } finally {
+      spreading -= 1;
+    }
+    return out;
   }
   
   // A property's name as a string: `a`, `"a"`, `1`
@@ -131,10 +157,10 @@ module.exports = function literalRows(ts) {
       const key = resolve(node.argumentExpression, row);
       if (!base || !key || !(ts.isStringLiteral(key) || ts.isNumericLiteral(key))) return null;
       if (ts.isObjectLiteralExpression(base)) return propertyOf(base, key.text);
-      const element = ts.isArrayLiteralExpression(base) ? base.elements[Number(key.text)] : null;
+      const element = (spreadElements(base) || [])[Number(key.text)];
       return element ? unwrap(element) : null;
     }
-    return isLiteral(node) ? node : null;
+    return isLiteral(node) || spreadElements(node) !== null ? node : null;
   }
   
   // A binding pattern bound to a value node: name -> literal node (nothing where it does not fit)
@@ -179,8 +205,7 @@ module.exports = function literalRows(ts) {
       }
       return null;
     }
-    const found = resolve(node, new Map());
-    return found && ts.isArrayLiteralExpression(found) ? found.elements : null;
+    return spreadElements(resolve(node, new Map()));
   }
 
   // Bind one iterated element (an [key, value] pair of Object.entries included)
@@ -248,5 +273,5 @@ module.exports = function literalRows(ts) {
     return rows;
   }
 
-  return { isLiteral, primitive, unwrap, resolve, rowsAround };
+  return { isLiteral, primitive, unwrap, resolve, rowsAround, spreadElements };
 };

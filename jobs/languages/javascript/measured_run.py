@@ -29,6 +29,7 @@ class PerTestLines:
     # test id -> checkout-relative path -> lines its statements started on
     lines: dict[str, dict[str, set[int]]] = field(default_factory=dict)
     outcomes: dict[str, str] = field(default_factory=dict)  # test id -> pass/fail/skip/load
+    problems: set[str] = field(default_factory=set)  # why the recorder left lines out
 
 
 @dataclass(frozen=True)
@@ -107,8 +108,8 @@ async def run_measured(
 
 def read_records(folder: Path, root: Path) -> PerTestLines:
     """The setup file's JSON lines in ``folder``: per test id, the lines it ran, relative to
-    ``root`` (the checkout, resolved; files outside it are left out). A line that is not JSON
-    (a worker killed while writing) is skipped."""
+    ``root`` (the checkout, resolved; files outside it are left out), and the recorder's
+    problems. A line that is not JSON (a worker killed while writing) is skipped."""
     found = PerTestLines()
     lines: dict[str, dict[str, set[int]]] = defaultdict(dict)
     budget = MAX_RECORD_BYTES
@@ -119,6 +120,9 @@ def read_records(folder: Path, root: Path) -> PerTestLines:
         for text in path.read_text(encoding="utf-8", errors="replace").splitlines():
             try:
                 record = json.loads(text)
+                if isinstance(record, dict) and "problem" in record:
+                    found.problems.add(str(record["problem"]))
+                    continue
                 test_file = _relative(str(record["file"]), root)
                 name = str(record["test"])
                 state = str(record["state"])

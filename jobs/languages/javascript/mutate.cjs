@@ -127,6 +127,18 @@ function mutations(node, sf) {
     found.push([node, "return undefined;", "return", becomes("return undefined;")]);
   } else if (ts.isExpressionStatement(node) || ts.isThrowStatement(node)) {
     found.push([node, ";", "statement", `\`${shown(text)}\` is removed`]);
+  } else if (ts.isVariableDeclaration(node) && node.initializer && !isUndefined(node.initializer)) {
+    // the declaration can't be removed as Python's assignment is (its name would be unbound):
+    // its value is lost instead; a function's value is left, its body has its own mutants
+    if (!isFunctionValue(node.initializer)) {
+      const init = node.initializer.getText(sf);
+      found.push([node.initializer, "undefined", "statement", `\`${shown(init)}\` becomes \`undefined\``]);
+    }
+  } else if (ts.isForOfStatement(node) || ts.isForInStatement(node)) {
+    // the loop runs no iteration: what Python's removed statement is to a loop's work
+    const none = ts.isForOfStatement(node) ? "[]" : "{}";
+    const over = node.expression.getText(sf);
+    found.push([node.expression, none, "statement", `\`${shown(over)}\` becomes \`${none}\``]);
   }
   const condition = conditionOf(node);
   if (condition) {
@@ -145,6 +157,27 @@ function conditionOf(node) {
   }
   if (ts.isConditionalExpression(node)) return node.condition;
   return null;
+}
+
+function isUndefined(node) {
+  return (ts.isIdentifier(node) && node.text === "undefined") || ts.isVoidExpression(node);
+}
+
+function isFunctionValue(node) {
+  let at = node;
+  while (ts.isParenthesizedExpression(at) || ts.isAsExpression(at)) at = at.expression;
+  return ts.isFunctionExpression(at) || ts.isArrowFunction(at) || ts.isClassExpression(at);
+}
+
+// A node in a module-level variable's declaration (`const RE = /…/`, `let limit = 10`): it runs
+// as each test file loads the module, and every mutant runs in a fresh runner process, so it is
+// mutated like a function's code (Python's module bodies run once per session, and are not).
+function inModuleVariable(node) {
+  for (let at = node; at; at = at.parent) {
+    if (isFunction(at) || ts.isClassLike(at)) return false;
+    if (ts.isVariableDeclaration(at)) return at.initializer !== undefined && at.name !== node;
+  }
+  return false;
 }
 
 function isTypePosition(node) {
@@ -181,7 +214,7 @@ function mutantsOf(entry) {
   const visit = (node) => {
     const start = node.getStart(sf);
     const line = lineOf(sf, start);
-    if (changed.has(line) && enclosingFunction(node) !== null) {
+    if (changed.has(line) && (enclosingFunction(node) !== null || inModuleVariable(node))) {
       for (const [target, replacement, kind, description] of mutations(node, sf)) {
         const from = target.getStart(sf);
         const first = lineOf(sf, from);

@@ -7,28 +7,31 @@
 // both runners' coverage tooling depends on.
 //
 // Output: one JSON line per test, {"file", "test", "state", "lines": {path: [line, ...]}}, in
-// a file of its own per worker under TANDEM_PER_TEST_DIR.
+// a file of its own per worker under TANDEM_PER_TEST_DIR; and a line {"problem": "..."} where
+// the source-map library could not be loaded.
 "use strict";
 const { appendFileSync, mkdirSync, realpathSync } = require("node:fs");
 const { createRequire } = require("node:module");
 const { join } = require("node:path");
 const { threadId } = require("node:worker_threads");
 
+// The library, or why it could not be loaded (a string).
 function traceMapping() {
   // Where the runner's coverage tooling is installed: the provider's package, then the project.
   // Each place is resolved through its links first: a require made from a link searches the
   // node_modules above the link, not above its target, and in pnpm's layout (or a provider
   // Tandem linked into the project) only the target's has the provider's dependencies.
   const places = [process.env.TANDEM_PROVIDER_PACKAGE, join(process.cwd(), "package.json")];
+  const why = [];
   for (const place of places) {
     if (!place) continue;
     try {
       return createRequire(realpathSync(place))("@jridgewell/trace-mapping");
-    } catch {
-      // not resolvable from there
+    } catch (error) {
+      why.push(`${place}: ${String((error && error.message) || error).split("\n")[0]}`);
     }
   }
-  return null;
+  return `@jridgewell/trace-mapping did not load (${why.join("; ") || "nowhere to look"})`;
 }
 
 function makeRecorder(storeKey) {
@@ -53,8 +56,16 @@ function makeRecorder(storeKey) {
     const where = data.statementMap[id].start;
     let line = where.line;
     if (data.inputSourceMap) {
-      if (mapping === undefined) mapping = traceMapping();
-      if (mapping === null) return (lines[id] = null); // a line that may be wrong is worse
+      if (mapping === undefined) {
+        mapping = traceMapping();
+        // said once per worker, in its record file: the run turns it into a note, where a
+        // record with no lines would otherwise look like tests that ran nothing
+        if (typeof mapping === "string" && out) {
+          const problem = `${mapping}: no line of a file with a source map is recorded`;
+          appendFileSync(out, JSON.stringify({ problem }) + "\n");
+        }
+      }
+      if (typeof mapping === "string") return (lines[id] = null); // a wrong line is worse
       if (!maps.has(file)) maps.set(file, new mapping.TraceMap(data.inputSourceMap));
       const map = maps.get(file);
       const at = { line: where.line, column: where.column };
