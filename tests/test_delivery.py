@@ -7,7 +7,10 @@ import subprocess
 from tests.harness import GOOD_TEST, HEAD_SRC, REPO, Harness, push_change
 
 
-def use_delivery(h: Harness, yaml: str) -> None:
+def use_delivery(h: Harness, settings: str) -> None:
+    """``settings``: the lines under `test_generation:`. The agent alone writes the tests
+    delivered here: the offline engines would add minutes and nothing these tests look at."""
+    yaml = "test_generation:\n  engine: openhands\n" + settings
     h.github.commit_files(REPO, "main", {".github/tandem.yml": yaml})
 
 
@@ -21,7 +24,7 @@ def show(h: Harness, rev: str, path: str) -> str:
 
 
 async def test_comment_delivery_is_edited_in_place_on_rerun(harness: Harness) -> None:
-    use_delivery(harness, "test_generation:\n  delivery: comment\n")
+    use_delivery(harness, "  delivery: comment\n")
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
     number = harness.github.open_pull_request(REPO, head="feature", base="main")["number"]
     await harness.start("opened", number, head, base)
@@ -40,7 +43,7 @@ async def test_comment_delivery_is_edited_in_place_on_rerun(harness: Harness) ->
 
 
 async def test_none_delivery_puts_a_patch_in_the_check_run_only(harness: Harness) -> None:
-    use_delivery(harness, "test_generation:\n  delivery: none\n")
+    use_delivery(harness, "  delivery: none\n")
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
     number = harness.github.open_pull_request(REPO, head="feature", base="main")["number"]
     await harness.start("opened", number, head, base)
@@ -53,7 +56,7 @@ async def test_none_delivery_puts_a_patch_in_the_check_run_only(harness: Harness
 
 
 async def test_commit_delivery_pushes_onto_the_branch_when_allowed(harness: Harness) -> None:
-    use_delivery(harness, "test_generation:\n  delivery: commit\n  allow_commit: true\n")
+    use_delivery(harness, "  delivery: commit\n  allow_commit: true\n")
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
     number = harness.github.open_pull_request(REPO, head="feature", base="main")["number"]
     await harness.start("opened", number, head, base)
@@ -66,7 +69,7 @@ async def test_commit_delivery_pushes_onto_the_branch_when_allowed(harness: Harn
 
 
 async def test_commit_without_permission_falls_back_to_a_pull_request(harness: Harness) -> None:
-    use_delivery(harness, "test_generation:\n  delivery: commit\n")
+    use_delivery(harness, "  delivery: commit\n")
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
     number = harness.github.open_pull_request(REPO, head="feature", base="main")["number"]
     await harness.start("opened", number, head, base)

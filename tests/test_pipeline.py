@@ -12,6 +12,14 @@ from core.connections import CONTROL_QUEUE
 from tests.harness import HEAD_SRC, INSTALLATION, REPO, Harness, push_change
 
 
+def agent_only(h: Harness) -> None:
+    """The agent alone writes tests: these tests look at the run's life, not at what the
+    offline engines write, which would add minutes to each."""
+    h.github.commit_files(
+        REPO, "main", {".github/tandem.yml": "test_generation:\n  engine: openhands\n"}
+    )
+
+
 async def test_invalid_config_blocks_the_run_with_an_annotation(harness: Harness) -> None:
     harness.github.commit_files(
         REPO, "main", {".github/tandem.yml": "enabled: true\ntest_generation:\n  enabled: 3\n"}
@@ -43,6 +51,7 @@ async def test_config_is_read_from_base_not_head(harness: Harness) -> None:
 
 @pytest.mark.slow
 async def test_draft_is_skipped_until_ready(harness: Harness) -> None:
+    agent_only(harness)
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
     await harness.start("opened", 3, head, base, draft=True)
     await harness.quiescent()
@@ -66,6 +75,7 @@ async def test_disabled_parts_only_run_what_is_enabled(harness: Harness) -> None
 
 @pytest.mark.slow
 async def test_closed_pr_cancels_its_run_and_reopen_runs_again(harness: Harness) -> None:
+    agent_only(harness)
     harness.llm.mode = "slow"
     harness.llm.slow_s = 30
     base, head = push_change(harness.github, "feature", {"calc.py": HEAD_SRC})
@@ -98,6 +108,7 @@ async def test_closed_pr_cancels_its_run_and_reopen_runs_again(harness: Harness)
 
 @pytest.mark.slow
 async def test_fork_gets_a_comment_and_no_push(harness: Harness) -> None:
+    agent_only(harness)
     fork = "mallory/calc"
     harness.github.create_repo(fork, installation_id=INSTALLATION)
     base = harness.github.branch_sha(REPO, "main")
