@@ -136,8 +136,11 @@ async def world(make_harness: HarnessFactory) -> World:
         app_id=APP_ID, installation=INSTALLATION, web=True, webhook_secret=SECRET
     )
     github = harness.github
-    base = github.branch_sha(REPO, "main")
-    assert base is not None
+    # The agent alone writes tests: these tests look at the commands, not at what the offline
+    # engines write, which would add minutes to each run (a test's own config replaces this).
+    base = github.commit_files(
+        REPO, "main", {".github/tandem.yml": "test_generation:\n  engine: openhands\n"}
+    )
     github.create_branch(REPO, "feature", base)
     head = github.commit_files(REPO, "feature", {"calc.py": HEAD_SRC})
     number = github.open_pull_request(REPO, head="feature")["number"]
