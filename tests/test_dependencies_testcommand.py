@@ -160,7 +160,7 @@ def test_toml_commands_and_changedir() -> None:
     assert defaults is not None and (defaults.args, defaults.paths) == (("-p", "no:x"), ("t",))
 
 
-def test_only_the_first_pytest_command_counts_and_its_options_precede_given_paths() -> None:
+def test_one_pytest_command_counts_and_its_options_precede_given_paths() -> None:
     command = from_commands(["pytest -p no:randomly tests", "pytest --doctest-modules src"], "t")
     assert command is not None and command.dropped[-1].startswith("its other pytest commands")
     assert pytest_arguments(command, []) == ["-p", "no:randomly", "tests"]
@@ -168,6 +168,23 @@ def test_only_the_first_pytest_command_counts_and_its_options_precede_given_path
         "-p", "no:randomly", "tests/test_a.py"
     ]  # fmt: skip
     assert pytest_arguments(None, ["t"]) == ["t"]
+
+
+def test_the_command_that_runs_the_suite_counts_not_the_doctests_run_before_it() -> None:
+    """A tox env that runs its documents' doctests, then the installed package's, then the
+    suite (with no path: pytest's testpaths): the baseline runs the suite."""
+    lines = [
+        "pytest README.rst docs/usage.md",
+        "pytest --doctest-modules {envsitepackagesdir}/pkg",
+        "pytest -p no:cacheprovider --cov {envsitepackagesdir}/pkg {posargs:}",
+    ]
+    command = from_commands(lines, "t")
+    assert command is not None
+    assert (command.args, command.paths) == (("-p", "no:cacheprovider"), ())
+    assert command.dropped[-1].startswith("its other pytest commands")
+    # documents alone, or only paths where tox installs the package: the first one counts
+    only = from_commands(lines[:2], "t")
+    assert only is not None and only.paths == ("README.rst", "docs/usage.md")
 
 
 NOXFILE = """

@@ -4,7 +4,7 @@ A project's tox env or nox session says how its CI runs the tests: ``pytest --do
 src tests``, ``python -m pytest -p xdist ...``, ``coverage run -m pytest ...``, ``{envpython}
 -m pytest ...``, or ``python -m unittest discover tests``. pytest's configuration files hold only
 part of that: the doctests of ``--doctest-modules`` or the paths on the command line are not
-in them. :func:`from_commands` reads the first command that runs pytest (or, where none does,
+in them. :func:`from_commands` reads the command that runs pytest on the suite (or, where none does,
 unittest) into a :class:`TestCommand`: the options that decide which tests run and how, the
 paths it names, and a line for each part the baseline must not take (pytest-cov's options:
 Tandem measures; xdist's: coverage follows one process; ``--junitxml``: Tandem writes its own;
@@ -69,6 +69,7 @@ _PATH_OPTIONS = frozenset({
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)*)?(?:\.exe)?$")
 _NAMES_PYTEST = re.compile(r"\bpy\.?test\b")
 _WRAPPERS = frozenset({"poetry", "uv", "pdm", "pipenv", "hatch"})  # "<wrapper> run pytest"
+_DOCUMENTS = (".rst", ".md", ".txt")  # pytest runs their doctests
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,25 @@ def pytest_parts(
 ) -> tuple[list[str], list[str], list[str]]:
     """(options kept, paths, what was left out and why) of pytest's arguments; paths (and
     the values of options that are paths) as the project's root sees them (:func:`place`)."""
+    kept, paths, dropped = _split(args, changedir)
+    holes = {p: hole.group() for p in paths if (hole := _SUBSTITUTION.search(p))}
+    dropped += [f"{p} (tox's {hole} is not resolved)" for p, hole in holes.items()]
+    return kept, [p for p in paths if p not in holes], dropped
+
+
+def runs_the_suite(args: list[str], changedir: str | None = None) -> bool:
+    """Whether a pytest command runs the project's tests: it names no path (pytest's own
+    testpaths), or one that is neither a text document nor where tox installs the package
+    (``{envsitepackagesdir}/pkg``). tox envs often run the doctests of their documents or of
+    the installed package first and the suite last; the baseline is one run, of the suite."""
+    paths = _split(args, changedir)[1]
+    return not paths or any(
+        not _SUBSTITUTION.search(p) and not p.lower().endswith(_DOCUMENTS) for p in paths
+    )
+
+
+def _split(args: list[str], changedir: str | None) -> tuple[list[str], list[str], list[str]]:
+    """:func:`pytest_parts` before the paths with a substitution are set apart."""
     kept: list[str] = []
     paths: list[str] = []
     dropped: list[str] = []
@@ -197,9 +217,7 @@ def pytest_parts(
             kept.extend(words)
         else:
             dropped.append(f"{shlex.join(words)} ({why})")
-    holes = {p: hole.group() for p in paths if (hole := _SUBSTITUTION.search(p))}
-    dropped += [f"{p} (tox's {hole} is not resolved)" for p, hole in holes.items()]
-    return kept, [p for p in paths if p not in holes], dropped
+    return kept, paths, dropped
 
 
 def _one_option(args: list[str], i: int) -> tuple[tuple[list[str], str | None] | None, int]:
@@ -254,14 +272,16 @@ def from_words(
     notes: list[str] | None = None,
     changedir: str | None = None,
 ) -> TestCommand | None:
-    """The first of ``commands`` that runs pytest, read; where none does, the first that runs
+    """The first of ``commands`` that runs pytest's suite (:func:`runs_the_suite`; else the
+    first that runs pytest), read; where none does, the first that runs
     unittest (its arguments as they are, but for the root's substitution); else None.
     ``notes``: lines already known to be left out (a command that did not split).
     ``changedir``: where tox runs the commands, when not the project's root."""
     dropped = list(notes or [])
     runs = [args for words in commands if (args := runner_args(words, "pytest")) is not None]
     if runs:
-        kept, paths, left_out = pytest_parts(runs[0], changedir)
+        suite = next((run for run in runs if runs_the_suite(run, changedir)), runs[0])
+        kept, paths, left_out = pytest_parts(suite, changedir)
         more = ["its other pytest commands (the baseline is one run)"] if len(runs) > 1 else []
         return TestCommand(
             "pytest", source, tuple(kept), tuple(paths), (*dropped, *left_out, *more)
