@@ -19,6 +19,7 @@ from tandem import local_run as local
 from tandem.demo import make_demo_repo
 from tests.harness_docker import container_names
 from tests.llmserver import ScriptedLLM, Step, finish, tool_call
+from tests.waiting import EVENT_LIMIT_S
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -276,7 +277,7 @@ def test_cli_demo_with_the_offline_engines(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        timeout=280,
+        timeout=EVENT_LIMIT_S,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Sandbox: local" in done.stdout

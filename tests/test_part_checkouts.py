@@ -27,8 +27,9 @@ from jobs.checkout import checkout_dir, part_checkout
 from jobs.state import PartResult, RunStore
 from tests.harness import HEAD_SRC, REPO, Harness, HarnessFactory, push_change
 from tests.test_review import js_branchy
+from tests.waiting import EVENT_LIMIT_S
 
-HELD_LIMIT_S = 120  # how long either held part waits for the other before the test fails
+HELD_LIMIT_S = EVENT_LIMIT_S  # how long either held part waits for the other before the test fails
 
 
 @dataclass

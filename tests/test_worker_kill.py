@@ -24,6 +24,7 @@ from tests.processes import (
     tandem_env,
     wait_for,
 )
+from tests.waiting import EVENT_LIMIT_S
 
 pytestmark = pytest.mark.slow
 
@@ -31,7 +32,6 @@ APP_ID = 5151
 INSTALLATION = 31
 REPO = "octo/calc"
 KEPT = "tests/test_calc_tandem.py"
-RECOVERY_LIMIT_S = 120  # the bound: from the new worker's start to the completed run
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_a_killed_workers_run_is_finished_by_a_new_worker(root: Path, redis_url:
 
         first = start_tandem(["worker"], env, logs / "worker-1.log")
         try:
-            wait_for(lambda: llm.requests, 90, "the agent's first LLM request", logs)
+            wait_for(lambda: llm.requests, EVENT_LIMIT_S, "the agent's first LLM request", logs)
             assert [r["status"] for r in github.check_runs_for(REPO, head)] == ["in_progress"]
         finally:
             kill_hard(first)
@@ -91,7 +91,7 @@ def test_a_killed_workers_run_is_finished_by_a_new_worker(root: Path, redis_url:
                     (r for r in github.check_runs_for(REPO, head) if r["status"] == "completed"),
                     None,
                 ),
-                RECOVERY_LIMIT_S,
+                EVENT_LIMIT_S,
                 "the new worker to complete the killed worker's run",
                 logs,
             )

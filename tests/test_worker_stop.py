@@ -27,6 +27,7 @@ from tests.processes import (
     tandem_env,
     wait_for,
 )
+from tests.waiting import EVENT_LIMIT_S
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +81,7 @@ def test_sigterm_stops_a_worker_mid_engine_and_leaves_nothing_behind(
         try:
             engines = wait_for(
                 lambda: engine_processes_under(work, ("pynguin", "crosshair")),
-                90,
+                EVENT_LIMIT_S,
                 "a Pynguin or CrossHair process of the part",
                 logs,
             )
@@ -114,7 +115,7 @@ def test_sigterm_stops_a_worker_mid_engine_and_leaves_nothing_behind(
                     (r for r in github.check_runs_for(REPO, head) if r["status"] == "completed"),
                     None,
                 ),
-                120,
+                EVENT_LIMIT_S,
                 "the second worker to complete the stopped worker's run",
                 logs,
             )
