@@ -72,6 +72,9 @@ def test_a_change_in_a_wrapper_is_compared_through_the_functions_it_decorates(
 def test_subclass_variants_only_where_the_change_reads_an_exact_type() -> None:
     assert input_variants.exact_type_classes(BASE, HEAD) == ("Box",)
     assert input_variants.exact_type_classes(BASE, BASE.replace("Box)", "(Box, int))")) == ()
+    # A message that names the type: a subclass changes it on both sides alike.
+    named = BASE.replace("return NotImplemented", "raise TypeError(type(other).__name__)")
+    assert input_variants.exact_type_classes(BASE, named) == ()
     calls = input_variants.variants("Box(1).__eq__(Box(1))", (), subclassed=("Box",))
     # The subclasses come first, one object at a time, in the order the call names them.
     assert calls[0] == "BoxSubclass(1).__eq__(Box(1))"

@@ -34,6 +34,7 @@ MAX_PER_CALL = 40
 MAX_TOKEN_CHARS = 24  # a changed line's string longer than this is not swapped in whole
 MAX_DICTIONARY = 24
 _DIGITS = re.compile(r"\d+")
+_TYPE_NAMES = ("__name__", "__qualname__", "__module__")
 # The empty value of each data type a changed line may name, as a callback would return it.
 _EMPTY = {
     "dict": "{}",
@@ -129,18 +130,25 @@ def exact_type_classes(base: str, head: str) -> tuple[str, ...]:
     object's exact type (``type(self)``, ``other.__class__``): a change from ``Version`` to
     ``type(self)`` differs only on an instance of a subclass, which the tests seldom build."""
     removed, added = changed_line_numbers(base, head)
-    if not any(
-        (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type")
-        or (isinstance(node, ast.Attribute) and node.attr == "__class__")
-        for source, lines in ((base, removed), (head, added))
-        for node in _nodes_on(source, lines)
-    ):
+    nodes = [
+        n for source, lines in ((base, removed), (head, added)) for n in _nodes_on(source, lines)
+    ]
+    # Only the type's name read (a message's ``type(s).__qualname__``): a subclass changes that
+    # alike on both sides.
+    named = {id(n.value) for n in nodes if isinstance(n, ast.Attribute) and n.attr in _TYPE_NAMES}
+    if not any(id(node) not in named and _reads_type(node) for node in nodes):
         return ()
     try:
         tree = ast.parse(head)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return ()
     return tuple(n.name for n in tree.body if isinstance(n, ast.ClassDef))
+
+
+def _reads_type(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr == "__class__"
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type"
 
 
 def subclass_name(cls: str) -> str:
