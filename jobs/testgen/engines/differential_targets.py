@@ -13,6 +13,10 @@ from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen.engines.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines.python_modules import module_for
 
+# Functions compared through a changed decorator's wrapper, at most (in source order): a
+# decorator used everywhere would otherwise share the engine's time out among all of them.
+MAX_DECORATED = 8
+
 
 @dataclass(frozen=True)
 class DiffTarget:
@@ -53,10 +57,9 @@ def plan(
                     chosen.append(enclosing)
                     # A wrapper a decorator returns runs only as the functions it decorates,
                     # which the decorator itself, called once at import, never shows.
-                    chosen += [
-                        every[q]
-                        for q in _decorated_by(source, enclosing.qualname)
-                        if q in in_base and q in every
+                    decorated = _decorated_by(source, enclosing.qualname)
+                    chosen += [every[q] for q in decorated if q in in_base and q in every][
+                        :MAX_DECORATED
                     ]
             elif item.qualname in in_base:
                 chosen.append(item)
