@@ -129,7 +129,9 @@ class Capture:
         for qualname in self.job["targets"]:
             code = _code_of(module, qualname)
             if code is not None:
-                self.codes[code] = qualname
+                # Several methods one decorator wraps share its wrapper's code: the first names
+                # it.
+                self.codes.setdefault(code, qualname)
         if not self.codes:
             return
         self.register()
@@ -262,6 +264,9 @@ class Capture:
         if code.co_name.startswith("<"):  # a comprehension, a lambda, a module body
             return None
         qualname = code.co_qualname
+        if "<locals>" in qualname and code in self.codes:
+            # A decorator's wrapper, watched as the function it decorates: written as that.
+            qualname = self.codes[code]
         if "<locals>" in qualname:
             return None
         names = code.co_varnames

@@ -373,7 +373,7 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
         imports = record["imports"]
         assert isinstance(imports, list)
         needs |= {(str(name), str(source)) for name, source in imports}
-        operator = "is" if expected in ("None", "True", "False") else "=="
+        operator = "is" if expected in ("None", "True", "False", "NotImplemented") else "=="
         body = f"assert {call} {operator} {expected}"
     try:
         ast.parse(body)

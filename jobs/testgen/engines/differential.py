@@ -49,7 +49,7 @@ from jobs.testgen.engines.differential_search import (
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.engines.input_helpers import Defined
-from jobs.testgen.engines.seeds import Seed, seeds_for_change
+from jobs.testgen.engines.seeds import Seed, names_in, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
 
 # The share of the engine's time left that running the tests to capture their calls may take.
@@ -287,7 +287,7 @@ def _variants(
     The seeds in `first` (the captured calls that ran lines no other call ran) have all their
     neighbours taken before any other seed's: forty alike calls would otherwise use up the
     share on their first neighbours, and the one call that reaches the change get none."""
-    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool]] = {}
+    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
     defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
@@ -299,12 +299,15 @@ def _variants(
                 input_variants.dictionary(base, head),
                 input_variants.returned_values(base, head),
                 input_variants.trusts_len(base, head),
+                input_variants.exact_type_classes(base, head),
             )
-        words, returns, wrong_len = tokens[seed.path]
-        calls = input_variants.variants(seed.call_source, words, returns, wrong_len=wrong_len)
+        words, returns, wrong_len, classes = tokens[seed.path]
+        calls = input_variants.variants(
+            seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
+        )
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
-            defines.setdefault((seed.path, seed.qualname, call), seed.defines)
+            defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
         taken = chosen.setdefault((path, qualname), {})
@@ -317,6 +320,19 @@ def _variants(
         for (path, qualname), calls in chosen.items()
         for call in calls
     }
+
+
+def _defines(seed: Seed, call: str, classes: tuple[str, ...]) -> tuple[Defined, ...]:
+    """The classes `call` (a neighbour of `seed`'s) needs defined: its seed's, and the
+    subclasses of the module's classes it was given (:func:`.input_variants.subclass_of`)."""
+    names = set(names_in(call))
+    own = {d.name for d in seed.defines}
+    extra = [
+        input_variants.subclass_of(cls)
+        for cls in classes
+        if input_variants.subclass_name(cls) in names - own
+    ]
+    return (*seed.defines, *extra)
 
 
 def _read(path: Path) -> str | None:

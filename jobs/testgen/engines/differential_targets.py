@@ -13,6 +13,10 @@ from jobs.languages.python.testfiles import is_test_file
 from jobs.testgen.engines.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines.python_modules import module_for
 
+# Functions compared through a changed decorator's wrapper, at most (in source order): a
+# decorator used everywhere would otherwise share the engine's time out among all of them.
+MAX_DECORATED = 8
+
 
 @dataclass(frozen=True)
 class DiffTarget:
@@ -51,6 +55,12 @@ def plan(
                 enclosing = every.get(item.enclosing or "")
                 if enclosing is not None and enclosing.qualname in in_base:
                     chosen.append(enclosing)
+                    # A wrapper a decorator returns runs only as the functions it decorates,
+                    # which the decorator itself, called once at import, never shows.
+                    decorated = _decorated_by(source, enclosing.qualname)
+                    chosen += [every[q] for q in decorated if q in in_base and q in every][
+                        :MAX_DECORATED
+                    ]
             elif item.qualname in in_base:
                 chosen.append(item)
             else:
@@ -90,6 +100,29 @@ def _assigned_at(source: str, lines: set[int]) -> list[str]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]
         names += [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
     return names
+
+
+def _decorated_by(source: str, name: str) -> list[str]:
+    """Qualified names of the top-level functions and methods decorated with the top-level
+    function `name` (``@name`` or ``@name(...)``)."""
+    if "." in name:
+        return []
+    tree = ast.parse(source)
+    found: list[str] = []
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                for decorator in child.decorator_list:
+                    called = decorator.func if isinstance(decorator, ast.Call) else decorator
+                    if isinstance(called, ast.Name) and called.id == name:
+                        found.append(prefix + child.name)
+                        break
+
+    visit(tree, "")
+    return found
 
 
 def _callers(source: str, name: str) -> list[str]:

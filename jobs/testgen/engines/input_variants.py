@@ -27,13 +27,14 @@ import difflib
 import re
 from collections.abc import Iterable, Iterator
 
-from jobs.testgen.engines.input_helpers import WRONG_LEN
+from jobs.testgen.engines.input_helpers import WRONG_LEN, Defined
 
 MAX_PER_CONSTANT = 16
 MAX_PER_CALL = 40
 MAX_TOKEN_CHARS = 24  # a changed line's string longer than this is not swapped in whole
 MAX_DICTIONARY = 24
 _DIGITS = re.compile(r"\d+")
+_TYPE_NAMES = ("__name__", "__qualname__", "__module__")
 # The empty value of each data type a changed line may name, as a callback would return it.
 _EMPTY = {
     "dict": "{}",
@@ -122,6 +123,62 @@ def trusts_len(base: str, head: str) -> bool:
         for source, lines in ((base, removed), (head, added))
         for node in _nodes_on(source, lines)
     )
+
+
+def exact_type_classes(base: str, head: str) -> tuple[str, ...]:
+    """The head's top-level classes, where a line the change removed or added reads an
+    object's exact type (``type(self)``, ``other.__class__``): a change from ``Version`` to
+    ``type(self)`` differs only on an instance of a subclass, which the tests seldom build."""
+    removed, added = changed_line_numbers(base, head)
+    nodes = [
+        n for source, lines in ((base, removed), (head, added)) for n in _nodes_on(source, lines)
+    ]
+    # Only the type's name read (a message's ``type(s).__qualname__``): a subclass changes that
+    # alike on both sides.
+    named = {id(n.value) for n in nodes if isinstance(n, ast.Attribute) and n.attr in _TYPE_NAMES}
+    if not any(id(node) not in named and _reads_type(node) for node in nodes):
+        return ()
+    try:
+        tree = ast.parse(head)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return ()
+    return tuple(n.name for n in tree.body if isinstance(n, ast.ClassDef))
+
+
+def _reads_type(node: ast.AST) -> bool:
+    if isinstance(node, ast.Attribute):
+        return node.attr == "__class__"
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type"
+
+
+def subclass_name(cls: str) -> str:
+    return f"{cls.lstrip('_')}Subclass"
+
+
+def subclass_of(cls: str) -> Defined:
+    """A subclass of the module's class `cls` that changes nothing: defined in the probe and in
+    the test that uses it, as the test modules' own classes are."""
+    name = subclass_name(cls)
+    source = f'class {name}({cls}):\n    """{cls}, as a subclass of it."""\n'
+    return Defined(name, source, ((cls, "module"),))
+
+
+def _subclassed(tree: ast.Expression, classes: tuple[str, ...]) -> Iterator[str]:
+    """The call with one construction or class-level call of a class in `classes`
+    (``Version(...)``, ``Version.parse(...)``) made through its subclass instead."""
+    used = [
+        node.func if isinstance(node, ast.Call) else node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call | ast.Attribute)
+    ]
+    names = [n for n in used if isinstance(n, ast.Name) and n.id in classes]
+    for name in sorted(names, key=lambda n: (n.lineno, n.col_offset)):  # in source order
+        original = name.id
+        name.id = subclass_name(original)
+        try:
+            yield ast.unparse(tree)
+        finally:
+            name.id = original
 
 
 def _is_type_test(node: ast.AST) -> bool:
@@ -215,13 +272,19 @@ def int_variants(value: int) -> list[int]:
 
 
 def variants(
-    call: str, tokens: tuple[str, ...], returns: tuple[str, ...] = (), *, wrong_len: bool = False
+    call: str,
+    tokens: tuple[str, ...],
+    returns: tuple[str, ...] = (),
+    *,
+    wrong_len: bool = False,
+    subclassed: tuple[str, ...] = (),
 ) -> list[str]:
     """Calls like ``call`` with one constant replaced by a neighbour, or one function passed
     in by one that returns each of `returns`, or (with `wrong_len`) one sequence argument by a
-    list whose ``len()`` lies (at most MAX_PER_CALL), the arguments taken in order,
-    round-robin, so every argument gets some; the lying sequences first, being few and aimed
-    at what the change checks."""
+    list whose ``len()`` lies, or one object of a class in `subclassed` by one of its subclass
+    (:func:`subclass_of`) (at most MAX_PER_CALL), the arguments taken in order, round-robin,
+    so every argument gets some; the lying sequences and the subclasses first, being few and
+    aimed at what the change checks."""
     try:
         tree = ast.parse(call, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -233,6 +296,7 @@ def variants(
         and (isinstance(node.value, str) or type(node.value) is int)
     ]
     per_constant = [list(_wrong_len(tree, slot)) for slot in _sequences(tree)] if wrong_len else []
+    per_constant += [list(_subclassed(tree, subclassed))] if subclassed else []
     per_constant += [list(_replaced(tree, node, tokens)) for node in constants]
     per_constant += [list(_callbacks(tree, slot, returns)) for slot in _passed_names(tree)]
     out: list[str] = []

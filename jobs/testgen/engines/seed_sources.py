@@ -25,7 +25,7 @@ MAX_PARAMETRIZE_ROWS = 20
 # Builtins a seed may use: pure constructors and helpers, nothing that touches the world.
 _PURE = "abs bool bytearray bytes chr complex dict divmod float frozenset hex int len list max min"
 _PURE += " iter oct ord pow range repr reversed round set slice sorted str sum tuple zip"
-PURE_BUILTINS = frozenset([*_PURE.split(), "True", "False", "None", "Ellipsis"])
+PURE_BUILTINS = frozenset([*_PURE.split(), "True", "False", "None", "Ellipsis", "NotImplemented"])
 # Module-level names a seed may not start from, whatever the module binds to them.
 _DENIED = "os sys subprocess shutil socket pathlib tempfile io builtins importlib ctypes signal"
 _DENIED += " threading multiprocessing asyncio open exec eval compile input print exit quit"
