@@ -152,6 +152,8 @@ def test_toml_commands_and_changedir() -> None:
     assert elsewhere is not None
     assert elsewhere.args == ("--doctest-modules", "--ignore=docs/old", "-c", "setup.cfg")
     assert elsewhere.paths == ("tests", "docs", "x")
+    # how its tests collect (every run) apart from which run (the baseline's alone)
+    assert (elsewhere.how, elsewhere.which) == (("-c", "setup.cfg"), elsewhere.args[:2])
     assert elsewhere.dropped == (
         "{env_site_packages_dir}/pkg (tox's {env_site_packages_dir} is not resolved)",
     )
@@ -161,12 +163,11 @@ def test_toml_commands_and_changedir() -> None:
 
 
 def test_one_pytest_command_counts_and_its_options_precede_given_paths() -> None:
-    command = from_commands(["pytest -p no:randomly tests", "pytest --doctest-modules src"], "t")
+    command = from_commands(["pytest -k a -p no:x tests", "pytest --doctest-modules src"], "t")
     assert command is not None and command.dropped[-1].startswith("its other pytest commands")
-    assert pytest_arguments(command, []) == ["-p", "no:randomly", "tests"]
-    assert pytest_arguments(command, ["tests/test_a.py"]) == [
-        "-p", "no:randomly", "tests/test_a.py"
-    ]  # fmt: skip
+    # `-p no:x` decides how the tests run: every run takes it, through the launchers
+    assert pytest_arguments(command, []) == ["-k", "a", "tests"]
+    assert pytest_arguments(command, ["tests/test_a.py"]) == ["-k", "a", "tests/test_a.py"]
     assert pytest_arguments(None, ["t"]) == ["t"]
 
 
@@ -246,3 +247,19 @@ def test_bad_input_is_a_note_never_a_crash() -> None:
     assert garbage is None
     for words in (["pytest", "-p"], ["pytest", "--"], ["pytest", "-"]):
         assert pytest_parts(words[1:]) is not None
+
+
+def test_the_options_that_decide_how_are_apart_from_those_that_choose_which_tests() -> None:
+    line = (
+        "pytest -pxdist --doctest-modules -m 'not slow' -W error::UserWarning "
+        "--import-mode=importlib -o xfail_strict=true -k fast --strict-markers --ignore x tests"
+    )
+    command = from_commands([line], "`tox.ini` [testenv] commands")
+    assert command is not None
+    assert command.how == (
+        "-pxdist", "-W", "error::UserWarning", "--import-mode=importlib", "-o",
+        "xfail_strict=true", "--strict-markers",
+    )  # fmt: skip
+    assert command.which == ("--doctest-modules", "-m", "not slow", "-k", "fast", "--ignore", "x")
+    unittest = from_commands(["python -m unittest discover -p 'test_*.py'"], "tox")
+    assert unittest is not None and unittest.how == unittest.which == ()

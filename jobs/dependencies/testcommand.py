@@ -59,6 +59,14 @@ _DROP_FLAG = {
                      "--disable-pytest-warnings", "--setup-show", "--full-trace",
                      "--fulltrace"), _OUTPUT),
 }  # fmt: skip
+# Of those kept, the options that decide how the project's tests import, collect and warn, not
+# which of them run: every pytest run of the project takes them (candidates, the base commit's,
+# the mutants'), not only the baseline (:attr:`TestCommand.how`)
+_HOW = frozenset({
+    "-p", "-W", "-c", "-o", "--override-ini", "--import-mode", "--pythonwarnings", "--rootdir",
+    "--config-file", "--confcutdir", "--asyncio-mode", "--strict-markers", "--strict",
+    "--strict-config", "--noconftest",
+})  # fmt: skip
 _SHORT_VALUE = frozenset("pmkWcorn")  # short options whose value may follow attached: -pno:x
 _SHORT_FLAG = frozenset("vqxsl")
 _SUBSTITUTION = re.compile(r"\{[^{}]*\}")
@@ -83,6 +91,31 @@ class TestCommand:
     dropped: tuple[str, ...] = ()  # what the baseline leaves out, and why
 
     @property
+    def how(self) -> tuple[str, ...]:
+        """pytest: the kept options that decide how the tests import, collect and warn (``-p``,
+        ``-W``, ``-c``, ``-o``, ``--import-mode``, ``--rootdir``, ``--strict-markers``, ...),
+        which every pytest run of the project takes; unittest: none."""
+        return self._options(how=True)
+
+    @property
+    def which(self) -> tuple[str, ...]:
+        """pytest: the kept options that decide which tests run (``--doctest-modules``, ``-m``,
+        ``-k``, ``--ignore``, ...): the baseline's alone, as the command's paths are."""
+        return self._options(how=False)
+
+    def _options(self, *, how: bool) -> tuple[str, ...]:
+        if self.runner != "pytest":
+            return ()
+        chosen: list[str] = []
+        i = 0
+        while i < len(self.args):
+            taken, i = _one_option(list(self.args), i)
+            words = taken[0] if taken is not None else [self.args[i - 1]]
+            if (option_name(words[0]) in _HOW) == how:
+                chosen.extend(words)
+        return tuple(chosen)
+
+    @property
     def tells(self) -> bool:
         """Whether the baseline runs otherwise than plain pytest (or leaves something out)."""
         return self.runner == "unittest" or bool(self.args or self.paths or self.dropped)
@@ -96,6 +129,11 @@ class TestCommand:
             else f"unittest from {self.source}: {shlex.join(self.args) or 'discover'}"
         )
         return line + (f" (left out: {'; '.join(self.dropped)})" if self.dropped else "")
+
+
+def option_name(word: str) -> str:
+    """``--import-mode=importlib`` → ``--import-mode``; ``-pno:x`` → ``-p``."""
+    return word.split("=", 1)[0] if word.startswith("--") else word[:2]
 
 
 def tox_words(line: str) -> tuple[list[str], list[str]]:
