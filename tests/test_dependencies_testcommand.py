@@ -88,8 +88,8 @@ def test_an_unresolved_substitution_is_left_out_and_named() -> None:
     kept, paths, dropped = pytest_parts(["-p", "{[base]plugin}", "{toxworkdir}/t", "tests"])
     assert kept == [] and paths == ["tests"]
     assert dropped == [
-        "-p '{[base]plugin}' (tox's {[base]plugin} is not resolved)",
-        "{toxworkdir}/t (tox's {toxworkdir} is not resolved)",
+        "-p '{[base]plugin}' ({[base]plugin} is not resolved)",
+        "{toxworkdir}/t ({toxworkdir} is not resolved)",
     ]
 
 
@@ -141,7 +141,7 @@ def test_toml_commands_and_changedir() -> None:
     command = own_command(MemoryFiles({"tox.toml": toml}))
     assert command is not None and command.source == "`tox.toml` env_run_base commands"
     assert (command.args, command.paths) == (("--doctest-modules",), ("src",))
-    assert command.dropped == ("{ref} (tox's {ref} is not resolved)",)
+    assert command.dropped == ("{ref} ({ref} is not resolved)",)
     # a changedir moves the relative paths, not those from the root; the installed copy in
     # site-packages is not the checkout
     moved = (
@@ -155,7 +155,7 @@ def test_toml_commands_and_changedir() -> None:
     # how its tests collect (every run) apart from which run (the baseline's alone)
     assert (elsewhere.how, elsewhere.which) == (("-c", "setup.cfg"), elsewhere.args[:2])
     assert elsewhere.dropped == (
-        "{env_site_packages_dir}/pkg (tox's {env_site_packages_dir} is not resolved)",
+        "{env_site_packages_dir}/pkg ({env_site_packages_dir} is not resolved)",
     )
     nested = "[testenv]\ncommands = pytest {posargs:--cov-config={toxinidir}/tox.ini -p no:x t}"
     defaults = own_command(MemoryFiles({"tox.ini": nested}))

@@ -34,6 +34,12 @@ class CheckoutFiles:
     def inside(self, path: str) -> bool:
         return self._resolve(path).is_relative_to(self.root.resolve())
 
+    def listing(self, folder: str) -> list[str]:
+        where = self.root / folder
+        if where.is_symlink() or not where.is_dir() or not self.inside(folder):
+            return []
+        return sorted(p.name for p in where.iterdir() if p.is_file() and not p.is_symlink())
+
     def read(self, path: str) -> str | None:
         target = self.root / path
         if not target.exists() and not target.is_symlink():

@@ -77,6 +77,12 @@ _PATH_OPTIONS = frozenset({
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)*)?(?:\.exe)?$")
 _NAMES_PYTEST = re.compile(r"\bpy\.?test\b")
 _WRAPPERS = frozenset({"poetry", "uv", "pdm", "pipenv", "hatch"})  # "<wrapper> run pytest"
+# The wrappers' own options that take a value ("uv run --with pytest pytest")
+_WRAPPER_VALUE = frozenset({
+    "--group", "--only-group", "--no-group", "--extra", "--with", "--with-editable",
+    "--with-requirements", "--python", "-p", "--package", "--directory", "--project",
+    "--env-file", "--index", "--index-url", "--extra-index-url", "-e", "--env", "-w",
+})  # fmt: skip
 _DOCUMENTS = (".rst", ".md", ".txt")  # pytest runs their doctests
 
 
@@ -170,6 +176,8 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
         i += 1  # FOO=bar pytest
     if i + 1 < len(words) and words[i] in _WRAPPERS and words[i + 1] == "run":
         i += 2
+        while i < len(words) and words[i].startswith("-"):  # uv run --group test pytest
+            i += 2 if words[i] in _WRAPPER_VALUE else 1
     if i >= len(words):
         return None
     head = words[i].rsplit("/", 1)[-1]
@@ -218,7 +226,7 @@ def pytest_parts(
     the values of options that are paths) as the project's root sees them (:func:`place`)."""
     kept, paths, dropped = _split(args, changedir)
     holes = {p: hole.group() for p in paths if (hole := _SUBSTITUTION.search(p))}
-    dropped += [f"{p} (tox's {hole} is not resolved)" for p, hole in holes.items()]
+    dropped += [f"{p} ({hole} is not resolved)" for p, hole in holes.items()]
     return kept, [p for p in paths if p not in holes], dropped
 
 
@@ -250,7 +258,7 @@ def _split(args: list[str], changedir: str | None) -> tuple[list[str], list[str]
             continue
         words, why = _place_option(taken[0], changedir), taken[1]
         if why is None and (hole := _SUBSTITUTION.search(" ".join(words))) is not None:
-            why = f"tox's {hole.group()} is not resolved"
+            why = f"{hole.group()} is not resolved"
         if why is None:
             kept.extend(words)
         else:
