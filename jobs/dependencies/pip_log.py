@@ -64,6 +64,19 @@ def summary_line(output: str) -> str:
     return decisive_line(output)
 
 
+# pip's frame of a failed build step ("× Getting requirements to build editable did not run
+# successfully."), beside its summing-up after one (jobs.sandbox.sums_up: "ERROR: Failed to
+# build 'file:///…' when getting requirements to build editable").
+_BUILD_STEP_FAILED = re.compile(r"^× .*\bdid not run successfully\.?$")
+
+
+def build_failed(output: str) -> bool:
+    """Whether pip's output says a build failed (not a full disk, a conflict, a missing
+    package or the index, which no build without the project would mend)."""
+    lines = [line.strip() for line in output.splitlines()]
+    return any(sums_up(line) or _BUILD_STEP_FAILED.match(line) for line in lines)
+
+
 # pip's log prefixes each line with a timestamp; the decisive line is read without it.
 _LOG_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT[\d:,.]+ ?", re.M)
 MAX_LOG_TAIL_BYTES = 500_000
