@@ -263,3 +263,15 @@ def test_the_options_that_decide_how_are_apart_from_those_that_choose_which_test
     assert command.which == ("--doctest-modules", "-m", "not slow", "-k", "fast", "--ignore", "x")
     unittest = from_commands(["python -m unittest discover -p 'test_*.py'"], "tox")
     assert unittest is not None and unittest.how == unittest.which == ()
+
+
+def test_the_interpreters_warning_filters_become_pytests() -> None:
+    """`python -W error -m pytest` fails a warning as `pytest -W error` does; unittest's
+    arguments stay its own."""
+    strict = from_commands(["python -X dev -W error -bb -Wignore::ImportWarning -m pytest t"], "t")
+    assert strict is not None and strict.how == ("-W", "error", "-W", "ignore::ImportWarning")
+    assert strict.paths == ("t",)
+    plain = from_commands(["python -W error -m unittest discover"], "t")
+    assert plain is not None and plain.args == ("discover",)
+    measured = from_commands(["python -m coverage run -W x -m pytest"], "t")
+    assert measured is not None and measured.how == ()

@@ -187,10 +187,31 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
         return None
     for j in range(i + 1, len(words) - 1):
         if words[j] == "-m" and words[j + 1] in names:
-            return words[j + 2 :]
+            return [*_warning_flags(words[i + 1 : j], head, module), *words[j + 2 :]]
         if words[j] == "-m" and words[j + 1] != "coverage":
             return None  # another module: `python -m pip install pytest`
     return None
+
+
+def _warning_flags(before: list[str], head: str, module: str) -> list[str]:
+    """pytest: the interpreter's ``-W`` filters before ``-m`` (``python -W error -m pytest``),
+    as pytest's own ``-W`` (which every pytest run takes); none for unittest, whose arguments
+    these would not be, or after ``-m coverage``."""
+    if module != "pytest" or not _PYTHON.match(head):
+        return []
+    flags: list[str] = []
+    k = 0
+    while k < len(before) and before[k].startswith("-") and before[k] != "-m":
+        word = before[k]
+        if word == "-W" and k + 1 < len(before):
+            flags += ["-W", before[k + 1]]
+            k += 1
+        elif word.startswith("-W") and len(word) > 2:
+            flags += ["-W", word[2:]]
+        elif word == "-X":  # the one other interpreter option with a separate value
+            k += 1
+        k += 1
+    return flags
 
 
 def place(path: str, changedir: str | None = None) -> str:
