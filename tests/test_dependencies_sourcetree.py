@@ -110,3 +110,34 @@ async def test_a_project_that_does_not_build_here_runs_its_tests_from_the_source
         assert run.ok and run.passed == 1, run.output[-2000:]
     finally:
         await sandbox.close()
+
+
+async def test_an_install_that_fails_for_another_reason_is_no_source_tree_install(
+    tmp_path: Path,
+) -> None:
+    """The project builds; one of its test dependencies is not in the index. Installing the
+    rest without the project would hide that failure behind a ⚠️ that blames the build."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "alpha-lib", "1.0", "alpha_lib", "NAME = 'alpha'\n")
+    buildable = PYPROJECT.replace(
+        'requires = []\nbuild-backend = "offline_backend"\nbackend-path = ["_build"]\n',
+        'requires = []\nbuild-backend = "setuptools.build_meta"\n',
+    ).replace('test = ["beta-lib>=1"]', 'test = ["missing-lib>=1"]')
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": buildable,
+            "tox.ini": TOX.replace("deps = delta\n", ""),
+            "src/app/__init__.py": "import alpha_lib\n",
+            "tests/test_app.py": "def test_app():\n    assert True\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_from_wheels(sandbox, repo, wheels)
+    finally:
+        await sandbox.close()
+    assert outcome.status == "failed", (outcome.note, outcome.output)
+    assert "missing-lib" in (outcome.note or ""), outcome.note
+    assert "source tree" not in (outcome.note or ""), outcome.note

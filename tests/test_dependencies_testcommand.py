@@ -88,8 +88,8 @@ def test_an_unresolved_substitution_is_left_out_and_named() -> None:
     kept, paths, dropped = pytest_parts(["-p", "{[base]plugin}", "{toxworkdir}/t", "tests"])
     assert kept == [] and paths == ["tests"]
     assert dropped == [
-        "-p '{[base]plugin}' (tox's {[base]plugin} is not resolved)",
-        "{toxworkdir}/t (tox's {toxworkdir} is not resolved)",
+        "-p '{[base]plugin}' ({[base]plugin} is not resolved)",
+        "{toxworkdir}/t ({toxworkdir} is not resolved)",
     ]
 
 
@@ -141,7 +141,7 @@ def test_toml_commands_and_changedir() -> None:
     command = own_command(MemoryFiles({"tox.toml": toml}))
     assert command is not None and command.source == "`tox.toml` env_run_base commands"
     assert (command.args, command.paths) == (("--doctest-modules",), ("src",))
-    assert command.dropped == ("{ref} (tox's {ref} is not resolved)",)
+    assert command.dropped == ("{ref} ({ref} is not resolved)",)
     # a changedir moves the relative paths, not those from the root; the installed copy in
     # site-packages is not the checkout
     moved = (
@@ -152,8 +152,10 @@ def test_toml_commands_and_changedir() -> None:
     assert elsewhere is not None
     assert elsewhere.args == ("--doctest-modules", "--ignore=docs/old", "-c", "setup.cfg")
     assert elsewhere.paths == ("tests", "docs", "x")
+    # how its tests collect (every run) apart from which run (the baseline's alone)
+    assert (elsewhere.how, elsewhere.which) == (("-c", "setup.cfg"), elsewhere.args[:2])
     assert elsewhere.dropped == (
-        "{env_site_packages_dir}/pkg (tox's {env_site_packages_dir} is not resolved)",
+        "{env_site_packages_dir}/pkg ({env_site_packages_dir} is not resolved)",
     )
     nested = "[testenv]\ncommands = pytest {posargs:--cov-config={toxinidir}/tox.ini -p no:x t}"
     defaults = own_command(MemoryFiles({"tox.ini": nested}))
@@ -161,12 +163,11 @@ def test_toml_commands_and_changedir() -> None:
 
 
 def test_one_pytest_command_counts_and_its_options_precede_given_paths() -> None:
-    command = from_commands(["pytest -p no:randomly tests", "pytest --doctest-modules src"], "t")
+    command = from_commands(["pytest -k a -p no:x tests", "pytest --doctest-modules src"], "t")
     assert command is not None and command.dropped[-1].startswith("its other pytest commands")
-    assert pytest_arguments(command, []) == ["-p", "no:randomly", "tests"]
-    assert pytest_arguments(command, ["tests/test_a.py"]) == [
-        "-p", "no:randomly", "tests/test_a.py"
-    ]  # fmt: skip
+    # `-p no:x` decides how the tests run: every run takes it, through the launchers
+    assert pytest_arguments(command, []) == ["-k", "a", "tests"]
+    assert pytest_arguments(command, ["tests/test_a.py"]) == ["-k", "a", "tests/test_a.py"]
     assert pytest_arguments(None, ["t"]) == ["t"]
 
 
@@ -246,3 +247,31 @@ def test_bad_input_is_a_note_never_a_crash() -> None:
     assert garbage is None
     for words in (["pytest", "-p"], ["pytest", "--"], ["pytest", "-"]):
         assert pytest_parts(words[1:]) is not None
+
+
+def test_the_options_that_decide_how_are_apart_from_those_that_choose_which_tests() -> None:
+    line = (
+        "pytest -pxdist --doctest-modules -m 'not slow' -W error::UserWarning "
+        "--import-mode=importlib -o xfail_strict=true -k fast --strict-markers --ignore x tests"
+    )
+    command = from_commands([line], "`tox.ini` [testenv] commands")
+    assert command is not None
+    assert command.how == (
+        "-pxdist", "-W", "error::UserWarning", "--import-mode=importlib", "-o",
+        "xfail_strict=true", "--strict-markers",
+    )  # fmt: skip
+    assert command.which == ("--doctest-modules", "-m", "not slow", "-k", "fast", "--ignore", "x")
+    unittest = from_commands(["python -m unittest discover -p 'test_*.py'"], "tox")
+    assert unittest is not None and unittest.how == unittest.which == ()
+
+
+def test_the_interpreters_warning_filters_become_pytests() -> None:
+    """`python -W error -m pytest` fails a warning as `pytest -W error` does; unittest's
+    arguments stay its own."""
+    strict = from_commands(["python -X dev -W error -bb -Wignore::ImportWarning -m pytest t"], "t")
+    assert strict is not None and strict.how == ("-W", "error", "-W", "ignore::ImportWarning")
+    assert strict.paths == ("t",)
+    plain = from_commands(["python -W error -m unittest discover"], "t")
+    assert plain is not None and plain.args == ("discover",)
+    measured = from_commands(["python -m coverage run -W x -m pytest"], "t")
+    assert measured is not None and measured.how == ()

@@ -25,7 +25,7 @@ from bench.suites.compare import (
 )
 from bench.suites.recipes import Recipe
 from jobs.dependencies.install import install_dependencies
-from jobs.dependencies.pip_log import CheckoutFiles
+from jobs.dependencies.pip_log import CheckoutFiles, build_failed
 from jobs.dependencies.policy import RepoFiles
 from jobs.dependencies.sourcetree import declared_requirements, import_root
 from jobs.languages.python.pytest_runner import (
@@ -34,7 +34,7 @@ from jobs.languages.python.pytest_runner import (
     read_report,
 )
 from jobs.languages.python.unittest_runner import run_baseline
-from jobs.sandbox import decisive_line, last_line, sums_up
+from jobs.sandbox import decisive_line, last_line
 from jobs.sandbox.local_sandbox import LocalSandbox
 
 INSTALL_TIMEOUT_S = 600.0
@@ -50,10 +50,6 @@ PYTHON = str(Path(sys.base_prefix) / "bin" / f"python{sys.version_info[0]}.{sys.
 # loop-heavy suite runs several times slower (more-itertools' passed 15 min) and a project's
 # "returns quickly" timing tests fail on the reference only (mistune's).
 COVERAGE_ENV = ["env", "COVERAGE_CORE=sysmon"] if hasattr(sys, "monitoring") else []
-# pip's frame of a failed build step ("× Getting requirements to build editable did not run
-# successfully."), beside its summing-up after one (jobs.sandbox.sums_up: "ERROR: Failed to
-# build 'file:///…' when getting requirements to build editable").
-_BUILD_STEP_FAILED = re.compile(r"^× .*\bdid not run successfully\.?$")
 
 
 class MissingMirror(RuntimeError):
@@ -167,12 +163,6 @@ async def reference(
     env = Reference(sandbox, python, tree, work)
     statements = await reference_tests(recipe, env, side, timeout_s)
     return side, statements, env
-
-
-def build_failed(output: str) -> bool:
-    """Whether pip's output says a build failed (not a full disk, a conflict, the index)."""
-    lines = [line.strip() for line in output.splitlines()]
-    return any(sums_up(line) or _BUILD_STEP_FAILED.match(line) for line in lines)
 
 
 def fallback_step(step: list[str], output: str, files: RepoFiles) -> list[str] | None:

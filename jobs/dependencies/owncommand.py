@@ -1,14 +1,18 @@
 """The project's own test command, from its tox env or, without one that runs the tests, its
-nox sessions (pure: file texts in, :class:`~jobs.dependencies.testcommand.TestCommand` out).
+nox sessions, or, without those, its CI workflows' steps (pure: file texts in,
+:class:`~jobs.dependencies.testcommand.TestCommand` out).
 
 tox's env is the one the install plan reads (:func:`jobs.dependencies.tox.read_tox`: the same
 env, the same factor rule), its commands read with it. nox's first session that runs pytest
-counts, else its first that runs unittest. The baseline runs with what it says
-(:func:`jobs.languages.python.unittest_runner.run_baseline`), and the install note says where
-that came from (:func:`jobs.dependencies.install_plan.plan_install`).
+counts, else its first that runs unittest; the same of the workflows' steps
+(:mod:`jobs.dependencies.workflows`), where there is no noxfile with sessions. The baseline
+runs with what it says (:func:`jobs.languages.python.unittest_runner.run_baseline`), and the
+install note says where that came from (:func:`jobs.dependencies.install_plan.plan_install`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 from jobs.dependencies.noxfile import PATH as NOXFILE
 from jobs.dependencies.noxfile import read_nox
@@ -16,6 +20,7 @@ from jobs.dependencies.policy import RepoFiles, read_noting
 from jobs.dependencies.testcommand import TestCommand, from_commands, from_words
 from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
 from jobs.dependencies.toxfactors import Python
+from jobs.dependencies.workflows import read_workflows
 
 
 def own_command(files: RepoFiles, python: Python = TOOLS_PYTHON) -> TestCommand | None:
@@ -32,11 +37,20 @@ def command_of(tox: ToxEnv | None, files: RepoFiles, refused: list[str]) -> Test
         if found is not None:
             return found
     text = read_noting(files, NOXFILE, refused)
-    if text is None:
-        return None
-    sessions = read_nox(text, refused)
-    found_all = [
-        from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
-    ]
-    read = [c for c in found_all if c is not None]
+    if text is not None:
+        sessions = read_nox(text, refused)
+        found_all = [
+            from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
+        ]
+        found = _first(found_all)
+        if found is not None or sessions:
+            return found
+    # no tox env or nox session that runs the tests: the CI workflow's step that does
+    steps = read_workflows(files, refused)
+    return _first(from_words(s.commands, s.source, s.notes, s.directory) for s in steps)
+
+
+def _first(found: Iterable[TestCommand | None]) -> TestCommand | None:
+    """The first that runs pytest, else the first that runs unittest."""
+    read = [c for c in found if c is not None]
     return next((c for c in read if c.runner == "pytest"), read[0] if read else None)

@@ -37,6 +37,7 @@ from jobs.dependencies.pip_log import (
     PIP_LOG,
     TMP_DIR,
     CheckoutFiles,
+    build_failed,
     failure_line,
     installed_packages,
     log_size,
@@ -119,9 +120,10 @@ class Install:
             if alone is not None:
                 plan = alone
                 result = await self.pip(plan)
-        if result.returncode != 0 and not result.timed_out:
+        if result.returncode != 0 and not result.timed_out and build_failed(result.output):
             # The project's own build fails here (a backend that downloads beyond the index):
-            # its declared dependencies without it, its tests run from the checkout.
+            # its declared dependencies without it, its tests run from the checkout. Only
+            # where pip says a build failed: a full disk or a conflict is no build to skip.
             files = CheckoutFiles(self.checkout)
             tree = await asyncio.to_thread(from_source_tree, plan, files, self.failure(result))
             if tree is not None:

@@ -34,6 +34,12 @@ class CheckoutFiles:
     def inside(self, path: str) -> bool:
         return self._resolve(path).is_relative_to(self.root.resolve())
 
+    def listing(self, folder: str) -> list[str]:
+        where = self.root / folder
+        if where.is_symlink() or not where.is_dir() or not self.inside(folder):
+            return []
+        return sorted(p.name for p in where.iterdir() if p.is_file() and not p.is_symlink())
+
     def read(self, path: str) -> str | None:
         target = self.root / path
         if not target.exists() and not target.is_symlink():
@@ -56,6 +62,19 @@ def summary_line(output: str) -> str:
     a build subprocess printed, indented), else the last line — never the closing "note: This
     error originates from a subprocess"."""
     return decisive_line(output)
+
+
+# pip's frame of a failed build step ("× Getting requirements to build editable did not run
+# successfully."), beside its summing-up after one (jobs.sandbox.sums_up: "ERROR: Failed to
+# build 'file:///…' when getting requirements to build editable").
+_BUILD_STEP_FAILED = re.compile(r"^× .*\bdid not run successfully\.?$")
+
+
+def build_failed(output: str) -> bool:
+    """Whether pip's output says a build failed (not a full disk, a conflict, a missing
+    package or the index, which no build without the project would mend)."""
+    lines = [line.strip() for line in output.splitlines()]
+    return any(sums_up(line) or _BUILD_STEP_FAILED.match(line) for line in lines)
 
 
 # pip's log prefixes each line with a timestamp; the decisive line is read without it.

@@ -26,6 +26,11 @@ class MemoryFiles:
     def inside(self, path: str) -> bool:
         return True  # no symlinks in plain data; `..` is caught before this is asked
 
+    def listing(self, folder: str) -> list[str]:
+        prefix = folder.rstrip("/") + "/"
+        names = (p[len(prefix) :] for p in self.files if p.startswith(prefix))
+        return sorted(name for name in names if "/" not in name)
+
 
 @dataclass(frozen=True)
 class Source:

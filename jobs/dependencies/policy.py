@@ -67,6 +67,11 @@ class RepoFiles(Protocol):
         """Whether ``path`` (existing or not) stays in the repository, symlinks resolved."""
         ...
 
+    def listing(self, folder: str) -> list[str]:
+        """The names of the files directly in the repository's ``folder``, sorted; none
+        where there is no such folder in the repository."""
+        ...
+
 
 def read_noting(files: RepoFiles, path: str, refused: list[str]) -> str | None:
     """The text of ``path``, None when there is none; a file that must not be read is None

@@ -59,6 +59,14 @@ _DROP_FLAG = {
                      "--disable-pytest-warnings", "--setup-show", "--full-trace",
                      "--fulltrace"), _OUTPUT),
 }  # fmt: skip
+# Of those kept, the options that decide how the project's tests import, collect and warn, not
+# which of them run: every pytest run of the project takes them (candidates, the base commit's,
+# the mutants'), not only the baseline (:attr:`TestCommand.how`)
+_HOW = frozenset({
+    "-p", "-W", "-c", "-o", "--override-ini", "--import-mode", "--pythonwarnings", "--rootdir",
+    "--config-file", "--confcutdir", "--asyncio-mode", "--strict-markers", "--strict",
+    "--strict-config", "--noconftest",
+})  # fmt: skip
 _SHORT_VALUE = frozenset("pmkWcorn")  # short options whose value may follow attached: -pno:x
 _SHORT_FLAG = frozenset("vqxsl")
 _SUBSTITUTION = re.compile(r"\{[^{}]*\}")
@@ -69,6 +77,12 @@ _PATH_OPTIONS = frozenset({
 _PYTHON = re.compile(r"^(?:.*/)?python(?:\d+(?:\.\d+)*)?(?:\.exe)?$")
 _NAMES_PYTEST = re.compile(r"\bpy\.?test\b")
 _WRAPPERS = frozenset({"poetry", "uv", "pdm", "pipenv", "hatch"})  # "<wrapper> run pytest"
+# The wrappers' own options that take a value ("uv run --with pytest pytest")
+_WRAPPER_VALUE = frozenset({
+    "--group", "--only-group", "--no-group", "--extra", "--with", "--with-editable",
+    "--with-requirements", "--python", "-p", "--package", "--directory", "--project",
+    "--env-file", "--index", "--index-url", "--extra-index-url", "-e", "--env", "-w",
+})  # fmt: skip
 _DOCUMENTS = (".rst", ".md", ".txt")  # pytest runs their doctests
 
 
@@ -81,6 +95,31 @@ class TestCommand:
     args: tuple[str, ...] = ()  # pytest: the options it keeps; unittest: all its arguments
     paths: tuple[str, ...] = ()  # pytest: the test paths it names
     dropped: tuple[str, ...] = ()  # what the baseline leaves out, and why
+
+    @property
+    def how(self) -> tuple[str, ...]:
+        """pytest: the kept options that decide how the tests import, collect and warn (``-p``,
+        ``-W``, ``-c``, ``-o``, ``--import-mode``, ``--rootdir``, ``--strict-markers``, ...),
+        which every pytest run of the project takes; unittest: none."""
+        return self._options(how=True)
+
+    @property
+    def which(self) -> tuple[str, ...]:
+        """pytest: the kept options that decide which tests run (``--doctest-modules``, ``-m``,
+        ``-k``, ``--ignore``, ...): the baseline's alone, as the command's paths are."""
+        return self._options(how=False)
+
+    def _options(self, *, how: bool) -> tuple[str, ...]:
+        if self.runner != "pytest":
+            return ()
+        chosen: list[str] = []
+        i = 0
+        while i < len(self.args):
+            taken, i = _one_option(list(self.args), i)
+            words = taken[0] if taken is not None else [self.args[i - 1]]
+            if (option_name(words[0]) in _HOW) == how:
+                chosen.extend(words)
+        return tuple(chosen)
 
     @property
     def tells(self) -> bool:
@@ -96,6 +135,11 @@ class TestCommand:
             else f"unittest from {self.source}: {shlex.join(self.args) or 'discover'}"
         )
         return line + (f" (left out: {'; '.join(self.dropped)})" if self.dropped else "")
+
+
+def option_name(word: str) -> str:
+    """``--import-mode=importlib`` → ``--import-mode``; ``-pno:x`` → ``-p``."""
+    return word.split("=", 1)[0] if word.startswith("--") else word[:2]
 
 
 def tox_words(line: str) -> tuple[list[str], list[str]]:
@@ -132,6 +176,8 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
         i += 1  # FOO=bar pytest
     if i + 1 < len(words) and words[i] in _WRAPPERS and words[i + 1] == "run":
         i += 2
+        while i < len(words) and words[i].startswith("-"):  # uv run --group test pytest
+            i += 2 if words[i] in _WRAPPER_VALUE else 1
     if i >= len(words):
         return None
     head = words[i].rsplit("/", 1)[-1]
@@ -141,10 +187,31 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
         return None
     for j in range(i + 1, len(words) - 1):
         if words[j] == "-m" and words[j + 1] in names:
-            return words[j + 2 :]
+            return [*_warning_flags(words[i + 1 : j], head, module), *words[j + 2 :]]
         if words[j] == "-m" and words[j + 1] != "coverage":
             return None  # another module: `python -m pip install pytest`
     return None
+
+
+def _warning_flags(before: list[str], head: str, module: str) -> list[str]:
+    """pytest: the interpreter's ``-W`` filters before ``-m`` (``python -W error -m pytest``),
+    as pytest's own ``-W`` (which every pytest run takes); none for unittest, whose arguments
+    these would not be, or after ``-m coverage``."""
+    if module != "pytest" or not _PYTHON.match(head):
+        return []
+    flags: list[str] = []
+    k = 0
+    while k < len(before) and before[k].startswith("-") and before[k] != "-m":
+        word = before[k]
+        if word == "-W" and k + 1 < len(before):
+            flags += ["-W", before[k + 1]]
+            k += 1
+        elif word.startswith("-W") and len(word) > 2:
+            flags += ["-W", word[2:]]
+        elif word == "-X":  # the one other interpreter option with a separate value
+            k += 1
+        k += 1
+    return flags
 
 
 def place(path: str, changedir: str | None = None) -> str:
@@ -180,7 +247,7 @@ def pytest_parts(
     the values of options that are paths) as the project's root sees them (:func:`place`)."""
     kept, paths, dropped = _split(args, changedir)
     holes = {p: hole.group() for p in paths if (hole := _SUBSTITUTION.search(p))}
-    dropped += [f"{p} (tox's {hole} is not resolved)" for p, hole in holes.items()]
+    dropped += [f"{p} ({hole} is not resolved)" for p, hole in holes.items()]
     return kept, [p for p in paths if p not in holes], dropped
 
 
@@ -212,7 +279,7 @@ def _split(args: list[str], changedir: str | None) -> tuple[list[str], list[str]
             continue
         words, why = _place_option(taken[0], changedir), taken[1]
         if why is None and (hole := _SUBSTITUTION.search(" ".join(words))) is not None:
-            why = f"tox's {hole.group()} is not resolved"
+            why = f"{hole.group()} is not resolved"
         if why is None:
             kept.extend(words)
         else:

@@ -14,7 +14,12 @@ import os
 import shutil
 from pathlib import Path
 
-from jobs.sandbox.scripts.tandem_pytest_plugins import LEFT_OUT, PROJECT_DISTS, TOOLS_PTH
+from jobs.sandbox.scripts.tandem_pytest_plugins import (
+    LEFT_OUT,
+    OWN_OPTIONS,
+    PROJECT_DISTS,
+    TOOLS_PTH,
+)
 
 __all__ = [
     "ALL_TOOLS",
@@ -22,6 +27,7 @@ __all__ = [
     "LAUNCHER",
     "LEFT_OUT",
     "MODULES_SUFFIX",
+    "OWN_OPTIONS",
     "PER_TEST_COPY",
     "PLUGINS_COPY",
     "PROJECT_DISTS",

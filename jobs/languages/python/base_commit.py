@@ -36,6 +36,7 @@ from pathlib import Path
 
 from jobs.dependencies.install import CheckoutFiles
 from jobs.dependencies.pytestconfig import read_pytest_config
+from jobs.languages.python.pytest_runner import read_own_options
 from jobs.languages.suite_run import TestFailure
 from jobs.sandbox import Sandbox, workdir
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, inside, place, safe_relative
@@ -63,6 +64,25 @@ def pytest_config(root: Path) -> Path | None:
         return root / found.path
     pyproject = root / "pyproject.toml"
     return pyproject if pyproject.is_file() and not pyproject.is_symlink() else None
+
+
+def own_config(root: Path, options: list[str]) -> Path | None:
+    """The config file the project's own pytest command names (``-c FILE``,
+    ``--config-file=FILE``: the launchers give the head's run its options, and the base run's
+    ``-c`` replaces it), in the base tree; None where it names none or that file is not there."""
+    named: str | None = None
+    for i, word in enumerate(options):
+        name, _, value = word.partition("=")
+        if name in ("-c", "--config-file") and not value and i + 1 < len(options):
+            named = options[i + 1]
+        elif name == "--config-file" and value:
+            named = value
+        elif word.startswith("-c") and len(word) > 2:
+            named = word[2:]
+    if named is None or Path(named).is_absolute():
+        return None
+    found = root / named
+    return found if inside(root, found) and found.is_file() and not found.is_symlink() else None
 
 
 @dataclass(frozen=True)
@@ -132,7 +152,7 @@ def _prepare_run(
         cases = {"cases": sorted(only.cases), "files": sorted(only.files)}
         workdir.write_fresh(json.dumps(cases), selection)
         selected = str(selection)
-    config = pytest_config(base.root)
+    config = own_config(base.root, read_own_options(checkout)) or pytest_config(base.root)
     if config is None:
         config = checkout / EMPTY_INI
         workdir.write_fresh("[pytest]\n", config)

@@ -10,13 +10,22 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
 
 from jobs.languages.suite_run import Lines, NotRun, Status, SuiteRun, TestFailure
 from jobs.sandbox import Sandbox, decisive_line, last_line
-from jobs.sandbox.workdir import LAUNCHER, MODULES_SUFFIX, RC_FILE, WORK_DIR, prepare
+from jobs.sandbox.workdir import (
+    LAUNCHER,
+    MODULES_SUFFIX,
+    OWN_OPTIONS,
+    RC_FILE,
+    WORK_DIR,
+    prepare,
+    write_fresh,
+)
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +60,35 @@ def suite_run(returncode: int, timed_out: bool, duration_s: float, output: str) 
 
 def pytest_args(junit: str) -> list[str]:
     return ["-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit2", f"--junitxml={junit}"]
+
+
+# At most this much of the own options' file is read back (the sandbox could have rewritten it)
+MAX_OWN_OPTIONS_BYTES = 64_000
+
+
+def write_own_options(checkout: Path, options: Iterable[str]) -> None:
+    """Every later pytest run of the project in ``checkout`` takes ``options`` first (the
+    launchers read them: :data:`jobs.sandbox.workdir.OWN_OPTIONS`): the options of its own test
+    command that decide how its tests import, collect and warn
+    (:attr:`jobs.dependencies.testcommand.TestCommand.how`)."""
+    prepare(checkout)
+    write_fresh(json.dumps(list(options)), checkout / WORK_DIR / OWN_OPTIONS)
+
+
+def read_own_options(checkout: Path) -> list[str]:
+    """The options :func:`write_own_options` wrote (none where the file is missing, too large
+    or not a list of strings)."""
+    try:  # never through a symlink the sandbox left there
+        fd = os.open(checkout / WORK_DIR / OWN_OPTIONS, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            data = f.read(MAX_OWN_OPTIONS_BYTES + 1)
+        told = json.loads(data) if len(data) <= MAX_OWN_OPTIONS_BYTES else None
+    except (OSError, ValueError):
+        return []
+    if not isinstance(told, list):
+        return []
+    words = [word for word in told if isinstance(word, str)]
+    return words if len(words) == len(told) else []
 
 
 def per_test_record(tag: str) -> str:

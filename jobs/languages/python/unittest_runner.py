@@ -1,7 +1,10 @@
 """The baseline by the project's own test command (:mod:`jobs.dependencies.owncommand`: its
 tox env's, else its nox session's). Where that runs pytest, the baseline's pytest takes its
-options and, when Tandem names no test paths, its paths. Where it runs the suite with ``python
--m unittest`` (or ``coverage run ... -m unittest``) and never with pytest, the baseline runs it.
+options and, when Tandem names no test paths, its paths; of those options, the ones that decide
+how the tests import, collect and warn (``-p``, ``-W``, ``-c``, ``-o``, ``--import-mode``, ...)
+every later pytest run of the project takes too, through the launchers. Where it runs the
+suite with ``python -m unittest`` (or ``coverage run ... -m unittest``) and never with
+pytest, the baseline runs it.
 
 pytest collects plain ``TestCase`` classes, but not unittest's ``load_tests`` protocol: a suite
 built by ``load_tests`` (markdown's) is not the suite pytest finds, and pytest can stop at its
@@ -34,6 +37,7 @@ from jobs.languages.python.pytest_runner import (
     read_modules,
     read_report,
     run_pytest,
+    write_own_options,
 )
 from jobs.languages.suite_run import NotRun, SuiteRun
 from jobs.sandbox import Sandbox, decisive_line, last_line
@@ -64,6 +68,10 @@ async def run_baseline(
     is empty (the whole suite)."""
     python = await sandbox_python(sandbox, checkout)  # tox's factors depend on it
     command = await asyncio.to_thread(own_command, CheckoutFiles(checkout), python)
+    # how its tests import, collect and warn: for this run and every later one (candidates,
+    # the base commit's, the mutants'), which the launchers give pytest first
+    how = command.how if command is not None else ()
+    await asyncio.to_thread(write_own_options, checkout, how)
     if command is not None and command.runner == "unittest":
         return await run_unittest(
             sandbox, checkout, list(command.args), tag="baseline", timeout_s=timeout_s,
@@ -82,11 +90,12 @@ async def run_baseline(
 
 
 def pytest_arguments(command: TestCommand | None, paths: list[str]) -> list[str]:
-    """pytest's arguments for the baseline: the own command's options, then ``paths``, or,
-    where none are given, the command's own paths."""
+    """pytest's arguments for the baseline: the own command's options that choose which tests
+    run (those that decide how, every run takes: :func:`write_own_options`), then ``paths``,
+    or, where none are given, the command's own paths."""
     if command is None or command.runner != "pytest":
         return paths
-    return [*command.args, *(paths or command.paths)]
+    return [*command.which, *(paths or command.paths)]
 
 
 async def run_unittest(

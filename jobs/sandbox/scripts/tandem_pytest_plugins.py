@@ -2,6 +2,10 @@
 ``run_base_pytest.py``, ``run_mutants.py``) from the work dir beside them: the arguments they add
 to pytest's. Standard library only.
 
+First, the options of the project's own pytest command that decide how its tests import, collect
+and warn (``-p``, ``-W``, ``-c``, ``-o``, ``--import-mode``, ...: :data:`OWN_OPTIONS`, written by
+the baseline): every run of its tests takes them, as its CI's does.
+
 pytest-cov, when the project uses it, is told ``--no-cov``: under our ``coverage run`` its own
 tracer would replace ours ("No data was collected"), and a project's ``--cov-fail-under`` would
 fail every run of a single generated test file. pytest-xdist, when it loads, is told ``-n 0``:
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -33,6 +38,10 @@ PROJECT_DISTS = "tandem-project-dists.txt"
 # found pytest cannot load (check_plugins.py). They are left out of every run, which they would
 # stop with exit 3, and the install's note says so.
 LEFT_OUT = "tandem-left-out-plugins.txt"
+# In the work dir, beside this file: the options of the project's own pytest command that decide
+# how its tests import, collect and warn (JSON, a list of strings; written by the baseline:
+# jobs.languages.python.own_options). Every pytest run of the project takes them, first.
+OWN_OPTIONS = "tandem-own-pytest-options.json"
 # In the project environment's site-packages: puts the tools behind the project's own
 # (jobs.dependencies.install). Named to sort after every other .pth file: site processes them in
 # name order, and an editable install's path entry (flit's `<name>.pth`, hatchling's
@@ -47,7 +56,8 @@ def _norm(name: str | None) -> str:
 def extra_args() -> list[str]:
     """pytest's extra arguments, for the cwd the tests run in (called after the launcher has set
     up ``sys.path``: what pytest-cov and the plugins are is what pytest will find)."""
-    extra = ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
+    extra = own_options(os.path.join(os.path.dirname(os.path.abspath(__file__)), OWN_OPTIONS))
+    extra += ["--no-cov"] if importlib.util.find_spec("pytest_cov") is not None else []
     # Never collect the work dir this file is in (the launchers, the project's environment): a
     # project's own norecursedirs replaces pytest's default `.*`, and its --doctest-modules or
     # a linter plugin (pytest-ruff) would import or check our files (inflect: exit 3).
@@ -72,6 +82,19 @@ def extra_args() -> list[str]:
             extra += [arg for line in f if line.strip() for arg in ("-p", "no:" + line.strip())]
     except OSError:
         pass
-    if importlib.util.find_spec("xdist") is not None and "no:xdist" not in extra:
+    off = any(word.endswith("no:xdist") for word in extra)  # -p no:xdist, -pno:xdist
+    if importlib.util.find_spec("xdist") is not None and not off:
         extra += ["-n", "0"]
     return extra
+
+
+def own_options(path: str) -> list[str]:
+    """The project's own options (:data:`OWN_OPTIONS`); none where the file is missing or is
+    not a list of strings."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            told = json.load(f)
+    except (OSError, ValueError):
+        return []
+    ok = isinstance(told, list) and all(isinstance(word, str) for word in told)
+    return list(told) if ok else []
