@@ -75,7 +75,7 @@ def test_a_long_table_of_the_projects_calls_leaves_room_for_their_variants() -> 
     # a data-driven test of 40 rows: its own calls alone once filled every slot, and the
     # variants at the changed literal (where the base differs) were never tried
     rows = tuple((f'"p{n}"',) for n in range(40))
-    calls = calls_for(classify(calls=rows, literals=('"/"',)))
+    calls = calls_for(classify(calls=rows, literals=('"/"',)), limit=60)
     assert len(calls) == 60
     assert calls[:30] == list(rows[:30])
     assert calls[30:33] == [('"/"',), ('"p0/"',), ('"p1/"',)]  # a variant of each row in turn
@@ -225,6 +225,62 @@ def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> 
         Import("DateTime", "src/other", "named", "DateTime"),
     ]
     assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
+
+
+def test_the_projects_calls_are_recombined_an_argument_at_a_time() -> None:
+    # defu(a, b) of one test with the defaults of another, and an option bag one call passes
+    calls = (("{ a: 1 }", "{ b: 2 }"), ("{ c: null }", "{ d: [] }"), ('"x"',))
+    tried = calls_for(classify(calls=calls, params=()))
+    assert ("{ a: 1 }", "{ d: [] }") in tried and ("{ c: null }", "{ b: 2 }") in tried
+    assert ('"x"', "{ b: 2 }") in tried  # the second argument the first call lacked
+    assert len(tried) == len(set(tried))
+
+
+def expression(text: str, call: tuple[str, list[str]], helpers: list[str]) -> dict[str, object]:
+    return {
+        "group": "toISO",
+        "test": "/p/test/a.test.js",
+        "text": text,
+        "setup": "\n".join(helpers),
+        "helpers": helpers,
+        "call": {"callee": call[0], "args": call[1]},
+        "imports": [{"name": "DateTime", "spec": "../src/luxon", "kind": "named"}],
+        "literals": [],
+    }
+
+
+def test_a_receiver_of_one_test_meets_the_options_of_another() -> None:
+    # luxon: `offsetted.toISO()` and `dt.toISO({ format: "basic" })` are two tests; the change
+    # shows only for an offset in the basic format
+    offsetted = "const offsetted = DateTime.fromISO('2016-05-25T03:00-06:00');"
+    dt = "const dt = DateTime.utc(1982);"
+    other_dt = "const dt = DateTime.local(1982);"  # a helper of the same name, elsewhere
+    scan = [
+        expression("offsetted.toISO()", ("offsetted.toISO", []), [offsetted]),
+        expression('dt.toISO({ format: "basic" })', ("dt.toISO", ['{ format: "basic" }']), [dt]),
+        expression("dt.toISO({ x: 1 })", ("dt.toISO", ["{ x: 1 }"]), [other_dt]),
+    ]
+    found = expression_candidates(parse_expressions(scan, "/p"), {})
+    mixed = {(c.setup, c.expression) for c in found[3:]}
+    assert (f"{offsetted}\n{dt}", 'offsetted.toISO({ format: "basic" })') in mixed
+    # two helpers of one name would declare it twice: never put together
+    assert all(dt not in c.setup or other_dt not in c.setup for c in found)
+
+
+def test_a_tests_call_of_a_changed_function_imports_it_from_its_own_module() -> None:
+    item = {
+        "group": "serialize",
+        "test": "/p/test/s.test.ts",
+        "text": "serialize(new Map([[{ a: 1 }, 2]]))",
+        "setup": "",
+        "imports": [
+            {"name": "serialize", "spec": "../src", "kind": "named", "imported": "serialize"}
+        ],
+        "literals": [],
+    }
+    own = {"serialize": Import("serialize", "src/serialize.ts", "named", "serialize")}
+    (found,) = expression_candidates(parse_expressions([item], "/p"), {}, own)
+    assert found.imports == (own["serialize"],)
 
 
 def test_test_names_are_plain_and_unique() -> None:
@@ -400,6 +456,77 @@ async def test_a_commonjs_jest_package_gets_required_tests(node: Node, tmp_path:
     assert """expect(slug(' A b ')).toEqual("a-b");""" in text
     code, output = await run_runner(
         node, root, "node_modules/jest/bin/jest.js", "--ci", "lib/slug.tandem.test.js"
+    )
+    assert code == 0, output
+
+
+STAMP_BASE_TS = """\
+function pad(n: number, sep: boolean): string {
+  if (n < 0) return "-:" + String(-n);
+  return "+:" + String(n);
+}
+export class Stamp {
+  constructor(public offset: number) {}
+  format(opts: { basic?: boolean } = {}): string {
+    return "T" + pad(this.offset, !opts.basic);
+  }
+}
+export function total(items: Map<string, number>): number {
+  let sum = 0;
+  for (const [, v] of items) sum += v;
+  return sum;
+}
+"""
+STAMP_TS = STAMP_BASE_TS.replace(
+    'return "-:" + String(-n);', 'return "-" + (sep ? ":" : "") + String(-n);'
+).replace("sum += v;", "sum += Math.max(v, 0);")
+# Each test alone passes on the base: only a receiver of one with the options of another, or a
+# value of the Map varied, shows the change
+STAMP_TEST = """\
+import { expect, test } from "vitest";
+import { Stamp, total } from "../src/stamp";
+
+test("utc", () => {
+  const utc = new Stamp(0);
+  expect(utc.format({ basic: true })).toBe("T+:0");
+});
+
+test("west", () => {
+  const west = new Stamp(-5);
+  expect(west.format()).toBe("T-:5");
+});
+
+test("total", () => {
+  expect(total(new Map([["a", 1], ["b", 2]]))).toBe(3);
+});
+"""
+
+
+async def test_inputs_no_literal_holds_come_from_the_tests_own_expressions(
+    node: Node, tmp_path: Path
+) -> None:
+    root = tmp_path / "pkg"
+    files = vitest_ts_files({"src/stamp.ts": STAMP_BASE_TS, "test/stamp.test.ts": STAMP_TEST})
+    base_sha = base_then_head(root, files, {"src/stamp.ts": STAMP_TS})
+    await npm_install(LocalSandbox(), node, root)
+    changed = [
+        n for n, line in enumerate(STAMP_TS.splitlines(), 1) if "sep ?" in line or "max" in line
+    ]
+    targets = [Target("src/stamp.ts", changed, [])]
+
+    outcome = await CharacterizeJs().generate(workspace(root, base_sha), targets)
+
+    assert outcome.written == ["test/stamp.tandem.test.ts"], outcome.notes
+    text = (root / "test/stamp.tandem.test.ts").read_text()
+    # a member that reaches the changed module function, with one test's receiver and the
+    # other's options; a Map no literal call gives, with its value at the changed edge
+    assert 'expect(west.format({ basic: true })).toEqual("T-5");' in text
+    assert 'expect(total(new Map([["a", -1], ["b", 2]]))).toEqual(2);' in text
+    assert text.count('from "../src/stamp";') == 1, text  # one import of the two names
+    differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
+    assert differ and int(differ[1]) >= 2
+    code, output = await run_runner(
+        node, root, "node_modules/vitest/vitest.mjs", "run", "test/stamp.tandem.test.ts"
     )
     assert code == 0, output
 

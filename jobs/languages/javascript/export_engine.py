@@ -38,6 +38,7 @@ from jobs.languages.javascript.export_candidates import (
     Import,
     expression_candidates,
     function_candidates,
+    function_import,
     import_lines,
     parse_expressions,
 )
@@ -211,13 +212,22 @@ def candidates_of(source: Source, found: Scan, probe_path: str) -> tuple[list[Ca
         c for f in found.functions[:MAX_FUNCTIONS] for c in function_candidates(f, source.path)
     ]
     expressions = parse_expressions(found.expressions, source.package_dir.as_posix())
-    everything += expression_candidates(expressions, found.members)
+    by_name = {f.name: function_import(f, source.path) for f in found.functions[:MAX_FUNCTIONS]}
+    # an exported function's expressions are varied with its changed lines' literals too
+    literals = {f.name: f.literals for f in found.functions[:MAX_FUNCTIONS]} | found.members
+    everything += expression_candidates(expressions, literals, by_name)
     imports = [Import(MODULE, source.path, "namespace")]
+    written: list[Import] = []  # what the test file imports, should each candidate give a test
     kept: list[Candidate] = []
     for candidate in everything:
         own = [] if candidate.probe != candidate.expression else list(candidate.imports)
-        if import_lines(source.layout, probe_path, source.path, imports + own) is not None:
+        mine = list(candidate.imports)
+        if import_lines(source.layout, probe_path, source.path, imports + own) is not None and (
+            not written
+            or import_lines(source.layout, probe_path, source.path, written + mine) is not None
+        ):
             imports += own
+            written += mine
             kept.append(candidate)
     lines = import_lines(source.layout, probe_path, source.path, imports)
     return kept, lines or ""

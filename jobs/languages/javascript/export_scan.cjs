@@ -21,11 +21,12 @@ const ts = require(request.typescript);
 const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
-const { callers } = require("./inner_callers.cjs")(ts);
+const { callers, reachingMembers } = require("./inner_callers.cjs")(ts);
 const { regexSample } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
+const MAX_MEMBERS = 8; // changed members and those that reach a changed function
 
 function parse(file) {
   const text = fs.readFileSync(file, "utf8");
@@ -275,7 +276,19 @@ function main() {
     name: m.name,
     literals: literalsIn(sf, m.node, changed),
   }));
+  const changedIn = (node) => {
+    const [line, end] = [lineOf(sf, node.getStart()), lineOf(sf, node.getEnd())];
+    return [...changed].some((l) => l >= line && l <= end);
+  };
+  const own = new Set(members.map((m) => m.name));
+  for (const m of reachingMembers(sf, exported(sf), changedIn)) {
+    if (own.has(m.name) || members.length >= MAX_MEMBERS) continue;
+    own.add(m.name);
+    const inner = m.inner.flatMap((node) => literalsIn(sf, node, changed));
+    members.push({ name: m.name, literals: [...new Set(inner)].slice(0, MAX_LITERALS) });
+  }
   const memberNames = new Set(members.map((m) => m.name));
+  const functionNames = new Set(names);
   const expressions = [];
   const counts = new Map();
   for (const test of request.tests) {
@@ -283,7 +296,7 @@ function main() {
     try {
       const tsf = parse(test);
       calls = literalCalls(tsf, names);
-      for (const e of memberNames.size ? expressionsIn(tsf, memberNames, counts) : []) {
+      for (const e of expressionsIn(tsf, memberNames, counts, functionNames)) {
         expressions.push({ ...e, test });
       }
     } catch (error) {

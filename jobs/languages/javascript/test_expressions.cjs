@@ -19,7 +19,7 @@ const GLOBALS = new Set([
 ]); // prettier-ignore
 
 module.exports = function testExpressions(ts) {
-  const { isLiteral, primitive, unwrap, rowsAround } = require("./literal_rows.cjs")(ts);
+  const { isLiteral, primitive, unwrap, resolve, rowsAround } = require("./literal_rows.cjs")(ts);
 
   function lineOf(sf, pos) {
     return sf.getLineAndCharacterOfPosition(pos).line + 1;
@@ -199,19 +199,51 @@ module.exports = function testExpressions(ts) {
     return { text, imports: needed, helpers: [...new Set(helpers)] };
   }
 
-  // The changed name an expression calls or reads, if any
-  function mentioned(node, names) {
+  // The changed name an expression calls or reads, if any: a member (``names``) read or called
+  // on anything, an exported function (``functions``) called by its name
+  function mentioned(node, names, functions) {
     let found = null;
     const visit = (n) => {
       if (found) return;
       if (ts.isPropertyAccessExpression(n) && names.has(n.name.text)) found = n.name.text;
-      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && names.has(n.expression.text)) {
-        found = n.expression.text;
+      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+        const name = n.expression.text;
+        if (names.has(name) || functions.has(name)) found = name;
       }
       ts.forEachChild(n, visit);
     };
     visit(node);
     return found;
+  }
+
+  // A call of an exported function with literal arguments only: export_scan's literal calls
+  // have it already, as arguments it can vary one at a time
+  function literalCall(node, functions, row) {
+    return (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      functions.has(node.expression.text) &&
+      node.arguments.every((a) => {
+        const value = !ts.isSpreadElement(a) && resolve(a, row);
+        return Boolean(value) && isLiteral(value);
+      })
+    );
+  }
+
+  // A closed expression that is itself a call of the group (`f(a, b)`, `x.m(a)`): its callee and
+  // arguments as texts, which the engine recombines with another call's arguments (an option
+  // bag of one test with the receiver of another); null for anything else
+  function callParts(text, group) {
+    const sf = ts.createSourceFile("c.ts", `(${text})`, ts.ScriptTarget.Latest, true);
+    const [statement] = sf.statements;
+    const call = statement && ts.isExpressionStatement(statement) ? unwrap(statement.expression) : null;
+    if (!call || !ts.isCallExpression(call) || call.arguments.some(ts.isSpreadElement)) return null;
+    const callee = call.expression;
+    const name = ts.isIdentifier(callee)
+      ? callee.text
+      : ts.isPropertyAccessExpression(callee) ? callee.name.text : null;
+    if (name !== group) return null;
+    return { callee: callee.getText(), args: call.arguments.map((a) => a.getText()) };
   }
 
   // `() => x` and `() => { return x; }` (what `expect(() => …).toThrow()` checks): x
@@ -243,8 +275,9 @@ module.exports = function testExpressions(ts) {
     return spans;
   }
 
-  // The checked expressions of one test file that reach one of ``names``
-  function expressionsIn(sf, names, counts) {
+  // The checked expressions of one test file that reach one of ``names`` (members) or call one
+  // of ``functions`` (exported functions) other than with literal arguments alone
+  function expressionsIn(sf, names, counts, functions = new Set()) {
     const imports = importsOf(sf);
     const out = [];
     const seen = new Set();
@@ -255,9 +288,10 @@ module.exports = function testExpressions(ts) {
         node.expression.text === "expect" &&
         node.arguments.length > 0;
       const target = isExpect ? checked(node.arguments[0]) : null;
-      const group = target ? mentioned(target, names) : null;
+      const group = target ? mentioned(target, names, functions) : null;
       for (const row of group ? rowsAround(node) : []) {
         if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
+        if (literalCall(target, functions, row)) continue;
         const closed = close(target, row, imports, 0);
         const setup = closed ? closed.helpers.join("\n") : "";
         const key = closed ? `${setup}\n${closed.text}` : null;
@@ -268,6 +302,8 @@ module.exports = function testExpressions(ts) {
           group,
           text: closed.text,
           setup,
+          helpers: closed.helpers,
+          call: callParts(closed.text, group),
           imports: [...closed.imports].map(([name, i]) => ({ name, ...i })),
           literals: [
             ...literalSpans(setup, "setup", ["", ""]),
