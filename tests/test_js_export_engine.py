@@ -581,6 +581,73 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
 
 
+SPLIT_TEST = """\
+import { Interval } from "../src/interval";
+const at = (h) => Interval.at(h);
+test("splitAt", () => {
+  const split = at(8).splitAt(at(11), at(9));
+  expect(split.length).toBe(3);
+});
+"""
+
+
+async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expression(
+    node: Node, tmp_path: Path
+) -> None:
+    """luxon's splitAt tests check `split.length` and `split[0]` of `const split = …splitAt(…)`:
+    the call is what reaches the change."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "test").mkdir()
+    source = "export class Interval {\n  splitAt(...d) {\n    return d.sort();\n  }\n}\n"
+    (tmp_path / "src/interval.js").write_text(source)
+    (tmp_path / "test/many.test.js").write_text(SPLIT_TEST)
+    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
+    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
+    for part in SCANNER_PARTS:
+        (tmp_path / part.name).write_text(part.read_text())
+    request = {
+        "typescript": str(tmp_path / "node_modules/typescript"),
+        "source": str(tmp_path / "src/interval.js"),
+        "changed": [3],
+        "tests": [str(tmp_path / "test/many.test.js")],
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+
+    assert code == 0, output
+    scan = parse_scan(json.loads(output[output.find("{") :]))
+    texts = {(e["text"], e["setup"]) for e in scan.expressions}
+    helper = "const at = (h) => Interval.at(h);"
+    assert texts == {("at(8).splitAt(at(11), at(9))", helper)}  # `split.length` names no member
+
+
+async def test_a_value_with_no_source_form_is_compared_as_its_json(
+    node: Node, tmp_path: Path
+) -> None:
+    script = tmp_path / "json.cjs"
+    script.write_text(
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+        + """
+class Stamp { constructor(t) { this.t = t; this.zone = new Intl.Locale("en"); }
+  toJSON() { return `T${this.t}`; } }
+class Bare { constructor() { this.f = () => 1; } }
+Promise.all([[new Stamp(1), new Stamp(2)], new Bare()].map((v) => __tandemOutcome(() => v)))
+  .then((found) => console.log(JSON.stringify(found)));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    stamps, bare = json.loads(output)
+    assert stamps == {"kind": "json", "source": json.dumps('["T1","T2"]')}
+    assert bare == {"kind": "opaque", "awaited": False}  # "{}" says nothing
+    assert "toEqual(" in write_tests(
+        VITEST, ("test/s.tandem.test.ts", "src/s.ts"),
+        [function_candidates(classify(calls=(("1",),)), "src/s.ts")[0]],
+        [ProbeOutcome("classify", 0, "json", source=stamps["source"])],
+    ).text.split("JSON.stringify(classify(1))")[1]  # fmt: skip
+
+
 async def test_a_registered_symbol_key_is_written_back_and_compared(
     node: Node, tmp_path: Path
 ) -> None:

@@ -278,6 +278,10 @@ module.exports = function testExpressions(ts) {
   // The checked expressions of one test file that reach one of ``names`` (members) or call one
   // of ``functions`` (exported functions) other than with literal arguments alone
   function expressionsIn(sf, names, counts, functions = new Set()) {
+    const isCallOf = (n) =>
+      ts.isCallExpression(n) &&
+      ((ts.isIdentifier(n.expression) && functions.has(n.expression.text)) ||
+        (ts.isPropertyAccessExpression(n.expression) && names.has(n.expression.name.text)));
     const imports = importsOf(sf);
     const out = [];
     const seen = new Set();
@@ -287,7 +291,13 @@ module.exports = function testExpressions(ts) {
         ts.isIdentifier(node.expression) &&
         node.expression.text === "expect" &&
         node.arguments.length > 0;
-      const target = isExpect ? checked(node.arguments[0]) : null;
+      // `const split = i.splitAt(a, b)`, then `expect(split.length)`: a value a test binds to a
+      // call of the group is checked through the name, so the call itself is an expression too
+      const bound =
+        ts.isVariableDeclaration(node) && node.initializer && isCallOf(unwrap(node.initializer))
+          ? unwrap(node.initializer)
+          : null;
+      const target = isExpect ? checked(node.arguments[0]) : bound;
       const group = target ? mentioned(target, names, functions) : null;
       for (const row of group ? rowsAround(node) : []) {
         if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
