@@ -587,6 +587,10 @@ const at = (h) => Interval.at(h);
 test("splitAt", () => {
   const split = at(8).splitAt(at(11), at(9));
   expect(split.length).toBe(3);
+  const filled = at(1);
+  filled.add("z", 2);
+  filled.limit = 2;
+  expect(filled.splitAt(at(3))).toEqual([]);
 });
 """
 
@@ -619,7 +623,14 @@ async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expressi
     scan = parse_scan(json.loads(output[output.find("{") :]))
     texts = {(e["text"], e["setup"]) for e in scan.expressions}
     helper = "const at = (h) => Interval.at(h);"
-    assert texts == {("at(8).splitAt(at(11), at(9))", helper)}  # `split.length` names no member
+    # `split.length` names no member; a value the test fills is filled as the test does
+    filled = 'const filled = at(1);\nfilled.add("z", 2);\nfilled.limit = 2;'
+    assert texts == {
+        ("at(8).splitAt(at(11), at(9))", helper),
+        ("filled.splitAt(at(3))", f"{helper}\n{filled}"),
+    }
+    variants = expression_candidates(parse_expressions(scan.expressions, str(tmp_path)), {})
+    assert any("filled.add({}, 2);" in c.setup for c in variants)  # a value of another kind
 
 
 async def test_a_value_with_no_source_form_is_compared_as_its_json(

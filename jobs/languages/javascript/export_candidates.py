@@ -172,6 +172,20 @@ def variants(expression: Expression, pool: dict[str | None, list[str]]) -> Itera
                 yield _replaced(expression, span, value)
 
 
+# What a literal's place gets besides values of its own kind: the other kinds of value a change
+# often tells apart (`typeof key === "object"`, `value === null`), which tests rarely pass
+OTHER_KINDS = ("{}", "null", "[]", "undefined")
+
+
+def other_kinds(expression: Expression) -> Iterator[Expression]:
+    """The expression with one literal at a time replaced by a value of another kind: an
+    object, null, an array, undefined (a Map the test fills with string keys, given an object
+    key)."""
+    for span in expression.literals:
+        for value in OTHER_KINDS:
+            yield _replaced(expression, span, value)
+
+
 def _declared(helper: str) -> str:
     """The name a helper declares (`const name = …`, `function name(…) {…}`), else its text."""
     found = re.match(r"\s*(?:(?:const|let|var)\s+|(?:async\s+)?function\*?\s*)([\w$]+)", helper)
@@ -258,7 +272,10 @@ def expression_candidates(
         pool = _literal_pool(mine, literals.get(group, ()))
         varied = [v for e in mine for v in variants(e, pool)]
         mixed = list(islice(recombined(mine), MAX_EXPRESSION_VARIANTS))
-        taking_turns = [e for pair in zip_longest(varied, mixed) for e in pair if e is not None]
+        each = zip_longest(*(other_kinds(e) for e in mine))  # an expression at a time
+        kinds = list(islice((k for r in each for k in r if k is not None), MAX_EXPRESSION_VARIANTS))
+        rounds = zip_longest(varied, mixed, kinds)
+        taking_turns = [e for round_ in rounds for e in round_ if e is not None]
         extra = taking_turns[:MAX_EXPRESSION_VARIANTS]
         seen: set[tuple[str, str]] = set()
         for e in [*mine, *extra]:

@@ -9,6 +9,7 @@
 const MAX_EXPRESSIONS = 40; // per changed name
 const MAX_TEXT = 600; // characters of one expression with its rows put in
 const MAX_DEPTH = 2; // helpers that call helpers
+const MAX_STEPS = 8; // statements that build a helper's value
 // Globals an expression may use as they are (a non-deterministic one, `Date.now()`, makes the
 // probe's two calls differ, and the call is dropped there)
 const GLOBALS = new Set([
@@ -156,12 +157,41 @@ module.exports = function testExpressions(ts) {
     return null;
   }
 
+  // The statements after a local `const name = …` that build its value before ``use`` sees it
+  // (`map.set("z", 2)`, `obj.a = 1`, `list.push(x)`): a test that fills a Map checks the full
+  // one. Expression statements of its block that call a method of the name or assign to a
+  // property of it.
+  function building(decl, name, use) {
+    const statement = decl.parent && decl.parent.parent;
+    const block = statement && statement.parent;
+    if (!statement || !ts.isVariableStatement(statement) || !block || !block.statements) return [];
+    const steps = [];
+    for (const st of block.statements.slice(block.statements.indexOf(statement) + 1)) {
+      if (st.getStart() <= use.getStart() && use.getEnd() <= st.getEnd()) break;
+      if (st.getStart() > use.getStart()) break;
+      if (!ts.isExpressionStatement(st)) continue;
+      const e = unwrap(st.expression);
+      const onName = (target) =>
+        (ts.isPropertyAccessExpression(target) || ts.isElementAccessExpression(target)) &&
+        ts.isIdentifier(target.expression) &&
+        target.expression.text === name;
+      const isStep =
+        (ts.isCallExpression(e) && onName(e.expression)) ||
+        (ts.isBinaryExpression(e) &&
+          e.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          onName(e.left));
+      if (isStep && steps.length < MAX_STEPS) steps.push(e);
+    }
+    return steps;
+  }
+
   // The expression (or helper) as text that runs on its own: {text, imports, helpers}, or null
-  function close(node, row, imports, depth) {
+  function close(node, row, imports, depth, bound = new Set()) {
     const edits = [];
     const needed = new Map();
     const helpers = [];
     for (const [name, uses] of freeNames(node)) {
+      if (bound.has(name)) continue; // the helper's own name, in a statement that builds it
       let value = row.has(name) ? row.get(name) : null;
       if (value === null && imports.has(name)) {
         needed.set(name, imports.get(name));
@@ -178,7 +208,14 @@ module.exports = function testExpressions(ts) {
           if (!sub) return null;
           for (const [k, v] of sub.imports) needed.set(k, v);
           helpers.push(...sub.helpers);
-          helpers.push(ts.isFunctionDeclaration(decl) ? sub.text : `const ${name} = ${sub.text};`);
+          let text = ts.isFunctionDeclaration(decl) ? sub.text : `const ${name} = ${sub.text};`;
+          for (const step of building(decl, name, uses[0])) {
+            const closedStep = close(step, new Map(), imports, depth + 1, new Set([name]));
+            if (!closedStep || closedStep.helpers.length) continue;
+            for (const [k, v] of closedStep.imports) needed.set(k, v);
+            text += `\n${closedStep.text};`;
+          }
+          helpers.push(text);
           continue;
         } else {
           return null;
