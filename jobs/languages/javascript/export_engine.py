@@ -122,11 +122,14 @@ async def scan(source: Source) -> Scan | str:
     for helper in SCANNER_PARTS:
         workdir.copy_fresh(helper, source.work / helper.name)
     tests = [source.package_dir / p for p in source.layout.collected[:MAX_TEST_FILES]]
+    out = source.work / "export-scan-out.json"  # a file: the sandbox keeps a long output's end
+    out.unlink(missing_ok=True)
     request = {
         "typescript": str(typescript),
         "source": str(source.package_dir / source.path),
         "changed": list(source.lines),
         "tests": [str(p) for p in tests],
+        "out": str(out),
     }
     request_file = source.work / "export-scan.json"
     workdir.write_fresh(json.dumps(request), request_file)
@@ -139,9 +142,9 @@ async def scan(source: Source) -> Scan | str:
         why = "timed out" if result.timed_out else decisive_line(result.output)
         return f"reading the source with the TypeScript compiler failed: {why}"
     try:
-        found = parse_scan(json.loads(result.output[result.output.find("{") :]))
-    except ValueError:
-        return f"the export scan printed no JSON: {decisive_line(result.output)}"
+        found = parse_scan(json.loads(out.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return f"the export scan wrote no JSON: {decisive_line(result.output)}"
     if not found.functions and not found.expressions:
         if found.members:
             return "no test of the package checks the changed members; nothing to start from"

@@ -3,8 +3,8 @@
 //
 // Run by Node in the sandbox: `node export_scan.cjs REQUEST.json`, where the request is
 // {"typescript": "<folder of the typescript package>", "source": "<abs path>",
-//  "changed": [line, ...], "tests": ["<abs path>", ...]}.
-// It prints one JSON object: {"functions": [...], "members": [...], "expressions": [...],
+//  "changed": [line, ...], "tests": ["<abs path>", ...], "out": "<abs path>" (optional)}.
+// It prints (or writes to `out`) one JSON object: {"functions": [...], "members": [...], "expressions": [...],
 // "problems": [...]}. members: the changed class members ({name, literals}); expressions: what
 // the tests check of them, made self-contained (test_expressions.cjs). Each function:
 // {name, export ("name" | "default"), line, end, async, params: [{name, optional, rest, type,
@@ -310,7 +310,10 @@ function main() {
       }
     }
   }
-  process.stdout.write(JSON.stringify({ functions, members, expressions, problems }));
+  // to a file when asked: a sandbox keeps only the end of a long output
+  const found = JSON.stringify({ functions, members, expressions, problems });
+  if (request.out) fs.writeFileSync(request.out, found);
+  else process.stdout.write(found);
 }
 
 main();
