@@ -75,7 +75,7 @@ def test_a_long_table_of_the_projects_calls_leaves_room_for_their_variants() -> 
     # a data-driven test of 40 rows: its own calls alone once filled every slot, and the
     # variants at the changed literal (where the base differs) were never tried
     rows = tuple((f'"p{n}"',) for n in range(40))
-    calls = calls_for(classify(calls=rows, literals=('"/"',)))
+    calls = calls_for(classify(calls=rows, literals=('"/"',)), limit=60)
     assert len(calls) == 60
     assert calls[:30] == list(rows[:30])
     assert calls[30:33] == [('"/"',), ('"p0/"',), ('"p1/"',)]  # a variant of each row in turn
@@ -225,6 +225,62 @@ def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> 
         Import("DateTime", "src/other", "named", "DateTime"),
     ]
     assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
+
+
+def test_the_projects_calls_are_recombined_an_argument_at_a_time() -> None:
+    # defu(a, b) of one test with the defaults of another, and an option bag one call passes
+    calls = (("{ a: 1 }", "{ b: 2 }"), ("{ c: null }", "{ d: [] }"), ('"x"',))
+    tried = calls_for(classify(calls=calls, params=()))
+    assert ("{ a: 1 }", "{ d: [] }") in tried and ("{ c: null }", "{ b: 2 }") in tried
+    assert ('"x"', "{ b: 2 }") in tried  # the second argument the first call lacked
+    assert len(tried) == len(set(tried))
+
+
+def expression(text: str, call: tuple[str, list[str]], helpers: list[str]) -> dict[str, object]:
+    return {
+        "group": "toISO",
+        "test": "/p/test/a.test.js",
+        "text": text,
+        "setup": "\n".join(helpers),
+        "helpers": helpers,
+        "call": {"callee": call[0], "args": call[1]},
+        "imports": [{"name": "DateTime", "spec": "../src/luxon", "kind": "named"}],
+        "literals": [],
+    }
+
+
+def test_a_receiver_of_one_test_meets_the_options_of_another() -> None:
+    # luxon: `offsetted.toISO()` and `dt.toISO({ format: "basic" })` are two tests; the change
+    # shows only for an offset in the basic format
+    offsetted = "const offsetted = DateTime.fromISO('2016-05-25T03:00-06:00');"
+    dt = "const dt = DateTime.utc(1982);"
+    other_dt = "const dt = DateTime.local(1982);"  # a helper of the same name, elsewhere
+    scan = [
+        expression("offsetted.toISO()", ("offsetted.toISO", []), [offsetted]),
+        expression('dt.toISO({ format: "basic" })', ("dt.toISO", ['{ format: "basic" }']), [dt]),
+        expression("dt.toISO({ x: 1 })", ("dt.toISO", ["{ x: 1 }"]), [other_dt]),
+    ]
+    found = expression_candidates(parse_expressions(scan, "/p"), {})
+    mixed = {(c.setup, c.expression) for c in found[3:]}
+    assert (f"{offsetted}\n{dt}", 'offsetted.toISO({ format: "basic" })') in mixed
+    # two helpers of one name would declare it twice: never put together
+    assert all(dt not in c.setup or other_dt not in c.setup for c in found)
+
+
+def test_a_tests_call_of_a_changed_function_imports_it_from_its_own_module() -> None:
+    item = {
+        "group": "serialize",
+        "test": "/p/test/s.test.ts",
+        "text": "serialize(new Map([[{ a: 1 }, 2]]))",
+        "setup": "",
+        "imports": [
+            {"name": "serialize", "spec": "../src", "kind": "named", "imported": "serialize"}
+        ],
+        "literals": [],
+    }
+    own = {"serialize": Import("serialize", "src/serialize.ts", "named", "serialize")}
+    (found,) = expression_candidates(parse_expressions([item], "/p"), {}, own)
+    assert found.imports == (own["serialize"],)
 
 
 def test_test_names_are_plain_and_unique() -> None:
@@ -404,6 +460,77 @@ async def test_a_commonjs_jest_package_gets_required_tests(node: Node, tmp_path:
     assert code == 0, output
 
 
+STAMP_BASE_TS = """\
+function pad(n: number, sep: boolean): string {
+  if (n < 0) return "-:" + String(-n);
+  return "+:" + String(n);
+}
+export class Stamp {
+  constructor(public offset: number) {}
+  format(opts: { basic?: boolean } = {}): string {
+    return "T" + pad(this.offset, !opts.basic);
+  }
+}
+export function total(items: Map<string, number>): number {
+  let sum = 0;
+  for (const [, v] of items) sum += v;
+  return sum;
+}
+"""
+STAMP_TS = STAMP_BASE_TS.replace(
+    'return "-:" + String(-n);', 'return "-" + (sep ? ":" : "") + String(-n);'
+).replace("sum += v;", "sum += Math.max(v, 0);")
+# Each test alone passes on the base: only a receiver of one with the options of another, or a
+# value of the Map varied, shows the change
+STAMP_TEST = """\
+import { expect, test } from "vitest";
+import { Stamp, total } from "../src/stamp";
+
+test("utc", () => {
+  const utc = new Stamp(0);
+  expect(utc.format({ basic: true })).toBe("T+:0");
+});
+
+test("west", () => {
+  const west = new Stamp(-5);
+  expect(west.format()).toBe("T-:5");
+});
+
+test("total", () => {
+  expect(total(new Map([["a", 1], ["b", 2]]))).toBe(3);
+});
+"""
+
+
+async def test_inputs_no_literal_holds_come_from_the_tests_own_expressions(
+    node: Node, tmp_path: Path
+) -> None:
+    root = tmp_path / "pkg"
+    files = vitest_ts_files({"src/stamp.ts": STAMP_BASE_TS, "test/stamp.test.ts": STAMP_TEST})
+    base_sha = base_then_head(root, files, {"src/stamp.ts": STAMP_TS})
+    await npm_install(LocalSandbox(), node, root)
+    changed = [
+        n for n, line in enumerate(STAMP_TS.splitlines(), 1) if "sep ?" in line or "max" in line
+    ]
+    targets = [Target("src/stamp.ts", changed, [])]
+
+    outcome = await CharacterizeJs().generate(workspace(root, base_sha), targets)
+
+    assert outcome.written == ["test/stamp.tandem.test.ts"], outcome.notes
+    text = (root / "test/stamp.tandem.test.ts").read_text()
+    # a member that reaches the changed module function, with one test's receiver and the
+    # other's options; a Map no literal call gives, with its value at the changed edge
+    assert 'expect(west.format({ basic: true })).toEqual("T-5");' in text
+    assert 'expect(total(new Map([["a", -1], ["b", 2]]))).toEqual(2);' in text
+    assert text.count('from "../src/stamp";') == 1, text  # one import of the two names
+    differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
+    assert differ and int(differ[1]) >= 2
+    code, output = await run_runner(
+        node, root, "node_modules/vitest/vitest.mjs", "run", "test/stamp.tandem.test.ts"
+    )
+    assert code == 0, output
+
+
 JOIN_TS = """\
 export function join(...parts: string[]): string {
   return parts.filter(Boolean).join("/");
@@ -452,6 +579,84 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
     assert code == 0, output
     (join,) = parse_scan(json.loads(output[output.find("{") :])).functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+SPLIT_TEST = """\
+import { Interval } from "../src/interval";
+const at = (h) => Interval.at(h);
+test("splitAt", () => {
+  const split = at(8).splitAt(at(11), at(9));
+  expect(split.length).toBe(3);
+  const filled = at(1);
+  filled.add("z", 2);
+  filled.limit = 2;
+  expect(filled.splitAt(at(3))).toEqual([]);
+});
+"""
+
+
+async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expression(
+    node: Node, tmp_path: Path
+) -> None:
+    """luxon's splitAt tests check `split.length` and `split[0]` of `const split = …splitAt(…)`:
+    the call is what reaches the change."""
+    (tmp_path / "src").mkdir()
+    (tmp_path / "test").mkdir()
+    source = "export class Interval {\n  splitAt(...d) {\n    return d.sort();\n  }\n}\n"
+    (tmp_path / "src/interval.js").write_text(source)
+    (tmp_path / "test/many.test.js").write_text(SPLIT_TEST)
+    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
+    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
+    for part in SCANNER_PARTS:
+        (tmp_path / part.name).write_text(part.read_text())
+    request = {
+        "typescript": str(tmp_path / "node_modules/typescript"),
+        "source": str(tmp_path / "src/interval.js"),
+        "changed": [3],
+        "tests": [str(tmp_path / "test/many.test.js")],
+    }
+    (tmp_path / "request.json").write_text(json.dumps(request))
+
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+
+    assert code == 0, output
+    scan = parse_scan(json.loads(output[output.find("{") :]))
+    texts = {(e["text"], e["setup"]) for e in scan.expressions}
+    helper = "const at = (h) => Interval.at(h);"
+    # `split.length` names no member; a value the test fills is filled as the test does
+    filled = 'const filled = at(1);\nfilled.add("z", 2);\nfilled.limit = 2;'
+    assert texts == {
+        ("at(8).splitAt(at(11), at(9))", helper),
+        ("filled.splitAt(at(3))", f"{helper}\n{filled}"),
+    }
+    variants = expression_candidates(parse_expressions(scan.expressions, str(tmp_path)), {})
+    assert any("filled.add({}, 2);" in c.setup for c in variants)  # a value of another kind
+
+
+async def test_a_value_with_no_source_form_is_compared_as_its_json(
+    node: Node, tmp_path: Path
+) -> None:
+    script = tmp_path / "json.cjs"
+    script.write_text(
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+        + """
+class Stamp { constructor(t) { this.t = t; this.zone = new Intl.Locale("en"); }
+  toJSON() { return `T${this.t}`; } }
+class Bare { constructor() { this.f = () => 1; } }
+Promise.all([[new Stamp(1), new Stamp(2)], new Bare()].map((v) => __tandemOutcome(() => v)))
+  .then((found) => console.log(JSON.stringify(found)));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    stamps, bare = json.loads(output)
+    assert stamps == {"kind": "json", "source": json.dumps('["T1","T2"]')}
+    assert bare == {"kind": "opaque", "awaited": False}  # "{}" says nothing
+    assert "toEqual(" in write_tests(
+        VITEST, ("test/s.tandem.test.ts", "src/s.ts"),
+        [function_candidates(classify(calls=(("1",),)), "src/s.ts")[0]],
+        [ProbeOutcome("classify", 0, "json", source=stamps["source"])],
+    ).text.split("JSON.stringify(classify(1))")[1]  # fmt: skip
 
 
 async def test_a_registered_symbol_key_is_written_back_and_compared(

@@ -4,7 +4,8 @@ JSON in, argument texts out).
 The inputs come, in this order, from the function's JSDoc ``@example`` calls, the literal calls
 of it in the package's tests (at most half of the calls), and then variants of those with the
 changed lines' own literals put in one argument at a time (a number also one above and one
-below, since a changed comparison is decided at its edge). A function nothing calls yet gets
+below, since a changed comparison is decided at its edge), taking turns with the project's calls
+recombined (one argument at a time from another call). A function nothing calls yet gets
 inputs from its parameters' annotations and the changed lines' literals. Every input is
 written-out literal source text: the probe (:mod:`.export_probe`) and the kept tests run
 exactly that text.
@@ -18,7 +19,7 @@ from dataclasses import dataclass, field
 from itertools import zip_longest
 from typing import Any
 
-MAX_CALLS = 60  # per function
+MAX_CALLS = 90  # per function
 MAX_FUNCTIONS = 8  # per source file
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _STRING = re.compile(r"""^(".*"|'.*'|`[^`$]*`)$""", re.S)
@@ -199,6 +200,21 @@ def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[st
     return out
 
 
+def _crossings(call: tuple[str, ...], known: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
+    """``call`` with one argument at a time taken from another of the project's calls at its
+    place, or with the arguments another passes beyond its own added: the tests rarely pair
+    each of their inputs with each of their options (``defu(a, b)`` of one test with the
+    defaults of another), and a changed branch is often reached only by such a pairing."""
+    out: list[tuple[str, ...]] = []
+    for other in known:
+        if other == call:
+            continue
+        out += [(*call[:k], other[k], *call[k + 1 :]) for k in range(min(len(call), len(other)))]
+        if len(other) > len(call):
+            out.append((*call, *other[len(call) :]))
+    return [c for c in dict.fromkeys(out) if c not in known]
+
+
 def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
     """The argument lists to try for one function, at most ``limit``: the project's own first
     (at most half of them, examples first), then their variants, a call at a time (each call's
@@ -208,7 +224,10 @@ def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[
     known = list(dict.fromkeys([*function.examples, *function.calls]))
     rounds = zip_longest(*(_variants(call, function.literals) for call in known))
     varied = [call for round_ in rounds for call in round_ if call is not None]
-    found = [*known[: limit // 2], *varied, *known]
+    rounds = zip_longest(*(_crossings(call, known) for call in known))
+    crossed = [call for round_ in rounds for call in round_ if call is not None]
+    taking_turns = [c for pair in zip_longest(varied, crossed) for c in pair if c is not None]
+    found = [*known[: limit // 2], *taking_turns, *known]
     if not known:
         required = [p for p in function.params if not (p.optional or p.rest)]
         pools = [_values_for(p, function.literals)[:8] for p in required]

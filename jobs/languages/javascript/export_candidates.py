@@ -14,8 +14,10 @@ from __future__ import annotations
 
 import json
 import posixpath
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from itertools import islice, zip_longest
 from typing import Any
 
 from jobs.languages.javascript.export_calls import (
@@ -67,6 +69,8 @@ class Expression:
     test: str  # the test file it came from, package-relative
     imports: tuple[Import, ...]
     literals: tuple[Span, ...]
+    helpers: tuple[str, ...] = ()  # the setup's declarations, one a helper
+    call: tuple[str, tuple[str, ...]] | None = None  # a call of the group: callee, arguments
 
 
 def module_of(spec: str, test: str) -> tuple[str, bool]:
@@ -97,19 +101,30 @@ def parse_expressions(items: Any, package_dir: str) -> list[Expression]:
             for s in item.get("literals") or []
             if isinstance(s, dict) and {"part", "start", "end", "text"} <= s.keys()
         )
+        call = item.get("call")
+        parts = None
+        if isinstance(call, dict) and isinstance(call.get("callee"), str):
+            parts = (call["callee"], tuple(str(a) for a in call.get("args") or []))
+        helpers = tuple(str(h) for h in item.get("helpers") or [] if isinstance(h, str))
         found.append(
             Expression(
                 str(item.get("group")), item["text"], str(item.get("setup") or ""), test,
-                tuple(imports), spans,
+                tuple(imports), spans, helpers, parts,
             )
         )  # fmt: skip
     return found
 
 
+def function_import(function: ExportedFunction, source: str) -> Import:
+    """How a test imports a changed exported function of ``source`` (package-relative)."""
+    kind = "default" if function.export == "default" else "named"
+    return Import(function.name, source, kind, function.name)
+
+
 def function_candidates(function: ExportedFunction, source: str) -> list[Candidate]:
     """Calls of a changed exported function; ``source``: its package-relative path."""
     kind = "default" if function.export == "default" else "named"
-    imports = (Import(function.name, source, kind, function.name),)
+    imports = (function_import(function, source),)
     member = MODULE + f"[{json.dumps('default' if kind == 'default' else function.name)}]"
     return [
         Candidate(
@@ -157,16 +172,111 @@ def variants(expression: Expression, pool: dict[str | None, list[str]]) -> Itera
                 yield _replaced(expression, span, value)
 
 
+# What a literal's place gets besides values of its own kind: the other kinds of value a change
+# often tells apart (`typeof key === "object"`, `value === null`), which tests rarely pass
+OTHER_KINDS = ("{}", "null", "[]", "undefined")
+
+
+def other_kinds(expression: Expression) -> Iterator[Expression]:
+    """The expression with one literal at a time replaced by a value of another kind: an
+    object, null, an array, undefined (a Map the test fills with string keys, given an object
+    key)."""
+    for span in expression.literals:
+        for value in OTHER_KINDS:
+            yield _replaced(expression, span, value)
+
+
+def _declared(helper: str) -> str:
+    """The name a helper declares (`const name = …`, `function name(…) {…}`), else its text."""
+    found = re.match(r"\s*(?:(?:const|let|var)\s+|(?:async\s+)?function\*?\s*)([\w$]+)", helper)
+    return found[1] if found else helper
+
+
+def _merged(
+    first: Expression, second: Expression
+) -> tuple[tuple[str, ...], tuple[Import, ...]] | None:
+    """The helpers and imports of two expressions together, or None where one name would mean
+    two things (two tests' helpers of one name, or imports of one name from two places)."""
+    helpers = tuple(dict.fromkeys([*first.helpers, *second.helpers]))
+    names = [_declared(h) for h in helpers]
+    imports = tuple(dict.fromkeys([*first.imports, *second.imports]))
+    if len(set(names)) < len(names) or len({i.name for i in imports}) < len(imports):
+        return None
+    return helpers, imports
+
+
+def _crossed(args: tuple[str, ...], other: tuple[str, ...]) -> list[tuple[str, ...]]:
+    """``args`` with one argument at a time taken from ``other`` at its place, and with the
+    arguments ``other`` has beyond them added (an option bag one call passes, the other not)."""
+    out = [(*args[:k], other[k], *args[k + 1 :]) for k in range(min(len(args), len(other)))]
+    if len(other) > len(args):
+        out.append((*args, *other[len(args) :]))
+    return [a for a in out if a != args]
+
+
+def recombined(mine: list[Expression]) -> Iterator[Expression]:
+    """The group's calls with their arguments recombined across the tests' calls: a receiver or
+    call of one test with an argument of another, each call's first such before any call's
+    second. The project's tests rarely try each input of theirs with each option of theirs,
+    and a changed branch is often reached only by such a pairing."""
+    calls = [e for e in mine if e.call is not None]
+    per_call: list[list[Expression]] = []
+    for e in calls:
+        assert e.call is not None
+        callee, args = e.call
+        mixes: list[Expression] = []
+        for other in calls:
+            assert other.call is not None
+            merged = _merged(e, other) if other is not e else None
+            for crossed in _crossed(args, other.call[1]) if merged else []:
+                assert merged is not None
+                text = f"{callee}({', '.join(crossed)})"
+                setup = "\n".join(merged[0])
+                mixes.append(
+                    replace(
+                        e, text=text, setup=setup, helpers=merged[0], imports=merged[1],
+                        literals=(), call=None,
+                    )
+                )  # fmt: skip
+        per_call.append(mixes)
+    for round_ in zip_longest(*per_call):
+        yield from (e for e in round_ if e is not None)
+
+
+def _own_import(expression: Expression, own: dict[str, Import]) -> Expression:
+    """An expression of a changed exported function imports the function as its candidates do
+    (from its own module): a test's import of it from an index module would name it twice."""
+    mine = own.get(expression.group)
+    if mine is None:
+        return expression
+    imports = tuple(
+        mine if i.name == mine.name and i.imported in (mine.name, "default") else i
+        for i in expression.imports
+    )
+    return replace(expression, imports=imports)
+
+
 def expression_candidates(
-    expressions: list[Expression], literals: dict[str, tuple[str, ...]]
+    expressions: list[Expression],
+    literals: dict[str, tuple[str, ...]],
+    own: dict[str, Import] | None = None,
 ) -> list[Candidate]:
-    """The tests' own expressions of each group first, then their variants, within
-    :data:`MAX_EXPRESSION_VARIANTS` a group; ``literals``: each group's changed-line literals."""
+    """The tests' own expressions of each group first, then their variants and their calls
+    recombined, taking turns, within :data:`MAX_EXPRESSION_VARIANTS` a group; ``literals``:
+    each group's changed-line literals; ``own``: the import of each changed exported function
+    by its name."""
     found: list[Candidate] = []
+    expressions = [_own_import(e, own or {}) for e in expressions]
     for group in dict.fromkeys(e.group for e in expressions):
         mine = [e for e in expressions if e.group == group]
         pool = _literal_pool(mine, literals.get(group, ()))
-        extra = [v for e in mine for v in variants(e, pool)][:MAX_EXPRESSION_VARIANTS]
+        varied = [v for e in mine for v in variants(e, pool)]
+        mixed = list(islice(recombined(mine), MAX_EXPRESSION_VARIANTS))
+        each = zip_longest(*(other_kinds(e) for e in mine))  # an expression at a time
+        kinds = list(islice((k for r in each for k in r if k is not None), MAX_EXPRESSION_VARIANTS))
+        rounds = zip_longest(varied, mixed, kinds)
+        taking_turns = [e for round_ in rounds for e in round_ if e is not None]
+        extra = taking_turns[:MAX_EXPRESSION_VARIANTS]
         seen: set[tuple[str, str]] = set()
         for e in [*mine, *extra]:
             if (e.setup, e.text) in seen:

@@ -38,6 +38,7 @@ from jobs.languages.javascript.export_candidates import (
     Import,
     expression_candidates,
     function_candidates,
+    function_import,
     import_lines,
     parse_expressions,
 )
@@ -121,11 +122,14 @@ async def scan(source: Source) -> Scan | str:
     for helper in SCANNER_PARTS:
         workdir.copy_fresh(helper, source.work / helper.name)
     tests = [source.package_dir / p for p in source.layout.collected[:MAX_TEST_FILES]]
+    out = source.work / "export-scan-out.json"  # a file: the sandbox keeps a long output's end
+    out.unlink(missing_ok=True)
     request = {
         "typescript": str(typescript),
         "source": str(source.package_dir / source.path),
         "changed": list(source.lines),
         "tests": [str(p) for p in tests],
+        "out": str(out),
     }
     request_file = source.work / "export-scan.json"
     workdir.write_fresh(json.dumps(request), request_file)
@@ -138,9 +142,9 @@ async def scan(source: Source) -> Scan | str:
         why = "timed out" if result.timed_out else decisive_line(result.output)
         return f"reading the source with the TypeScript compiler failed: {why}"
     try:
-        found = parse_scan(json.loads(result.output[result.output.find("{") :]))
-    except ValueError:
-        return f"the export scan printed no JSON: {decisive_line(result.output)}"
+        found = parse_scan(json.loads(out.read_text(encoding="utf-8")))
+    except (OSError, ValueError):
+        return f"the export scan wrote no JSON: {decisive_line(result.output)}"
     if not found.functions and not found.expressions:
         if found.members:
             return "no test of the package checks the changed members; nothing to start from"
@@ -211,13 +215,22 @@ def candidates_of(source: Source, found: Scan, probe_path: str) -> tuple[list[Ca
         c for f in found.functions[:MAX_FUNCTIONS] for c in function_candidates(f, source.path)
     ]
     expressions = parse_expressions(found.expressions, source.package_dir.as_posix())
-    everything += expression_candidates(expressions, found.members)
+    by_name = {f.name: function_import(f, source.path) for f in found.functions[:MAX_FUNCTIONS]}
+    # an exported function's expressions are varied with its changed lines' literals too
+    literals = {f.name: f.literals for f in found.functions[:MAX_FUNCTIONS]} | found.members
+    everything += expression_candidates(expressions, literals, by_name)
     imports = [Import(MODULE, source.path, "namespace")]
+    written: list[Import] = []  # what the test file imports, should each candidate give a test
     kept: list[Candidate] = []
     for candidate in everything:
         own = [] if candidate.probe != candidate.expression else list(candidate.imports)
-        if import_lines(source.layout, probe_path, source.path, imports + own) is not None:
+        mine = list(candidate.imports)
+        if import_lines(source.layout, probe_path, source.path, imports + own) is not None and (
+            not written
+            or import_lines(source.layout, probe_path, source.path, written + mine) is not None
+        ):
             imports += own
+            written += mine
             kept.append(candidate)
     lines = import_lines(source.layout, probe_path, source.path, imports)
     return kept, lines or ""

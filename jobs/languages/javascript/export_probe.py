@@ -7,7 +7,8 @@ module is imported exactly as the project's tests import it: its TypeScript tran
 aliases, ESM or CommonJS. A call whose two outcomes differ is unstable and dropped; a value
 that cannot be written back as source text (a function, a class instance with no fields, a
 built-in other than an array, a Date, a Map or a Set, a symbol key that is not registered with
-``Symbol.for``) is opaque and dropped too. A class
+``Symbol.for``) is compared as its JSON text where it has one that says something (a class with a
+``toJSON``), and is opaque and dropped otherwise. A class
 instance is written as its own fields, which ``toEqual`` compares without the class. Each
 outcome is written as the file grows, so a call that never returns costs only
 the calls after it.
@@ -108,8 +109,26 @@ async function __tandemOutcome(call) {
     }
   }
   const source = __tandemSource(value, 0);
-  if (source === null || source.length > __TANDEM_MAX_SOURCE) return { kind: "opaque", awaited };
+  if (source === null || source.length > __TANDEM_MAX_SOURCE) {
+    const json = awaited ? undefined : __tandemJson(value);
+    return json === undefined ? { kind: "opaque", awaited } : { kind: "json", source: json };
+  }
   return { kind: "value", source, awaited };
+}
+
+// A value with no source form as its JSON text, as a string literal (a luxon DateTime's toJSON
+// is its ISO text; an array of them, theirs): what a test can still compare. Undefined where
+// there is none, or where it says nothing ("{}": an object with no enumerable fields).
+function __tandemJson(v) {
+  try {
+    const text = JSON.stringify(v);
+    if (typeof text !== "string" || text === "{}" || text.length > __TANDEM_MAX_SOURCE) {
+      return undefined;
+    }
+    return JSON.stringify(text);
+  } catch (e) {
+    return undefined;
+  }
 }
 
 const __tandemFound = [];
@@ -127,7 +146,8 @@ async function __tandemTry(fn, index, call) {
 class ProbeOutcome:
     function: str  # the candidate's group
     index: int  # into the probe's candidates
-    kind: str  # value, throws, rejects, opaque, unstable
+    # value, json (a value with no source form, as its JSON), throws, rejects, opaque, unstable
+    kind: str
     source: str = ""  # a value's source text
     awaited: bool = False  # the function returned a promise
     error: str = ""  # a thrown error's class name

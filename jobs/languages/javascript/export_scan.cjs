@@ -3,8 +3,8 @@
 //
 // Run by Node in the sandbox: `node export_scan.cjs REQUEST.json`, where the request is
 // {"typescript": "<folder of the typescript package>", "source": "<abs path>",
-//  "changed": [line, ...], "tests": ["<abs path>", ...]}.
-// It prints one JSON object: {"functions": [...], "members": [...], "expressions": [...],
+//  "changed": [line, ...], "tests": ["<abs path>", ...], "out": "<abs path>" (optional)}.
+// It prints (or writes to `out`) one JSON object: {"functions": [...], "members": [...], "expressions": [...],
 // "problems": [...]}. members: the changed class members ({name, literals}); expressions: what
 // the tests check of them, made self-contained (test_expressions.cjs). Each function:
 // {name, export ("name" | "default"), line, end, async, params: [{name, optional, rest, type,
@@ -21,11 +21,12 @@ const ts = require(request.typescript);
 const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
-const { callers } = require("./inner_callers.cjs")(ts);
+const { callers, reachingMembers } = require("./inner_callers.cjs")(ts);
 const { regexSample } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
+const MAX_MEMBERS = 8; // changed members and those that reach a changed function
 
 function parse(file) {
   const text = fs.readFileSync(file, "utf8");
@@ -275,7 +276,19 @@ function main() {
     name: m.name,
     literals: literalsIn(sf, m.node, changed),
   }));
+  const changedIn = (node) => {
+    const [line, end] = [lineOf(sf, node.getStart()), lineOf(sf, node.getEnd())];
+    return [...changed].some((l) => l >= line && l <= end);
+  };
+  const own = new Set(members.map((m) => m.name));
+  for (const m of reachingMembers(sf, exported(sf), changedIn)) {
+    if (own.has(m.name) || members.length >= MAX_MEMBERS) continue;
+    own.add(m.name);
+    const inner = m.inner.flatMap((node) => literalsIn(sf, node, changed));
+    members.push({ name: m.name, literals: [...new Set(inner)].slice(0, MAX_LITERALS) });
+  }
   const memberNames = new Set(members.map((m) => m.name));
+  const functionNames = new Set(names);
   const expressions = [];
   const counts = new Map();
   for (const test of request.tests) {
@@ -283,7 +296,7 @@ function main() {
     try {
       const tsf = parse(test);
       calls = literalCalls(tsf, names);
-      for (const e of memberNames.size ? expressionsIn(tsf, memberNames, counts) : []) {
+      for (const e of expressionsIn(tsf, memberNames, counts, functionNames)) {
         expressions.push({ ...e, test });
       }
     } catch (error) {
@@ -297,7 +310,10 @@ function main() {
       }
     }
   }
-  process.stdout.write(JSON.stringify({ functions, members, expressions, problems }));
+  // to a file when asked: a sandbox keeps only the end of a long output
+  const found = JSON.stringify({ functions, members, expressions, problems });
+  if (request.out) fs.writeFileSync(request.out, found);
+  else process.stdout.write(found);
 }
 
 main();

@@ -1,7 +1,8 @@
 """The tests the JS/TS characterization engine writes from the probe's outcomes (pure): one
 ``describe`` per changed function or member, one ``it`` per candidate (:mod:`.export_candidates`)
 that behaved the same twice (with the setup its expression needs), asserting what the
-head's code did: ``toEqual`` a value, ``toThrow`` an error's message, ``resolves``/``rejects``
+head's code did: ``toEqual`` a value (or its JSON text, for a value with no source form that has
+one), ``toThrow`` an error's message, ``resolves``/``rejects``
 for a promise. Written in the package's own style (:class:`.suite_layout.TestLayout`): its
 runner, ESM or CommonJS, its globals or imported ones.
 
@@ -54,6 +55,8 @@ def _assertion(outcome: ProbeOutcome, call: str) -> str | None:
         if outcome.awaited:
             return f"await expect({call}).resolves.toEqual({outcome.source});"
         return f"expect({call}).toEqual({outcome.source});"
+    if outcome.kind == "json":
+        return f"expect(JSON.stringify({call})).toEqual({outcome.source});"
     if outcome.kind == "throws":
         return f"expect(() => {call}).toThrow({expected});"
     if outcome.kind == "rejects":

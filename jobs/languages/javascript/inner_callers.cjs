@@ -117,10 +117,56 @@ module.exports = function innerCallers(ts) {
     return out;
   }
 
+  // The class members that reach a changed top-level function or value the module does not
+  // export, without a changed line of their own (luxon's `DateTime#toISO` reaches the changed
+  // `toISOTime`): a test reaches the change through them. [{name, node, inner: [nodes]}]; a
+  // changed class is no such declaration (its changed members are found as they are).
+  function reachingMembers(sf, exportedFunctions, changedIn) {
+    const decls = declarations(sf);
+    const held = exportedFunctions.filter(([, fn]) => changedIn(fn)).map(([, fn]) => fn);
+    const inner = new Map(
+      [...decls].filter(
+        ([, node]) =>
+          changedIn(node) &&
+          !isClass(node) &&
+          !held.some((f) => within(f, node) || within(node, f)),
+      ),
+    );
+    if (!inner.size) return [];
+    // the way to a changed function leads through functions and values, never through a class
+    // (every member of a class would reach what any of its members reaches)
+    const functions = new Map([...decls].filter(([, node]) => !isClass(node)));
+    const out = [];
+    const visit = (node) => {
+      if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) {
+        for (const member of node.members) {
+          if (!member.name || !ts.isIdentifier(member.name) || changedIn(member)) continue;
+          const direct = [...references(member, functions)].filter((n) => inner.has(n));
+          const via = [...reached(member, functions)].filter((n) => inner.has(n));
+          if (via.length) {
+            const nodes = via.map((n) => inner.get(n));
+            out.push({ name: member.name.text, node: member, inner: nodes, direct: direct.length > 0 });
+          }
+        }
+      }
+      ts.forEachChild(node, visit);
+    };
+    visit(sf);
+    // the members that call a changed function themselves first
+    return [...out.filter((m) => m.direct), ...out.filter((m) => !m.direct)];
+  }
+
+  function isClass(node) {
+    return (
+      ts.isClassDeclaration(node) ||
+      (ts.isVariableDeclaration(node) && node.initializer && ts.isClassExpression(node.initializer))
+    );
+  }
+
   // `node` lies inside `outer` (an exported function that holds a changed line already)
   function within(outer, node) {
     return node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
   }
 
-  return { callers };
+  return { callers, reachingMembers };
 };

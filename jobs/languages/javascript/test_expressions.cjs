@@ -9,6 +9,7 @@
 const MAX_EXPRESSIONS = 40; // per changed name
 const MAX_TEXT = 600; // characters of one expression with its rows put in
 const MAX_DEPTH = 2; // helpers that call helpers
+const MAX_STEPS = 8; // statements that build a helper's value
 // Globals an expression may use as they are (a non-deterministic one, `Date.now()`, makes the
 // probe's two calls differ, and the call is dropped there)
 const GLOBALS = new Set([
@@ -19,7 +20,7 @@ const GLOBALS = new Set([
 ]); // prettier-ignore
 
 module.exports = function testExpressions(ts) {
-  const { isLiteral, primitive, unwrap, rowsAround } = require("./literal_rows.cjs")(ts);
+  const { isLiteral, primitive, unwrap, resolve, rowsAround } = require("./literal_rows.cjs")(ts);
 
   function lineOf(sf, pos) {
     return sf.getLineAndCharacterOfPosition(pos).line + 1;
@@ -156,12 +157,41 @@ module.exports = function testExpressions(ts) {
     return null;
   }
 
+  // The statements after a local `const name = …` that build its value before ``use`` sees it
+  // (`map.set("z", 2)`, `obj.a = 1`, `list.push(x)`): a test that fills a Map checks the full
+  // one. Expression statements of its block that call a method of the name or assign to a
+  // property of it.
+  function building(decl, name, use) {
+    const statement = decl.parent && decl.parent.parent;
+    const block = statement && statement.parent;
+    if (!statement || !ts.isVariableStatement(statement) || !block || !block.statements) return [];
+    const steps = [];
+    for (const st of block.statements.slice(block.statements.indexOf(statement) + 1)) {
+      if (st.getStart() <= use.getStart() && use.getEnd() <= st.getEnd()) break;
+      if (st.getStart() > use.getStart()) break;
+      if (!ts.isExpressionStatement(st)) continue;
+      const e = unwrap(st.expression);
+      const onName = (target) =>
+        (ts.isPropertyAccessExpression(target) || ts.isElementAccessExpression(target)) &&
+        ts.isIdentifier(target.expression) &&
+        target.expression.text === name;
+      const isStep =
+        (ts.isCallExpression(e) && onName(e.expression)) ||
+        (ts.isBinaryExpression(e) &&
+          e.operatorToken.kind === ts.SyntaxKind.EqualsToken &&
+          onName(e.left));
+      if (isStep && steps.length < MAX_STEPS) steps.push(e);
+    }
+    return steps;
+  }
+
   // The expression (or helper) as text that runs on its own: {text, imports, helpers}, or null
-  function close(node, row, imports, depth) {
+  function close(node, row, imports, depth, bound = new Set()) {
     const edits = [];
     const needed = new Map();
     const helpers = [];
     for (const [name, uses] of freeNames(node)) {
+      if (bound.has(name)) continue; // the helper's own name, in a statement that builds it
       let value = row.has(name) ? row.get(name) : null;
       if (value === null && imports.has(name)) {
         needed.set(name, imports.get(name));
@@ -178,7 +208,14 @@ module.exports = function testExpressions(ts) {
           if (!sub) return null;
           for (const [k, v] of sub.imports) needed.set(k, v);
           helpers.push(...sub.helpers);
-          helpers.push(ts.isFunctionDeclaration(decl) ? sub.text : `const ${name} = ${sub.text};`);
+          let text = ts.isFunctionDeclaration(decl) ? sub.text : `const ${name} = ${sub.text};`;
+          for (const step of building(decl, name, uses[0])) {
+            const closedStep = close(step, new Map(), imports, depth + 1, new Set([name]));
+            if (!closedStep || closedStep.helpers.length) continue;
+            for (const [k, v] of closedStep.imports) needed.set(k, v);
+            text += `\n${closedStep.text};`;
+          }
+          helpers.push(text);
           continue;
         } else {
           return null;
@@ -199,19 +236,51 @@ module.exports = function testExpressions(ts) {
     return { text, imports: needed, helpers: [...new Set(helpers)] };
   }
 
-  // The changed name an expression calls or reads, if any
-  function mentioned(node, names) {
+  // The changed name an expression calls or reads, if any: a member (``names``) read or called
+  // on anything, an exported function (``functions``) called by its name
+  function mentioned(node, names, functions) {
     let found = null;
     const visit = (n) => {
       if (found) return;
       if (ts.isPropertyAccessExpression(n) && names.has(n.name.text)) found = n.name.text;
-      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression) && names.has(n.expression.text)) {
-        found = n.expression.text;
+      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+        const name = n.expression.text;
+        if (names.has(name) || functions.has(name)) found = name;
       }
       ts.forEachChild(n, visit);
     };
     visit(node);
     return found;
+  }
+
+  // A call of an exported function with literal arguments only: export_scan's literal calls
+  // have it already, as arguments it can vary one at a time
+  function literalCall(node, functions, row) {
+    return (
+      ts.isCallExpression(node) &&
+      ts.isIdentifier(node.expression) &&
+      functions.has(node.expression.text) &&
+      node.arguments.every((a) => {
+        const value = !ts.isSpreadElement(a) && resolve(a, row);
+        return Boolean(value) && isLiteral(value);
+      })
+    );
+  }
+
+  // A closed expression that is itself a call of the group (`f(a, b)`, `x.m(a)`): its callee and
+  // arguments as texts, which the engine recombines with another call's arguments (an option
+  // bag of one test with the receiver of another); null for anything else
+  function callParts(text, group) {
+    const sf = ts.createSourceFile("c.ts", `(${text})`, ts.ScriptTarget.Latest, true);
+    const [statement] = sf.statements;
+    const call = statement && ts.isExpressionStatement(statement) ? unwrap(statement.expression) : null;
+    if (!call || !ts.isCallExpression(call) || call.arguments.some(ts.isSpreadElement)) return null;
+    const callee = call.expression;
+    const name = ts.isIdentifier(callee)
+      ? callee.text
+      : ts.isPropertyAccessExpression(callee) ? callee.name.text : null;
+    if (name !== group) return null;
+    return { callee: callee.getText(), args: call.arguments.map((a) => a.getText()) };
   }
 
   // `() => x` and `() => { return x; }` (what `expect(() => …).toThrow()` checks): x
@@ -243,8 +312,13 @@ module.exports = function testExpressions(ts) {
     return spans;
   }
 
-  // The checked expressions of one test file that reach one of ``names``
-  function expressionsIn(sf, names, counts) {
+  // The checked expressions of one test file that reach one of ``names`` (members) or call one
+  // of ``functions`` (exported functions) other than with literal arguments alone
+  function expressionsIn(sf, names, counts, functions = new Set()) {
+    const isCallOf = (n) =>
+      ts.isCallExpression(n) &&
+      ((ts.isIdentifier(n.expression) && functions.has(n.expression.text)) ||
+        (ts.isPropertyAccessExpression(n.expression) && names.has(n.expression.name.text)));
     const imports = importsOf(sf);
     const out = [];
     const seen = new Set();
@@ -254,10 +328,17 @@ module.exports = function testExpressions(ts) {
         ts.isIdentifier(node.expression) &&
         node.expression.text === "expect" &&
         node.arguments.length > 0;
-      const target = isExpect ? checked(node.arguments[0]) : null;
-      const group = target ? mentioned(target, names) : null;
+      // `const split = i.splitAt(a, b)`, then `expect(split.length)`: a value a test binds to a
+      // call of the group is checked through the name, so the call itself is an expression too
+      const bound =
+        ts.isVariableDeclaration(node) && node.initializer && isCallOf(unwrap(node.initializer))
+          ? unwrap(node.initializer)
+          : null;
+      const target = isExpect ? checked(node.arguments[0]) : bound;
+      const group = target ? mentioned(target, names, functions) : null;
       for (const row of group ? rowsAround(node) : []) {
         if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
+        if (literalCall(target, functions, row)) continue;
         const closed = close(target, row, imports, 0);
         const setup = closed ? closed.helpers.join("\n") : "";
         const key = closed ? `${setup}\n${closed.text}` : null;
@@ -268,6 +349,8 @@ module.exports = function testExpressions(ts) {
           group,
           text: closed.text,
           setup,
+          helpers: closed.helpers,
+          call: callParts(closed.text, group),
           imports: [...closed.imports].map(([name, i]) => ({ name, ...i })),
           literals: [
             ...literalSpans(setup, "setup", ["", ""]),
