@@ -38,15 +38,20 @@ async def test_invalid_config_blocks_the_run_with_an_annotation(harness: Harness
 
 @pytest.mark.slow
 async def test_config_is_read_from_base_not_head(harness: Harness) -> None:
+    harness.github.commit_files(
+        REPO, "main", {".github/tandem.yml": "test_generation:\n  enabled: false\n"}
+    )
     base, head = push_change(
         harness.github,
         "feature",
         {"calc.py": HEAD_SRC, ".github/tandem.yml": "refactoring_review:\n  enabled: false\n"},
     )
     await harness.start("opened", 2, head, base)
-    await harness.completed(head)
-    # the head's file tried to switch the review off; the base has none, so it runs
+    run = await harness.completed(head)
+    # The head's file tried to switch the review off and dropped the base's switch for test
+    # generation: the base's file decides both.
     assert (await harness.results(2, head))["review_refactoring"].details["findings"] >= 1
+    assert "Test generation" not in run["output"]["summary"]
 
 
 @pytest.mark.slow
