@@ -47,6 +47,7 @@ from core.settings import Settings
 from jobs.sandbox import open_sandbox
 from jobs.state import RunStore
 from jobs.worker import build_workers
+from tandem.demo import BASE_FILES, HEAD_FILES
 from tests.fakegithub import FakeGitHub, make_app_key, pull_request_event
 from tests.harness import first_user_text
 from tests.llmserver import ScriptedLLM, Step, finish, tool_call
@@ -54,45 +55,17 @@ from tests.llmserver import ScriptedLLM, Step, finish, tool_call
 REPO = "bench/shapes"
 APP_ID, INSTALLATION = 5, 6
 
-FIXTURE = {
-    "shapes/__init__.py": "",
-    "shapes/geometry.py": """def area(w, h):
-    return w * h
-""",
-    "tests/__init__.py": "",
-    "tests/test_geometry.py": """from shapes.geometry import area
-
-
-def test_area():
-    assert area(2, 3) == 6
-""",
-}
-
-HEAD = """def area(w, h):
-    if w < 0 or h < 0:
-        raise ValueError("negative size")
-    return w * h
-
-
-def perimeter(w, h):
-    if w < 0 or h < 0:
-        raise ValueError("negative size")
-    return 2 * (w + h)
-
-
-def kind(w, h):
-    if w == h:
-        return "square"
-    if w > h:
-        return "wide"
-    return "tall"
-
-
-def scale(w, h, factor):
+# The demo's package and test (not its README); the change is the demo's first three functions
+# and a small `scale` instead of its long `label`.
+FIXTURE = {k: v for k, v in BASE_FILES.items() if k != "README.md"}
+HEAD = (
+    HEAD_FILES["shapes/geometry.py"].split("def label")[0]
+    + """def scale(w, h, factor):
     if factor <= 0:
         raise ValueError("factor must be positive")
     return w * factor, h * factor
 """
+)
 
 GOOD_TEST = """import pytest
 
