@@ -34,6 +34,8 @@ class WorkflowStep:
     commands: list[list[str]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what did not split, a line each
     directory: str | None = None  # its working-directory, when not the root
+    condition: str | None = None  # its `if:`, when it runs only under one
+    name: str = ""  # its `name:`, else its script's first line
 
 
 def read_workflows(files: RepoFiles, refused: list[str]) -> list[WorkflowStep]:
@@ -72,8 +74,30 @@ def _steps(source: str, job: dict[object, object]) -> list[WorkflowStep]:
         directory = step.get("working-directory", default_dir)
         commands, notes = script_commands(script)
         where = directory if isinstance(directory, str) and "${{" not in directory else None
-        found.append(WorkflowStep(source, commands, notes, _relative(where)))
+        condition = step.get("if")
+        label = step.get("name")
+        first = next((line.strip() for line in script.splitlines() if line.strip()), "")
+        found.append(
+            WorkflowStep(
+                source,
+                commands,
+                notes,
+                _relative(where),
+                _condition(condition),
+                (label if isinstance(label, str) else first)[:80],
+            )
+        )
     return found
+
+
+def _condition(condition: object) -> str | None:
+    """A step's ``if:`` as a line, None where it always runs (no ``if:``, ``true``,
+    ``success()``, ``always()``)."""
+    if condition is None or condition is True:
+        return None
+    text = str(condition).strip()
+    bare = _EXPRESSION.sub(lambda m: m.group(1), text).strip()
+    return None if bare in ("success()", "always()", "true") else text[:100]
 
 
 def _relative(directory: str | None) -> str | None:
