@@ -240,3 +240,25 @@ async def test_the_jobs_environment_installs_and_the_baseline_runs(tmp_path: Pat
         assert (await baseline(sandbox, repo)).ok
     finally:
         await sandbox.close()
+
+
+def test_the_workflow_a_pull_request_runs_comes_before_a_releases() -> None:
+    release = (
+        "on:\n  release:\n    types: [created]\njobs:\n  test:\n    steps:\n"
+        "      - run: uv sync\n      - run: uv run pytest\n"
+    )
+    pr = (
+        "on: [push, pull_request]\njobs:\n  test:\n    steps:\n      - run: uv sync\n"
+        "      - run: uv run pytest . --doctest-modules\n"
+    )
+    manual = "on: workflow_dispatch\njobs:\n  t:\n    steps:\n      - run: pytest -k slow\n"
+    files = {
+        ".github/workflows/manual.yml": manual,
+        ".github/workflows/publish.yml": release,
+        ".github/workflows/test.yml": pr,
+    }
+    command = own_command(MemoryFiles(files))
+    assert command is not None and command.source == "`.github/workflows/test.yml` job `test`"
+    assert (command.args, command.paths) == (("--doctest-modules",), (".",))
+    alone = own_command(MemoryFiles({".github/workflows/manual.yml": manual}))
+    assert alone is not None and alone.args == ("-k", "slow")
