@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
+from core.repo_config import Dependencies
+from jobs.dependencies.install_plan import plan_install
 from jobs.dependencies.owncommand import own_command
 from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.dependencies.plan_model import MemoryFiles
 from jobs.dependencies.workflows import script_commands
+from jobs.sandbox import LocalSandbox
+from tests.test_dependencies import GROUPED_PYPROJECT, baseline, install_from_wheels, make_wheel
+from tests.test_testgen import make_repo
 
 CI = """
 name: CI
@@ -91,3 +98,167 @@ def test_the_checkouts_listing_stays_in_the_checkout(tmp_path: Path) -> None:
     files = CheckoutFiles(repo)
     assert files.listing(".github/workflows") == ["ci.yml"]
     assert files.listing("out") == [] and files.listing("nothing") == []
+
+
+INSTALLS = """
+jobs:
+  lint:
+    steps:
+      - run: pip install ruff
+  test:
+    steps:
+      - uses: actions/checkout@v4
+      - name: Install
+        run: |
+          python -m pip install --upgrade pip setuptools wheel
+          python -m pip install -e ".[test]" -r requirements/ci.txt hypothesis
+          pip install ".[${{ matrix.extra }}]" --index-url https://example.org/simple ./vendor
+      - name: Windows
+        if: matrix.os == 'windows-latest'
+        run: pip install pywin32
+      - run: uv sync --group typing
+      - run: python -m pytest tests
+"""
+PYPROJECT = """
+[project]
+name = "p"
+version = "1"
+[project.optional-dependencies]
+test = ["pytest"]
+[dependency-groups]
+dev = ["black"]
+typing = ["mypy"]
+"""
+
+
+def test_the_test_jobs_install_steps_are_the_environment_with_what_was_left_out() -> None:
+    files = {
+        ".github/workflows/ci.yml": INSTALLS,
+        "pyproject.toml": PYPROJECT,
+        "requirements/ci.txt": "coverage\n",
+        "requirements.txt": "docs-only\n",  # the job does not install it, so neither does Tandem
+    }
+    plan = plan_install(MemoryFiles(files), Dependencies())
+    assert plan.describe() == (
+        "`.github/workflows/ci.yml` job `test` (deps `requirements/ci.txt`, hypothesis, mypy, "
+        "black; extras test; groups typing, dev)"
+    )
+    # pip, setuptools and wheel are the installer's; the lint job's ruff is not the test job's
+    assert plan.sources[0].pip_args() == [
+        "-e", ".[test]", "-r", "./requirements/ci.txt", "hypothesis", "mypy", "black",
+    ]  # fmt: skip
+    step = "`.github/workflows/ci.yml` job `test` step 'Install'"
+    assert plan.refused == (
+        f"{step}: '.[{{matrix.extra}}]' is not resolved",
+        f"{step}: --index-url: packages come only from the configured index",
+        f"{step}: './vendor': a local path or archive, not the project at the root",
+        "`.github/workflows/ci.yml` job `test` step 'Windows': runs only if "
+        "matrix.os == 'windows-latest'; its install is left out",
+    )
+    assert plan.runs == ("pytest options from `.github/workflows/ci.yml` job `test`: tests",)
+
+
+def test_tox_comes_first_and_a_job_that_names_nothing_leaves_the_usual_plan() -> None:
+    tox = "[testenv]\ndeps = pytest-mock\ncommands = pytest\n"
+    files = {".github/workflows/ci.yml": INSTALLS, "pyproject.toml": PYPROJECT, "tox.ini": tox}
+    assert plan_install(MemoryFiles(files), Dependencies()).describe() == (
+        "`tox.ini` [testenv] (deps pytest-mock)"
+    )
+    unread = "jobs:\n  t:\n    steps:\n      - run: make deps && pip install -U pip\n" \
+        "      - run: pytest\n"  # fmt: skip
+    files = {".github/workflows/ci.yml": unread, "pyproject.toml": PYPROJECT,
+             "requirements-dev.txt": "coverage\n"}  # fmt: skip
+    plan = plan_install(MemoryFiles(files), Dependencies())
+    assert plan.describe() == (
+        "`pyproject.toml` (extras test; groups dev) and `requirements-dev.txt`"
+    )
+
+
+@pytest.mark.parametrize(
+    ("script", "extras", "requirements", "refused"),
+    [
+        ("uv sync --all-extras --no-dev", ("test", "docs"), (), ()),
+        ("uv sync --all-groups", (), ("black", "mypy"), ()),
+        ("uv sync --only-group lint --group gone", (), ("black", "mypy"), ("'gone': no such",)),
+        ("pip install --group typing -e .[docs] && uv pip install 'attrs>=23' pip",
+         ("docs",), ("attrs>=23", "mypy"), ()),
+        ("pip3 install -rrequirements/ci.txt -c /etc/constraints.txt pytest -X",
+         (), ("pytest",), ("only files inside the repository", "-X: an option")),
+    ],
+)  # fmt: skip
+def test_uv_sync_and_pips_forms(
+    script: str, extras: tuple[str, ...], requirements: tuple[str, ...], refused: tuple[str, ...]
+) -> None:
+    pyproject = PYPROJECT.replace('test = ["pytest"]', 'test = ["pytest"]\ndocs = ["sphinx"]')
+    if "--only-group" in script:
+        lint = 'lint = ["black", {include-group = "typing"}]'
+        pyproject = pyproject.replace('dev = ["black"]', lint)
+    workflow = f"jobs:\n  t:\n    steps:\n      - run: {script}\n      - run: pytest\n"
+    files = {".github/workflows/ci.yml": workflow, "pyproject.toml": pyproject,
+             "requirements/ci.txt": "coverage\n"}  # fmt: skip
+    plan = plan_install(MemoryFiles(files), Dependencies())
+    (source,) = plan.sources[:1]
+    assert source.kind == "workflow" and source.editable
+    assert (source.extras, source.requirements) == (extras, requirements)
+    assert len(plan.refused) == len(refused)
+    for line, why in zip(plan.refused, refused, strict=True):
+        assert why in line, line
+
+
+async def test_the_jobs_environment_installs_and_the_baseline_runs(tmp_path: Path) -> None:
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    for name in ("alpha-lib", "beta-lib"):
+        module = name.replace("-", "_")
+        make_wheel(wheels, name, "1.0", module, f"NAME = {module!r}\n")
+    workflow = (
+        "jobs:\n  test:\n    steps:\n      - run: |\n"
+        "          pip install -e . -r requirements/ci.txt\n"
+        "          pip install beta-lib\n"
+        "      - run: python -m pytest tests\n"
+    )
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": GROUPED_PYPROJECT,  # its dev group is not what the job installs
+            ".github/workflows/ci.yml": workflow,
+            "requirements/ci.txt": "alpha-lib\n",
+            "requirements.txt": "nope-lib\n",  # the job does not use it, so neither does Tandem
+            "grouped.py": "import alpha_lib\nimport beta_lib\n",
+            "tests/test_grouped.py": "import grouped\n\n\ndef test_it():\n"
+            "    assert grouped.beta_lib.NAME == 'beta_lib'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_from_wheels(sandbox, repo, wheels)
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note is not None and outcome.note.startswith(
+            "Dependencies: installed from `.github/workflows/ci.yml` job `test` (deps "
+            "`requirements/ci.txt`, beta-lib) (3 package(s))."
+        ), outcome.note
+        assert (await baseline(sandbox, repo)).ok
+    finally:
+        await sandbox.close()
+
+
+def test_the_workflow_a_pull_request_runs_comes_before_a_releases() -> None:
+    release = (
+        "on:\n  release:\n    types: [created]\njobs:\n  test:\n    steps:\n"
+        "      - run: uv sync\n      - run: uv run pytest\n"
+    )
+    pr = (
+        "on: [push, pull_request]\njobs:\n  test:\n    steps:\n      - run: uv sync\n"
+        "      - run: uv run pytest . --doctest-modules\n"
+    )
+    manual = "on: workflow_dispatch\njobs:\n  t:\n    steps:\n      - run: pytest -k slow\n"
+    files = {
+        ".github/workflows/manual.yml": manual,
+        ".github/workflows/publish.yml": release,
+        ".github/workflows/test.yml": pr,
+    }
+    command = own_command(MemoryFiles(files))
+    assert command is not None and command.source == "`.github/workflows/test.yml` job `test`"
+    assert (command.args, command.paths) == (("--doctest-modules",), (".",))
+    alone = own_command(MemoryFiles({".github/workflows/manual.yml": manual}))
+    assert alone is not None and alone.args == ("-k", "slow")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from jobs.dependencies.owncommand import own_command
 from jobs.dependencies.plan_model import MemoryFiles
 from jobs.languages.python.unittest_runner import own_unittest, run_baseline
 from jobs.sandbox import LocalSandbox
@@ -113,3 +114,49 @@ async def test_a_load_tests_suite_runs_by_its_own_unittest_command(tmp_path: Pat
     assert tests["tests/test_plain.py::TestCalc::test_half"]["lines"] == {"pkg/calc.py": [6]}
     assert tests["tests/test_plain.py::TestCalc::test_wrong"]["passed"] is False
     assert tests["tests/test_cases.py::Case::runTest"]["lines"] == {"pkg/calc.py": [2]}
+
+
+WARNS = """
+import unittest
+import warnings
+
+
+class TestWarns(unittest.TestCase):
+    def test_warns(self):
+        warnings.warn("old", DeprecationWarning)
+
+    def test_quiet(self):
+        pass
+"""
+
+
+async def test_the_interpreters_warning_filters_are_the_unittest_baselines(
+    tmp_path: Path,
+) -> None:
+    workflow = (
+        "jobs:\n  test:\n    steps:\n"
+        "      - run: python -W error -Wignore::ImportWarning -m unittest discover -s tests\n"
+    )
+    command = own_command(MemoryFiles({".github/workflows/ci.yml": workflow}))
+    assert command is not None
+    assert command.warnings == ("-W", "error", "-W", "ignore::ImportWarning")
+    # later pytest runs (candidates, mutants) take them as pytest's own
+    assert command.how == command.warnings
+    assert command.describe() == (
+        "unittest from `.github/workflows/ci.yml` job `test`: python -W error -W "
+        "ignore::ImportWarning discover -s tests"
+    )
+    coverage_run = own_command(MemoryFiles({"tox.ini": "[testenv]\ncommands = python -m "
+                                            "coverage run -m unittest\n"}))  # fmt: skip
+    assert coverage_run is not None and coverage_run.warnings == ()
+    repo = make_repo(tmp_path / "repo", {".github/workflows/ci.yml": workflow,
+                                         "tests/test_warns.py": WARNS})  # fmt: skip
+    sandbox = LocalSandbox()
+    try:
+        run = await run_baseline(sandbox, repo, [], timeout_s=120)
+    finally:
+        await sandbox.close()
+    # as the project's CI runs it: the warning is an error, and coverage's own are not
+    assert run.passed == 1 and run.measured, run.output[-2000:]
+    assert [f.nodeid for f in run.failures] == ["tests.test_warns.TestWarns::test_warns"]
+    assert "DeprecationWarning: old" in run.failures[0].message

@@ -12,9 +12,11 @@ Tandem installs what the repository declares:
   git-versioned project is built as (:mod:`jobs.dependencies.vcsversion`); the plans to try
   when one does not install or run (:mod:`jobs.dependencies.fallbacks`);
 - :mod:`jobs.dependencies.owncommand` (pure): the project's own test command, from its tox
-  env's commands or its nox sessions (:mod:`jobs.dependencies.noxfile`, read with ``ast``),
-  read by :mod:`jobs.dependencies.testcommand` into the options and paths the baseline's
-  pytest takes, or the unittest arguments it runs;
+  env's commands or its nox sessions (:mod:`jobs.dependencies.noxfile`, read with ``ast``), or
+  its CI workflows' steps (:mod:`jobs.dependencies.workflows`), read by
+  :mod:`jobs.dependencies.testcommand` into the options and paths the baseline's pytest takes,
+  or the unittest arguments it runs; where it comes from a workflow, what that job installs
+  (:mod:`jobs.dependencies.workflow_install`) is the environment when no tox env names one;
 - :mod:`jobs.dependencies.policy` (pure): what a requirements file may ask for (only the
   configured package index, only files inside the checkout); a refused file is left out with
   one note line saying which line and why;

@@ -50,7 +50,7 @@ def loosen(plan: InstallPlan, files: RepoFiles) -> InstallPlan | None:
     (a pip-compile lock made for another Python): each lock replaced by the loose ``.in`` file
     it was compiled from, or, without one, left out where the project itself is installed (its
     own extras and groups then say what the tests need). None: nothing to loosen."""
-    has_project = any(s.kind == "project" or (s.kind == "tox" and s.editable) for s in plan.sources)
+    has_project = any(s.builds_project for s in plan.sources)
     said: list[str] = []
 
     def replacement(path: str) -> str | None:
@@ -88,7 +88,7 @@ def loosen(plan: InstallPlan, files: RepoFiles) -> InstallPlan | None:
                 sources.append(source)
             elif instead:
                 sources.append(Source(instead, "requirements"))
-        elif source.kind == "tox" and source.files:
+        elif source.declared and source.files:
             kept: list[tuple[str, str]] = []
             for option, path in source.files:
                 instead = replacement(path) if option == "-r" else None
@@ -110,7 +110,7 @@ def project_alone(plan: InstallPlan, why: str) -> InstallPlan | None:
     dependencies. Root requirements files are often a developer's whole environment (docs,
     benchmarks, a C extension that does not build here) rather than what the tests need, and a
     person would drop them before giving up. None: no project, or no requirements file, to
-    drop. tox's deps are never dropped: they say exactly how the suite runs."""
+    drop. tox's deps and a CI job's are never dropped: they say exactly how the suite runs."""
     if not any(s.kind == "project" for s in plan.sources):
         return None
     dropped = [s.path for s in plan.sources if s.kind == "requirements"]
@@ -173,8 +173,7 @@ def with_extras(
     sources: list[Source] = []
     added: tuple[str, ...] = ()
     for source in plan.sources:
-        editable = source.kind == "project" or (source.kind == "tox" and source.editable)
-        if editable and not added:
+        if source.builds_project and not added:
             added = tuple(e for e in extras if e not in source.extras)
             source = replace(source, extras=(*source.extras, *added))
         sources.append(source)
@@ -247,9 +246,9 @@ def _test_requirements(plan: InstallPlan, files: RepoFiles) -> list[Requirement]
     for source in plan.sources:
         if source.kind == "requirements":
             found.extend(_file_requirements(files, source.path, set())[0])
-        elif source.kind in ("tox", "groups", "project"):
+        elif source.declared or source.kind in ("groups", "project"):
             found.extend(Requirement(r) for r in source.requirements)
-            for option, path in source.files if source.kind == "tox" else ():
+            for option, path in source.files if source.declared else ():
                 found.extend(_file_requirements(files, path, set())[0] if option == "-r" else [])
     return found
 
@@ -274,10 +273,10 @@ def unpinned(plan: InstallPlan, files: RepoFiles, why: str) -> InstallPlan | Non
                     files=tuple(("-e", path) for path in editables),
                 )
             )
-        elif source.kind in ("tox", "groups", "project"):
+        elif source.declared or source.kind in ("groups", "project"):
             included = [
                 r
-                for option, path in (source.files if source.kind == "tox" else ())
+                for option, path in (source.files if source.declared else ())
                 if option == "-r"
                 for r in _file_requirements(files, path, set())[0]
             ]

@@ -4,7 +4,9 @@ install, by :func:`plan_install`.
 With ``test_generation.dependencies.install: auto`` it looks at the repository root. A tox
 configuration whose base test environment names deps or extras comes first and alone: it says
 exactly how the suite runs (:mod:`jobs.dependencies.tox`; the project with tox's extras, tox's
-deps and the requirements files they name). Without one, it finds
+deps and the requirements files they name). Without one, where the project's test command comes
+from its CI workflow, what that job installs before it (:mod:`jobs.dependencies.workflow_install`)
+comes next and alone, built the same way. Without either, it finds
 
 - the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
   ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
@@ -54,7 +56,7 @@ from jobs.dependencies.fallbacks import (
     unpinned,
     with_extras,
 )
-from jobs.dependencies.owncommand import command_of, own_command
+from jobs.dependencies.owncommand import command_and_job, own_command
 from jobs.dependencies.plan_model import NO_INDEX_ARGS, InstallPlan, MemoryFiles, Source
 from jobs.dependencies.policy import (
     RepoFiles,
@@ -67,6 +69,7 @@ from jobs.dependencies.setuppy import SetupPy, read_setup_py
 from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
 from jobs.dependencies.toxfactors import Python
 from jobs.dependencies.vcsversion import pretend_version
+from jobs.dependencies.workflow_install import WorkflowEnv, read_install
 
 __all__ = [
     "NO_INDEX_ARGS",
@@ -119,10 +122,16 @@ def plan_install(
     else:
         project = _project(files, refused)
         tox = read_tox(files, refused, python)
-        command = command_of(tox, files, refused)
+        command, job = command_and_job(tox, files, refused)
+        ci = read_install(job, refused) if tox is None or not tox.installs else None
         if tox is not None and tox.installs:
             # tox says how the suite runs: its environment alone, as tox would make it
             source = _tox_source(files, tox, project, refused)
+            sources.extend([source] if source else [])
+            candidates = []
+        elif ci is not None:
+            # the CI job that runs the tests says what it installs for them: that alone
+            source = _workflow_source(files, ci, project, refused)
             sources.extend([source] if source else [])
             candidates = []
         else:
@@ -170,6 +179,41 @@ def _name(requirement: str) -> str:
         return str(canonicalize_name(Requirement(requirement).name))
     except InvalidRequirement:
         return requirement
+
+
+def _workflow_source(
+    files: RepoFiles, ci: WorkflowEnv, project: Source | None, refused: list[str]
+) -> Source | None:
+    """The CI job's environment, built as tox's is: the project editable (where there is one:
+    its tests must import the checkout, whether the job installs it or runs from the tree) with
+    the extras the job names, its groups, its -r/-c files and its plain requirements."""
+    included: list[tuple[str, str]] = []
+    for option, path in ci.files:
+        problem = check_requirements_file(files, path)
+        if problem is None:
+            included.append((option, path))
+        else:
+            refused.append(problem)
+    editable = project is not None and project.kind == "project"
+    extras = (*ci.extras, *(declared_extras(files) if ci.all_extras else ()))
+    where = f"`{ci.path}` {ci.section}"
+    groups, grouped = _named_groups(
+        files, where, ci.groups, ci.default_groups, refused, every=ci.all_groups
+    )
+    requirements = tuple(dict.fromkeys([*ci.requirements, *grouped]))
+    if not editable and not requirements and not included:
+        return None
+    return Source(
+        ci.path,
+        "workflow",
+        tuple(dict.fromkeys(extras)) if editable else (),
+        groups,
+        requirements=requirements,
+        pretend=project.pretend if editable and project else None,
+        files=tuple(included),
+        section=ci.section,
+        editable=editable,
+    )
 
 
 def _tox_source(
@@ -270,21 +314,37 @@ def _tox_groups(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The groups tox's ``dependency_groups`` names and their requirements, resolved from
     ``pyproject.toml``'s ``[dependency-groups]`` as tox does; a name the table lacks is a note."""
-    if not tox.groups:
+    where = f"`{tox.path}` {tox.section} dependency_groups"
+    return _named_groups(files, where, tox.groups, (), refused)
+
+
+def _named_groups(
+    files: RepoFiles,
+    where: str,
+    named: tuple[str, ...],
+    optional: tuple[str, ...],
+    refused: list[str],
+    *,
+    every: bool = False,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The groups ``named`` (a name the table lacks is a note), ``optional`` (those the table
+    has: uv's default groups) or, with ``every``, all of them, and their requirements,
+    resolved from ``pyproject.toml``'s ``[dependency-groups]``."""
+    if not named and not optional and not every:
         return (), ()
     text = read_noting(files, "pyproject.toml", refused)
     try:
         table = tomllib.loads(text).get("dependency-groups") if text is not None else None
     except tomllib.TOMLDecodeError:
         table = None  # the project planner says so
-    known = {str(canonicalize_name(n)) for n in table} if isinstance(table, dict) else set()
-    for name in tox.groups:
+    names = [n for n in table if isinstance(n, str)] if isinstance(table, dict) else []
+    known = {str(canonicalize_name(n)) for n in names}
+    for name in named:
         if str(canonicalize_name(name)) not in known:
-            refused.append(
-                f"`{tox.path}` {tox.section} dependency_groups {name!r}: no such group in "
-                "`pyproject.toml`"
-            )
-    return _dependency_groups(table, refused, tox.groups)
+            refused.append(f"{where} {name!r}: no such group in `pyproject.toml`")
+    present = tuple(n for n in optional if str(canonicalize_name(n)) in known)
+    wanted = (*named, *present, *(names if every else ()))
+    return _dependency_groups(table, refused, wanted) if wanted else ((), ())
 
 
 def _dependency_groups(

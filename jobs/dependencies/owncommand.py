@@ -20,7 +20,7 @@ from jobs.dependencies.policy import RepoFiles, read_noting
 from jobs.dependencies.testcommand import TestCommand, from_commands, from_words
 from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
 from jobs.dependencies.toxfactors import Python
-from jobs.dependencies.workflows import read_workflows
+from jobs.dependencies.workflows import WorkflowStep, read_workflows
 
 
 def own_command(files: RepoFiles, python: Python = TOOLS_PYTHON) -> TestCommand | None:
@@ -31,11 +31,20 @@ def own_command(files: RepoFiles, python: Python = TOOLS_PYTHON) -> TestCommand 
 
 def command_of(tox: ToxEnv | None, files: RepoFiles, refused: list[str]) -> TestCommand | None:
     """:func:`own_command` for a tox env already read (None: the project has none)."""
+    return command_and_job(tox, files, refused)[0]
+
+
+def command_and_job(
+    tox: ToxEnv | None, files: RepoFiles, refused: list[str]
+) -> tuple[TestCommand | None, list[WorkflowStep]]:
+    """:func:`command_of`, and where the command came from a CI workflow, the steps of its job
+    before the step that runs the tests (where the job installs what they need:
+    :mod:`jobs.dependencies.workflow_install`); none otherwise."""
     if tox is not None and tox.commands:
         where = f"`{tox.path}` {tox.section} commands"
         found = from_commands(list(tox.commands), where, tox.changedir)
         if found is not None:
-            return found
+            return found, []
     text = read_noting(files, NOXFILE, refused)
     if text is not None:
         sessions = read_nox(text, refused)
@@ -44,10 +53,15 @@ def command_of(tox: ToxEnv | None, files: RepoFiles, refused: list[str]) -> Test
         ]
         found = _first(found_all)
         if found is not None or sessions:
-            return found
+            return found, []
     # no tox env or nox session that runs the tests: the CI workflow's step that does
     steps = read_workflows(files, refused)
-    return _first(from_words(s.commands, s.source, s.notes, s.directory) for s in steps)
+    read = [from_words(s.commands, s.source, s.notes, s.directory) for s in steps]
+    found = _first(read)
+    if found is None:
+        return None, []
+    at = next(i for i, c in enumerate(read) if c is found)
+    return found, [s for s in steps[:at] if s.source == steps[at].source]
 
 
 def _first(found: Iterable[TestCommand | None]) -> TestCommand | None:

@@ -39,16 +39,30 @@ class Source:
     # pytest: what the project's pytest configuration needs (jobs.dependencies.pytestconfig)
     # unpinned: a requirements file's requirements, pins dropped (fallbacks.unpinned)
     # tree: the project's declared dependencies without the project (sourcetree)
-    kind: Literal["project", "groups", "requirements", "tox", "pytest", "unpinned", "tree"]
+    # workflow: what the CI workflow's job that runs the tests installs (workflow_install);
+    # it is built like tox's: the project with extras, deps and -r/-c files (:attr:`declared`)
+    kind: Literal[
+        "project", "groups", "requirements", "tox", "workflow", "pytest", "unpinned", "tree"
+    ]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     # The groups' requirements, resolved (includes followed), each as packaging writes it
     requirements: tuple[str, ...] = ()
     pretend: PretendVersion | None = None  # a project whose version comes from git
     files: tuple[tuple[str, str], ...] = ()  # tox: ("-r" or "-c", repository path)
-    section: str = ""  # tox, pytest: where in the file, "[testenv]"
+    section: str = ""  # tox, workflow, pytest: where in the file, "[testenv]", "job `test`"
     why: tuple[str, ...] = ()  # pytest: what each requirement is for
     editable: bool = True  # tox: the project is installed too (no skip_install)
+
+    @property
+    def declared(self) -> bool:
+        """Whether this is an environment a tox env or a CI job declares (tox, workflow)."""
+        return self.kind in ("tox", "workflow")
+
+    @property
+    def builds_project(self) -> bool:
+        """Whether pip installs the project itself (editable) for this source."""
+        return self.kind == "project" or (self.declared and self.editable)
 
     def describe(self) -> str:
         more = []
@@ -62,7 +76,7 @@ class Source:
             return f"`{self.path}` (unpinned)"
         if self.kind == "tree":
             return f"`{self.path}` (its declared dependencies, the project not built)"
-        if self.kind == "tox":
+        if self.declared:
             deps = [*(f"`{f}`" for _, f in self.files), *self.requirements]
             shown = ", ".join(deps[:4]) + (f" and {len(deps) - 4} more" if len(deps) > 4 else "")
             more = [f"deps {shown}"] if deps else []
@@ -78,8 +92,7 @@ class Source:
             return [*(a for option, path in self.files for a in (option, f"./{path}")),
                     *self.requirements]  # fmt: skip
         extras = f"[{','.join(self.extras)}]" if self.extras else ""
-        editable = self.kind == "project" or (self.kind == "tox" and self.editable)
-        args = ["-e", f".{extras}"] if editable else []
+        args = ["-e", f".{extras}"] if self.builds_project else []
         for option, path in self.files:
             args.extend([option, f"./{path}"])
         return [*args, *self.requirements]

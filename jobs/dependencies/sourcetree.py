@@ -80,7 +80,7 @@ def from_source_tree(plan: InstallPlan, files: RepoFiles, why: str) -> InstallPl
     sources: list[Source] = []
     changed = False
     for source in plan.sources:
-        if source.kind == "project" or (source.kind == "tox" and source.editable):
+        if source.builds_project:
             declared = declared_requirements(files, source.extras)
             if declared is None:
                 return None

@@ -95,13 +95,16 @@ class TestCommand:
     args: tuple[str, ...] = ()  # pytest: the options it keeps; unittest: all its arguments
     paths: tuple[str, ...] = ()  # pytest: the test paths it names
     dropped: tuple[str, ...] = ()  # what the baseline leaves out, and why
+    # unittest: the interpreter's warning filters (`python -W error -m unittest`), ("-W", "error")
+    warnings: tuple[str, ...] = ()
 
     @property
     def how(self) -> tuple[str, ...]:
         """pytest: the kept options that decide how the tests import, collect and warn (``-p``,
         ``-W``, ``-c``, ``-o``, ``--import-mode``, ``--rootdir``, ``--strict-markers``, ...),
-        which every pytest run of the project takes; unittest: none."""
-        return self._options(how=True)
+        which every pytest run of the project takes; unittest: its interpreter's ``-W``
+        filters, as pytest's ``-W`` (its candidates and mutants run under pytest)."""
+        return self.warnings if self.runner == "unittest" else self._options(how=True)
 
     @property
     def which(self) -> tuple[str, ...]:
@@ -129,10 +132,11 @@ class TestCommand:
     def describe(self) -> str:
         """One line for the install note: where the options came from and what they are."""
         taken = shlex.join([*self.args, *self.paths]) if self.runner == "pytest" else ""
+        interpreter = f"python {shlex.join(self.warnings)} " if self.warnings else ""
         line = (
             f"pytest options from {self.source}: {taken or 'none'}"
             if self.runner == "pytest"
-            else f"unittest from {self.source}: {shlex.join(self.args) or 'discover'}"
+            else f"unittest from {self.source}: {interpreter}{shlex.join(self.args) or 'discover'}"
         )
         return line + (f" (left out: {'; '.join(self.dropped)})" if self.dropped else "")
 
@@ -187,17 +191,32 @@ def runner_args(words: list[str], module: str) -> list[str] | None:
         return None
     for j in range(i + 1, len(words) - 1):
         if words[j] == "-m" and words[j + 1] in names:
-            return [*_warning_flags(words[i + 1 : j], head, module), *words[j + 2 :]]
+            flags = _warning_flags(words[i + 1 : j], head) if module == "pytest" else []
+            return [*flags, *words[j + 2 :]]
         if words[j] == "-m" and words[j + 1] != "coverage":
             return None  # another module: `python -m pip install pytest`
     return None
 
 
-def _warning_flags(before: list[str], head: str, module: str) -> list[str]:
-    """pytest: the interpreter's ``-W`` filters before ``-m`` (``python -W error -m pytest``),
-    as pytest's own ``-W`` (which every pytest run takes); none for unittest, whose arguments
-    these would not be, or after ``-m coverage``."""
-    if module != "pytest" or not _PYTHON.match(head):
+def interpreter_warnings(words: list[str], module: str) -> list[str]:
+    """The interpreter's ``-W`` filters of a command that runs ``module`` with ``python ... -m
+    module`` (``["-W", "error"]``), none for any other form."""
+    i = 0
+    while i < len(words) and "=" in words[i] and not words[i].startswith("-"):
+        i += 1  # FOO=bar python ...
+    if i >= len(words) or "-m" not in words[i + 1 :]:
+        return []
+    j = words.index("-m", i + 1)
+    if j + 1 >= len(words) or words[j + 1] != module:
+        return []
+    return _warning_flags(words[i + 1 : j], words[i].rsplit("/", 1)[-1])
+
+
+def _warning_flags(before: list[str], head: str) -> list[str]:
+    """The interpreter's ``-W`` filters before ``-m`` (``python -W error -m pytest``): pytest
+    takes them as its own ``-W`` (which every pytest run takes), unittest's interpreter as
+    they are; none after ``-m coverage`` (coverage's interpreter, not the suite's)."""
+    if not _PYTHON.match(head):
         return []
     flags: list[str] = []
     k = 0
@@ -359,7 +378,8 @@ def from_words(
         args = runner_args(words, "unittest")
         if args is not None:
             placed = tuple(place(arg) for arg in args)
-            return TestCommand("unittest", source, placed, (), tuple(dropped))
+            warnings = tuple(interpreter_warnings(words, "unittest"))
+            return TestCommand("unittest", source, placed, (), tuple(dropped), warnings)
     return None
 
 

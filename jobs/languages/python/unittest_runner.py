@@ -1,10 +1,13 @@
 """The baseline by the project's own test command (:mod:`jobs.dependencies.owncommand`: its
-tox env's, else its nox session's). Where that runs pytest, the baseline's pytest takes its
-options and, when Tandem names no test paths, its paths; of those options, the ones that decide
-how the tests import, collect and warn (``-p``, ``-W``, ``-c``, ``-o``, ``--import-mode``, ...)
-every later pytest run of the project takes too, through the launchers. Where it runs the
-suite with ``python -m unittest`` (or ``coverage run ... -m unittest``) and never with
-pytest, the baseline runs it.
+tox env's, else its nox session's, else its CI workflow's). Where that runs pytest, the
+baseline's pytest takes its options and, when Tandem names no test paths, its paths; of those
+options, the ones that decide how the tests import, collect and warn (``-p``, ``-W``, ``-c``,
+``-o``, ``--import-mode``, ...) every later pytest run of the project takes too, through the
+launchers. Where it runs the suite with ``python -m unittest`` (or ``coverage run ... -m
+unittest``) and never with pytest, the baseline runs it.
+
+Its interpreter's warning filters (``python -W error -m unittest``) are its baseline
+interpreter's, and every later pytest run takes them as pytest's ``-W``, as a pytest command's.
 
 pytest collects plain ``TestCase`` classes, but not unittest's ``load_tests`` protocol: a suite
 built by ``load_tests`` (markdown's) is not the suite pytest finds, and pytest can stop at its
@@ -44,6 +47,8 @@ from jobs.sandbox import Sandbox, decisive_line, last_line
 from jobs.sandbox.workdir import MODULES_SUFFIX, RC_FILE, WORK_DIR, copy_script, prepare
 
 LAUNCHER = f"{WORK_DIR}/run_unittest.py"
+# The interpreter's filter for coverage.py's own warnings: the last -W given comes first
+COVERAGE_WARNINGS = "default::coverage.exceptions.CoverageWarning"
 
 
 def own_unittest(files: RepoFiles, python: Python = TOOLS_PYTHON) -> list[str] | None:
@@ -75,7 +80,7 @@ async def run_baseline(
     if command is not None and command.runner == "unittest":
         return await run_unittest(
             sandbox, checkout, list(command.args), tag="baseline", timeout_s=timeout_s,
-            per_test=per_test,
+            per_test=per_test, warnings=list(command.warnings),
         )  # fmt: skip
     args = pytest_arguments(command, paths)
     return await run_pytest(
@@ -106,8 +111,13 @@ async def run_unittest(
     tag: str,
     timeout_s: float,
     per_test: list[str] | None = None,
+    warnings: list[str] | None = None,
 ) -> SuiteRun:
-    """``python -m unittest ARGS`` under coverage.py in the sandbox, read as pytest's run is."""
+    """``python -m unittest ARGS`` under coverage.py in the sandbox, read as pytest's run is;
+    ``warnings``: the interpreter's ``-W`` filters of the project's command (``python -W error
+    -m unittest``), which the launcher's interpreter takes, and after them one that shows
+    coverage.py's own warnings (no data, a module never imported) rather than raising them: the
+    project's command runs without coverage, so they are no error of its suite."""
     prepare(checkout)
     copy_script("run_unittest.py", checkout / LAUNCHER)
     junit, data = f"{WORK_DIR}/{tag}.xml", f"{WORK_DIR}/{tag}.coverage"
@@ -121,8 +131,9 @@ async def run_unittest(
         (checkout / record_spec).write_text(json.dumps(spec), encoding="utf-8")
         recording = ["--per-test", record_spec]
     python = sandbox.python
+    filters = [*warnings, "-W", COVERAGE_WARNINGS] if warnings else []
     command = [
-        python, LAUNCHER, "--junit", junit, "--modules", modules, *recording, "--sysmon",
+        python, *filters, LAUNCHER, "--junit", junit, "--modules", modules, *recording, "--sysmon",
         "--coverage", data, RC_FILE, "--", *args,
     ]  # fmt: skip
     result = await sandbox.run(command, cwd=checkout, timeout_s=timeout_s)
