@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_differential_capture import assert_pins, run_engine
+from tests.differential_support import assert_pins, differential_on_change
 
 SHELF = """def describe(item):
     return f"{item.name}: {len(item)}"
@@ -56,7 +56,7 @@ def test_label():
 async def test_an_object_of_a_class_the_test_module_defines_is_rebuilt_there(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/shelf.py", SHELF, SHELF_HEAD, SHELF_TESTS
     )
     assert outcome.written == ["tests/test_pkg_shelf_differential_tandem.py"], outcome.notes
@@ -68,7 +68,7 @@ async def test_an_object_of_a_class_the_test_module_defines_is_rebuilt_there(
 async def test_a_stateless_test_class_is_rebuilt_with_the_modules_it_imports(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/label.py", LABEL, LABEL_HEAD, LABEL_TESTS
     )
     assert outcome.written == ["tests/test_pkg_label_differential_tandem.py"], outcome.notes
