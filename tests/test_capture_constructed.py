@@ -14,7 +14,7 @@ from pathlib import Path
 
 from jobs.sandbox.workdir import SCRIPTS
 from jobs.testgen.engines import call_capture
-from tests.test_differential_capture import assert_pins, run_engine
+from tests.differential_support import assert_pins, differential_on_change
 
 STORE = """class Store:
     def __init__(self, maxsize):
@@ -57,7 +57,7 @@ class StoreTest(unittest.TestCase):
 async def test_a_receiver_a_fixture_builds_is_rebuilt_from_its_construction(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/store.py", STORE, STORE_HEAD, FIXTURE_TESTS
     )
     assert outcome.written == ["tests/test_pkg_store_differential_tandem.py"], outcome.notes
@@ -67,7 +67,7 @@ async def test_a_receiver_a_fixture_builds_is_rebuilt_from_its_construction(
 
 
 async def test_a_receiver_setup_builds_is_rebuilt_from_its_construction(tmp_path: Path) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/store.py", STORE, STORE_HEAD, SETUP_TESTS
     )
     assert outcome.written == ["tests/test_pkg_store_differential_tandem.py"], outcome.notes
@@ -102,7 +102,7 @@ def test_high(gauge):
 async def test_a_property_of_a_fixtures_object_is_read_not_called(tmp_path: Path) -> None:
     """The getter's own call is written as the attribute it is (`Gauge(3).high`), not as a
     call of its value, which raises alike on both commits."""
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/gauge.py", GAUGE, GAUGE_HEAD, GAUGE_TESTS
     )
     assert outcome.written == ["tests/test_pkg_gauge_differential_tandem.py"], outcome.notes
@@ -198,7 +198,7 @@ def test_room(store):
 async def test_a_receiver_a_parametrize_list_builds_is_rebuilt_from_its_construction(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/store.py", STORE, STORE_HEAD, PARAMETRIZE_TESTS
     )
     assert outcome.written == ["tests/test_pkg_store_differential_tandem.py"], outcome.notes

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.test_differential_capture import assert_pins, run_engine
+from tests.differential_support import assert_pins, differential_on_change
 
 SHELF = """def describe(item):
     return f"{item.name}: {len(item)}"
@@ -52,11 +52,38 @@ def test_label():
     assert label(Loud()).lower() == "abc box"
 """
 
+ORDERS = """def total(order):
+    return sum(line.price for line in order.lines)
+"""
+ORDERS_HEAD = ORDERS.replace("line.price for", "line.price * line.quantity for")
+# Dataclasses whose decorator and field factory come from `from dataclasses import ...`: names
+# of neither the changed module nor the builtins. The test's one quantity is 1, on which both
+# commits agree.
+ORDERS_TESTS = """from dataclasses import dataclass, field
+
+from pkg.orders import total
+
+
+@dataclass
+class Line:
+    price: int
+    quantity: int = 1
+
+
+@dataclass
+class Order:
+    lines: list = field(default_factory=list)
+
+
+def test_total():
+    assert total(Order([Line(3)])) == 3
+"""
+
 
 async def test_an_object_of_a_class_the_test_module_defines_is_rebuilt_there(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/shelf.py", SHELF, SHELF_HEAD, SHELF_TESTS
     )
     assert outcome.written == ["tests/test_pkg_shelf_differential_tandem.py"], outcome.notes
@@ -68,10 +95,26 @@ async def test_an_object_of_a_class_the_test_module_defines_is_rebuilt_there(
 async def test_a_stateless_test_class_is_rebuilt_with_the_modules_it_imports(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/label.py", LABEL, LABEL_HEAD, LABEL_TESTS
     )
     assert outcome.written == ["tests/test_pkg_label_differential_tandem.py"], outcome.notes
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "import string\n" in text, text
     assert "label(Loud()) == 'Abc Box'" in text, text
+
+
+async def test_a_dataclass_of_the_test_module_is_rebuilt_with_its_standard_library_names(
+    tmp_path: Path,
+) -> None:
+    """Its instances rebuild from their repr once the class is defined; the names it imported
+    one by one are spelled as `dataclasses`' attributes, which the generated test imports."""
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/orders.py", ORDERS, ORDERS_HEAD, ORDERS_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_orders_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "import dataclasses\n" in text, text
+    assert "@dataclasses.dataclass\nclass Line:" in text, text
+    assert "lines: list = dataclasses.field(default_factory=list)" in text, text
+    assert "total(Order(lines=[Line(price=3, quantity=" in text, text

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -18,7 +17,7 @@ from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
 from jobs.testgen.base_tree import base_tree
-from jobs.testgen.engines import characterize, differential, input_variants, python_modules
+from jobs.testgen.engines import characterize, differential, input_variants
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
@@ -27,6 +26,7 @@ from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.seeds import Seed
 from jobs.testgen.per_test_selection import Options
 from jobs.testgen.tests_report import render, unkept_result
+from tests.differential_support import assert_pins, run_differential
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -79,22 +79,10 @@ def changed_lines(base: str, head: str) -> set[int]:
     return {i for i, (b, h) in enumerate(pairs, 1) if b != h}
 
 
-async def run_engine(repo: Path, base_sha: str, changed: dict[str, set[int]]) -> Any:
-    return await differential.generate(
-        LocalSandbox(),
-        repo,
-        changed,
-        "tests",
-        base_sha=base_sha,
-        deadline=time.monotonic() + 120,
-        tests=python_modules.test_sources(repo),
-    )
-
-
 async def test_a_comparison_change_gives_a_test_that_fails_on_the_base(tmp_path: Path) -> None:
     head = BASE.replace("n > 10", "n >= 10")
     repo, base_sha = project(tmp_path / "repo", head)
-    outcome = await run_engine(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
+    outcome = await run_differential(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
     assert outcome.written == ["tests/test_pkg_sizes_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     # CrossHair finds n=10, where the two versions part; named after what changed.
@@ -103,14 +91,7 @@ async def test_a_comparison_change_gives_a_test_that_fails_on_the_base(tmp_path:
     )
     assert "classify(3)" not in text  # the docstring's example behaves the same on both
     assert any("base returns 'small', head returns 'big'" in n for n in outcome.notes)
-    pinning = await base_commit.pin_on_base(
-        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
-    )
-    assert pinning.outcomes == {outcome.written[0]: "fails"}
-    on_head = await pytest_runner.run_pytest(
-        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
-    )
-    assert on_head.ok, on_head.output
+    await assert_pins(repo, base_sha, outcome.written)
 
 
 async def test_a_change_with_no_behaviour_difference_gives_no_test(tmp_path: Path) -> None:
@@ -119,7 +100,7 @@ async def test_a_change_with_no_behaviour_difference_gives_no_test(tmp_path: Pat
         "    return words.BIG if 10 < n else words.SMALL\n\n\n",
     )
     repo, base_sha = project(tmp_path / "repo", head)
-    outcome = await run_engine(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
+    outcome = await run_differential(repo, base_sha, {"pkg/sizes.py": changed_lines(BASE, head)})
     assert outcome.written == []
     assert any("behave the same on the" in n for n in outcome.notes), outcome.notes
 
@@ -304,19 +285,12 @@ async def test_calls_the_tests_make_and_their_neighbours_pin_what_no_literal_cal
         {"pkg/__init__.py": "", "pkg/netloc.py": NETLOC, "tests/test_netloc.py": NETLOC_TESTS},
         {"pkg/netloc.py": head},
     )
-    outcome = await run_engine(repo, base_sha, {"pkg/netloc.py": changed_lines(NETLOC, head)})
+    outcome = await run_differential(repo, base_sha, {"pkg/netloc.py": changed_lines(NETLOC, head)})
     assert outcome.written == ["tests/test_pkg_netloc_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     assert "_strip_user('user@@example.com') == 'example.com'" in text, text
     assert "items(" in text, text
-    pinning = await base_commit.pin_on_base(
-        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
-    )
-    assert pinning.outcomes == {outcome.written[0]: "fails"}
-    on_head = await pytest_runner.run_pytest(
-        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
-    )
-    assert on_head.ok, on_head.output
+    await assert_pins(repo, base_sha, outcome.written)
 
 
 TAIL = '''def tail(seq, n):
@@ -350,20 +324,13 @@ async def test_a_change_about_a_lying_len_is_pinned_with_a_sequence_whose_len_li
         {"pkg/chunks.py": head},
     )
     _, added = input_variants.changed_line_numbers(TAIL, head)
-    outcome = await run_engine(repo, base_sha, {"pkg/chunks.py": added})
+    outcome = await run_differential(repo, base_sha, {"pkg/chunks.py": added})
     assert outcome.written == ["tests/test_pkg_chunks_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     assert "class WrongLenList(list):" in text, text
     assert "tail(WrongLenList([1, 2, 3], 1), 2)" in text, text
     assert "pytest.raises(LookupError" in text, text
-    pinning = await base_commit.pin_on_base(
-        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
-    )
-    assert pinning.outcomes == {outcome.written[0]: "fails"}
-    on_head = await pytest_runner.run_pytest(
-        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
-    )
-    assert on_head.ok, on_head.output
+    await assert_pins(repo, base_sha, outcome.written)
 
 
 # Each side creates its own file and waits for the other side's: the call returns only when the

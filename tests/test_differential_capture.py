@@ -6,15 +6,9 @@ git history, its tests run under pytest in the local sandbox."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
-from typing import Any
 
-from jobs.languages.python import base_commit, pytest_runner
-from jobs.sandbox import LocalSandbox
-from jobs.testgen.engines import differential, python_modules
-from jobs.testgen.engines.input_variants import changed_line_numbers
-from tests.test_pinning import two_commits
+from tests.differential_support import assert_pins, differential_on_change
 
 VERSIONS = """class Version:
     def __init__(self, text):
@@ -95,46 +89,12 @@ def test_parse():
 """
 
 
-async def run_engine(
-    tmp_path: Path, path: str, base: str, head: str, tests: str
-) -> tuple[Path, str, Any]:
-    repo, base_sha = two_commits(
-        tmp_path / "repo",
-        {"pkg/__init__.py": "", path: base, "tests/test_it.py": tests},
-        {path: head},
-    )
-    outcome = await differential.generate(
-        LocalSandbox(),
-        repo,
-        {path: changed_line_numbers(base, head)[1]},
-        "tests",
-        base_sha=base_sha,
-        deadline=time.monotonic() + 120,
-        tests=python_modules.test_sources(repo),
-    )
-    return repo, base_sha, outcome
-
-
-async def assert_pins(repo: Path, base_sha: str, written: list[str]) -> str:
-    """The written test passes on the head and fails on the base; its text."""
-    text = (repo / written[0]).read_text()
-    pinning = await base_commit.pin_on_base(
-        LocalSandbox(), repo, base_sha, {written[0]: text}, timeout_s=60
-    )
-    assert pinning.outcomes == {written[0]: "fails"}, text
-    on_head = await pytest_runner.run_pytest(
-        LocalSandbox(), repo, written, tag="head", timeout_s=60, measure=False
-    )
-    assert on_head.ok, on_head.output
-    return text
-
-
 async def test_a_late_call_that_mentions_the_changes_attribute_is_captured_and_pins(
     tmp_path: Path,
 ) -> None:
     """`version.local` is on the changed line: the fifty-first call, the only one whose
     argument mentions `local`, is written down although the first fifty fill the usual cap."""
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/versions.py", VERSIONS, VERSIONS_HEAD, VERSIONS_TESTS
     )
     assert outcome.written == ["tests/test_pkg_versions_differential_tandem.py"], outcome.notes
@@ -148,7 +108,7 @@ async def test_a_function_handed_in_is_replaced_by_callbacks_returning_the_check
 ) -> None:
     """`parse_float=float` is written by its name; a callback returning `{}` (a type the new
     `isinstance` names) is where head raises and base did not."""
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/parser.py", PARSER, PARSER_HEAD, PARSER_TESTS
     )
     assert outcome.written == ["tests/test_pkg_parser_differential_tandem.py"], outcome.notes
@@ -196,7 +156,7 @@ def test_charset():
 async def test_a_method_reached_through_a_descriptor_is_replayed_from_the_tests_expression(
     tmp_path: Path,
 ) -> None:
-    repo, base_sha, outcome = await run_engine(
+    repo, base_sha, outcome = await differential_on_change(
         tmp_path, "pkg/fields.py", FIELDS, FIELDS_HEAD, FIELDS_TESTS
     )
     assert outcome.written == ["tests/test_pkg_fields_differential_tandem.py"], outcome.notes
@@ -264,7 +224,9 @@ async def test_a_late_call_that_runs_new_lines_of_the_file_is_captured_and_pins(
     that runs a line no call written down before ran is written down beyond the cap, and its
     neighbours (the callback returning `{}`, the type the new `isinstance` checks, first) are
     tried before those of the forty alike calls."""
-    repo, base_sha, outcome = await run_engine(tmp_path, "pkg/docs.py", DOCS, DOCS_HEAD, DOCS_TESTS)
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/docs.py", DOCS, DOCS_HEAD, DOCS_TESTS
+    )
     assert outcome.written == ["tests/test_pkg_docs_differential_tandem.py"], outcome.notes
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "'x=1.5'" in text, text

@@ -5,13 +5,11 @@ with a real git history and pytest in the local sandbox."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
-from jobs.languages.python import base_commit, pytest_runner
-from jobs.sandbox import LocalSandbox
-from jobs.testgen.engines import differential, input_variants, python_modules
+from jobs.testgen.engines import input_variants
 from jobs.testgen.engines.differential_targets import plan
+from tests.differential_support import assert_pins, run_differential
 from tests.test_pinning import two_commits
 
 BASE = '''from functools import wraps
@@ -94,24 +92,9 @@ async def test_an_exact_type_check_in_a_wrapper_is_pinned_with_a_subclass(
         {"pkg/boxes.py": HEAD},
     )
     _, added = input_variants.changed_line_numbers(BASE, HEAD)
-    outcome = await differential.generate(
-        LocalSandbox(),
-        repo,
-        {"pkg/boxes.py": added},
-        "tests",
-        base_sha=base_sha,
-        deadline=time.monotonic() + 120,
-        tests=python_modules.test_sources(repo),
-    )
+    outcome = await run_differential(repo, base_sha, {"pkg/boxes.py": added})
     assert outcome.written == ["tests/test_pkg_boxes_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     assert "class BoxSubclass(Box):" in text, text
     assert "BoxSubclass(1).__eq__(Box(1)) is NotImplemented" in text, text
-    pinning = await base_commit.pin_on_base(
-        LocalSandbox(), repo, base_sha, {outcome.written[0]: text}, timeout_s=60
-    )
-    assert pinning.outcomes == {outcome.written[0]: "fails"}
-    on_head = await pytest_runner.run_pytest(
-        LocalSandbox(), repo, outcome.written, tag="head", timeout_s=60, measure=False
-    )
-    assert on_head.ok, on_head.output
+    await assert_pins(repo, base_sha, outcome.written)

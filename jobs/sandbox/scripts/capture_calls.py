@@ -28,11 +28,14 @@ marked ``"novel": true`` (the document with a float in it, after forty without o
 are watched with ``sys.monitoring``'s LINE events, each line switched off once a written call has
 run it, so only the new lines cost anything.
 
+pytest takes the arguments every launcher adds (the project's own options, ``--no-cov``, ``-n
+0``: ``tandem_pytest_plugins.py`` in the work dir, at the job's ``plugins`` path).
+
 JOB is JSON: ``{"root", "module", "path", "targets": [qualname…], "tests": [path…],
-"max_per_target", "max_relevant", "tokens": [str…], "max_value_chars"}``. OUTPUT gets one JSON
-line per distinct call: ``{"qualname": target, "call": expression, "entry": bool}``, and
-``"novel": true`` on the calls that ran new lines (such a call may also have a plain line of its
-own, written when it started). Imports nothing of Tandem's.
+"max_per_target", "max_relevant", "tokens": [str…], "max_value_chars", "plugins"}``. OUTPUT
+gets one JSON line per distinct call: ``{"qualname": target, "call": expression, "entry":
+bool}``, and ``"novel": true`` on the calls that ran new lines (such a call may also have a
+plain line of its own, written when it started). Imports nothing of Tandem's.
 """
 
 from __future__ import annotations
@@ -51,6 +54,7 @@ from capture_codes import codes_in as _codes_in
 from capture_defined import TestClasses
 from capture_expression import DATA_TYPES as _DATA_TYPES
 from capture_expression import TestExpression
+from capture_launch import Plugin, launcher_args
 
 TOOL_ID = 4  # sys.monitoring's free ids are 0-5; coverage takes 1 (it is not running here)
 # Once every quota is used, the run still goes on while calls keep reaching new lines: it stops
@@ -409,25 +413,6 @@ def _is_property(cls: type, name: str) -> bool:
         return False
 
 
-class Plugin:
-    def __init__(self, capture: Capture) -> None:
-        self.capture = capture
-
-    def pytest_sessionstart(self, session: object) -> None:
-        # Before collection imports the test modules: what they build as they load is noted.
-        self.capture.watch_constructions()
-
-    def pytest_collection_finish(self, session: object) -> None:
-        # After collection: the tests' imports have loaded the changed module, from the checkout.
-        self.capture.watch()
-
-    def pytest_runtest_logfinish(self, nodeid: str, location: object) -> None:
-        if self.capture.saturated():
-            import pytest
-
-            pytest.exit("every changed function's calls are written down", returncode=0)
-
-
 def main() -> None:
     job_path, output_path = sys.argv[1:3]
     with open(job_path, encoding="utf-8") as f:
@@ -438,9 +423,10 @@ def main() -> None:
     sys.path.insert(0, root)
     import pytest
 
+    extra = launcher_args(job.get("plugins"))
     with open(output_path, "w", encoding="utf-8") as out:
         capture = Capture(job, out)
-        args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly"]
+        args = ["-q", "-p", "no:cacheprovider", "-p", "no:randomly", *extra]
         args += ["--continue-on-collection-errors", *job["tests"]]
         code = pytest.main(args, plugins=[Plugin(capture)])
     sys.exit(0 if int(code) in (0, 1, 5) else int(code))

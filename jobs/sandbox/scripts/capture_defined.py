@@ -8,7 +8,9 @@ module's own class. Such a value's class exists only in the test module, so the 
 rebuild in the module's namespace and was lost. Here each top-level class of the test files
 that ran is read back from its source; where every name that source uses is a builtin, a name
 the changed module holds (the same object), or a standard-library module the test imported, the
-class is usable: the capture resolves its name, writes its instances from their repr or from the
+class is usable (a name imported from a standard-library module of :data:`CONSTRUCTORS`, as
+``from dataclasses import dataclass``, too: spelled as that module's attribute), and the
+capture resolves its name, writes its instances from their repr or from the
 construction it watched (``capture_built.py``), and says which classes a call uses, with their
 sources, so that the probe and the generated test define them in turn. Imports nothing of
 Tandem's.
@@ -26,6 +28,22 @@ from types import CodeType, ModuleType
 from typing import Any
 
 MAX_SOURCE_CHARS = 3000  # a longer class is not a small input
+# Standard-library modules whose names a test class may use as imported one by one (``from
+# dataclasses import dataclass, field``): decorators, bases and value types whose objects
+# rebuild from their repr or fields. The class's source then spells them as the module's
+# attribute, so that the probe and the generated test need only ``import dataclasses``.
+# (``collections.abc`` is not among them: ``import collections`` does not bind its ``abc``.)
+CONSTRUCTORS = (
+    "dataclasses",
+    "enum",
+    "collections",
+    "datetime",
+    "decimal",
+    "fractions",
+    "pathlib",
+    "typing",
+    "functools",
+)
 
 
 class TestClasses:
@@ -112,17 +130,51 @@ def describe(cls: type, test_module: ModuleType, module: ModuleType) -> dict[str
     ):
         return None
     needs = []
+    qualified: dict[str, str] = {}  # a name imported from the standard library -> module.name
     for name in sorted(free_names(tree) - {cls.__name__}):
         value = vars(test_module).get(name)
+        home = stdlib_home(name, value)
         if name in vars(module) and vars(module)[name] is value:
             needs.append([name, "module"])
         elif isinstance(value, ModuleType) and value.__name__ == name:
             if name not in sys.stdlib_module_names:
                 return None
             needs.append([name, "stdlib"])
+        elif home is not None:
+            qualified[name] = f"{home}.{name}"
+            if [home, "stdlib"] not in needs:
+                needs.append([home, "stdlib"])
         else:  # a fixture, a helper of the test module, pytest: not ours to rebuild
             return None
-    return {"name": cls.__name__, "source": source, "needs": needs}
+    source = qualify(source, tree, qualified) if qualified else source
+    return {"name": cls.__name__, "source": source, "needs": sorted(needs)}
+
+
+def stdlib_home(name: str, value: object) -> str | None:
+    """The module of :data:`CONSTRUCTORS` that holds `value` as `name` (``dataclass`` of
+    ``from dataclasses import dataclass``); None for any other value."""
+    if value is None or isinstance(value, ModuleType):
+        return None
+    for home in CONSTRUCTORS:
+        held = sys.modules.get(home)
+        if held is not None and getattr(held, name, None) is value:
+            return home
+    return None
+
+
+def qualify(source: str, tree: ast.AST, names: dict[str, str]) -> str:
+    """`source` with each read of a name of `names` spelled as its module's attribute
+    (``@dataclass`` → ``@dataclasses.dataclass``), the rest of the text as it was."""
+    lines = source.splitlines(keepends=True)
+    spots = sorted(
+        (node.lineno, node.col_offset, node.end_col_offset or node.col_offset, names[node.id])
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and node.id in names
+    )
+    for line, start, end, text in reversed(spots):  # offsets are in the line's UTF-8 bytes
+        data = lines[line - 1].encode("utf-8")
+        lines[line - 1] = (data[:start] + text.encode("utf-8") + data[end:]).decode("utf-8")
+    return "".join(lines)
 
 
 def free_names(tree: ast.AST) -> set[str]:

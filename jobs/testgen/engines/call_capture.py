@@ -21,13 +21,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from jobs.sandbox import Sandbox
-from jobs.sandbox.workdir import copy_script, write_fresh
+from jobs.sandbox.workdir import PLUGINS_COPY, WORK_DIR, copy_script, prepare, write_fresh
 from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.seeds import Seed
 
 SCRIPT = "capture_calls.py"
 # Imported by the script, from the folder it is copied to.
-HELPERS = ("capture_expression.py", "capture_built.py", "capture_codes.py", "capture_defined.py")
+HELPERS = (
+    "capture_expression.py",
+    "capture_built.py",
+    "capture_codes.py",
+    "capture_defined.py",
+    "capture_launch.py",
+)
 MAX_TEST_FILES = 20
 MAX_PER_TARGET = 40
 MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
@@ -134,6 +140,8 @@ class CaptureJob:
     targets: list[str]
     tests: list[str]
     tokens: tuple[str, ...] = ()
+    # The launchers' pytest arguments (the project's own options among them), from the work dir.
+    plugins: str = f"{WORK_DIR}/{PLUGINS_COPY}"
 
     def as_json(self) -> str:
         return json.dumps(
@@ -146,6 +154,7 @@ class CaptureJob:
                 "max_per_target": MAX_PER_TARGET,
                 "max_relevant": MAX_RELEVANT,
                 "tokens": list(self.tokens),
+                "plugins": self.plugins,
             }
         )
 
@@ -157,6 +166,7 @@ async def capture(
     remaining = min(MAX_RUN_S, deadline - time.monotonic())
     if not job.tests or not job.targets or remaining < 5:
         return Captured()
+    prepare(checkout)  # the launchers' plugins module, which the script takes its arguments from
     folder = checkout / scratch
     copy_script(SCRIPT, folder / "capture.py")
     for helper in HELPERS:

@@ -5,7 +5,7 @@ changed module-level name through the callables that use it."""
 from __future__ import annotations
 
 import ast
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -102,46 +102,42 @@ def _assigned_at(source: str, lines: set[int]) -> list[str]:
     return names
 
 
+def _qualified_functions(
+    tree: ast.AST, prefix: str = ""
+) -> Iterator[tuple[str, ast.FunctionDef | ast.AsyncFunctionDef]]:
+    """The top-level functions and methods (of classes at any depth) under `tree`, each with its
+    qualified name; a function's own nested functions are not among them."""
+    for child in ast.iter_child_nodes(tree):
+        if isinstance(child, ast.ClassDef):
+            yield from _qualified_functions(child, f"{prefix}{child.name}.")
+        elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+            yield prefix + child.name, child
+
+
 def _decorated_by(source: str, name: str) -> list[str]:
     """Qualified names of the top-level functions and methods decorated with the top-level
     function `name` (``@name`` or ``@name(...)``)."""
     if "." in name:
         return []
-    tree = ast.parse(source)
     found: list[str] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                for decorator in child.decorator_list:
-                    called = decorator.func if isinstance(decorator, ast.Call) else decorator
-                    if isinstance(called, ast.Name) and called.id == name:
-                        found.append(prefix + child.name)
-                        break
-
-    visit(tree, "")
+    for qualname, function in _qualified_functions(ast.parse(source)):
+        for decorator in function.decorator_list:
+            called = decorator.func if isinstance(decorator, ast.Call) else decorator
+            if isinstance(called, ast.Name) and called.id == name:
+                found.append(qualname)
+                break
     return found
 
 
 def _callers(source: str, name: str) -> list[str]:
     """Qualified names of the top-level functions and methods whose body uses `name`."""
-    tree = ast.parse(source)
     found: list[str] = []
-
-    def visit(node: ast.AST, prefix: str) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.ClassDef):
-                visit(child, f"{prefix}{child.name}.")
-            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
-                used = {
-                    n.id if isinstance(n, ast.Name) else n.attr
-                    for n in ast.walk(child)
-                    if isinstance(n, ast.Name | ast.Attribute)
-                }
-                if name in used and child.name != name:
-                    found.append(prefix + child.name)
-
-    visit(tree, "")
+    for qualname, function in _qualified_functions(ast.parse(source)):
+        used = {
+            n.id if isinstance(n, ast.Name) else n.attr
+            for n in ast.walk(function)
+            if isinstance(n, ast.Name | ast.Attribute)
+        }
+        if name in used and function.name != name:
+            found.append(qualname)
     return found
