@@ -1,0 +1,164 @@
+"""Many mutants in one runner process (:mod:`jobs.languages.javascript.mutant_schemata`): the
+copies' names and first line, and reading a batch's run as one run per mutant (pure); then a
+real tiny vitest package whose mutants get the same outcome batched as in a process each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobs.languages.javascript import javascript_runs
+from jobs.languages.javascript.js_mutants import run_mutants
+from jobs.languages.javascript.mutant_schemata import (
+    BatchFailed,
+    Planned,
+    copy_path,
+    split_results,
+    switched_test,
+)
+from jobs.languages.javascript.package_job import FilesRun
+from jobs.languages.javascript.run_results import Outcome, RunResults
+from jobs.languages.javascript.toolchain import Node
+from jobs.sandbox.local_sandbox import LocalSandbox
+from jobs.sandbox.sandbox_protocol import CommandResult
+from jobs.testgen.proof.measure import TestFiles
+from tests.js_support import node_or_skip, npm_install
+from tests.test_js_mutants import mutant
+from tests.test_js_runs import locked_project
+
+
+def test_a_copy_sits_beside_its_test_file_with_the_tag_before_its_first_dot() -> None:
+    assert copy_path("test/a.test.ts", 3) == "test/a.tandem-m3.test.ts"
+    assert copy_path("index.spec.js", 12) == "index.tandem-m12.spec.js"
+    assert copy_path("__tests__/a", 1) == "__tests__/a.tandem-m1"
+
+
+def test_the_switch_is_set_on_the_first_line_after_a_directive_or_shebang() -> None:
+    setter = 'Reflect.set(globalThis, "__tandemMutant", 4);'
+    assert switched_test('import "x";\ntest();\n', 4) == f'{setter} import "x";\ntest();\n'
+    strict = switched_test('"use strict";\nrequire("x");\n', 4)
+    assert strict == f'"use strict"; {setter}\nrequire("x");\n'
+    assert switched_test("#!/usr/bin/env node\nrun();\n", 4) == (
+        f"#!/usr/bin/env node\n{setter} run();\n"
+    )
+
+
+def batch_run(tests: dict[str, str], unloaded: dict[str, str] | None = None) -> FilesRun:
+    results = RunResults({t: Outcome(s) for t, s in tests.items()}, unloaded or {})
+    return FilesRun(
+        CommandResult(returncode=1, output="", duration_s=1.0, timed_out=False), results
+    )
+
+
+ONE = Planned(mutant(id="m1"), 1, ("t/a.test.ts",))
+TWO = Planned(mutant(id="m2"), 2, ("t/a.test.ts",))
+
+
+def test_a_copys_failing_test_that_passed_in_the_control_counts_for_its_mutant_alone() -> None:
+    run = batch_run(
+        {
+            "t/a.test.ts > x": "pass",
+            "t/a.test.ts > flaky": "fail",  # failed with no mutant on: kills nothing
+            "t/a.tandem-m1.test.ts > x": "fail",
+            "t/a.tandem-m1.test.ts > flaky": "fail",
+            "t/a.tandem-m2.test.ts > x": "pass",
+            "t/a.tandem-m2.test.ts > flaky": "fail",
+        }
+    )
+    found = split_results(run, [ONE, TWO], frozenset({"t/a.test.ts > x"}))
+    assert not isinstance(found, BatchFailed)
+    first, second = found["m1"].results, found["m2"].results
+    assert isinstance(first, RunResults) and isinstance(second, RunResults)
+    assert {t: o.status for t, o in first.tests.items()} == {
+        "t/a.test.ts > x": "fail",
+        "t/a.test.ts > flaky": "skip",
+    }
+    assert {t: o.status for t, o in second.tests.items()} == {
+        "t/a.test.ts > x": "pass",
+        "t/a.test.ts > flaky": "skip",
+    }
+
+
+def test_a_copy_that_did_not_load_is_its_mutants_own_outcome() -> None:
+    run = batch_run(
+        {"t/a.test.ts > x": "pass", "t/a.tandem-m2.test.ts > x": "pass"},
+        unloaded={"t/a.tandem-m1.test.ts": "SyntaxError"},
+    )
+    found = split_results(run, [ONE, TWO], frozenset({"t/a.test.ts > x"}))
+    assert not isinstance(found, BatchFailed)
+    first = found["m1"].results
+    assert isinstance(first, RunResults)
+    assert first.tests == {} and first.unloaded == {"t/a.test.ts": "SyntaxError"}
+
+
+def test_a_schema_that_changes_the_control_or_copies_not_collected_fail_the_batch() -> None:
+    passed = frozenset({"t/a.test.ts > x"})
+    changed = batch_run({"t/a.test.ts > x": "fail", "t/a.tandem-m1.test.ts > x": "fail"})
+    assert split_results(changed, [ONE], passed) == BatchFailed(
+        "with no mutant on, the schema changed `t/a.test.ts > x`", fatal=True
+    )
+    uncollected = batch_run({"t/a.test.ts > x": "pass"})
+    assert split_results(uncollected, [ONE], passed) == BatchFailed(
+        "the runner did not collect `t/a.tandem-m1.test.ts`", fatal=True
+    )
+
+
+SOURCE = """\
+export function grade(n: number): string {
+  if (n < 0) throw new Error("negative");
+  const tens = Math.floor(n / 10);
+  return tens > 8 ? "A" : tens > 6 ? "B" : "C";
+}
+export function label(n: number): string {
+  return `${grade(n)}:${n}`;
+}
+"""
+TEST = """\
+import { expect, test } from "vitest";
+import { grade, label } from "../src/grade";
+
+test("grades", () => {
+  expect(grade(95)).toBe("A");
+  expect(grade(10)).toBe("C");
+});
+test("labels", () => {
+  expect(label(75)).toMatch(/:75$/);
+});
+test("throws", () => {
+  expect(() => grade(-1)).toThrow();
+});
+"""
+
+
+@pytest.fixture(scope="module")
+def node() -> Node:
+    return node_or_skip()
+
+
+@pytest.mark.slow
+async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
+    node: Node, tmp_path: Path
+) -> None:
+    files = {"src/grade.ts": SOURCE.replace("8", "7"), "test/grade.test.ts": TEST}
+    checkout, _ = await locked_project(node, tmp_path, files, {"src/grade.ts": SOURCE})
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, checkout)
+    changed = {"src/grade.ts": {2, 3, 4, 7}}
+    assert await javascript_runs.prepare_coverage(sandbox, checkout, sorted(changed)) is None
+    await javascript_runs.run_suite(sandbox, checkout, changed, timeout_s=300)
+
+    found = {}
+    for batched in (False, True):
+        measured = await run_mutants(
+            sandbox, checkout, changed, TestFiles(), timeout_s=600, batched=batched
+        )
+        assert measured.problem is None and measured.cut == 0
+        found[batched] = {o.mutant.id: (o.status, o.by) for o in measured.score.outcomes}
+        notes = measured.score.notes
+    assert not [n for n in notes if "a batch of mutants" in n], notes
+    assert found[True] == found[False]
+    statuses = [status for status, _ in found[True].values()]
+    assert statuses.count("killed") >= 5 and "survived" in statuses
+    assert (checkout / "src/grade.ts").read_text() == SOURCE
+    assert not list(checkout.rglob("*.tandem-m*"))
