@@ -4,6 +4,7 @@ real tiny vitest package whose mutants get the same outcome batched as in a proc
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ from jobs.sandbox.sandbox_protocol import CommandResult
 from jobs.testgen.proof.measure import TestFiles
 from tests.js_support import node_or_skip, npm_install
 from tests.test_js_mutants import mutant
-from tests.test_js_runs import locked_project
+from tests.test_js_runs import PROJECTS
 
 
 def test_a_copy_sits_beside_its_test_file_with_the_tag_before_its_first_dot() -> None:
@@ -136,22 +137,44 @@ def node() -> Node:
     return node_or_skip()
 
 
+JEST_SOURCE = (
+    SOURCE.replace("export function", "function").replace(": number", "").replace(": string", "")
+    + "module.exports = { grade, label };\n"
+)
+JEST_TEST = TEST.replace('import { expect, test } from "vitest";\n', "").replace(
+    'import { grade, label } from "../src/grade";',
+    'const { grade, label } = require("../src/grade");',
+)
+FILES = {
+    "vitest": ("src/grade.ts", SOURCE, "test/grade.test.ts", TEST),
+    "jest": ("src/grade.js", JEST_SOURCE, "test/grade.test.js", JEST_TEST),
+}
+
+
 @pytest.mark.slow
+@pytest.mark.parametrize("runner", ["vitest", "jest"])
 async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
-    node: Node, tmp_path: Path
+    node: Node, tmp_path: Path, runner: str
 ) -> None:
-    files = {"src/grade.ts": SOURCE.replace("8", "7"), "test/grade.test.ts": TEST}
-    checkout, _ = await locked_project(node, tmp_path, files, {"src/grade.ts": SOURCE})
+    source, text, test, test_text = FILES[runner]
+    manifest = {"name": "tiny", "private": True, **PROJECTS[runner].manifest}
+    for path, content in {
+        source: text,
+        test: test_text,
+        "package.json": json.dumps(manifest),
+    }.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(content)
     sandbox = LocalSandbox()
-    await npm_install(sandbox, node, checkout)
-    changed = {"src/grade.ts": {2, 3, 4, 7}}
-    assert await javascript_runs.prepare_coverage(sandbox, checkout, sorted(changed)) is None
-    await javascript_runs.run_suite(sandbox, checkout, changed, timeout_s=300)
+    await npm_install(sandbox, node, tmp_path)
+    changed = {source: {2, 3, 4, 7}}
+    assert await javascript_runs.prepare_coverage(sandbox, tmp_path, sorted(changed)) is None
+    await javascript_runs.run_suite(sandbox, tmp_path, changed, timeout_s=300)
 
     found = {}
     for batched in (False, True):
         measured = await run_mutants(
-            sandbox, checkout, changed, TestFiles(), timeout_s=600, batched=batched
+            sandbox, tmp_path, changed, TestFiles(), timeout_s=600, batched=batched
         )
         assert measured.problem is None and measured.cut == 0
         found[batched] = {o.mutant.id: (o.status, o.by) for o in measured.score.outcomes}
@@ -160,5 +183,5 @@ async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
     assert found[True] == found[False]
     statuses = [status for status, _ in found[True].values()]
     assert statuses.count("killed") >= 5 and "survived" in statuses
-    assert (checkout / "src/grade.ts").read_text() == SOURCE
-    assert not list(checkout.rglob("*.tandem-m*"))
+    assert (tmp_path / source).read_text() == text
+    assert not list((tmp_path / "test").rglob("*.tandem-m*"))
