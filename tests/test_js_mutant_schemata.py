@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript import javascript_runs
-from jobs.languages.javascript.js_mutants import run_mutants
+from jobs.languages.javascript.js_mutants import read_record, run_mutants
 from jobs.languages.javascript.mutant_schemata import (
     BatchFailed,
     Planned,
     copy_path,
+    snapshot_path,
     split_results,
     switched_test,
 )
@@ -129,7 +130,16 @@ test("labels", () => {
 test("throws", () => {
   expect(() => grade(-1)).toThrow();
 });
+test("snap", () => {
+  expect(label(42)).toMatchSnapshot();
+});
 """
+# The runners' snapshot of "snap": with CI set, a copy without it would fail
+SNAPSHOTS = {
+    "vitest": "// Vitest Snapshot v1, https://vitest.dev/guide/snapshot.html\n",
+    "jest": "// Jest Snapshot v1, https://jestjs.io/docs/snapshot-testing\n",
+}
+SNAPSHOT = '\nexports[`snap 1`] = `"C:42"`;\n'
 
 
 @pytest.fixture(scope="module")
@@ -165,6 +175,9 @@ async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
     }.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(content)
+    snapshots = tmp_path / snapshot_path(test)
+    snapshots.parent.mkdir()
+    snapshots.write_text(SNAPSHOTS[runner] + SNAPSHOT)
     sandbox = LocalSandbox()
     await npm_install(sandbox, node, tmp_path)
     changed = {source: {2, 3, 4, 7}}
@@ -184,4 +197,6 @@ async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
     statuses = [status for status, _ in found[True].values()]
     assert statuses.count("killed") >= 5 and "survived" in statuses
     assert (tmp_path / source).read_text() == text
-    assert not list((tmp_path / "test").rglob("*.tandem-m*"))
+    assert not list((tmp_path / "test").rglob("*.tandem-m*"))  # nor their snapshots
+    record = read_record(tmp_path / javascript_runs.test_lines_record(javascript_runs.BASELINE))
+    assert f"{test} > snap" in record.passed

@@ -91,6 +91,12 @@ def copy_path(test_file: str, switch: int) -> str:
     return f"{folder}{slash}{copy}"
 
 
+def snapshot_path(test_file: str) -> str:
+    """Where vitest and jest keep a test file's snapshots by default."""
+    folder, slash, name = test_file.rpartition("/")
+    return f"{folder}{slash}__snapshots__/{name}.snap"
+
+
 def switched_test(text: str, switch: int) -> str:
     """The test file's text with the switch set as its body starts, on its first line (its
     line numbers stay); ``Reflect.set`` type-checks in TypeScript and runs in JavaScript."""
@@ -157,7 +163,7 @@ async def run_batch(
     originals = sorted({f for planned in batch for f in planned.files})
     copies = {copy_path(f, p.switch): (f, p.switch) for p in batch for f in p.files}
     sources = [p for p in schemata.texts if p in share.paths]
-    if any((checkout / c).exists() for c in copies):
+    if any((checkout / p).exists() for c in copies for p in (c, snapshot_path(c))):
         return BatchFailed("a test file's copy would overwrite a file", fatal=True)
     saved = {p: await asyncio.to_thread((checkout / p).read_bytes) for p in sources}
     job = share.job(checkout, tag="mutants", timeout_s=timeout_s, tests=False)
@@ -177,6 +183,11 @@ def _write(checkout: Path, copies: dict[str, tuple[str, int]], schemata: dict[st
         text = (checkout / original).read_text(encoding="utf-8", errors="surrogateescape")
         data = switched_test(text, switch).encode("utf-8", errors="surrogateescape")
         (checkout / copy).write_bytes(data)
+        # the original's snapshots go with it: a copy without them would write its own, or
+        # fail where the runner refuses to write one (CI), which is no kill
+        snapshots = checkout / snapshot_path(original)
+        if snapshots.is_file():
+            (checkout / snapshot_path(copy)).write_bytes(snapshots.read_bytes())
     for path, text in schemata.items():
         (checkout / path).write_bytes(text.encode("utf-8", errors="surrogateescape"))
 
@@ -186,3 +197,4 @@ def _restore(checkout: Path, saved: dict[str, bytes], copies: list[str]) -> None
         (checkout / path).write_bytes(data)
     for copy in copies:
         (checkout / copy).unlink(missing_ok=True)
+        (checkout / snapshot_path(copy)).unlink(missing_ok=True)  # copied, or written by the run
