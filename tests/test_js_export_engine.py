@@ -15,6 +15,7 @@ import pytest
 from jobs.languages.javascript.export_calls import (
     ExportedFunction,
     Param,
+    Scan,
     calls_for,
     parse_scan,
     string_edits,
@@ -374,6 +375,32 @@ async def run_runner(node: Node, root: Path, *args: str) -> tuple[int, str]:
     return result.returncode, result.output
 
 
+async def scan_of(
+    node: Node, root: Path, source: tuple[str, str], changed: list[int], test: tuple[str, str]
+) -> Scan:
+    """The scanner's findings on a package of one source and one test file (each a path and
+    its text), read as the engine reads them: from the file the request names."""
+    for path, text in (source, test):
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    (root / "package.json").write_text('{"name": "j", "private": true}')
+    await npm_install(LocalSandbox(), node, root, "typescript@5.6.3")
+    for part in SCANNER_PARTS:
+        (root / part.name).write_text(part.read_text())
+    out = root / "scan-out.json"
+    request = {
+        "typescript": str(root / "node_modules/typescript"),
+        "source": str(root / source[0]),
+        "changed": changed,
+        "tests": [str(root / test[0])],
+        "out": str(out),
+    }
+    (root / "request.json").write_text(json.dumps(request))
+    code, output = await run_runner(node, root, str(root / SCANNER.name), "request.json")
+    assert code == 0, output
+    return parse_scan(json.loads(out.read_text()))
+
+
 async def test_a_typescript_vitest_package_gets_tests_its_runner_passes(
     node: Node, tmp_path: Path
 ) -> None:
@@ -558,26 +585,11 @@ for (const t of more) {
 async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
     node: Node, tmp_path: Path
 ) -> None:
-    (tmp_path / "src").mkdir()
-    (tmp_path / "test").mkdir()
-    (tmp_path / "src/join.ts").write_text(JOIN_TS)
-    (tmp_path / "test/join.test.ts").write_text(JOIN_TABLE_TEST)
-    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
-    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
-    for part in SCANNER_PARTS:
-        (tmp_path / part.name).write_text(part.read_text())
-    request = {
-        "typescript": str(tmp_path / "node_modules/typescript"),
-        "source": str(tmp_path / "src/join.ts"),
-        "changed": [2],
-        "tests": [str(tmp_path / "test/join.test.ts")],
-    }
-    (tmp_path / "request.json").write_text(json.dumps(request))
+    scan = await scan_of(
+        node, tmp_path, ("src/join.ts", JOIN_TS), [2], ("test/join.test.ts", JOIN_TABLE_TEST)
+    )
 
-    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
-
-    assert code == 0, output
-    (join,) = parse_scan(json.loads(output[output.find("{") :])).functions
+    (join,) = scan.functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
 
 
@@ -600,27 +612,12 @@ async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expressi
 ) -> None:
     """luxon's splitAt tests check `split.length` and `split[0]` of `const split = …splitAt(…)`:
     the call is what reaches the change."""
-    (tmp_path / "src").mkdir()
-    (tmp_path / "test").mkdir()
     source = "export class Interval {\n  splitAt(...d) {\n    return d.sort();\n  }\n}\n"
-    (tmp_path / "src/interval.js").write_text(source)
-    (tmp_path / "test/many.test.js").write_text(SPLIT_TEST)
-    (tmp_path / "package.json").write_text('{"name": "j", "private": true}')
-    await npm_install(LocalSandbox(), node, tmp_path, "typescript@5.6.3")
-    for part in SCANNER_PARTS:
-        (tmp_path / part.name).write_text(part.read_text())
-    request = {
-        "typescript": str(tmp_path / "node_modules/typescript"),
-        "source": str(tmp_path / "src/interval.js"),
-        "changed": [3],
-        "tests": [str(tmp_path / "test/many.test.js")],
-    }
-    (tmp_path / "request.json").write_text(json.dumps(request))
 
-    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+    scan = await scan_of(
+        node, tmp_path, ("src/interval.js", source), [3], ("test/many.test.js", SPLIT_TEST)
+    )
 
-    assert code == 0, output
-    scan = parse_scan(json.loads(output[output.find("{") :]))
     texts = {(e["text"], e["setup"]) for e in scan.expressions}
     helper = "const at = (h) => Interval.at(h);"
     # `split.length` names no member; a value the test fills is filled as the test does

@@ -207,6 +207,9 @@ async def test_a_file_that_kills_a_mutant_nothing_kills_is_kept(node: Node, tmp_
     assert line.startswith(f"mutants of the changed lines: existing tests kill 0 of {score.total}")
     assert f"with the kept tests {score.killed_with_kept} of {score.total}" in line
     assert (tmp_path / "checkout/src/size.ts").read_text() == head  # every mutant put back
+    # the mutants ran in batches through the schema, and no test file's copy is left behind
+    assert not [n for n in score.notes if "a batch of mutants" in n], score.notes
+    assert not list((tmp_path / "checkout").rglob("*.tandem-m*"))
 
 
 @pytest.mark.slow
@@ -263,7 +266,7 @@ async def test_the_mutator_mutates_the_changed_lines_of_functions_and_module_var
     changed = {"src/size.ts": {1, 2, 3, 4, 5, 7, 8, 10, 12, 13}}
     made = await make_mutants(sandbox, node, tmp_path, changed, timeout_s=120)
     assert not isinstance(made, str), made
-    mutants, _, problems = made
+    mutants, problems = made.mutants, made.problems
     assert not problems
     shown = {(m.line, m.kind, m.description) for m in mutants}
     assert (4, "comparison", "`n > 10` becomes `(n >= 10)`") in shown
@@ -293,3 +296,11 @@ async def test_the_mutator_mutates_the_changed_lines_of_functions_and_module_var
     )
     loop = next(m for m in mutants if m.line == 12)
     assert mutated(MUTATED, loop).splitlines()[11] == "  for (const piece of []) found.push(piece);"
+    # the schema: every function's mutant behind its switch; a module variable's runs alone
+    schema, switches = made.schemata.texts["src/size.ts"], made.schemata.switches
+    assert {m.line for m in mutants if m.id not in switches} == {7, 8}
+    assert schema.startswith("// @ts-nocheck\n")
+    assert f"globalThis.__tandemMutant === {switches[comparison.id]} ? ((n >= 10)) : " in schema
+    assert (
+        f"for (const piece of (globalThis.__tandemMutant === {switches[loop.id]} ? ([])" in schema
+    )

@@ -39,7 +39,7 @@ class JavaScript:
     label = "JavaScript/TypeScript"
     builds_tests = True
     per_test: SelectTests | None = None  # its candidate files are kept whole
-    mutants = True  # run file by file through the package's runner (:mod:`.js_mutants`)
+    mutants = True  # run in batches through the package's runner (:mod:`.js_mutants`)
     agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES
 

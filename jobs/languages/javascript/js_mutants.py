@@ -6,19 +6,20 @@ The mutants come from ``mutate.cjs``, a small mutator on the TypeScript compiler
 characterization engine already loads, with Python's operators (comparisons, ``&&``/``||``,
 ``!`` removed, arithmetic, constants ±1, ``true``/``false``, strings emptied, conditions negated
 or made true, returned values made ``undefined``, expression statements removed, a declared
-value made ``undefined``, a ``for … of`` loop over ``[]``; module-level variables too, since each
-mutant runs in a fresh runner process). Stryker 10 was the other choice; it needs its core and a
-runner plugin installed into the sandbox on the install's network, and its vitest runner's
-floor (vitest ≥ 2) leaves out the bench's vitest 0.x and 1.x packages, while this runs wherever
-the project's runner runs.
+value made ``undefined``, a ``for … of`` loop over ``[]``; module-level variables too). Stryker 10
+was the other choice; it needs its core and a runner plugin installed into the sandbox on the
+install's network, and its vitest runner's floor (vitest ≥ 2) leaves out the bench's vitest 0.x
+and 1.x packages, while this runs wherever the project's runner runs.
 
-Each mutant is written into the source in place (the original is always put back), and the
-package's runner runs once on the test files whose tests ran the mutant's lines in the baseline
-(the record :func:`.javascript_runs.run_suite` writes) and on the kept and candidate files
-(files are kept whole: there is no per-test record of a candidate). Only a test that ran and
-failed kills a mutant, and an existing test only if it passed in the baseline: a file that does
-not load, a run with no tests or a runner that did not run is ``error``, a run stopped at its
-time limit is ``timeout``.
+The mutants run in batches through their schemata (:mod:`.mutant_schemata`: many mutants to a
+runner process); a mutant with no switch in a schema (a module-level value, or one whose switch
+does not parse), or a failed batch's, runs alone: written into the source in place (the original
+is always put back), and the package's runner runs once on the test files whose tests ran the
+mutant's lines in the baseline (the record :func:`.javascript_runs.run_suite` writes) and on the
+kept and candidate files (files are kept whole: there is no per-test record of a candidate).
+Only a test that ran and failed kills a mutant, and an existing test only if it passed in the
+baseline: a file that does not load, a run with no tests or a runner that did not run is
+``error``, a run stopped at its time limit is ``timeout``.
 """
 
 from __future__ import annotations
@@ -31,6 +32,16 @@ from pathlib import Path
 from typing import Any
 
 from jobs.languages.javascript import javascript_runs
+from jobs.languages.javascript.javascript_runs import Share
+from jobs.languages.javascript.mutant_schemata import (
+    BATCH,
+    BatchFailed,
+    Planned,
+    Schemata,
+    parse_schemata,
+    run_batch,
+    split_results,
+)
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import ReportProblem
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
@@ -43,6 +54,7 @@ from jobs.testgen.proof.score import MutantScore, Outcome
 
 MUTATOR = Path(__file__).with_name("mutate.cjs")
 REQUEST = "mutate.json"
+OUT = "mutate-out.json"
 MIN_RUN_S = 15.0  # one mutant's run may take at least this, and at most a quarter of the stage
 KINDS = ("return", "statement", "condition", "comparison", "boolean", "arithmetic", "constant")
 
@@ -169,29 +181,41 @@ def outcome_of(
     return Outcome(mutant, "survived", tests=ran)
 
 
+@dataclass(frozen=True)
+class Made:
+    mutants: list[Mutant]
+    equivalent: int = 0  # left out as the same text
+    problems: list[str] = field(default_factory=list)
+    schemata: Schemata = field(default_factory=Schemata)
+
+
 async def make_mutants(
     sandbox: Sandbox, node: Node, checkout: Path, changed: dict[str, set[int]], timeout_s: float
-) -> tuple[list[Mutant], int, list[str]] | str:
-    """The mutants of the changed lines of ``changed``'s JS/TS files, or why none were made."""
+) -> Made | str:
+    """The mutants of the changed lines of ``changed``'s JS/TS files and their schemata, or why
+    none were made."""
     paths = sorted(p for p in changed if (checkout / p).is_file())
     if not paths:
-        return [], 0, []
+        return Made([])
     found, _ = await asyncio.to_thread(javascript_runs.shares, checkout, paths)
     if not found:
-        return [], 0, [f"`{p}`: no package to run it in" for p in paths]
+        return Made([], problems=[f"`{p}`: no package to run it in" for p in paths])
     package_dir = checkout / found[0].package.dir
     typescript = await typescript_for(sandbox, node, checkout, package_dir, timeout_s)
     if isinstance(typescript, str):
         return typescript
     work = checkout / workdir.WORK_DIR
+    out = work / OUT
     request: dict[str, object] = {
         "typescript": str(typescript),
+        "out": str(out),
         "files": [
             {"path": p, "file": str((checkout / p).resolve()), "changed": sorted(changed[p])}
             for p in paths
         ],
     }
     await asyncio.to_thread(_write_request, work, request)
+    out.unlink(missing_ok=True)
     result = await sandbox.run(
         [*env_prefix(), str(node.path), str(work / MUTATOR.name), str(work / REQUEST)],
         cwd=checkout,
@@ -201,10 +225,12 @@ async def make_mutants(
         why = "timed out" if result.timed_out else decisive_line(result.output)
         return f"the mutator did not run: {why}"
     try:
-        data = json.loads(result.output[result.output.find("{") :])
-    except ValueError:
-        return f"the mutator printed no JSON: {decisive_line(result.output)}"
-    return parse_mutants(data)
+        data = json.loads(await asyncio.to_thread(out.read_text, encoding="utf-8"))
+    except (OSError, ValueError):
+        return f"the mutator wrote no JSON: {decisive_line(result.output)}"
+    mutants, equivalent, problems = parse_mutants(data)
+    ids = {int(m.id.rpartition(":")[2]): m.id for m in mutants}
+    return Made(mutants, equivalent, problems, parse_schemata(data, ids))
 
 
 def _write_request(work: Path, request: dict[str, object]) -> None:
@@ -220,10 +246,12 @@ async def run_mutants(
     tests: TestFiles,
     *,
     timeout_s: float,
+    batched: bool = True,
 ) -> Measured:
-    """Make the mutants of ``changed`` and run each through its package's runner on the test
-    files that ran its lines, and ``tests``' kept and candidate files; bounded by
-    ``timeout_s`` (the mutants not started by then are cut)."""
+    """Make the mutants of ``changed`` and run them through their package's runner on the test
+    files that ran their lines, and ``tests``' kept and candidate files: in batches through
+    their schemata (:mod:`.mutant_schemata`; ``batched`` False: none), the rest in a process
+    each; bounded by ``timeout_s`` (the mutants not started by then are cut)."""
     started = time.monotonic()
     node = find_node()
     if isinstance(node, NodeUnavailable):
@@ -231,21 +259,32 @@ async def run_mutants(
     made = await make_mutants(sandbox, node, checkout, changed, timeout_s / 4)
     if isinstance(made, str):
         return Measured(MutantScore(), problem=made)
-    mutants, equivalent, notes = made
-    score = MutantScore(equivalent=equivalent, notes=notes)
+    score = MutantScore(equivalent=made.equivalent, notes=made.problems)
     record = await asyncio.to_thread(
         read_record, checkout / javascript_runs.test_lines_record(javascript_runs.BASELINE)
     )
-    score.notes += record_notes(record, mutants)
-    deadline = started + timeout_s * DEADLINE_SHARE
-    for mutant in mutants[:MAX_MUTANTS]:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            score.outcomes.append(Outcome(mutant, "cut"))
+    score.notes += record_notes(record, made.mutants)
+    run = _Run(sandbox, node, checkout, record, started + timeout_s * DEADLINE_SHARE, timeout_s)
+    outcomes: dict[str, Outcome] = {}
+    alone: list[tuple[Mutant, Share, dict[str, str]]] = []
+    batch: list[tuple[Planned, Share, dict[str, str]]] = []
+    for mutant in made.mutants[:MAX_MUTANTS]:
+        plan = await _plan(checkout, mutant, tests, record)
+        switch = made.schemata.switches.get(mutant.id) if batched else None
+        if isinstance(plan, Outcome):
+            outcomes[mutant.id] = plan
+        elif switch is not None:
+            batch.append((Planned(mutant, switch, tuple(sorted(plan[1]))), *plan))
+        else:
+            alone.append((mutant, *plan))
+    alone += await run.batches(batch, made.schemata, outcomes, score.notes)
+    for mutant, share, groups in alone:
+        if (left := run.left()) <= 0:
+            outcomes[mutant.id] = Outcome(mutant, "cut")
             continue
         run_s = min(left, max(MIN_RUN_S, timeout_s / 4))
-        score.outcomes.append(await _run_one(sandbox, checkout, mutant, tests, record, run_s))
-    score.outcomes += [Outcome(m, "cut") for m in mutants[MAX_MUTANTS:]]
+        outcomes[mutant.id] = await _run_one(run, mutant, share, groups, run_s)
+    score.outcomes += [outcomes.get(m.id, Outcome(m, "cut")) for m in made.mutants]
     score.tests = len(record.passed)
     score.seconds = time.monotonic() - started
     errors = [o for o in score.outcomes if o.status == "error"]
@@ -254,16 +293,11 @@ async def run_mutants(
     return Measured(score, cut=score.count("cut"))
 
 
-async def _run_one(
-    sandbox: Sandbox,
-    checkout: Path,
-    mutant: Mutant,
-    tests: TestFiles,
-    record: Record,
-    timeout_s: float,
-) -> Outcome:
-    """One mutant in place, its package's runner on the files that may notice it, the
-    original put back."""
+async def _plan(
+    checkout: Path, mutant: Mutant, tests: TestFiles, record: Record
+) -> Outcome | tuple[Share, dict[str, str]]:
+    """The mutant's outcome where no run is needed, else its package and the test files that
+    may notice it (checkout-relative -> "existing", "kept" or "candidate")."""
     if mutant.id in tests.settled:  # the existing tests killed it in an earlier run
         return Outcome(mutant, "killed", by="existing", tests=len(record.files_running(mutant)))
     groups = dict.fromkeys(record.files_running(mutant), "existing")
@@ -277,18 +311,85 @@ async def _run_one(
         return Outcome(mutant, "error", why="; ".join(problems) or "no package")
     share = found[0]
     prefix = f"{share.package.dir}/" if share.package.dir else ""
-    files = sorted(f for f in groups if f.startswith(prefix))
-    node = find_node()
-    if isinstance(node, NodeUnavailable):
-        return Outcome(mutant, "error", why=node.reason)
-    source = checkout / mutant.path
+    return share, {f: g for f, g in groups.items() if f.startswith(prefix)}
+
+
+@dataclass(frozen=True)
+class _Run:
+    """What a mutant run shares: where it runs, the baseline's record and its deadline."""
+
+    sandbox: Sandbox
+    node: Node
+    checkout: Path
+    record: Record
+    deadline: float
+    timeout_s: float
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+    async def batches(
+        self,
+        planned: list[tuple[Planned, Share, dict[str, str]]],
+        schemata: Schemata,
+        outcomes: dict[str, Outcome],
+        notes: list[str],
+    ) -> list[tuple[Mutant, Share, dict[str, str]]]:
+        """The planned mutants in batches, each package's apart; their outcomes go into
+        ``outcomes``. Returns those left to run a process each: a failed batch's (and, when
+        it failed for all, every later one's)."""
+        alone: list[tuple[Mutant, Share, dict[str, str]]] = []
+        packages: dict[str, list[tuple[Planned, Share, dict[str, str]]]] = {}
+        for entry in planned:
+            packages.setdefault(entry[1].package.dir, []).append(entry)
+        paths = sorted(schemata.texts)
+        found, _ = await asyncio.to_thread(javascript_runs.shares, self.checkout, paths)
+        whole = {share.package.dir: share for share in found}  # with all of its schemata
+        for folder, entries in packages.items():
+            share = whole.get(folder, entries[0][1])
+            for at in range(0, len(entries), BATCH):
+                chunk = entries[at : at + BATCH]
+                if (left := self.left()) <= 0:
+                    return alone + [(p.mutant, s, g) for p, s, g in entries[at:]]
+                run_s = min(left, max(2 * MIN_RUN_S, self.timeout_s / 2))
+                mutants = [p for p, _, _ in chunk]
+                ran = await run_batch(
+                    self.sandbox, self.node, self.checkout, share, mutants, schemata, run_s
+                )
+                got = (
+                    ran
+                    if isinstance(ran, BatchFailed)
+                    else split_results(ran, mutants, self.record.passed)
+                )
+                if isinstance(got, BatchFailed):
+                    notes.append(f"a batch of mutants ran a process each: {got.reason}")
+                    alone += [
+                        (p.mutant, s, g) for p, s, g in (entries[at:] if got.fatal else chunk)
+                    ]
+                    if got.fatal:
+                        break
+                    continue
+                for item, _, groups in chunk:
+                    outcomes[item.mutant.id] = outcome_of(
+                        item.mutant, got[item.mutant.id], groups, self.record.passed
+                    )
+        return alone
+
+
+async def _run_one(
+    run: _Run, mutant: Mutant, share: Share, groups: dict[str, str], timeout_s: float
+) -> Outcome:
+    """One mutant in place, its package's runner on the files that may notice it, the
+    original put back."""
+    files = sorted(groups)
+    source = run.checkout / mutant.path
     original = await asyncio.to_thread(source.read_bytes)  # bytes: its line ends stay as they are
     text = mutated(original.decode("utf-8", errors="surrogateescape"), mutant)
-    job = share.job(checkout, tag="mutant", timeout_s=timeout_s, tests=False)
+    job = share.job(run.checkout, tag="mutant", timeout_s=timeout_s, tests=False)
     try:
         await asyncio.to_thread(source.write_bytes, text.encode("utf-8", errors="surrogateescape"))
         run_files = javascript_runs.RUN_FILES[share.runner]
-        run = await run_files(sandbox, node, job, [share.relative(f) for f in files])
+        result = await run_files(run.sandbox, run.node, job, [share.relative(f) for f in files])
     finally:
         await asyncio.to_thread(source.write_bytes, original)
-    return outcome_of(mutant, run, {f: groups[f] for f in files}, record.passed)
+    return outcome_of(mutant, result, groups, run.record.passed)

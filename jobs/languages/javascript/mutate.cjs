@@ -2,12 +2,20 @@
 // (parsed, never run): the same operators as Python's (jobs/testgen/proof/mutants.py).
 //
 // Run by Node in the sandbox: `node mutate.cjs REQUEST.json`, where the request is
-// {"typescript": "<folder of the typescript package>",
+// {"typescript": "<folder of the typescript package>", "out": "<where the JSON goes>",
 //  "files": [{"path": "<checkout-relative>", "file": "<abs path>", "changed": [line, ...]}]}.
-// It prints one JSON object: {"mutants": [...], "equivalent": n, "problems": [...]}. Each mutant:
-// {path, line, first, last, start, end, function, kind, description, text}: the lines
-// start..end (1-based, whole lines) of the file are replaced by `text`; a test that ran any of
-// first..last (its statement's first line to the mutated code's last) ran the mutant.
+// It writes one JSON object (to stdout without "out"): {"mutants": [...], "equivalent": n, "problems": [...],
+// "schemata": {path: text}}. Each mutant: {path, line, first, last, start, end, function, kind,
+// description, text, schema}: the lines start..end (1-based, whole lines) of the file are
+// replaced by `text`; a test that ran any of first..last (its statement's first line to the
+// mutated code's last) ran the mutant.
+//
+// A file's schema (Stryker's mutant schemata) holds all its mutants at once, each behind a
+// switch `globalThis.__tandemMutant === <schema>`: with no switch set it is the file itself, so
+// one runner process can run many mutants (js_mutants.py). A mutant is left out of it (its
+// `schema` null, run in a process of its own) where a switch cannot stand in for its node: a
+// module-level value (evaluated once, as the module loads), a property name, a directive, a
+// JSX attribute, an enum member, or where the schema with its switch does not parse.
 "use strict";
 
 const fs = require("node:fs");
@@ -170,8 +178,9 @@ function isFunctionValue(node) {
 }
 
 // A node in a module-level variable's declaration (`const RE = /…/`, `let limit = 10`): it runs
-// as each test file loads the module, and every mutant runs in a fresh runner process, so it is
-// mutated like a function's code (Python's module bodies run once per session, and are not).
+// as each test file loads the module, and such a mutant runs in a runner process of its own (the
+// schema leaves it out), so it is mutated like a function's code (Python's module bodies run
+// once per session, and are not).
 function inModuleVariable(node) {
   for (let at = node; at; at = at.parent) {
     if (isFunction(at) || ts.isClassLike(at)) return false;
@@ -210,6 +219,7 @@ function mutantsOf(entry) {
   const changed = new Set(entry.changed);
   const lineStarts = sf.getLineStarts();
   const found = [];
+  const switches = [];
   let equivalent = 0;
   const visit = (node) => {
     const start = node.getStart(sf);
@@ -227,7 +237,7 @@ function mutantsOf(entry) {
           equivalent += 1;
           continue;
         }
-        found.push({
+        const mutant = {
           path: entry.path,
           line,
           first: lineOf(sf, statementOf(node).getStart(sf)),
@@ -238,23 +248,140 @@ function mutantsOf(entry) {
           kind,
           description,
           text: after,
-        });
+          schema: null,
+        };
+        found.push(mutant);
+        if (switchable(target)) {
+          const statement = isSwitchedStatement(target);
+          switches.push({ mutant, from, to: target.end, replacement, statement, lead: leads(target) });
+        }
       }
     }
     ts.forEachChild(node, visit);
   };
   visit(sf);
-  return { found, equivalent };
+  return { found, equivalent, schema: schemaOf(entry, text, switches) };
 }
 
-const out = { mutants: [], equivalent: 0, problems: [] };
+// --- mutant schemata ----------------------------------------------------------------------
+
+const SWITCH = "globalThis.__tandemMutant";
+
+function isSwitchedStatement(node) {
+  return ts.isReturnStatement(node) || ts.isExpressionStatement(node) || ts.isThrowStatement(node);
+}
+
+// Whether a switch can stand in for the node: an expression where any expression may be, or a
+// statement of a function's body. A module-level value runs once as the module loads, before
+// a test file could set the switch: it keeps its process of its own.
+function switchable(node) {
+  if (inModuleVariable(node) && enclosingFunction(node) === null) return false;
+  const parent = node.parent;
+  if (!parent) return false;
+  if (ts.isExpressionStatement(node) && ts.isStringLiteral(node.expression)) return false; // a directive
+  if (isSwitchedStatement(node)) return true;
+  if (parent.name === node) return false; // a property, member or enum name
+  if (ts.isEnumMember(parent) || ts.isJsxAttribute(parent) || ts.isComputedPropertyName(parent)) {
+    return false;
+  }
+  if (ts.isLiteralTypeNode(parent) || ts.isExternalModuleReference(parent)) return false;
+  return ts.isExpression(node);
+}
+
+// Whether the node starts an expression statement in a list of statements: its switch starts
+// with `(`, which would call the value of a previous line without a semicolon.
+function leads(node) {
+  const statement = statementOf(node);
+  return (
+    ts.isExpressionStatement(statement) &&
+    statement !== node &&
+    statement.getStart() === node.getStart() &&
+    (ts.isBlock(statement.parent) ||
+      ts.isSourceFile(statement.parent) ||
+      ts.isCaseClause(statement.parent) ||
+      ts.isDefaultClause(statement.parent) ||
+      ts.isModuleBlock(statement.parent))
+  );
+}
+
+function switched(group, inner) {
+  const [first] = group;
+  if (first.statement) {
+    const branches = group.map((s) => `if (${SWITCH} === ${s.id}) { ${s.replacement} }`);
+    return `{ ${branches.join(" else ")} else { ${inner} } }`;
+  }
+  const branches = group.map((s) => `${SWITCH} === ${s.id} ? (${s.replacement}) : `);
+  return `${first.lead ? ";" : ""}(${branches.join("")}(${inner}))`;
+}
+
+// The text with the switches of `switches` (nested or apart, as AST nodes are; a statement's
+// switch outside an expression's of the same span).
+function withSwitches(text, switches) {
+  const sorted = switches
+    .slice()
+    .sort((a, b) => a.from - b.from || b.to - a.to || Number(b.statement) - Number(a.statement));
+  const build = (lo, hi, items) => {
+    let out = "";
+    let cursor = lo;
+    let i = 0;
+    while (i < items.length) {
+      const head = items[i];
+      const group = [head];
+      let j = i + 1;
+      while (
+        j < items.length &&
+        items[j].from === head.from &&
+        items[j].to === head.to &&
+        items[j].statement === head.statement
+      ) {
+        group.push(items[j++]);
+      }
+      const inside = [];
+      while (j < items.length && items[j].from >= head.from && items[j].to <= head.to) {
+        inside.push(items[j++]);
+      }
+      out += text.slice(cursor, head.from) + switched(group, build(head.from, head.to, inside));
+      cursor = head.to;
+      i = j;
+    }
+    return out + text.slice(cursor, hi);
+  };
+  return build(0, text.length, sorted);
+}
+
+function parses(entry, text) {
+  const kind = /\.(tsx|jsx)$/.test(entry.file) ? ts.ScriptKind.TSX : ts.ScriptKind.Unknown;
+  const sf = ts.createSourceFile(entry.file, text, ts.ScriptTarget.Latest, false, kind);
+  return sf.parseDiagnostics.length === 0;
+}
+
+let nextSwitch = 1;
+
+// The file's schema, or null; each mutant in it gets its switch's number.
+function schemaOf(entry, text, switches) {
+  if (switches.length === 0 || !parses(entry, text)) return null;
+  for (const s of switches) s.id = nextSwitch++;
+  // a mutant whose switch alone does not parse stays out (it runs in a process of its own)
+  const fit = switches.filter((s) => parses(entry, withSwitches(text, [s])));
+  let schema = withSwitches(text, fit);
+  if (!parses(entry, schema)) return null;
+  // a TypeScript file's switches may not type-check (ts-jest checks): the schema is not checked
+  if (/\.[cm]?tsx?$/.test(entry.file)) schema = "// @ts-nocheck\n" + schema;
+  for (const s of fit) s.mutant.schema = s.id;
+  return schema;
+}
+
+const out = { mutants: [], equivalent: 0, problems: [], schemata: {} };
 for (const entry of request.files) {
   try {
-    const { found, equivalent } = mutantsOf(entry);
+    const { found, equivalent, schema } = mutantsOf(entry);
     out.mutants.push(...found);
     out.equivalent += equivalent;
+    if (schema !== null) out.schemata[entry.path] = schema;
   } catch (error) {
     out.problems.push(`\`${entry.path}\` not mutated: ${error && error.message}`);
   }
 }
-process.stdout.write(JSON.stringify(out));
+// to a file when asked: a sandbox keeps only the end of a long output (the schemata are long)
+if (request.out) fs.writeFileSync(request.out, JSON.stringify(out));
+else process.stdout.write(JSON.stringify(out));
