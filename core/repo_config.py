@@ -75,8 +75,8 @@ class Paths(_Section):
 class Coverage(_Section):
     keep_rule: Literal["new_changed_lines", "total"] = Field(
         default="new_changed_lines",
-        description="keep a generated test file if it covers changed lines nothing covered "
-        "before (new_changed_lines), or if it raises total coverage (total)",
+        description="`new_changed_lines`: keep a test for what it proves about the change (a "
+        "changed line nothing ran, a mutant nothing kills, a change nothing pins); `total`: keep a file if it raises total coverage",
     )
     target: int = Field(
         default=80, ge=0, le=100, description="changed-line coverage (%) to aim for"
