@@ -65,3 +65,11 @@ def test_a_unittest_runner_is_no_refusal() -> None:
     quiet: list[str] = []
     read_tox(MemoryFiles({"tox.ini": TOX_INI}), quiet, (3, 12))
     assert quiet == []
+
+
+def test_tox_4s_root_and_path_separator_in_deps_are_resolved() -> None:
+    ini = "[testenv]\ndeps =\n    -rrequirements{/}ci.txt\n    -c {tox_root}{/}constraints.txt\n"
+    refused: list[str] = []
+    env = read_tox(MemoryFiles({"tox.ini": ini}), refused, (3, 12))
+    assert env is not None and refused == []
+    assert env.files == (("-r", "requirements/ci.txt"), ("-c", "constraints.txt"))

@@ -262,3 +262,13 @@ def test_the_workflow_a_pull_request_runs_comes_before_a_releases() -> None:
     assert (command.args, command.paths) == (("--doctest-modules",), (".",))
     alone = own_command(MemoryFiles({".github/workflows/manual.yml": manual}))
     assert alone is not None and alone.args == ("-k", "slow")
+
+
+def test_an_install_in_the_test_step_before_its_test_command_counts() -> None:
+    one_step = (
+        "jobs:\n  t:\n    steps:\n      - run: |\n          pip install -e .[test] pytest-mock\n"
+        "          python -m pytest\n          pip install twine-extra-thing\n"
+    )
+    files = {".github/workflows/ci.yml": one_step, "pyproject.toml": PYPROJECT}
+    plan = plan_install(MemoryFiles(files), Dependencies())
+    assert plan.describe() == "`.github/workflows/ci.yml` job `t` (deps pytest-mock; extras test)"

@@ -13,11 +13,12 @@ install note says where that came from (:func:`jobs.dependencies.install_plan.pl
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 
 from jobs.dependencies.noxfile import PATH as NOXFILE
 from jobs.dependencies.noxfile import read_nox
 from jobs.dependencies.policy import RepoFiles, read_noting
-from jobs.dependencies.testcommand import TestCommand, from_commands, from_words
+from jobs.dependencies.testcommand import TestCommand, from_commands, from_words, runner_args
 from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
 from jobs.dependencies.toxfactors import Python
 from jobs.dependencies.workflows import WorkflowStep, read_workflows
@@ -61,7 +62,18 @@ def command_and_job(
     if found is None:
         return None, []
     at = next(i for i, c in enumerate(read) if c is found)
-    return found, [s for s in steps[:at] if s.source == steps[at].source]
+    # the job's earlier steps, and the test step's own commands before the one that runs the
+    # tests (`pip install -e .[test] && pytest` in one step)
+    step = steps[at]
+    upto = next(
+        (k for k, words in enumerate(step.commands) if _runs_tests(words)), len(step.commands)
+    )
+    earlier = [s for s in steps[:at] if s.source == step.source]
+    return found, [*earlier, replace(step, commands=step.commands[:upto])]
+
+
+def _runs_tests(words: list[str]) -> bool:
+    return any(runner_args(words, module) is not None for module in ("pytest", "unittest"))
 
 
 def _first(found: Iterable[TestCommand | None]) -> TestCommand | None:

@@ -5,10 +5,11 @@ tox says exactly how a project's suite runs, so where its base test environment
 ``pyproject.toml``, ``env_run_base`` in ``tox.toml``) names ``deps`` or ``extras``, that is the
 environment Tandem installs: the project with those extras (unless ``skip_install`` or
 ``package = skip``) and those deps. Only what holds for every environment is used: a dep that
-depends on a factor (``py38: mock``), or uses a substitution other than ``{toxinidir}``, is left
-out with one line saying why, and so is anything that is not a plain requirement or a ``-r`` /
-``-c`` file. The PR's author writes this file: nothing here is run, and the requirements files
-it names go through the same policy as any other (:mod:`jobs.dependencies.policy`).
+depends on a factor (``py38: mock``), or uses a substitution other than ``{toxinidir}`` (tox
+4's ``{tox_root}``) and ``{/}``, is left out with one line saying why, and so is anything that
+is not a plain requirement or a ``-r`` / ``-c`` file. The PR's author writes this file: nothing
+here is run, and the requirements files it names go through the same policy as any other
+(:mod:`jobs.dependencies.policy`).
 """
 
 from __future__ import annotations
@@ -266,6 +267,8 @@ def _env(
         line = raw.split(" #", 1)[0].strip()
         if not line or line.startswith("#"):
             continue
+        # tox 4's names: the root (`{tox_root}`) and the path separator (`{/}`), as in commands
+        line = line.replace("{tox_root}", "{toxinidir}").replace("{/}", "/")
         line = line.replace("{toxinidir}/", "").replace("{toxinidir}", ".")
         project = _THE_PROJECT.match(line)
         if project:
