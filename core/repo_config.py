@@ -76,7 +76,8 @@ class Coverage(_Section):
     keep_rule: Literal["new_changed_lines", "total"] = Field(
         default="new_changed_lines",
         description="`new_changed_lines`: keep a test for what it proves about the change (a "
-        "changed line nothing ran, a mutant nothing kills, a change nothing pins); `total`: keep a file if it raises total coverage",
+        "changed line nothing ran, a mutant nothing kills, a change nothing pins); `total`: keep "
+        "a file if it raises total coverage",
     )
     target: int = Field(
         default=80, ge=0, le=100, description="changed-line coverage (%) to aim for"
