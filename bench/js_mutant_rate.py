@@ -74,7 +74,10 @@ async def measure(args: argparse.Namespace) -> dict[str, object]:
     if problem:
         raise SystemExit(f"no coverage: {problem}")
     baseline = await javascript_runs.run_suite(sandbox, checkout, changed, timeout_s=900)
-    print(f"{case.name}: {sum(map(len, changed.values()))} changed lines; baseline {baseline}")
+    lines = sum(map(len, changed.values()))
+    print(
+        f"{case.name}: {lines} changed lines; baseline {baseline.status} ({baseline.passed} passed)"
+    )
     found: dict[str, Measured] = {}
     figures: dict[str, object] = {"case": case.name}
     for label, batched in (("alone", False), ("batched", True)):
