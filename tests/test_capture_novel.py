@@ -72,3 +72,61 @@ def test_a_late_call_that_runs_a_new_line_is_written_down_beyond_the_cap(tmp_pat
     assert plain == [f"check({n})" for n in range(5)], records
     # check(0) ran the first two lines; check(-1), the 31st call, the raise.
     assert novel == ["check(0)", "check(-1)"], records
+
+
+SHARED = """class Check:
+    def first(self, text):
+        return text.strip()
+
+    def second(self, text):
+        return text.lower()
+
+
+def run(text):
+    check = Check()
+    return check.second(check.first(text))
+"""
+SHARED_TESTS = """from pkg.shared import run
+
+
+def test_run():
+    assert run(" A ") == "a"
+"""
+
+
+def test_one_entry_call_that_reaches_two_watched_methods_is_written_for_each(
+    tmp_path: Path,
+) -> None:
+    """The differential engine watches a changed method's siblings for their receivers: the
+    entry call written for one of them is an input of the changed method too."""
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "shared.py").write_text(SHARED)
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_shared.py").write_text(SHARED_TESTS)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    for name in ("capture_calls.py", *call_capture.HELPERS):
+        shutil.copy(
+            SCRIPTS / name, scratch / ("capture.py" if name == "capture_calls.py" else name)
+        )
+    job = {
+        "root": ".",
+        "module": "pkg.shared",
+        "path": "pkg/shared.py",
+        "targets": ["Check.first", "Check.second"],
+        "tests": ["tests/test_shared.py"],
+    }
+    (scratch / "job.json").write_text(json.dumps(job))
+    done = subprocess.run(
+        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    plain = [r for r in records if r["entry"] and not r.get("novel")]
+    entries = sorted((r["qualname"], r["call"]) for r in plain)
+    assert entries == [("Check.first", "run(' A ')"), ("Check.second", "run(' A ')")], records

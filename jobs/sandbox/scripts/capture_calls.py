@@ -81,7 +81,9 @@ class Capture:
         ]
         self.max_chars = int(job.get("max_value_chars", 300))
         self.codes: dict[CodeType, str] = {}
-        self.seen: set[str] = set()
+        # (qualname, call) written: one entry call (`Metadata.from_raw({…})`) that reaches two
+        # watched functions is an input of each.
+        self.seen: set[tuple[str, str]] = set()
         self.counts: dict[tuple[str, bool], int] = {}  # (qualname, relevant) -> calls written
         self.module: ModuleType | None = None
         # The watched calls under way, innermost last: (code, the call's texts, lines it ran).
@@ -174,12 +176,12 @@ class Capture:
             if call is None:
                 continue
             texts.append((call, is_entry))
-            if call in self.seen:
+            if (qualname, call) in self.seen:
                 continue
             key = (qualname, self.relevant(call))
             if self.counts.get(key, 0) >= self.quota(key[1]):
                 continue
-            self.seen.add(call)
+            self.seen.add((qualname, call))
             self.counts[key] = self.counts.get(key, 0) + 1
             self.write({"qualname": qualname, "call": call, "entry": is_entry})
         return None
@@ -210,7 +212,7 @@ class Capture:
         self.stale = 0
         self.covered |= new
         for call, is_entry in texts:
-            self.seen.add(call)
+            self.seen.add((qualname, call))
             self.write({"qualname": qualname, "call": call, "entry": is_entry, "novel": True})
         return None
 

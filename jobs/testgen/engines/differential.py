@@ -35,7 +35,7 @@ from pathlib import Path, PurePosixPath
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import WORK_DIR
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
-from jobs.testgen.engines import call_capture, characterize, input_variants
+from jobs.testgen.engines import borrowed_receivers, call_capture, characterize, input_variants
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
 from jobs.testgen.engines.differential_search import (
     MAX_SEARCH_S,
@@ -140,7 +140,12 @@ async def _generate_on(
     await run.compare(seeds)
     # Then the calls its tests make as they run (private functions reached through the public
     # API), and the neighbours of every input, aimed at the tokens the change touched.
-    captured, novel = await _capture(sandbox, checkout, base_sources, targets, tests, deadline)
+    captured, novel, receivers = await _capture(
+        sandbox, checkout, base_sources, targets, tests, deadline
+    )
+    # A changed method the tests never call, on the objects they call its class's other
+    # methods on.
+    captured |= borrowed_receivers.borrowed_calls(targets, seeds | captured | receivers)
     captured -= seeds
     await run.compare(captured)
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
@@ -245,24 +250,28 @@ async def _capture(
     targets: list[DiffTarget],
     tests: Mapping[str, str],
     deadline: float,
-) -> tuple[set[Seed], set[Seed]]:
+) -> tuple[set[Seed], set[Seed], set[Seed]]:
     """The calls of the targets the project's tests make as they run, per changed module, in a
     share of the time left (:mod:`.call_capture`), those that mention the change's words
-    beyond the usual cap; and those of them that ran lines no other call ran (novel)."""
+    beyond the usual cap; those of them that ran lines no other call ran (novel); and the
+    calls of the changed methods' classes' other methods, for their receivers
+    (:mod:`.borrowed_receivers`)."""
     found: set[Seed] = set()
     novel: set[Seed] = set()
+    receivers: set[Seed] = set()
     by_path: dict[str, list[DiffTarget]] = {}
     for target in targets:
         by_path.setdefault(target.path, []).append(target)
     for index, (path, group) in enumerate(sorted(by_path.items())):
         share = (deadline - time.monotonic()) * CAPTURE_SHARE / (len(by_path) - index)
         names = [t.callable.qualname for t in group]
+        others = borrowed_receivers.siblings(_read(checkout / path) or "", group)
         job = call_capture.CaptureJob(
             root=group[0].root,
             module=group[0].module,
             path=path,
-            targets=names,
-            tests=call_capture.tests_mentioning(tests, group[0].module, names),
+            targets=names + others,
+            tests=call_capture.tests_mentioning(tests, group[0].module, names + others),
             tokens=input_variants.change_words(
                 base_sources.get(path) or "", _read(checkout / path) or ""
             ),
@@ -270,9 +279,10 @@ async def _capture(
         captured = await call_capture.capture(
             sandbox, checkout, SCRATCH, job, deadline=time.monotonic() + share
         )
-        found |= set(captured.seeds)
+        found |= {s for s in captured.seeds if s.qualname in names}
+        receivers |= {s for s in captured.seeds if s.qualname in others}
         novel |= captured.novel
-    return found, novel
+    return found, novel, receivers
 
 
 def _variants(
