@@ -9,8 +9,10 @@ needs; an iterator's items as a list, ``"wrap": "list"``, when there are at most
 :data:`MAX_ITEMS` of them: a generator's body runs only when it is consumed), ``type`` (only
 the result's type: no such repr), ``raises`` (the exception type, named as a test can import
 it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lacks),
-``unrepresentable``; or one ``import_error`` line for a module. Lines are
-flushed as they are written, so a probe killed half-way still leaves the finished ones.
+``unrepresentable``; or one ``import_error`` line for a module. A ``value`` or ``type`` line
+also lists ``types``: the type of each item along a bounded walk of the result
+(:func:`nested_types`), so that two results with the same repr still differ by a nested type.
+Lines are flushed as they are written, so a probe killed half-way still leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
 """
@@ -32,6 +34,9 @@ from typing import Any
 
 MAX_REPR = 2000
 MAX_ITEMS = 100
+WALK_DEPTH = 3  # subscripts below the result
+WALK_NODES = 50
+MAX_KEY = 100  # characters of a dict key on a walked path
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
 
 
@@ -68,6 +73,54 @@ def exception_ref(kind: type, module: ModuleType) -> tuple[str, str]:
     return "BaseException", "builtin"
 
 
+def type_ref(kind: type, module: ModuleType) -> list[str] | None:
+    """[name, "builtin" | "module" | "stdlib"] a test can name `kind` by (a standard-library
+    class as ``collections.OrderedDict``), or None."""
+    name = kind.__name__
+    if getattr(builtins, name, None) is kind:
+        return [name, "builtin"]
+    if getattr(module, name, None) is kind:
+        return [name, "module"]
+    home = getattr(kind, "__module__", "")
+    if home in sys.stdlib_module_names and kind.__qualname__ == name:
+        try:
+            if getattr(importlib.import_module(home), name, None) is kind:
+                return [f"{home}.{name}", "stdlib"]
+        except Exception:
+            pass
+    return None
+
+
+def nested_types(value: object, module: ModuleType) -> list[list[Any]]:
+    """[path, name, source] for the result and its items, breadth first: a dict's values under
+    its str and int keys, a list's or tuple's items by index, at most WALK_DEPTH subscripts deep
+    and WALK_NODES nodes. name and source are None for a type no test can name."""
+    found: list[list[Any]] = []
+    queue: list[tuple[list[Any], object]] = [([], value)]
+    while queue and len(found) < WALK_NODES:
+        path, node = queue.pop(0)
+        ref = type_ref(type(node), module)
+        found.append([path, *ref] if ref else [path, None, None])
+        if len(path) >= WALK_DEPTH:
+            continue
+        try:
+            if isinstance(node, dict):
+                keys = [
+                    k
+                    for k in itertools.islice(dict.keys(node), WALK_NODES)
+                    if type(k) is int or (type(k) is str and len(k) <= MAX_KEY)
+                ]
+            elif isinstance(node, list | tuple):
+                keys = list(range(min(len(node), WALK_NODES)))
+            else:
+                keys = []
+            # Read as the test reads it: through the object's own subscript.
+            queue += [([*path, key], node[key]) for key in keys]  # type: ignore[index]
+        except Exception:
+            continue
+    return found
+
+
 def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
     if isinstance(value, Iterator):
         items = list(itertools.islice(value, MAX_ITEMS + 1))
@@ -75,6 +128,14 @@ def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
             described = describe_value(items, module)
             if described["kind"] == "value":
                 return {**described, "wrap": "list"}
+    described = describe_result(value, module)
+    if described["kind"] in ("value", "type"):
+        described["types"] = nested_types(value, module)
+    return described
+
+
+def describe_result(value: object, module: ModuleType) -> dict[str, Any]:
+    """The result by its repr, when that rebuilds it, or else by its type."""
     try:
         text = repr(value)
     except Exception:
