@@ -140,3 +140,20 @@ async def test_a_nested_type_change_is_pinned_through_the_engine(tmp_path: Path)
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "['a']) is Dict\n" in text, text
     assert any("`['a']` is a `Dict` now (was `dict`)" in note for note in outcome.notes)
+
+
+def test_a_result_whose_own_type_changed_is_asserted_by_that_type() -> None:
+    """The head's result has only a type (a `Dict`'s repr does not rebuild it); the base's is a
+    `dict` printed the same: the walk's first node tells them apart."""
+    seed = Seed("pkg/nest.py", "nest", "nest({})", "tests")
+    head = {"kind": "type", "expected": "Dict", "types": [[[], "Dict", "module"]]}
+    base = _value("{}", [[[], "dict", "builtin"]])
+    difference = Difference(seed, head, base)
+    assert differs(head, base)
+    assert difference.describe() == "`nest({})`: the result is a `Dict` now (was `dict`)"
+    case = case_for(difference)
+    assert case is not None
+    assert (case.stem, case.body) == (
+        "test_nest_no_args_result_is_dict_now",
+        "assert type(nest({})) is Dict",
+    )
