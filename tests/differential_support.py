@@ -3,13 +3,18 @@ and check that the file it wrote fails on the base commit and passes on the head
 
 from __future__ import annotations
 
+import json
+import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
 
 from jobs.languages.python import base_commit, pytest_runner
 from jobs.sandbox import LocalSandbox
-from jobs.testgen.engines import differential, python_modules
+from jobs.sandbox.workdir import SCRIPTS
+from jobs.testgen.engines import call_capture, differential, python_modules
 from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from tests.test_pinning import two_commits
@@ -56,3 +61,30 @@ async def assert_pins(repo: Path, base_sha: str, written: list[str]) -> str:
     )
     assert on_head.ok, on_head.output
     return text
+
+
+def capture_records(
+    root: Path, files: Mapping[str, str], job: Mapping[str, object]
+) -> list[dict[str, object]]:
+    """The capture script on its own, as the sandbox runs it (copied with its helpers into
+    ``scratch/``, under real pytest): ``files`` (path -> text) written under ``root``, the
+    ``job`` given (its ``root`` is "."), and the records it wrote."""
+    for path, text in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text(text)
+    scratch = root / "scratch"
+    scratch.mkdir()
+    shutil.copy(SCRIPTS / "capture_calls.py", scratch / "capture.py")
+    for name in call_capture.HELPERS:
+        shutil.copy(SCRIPTS / name, scratch / name)
+    (scratch / "job.json").write_text(json.dumps({"root": ".", **job}))
+    done = subprocess.run(
+        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = (scratch / "out.jsonl").read_text().splitlines()
+    return [json.loads(line) for line in lines]

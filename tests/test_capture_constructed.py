@@ -6,15 +6,9 @@ tiny real project with a real git history, its tests run under pytest in the loc
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from jobs.sandbox.workdir import SCRIPTS
-from jobs.testgen.engines import call_capture
-from tests.differential_support import assert_pins, differential_on_change
+from tests.differential_support import assert_pins, capture_records, differential_on_change
 
 STORE = """class Store:
     def __init__(self, maxsize):
@@ -146,20 +140,12 @@ def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_referenc
     """The capture script alone, under real pytest: the outermost ``__init__`` (the subclass's,
     not the base's it calls) is the construction written, and an object with ``__slots__`` (no
     weak reference to it) is noted as well."""
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "shapes.py").write_text(
-        SHAPES.replace("class Base:", "class Base:\n    __slots__ = ('size',)")
-    )
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_shapes.py").write_text(SHAPES_TESTS)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    shutil.copy(SCRIPTS / "capture_calls.py", scratch / "capture.py")
-    for name in call_capture.HELPERS:
-        shutil.copy(SCRIPTS / name, scratch / name)
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/shapes.py": SHAPES.replace("class Base:", "class Base:\n    __slots__ = ('size',)"),
+        "tests/test_shapes.py": SHAPES_TESTS,
+    }
     job = {
-        "root": ".",
         "module": "pkg.shapes",
         "path": "pkg/shapes.py",
         "targets": ["Box.area"],
@@ -168,16 +154,7 @@ def test_a_subclass_is_written_with_its_own_arguments_even_without_weak_referenc
         "max_relevant": 0,
         "tokens": [],
     }
-    (scratch / "job.json").write_text(json.dumps(job))
-    done = subprocess.run(
-        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    records = capture_records(tmp_path, files, job)
     assert [r["call"] for r in records if not r.get("novel")] == ["Box('b', 2).area()"], records
 
 

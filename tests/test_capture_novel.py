@@ -5,14 +5,9 @@ exception."""
 
 from __future__ import annotations
 
-import json
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
-from jobs.sandbox.workdir import SCRIPTS
-from jobs.testgen.engines import call_capture
+from tests.differential_support import capture_records
 
 MODULE = """def check(n):
     if n >= 0:
@@ -36,19 +31,8 @@ def test_check(n):
 
 
 def test_a_late_call_that_runs_a_new_line_is_written_down_beyond_the_cap(tmp_path: Path) -> None:
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "nums.py").write_text(MODULE)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_nums.py").write_text(TESTS)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    for name in ("capture_calls.py", *call_capture.HELPERS):
-        shutil.copy(
-            SCRIPTS / name, scratch / ("capture.py" if name == "capture_calls.py" else name)
-        )
+    files = {"pkg/__init__.py": "", "pkg/nums.py": MODULE, "tests/test_nums.py": TESTS}
     job = {
-        "root": ".",
         "module": "pkg.nums",
         "path": "pkg/nums.py",
         "targets": ["check"],
@@ -57,16 +41,7 @@ def test_a_late_call_that_runs_a_new_line_is_written_down_beyond_the_cap(tmp_pat
         "max_relevant": 0,
         "tokens": [],
     }
-    (scratch / "job.json").write_text(json.dumps(job))
-    done = subprocess.run(
-        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    records = capture_records(tmp_path, files, job)
     plain = [r["call"] for r in records if not r.get("novel")]
     novel = [r["call"] for r in records if r.get("novel")]
     assert plain == [f"check({n})" for n in range(5)], records
@@ -99,34 +74,14 @@ def test_one_entry_call_that_reaches_two_watched_methods_is_written_for_each(
 ) -> None:
     """The differential engine watches a changed method's siblings for their receivers: the
     entry call written for one of them is an input of the changed method too."""
-    (tmp_path / "pkg").mkdir()
-    (tmp_path / "pkg" / "__init__.py").write_text("")
-    (tmp_path / "pkg" / "shared.py").write_text(SHARED)
-    (tmp_path / "tests").mkdir()
-    (tmp_path / "tests" / "test_shared.py").write_text(SHARED_TESTS)
-    scratch = tmp_path / "scratch"
-    scratch.mkdir()
-    for name in ("capture_calls.py", *call_capture.HELPERS):
-        shutil.copy(
-            SCRIPTS / name, scratch / ("capture.py" if name == "capture_calls.py" else name)
-        )
+    files = {"pkg/__init__.py": "", "pkg/shared.py": SHARED, "tests/test_shared.py": SHARED_TESTS}
     job = {
-        "root": ".",
         "module": "pkg.shared",
         "path": "pkg/shared.py",
         "targets": ["Check.first", "Check.second"],
         "tests": ["tests/test_shared.py"],
     }
-    (scratch / "job.json").write_text(json.dumps(job))
-    done = subprocess.run(
-        [sys.executable, "scratch/capture.py", "scratch/job.json", "scratch/out.jsonl"],
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    records = [json.loads(line) for line in (scratch / "out.jsonl").read_text().splitlines()]
+    records = capture_records(tmp_path, files, job)
     plain = [r for r in records if r["entry"] and not r.get("novel")]
     entries = sorted((r["qualname"], r["call"]) for r in plain)
     assert entries == [("Check.first", "run(' A ')"), ("Check.second", "run(' A ')")], records
