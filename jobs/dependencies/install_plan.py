@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import configparser
 import tomllib
+from dataclasses import replace
 
 from dependency_groups import DependencyGroupResolver
 from packaging.requirements import InvalidRequirement, Requirement
@@ -187,13 +188,7 @@ def _workflow_source(
     """The CI job's environment, built as tox's is: the project editable (where there is one:
     its tests must import the checkout, whether the job installs it or runs from the tree) with
     the extras the job names, its groups, its -r/-c files and its plain requirements."""
-    included: list[tuple[str, str]] = []
-    for option, path in ci.files:
-        problem = check_requirements_file(files, path)
-        if problem is None:
-            included.append((option, path))
-        else:
-            refused.append(problem)
+    included = _allowed_files(files, ci.files, refused)
     editable = project is not None and project.kind == "project"
     extras = (*ci.extras, *(declared_extras(files) if ci.all_extras else ()))
     where = f"`{ci.path}` {ci.section}"
@@ -201,46 +196,61 @@ def _workflow_source(
         files, where, ci.groups, ci.default_groups, refused, every=ci.all_groups
     )
     requirements = tuple(dict.fromkeys([*ci.requirements, *grouped]))
-    if not editable and not requirements and not included:
+    return _declared(
+        Source(ci.path, "workflow", tuple(dict.fromkeys(extras)), groups, section=ci.section),
+        project if editable else None,
+        requirements,
+        included,
+    )
+
+
+def _allowed_files(
+    files: RepoFiles, listed: tuple[tuple[str, str], ...], refused: list[str]
+) -> tuple[tuple[str, str], ...]:
+    """The (option, path) requirement files the policy allows; each other one is a note."""
+    included: list[tuple[str, str]] = []
+    for option, path in listed:
+        problem = check_requirements_file(files, path)
+        if problem is None:
+            included.append((option, path))
+        else:
+            refused.append(problem)
+    return tuple(included)
+
+
+def _declared(
+    source: Source,
+    project: Source | None,
+    requirements: tuple[str, ...],
+    included: tuple[tuple[str, str], ...],
+) -> Source | None:
+    """A tox env's or a CI job's environment (``source``: its path, kind, extras, groups and
+    section), built the same way: the project editable with the extras where ``project`` is
+    given, its requirements and files. None: it installs nothing."""
+    if project is None and not requirements and not included:
         return None
-    return Source(
-        ci.path,
-        "workflow",
-        tuple(dict.fromkeys(extras)) if editable else (),
-        groups,
+    return replace(
+        source,
+        extras=source.extras if project is not None else (),
         requirements=requirements,
-        pretend=project.pretend if editable and project else None,
-        files=tuple(included),
-        section=ci.section,
-        editable=editable,
+        pretend=project.pretend if project is not None else None,
+        files=included,
+        editable=project is not None,
     )
 
 
 def _tox_source(
     files: RepoFiles, tox: ToxEnv, project: Source | None, refused: list[str]
 ) -> Source | None:
-    included: list[tuple[str, str]] = []
-    for option, path in tox.files:
-        problem = check_requirements_file(files, path)
-        if problem is None:
-            included.append((option, path))
-        else:
-            refused.append(problem)
+    included = _allowed_files(files, tox.files, refused)
     editable = tox.install_project and project is not None and project.kind == "project"
     groups, grouped = _tox_groups(files, tox, refused)
     requirements = tuple(dict.fromkeys([*tox.requirements, *grouped]))
-    if not editable and not requirements and not included:
-        return None
-    return Source(
-        tox.path,
-        "tox",
-        tox.extras if editable else (),
-        groups,
-        requirements=requirements,
-        pretend=project.pretend if editable and project else None,
-        files=tuple(included),
-        section=tox.section,
-        editable=editable,
+    return _declared(
+        Source(tox.path, "tox", tox.extras, groups, section=tox.section),
+        project if editable else None,
+        requirements,
+        included,
     )
 
 
