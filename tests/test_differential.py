@@ -17,7 +17,7 @@ from jobs.languages.python.per_test import select_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen import line_sets, produce_tests
 from jobs.testgen.base_tree import base_tree
-from jobs.testgen.engines import characterize, differential, input_variants
+from jobs.testgen.engines import characterize, differential
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
 from jobs.testgen.engines.differential_search import calls_from_report
@@ -26,7 +26,7 @@ from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.seeds import Seed
 from jobs.testgen.per_test_selection import Options
 from jobs.testgen.tests_report import render, unkept_result
-from tests.differential_support import assert_pins, run_differential
+from tests.differential_support import assert_pins, differential_on_change, run_differential
 from tests.test_pinning import two_commits
 
 SETTINGS = Settings(llm_model=None, sandbox="local")  # type: ignore[call-arg]
@@ -318,13 +318,9 @@ async def test_a_change_about_a_lying_len_is_pinned_with_a_sequence_whose_len_li
         '        raise LookupError("the sequence\'s length is wrong")\n'
         "    return",
     )
-    repo, base_sha = two_commits(
-        tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/chunks.py": TAIL, "tests/test_chunks.py": TAIL_TESTS},
-        {"pkg/chunks.py": head},
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/chunks.py", TAIL, head, TAIL_TESTS
     )
-    _, added = input_variants.changed_line_numbers(TAIL, head)
-    outcome = await run_differential(repo, base_sha, {"pkg/chunks.py": added})
     assert outcome.written == ["tests/test_pkg_chunks_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     assert "class WrongLenList(list):" in text, text

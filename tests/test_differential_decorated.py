@@ -9,8 +9,7 @@ from pathlib import Path
 
 from jobs.testgen.engines import input_variants
 from jobs.testgen.engines.differential_targets import plan
-from tests.differential_support import assert_pins, run_differential
-from tests.test_pinning import two_commits
+from tests.differential_support import assert_pins, differential_on_change
 
 BASE = '''from functools import wraps
 
@@ -86,13 +85,9 @@ async def test_an_exact_type_check_in_a_wrapper_is_pinned_with_a_subclass(
     """On the base a subclass's box equals a box; on the head its `__eq__` leaves the
     comparison to the other side. The test defines the subclass itself and calls what the
     engine compared."""
-    repo, base_sha = two_commits(
-        tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/boxes.py": BASE, "tests/test_boxes.py": TESTS},
-        {"pkg/boxes.py": HEAD},
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/boxes.py", BASE, HEAD, TESTS
     )
-    _, added = input_variants.changed_line_numbers(BASE, HEAD)
-    outcome = await run_differential(repo, base_sha, {"pkg/boxes.py": added})
     assert outcome.written == ["tests/test_pkg_boxes_differential_tandem.py"], outcome.notes
     text = (repo / outcome.written[0]).read_text()
     assert "class BoxSubclass(Box):" in text, text
