@@ -226,6 +226,36 @@ def test_nox_sessions_are_read_with_ast_and_never_run() -> None:
     assert first is not None and first.source.startswith("`tox.ini`")
 
 
+def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
+    pyproject = (
+        '[project]\nname = "pkg"\nversion = "1"\n'
+        '[project.optional-dependencies]\ntest = ["pytest"]\ndev = ["black"]\n'
+    )
+    nox = NOXFILE.replace(
+        's.install("-e", ".[test]")',
+        's.install("-e", ".[test]")\n'
+        '    s.install("-r", "requirements/ci.txt", "hypothesis", EXTRA)',
+    )
+    files = {"noxfile.py": nox, "pyproject.toml": pyproject, "requirements/ci.txt": "attrs\n",
+             "requirements-dev.txt": "docs-only\n"}  # fmt: skip
+    plan = plan_install(MemoryFiles(files), Dependencies())
+    # the session's installs alone: not the dev extra, not requirements-dev.txt
+    assert plan.describe() == (
+        "`noxfile.py` session `tests` (deps `requirements/ci.txt`, hypothesis; extras test)"
+    )
+    (source,) = plan.sources[:1]
+    assert source.kind == "nox" and source.declared and source.editable
+    assert source.pip_args() == ["-e", ".[test]", "-r", "./requirements/ci.txt", "hypothesis"]
+    assert "`noxfile.py` session `tests` line 15: EXTRA (not a literal)" in plan.refused
+    # a session that installs nothing leaves the usual plan; the lint session's installs are
+    # not the tests'
+    bare = NOXFILE.replace('s.install("-e", ".[test]")', "pass").replace(
+        'session.run("ruff", "check")', 'session.install("ruff")\n    session.run("ruff")'
+    )
+    plan = plan_install(MemoryFiles({**files, "noxfile.py": bare}), Dependencies())
+    assert plan.describe() == "`pyproject.toml` (extras test, dev) and `requirements-dev.txt`"
+
+
 def test_unittest_from_nox_feeds_own_unittest() -> None:
     nox = (
         "import nox\n\n@nox.session\ndef tests(session):\n"

@@ -6,7 +6,8 @@ configuration whose base test environment names deps or extras comes first and a
 exactly how the suite runs (:mod:`jobs.dependencies.tox`; the project with tox's extras, tox's
 deps and the requirements files they name). Without one, where the project's test command comes
 from its CI workflow, what that job installs before it (:mod:`jobs.dependencies.workflow_install`)
-comes next and alone, built the same way. Without either, it finds
+comes next and alone, built the same way; where it comes from a nox session, what that session's
+``session.install(...)`` calls install, read the same way. Without either, it finds
 
 - the project: ``pyproject.toml`` with ``[project]`` or ``[build-system]``, or ``setup.py`` /
   ``setup.cfg``, installed **editable** (``-e .[test,dev]``, only the extras among
@@ -43,6 +44,7 @@ from __future__ import annotations
 import configparser
 import tomllib
 from dataclasses import replace
+from typing import Literal
 
 from dependency_groups import DependencyGroupResolver
 from packaging.requirements import InvalidRequirement, Requirement
@@ -57,6 +59,7 @@ from jobs.dependencies.fallbacks import (
     unpinned,
     with_extras,
 )
+from jobs.dependencies.noxfile import PATH as NOXFILE
 from jobs.dependencies.owncommand import command_and_job, own_command
 from jobs.dependencies.plan_model import NO_INDEX_ARGS, InstallPlan, MemoryFiles, Source
 from jobs.dependencies.policy import (
@@ -131,7 +134,8 @@ def plan_install(
             sources.extend([source] if source else [])
             candidates = []
         elif ci is not None:
-            # the CI job that runs the tests says what it installs for them: that alone
+            # the CI job (or nox session) that runs the tests says what it installs for
+            # them: that alone
             source = _workflow_source(files, ci, project, refused)
             sources.extend([source] if source else [])
             candidates = []
@@ -187,7 +191,9 @@ def _workflow_source(
 ) -> Source | None:
     """The CI job's environment, built as tox's is: the project editable (where there is one:
     its tests must import the checkout, whether the job installs it or runs from the tree) with
-    the extras the job names, its groups, its -r/-c files and its plain requirements."""
+    the extras the job names, its groups, its -r/-c files and its plain requirements. A nox
+    session's installs are read as such a job's (:func:`.owncommand.command_and_job`)."""
+    kind: Literal["nox", "workflow"] = "nox" if ci.path == NOXFILE else "workflow"
     included = _allowed_files(files, ci.files, refused)
     editable = project is not None and project.kind == "project"
     extras = (*ci.extras, *(declared_extras(files) if ci.all_extras else ()))
@@ -197,7 +203,7 @@ def _workflow_source(
     )
     requirements = tuple(dict.fromkeys([*ci.requirements, *grouped]))
     return _declared(
-        Source(ci.path, "workflow", tuple(dict.fromkeys(extras)), groups, section=ci.section),
+        Source(ci.path, kind, tuple(dict.fromkeys(extras)), groups, section=ci.section),
         project if editable else None,
         requirements,
         included,

@@ -5,7 +5,9 @@ A nox session runs its suite with ``session.run("pytest", "--doctest-modules", "
 with :mod:`ast`, never imported or run. Only literal string arguments are read;
 ``*session.posargs`` (no arguments are given) is nothing, and any other argument is left out
 with a line saying so. A session is a function decorated with ``nox.session`` (or ``session``,
-called or not); its ``run`` calls are those on its first parameter, in the order they appear.
+called or not); its ``run`` and ``install`` calls are those on its first parameter, in the order
+they appear. What ``session.install(...)`` installs is read as ``pip install`` words
+(:mod:`jobs.dependencies.workflow_install` reads those, as it does a CI job's).
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ PATH = "noxfile.py"
 class NoxSession:
     name: str
     commands: list[list[str]] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)  # arguments left out, a line each
+    installs: list[list[str]] = field(default_factory=list)  # session.install's arguments
+    notes: list[str] = field(default_factory=list)  # run's arguments left out, a line each
+    install_notes: list[str] = field(default_factory=list)  # install's, the same
 
 
 def read_nox(text: str, refused: list[str]) -> list[NoxSession]:
@@ -56,23 +60,32 @@ def _session(node: ast.FunctionDef) -> NoxSession:
         for call in ast.walk(node)
         if isinstance(call, ast.Call)
         and isinstance(call.func, ast.Attribute)
-        and call.func.attr == "run"
+        and call.func.attr in ("run", "install")
         and isinstance(call.func.value, ast.Name)
         and call.func.value.id == param
     ]
     # ast.walk goes breadth-first: the file's order is the order they run in
     for call in sorted(calls, key=lambda c: (c.lineno, c.col_offset)):
-        words: list[str] = []
-        for arg in call.args:
-            if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
-                words.append(arg.value)
-            elif not _posargs(arg):  # *session.posargs: no arguments are given
-                found.notes.append(
-                    f"`{PATH}` session `{found.name}` line {arg.lineno}: "
-                    f"{ast.unparse(arg)[:60]} (not a literal)"
-                )
-        found.commands.append(words)
+        assert isinstance(call.func, ast.Attribute)  # the comprehension above checked it
+        if call.func.attr == "run":
+            found.commands.append(_literal_words(call, found.name, found.notes))
+        else:
+            found.installs.append(_literal_words(call, found.name, found.install_notes))
     return found
+
+
+def _literal_words(call: ast.Call, session: str, notes: list[str]) -> list[str]:
+    """The call's literal string arguments; each other one is a line in ``notes``."""
+    words: list[str] = []
+    for arg in call.args:
+        if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+            words.append(arg.value)
+        elif not _posargs(arg):  # *session.posargs: no arguments are given
+            notes.append(
+                f"`{PATH}` session `{session}` line {arg.lineno}: "
+                f"{ast.unparse(arg)[:60]} (not a literal)"
+            )
+    return words
 
 
 def _posargs(arg: ast.expr) -> bool:

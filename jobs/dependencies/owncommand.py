@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from jobs.dependencies.noxfile import PATH as NOXFILE
-from jobs.dependencies.noxfile import read_nox
+from jobs.dependencies.noxfile import NoxSession, read_nox
 from jobs.dependencies.policy import RepoFiles, read_noting
 from jobs.dependencies.testcommand import TestCommand, from_commands, from_words, runner_args
 from jobs.dependencies.tox import TOOLS_PYTHON, ToxEnv, read_tox
@@ -40,7 +40,8 @@ def command_and_job(
 ) -> tuple[TestCommand | None, list[WorkflowStep]]:
     """:func:`command_of`, and where the command came from a CI workflow, the steps of its job
     before the step that runs the tests (where the job installs what they need:
-    :mod:`jobs.dependencies.workflow_install`); none otherwise."""
+    :mod:`jobs.dependencies.workflow_install`), or from a nox session, its installs as such a
+    step; none otherwise."""
     if tox is not None and tox.commands:
         where = f"`{tox.path}` {tox.section} commands"
         found = from_commands(list(tox.commands), where, tox.changedir)
@@ -53,8 +54,13 @@ def command_and_job(
             from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
         ]
         found = _first(found_all)
-        if found is not None or sessions:
-            return found, []
+        if found is not None:
+            # the session that runs the tests installs what they need (session.install)
+            session = sessions[next(i for i, c in enumerate(found_all) if c is found)]
+            refused.extend(session.install_notes)
+            return found, _nox_installs(session)
+        if sessions:
+            return None, []
     # no tox env or nox session that runs the tests: the CI workflow's step that does
     steps = read_workflows(files, refused)
     read = [from_words(s.commands, s.source, s.notes, s.directory) for s in steps]
@@ -70,6 +76,16 @@ def command_and_job(
     )
     earlier = [s for s in steps[:at] if s.source == step.source]
     return found, [*earlier, replace(step, commands=step.commands[:upto])]
+
+
+def _nox_installs(session: NoxSession) -> list[WorkflowStep]:
+    """A nox session's ``session.install(...)`` calls as the one step of a job that installs
+    with pip, for :mod:`jobs.dependencies.workflow_install` to read (none: it installs none)."""
+    if not session.installs:
+        return []
+    commands = [["pip", "install", *words] for words in session.installs]
+    where = f"`{NOXFILE}` session `{session.name}`"
+    return [WorkflowStep(where, commands, name="session.install")]
 
 
 def _runs_tests(words: list[str]) -> bool:

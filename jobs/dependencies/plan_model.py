@@ -41,8 +41,9 @@ class Source:
     # tree: the project's declared dependencies without the project (sourcetree)
     # workflow: what the CI workflow's job that runs the tests installs (workflow_install);
     # it is built like tox's: the project with extras, deps and -r/-c files (:attr:`declared`)
+    # nox: what the nox session that runs the tests installs (session.install), the same way
     kind: Literal[
-        "project", "groups", "requirements", "tox", "workflow", "pytest", "unpinned", "tree"
+        "project", "groups", "requirements", "tox", "workflow", "nox", "pytest", "unpinned", "tree"
     ]
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
@@ -56,8 +57,8 @@ class Source:
 
     @property
     def declared(self) -> bool:
-        """Whether this is an environment a tox env or a CI job declares (tox, workflow)."""
-        return self.kind in ("tox", "workflow")
+        """Whether this is an environment a tox env, a CI job or a nox session declares."""
+        return self.kind in ("tox", "workflow", "nox")
 
     @property
     def builds_project(self) -> bool:
