@@ -238,6 +238,11 @@ def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
     )
     files = {"noxfile.py": nox, "pyproject.toml": pyproject, "requirements/ci.txt": "attrs\n",
              "requirements-dev.txt": "docs-only\n"}  # fmt: skip
+    # CI does not run nox: the noxfile is a developer's tool, its installs are not read
+    usual = "`pyproject.toml` (extras test, dev) and `requirements-dev.txt`"
+    assert plan_install(MemoryFiles(files), Dependencies()).describe() == usual
+    ci = "jobs:\n  t:\n    steps:\n      - run: pip install nox\n      - run: nox -s {}\n"
+    files[".github/workflows/ci.yml"] = ci.format("lint tests-3.12")
     plan = plan_install(MemoryFiles(files), Dependencies())
     # the session's installs alone: not the dev extra, not requirements-dev.txt
     assert plan.describe() == (
@@ -253,7 +258,15 @@ def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
         'session.run("ruff", "check")', 'session.install("ruff")\n    session.run("ruff")'
     )
     plan = plan_install(MemoryFiles({**files, "noxfile.py": bare}), Dependencies())
-    assert plan.describe() == "`pyproject.toml` (extras test, dev) and `requirements-dev.txt`"
+    assert plan.describe() == usual
+    # the session CI runs is the one read, though another runs pytest first
+    tested = NOXFILE.replace('session.run("ruff", "check")', 'session.run("pytest", "-x")')
+    files["noxfile.py"] = tested
+    first = own_command(MemoryFiles(files))
+    assert first is not None and first.source == "`noxfile.py` session `lint`"
+    files[".github/workflows/ci.yml"] = ci.format("tests")
+    command = own_command(MemoryFiles(files))
+    assert command is not None and command.source == "`noxfile.py` session `tests`"
 
 
 def test_unittest_from_nox_feeds_own_unittest() -> None:

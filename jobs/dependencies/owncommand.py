@@ -4,7 +4,9 @@ nox sessions, or, without those, its CI workflows' steps (pure: file texts in,
 
 tox's env is the one the install plan reads (:func:`jobs.dependencies.tox.read_tox`: the same
 env, the same factor rule), its commands read with it. nox's first session that runs pytest
-counts, else its first that runs unittest; the same of the workflows' steps
+counts, else its first that runs unittest, among the sessions a CI workflow runs (``nox -s
+tests``) where one names them; where CI runs nox, that session's installs are the suite's
+environment; the same of the workflows' steps
 (:mod:`jobs.dependencies.workflows`), where there is no noxfile with sessions. The baseline
 runs with what it says (:func:`jobs.languages.python.unittest_runner.run_baseline`), and the
 install note says where that came from (:func:`jobs.dependencies.install_plan.plan_install`).
@@ -12,6 +14,7 @@ install note says where that came from (:func:`jobs.dependencies.install_plan.pl
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -40,8 +43,8 @@ def command_and_job(
 ) -> tuple[TestCommand | None, list[WorkflowStep]]:
     """:func:`command_of`, and where the command came from a CI workflow, the steps of its job
     before the step that runs the tests (where the job installs what they need:
-    :mod:`jobs.dependencies.workflow_install`), or from a nox session, its installs as such a
-    step; none otherwise."""
+    :mod:`jobs.dependencies.workflow_install`), or from a nox session a CI workflow runs, its
+    installs as such a step; none otherwise."""
     if tox is not None and tox.commands:
         where = f"`{tox.path}` {tox.section} commands"
         found = from_commands(list(tox.commands), where, tox.changedir)
@@ -50,17 +53,19 @@ def command_and_job(
     text = read_noting(files, NOXFILE, refused)
     if text is not None:
         sessions = read_nox(text, refused)
+        ran = _ci_nox(read_workflows(files, []))  # the workflows' own notes: below, if read
+        chosen = [s for s in sessions if ran and _session_name(s.name) in ran] or sessions
         found_all = [
-            from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
+            from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in chosen
         ]
         found = _first(found_all)
-        if found is not None:
-            # the session that runs the tests installs what they need (session.install)
-            session = sessions[next(i for i, c in enumerate(found_all) if c is found)]
+        if found is not None and ran is not None:
+            # CI runs this session: what it installs is the suite's environment
+            session = chosen[next(i for i, c in enumerate(found_all) if c is found)]
             refused.extend(session.install_notes)
             return found, _nox_installs(session)
-        if sessions:
-            return None, []
+        if found is not None or sessions:
+            return found, []
     # no tox env or nox session that runs the tests: the CI workflow's step that does
     steps = read_workflows(files, refused)
     read = [from_words(s.commands, s.source, s.notes, s.directory) for s in steps]
@@ -76,6 +81,48 @@ def command_and_job(
     )
     earlier = [s for s in steps[:at] if s.source == step.source]
     return found, [*earlier, replace(step, commands=step.commands[:upto])]
+
+
+def _ci_nox(steps: list[WorkflowStep]) -> set[str] | None:
+    """The nox sessions a CI workflow's step runs (``nox -s tests``, ``python -m nox --session
+    tests-3.12``), by name; the empty set where one runs ``nox`` alone (every session). None: no
+    step runs nox, so the noxfile is a developer's tool and CI builds the environment otherwise
+    (its installs are not read then)."""
+    ran: set[str] | None = None
+    for step in steps:
+        for words in step.commands:
+            args = runner_args(words, "nox")
+            if args is None:
+                continue
+            ran = ran if ran is not None else set()
+            names = _session_options(args)
+            if not names:
+                return set()  # nox alone runs every session
+            ran.update(_session_name(name) for name in names)
+    return ran
+
+
+def _session_options(args: list[str]) -> list[str]:
+    """The session names of nox's ``-s``/``--session``/``--sessions``/``-e`` options."""
+    names: list[str] = []
+    i = 0
+    while i < len(args):
+        option, _, value = args[i].partition("=")
+        if option in ("-s", "--session", "--sessions", "-e"):
+            if value:
+                names.append(value)
+            else:
+                while i + 1 < len(args) and not args[i + 1].startswith("-"):
+                    names.append(args[i + 1])
+                    i += 1
+        i += 1
+    return names
+
+
+def _session_name(name: str) -> str:
+    """A session's function-level name: ``tests-3.12`` and ``tests(python='3.12')`` are
+    ``tests``'s runs for one Python."""
+    return re.sub(r"-\d+(?:\.\d+)*$", "", name.split("(", 1)[0])
 
 
 def _nox_installs(session: NoxSession) -> list[WorkflowStep]:
