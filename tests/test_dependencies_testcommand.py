@@ -230,11 +230,13 @@ def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
     pyproject = (
         '[project]\nname = "pkg"\nversion = "1"\n'
         '[project.optional-dependencies]\ntest = ["pytest"]\ndev = ["black"]\n'
+        '[dependency-groups]\ntyping = ["mypy"]\n'
     )
     nox = NOXFILE.replace(
         's.install("-e", ".[test]")',
         's.install("-e", ".[test]")\n'
-        '    s.install("-r", "requirements/ci.txt", "hypothesis", EXTRA)',
+        '    s.install("-r", "requirements/ci.txt", "hypothesis", EXTRA)\n'
+        '    s.install(*nox.project.dependency_groups(PYPROJECT, "typing"))',
     )
     files = {"noxfile.py": nox, "pyproject.toml": pyproject, "requirements/ci.txt": "attrs\n",
              "requirements-dev.txt": "docs-only\n"}  # fmt: skip
@@ -246,11 +248,14 @@ def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
     plan = plan_install(MemoryFiles(files), Dependencies())
     # the session's installs alone: not the dev extra, not requirements-dev.txt
     assert plan.describe() == (
-        "`noxfile.py` session `tests` (deps `requirements/ci.txt`, hypothesis; extras test)"
+        "`noxfile.py` session `tests` (deps `requirements/ci.txt`, hypothesis, mypy; "
+        "extras test; groups typing)"
     )
     (source,) = plan.sources[:1]
     assert source.kind == "nox" and source.declared and source.editable
-    assert source.pip_args() == ["-e", ".[test]", "-r", "./requirements/ci.txt", "hypothesis"]
+    assert source.pip_args() == [
+        "-e", ".[test]", "-r", "./requirements/ci.txt", "hypothesis", "mypy"
+    ]  # fmt: skip
     assert "`noxfile.py` session `tests` line 15: EXTRA (not a literal)" in plan.refused
     # a session that installs nothing leaves the usual plan; the lint session's installs are
     # not the tests'
@@ -264,9 +269,13 @@ def test_the_nox_session_that_runs_the_tests_installs_its_environment() -> None:
     files["noxfile.py"] = tested
     first = own_command(MemoryFiles(files))
     assert first is not None and first.source == "`noxfile.py` session `lint`"
-    files[".github/workflows/ci.yml"] = ci.format("tests")
+    files[".github/workflows/ci.yml"] = ci.format("tests").replace("nox -s", "pipx run nox -s")
     command = own_command(MemoryFiles(files))
     assert command is not None and command.source == "`noxfile.py` session `tests`"
+    # where the sessions CI runs do not run the tests, the first that does is still read
+    files[".github/workflows/ci.yml"] = ci.format("release")
+    command = own_command(MemoryFiles(files))
+    assert command is not None and command.source == "`noxfile.py` session `lint`"
 
 
 def test_unittest_from_nox_feeds_own_unittest() -> None:

@@ -7,7 +7,8 @@ with :mod:`ast`, never imported or run. Only literal string arguments are read;
 with a line saying so. A session is a function decorated with ``nox.session`` (or ``session``,
 called or not); its ``run`` and ``install`` calls are those on its first parameter, in the order
 they appear. What ``session.install(...)`` installs is read as ``pip install`` words
-(:mod:`jobs.dependencies.workflow_install` reads those, as it does a CI job's).
+(:mod:`jobs.dependencies.workflow_install` reads those, as it does a CI job's), nox's
+``*nox.project.dependency_groups(PYPROJECT, "test")`` as ``--group test``.
 """
 
 from __future__ import annotations
@@ -80,12 +81,31 @@ def _literal_words(call: ast.Call, session: str, notes: list[str]) -> list[str]:
     for arg in call.args:
         if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
             words.append(arg.value)
+        elif (groups := _dependency_groups(arg)) is not None:
+            words.extend(word for group in groups for word in ("--group", group))
         elif not _posargs(arg):  # *session.posargs: no arguments are given
             notes.append(
                 f"`{PATH}` session `{session}` line {arg.lineno}: "
                 f"{ast.unparse(arg)[:60]} (not a literal)"
             )
     return words
+
+
+def _dependency_groups(arg: ast.expr) -> list[str] | None:
+    """The groups of ``*nox.project.dependency_groups(PYPROJECT, "test", ...)`` (nox's own way to
+    install ``pyproject.toml``'s dependency groups); None for any other argument."""
+    call = arg.value if isinstance(arg, ast.Starred) else None
+    if not (
+        isinstance(call, ast.Call)
+        and isinstance(call.func, ast.Attribute)
+        and call.func.attr == "dependency_groups"
+        and call.args
+    ):
+        return None
+    names = call.args[1:]  # the first is the pyproject table
+    if not all(isinstance(n, ast.Constant) and isinstance(n.value, str) for n in names):
+        return None
+    return [str(n.value) for n in names if isinstance(n, ast.Constant)]
 
 
 def _posargs(arg: ast.expr) -> bool:

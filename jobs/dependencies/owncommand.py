@@ -54,14 +54,15 @@ def command_and_job(
     if text is not None:
         sessions = read_nox(text, refused)
         ran = _ci_nox(read_workflows(files, []))  # the workflows' own notes: below, if read
-        chosen = [s for s in sessions if ran and _session_name(s.name) in ran] or sessions
         found_all = [
-            from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in chosen
+            from_words(s.commands, f"`{NOXFILE}` session `{s.name}`", s.notes) for s in sessions
         ]
-        found = _first(found_all)
-        if found is not None and ran is not None:
+        # the sessions CI runs first; where none of them runs the tests, any session
+        in_ci = [c for s, c in zip(sessions, found_all, strict=True) if _runs_in(s, ran)]
+        found = _first(in_ci) or _first(found_all)
+        if found is not None and found in in_ci:
             # CI runs this session: what it installs is the suite's environment
-            session = chosen[next(i for i, c in enumerate(found_all) if c is found)]
+            session = sessions[next(i for i, c in enumerate(found_all) if c is found)]
             refused.extend(session.install_notes)
             return found, _nox_installs(session)
         if found is not None or sessions:
@@ -84,14 +85,14 @@ def command_and_job(
 
 
 def _ci_nox(steps: list[WorkflowStep]) -> set[str] | None:
-    """The nox sessions a CI workflow's step runs (``nox -s tests``, ``python -m nox --session
+    """The nox sessions a CI workflow's step runs (``nox -s tests``, ``pipx run nox --session
     tests-3.12``), by name; the empty set where one runs ``nox`` alone (every session). None: no
     step runs nox, so the noxfile is a developer's tool and CI builds the environment otherwise
     (its installs are not read then)."""
     ran: set[str] | None = None
     for step in steps:
         for words in step.commands:
-            args = runner_args(words, "nox")
+            args = _nox_args(words)
             if args is None:
                 continue
             ran = ran if ran is not None else set()
@@ -100,6 +101,22 @@ def _ci_nox(steps: list[WorkflowStep]) -> set[str] | None:
                 return set()  # nox alone runs every session
             ran.update(_session_name(name) for name in names)
     return ran
+
+
+def _runs_in(session: NoxSession, ran: set[str] | None) -> bool:
+    return ran is not None and (not ran or _session_name(session.name) in ran)
+
+
+def _nox_args(words: list[str]) -> list[str] | None:
+    """The arguments of a command that runs nox (``nox``, ``python -m nox``, ``pipx run nox``,
+    ``uvx nox``, ``uv run nox``); None for any other command."""
+    for i, word in enumerate(words[:4]):
+        if word.rsplit("/", 1)[-1] == "nox" and (i == 0 or words[i - 1] in _NOX_LAUNCHERS):
+            return words[i + 1 :]
+    return None
+
+
+_NOX_LAUNCHERS = frozenset({"-m", "run", "uvx", "sudo"})  # python -m nox, pipx/uv run nox
 
 
 def _session_options(args: list[str]) -> list[str]:
