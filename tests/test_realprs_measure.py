@@ -3,6 +3,8 @@ JavaScript/TypeScript cases' changed lines and runner arguments."""
 
 from __future__ import annotations
 
+import json
+import subprocess
 from pathlib import Path
 
 from bench.realprs import measure_js
@@ -51,6 +53,26 @@ def test_jest_gets_the_test_paths_before_its_list_options() -> None:
     vitest = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.ts",), runner="vitest")
     args = measure_js._runner_args(vitest, [], ["src/a.ts"], Path("/o"))
     assert "--coverage.reportOnFailure" in args and "--coverage.include=src/a.ts" in args
+
+
+def test_jest_gets_its_options_while_the_tests_see_a_bare_jests_argv(tmp_path: Path) -> None:
+    # commander's tests call program.parse() on process.argv; jest in band (one worker) runs
+    # them in its own process, where the bench's options must not show.
+    jest_cli = tmp_path / "node_modules" / "jest-cli"
+    (tmp_path / "node_modules" / "jest").mkdir(parents=True)
+    jest_cli.mkdir()
+    (jest_cli / "index.js").write_text(
+        "exports.run = (args) => require('fs').writeFileSync('seen.json',"
+        " JSON.stringify({args, argv: process.argv.slice(2)}));\n"
+    )
+    out = tmp_path / "out"
+    out.mkdir()
+    case = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",), runner="jest")
+    command = measure_js.runner_command(case, ["test/a.test.js"], ["src/a.js"], out)
+    subprocess.run(command, cwd=tmp_path, check=True)
+    seen = json.loads((tmp_path / "seen.json").read_text())
+    assert seen["argv"] == []
+    assert seen["args"] == measure_js._runner_args(case, ["test/a.test.js"], ["src/a.js"], out)[1:]
 
 
 def test_a_js_case_names_a_supported_runner() -> None:

@@ -105,6 +105,29 @@ def _runner_args(case: Case, files: list[str], sources: list[str], out: Path) ->
     return [*args, "--coverageReporters=json"]
 
 
+# jest runs the tests in its own process when it has one worker (as on 2 cores), and there a test
+# that parses process.argv (commander's `program.parse()`) would read the bench's options as its
+# own. So the options go to jest-cli's run() and process.argv is a bare `jest`'s.
+_JEST_LAUNCHER = """\
+const path = require("path");
+const args = process.argv.slice(2);
+process.argv.length = 2;
+const jest = require("fs").realpathSync(path.resolve("node_modules/jest"));
+require(require.resolve("jest-cli", { paths: [jest] })).run(args);
+"""
+
+
+def runner_command(case: Case, files: list[str], sources: list[str], out: Path) -> list[str]:
+    """The node command line of a run whose reports go to ``out`` (made already), run from the
+    case's package; jest through a launcher written there."""
+    args = _runner_args(case, files, sources, out)
+    if case.runner == "jest":
+        launcher = out / "jest-launcher.cjs"
+        launcher.write_text(_JEST_LAUNCHER)
+        args = [str(launcher), *args[1:]]
+    return [str(node().path), *args]
+
+
 def run_tests(
     case: Case, checkout: Path, files: list[str], sources: list[str], label: str, timeout: float
 ) -> TestRun:
@@ -115,7 +138,7 @@ def run_tests(
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
     relative = [os.path.relpath(checkout / s, package_dir) for s in sources]
-    command = [str(node().path), *_runner_args(case, files, relative, out)]
+    command = runner_command(case, files, relative, out)
     try:
         done = subprocess.run(
             command,
