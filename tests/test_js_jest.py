@@ -60,6 +60,10 @@ test("set up by the project", () => {
 test("wrong on purpose", () => {
   expect(sign(-2)).toBe(2);
 });
+test("sees a bare jest's argv", () => {
+  // in band (one test file), a CLI's program.parse() reads this: its CI gives none of Tandem's
+  expect(process.argv.join(" ")).not.toMatch(/--(coverage|json|ci|config)/);
+});
 """
 CONFIG = """\
 module.exports = {
@@ -132,6 +136,7 @@ async def test_a_jest_suite_per_test_then_on_the_base_commit(node: Node, tmp_pat
         "test/calc.test.js > zero is zero": "pass",
         "test/calc.test.js > set up by the project": "pass",
         "test/calc.test.js > wrong on purpose": "fail",
+        "test/calc.test.js > sees a bare jest's argv": "pass",
     }
     lines = run.per_test.lines
     assert lines["test/calc.test.js > signs > of numbers > positive"] == {"src/calc.js": {2, 3}}

@@ -39,6 +39,7 @@ from jobs.sandbox import workdir
 from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox
 
 SETUP = Path(__file__).with_name("jest_per_test.cjs")
+LAUNCHER = Path(__file__).with_name("jest_launcher.cjs")
 WRAPPER = "jest.tandem.config.cjs"
 CONFIG_NAMES = tuple(f"jest.config.{suffix}" for suffix in ("js", "cjs", "mjs", "json", "ts"))
 
@@ -149,9 +150,9 @@ async def run_per_test(
         f"--outputFile={files.outcomes}",
         "--coverageReporters=json",  # last: it takes a list
     ]
-    run = await run_measured(
-        sandbox, node, job, "jest", [str(entry), *args], files, files.environment(installed)
-    )
+    launch = launch_args(job, installed, entry, args)
+    environment = files.environment(installed)
+    run = await run_measured(sandbox, node, job, "jest", launch, files, environment)
     if isinstance(run, RunnerError):
         return run
     per_test = run.per_test
@@ -172,4 +173,16 @@ async def run_files(
     args = [*files, "--runTestsByPath", "--ci", "--json", f"--outputFile={outcomes}"]
     if name is not None:
         args += ["-t", name]
-    return await run_for_outcomes(sandbox, node, job, "jest", [str(found[1]), *args], outcomes)
+    launch = launch_args(job, *found, args)
+    return await run_for_outcomes(sandbox, node, job, "jest", launch, outcomes)
+
+
+def launch_args(job: PackageJob, installed: Path, entry: Path, args: list[str]) -> list[str]:
+    """node's arguments for a jest run with ``args``: through :data:`LAUNCHER` (copied into the
+    work dir), so the tests see the ``process.argv`` of a bare ``jest``, as in the project's CI,
+    not Tandem's options."""
+    work = job.checkout / workdir.WORK_DIR
+    work.mkdir(exist_ok=True)
+    launcher = work / LAUNCHER.name
+    workdir.copy_fresh(LAUNCHER, launcher)
+    return [str(launcher), str(installed), str(entry), *args]
