@@ -108,7 +108,10 @@ async def search(
     if result.timed_out:
         return report, f"{where} timed out after {result.duration_s:.0f} s"
     if result.returncode != 0 and "Given:" not in report:
-        return report, f"{where} failed: {decisive_line(result.output)}"
+        line = decisive_line(result.output)
+        if crosshair_engine.own_limit(result.output):
+            return report, crosshair_engine.limit_note(target.path, target.callable.qualname, line)
+        return report, f"{where} failed: {line}"
     return report, None
 
 
