@@ -160,20 +160,19 @@ def wrapper_source(target: Target) -> str:
         if item.kind in ("classmethod", "staticmethod"):
             real = f"getattr({owner}, {item.name!r})"
     inferred = ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
-    left_out = sorted(_left_out(item))
     return WRAPPER.format(
         qualname=item.qualname,
         module=target.module,
         owner=owner,
         real=real,
         inferred=inferred,
-        left_out=left_out,
+        left_out=sorted(left_out(item)),
         bind_self=item.kind in ("method", "property"),
         wrapped=WRAPPED,
     )
 
 
-def _left_out(item: ChangedCallable) -> set[str]:
+def left_out(item: ChangedCallable) -> set[str]:
     """Unannotated, uninferred parameters with a default, where leaving them out cannot shift
     a later argument: keyword-only ones, and trailing positional ones (without ``*args``)."""
     unknown = {p.name for p in item.params if p.has_default and not (p.annotation or p.inferred)}

@@ -12,7 +12,8 @@ through the callables that use it. Inputs come from four places, cheapest first:
   callable's own calls and the calls of the same file the tests made to reach it;
 - **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), for the callables
   no earlier input pinned;
-- **``crosshair diffbehavior``** on each changed top-level function (:mod:`.differential_search`).
+- **``crosshair diffbehavior``** on each changed top-level function, and on each changed method
+  on the receivers those calls built (:mod:`.differential_search`).
 
 Every call then runs in the characterization probe (:mod:`.characterize_probe`) twice: once with
 the checkout's import root first on the path, once with the base tree's. A call whose result
@@ -44,8 +45,8 @@ from jobs.testgen.engines.differential_search import (
     SEARCH_OVERHEAD_S,
     calls_from_report,
     search,
-    searchable,
 )
+from jobs.testgen.engines.differential_search import jobs as search_jobs
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.engines.input_helpers import Defined
@@ -152,7 +153,7 @@ async def _generate_on(
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
     variants = _variants(checkout, base_sources, unpinned, first=novel)
     await run.compare(variants - seeds - captured)
-    await run.compare(await run.search_all() - seeds)
+    await run.compare(await run.search_all(seeds | captured) - seeds)
     if not run.asked:
         outcome.notes.append("no inputs for the changed functions; no differential tests")
         return None
@@ -197,16 +198,18 @@ class _Run:
             Difference(batch[i], head[i], base[i]) for i in both if differs(head[i], base[i])
         )
 
-    async def search_all(self) -> set[Seed]:
-        """The calls ``crosshair diffbehavior`` finds for the searchable targets, sharing out
-        four fifths of the time left (the rest is for running what it finds)."""
-        searched = [t for t in self.targets if searchable(t)]
+    async def search_all(self, known: set[Seed]) -> set[Seed]:
+        """The calls ``crosshair diffbehavior`` finds for the searchable targets (a method on
+        the receivers the `known` calls build), sharing out four fifths of the time left (the
+        rest is for running what it finds)."""
+        searched = search_jobs(self.targets, known)
         search_deadline = time.monotonic() + (self.deadline - time.monotonic()) * 0.8
         found: set[Seed] = set()
-        for index, target in enumerate(searched):
+        for index, job in enumerate(searched):
             remaining = search_deadline - time.monotonic()
             if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
-                left = ", ".join(f"`{t.callable.qualname}`" for t in searched[index:])
+                names = {f"`{j.target.callable.qualname}`" for j in searched[index:]}
+                left = ", ".join(sorted(names))
                 self.outcome.notes.append(
                     f"wall-time budget reached before the differential search on {left}"
                 )
@@ -214,9 +217,9 @@ class _Run:
             share = remaining / (len(searched) - index) - SEARCH_OVERHEAD_S
             seconds = int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, share)))
             where = (self.sandbox, self.checkout, self.tree)
-            report, note = await search(*where, target, index, seconds, remaining)
+            report, note = await search(*where, job, index, seconds, remaining)
             self.outcome.notes += [note] if note else []
-            found |= set(calls_from_report(report, target))
+            found |= set(calls_from_report(report, job))
         return found
 
     async def probe(

@@ -1,11 +1,14 @@
 """The differential engine's search: ``crosshair diffbehavior`` of a changed top-level function
 against its base version (the base file loaded as a sibling module of the head's, so its
-relative imports resolve), and the calls its ``Given:`` lines name."""
+relative imports resolve), and the calls its ``Given:`` lines name. A changed method is searched
+through a top-level wrapper per side that calls it on a receiver a known call built."""
 
 from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.sandbox import Sandbox, decisive_line
@@ -46,33 +49,152 @@ _GIVEN = re.compile(r"^Given: \((.*)\),\s*$")
 DRIVER = "crosshair_diffbehavior.py"
 
 
+# Receivers per changed method searched through a wrapper, at most: each is a process.
+MAX_RECEIVERS = 2
+
+
+# A changed method as a top-level function of its own arguments, called on a fresh receiver
+# that this side's module builds: diffbehavior then compares base and head as two functions.
+METHOD_WRAPPER = '''"""Tandem: {qualname} of {module} on {receiver}, for crosshair diffbehavior."""
+import inspect, typing
+import {module} as _module
+_real = {real}
+_inferred = {{{inferred}}}
+_left_out = {left_out!r}
+try:
+    _hints = typing.get_type_hints(_real)
+except Exception:
+    _hints = {{}}
+_params = [
+    p.replace(annotation=_inferred.get(p.name, _hints.get(p.name, p.annotation)))
+    for p in list(inspect.signature(_real).parameters.values())[{bound}:]
+    if p.name not in _left_out
+]
+
+
+def {wrapped}(*args, **kwargs):
+    # A fresh receiver on every call: the method may change it.
+    return getattr(eval({receiver!r}, vars(_module)), {name!r})(*args, **kwargs)
+
+
+{wrapped}.__signature__ = inspect.Signature(_params)
+{wrapped}.__annotations__ = {{p.name: p.annotation for p in _params if p.annotation is not p.empty}}
+'''
+
+
+@dataclass(frozen=True)
+class SearchJob:
+    """One diffbehavior search: a top-level function, or a method on one known receiver (an
+    expression of the module's names, such as the construction call a test made)."""
+
+    target: DiffTarget
+    receiver: str | None = None
+
+
 def searchable(target: DiffTarget) -> bool:
-    """diffbehavior compares two functions; a method would need one instance of each class."""
+    """diffbehavior compares two functions; a method needs a receiver (:func:`jobs`)."""
     return target.callable.kind == "function" and "." not in target.callable.qualname
+
+
+def jobs(targets: Sequence[DiffTarget], calls: Iterable[Seed]) -> list[SearchJob]:
+    """The searches of `targets`: each top-level function, and each method that takes an
+    argument on up to MAX_RECEIVERS receivers that `calls` built it on (a class or static method
+    on its class), the shortest first."""
+    found: list[SearchJob] = []
+    by_target: dict[tuple[str, str], set[str]] = {}
+    for seed in calls:
+        if not seed.defines:  # a test module's class is not in the module the wrapper reads
+            receiver = _receiver(seed)
+            if receiver is not None:
+                by_target.setdefault((seed.path, seed.qualname), set()).add(receiver)
+    for target in targets:
+        item = target.callable
+        if searchable(target):
+            found.append(SearchJob(target))
+            continue
+        bound = 1 if item.kind in ("method", "classmethod") else 0
+        arguments = [
+            p for p in item.params[bound:] if p.name not in crosshair_engine.left_out(item)
+        ]
+        if not item.owner or not arguments or item.kind not in _METHOD_KINDS:
+            continue
+        if item.kind == "method":
+            receivers = by_target.get((target.path, item.qualname), set())
+        else:
+            receivers = {item.owner}
+        for receiver in sorted(receivers, key=lambda r: (len(r), r))[:MAX_RECEIVERS]:
+            found.append(SearchJob(target, receiver))
+    return found
+
+
+_METHOD_KINDS = ("method", "classmethod", "staticmethod")
+
+
+def _receiver(seed: Seed) -> str | None:
+    """The object a call of a method is made on, where it is built by a plain call of the
+    module's names: ``Store(3)`` of ``Store(3).room(4)`` or of ``Store.room(Store(3), 4)``."""
+    try:
+        node = ast.parse(seed.call_source, mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    name = seed.qualname.rsplit(".", 1)[-1]
+    if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        return None
+    if node.func.attr != name:
+        return None
+    value: ast.expr | None = node.func.value
+    owner = seed.qualname.rsplit(".", 1)[0]
+    if ast.unparse(node.func.value) == owner:  # Store.room(Store(3), 4)
+        value = node.args[0] if node.args else None
+    if isinstance(value, ast.Call) and characterize._plain(value):
+        return ast.unparse(value)
+    return None
+
+
+def method_wrapper_source(target: DiffTarget, module: str, receiver: str) -> str:
+    """The wrapper module diffbehavior reads for a method of `target` on `receiver`, built by
+    `module` (the head's module, or the base's sibling)."""
+    item = target.callable
+    owner = f"_module.{item.owner}"
+    if item.kind == "method":
+        real, bound = f"inspect.getattr_static({owner}, {item.name!r})", 1
+    else:  # bound to its class already: no cls among the parameters
+        real, bound = f"getattr({owner}, {item.name!r})", 0
+    return METHOD_WRAPPER.format(
+        qualname=item.qualname,
+        module=module,
+        receiver=receiver,
+        real=real,
+        inferred=", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred),
+        left_out=sorted(crosshair_engine.left_out(item)),
+        bound=bound,
+        name=item.name,
+        wrapped=WRAPPED,
+    )
 
 
 async def search(
     sandbox: Sandbox,
     checkout: Path,
     tree: BaseTree,
-    target: DiffTarget,
+    job: SearchJob,
     index: int,
     seconds: int,
     limit: float,
 ) -> tuple[str, str | None]:
     """One ``crosshair diffbehavior`` process: its report ('' when it said nothing), and a note
     when it timed out or failed."""
+    target = job.target
     base_name = f"{target.module}{BASE_SUFFIX}"
-    head_target = crosshair_engine.Target(target.path, target.root, target.module, target.callable)
-    base_target = crosshair_engine.Target(target.path, target.root, base_name, target.callable)
     head_wrapper, base_wrapper = f"_tandem_diff_head_{index}", f"_tandem_diff_base_{index}"
     scratch = checkout / SCRATCH
-    (scratch / f"{head_wrapper}.py").write_text(
-        crosshair_engine.wrapper_source(head_target), encoding="utf-8"
-    )
-    (scratch / f"{base_wrapper}.py").write_text(
-        crosshair_engine.wrapper_source(base_target), encoding="utf-8"
-    )
+    for wrapper, module in ((head_wrapper, target.module), (base_wrapper, base_name)):
+        if job.receiver is None:
+            side = crosshair_engine.Target(target.path, target.root, module, target.callable)
+            source = crosshair_engine.wrapper_source(side)
+        else:
+            source = method_wrapper_source(target, module, job.receiver)
+        (scratch / f"{wrapper}.py").write_text(source, encoding="utf-8")
     copy_script(DRIVER, scratch / "driver.py")
     report_path = f"{SCRATCH}/{head_wrapper}.report"
     base_file = f"{WORK_DIR}/{tree.root.name}/{target.path}"
@@ -104,7 +226,8 @@ async def search(
         if report_file.exists()
         else ""
     )
-    where = f"`{target.path}`: differential search on `{target.callable.qualname}`"
+    on = f" on `{job.receiver}`" if job.receiver and job.receiver != target.callable.owner else ""
+    where = f"`{target.path}`: differential search on `{target.callable.qualname}`{on}"
     if result.timed_out:
         return report, f"{where} timed out after {result.duration_s:.0f} s"
     if result.returncode != 0 and "Given:" not in report:
@@ -115,15 +238,20 @@ async def search(
     return report, None
 
 
-def calls_from_report(report: str, target: DiffTarget) -> list[Seed]:
-    """The calls of the real callable that a diffbehavior report's ``Given:`` lines name, where
-    every argument is a plain expression (a literal, a container, a constructor call)."""
+def calls_from_report(report: str, job: SearchJob) -> list[Seed]:
+    """The calls of the real callable that a diffbehavior report's ``Given:`` lines name (a
+    method's on its receiver, as a test writes it), where every argument is a plain expression
+    (a literal, a container, a constructor call)."""
+    target = job.target
+    called = target.callable.qualname
+    if job.receiver is not None:
+        called = f"{job.receiver}.{target.callable.name}"
     calls: list[Seed] = []
     for line in report.splitlines():
         match = _GIVEN.match(line.strip())
         if match is None:
             continue
-        call = f"{target.callable.qualname}({match.group(1)})"
+        call = f"{called}({match.group(1)})"
         try:
             node = ast.parse(call, mode="eval").body
         except (SyntaxError, ValueError, RecursionError, MemoryError):

@@ -1,0 +1,104 @@
+"""``crosshair diffbehavior`` on a changed method (:mod:`jobs.testgen.engines.differential_search`):
+a top-level wrapper per side calls the method on a receiver the tests built, so CrossHair
+searches the method's own arguments; what it finds is written as the plain call on the head."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from jobs.testgen.engines.callables import describe_callables
+from jobs.testgen.engines.differential_search import (
+    SearchJob,
+    calls_from_report,
+    jobs,
+    method_wrapper_source,
+)
+from jobs.testgen.engines.differential_targets import DiffTarget
+from jobs.testgen.engines.seeds import Seed
+from tests.differential_support import assert_pins, differential_on_change
+
+BASE = """class Gate:
+    def __init__(self, k: int) -> None:
+        self.k = k
+
+    def check(self, n: int) -> str:
+        return "open" if n > self.k * 2 else "shut"
+
+    def reset(self) -> None:
+        self.k = 0
+
+    @staticmethod
+    def twice(n: int) -> int:
+        return n * 2
+"""
+HEAD = BASE.replace("n > self.k * 2", "n >= self.k * 2")
+TESTS = """from pkg.gate import Gate
+
+
+def test_check():
+    assert Gate(10).check(3) == "shut"
+"""
+
+
+def targets() -> dict[str, DiffTarget]:
+    return {
+        c.qualname: DiffTarget("pkg/gate.py", ".", "pkg.gate", c) for c in describe_callables(BASE)
+    }
+
+
+def test_a_method_is_searched_on_the_receivers_the_calls_built() -> None:
+    found = targets()
+    calls = {
+        Seed("pkg/gate.py", "Gate.check", "Gate(10).check(3)", "captured"),
+        Seed("pkg/gate.py", "Gate.check", "Gate.check(Gate(7), 3)", "captured"),
+        Seed("pkg/gate.py", "Gate.check", "Gate(k=12345).check(3)", "captured"),
+        Seed("pkg/gate.py", "Gate.reset", "Gate(1).reset()", "captured"),
+    }
+    searched = jobs(list(found.values()), calls)
+    # the two shortest receivers; reset takes no argument to search; a static method's
+    # receiver is its class
+    assert searched == [
+        SearchJob(found["Gate.check"], "Gate(7)"),
+        SearchJob(found["Gate.check"], "Gate(10)"),
+        SearchJob(found["Gate.twice"], "Gate"),
+    ]
+
+
+def test_a_report_on_a_method_gives_the_plain_call_on_its_receiver() -> None:
+    job = SearchJob(targets()["Gate.check"], "Gate(10)")
+    report = "Given: (n=20),\n  h : returns 'open'\n  b : returns 'shut'\n"
+    assert [c.call_source for c in calls_from_report(report, job)] == ["Gate(10).check(n=20)"]
+
+
+def test_the_wrapper_builds_a_fresh_receiver_of_its_own_module(tmp_path: Path) -> None:
+    (tmp_path / "gate_mod.py").write_text(BASE)
+    job = SearchJob(targets()["Gate.check"], "Gate(10)")
+    source = method_wrapper_source(job.target, "gate_mod", "Gate(10)")
+    namespace: dict[str, object] = {}
+    import sys
+
+    sys.path.insert(0, str(tmp_path))
+    try:
+        exec(compile(source, "wrapper.py", "exec"), namespace)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("gate_mod", None)
+    wrapped = namespace["tandem_target"]
+    assert callable(wrapped)
+    assert wrapped(n=21) == "open" and wrapped(3) == "shut"
+    assert str(wrapped.__signature__) == "(n: int)"
+
+
+@pytest.mark.slow
+async def test_crosshair_finds_the_argument_that_tells_a_changed_method_apart(
+    tmp_path: Path,
+) -> None:
+    # The tests' Gate(10).check(3) and its neighbours never reach n == 20; CrossHair does.
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/gate.py", BASE, HEAD, TESTS
+    )
+    assert outcome.written, outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "Gate(10).check(n=20)" in text
