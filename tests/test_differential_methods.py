@@ -4,6 +4,7 @@ searches the method's own arguments; what it finds is written as the plain call 
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_search import (
     SearchJob,
+    built_wrapper_source,
     calls_from_report,
     jobs,
     method_wrapper_source,
@@ -56,7 +58,7 @@ def test_a_method_is_searched_on_the_receivers_the_calls_built() -> None:
         Seed("pkg/gate.py", "Gate.check", "Gate(k=12345).check(3)", "captured"),
         Seed("pkg/gate.py", "Gate.reset", "Gate(1).reset()", "captured"),
     }
-    searched = jobs(list(found.values()), calls)
+    searched = jobs(list(found.values()), calls, {"pkg/gate.py": BASE})
     # the two shortest receivers; reset takes no argument to search; a static method's
     # receiver is its class
     assert searched == [
@@ -77,8 +79,6 @@ def test_the_wrapper_builds_a_fresh_receiver_of_its_own_module(tmp_path: Path) -
     job = SearchJob(targets()["Gate.check"], "Gate(10)")
     source = method_wrapper_source(job.target, "gate_mod", "Gate(10)")
     namespace: dict[str, object] = {}
-    import sys
-
     sys.path.insert(0, str(tmp_path))
     try:
         exec(compile(source, "wrapper.py", "exec"), namespace)
@@ -89,6 +89,48 @@ def test_the_wrapper_builds_a_fresh_receiver_of_its_own_module(tmp_path: Path) -
     assert callable(wrapped)
     assert wrapped(n=21) == "open" and wrapped(3) == "shut"
     assert str(wrapped.__signature__) == "(n: int)"
+
+
+def test_a_method_no_call_reaches_is_searched_on_a_receiver_its_typed_init_builds() -> None:
+    found = targets()
+    init = describe_callables(BASE)[0]
+    assert init.qualname == "Gate.__init__"
+    assert jobs([found["Gate.check"]], set(), {"pkg/gate.py": BASE}) == [
+        SearchJob(found["Gate.check"], init=init)
+    ]
+    untyped = BASE.replace("k: int", "k")
+    assert jobs([found["Gate.check"]], set(), {"pkg/gate.py": untyped}) == []
+    report = "Given: (n=0, init_k=0),\n  h : returns 'open'\n  b : returns 'shut'\n"
+    calls = calls_from_report(report, SearchJob(found["Gate.check"], init=init))
+    assert [c.call_source for c in calls] == ["Gate(k=0).check(n=0)"]
+
+
+def test_the_built_wrapper_takes_the_init_arguments_by_keyword(tmp_path: Path) -> None:
+    (tmp_path / "gate_built.py").write_text(BASE)
+    init = describe_callables(BASE)[0]
+    source = built_wrapper_source(targets()["Gate.check"], "gate_built", init)
+    namespace: dict[str, object] = {}
+    sys.path.insert(0, str(tmp_path))
+    try:
+        exec(compile(source, "wrapper.py", "exec"), namespace)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("gate_built", None)
+    wrapped = namespace["tandem_target"]
+    assert callable(wrapped)
+    assert str(wrapped.__signature__) == "(n: int, *, init_k: int)"  # type: ignore[attr-defined]
+    assert wrapped(5, init_k=2) == "open" and wrapped(n=4, init_k=2) == "shut"
+
+
+@pytest.mark.slow
+async def test_crosshair_builds_the_receiver_no_test_builds(tmp_path: Path) -> None:
+    tests = "from pkg.gate import Gate\n\n\ndef test_twice():\n    assert Gate.twice(2) == 4\n"
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/gate.py", BASE, HEAD, tests
+    )
+    assert outcome.written, outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "Gate(k=" in text and ").check(n=" in text
 
 
 @pytest.mark.slow

@@ -202,7 +202,8 @@ class _Run:
         """The calls ``crosshair diffbehavior`` finds for the searchable targets (a method on
         the receivers the `known` calls build), sharing out four fifths of the time left (the
         rest is for running what it finds)."""
-        searched = search_jobs(self.targets, known)
+        sources = {t.path: _read(self.checkout / t.path) or "" for t in self.targets}
+        searched = search_jobs(self.targets, known, sources)
         search_deadline = time.monotonic() + (self.deadline - time.monotonic()) * 0.8
         found: set[Seed] = set()
         for index, job in enumerate(searched):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from jobs.sandbox.workdir import ALL_TOOLS, WORK_DIR, copy_script
 from jobs.testgen.base_tree import BaseTree
 from jobs.testgen.engines import characterize
 from jobs.testgen.engines import crosshair as crosshair_engine
+from jobs.testgen.engines.callables import ChangedCallable, describe_callables
 from jobs.testgen.engines.crosshair_report import WRAPPED
 from jobs.testgen.engines.differential_targets import DiffTarget
 from jobs.testgen.engines.seeds import Seed
@@ -82,6 +83,47 @@ def {wrapped}(*args, **kwargs):
 '''
 
 
+# A changed method no call built a receiver for, on one its class's annotated __init__ builds
+# from arguments CrossHair searches too (keyword-only, named with INIT_PREFIX).
+BUILT_WRAPPER = '''"""Tandem: {qualname} of {module} on a {owner} built from searched arguments."""
+import inspect, typing
+import {module} as _module
+_owner = _module.{owner}
+
+
+def _typed(real, inferred, left_out, bound, **replace):
+    try:
+        hints = typing.get_type_hints(real)
+    except Exception:
+        hints = {{}}
+    return [
+        p.replace(annotation=inferred.get(p.name, hints.get(p.name, p.annotation)), **replace)
+        for p in list(inspect.signature(real).parameters.values())[bound:]
+        if p.name not in left_out
+    ]
+
+
+_params = _typed(inspect.getattr_static(_owner, {name!r}), {{{inferred}}}, {left_out!r}, 1)
+_params += [
+    p.replace(name={prefix!r} + p.name)
+    for p in _typed(
+        inspect.getattr_static(_owner, "__init__"), {{{init_inferred}}}, {init_left_out!r}, 1,
+        kind=inspect.Parameter.KEYWORD_ONLY,
+    )
+]
+
+
+def {wrapped}(*args, **kwargs):
+    built = {{k[len({prefix!r}):]: kwargs.pop(k) for k in list(kwargs) if k.startswith({prefix!r})}}
+    return getattr(_owner(**built), {name!r})(*args, **kwargs)
+
+
+{wrapped}.__signature__ = inspect.Signature(_params)
+{wrapped}.__annotations__ = {{p.name: p.annotation for p in _params if p.annotation is not p.empty}}
+'''
+INIT_PREFIX = "init_"
+
+
 @dataclass(frozen=True)
 class SearchJob:
     """One diffbehavior search: a top-level function, or a method on one known receiver (an
@@ -89,6 +131,9 @@ class SearchJob:
 
     target: DiffTarget
     receiver: str | None = None
+    # Or a receiver built by the class's own __init__ (whose parameters are all typed), from
+    # arguments CrossHair searches as well.
+    init: ChangedCallable | None = None
 
 
 def searchable(target: DiffTarget) -> bool:
@@ -96,10 +141,14 @@ def searchable(target: DiffTarget) -> bool:
     return target.callable.kind == "function" and "." not in target.callable.qualname
 
 
-def jobs(targets: Sequence[DiffTarget], calls: Iterable[Seed]) -> list[SearchJob]:
+def jobs(
+    targets: Sequence[DiffTarget], calls: Iterable[Seed], sources: Mapping[str, str]
+) -> list[SearchJob]:
     """The searches of `targets`: each top-level function, and each method that takes an
     argument on up to MAX_RECEIVERS receivers that `calls` built it on (a class or static method
-    on its class), the shortest first."""
+    on its class), the shortest first; a method no call built a receiver for, on one its class's
+    ``__init__`` in `sources` (path -> head source) builds, where that takes only typed
+    parameters."""
     found: list[SearchJob] = []
     by_target: dict[tuple[str, str], set[str]] = {}
     for seed in calls:
@@ -124,7 +173,35 @@ def jobs(targets: Sequence[DiffTarget], calls: Iterable[Seed]) -> list[SearchJob
             receivers = {item.owner}
         for receiver in sorted(receivers, key=lambda r: (len(r), r))[:MAX_RECEIVERS]:
             found.append(SearchJob(target, receiver))
+        if not receivers and item.kind == "method" and item.name not in ("__init__", "__new__"):
+            init = _typed_init(sources.get(target.path, ""), item)
+            if init is not None:
+                found.append(SearchJob(target, init=init))
     return found
+
+
+def _typed_init(source: str, item: ChangedCallable) -> ChangedCallable | None:
+    """The `__init__` of `item`'s class, where the class defines it and every parameter it
+    takes is annotated or its type inferred (one with a default may be left out), and neither
+    it nor the method takes ``*args``/``**kwargs``."""
+    try:
+        every = {c.qualname: c for c in describe_callables(source)}
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    init = every.get(f"{item.owner}.__init__")
+    if init is None:
+        return None
+    # The wrapper passes the built arguments by keyword and puts them after the method's own.
+    var = ("var_positional", "var_keyword")
+    if any(p.kind in var for p in (*init.params, *item.params)):
+        return None
+    if any(p.kind == "positional_only" for p in init.params[1:]):
+        return None
+    leaving = crosshair_engine.left_out(init)
+    wanted = [p for p in init.params[1:] if p.name not in leaving]
+    if any(not (p.annotation or p.inferred) for p in wanted):
+        return None
+    return init
 
 
 _METHOD_KINDS = ("method", "classmethod", "staticmethod")
@@ -149,6 +226,28 @@ def _receiver(seed: Seed) -> str | None:
     if isinstance(value, ast.Call) and characterize._plain(value):
         return ast.unparse(value)
     return None
+
+
+def built_wrapper_source(target: DiffTarget, module: str, init: ChangedCallable) -> str:
+    """The wrapper module diffbehavior reads for a method of `target` on a receiver its class's
+    `init` builds, from `module` (the head's module, or the base's sibling)."""
+    item = target.callable
+    return BUILT_WRAPPER.format(
+        qualname=item.qualname,
+        module=module,
+        owner=item.owner,
+        name=item.name,
+        inferred=_inferred(item),
+        left_out=sorted(crosshair_engine.left_out(item)),
+        init_inferred=_inferred(init),
+        init_left_out=sorted(crosshair_engine.left_out(init)),
+        prefix=INIT_PREFIX,
+        wrapped=WRAPPED,
+    )
+
+
+def _inferred(item: ChangedCallable) -> str:
+    return ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
 
 
 def method_wrapper_source(target: DiffTarget, module: str, receiver: str) -> str:
@@ -189,7 +288,9 @@ async def search(
     head_wrapper, base_wrapper = f"_tandem_diff_head_{index}", f"_tandem_diff_base_{index}"
     scratch = checkout / SCRATCH
     for wrapper, module in ((head_wrapper, target.module), (base_wrapper, base_name)):
-        if job.receiver is None:
+        if job.init is not None:
+            source = built_wrapper_source(target, module, job.init)
+        elif job.receiver is None:
             side = crosshair_engine.Target(target.path, target.root, module, target.callable)
             source = crosshair_engine.wrapper_source(side)
         else:
@@ -259,12 +360,27 @@ def calls_from_report(report: str, job: SearchJob) -> list[Seed]:
         if not isinstance(node, ast.Call):
             continue
         arguments = [*node.args, *(k.value for k in node.keywords)]
+        if job.init is not None:
+            node = _on_built(node, job)
         if not all(characterize._plain(a) and _literal_only(a) for a in arguments):
             continue
         calls.append(Seed(target.path, target.callable.qualname, ast.unparse(node), "literal"))
         if len(calls) >= MAX_CALLS_PER_FUNCTION:
             break
     return calls
+
+
+def _on_built(node: ast.Call, job: SearchJob) -> ast.Call:
+    """``Cls.m(n=20, init_k=10)`` as the call a test writes: ``Cls(k=10).m(n=20)``."""
+    built = [k for k in node.keywords if (k.arg or "").startswith(INIT_PREFIX)]
+    own = [k for k in node.keywords if k not in built]
+    receiver = ast.Call(
+        func=ast.Name(id=job.target.callable.owner or ""),
+        args=[],
+        keywords=[ast.keyword(arg=(k.arg or "")[len(INIT_PREFIX) :], value=k.value) for k in built],
+    )
+    method = ast.Attribute(value=receiver, attr=job.target.callable.name)
+    return ast.Call(func=method, args=node.args, keywords=own)
 
 
 def _literal_only(node: ast.expr) -> bool:
