@@ -10,8 +10,8 @@ through the callables that use it. Inputs come from four places, cheapest first:
   literal calls, the values a changed branch compares against;
 - **the calls the project's tests make as they run** (:mod:`.call_capture`): the changed
   callable's own calls and the calls of the same file the tests made to reach it;
-- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), for the callables
-  no earlier input pinned;
+- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), and values of
+  each parameter's own type (:mod:`.typed_inputs`), for the callables no earlier input pinned;
 - **``crosshair diffbehavior``** on each changed top-level function, and on each changed method
   on the receivers those calls built (:mod:`.differential_search`).
 
@@ -36,7 +36,14 @@ from pathlib import Path, PurePosixPath
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import WORK_DIR
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
-from jobs.testgen.engines import borrowed_receivers, call_capture, characterize, input_variants
+from jobs.testgen.engines import (
+    borrowed_receivers,
+    call_capture,
+    characterize,
+    input_variants,
+    typed_inputs,
+)
+from jobs.testgen.engines.callables import ChangedCallable
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
 from jobs.testgen.engines.differential_search import (
     MAX_SEARCH_S,
@@ -151,7 +158,8 @@ async def _generate_on(
     await run.compare(captured)
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
-    variants = _variants(checkout, base_sources, unpinned, first=novel)
+    typed = {(t.path, t.callable.qualname): t.callable for t in targets}
+    variants = _variants(checkout, base_sources, unpinned, first=novel, typed=typed)
     await run.compare(variants - seeds - captured)
     await run.compare(await run.search_all(seeds | captured) - seeds)
     if not run.asked:
@@ -294,6 +302,7 @@ def _variants(
     base_sources: Mapping[str, str | None],
     seeds: set[Seed],
     first: Collection[Seed] = (),
+    typed: Mapping[tuple[str, str], ChangedCallable] | None = None,
 ) -> set[Seed]:
     """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
     MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
@@ -304,6 +313,7 @@ def _variants(
     tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
     defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
+    heads: dict[str, str] = {}
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
     for seed in order:
         if seed.path not in tokens:
@@ -319,6 +329,10 @@ def _variants(
         calls = input_variants.variants(
             seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
         )
+        # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed.
+        item = (typed or {}).get((seed.path, seed.qualname))
+        head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
+        calls = [*typed_inputs.variants(seed.call_source, item, head), *calls]
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
