@@ -144,3 +144,16 @@ async def test_crosshair_finds_the_argument_that_tells_a_changed_method_apart(
     assert outcome.written, outcome.notes
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "Gate(10).check(n=20)" in text
+
+
+@pytest.mark.slow
+async def test_a_limit_of_crosshair_in_the_search_is_noted_as_one(tmp_path: Path) -> None:
+    # CrossHair cannot make a symbolic Type[Optional[int]] (dacite's extract_optional).
+    base = "from typing import Optional, Type\n\n\ndef pick(t: Type[Optional[int]]) -> int:\n"
+    base += "    return 1\n"
+    head = base.replace("return 1", "return 2")
+    _, _, outcome = await differential_on_change(tmp_path, "pkg/pick.py", base, head, "")
+    assert (
+        "`pkg/pick.py`: differential search on `pick`: CrossHair's own error (AssertionError), "
+        "a limit of CrossHair"
+    ) in outcome.notes, outcome.notes

@@ -334,7 +334,8 @@ async def search(
     if result.returncode != 0 and "Given:" not in report:
         line = decisive_line(result.output)
         if crosshair_engine.own_limit(result.output):
-            return report, crosshair_engine.limit_note(target.path, target.callable.qualname, line)
+            # The CrossHair engine notes the same limit in full; this says the search met it.
+            return report, f"{where}: CrossHair's own error ({line}), a limit of CrossHair"
         return report, f"{where} failed: {line}"
     return report, None
 
