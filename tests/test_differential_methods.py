@@ -68,6 +68,13 @@ def test_a_method_is_searched_on_the_receivers_the_calls_built() -> None:
     ]
 
 
+def test_a_method_an_earlier_input_pinned_is_not_searched_again() -> None:
+    found = targets()
+    calls = {Seed("pkg/gate.py", "Gate.check", "Gate(10).check(3)", "captured")}
+    searched = jobs([found["Gate.check"]], calls, {}, pinned={("pkg/gate.py", "Gate.check")})
+    assert searched == []
+
+
 def test_a_report_on_a_method_gives_the_plain_call_on_its_receiver() -> None:
     job = SearchJob(targets()["Gate.check"], "Gate(10)")
     report = "Given: (n=20),\n  h : returns 'open'\n  b : returns 'shut'\n"

@@ -211,7 +211,8 @@ class _Run:
         the receivers the `known` calls build), sharing out four fifths of the time left (the
         rest is for running what it finds)."""
         sources = {t.path: _read(self.checkout / t.path) or "" for t in self.targets}
-        searched = search_jobs(self.targets, known, sources)
+        pinned = {(d.seed.path, d.seed.qualname) for d in self.differences}
+        searched = search_jobs(self.targets, known, sources, pinned=pinned)
         search_deadline = time.monotonic() + (self.deadline - time.monotonic()) * 0.8
         found: set[Seed] = set()
         for index, job in enumerate(searched):

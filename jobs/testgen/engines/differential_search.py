@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import ast
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -142,13 +142,18 @@ def searchable(target: DiffTarget) -> bool:
 
 
 def jobs(
-    targets: Sequence[DiffTarget], calls: Iterable[Seed], sources: Mapping[str, str]
+    targets: Sequence[DiffTarget],
+    calls: Iterable[Seed],
+    sources: Mapping[str, str],
+    *,
+    pinned: Collection[tuple[str, str]] = (),
 ) -> list[SearchJob]:
     """The searches of `targets`: each top-level function, and each method that takes an
     argument on up to MAX_RECEIVERS receivers that `calls` built it on (a class or static method
     on its class), the shortest first; a method no call built a receiver for, on one its class's
     ``__init__`` in `sources` (path -> head source) builds, where that takes only typed
-    parameters."""
+    parameters. A method already `pinned` (path, qualname) by an earlier input is not searched:
+    each receiver is a process of its own, and one pinning test per method is what is kept."""
     found: list[SearchJob] = []
     by_target: dict[tuple[str, str], set[str]] = {}
     for seed in calls:
@@ -166,6 +171,8 @@ def jobs(
             p for p in item.params[bound:] if p.name not in crosshair_engine.left_out(item)
         ]
         if not item.owner or not arguments or item.kind not in _METHOD_KINDS:
+            continue
+        if (target.path, item.qualname) in pinned:
             continue
         if item.kind == "method":
             receivers = by_target.get((target.path, item.qualname), set())
