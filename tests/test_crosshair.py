@@ -16,7 +16,7 @@ from jobs.testgen.engines import EngineOutcome, crosshair
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.crosshair_report import rebuild, render
 
-CALC = '''from typing import Callable
+CALC = '''from typing import Callable, Optional, Type
 
 
 class Plain:
@@ -81,6 +81,10 @@ def kind(t: type) -> str:
 
 def apply(f: Callable[[int], int], x: int) -> int:
     return f(x)
+
+
+def pick(t: Type[Optional[int]]) -> object:
+    return t
 '''
 CALC_LINES = len(CALC.splitlines())
 CHANGED = {"pkg/calc.py": set(range(9, CALC_LINES + 1)), "pkg/broken.py": {2, 3}}
@@ -184,6 +188,19 @@ def test_a_module_that_fails_to_import_is_a_crash_not_an_exception(
     _, outcome = generated
     assert outcome.crashed == ["`pkg/broken.py`: CrossHair on `f`: RuntimeError: boom at import"]
     assert "`pkg/broken.py`: CrossHair on `f` failed: RuntimeError: boom at import" in outcome.notes
+
+
+@pytest.mark.slow
+def test_a_limit_of_crosshair_is_a_note_not_a_crash(
+    generated: tuple[Path, EngineOutcome],
+) -> None:
+    # CrossHair asserts it cannot make a symbolic Type[Optional[int]] (dacite's extract_optional).
+    _, outcome = generated
+    assert not any("`pick`" in crash for crash in outcome.crashed)
+    assert (
+        "`pkg/calc.py`: CrossHair cannot search `pick`: its own error (AssertionError) while it "
+        "builds or runs symbolic inputs of this signature, a limit of CrossHair"
+    ) in outcome.notes
 
 
 @pytest.mark.slow

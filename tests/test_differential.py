@@ -20,7 +20,7 @@ from jobs.testgen.base_tree import base_tree
 from jobs.testgen.engines import characterize, differential
 from jobs.testgen.engines.callables import describe_callables
 from jobs.testgen.engines.differential_cases import differs
-from jobs.testgen.engines.differential_search import calls_from_report
+from jobs.testgen.engines.differential_search import SearchJob, calls_from_report
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.seeds import Seed
@@ -200,7 +200,7 @@ def test_crosshair_calls_with_names_or_objects_are_skipped() -> None:
         "Given: (n=object(), items=None),\n"
         "Given: (n=x),\n"
     )
-    calls = calls_from_report(report, target)
+    calls = calls_from_report(report, SearchJob(target))
     assert [c.call_source for c in calls] == ["classify(n=10, items=[1, 'a'])"]
 
 

@@ -160,20 +160,19 @@ def wrapper_source(target: Target) -> str:
         if item.kind in ("classmethod", "staticmethod"):
             real = f"getattr({owner}, {item.name!r})"
     inferred = ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
-    left_out = sorted(_left_out(item))
     return WRAPPER.format(
         qualname=item.qualname,
         module=target.module,
         owner=owner,
         real=real,
         inferred=inferred,
-        left_out=left_out,
+        left_out=sorted(left_out(item)),
         bind_self=item.kind in ("method", "property"),
         wrapped=WRAPPED,
     )
 
 
-def _left_out(item: ChangedCallable) -> set[str]:
+def left_out(item: ChangedCallable) -> set[str]:
     """Unannotated, uninferred parameters with a default, where leaving them out cannot shift
     a later argument: keyword-only ones, and trailing positional ones (without ``*args``)."""
     unknown = {p.name for p in item.params if p.has_default and not (p.annotation or p.inferred)}
@@ -310,12 +309,37 @@ async def _run(
         return None
     if "def test_" not in report and result.returncode != 0:
         line = decisive_line(result.output)
+        if own_limit(result.output):
+            # CrossHair could not build or copy a symbolic input of this signature: a limit of
+            # the tool on this one callable, not a failure of the part.
+            outcome.notes.append(limit_note(target.path, target.callable.qualname, line))
+            return None
         outcome.notes.append(f"{where} failed: {line}")
         outcome.crashed.append(f"{where}: {line}")
         return None
     if result.returncode != 0:
         outcome.notes.append(f"{where}: {decisive_line(result.output)}")
     return report
+
+
+_FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
+
+
+def own_limit(output: str) -> bool:
+    """Whether a failed run's traceback ends inside CrossHair itself (its ``CrossHairInternal``,
+    or an assertion of its own while it builds or copies a symbolic input), rather than in the
+    project's code or its import."""
+    if "crosshair.util.CrossHairInternal" in output:
+        return True
+    frames = [m.group(1) for line in output.splitlines() if (m := _FRAME.match(line))]
+    return bool(frames) and "/crosshair/" in frames[-1].replace("\\", "/")
+
+
+def limit_note(path: str, qualname: str, line: str) -> str:
+    return (
+        f"`{path}`: CrossHair cannot search `{qualname}`: its own error ({line}) while it builds "
+        "or runs symbolic inputs of this signature, a limit of CrossHair"
+    )
 
 
 def decisive_line(output: str) -> str:

@@ -10,9 +10,10 @@ through the callables that use it. Inputs come from four places, cheapest first:
   literal calls, the values a changed branch compares against;
 - **the calls the project's tests make as they run** (:mod:`.call_capture`): the changed
   callable's own calls and the calls of the same file the tests made to reach it;
-- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), for the callables
-  no earlier input pinned;
-- **``crosshair diffbehavior``** on each changed top-level function (:mod:`.differential_search`).
+- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), and values of
+  each parameter's own type (:mod:`.typed_inputs`), for the callables no earlier input pinned;
+- **``crosshair diffbehavior``** on each changed top-level function, and on each changed method
+  on the receivers those calls built (:mod:`.differential_search`).
 
 Every call then runs in the characterization probe (:mod:`.characterize_probe`) twice: once with
 the checkout's import root first on the path, once with the base tree's. A call whose result
@@ -35,7 +36,14 @@ from pathlib import Path, PurePosixPath
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import WORK_DIR
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree
-from jobs.testgen.engines import borrowed_receivers, call_capture, characterize, input_variants
+from jobs.testgen.engines import (
+    borrowed_receivers,
+    call_capture,
+    characterize,
+    input_variants,
+    typed_inputs,
+)
+from jobs.testgen.engines.callables import ChangedCallable
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
 from jobs.testgen.engines.differential_search import (
     MAX_SEARCH_S,
@@ -44,8 +52,8 @@ from jobs.testgen.engines.differential_search import (
     SEARCH_OVERHEAD_S,
     calls_from_report,
     search,
-    searchable,
 )
+from jobs.testgen.engines.differential_search import jobs as search_jobs
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.engines.input_helpers import Defined
@@ -150,9 +158,10 @@ async def _generate_on(
     await run.compare(captured)
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
-    variants = _variants(checkout, base_sources, unpinned, first=novel)
+    typed = {(t.path, t.callable.qualname): t.callable for t in targets}
+    variants = _variants(checkout, base_sources, unpinned, first=novel, typed=typed)
     await run.compare(variants - seeds - captured)
-    await run.compare(await run.search_all() - seeds)
+    await run.compare(await run.search_all(seeds | captured) - seeds)
     if not run.asked:
         outcome.notes.append("no inputs for the changed functions; no differential tests")
         return None
@@ -197,16 +206,20 @@ class _Run:
             Difference(batch[i], head[i], base[i]) for i in both if differs(head[i], base[i])
         )
 
-    async def search_all(self) -> set[Seed]:
-        """The calls ``crosshair diffbehavior`` finds for the searchable targets, sharing out
-        four fifths of the time left (the rest is for running what it finds)."""
-        searched = [t for t in self.targets if searchable(t)]
+    async def search_all(self, known: set[Seed]) -> set[Seed]:
+        """The calls ``crosshair diffbehavior`` finds for the searchable targets (a method on
+        the receivers the `known` calls build), sharing out four fifths of the time left (the
+        rest is for running what it finds)."""
+        sources = {t.path: _read(self.checkout / t.path) or "" for t in self.targets}
+        pinned = {(d.seed.path, d.seed.qualname) for d in self.differences}
+        searched = search_jobs(self.targets, known, sources, pinned=pinned)
         search_deadline = time.monotonic() + (self.deadline - time.monotonic()) * 0.8
         found: set[Seed] = set()
-        for index, target in enumerate(searched):
+        for index, job in enumerate(searched):
             remaining = search_deadline - time.monotonic()
             if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
-                left = ", ".join(f"`{t.callable.qualname}`" for t in searched[index:])
+                names = {f"`{j.target.callable.qualname}`" for j in searched[index:]}
+                left = ", ".join(sorted(names))
                 self.outcome.notes.append(
                     f"wall-time budget reached before the differential search on {left}"
                 )
@@ -214,9 +227,9 @@ class _Run:
             share = remaining / (len(searched) - index) - SEARCH_OVERHEAD_S
             seconds = int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, share)))
             where = (self.sandbox, self.checkout, self.tree)
-            report, note = await search(*where, target, index, seconds, remaining)
+            report, note = await search(*where, job, index, seconds, remaining)
             self.outcome.notes += [note] if note else []
-            found |= set(calls_from_report(report, target))
+            found |= set(calls_from_report(report, job))
         return found
 
     async def probe(
@@ -290,6 +303,7 @@ def _variants(
     base_sources: Mapping[str, str | None],
     seeds: set[Seed],
     first: Collection[Seed] = (),
+    typed: Mapping[tuple[str, str], ChangedCallable] | None = None,
 ) -> set[Seed]:
     """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
     MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
@@ -300,6 +314,7 @@ def _variants(
     tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
     defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
+    heads: dict[str, str] = {}
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
     for seed in order:
         if seed.path not in tokens:
@@ -315,6 +330,10 @@ def _variants(
         calls = input_variants.variants(
             seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
         )
+        # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed.
+        item = (typed or {}).get((seed.path, seed.qualname))
+        head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
+        calls = [*typed_inputs.variants(seed.call_source, item, head), *calls]
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
