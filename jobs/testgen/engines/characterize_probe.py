@@ -9,9 +9,10 @@ needs; an iterator's items as a list, ``"wrap": "list"``, when there are at most
 :data:`MAX_ITEMS` of them: a generator's body runs only when it is consumed), ``type`` (only
 the result's type: no such repr), ``raises`` (the exception type, named as a test can import
 it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lacks),
-``unrepresentable``; or one ``import_error`` line for a module. A ``value`` or ``type`` line
-also lists ``types``: the type of each item along a bounded walk of the result
-(:func:`nested_types`), so that two results with the same repr still differ by a nested type.
+``unrepresentable``; or one ``import_error`` line for a module. With ``"walk": true`` in the
+input, a ``value`` or ``type`` line also lists ``types``: the type of each item along a bounded
+walk of the result (:func:`nested_types`), so that two results with the same repr still differ
+by a nested type.
 Lines are flushed as they are written, so a probe killed half-way still leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
@@ -121,15 +122,17 @@ def nested_types(value: object, module: ModuleType) -> list[list[Any]]:
     return found
 
 
-def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
+def describe_value(value: object, module: ModuleType, *, walk: bool = True) -> dict[str, Any]:
+    """The result as :func:`describe_result` says it, with its walk (:func:`nested_types`)
+    when `walk`: only the differential engine compares walks."""
     if isinstance(value, Iterator):
         items = list(itertools.islice(value, MAX_ITEMS + 1))
         if len(items) <= MAX_ITEMS:
-            described = describe_value(items, module)
+            described = describe_value(items, module, walk=walk)
             if described["kind"] == "value":
                 return {**described, "wrap": "list"}
     described = describe_result(value, module)
-    if described["kind"] in ("value", "type"):
+    if walk and described["kind"] in ("value", "type"):
         described["types"] = nested_types(value, module)
     return described
 
@@ -180,14 +183,14 @@ class WhileConsuming(Exception):
 
 
 def evaluate(
-    call: str, namespace: dict[str, Any], module: ModuleType, seconds: float
+    call: str, namespace: dict[str, Any], module: ModuleType, seconds: float, *, walk: bool = False
 ) -> dict[str, Any]:
     code = compile(call, "<seed>", "eval")
 
     def run() -> dict[str, Any]:
         value = eval(code, dict(namespace))
         try:
-            return describe_value(value, module)
+            return describe_value(value, module, walk=walk)
         except Exception as error:  # from reading an iterator's items (repr errors are caught)
             raise WhileConsuming(error) from error
 
@@ -270,6 +273,7 @@ def main() -> None:
 
 def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
     seconds = float(job["call_timeout_s"])
+    walk = bool(job.get("walk"))
     helpers = defined(job.get("helpers", {}))
 
     for entry in job["modules"]:
@@ -305,11 +309,11 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
                 continue
             # A helper input (a class the generated test defines itself) over a module's name.
             namespace = {n: known.get(n) or getattr(module, n) for n in seed["names"]}
-            first = evaluate(seed["call"], namespace, module, seconds)
+            first = evaluate(seed["call"], namespace, module, seconds, walk=walk)
             if first["kind"] == "timeout":
                 emit({"id": seed["id"], **first})
                 continue
-            second = evaluate(seed["call"], namespace, module, seconds)
+            second = evaluate(seed["call"], namespace, module, seconds, walk=walk)
             if first != second:
                 first = {"kind": "nondeterministic"}
             emit({"id": seed["id"], **first})

@@ -237,8 +237,9 @@ class _Run:
             SCRATCH,
             modules,
             seeds,
-            budget_s=self.deadline - time.monotonic(),
-            tag=f"-{side}",
+            characterize.ProbeOptions(
+                budget_s=self.deadline - time.monotonic(), tag=f"-{side}", walk=True
+            ),
         )
         return {int(str(r["id"])): r for r in records if "id" in r}
 
