@@ -12,7 +12,9 @@ it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lack
 ``unrepresentable``; or one ``import_error`` line for a module. With ``"walk": true`` in the
 input, a ``value`` or ``type`` line also lists ``types``: the type of each item along a bounded
 walk of the result (:func:`nested_types`), so that two results with the same repr still differ
-by a nested type.
+by a nested type. With ``"state": true``, a call that returned also lists ``state``: what it
+left behind in its receiver and the changeable objects it was given, and the attributes of a
+result whose repr does not rebuild it (:func:`state_of`).
 Lines are flushed as they are written, so a probe killed half-way still leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
@@ -23,6 +25,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import inspect
 import itertools
 import json
 import os
@@ -39,6 +42,10 @@ WALK_DEPTH = 3  # subscripts below the result
 WALK_NODES = 50
 MAX_KEY = 100  # characters of a dict key on a walked path
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
+MAX_STATES = 4  # objects whose state after the call one record lists
+MAX_STATE_CHARS = 8000  # of one record's state, as JSON: the output file has a cap
+MAX_ATTRIBUTES = 12  # of one object
+UNCHANGING = (int, float, complex, str, bytes, bool, type(None), range, frozenset, tuple)
 
 
 class ProbeTimeout(BaseException):
@@ -182,17 +189,130 @@ class WhileConsuming(Exception):
         self.error = error
 
 
+def split_call(call: str) -> ast.Call | None:
+    """The call, when the state it leaves behind can be read: a call (not an attribute read)
+    whose arguments are each one expression (no ``*`` or ``**``)."""
+    node = ast.parse(call, mode="eval").body
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    return None if any(k.arg is None for k in node.keywords) else node
+
+
+def call_watching(node: ast.Call, scope: dict[str, Any]) -> tuple[Any, list[tuple[str, Any]]]:
+    """Make the call as ``eval`` would, holding on to its receiver and arguments: its value, and
+    (where, object) for each: "self", "arg:N" (or "arg:N:PARAMETER"), "kw:NAME"."""
+
+    def value_of(expression: ast.expr) -> Any:
+        return eval(compile(ast.Expression(expression), "<seed>", "eval"), scope)
+
+    watched: list[tuple[str, Any]] = []
+    if isinstance(node.func, ast.Attribute):
+        receiver = value_of(node.func.value)
+        function = getattr(receiver, node.func.attr)
+        watched.append(("self", receiver))
+    else:
+        function = value_of(node.func)
+    args = [value_of(a) for a in node.args]
+    kwargs = {str(k.arg): value_of(k.value) for k in node.keywords}
+    value = function(*args, **kwargs)
+    try:  # the parameters' names, for the test's variables
+        parameters = inspect.signature(function).parameters.values()
+        named = [p.name for p in parameters if p.kind <= p.POSITIONAL_OR_KEYWORD]
+    except Exception:
+        named = []
+    watched += [(":".join(["arg", str(i), *named[i : i + 1]]), a) for i, a in enumerate(args)]
+    watched += [(f"kw:{k}", v) for k, v in kwargs.items()]
+    return value, watched
+
+
+def state_of(
+    value: object, described: dict[str, Any], watched: list[tuple[str, Any]], module: ModuleType
+) -> list[dict[str, Any]]:
+    """The state the call left behind: each changeable object it was given (receiver first) as
+    :func:`describe_state` says it, and the result's own attributes when its repr does not
+    rebuild it (an object a constructor built); at most MAX_STATES, MAX_STATE_CHARS in all."""
+    if described["kind"] != "value" and hasattr(value, "__dict__") and not callable(value):
+        watched = [*watched, ("result", value)]
+    found: list[dict[str, Any]] = []
+    seen: list[object] = []
+    for where, thing in watched:
+        # Numbers, strings, tuples, classes and functions do not change in place.
+        if isinstance(thing, UNCHANGING) or callable(thing) or any(thing is o for o in seen):
+            continue
+        seen.append(thing)
+        try:
+            entry = {"where": where, **describe_state(thing, module)}
+        except Exception:  # the project's repr, __eq__ or attributes raised: no state for it
+            continue
+        if len(json.dumps([*found, entry])) > MAX_STATE_CHARS or len(found) >= MAX_STATES:
+            break
+        found.append(entry)
+    return found
+
+
+def describe_state(value: object, module: ModuleType) -> dict[str, Any]:
+    """One object's state: its repr when that gives back an equal object (a ``dict`` subclass's
+    too: a test compares it with ``==``), the walk of its items, and its own attributes when its
+    repr says nothing."""
+    described = describe_result(value, module)
+    if described["kind"] == "type":
+        text = repr(value)
+        if len(text) <= MAX_REPR and not ADDRESS.search(text):
+            try:
+                if ast.literal_eval(text) == value:
+                    described = {"kind": "value", "expected": text, "imports": []}
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                pass
+    described["types"] = nested_types(value, module)
+    if described["kind"] != "value":
+        described["attrs"] = attributes(value, module)
+    return described
+
+
+def attributes(value: object, module: ModuleType) -> dict[str, dict[str, Any]]:
+    """The object's own attributes (public ones first, at most MAX_ATTRIBUTES), each by its
+    repr when that rebuilds it, else by its type (None: one no test can name)."""
+    try:
+        own = dict(vars(value))
+    except TypeError:
+        return {}
+    names = [n for n in own if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
+    found: dict[str, dict[str, Any]] = {}
+    for name in sorted(names, key=lambda n: (n.startswith("_"), n))[:MAX_ATTRIBUTES]:
+        if getattr(value, name, None) is not own[name]:
+            continue  # a descriptor in front of it: reading the attribute gives something else
+        described = describe_result(own[name], module)
+        if described["kind"] != "value":
+            described = {"kind": "type", "type": type_ref(type(own[name]), module)}
+        found[name] = described
+    return found
+
+
 def evaluate(
-    call: str, namespace: dict[str, Any], module: ModuleType, seconds: float, *, walk: bool = False
+    call: str,
+    namespace: dict[str, Any],
+    module: ModuleType,
+    seconds: float,
+    *,
+    walk: bool = False,
+    state: bool = False,
 ) -> dict[str, Any]:
     code = compile(call, "<seed>", "eval")
+    node = split_call(call) if state else None
 
     def run() -> dict[str, Any]:
-        value = eval(code, dict(namespace))
+        watched: list[tuple[str, Any]] = []
+        if node is None:
+            value = eval(code, dict(namespace))
+        else:
+            value, watched = call_watching(node, dict(namespace))
         try:
-            return describe_value(value, module, walk=walk)
+            described = describe_value(value, module, walk=walk)
         except Exception as error:  # from reading an iterator's items (repr errors are caught)
             raise WhileConsuming(error) from error
+        if node is not None and (found := state_of(value, described, watched, module)):
+            described["state"] = found
+        return described
 
     try:
         result: dict[str, Any] = timed(seconds, run)
@@ -273,7 +393,7 @@ def main() -> None:
 
 def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
     seconds = float(job["call_timeout_s"])
-    walk = bool(job.get("walk"))
+    walk, state = bool(job.get("walk")), bool(job.get("state"))
     helpers = defined(job.get("helpers", {}))
 
     for entry in job["modules"]:
@@ -309,11 +429,17 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
                 continue
             # A helper input (a class the generated test defines itself) over a module's name.
             namespace = {n: known.get(n) or getattr(module, n) for n in seed["names"]}
-            first = evaluate(seed["call"], namespace, module, seconds, walk=walk)
+            first = evaluate(seed["call"], namespace, module, seconds, walk=walk, state=state)
             if first["kind"] == "timeout":
                 emit({"id": seed["id"], **first})
                 continue
-            second = evaluate(seed["call"], namespace, module, seconds, walk=walk)
+            second = evaluate(seed["call"], namespace, module, seconds, walk=walk, state=state)
+            # A state that differs between the runs (a clock, a counter) is left out; the result
+            # still counts.
+            same = [e for e in first.get("state", []) if e in second.get("state", [])]
+            for record in (first, second):
+                record.pop("state", None)
+                record.update({"state": same} if same else {})
             if first != second:
                 first = {"kind": "nondeterministic"}
             emit({"id": seed["id"], **first})

@@ -19,8 +19,9 @@ the checkout's import root first on the path, once with the base tree's. A call 
 (its value when the value's repr evaluates back to it, or its exception type and message) differs
 becomes a test named after what changed (``test_classify_10_is_big_now``,
 :mod:`.differential_cases`). A value that does not round-trip through repr is skipped, never
-guessed; so are nondeterministic calls and time-outs. Only results are compared: a difference
-only in a mutated argument (which CrossHair reports as ``after execution``) is not pinned yet.
+guessed; so are nondeterministic calls and time-outs. Where the results agree, the state the
+call left behind in its receiver, its changeable arguments and an object it built is compared
+too (:mod:`.differential_state`).
 """
 
 from __future__ import annotations
@@ -238,7 +239,7 @@ class _Run:
             modules,
             seeds,
             characterize.ProbeOptions(
-                budget_s=self.deadline - time.monotonic(), tag=f"-{side}", walk=True
+                budget_s=self.deadline - time.monotonic(), tag=f"-{side}", walk=True, state=True
             ),
         )
         return {int(str(r["id"])): r for r in records if "id" in r}

@@ -72,7 +72,7 @@ def _valid(record: dict[str, object], seeds: int, module_paths: set[str]) -> boo
         expected = record.get("expected")
         return isinstance(expected, str) and re.fullmatch(r"[\w.]{1,200}", expected) is not None
     if kind == "value":
-        return _expected_ok(record.get("expected"), record.get("imports"))
+        return expected_ok(record.get("expected"), record.get("imports"))
     return True
 
 
@@ -84,7 +84,7 @@ def _name_ok(value: object) -> bool:
     return isinstance(value, str) and _IDENTIFIER.match(value) is not None
 
 
-def _expected_ok(expected: object, imports: object) -> bool:
+def expected_ok(expected: object, imports: object) -> bool:
     if not isinstance(expected, str) or len(expected) > MAX_EXPECTED_CHARS:
         return False
     if _ADDRESS.search(expected) or not isinstance(imports, list) or len(imports) > 20:

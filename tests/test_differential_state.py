@@ -1,0 +1,196 @@
+"""Differential tests of a change that only the state a call leaves behind shows: a procedure
+that returns None on both commits but changes its argument or its receiver differently, and a
+changed ``__init__`` whose object has no repr that rebuilds it. The probe's record of that state,
+its reading as hostile data, the comparison, the test it becomes, and tiny real two-commit
+projects through the engine, whose tests fail on the base and pass on the head."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from jobs.testgen.engines import characterize_probe
+from jobs.testgen.engines.differential_cases import Difference, case_for, differs
+from jobs.testgen.engines.differential_state import state_change, states
+from jobs.testgen.engines.seeds import Seed
+from tests.differential_support import assert_pins, differential_on_change
+
+
+class Tally:
+    def __init__(self, start: int = 0) -> None:
+        self.count = start
+        self.seen: list[str] = []
+
+    def add(self, item: str, times: int = 1) -> None:
+        self.seen.append(item)
+        self.count += times
+
+
+def shuffle(words: list[str], *, order: list[int]) -> None:
+    words.reverse()
+    order.clear()
+
+
+def _module() -> ModuleType:
+    module = ModuleType("mod")
+    module.Tally = Tally  # type: ignore[attr-defined]
+    module.shuffle = shuffle  # type: ignore[attr-defined]
+    return module
+
+
+def _record(call: str) -> dict[str, Any]:
+    """What the probe records for `call` with the state asked for (no timer: it is quick)."""
+    module = _module()
+    node = characterize_probe.split_call(call)
+    assert node is not None
+    value, watched = characterize_probe.call_watching(node, dict(vars(module)))
+    described = characterize_probe.describe_value(value, module)
+    return {**described, "state": characterize_probe.state_of(value, described, watched, module)}
+
+
+def test_the_probe_records_the_receiver_and_the_changeable_arguments_after_the_call() -> None:
+    record = _record("Tally(2).add('x', times=3)")
+    assert record["expected"] == "None"
+    [receiver] = record["state"]  # 'x' and 3 cannot change in place
+    assert receiver["where"] == "self" and receiver["kind"] == "type"
+    assert receiver["attrs"] == {
+        "count": {"kind": "value", "expected": "5", "imports": []},
+        "seen": {"kind": "value", "expected": "['x']", "imports": []},
+    }
+    words, order = _record("shuffle(['a', 'b'], order=[1])")["state"]
+    assert (words["where"], words["expected"]) == ("arg:0:words", "['b', 'a']")
+    assert (order["where"], order["expected"]) == ("kw:order", "[]")
+    # An object a constructor built, whose repr does not rebuild it: its attributes.
+    [built] = _record("Tally(-1)")["state"]
+    assert built["where"] == "result" and built["attrs"]["count"]["expected"] == "-1"
+    # A call with * or ** is not split: its parts are not the test's to name.
+    assert characterize_probe.split_call("shuffle(*xs)") is None
+    assert characterize_probe.split_call("Tally(1).count") is None
+
+
+def _state(where: str, **fields: object) -> dict[str, object]:
+    return {"where": where, "kind": "value", "imports": [], **fields}
+
+
+def test_a_state_that_differs_is_a_difference_and_its_test_asserts_the_heads_state() -> None:
+    seed = Seed("pkg/m.py", "shuffle", "shuffle(['a', 'b'], order=[1])", "tests")
+    none = {"kind": "value", "expected": "None", "imports": []}
+    head = {**none, "state": [_state("arg:0:words", expected="['b', 'a']")]}
+    base = {**none, "state": [_state("arg:0:words", expected="['a', 'b']")]}
+    assert differs(head, base) and not differs(head, head)
+    difference = Difference(seed, head, base)
+    assert difference.describe() == (
+        "`shuffle(['a', 'b'], order=[1])`: argument `words` is `['b', 'a']` after the call now"
+        " (was `['a', 'b']`)"
+    )
+    case = case_for(difference)
+    assert case is not None
+    assert case.body == (
+        "words = ['a', 'b']\nshuffle(words, order=[1])\nassert words == ['b', 'a']"
+    )
+    assert case.stem == "test_shuffle_a_b_order_1_words_is_b_a_now"
+    assert set(case.needs) == {("shuffle", "module")}
+    # A call that raised on either side leaves no state to compare.
+    assert state_change({**head, "kind": "raises"}, base) is None
+
+
+def test_an_attribute_of_the_receiver_that_differs_is_asserted_by_name() -> None:
+    seed = Seed("pkg/m.py", "Tally.add", "Tally().add('x', 3)", "tests")
+    none = {"kind": "value", "expected": "None", "imports": []}
+
+    def tally(count: str) -> dict[str, object]:
+        attrs = {"count": {"kind": "value", "expected": count, "imports": []}}
+        walk = [[[], "Tally", "module"]]
+        return {"where": "self", "kind": "type", "types": walk, "attrs": attrs}
+
+    difference = Difference(seed, {**none, "state": [tally("3")]}, {**none, "state": [tally("1")]})
+    case = case_for(difference)
+    assert case is not None
+    assert case.body == "tally = Tally()\ntally.add('x', 3)\nassert tally.count == 3"
+    assert case.stem == "test_Tally_add_x_3_tally_count_is_3_now"
+    assert "the receiver's `.count` is `3` after the call now (was `1`)" in difference.describe()
+    ast.parse(case.body)
+
+
+def test_a_malformed_state_is_no_state() -> None:
+    good = _state("arg:0", expected="[1]")
+    assert list(states({"state": [good]})) == ["arg:0"]
+    for bad in (
+        _state("arg:0", expected="__import__('os').system('x')"),
+        _state("elsewhere", expected="[1]"),
+        _state("kw:a b", expected="[1]"),
+        _state("self", kind="type", attrs={"__class__": {"kind": "value", "expected": "1"}}),
+        _state(
+            "self", kind="type", attrs={"x": {"kind": "type", "type": ["os.system()", "stdlib"]}}
+        ),
+        _state("self", kind="raises"),
+    ):
+        assert states({"state": [bad]}) == {}, bad
+    assert states({"state": [good] * 5}) == {}
+    assert states({"state": "[]"}) == {}
+
+
+SORT_BASE = '''def tidy(words):
+    """Strip each word, in place."""
+    for index, word in enumerate(words):
+        words[index] = word.strip()
+'''
+SORT_HEAD = SORT_BASE.replace("word.strip()", "word.strip().lower()")
+SORT_TESTS = """from pkg.text import tidy
+
+
+def test_tidy():
+    words = [" Ab "]
+    tidy(words)
+    assert words[0].strip() == words[0]
+"""
+
+
+async def test_an_argument_changed_in_place_is_pinned_through_the_engine(tmp_path: Path) -> None:
+    """`tidy` returns None on both commits; only the list it was given tells them apart."""
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/text.py", SORT_BASE, SORT_HEAD, SORT_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_text_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "    words = [' Ab ']\n    tidy(words)\n    assert words == ['ab']\n" in text, text
+    assert "== None" not in text and "is None" not in text
+    assert any("argument `words` is `['ab']` after the call now" in n for n in outcome.notes)
+
+
+TALLY_BASE = """class Tally:
+    def __init__(self, start=0):
+        self.count = start
+        self.seen = []
+
+    def add(self, item, times=1):
+        self.seen.append(item)
+        self.count += 1
+"""
+TALLY_HEAD = TALLY_BASE.replace("self.count = start", "self.count = max(start, 0)").replace(
+    "self.count += 1", "self.count += times"
+)
+TALLY_TESTS = """from pkg.tally import Tally
+
+
+def test_tally():
+    tally = Tally(-2)
+    tally.add("x", 3)
+    assert tally.seen == ["x"]
+"""
+
+
+async def test_a_receiver_and_a_built_object_are_pinned_through_the_engine(
+    tmp_path: Path,
+) -> None:
+    """`add` returns None and `Tally(-2)` has no repr that rebuilds it: their attributes after
+    the call tell head and base apart."""
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/tally.py", TALLY_BASE, TALLY_HEAD, TALLY_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_tally_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "    tally = Tally(-2)\n    assert tally.count == 0\n" in text, text
+    assert "    tally = Tally(-2)\n    tally.add('x', 3)\n    assert tally.count == 3\n" in text
