@@ -7,6 +7,9 @@ projects through the engine, whose tests fail on the base and pass on the head."
 from __future__ import annotations
 
 import ast
+import json
+import subprocess
+import sys
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -194,3 +197,32 @@ async def test_a_receiver_and_a_built_object_are_pinned_through_the_engine(
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "    tally = Tally(-2)\n    assert tally.count == 0\n" in text, text
     assert "    tally = Tally(-2)\n    tally.add('x', 3)\n    assert tally.count == 3\n" in text
+
+
+def test_a_state_that_shows_an_objects_identity_is_left_out(tmp_path: Path) -> None:
+    """An id() differs between the head's and the base's process; the first run's objects stay
+    alive during the second, so it differs between the two runs too, and only the result
+    (the same on both) is recorded."""
+    (tmp_path / "memo.py").write_text(
+        "def remember(memo, box):\n    memo[id(box)] = 1\n    box.append(1)\n"
+    )
+    job = {
+        "call_timeout_s": 2,
+        "import_timeout_s": 10,
+        "walk": True,
+        "state": True,
+        "modules": [
+            {
+                "path": "memo.py",
+                "root": str(tmp_path),
+                "module": "memo",
+                "seeds": [{"id": 0, "call": "remember({}, box=[])", "names": ["remember"]}],
+            }
+        ],
+    }
+    (tmp_path / "in.json").write_text(json.dumps(job))
+    command = [sys.executable, str(characterize_probe.__file__), "in.json", "out.jsonl"]
+    subprocess.run(command, check=True, cwd=tmp_path, timeout=60)
+    [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert (record["kind"], record["expected"]) == ("value", "None")
+    assert [entry["where"] for entry in record["state"]] == ["kw:box"]

@@ -9,13 +9,11 @@ needs; an iterator's items as a list, ``"wrap": "list"``, when there are at most
 :data:`MAX_ITEMS` of them: a generator's body runs only when it is consumed), ``type`` (only
 the result's type: no such repr), ``raises`` (the exception type, named as a test can import
 it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lacks),
-``unrepresentable``; or one ``import_error`` line for a module. With ``"walk": true`` in the
-input, a ``value`` or ``type`` line also lists ``types``: the type of each item along a bounded
-walk of the result (:func:`nested_types`), so that two results with the same repr still differ
-by a nested type. With ``"state": true``, a call that returned also lists ``state``: what it
-left behind in its receiver and the changeable objects it was given, and the attributes of a
-result whose repr does not rebuild it (:func:`state_of`).
-Lines are flushed as they are written, so a probe killed half-way still leaves the finished ones.
+``unrepresentable``; or one ``import_error`` line for a module. With ``"walk": true``, a
+``value`` or ``type`` line also lists ``types``: the type of each item along a bounded walk of the
+result (:func:`nested_types`): two results with the same repr may differ by a nested type. With
+``"state": true``, a call that returned also lists ``state``, what it left behind
+(:func:`state_of`). Lines are flushed as written: a probe killed half-way leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
 """
@@ -46,6 +44,9 @@ MAX_STATES = 4  # objects whose state after the call one record lists
 MAX_STATE_CHARS = 8000  # of one record's state, as JSON: the output file has a cap
 MAX_ATTRIBUTES = 12  # of one object
 UNCHANGING = (int, float, complex, str, bytes, bool, type(None), range, frozenset, tuple)
+# The first run's objects, alive while the second runs: an object's id() then differs, as it does
+# between processes.
+ALIVE: list[object] = []
 
 
 class ProbeTimeout(BaseException):
@@ -190,8 +191,7 @@ class WhileConsuming(Exception):
 
 
 def split_call(call: str) -> ast.Call | None:
-    """The call, when the state it leaves behind can be read: a call (not an attribute read)
-    whose arguments are each one expression (no ``*`` or ``**``)."""
+    """The call, when the state it leaves behind can be read: a call without ``*`` or ``**``."""
     node = ast.parse(call, mode="eval").body
     if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
         return None
@@ -199,8 +199,8 @@ def split_call(call: str) -> ast.Call | None:
 
 
 def call_watching(node: ast.Call, scope: dict[str, Any]) -> tuple[Any, list[tuple[str, Any]]]:
-    """Make the call as ``eval`` would, holding on to its receiver and arguments: its value, and
-    (where, object) for each: "self", "arg:N" (or "arg:N:PARAMETER"), "kw:NAME"."""
+    """Make the call as ``eval`` would: its value, and (where, object) for its receiver and
+    arguments: "self", "arg:N" (or "arg:N:PARAMETER"), "kw:NAME"."""
 
     def value_of(expression: ast.expr) -> Any:
         return eval(compile(ast.Expression(expression), "<seed>", "eval"), scope)
@@ -228,9 +228,8 @@ def call_watching(node: ast.Call, scope: dict[str, Any]) -> tuple[Any, list[tupl
 def state_of(
     value: object, described: dict[str, Any], watched: list[tuple[str, Any]], module: ModuleType
 ) -> list[dict[str, Any]]:
-    """The state the call left behind: each changeable object it was given (receiver first) as
-    :func:`describe_state` says it, and the result's own attributes when its repr does not
-    rebuild it (an object a constructor built); at most MAX_STATES, MAX_STATE_CHARS in all."""
+    """The state the call left behind (:func:`describe_state`) in each changeable object it was
+    given, receiver first, and in a result whose repr does not rebuild it (an object built)."""
     if described["kind"] != "value" and hasattr(value, "__dict__") and not callable(value):
         watched = [*watched, ("result", value)]
     found: list[dict[str, Any]] = []
@@ -251,37 +250,38 @@ def state_of(
 
 
 def describe_state(value: object, module: ModuleType) -> dict[str, Any]:
-    """One object's state: its repr when that gives back an equal object (a ``dict`` subclass's
-    too: a test compares it with ``==``), the walk of its items, and its own attributes when its
-    repr says nothing."""
-    described = describe_result(value, module)
-    if described["kind"] == "type":
-        text = repr(value)
-        if len(text) <= MAX_REPR and not ADDRESS.search(text):
-            try:
-                if ast.literal_eval(text) == value:
-                    described = {"kind": "value", "expected": text, "imports": []}
-            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-                pass
-    described["types"] = nested_types(value, module)
+    """One object's state: its repr (:func:`equal_repr`), the walk of its items, and its own
+    attributes when its repr says nothing."""
+    described = {**equal_repr(value, module), "types": nested_types(value, module)}
     if described["kind"] != "value":
         described["attrs"] = attributes(value, module)
     return described
 
 
+def equal_repr(value: object, module: ModuleType) -> dict[str, Any]:
+    """:func:`describe_result`, where a repr that gives back an equal object of another type
+    (a ``dict`` subclass's) is a value too: a test of state compares it with ``==``."""
+    described = describe_result(value, module)
+    text = repr(value) if described["kind"] == "type" else ""
+    if text and len(text) <= MAX_REPR and not ADDRESS.search(text):
+        try:
+            if ast.literal_eval(text) == value:
+                return {"kind": "value", "expected": text, "imports": []}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return described
+
+
 def attributes(value: object, module: ModuleType) -> dict[str, dict[str, Any]]:
-    """The object's own attributes (public ones first, at most MAX_ATTRIBUTES), each by its
-    repr when that rebuilds it, else by its type (None: one no test can name)."""
-    try:
-        own = dict(vars(value))
-    except TypeError:
-        return {}
+    """The object's own attributes (public first, at most MAX_ATTRIBUTES), each by its repr or
+    its type (None: one no test can name)."""
+    own = dict(getattr(value, "__dict__", None) or {})  # not a mapping: no state (state_of)
     names = [n for n in own if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
     found: dict[str, dict[str, Any]] = {}
     for name in sorted(names, key=lambda n: (n.startswith("_"), n))[:MAX_ATTRIBUTES]:
         if getattr(value, name, None) is not own[name]:
             continue  # a descriptor in front of it: reading the attribute gives something else
-        described = describe_result(own[name], module)
+        described = equal_repr(own[name], module)
         if described["kind"] != "value":
             described = {"kind": "type", "type": type_ref(type(own[name]), module)}
         found[name] = described
@@ -312,6 +312,7 @@ def evaluate(
             raise WhileConsuming(error) from error
         if node is not None and (found := state_of(value, described, watched, module)):
             described["state"] = found
+        ALIVE.append((value, watched))
         return described
 
     try:
@@ -434,14 +435,14 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
                 emit({"id": seed["id"], **first})
                 continue
             second = evaluate(seed["call"], namespace, module, seconds, walk=walk, state=state)
-            # A state that differs between the runs (a clock, a counter) is left out; the result
-            # still counts.
-            same = [e for e in first.get("state", []) if e in second.get("state", [])]
-            for record in (first, second):
-                record.pop("state", None)
-                record.update({"state": same} if same else {})
+            ALIVE.clear()
+            # A state that differs between the runs (a clock, an id) is left out; the result counts.
+            theirs = second.pop("state", [])
+            same = [e for e in first.pop("state", []) if e in theirs]
             if first != second:
                 first = {"kind": "nondeterministic"}
+            elif same:
+                first["state"] = same
             emit({"id": seed["id"], **first})
 
 
