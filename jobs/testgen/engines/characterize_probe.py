@@ -43,7 +43,7 @@ ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
 MAX_STATES = 4  # objects whose state after the call one record lists
 MAX_STATE_CHARS = 8000  # of one record's state, as JSON: the output file has a cap
 MAX_ATTRIBUTES = 12  # of one object
-UNCHANGING = (int, float, complex, str, bytes, bool, type(None), range, frozenset, tuple)
+UNCHANGING = (int, float, complex, str, bytes, bool, type(None), range, frozenset, tuple, type)
 # The first run's objects, alive while the second runs: an object's id() then differs, as it does
 # between processes.
 ALIVE: list[object] = []
@@ -230,13 +230,13 @@ def state_of(
 ) -> list[dict[str, Any]]:
     """The state the call left behind (:func:`describe_state`) in each changeable object it was
     given, receiver first, and in a result whose repr does not rebuild it (an object built)."""
-    if described["kind"] != "value" and hasattr(value, "__dict__") and not callable(value):
+    if described["kind"] != "value" and hasattr(value, "__dict__"):
         watched = [*watched, ("result", value)]
     found: list[dict[str, Any]] = []
     seen: list[object] = []
     for where, thing in watched:
-        # Numbers, strings, tuples, classes and functions do not change in place.
-        if isinstance(thing, UNCHANGING) or callable(thing) or any(thing is o for o in seen):
+        unchanging = isinstance(thing, UNCHANGING) or inspect.ismodule(thing)
+        if unchanging or inspect.isroutine(thing) or any(thing is o for o in seen):
             continue
         seen.append(thing)
         try:
