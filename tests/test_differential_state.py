@@ -14,7 +14,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from jobs.testgen.engines import characterize_probe
+from jobs.testgen.engines import characterize_probe, input_variants
 from jobs.testgen.engines.differential_cases import Difference, case_for, differs
 from jobs.testgen.engines.differential_state import state_change, states
 from jobs.testgen.engines.seeds import Seed
@@ -229,3 +229,63 @@ def test_a_state_that_shows_an_objects_identity_is_left_out(tmp_path: Path) -> N
     [record] = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
     assert (record["kind"], record["expected"]) == ("value", "None")
     assert [entry["where"] for entry in record["state"]] == ["kw:box"]
+
+
+def test_a_dict_that_differs_at_one_key_is_asserted_at_that_key() -> None:
+    seed = Seed("pkg/m.py", "App.__setattr__", "App().__setattr__('debug', 0)", "tests")
+    none = {"kind": "value", "expected": "None", "imports": []}
+
+    def app(config: str) -> dict[str, object]:
+        attrs = {"config": {"kind": "value", "expected": config, "imports": []}}
+        return {"where": "self", "kind": "type", "types": [[[], "App", "module"]], "attrs": attrs}
+
+    head = {**none, "state": [app("{'debug': 0, 'name': 'x'}")]}
+    base = {**none, "state": [app("{'debug': True, 'name': 'x'}")]}
+    case = case_for(Difference(seed, head, base))
+    assert case is not None
+    assert case.body == "app = App()\napp.__setattr__('debug', 0)\nassert app.config['debug'] == 0"
+    assert "the receiver's `.config['debug']` is `0` after the call now (was `True`)" in (
+        Difference(seed, head, base).describe()
+    )
+
+
+APP_BASE = """class Setting:
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, obj, owner=None):
+        return obj.config.get(self.name)
+
+    def __set__(self, obj, value):
+        obj.config[self.name] = value
+
+
+class App:
+    debug = Setting()
+
+    def __init__(self):
+        self.__dict__["config"] = {}
+
+    @property
+    def size(self):
+        return len(self.config)
+
+    def __setattr__(self, name, value):
+        self.__dict__[name] = value
+"""
+APP_HEAD = APP_BASE.replace("self.__dict__[name] = value", "object.__setattr__(self, name, value)")
+
+
+def test_where_the_change_sets_attributes_by_name_the_classes_descriptors_are_tried() -> None:
+    assert input_variants.attribute_names(APP_BASE, APP_HEAD) == ("debug", "size")
+    # A change that handles no attribute by name gets none.
+    assert (
+        input_variants.attribute_names(
+            APP_BASE, APP_BASE.replace("len(self.config)", "len(self.config or ())")
+        )
+        == ()
+    )
+    tokens = input_variants.attribute_names(APP_BASE, APP_HEAD)
+    assert "App().__setattr__('debug', 0)" in input_variants.variants(
+        "App().__setattr__('name', 0)", tokens
+    )

@@ -308,7 +308,7 @@ def _variants(
             base = base_sources.get(seed.path) or ""
             head = _read(checkout / seed.path) or ""
             tokens[seed.path] = (
-                input_variants.dictionary(base, head),
+                input_variants.dictionary(base, head) + input_variants.attribute_names(base, head),
                 input_variants.returned_values(base, head),
                 input_variants.trusts_len(base, head),
                 input_variants.exact_type_classes(base, head),

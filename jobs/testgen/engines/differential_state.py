@@ -145,10 +145,30 @@ def _value_change(
 ) -> StateChange:
     imports = head.get("imports")
     needed = tuple((str(n), str(s)) for n, s in imports) if isinstance(imports, list) else ()
-    was = base.get("expected") if base.get("kind") == "value" else None
-    return StateChange(
-        where, attribute, (), str(head.get("expected")), needed, None, str(was) if was else None
-    )
+    was = str(base.get("expected")) if base.get("kind") == "value" else None
+    expected = str(head.get("expected"))
+    narrowed = None if needed or was is None else _one_key(expected, was)
+    if narrowed is not None:
+        key, now, then = narrowed
+        return StateChange(where, attribute, (key,), now, (), None, then)
+    return StateChange(where, attribute, (), expected, needed, None, was)
+
+
+def _one_key(expected: str, was: str) -> tuple[str | int, str, str | None] | None:
+    """Where two dicts written as literals differ at one key only: the key, the head's value
+    there and the base's (None: it had no such key). A test of that key says what changed; a
+    test of the whole dict hides it among the rest."""
+    try:
+        ours, theirs = ast.literal_eval(expected), ast.literal_eval(was)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+        return None
+    if type(ours) is not dict or type(theirs) is not dict or set(theirs) - set(ours):
+        return None
+    keys = [k for k in ours if k not in theirs or theirs[k] != ours[k]]
+    if len(keys) != 1 or type(keys[0]) not in (str, int):
+        return None
+    key = keys[0]
+    return key, repr(ours[key]), repr(theirs[key]) if key in theirs else None
 
 
 def variable_hint(where: str) -> str | None:
