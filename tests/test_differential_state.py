@@ -289,3 +289,32 @@ def test_where_the_change_sets_attributes_by_name_the_classes_descriptors_are_tr
     assert "App().__setattr__('debug', 0)" in input_variants.variants(
         "App().__setattr__('name', 0)", tokens
     )
+
+
+SCOPE_BASE = """class Scope:
+    always = {"a"}
+
+    def __init__(self):
+        self.names = set(self.always)
+"""
+SCOPE_HEAD = SCOPE_BASE.replace('{"a"}', '{"a", "b"}')
+SCOPE_TESTS = """from pkg.scope import Scope
+
+
+def test_scope():
+    assert "a" in Scope().names
+"""
+
+
+async def test_a_changed_class_attribute_is_pinned_through_the_object_built(
+    tmp_path: Path,
+) -> None:
+    """Only a class-level name changed: the methods that read it (`__init__`) are compared, the
+    constructor's call written as the class's (`Scope()`), and the object it built differs."""
+    repo, base_sha, outcome = await differential_on_change(
+        tmp_path, "pkg/scope.py", SCOPE_BASE, SCOPE_HEAD, SCOPE_TESTS
+    )
+    assert outcome.written == ["tests/test_pkg_scope_differential_tandem.py"], outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "    scope = Scope()\n    assert scope.names == {" in text, text
+    assert "__init__()" not in text

@@ -251,10 +251,10 @@ def state_of(
 
 def describe_state(value: object, module: ModuleType) -> dict[str, Any]:
     """One object's state: its repr (:func:`equal_repr`), the walk of its items, and its own
-    attributes when its repr says nothing."""
+    attributes."""
     described = {**equal_repr(value, module), "types": nested_types(value, module)}
-    if described["kind"] != "value":
-        described["attrs"] = attributes(value, module)
+    if attrs := attributes(value, module):  # a dict subclass's own attributes, too
+        described["attrs"] = attrs
     return described
 
 

@@ -126,7 +126,7 @@ def _entry_change(
         return StateChange(
             where, None, walked.path, None, (), (walked.head, walked.source), walked.base
         )
-    ours, theirs = head.get("attrs", {}), base.get("attrs")
+    ours, theirs = head.get("attrs", {}), base.get("attrs", {})
     if not isinstance(ours, dict) or not isinstance(theirs, dict):
         return None
     for name, described in ours.items():
