@@ -15,8 +15,17 @@ from types import ModuleType
 from typing import Any
 
 from jobs.testgen.engines import characterize_probe, input_variants
-from jobs.testgen.engines.differential_cases import Difference, case_for, differs
+from jobs.testgen.engines.callables import ChangedCallable
+from jobs.testgen.engines.differential_cases import (
+    MAX_TESTS_PER_CALLABLE,
+    Difference,
+    case_for,
+    differs,
+    write_tests,
+)
 from jobs.testgen.engines.differential_state import state_change, states
+from jobs.testgen.engines.differential_targets import DiffTarget
+from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.seeds import Seed
 from tests.differential_support import assert_pins, differential_on_change
 
@@ -243,7 +252,8 @@ def test_a_dict_that_differs_at_one_key_is_asserted_at_that_key() -> None:
     base = {**none, "state": [app("{'debug': True, 'name': 'x'}")]}
     case = case_for(Difference(seed, head, base))
     assert case is not None
-    assert case.body == "app = App()\napp.__setattr__('debug', 0)\nassert app.config['debug'] == 0"
+    # `__setattr__` called with a name is written as the assignment a reader writes.
+    assert case.body == "app = App()\napp.debug = 0\nassert app.config['debug'] == 0"
     assert "the receiver's `.config['debug']` is `0` after the call now (was `True`)" in (
         Difference(seed, head, base).describe()
     )
@@ -318,3 +328,30 @@ async def test_a_changed_class_attribute_is_pinned_through_the_object_built(
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "    scope = Scope()\n    assert scope.names == {" in text, text
     assert "__init__()" not in text
+
+
+def test_a_result_that_differs_is_written_before_states_that_differ(tmp_path: Path) -> None:
+    """At most MAX_TESTS_PER_CALLABLE tests per callable: a result that differs says the most,
+    so it takes its place before shorter calls whose only difference is a state."""
+    none = {"kind": "value", "expected": "None", "imports": []}
+    differences = [
+        Difference(
+            Seed("pkg/m.py", "tidy", f"tidy([{n}])", "tests"),
+            {**none, "state": [_state("arg:0:xs", expected=f"[{n + 1}]")]},
+            {**none, "state": [_state("arg:0:xs", expected=f"[{n}]")]},
+        )
+        for n in range(MAX_TESTS_PER_CALLABLE)
+    ]
+    differences.append(
+        Difference(
+            Seed("pkg/m.py", "tidy", "tidy([1, 2, 3, 4])", "tests"),
+            {"kind": "value", "expected": "4", "imports": []},
+            none,
+        )
+    )
+    target = DiffTarget("pkg/m.py", ".", "pkg.m", ChangedCallable("tidy", "function", 1, 2))
+    outcome = EngineOutcome()
+    write_tests(tmp_path, [target], differences, "tests", outcome, len(differences))
+    text = (tmp_path / outcome.written[0]).read_text()
+    assert "assert tidy([1, 2, 3, 4]) == 4" in text
+    assert text.count("def test_") == MAX_TESTS_PER_CALLABLE

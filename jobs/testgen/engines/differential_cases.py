@@ -164,6 +164,12 @@ def _type_case(difference: Difference, change: TypeChange, prefix: str) -> chara
     return characterize.Case(stem, body, tuple(sorted(needs)), case.defines)
 
 
+def _order(difference: Difference) -> tuple[int, int]:
+    head, base = difference.head, difference.base
+    rank = 0 if differs_by_result(head, base) else 1 if type_change(head, base) else 2
+    return rank, len(difference.seed.call_source)
+
+
 def write_tests(
     checkout: Path,
     targets: list[DiffTarget],
@@ -186,8 +192,9 @@ def write_tests(
     modules = {t.path: t.module for t in targets}
     cases: dict[str, list[characterize.Case]] = {}
     per_callable: dict[tuple[str, str], int] = {}
-    # The shortest calls first: the same difference, easier to read.
-    for difference in sorted(differences, key=lambda d: len(d.seed.call_source)):
+    # A result that differs first (it says the most), then an item's type, then a state left
+    # behind; the shortest calls first: the same difference, easier to read.
+    for difference in sorted(differences, key=_order):
         key = (difference.seed.path, difference.seed.qualname)
         if per_callable.get(key, 0) >= MAX_TESTS_PER_CALLABLE:
             continue

@@ -267,4 +267,17 @@ def _hoisted(call: str, where: str, variable: str) -> tuple[str, str] | None:
         part, found[0].value = found[0].value, name
     else:
         return None
-    return ast.unparse(part), ast.unparse(node)
+    return ast.unparse(part), _as_assignment(node) or ast.unparse(node)
+
+
+def _as_assignment(node: ast.Call) -> str | None:
+    """``x.name = value`` for ``x.__setattr__('name', value)``: the statement a reader writes."""
+    function, args = node.func, node.args
+    if not (isinstance(function, ast.Attribute) and function.attr == "__setattr__"):
+        return None
+    if len(args) != 2 or node.keywords or not isinstance(args[0], ast.Constant):
+        return None
+    name = args[0].value
+    if not (isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)):
+        return None
+    return f"{ast.unparse(function.value)}.{name} = {ast.unparse(args[1])}"
