@@ -151,6 +151,19 @@ def text(generated: tuple[Path, EngineOutcome]) -> str:
 
 
 @pytest.mark.slow
+def test_the_characterization_probe_records_no_walk(
+    generated: tuple[Path, EngineOutcome],
+) -> None:
+    """The walk of each result's items is the differential engine's: this engine never reads
+    it, so its probe leaves it out of the output."""
+    repo, _ = generated
+    lines = (repo / characterize.SCRATCH / "output.jsonl").read_text().splitlines()
+    records = [json.loads(line) for line in lines]
+    assert any(r["kind"] == "value" for r in records)
+    assert [r for r in records if "types" in r or "state" in r] == []
+
+
+@pytest.mark.slow
 def test_values_are_recorded_as_the_heads_results(text: str) -> None:
     assert text.startswith(
         "# Characterization tests for pkg/calc.py: they record the head's behaviour"
@@ -333,9 +346,8 @@ def test_the_probe_characterizes_the_checkouts_copy_not_the_tools(tmp_path: Path
     )
     subprocess.run([sys.executable, "-c", shadowed], check=True, cwd=tmp_path / "..", timeout=60)
     records = characterize.read_records(tmp_path / "out.jsonl", 1, {"more_itertools/__init__.py"})
-    # The probe also lists the result's type on its walk of the items (the differential engine's).
-    mine = {"id": 0, "kind": "value", "expected": "'mine'", "imports": []}
-    assert records == [{**mine, "types": [[[], "str", "builtin"]]}]
+    # No walk of the result's items was asked for (only the differential engine asks).
+    assert records == [{"id": 0, "kind": "value", "expected": "'mine'", "imports": []}]
 
 
 def test_a_negative_argument_keeps_its_sign_in_the_tests_name() -> None:

@@ -10,13 +10,8 @@ from pathlib import Path
 from types import ModuleType
 
 from jobs.testgen.engines import characterize_probe
-from jobs.testgen.engines.differential_cases import (
-    Difference,
-    case_for,
-    differs,
-    nested_types,
-    type_change,
-)
+from jobs.testgen.engines.differential_cases import Difference, case_for, differs
+from jobs.testgen.engines.differential_walk import nested_types, type_change
 from jobs.testgen.engines.seeds import Seed
 from tests.differential_support import assert_pins, differential_on_change
 

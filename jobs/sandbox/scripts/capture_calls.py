@@ -279,7 +279,11 @@ class Capture:
         positional, keywords = self.bound(frame)
         owner, _, name = qualname.rpartition(".")
         callee = qualname
-        if owner and positional and names and names[0] in ("self", "cls"):
+        if name == "__init__" and positional and names[:1] == ("self",) and self.resolves(owner):
+            # A constructor is written as the class's call: the object it builds is the result.
+            positional.pop(0)
+            callee = owner
+        elif owner and positional and names and names[0] in ("self", "cls"):
             receiver = positional.pop(0)
             rebuilt = (
                 self.class_ref(receiver) if names[0] == "cls" else self.rebuild(receiver, owner)

@@ -64,6 +64,8 @@ def borrowed_calls(targets: Iterable[DiffTarget], calls: Iterable[Seed]) -> set[
         changed = target.callable
         if changed.owner is None or changed.kind not in ("method", "property"):
             continue
+        if changed.name == "__init__":  # its calls are the class's: the object it builds
+            continue
         receivers = _receivers(target.path, changed.owner, calls)
         for text, seed in receivers[:MAX_RECEIVERS]:
             for call in _calls_on(changed, text, [r for r, _ in receivers[:3]]):

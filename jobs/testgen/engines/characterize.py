@@ -6,9 +6,7 @@ One probe process (:mod:`.characterize_probe`, copied into ``WORK_DIR``) runs in
 it imports each target module and evaluates every seed twice, each under a timer, recording the
 head's result: a value whose repr evaluates back to an equal value, else only its type, or the
 exception type. The worker only writes the probe and its JSON input and reads the JSON lines
-back, treated as hostile: shapes, kinds, names and sizes are checked, an expected value must be
-a plain expression (literals, constructor calls, names the probe said where to import from)
-without an address, and a file past its cap is cut. Results that differ between the two runs
+back, treated as hostile (:mod:`.probe_records`). Results that differ between the two runs
 (nondeterministic), calls that time out and modules that fail to import are dropped, with a
 note (an import failure is also ``crashed``).
 
@@ -25,7 +23,6 @@ import ast
 import json
 import re
 import shutil
-import sys
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -36,8 +33,10 @@ from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
 from jobs.testgen.engines import input_helpers
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
+from jobs.testgen.engines.probe_records import _plain as _plain  # differential_search's
+from jobs.testgen.engines.probe_records import read_records
 from jobs.testgen.engines.python_modules import module_for, test_sources
-from jobs.testgen.engines.seeds import Seed, SeedPlan, names_in, seeds_for_change
+from jobs.testgen.engines.seeds import Seed, SeedPlan, seeds_for_change
 from jobs.testgen.targets import Target
 
 SCRATCH = f"{WORK_DIR}/characterize"
@@ -46,20 +45,7 @@ CALL_TIMEOUT_S = 2.0  # per evaluation; each seed is evaluated twice
 IMPORT_TIMEOUT_S = 10.0
 OVERHEAD_S = 10.0  # interpreter start, imports
 HASH_SEED = "0"
-MAX_OUTPUT_BYTES = 2_000_000
-MAX_EXPECTED_CHARS = 2000
 MAX_SLUG = 32
-KINDS = {
-    "value",
-    "type",
-    "raises",
-    "timeout",
-    "nondeterministic",
-    "unresolvable",
-    "unrepresentable",
-}
-_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
-_IDENTIFIER = re.compile(r"^[A-Za-z_]\w{0,99}$")
 _DROPPED = {
     "timeout": "timed out after {s:g} s",
     "nondeterministic": "gave different results on two runs",
@@ -131,9 +117,8 @@ async def generate(
     scratch = checkout / SCRATCH
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
-    records, result = await run_probe(
-        sandbox, checkout, SCRATCH, modules, ordered, budget_s=deadline - time.monotonic()
-    )
+    options = ProbeOptions(budget_s=deadline - time.monotonic())
+    records, result = await run_probe(sandbox, checkout, SCRATCH, modules, ordered, options)
     failed_imports = {
         str(r["path"]): str(r["detail"]) for r in records if r["kind"] == "import_error"
     }
@@ -171,21 +156,31 @@ async def generate(
     return outcome
 
 
+@dataclass(frozen=True)
+class ProbeOptions:
+    """How one probe run goes: its time, the name of its files, what it records beyond results."""
+
+    budget_s: float
+    tag: str = ""  # names this run's input and output
+    # The nested-type walk of each result: only the differential engine compares walks, and they
+    # take room in the output (:data:`.probe_records.MAX_OUTPUT_BYTES`).
+    walk: bool = False
+    # The state each call leaves behind (receiver, mutable arguments): differential only.
+    state: bool = False
+
+
 async def run_probe(
     sandbox: Sandbox,
     checkout: Path,
     scratch: str,
     modules: Mapping[str, tuple[str, str]],
     seeds: list[Seed],
-    *,
-    budget_s: float,
-    tag: str = "",
+    options: ProbeOptions,
 ) -> tuple[list[dict[str, object]], CommandResult]:
     """Run the probe (copied into ``scratch``, a repo-relative folder) on every seed of
-    ``modules`` (path -> (import root, module)), within ``budget_s`` or what the seeds need:
-    its records, checked (:func:`read_records`), and how the run ended. ``tag`` names this
-    run's input and output."""
-    folder = checkout / scratch
+    ``modules`` (path -> (import root, module)), within ``options.budget_s`` or what the seeds
+    need: its records, checked (:func:`read_records`), and how the run ended."""
+    folder, tag = checkout / scratch, options.tag
     # One copy per tag: the differential engine runs the head's and the base's probe at once,
     # and a copy replaced under a probe that is starting would be read half-written.
     copy_fresh(PROBE, folder / f"probe{tag}.py")
@@ -196,6 +191,8 @@ async def run_probe(
         },
         "call_timeout_s": CALL_TIMEOUT_S,
         "import_timeout_s": IMPORT_TIMEOUT_S,
+        "walk": options.walk,
+        "state": options.state,
         "modules": [
             {
                 "path": path,
@@ -230,117 +227,9 @@ async def run_probe(
             f"{scratch}/output{tag}.jsonl",
         ],
         cwd=checkout,
-        timeout_s=max(1.0, min(budget_s, needed)),
+        timeout_s=max(1.0, min(options.budget_s, needed)),
     )
     return read_records(output, len(seeds), set(modules)), result
-
-
-def read_records(path: Path, seeds: int, module_paths: set[str]) -> list[dict[str, object]]:
-    """The probe's JSON lines that have a valid shape (the probe ran PR code: trust nothing)."""
-    if not path.is_file():
-        return []
-    with path.open("rb") as handle:
-        raw = handle.read(MAX_OUTPUT_BYTES)
-    records: list[dict[str, object]] = []
-    seen: set[object] = set()
-    for line in raw.decode("utf-8", errors="replace").splitlines()[: seeds + len(module_paths)]:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(record, dict) and _valid(record, seeds, module_paths):
-            key = record.get("id", record.get("path"))
-            if key not in seen:
-                seen.add(key)
-                records.append(record)
-    return records
-
-
-def _valid(record: dict[str, object], seeds: int, module_paths: set[str]) -> bool:
-    kind = record.get("kind")
-    if kind == "import_error":
-        return record.get("path") in module_paths and _short_text(record.get("detail"))
-    identifier = record.get("id")
-    if not isinstance(identifier, int) or isinstance(identifier, bool) or kind not in KINDS:
-        return False
-    if not 0 <= identifier < seeds:
-        return False
-    if record.get("wrap") not in (None, "list"):
-        return False
-    if kind == "raises":
-        message = record.get("message", "")
-        return (
-            _name_ok(record.get("exception"))
-            and record.get("source") in ("builtin", "module")
-            and isinstance(message, str)
-            and len(message) <= 300
-        )
-    if kind == "type":
-        expected = record.get("expected")
-        return isinstance(expected, str) and re.fullmatch(r"[\w.]{1,200}", expected) is not None
-    if kind == "value":
-        return _expected_ok(record.get("expected"), record.get("imports"))
-    return True
-
-
-def _short_text(value: object) -> bool:
-    return isinstance(value, str) and len(value) <= 300 and "\n" not in value
-
-
-def _name_ok(value: object) -> bool:
-    return isinstance(value, str) and _IDENTIFIER.match(value) is not None
-
-
-def _expected_ok(expected: object, imports: object) -> bool:
-    if not isinstance(expected, str) or len(expected) > MAX_EXPECTED_CHARS:
-        return False
-    if _ADDRESS.search(expected) or not isinstance(imports, list) or len(imports) > 20:
-        return False
-    declared: dict[str, str] = {}
-    for entry in imports:
-        if not (isinstance(entry, list) and len(entry) == 2 and _name_ok(entry[0])):
-            return False
-        name, source = entry
-        if source not in ("module", "stdlib") or (
-            source == "stdlib" and name not in sys.stdlib_module_names
-        ):
-            return False
-        declared[name] = source
-    try:
-        tree = ast.parse(expected, mode="eval")
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return _plain(tree.body) and set(names_in(expected)) <= declared.keys()
-
-
-def _plain(node: ast.expr) -> bool:
-    """Literals, containers, negation, and calls of dotted names with plain arguments: what a
-    repr of data looks like; no lambda, comprehension, operator trick or dunder attribute."""
-    if isinstance(node, ast.Constant):
-        return True
-    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
-        return _plain(node.operand)
-    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add | ast.Sub):
-        # complex numbers: 1+2j
-        return all(isinstance(n, ast.Constant | ast.UnaryOp) for n in (node.left, node.right))
-    if isinstance(node, ast.List | ast.Tuple | ast.Set):
-        return all(_plain(e) for e in node.elts)
-    if isinstance(node, ast.Dict):
-        return all(k is not None and _plain(k) for k in node.keys) and all(
-            _plain(v) for v in node.values
-        )
-    if isinstance(node, ast.Name):
-        return True
-    if isinstance(node, ast.Attribute):
-        return not node.attr.startswith("__") and _plain(node.value)
-    if isinstance(node, ast.Call):
-        return (
-            isinstance(node.func, ast.Name | ast.Attribute)
-            and _plain(node.func)
-            and all(_plain(a) for a in node.args)
-            and all(k.arg is not None and _plain(k.value) for k in node.keywords)
-        )
-    return False
 
 
 def case_for(seed: Seed, record: dict[str, object]) -> Case | None:

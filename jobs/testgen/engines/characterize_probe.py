@@ -9,10 +9,11 @@ needs; an iterator's items as a list, ``"wrap": "list"``, when there are at most
 :data:`MAX_ITEMS` of them: a generator's body runs only when it is consumed), ``type`` (only
 the result's type: no such repr), ``raises`` (the exception type, named as a test can import
 it), ``timeout``, ``nondeterministic``, ``unresolvable`` (a name the module lacks),
-``unrepresentable``; or one ``import_error`` line for a module. A ``value`` or ``type`` line
-also lists ``types``: the type of each item along a bounded walk of the result
-(:func:`nested_types`), so that two results with the same repr still differ by a nested type.
-Lines are flushed as they are written, so a probe killed half-way still leaves the finished ones.
+``unrepresentable``; or one ``import_error`` line for a module. With ``"walk": true``, a
+``value`` or ``type`` line also lists ``types``: the type of each item along a bounded walk of the
+result (:func:`nested_types`): two results with the same repr may differ by a nested type. With
+``"state": true``, a call that returned also lists ``state``, what it left behind
+(:func:`state_of`). Lines are flushed as written: a probe killed half-way leaves the finished ones.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
 """
@@ -22,6 +23,7 @@ from __future__ import annotations
 import ast
 import builtins
 import importlib
+import inspect
 import itertools
 import json
 import os
@@ -38,6 +40,13 @@ WALK_DEPTH = 3  # subscripts below the result
 WALK_NODES = 50
 MAX_KEY = 100  # characters of a dict key on a walked path
 ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
+MAX_STATES = 4  # objects whose state after the call one record lists
+MAX_STATE_CHARS = 8000  # of one record's state, as JSON: the output file has a cap
+MAX_ATTRIBUTES = 12  # of one object
+UNCHANGING = (int, float, complex, str, bytes, bool, type(None), range, frozenset, tuple, type)
+# The first run's objects, alive while the second runs: an object's id() then differs, as it does
+# between processes.
+ALIVE: list[object] = []
 
 
 class ProbeTimeout(BaseException):
@@ -121,15 +130,17 @@ def nested_types(value: object, module: ModuleType) -> list[list[Any]]:
     return found
 
 
-def describe_value(value: object, module: ModuleType) -> dict[str, Any]:
+def describe_value(value: object, module: ModuleType, *, walk: bool = True) -> dict[str, Any]:
+    """The result as :func:`describe_result` says it, with its walk (:func:`nested_types`)
+    when `walk`: only the differential engine compares walks."""
     if isinstance(value, Iterator):
         items = list(itertools.islice(value, MAX_ITEMS + 1))
         if len(items) <= MAX_ITEMS:
-            described = describe_value(items, module)
+            described = describe_value(items, module, walk=walk)
             if described["kind"] == "value":
                 return {**described, "wrap": "list"}
     described = describe_result(value, module)
-    if described["kind"] in ("value", "type"):
+    if walk and described["kind"] in ("value", "type"):
         described["types"] = nested_types(value, module)
     return described
 
@@ -179,17 +190,130 @@ class WhileConsuming(Exception):
         self.error = error
 
 
+def split_call(call: str) -> ast.Call | None:
+    """The call, when the state it leaves behind can be read: a call without ``*`` or ``**``."""
+    node = ast.parse(call, mode="eval").body
+    if not isinstance(node, ast.Call) or any(isinstance(a, ast.Starred) for a in node.args):
+        return None
+    return None if any(k.arg is None for k in node.keywords) else node
+
+
+def call_watching(node: ast.Call, scope: dict[str, Any]) -> tuple[Any, list[tuple[str, Any]]]:
+    """Make the call as ``eval`` would: its value, and (where, object) for its receiver and
+    arguments: "self", "arg:N" (or "arg:N:PARAMETER"), "kw:NAME"."""
+
+    def value_of(expression: ast.expr) -> Any:
+        return eval(compile(ast.Expression(expression), "<seed>", "eval"), scope)
+
+    watched: list[tuple[str, Any]] = []
+    if isinstance(node.func, ast.Attribute):
+        receiver = value_of(node.func.value)
+        function = getattr(receiver, node.func.attr)
+        watched.append(("self", receiver))
+    else:
+        function = value_of(node.func)
+    args = [value_of(a) for a in node.args]
+    kwargs = {str(k.arg): value_of(k.value) for k in node.keywords}
+    value = function(*args, **kwargs)
+    try:  # the parameters' names, for the test's variables
+        parameters = inspect.signature(function).parameters.values()
+        named = [p.name for p in parameters if p.kind <= p.POSITIONAL_OR_KEYWORD]
+    except Exception:
+        named = []
+    watched += [(":".join(["arg", str(i), *named[i : i + 1]]), a) for i, a in enumerate(args)]
+    watched += [(f"kw:{k}", v) for k, v in kwargs.items()]
+    return value, watched
+
+
+def state_of(
+    value: object, described: dict[str, Any], watched: list[tuple[str, Any]], module: ModuleType
+) -> list[dict[str, Any]]:
+    """The state the call left behind (:func:`describe_state`) in each changeable object it was
+    given, receiver first, and in a result whose repr does not rebuild it (an object built)."""
+    if described["kind"] != "value" and hasattr(value, "__dict__"):
+        watched = [*watched, ("result", value)]
+    found: list[dict[str, Any]] = []
+    seen: list[object] = []
+    for where, thing in watched:
+        unchanging = isinstance(thing, UNCHANGING) or inspect.ismodule(thing)
+        if unchanging or inspect.isroutine(thing) or any(thing is o for o in seen):
+            continue
+        seen.append(thing)
+        try:
+            entry = {"where": where, **describe_state(thing, module)}
+        except Exception:  # the project's repr, __eq__ or attributes raised: no state for it
+            continue
+        if len(json.dumps([*found, entry])) > MAX_STATE_CHARS or len(found) >= MAX_STATES:
+            break
+        found.append(entry)
+    return found
+
+
+def describe_state(value: object, module: ModuleType) -> dict[str, Any]:
+    """One object's state: its repr (:func:`equal_repr`), the walk of its items, and its own
+    attributes."""
+    described = {**equal_repr(value, module), "types": nested_types(value, module)}
+    if attrs := attributes(value, module):  # a dict subclass's own attributes, too
+        described["attrs"] = attrs
+    return described
+
+
+def equal_repr(value: object, module: ModuleType) -> dict[str, Any]:
+    """:func:`describe_result`, where a repr that gives back an equal object of another type
+    (a ``dict`` subclass's) is a value too: a test of state compares it with ``==``."""
+    described = describe_result(value, module)
+    text = repr(value) if described["kind"] == "type" else ""
+    if text and len(text) <= MAX_REPR and not ADDRESS.search(text):
+        try:
+            if ast.literal_eval(text) == value:
+                return {"kind": "value", "expected": text, "imports": []}
+        except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+            pass
+    return described
+
+
+def attributes(value: object, module: ModuleType) -> dict[str, dict[str, Any]]:
+    """The object's own attributes (public first, at most MAX_ATTRIBUTES), each by its repr or
+    its type (None: one no test can name)."""
+    own = dict(getattr(value, "__dict__", None) or {})  # not a mapping: no state (state_of)
+    names = [n for n in own if isinstance(n, str) and n.isidentifier() and not n.startswith("__")]
+    found: dict[str, dict[str, Any]] = {}
+    for name in sorted(names, key=lambda n: (n.startswith("_"), n))[:MAX_ATTRIBUTES]:
+        if getattr(value, name, None) is not own[name]:
+            continue  # a descriptor in front of it: reading the attribute gives something else
+        described = equal_repr(own[name], module)
+        if described["kind"] != "value":
+            described = {"kind": "type", "type": type_ref(type(own[name]), module)}
+        found[name] = described
+    return found
+
+
 def evaluate(
-    call: str, namespace: dict[str, Any], module: ModuleType, seconds: float
+    call: str,
+    namespace: dict[str, Any],
+    module: ModuleType,
+    seconds: float,
+    *,
+    walk: bool = False,
+    state: bool = False,
 ) -> dict[str, Any]:
     code = compile(call, "<seed>", "eval")
+    node = split_call(call) if state else None
 
     def run() -> dict[str, Any]:
-        value = eval(code, dict(namespace))
+        watched: list[tuple[str, Any]] = []
+        if node is None:
+            value = eval(code, dict(namespace))
+        else:
+            value, watched = call_watching(node, dict(namespace))
         try:
-            return describe_value(value, module)
+            described = describe_value(value, module, walk=walk)
         except Exception as error:  # from reading an iterator's items (repr errors are caught)
             raise WhileConsuming(error) from error
+        if node is not None and (found := state_of(value, described, watched, module)):
+            described["state"] = found
+        ALIVE.append((value, watched))
+        return described
 
     try:
         result: dict[str, Any] = timed(seconds, run)
@@ -270,6 +394,7 @@ def main() -> None:
 
 def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
     seconds = float(job["call_timeout_s"])
+    walk, state = bool(job.get("walk")), bool(job.get("state"))
     helpers = defined(job.get("helpers", {}))
 
     for entry in job["modules"]:
@@ -305,13 +430,19 @@ def probe(job: dict[str, Any], emit: Callable[[dict[str, Any]], None]) -> None:
                 continue
             # A helper input (a class the generated test defines itself) over a module's name.
             namespace = {n: known.get(n) or getattr(module, n) for n in seed["names"]}
-            first = evaluate(seed["call"], namespace, module, seconds)
+            first = evaluate(seed["call"], namespace, module, seconds, walk=walk, state=state)
             if first["kind"] == "timeout":
                 emit({"id": seed["id"], **first})
                 continue
-            second = evaluate(seed["call"], namespace, module, seconds)
+            second = evaluate(seed["call"], namespace, module, seconds, walk=walk, state=state)
+            ALIVE.clear()
+            # A state that differs between the runs (a clock, an id) is left out; the result counts.
+            theirs = second.pop("state", [])
+            same = [e for e in first.pop("state", []) if e in theirs]
             if first != second:
                 first = {"kind": "nondeterministic"}
+            elif same:
+                first["state"] = same
             emit({"id": seed["id"], **first})
 
 

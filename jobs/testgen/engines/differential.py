@@ -20,8 +20,9 @@ the checkout's import root first on the path, once with the base tree's. A call 
 (its value when the value's repr evaluates back to it, or its exception type and message) differs
 becomes a test named after what changed (``test_classify_10_is_big_now``,
 :mod:`.differential_cases`). A value that does not round-trip through repr is skipped, never
-guessed; so are nondeterministic calls and time-outs. Only results are compared: a difference
-only in a mutated argument (which CrossHair reports as ``after execution``) is not pinned yet.
+guessed; so are nondeterministic calls and time-outs. Where the results agree, the state the
+call left behind in its receiver, its changeable arguments and an object it built is compared
+too (:mod:`.differential_state`).
 """
 
 from __future__ import annotations
@@ -250,8 +251,9 @@ class _Run:
             SCRATCH,
             modules,
             seeds,
-            budget_s=self.deadline - time.monotonic(),
-            tag=f"-{side}",
+            characterize.ProbeOptions(
+                budget_s=self.deadline - time.monotonic(), tag=f"-{side}", walk=True, state=True
+            ),
         )
         return {int(str(r["id"])): r for r in records if "id" in r}
 
@@ -321,7 +323,7 @@ def _variants(
             base = base_sources.get(seed.path) or ""
             head = _read(checkout / seed.path) or ""
             tokens[seed.path] = (
-                input_variants.dictionary(base, head),
+                input_variants.dictionary(base, head) + input_variants.attribute_names(base, head),
                 input_variants.returned_values(base, head),
                 input_variants.trusts_len(base, head),
                 input_variants.exact_type_classes(base, head),

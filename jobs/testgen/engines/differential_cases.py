@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import ast
 import re
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.testgen.engines import characterize
+from jobs.testgen.engines.differential_state import state_case, state_change
 from jobs.testgen.engines.differential_targets import DiffTarget
+from jobs.testgen.engines.differential_walk import TypeChange, type_change
 from jobs.testgen.engines.engine_protocol import EngineOutcome
 from jobs.testgen.engines.seeds import Seed
 
@@ -42,91 +43,10 @@ class Difference:
             change = type_change(self.head, self.base)
             if change is not None:
                 return f"{call}: {change.describe()}"
+            left = state_change(self.head, self.base)
+            if left is not None:
+                return f"{call}: {left.describe()}"
         return f"{call}: base {_said(self.base)}, head {_said(self.head)}"
-
-
-@dataclass(frozen=True)
-class TypeChange:
-    """The first item of a result, on the walk the probe made, whose type differs between head
-    and base while the results print the same: a `Dict` where the base had a `dict`."""
-
-    path: tuple[str | int, ...]
-    head: str  # how a test names the head's type there
-    source: str  # "builtin" | "module" | "stdlib"
-    base: str | None  # the base's type there; None when no test can name it
-
-    def subscripts(self) -> str:
-        return "".join(f"[{key!r}]" for key in self.path)
-
-    def describe(self) -> str:
-        where = f"`{self.subscripts()}`" if self.path else "the result"
-        was = f" (was `{self.base}`)" if self.base else ""
-        return f"{where} is a `{self.head}` now{was}"
-
-
-MAX_WALK = 50  # entries of a record's ``types`` (the probe's WALK_NODES)
-_PATH_DEPTH = 3
-
-
-def nested_types(
-    record: Mapping[str, object],
-) -> dict[tuple[str | int, ...], tuple[str, str] | None]:
-    """A record's ``types`` (see the probe's ``nested_types``), checked as the hostile data it
-    is: path -> (name, source), or None for a type no test can name. {} when malformed."""
-    raw = record.get("types")
-    if not isinstance(raw, list) or len(raw) > MAX_WALK:
-        return {}
-    walked: dict[tuple[str | int, ...], tuple[str, str] | None] = {}
-    for entry in raw:
-        if not (isinstance(entry, list) and len(entry) == 3 and isinstance(entry[0], list)):
-            return {}
-        path, name, source = entry
-        if len(path) > _PATH_DEPTH or not all(_key_ok(key) for key in path):
-            return {}
-        if name is None and source is None:
-            walked[tuple(path)] = None
-        elif _type_name_ok(name, source):
-            walked[tuple(path)] = (str(name), str(source))
-        else:
-            return {}
-    return walked
-
-
-def _key_ok(key: object) -> bool:
-    if isinstance(key, bool):
-        return False
-    return isinstance(key, int) or (isinstance(key, str) and len(key) <= 100)
-
-
-def _type_name_ok(name: object, source: object) -> bool:
-    if not isinstance(name, str):
-        return False
-    if source in ("builtin", "module"):
-        return name.isidentifier()
-    if source == "stdlib":
-        home, _, attribute = name.partition(".")
-        return home in sys.stdlib_module_names and attribute.isidentifier()
-    return False
-
-
-def type_change(head: Mapping[str, object], base: Mapping[str, object]) -> TypeChange | None:
-    """The first path of the head's walk where the base's walk found another type, when the head
-    names its type there, both results are values or types read the same way (an iterator's
-    items on both sides or on neither); else None."""
-    kinds = ("value", "type")
-    if head.get("kind") not in kinds or base.get("kind") not in kinds:
-        return None
-    if head.get("wrap") != base.get("wrap"):
-        return None
-    theirs = nested_types(base)
-    for path, ours in nested_types(head).items():
-        if path not in theirs or theirs[path] == ours:
-            continue
-        if ours is None:
-            return None  # the first difference is one no test can assert
-        other = theirs[path]
-        return TypeChange(path, ours[0], ours[1], other[0] if other else None)
-    return None
 
 
 def test_name_for(module: str) -> str:
@@ -137,9 +57,14 @@ _COMPARED = ("kind", "expected", "exception", "message", "wrap")
 
 
 def differs(head: Mapping[str, object], base: Mapping[str, object]) -> bool:
-    """Whether a test asserting the head's result (:func:`differs_by_result`) or the head's type
-    of an item that changed type (:func:`type_change`) would fail on the base."""
-    return differs_by_result(head, base) or type_change(head, base) is not None
+    """Whether a test asserting the head's result (:func:`differs_by_result`), the head's type
+    of an item that changed type (:func:`type_change`), or the head's state after the call
+    (:func:`.differential_state.state_change`) would fail on the base."""
+    return (
+        differs_by_result(head, base)
+        or type_change(head, base) is not None
+        or state_change(head, base) is not None
+    )
 
 
 def differs_by_result(head: Mapping[str, object], base: Mapping[str, object]) -> bool:
@@ -200,9 +125,12 @@ def case_for(difference: Difference) -> characterize.Case | None:
     slug = characterize._slug(difference.seed.call_source)
     if not differs_by_result(difference.head, difference.base):
         change = type_change(difference.head, difference.base)
-        if change is None:
+        if change is not None:
+            return _type_case(difference, change, f"test_{qualname}_{slug}")
+        left = state_change(difference.head, difference.base)
+        if left is None:
             return None
-        return _type_case(difference, change, f"test_{qualname}_{slug}")
+        return state_case(difference.seed, difference.head, left, f"test_{qualname}_{slug}")
     case = characterize.case_for(difference.seed, difference.head)
     if case is None:
         return None
@@ -236,6 +164,12 @@ def _type_case(difference: Difference, change: TypeChange, prefix: str) -> chara
     return characterize.Case(stem, body, tuple(sorted(needs)), case.defines)
 
 
+def _order(difference: Difference) -> tuple[int, int]:
+    head, base = difference.head, difference.base
+    rank = 0 if differs_by_result(head, base) else 1 if type_change(head, base) else 2
+    return rank, len(difference.seed.call_source)
+
+
 def write_tests(
     checkout: Path,
     targets: list[DiffTarget],
@@ -258,8 +192,9 @@ def write_tests(
     modules = {t.path: t.module for t in targets}
     cases: dict[str, list[characterize.Case]] = {}
     per_callable: dict[tuple[str, str], int] = {}
-    # The shortest calls first: the same difference, easier to read.
-    for difference in sorted(differences, key=lambda d: len(d.seed.call_source)):
+    # A result that differs first (it says the most), then an item's type, then a state left
+    # behind; the shortest calls first: the same difference, easier to read.
+    for difference in sorted(differences, key=_order):
         key = (difference.seed.path, difference.seed.qualname)
         if per_callable.get(key, 0) >= MAX_TESTS_PER_CALLABLE:
             continue

@@ -1,6 +1,6 @@
 """What the differential engine compares (pure): the changed callables that exist in both
 commits, a callable the change adds reached through the callables of both that call it, and a
-changed module-level name through the callables that use it."""
+changed module-level or class-level name through the callables that use it."""
 
 from __future__ import annotations
 
@@ -68,8 +68,8 @@ def plan(
                 chosen += callers
                 if not callers:
                     uncalled.append(f"`{item.qualname}`")
-        # A changed module-level name (a regex, a table, a constant): the callables of both
-        # commits that use it.
+        # A changed module-level or class-level name (a regex, a table, a constant): the
+        # callables of both commits that use it.
         for name in _assigned_at(source, set(changed[path])):
             chosen += [every[q] for q in _callers(source, name) if q in in_base and q in every]
         if uncalled:
@@ -86,13 +86,15 @@ def plan(
 
 
 def _assigned_at(source: str, lines: set[int]) -> list[str]:
-    """The module-level names whose assignment spans one of ``lines``."""
+    """The module-level names, and the names a class body binds (``alwaysUsed = {...}``, read
+    as ``self.alwaysUsed``), whose assignment spans one of ``lines``."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return []
     names: list[str] = []
-    for node in tree.body:
+    classes = [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]
+    for node in [*tree.body, *(statement for c in classes for statement in c.body)]:
         if not isinstance(node, ast.Assign | ast.AnnAssign):
             continue
         if not lines & set(range(node.lineno, (node.end_lineno or node.lineno) + 1)):

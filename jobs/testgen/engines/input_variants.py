@@ -89,6 +89,36 @@ def change_words(base: str, head: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(w for w in words if not w.startswith("__")))[:MAX_DICTIONARY]
 
 
+# What handles an attribute by its name.
+_BY_NAME = {"setattr", "getattr", "hasattr", "delattr", "__dict__", "__setattr__", "__getattr__"}
+
+
+def attribute_names(base: str, head: str) -> tuple[str, ...]:
+    """Where the changed lines handle attributes by name (``setattr``, ``object.__setattr__``,
+    ``__dict__``): the names the classes around them bind to a descriptor, a class-level name
+    bound to a call (``catchall = DictProperty(...)``) or a decorated method (a property).
+    Setting such a name goes through its descriptor or around it; no other name tells the two
+    apart, and the tests' strings are seldom one."""
+    removed, added = changed_line_numbers(base, head)
+    names: list[str] = []
+    for source, lines in ((base, removed), (head, added)):
+        nodes = _nodes_on(source, lines)
+        if not any(getattr(n, "id", getattr(n, "attr", None)) in _BY_NAME for n in nodes):
+            continue
+        for cls in (n for n in ast.walk(ast.parse(source)) if isinstance(n, ast.ClassDef)):
+            if lines & set(range(cls.lineno, (cls.end_lineno or cls.lineno) + 1)):
+                names += [name for item in cls.body for name in _descriptor_names(item)]
+    return tuple(dict.fromkeys(n for n in names if not n.startswith("__")))[:MAX_DICTIONARY]
+
+
+def _descriptor_names(item: ast.stmt) -> list[str]:
+    if isinstance(item, ast.Assign) and isinstance(item.value, ast.Call):
+        return [t.id for t in item.targets if isinstance(t, ast.Name)]
+    if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and item.decorator_list:
+        return [item.name]
+    return []
+
+
 def returned_values(base: str, head: str) -> tuple[str, ...]:
     """The empty values of the data types the changed lines name (``{}`` for ``dict``), and
     ``None`` where they compare with it: what a callback passed in might return. The types an
