@@ -99,7 +99,11 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))
-    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"']
+    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"', '"/base//a"']
+    # a check of a string's two ends (`s[0] === '"' && s.at(-1) === '"'`) is passed with the
+    # changed literal just inside them
+    inside = string_edits("'\"a\"'", (json.dumps("\\"),))[-2:]
+    assert [json.loads(e) for e in inside] == ['"\\a"', '"a\\"']
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
