@@ -109,6 +109,18 @@ def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
 
 
+def test_the_calls_at_a_changed_checks_edge_are_varied_first() -> None:
+    # destr: `s[0] === '"' && s.at(-1) === '"' && !s.includes("\\")`; of its tests' 40 calls,
+    # the one that holds '"' gets the backslash put inside its quotes within the 90 calls
+    calls = (*((json.dumps(f"word{n}"),) for n in range(40)), (json.dumps('"Hello"'),))
+    function = classify(calls=calls, literals=(json.dumps("\\"), json.dumps('"')))
+    assert (json.dumps('"\\Hello"'),) in calls_for(function)
+    # an options parameter is given each property the function reads of it
+    options = Param("options", optional=True, props=(("strict", "true"),))
+    function = classify(calls=(('"a"',),), params=(Param("value"), options))
+    assert ('"a"', "{ strict: true }") in calls_for(function)
+
+
 def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:
     head = [
         ProbeOutcome("f", 0, "value", source="1"),

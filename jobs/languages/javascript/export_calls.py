@@ -253,6 +253,13 @@ def _crossings(call: tuple[str, ...], known: list[tuple[str, ...]]) -> list[tupl
     return [c for c in dict.fromkeys(out) if c not in known]
 
 
+def _holds_mark(call: tuple[str, ...], literals: tuple[str, ...]) -> bool:
+    """Whether an argument of ``call`` holds a changed short string literal (as
+    :func:`string_edits` takes them)."""
+    marks = [m for lit in literals if (m := string_value(lit)) and len(m) <= 3]
+    return any((v := string_value(a)) and any(m in v for m in marks) for a in call)
+
+
 def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
     """The argument lists to try for one function, at most ``limit``: the project's own first
     (at most half of them, examples first), then their variants, a call at a time (each call's
@@ -261,8 +268,13 @@ def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[
     variants, which a long table of calls in the tests left no room for before."""
     known = list(dict.fromkeys([*function.examples, *function.calls]))
     own = function.params
-    rounds = zip_longest(*(_variants(call, function.literals, own) for call in known))
-    varied = [call for round_ in rounds for call in round_ if call is not None]
+    # the calls that already hold a changed short string are varied first: they are at the
+    # changed check's edge (destr's `'"Hello"'`, for `s[0] === '"' && !s.includes("\\")`)
+    near = [call for call in known if _holds_mark(call, function.literals)]
+    varied: list[tuple[str, ...]] = []
+    for calls in (near, [call for call in known if call not in near]):
+        rounds = zip_longest(*(_variants(call, function.literals, own) for call in calls))
+        varied += [call for round_ in rounds for call in round_ if call is not None]
     rounds = zip_longest(*(_crossings(call, known) for call in known))
     crossed = [call for round_ in rounds for call in round_ if call is not None]
     taking_turns = [c for pair in zip_longest(varied, crossed) for c in pair if c is not None]

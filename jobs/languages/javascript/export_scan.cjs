@@ -128,8 +128,10 @@ function paramProps(fn, changed) {
     }
   });
   const visit = (node) => {
+    const called = ts.isCallExpression(node.parent) && node.parent.expression === node;
     if (
       ts.isPropertyAccessExpression(node) &&
+      !called && // a method of the value (`value.at(-1)`), not an option
       ts.isIdentifier(node.expression) &&
       index.has(node.expression.text)
     ) {
@@ -205,7 +207,11 @@ function literalsIn(sf, fn, changed) {
   };
   // a function's body, a variable's value, else the node itself (a class, a made value)
   visit(fn.body || fn.initializer || fn);
-  return [...new Set([...onChanged, ...elsewhere])].slice(0, MAX_LITERALS);
+  // what the change brought first: a literal the base's version of the source did not have
+  // (destr's new `!value.includes("\\")` beside the `'"'` both sides check)
+  const brought = onChanged.filter((t) => !BASE_LITERALS.has(t));
+  const first = [...brought, ...onChanged.filter((t) => BASE_LITERALS.has(t))];
+  return [...new Set([...first, ...elsewhere])].slice(0, MAX_LITERALS);
 }
 
 // Every function the module exports: [exported name, the function node, the node its JSDoc is on]
@@ -302,8 +308,8 @@ function reaching(sf, changed) {
 
 // The regex literals of the base commit's version of the source that the head no longer has:
 // what a changed regex replaced, sampled beside it (regex_samples.cjs)
-function removedRegexes(sf, baseFile) {
-  if (!baseFile || !fs.existsSync(baseFile)) return [];
+function removedRegexes(sf, base) {
+  if (!base) return [];
   const texts = (file) => {
     const found = new Set();
     const visit = (node) => {
@@ -314,15 +320,29 @@ function removedRegexes(sf, baseFile) {
     return found;
   };
   const head = texts(sf);
-  return [...texts(parse(baseFile))].filter((t) => !head.has(t));
+  return [...texts(base)].filter((t) => !head.has(t));
+}
+
+// The texts of the base's version's literals (numbers, strings)
+function baseLiterals(base) {
+  const found = new Set();
+  const visit = (node) => {
+    if (primitive(node)) found.add(node.getText());
+    else ts.forEachChild(node, visit);
+  };
+  if (base) visit(base);
+  return found;
 }
 
 let REMOVED_REGEXES = [];
+let BASE_LITERALS = new Set();
 
 function main() {
   const problems = [];
   const sf = parse(request.source);
-  REMOVED_REGEXES = removedRegexes(sf, request.base);
+  const base = request.base && fs.existsSync(request.base) ? parse(request.base) : null;
+  REMOVED_REGEXES = removedRegexes(sf, base);
+  BASE_LITERALS = baseLiterals(base);
   const changed = new Set(request.changed);
   const functions = [];
   for (const [name, fn, doc] of exported(sf)) {
