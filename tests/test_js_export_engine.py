@@ -17,6 +17,7 @@ from jobs.languages.javascript.export_calls import (
     Param,
     Scan,
     calls_for,
+    object_edits,
     parse_scan,
     string_edits,
     string_value,
@@ -119,6 +120,15 @@ def test_the_calls_at_a_changed_checks_edge_are_varied_first() -> None:
     options = Param("options", optional=True, props=(("strict", "true"),))
     function = classify(calls=(('"a"',),), params=(Param("value"), options))
     assert ('"a"', "{ strict: true }") in calls_for(function)
+
+
+def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -> None:
+    literals = ('"__proto__"', '"a.b"', "1")  # only a name-like string is a key
+    assert object_edits("{ a: 1 }", literals) == [
+        "Object.create({ a: 1 })",
+        '{ ...{ a: 1 }, ["__proto__"]: { a: 1 } }',
+    ]
+    assert object_edits('"s"', literals) == []
 
 
 def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:

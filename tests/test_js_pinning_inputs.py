@@ -1,7 +1,8 @@
 """Inputs of the offline JS/TS engine that tell the head from the base commit where the tests'
 own calls do not: samples of a changed regex beside the one it replaced (read from the base
-commit's version of the source), and an options parameter given each property the function
-reads of it. The calls run on both sides; a test of an input that differs pins the change."""
+commit's version of the source), an options parameter given each property the function reads
+of it, and an object argument whose properties are inherited. The calls run on both sides; a
+test of an input that differs pins the change."""
 
 from __future__ import annotations
 
@@ -34,17 +35,28 @@ export function quote(input: string, options: { single?: boolean } = {}): string
   }
   return `'${text.slice(1, -1)}'`;
 }
+
+export function merge(base: object, defaults: object): object {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(base)) {
+    out[key] = (base as Record<string, unknown>)[key];
+  }
+  return out;
+}
 """
-BASE_TS = KEYS_TS.replace("([A-Z_a-z]\\w*|\\d)", "\\w*").replace(
-    "`'${text.slice(1, -1)}'`", "`'${text}'`"
+BASE_TS = (
+    KEYS_TS.replace("([A-Z_a-z]\\w*|\\d)", "\\w*")
+    .replace("`'${text.slice(1, -1)}'`", "`'${text}'`")
+    .replace("const key of Object.keys(base)", "const key in base")
 )
 # the package's tests: neither a key with a leading digit nor the option
 KEYS_TEST = """\
 import { it, expect } from "vitest";
-import { objectKey, quote } from "../src/keys";
+import { merge, objectKey, quote } from "../src/keys";
 
 it("keeps an identifier", () => { expect(objectKey("name")).toBe("name"); });
 it("quotes", () => { expect(quote("a")).toBe('"a"'); });
+it("merges", () => { expect(merge({ a: 1 }, { b: 2 })).toEqual({ a: 1, b: 2 }); });
 """
 
 
@@ -63,15 +75,17 @@ async def test_a_replaced_regex_and_a_read_option_give_inputs_that_pin(
     workspace = Workspace(
         LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan(), base_sha
     )
-    outcome = await CharacterizeJs().generate(workspace, [Target("src/keys.ts", [1, 12], [])])
+    outcome = await CharacterizeJs().generate(workspace, [Target("src/keys.ts", [1, 12, 17], [])])
     assert outcome.written == ["test/keys.tandem.test.ts"], outcome.notes
     text = (root / "test/keys.tandem.test.ts").read_text()
     # "00" matches the base's regex, not the head's: the base left it unquoted
     assert 'expect(objectKey("00")).toEqual("\\"00\\"");' in text
     # the option the function reads, which no test passes
     assert re.search(r"quote\(\"[^\"]*\", \{ single: true \}\)", text), text
+    # an object whose properties are inherited: `for … in` took them, `Object.keys` does not
+    assert "expect(merge(Object.create({ a: 1 }), { b: 2 })).toEqual({" in text, text
     differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
-    assert differ and int(differ[1]) >= 2, outcome.notes
+    assert differ and int(differ[1]) >= 3, outcome.notes
     done = await LocalSandbox().run(
         [*env_prefix(), str(node.path), "node_modules/vitest/vitest.mjs", "run", "test/"],
         cwd=root,

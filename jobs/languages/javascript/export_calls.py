@@ -215,6 +215,24 @@ def _option_variants(call: tuple[str, ...], params: tuple[Param, ...]) -> list[t
     return out
 
 
+MAX_OBJECT_KEYS = 3  # the function's own string literals an object argument gets as keys
+
+
+def object_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
+    """An object literal argument with its properties inherited rather than its own
+    (`Object.create({ a: 1 })`: a change between `for … in` and `Object.keys` tells them
+    apart), and with a key the function names among its literals set on it as its own
+    (`{ ...a, ["__proto__"]: a }`: a check of `key === "__proto__"`, an `Object.assign` that
+    takes it as the prototype)."""
+    if not arg.startswith("{"):
+        return []
+    keys = [
+        k for lit in literals if (k := string_value(lit)) and re.fullmatch(r"[A-Za-z_$][\w$]*", k)
+    ]
+    own = [f"{{ ...{arg}, [{json.dumps(k)}]: {arg} }}" for k in keys[:MAX_OBJECT_KEYS]]
+    return [f"Object.create({arg})", *own]
+
+
 def _variants(
     call: tuple[str, ...], literals: tuple[str, ...], params: tuple[Param, ...] = ()
 ) -> list[tuple[str, ...]]:
@@ -224,6 +242,7 @@ def _variants(
     out: list[tuple[str, ...]] = []
     for index, arg in enumerate(call):
         kind = value_kind(arg)
+        out += [(*call[:index], v, *call[index + 1 :]) for v in object_edits(arg, literals)]
         if kind is None:
             continue
         values = [v for lit in literals if value_kind(lit) == kind for v in near(lit)]
