@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from jobs.languages.javascript import vitest_per_test
 from jobs.languages.javascript.package_job import FilesRun, PackageJob
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
@@ -74,3 +75,29 @@ async def test_vitest_before_0_32_records_each_tests_lines(node: Node, tmp_path:
     assert outcomes["doubles"] == outcomes["zero"] == "pass", run.per_test.outcomes
     lines = {t.rsplit(" > ", 1)[-1]: ls for t, ls in run.per_test.lines.items()}
     assert lines["doubles"] == {"src/twice.ts": {1}}, run.per_test.lines
+
+
+async def test_a_failing_setup_file_is_a_note_never_a_failed_test(
+    node: Node, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the setup file as it was: vitest 0.31's hook context has no `task`
+    broken = tmp_path / "setup" / vitest_per_test.SETUP.name
+    broken.parent.mkdir()
+    text = vitest_per_test.SETUP.read_text().replace("context.task || context.meta", "context.task")
+    broken.write_text(text)
+    monkeypatch.setattr(vitest_per_test, "SETUP", broken)
+    checkout = tmp_path / "checkout"
+    (checkout / "src").mkdir(parents=True)
+    (checkout / "test").mkdir()
+    manifest = {"name": "p", "private": True, "type": "module"}
+    manifest["devDependencies"] = {"vitest": "0.31.0"}  # type: ignore[assignment]
+    (checkout / "package.json").write_text(json.dumps(manifest))
+    (checkout / "src/twice.ts").write_text("export const twice = (n: number) => n * 2;\n")
+    (checkout / "test/twice.test.ts").write_text(TEST)
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, checkout)
+    job = PackageJob(checkout, checkout, ["src/twice.ts"], tmp_path / "tools", timeout_s=240)
+    run = await run_per_test(sandbox, node, job)
+    assert isinstance(run, VitestPerTestRun), run
+    assert run.result.returncode == 0, run.result.output  # the project's tests still pass
+    assert [p for p in run.per_test.problems if "per-test setup file failed" in p], run.per_test

@@ -29,16 +29,24 @@ let before = recorder.counters(); // as the setup file loads, before the test fi
 let loaded = false;
 
 beforeEach((context) => {
-  if (!loaded) {
-    loaded = true;
-    recorder.record(nameOf(taskOf(context)).file, "(load)", "load", before);
+  try {
+    if (!loaded) {
+      loaded = true;
+      recorder.record(nameOf(taskOf(context)).file, "(load)", "load", before);
+    }
+    before = recorder.counters();
+  } catch (error) {
+    recorder.problem(error); // said in the record, never a failure of the project's test
   }
-  before = recorder.counters();
 });
 
 afterEach((context) => {
-  const task = taskOf(context);
-  const test = nameOf(task);
-  const state = task.result ? task.result.state : "unknown";
-  recorder.record(test.file, test.name, state, before);
+  try {
+    const task = taskOf(context);
+    const test = nameOf(task);
+    const state = task.result ? task.result.state : "unknown";
+    recorder.record(test.file, test.name, state, before);
+  } catch (error) {
+    recorder.problem(error);
+  }
 });
