@@ -402,10 +402,16 @@ async def run_runner(node: Node, root: Path, *args: str) -> tuple[int, str]:
 
 
 async def scan_of(
-    node: Node, root: Path, source: tuple[str, str], changed: list[int], test: tuple[str, str]
+    node: Node,
+    root: Path,
+    source: tuple[str, str],
+    changed: list[int],
+    test: tuple[str, str],
+    base: str | None = None,
 ) -> Scan:
     """The scanner's findings on a package of one source and one test file (each a path and
-    its text), read as the engine reads them: from the file the request names."""
+    its text), read as the engine reads them: from the file the request names; ``base``: the
+    base commit's version of the source."""
     for path, text in (source, test):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
@@ -421,6 +427,9 @@ async def scan_of(
         "tests": [str(root / test[0])],
         "out": str(out),
     }
+    if base is not None:
+        (root / "base.ts").write_text(base)
+        request["base"] = str(root / "base.ts")
     (root / "request.json").write_text(json.dumps(request))
     code, output = await run_runner(node, root, str(root / SCANNER.name), "request.json")
     assert code == 0, output
@@ -701,3 +710,25 @@ console.log(JSON.stringify([
     code, output = await run_runner(node, tmp_path, str(script))
     assert code == 0, output
     assert json.loads(output) == ['{"a": 1, [Symbol.for("ufo:mark")]: false}', None]
+
+
+QUOTED_TS = """\
+export function unquote(value: string, options: { mode?: string; trim?: boolean } = {}) {
+  if (value[0] === '"' && value.at(-1) === '"' && !value.includes("\\\\")) {
+    return options.trim ? value.slice(1, -1).trim() : value.slice(1, -1);
+  }
+  return options.mode === "strict" ? null : value;
+}
+"""
+
+
+async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path: Path) -> None:
+    base = QUOTED_TS.replace(' && !value.includes("\\\\")', "")
+    test = ("test/q.test.ts", 'import { unquote } from "../src/q";\nunquote(\'"a"\');\n')
+    scan = await scan_of(node, tmp_path, ("src/q.ts", QUOTED_TS), [2, 3], test, base)
+    (function,) = scan.functions
+    # the new backslash before the number and the quote both versions check
+    assert function.literals[:3] == ('"\\\\"', "0", "'\"'"), function.literals
+    # the options it reads, the one on a changed line first; a method (`value.at`) is none
+    assert function.params[1].props == (("trim", "true"), ("mode", '"strict"'))
+    assert function.params[0].props == ()
