@@ -240,9 +240,13 @@ def _variants(
     for a string, edited at that literal's edges; then with an object parameter's properties
     set (:func:`_option_variants`)."""
     out: list[tuple[str, ...]] = []
+    # an object argument's edits a kind at a time over the arguments (`defu(a, b)`: each one
+    # inherited before either gets an own key), then the literal arguments' variants
+    edits = [object_edits(arg, literals) for arg in call]
+    for round_ in zip_longest(*edits):
+        out += [(*call[:i], v, *call[i + 1 :]) for i, v in enumerate(round_) if v is not None]
     for index, arg in enumerate(call):
         kind = value_kind(arg)
-        out += [(*call[:index], v, *call[index + 1 :]) for v in object_edits(arg, literals)]
         if kind is None:
             continue
         values = [v for lit in literals if value_kind(lit) == kind for v in near(lit)]
