@@ -17,6 +17,7 @@ from jobs.languages.javascript.export_calls import (
     Param,
     Scan,
     calls_for,
+    object_edits,
     parse_scan,
     string_edits,
     string_value,
@@ -99,10 +100,35 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))
-    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"']
+    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"', '"/base//a"']
+    # a check of a string's two ends (`s[0] === '"' && s.at(-1) === '"'`) is passed with the
+    # changed literal just inside them
+    inside = string_edits("'\"a\"'", (json.dumps("\\"),))[-2:]
+    assert [json.loads(e) for e in inside] == ['"\\a"', '"a\\"']
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
+
+
+def test_the_calls_at_a_changed_checks_edge_are_varied_first() -> None:
+    # destr: `s[0] === '"' && s.at(-1) === '"' && !s.includes("\\")`; of its tests' 40 calls,
+    # the one that holds '"' gets the backslash put inside its quotes within the 90 calls
+    calls = (*((json.dumps(f"word{n}"),) for n in range(40)), (json.dumps('"Hello"'),))
+    function = classify(calls=calls, literals=(json.dumps("\\"), json.dumps('"')))
+    assert (json.dumps('"\\Hello"'),) in calls_for(function)
+    # an options parameter is given each property the function reads of it
+    options = Param("options", optional=True, props=(("strict", "true"),))
+    function = classify(calls=(('"a"',),), params=(Param("value"), options))
+    assert ('"a"', "{ strict: true }") in calls_for(function)
+
+
+def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -> None:
+    literals = ('"__proto__"', '"a.b"', "1")  # only a name-like string is a key
+    assert object_edits("{ a: 1 }", literals) == [
+        "Object.create({ a: 1 })",
+        '{ ...{ a: 1 }, ["__proto__"]: { a: 1 } }',
+    ]
+    assert object_edits('"s"', literals) == []
 
 
 def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:
@@ -376,10 +402,16 @@ async def run_runner(node: Node, root: Path, *args: str) -> tuple[int, str]:
 
 
 async def scan_of(
-    node: Node, root: Path, source: tuple[str, str], changed: list[int], test: tuple[str, str]
+    node: Node,
+    root: Path,
+    source: tuple[str, str],
+    changed: list[int],
+    test: tuple[str, str],
+    base: str | None = None,
 ) -> Scan:
     """The scanner's findings on a package of one source and one test file (each a path and
-    its text), read as the engine reads them: from the file the request names."""
+    its text), read as the engine reads them: from the file the request names; ``base``: the
+    base commit's version of the source."""
     for path, text in (source, test):
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
@@ -395,6 +427,9 @@ async def scan_of(
         "tests": [str(root / test[0])],
         "out": str(out),
     }
+    if base is not None:
+        (root / "base.ts").write_text(base)
+        request["base"] = str(root / "base.ts")
     (root / "request.json").write_text(json.dumps(request))
     code, output = await run_runner(node, root, str(root / SCANNER.name), "request.json")
     assert code == 0, output
@@ -675,3 +710,25 @@ console.log(JSON.stringify([
     code, output = await run_runner(node, tmp_path, str(script))
     assert code == 0, output
     assert json.loads(output) == ['{"a": 1, [Symbol.for("ufo:mark")]: false}', None]
+
+
+QUOTED_TS = """\
+export function unquote(value: string, options: { mode?: string; trim?: boolean } = {}) {
+  if (value[0] === '"' && value.at(-1) === '"' && !value.includes("\\\\")) {
+    return options.trim ? value.slice(1, -1).trim() : value.slice(1, -1);
+  }
+  return options.mode === "strict" ? null : value;
+}
+"""
+
+
+async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path: Path) -> None:
+    base = QUOTED_TS.replace(' && !value.includes("\\\\")', "")
+    test = ("test/q.test.ts", 'import { unquote } from "../src/q";\nunquote(\'"a"\');\n')
+    scan = await scan_of(node, tmp_path, ("src/q.ts", QUOTED_TS), [2, 3], test, base)
+    (function,) = scan.functions
+    # the new backslash before the number and the quote both versions check
+    assert function.literals[:3] == ('"\\\\"', "0", "'\"'"), function.literals
+    # the options it reads, the one on a changed line first; a method (`value.at`) is none
+    assert function.params[1].props == (("trim", "true"), ("mode", '"strict"'))
+    assert function.params[0].props == ()

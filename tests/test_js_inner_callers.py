@@ -36,7 +36,8 @@ export function createMerge() {
   return (...all: any[]) => all.reduce((p, c) => _merge(p, c), {});
 }
 
-export const merge = createMerge();
+// a type-only wrapper around the call that makes it (defu's `createDefu() as DefuInstance`)
+export const merge = createMerge() as (...all: any[]) => any;
 export default merge;
 
 export function mergeAll(list: any[]): any {

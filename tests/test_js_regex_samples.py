@@ -61,6 +61,40 @@ async def test_a_regex_gives_the_shortest_string_it_matches(node: Node) -> None:
     ]
 
 
+async def many(node: Node, regex: str, others: list[str]) -> list[str]:
+    script = (
+        f"const {{ regexSamples }} = require({json.dumps(str(SAMPLES))});"
+        f"process.stdout.write(JSON.stringify(regexSamples({json.dumps(regex)}, "
+        f"{json.dumps(others)}).map((s) => JSON.parse(s))));"
+    )
+    done = await LocalSandbox().run(
+        [*env_prefix(), str(node.path), "-e", script], cwd=SAMPLES.parent, timeout_s=60
+    )
+    assert done.returncode == 0, done.output
+    found: list[str] = json.loads(done.output)
+    return found
+
+
+async def test_a_regex_gives_a_string_for_each_alternative_and_quantifier(node: Node) -> None:
+    # each alternative; a quantifier twice more than its least; a class's first and last picks;
+    # only strings the regex matches
+    assert await many(node, r"/^\d{3}-(x|y)$/i", []) == ["000-x", "999-y"]
+    assert await many(node, r"/e[+-]?\d+/", []) == ["e0", "e9", "e+0", "e-9", "e000", "e999"]
+    assert await many(node, r"/[^a]/", []) == []
+
+
+async def test_where_the_changed_regex_and_the_one_it_replaced_differ_comes_first(
+    node: Node,
+) -> None:
+    head = r"/^[$_]?([A-Z_a-z]\w*|\d)$/"  # knitwork's key: a leading digit is no identifier
+    found = await many(node, head, [r"/^[$_]?\w*$/"])
+    decisive = {s for s in found if not re.fullmatch(r"[$_]?([A-Z_a-z]\w*|\d)", s)}
+    assert "00" in decisive and found[: len(decisive)] == [s for s in found if s in decisive]
+    # a decimal in scientific notation: the base's regex took none
+    scientific = r"/^\s*-?\d{1,16}(\.\d{1,17})?([Ee][+-]?\d+)?\s*$/"
+    assert (await many(node, scientific, [r"/^\s*-?\d[\d.]{0,14}\s*$/"]))[0] == "0E0"
+
+
 SCHEME_TS = """\
 export function withScheme(input: string, scheme: string): string {
   if (/^\\/{2,}/.test(input)) {

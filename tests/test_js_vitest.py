@@ -72,6 +72,11 @@ def test_coverage_args_and_literal_globs(tmp_path: Path) -> None:
     assert "--coverage.provider=istanbul" in args
     assert "--coverage.reportOnFailure" in args
     assert args[-1] == "--coverage.include=src/pages/\\[id\\].ts"
+    # a lone path is given twice: vitest 0.x takes one `--coverage.include` as a string and
+    # covers nothing with it
+    assert args.count(args[-1]) == 2
+    two = coverage_args(tmp_path, "@vitest/coverage-istanbul", ["a.ts", "b.ts"])
+    assert two[-2:] == ["--coverage.include=a.ts", "--coverage.include=b.ts"]
     assert escape_glob("src/a.ts") == "src/a.ts"
 
 

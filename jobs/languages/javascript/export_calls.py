@@ -38,6 +38,9 @@ class Param:
     rest: bool = False
     type: str | None = None
     literal: str | None = None  # its default value's text, when a literal
+    # the properties the function reads of it, each with a value that sets it (an options
+    # object's `singleQuotes`: "true"; `mode === "x"`: '"x"')
+    props: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,16 @@ def _texts(value: Any) -> tuple[str, ...]:
     return tuple(str(v) for v in value) if isinstance(value, list) else ()
 
 
+def _props(value: Any) -> tuple[tuple[str, str], ...]:
+    pairs = value if isinstance(value, list) else []
+    return tuple(
+        (p[0], p[1])
+        for p in pairs
+        if isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p)
+        and re.fullmatch(r"[A-Za-z_$][\w$]*", p[0])
+    )  # fmt: skip
+
+
 def parse_scan(data: Any) -> Scan:
     """The scanner's JSON object as values; anything malformed is left out."""
     scan = Scan()
@@ -91,6 +104,7 @@ def parse_scan(data: Any) -> Scan:
                 bool(p.get("rest")),
                 p.get("type") if isinstance(p.get("type"), str) else None,
                 p.get("literal") if isinstance(p.get("literal"), str) else None,
+                _props(p.get("props")),
             )
             for p in item.get("params") or []
             if isinstance(p, dict)
@@ -166,7 +180,9 @@ def string_value(text: str) -> str | None:
 
 def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     """A string argument at the edge of a changed check of a short string: each occurrence of
-    the changed literal removed, and the literal added at either end."""
+    the changed literal removed, the literal added at either end, and put just inside either
+    end (a check of a string's first and last characters, `s[0] === '"' && s.at(-1) === '"'`,
+    is passed with the literal inside: `"a\\b"`)."""
     value = string_value(arg)
     if value is None:
         return []
@@ -180,13 +196,55 @@ def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
             found.append(value[:start] + value[start + len(mark) :])
             start = value.find(mark, start + 1)
         found += [value + mark, mark + value]
+        if len(value) >= 2:
+            found += [value[:1] + mark + value[1:], value[:-1] + mark + value[-1:]]
     return [json.dumps(v) for v in dict.fromkeys(found) if v != value]
 
 
-def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[str, ...]]:
-    """``call`` with one argument at a time replaced by a changed-line literal of its kind, or,
-    for a string, edited at that literal's edges."""
+def _option_variants(call: tuple[str, ...], params: tuple[Param, ...]) -> list[tuple[str, ...]]:
+    """``call`` with an object parameter given one property at a time that the function reads
+    of it (`genString(s)` gives `genString(s, { singleQuotes: true })`; a parameter before it
+    that the call leaves out is `undefined`)."""
     out: list[tuple[str, ...]] = []
+    for index, param in enumerate(params):
+        if param.rest:
+            break
+        head = (*call[:index], *(["undefined"] * (index - len(call))))
+        for name, value in param.props:
+            out.append((*head, f"{{ {name}: {value} }}", *call[index + 1 :]))
+    return out
+
+
+MAX_OBJECT_KEYS = 3  # the function's own string literals an object argument gets as keys
+
+
+def object_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
+    """An object literal argument with its properties inherited rather than its own
+    (`Object.create({ a: 1 })`: a change between `for … in` and `Object.keys` tells them
+    apart), and with a key the function names among its literals set on it as its own
+    (`{ ...a, ["__proto__"]: a }`: a check of `key === "__proto__"`, an `Object.assign` that
+    takes it as the prototype)."""
+    if not arg.startswith("{"):
+        return []
+    keys = [
+        k for lit in literals if (k := string_value(lit)) and re.fullmatch(r"[A-Za-z_$][\w$]*", k)
+    ]
+    own = [f"{{ ...{arg}, [{json.dumps(k)}]: {arg} }}" for k in keys[:MAX_OBJECT_KEYS]]
+    return [f"Object.create({arg})", *own]
+
+
+def _variants(
+    call: tuple[str, ...], literals: tuple[str, ...], params: tuple[Param, ...] = ()
+) -> list[tuple[str, ...]]:
+    """``call`` with one argument at a time replaced by a changed-line literal of its kind, or,
+    for a string, edited at that literal's edges; then with an object parameter's properties
+    set (:func:`_option_variants`)."""
+    out: list[tuple[str, ...]] = []
+    # an object argument's edits a kind at a time over the arguments (`defu(a, b)`: each one
+    # inherited before either gets an own key), then the literal arguments' variants
+    edits = [object_edits(arg, literals) for arg in call]
+    for round_ in zip_longest(*edits):
+        out += [(*call[:i], v, *call[i + 1 :]) for i, v in enumerate(round_) if v is not None]
     for index, arg in enumerate(call):
         kind = value_kind(arg)
         if kind is None:
@@ -197,7 +255,10 @@ def _variants(call: tuple[str, ...], literals: tuple[str, ...]) -> list[tuple[st
         for value in values:
             if value != arg:
                 out.append((*call[:index], value, *call[index + 1 :]))
-    return out
+    options = _option_variants(call, params)
+    # one option before the literal variants: calls are varied a variant at a time, and a
+    # long list of literal variants would leave no room for the options
+    return [*options[:1], *out, *options[1:]]
 
 
 def _crossings(call: tuple[str, ...], known: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
@@ -215,6 +276,13 @@ def _crossings(call: tuple[str, ...], known: list[tuple[str, ...]]) -> list[tupl
     return [c for c in dict.fromkeys(out) if c not in known]
 
 
+def _holds_mark(call: tuple[str, ...], literals: tuple[str, ...]) -> bool:
+    """Whether an argument of ``call`` holds a changed short string literal (as
+    :func:`string_edits` takes them)."""
+    marks = [m for lit in literals if (m := string_value(lit)) and len(m) <= 3]
+    return any((v := string_value(a)) and any(m in v for m in marks) for a in call)
+
+
 def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
     """The argument lists to try for one function, at most ``limit``: the project's own first
     (at most half of them, examples first), then their variants, a call at a time (each call's
@@ -222,8 +290,14 @@ def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[
     already check their own calls; a difference on the base or a surviving mutant shows on the
     variants, which a long table of calls in the tests left no room for before."""
     known = list(dict.fromkeys([*function.examples, *function.calls]))
-    rounds = zip_longest(*(_variants(call, function.literals) for call in known))
-    varied = [call for round_ in rounds for call in round_ if call is not None]
+    own = function.params
+    # the calls that already hold a changed short string are varied first: they are at the
+    # changed check's edge (destr's `'"Hello"'`, for `s[0] === '"' && !s.includes("\\")`)
+    near = [call for call in known if _holds_mark(call, function.literals)]
+    varied: list[tuple[str, ...]] = []
+    for calls in (near, [call for call in known if call not in near]):
+        rounds = zip_longest(*(_variants(call, function.literals, own) for call in calls))
+        varied += [call for round_ in rounds for call in round_ if call is not None]
     rounds = zip_longest(*(_crossings(call, known) for call in known))
     crossed = [call for round_ in rounds for call in round_ if call is not None]
     taking_turns = [c for pair in zip_longest(varied, crossed) for c in pair if c is not None]
@@ -234,6 +308,7 @@ def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[
         base = tuple(pool[0] for pool in pools)
         found.append(base)  # then one argument at a time through its values
         found += [(*base[:i], v, *base[i + 1 :]) for i, pool in enumerate(pools) for v in pool]
+        found += _option_variants(base, function.params)
         if not required and function.params:  # only optional ones: their defaults, then each
             found.append(())
             found += [(v,) for v in _values_for(function.params[0], function.literals)]

@@ -27,6 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs import git
 from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.javascript import jest_runs, vitest_files
 from jobs.languages.javascript.base_runs import RunFiles, run_on_base
@@ -111,6 +112,24 @@ async def _typescript(source: Source) -> Path | str:
     )
 
 
+def _base_version(source: Source) -> Path | None:
+    """The base commit's version of the source, written into the work dir for the scan (what
+    a changed regex replaced is sampled beside it), or None: no base commit, or no such file
+    there."""
+    sha = source.workspace.base_sha
+    if not sha:
+        return None
+    checkout = source.workspace.checkout
+    repo_path = (source.package_dir / source.path).relative_to(checkout).as_posix()
+    try:
+        text = git.run(checkout, "show", f"{sha}:{repo_path}").stdout
+    except git.GitError:
+        return None
+    target = source.work / ("export-scan-base" + posixpath.splitext(source.path)[1])
+    workdir.write_fresh(text.decode("utf-8", errors="replace"), target)
+    return target
+
+
 async def scan(source: Source) -> Scan | str:
     """The exported functions and class members of the source with a changed line, and what
     the tests check of them, or why there is nothing."""
@@ -131,6 +150,9 @@ async def scan(source: Source) -> Scan | str:
         "tests": [str(p) for p in tests],
         "out": str(out),
     }
+    base = await asyncio.to_thread(_base_version, source)
+    if base is not None:
+        request["base"] = str(base)
     request_file = source.work / "export-scan.json"
     workdir.write_fresh(json.dumps(request), request_file)
     result = await source.workspace.sandbox.run(

@@ -79,7 +79,8 @@ function __tandemSource(v, depth) {
   }
   const values = all([...keys.map((k) => v[k]), ...symbols.map((s) => v[s])]);
   const names = [
-    ...keys.map((k) => JSON.stringify(k)),
+    // an own "__proto__" is written computed: `"__proto__": x` would set the prototype
+    ...keys.map((k) => (k === "__proto__" ? '["__proto__"]' : JSON.stringify(k))),
     ...named.map((k) => `[Symbol.for(${JSON.stringify(k)})]`),
   ];
   return values && `{${names.map((k, i) => `${k}: ${values[i]}`).join(", ")}}`;

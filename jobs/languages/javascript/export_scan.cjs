@@ -3,12 +3,13 @@
 //
 // Run by Node in the sandbox: `node export_scan.cjs REQUEST.json`, where the request is
 // {"typescript": "<folder of the typescript package>", "source": "<abs path>",
-//  "changed": [line, ...], "tests": ["<abs path>", ...], "out": "<abs path>" (optional)}.
+//  "changed": [line, ...], "tests": ["<abs path>", ...], "out": "<abs path>" (optional),
+//  "base": "<abs path of the base commit's version of the source>" (optional)}.
 // It prints (or writes to `out`) one JSON object: {"functions": [...], "members": [...], "expressions": [...],
 // "problems": [...]}. members: the changed class members ({name, literals}); expressions: what
 // the tests check of them, made self-contained (test_expressions.cjs). Each function:
 // {name, export ("name" | "default"), line, end, async, params: [{name, optional, rest, type,
-//  literal}], examples: [[arg text, ...], ...], calls: [[arg text, ...], ...] (the literal calls
+//  literal, props: [[property, value text], ...]}], examples: [[arg text, ...], ...], calls: [[arg text, ...], ...] (the literal calls
 //  in the tests), literals: [text, ...] (the changed lines' first), via: [name, ...] (for an
 //  export that holds no changed line: the changed declarations of the module it reaches)}.
 "use strict";
@@ -22,7 +23,7 @@ const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
 const { callers, reachingMembers } = require("./inner_callers.cjs")(ts);
-const { regexSample } = require("./regex_samples.cjs");
+const { regexSamples } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
@@ -106,13 +107,66 @@ function exampleCalls(node, name) {
   return calls.slice(0, MAX_CALLS);
 }
 
-function params(fn) {
-  return fn.parameters.map((p) => ({
+const MAX_PROPS = 4; // per parameter
+
+// The properties a function reads of an object parameter (`options.singleQuotes`,
+// `opts?.strict`, a destructured `{ strict }`), each with a value that sets it: the literal it
+// is compared with (`options.mode === "x"`), else `true`; those on the changed lines first. A
+// test rarely passes each option, and a changed branch often waits behind one.
+function paramProps(fn, changed) {
+  const sf = fn.getSourceFile();
+  const found = fn.parameters.map(() => new Map());
+  const onChanged = fn.parameters.map(() => new Set());
+  const index = new Map();
+  fn.parameters.forEach((p, i) => {
+    if (ts.isIdentifier(p.name)) index.set(p.name.text, i);
+    else if (ts.isObjectBindingPattern(p.name)) {
+      for (const e of p.name.elements) {
+        const key = e.propertyName || e.name;
+        if (ts.isIdentifier(key) && !e.dotDotDotToken) found[i].set(key.text, "true");
+      }
+    }
+  });
+  const visit = (node) => {
+    const called = ts.isCallExpression(node.parent) && node.parent.expression === node;
+    if (
+      ts.isPropertyAccessExpression(node) &&
+      !called && // a method of the value (`value.at(-1)`), not an option
+      ts.isIdentifier(node.expression) &&
+      index.has(node.expression.text)
+    ) {
+      const i = index.get(node.expression.text);
+      const parent = node.parent;
+      let value = "true";
+      if (ts.isBinaryExpression(parent) && [parent.left, parent.right].includes(node)) {
+        const other = parent.left === node ? parent.right : parent.left;
+        // `options.x === undefined` says nothing of a value that sets it
+        if (isLiteral(other) && !["undefined", "null"].includes(other.getText())) {
+          value = other.getText();
+        }
+      }
+      if (!found[i].has(node.name.text) || value !== "true") found[i].set(node.name.text, value);
+      if (changed.has(lineOf(sf, node.getStart()))) onChanged[i].add(node.name.text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  if (fn.body) visit(fn.body);
+  return found.map((props, i) =>
+    [...props]
+      .sort(([a], [b]) => Number(onChanged[i].has(b)) - Number(onChanged[i].has(a)))
+      .slice(0, MAX_PROPS),
+  );
+}
+
+function params(fn, changed = new Set()) {
+  const props = paramProps(fn, changed);
+  return fn.parameters.map((p, i) => ({
     name: p.name.getText(),
     optional: Boolean(p.questionToken || p.initializer),
     rest: Boolean(p.dotDotDotToken),
     type: p.type ? p.type.getText() : null,
     literal: p.initializer && isLiteral(p.initializer) ? p.initializer.getText() : null,
+    props: props[i],
   }));
 }
 
@@ -141,8 +195,7 @@ function literalsIn(sf, fn, changed) {
       ? node.getText()
       : ts.isIdentifier(node) && here ? regexes.get(node.text) : undefined;
     if (regex !== undefined) {
-      const text = here ? regexSample(regex) : null;
-      if (text !== null) onChanged.push(text);
+      if (here) onChanged.push(...regexSamples(regex, REMOVED_REGEXES));
       return;
     }
     if (primitive(node)) {
@@ -154,7 +207,11 @@ function literalsIn(sf, fn, changed) {
   };
   // a function's body, a variable's value, else the node itself (a class, a made value)
   visit(fn.body || fn.initializer || fn);
-  return [...new Set([...onChanged, ...elsewhere])].slice(0, MAX_LITERALS);
+  // what the change brought first: a literal the base's version of the source did not have
+  // (destr's new `!value.includes("\\")` beside the `'"'` both sides check)
+  const brought = onChanged.filter((t) => !BASE_LITERALS.has(t));
+  const first = [...brought, ...onChanged.filter((t) => BASE_LITERALS.has(t))];
+  return [...new Set([...first, ...elsewhere])].slice(0, MAX_LITERALS);
 }
 
 // Every function the module exports: [exported name, the function node, the node its JSDoc is on]
@@ -240,7 +297,7 @@ function reaching(sf, changed) {
       line: lineOf(sf, c.node.getStart()),
       end: lineOf(sf, c.node.getEnd()),
       async: c.fn ? hasModifier(c.fn, ts.SyntaxKind.AsyncKeyword) : false,
-      params: c.fn ? params(c.fn) : [],
+      params: c.fn ? params(c.fn, changed) : [],
       examples: exampleCalls(c.doc, name),
       calls: [],
       literals: [...new Set([...inner, ...literalsIn(sf, c.node, changed)])].slice(0, MAX_LITERALS),
@@ -249,9 +306,43 @@ function reaching(sf, changed) {
   });
 }
 
+// The regex literals of the base commit's version of the source that the head no longer has:
+// what a changed regex replaced, sampled beside it (regex_samples.cjs)
+function removedRegexes(sf, base) {
+  if (!base) return [];
+  const texts = (file) => {
+    const found = new Set();
+    const visit = (node) => {
+      if (ts.isRegularExpressionLiteral(node)) found.add(node.getText());
+      ts.forEachChild(node, visit);
+    };
+    visit(file);
+    return found;
+  };
+  const head = texts(sf);
+  return [...texts(base)].filter((t) => !head.has(t));
+}
+
+// The texts of the base's version's literals (numbers, strings)
+function baseLiterals(base) {
+  const found = new Set();
+  const visit = (node) => {
+    if (primitive(node)) found.add(node.getText());
+    else ts.forEachChild(node, visit);
+  };
+  if (base) visit(base);
+  return found;
+}
+
+let REMOVED_REGEXES = [];
+let BASE_LITERALS = new Set();
+
 function main() {
   const problems = [];
   const sf = parse(request.source);
+  const base = request.base && fs.existsSync(request.base) ? parse(request.base) : null;
+  REMOVED_REGEXES = removedRegexes(sf, base);
+  BASE_LITERALS = baseLiterals(base);
   const changed = new Set(request.changed);
   const functions = [];
   for (const [name, fn, doc] of exported(sf)) {
@@ -264,7 +355,7 @@ function main() {
       line,
       end,
       async: hasModifier(fn, ts.SyntaxKind.AsyncKeyword),
-      params: params(fn),
+      params: params(fn, changed),
       examples: exampleCalls(doc, name === "default" && fn.name ? fn.name.text : name),
       calls: [],
       literals: literalsIn(sf, fn, changed),

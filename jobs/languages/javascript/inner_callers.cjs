@@ -59,10 +59,23 @@ module.exports = function innerCallers(ts) {
 
   // `export const x = make(...)` and `const x = make(...); export { x }; export default x`:
   // a value a call makes, which may be a function ([exported name, the declaration])
+  // the expression under a type-only wrapper: `createDefu() as DefuInstance`, `(make())`,
+  // `make()!`, `make() satisfies T`
+  function unwrapped(node) {
+    while (
+      ts.isAsExpression(node) || ts.isParenthesizedExpression(node) ||
+      ts.isNonNullExpression(node) || ts.isTypeAssertionExpression(node) ||
+      (ts.isSatisfiesExpression && ts.isSatisfiesExpression(node))
+    ) {
+      node = node.expression;
+    }
+    return node;
+  }
+
   function madeValues(sf, decls) {
     const made = (decl) =>
       decl && ts.isVariableDeclaration(decl) && decl.initializer &&
-      ts.isCallExpression(decl.initializer);
+      ts.isCallExpression(unwrapped(decl.initializer));
     const out = [];
     for (const st of sf.statements) {
       const exported = (ts.canHaveModifiers(st) ? ts.getModifiers(st) || [] : []).some(

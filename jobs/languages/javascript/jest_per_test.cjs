@@ -11,15 +11,23 @@ let before = recorder.counters();
 let loaded = false;
 
 beforeEach(() => {
-  const state = expect.getState();
-  if (!loaded) {
-    loaded = true;
-    recorder.record(state.testPath, "(load)", "load", before);
+  try {
+    const state = expect.getState();
+    if (!loaded) {
+      loaded = true;
+      recorder.record(state.testPath, "(load)", "load", before);
+    }
+    before = recorder.counters();
+  } catch (error) {
+    recorder.problem(error); // said in the record, never a failure of the project's test
   }
-  before = recorder.counters();
 });
 
 afterEach(() => {
-  const state = expect.getState();
-  recorder.record(state.testPath, state.currentTestName, "ran", before);
+  try {
+    const state = expect.getState();
+    recorder.record(state.testPath, state.currentTestName, "ran", before);
+  } catch (error) {
+    recorder.problem(error);
+  }
 });

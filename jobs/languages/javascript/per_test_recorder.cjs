@@ -8,7 +8,7 @@
 //
 // Output: one JSON line per test, {"file", "test", "state", "lines": {path: [line, ...]}}, in
 // a file of its own per worker under TANDEM_PER_TEST_DIR; and a line {"problem": "..."} where
-// the source-map library could not be loaded.
+// the source-map library could not be loaded, or the setup file itself failed.
 "use strict";
 const { appendFileSync, mkdirSync, realpathSync } = require("node:fs");
 const { createRequire } = require("node:module");
@@ -97,7 +97,18 @@ function makeRecorder(storeKey) {
     appendFileSync(out, JSON.stringify({ file, test, state, lines: shown }) + "\n");
   }
 
-  return { counters, record };
+  // A failure of the setup file itself, said once in the record file (the run turns it into a
+  // note) rather than thrown: Tandem's recorder must not fail the project's tests, which
+  // would read as the tests failing (a vitest 0.31 hook context once did)
+  const said = new Set();
+  function problem(error) {
+    const why = `the per-test setup file failed: ${String((error && error.message) || error)}`;
+    if (!out || said.has(why)) return;
+    said.add(why);
+    appendFileSync(out, JSON.stringify({ problem: why.split("\n")[0] }) + "\n");
+  }
+
+  return { counters, record, problem };
 }
 
 module.exports = { makeRecorder };

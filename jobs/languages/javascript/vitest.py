@@ -111,7 +111,9 @@ def coverage_args(report_dir: Path, provider: str, include: list[str]) -> list[s
         "--coverage.reportOnFailure",
     ]
     args += [f"--coverage.include={escape_glob(path)}" for path in include]
-    return args
+    # vitest 0.x's CLI takes a lone `--coverage.include` as a string, not a list, and then
+    # covers nothing (knitwork at vitest 0.31: a baseline with no data); twice, it is a list
+    return args + args[-1:] if len(include) == 1 else args
 
 
 async def ensure_provider(

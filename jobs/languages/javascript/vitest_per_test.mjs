@@ -20,19 +20,33 @@ function nameOf(task) {
   return { file: task.file ? task.file.filepath : "", name };
 }
 
+// the test a hook's context is about: `context.task`, named `context.meta` before vitest 0.32
+function taskOf(context) {
+  return context.task || context.meta;
+}
+
 let before = recorder.counters(); // as the setup file loads, before the test file is imported
 let loaded = false;
 
 beforeEach((context) => {
-  if (!loaded) {
-    loaded = true;
-    recorder.record(nameOf(context.task).file, "(load)", "load", before);
+  try {
+    if (!loaded) {
+      loaded = true;
+      recorder.record(nameOf(taskOf(context)).file, "(load)", "load", before);
+    }
+    before = recorder.counters();
+  } catch (error) {
+    recorder.problem(error); // said in the record, never a failure of the project's test
   }
-  before = recorder.counters();
 });
 
 afterEach((context) => {
-  const test = nameOf(context.task);
-  const state = context.task.result ? context.task.result.state : "unknown";
-  recorder.record(test.file, test.name, state, before);
+  try {
+    const task = taskOf(context);
+    const test = nameOf(task);
+    const state = task.result ? task.result.state : "unknown";
+    recorder.record(test.file, test.name, state, before);
+  } catch (error) {
+    recorder.problem(error);
+  }
 });

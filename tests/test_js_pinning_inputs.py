@@ -1,0 +1,94 @@
+"""Inputs of the offline JS/TS engine that tell the head from the base commit where the tests'
+own calls do not: samples of a changed regex beside the one it replaced (read from the base
+commit's version of the source), an options parameter given each property the function reads
+of it, and an object argument whose properties are inherited. The calls run on both sides; a
+test of an input that differs pins the change."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+
+from jobs.languages.javascript.export_engine import CharacterizeJs
+from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.sandbox.local_sandbox import LocalSandbox
+from jobs.testgen.engines.engine_protocol import Workspace
+from jobs.testgen.engines.seeds import SeedPlan
+from jobs.testgen.targets import Target
+from tests.js_support import base_then_head, node_or_skip, npm_install, vitest_ts_files
+
+# the head: a key that starts with a digit is no identifier; `single` gives one pair of quotes
+KEYS_TS = """\
+const IDENT_RE = /^[$_]?([A-Z_a-z]\\w*|\\d)$/;
+
+export function objectKey(key: string): string {
+  return IDENT_RE.test(key) ? key : JSON.stringify(key);
+}
+
+export function quote(input: string, options: { single?: boolean } = {}): string {
+  const text = JSON.stringify(input);
+  if (!options.single) {
+    return text;
+  }
+  return `'${text.slice(1, -1)}'`;
+}
+
+export function merge(base: object, defaults: object): object {
+  const out: Record<string, unknown> = { ...defaults };
+  for (const key of Object.keys(base)) {
+    out[key] = (base as Record<string, unknown>)[key];
+  }
+  return out;
+}
+"""
+BASE_TS = (
+    KEYS_TS.replace("([A-Z_a-z]\\w*|\\d)", "\\w*")
+    .replace("`'${text.slice(1, -1)}'`", "`'${text}'`")
+    .replace("const key of Object.keys(base)", "const key in base")
+)
+# the package's tests: neither a key with a leading digit nor the option
+KEYS_TEST = """\
+import { it, expect } from "vitest";
+import { merge, objectKey, quote } from "../src/keys";
+
+it("keeps an identifier", () => { expect(objectKey("name")).toBe("name"); });
+it("quotes", () => { expect(quote("a")).toBe('"a"'); });
+it("merges", () => { expect(merge({ a: 1 }, { b: 2 })).toEqual({ a: 1, b: 2 }); });
+"""
+
+
+@pytest.fixture(scope="module")
+def node() -> Node:
+    return node_or_skip()
+
+
+async def test_a_replaced_regex_and_a_read_option_give_inputs_that_pin(
+    node: Node, tmp_path: Path
+) -> None:
+    root = tmp_path / "pkg"
+    files = vitest_ts_files({"src/keys.ts": BASE_TS, "test/keys.test.ts": KEYS_TEST})
+    base_sha = base_then_head(root, files, {"src/keys.ts": KEYS_TS})
+    await npm_install(LocalSandbox(), node, root)
+    workspace = Workspace(
+        LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan(), base_sha
+    )
+    outcome = await CharacterizeJs().generate(workspace, [Target("src/keys.ts", [1, 12, 17], [])])
+    assert outcome.written == ["test/keys.tandem.test.ts"], outcome.notes
+    text = (root / "test/keys.tandem.test.ts").read_text()
+    # "00" matches the base's regex, not the head's: the base left it unquoted
+    assert 'expect(objectKey("00")).toEqual("\\"00\\"");' in text
+    # the option the function reads, which no test passes
+    assert re.search(r"quote\(\"[^\"]*\", \{ single: true \}\)", text), text
+    # an object whose properties are inherited: `for … in` took them, `Object.keys` does not
+    assert "expect(merge(Object.create({ a: 1 }), { b: 2 })).toEqual({" in text, text
+    differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
+    assert differ and int(differ[1]) >= 3, outcome.notes
+    done = await LocalSandbox().run(
+        [*env_prefix(), str(node.path), "node_modules/vitest/vitest.mjs", "run", "test/"],
+        cwd=root,
+        timeout_s=300,
+    )
+    assert done.returncode == 0, done.output
