@@ -74,6 +74,43 @@ def test_the_plan_installs_what_the_project_declares_instead_of_the_project() ->
     assert from_source_tree(plan_install(dynamic, AUTO), dynamic, "x") is None
 
 
+SETUP_CFG = """
+[metadata]
+name = app
+
+[options]
+python_requires = >=3.6.*
+install_requires =
+    alpha-lib  # its client
+    # a comment
+    beta-lib>=1; python_version >= "3.8"
+
+[options.extras_require]
+test =
+    gamma
+all =
+    app[test]
+    delta
+"""
+
+
+def test_a_setup_cfg_projects_static_dependencies_are_read_without_building_it() -> None:
+    # `python_requires = >=3.6.*` is what current setuptools refuses to build (semver 2.x)
+    setup_py = "import setuptools\nsetuptools.setup()\n"
+    files = MemoryFiles({"setup.cfg": SETUP_CFG, "setup.py": setup_py})
+    assert declared_requirements(files, ("all",)) == [
+        "alpha-lib", 'beta-lib>=1; python_version >= "3.8"', "gamma", "delta"
+    ]  # fmt: skip
+    tree = from_source_tree(plan_install(files, AUTO), files, "InvalidSpecifier: '>=3.6.*'")
+    assert tree is not None and tree.sources[0].path == "setup.cfg"
+    assert tree.sources[0].kind == "tree" and "gamma" in tree.pip_args()
+    # a setup.py that names its own install_requires wins over setup.cfg: not static
+    own = MemoryFiles({"setup.cfg": SETUP_CFG, "setup.py": "setup(install_requires=DEPS)\n"})
+    assert declared_requirements(own, ()) is None
+    listed = SETUP_CFG.replace("install_requires =", "install_requires = file: reqs.txt\nx =")
+    assert declared_requirements(MemoryFiles({"setup.cfg": listed}), ()) is None
+
+
 def test_the_import_root_is_src_for_a_src_layout() -> None:
     assert import_root({"": ["src", "tests"], "src": ["app"]}) == "src"
     assert import_root({"": ["app", "tests"]}) == "."

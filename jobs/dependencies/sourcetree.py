@@ -7,12 +7,14 @@ cannot build them. A person would still run the tests from the checkout, with wh
 project declares installed; :func:`from_source_tree` is that plan, and the install note says
 so with a ⚠️ (the installed package's metadata, entry points and compiled parts are missing,
 so a test that needs them fails where it would pass in the project's CI). Only a static
-``[project]`` table gives the dependencies without building: a project whose dependencies are
+``[project]`` table, or without one ``setup.cfg``'s ``install_requires`` (where ``setup.py`` does
+not name its own), gives the dependencies without building: a project whose dependencies are
 ``dynamic`` (setup.py) has no such plan.
 """
 
 from __future__ import annotations
 
+import configparser
 import tomllib
 from dataclasses import replace
 
@@ -36,24 +38,73 @@ def _project_table(files: RepoFiles) -> dict[str, object] | None:
 def declared_requirements(files: RepoFiles, extras: tuple[str, ...]) -> list[str] | None:
     """What ``pip install .[extras]`` would install besides the project: ``[project]``'s
     dependencies and those of each extra, an extra naming the project itself (``app[test]``)
-    followed. None: no static ``[project]`` dependencies to read."""
+    followed; without a ``[project]`` table, ``setup.cfg``'s static ones. None: no static
+    dependencies to read."""
     project = _project_table(files)
-    dynamic = project.get("dynamic") if project is not None else None
-    if project is None or (isinstance(dynamic, list) and "dependencies" in dynamic):
+    if project is None:
+        return _setup_cfg_requirements(files, extras)
+    dynamic = project.get("dynamic")
+    if isinstance(dynamic, list) and "dependencies" in dynamic:
         return None
-    name = canonicalize_name(str(project.get("name", "")))
     optional = project.get("optional-dependencies")
-    optional = optional if isinstance(optional, dict) else {}
+    return _with_extras(
+        str(project.get("name", "")),
+        _strings(project.get("dependencies", [])),
+        {str(k): _strings(v) for k, v in optional.items()} if isinstance(optional, dict) else {},
+        extras,
+    )
+
+
+def _setup_cfg_requirements(files: RepoFiles, extras: tuple[str, ...]) -> list[str] | None:
+    """``setup.cfg``'s ``[options] install_requires`` and ``[options.extras_require]``, where
+    they are static: not a ``file:`` directive, and no ``setup.py`` that names its own
+    ``install_requires`` (which would win). None otherwise."""
+    try:
+        text = files.read("setup.cfg")
+        setup_py = files.read("setup.py")
+    except UnreadableFile:
+        return None
+    if text is None or (setup_py is not None and "install_requires" in setup_py):
+        return None
+    parser = configparser.ConfigParser(interpolation=None)
+    try:
+        parser.read_string(text)
+    except configparser.Error:
+        return None
+    if not parser.has_section("options"):
+        return None
+    requires = parser.get("options", "install_requires", fallback="")
+    optional = (
+        dict(parser.items("options.extras_require"))
+        if parser.has_section("options.extras_require")
+        else {}
+    )
+    if any(v.strip().startswith("file:") for v in [requires, *optional.values()]):
+        return None
+    return _with_extras(
+        parser.get("metadata", "name", fallback=""),
+        _lines(requires),
+        {k: _lines(v) for k, v in optional.items()},
+        extras,
+    )
+
+
+def _with_extras(
+    name: str, dependencies: list[str], optional: dict[str, list[str]], extras: tuple[str, ...]
+) -> list[str]:
+    """``dependencies`` and those of each of ``extras`` (``optional``: by extra), an extra that
+    names the project itself followed."""
+    own = canonicalize_name(name)
     found: list[str] = []
     seen: set[str] = set()
 
-    def add(lines: object) -> None:
-        for line in lines if isinstance(lines, list) else []:
+    def add(lines: list[str]) -> None:
+        for line in lines:
             try:
-                requirement = Requirement(str(line))
+                requirement = Requirement(line)
             except InvalidRequirement:
                 continue  # pip would refuse the project too; nothing better to do here
-            if canonicalize_name(requirement.name) == name:
+            if canonicalize_name(requirement.name) == own:
                 for extra in sorted(requirement.extras):
                     follow(extra)
             else:
@@ -66,10 +117,23 @@ def declared_requirements(files: RepoFiles, extras: tuple[str, ...]) -> list[str
         seen.add(key)
         add(next((v for k, v in optional.items() if canonicalize_name(k) == key), []))
 
-    add(project.get("dependencies", []))
+    add(dependencies)
     for extra in extras:
         follow(extra)
     return list(dict.fromkeys(found))
+
+
+def _strings(value: object) -> list[str]:
+    return [str(v) for v in value] if isinstance(value, list) else []
+
+
+def _lines(value: str) -> list[str]:
+    """A setup.cfg list: a requirement a line, comments and blank lines left out."""
+    return [
+        line.split(" #", 1)[0].strip()
+        for line in value.splitlines()
+        if line.strip() and not line.strip().startswith("#")
+    ]
 
 
 def from_source_tree(plan: InstallPlan, files: RepoFiles, why: str) -> InstallPlan | None:
@@ -86,7 +150,8 @@ def from_source_tree(plan: InstallPlan, files: RepoFiles, why: str) -> InstallPl
                 return None
             changed = True
             if source.kind == "project":
-                source = Source("pyproject.toml", "tree", requirements=tuple(declared))
+                path = "pyproject.toml" if _project_table(files) is not None else "setup.cfg"
+                source = Source(path, "tree", requirements=tuple(declared))
             else:
                 requirements = tuple(dict.fromkeys([*declared, *source.requirements]))
                 source = replace(
