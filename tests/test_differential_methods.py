@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -82,18 +83,9 @@ def test_a_report_on_a_method_gives_the_plain_call_on_its_receiver() -> None:
 
 
 def test_the_wrapper_builds_a_fresh_receiver_of_its_own_module(tmp_path: Path) -> None:
-    (tmp_path / "gate_mod.py").write_text(BASE)
     job = SearchJob(targets()["Gate.check"], "Gate(10)")
     source = method_wrapper_source(job.target, "gate_mod", "Gate(10)")
-    namespace: dict[str, object] = {}
-    sys.path.insert(0, str(tmp_path))
-    try:
-        exec(compile(source, "wrapper.py", "exec"), namespace)
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("gate_mod", None)
-    wrapped = namespace["tandem_target"]
-    assert callable(wrapped)
+    wrapped = _wrapper(tmp_path, "gate_mod", source)
     assert wrapped(n=21) == "open" and wrapped(3) == "shut"
     assert str(wrapped.__signature__) == "(n: int)"
 
@@ -113,18 +105,9 @@ def test_a_method_no_call_reaches_is_searched_on_a_receiver_its_typed_init_build
 
 
 def test_the_built_wrapper_takes_the_init_arguments_by_keyword(tmp_path: Path) -> None:
-    (tmp_path / "gate_built.py").write_text(BASE)
     init = describe_callables(BASE)[0]
     source = built_wrapper_source(targets()["Gate.check"], "gate_built", init)
-    namespace: dict[str, object] = {}
-    sys.path.insert(0, str(tmp_path))
-    try:
-        exec(compile(source, "wrapper.py", "exec"), namespace)
-    finally:
-        sys.path.remove(str(tmp_path))
-        sys.modules.pop("gate_built", None)
-    wrapped = namespace["tandem_target"]
-    assert callable(wrapped)
+    wrapped = _wrapper(tmp_path, "gate_built", source)
     assert str(wrapped.__signature__) == "(n: int, *, init_k: int)"  # type: ignore[attr-defined]
     assert wrapped(5, init_k=2) == "open" and wrapped(n=4, init_k=2) == "shut"
 
@@ -164,3 +147,18 @@ async def test_a_limit_of_crosshair_in_the_search_is_noted_as_one(tmp_path: Path
         "`pkg/pick.py`: differential search on `pick`: CrossHair's own error (AssertionError), "
         "a limit of CrossHair"
     ) in outcome.notes, outcome.notes
+
+
+def _wrapper(tmp_path: Path, module: str, source: str) -> Any:
+    """The wrapper function ``source`` defines, with ``BASE`` importable as ``module``."""
+    (tmp_path / f"{module}.py").write_text(BASE)
+    namespace: dict[str, object] = {}
+    sys.path.insert(0, str(tmp_path))
+    try:
+        exec(compile(source, "wrapper.py", "exec"), namespace)
+    finally:
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop(module, None)
+    wrapped = namespace["tandem_target"]
+    assert callable(wrapped)
+    return wrapped

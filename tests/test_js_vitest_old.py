@@ -57,18 +57,7 @@ async def test_a_vitest_without_the_exclude_option_still_runs_the_files(
 
 
 async def test_vitest_before_0_32_records_each_tests_lines(node: Node, tmp_path: Path) -> None:
-    checkout = tmp_path / "checkout"
-    (checkout / "src").mkdir(parents=True)
-    (checkout / "test").mkdir()
-    manifest = {"name": "p", "private": True, "type": "module"}
-    manifest["devDependencies"] = {"vitest": "0.31.0"}  # type: ignore[assignment]
-    (checkout / "package.json").write_text(json.dumps(manifest))
-    (checkout / "src/twice.ts").write_text("export const twice = (n: number) => n * 2;\n")
-    (checkout / "test/twice.test.ts").write_text(TEST)
-    sandbox = LocalSandbox()
-    await npm_install(sandbox, node, checkout)
-    job = PackageJob(checkout, checkout, ["src/twice.ts"], tmp_path / "tools", timeout_s=240)
-    run = await run_per_test(sandbox, node, job)
+    run = await _run_on_vitest_0_31(node, tmp_path)
     assert isinstance(run, VitestPerTestRun), run
     assert run.result.returncode == 0, run.result.output
     outcomes = {t.rsplit(" > ", 1)[-1]: o for t, o in run.per_test.outcomes.items()}
@@ -86,6 +75,14 @@ async def test_a_failing_setup_file_is_a_note_never_a_failed_test(
     text = vitest_per_test.SETUP.read_text().replace("context.task || context.meta", "context.task")
     broken.write_text(text)
     monkeypatch.setattr(vitest_per_test, "SETUP", broken)
+    run = await _run_on_vitest_0_31(node, tmp_path)
+    assert isinstance(run, VitestPerTestRun), run
+    assert run.result.returncode == 0, run.result.output  # the project's tests still pass
+    assert [p for p in run.per_test.problems if "per-test setup file failed" in p], run.per_test
+
+
+async def _run_on_vitest_0_31(node: Node, tmp_path: Path) -> object:
+    """The per-test run of a one-test-file package on vitest 0.31."""
     checkout = tmp_path / "checkout"
     (checkout / "src").mkdir(parents=True)
     (checkout / "test").mkdir()
@@ -95,9 +92,9 @@ async def test_a_failing_setup_file_is_a_note_never_a_failed_test(
     (checkout / "src/twice.ts").write_text("export const twice = (n: number) => n * 2;\n")
     (checkout / "test/twice.test.ts").write_text(TEST)
     sandbox = LocalSandbox()
-    await npm_install(sandbox, node, checkout)
-    job = PackageJob(checkout, checkout, ["src/twice.ts"], tmp_path / "tools", timeout_s=240)
-    run = await run_per_test(sandbox, node, job)
-    assert isinstance(run, VitestPerTestRun), run
-    assert run.result.returncode == 0, run.result.output  # the project's tests still pass
-    assert [p for p in run.per_test.problems if "per-test setup file failed" in p], run.per_test
+    try:
+        await npm_install(sandbox, node, checkout)
+        job = PackageJob(checkout, checkout, ["src/twice.ts"], tmp_path / "tools", timeout_s=240)
+        return await run_per_test(sandbox, node, job)
+    finally:
+        await sandbox.close()
