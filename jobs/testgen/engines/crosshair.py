@@ -159,17 +159,22 @@ def wrapper_source(target: Target) -> str:
             real = f"inspect.getattr_static({real}, {part!r})"
         if item.kind in ("classmethod", "staticmethod"):
             real = f"getattr({owner}, {item.name!r})"
-    inferred = ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
     return WRAPPER.format(
         qualname=item.qualname,
         module=target.module,
         owner=owner,
         real=real,
-        inferred=inferred,
+        inferred=inferred_annotations(item),
         left_out=sorted(left_out(item)),
         bind_self=item.kind in ("method", "property"),
         wrapped=WRAPPED,
     )
+
+
+def inferred_annotations(item: ChangedCallable) -> str:
+    """The body of a wrapper's ``_inferred`` dict: each parameter whose type was inferred, by
+    name (``'n': int``)."""
+    return ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
 
 
 def left_out(item: ChangedCallable) -> set[str]:

@@ -244,17 +244,13 @@ def built_wrapper_source(target: DiffTarget, module: str, init: ChangedCallable)
         module=module,
         owner=item.owner,
         name=item.name,
-        inferred=_inferred(item),
+        inferred=crosshair_engine.inferred_annotations(item),
         left_out=sorted(crosshair_engine.left_out(item)),
-        init_inferred=_inferred(init),
+        init_inferred=crosshair_engine.inferred_annotations(init),
         init_left_out=sorted(crosshair_engine.left_out(init)),
         prefix=INIT_PREFIX,
         wrapped=WRAPPED,
     )
-
-
-def _inferred(item: ChangedCallable) -> str:
-    return ", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred)
 
 
 def method_wrapper_source(target: DiffTarget, module: str, receiver: str) -> str:
@@ -271,7 +267,7 @@ def method_wrapper_source(target: DiffTarget, module: str, receiver: str) -> str
         module=module,
         receiver=receiver,
         real=real,
-        inferred=", ".join(f"{p.name!r}: {p.inferred}" for p in item.params if p.inferred),
+        inferred=crosshair_engine.inferred_annotations(item),
         left_out=sorted(crosshair_engine.left_out(item)),
         bound=bound,
         name=item.name,
