@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from jobs.testgen.engines import characterize
-from jobs.testgen.engines.differential_state import state_case, state_change
+from jobs.testgen.engines.differential_state import shortened, state_case, state_change
 from jobs.testgen.engines.differential_targets import DiffTarget
 from jobs.testgen.engines.differential_walk import TypeChange, type_change
 from jobs.testgen.engines.engine_protocol import EngineOutcome
@@ -89,16 +89,12 @@ def differs_by_result(head: Mapping[str, object], base: Mapping[str, object]) ->
     return any(head.get(key) != base.get(key) for key in _COMPARED)
 
 
-def _short(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
 def _said(record: Mapping[str, object]) -> str:
     kind = record.get("kind")
     if kind == "value":
-        return f"returns {_short(str(record.get('expected')))}"
+        return f"returns {shortened(str(record.get('expected')), 80)}"
     if kind == "raises":
-        message = _short(str(record.get("message", "")), 60)
+        message = shortened(str(record.get("message", "")), 60)
         return f"raises {record.get('exception')}" + (f"({message!r})" if message else "")
     if kind == "type":
         return f"returns a {record.get('expected')}"

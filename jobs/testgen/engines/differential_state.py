@@ -54,11 +54,12 @@ class StateChange:
         now = f"`{self.expected}`" if self.expected is not None else ""
         if self.expected is None and self.head_type is not None:
             now = f"a `{self.head_type[0]}`"
-        was = f" (was `{_short(self.base)}`)" if self.base else ""
-        return f"{subject} is {_short(now)} after the call now{was}"
+        was = f" (was `{shortened(self.base)}`)" if self.base else ""
+        return f"{subject} is {shortened(now)} after the call now{was}"
 
 
-def _short(text: str, limit: int = 60) -> str:
+def shortened(text: str, limit: int = 60) -> str:
+    """``text`` cut to ``limit`` characters for a note, an ellipsis saying it was cut."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
