@@ -144,7 +144,7 @@ async def test_kept_tests_that_fail_on_the_base_pin_the_change(
         "tests/test_guard_tandem.py": "passes",
         "tests/test_pin_tandem.py": "fails",
     }
-    line = "1 of 2 kept tests fail on the base commit (they pin the change); 1 pass on both."
+    line = "1 of 2 kept test files fail on the base commit (they pin the change); 1 pass on both."
     assert line in result.summary
     assert line in delivered[0]["evidence"]
     reasons = {v["path"]: v["reason"] for v in result.details["verdicts"]}
@@ -421,13 +421,13 @@ def test_the_pinning_line_and_details() -> None:
     pinning = Pinning({"a.py": "fails", "b.py": "fails", "c.py": "passes", "d.py": "unknown"})
     pinning.note = "the run on it timed out after 30 s"
     assert pinning.line() == (
-        "2 of 4 kept tests fail on the base commit (they pin the change); 1 pass on both; "
+        "2 of 4 kept test files fail on the base commit (they pin the change); 1 pass on both; "
         "1 could not be run there (the run on it timed out after 30 s)."
     )
     details = pinning.details()
     assert (details["kept_tests"], details["fail_on_base"], details["pass_on_both"]) == (4, 2, 1)
     assert pinning.restricted({"c.py"}).line() == (
-        "0 of 1 kept tests fail on the base commit (they pin the change); 1 pass on both."
+        "0 of 1 kept test files fail on the base commit (they pin the change); 1 pass on both."
     )
     assert Pinning().line() is None
     assert Pinning(note="not run: the wall-time budget was short").line() == (

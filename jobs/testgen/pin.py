@@ -4,7 +4,7 @@ Pure: nothing here runs, reads or posts anything.
 
 - **Pinning**: each kept test file, run on the base commit, either fails there (it pins the
   new behaviour: it would have caught the change) or passes on both (it guards against
-  regressions). "N of M kept tests fail on the base commit" counts kept test *files*; a file
+  regressions). "N of M kept test files fail on the base commit" counts files; a file
   fails on the base when any of its tests fails or it does not import there.
 - **Broken tests**: an existing test that fails in the head's baseline and passes on the base
   commit is broken by the change, a finding of its own (a headline, a warning annotation on
@@ -80,12 +80,13 @@ class Pinning:
         return sum(o == outcome for o in self.outcomes.values())
 
     def line(self) -> str | None:
-        """ "N of M kept tests fail on the base commit (they pin the change); K pass on both"."""
+        """ "N of M kept test files fail on the base commit (they pin the change); K pass on
+        both"."""
         if not self.outcomes:
             return f"Base commit: {self.note}." if self.note else None
         fails, passes = self.count("fails"), self.count("passes")
         text = (
-            f"{fails} of {len(self.outcomes)} kept tests fail on the base commit "
+            f"{fails} of {len(self.outcomes)} kept test files fail on the base commit "
             f"(they pin the change); {passes} pass on both"
         )
         unknown = self.count("unknown")
