@@ -53,6 +53,8 @@ def test_jest_gets_the_test_paths_before_its_list_options() -> None:
     vitest = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.ts",), runner="vitest")
     args = measure_js._runner_args(vitest, [], ["src/a.ts"], Path("/o"))
     assert "--coverage.reportOnFailure" in args and "--coverage.include=src/a.ts" in args
+    # a spec file of data only (path-to-regexp's cases.spec.ts) is then no failed file
+    assert "--passWithNoTests" in args
 
 
 def test_jest_gets_its_options_while_the_tests_see_a_bare_jests_argv(tmp_path: Path) -> None:
