@@ -66,6 +66,9 @@ class Toy:
 @pytest.fixture
 def isolated_registry() -> Iterator[None]:
     """What a test registers is gone after it (the dicts are shared by reference)."""
+    # The languages register their own engines when first imported: imported during the test,
+    # they would be gone after it and never come back (the module is imported once).
+    importlib.import_module("jobs.languages.language_registry")
     engines, portfolios = dict(ENGINES), dict(PORTFOLIOS)
     yield
     ENGINES.clear()
