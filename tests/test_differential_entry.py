@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from jobs.testgen.engines import call_capture
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from tests.differential_support import assert_pins, capture_records, run_differential
 from tests.test_pinning import two_commits
@@ -67,3 +68,25 @@ async def test_a_comment_put_in_the_entry_points_source_pins_the_change(tmp_path
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "from pkg._main import fix" in text, text
     assert "# comment" in text, text
+
+
+def test_the_tests_named_after_the_module_or_naming_its_package_run_too() -> None:
+    """pyupgrade's tests call `_fix_plugins` and name no plugin: the test file named after the
+    changed module comes first after those that name it, then the package's other tests."""
+    tests = {
+        "tests/features/exceptions_test.py": "from pyupgrade._main import _fix_plugins\n",
+        "tests/features/typing_pep563_test.py": "from pyupgrade._main import _fix_plugins\n",
+        "tests/token_test.py": "from pyupgrade._token_helpers import constant_fold_tuple\n",
+        "tests/other_test.py": "import json\n",
+    }
+    found = call_capture.tests_mentioning(tests, "pyupgrade._plugins.typing_pep563", ["_dequote"])
+    assert found == [
+        "tests/features/typing_pep563_test.py",
+        "tests/features/exceptions_test.py",
+        "tests/token_test.py",
+    ]
+    found = call_capture.tests_mentioning(
+        tests, "pyupgrade._token_helpers", ["constant_fold_tuple"]
+    )
+    assert found[0] == "tests/token_test.py"
+    assert "tests/features/exceptions_test.py" in found and "tests/other_test.py" not in found
