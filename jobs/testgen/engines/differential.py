@@ -167,7 +167,13 @@ async def _generate_on(
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
     typed = {(t.path, t.callable.qualname): t.callable for t in targets}
     variants = _variants(checkout, base_sources, unpinned, first=novel, typed=typed)
-    variants |= _source_variants(checkout, base_sources, unpinned, first=novel)
+    spelled, cut = _source_variants(checkout, base_sources, unpinned, first=novel)
+    variants |= spelled
+    outcome.notes += [
+        f"differential tests: {tried} of {made} other spellings of the source passed to "
+        f"`{qualname}` were tried (at most {MAX_SOURCE_VARIANTS_PER_CALLABLE})"
+        for qualname, (tried, made) in sorted(cut.items())
+    ]
     await run.compare(variants - seeds - captured)
     await run.compare(await run.search_all(seeds | captured) - seeds)
     if not run.asked:
@@ -375,11 +381,12 @@ def _source_variants(
     base_sources: Mapping[str, str | None],
     seeds: set[Seed],
     first: Collection[Seed] = (),
-) -> set[Seed]:
+) -> tuple[set[Seed], dict[str, tuple[int, int]]]:
     """The seeds' calls with a Python-source argument spelled another way
     (:mod:`.source_variants`), the kinds the change's tokens name first, at most
     MAX_SOURCE_VARIANTS_PER_CALLABLE per callable beside the other neighbours: each seed's
-    first, then each one's second, the calls that ran new lines and then the shortest first."""
+    first, then each one's second, the calls that ran new lines and then the shortest first.
+    And, per callable the cap cut, (tried, made)."""
     words: dict[str, tuple[str, ...]] = {}
     queues: dict[tuple[str, str], list[tuple[Seed, list[str]]]] = {}
     for seed in sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s)):
@@ -390,7 +397,8 @@ def _source_variants(
         if calls:
             queues.setdefault((seed.path, seed.qualname), []).append((seed, calls))
     found: set[Seed] = set()
-    for lists in queues.values():
+    cut: dict[str, tuple[int, int]] = {}
+    for (_, qualname), lists in queues.items():
         taken: dict[str, Seed] = {}
         for round_ in range(max(len(calls) for _, calls in lists)):
             for seed, calls in lists:
@@ -399,7 +407,10 @@ def _source_variants(
         found |= {
             Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
         }
-    return found
+        made = len({call for _, calls in lists for call in calls})
+        if made > len(taken):
+            cut[qualname] = (len(taken), made)
+    return found, cut
 
 
 def _defines(seed: Seed, call: str, classes: tuple[str, ...]) -> tuple[Defined, ...]:
