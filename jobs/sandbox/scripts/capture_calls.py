@@ -174,9 +174,12 @@ class Capture:
             entry = self.entry_of(frame)
             if own is None and entry is None:
                 entry = self.test_expression(frame)
-            project = entry_call(self, frame)  # the entry point of another module
         except Exception:  # a repr that raises: that call is not written down
             return None
+        try:
+            project = entry_call(self, frame)  # the entry point of another module
+        except Exception:
+            project = None
         calls = [(own, False, None), (entry, True, None)]
         calls += [(project[0], True, project[1])] if project is not None else []
         for call, is_entry, module in calls:
