@@ -10,9 +10,10 @@ when every value in it round-trips through ``repr``:
   the public entry point the test used, whose arguments are what a user passes;
 - when neither rebuilds (a descriptor, a receiver whose repr is not code), the test's own
   expression that was running (``meta.description_content_type``), its local names replaced by
-  their values or by what the test assigned them (``Metadata.from_raw({…}).description_…``),
-  the test module's import of the changed module dropped (``metadata.Metadata`` → ``Metadata``).
-  That part is ``capture_expression.py``, copied beside this script.
+  their values or by what the test assigned them (``capture_expression.py``);
+- the outermost call of another module of the project (``_fix_src('x = (1,)', min_version=…)``),
+  written in that module's namespace (``capture_entry.py``): a source-transforming library's
+  tests call one entry point with source text, and its changed helpers get tokens.
 
 A class, function or builtin passed as a value (``parse_float=float``) is written by its name
 when that name, in the module or the builtins, is the same object. So is an instance of a class
@@ -34,8 +35,9 @@ pytest takes the arguments every launcher adds (the project's own options, ``--n
 JOB is JSON: ``{"root", "module", "path", "targets": [qualname…], "tests": [path…],
 "max_per_target", "max_relevant", "tokens": [str…], "max_value_chars", "plugins"}``. OUTPUT
 gets one JSON line per distinct call: ``{"qualname": target, "call": expression, "entry":
-bool}``, and ``"novel": true`` on the calls that ran new lines (such a call may also have a
-plain line of its own, written when it started). Imports nothing of Tandem's.
+bool}`` (and ``"module"``: the one it is written in, when not the changed one), and ``"novel":
+true`` on the calls that ran new lines (such a call may also have a plain line of its own,
+written when it started). Imports nothing of Tandem's.
 """
 
 from __future__ import annotations
@@ -49,9 +51,11 @@ from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 from capture_built import Constructions
+from capture_codes import bound as _bound
 from capture_codes import code_of as _code_of
 from capture_codes import codes_in as _codes_in
 from capture_defined import TestClasses
+from capture_entry import entry_call
 from capture_expression import DATA_TYPES as _DATA_TYPES
 from capture_expression import TestExpression
 from capture_launch import Plugin, launcher_args
@@ -87,7 +91,7 @@ class Capture:
         self.counts: dict[tuple[str, bool], int] = {}  # (qualname, relevant) -> calls written
         self.module: ModuleType | None = None
         # The watched calls under way, innermost last: (code, the call's texts, lines it ran).
-        self.stack: list[tuple[CodeType, list[tuple[str, bool]], set[int]]] = []
+        self.stack: list[tuple[CodeType, list[tuple[str, bool, str | None]], set[int]]] = []
         self.covered: set[int] = set()  # the changed file's lines the written calls ran
         self.stale = 0  # watched calls in a row that ran no new line
         self.constructions = Constructions()  # how the objects the tests built were made
@@ -162,7 +166,7 @@ class Capture:
         qualname = self.codes.get(code)
         if qualname is None:
             return None
-        texts: list[tuple[str, bool]] = []
+        texts: list[tuple[str, bool, str | None]] = []
         self.stack.append((code, texts, set()))
         frame = sys._getframe(1)
         try:
@@ -172,10 +176,16 @@ class Capture:
                 entry = self.test_expression(frame)
         except Exception:  # a repr that raises: that call is not written down
             return None
-        for call, is_entry in ((own, False), (entry, True)):
+        try:
+            project = entry_call(self, frame)  # the entry point of another module
+        except Exception:
+            project = None
+        calls = [(own, False, None), (entry, True, None)]
+        calls += [(project[0], True, project[1])] if project is not None else []
+        for call, is_entry, module in calls:
             if call is None:
                 continue
-            texts.append((call, is_entry))
+            texts.append((call, is_entry, module))
             if (qualname, call) in self.seen:
                 continue
             key = (qualname, self.relevant(call))
@@ -183,7 +193,7 @@ class Capture:
                 continue
             self.seen.add((qualname, call))
             self.counts[key] = self.counts.get(key, 0) + 1
-            self.write({"qualname": qualname, "call": call, "entry": is_entry})
+            self.write(_record(qualname, call, is_entry, module))
         return None
 
     def line(self, code: CodeType, line: int) -> object:
@@ -211,9 +221,9 @@ class Capture:
             return None
         self.stale = 0
         self.covered |= new
-        for call, is_entry in texts:
+        for call, is_entry, module in texts:
             self.seen.add((qualname, call))
-            self.write({"qualname": qualname, "call": call, "entry": is_entry, "novel": True})
+            self.write({**_record(qualname, call, is_entry, module), "novel": True})
         return None
 
     def write(self, record: dict[str, object]) -> None:
@@ -298,22 +308,8 @@ class Capture:
         arguments = self.arguments(positional, keywords)
         return None if arguments is None else f"{callee}({arguments})"
 
-    @staticmethod
-    def bound(frame: FrameType) -> tuple[list[Any], dict[str, Any]]:
-        """The arguments `frame`'s call was given: positional (its receiver first, and its
-        ``*args``) and by keyword (its keyword-only ones and its ``**kwargs``)."""
-        code = frame.f_code
-        names = code.co_varnames
-        count = code.co_argcount + code.co_kwonlyargcount
-        values = frame.f_locals
-        positional = [values[n] for n in names[: code.co_argcount]]
-        keywords = {n: values[n] for n in names[code.co_argcount : count]}
-        star = list(values[names[count]]) if code.co_flags & 0x04 and names[count] in values else []
-        extra = count + bool(code.co_flags & 0x04)
-        starstar = (
-            dict(values[names[extra]]) if code.co_flags & 0x08 and names[extra] in values else {}
-        )
-        return [*positional, *star], {**keywords, **starstar}
+    # The arguments a frame's call was given (``capture_codes.py``).
+    bound = staticmethod(_bound)
 
     def arguments(self, positional: list[Any], keywords: dict[str, Any]) -> str | None:
         """The arguments as code (``1, key='x'``), when every value rebuilds."""
@@ -410,6 +406,12 @@ class Capture:
         if text is None:
             return None
         return text if self.resolves(owner) else None
+
+
+def _record(qualname: str, call: str, entry: bool, module: str | None) -> dict[str, object]:
+    """One call's line, with the module it is written in when not the changed one."""
+    record: dict[str, object] = {"qualname": qualname, "call": call, "entry": entry}
+    return {**record, "module": module} if module is not None else record
 
 
 def _is_property(cls: type, name: str) -> bool:

@@ -1,11 +1,11 @@
 """Runs inside the sandbox beside ``capture_calls.py`` (copied next to it as
-``capture_codes.py``): the code objects the capture watches, found from the changed module.
-Imports nothing of Tandem's."""
+``capture_codes.py``): the code objects the capture watches, found from the changed module,
+and the arguments a watched frame's call was given. Imports nothing of Tandem's."""
 
 from __future__ import annotations
 
 import os
-from types import CodeType, ModuleType
+from types import CodeType, FrameType, ModuleType
 from typing import Any
 
 
@@ -47,3 +47,18 @@ def codes_in(module: ModuleType, path: str) -> list[CodeType]:
                         found[current] = None
                         nested += [c for c in current.co_consts if isinstance(c, CodeType)]
     return list(found)
+
+
+def bound(frame: FrameType) -> tuple[list[Any], dict[str, Any]]:
+    """The arguments `frame`'s call was given: positional (its receiver first, and its
+    ``*args``) and by keyword (its keyword-only ones and its ``**kwargs``)."""
+    code = frame.f_code
+    names = code.co_varnames
+    count = code.co_argcount + code.co_kwonlyargcount
+    values = frame.f_locals
+    positional = [values[n] for n in names[: code.co_argcount]]
+    keywords = {n: values[n] for n in names[code.co_argcount : count]}
+    star = list(values[names[count]]) if code.co_flags & 0x04 and names[count] in values else []
+    extra = count + bool(code.co_flags & 0x04)
+    starstar = dict(values[names[extra]]) if code.co_flags & 0x08 and names[extra] in values else {}
+    return [*positional, *star], {**keywords, **starstar}

@@ -33,8 +33,9 @@ HELPERS = (
     "capture_codes.py",
     "capture_defined.py",
     "capture_launch.py",
+    "capture_entry.py",
 )
-MAX_TEST_FILES = 20
+MAX_TEST_FILES = 40
 MAX_PER_TARGET = 40
 MAX_RELEVANT = 160  # calls that mention the change's tokens, beside the MAX_PER_TARGET others
 MAX_OUTPUT_BYTES = 2_000_000
@@ -43,14 +44,19 @@ MAX_RUN_S = 90.0
 
 def tests_mentioning(tests: Mapping[str, str], module: str, names: list[str]) -> list[str]:
     """The test files that name the module (its last part) or one of the functions, the most
-    mentions first. Pure."""
-    words = {module.rsplit(".", 1)[-1], *(n.rsplit(".", 1)[-1] for n in names)}
+    mentions first; then those named after the module (``typing_pep563_test.py``), then the
+    others that name its top-level package: a source-transforming library's tests call one
+    entry point (``_fix_plugins(src)``) and name none of the plugins they reach. Pure."""
+    last = module.rsplit(".", 1)[-1]
+    words = {last, *(n.rsplit(".", 1)[-1] for n in names)}
+    package = module.split(".", 1)[0]
     scored = []
     for path, text in tests.items():
         hits = sum(text.count(word) for word in words if word)
-        if hits:
-            scored.append((-hits, path))
-    return [path for _, path in sorted(scored)[:MAX_TEST_FILES]]
+        named = bool(last.strip("_")) and last.strip("_") in path.rsplit("/", 1)[-1]
+        if hits or named or package in text:
+            scored.append((-hits, not named, path))
+    return [path for *_, path in sorted(scored)[:MAX_TEST_FILES]]
 
 
 @dataclass(frozen=True)
@@ -81,7 +87,10 @@ def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> Captured:
         qualname, call = record.get("qualname"), record.get("call")
         if not isinstance(qualname, str) or qualname not in targets or not isinstance(call, str):
             continue
-        seed = _seed(path_in_repo, qualname, call, _defines(record.get("defines")))
+        via = record.get("module", "")
+        if not isinstance(via, str) or not all(p.isidentifier() for p in via.split(".") if via):
+            continue
+        seed = _seed(path_in_repo, qualname, call, _defines(record.get("defines")), via)
         if seed is not None:
             seeds.append(seed)
             if record.get("novel") is True:
@@ -119,9 +128,11 @@ def _is_class(source: str, name: str) -> bool:
     return len(body) == 1 and isinstance(body[0], ast.ClassDef) and body[0].name == name
 
 
-def _seed(path: str, qualname: str, call: str, defines: tuple[Defined, ...] = ()) -> Seed | None:
+def _seed(
+    path: str, qualname: str, call: str, defines: tuple[Defined, ...] = (), via: str = ""
+) -> Seed | None:
     try:
-        seed = Seed(path, qualname, call, "runtime", defines)
+        seed = Seed(path, qualname, call, "runtime", defines, via)
         seed.names  # noqa: B018 - parses the expression: a malformed one is dropped here
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return None

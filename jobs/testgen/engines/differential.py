@@ -9,9 +9,11 @@ through the callables that use it. Inputs come from four places, cheapest first:
 - **the characterization seeds** (:mod:`.seeds`): docstring examples, the tests'
   literal calls, the values a changed branch compares against;
 - **the calls the project's tests make as they run** (:mod:`.call_capture`): the changed
-  callable's own calls and the calls of the same file the tests made to reach it;
-- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), and values of
-  each parameter's own type (:mod:`.typed_inputs`), for the callables no earlier input pinned;
+  callable's own calls and the calls of the same file the tests made to reach it, and the entry
+  point of another module the test called (``_fix_plugins(src, settings=…)``);
+- **their neighbours, aimed at the change's tokens** (:mod:`.input_variants`), a source
+  argument spelled another way (:mod:`.source_variants`), and values of each parameter's own
+  type (:mod:`.typed_inputs`), for the callables no earlier input pinned;
 - **``crosshair diffbehavior``** on each changed top-level function, and on each changed method
   on the receivers those calls built (:mod:`.differential_search`).
 
@@ -42,6 +44,7 @@ from jobs.testgen.engines import (
     call_capture,
     characterize,
     input_variants,
+    source_variants,
     typed_inputs,
 )
 from jobs.testgen.engines.callables import ChangedCallable
@@ -64,6 +67,9 @@ from jobs.testgen.targets import Target as ChangedFile
 # The share of the engine's time left that running the tests to capture their calls may take.
 CAPTURE_SHARE = 0.3
 MAX_VARIANTS_PER_CALLABLE = 120
+# Calls with a source argument spelled another way, per callable, beside the other neighbours:
+# a source-transforming entry point takes milliseconds a call.
+MAX_SOURCE_VARIANTS_PER_CALLABLE = 120
 
 
 class Differential:
@@ -161,6 +167,13 @@ async def _generate_on(
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
     typed = {(t.path, t.callable.qualname): t.callable for t in targets}
     variants = _variants(checkout, base_sources, unpinned, first=novel, typed=typed)
+    spelled, cut = _source_variants(checkout, base_sources, unpinned, first=novel)
+    variants |= spelled
+    outcome.notes += [
+        f"differential tests: {tried} of {made} other spellings of the source passed to "
+        f"`{qualname}` were tried (at most {MAX_SOURCE_VARIANTS_PER_CALLABLE})"
+        for qualname, (tried, made) in sorted(cut.items())
+    ]
     await run.compare(variants - seeds - captured)
     await run.compare(await run.search_all(seeds | captured) - seeds)
     if not run.asked:
@@ -317,6 +330,7 @@ def _variants(
     queues: dict[tuple[str, str, bool], list[list[str]]] = {}
     defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
     heads: dict[str, str] = {}
+    vias: dict[tuple[str, str, str], str] = {}  # a neighbour is written where its seed is
     order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
     for seed in order:
         if seed.path not in tokens:
@@ -332,13 +346,15 @@ def _variants(
         calls = input_variants.variants(
             seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
         )
-        # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed.
-        item = (typed or {}).get((seed.path, seed.qualname))
+        # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed
+        # (not for an entry point's call: the parameters are the target's).
+        item = None if seed.via else (typed or {}).get((seed.path, seed.qualname))
         head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
         calls = [*typed_inputs.variants(seed.call_source, item, head), *calls]
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
+            vias.setdefault((seed.path, seed.qualname, call), seed.via)
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
         taken = chosen.setdefault((path, qualname), {})
@@ -347,10 +363,54 @@ def _variants(
                 if round_ < len(calls) and len(taken) < MAX_VARIANTS_PER_CALLABLE:
                     taken.setdefault(calls[round_])
     return {
-        Seed(path, qualname, call, "variant", defines[path, qualname, call])
+        Seed(
+            path,
+            qualname,
+            call,
+            "variant",
+            defines[path, qualname, call],
+            vias[path, qualname, call],
+        )
         for (path, qualname), calls in chosen.items()
         for call in calls
     }
+
+
+def _source_variants(
+    checkout: Path,
+    base_sources: Mapping[str, str | None],
+    seeds: set[Seed],
+    first: Collection[Seed] = (),
+) -> tuple[set[Seed], dict[str, tuple[int, int]]]:
+    """The seeds' calls with a Python-source argument spelled another way
+    (:mod:`.source_variants`), the kinds the change's tokens name first, at most
+    MAX_SOURCE_VARIANTS_PER_CALLABLE per callable beside the other neighbours: each seed's
+    first, then each one's second, the calls that ran new lines and then the shortest first.
+    And, per callable the cap cut, (tried, made)."""
+    words: dict[str, tuple[str, ...]] = {}
+    queues: dict[tuple[str, str], list[tuple[Seed, list[str]]]] = {}
+    for seed in sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s)):
+        if seed.path not in words:
+            base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
+            words[seed.path] = input_variants.dictionary(base, head)
+        calls = source_variants.variants(seed.call_source, words[seed.path])
+        if calls:
+            queues.setdefault((seed.path, seed.qualname), []).append((seed, calls))
+    found: set[Seed] = set()
+    cut: dict[str, tuple[int, int]] = {}
+    for (_, qualname), lists in queues.items():
+        taken: dict[str, Seed] = {}
+        for round_ in range(max(len(calls) for _, calls in lists)):
+            for seed, calls in lists:
+                if round_ < len(calls) and len(taken) < MAX_SOURCE_VARIANTS_PER_CALLABLE:
+                    taken.setdefault(calls[round_], seed)
+        found |= {
+            Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
+        }
+        made = len({call for _, calls in lists for call in calls})
+        if made > len(taken):
+            cut[qualname] = (len(taken), made)
+    return found, cut
 
 
 def _defines(seed: Seed, call: str, classes: tuple[str, ...]) -> tuple[Defined, ...]:

@@ -116,7 +116,17 @@ def outcome_slug(record: Mapping[str, object]) -> str:
 
 def case_for(difference: Difference) -> characterize.Case | None:
     """The test of one difference: the head's result asserted, or the head's type of the first
-    item whose type changed, named after what changed."""
+    item whose type changed, named after what changed. A call written in an entry point's
+    module (``Seed.via``) takes the names the probe found in "the module" from that one."""
+    case = _case_for(difference)
+    via = difference.seed.via
+    if case is None or not via:
+        return case
+    needs = tuple(sorted((n, f"from:{via}" if s == "module" else s) for n, s in case.needs))
+    return characterize.Case(case.stem, case.body, needs, case.defines)
+
+
+def _case_for(difference: Difference) -> characterize.Case | None:
     qualname = "_".join(p.strip("_") for p in difference.seed.qualname.split("."))
     slug = characterize._slug(difference.seed.call_source)
     if not differs_by_result(difference.head, difference.base):

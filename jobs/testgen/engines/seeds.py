@@ -74,6 +74,9 @@ class Seed:
     origin: Origin
     # Classes of the project's test modules the call uses as inputs (:class:`.Defined`).
     defines: tuple[Defined, ...] = ()
+    # The module whose names the call uses, when not the target's: the project's entry point
+    # that led to the target (``pkg._main``'s ``_fix_src('x = (1,)')``, :mod:`.call_capture`).
+    via: str = ""
 
     @property
     def names(self) -> tuple[str, ...]:
