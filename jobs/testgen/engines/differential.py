@@ -335,7 +335,8 @@ def _variants(
         # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed.
         item = (typed or {}).get((seed.path, seed.qualname))
         head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
-        calls = [*typed_inputs.variants(seed.call_source, item, head), *calls]
+        base = base_sources.get(seed.path) or ""
+        calls = [*typed_inputs.variants(seed.call_source, item, head, base), *calls]
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
