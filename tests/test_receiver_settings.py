@@ -21,6 +21,7 @@ class Table:
         self._title = ""
         self._limit = 0
         self._rules = FRAME
+        self._attributes = {}
 
     @property
     def title(self):
@@ -46,8 +47,16 @@ class Table:
     def rules(self, val):
         self._rules = val
 
+    @property
+    def attributes(self):
+        return self._attributes
+
+    @attributes.setter
+    def attributes(self, val):
+        self._attributes = val
+
     def options(self):
-        return {"rules": self._rules, "title": self._title}
+        return {"rules": self._rules, "title": self._title, "attributes": self._attributes}
 
     def render(self):
         options = self.options()
@@ -56,7 +65,8 @@ class Table:
         if self._limit and sum(widths) > self._limit:
             widths = [w * self._limit // sum(widths) for w in widths]
         head = f"<caption>{title}</caption>"
-        return head + "|".join(n[:w] for n, w in zip(self.names, widths))
+        tag = "".join(f" {k}={options['attributes'][k]}" for k in options["attributes"])
+        return tag + head + "|".join(n[:w] for n, w in zip(self.names, widths))
 """
 
 HEAD = BASE.replace(
@@ -66,6 +76,7 @@ HEAD = BASE.replace(
     "            widths = [max(1, w * (self._limit - rulers) // sum(widths))\n"
     "                      for w in widths]\n",
 ).replace('head = f"<caption>{title}</caption>"', 'head = f"<caption>{escape(title)}</caption>"')
+HEAD = HEAD.replace("{options['attributes'][k]}", "{escape(options['attributes'][k])}")
 
 
 def render_item() -> ChangedCallable:
@@ -81,6 +92,8 @@ def test_the_settings_are_what_the_changed_lines_read_with_values_their_uses_tel
         receiver_settings.Setting("limit", receiver_settings.SIZES),
         # through `title = options["title"] or self._title`, formatted into a string
         receiver_settings.Setting("title", receiver_settings.STRINGS),
+        # looked up by a computed key: a mapping
+        receiver_settings.Setting("attributes", receiver_settings.MAPPINGS),
     ]
 
 
@@ -128,3 +141,4 @@ def test_the_calls_tell_base_from_head_when_run() -> None:
     differing = [c for c in calls if run(HEAD, c) != run(BASE, c)]
     assert "with_attributes(Table(['abcd', 'efgh']), title='A & B <c> \"d\"').render()" in differing
     assert any("limit=" in c for c in differing)
+    assert any("attributes=" in c for c in differing)

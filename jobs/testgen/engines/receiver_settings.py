@@ -15,7 +15,8 @@ replayed, and no argument of the call reaches the state the change reads. So:
 - **which values tell base from head**: read from how the method uses it. Compared with ``==``
   or ``in`` to the module's constants: each of those constants (``FRAME``, ``ALL``). Measured
   with ``len()``, or formatted into a string, or turned into one by its setter (``str(val)``):
-  a string with markup and quote characters and a long one. In arithmetic or an order
+  a string with markup and quote characters and a long one. Looked up by a computed key
+  (``attributes[name]``): a mapping of such a string to itself. In arithmetic or an order
   comparison: a few sizes, small to large;
 - **the call**: the known call with its receiver wrapped as ``with_attributes(Obj(...),
   NAME=VALUE)``, a helper that sets the attribute through the class's own setter and returns the
@@ -40,6 +41,7 @@ MAX_PER_CALL = 8
 # Strings that markup escaping, quoting and width checks treat differently from plain text.
 STRINGS = ("'A & B <c> \"d\"'", "'x' * 80")
 SIZES = ("10", "1", "40", "80")
+MAPPINGS = (f"{{{STRINGS[0]}: {STRINGS[0]}}}",)
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)
 _ORDER = (ast.Lt, ast.LtE, ast.Gt, ast.GtE)
 
@@ -239,7 +241,7 @@ class _Uses(ast.NodeVisitor):
         self.names, self.this, self.constants = names, this, constants
         self.aliases: set[str] = set()
         self.compared: list[str] = []
-        self.text = self.size = False
+        self.text = self.size = self.mapping = False
 
     def _is(self, node: ast.AST) -> bool:
         if isinstance(node, ast.Name):
@@ -272,6 +274,12 @@ class _Uses(ast.NodeVisitor):
             self.size |= any(isinstance(op, _ORDER) for op in node.ops)
         self.generic_visit(node)
 
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        # Looked up by a computed key (``attributes[name]``): a mapping of strings.
+        if self._is(node.value) and not isinstance(node.slice, ast.Constant):
+            self.mapping = True
+        self.generic_visit(node)
+
     def visit_BinOp(self, node: ast.BinOp) -> None:
         if isinstance(node.op, _ARITHMETIC) and (self._is(node.left) or self._is(node.right)):
             self.size = True
@@ -291,6 +299,8 @@ class _Uses(ast.NodeVisitor):
     def values(self) -> tuple[str, ...]:
         if self.compared:
             return tuple(dict.fromkeys(self.compared))
+        if self.mapping:
+            return MAPPINGS
         if self.text:
             return STRINGS
         return SIZES if self.size else ()
