@@ -45,6 +45,7 @@ from jobs.testgen.engines.seed_sources import (
     definitions,
     doctest_expressions,
     dotted,
+    imported_names,
     test_expressions,
     top_level_names,
 )
@@ -111,13 +112,14 @@ def find_seeds(
         plan.notes.append(f"`{path}`: not parseable; no seeds")
         return plan
     top = top_level_names(tree)
+    shared = imported_names(tree)
     defs = definitions(tree)
     expressions: list[tuple[Origin, ast.expr]] = [
         ("docstring", e) for e in doctest_expressions(tree, top, module, defs)
     ]
     for test_path in sorted(test_sources or {}):
         expressions += [
-            ("tests", e) for e in test_expressions((test_sources or {})[test_path], module)
+            ("tests", e) for e in test_expressions((test_sources or {})[test_path], module, shared)
         ]
     every = {c.qualname: c for c in changed_callables(source, range(1, source.count("\n") + 2))}
     for item in changed_callables(source, lines):
