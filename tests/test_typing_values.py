@@ -59,3 +59,24 @@ def test_the_neighbour_tells_apart_dacites_extract_optional_versions() -> None:
     assert eval("f(Optional[int])", {**scope, "f": base}) == eval(
         "f(Optional[int])", {**scope, "f": head}
     )
+
+
+def test_a_function_that_takes_a_type_is_called_from_its_annotations() -> None:
+    from jobs.testgen.engines.callables import describe_callables
+
+    source = (
+        "from typing import Dict, Optional, Type, TypeVar, Union\n\n\n"
+        "def concretize(hint: Union[Type, TypeVar, str], generics: Dict[TypeVar, Type], "
+        "data_class: Type, depth=0):\n    return hint\n\n\n"
+        "def plain(n: int) -> int:\n    return n\n\n\n"
+        "def unknown(hint: Type, thing: Widget) -> None:\n    pass\n"
+    )
+    names = typing_values.typing_names(source)
+    concretize, plain, unknown = describe_callables(source)
+    calls = typing_values.annotated_calls(concretize, names)
+    assert "concretize(list[int], {}, list[int])" in calls  # the builtin generic
+    assert "concretize(Optional[Union[int, str]], {}, Optional[Union[int, str]])" in calls
+    assert len(calls) <= typing_values.MAX_PER_CALL
+    # no parameter takes a type; a parameter whose annotation shows no value
+    assert typing_values.annotated_calls(plain, names) == []
+    assert typing_values.annotated_calls(unknown, names) == []

@@ -12,6 +12,12 @@ on the hints' shape, not on any ordinary value, and the tests pass few shapes:
   ``__args__`` cannot be assigned;
 - a plain class ``X`` given where a hint is read → ``Optional[X]``, ``List[X]``.
 
+And where no call of a function that takes a type exists at all (dacite's private
+``__concretize(hint: Type, generics: Dict[TypeVar, Type], data_class: Type)``, reached only
+through dataclasses a test function defines), :func:`annotated_calls` writes calls from its
+annotations: each parameter annotated as a type gets a hint of each shape above, each other one
+the empty value of its annotation (``{}``, ``[]``, ``None``), or no call is written.
+
 Only names the call already uses, builtins, and the typing names the module imports are
 written, so the probe and the generated test resolve every name the way the module does.
 """
@@ -21,6 +27,8 @@ from __future__ import annotations
 import ast
 import copy
 from collections.abc import Iterator
+
+from jobs.testgen.engines.callables import ChangedCallable
 
 MAX_PER_CALL = 8
 _ALIASES = {
@@ -140,3 +148,65 @@ def _replaced(call: ast.Call, argument: ast.expr, text: str) -> str:
             return replacement if child is swapped else super().visit(child)
 
     return ast.unparse(Swap().visit(copied))
+
+
+# The empty value of an annotation's type, for the parameters besides the hints.
+_EMPTY = {
+    "Dict": "{}", "dict": "{}", "Mapping": "{}", "MutableMapping": "{}",
+    "List": "[]", "list": "[]", "Sequence": "[]", "Iterable": "[]", "Collection": "[]",
+    "Tuple": "()", "tuple": "()", "Set": "set()", "set": "set()",
+    "str": "''", "int": "0", "float": "0.0", "bool": "False", "Any": "None", "Optional": "None",
+}  # fmt: skip
+
+
+def hints(names: dict[str, str]) -> list[str]:
+    """One hint of each shape, written with the typing names the module binds."""
+    out = ["int", "list[int]", "dict[str, int]", "tuple[int, str]"]
+    if "List" in names:
+        out.insert(2, f"{names['List']}[int]")
+    if "Optional" in names:
+        out.append(f"{names['Optional']}[int]")
+    if "Union" in names:
+        out.append(f"{names['Union']}[int, str]")
+        if "Optional" in names:
+            out.append(f"{names['Optional']}[{names['Union']}[int, str]]")
+    return out
+
+
+def annotated_calls(item: ChangedCallable, names: dict[str, str]) -> list[str]:
+    """Calls of the top-level function `item` from its annotations, for one that takes a type.
+    A parameter with a default is left out; an annotation that shows no value gives no call."""
+    if item.kind != "function" or item.owner or "." in item.qualname:
+        return []
+    values: list[str | None] = []  # None: a hint goes there
+    for param in item.params:
+        if param.kind in ("var_positional", "var_keyword") or param.has_default:
+            continue
+        if param.kind == "keyword_only" or not param.annotation:
+            return []
+        try:
+            node = ast.parse(param.annotation, mode="eval").body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            return []
+        if _takes_a_type(node):
+            values.append(None)
+        elif (empty := _EMPTY.get(_head(node))) is not None:
+            values.append(empty)
+        else:
+            return []
+    if None not in values:
+        return []
+    return [
+        f"{item.qualname}({', '.join(hint if v is None else v for v in values)})"
+        for hint in hints(names)
+    ][:MAX_PER_CALL]
+
+
+def _takes_a_type(node: ast.expr) -> bool:
+    """``Type``, ``Type[X]``, ``type``, or a ``Union`` with one of them."""
+    head = _head(node)
+    if head in ("Type", "type"):
+        return True
+    if head == "Union" and isinstance(node, ast.Subscript):
+        return any(_takes_a_type(m) for m in _members(node))
+    return False
