@@ -35,8 +35,8 @@ def variants(call: str, item: ChangedCallable | None, source: str, base: str = "
     """Calls like `call` (a call of `item`, as ``f(...)``, ``Obj(...).m(...)`` or
     ``Cls.m(obj, ...)``) where one argument takes a value of its parameter's type, or one
     optional parameter the call left out is given one; `source` is the module's, for its
-    Enum classes. At most MAX_PER_CALL, the parameters taken in turn. Taken in turn with them:
-    the call on a receiver given another value of what the changed lines read
+    Enum classes. The parameters taken in turn, and taken in turn with them (MAX_PER_CALL in
+    all): the call on a receiver given another value of what the changed lines read
     (:mod:`.receiver_settings`; `base` is the base's module source, for what changed), and
     the call with a type hint it passes changed by one step (:mod:`.typing_values`)."""
     if item is None:
@@ -45,8 +45,9 @@ def variants(call: str, item: ChangedCallable | None, source: str, base: str = "
     settings = receiver_settings.variants(call, item, source, base)
     hints = typing_values.variants(call, source)
     mixed = itertools.zip_longest(settings, hints, typed)
-    cap = MAX_PER_CALL + receiver_settings.MAX_PER_CALL + typing_values.MAX_PER_CALL
-    return list(dict.fromkeys(c for group in mixed for c in group if c is not None))[:cap]
+    # One share for the three together, as many as the typed values alone had: they all come
+    # before the neighbours aimed at the change's tokens, in a queue each callable caps.
+    return list(dict.fromkeys(c for group in mixed for c in group if c is not None))[:MAX_PER_CALL]
 
 
 def _typed(call: str, item: ChangedCallable, source: str) -> list[str]:
