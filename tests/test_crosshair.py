@@ -85,9 +85,27 @@ def apply(f: Callable[[int], int], x: int) -> int:
 
 def pick(t: Type[Optional[int]]) -> object:
     return t
+
+
+class Bag(dict):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+
+    def first(self, k: int) -> object:
+        return self[k] if k in self else None
 '''
 CALC_LINES = len(CALC.splitlines())
-CHANGED = {"pkg/calc.py": set(range(9, CALC_LINES + 1)), "pkg/broken.py": {2, 3}}
+# Importing plug first enters the package's import cycle where its registry never does.
+REGISTRY = "def register(f):\n    return f\n\n\nimport pkg.user  # noqa\n"
+PLUG = (
+    "from pkg.registry import register\n\nTABLE = {1: 2}\n\n\n"
+    "@register\ndef look(n: int) -> int:\n    return TABLE.get(n, 0)\n"
+)
+CHANGED = {
+    "pkg/calc.py": set(range(9, CALC_LINES + 1)),
+    "pkg/broken.py": {2, 3},
+    "pkg/plug.py": {7, 8},
+}
 
 
 def make_repo(root: Path) -> Path:
@@ -96,6 +114,9 @@ def make_repo(root: Path) -> Path:
         "pkg/calc.py": CALC,
         "pkg/broken.py": 'raise RuntimeError("boom at import")\ndef f(x: int) -> int:\n'
         "    return x\n",
+        "pkg/registry.py": REGISTRY,
+        "pkg/plug.py": PLUG,
+        "pkg/user.py": "from pkg.plug import TABLE\n",
         "tests/test_existing.py": "from pkg.calc import greet\n\n\ndef test_greet():\n"
         "    assert greet('Bob', punct='?') == 'BOB'\n",
     }
@@ -120,7 +141,10 @@ def generated(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, EngineOut
 @pytest.fixture(scope="module")
 def text(generated: tuple[Path, EngineOutcome]) -> str:
     repo, outcome = generated
-    assert outcome.written == ["tests/test_pkg_calc_crosshair_tandem.py"]
+    assert outcome.written == [
+        "tests/test_pkg_calc_crosshair_tandem.py",
+        "tests/test_pkg_plug_crosshair_tandem.py",
+    ]
     return (repo / outcome.written[0]).read_text()
 
 
@@ -201,6 +225,42 @@ def test_a_limit_of_crosshair_is_a_note_not_a_crash(
         "`pkg/calc.py`: CrossHair cannot search `pick`: its own error (AssertionError) while it "
         "builds or runs symbolic inputs of this signature, a limit of CrossHair"
     ) in outcome.notes
+
+
+@pytest.mark.slow
+def test_a_dict_subclass_crosshair_cannot_build_is_a_note(
+    generated: tuple[Path, EngineOutcome],
+) -> None:
+    # CrossHair joins the constructor signatures of a dict subclass taking *args, **kwargs into
+    # one inspect.Signature refuses (munch's Munch.get): the traceback ends in inspect.py.
+    _, outcome = generated
+    assert not any("`Bag.first`" in crash for crash in outcome.crashed)
+    assert any(
+        note.startswith("`pkg/calc.py`: CrossHair cannot search `Bag.first`: its own error")
+        for note in outcome.notes
+    ), outcome.notes
+
+
+@pytest.mark.slow
+def test_a_module_entering_its_import_cycle_is_still_searched(
+    generated: tuple[Path, EngineOutcome],
+) -> None:
+    repo, outcome = generated
+    assert not any("pkg/plug.py" in crash for crash in outcome.crashed), outcome.crashed
+    written = (repo / "tests/test_pkg_plug_crosshair_tandem.py").read_text()
+    assert "def test_look_returns_" in written
+
+
+def test_own_limit_looks_past_the_standard_library_at_the_end() -> None:
+    output = (
+        "Traceback (most recent call last):\n"
+        '  File "/v/lib/python3.12/site-packages/crosshair/core.py", line 547, in sig\n'
+        '  File "/usr/lib/python3.12/inspect.py", line 3040, in __init__\n'
+        "ValueError: wrong parameter order\n"
+    )
+    assert crosshair.own_limit(output)
+    project = output.replace("/v/lib/python3.12/site-packages/crosshair/core.py", "/r/pkg/m.py")
+    assert not crosshair.own_limit(project)
 
 
 @pytest.mark.slow

@@ -239,6 +239,29 @@ def test_new_functions_no_base_code_calls_are_one_note_for_their_file(tmp_path: 
     ]
 
 
+def test_a_new_override_of_an_inherited_method_is_compared_with_it(tmp_path: Path) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    base = (
+        "class Bag(dict):\n    def keys_sorted(self):\n        return sorted(self)\n\n\n"
+        "class Deep(Bag):\n    pass\n\n\nclass Other:\n    pass\n"
+    )
+    head = base.replace(
+        "class Deep(Bag):\n    pass\n",
+        "class Deep(Bag):\n    def copy(self):\n        return Deep(self)\n\n"
+        "    def keys_sorted(self):\n        return sorted(self, reverse=True)\n",
+    ).replace("class Other:\n    pass\n", "class Other:\n    def copy(self):\n        return 1\n")
+    (tmp_path / "pkg" / "calc.py").write_text(head)
+    changed = {"pkg/calc.py": set(range(7, 12)) | {16, 17}}
+    found, notes = plan(tmp_path, changed, {"pkg/calc.py": base}, {})
+    # dict's own copy and Bag's keys_sorted: the base's Deep had both; Other had no copy
+    assert [t.callable.qualname for t in found] == ["Deep.copy", "Deep.keys_sorted"]
+    assert notes == [
+        "`pkg/calc.py`: nothing of the base calls the new `Other.copy`, so there is nothing to "
+        "compare them with"
+    ]
+
+
 NETLOC = """SEPARATOR = ","
 
 

@@ -290,3 +290,21 @@ def test_comments_count_on_every_changed_line_not_only_the_uncovered_ones() -> N
     ]
     found = find_seeds("m.py", NATURALSIZE, uncovered, "m", None, {9, 10, 11, 12}).seeds
     assert "naturalsize(value=999999)" in [s.call_source for s in found]
+
+
+def test_a_name_the_test_imports_from_where_the_module_does_is_the_modules() -> None:
+    module = (
+        "from typing import Optional, Union\n\n\n"
+        "def extract(hint):\n    return [a for a in hint.__args__ if a is not type(None)]\n"
+    )
+    test = (
+        "from typing import List, Optional\nfrom other import Union\n"
+        "from pkg.m import extract\n\n\n"
+        "def test_extract():\n"
+        "    assert extract(Optional[int]) == [int]\n"
+        "    assert extract(Union[int, str])\n"
+        "    assert extract(List[int])\n"
+    )
+    plan = find_seeds("pkg/m.py", module, {5}, "pkg.m", {"tests/test_m.py": test})
+    # Optional is typing's in both; Union comes from elsewhere in the test; List the module lacks
+    assert [s.call_source for s in plan.seeds] == ["extract(Optional[int])"]

@@ -15,7 +15,8 @@ import sys
 report_path, root, scratch, head_module, base_name, base_file = sys.argv[1:7]
 sys.path.insert(0, os.path.abspath(scratch))
 sys.path.insert(0, os.path.abspath(root))
-importlib.import_module(head_module)
+# The head's wrapper imports the head's module, past an import cycle the project enters elsewhere.
+importlib.import_module(sys.argv[7].rpartition(".")[0])
 # The base file as a sibling module of the head's: its relative imports resolve in the package.
 spec = importlib.util.spec_from_file_location(base_name, os.path.abspath(base_file))
 assert spec is not None and spec.loader is not None

@@ -50,9 +50,43 @@ SCRATCH = f"{WORK_DIR}/crosshair"
 # In jobs/sandbox/scripts; copied into the scratch dir as driver.py.
 DRIVER = "crosshair_cover.py"
 
+# How a wrapper imports the module it reads. Where importing that module first enters the
+# project's own import cycle at a point its entry points never do (pyupgrade's plugin modules:
+# ``cannot import name 'REPLACE_EXACT' from partially initialized module``), the modules it imports
+# from its own package are imported first, the way the project reaches it, and then it.
+LOAD_MODULE = """
+def _load(name):
+    import ast, importlib, importlib.util
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if "partially initialized module" not in str(exc):
+            raise
+    spec = importlib.util.find_spec(name)
+    with open(spec.origin, encoding="utf-8") as file:
+        tree = ast.parse(file.read())
+    package = name if spec.submodule_search_locations else name.rpartition(".")[0]
+    for node in tree.body:
+        if isinstance(node, ast.ImportFrom):
+            names = ["." * node.level + (node.module or "")]
+        elif isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            continue
+        for other in names:
+            other = importlib.util.resolve_name(other, package) if other[:1] == "." else other
+            if other.split(".")[0] == name.split(".")[0] and other != name:
+                try:
+                    importlib.import_module(other)
+                except Exception:
+                    pass
+    return importlib.import_module(name)
+"""
+
 WRAPPER = '''"""Tandem: {qualname} of {module} under inferred types, for CrossHair."""
 import inspect, typing
-import {module} as _module
+{load}
+_module = _load({module!r})
 _owner = {owner}
 _real = {real}
 _inferred = {{{inferred}}}
@@ -162,6 +196,7 @@ def wrapper_source(target: Target) -> str:
     return WRAPPER.format(
         qualname=item.qualname,
         module=target.module,
+        load=LOAD_MODULE,
         owner=owner,
         real=real,
         inferred=inferred_annotations(item),
@@ -330,14 +365,24 @@ async def _run(
 _FRAME = re.compile(r'^\s*File "([^"]+)", line \d+')
 
 
+# A frame of Python's own library (not an installed package): ``.../lib/python3.12/inspect.py``.
+_STDLIB = re.compile(r"/lib/python3\.\d+/(?!.*(site|dist)-packages/)")
+
+
 def own_limit(output: str) -> bool:
     """Whether a failed run's traceback ends inside CrossHair itself (its ``CrossHairInternal``,
     or an assertion of its own while it builds or copies a symbolic input), rather than in the
-    project's code or its import."""
+    project's code or its import. Frames of Python's own library at the end do not count: when
+    CrossHair joins a ``dict`` subclass's constructor signatures, it is ``inspect.Signature``
+    that raises, on CrossHair's behalf."""
     if "crosshair.util.CrossHairInternal" in output:
         return True
-    frames = [m.group(1) for line in output.splitlines() if (m := _FRAME.match(line))]
-    return bool(frames) and "/crosshair/" in frames[-1].replace("\\", "/")
+    frames = [
+        m.group(1).replace("\\", "/") for line in output.splitlines() if (m := _FRAME.match(line))
+    ]
+    while frames and _STDLIB.search(frames[-1]):
+        frames.pop()
+    return bool(frames) and "/crosshair/" in frames[-1]
 
 
 def limit_note(path: str, qualname: str, line: str) -> str:

@@ -350,7 +350,8 @@ def _variants(
         # (not for an entry point's call: the parameters are the target's).
         item = None if seed.via else (typed or {}).get((seed.path, seed.qualname))
         head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
-        calls = [*typed_inputs.variants(seed.call_source, item, head), *calls]
+        base = base_sources.get(seed.path) or ""
+        calls = [*typed_inputs.variants(seed.call_source, item, head, base), *calls]
         queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))

@@ -58,7 +58,8 @@ MAX_RECEIVERS = 2
 # that this side's module builds: diffbehavior then compares base and head as two functions.
 METHOD_WRAPPER = '''"""Tandem: {qualname} of {module} on {receiver}, for crosshair diffbehavior."""
 import inspect, typing
-import {module} as _module
+{load}
+_module = _load({module!r})
 _real = {real}
 _inferred = {{{inferred}}}
 _left_out = {left_out!r}
@@ -87,7 +88,8 @@ def {wrapped}(*args, **kwargs):
 # from arguments CrossHair searches too (keyword-only, named with INIT_PREFIX).
 BUILT_WRAPPER = '''"""Tandem: {qualname} of {module} on a {owner} built from searched arguments."""
 import inspect, typing
-import {module} as _module
+{load}
+_module = _load({module!r})
 _owner = _module.{owner}
 
 
@@ -240,6 +242,7 @@ def built_wrapper_source(target: DiffTarget, module: str, init: ChangedCallable)
     `init` builds, from `module` (the head's module, or the base's sibling)."""
     item = target.callable
     return BUILT_WRAPPER.format(
+        load=crosshair_engine.LOAD_MODULE,
         qualname=item.qualname,
         module=module,
         owner=item.owner,
@@ -263,6 +266,7 @@ def method_wrapper_source(target: DiffTarget, module: str, receiver: str) -> str
     else:  # bound to its class already: no cls among the parameters
         real, bound = f"getattr({owner}, {item.name!r})", 0
     return METHOD_WRAPPER.format(
+        load=crosshair_engine.LOAD_MODULE,
         qualname=item.qualname,
         module=module,
         receiver=receiver,

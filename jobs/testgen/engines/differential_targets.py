@@ -1,10 +1,12 @@
 """What the differential engine compares (pure): the changed callables that exist in both
-commits, a callable the change adds reached through the callables of both that call it, and a
-changed module-level or class-level name through the callables that use it."""
+commits (a method the change adds to override an inherited one counts: its class had it), a
+callable the change adds reached through the callables of both that call it, and a changed
+module-level or class-level name through the callables that use it."""
 
 from __future__ import annotations
 
 import ast
+import builtins
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,7 @@ def plan(
         source = (checkout / path).read_text(encoding="utf-8", errors="replace")
         every = {c.qualname: c for c in describe_callables(source, test_sources=tests)}
         in_base = {c.qualname for c in describe_callables(base_source)}
+        in_base |= _inherited(base_source, [c.qualname for c in every.values()])
         touched = describe_callables(source, test_sources=tests, lines=set(changed[path]))
         chosen: list[ChangedCallable] = []
         uncalled: list[str] = []
@@ -83,6 +86,38 @@ def plan(
                 continue
             targets.setdefault((path, item.qualname), DiffTarget(path, root, module, item))
     return [targets[key] for key in sorted(targets)], notes
+
+
+def _inherited(base_source: str, qualnames: list[str]) -> set[str]:
+    """The methods among `qualnames` (``Class.name``) that the base's class of that name has
+    through inheritance: a base class of the same module defines it, or a builtin base does
+    (``dict.copy``). A method the change adds to override one is called the same way on both
+    commits (``RecursiveMunch(...).copy()``), so the two are compared."""
+    try:
+        tree = ast.parse(base_source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
+
+    def has(name: str, method: str, seen: frozenset[str] = frozenset()) -> bool:
+        if name in seen:
+            return False
+        node = classes.get(name)
+        if node is None:  # not a class of the module: a builtin type's own attribute
+            builtin = getattr(builtins, name, None)
+            return isinstance(builtin, type) and hasattr(builtin, method)
+        own = {f.name for f in node.body if isinstance(f, ast.FunctionDef | ast.AsyncFunctionDef)}
+        if method in own:
+            return True
+        bases = [b.id for b in node.bases if isinstance(b, ast.Name)]
+        return any(has(b, method, seen | {name}) for b in bases)
+
+    found: set[str] = set()
+    for qualname in qualnames:
+        owner, _, method = qualname.rpartition(".")
+        if owner in classes and "." not in owner and has(owner, method):
+            found.add(qualname)
+    return found
 
 
 def _assigned_at(source: str, lines: set[int]) -> list[str]:

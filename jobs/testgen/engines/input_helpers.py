@@ -8,6 +8,10 @@ the engine ran. Pure data: names and their source.
 ``len``) behaves differently on it; a change that starts checking for it (toolz's
 ``partition_all`` now raises ``LookupError``) differs from its base only on such an input,
 which no well-behaved sequence of the project's tests is.
+
+``with_attributes(obj, NAME=VALUE)`` sets an attribute on an object and returns it: a test that
+set a property after building its object (``t.title = 'x'``) is replayed by its construction
+only, and the state a changed method reads is given this way (:mod:`.receiver_settings`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 WRONG_LEN = "WrongLenList"
+WITH_ATTRIBUTES = "with_attributes"
 
 HELPERS: dict[str, str] = {
     WRONG_LEN: '''class WrongLenList(list):
@@ -27,6 +32,12 @@ HELPERS: dict[str, str] = {
 
     def __len__(self):
         return super().__len__() + self.off
+''',
+    WITH_ATTRIBUTES: '''def with_attributes(obj, **values):
+    """`obj` after `obj.NAME = VALUE` for each NAME=VALUE given (through its own setters)."""
+    for name, value in values.items():
+        setattr(obj, name, value)
+    return obj
 ''',
 }
 

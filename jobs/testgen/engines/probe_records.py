@@ -107,8 +107,9 @@ def expected_ok(expected: object, imports: object) -> bool:
 
 
 def _plain(node: ast.expr) -> bool:
-    """Literals, containers, negation, and calls of dotted names with plain arguments: what a
-    repr of data looks like; no lambda, comprehension, operator trick or dunder attribute."""
+    """Literals, containers, negation, calls of dotted names with plain arguments, and a dotted
+    name subscripted by plain ones (a type hint): what a repr of data looks like; no lambda,
+    comprehension, operator trick or dunder attribute."""
     if isinstance(node, ast.Constant):
         return True
     if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
@@ -126,6 +127,11 @@ def _plain(node: ast.expr) -> bool:
         return True
     if isinstance(node, ast.Attribute):
         return not node.attr.startswith("__") and _plain(node.value)
+    if isinstance(node, ast.Subscript):
+        # A type hint's repr: list[int], typing.Optional[int], typing.Callable[[int], str].
+        return isinstance(node.value, ast.Name | ast.Attribute) and all(
+            _plain(n) for n in (node.value, node.slice)
+        )
     if isinstance(node, ast.Call):
         return (
             isinstance(node.func, ast.Name | ast.Attribute)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import ast
 import copy
 import itertools
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 MAX_CONSTANT_CHARS = 400
@@ -73,8 +73,13 @@ def _doctest_statements(docstring: str) -> Iterator[ast.stmt]:
             continue
 
 
-def test_expressions(source: str, module: str) -> Iterator[ast.expr]:
-    """The seedable expressions of a test file's functions, over the module's names."""
+def test_expressions(
+    source: str, module: str, shared: Mapping[str, tuple[str, str]] | None = None
+) -> Iterator[ast.expr]:
+    """The seedable expressions of a test file's functions, over the module's names. `shared`:
+    the names the module itself imports (:func:`imported_names`); a name the test imports from
+    the same place under the same name is the module's too (``from typing import Optional`` in
+    both: the test's ``extract_optional(Optional[int])`` is a seed)."""
     try:
         tree = ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -83,6 +88,11 @@ def test_expressions(source: str, module: str) -> Iterator[ast.expr]:
     for statement in tree.body:
         if isinstance(statement, ast.Import | ast.ImportFrom):
             _import(statement, base, module)
+        if isinstance(statement, ast.ImportFrom) and not statement.level and shared:
+            for alias in statement.names:
+                local = alias.asname or alias.name
+                if shared.get(local) == (statement.module, alias.name):
+                    base.module_names.add(local)
     functions = [n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
     for function in functions:
         once = _assigned_once(function)
@@ -250,6 +260,18 @@ _COMPOUND = (
     ast.Call, ast.List, ast.Tuple, ast.Set, ast.Dict, ast.UnaryOp, ast.BinOp, ast.BoolOp,
     ast.Compare, ast.Subscript, ast.Slice,
 )  # fmt: skip
+
+
+def imported_names(tree: ast.Module) -> dict[str, tuple[str, str]]:
+    """The names a module binds with a top-level absolute ``from M import N [as L]``:
+    L -> (M, N)."""
+    return {
+        alias.asname or alias.name: (node.module, alias.name)
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and not node.level and node.module
+        for alias in node.names
+        if alias.name != "*"
+    }
 
 
 def literal_value(node: ast.expr) -> object:

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Literal
 
 from jobs.languages.python.testfiles import is_test_file
+from jobs.testgen.engines import typing_values
 from jobs.testgen.engines.callables import ChangedCallable, changed_callables
 from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.literal_seeds import (
@@ -45,6 +46,7 @@ from jobs.testgen.engines.seed_sources import (
     definitions,
     doctest_expressions,
     dotted,
+    imported_names,
     test_expressions,
     top_level_names,
 )
@@ -114,13 +116,15 @@ def find_seeds(
         plan.notes.append(f"`{path}`: not parseable; no seeds")
         return plan
     top = top_level_names(tree)
+    shared = imported_names(tree)
+    hinting = typing_values.typing_names(source)
     defs = definitions(tree)
     expressions: list[tuple[Origin, ast.expr]] = [
         ("docstring", e) for e in doctest_expressions(tree, top, module, defs)
     ]
     for test_path in sorted(test_sources or {}):
         expressions += [
-            ("tests", e) for e in test_expressions((test_sources or {})[test_path], module)
+            ("tests", e) for e in test_expressions((test_sources or {})[test_path], module, shared)
         ]
     every = {c.qualname: c for c in changed_callables(source, range(1, source.count("\n") + 2))}
     for item in changed_callables(source, lines):
@@ -135,6 +139,12 @@ def find_seeds(
         span = set(range(target.lineno, target.end_lineno + 1))
         numbers = comment_numbers(source, (lines | (comment_lines or set())) & span)
         found = _seeds_for(path, target, expressions, function, plan.notes, numbers)
+        # A function that takes a type, called with a hint of each shape (:mod:`.typing_values`).
+        found += [
+            Seed(path, target.qualname, call, "literal")
+            for call in typing_values.annotated_calls(target, hinting)
+            if not any(s.call_source == call for s in found)
+        ]
         plan.seeds.extend(found)
     plan.seeds = sorted(set(plan.seeds))
     return plan

@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import ast
 import copy
+import itertools
 from collections.abc import Iterator
 
+from jobs.testgen.engines import receiver_settings, typing_values
 from jobs.testgen.engines.callables import ChangedCallable, Param
 
 # Values tried per call, at most: each becomes a call run on both commits.
@@ -29,13 +31,26 @@ _ENUM_BASES = frozenset({"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag"})
 _CALLABLES = ("str", "len", "bool")  # each takes one argument and is written by its name
 
 
-def variants(call: str, item: ChangedCallable | None, source: str) -> list[str]:
+def variants(call: str, item: ChangedCallable | None, source: str, base: str = "") -> list[str]:
     """Calls like `call` (a call of `item`, as ``f(...)``, ``Obj(...).m(...)`` or
     ``Cls.m(obj, ...)``) where one argument takes a value of its parameter's type, or one
     optional parameter the call left out is given one; `source` is the module's, for its
-    Enum classes. At most MAX_PER_CALL, the parameters taken in turn."""
+    Enum classes. The parameters taken in turn, and taken in turn with them (MAX_PER_CALL in
+    all): the call on a receiver given another value of what the changed lines read
+    (:mod:`.receiver_settings`; `base` is the base's module source, for what changed), and
+    the call with a type hint it passes changed by one step (:mod:`.typing_values`)."""
     if item is None:
         return []
+    typed = _typed(call, item, source)
+    settings = receiver_settings.variants(call, item, source, base)
+    hints = typing_values.variants(call, source)
+    mixed = itertools.zip_longest(settings, hints, typed)
+    # One share for the three together, as many as the typed values alone had: they all come
+    # before the neighbours aimed at the change's tokens, in a queue each callable caps.
+    return list(dict.fromkeys(c for group in mixed for c in group if c is not None))[:MAX_PER_CALL]
+
+
+def _typed(call: str, item: ChangedCallable, source: str) -> list[str]:
     try:
         node = ast.parse(call, mode="eval").body
     except (SyntaxError, ValueError, RecursionError, MemoryError):
