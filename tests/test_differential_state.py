@@ -355,3 +355,32 @@ def test_a_result_that_differs_is_written_before_states_that_differ(tmp_path: Pa
     text = (tmp_path / outcome.written[0]).read_text()
     assert "assert tidy([1, 2, 3, 4]) == 4" in text
     assert text.count("def test_") == MAX_TESTS_PER_CALLABLE
+
+
+def test_a_returned_difference_is_written_before_a_raise_the_change_brings(tmp_path: Path) -> None:
+    """A head that raises where the base returned may be a bug the change brings: a test
+    asserting the raise would pin that bug, so returned differences take the places first,
+    however short the raising call is."""
+    differences = [
+        Difference(
+            Seed("pkg/m.py", "width", f"width('{'x' * (n + 5)}')", "tests"),
+            {"kind": "value", "expected": str(n + 6), "imports": []},
+            {"kind": "value", "expected": str(n + 5), "imports": []},
+        )
+        for n in range(MAX_TESTS_PER_CALLABLE)
+    ]
+    differences.append(
+        Difference(
+            Seed("pkg/m.py", "width", "width('')", "tests"),
+            {"kind": "raises", "exception": "ZeroDivisionError", "message": "", "imports": []},
+            {"kind": "value", "expected": "0", "imports": []},
+        )
+    )
+    target = DiffTarget("pkg/m.py", ".", "pkg.m", ChangedCallable("width", "function", 1, 2))
+    outcome = EngineOutcome()
+    write_tests(tmp_path, [target], differences, "tests", outcome, len(differences))
+    text = (tmp_path / outcome.written[0]).read_text()
+    assert "ZeroDivisionError" not in text, text
+    assert text.count("def test_") == MAX_TESTS_PER_CALLABLE
+    # The note still names the raise among the differences found.
+    assert any("width('')" in note and "ZeroDivisionError" in note for note in outcome.notes)

@@ -170,10 +170,14 @@ def _type_case(difference: Difference, change: TypeChange, prefix: str) -> chara
     return characterize.Case(stem, body, tuple(sorted(needs)), case.defines)
 
 
-def _order(difference: Difference) -> tuple[int, int]:
+def _order(difference: Difference) -> tuple[int, bool, int]:
     head, base = difference.head, difference.base
     rank = 0 if differs_by_result(head, base) else 1 if type_change(head, base) else 2
-    return rank, len(difference.seed.call_source)
+    # A head that raises where the base returned is as likely a bug the change brings as the
+    # behaviour it means: a test asserting that raise would pin the bug, so a returned
+    # difference of the same rank comes first.
+    crash = head.get("kind") == "raises" and base.get("kind") != "raises"
+    return rank, crash, len(difference.seed.call_source)
 
 
 def write_tests(
