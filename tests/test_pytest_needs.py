@@ -298,3 +298,65 @@ async def test_a_project_that_excludes_the_sandboxs_pytest_runs_the_one_it_allow
         assert "tandem-view" not in run.modules["pytest"]
     finally:
         await sandbox.close()
+
+
+async def test_a_project_importing_pkg_resources_gets_a_setuptools_that_has_it(
+    tmp_path: Path,
+) -> None:
+    """munch's shape: its ``__init__`` reads its version with ``pkg_resources``, which
+    setuptools 81 removed, and declares no setuptools. Its tests then cannot even be
+    collected; Tandem installs the last setuptools that has it, and says so. (The wheel folder
+    stands in for the index: its "setuptools" holds only a ``pkg_resources``.)"""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(
+        wheels,
+        "setuptools",
+        "80.0",
+        "pkg_resources",
+        "class _Dist:\n    version = '1.0'\n\n\ndef get_distribution(name):\n    return _Dist()\n",
+    )
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": '[build-system]\nrequires = ["setuptools>=61"]\n'
+            'build-backend = "setuptools.build_meta"\n\n' + PROJECT + "\n[tool.setuptools]\n"
+            'py-modules = ["app"]\n',
+            "app.py": "import pkg_resources\n\n"
+            "VERSION = pkg_resources.get_distribution('app').version\n",
+            "tests/test_app.py": "from app import VERSION\n\n\n"
+            "def test_version():\n    assert VERSION == '1.0'\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_from_wheels(sandbox, repo, wheels)
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert (
+            outcome.note is not None
+            and (
+                "`setuptools<81` was installed too: the project imports `pkg_resources`, which "
+                "setuptools 81 removed"
+            )
+            in outcome.note
+        ), outcome.note
+        run = await pytest_runner.run_pytest(
+            sandbox, repo, ["tests"], tag="baseline", timeout_s=120, measure=True
+        )
+        assert run.ok and run.passed == 1, run.output
+    finally:
+        await sandbox.close()
+
+
+def test_own_code_imports_reads_the_projects_modules_not_its_tests(tmp_path: Path) -> None:
+    from jobs.dependencies.testimports import own_code_imports
+
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_a.py").write_text("import pkg_resources\n")
+    guarded = "try:\n    import pkg_resources\nexcept ImportError:\n    pass\n"
+    (tmp_path / "lib.py").write_text(guarded)
+    assert not own_code_imports(tmp_path, "pkg_resources")  # a test's, or guarded
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("import os\nimport pkg_resources.extern\n")
+    assert own_code_imports(tmp_path, "pkg_resources")
+    assert not own_code_imports(tmp_path, "pkg")

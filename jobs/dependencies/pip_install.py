@@ -1,7 +1,8 @@
 """pip into the project's environment (I/O): :class:`Install` runs pip on a plan and its
 fallbacks (:mod:`jobs.dependencies.fallbacks`) until the environment is ready: the plan, a
 loosened lock, the project alone; then test requirements whose pins do not import on this Python
-unpinned, and the project's other extras for what its tests import. :func:`install_into` is
+unpinned, the project's other extras for what its tests import, and a setuptools with
+``pkg_resources`` for a project that imports it. :func:`install_into` is
 the sequence; :mod:`jobs.dependencies.install` wraps it with the bounds and the note."""
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ from jobs.dependencies.tox import TOOLS_PYTHON
 from jobs.sandbox import CommandResult, Sandbox, last_line, tail, workdir
 
 OUTPUT_TAIL = 4000
+# The last setuptools with ``pkg_resources`` (81 removed it).
+SETUPTOOLS_WITH_PKG_RESOURCES = "setuptools<81"
 
 # Prints "DIST<TAB>MODULE<TAB>ERROR" for each pinned distribution that does not import.
 IMPORT_DISTS = workdir.script_text("import_dists.py")
@@ -253,6 +256,32 @@ class Install:
         return replace(plan, loosened=(*plan.loosened, f"{said} ({why})")), packages
 
 
+async def _setuptools_for_pkg_resources(run: Install, plan: InstallPlan) -> InstallPlan:
+    """setuptools 81 removed ``pkg_resources``, which older projects import at their top level
+    (to read their own version): where one does and the install brought a setuptools without
+    it (a dependency asking for any setuptools gets the newest), the last one that has it is
+    installed, as the project's CI had it then. Kept only when pip installs it."""
+    if not await asyncio.to_thread(testimports.own_code_imports, run.checkout, "pkg_resources"):
+        return plan
+    found = await run.sandbox.run(
+        [run.python, "-c", FIND_MISSING, "pkg_resources"],
+        cwd=run.checkout,
+        timeout_s=min(60.0, run.left()),
+    )
+    if found.returncode != 0 or "pkg_resources" not in found.output.split():
+        return plan
+    again = await run.pip(plan, SETUPTOOLS_WITH_PKG_RESOURCES)
+    if again.returncode == 0 and not again.timed_out:
+        asked = record_project_dists(run.checkout)
+        await make_view(run.sandbox, run.checkout, asked, timeout_s=min(60, run.left()))
+        said = f"`{SETUPTOOLS_WITH_PKG_RESOURCES}` was installed too"
+    else:
+        why = "timed out" if again.timed_out else summary_line(again.output)
+        said = f"`{SETUPTOOLS_WITH_PKG_RESOURCES}` did not install ({why})"
+    said += ": the project imports `pkg_resources`, which setuptools 81 removed"
+    return replace(plan, loosened=(*plan.loosened, said))
+
+
 async def install_into(run: Install, plan: InstallPlan) -> InstallOutcome:
     made = await make_environment(run.sandbox, run.checkout, timeout_s=min(120.0, run.left()))
     if made.returncode != 0:
@@ -290,6 +319,7 @@ async def install_into(run: Install, plan: InstallPlan) -> InstallOutcome:
         failed.output = output
         return failed
     plan, packages = await run.more_extras(plan, packages)
+    plan = await _setuptools_for_pkg_resources(run, plan)
     outcome = run.installed(plan, packages)
     outcome.output = output
     left_out = await left_out_plugins(

@@ -69,6 +69,29 @@ def candidates(checkout: Path) -> list[str]:
     return sorted(imported - local - set(sys.stdlib_module_names))
 
 
+def own_code_imports(checkout: Path, module: str) -> bool:
+    """Whether a Python file of the checkout's own (not a test file; vendored and built trees
+    left out) imports ``module`` unguarded at its top level: what the project cannot run
+    without."""
+    seen = 0
+    for root, dirs, files in os.walk(checkout):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
+        for name in files:
+            if not name.endswith(".py") or is_test_file(name) or seen >= MAX_TEST_FILES:
+                continue
+            seen += 1
+            path = Path(root) / name
+            try:
+                if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
+                    continue
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if module in text and module in top_level_imports(text):
+                return True
+    return False
+
+
 def _names(place: Path) -> set[str]:
     """The top-level module and package names a directory on the path gives."""
     try:
