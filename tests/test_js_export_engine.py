@@ -16,6 +16,7 @@ from jobs.languages.javascript.export_calls import (
     ExportedFunction,
     Param,
     Scan,
+    array_edits,
     calls_for,
     object_edits,
     parse_scan,
@@ -129,6 +130,26 @@ def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -
         '{ ...{ a: 1 }, ["__proto__"]: { a: 1 } }',
     ]
     assert object_edits('"s"', literals) == []
+
+
+def test_an_array_argument_gets_an_element_at_a_time_left_out() -> None:
+    # citty's parseRawArgs(["--name", "John"], { string: ["name"] }): an option given no value
+    assert array_edits('["--name", "John", [1, "a,b"]]') == [
+        '["--name", "John"]',
+        '["--name", [1, "a,b"]]',
+        '["John", [1, "a,b"]]',
+    ]
+    assert array_edits('["x"]') == [] and array_edits("[a, ") == [] and array_edits('"[]"') == []
+    argv = classify(calls=(('["--name", "John"]', '{ string: ["name"] }'),), params=())
+    assert ('["--name"]', '{ string: ["name"] }') in calls_for(argv)
+
+
+def test_an_object_the_call_gives_keeps_its_properties_and_gets_the_one_it_lacks() -> None:
+    options = Param("opts", optional=True, props=(("string", "true"), ("boolean", "true")))
+    function = classify(calls=(('["-a"]', "{ boolean: [] }"),), params=(Param("argv"), options))
+    calls = calls_for(function)
+    assert ('["-a"]', "{ ...{ boolean: [] }, string: true }") in calls
+    assert not any("boolean: true" in c[1] for c in calls)  # the call gives that one itself
 
 
 def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:
@@ -252,6 +273,33 @@ def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> 
         Import("DateTime", "src/other", "named", "DateTime"),
     ]
     assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
+
+
+def test_each_literal_of_an_expression_is_left_out_before_any_gets_another_kind() -> None:
+    # commander: `new Option("-a", "description").default(true)`; the flags took every slot,
+    # and the description left out (where the change is) was never tried
+    setup = 'const option = new Option("-a", "description").default(true);'
+    spans = [
+        {"part": "setup", "start": m.start(), "end": m.end(), "text": m.group()}
+        for m in re.finditer(r'"-a"|"description"|true', setup)
+    ]
+    scan = [
+        {
+            "group": "optionDescription",
+            "test": "/p/tests/help.test.js",
+            "text": "new Help().optionDescription(option)",
+            "setup": setup,
+            "imports": [],
+            "literals": spans,
+        }
+    ]
+    found = expression_candidates(parse_expressions(scan, "/p"), {})
+    setups = [c.setup for c in found if "undefined" in c.setup]
+    assert setups[:3] == [
+        'const option = new Option(undefined, "description").default(true);',
+        'const option = new Option("-a", undefined).default(true);',
+        'const option = new Option("-a", "description").default(undefined);',
+    ]
 
 
 def test_the_projects_calls_are_recombined_an_argument_at_a_time() -> None:
@@ -717,7 +765,8 @@ export function unquote(value: string, options: { mode?: string; trim?: boolean 
   if (value[0] === '"' && value.at(-1) === '"' && !value.includes("\\\\")) {
     return options.trim ? value.slice(1, -1).trim() : value.slice(1, -1);
   }
-  return options.mode === "strict" ? null : value;
+  const tags = options.tags || value.length ? [] : null;
+  return options.mode === "strict" ? null : tags && value;
 }
 """
 
@@ -730,5 +779,6 @@ async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path:
     # the new backslash before the number and the quote both versions check
     assert function.literals[:3] == ('"\\\\"', "0", "'\"'"), function.literals
     # the options it reads, the one on a changed line first; a method (`value.at`) is none
-    assert function.params[1].props == (("trim", "true"), ("mode", '"strict"'))
+    # a fallback (`options.tags || …`) gives no value, an array's or a string's length is none
+    assert function.params[1].props == (("trim", "true"), ("tags", "true"), ("mode", '"strict"'))
     assert function.params[0].props == ()

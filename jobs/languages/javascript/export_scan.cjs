@@ -132,13 +132,23 @@ function paramProps(fn, changed) {
     if (
       ts.isPropertyAccessExpression(node) &&
       !called && // a method of the value (`value.at(-1)`), not an option
+      node.name.text !== "length" && // an array's or a string's length, not an option
       ts.isIdentifier(node.expression) &&
       index.has(node.expression.text)
     ) {
       const i = index.get(node.expression.text);
       const parent = node.parent;
       let value = "true";
-      if (ts.isBinaryExpression(parent) && [parent.left, parent.right].includes(node)) {
+      const compared = [
+        ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken,
+        ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken,
+      ]; // prettier-ignore
+      // a comparison's other side (`opts.mode === "x"`), not a fallback (`opts.list || []`)
+      if (
+        ts.isBinaryExpression(parent) &&
+        compared.includes(parent.operatorToken.kind) &&
+        [parent.left, parent.right].includes(node)
+      ) {
         const other = parent.left === node ? parent.right : parent.left;
         // `options.x === undefined` says nothing of a value that sets it
         if (isLiteral(other) && !["undefined", "null"].includes(other.getText())) {
