@@ -713,6 +713,72 @@ async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expressi
     assert any("filled.add({}, 2);" in c.setup for c in variants)  # a value of another kind
 
 
+CLI_JS = """export class Command {
+  strict() { this.isStrict = true; return this; }
+  name(n) { this.n = n; return this; }
+  action(f) { this.f = f; return this; }
+  parse(argv) { this._run(argv); return this; }
+  _run(argv) { if (this.isStrict) this._excess(argv); if (this.f) this.f(argv[0]); }
+  _excess(argv) {
+    throw new Error(`too many: ${argv.join(", ")}`);
+  }
+}
+"""
+
+CLI_TEST = """import { Command } from "../src/cmd";
+let seen;
+it("excess", () => {
+  const program = new Command();
+  program.strict().name("x");
+  try {
+    program.parse(["a", "b"]);
+  } catch (err) { seen = err; }
+  expect(seen.message).toBe("too many: a, b");
+});
+it("keeps what the action saw", () => {
+  let got = "none";
+  const program = new Command();
+  program.action((a) => { got = a; });
+  expect(program.parse(["a"])).toBe(program);
+});
+"""
+
+
+async def test_a_changed_inner_member_is_reached_through_the_calls_its_tests_make(
+    node: Node, tmp_path: Path
+) -> None:
+    """commander's `_excessArguments` is reached through `parse`, in a `try` whose error the test
+    then checks, on a program built by a chain of calls (`program.exitOverride().…`)."""
+    scan = await scan_of(
+        node, tmp_path, ("src/cmd.js", CLI_JS), [8], ("test/cmd.test.js", CLI_TEST)
+    )
+    assert {"_excess", "_run", "parse"} <= set(scan.members)
+    texts = {(e["text"], e["setup"]) for e in scan.expressions}
+    built = 'const program = new Command();\nprogram.strict().name("x");'
+    assert ('program.parse(["a", "b"])', built) in texts
+    # a step that writes a local of the test (`got = a`) is left out, never written as
+    # `"none" = a`, which would not parse
+    assert ('program.parse(["a"])', "const program = new Command();") in texts
+
+
+async def test_a_call_that_would_end_the_process_is_an_outcome_of_its_own(
+    node: Node, tmp_path: Path
+) -> None:
+    """A CLI's `process.exit` on an error would end the probe and every call after it."""
+    script = tmp_path / "exits.cjs"
+    script.write_text(
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+        + """
+const before = process.exit;
+__tandemOutcome(() => { process.exit(3); }).then((found) =>
+  console.log(JSON.stringify([found, process.exit === before])));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    assert json.loads(output) == [{"kind": "exits"}, True]
+
+
 async def test_a_value_with_no_source_form_is_compared_as_its_json(
     node: Node, tmp_path: Path
 ) -> None:
