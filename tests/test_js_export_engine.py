@@ -25,6 +25,7 @@ from jobs.languages.javascript.export_calls import (
 )
 from jobs.languages.javascript.export_candidates import (
     MODULE,
+    Candidate,
     Import,
     expression_candidates,
     function_candidates,
@@ -36,6 +37,7 @@ from jobs.languages.javascript.export_engine import (
     SCANNER_PARTS,
     CharacterizeJs,
     differing,
+    local_to_the_run,
     tandem_path,
 )
 from jobs.languages.javascript.export_probe import (
@@ -221,6 +223,22 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
     outcome = [ProbeOutcome("size", 0, "value", source="1")]
     cjs = write_tests(JEST_CJS, ("src/size.tandem.test.js", "src/size.js"), default, outcome)
     assert cjs.text is None and cjs.skipped == {"imports CommonJS cannot say": 1}
+
+
+def test_a_throw_keeps_its_setup_inside_and_a_path_of_the_run_is_not_asserted() -> None:
+    # the probe ran the setup inside the call: `program.hook(", ", …)` throws before parse
+    hooked = Candidate("parse", "p.parse()", "p.parse()", 'const p = new C();\np.hook(", ");')
+    argv = Candidate("parse", "q.parse()", "q.parse()", "const q = new C();")
+    outcomes = [
+        ProbeOutcome("parse", 0, "throws", error="Error", message="bad event"),
+        ProbeOutcome("parse", 1, "json", source='"{\\"argv\\":[\\"/w/run/jest.js\\"]}"'),
+    ]
+    outcomes = local_to_the_run(outcomes, ["/w/run"])
+    assert [o.kind for o in outcomes] == ["throws", "local"]
+    written = write_tests(JEST_CJS, ("lib/c.tandem.test.js", "lib/c.js"), [hooked, argv], outcomes)
+    assert written.text is not None and written.skipped == {"local": 1}
+    inside = 'expect(() => {\n      const p = new C();\n      p.hook(", ");\n      return p.parse'
+    assert inside in written.text and '}).toThrow("bad event");' in written.text
 
 
 SETUP = 'const i = DateTime.fromISO("2016-05-25").until(DateTime.fromISO("2016-05-26"));'

@@ -83,10 +83,20 @@ def chosen(
 
 
 def _case(candidate: Candidate, outcome: ProbeOutcome, title: str) -> str:
+    lines = [line for line in candidate.setup.splitlines() if line.strip()]
+    if outcome.kind == "throws" and lines:
+        # the probe ran the setup inside the call, and a throw may be the setup's own
+        # (`program.hook(", ", …)` refuses the event before `parseAsync` runs)
+        inner = "".join(f"      {line}\n" for line in lines)
+        block = f"{{\n{inner}      return {candidate.expression};\n    }}"
+        assertion = _assertion(outcome, "__TANDEM_CALL__")
+        assert assertion is not None
+        assertion = assertion.replace("() => __TANDEM_CALL__", f"() => {block}", 1)
+        return f"  it({json.dumps(title)}, () => {{\n    {assertion}\n  }});\n"
     assertion = _assertion(outcome, candidate.expression)
     assert assertion is not None
     asynchronous = "async " if assertion.startswith("await") else ""
-    setup = "".join(f"    {line}\n" for line in candidate.setup.splitlines() if line.strip())
+    setup = "".join(f"    {line}\n" for line in lines)
     return f"  it({json.dumps(title)}, {asynchronous}() => {{\n{setup}    {assertion}\n  }});\n"
 
 
