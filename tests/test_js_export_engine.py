@@ -46,10 +46,11 @@ from jobs.languages.javascript.export_probe import (
     probe_source,
     read_outcomes,
 )
-from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
+from jobs.languages.javascript.export_tests import case_name, chosen, pruned, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
 from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.languages.suite_run import TestFailure
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.engines.seeds import SeedPlan
@@ -239,6 +240,23 @@ def test_a_throw_keeps_its_setup_inside_and_a_path_of_the_run_is_not_asserted() 
     assert written.text is not None and written.skipped == {"local": 1}
     inside = 'expect(() => {\n      const p = new C();\n      p.hook(", ");\n      return p.parse'
     assert inside in written.text and '}).toThrow("bad event");' in written.text
+
+
+def test_a_failing_test_is_pruned_from_the_file_and_the_others_stay() -> None:
+    tried = function_candidates(classify(calls=(("1",), ("2",)), name="size"), "lib/size.js")
+    outcomes = [ProbeOutcome("size", i, "value", source=str(i)) for i in range(2)]
+    text = write_tests(JEST_CJS, ("lib/size.tandem.test.js", "lib/size.js"), tried, outcomes).text
+    assert text is not None
+    left = pruned(text, {"size > size with 1"})
+    assert left is not None and "size(2)" in left and "size(1)" not in left
+    assert left.count("describe(") == 1 and left.endswith("});\n")
+    # every test failing leaves nothing; a name the file has no such test of is another's file
+    assert pruned(text, {"size > size with 1", "size > size with 2"}) is None
+    assert pruned(text, {"other > x"}) is None
+    # how validation names a JS failure it may prune: the test file, then "describe > title"
+    failure = TestFailure("lib/size.tandem.test.js", "size > size with 1", "")
+    assert failure.function_in("lib/size.tandem.test.js") == "size > size with 1"
+    assert TestFailure("tests.test_x", "test_a", "").function_in("tests/test_x.py") == "test_a"
 
 
 SETUP = 'const i = DateTime.fromISO("2016-05-25").until(DateTime.fromISO("2016-05-26"));'

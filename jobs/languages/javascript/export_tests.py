@@ -141,3 +141,45 @@ def write_tests(
         return written
     written.text = runner_import(layout) + lines + "\n" + "\n".join(blocks)
     return written
+
+
+_DESCRIBE = re.compile(r'describe\(("[^"\\]*"), \(\) => \{$')
+_IT = re.compile(r'  it\(("[^"\\]*"), (?:async )?\(\) => \{$')
+
+
+def pruned(text: str, names: set[str]) -> str | None:
+    """The test file ``text``, as :func:`write_tests` writes it, without the tests ``names``
+    ("describe > title", as the runners name a failure) and the describe blocks left empty; None
+    where a name is no such test (a file of another's making) or where no test would be left."""
+    lines = text.splitlines(keepends=True)
+    out: list[str] = []
+    group: str | None = None
+    start = kept_here = kept = 0
+    found: set[str] = set()
+    index = 0
+    while index < len(lines):
+        line = lines[index].rstrip("\n")
+        if (opening := _DESCRIBE.match(line)) is not None:
+            group, start, kept_here = json.loads(opening[1]), len(out), 0
+        elif group is not None and (test := _IT.match(line)) is not None:
+            end = index
+            while end < len(lines) and lines[end].rstrip("\n") != "  });":
+                end += 1
+            name = f"{group} > {json.loads(test[1])}"
+            if name in names:
+                found.add(name)
+            else:
+                out += lines[index : end + 1]
+                kept_here += 1
+                kept += 1
+            index = end + 1
+            continue
+        elif group is not None and line == "});":
+            group = None
+            if not kept_here:
+                del out[start:]
+                index += 1
+                continue
+        out.append(lines[index])
+        index += 1
+    return "".join(out) if found == names and kept else None
