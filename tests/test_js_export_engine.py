@@ -797,6 +797,28 @@ async def test_a_changed_inner_member_is_reached_through_the_calls_its_tests_mak
     assert ('program.parse(["a"])', "const program = new Command();") in texts
 
 
+async def test_the_test_files_that_name_the_change_are_read_first(
+    node: Node, tmp_path: Path
+) -> None:
+    """At most 40 expressions a member: commander's exit tests, which check the changed
+    message's code, came after many files that only pass by `parse`."""
+    plain = 'import { Command } from "../src/cmd";\nit("a", () => {\n'
+    plain += "  const program = new Command();\n  program.parse([]);\n});\n"
+    coded = CLI_JS.replace("throw new Error(", 'throw Object.assign({ code: "cmd.excess" }, ')
+    await scan_of(node, tmp_path, ("src/cmd.js", coded), [8], ("test/a.test.js", plain))
+    checks_code = CLI_TEST.replace("seen.message", "seen.code").replace(
+        '"too many: a, b"', '"cmd.excess"'
+    )
+    (tmp_path / "test/b.test.js").write_text(checks_code)
+    request = json.loads((tmp_path / "request.json").read_text())
+    request["tests"] = [str(tmp_path / "test/a.test.js"), str(tmp_path / "test/b.test.js")]
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+    assert code == 0, output
+    found = json.loads((tmp_path / "scan-out.json").read_text())["expressions"]
+    assert found[0]["test"].endswith("b.test.js") and found[-1]["test"].endswith("a.test.js")
+
+
 async def test_a_call_that_would_end_the_process_is_an_outcome_of_its_own(
     node: Node, tmp_path: Path
 ) -> None:
