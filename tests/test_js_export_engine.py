@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -30,6 +31,7 @@ from jobs.languages.javascript.export_candidates import (
     expression_candidates,
     function_candidates,
     import_lines,
+    other_kinds,
     parse_expressions,
 )
 from jobs.languages.javascript.export_engine import (
@@ -311,7 +313,7 @@ def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> 
     assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
 
 
-def test_each_literal_of_an_expression_is_left_out_before_any_gets_another_kind() -> None:
+def test_each_literal_of_an_expression_gets_a_different_kind_first() -> None:
     # commander: `new Option("-a", "description").default(true)`; the flags took every slot,
     # and the description left out (where the change is) was never tried
     setup = 'const option = new Option("-a", "description").default(true);'
@@ -329,13 +331,15 @@ def test_each_literal_of_an_expression_is_left_out_before_any_gets_another_kind(
             "literals": spans,
         }
     ]
-    found = expression_candidates(parse_expressions(scan, "/p"), {})
-    setups = [c.setup for c in found if "undefined" in c.setup]
-    assert setups[:3] == [
-        'const option = new Option(undefined, "description").default(true);',
+    expression = parse_expressions(scan, "/p")[0]
+    setups = [e.setup for e in islice(other_kinds(expression), 4)]
+    assert setups == [
+        'const option = new Option({}, "description").default(true);',
         'const option = new Option("-a", undefined).default(true);',
-        'const option = new Option("-a", "description").default(undefined);',
+        'const option = new Option("-a", "description").default(null);',
+        'const option = new Option(undefined, "description").default(true);',
     ]
+    assert len(list(other_kinds(expression))) == 12  # every literal, every kind
 
 
 def test_the_projects_calls_are_recombined_an_argument_at_a_time() -> None:
@@ -745,8 +749,12 @@ async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expressi
         ("at(8).splitAt(at(11), at(9))", helper),
         ("filled.splitAt(at(3))", f"{helper}\n{filled}"),
     }
-    variants = expression_candidates(parse_expressions(scan.expressions, str(tmp_path)), {})
-    assert any("filled.add({}, 2);" in c.setup for c in variants)  # a value of another kind
+    parsed = parse_expressions(scan.expressions, str(tmp_path))
+    variants = expression_candidates(parsed, {})
+    assert any("filled.add(undefined, 2);" in c.setup for c in variants)  # another kind
+    filled_expression = next(e for e in parsed if e.text.startswith("filled"))
+    # and, among its other kinds, an object key for the Map the test fills with string keys
+    assert any("filled.add({}, 2);" in e.setup for e in other_kinds(filled_expression))
 
 
 CLI_JS = """export class Command {

@@ -184,18 +184,22 @@ def variants(expression: Expression, pool: dict[str | None, list[str]]) -> Itera
 
 
 # What a literal's place gets besides values of its own kind: the other kinds of value a change
-# often tells apart (`typeof key === "object"`, `value === null`), which tests rarely pass;
-# a value left out first (an optional argument not given: an option with no description)
-OTHER_KINDS = ("undefined", "null", "{}", "[]")
+# often tells apart (`typeof key === "object"`, `value === null`, an argument left out), which
+# tests rarely pass
+OTHER_KINDS = ("{}", "undefined", "null", "[]")
 
 
 def other_kinds(expression: Expression) -> Iterator[Expression]:
-    """The expression with one literal at a time replaced by a value of another kind:
-    undefined, null, an object, an array (a Map the test fills with string keys, given an
-    object key); each literal's first before any literal's second."""
-    return _span_at_a_time(
-        [[_replaced(expression, span, v) for v in OTHER_KINDS] for span in expression.literals]
-    )
+    """The expression with one literal at a time replaced by a value of another kind: an
+    object, undefined, null, an array. Each literal gets a different kind first (the k-th
+    literal the k-th kind, then the next): the first few variants of a test then reach both
+    its literals and the kinds, where ohash's Map needs its first key an object (`{}`) and
+    commander's `new Option("-a", "description")` its second argument left out."""
+    spans = expression.literals
+    kinds = len(OTHER_KINDS)
+    for round_ in range(kinds):
+        for index, span in enumerate(spans):
+            yield _replaced(expression, span, OTHER_KINDS[(round_ + index) % kinds])
 
 
 def _declared(helper: str) -> str:
