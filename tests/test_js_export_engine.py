@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from itertools import islice
 from pathlib import Path
 
 import pytest
@@ -16,6 +17,7 @@ from jobs.languages.javascript.export_calls import (
     ExportedFunction,
     Param,
     Scan,
+    array_edits,
     calls_for,
     object_edits,
     parse_scan,
@@ -24,10 +26,12 @@ from jobs.languages.javascript.export_calls import (
 )
 from jobs.languages.javascript.export_candidates import (
     MODULE,
+    Candidate,
     Import,
     expression_candidates,
     function_candidates,
     import_lines,
+    other_kinds,
     parse_expressions,
 )
 from jobs.languages.javascript.export_engine import (
@@ -35,6 +39,7 @@ from jobs.languages.javascript.export_engine import (
     SCANNER_PARTS,
     CharacterizeJs,
     differing,
+    local_to_the_run,
     tandem_path,
 )
 from jobs.languages.javascript.export_probe import (
@@ -43,10 +48,11 @@ from jobs.languages.javascript.export_probe import (
     probe_source,
     read_outcomes,
 )
-from jobs.languages.javascript.export_tests import case_name, chosen, write_tests
+from jobs.languages.javascript.export_tests import case_name, chosen, pruned, write_tests
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
 from jobs.languages.javascript.toolchain import Node, env_prefix
+from jobs.languages.suite_run import TestFailure
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen.engines.engine_protocol import Workspace
 from jobs.testgen.engines.seeds import SeedPlan
@@ -131,6 +137,26 @@ def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -
     assert object_edits('"s"', literals) == []
 
 
+def test_an_array_argument_gets_an_element_at_a_time_left_out() -> None:
+    # citty's parseRawArgs(["--name", "John"], { string: ["name"] }): an option given no value
+    assert array_edits('["--name", "John", [1, "a,b"]]') == [
+        '["--name", "John"]',
+        '["--name", [1, "a,b"]]',
+        '["John", [1, "a,b"]]',
+    ]
+    assert array_edits('["x"]') == [] and array_edits("[a, ") == [] and array_edits('"[]"') == []
+    argv = classify(calls=(('["--name", "John"]', '{ string: ["name"] }'),), params=())
+    assert ('["--name"]', '{ string: ["name"] }') in calls_for(argv)
+
+
+def test_an_object_the_call_gives_keeps_its_properties_and_gets_the_one_it_lacks() -> None:
+    options = Param("opts", optional=True, props=(("string", "true"), ("boolean", "true")))
+    function = classify(calls=(('["-a"]', "{ boolean: [] }"),), params=(Param("argv"), options))
+    calls = calls_for(function)
+    assert ('["-a"]', "{ ...{ boolean: [] }, string: true }") in calls
+    assert not any("boolean: true" in c[1] for c in calls)  # the call gives that one itself
+
+
 def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> None:
     head = [
         ProbeOutcome("f", 0, "value", source="1"),
@@ -202,6 +228,39 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
     assert cjs.text is None and cjs.skipped == {"imports CommonJS cannot say": 1}
 
 
+def test_a_throw_keeps_its_setup_inside_and_a_path_of_the_run_is_not_asserted() -> None:
+    # the probe ran the setup inside the call: `program.hook(", ", …)` throws before parse
+    hooked = Candidate("parse", "p.parse()", "p.parse()", 'const p = new C();\np.hook(", ");')
+    argv = Candidate("parse", "q.parse()", "q.parse()", "const q = new C();")
+    outcomes = [
+        ProbeOutcome("parse", 0, "throws", error="Error", message="bad event"),
+        ProbeOutcome("parse", 1, "json", source='"{\\"argv\\":[\\"/w/run/jest.js\\"]}"'),
+    ]
+    outcomes = local_to_the_run(outcomes, ["/w/run"])
+    assert [o.kind for o in outcomes] == ["throws", "local"]
+    written = write_tests(JEST_CJS, ("lib/c.tandem.test.js", "lib/c.js"), [hooked, argv], outcomes)
+    assert written.text is not None and written.skipped == {"local": 1}
+    inside = 'expect(() => {\n      const p = new C();\n      p.hook(", ");\n      return p.parse'
+    assert inside in written.text and '}).toThrow("bad event");' in written.text
+
+
+def test_a_failing_test_is_pruned_from_the_file_and_the_others_stay() -> None:
+    tried = function_candidates(classify(calls=(("1",), ("2",)), name="size"), "lib/size.js")
+    outcomes = [ProbeOutcome("size", i, "value", source=str(i)) for i in range(2)]
+    text = write_tests(JEST_CJS, ("lib/size.tandem.test.js", "lib/size.js"), tried, outcomes).text
+    assert text is not None
+    left = pruned(text, {"size > size with 1"})
+    assert left is not None and "size(2)" in left and "size(1)" not in left
+    assert left.count("describe(") == 1 and left.endswith("});\n")
+    # every test failing leaves nothing; a name the file has no such test of is another's file
+    assert pruned(text, {"size > size with 1", "size > size with 2"}) is None
+    assert pruned(text, {"other > x"}) is None
+    # how validation names a JS failure it may prune: the test file, then "describe > title"
+    failure = TestFailure("lib/size.tandem.test.js", "size > size with 1", "")
+    assert failure.function_in("lib/size.tandem.test.js") == "size > size with 1"
+    assert TestFailure("tests.test_x", "test_a", "").function_in("tests/test_x.py") == "test_a"
+
+
 SETUP = 'const i = DateTime.fromISO("2016-05-25").until(DateTime.fromISO("2016-05-26"));'
 
 
@@ -252,6 +311,35 @@ def test_an_expression_of_the_tests_is_varied_with_the_groups_own_literals() -> 
         Import("DateTime", "src/other", "named", "DateTime"),
     ]
     assert import_lines(VITEST, "test/x.test.js", "src/a.js", clash) is None
+
+
+def test_each_literal_of_an_expression_gets_a_different_kind_first() -> None:
+    # commander: `new Option("-a", "description").default(true)`; the flags took every slot,
+    # and the description left out (where the change is) was never tried
+    setup = 'const option = new Option("-a", "description").default(true);'
+    spans = [
+        {"part": "setup", "start": m.start(), "end": m.end(), "text": m.group()}
+        for m in re.finditer(r'"-a"|"description"|true', setup)
+    ]
+    scan = [
+        {
+            "group": "optionDescription",
+            "test": "/p/tests/help.test.js",
+            "text": "new Help().optionDescription(option)",
+            "setup": setup,
+            "imports": [],
+            "literals": spans,
+        }
+    ]
+    expression = parse_expressions(scan, "/p")[0]
+    setups = [e.setup for e in islice(other_kinds(expression), 4)]
+    assert setups == [
+        'const option = new Option({}, "description").default(true);',
+        'const option = new Option("-a", undefined).default(true);',
+        'const option = new Option("-a", "description").default(null);',
+        'const option = new Option(undefined, "description").default(true);',
+    ]
+    assert len(list(other_kinds(expression))) == 12  # every literal, every kind
 
 
 def test_the_projects_calls_are_recombined_an_argument_at_a_time() -> None:
@@ -661,8 +749,100 @@ async def test_a_value_a_test_binds_to_a_call_of_a_changed_member_is_an_expressi
         ("at(8).splitAt(at(11), at(9))", helper),
         ("filled.splitAt(at(3))", f"{helper}\n{filled}"),
     }
-    variants = expression_candidates(parse_expressions(scan.expressions, str(tmp_path)), {})
-    assert any("filled.add({}, 2);" in c.setup for c in variants)  # a value of another kind
+    parsed = parse_expressions(scan.expressions, str(tmp_path))
+    variants = expression_candidates(parsed, {})
+    assert any("filled.add(undefined, 2);" in c.setup for c in variants)  # another kind
+    filled_expression = next(e for e in parsed if e.text.startswith("filled"))
+    # and, among its other kinds, an object key for the Map the test fills with string keys
+    assert any("filled.add({}, 2);" in e.setup for e in other_kinds(filled_expression))
+
+
+CLI_JS = """export class Command {
+  strict() { this.isStrict = true; return this; }
+  name(n) { this.n = n; return this; }
+  action(f) { this.f = f; return this; }
+  parse(argv) { this._run(argv); return this; }
+  _run(argv) { if (this.isStrict) this._excess(argv); if (this.f) this.f(argv[0]); }
+  _excess(argv) {
+    throw new Error(`too many: ${argv.join(", ")}`);
+  }
+}
+"""
+
+CLI_TEST = """import { Command } from "../src/cmd";
+let seen;
+it("excess", () => {
+  const program = new Command();
+  program.strict().name("x");
+  try {
+    program.parse(["a", "b"]);
+  } catch (err) { seen = err; }
+  expect(seen.message).toBe("too many: a, b");
+});
+it("keeps what the action saw", () => {
+  let got = "none";
+  const program = new Command();
+  program.action((a) => { got = a; });
+  expect(program.parse(["a"])).toBe(program);
+});
+"""
+
+
+async def test_a_changed_inner_member_is_reached_through_the_calls_its_tests_make(
+    node: Node, tmp_path: Path
+) -> None:
+    """commander's `_excessArguments` is reached through `parse`, in a `try` whose error the test
+    then checks, on a program built by a chain of calls (`program.exitOverride().…`)."""
+    scan = await scan_of(
+        node, tmp_path, ("src/cmd.js", CLI_JS), [8], ("test/cmd.test.js", CLI_TEST)
+    )
+    assert {"_excess", "_run", "parse"} <= set(scan.members)
+    texts = {(e["text"], e["setup"]) for e in scan.expressions}
+    built = 'const program = new Command();\nprogram.strict().name("x");'
+    assert ('program.parse(["a", "b"])', built) in texts
+    # a step that writes a local of the test (`got = a`) is left out, never written as
+    # `"none" = a`, which would not parse
+    assert ('program.parse(["a"])', "const program = new Command();") in texts
+
+
+async def test_the_test_files_that_name_the_change_are_read_first(
+    node: Node, tmp_path: Path
+) -> None:
+    """At most 40 expressions a member: commander's exit tests, which check the changed
+    message's code, came after many files that only pass by `parse`."""
+    plain = 'import { Command } from "../src/cmd";\nit("a", () => {\n'
+    plain += "  const program = new Command();\n  program.parse([]);\n});\n"
+    coded = CLI_JS.replace("throw new Error(", 'throw Object.assign({ code: "cmd.excess" }, ')
+    await scan_of(node, tmp_path, ("src/cmd.js", coded), [8], ("test/a.test.js", plain))
+    checks_code = CLI_TEST.replace("seen.message", "seen.code").replace(
+        '"too many: a, b"', '"cmd.excess"'
+    )
+    (tmp_path / "test/b.test.js").write_text(checks_code)
+    request = json.loads((tmp_path / "request.json").read_text())
+    request["tests"] = [str(tmp_path / "test/a.test.js"), str(tmp_path / "test/b.test.js")]
+    (tmp_path / "request.json").write_text(json.dumps(request))
+    code, output = await run_runner(node, tmp_path, str(tmp_path / SCANNER.name), "request.json")
+    assert code == 0, output
+    found = json.loads((tmp_path / "scan-out.json").read_text())["expressions"]
+    assert found[0]["test"].endswith("b.test.js") and found[-1]["test"].endswith("a.test.js")
+
+
+async def test_a_call_that_would_end_the_process_is_an_outcome_of_its_own(
+    node: Node, tmp_path: Path
+) -> None:
+    """A CLI's `process.exit` on an error would end the probe and every call after it."""
+    script = tmp_path / "exits.cjs"
+    script.write_text(
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+        + """
+const before = process.exit;
+__tandemOutcome(() => { process.exit(3); }).then((found) =>
+  console.log(JSON.stringify([found, process.exit === before])));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    assert json.loads(output) == [{"kind": "exits"}, True]
 
 
 async def test_a_value_with_no_source_form_is_compared_as_its_json(
@@ -717,7 +897,8 @@ export function unquote(value: string, options: { mode?: string; trim?: boolean 
   if (value[0] === '"' && value.at(-1) === '"' && !value.includes("\\\\")) {
     return options.trim ? value.slice(1, -1).trim() : value.slice(1, -1);
   }
-  return options.mode === "strict" ? null : value;
+  const tags = options.tags || value.length ? [] : null;
+  return options.mode === "strict" ? null : tags && value;
 }
 """
 
@@ -730,5 +911,6 @@ async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path:
     # the new backslash before the number and the quote both versions check
     assert function.literals[:3] == ('"\\\\"', "0", "'\"'"), function.literals
     # the options it reads, the one on a changed line first; a method (`value.at`) is none
-    assert function.params[1].props == (("trim", "true"), ("mode", '"strict"'))
+    # a fallback (`options.tags || …`) gives no value, an array's or a string's length is none
+    assert function.params[1].props == (("trim", "true"), ("tags", "true"), ("mode", '"strict"'))
     assert function.params[0].props == ()

@@ -73,6 +73,22 @@ def test_a_config_value_that_is_not_a_literal_is_said_and_the_defaults_stand_in(
     assert "projects" in (vitest_globs("vitest.config.ts", projects).unread or "")
 
 
+def test_an_include_inside_a_nested_block_of_the_test_block_is_not_the_runners() -> None:
+    # citty's config: `coverage.include` names the sources coverage reports on; the runner
+    # collects its defaults, and reading the sources as its tests found no call of theirs
+    config = """export default defineConfig({
+  test: {
+    typecheck: { enabled: true },
+    coverage: { reporter: ["text", "json"], include: ["src/**/*.ts"] },
+  },
+});"""
+    globs = vitest_globs("vitest.config.ts", config)
+    assert globs.include == VITEST_INCLUDE and globs.unread is None
+    assert globs.admits("test/parser.test.ts") and not globs.admits("src/_parser.ts")
+    nested_and_own = "defineConfig({ test: { coverage: { include: ['s'] }, include: ['t/*.ts'] } })"
+    assert vitest_globs("vitest.config.ts", nested_and_own).include == ("t/*.ts",)
+
+
 def test_vitest_never_collects_from_node_modules() -> None:
     globs = vitest_globs(None, None)
     assert globs.admits("src/x.test.tsx")

@@ -36,6 +36,8 @@ class TestFailure:
 
     def function_in(self, path: str) -> str | None:
         """The top-level function this failure is, when it is one, in test file ``path``."""
+        if self.classname == path:  # JS/TS: the test file itself, and "describe > title"
+            return self.name
         module = PurePosixPath(path).with_suffix("").as_posix().replace("/", ".")
         if self.classname == module and self.name.isidentifier():
             return self.name

@@ -204,14 +204,19 @@ def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
 def _option_variants(call: tuple[str, ...], params: tuple[Param, ...]) -> list[tuple[str, ...]]:
     """``call`` with an object parameter given one property at a time that the function reads
     of it (`genString(s)` gives `genString(s, { singleQuotes: true })`; a parameter before it
-    that the call leaves out is `undefined`)."""
+    that the call leaves out is `undefined`; an object the call gives there keeps its own
+    properties and gets the one it lacks: `{ ...{ string: ["name"] }, boolean: [] }`)."""
     out: list[tuple[str, ...]] = []
     for index, param in enumerate(params):
         if param.rest:
             break
         head = (*call[:index], *(["undefined"] * (index - len(call))))
+        given = call[index] if index < len(call) else ""
         for name, value in param.props:
-            out.append((*head, f"{{ {name}: {value} }}", *call[index + 1 :]))
+            if not given.startswith("{"):
+                out.append((*head, f"{{ {name}: {value} }}", *call[index + 1 :]))
+            elif not re.search(rf"(?<![\w$]){re.escape(name)}\s*:", given):
+                out.append((*head, f"{{ ...{given}, {name}: {value} }}", *call[index + 1 :]))
     return out
 
 
@@ -233,6 +238,53 @@ def object_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     return [f"Object.create({arg})", *own]
 
 
+def _elements(text: str) -> list[str] | None:
+    """The element texts of an array literal's text (``["--name", "John"]``), or None where
+    the text is no array literal: its top-level commas, outside strings and brackets."""
+    if not (text.startswith("[") and text.endswith("]")):
+        return None
+    found: list[str] = []
+    depth, quote, start, index = 0, "", 1, 1
+    inner_end = len(text) - 1
+    while index < inner_end:
+        char = text[index]
+        if quote:
+            if char == "\\":
+                index += 1
+            elif char == quote:
+                quote = ""
+        elif char in "\"'`":
+            quote = char
+        elif char in "([{":
+            depth += 1
+        elif char in ")]}":
+            depth -= 1
+        elif char == "," and depth == 0:
+            found.append(text[start:index].strip())
+            start = index + 1
+        index += 1
+    if quote or depth:
+        return None
+    last = text[start:inner_end].strip()
+    return [*found, last] if last else found
+
+
+MAX_ARRAY_EDITS = 6  # an array argument's elements left out, one at a time
+
+
+def array_edits(arg: str) -> list[str]:
+    """An array literal argument with one element at a time left out (an argv
+    `["--name", "John"]` gives `["--name"]`: an option whose value is missing, the edge a
+    changed check of what a parsed value is often decides)."""
+    elements = _elements(arg)
+    if not elements or len(elements) < 2 or "" in elements:
+        return []
+    # the last first: an argv's last option left without its value
+    last = range(len(elements) - 1, max(-1, len(elements) - 1 - MAX_ARRAY_EDITS), -1)
+    out = [f"[{', '.join(elements[:i] + elements[i + 1 :])}]" for i in last]
+    return list(dict.fromkeys(out))
+
+
 def _variants(
     call: tuple[str, ...], literals: tuple[str, ...], params: tuple[Param, ...] = ()
 ) -> list[tuple[str, ...]]:
@@ -240,9 +292,9 @@ def _variants(
     for a string, edited at that literal's edges; then with an object parameter's properties
     set (:func:`_option_variants`)."""
     out: list[tuple[str, ...]] = []
-    # an object argument's edits a kind at a time over the arguments (`defu(a, b)`: each one
-    # inherited before either gets an own key), then the literal arguments' variants
-    edits = [object_edits(arg, literals) for arg in call]
+    # an object or array argument's edits a kind at a time over the arguments (`defu(a, b)`:
+    # each one inherited before either gets an own key), then the literal arguments' variants
+    edits = [array_edits(arg) + object_edits(arg, literals) for arg in call]
     for round_ in zip_longest(*edits):
         out += [(*call[:i], v, *call[i + 1 :]) for i, v in enumerate(round_) if v is not None]
     for index, arg in enumerate(call):

@@ -159,31 +159,47 @@ def _literal_pool(
     return pool
 
 
+def _span_at_a_time(per_span: list[list[Expression]]) -> Iterator[Expression]:
+    """Each literal's first replacement before any literal's second: the first literal of a
+    test (commander's flags, `new Option("-a", "description")`) would otherwise take every
+    slot, and the change waits behind another (the description left out)."""
+    for round_ in zip_longest(*per_span):
+        yield from (e for e in round_ if e is not None)
+
+
 def variants(expression: Expression, pool: dict[str | None, list[str]]) -> Iterator[Expression]:
     """The expression with one literal at a time replaced by another of its kind from the pool
-    (numbers also one above and below), or, for a string, edited at a short pooled string."""
+    (numbers also one above and below), or, for a string, edited at a short pooled string;
+    a literal at a time (:func:`_span_at_a_time`)."""
+    per_span: list[list[Expression]] = []
     for span in expression.literals:
         kind = value_kind(span.text)
         values = [v for p in pool.get(kind, []) for v in (near(p) if kind == "number" else [p])]
         if kind == "string":
             values += string_edits(span.text, tuple(pool.get("string", [])))
-        for value in dict.fromkeys(values):
-            if value != span.text:
-                yield _replaced(expression, span, value)
+        per_span.append(
+            [_replaced(expression, span, v) for v in dict.fromkeys(values) if v != span.text]
+        )
+    return _span_at_a_time(per_span)
 
 
 # What a literal's place gets besides values of its own kind: the other kinds of value a change
-# often tells apart (`typeof key === "object"`, `value === null`), which tests rarely pass
-OTHER_KINDS = ("{}", "null", "[]", "undefined")
+# often tells apart (`typeof key === "object"`, `value === null`, an argument left out), which
+# tests rarely pass
+OTHER_KINDS = ("{}", "undefined", "null", "[]")
 
 
 def other_kinds(expression: Expression) -> Iterator[Expression]:
     """The expression with one literal at a time replaced by a value of another kind: an
-    object, null, an array, undefined (a Map the test fills with string keys, given an object
-    key)."""
-    for span in expression.literals:
-        for value in OTHER_KINDS:
-            yield _replaced(expression, span, value)
+    object, undefined, null, an array. Each literal gets a different kind first (the k-th
+    literal the k-th kind, then the next): the first few variants of a test then reach both
+    its literals and the kinds, where ohash's Map needs its first key an object (`{}`) and
+    commander's `new Option("-a", "description")` its second argument left out."""
+    spans = expression.literals
+    kinds = len(OTHER_KINDS)
+    for round_ in range(kinds):
+        for index, span in enumerate(spans):
+            yield _replaced(expression, span, OTHER_KINDS[(round_ + index) % kinds])
 
 
 def _declared(helper: str) -> str:
@@ -270,7 +286,10 @@ def expression_candidates(
     for group in dict.fromkeys(e.group for e in expressions):
         mine = [e for e in expressions if e.group == group]
         pool = _literal_pool(mine, literals.get(group, ()))
-        varied = [v for e in mine for v in variants(e, pool)]
+        # an expression at a time, as the kinds below: one test's long list of variants
+        # would leave the others none
+        each_varied = zip_longest(*(variants(e, pool) for e in mine))
+        varied = [v for r in each_varied for v in r if v is not None]
         mixed = list(islice(recombined(mine), MAX_EXPRESSION_VARIANTS))
         each = zip_longest(*(other_kinds(e) for e in mine))  # an expression at a time
         kinds = list(islice((k for r in each for k in r if k is not None), MAX_EXPRESSION_VARIANTS))

@@ -24,7 +24,7 @@ import asyncio
 import json
 import posixpath
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jobs import git
@@ -230,6 +230,18 @@ def differing(head: list[ProbeOutcome], base: list[ProbeOutcome]) -> set[tuple[s
     }
 
 
+def local_to_the_run(outcomes: list[ProbeOutcome], paths: list[str]) -> list[ProbeOutcome]:
+    """The outcomes, those that name a path of this run (the checkout's folder, node's: a CLI's
+    `program.parse()` reads the runner's own `process.argv`) made "local", which no test
+    asserts: they hold where the probe ran, not where the test will."""
+    return [
+        replace(o, kind="local")
+        if any(p and (p in o.source or p in o.message) for p in paths)
+        else o
+        for o in outcomes
+    ]
+
+
 def candidates_of(source: Source, found: Scan, probe_path: str) -> tuple[list[Candidate], str]:
     """The candidates to probe, and the probe's import lines (a candidate whose names would
     clash with an earlier one's is left out)."""
@@ -288,6 +300,7 @@ async def characterize(source: Source) -> tuple[str | None, str]:
     on_base = await run_probe(source, probe, base_sha) if base_sha else "no base commit"
     if not isinstance(on_base, str):
         changed = differing(outcomes, on_base)
+    outcomes = local_to_the_run(outcomes, [str(source.workspace.checkout), str(source.node.path)])
     written = write_tests(source.layout, (out_path, source.path), candidates, outcomes, changed)
     left = ", ".join(f"{n} {kind}" for kind, n in sorted(written.skipped.items()))
     groups = len({c.group for c in candidates})

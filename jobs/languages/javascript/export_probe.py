@@ -93,20 +93,37 @@ function __tandemError(e) {
   return { name, message: message.slice(0, 300) };
 }
 
+// A call that would end the process (a CLI's `process.exit` on an error) throws this instead:
+// its outcome is "exits", which no test asserts, and the probe's other calls still run
+class __TandemExit extends Error {}
+
 async function __tandemOutcome(call) {
   let value;
+  const exit = process.exit;
+  process.exit = (code) => {
+    throw new __TandemExit(`process.exit(${code})`);
+  };
   try {
     value = call();
   } catch (e) {
+    if (e instanceof __TandemExit) return { kind: "exits" };
     return { kind: "throws", ...__tandemError(e) };
+  } finally {
+    process.exit = exit;
   }
   let awaited = false;
   if (value !== null && typeof value === "object" && typeof value.then === "function") {
     awaited = true;
+    process.exit = (code) => {
+      throw new __TandemExit(`process.exit(${code})`);
+    };
     try {
       value = await value;
     } catch (e) {
+      if (e instanceof __TandemExit) return { kind: "exits" };
       return { kind: "rejects", ...__tandemError(e) };
+    } finally {
+      process.exit = exit;
     }
   }
   const source = __tandemSource(value, 0);
@@ -147,7 +164,8 @@ async function __tandemTry(fn, index, call) {
 class ProbeOutcome:
     function: str  # the candidate's group
     index: int  # into the probe's candidates
-    # value, json (a value with no source form, as its JSON), throws, rejects, opaque, unstable
+    # value, json (a value with no source form, as its JSON), throws, rejects, opaque, unstable,
+    # exits (it called process.exit)
     kind: str
     source: str = ""  # a value's source text
     awaited: bool = False  # the function returned a promise

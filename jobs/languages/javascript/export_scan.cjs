@@ -22,7 +22,7 @@ const ts = require(request.typescript);
 const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
-const { callers, reachingMembers } = require("./inner_callers.cjs")(ts);
+const { callers, reachingMembers, thisCallers } = require("./inner_callers.cjs")(ts);
 const { regexSamples } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
@@ -132,13 +132,23 @@ function paramProps(fn, changed) {
     if (
       ts.isPropertyAccessExpression(node) &&
       !called && // a method of the value (`value.at(-1)`), not an option
+      node.name.text !== "length" && // an array's or a string's length, not an option
       ts.isIdentifier(node.expression) &&
       index.has(node.expression.text)
     ) {
       const i = index.get(node.expression.text);
       const parent = node.parent;
       let value = "true";
-      if (ts.isBinaryExpression(parent) && [parent.left, parent.right].includes(node)) {
+      const compared = [
+        ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken,
+        ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken,
+      ]; // prettier-ignore
+      // a comparison's other side (`opts.mode === "x"`), not a fallback (`opts.list || []`)
+      if (
+        ts.isBinaryExpression(parent) &&
+        compared.includes(parent.operatorToken.kind) &&
+        [parent.left, parent.right].includes(node)
+      ) {
         const other = parent.left === node ? parent.right : parent.left;
         // `options.x === undefined` says nothing of a value that sets it
         if (isLiteral(other) && !["undefined", "null"].includes(other.getText())) {
@@ -334,6 +344,32 @@ function baseLiterals(base) {
   return found;
 }
 
+// The test files that name what the change holds first: its functions' and members' names and
+// their string literals of 4 characters or more (commander's `'commander.excessArguments'`,
+// which its exit tests check). The expressions a member gets are capped, and a package's
+// first test files by name may only pass by it.
+function nearestFirst(tests, changed) {
+  const marks = new Set();
+  for (const c of changed) {
+    marks.add(c.name);
+    for (const literal of c.literals || []) {
+      const value = /^(["'`])(.*)\1$/s.exec(literal);
+      if (value && value[2].length >= 4 && !value[2].includes("${")) marks.add(value[2]);
+    }
+  }
+  const score = (file) => {
+    let text = "";
+    try {
+      text = fs.readFileSync(file, "utf8");
+    } catch {
+      return 0;
+    }
+    return [...marks].filter((m) => text.includes(m)).length;
+  };
+  const scored = tests.map((file, index) => [score(file), index, file]);
+  return scored.sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, , file]) => file);
+}
+
 let REMOVED_REGEXES = [];
 let BASE_LITERALS = new Set();
 
@@ -378,11 +414,19 @@ function main() {
     const inner = m.inner.flatMap((node) => literalsIn(sf, node, changed));
     members.push({ name: m.name, literals: [...new Set(inner)].slice(0, MAX_LITERALS) });
   }
+  // the class's own members that reach a changed one through `this` (its entry points)
+  const changedOnes = changedMembers(sf, changed);
+  for (const m of thisCallers(changedOnes, MAX_MEMBERS)) {
+    if (own.has(m.name) || members.length >= MAX_MEMBERS) continue;
+    own.add(m.name);
+    const inner = m.inner.flatMap((node) => literalsIn(sf, node, changed));
+    members.push({ name: m.name, literals: [...new Set(inner)].slice(0, MAX_LITERALS) });
+  }
   const memberNames = new Set(members.map((m) => m.name));
   const functionNames = new Set(names);
   const expressions = [];
   const counts = new Map();
-  for (const test of request.tests) {
+  for (const test of nearestFirst(request.tests, [...functions, ...members])) {
     let calls;
     try {
       const tsf = parse(test);

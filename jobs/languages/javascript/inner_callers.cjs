@@ -169,6 +169,58 @@ module.exports = function innerCallers(ts) {
     return [...out.filter((m) => m.direct), ...out.filter((m) => !m.direct)];
   }
 
+  // The members of a changed member's class that reach it through `this.name(…)` (commander's
+  // `parse` -> `_parseCommand` -> the changed `_excessArguments`), nearest first, at most
+  // ``limit``: the tests call the class's entry points, seldom its inner members.
+  // [{name, node, inner: [the changed members' nodes]}]
+  function thisCallers(changed, limit) {
+    const out = [];
+    const seen = new Set(changed.map((m) => m.node));
+    const byClass = new Map();
+    for (const m of changed) {
+      const owner = m.node.parent;
+      if (!owner || !(ts.isClassDeclaration(owner) || ts.isClassExpression(owner))) continue;
+      if (!byClass.has(owner)) byClass.set(owner, []);
+      byClass.get(owner).push(m);
+    }
+    for (const [owner, mine] of byClass) {
+      const inner = mine.map((m) => m.node);
+      let frontier = new Set(mine.map((m) => m.name));
+      while (frontier.size && out.length < limit) {
+        const next = new Set();
+        for (const member of owner.members) {
+          if (out.length >= limit) break;
+          if (seen.has(member) || !member.name || !ts.isIdentifier(member.name)) continue;
+          if (!callsOnThis(member, frontier)) continue;
+          seen.add(member);
+          next.add(member.name.text);
+          out.push({ name: member.name.text, node: member, inner });
+        }
+        frontier = next;
+      }
+    }
+    return out;
+  }
+
+  // Whether ``node`` calls or reads `this.<one of names>`
+  function callsOnThis(node, names) {
+    let found = false;
+    const visit = (n) => {
+      if (found) return;
+      if (
+        ts.isPropertyAccessExpression(n) &&
+        n.expression.kind === ts.SyntaxKind.ThisKeyword &&
+        names.has(n.name.text)
+      ) {
+        found = true;
+        return;
+      }
+      ts.forEachChild(n, visit);
+    };
+    visit(node);
+    return found;
+  }
+
   function isClass(node) {
     return (
       ts.isClassDeclaration(node) ||
@@ -181,5 +233,5 @@ module.exports = function innerCallers(ts) {
     return node.getStart() >= outer.getStart() && node.getEnd() <= outer.getEnd();
   }
 
-  return { callers, reachingMembers };
+  return { callers, reachingMembers, thisCallers };
 };

@@ -22,6 +22,7 @@ from jobs.languages.conventions import Conventions
 from jobs.languages.javascript import javascript_runs, js_mutants, packages
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
+from jobs.languages.javascript.export_tests import pruned
 from jobs.languages.javascript.javascript_conventions import collected_tests, conventions_for
 from jobs.languages.javascript.package_install import install_packages
 from jobs.languages.javascript.runner_choice import Unsupported
@@ -118,7 +119,18 @@ class JavaScript:
         )
 
     def prune_tests(self, checkout: Path, path: str, names: set[str]) -> bool:
-        return False  # not parsed here yet: a file with a failing test is discarded whole
+        # the files characterize-js writes lose their failing tests; any other file (the
+        # agent's) is discarded whole, not parsed here
+        file = checkout / path
+        try:
+            text = file.read_text(encoding="utf-8")
+        except OSError:
+            return False
+        kept = pruned(text, names)
+        if kept is None:
+            return False
+        file.write_text(kept, encoding="utf-8")
+        return True
 
     async def pin_on_base(
         self, sandbox: Sandbox, checkout: Path, sha: str, files: dict[str, str], *, timeout_s: float

@@ -253,6 +253,20 @@ def _block(text: str, key: str) -> str | None:
     return text[start + 1 :]
 
 
+def _top_level(block: str) -> str:
+    """A block's text with its nested blocks (``coverage: { … }``) blanked out, so that a key
+    is read only where the block itself gives it (strings not considered, as in
+    :func:`_block`)."""
+    depth, kept = 0, []
+    for char in block:
+        if char == "}":
+            depth -= 1
+        kept.append(char if depth <= 0 else " ")
+        if char == "{":
+            depth += 1
+    return "".join(kept)
+
+
 def vitest_globs(config_name: str | None, config_text: str | None) -> Globs:
     """vitest's include/exclude from its config file's ``test`` block, else its defaults."""
     if config_name is None or config_text is None:
@@ -267,7 +281,9 @@ def vitest_globs(config_name: str | None, config_text: str | None) -> Globs:
             source="the runner's defaults",
             unread=f"{config_name} defines projects, which are not read",
         )
-    include, exclude = _array_after("include", block), _array_after("exclude", block)
+    # the `test` block's own keys: `coverage: { include: ["src/**/*.ts"] }` names sources
+    own = _top_level(block)
+    include, exclude = _array_after("include", own), _array_after("exclude", own)
     problems = [value for value in (include, exclude) if isinstance(value, str)]
     return Globs(
         include if isinstance(include, tuple) else VITEST_INCLUDE,

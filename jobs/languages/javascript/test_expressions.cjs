@@ -171,10 +171,22 @@ module.exports = function testExpressions(ts) {
       if (st.getStart() > use.getStart()) break;
       if (!ts.isExpressionStatement(st)) continue;
       const e = unwrap(st.expression);
-      const onName = (target) =>
-        (ts.isPropertyAccessExpression(target) || ts.isElementAccessExpression(target)) &&
-        ts.isIdentifier(target.expression) &&
-        target.expression.text === name;
+      // on the name itself, or down a chain of calls that starts there
+      // (`program.exitOverride().allowExcessArguments(false)`)
+      const onName = (target) => {
+        if (!(ts.isPropertyAccessExpression(target) || ts.isElementAccessExpression(target))) {
+          return false;
+        }
+        let root = target.expression;
+        while (
+          ts.isCallExpression(root) ||
+          ts.isPropertyAccessExpression(root) ||
+          ts.isElementAccessExpression(root)
+        ) {
+          root = root.expression;
+        }
+        return ts.isIdentifier(root) && root.text === name;
+      };
       const isStep =
         (ts.isCallExpression(e) && onName(e.expression)) ||
         (ts.isBinaryExpression(e) &&
@@ -185,6 +197,19 @@ module.exports = function testExpressions(ts) {
     return steps;
   }
 
+  // Whether an identifier is written to: `x = …`, `x += …`, `x++`, `--x`
+  function assigned(id) {
+    const p = id.parent;
+    if (ts.isBinaryExpression(p) && p.left === id) {
+      const op = p.operatorToken.kind;
+      return op >= ts.SyntaxKind.FirstAssignment && op <= ts.SyntaxKind.LastAssignment;
+    }
+    return (
+      (ts.isPrefixUnaryExpression(p) || ts.isPostfixUnaryExpression(p)) &&
+      [ts.SyntaxKind.PlusPlusToken, ts.SyntaxKind.MinusMinusToken].includes(p.operator)
+    );
+  }
+
   // The expression (or helper) as text that runs on its own: {text, imports, helpers}, or null
   function close(node, row, imports, depth, bound = new Set()) {
     const edits = [];
@@ -193,6 +218,9 @@ module.exports = function testExpressions(ts) {
     for (const [name, uses] of freeNames(node)) {
       if (bound.has(name)) continue; // the helper's own name, in a statement that builds it
       let value = row.has(name) ? row.get(name) : null;
+      // a local the test assigns to (`let seen; … seen = arg`) is its state, not a value to
+      // put in: `"foo" = arg` would not even parse
+      if (uses.some(assigned)) return null;
       if (value === null && imports.has(name)) {
         needed.set(name, imports.get(name));
         continue;
@@ -334,7 +362,13 @@ module.exports = function testExpressions(ts) {
         ts.isVariableDeclaration(node) && node.initializer && isCallOf(unwrap(node.initializer))
           ? unwrap(node.initializer)
           : null;
-      const target = isExpect ? checked(node.arguments[0]) : bound;
+      // a statement of a test that calls a changed member (`program.parse([...])` in a `try`
+      // whose error the test then checks): what it returns or throws is what it does
+      const statement =
+        ts.isExpressionStatement(node) && isCallOf(unwrap(node.expression))
+          ? unwrap(node.expression)
+          : null;
+      const target = isExpect ? checked(node.arguments[0]) : bound || statement;
       const group = target ? mentioned(target, names, functions) : null;
       for (const row of group ? rowsAround(node) : []) {
         if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
