@@ -326,22 +326,23 @@ def _variants(
     The seeds in `first` (the captured calls that ran lines no other call ran) have all their
     neighbours taken before any other seed's: forty alike calls would otherwise use up the
     share on their first neighbours, and the one call that reaches the change get none."""
+    sides: dict[str, tuple[str, str]] = {}  # path -> (base, head), each read once
     tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
-    queues: dict[tuple[str, str, bool], list[list[str]]] = {}
+    queues: dict[tuple[str, str, bool], list[list[tuple[str, None]]]] = {}
     defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
-    heads: dict[str, str] = {}
     vias: dict[tuple[str, str, str], str] = {}  # a neighbour is written where its seed is
-    order = sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
-    for seed in order:
-        if seed.path not in tokens:
+    for seed in _in_turn_order(seeds, first):
+        if seed.path not in sides:
             base = base_sources.get(seed.path) or ""
             head = _read(checkout / seed.path) or ""
+            sides[seed.path] = (base, head)
             tokens[seed.path] = (
                 input_variants.dictionary(base, head) + input_variants.attribute_names(base, head),
                 input_variants.returned_values(base, head),
                 input_variants.trusts_len(base, head),
                 input_variants.exact_type_classes(base, head),
             )
+        base, head = sides[seed.path]
         words, returns, wrong_len, classes = tokens[seed.path]
         calls = input_variants.variants(
             seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
@@ -349,20 +350,16 @@ def _variants(
         # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed
         # (not for an entry point's call: the parameters are the target's).
         item = None if seed.via else (typed or {}).get((seed.path, seed.qualname))
-        head = heads.setdefault(seed.path, _read(checkout / seed.path) or "")
-        base = base_sources.get(seed.path) or ""
         calls = [*typed_inputs.variants(seed.call_source, item, head, base), *calls]
-        queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(calls)
+        queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(
+            [(call, None) for call in calls]
+        )
         for call in calls:  # a neighbour takes the same test-module classes as its seed
             defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
             vias.setdefault((seed.path, seed.qualname, call), seed.via)
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
-        taken = chosen.setdefault((path, qualname), {})
-        for round_ in range(max((len(calls) for calls in lists), default=0)):
-            for calls in lists:
-                if round_ < len(calls) and len(taken) < MAX_VARIANTS_PER_CALLABLE:
-                    taken.setdefault(calls[round_])
+        _take_in_turn(lists, MAX_VARIANTS_PER_CALLABLE, chosen.setdefault((path, qualname), {}))
     return {
         Seed(
             path,
@@ -390,7 +387,7 @@ def _source_variants(
     And, per callable the cap cut, (tried, made)."""
     words: dict[str, tuple[str, ...]] = {}
     queues: dict[tuple[str, str], list[tuple[Seed, list[str]]]] = {}
-    for seed in sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s)):
+    for seed in _in_turn_order(seeds, first):
         if seed.path not in words:
             base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
             words[seed.path] = input_variants.dictionary(base, head)
@@ -401,10 +398,11 @@ def _source_variants(
     cut: dict[str, tuple[int, int]] = {}
     for (_, qualname), lists in queues.items():
         taken: dict[str, Seed] = {}
-        for round_ in range(max(len(calls) for _, calls in lists)):
-            for seed, calls in lists:
-                if round_ < len(calls) and len(taken) < MAX_SOURCE_VARIANTS_PER_CALLABLE:
-                    taken.setdefault(calls[round_], seed)
+        _take_in_turn(
+            [[(call, seed) for call in calls] for seed, calls in lists],
+            MAX_SOURCE_VARIANTS_PER_CALLABLE,
+            taken,
+        )
         found |= {
             Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
         }
@@ -412,6 +410,21 @@ def _source_variants(
         if made > len(taken):
             cut[qualname] = (len(taken), made)
     return found, cut
+
+
+def _in_turn_order(seeds: Collection[Seed], first: Collection[Seed]) -> list[Seed]:
+    """The order seeds' neighbours queue in: the calls that ran new lines, then the shortest."""
+    return sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
+
+
+def _take_in_turn[V](lists: list[list[tuple[str, V]]], cap: int, taken: dict[str, V]) -> None:
+    """Each list's first (call, value) into `taken`, then each one's second, and so on, until
+    `taken` holds `cap` calls: no one long list takes the whole share."""
+    for round_ in range(max((len(items) for items in lists), default=0)):
+        for items in lists:
+            if round_ < len(items) and len(taken) < cap:
+                call, value = items[round_]
+                taken.setdefault(call, value)
 
 
 def _defines(seed: Seed, call: str, classes: tuple[str, ...]) -> tuple[Defined, ...]:
