@@ -15,6 +15,7 @@ from __future__ import annotations
 import ast
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from jobs.languages.python.testfiles import is_test_file
@@ -48,23 +49,13 @@ def candidates(checkout: Path) -> list[str]:
     a ``preconf/msgspec.py`` that wraps the library of that name."""
     imported: set[str] = set()
     places: set[Path] = {checkout, checkout / "src"}
-    seen = 0
-    for root, dirs, files in os.walk(checkout):
-        dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
-        for name in files:
-            # By the file's name alone: a test module or a conftest (a helper module in tests/
-            # is not read, as it may guard what it imports for the tests).
-            if not (name.endswith(".py") and is_test_file(name)) or seen >= MAX_TEST_FILES:
-                continue
-            seen += 1
-            path = Path(root) / name
-            places.update([path.parent, *path.parent.parents])
-            try:
-                if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
-                    continue
-                imported |= top_level_imports(path.read_text(encoding="utf-8", errors="replace"))
-            except OSError:
-                continue
+    # By the file's name alone: a test module or a conftest (a helper module in tests/ is not
+    # read, as it may guard what it imports for the tests).
+    for path in _python_files(checkout, is_test_file):
+        places.update([path.parent, *path.parent.parents])
+        text = _read_small(path)
+        if text is not None:
+            imported |= top_level_imports(text)
     local = {name for place in places if place.is_relative_to(checkout) for name in _names(place)}
     return sorted(imported - local - set(sys.stdlib_module_names))
 
@@ -73,23 +64,36 @@ def own_code_imports(checkout: Path, module: str) -> bool:
     """Whether a Python file of the checkout's own (not a test file; vendored and built trees
     left out) imports ``module`` unguarded at its top level: what the project cannot run
     without."""
+    for path in _python_files(checkout, lambda name: not is_test_file(name)):
+        text = _read_small(path)
+        if text is not None and module in text and module in top_level_imports(text):
+            return True
+    return False
+
+
+def _python_files(checkout: Path, named: Callable[[str], bool]) -> Iterator[Path]:
+    """The checkout's ``.py`` files whose name `named` takes, at most MAX_TEST_FILES, dot
+    folders and vendored or built trees left out."""
     seen = 0
     for root, dirs, files in os.walk(checkout):
         dirs[:] = [d for d in dirs if not d.startswith(".") and d not in _SKIP_DIRS]
         for name in files:
-            if not name.endswith(".py") or is_test_file(name) or seen >= MAX_TEST_FILES:
+            if not name.endswith(".py") or not named(name):
                 continue
+            if seen >= MAX_TEST_FILES:
+                return
             seen += 1
-            path = Path(root) / name
-            try:
-                if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
-                    continue
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                continue
-            if module in text and module in top_level_imports(text):
-                return True
-    return False
+            yield Path(root) / name
+
+
+def _read_small(path: Path) -> str | None:
+    """`path`'s text, None where it is too large, a link or unreadable."""
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES or path.is_symlink():
+            return None
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
 
 
 def _names(place: Path) -> set[str]:
