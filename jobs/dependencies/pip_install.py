@@ -245,15 +245,22 @@ class Install:
         )
         if more is None:
             return plan, packages
-        again = await self.pip(more)
-        if again.returncode == 0 and not again.timed_out:
+        again, why = await self.once_more(more)
+        if why is None:
             packages = list(dict.fromkeys([*packages, *installed_packages(again.output)]))
-            asked = record_project_dists(self.checkout)
-            await make_view(self.sandbox, self.checkout, asked, timeout_s=min(60, self.left()))
             return more, packages
-        why = "timed out" if again.timed_out else summary_line(again.output)
         said = more.loosened[-1].replace(" were installed too", " did not install")
         return replace(plan, loosened=(*plan.loosened, f"{said} ({why})")), packages
+
+    async def once_more(self, plan: InstallPlan, *more: str) -> tuple[CommandResult, str | None]:
+        """pip on top of an install that stands: where it installs, the tools' view is made
+        again for what the project now has; else why not ("timed out", pip's summary)."""
+        again = await self.pip(plan, *more)
+        if again.returncode == 0 and not again.timed_out:
+            asked = record_project_dists(self.checkout)
+            await make_view(self.sandbox, self.checkout, asked, timeout_s=min(60, self.left()))
+            return again, None
+        return again, "timed out" if again.timed_out else summary_line(again.output)
 
 
 async def _setuptools_for_pkg_resources(run: Install, plan: InstallPlan) -> InstallPlan:
@@ -263,21 +270,12 @@ async def _setuptools_for_pkg_resources(run: Install, plan: InstallPlan) -> Inst
     installed, as the project's CI had it then. Kept only when pip installs it."""
     if not await asyncio.to_thread(testimports.own_code_imports, run.checkout, "pkg_resources"):
         return plan
-    found = await run.sandbox.run(
-        [run.python, "-c", FIND_MISSING, "pkg_resources"],
-        cwd=run.checkout,
-        timeout_s=min(60.0, run.left()),
-    )
-    if found.returncode != 0 or "pkg_resources" not in found.output.split():
+    if not await _missing(run.sandbox, run.checkout, run.python, ["pkg_resources"], run.left()):
         return plan
-    again = await run.pip(plan, SETUPTOOLS_WITH_PKG_RESOURCES)
-    if again.returncode == 0 and not again.timed_out:
-        asked = record_project_dists(run.checkout)
-        await make_view(run.sandbox, run.checkout, asked, timeout_s=min(60, run.left()))
-        said = f"`{SETUPTOOLS_WITH_PKG_RESOURCES}` was installed too"
-    else:
-        why = "timed out" if again.timed_out else summary_line(again.output)
-        said = f"`{SETUPTOOLS_WITH_PKG_RESOURCES}` did not install ({why})"
+    _, why = await run.once_more(plan, SETUPTOOLS_WITH_PKG_RESOURCES)
+    said = f"`{SETUPTOOLS_WITH_PKG_RESOURCES}` " + (
+        "was installed too" if why is None else f"did not install ({why})"
+    )
     said += ": the project imports `pkg_resources`, which setuptools 81 removed"
     return replace(plan, loosened=(*plan.loosened, said))
 
@@ -341,11 +339,19 @@ async def _extras_for_missing_imports(
     extras = await asyncio.to_thread(declared_extras, CheckoutFiles(checkout))
     if not extras:
         return None
+    missing = await _missing(sandbox, checkout, python, names, timeout_s)
+    return with_extras(plan, extras, missing) if missing else None
+
+
+async def _missing(
+    sandbox: Sandbox, checkout: Path, python: str, names: list[str], timeout_s: float
+) -> list[str]:
+    """The top-level modules among `names` the environment's `python` cannot find (none where
+    that check itself failed)."""
     found = await sandbox.run(
         [python, "-c", FIND_MISSING, *names], cwd=checkout, timeout_s=min(60.0, timeout_s)
     )
-    missing = [n for n in found.output.split() if n in names] if found.returncode == 0 else []
-    return with_extras(plan, extras, missing) if missing else None
+    return [n for n in found.output.split() if n in names] if found.returncode == 0 else []
 
 
 def _write_pth(checkout: Path, purelib: str) -> None:
