@@ -28,11 +28,10 @@ A type the uses do not show gives no value, never a guess.
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
 
+from jobs.testgen.engines import call_edits
 from jobs.testgen.engines.callables import ChangedCallable
 from jobs.testgen.engines.input_helpers import WITH_ATTRIBUTES
 
@@ -308,19 +307,9 @@ class _Uses(ast.NodeVisitor):
 
 def _wrapped(node: ast.expr, receiver: ast.Call, name: str, value: str) -> str:
     """`node`'s source with `receiver` replaced by ``with_attributes(receiver, name=value)``."""
-    wrapped = ast.Call(
-        func=ast.Name(WITH_ATTRIBUTES, ast.Load()),
-        args=[receiver],
-        keywords=[ast.keyword(arg=name, value=ast.parse(value, mode="eval").body)],
+    keyword = ast.keyword(arg=name, value=ast.parse(value, mode="eval").body)
+    return call_edits.replaced(
+        node,
+        receiver,
+        lambda copied: ast.Call(ast.Name(WITH_ATTRIBUTES, ast.Load()), [copied], [keyword]),
     )
-
-    memo: dict[int, object] = {}
-    copied = copy.deepcopy(node, memo)  # the call is a template for the other values too
-    swapped = memo[id(receiver)]
-    wrapped.args = [cast(ast.expr, swapped)]
-
-    class Swap(ast.NodeTransformer):
-        def visit(self, child: ast.AST) -> ast.AST:
-            return wrapped if child is swapped else super().visit(child)
-
-    return ast.unparse(Swap().visit(copied))

@@ -18,11 +18,10 @@ process. A type a table does not know gives no value, never a guess.
 from __future__ import annotations
 
 import ast
-import copy
 import itertools
 from collections.abc import Iterator
 
-from jobs.testgen.engines import receiver_settings, typing_values
+from jobs.testgen.engines import call_edits, receiver_settings, typing_values
 from jobs.testgen.engines.callables import ChangedCallable, Param
 
 # Values tried per call, at most: each becomes a call run on both commits.
@@ -187,12 +186,4 @@ def _with(node: ast.Call, param: Param, given: ast.expr | None, value: str) -> s
         keywords = [*node.keywords, ast.keyword(arg=param.name, value=replacement)]
         return ast.unparse(ast.Call(func=node.func, args=node.args, keywords=keywords))
 
-    memo: dict[int, object] = {}
-    copied = copy.deepcopy(node, memo)  # the call is a template for the other values too
-    swapped = memo[id(given)]
-
-    class Swap(ast.NodeTransformer):
-        def visit(self, child: ast.AST) -> ast.AST:
-            return replacement if child is swapped else super().visit(child)
-
-    return ast.unparse(Swap().visit(copied))
+    return call_edits.replaced(node, given, lambda _: replacement)

@@ -25,9 +25,9 @@ written, so the probe and the generated test resolve every name the way the modu
 from __future__ import annotations
 
 import ast
-import copy
 from collections.abc import Iterator
 
+from jobs.testgen.engines import call_edits
 from jobs.testgen.engines.callables import ChangedCallable
 
 MAX_PER_CALL = 8
@@ -138,16 +138,8 @@ def _neighbours(node: ast.Subscript, names: dict[str, str]) -> Iterator[str]:
 
 
 def _replaced(call: ast.Call, argument: ast.expr, text: str) -> str:
-    memo: dict[int, object] = {}
-    copied = copy.deepcopy(call, memo)
-    swapped = memo[id(argument)]
     replacement = ast.parse(text, mode="eval").body
-
-    class Swap(ast.NodeTransformer):
-        def visit(self, child: ast.AST) -> ast.AST:
-            return replacement if child is swapped else super().visit(child)
-
-    return ast.unparse(Swap().visit(copied))
+    return call_edits.replaced(call, argument, lambda _: replacement)
 
 
 # The empty value of an annotation's type, for the parameters besides the hints.
