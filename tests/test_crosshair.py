@@ -101,10 +101,18 @@ PLUG = (
     "from pkg.registry import register\n\nTABLE = {1: 2}\n\n\n"
     "@register\ndef look(n: int) -> int:\n    return TABLE.get(n, 0)\n"
 )
+# vulture's _parse_args: a function that parses the process's command line.
+CLI = (
+    "import argparse\n\n\ndef verbose(default: bool) -> bool:\n"
+    "    parser = argparse.ArgumentParser(prog='calc')\n"
+    "    parser.add_argument('--verbose', action='store_true')\n"
+    "    return parser.parse_args().verbose or default\n"
+)
 CHANGED = {
     "pkg/calc.py": set(range(9, CALC_LINES + 1)),
     "pkg/broken.py": {2, 3},
     "pkg/plug.py": {7, 8},
+    "pkg/cli.py": {5, 6, 7},
 }
 
 
@@ -116,6 +124,7 @@ def make_repo(root: Path) -> Path:
         "    return x\n",
         "pkg/registry.py": REGISTRY,
         "pkg/plug.py": PLUG,
+        "pkg/cli.py": CLI,
         "pkg/user.py": "from pkg.plug import TABLE\n",
         "tests/test_existing.py": "from pkg.calc import greet\n\n\ndef test_greet():\n"
         "    assert greet('Bob', punct='?') == 'BOB'\n",
@@ -143,6 +152,7 @@ def text(generated: tuple[Path, EngineOutcome]) -> str:
     repo, outcome = generated
     assert outcome.written == [
         "tests/test_pkg_calc_crosshair_tandem.py",
+        "tests/test_pkg_cli_crosshair_tandem.py",
         "tests/test_pkg_plug_crosshair_tandem.py",
     ]
     return (repo / outcome.written[0]).read_text()
@@ -249,6 +259,17 @@ def test_a_module_entering_its_import_cycle_is_still_searched(
     assert not any("pkg/plug.py" in crash for crash in outcome.crashed), outcome.crashed
     written = (repo / "tests/test_pkg_plug_crosshair_tandem.py").read_text()
     assert "def test_look_returns_" in written
+
+
+@pytest.mark.slow
+def test_code_that_parses_the_command_line_does_not_read_crosshairs_options(
+    generated: tuple[Path, EngineOutcome],
+) -> None:
+    # argparse used to read CrossHair's own options, and the search of `verbose` exited.
+    repo, outcome = generated
+    assert not any("`verbose`" in crash for crash in outcome.crashed), outcome.crashed
+    assert not any("unrecognized arguments" in note for note in outcome.notes), outcome.notes
+    assert "def test_verbose" in (repo / "tests/test_pkg_cli_crosshair_tandem.py").read_text()
 
 
 def test_own_limit_looks_past_the_standard_library_at_the_end() -> None:

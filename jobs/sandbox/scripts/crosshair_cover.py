@@ -10,9 +10,12 @@ import sys
 
 report_path, root = sys.argv[1], os.path.abspath(sys.argv[2])
 sys.path.insert(0, root)
-sys.argv = ["crosshair", "cover", *sys.argv[3:]]
-from crosshair.main import main  # noqa: E402  (after sys.path and sys.argv are set)
+arguments = ["cover", *sys.argv[3:]]
+# The searched code sees a process started with no arguments: a function that parses the
+# command line (argparse's ``parse_args()``) would otherwise read CrossHair's own options and exit.
+sys.argv = [sys.argv[0]]
+from crosshair.main import main  # noqa: E402  (after sys.path is set)
 
 with open(report_path, "w", encoding="utf-8") as report:
     sys.stdout = report
-    main()
+    main(arguments)

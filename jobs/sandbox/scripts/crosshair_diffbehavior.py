@@ -26,13 +26,15 @@ spec.loader.exec_module(module)
 parent, _, child = base_name.rpartition(".")
 if parent:
     setattr(sys.modules[parent], child, module)
-sys.argv = ["crosshair", "diffbehavior", *sys.argv[7:]]
-from crosshair.main import main  # noqa: E402  (after sys.path and sys.argv are set)
+arguments = ["diffbehavior", *sys.argv[7:]]
+# The compared code sees a process started with no arguments (see crosshair_cover.py).
+sys.argv = [sys.argv[0]]
+from crosshair.main import main  # noqa: E402  (after sys.path is set)
 
 with open(report_path, "w", encoding="utf-8") as report:
     sys.stdout = report
     try:
-        main()
+        main(arguments)
     except SystemExit as exit:
         code = exit.code
     else:
