@@ -246,6 +246,12 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = f"test generation {last.status if last else 'failed'}"
     elif (covered := all_run_line(production)) is not None:
         headline = covered
+    elif passed := [v for v in production.verdicts if v.reason.startswith("passed ")]:
+        # they passed every run and were not kept: "no passing tests" would be false
+        headline = (
+            f"no test kept: {len(passed)} generated file(s) passed, but none covers, kills "
+            "or pins anything the existing tests do not"
+        )
     elif production.verdicts:
         headline = "no passing tests"
     elif not production.targets and production.before is not None and production.before.total:
