@@ -496,6 +496,7 @@ async def scan_of(
     changed: list[int],
     test: tuple[str, str],
     base: str | None = None,
+    typescript: str = "5.6.3",
 ) -> Scan:
     """The scanner's findings on a package of one source and one test file (each a path and
     its text), read as the engine reads them: from the file the request names; ``base``: the
@@ -504,7 +505,7 @@ async def scan_of(
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
     (root / "package.json").write_text('{"name": "j", "private": true}')
-    await npm_install(LocalSandbox(), node, root, "typescript@5.6.3")
+    await npm_install(LocalSandbox(), node, root, f"typescript@{typescript}")
     for part in SCANNER_PARTS:
         (root / part.name).write_text(part.read_text())
     out = root / "scan-out.json"
@@ -712,6 +713,22 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
         node, tmp_path, ("src/join.ts", JOIN_TS), [2], ("test/join.test.ts", JOIN_TABLE_TEST)
     )
 
+    (join,) = scan.functions
+    assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+async def test_a_typescript_before_4_9_reads_the_source_too(node: Node, tmp_path: Path) -> None:
+    """css-what's own TypeScript is 4.5: no ts.getModifiers (4.8), no satisfies (4.9)."""
+    scan = await scan_of(
+        node,
+        tmp_path,
+        ("src/join.ts", JOIN_TS),
+        [2],
+        ("test/join.test.ts", JOIN_TABLE_TEST),
+        typescript="4.5.4",
+    )
+
+    assert scan.problems == []
     (join,) = scan.functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
 

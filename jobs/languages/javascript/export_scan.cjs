@@ -18,7 +18,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const ts = require(request.typescript);
+const ts = withModifiers(require(request.typescript));
 const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
@@ -28,6 +28,21 @@ const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
 const MAX_MEMBERS = 8; // changed members and those that reach a changed function
+
+// TypeScript before 4.8 has no getModifiers (a node's modifiers are its own `modifiers` there),
+// and before 4.9 no `satisfies` (so no node is one): with these the project's own compiler
+// still reads its source (css-what's is 4.5)
+function withModifiers(ts) {
+  if (typeof ts.getModifiers === "function" && typeof ts.isSatisfiesExpression === "function") {
+    return ts;
+  }
+  return {
+    ...ts,
+    canHaveModifiers: ts.canHaveModifiers || ((node) => node.modifiers !== undefined),
+    getModifiers: ts.getModifiers || ((node) => node.modifiers),
+    isSatisfiesExpression: ts.isSatisfiesExpression || (() => false),
+  };
+}
 
 function parse(file) {
   const text = fs.readFileSync(file, "utf8");
