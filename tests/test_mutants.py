@@ -311,6 +311,11 @@ def test_tests_that_passed_and_were_not_kept_are_no_failing_tests() -> None:
         "no test kept: 1 generated file(s) passed, but none covers, kills or pins anything "
         "the existing tests do not"
     )
+    production.problems = ["mutants: not run: x", "mutants: not run: x"]  # two stages, once
+    assert unkept_result(production, TestGeneration()).headline.endswith(  # type: ignore[union-attr]
+        "anything the existing tests do not; mutants: not run: x"
+    )
+    production.problems = []
     production.verdicts = [Verdict("src/a.tandem.spec.ts", False, "failed: boom")]
     assert unkept_result(production, TestGeneration()).headline == "no passing tests"  # type: ignore[union-attr]
 
