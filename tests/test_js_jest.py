@@ -99,11 +99,14 @@ def test_records_take_the_reports_ids() -> None:
     records = PerTestLines(
         lines={"t.test.js > a b c": {"src/x.js": {2}}, "t.test.js > (load)": {}},
         outcomes={"t.test.js > a b c": "ran", "t.test.js > (load)": "load"},
+        problems={"@jridgewell/trace-mapping did not load"},
     )
     results = RunResults(tests={"t.test.js > a > b c": Outcome("fail", "boom")})
     renamed = jest_runs.by_report_ids(records, results)
     assert renamed.lines == {"t.test.js > a > b c": {"src/x.js": {2}}, "t.test.js > (load)": {}}
     assert renamed.outcomes == {"t.test.js > a > b c": "fail", "t.test.js > (load)": "load"}
+    # css-what's jest 27 has no trace-mapping: the mutants' notes must still say so
+    assert renamed.problems == {"@jridgewell/trace-mapping did not load"}
 
 
 @pytest.fixture(scope="module")

@@ -108,7 +108,7 @@ def by_report_ids(per_test: PerTestLines, results: RunResults) -> PerTestLines:
     for test in results.tests:
         file, _, rest = test.partition(" > ")
         names[f"{file} > {' '.join(rest.split(' > '))}"] = test
-    renamed = PerTestLines()
+    renamed = PerTestLines(problems=set(per_test.problems))  # why lines were left out stays
     for test, lines in per_test.lines.items():
         real = names.get(test, test)
         renamed.lines[real] = lines
