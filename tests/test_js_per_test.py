@@ -121,6 +121,38 @@ async def test_a_recorder_without_its_source_map_library_says_so(
     assert problem.endswith(": no line of a file with a source map is recorded")
 
 
+@pytest.mark.slow
+async def test_a_recorder_maps_through_source_map_where_trace_mapping_is_missing(
+    node: Node, tmp_path: Path
+) -> None:
+    """jest 27 (css-what's) maps coverage with `source-map` 0.6, and trace-mapping is not
+    installed: the recorder maps through that library, where it said only "did not load" and
+    recorded no line, so every mutant ran against every test file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "project", "private": true}')
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, project, "source-map@0.6.1")
+        script = tmp_path / "record.cjs"
+        script.write_text(RECORD_ONE.replace("line: 2,", "line: 1,"))
+        records = tmp_path / "records"
+        env = {"TANDEM_PER_TEST_DIR": str(records)}
+        ran = await sandbox.run(
+            [*env_prefix(env), str(node.path), str(script), str(RECORDER)],
+            cwd=project,
+            timeout_s=60,
+        )
+    finally:
+        await sandbox.close()
+    assert ran.returncode == 0, ran.output
+
+    found = read_records(records, Path("/c"))
+
+    assert found.problems == set()
+    assert found.lines["test/a.test.ts > adds"] == {"src/a.ts": {1}}
+
+
 # Lines 1-2 are a type alias the transform removes: unmapped, every line below would be off.
 CALC = """\
 type Sign = -1 | 0 | 1;

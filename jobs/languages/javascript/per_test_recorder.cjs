@@ -31,7 +31,35 @@ function traceMapping() {
       why.push(`${place}: ${String((error && error.message) || error).split("\n")[0]}`);
     }
   }
+  for (const place of places) {
+    const found = place && sourceMap(place);
+    if (found) return found;
+  }
   return `@jridgewell/trace-mapping did not load (${why.join("; ") || "nowhere to look"})`;
+}
+
+// jest before 28 maps coverage with `source-map` 0.6 (istanbul-lib-source-maps), not
+// trace-mapping (css-what's jest 27): its synchronous consumer, in trace-mapping's shape, or
+// null (not there, or 0.7's, which is asynchronous only).
+function sourceMap(place) {
+  try {
+    const { SourceMapConsumer } = createRequire(realpathSync(place))("source-map");
+    if (typeof SourceMapConsumer !== "function") return null;
+    return {
+      GREATEST_LOWER_BOUND: SourceMapConsumer.GREATEST_LOWER_BOUND,
+      LEAST_UPPER_BOUND: SourceMapConsumer.LEAST_UPPER_BOUND,
+      TraceMap: function TraceMap(raw) {
+        const consumer = new SourceMapConsumer(raw);
+        if (typeof consumer.originalPositionFor !== "function") {
+          throw new Error("source-map's consumer is asynchronous (0.7 and later)");
+        }
+        return consumer;
+      },
+      originalPositionFor: (map, at) => map.originalPositionFor(at),
+    };
+  } catch {
+    return null;
+  }
 }
 
 function makeRecorder(storeKey) {
