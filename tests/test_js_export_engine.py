@@ -106,7 +106,9 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))
-    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"', '"/base//a"']
+    assert edits == ['"base/a"', '"/basea"', '"//base/a"', '"/base/a/"', '"/base//a"']
+    # `charCodeAt(i + 1) !== CharCode.Pipe` changed: the one "|" doubled (css-what's `foo||bar`)
+    assert '"foo||bar"' in string_edits('"foo|bar"', ('"|"',))
     # a check of a string's two ends (`s[0] === '"' && s.at(-1) === '"'`) is passed with the
     # changed literal just inside them
     inside = string_edits("'\"a\"'", (json.dumps("\\"),))[-2:]
@@ -731,6 +733,53 @@ async def test_a_typescript_before_4_9_reads_the_source_too(node: Node, tmp_path
     assert scan.problems == []
     (join,) = scan.functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+SEL_TS = """\
+const enum Code { Pipe = 124 }
+export function split(s: string): string[] {
+  if (s.charCodeAt(1) === Code.Pipe) {
+    return [s];
+  }
+  return s.split("/");
+}
+"""
+SEL_TEST = """\
+import { split } from "../src/sel";
+import { rows } from "./fixtures/rows";
+
+for (const [input, expected] of rows) {
+  test(input, () => {
+    expect(split(input)).toEqual(expected);
+  });
+}
+"""
+# the table's rows hold what is no literal beside the input: the input is still taken
+SEL_ROWS = """\
+import { Kind } from "../../src/kind";
+export const rows: [string, unknown][] = [
+  ["a|b", [{ kind: Kind.Tag }]],
+  ["c", ["c"]],
+];
+"""
+
+
+async def test_a_table_imported_from_a_module_of_the_tests_gives_calls(
+    node: Node, tmp_path: Path
+) -> None:
+    """css-what's tests run `parse` over `tests` from `./__fixtures__/tests`, whose rows hold
+    enum members beside the selector; its change compares `charCodeAt` with `CharCode.Pipe`."""
+    (tmp_path / "test/fixtures").mkdir(parents=True)
+    (tmp_path / "test/fixtures/rows.ts").write_text(SEL_ROWS)
+
+    scan = await scan_of(
+        node, tmp_path, ("src/sel.ts", SEL_TS), [3], ("test/sel.test.ts", SEL_TEST)
+    )
+
+    (split,) = scan.functions
+    assert set(split.calls) == {('"a|b"',), ('"c"',)}
+    # the enum member on the changed line, and the character it stands for there
+    assert split.literals[:3] == ("1", "124", '"|"')
 
 
 SPLIT_TEST = """\

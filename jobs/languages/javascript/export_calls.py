@@ -180,9 +180,9 @@ def string_value(text: str) -> str | None:
 
 def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     """A string argument at the edge of a changed check of a short string: each occurrence of
-    the changed literal removed, the literal added at either end, and put just inside either
-    end (a check of a string's first and last characters, `s[0] === '"' && s.at(-1) === '"'`,
-    is passed with the literal inside: `"a\\b"`)."""
+    the changed literal removed, its first doubled, the literal added at either end, and put
+    just inside either end (a check of a string's first and last characters, `s[0] === '"' &&
+    s.at(-1) === '"'`, is passed with the literal inside: `"a\\b"`)."""
     value = string_value(arg)
     if value is None:
         return []
@@ -192,9 +192,12 @@ def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
         if not mark or len(mark) > 3:
             continue
         start = value.find(mark)
+        first = start
         while start != -1 and len(found) < 8:
             found.append(value[:start] + value[start + len(mark) :])
             start = value.find(mark, start + 1)
+        if first != -1:  # doubled where it stands: a check of the next character tells `|`
+            found.append(value[:first] + mark + value[first:])  # from `||` (css-what's `a||b`)
         found += [value + mark, mark + value]
         if len(value) >= 2:
             found += [value[:1] + mark + value[1:], value[:-1] + mark + value[-1:]]

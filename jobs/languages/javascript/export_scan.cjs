@@ -209,12 +209,51 @@ function regexConstants(sf) {
   return found;
 }
 
+// The module's enum members with a literal value: "Enum.Member" -> its literal node
+function enumMembers(sf) {
+  const found = new Map();
+  for (const st of sf.statements) {
+    if (!ts.isEnumDeclaration(st)) continue;
+    for (const member of st.members) {
+      const init = member.initializer;
+      if (init && primitive(init) && ts.isIdentifier(member.name)) {
+        found.set(`${st.name.text}.${member.name.text}`, init);
+      }
+    }
+  }
+  return found;
+}
+
+// A changed line's enum member (css-what's `CharCode.Pipe`) as the literals it stands for: its
+// value, and where it is compared with a `charCodeAt(…)`, the character itself ("|"), which a
+// test's string can then be varied with
+function enumLiterals(node, members) {
+  const value = members.get(node.getText());
+  if (!value) return [];
+  const out = [value.getText()];
+  const compared = node.parent && ts.isBinaryExpression(node.parent) ? node.parent : null;
+  const other = compared && (compared.left === node ? compared.right : compared.left);
+  const code = Number(value.getText());
+  if (
+    other && ts.isCallExpression(other) && ts.isPropertyAccessExpression(other.expression) &&
+    other.expression.name.text === "charCodeAt" && Number.isInteger(code) && code > 0
+  ) {
+    out.push(JSON.stringify(String.fromCharCode(code)));
+  }
+  return out;
+}
+
 function literalsIn(sf, fn, changed) {
   const onChanged = [];
   const elsewhere = [];
   const regexes = regexConstants(sf);
+  const members = enumMembers(sf);
   const visit = (node) => {
     const here = changed.has(lineOf(sf, node.getStart()));
+    if (here && ts.isPropertyAccessExpression(node) && members.has(node.getText())) {
+      onChanged.push(...enumLiterals(node, members));
+      return;
+    }
     // a changed regex (written there, or a module constant named there): a string it matches
     const regex = ts.isRegularExpressionLiteral(node)
       ? node.getText()
