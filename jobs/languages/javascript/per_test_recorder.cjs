@@ -10,10 +10,12 @@
 // a file of its own per worker under TANDEM_PER_TEST_DIR; and a line {"problem": "..."} where
 // the source-map library could not be loaded, or the setup file itself failed.
 "use strict";
-const { appendFileSync, mkdirSync, realpathSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const { join } = require("node:path");
-const { threadId } = require("node:worker_threads");
+// bare names: jest before 27 resolves no `node:` specifier, and the setup file then fails every
+// test file (css-what's jest 26: "Cannot find module 'node:fs'")
+const { appendFileSync, mkdirSync, realpathSync } = require("fs");
+const { createRequire } = require("module");
+const { join } = require("path");
+const { threadId } = require("worker_threads");
 
 // The library, or why it could not be loaded (a string).
 function traceMapping() {
