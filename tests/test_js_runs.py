@@ -85,6 +85,13 @@ def test_a_coverage_threshold_not_met_is_a_run_and_a_banner_no_reason() -> None:
         passing,
     )
     assert odd.problem() == "the existing tests did not run (jest exit 1): TypeError: setup blew up"
+    # not one file loaded (jest 26 and a setup file that requires `node:fs`): no test ran
+    unloaded = RunResults(unloaded={"src/a.spec.ts": "Cannot find module 'node:fs'"})
+    none = suite_run("jest", result(1), unloaded)
+    assert none.status == "did not run" and none.failures == []
+    assert none.problem() == (
+        "the existing tests did not run (jest exit 1): Cannot find module 'node:fs'"
+    )
 
 
 def test_packages_runs_merge_to_the_worst_with_every_line() -> None:

@@ -7,7 +7,9 @@ a test file that did not load is "failed" (the others still ran and count), no t
 "no tests", a report missing or a non-zero exit with every test passing is "did not run", with
 the runner's decisive line (its own framing, "Test results written to: …", left out), unless
 the runner says only that a coverage threshold was not met: that is the project's gate on its
-whole suite, and the tests ran. A test file that did not load is one failure named ``(load)``.
+whole suite, and the tests ran. A test file that did not load is one failure named ``(load)``;
+where no test file loaded, the run did not run (css-what's jest 26 once could not load Tandem's
+setup file: "2 failed, 0 passed" read as the project's broken tests).
 """
 
 from __future__ import annotations
@@ -65,6 +67,12 @@ def suite_run(
     elif isinstance(results, ReportProblem):
         status = "did not run"
         stopped = NotRun(f"{runner} exit {rc}", results.reason, results.reason)
+    elif not results.tests and results.unloaded:
+        # not one test file loaded: no test ran, which is no suite of failed tests
+        status = "did not run"
+        first = next(iter(results.unloaded.items()))
+        why = f"no test file loaded ({first[0]}: {first[1]})"
+        stopped = NotRun(f"{runner} exit {rc}", why, first[1])
     else:
         failures = failures_of(results)
         if failures:
