@@ -316,6 +316,10 @@ def test_tests_that_passed_and_were_not_kept_are_no_failing_tests() -> None:
         "anything the existing tests do not; mutants: not run: x"
     )
     production.problems = []
+    production.verdicts = [Verdict("t.py", False, "no test kept: passes `m.x` (a class)")]
+    assert unkept_result(production, TestGeneration()).headline == (  # type: ignore[union-attr]
+        "no test kept: passes `m.x` (a class)"
+    )
     production.verdicts = [Verdict("src/a.tandem.spec.ts", False, "failed: boom")]
     assert unkept_result(production, TestGeneration()).headline == "no passing tests"  # type: ignore[union-attr]
 

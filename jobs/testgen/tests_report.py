@@ -16,6 +16,8 @@ from jobs.testgen.deliver import fence_for
 from jobs.testgen.production import Production
 
 MAX_PINS_LISTED = 10  # kept tests named in the "fail on the base commit" line
+# How a discarded file's reason starts where its tests failed to pass (validation's words)
+FAILING = ("failed", "flaky", "timed out", "could not run", "no tests collected")
 
 
 def baseline_line(run: SuiteRun) -> str:
@@ -252,8 +254,10 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
             f"no test kept: {len(passed)} generated file(s) passed, but none covers, kills "
             "or pins anything the existing tests do not"
         )
-    elif production.verdicts:
+    elif any(v.reason.startswith(FAILING) for v in production.verdicts):
         headline = "no passing tests"
+    elif production.verdicts:  # left out for what they are (a review), not for failing
+        headline = production.verdicts[0].reason[:160]
     elif not production.targets and production.before is not None and production.before.total:
         # Every changed line ran already; the differential engine looked for what to pin.
         headline = "nothing to cover, and no difference between base and head found"
