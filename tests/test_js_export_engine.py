@@ -19,6 +19,7 @@ from jobs.languages.javascript.export_calls import (
     Scan,
     array_edits,
     calls_for,
+    kind_values,
     object_edits,
     parse_scan,
     string_edits,
@@ -116,6 +117,14 @@ def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
+
+
+def test_a_changed_typeof_check_gives_arguments_of_its_kind() -> None:
+    # path-to-regexp: `path instanceof TokenData` became `typeof path === "object"`
+    compile_ = classify(calls=(('"/:id"',),), literals=('"object"',))
+    calls = calls_for(compile_)
+    assert {("{}",), ("[]",), ("null",)} <= set(calls)
+    assert kind_values(('"undefined"', "3", '"text"')) == ["undefined"]
 
 
 def test_the_calls_at_a_changed_checks_edge_are_varied_first() -> None:

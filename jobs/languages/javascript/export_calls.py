@@ -288,12 +288,31 @@ def array_edits(arg: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# A value of each kind `typeof` names: a changed line's `typeof path === "object"` (path-to-
+# regexp's, where an object now passes for its class) is reached by an argument of that kind
+KIND_VALUES = {
+    "object": ("{}", "[]", "null"),
+    "undefined": ("undefined",),
+    "function": ("() => undefined",),
+    "number": ("0",),
+    "string": ('""',),
+    "boolean": ("false",),
+    "bigint": ("0n",),
+}
+
+
+def kind_values(literals: tuple[str, ...]) -> list[str]:
+    """Values of the kinds the changed lines' string literals name as ``typeof`` does (pure)."""
+    return [v for lit in literals for v in KIND_VALUES.get(string_value(lit) or "", ())]
+
+
 def _variants(
     call: tuple[str, ...], literals: tuple[str, ...], params: tuple[Param, ...] = ()
 ) -> list[tuple[str, ...]]:
     """``call`` with one argument at a time replaced by a changed-line literal of its kind, or,
-    for a string, edited at that literal's edges; then with an object parameter's properties
-    set (:func:`_option_variants`)."""
+    for a string, edited at that literal's edges, or by a value of a kind a changed ``typeof``
+    check names (:func:`kind_values`); then with an object parameter's properties set
+    (:func:`_option_variants`)."""
     out: list[tuple[str, ...]] = []
     # an object or array argument's edits a kind at a time over the arguments (`defu(a, b)`:
     # each one inherited before either gets an own key), then the literal arguments' variants
@@ -310,6 +329,8 @@ def _variants(
         for value in values:
             if value != arg:
                 out.append((*call[:index], value, *call[index + 1 :]))
+    for value in kind_values(literals):  # each argument given the kind a changed check names
+        out += [(*call[:i], value, *call[i + 1 :]) for i in range(len(call)) if call[i] != value]
     options = _option_variants(call, params)
     # one option before the literal variants: calls are varied a variant at a time, and a
     # long list of literal variants would leave no room for the options
