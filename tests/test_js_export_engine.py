@@ -19,6 +19,7 @@ from jobs.languages.javascript.export_calls import (
     Scan,
     array_edits,
     calls_for,
+    kind_values,
     object_edits,
     parse_scan,
     string_edits,
@@ -106,7 +107,9 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))
-    assert edits == ['"base/a"', '"/basea"', '"/base/a/"', '"//base/a"', '"/base//a"']
+    assert edits == ['"base/a"', '"/basea"', '"//base/a"', '"/base/a/"', '"/base//a"']
+    # `charCodeAt(i + 1) !== CharCode.Pipe` changed: the one "|" doubled (css-what's `foo||bar`)
+    assert '"foo||bar"' in string_edits('"foo|bar"', ('"|"',))
     # a check of a string's two ends (`s[0] === '"' && s.at(-1) === '"'`) is passed with the
     # changed literal just inside them
     inside = string_edits("'\"a\"'", (json.dumps("\\"),))[-2:]
@@ -114,6 +117,14 @@ def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
+
+
+def test_a_changed_typeof_check_gives_arguments_of_its_kind() -> None:
+    # path-to-regexp: `path instanceof TokenData` became `typeof path === "object"`
+    compile_ = classify(calls=(('"/:id"',),), literals=('"object"',))
+    calls = calls_for(compile_)
+    assert {("{}",), ("[]",), ("null",)} <= set(calls)
+    assert kind_values(('"undefined"', "3", '"text"')) == ["undefined"]
 
 
 def test_the_calls_at_a_changed_checks_edge_are_varied_first() -> None:
@@ -496,6 +507,7 @@ async def scan_of(
     changed: list[int],
     test: tuple[str, str],
     base: str | None = None,
+    typescript: str = "5.6.3",
 ) -> Scan:
     """The scanner's findings on a package of one source and one test file (each a path and
     its text), read as the engine reads them: from the file the request names; ``base``: the
@@ -504,7 +516,7 @@ async def scan_of(
         (root / path).parent.mkdir(parents=True, exist_ok=True)
         (root / path).write_text(text)
     (root / "package.json").write_text('{"name": "j", "private": true}')
-    await npm_install(LocalSandbox(), node, root, "typescript@5.6.3")
+    await npm_install(LocalSandbox(), node, root, f"typescript@{typescript}")
     for part in SCANNER_PARTS:
         (root / part.name).write_text(part.read_text())
     out = root / "scan-out.json"
@@ -714,6 +726,69 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
 
     (join,) = scan.functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+async def test_a_typescript_before_4_9_reads_the_source_too(node: Node, tmp_path: Path) -> None:
+    """css-what's own TypeScript is 4.5: no ts.getModifiers (4.8), no satisfies (4.9)."""
+    scan = await scan_of(
+        node,
+        tmp_path,
+        ("src/join.ts", JOIN_TS),
+        [2],
+        ("test/join.test.ts", JOIN_TABLE_TEST),
+        typescript="4.5.4",
+    )
+
+    assert scan.problems == []
+    (join,) = scan.functions
+    assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+SEL_TS = """\
+const enum Code { Pipe = 124 }
+export function split(s: string): string[] {
+  if (s.charCodeAt(1) === Code.Pipe) {
+    return [s];
+  }
+  return s.split("/");
+}
+"""
+SEL_TEST = """\
+import { split } from "../src/sel";
+import { rows } from "./fixtures/rows";
+
+for (const [input, expected] of rows) {
+  test(input, () => {
+    expect(split(input)).toEqual(expected);
+  });
+}
+"""
+# the table's rows hold what is no literal beside the input: the input is still taken
+SEL_ROWS = """\
+import { Kind } from "../../src/kind";
+export const rows: [string, unknown][] = [
+  ["a|b", [{ kind: Kind.Tag }]],
+  ["c", ["c"]],
+];
+"""
+
+
+async def test_a_table_imported_from_a_module_of_the_tests_gives_calls(
+    node: Node, tmp_path: Path
+) -> None:
+    """css-what's tests run `parse` over `tests` from `./__fixtures__/tests`, whose rows hold
+    enum members beside the selector; its change compares `charCodeAt` with `CharCode.Pipe`."""
+    (tmp_path / "test/fixtures").mkdir(parents=True)
+    (tmp_path / "test/fixtures/rows.ts").write_text(SEL_ROWS)
+
+    scan = await scan_of(
+        node, tmp_path, ("src/sel.ts", SEL_TS), [3], ("test/sel.test.ts", SEL_TEST)
+    )
+
+    (split,) = scan.functions
+    assert set(split.calls) == {('"a|b"',), ('"c"',)}
+    # the enum member on the changed line, and the character it stands for there
+    assert split.literals[:3] == ("1", "124", '"|"')
 
 
 SPLIT_TEST = """\

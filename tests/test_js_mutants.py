@@ -14,7 +14,11 @@ import pytest
 
 from core.repo_config import RepoConfig
 from core.settings import Settings
-from jobs.languages.javascript.javascript_runs import TestFileLines, write_test_lines
+from jobs.languages.javascript.javascript_runs import (
+    TestFileLines,
+    add_to_record,
+    write_test_lines,
+)
 from jobs.languages.javascript.js_mutants import (
     Record,
     make_mutants,
@@ -23,7 +27,9 @@ from jobs.languages.javascript.js_mutants import (
     parse_mutants,
     read_record,
     record_notes,
+    unusable,
 )
+from jobs.languages.javascript.measured_run import PerTestLines
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
@@ -134,6 +140,7 @@ def test_the_recorders_problem_reaches_the_mutants_notes(tmp_path: Path) -> None
     )
     (tmp_path / ".tandem-work").mkdir()
     record = read_record(tmp_path / write_test_lines(tmp_path, "baseline", lines))
+    assert isinstance(record, Record), record
 
     notes = record_notes(record, [mutant()])
 
@@ -145,6 +152,33 @@ def test_the_recorders_problem_reaches_the_mutants_notes(tmp_path: Path) -> None
     ]
     whole = Record({"t/a.test.ts": {"src/a.ts": {2}}}, covered={"src/a.ts": {2}})
     assert record_notes(whole, [mutant()]) == []
+
+
+def test_a_run_with_no_per_test_record_puts_every_test_file_on_the_mutants() -> None:
+    # jest.config.ts (ms): jest ran every file, but the recorder could not be loaded
+    lines = TestFileLines()
+    results = RunResults(
+        {"src/a.test.ts > ok": Outcome("pass"), "src/b.test.ts > broken": Outcome("fail")},
+        {"src/c.test.ts": "SyntaxError"},
+    )
+    add_to_record(lines, PerTestLines(), results, "no per-test record: jest.config.ts")
+    lines.covered = {"src/a.ts": {2}}
+
+    record = Record(lines.files, frozenset(lines.passed), lines.covered)
+    # a covered line's mutant runs against every file that ran, never against none
+    assert record.files_running(mutant()) == ["src/a.test.ts", "src/b.test.ts", "src/c.test.ts"]
+    assert lines.passed == {"src/a.test.ts > ok"}
+    assert lines.problems == {"no per-test record: jest.config.ts"}
+
+
+def test_a_baseline_that_did_not_run_judges_no_mutant(tmp_path: Path) -> None:
+    (tmp_path / ".tandem-work").mkdir()
+    missing = read_record(tmp_path / ".tandem-work/baseline.test-lines.json")
+    assert unusable(missing) == "the baseline left no record of what each test file ran"
+    stopped = TestFileLines(trouble="the existing tests did not run (jest exit 1): boom")
+    record = read_record(tmp_path / write_test_lines(tmp_path, "baseline", stopped))
+    assert unusable(record) == "the existing tests did not run (jest exit 1): boom"
+    assert unusable(Record({"t/a.test.ts": {}}, frozenset({"t/a.test.ts > ok"}))) is None
 
 
 CLASSIFY = """\

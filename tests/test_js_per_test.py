@@ -11,6 +11,7 @@ import pytest
 
 from jobs.languages.javascript import vitest
 from jobs.languages.javascript.coverage import Coverage
+from jobs.languages.javascript.export_probe import probe_source
 from jobs.languages.javascript.measured_run import RECORDER, read_records
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.run_results import RunResults
@@ -25,6 +26,8 @@ from jobs.languages.javascript.vitest_per_test import (
 )
 from jobs.sandbox.local_sandbox import LocalSandbox
 from tests.js_support import node_or_skip, npm_install
+from tests.test_js_export_engine import JEST_CJS
+from tests.test_js_export_engine import VITEST as VITEST_LAYOUT
 from tests.test_js_vitest import VITEST
 
 
@@ -119,6 +122,38 @@ async def test_a_recorder_without_its_source_map_library_says_so(
     assert problem.startswith("@jridgewell/trace-mapping did not load (")
     assert str(tmp_path / "nowhere/package.json") in problem
     assert problem.endswith(": no line of a file with a source map is recorded")
+
+
+@pytest.mark.slow
+async def test_a_recorder_maps_through_source_map_where_trace_mapping_is_missing(
+    node: Node, tmp_path: Path
+) -> None:
+    """jest 27 (css-what's) maps coverage with `source-map` 0.6, and trace-mapping is not
+    installed: the recorder maps through that library, where it said only "did not load" and
+    recorded no line, so every mutant ran against every test file."""
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "package.json").write_text('{"name": "project", "private": true}')
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, project, "source-map@0.6.1")
+        script = tmp_path / "record.cjs"
+        script.write_text(RECORD_ONE.replace("line: 2,", "line: 1,"))
+        records = tmp_path / "records"
+        env = {"TANDEM_PER_TEST_DIR": str(records)}
+        ran = await sandbox.run(
+            [*env_prefix(env), str(node.path), str(script), str(RECORDER)],
+            cwd=project,
+            timeout_s=60,
+        )
+    finally:
+        await sandbox.close()
+    assert ran.returncode == 0, ran.output
+
+    found = read_records(records, Path("/c"))
+
+    assert found.problems == set()
+    assert found.lines["test/a.test.ts > adds"] == {"src/a.ts": {1}}
 
 
 # Lines 1-2 are a type alias the transform removes: unmapped, every line below would be off.
@@ -274,3 +309,15 @@ async def test_lines_are_recorded_where_the_provider_is_reached_through_a_link(
     assert (checkout / "node_modules" / ISTANBUL).is_symlink()
     assert run.per_test.lines["test/calc.test.ts > positive"] == {"src/calc.ts": {4, 5}}
     assert run.per_test.lines["test/calc.test.ts > signs > negative"] == {"src/calc.ts": {4, 7, 8}}
+
+
+def test_what_runs_inside_the_runner_names_core_modules_without_node_prefix() -> None:
+    """jest before 27 resolves no `node:` specifier: a setup file or probe that requires
+    `node:fs` fails every test file it is loaded with (css-what's jest 26: "Cannot find module
+    'node:fs'"), and the whole baseline read as broken tests."""
+    inside = [RECORDER, RECORDER.with_name("jest_per_test.cjs")]
+    for script in inside:
+        assert '("node:' not in script.read_text(), script.name
+    for layout in (JEST_CJS, VITEST_LAYOUT):
+        probe = probe_source(layout, "", [], "/out.json")
+        assert '"node:' not in probe and '"fs"' in probe

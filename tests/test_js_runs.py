@@ -68,6 +68,32 @@ def test_a_runs_outcomes_read_in_no_runners_terms() -> None:
     assert not_run("jest", RunnerError("jest did not finish in 9 s", timed_out=True)).timed_out
 
 
+def test_a_coverage_threshold_not_met_is_a_run_and_a_banner_no_reason() -> None:
+    passing = RunResults(tests={"t.test.ts > a": Outcome("pass")})
+    # ms's jest.config.ts asks 100% of every file: a run of part of the suite misses it
+    gate = (
+        'Jest: "global" coverage threshold for lines (100%) not met: 60%\n'
+        "Test results written to: .tandem-work/baseline.results.json\n"
+    )
+    assert suite_run("jest", result(1, gate), passing).status == "passed"
+    vitest_gate = "ERROR: Coverage for lines (60%) does not meet global threshold (100%)\n"
+    assert suite_run("vitest", result(1, vitest_gate), passing).status == "passed"
+    # jest's last line on every run is its banner, never the reason it stopped
+    odd = suite_run(
+        "jest",
+        result(1, "TypeError: setup blew up\nTest results written to: .tandem-work/x.json\n"),
+        passing,
+    )
+    assert odd.problem() == "the existing tests did not run (jest exit 1): TypeError: setup blew up"
+    # not one file loaded (jest 26 and a setup file that requires `node:fs`): no test ran
+    unloaded = RunResults(unloaded={"src/a.spec.ts": "Cannot find module 'node:fs'"})
+    none = suite_run("jest", result(1), unloaded)
+    assert none.status == "did not run" and none.failures == []
+    assert none.problem() == (
+        "the existing tests did not run (jest exit 1): Cannot find module 'node:fs'"
+    )
+
+
 def test_packages_runs_merge_to_the_worst_with_every_line() -> None:
     one = SuiteRun("passed", 1.0, "a", passed=2, executed={"a/x.ts": {1}}, measured=True)
     two = SuiteRun("failed", 2.0, "b", failures=[TestFailure("b/t.test.ts", "t", "no")])

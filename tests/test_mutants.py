@@ -17,7 +17,7 @@ from jobs.testgen.context import Context
 from jobs.testgen.line_sets import ChangedCoverage
 from jobs.testgen.produce import score_mutants
 from jobs.testgen.production import Production
-from jobs.testgen.proof.measure import TestFiles, measure_mutants, read_results
+from jobs.testgen.proof.measure import TestFiles, measure_mutants, none_judged, read_results
 from jobs.testgen.proof.mutants import Mutant, mutants_of
 from jobs.testgen.proof.score import MutantScore, Outcome
 from jobs.testgen.tests_report import kept_result, unkept_result
@@ -284,6 +284,44 @@ def test_the_report_line_and_the_survivors_most_telling_first() -> None:
         1,
         2,
     )
+
+
+def test_a_score_where_no_mutant_ran_to_an_answer_is_no_figure() -> None:
+    # css-what: the batch timed out, the first mutant alone hung, the budget cut the rest
+    stuck = MutantScore(
+        outcomes=[outcome(3, "comparison", "timeout"), *(outcome(4, "constant", "cut"),) * 7]
+    )
+    assert none_judged(stuck) == (
+        "none of the 8 mutants ran to an answer: 1 stopped at their time limit; "
+        "7 cut by the wall-time budget"
+    )
+    judged = MutantScore(outcomes=[outcome(3, "comparison", "survived"), outcome(4, "x", "cut")])
+    assert none_judged(judged) is None
+    assert none_judged(MutantScore()) is None
+
+
+def test_tests_that_passed_and_were_not_kept_are_no_failing_tests() -> None:
+    production = Production(engine="characterize-js", engine_reason="characterization")
+    production.verdicts = [
+        Verdict("src/a.tandem.spec.ts", False, "passed 5/5 runs, but covers no changed line")
+    ]
+    result = unkept_result(production, TestGeneration())
+    assert result is not None
+    assert result.headline == (
+        "no test kept: 1 generated file(s) passed, but none covers, kills or pins anything "
+        "the existing tests do not"
+    )
+    production.problems = ["mutants: not run: x", "mutants: not run: x"]  # two stages, once
+    assert unkept_result(production, TestGeneration()).headline.endswith(  # type: ignore[union-attr]
+        "anything the existing tests do not; mutants: not run: x"
+    )
+    production.problems = []
+    production.verdicts = [Verdict("t.py", False, "no test kept: passes `m.x` (a class)")]
+    assert unkept_result(production, TestGeneration()).headline == (  # type: ignore[union-attr]
+        "no test kept: passes `m.x` (a class)"
+    )
+    production.verdicts = [Verdict("src/a.tandem.spec.ts", False, "failed: boom")]
+    assert unkept_result(production, TestGeneration()).headline == "no passing tests"  # type: ignore[union-attr]
 
 
 def test_the_check_run_shows_the_score_and_notices_and_json_the_counts() -> None:

@@ -16,6 +16,8 @@ from jobs.testgen.deliver import fence_for
 from jobs.testgen.production import Production
 
 MAX_PINS_LISTED = 10  # kept tests named in the "fail on the base commit" line
+# How a discarded file's reason starts where its tests failed to pass (validation's words)
+FAILING = ("failed", "flaky", "timed out", "could not run", "no tests collected")
 
 
 def baseline_line(run: SuiteRun) -> str:
@@ -101,7 +103,7 @@ def _figure_lines(production: Production, tg: TestGeneration, failure: str | Non
             + ". Check the LLM settings (`TANDEM_LLM_MODEL`, `TANDEM_LLM_BASE_URL`, "
             "`TANDEM_LLM_API_KEY`) and the provider's status."
         )
-    lines.extend(f"**Problem:** {p}." for p in production.problems)
+    lines.extend(f"**Problem:** {p}." for p in problems_of(production))
     lines.append(f"Engine: {production.engine_reason}.")
     usage = production.usage
     if usage.last is not None:
@@ -179,7 +181,7 @@ def _details(production: Production, failure: str | None) -> dict[str, Any]:
         "coverage_rounds": production.coverage_rounds,
         "budget_hit": production.budget_hit,
         "left_out": production.left_out,
-        "problems": production.problems,
+        "problems": problems_of(production),
         "tests": production.tests,
         "syntax_errors": production.syntax_errors,
         "timings": {k: round(v, 3) for k, v in production.timings.items()},
@@ -246,8 +248,16 @@ def unkept_result(production: Production, tg: TestGeneration) -> PartResult | No
         headline = f"test generation {last.status if last else 'failed'}"
     elif (covered := all_run_line(production)) is not None:
         headline = covered
-    elif production.verdicts:
+    elif passed := [v for v in production.verdicts if v.reason.startswith("passed ")]:
+        # they passed every run and were not kept: "no passing tests" would be false
+        headline = (
+            f"no test kept: {len(passed)} generated file(s) passed, but none covers, kills "
+            "or pins anything the existing tests do not"
+        )
+    elif any(v.reason.startswith(FAILING) for v in production.verdicts):
         headline = "no passing tests"
+    elif production.verdicts:  # left out for what they are (a review), not for failing
+        headline = production.verdicts[0].reason[:160]
     elif not production.targets and production.before is not None and production.before.total:
         # Every changed line ran already; the differential engine looked for what to pin.
         headline = "nothing to cover, and no difference between base and head found"
@@ -298,12 +308,19 @@ def mutant_annotations(production: Production) -> list[Annotation]:
 
 def with_problem(headline: str, production: Production) -> str:
     """The headline, and the first problem with its decisive line, when there was one."""
-    if not production.problems or (
-        production.problems[0].startswith("syntax error") and (headline.startswith("syntax error"))
+    problems = problems_of(production)
+    if not problems or (
+        problems[0].startswith("syntax error") and (headline.startswith("syntax error"))
     ):
         return headline
-    more = f" (+{len(production.problems) - 1} more)" if len(production.problems) > 1 else ""
-    return f"{headline}; {production.problems[0]}{more}"
+    more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{headline}; {problems[0]}{more}"
+
+
+def problems_of(production: Production) -> list[str]:
+    """The part's problems, each once: two stages that run the mutants (against the existing
+    tests, then with the candidates) can meet the same trouble."""
+    return list(dict.fromkeys(production.problems))
 
 
 def with_broken_tests(result: PartResult, production: Production, tg: TestGeneration) -> PartResult:

@@ -180,9 +180,9 @@ def string_value(text: str) -> str | None:
 
 def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     """A string argument at the edge of a changed check of a short string: each occurrence of
-    the changed literal removed, the literal added at either end, and put just inside either
-    end (a check of a string's first and last characters, `s[0] === '"' && s.at(-1) === '"'`,
-    is passed with the literal inside: `"a\\b"`)."""
+    the changed literal removed, its first doubled, the literal added at either end, and put
+    just inside either end (a check of a string's first and last characters, `s[0] === '"' &&
+    s.at(-1) === '"'`, is passed with the literal inside: `"a\\b"`)."""
     value = string_value(arg)
     if value is None:
         return []
@@ -192,9 +192,12 @@ def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
         if not mark or len(mark) > 3:
             continue
         start = value.find(mark)
+        first = start
         while start != -1 and len(found) < 8:
             found.append(value[:start] + value[start + len(mark) :])
             start = value.find(mark, start + 1)
+        if first != -1:  # doubled where it stands: a check of the next character tells `|`
+            found.append(value[:first] + mark + value[first:])  # from `||` (css-what's `a||b`)
         found += [value + mark, mark + value]
         if len(value) >= 2:
             found += [value[:1] + mark + value[1:], value[:-1] + mark + value[-1:]]
@@ -285,12 +288,31 @@ def array_edits(arg: str) -> list[str]:
     return list(dict.fromkeys(out))
 
 
+# A value of each kind `typeof` names: a changed line's `typeof path === "object"` (path-to-
+# regexp's, where an object now passes for its class) is reached by an argument of that kind
+KIND_VALUES = {
+    "object": ("{}", "[]", "null"),
+    "undefined": ("undefined",),
+    "function": ("() => undefined",),
+    "number": ("0",),
+    "string": ('""',),
+    "boolean": ("false",),
+    "bigint": ("0n",),
+}
+
+
+def kind_values(literals: tuple[str, ...]) -> list[str]:
+    """Values of the kinds the changed lines' string literals name as ``typeof`` does (pure)."""
+    return [v for lit in literals for v in KIND_VALUES.get(string_value(lit) or "", ())]
+
+
 def _variants(
     call: tuple[str, ...], literals: tuple[str, ...], params: tuple[Param, ...] = ()
 ) -> list[tuple[str, ...]]:
     """``call`` with one argument at a time replaced by a changed-line literal of its kind, or,
-    for a string, edited at that literal's edges; then with an object parameter's properties
-    set (:func:`_option_variants`)."""
+    for a string, edited at that literal's edges, or by a value of a kind a changed ``typeof``
+    check names (:func:`kind_values`); then with an object parameter's properties set
+    (:func:`_option_variants`)."""
     out: list[tuple[str, ...]] = []
     # an object or array argument's edits a kind at a time over the arguments (`defu(a, b)`:
     # each one inherited before either gets an own key), then the literal arguments' variants
@@ -307,6 +329,8 @@ def _variants(
         for value in values:
             if value != arg:
                 out.append((*call[:index], value, *call[index + 1 :]))
+    for value in kind_values(literals):  # each argument given the kind a changed check names
+        out += [(*call[:i], value, *call[i + 1 :]) for i in range(len(call)) if call[i] != value]
     options = _option_variants(call, params)
     # one option before the literal variants: calls are varied a variant at a time, and a
     # long list of literal variants would leave no room for the options

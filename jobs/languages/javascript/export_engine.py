@@ -130,9 +130,17 @@ def _base_version(source: Source) -> Path | None:
     return target
 
 
-async def scan(source: Source) -> Scan | str:
+@dataclass(frozen=True)
+class Crashed:
+    """The engine's own failure (its scanner broke), which the part reports as a problem:
+    not "nothing found"."""
+
+    reason: str
+
+
+async def scan(source: Source) -> Scan | str | Crashed:
     """The exported functions and class members of the source with a changed line, and what
-    the tests check of them, or why there is nothing."""
+    the tests check of them, or why there is nothing (:class:`Crashed`: the scan failed)."""
     typescript = await _typescript(source)
     if isinstance(typescript, str):
         return typescript
@@ -160,13 +168,15 @@ async def scan(source: Source) -> Scan | str:
         cwd=source.package_dir,
         timeout_s=source.timeout(),
     )
+    if result.timed_out:
+        return "reading the source with the TypeScript compiler timed out"
     if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
-        return f"reading the source with the TypeScript compiler failed: {why}"
+        why = decisive_line(result.output)
+        return Crashed(f"reading the source with the TypeScript compiler failed: {why}")
     try:
         found = parse_scan(json.loads(out.read_text(encoding="utf-8")))
     except (OSError, ValueError):
-        return f"the export scan wrote no JSON: {decisive_line(result.output)}"
+        return Crashed(f"the export scan wrote no JSON: {decisive_line(result.output)}")
     if not found.functions and not found.expressions:
         if found.members:
             return "no test of the package checks the changed members; nothing to start from"
@@ -279,10 +289,11 @@ def reached_note(found: Scan) -> str:
     return f"; changed code no export holds, tried through {names}"
 
 
-async def characterize(source: Source) -> tuple[str | None, str]:
-    """(the test file written, repository-relative, or None; one line for the notes)."""
+async def characterize(source: Source) -> tuple[str | None, str | Crashed]:
+    """(the test file written, repository-relative, or None; one line for the notes, or why
+    the engine itself failed)."""
     found = await scan(source)
-    if isinstance(found, str):
+    if isinstance(found, str | Crashed):
         return None, found
     test_path = source.layout.test_path_for(source.path)
     if test_path is None:
@@ -353,6 +364,9 @@ class CharacterizeJs:
             relative = posixpath.relpath(target.path, changed.package.dir or ".")
             source = Source(workspace, node, package_dir, relative, layout, tuple(target.lines))
             written, note = await characterize(source)
+            if isinstance(note, Crashed):
+                outcome.crashed.append(f"`{target.path}`: {note.reason}")
+                continue
             outcome.notes.append(f"{self.label}: `{target.path}`: {note}")
             if written:
                 outcome.written.append(written)

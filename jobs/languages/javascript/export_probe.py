@@ -196,9 +196,9 @@ def probe_source(
     head = ["// @ts-nocheck", "/* Tandem's probe: calls each candidate twice (removed after). */"]
     text = "\n".join(head) + "\n" + runner_import(layout) + imports
     text += (
-        'import { writeFileSync as __tandemWrite } from "node:fs";\n'
+        'import { writeFileSync as __tandemWrite } from "fs";\n'
         if esm
-        else 'const { writeFileSync: __tandemWrite } = require("node:fs");\n'
+        else 'const { writeFileSync: __tandemWrite } = require("fs");\n'
     )
     text += f"const __TANDEM_OUT = {json.dumps(out_path)};\n"
     text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"

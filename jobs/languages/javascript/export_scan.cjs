@@ -18,7 +18,7 @@ const fs = require("node:fs");
 const path = require("node:path");
 
 const request = JSON.parse(fs.readFileSync(process.argv[2], "utf8"));
-const ts = require(request.typescript);
+const ts = withModifiers(require(request.typescript));
 const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
   require("./literal_rows.cjs")(ts);
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
@@ -28,6 +28,21 @@ const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
 const MAX_MEMBERS = 8; // changed members and those that reach a changed function
+
+// TypeScript before 4.8 has no getModifiers (a node's modifiers are its own `modifiers` there),
+// and before 4.9 no `satisfies` (so no node is one): with these the project's own compiler
+// still reads its source (css-what's is 4.5)
+function withModifiers(ts) {
+  if (typeof ts.getModifiers === "function" && typeof ts.isSatisfiesExpression === "function") {
+    return ts;
+  }
+  return {
+    ...ts,
+    canHaveModifiers: ts.canHaveModifiers || ((node) => node.modifiers !== undefined),
+    getModifiers: ts.getModifiers || ((node) => node.modifiers),
+    isSatisfiesExpression: ts.isSatisfiesExpression || (() => false),
+  };
+}
 
 function parse(file) {
   const text = fs.readFileSync(file, "utf8");
@@ -194,12 +209,51 @@ function regexConstants(sf) {
   return found;
 }
 
+// The module's enum members with a literal value: "Enum.Member" -> its literal node
+function enumMembers(sf) {
+  const found = new Map();
+  for (const st of sf.statements) {
+    if (!ts.isEnumDeclaration(st)) continue;
+    for (const member of st.members) {
+      const init = member.initializer;
+      if (init && primitive(init) && ts.isIdentifier(member.name)) {
+        found.set(`${st.name.text}.${member.name.text}`, init);
+      }
+    }
+  }
+  return found;
+}
+
+// A changed line's enum member (css-what's `CharCode.Pipe`) as the literals it stands for: its
+// value, and where it is compared with a `charCodeAt(…)`, the character itself ("|"), which a
+// test's string can then be varied with
+function enumLiterals(node, members) {
+  const value = members.get(node.getText());
+  if (!value) return [];
+  const out = [value.getText()];
+  const compared = node.parent && ts.isBinaryExpression(node.parent) ? node.parent : null;
+  const other = compared && (compared.left === node ? compared.right : compared.left);
+  const code = Number(value.getText());
+  if (
+    other && ts.isCallExpression(other) && ts.isPropertyAccessExpression(other.expression) &&
+    other.expression.name.text === "charCodeAt" && Number.isInteger(code) && code > 0
+  ) {
+    out.push(JSON.stringify(String.fromCharCode(code)));
+  }
+  return out;
+}
+
 function literalsIn(sf, fn, changed) {
   const onChanged = [];
   const elsewhere = [];
   const regexes = regexConstants(sf);
+  const members = enumMembers(sf);
   const visit = (node) => {
     const here = changed.has(lineOf(sf, node.getStart()));
+    if (here && ts.isPropertyAccessExpression(node) && members.has(node.getText())) {
+      onChanged.push(...enumLiterals(node, members));
+      return;
+    }
     // a changed regex (written there, or a module constant named there): a string it matches
     const regex = ts.isRegularExpressionLiteral(node)
       ? node.getText()

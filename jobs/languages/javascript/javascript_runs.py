@@ -27,6 +27,7 @@ from pathlib import Path
 from jobs.dependencies import CheckoutFiles
 from jobs.languages.javascript import jest_runs, vitest_files, vitest_per_test
 from jobs.languages.javascript.base_runs import RunFiles, run_on_base
+from jobs.languages.javascript.measured_run import PerTestLines
 from jobs.languages.javascript.package_job import FilesRun, PackageJob, RunnerError
 from jobs.languages.javascript.packages import Package, Problem, find_package
 from jobs.languages.javascript.run_results import ReportProblem, RunResults
@@ -62,6 +63,9 @@ class TestFileLines:
     passed: set[str] = field(default_factory=set)
     covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
     problems: set[str] = field(default_factory=set)  # why the per-test recorder left lines out
+    # why the run is no baseline to trust (it did not run, or timed out): then no test of it
+    # passed for sure, and a mutant it did not kill says nothing
+    trouble: str = ""
 
 
 RUN_FILES: dict[RunnerName, RunFiles] = {
@@ -162,14 +166,33 @@ async def _measured(
     if isinstance(run, RunnerError):
         return not_run(share.runner, run, job.timeout_s)
     if lines is not None:
-        for test, ran in run.per_test.lines.items():
-            into = lines.files.setdefault(test.partition(" > ")[0], {})
-            for path, numbers in ran.items():
-                into.setdefault(path, set()).update(numbers)
-        if isinstance(run.results, RunResults):
-            lines.passed.update(t for t, o in run.results.tests.items() if o.status == "pass")
-        lines.problems |= run.per_test.problems
+        note = run.note if isinstance(run, jest_runs.JestPerTestRun) else None
+        add_to_record(lines, run.per_test, run.results, note)
     return suite_run(share.runner, run.result, run.results, run.coverage)
+
+
+def add_to_record(
+    lines: TestFileLines,
+    per_test: PerTestLines,
+    results: RunResults | ReportProblem,
+    note: str | None = None,
+) -> None:
+    """One measured run's share of the record (pure): each test file's lines, the tests that
+    passed, and why lines were left out (``note``: why the run kept no per-test record)."""
+    for test, ran in per_test.lines.items():
+        into = lines.files.setdefault(test.partition(" > ")[0], {})
+        for path, numbers in ran.items():
+            into.setdefault(path, set()).update(numbers)
+    if isinstance(results, RunResults):
+        lines.passed.update(t for t, o in results.tests.items() if o.status == "pass")
+        # every test file that ran is in the record, with no lines where the recorder said
+        # nothing of it: a mutant of a line the run covered then runs against all of them,
+        # never against none (which reads as a line no test runs)
+        for test in [*results.tests, *results.unloaded]:
+            lines.files.setdefault(test.partition(" > ")[0], {})
+    lines.problems |= per_test.problems
+    if note:
+        lines.problems.add(note)
 
 
 def test_lines_record(tag: str) -> str:
@@ -180,7 +203,8 @@ def test_lines_record(tag: str) -> str:
 
 def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
     """The record, written: ``{"files": {test file: {path: [line, ...]}}, "passed": [id],
-    "covered": {path: [line, ...]}, "problems": [why lines were left out]}``."""
+    "covered": {path: [line, ...]}, "problems": [why lines were left out], "trouble": why the
+    run is no baseline, or ""}``."""
     record = test_lines_record(tag)
     files = {f: {p: sorted(ns) for p, ns in ran.items()} for f, ran in sorted(lines.files.items())}
     covered = {p: sorted(ns) for p, ns in sorted(lines.covered.items())}
@@ -189,6 +213,7 @@ def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
         "passed": sorted(lines.passed),
         "covered": covered,
         "problems": sorted(lines.problems),
+        "trouble": lines.trouble,
     }
     workdir.write_fresh(json.dumps(data), checkout / record)
     return record
@@ -208,6 +233,8 @@ async def run_suite(
         runs.append(await _measured(sandbox, node, share, job, lines))
     merged = merge(runs)
     lines.covered = merged.executed
+    if merged.status in ("did not run", "timed out"):
+        lines.trouble = merged.problem() or merged.status
     merged.per_test = await asyncio.to_thread(write_test_lines, checkout, BASELINE, lines)
     return merged
 

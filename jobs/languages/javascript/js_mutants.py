@@ -43,12 +43,18 @@ from jobs.languages.javascript.mutant_schemata import (
     split_results,
 )
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
-from jobs.languages.javascript.run_results import ReportProblem
+from jobs.languages.javascript.run_results import ReportProblem, runner_line
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
 from jobs.languages.javascript.typescript_tool import typescript_for
 from jobs.sandbox import decisive_line, workdir
 from jobs.sandbox.sandbox_protocol import Sandbox
-from jobs.testgen.proof.measure import DEADLINE_SHARE, MAX_MUTANTS, Measured, TestFiles
+from jobs.testgen.proof.measure import (
+    DEADLINE_SHARE,
+    MAX_MUTANTS,
+    Measured,
+    TestFiles,
+    none_judged,
+)
 from jobs.testgen.proof.mutants import Mutant
 from jobs.testgen.proof.score import MutantScore, Outcome
 
@@ -68,6 +74,7 @@ class Record:
     passed: frozenset[str] = frozenset()
     covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
     problems: tuple[str, ...] = ()  # why the recorder left lines out (its library did not load)
+    trouble: str = ""  # why the baseline's run is no baseline (it did not run, or timed out)
 
     def files_running(self, mutant: Mutant) -> list[str]:
         """The existing test files that ran the mutant's lines: those the per-test record
@@ -85,7 +92,8 @@ class Record:
         return any(ran.get(path) for ran in self.files.values())
 
 
-def read_record(path: Path) -> Record:
+def read_record(path: Path) -> Record | str:
+    """The baseline's record, or why there is none to read."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         files = {
@@ -94,9 +102,22 @@ def read_record(path: Path) -> Record:
         }
         covered = {str(p): {int(n) for n in ns} for p, ns in dict(data["covered"]).items()}
         problems = tuple(str(p) for p in data.get("problems") or [])
-        return Record(files, frozenset(str(t) for t in data["passed"]), covered, problems)
-    except (OSError, ValueError, KeyError, TypeError):
-        return Record()
+        trouble = str(data.get("trouble") or "")
+        passed = frozenset(str(t) for t in data["passed"])
+        return Record(files, passed, covered, problems, trouble)
+    except OSError:
+        return "the baseline left no record of what each test file ran"
+    except (ValueError, KeyError, TypeError) as exc:
+        return f"the baseline's record of what each test file ran is unreadable ({exc!r})"
+
+
+def unusable(record: Record | str) -> str | None:
+    """Why the baseline's record cannot judge mutants, or None (pure). Without a baseline that
+    ran, no existing test is known to pass: every mutant would "survive" them, a figure of
+    Tandem's trouble, not of the tests."""
+    if isinstance(record, str):
+        return record
+    return record.trouble or None
 
 
 def record_notes(record: Record, mutants: list[Mutant]) -> list[str]:
@@ -176,7 +197,7 @@ def outcome_of(
         killers = tuple(sorted(failed["candidate"]))
         return Outcome(mutant, "killed", by="candidate", tests=ran, killers=killers)
     if not run.results.tests:
-        why = next(iter(run.results.unloaded.values()), decisive_line(run.result.output))
+        why = next(iter(run.results.unloaded.values()), runner_line(run.result.output))
         return Outcome(mutant, "error", tests=ran, why=f"no test ran: {why}")
     return Outcome(mutant, "survived", tests=ran)
 
@@ -263,6 +284,10 @@ async def run_mutants(
     record = await asyncio.to_thread(
         read_record, checkout / javascript_runs.test_lines_record(javascript_runs.BASELINE)
     )
+    if not made.mutants:
+        return Measured(score)
+    if isinstance(record, str) or record.trouble:
+        return Measured(score, problem=f"not run: {unusable(record)}")
     score.notes += record_notes(record, made.mutants)
     run = _Run(sandbox, node, checkout, record, started + timeout_s * DEADLINE_SHARE, timeout_s)
     outcomes: dict[str, Outcome] = {}
@@ -290,6 +315,8 @@ async def run_mutants(
     errors = [o for o in score.outcomes if o.status == "error"]
     if errors and len(errors) == score.total:
         return Measured(score, problem=f"no mutant could be run ({errors[0].why})")
+    if (none := none_judged(score)) is not None:
+        return Measured(score, problem=none, cut=score.count("cut"))
     return Measured(score, cut=score.count("cut"))
 
 

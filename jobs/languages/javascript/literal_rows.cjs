@@ -4,7 +4,11 @@
 // Shared by export_scan.cjs and test_expressions.cjs: `require("./literal_rows.cjs")(ts)`.
 "use strict";
 
+const fs = require("node:fs");
+const path = require("node:path");
+
 const MAX_ROWS = 64; // rows one call expands to
+const MAX_MODULE_BYTES = 1_000_000; // a test's imported table module read at most
 
 module.exports = function literalRows(ts) {
   // A value written out in full: literals, and arrays and plain objects of them.
@@ -91,6 +95,56 @@ module.exports = function literalRows(ts) {
         }
       }
     }
+    return imported(name, use.getSourceFile());
+  }
+
+  // A table a test imports from a module of its own (css-what's `import { tests } from
+  // "./__fixtures__/tests"`, path-to-regexp's cases file): the literal that module exports
+  // under the name, read with the same rules; null for a package, or where it is not one.
+  const MODULE_SUFFIXES = ["", ".ts", ".tsx", ".mts", ".js", ".mjs", ".cjs", "/index.ts", "/index.js"];
+  const modules = new Map(); // file -> SourceFile, or null where it could not be read
+  function imported(name, sf) {
+    for (const statement of sf.statements) {
+      if (!ts.isImportDeclaration(statement) || !ts.isStringLiteral(statement.moduleSpecifier)) continue;
+      const bindings = statement.importClause && statement.importClause.namedBindings;
+      if (!bindings || !ts.isNamedImports(bindings)) continue;
+      const spec = bindings.elements.find((e) => e.name.text === name);
+      const from = statement.moduleSpecifier.text;
+      if (!spec || !from.startsWith(".")) continue;
+      const other = moduleAt(path.resolve(path.dirname(sf.fileName), from));
+      if (!other) return null;
+      const exported = (spec.propertyName || spec.name).text;
+      for (const st of other.statements) {
+        if (!ts.isVariableStatement(st)) continue;
+        const isExported = (st.modifiers || []).some((m) => m.kind === ts.SyntaxKind.ExportKeyword);
+        for (const decl of isExported ? st.declarationList.declarations : []) {
+          if (ts.isIdentifier(decl.name) && decl.name.text === exported && decl.initializer) {
+            const value = unwrap(decl.initializer);
+            return isLiteral(value) || spreadElements(value) !== null ? value : null;
+          }
+        }
+      }
+      return null;
+    }
+    return null;
+  }
+
+  function moduleAt(base) {
+    for (const suffix of MODULE_SUFFIXES) {
+      const file = base + suffix;
+      if (modules.has(file)) return modules.get(file);
+      let text;
+      try {
+        if (!fs.statSync(file).isFile()) continue;
+        text = fs.readFileSync(file, "utf8");
+      } catch {
+        continue;
+      }
+      const sf = text.length > MAX_MODULE_BYTES ? null :
+        ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
+      modules.set(file, sf);
+      return sf;
+    }
     return null;
   }
 
@@ -108,7 +162,7 @@ module.exports = function literalRows(ts) {
           const inner = spreadElements(resolve(element.expression, new Map()));
           if (inner === null) return null;
           out.push(...inner);
-        } else if (isLiteral(unwrap(element))) {
+        } else if (isLiteral(unwrap(element)) || isRow(unwrap(element))) {
           out.push(element);
         } else {
           return null;
@@ -120,6 +174,13 @@ module.exports = function literalRows(ts) {
     return out;
   }
   
+  // A table's row written out as an array or object literal, whatever its parts: the parts a
+  // call takes are checked where it takes them (css-what's rows hold the selector, a literal,
+  // beside the expected tokens, `type: SelectorType.Tag`)
+  function isRow(node) {
+    return Boolean(node) && (ts.isArrayLiteralExpression(node) || ts.isObjectLiteralExpression(node));
+  }
+
   // A property's name as a string: `a`, `"a"`, `1`
   function keyOf(property) {
     const name = property.name;

@@ -10,10 +10,12 @@
 // a file of its own per worker under TANDEM_PER_TEST_DIR; and a line {"problem": "..."} where
 // the source-map library could not be loaded, or the setup file itself failed.
 "use strict";
-const { appendFileSync, mkdirSync, realpathSync } = require("node:fs");
-const { createRequire } = require("node:module");
-const { join } = require("node:path");
-const { threadId } = require("node:worker_threads");
+// bare names: jest before 27 resolves no `node:` specifier, and the setup file then fails every
+// test file (css-what's jest 26: "Cannot find module 'node:fs'")
+const { appendFileSync, mkdirSync, realpathSync } = require("fs");
+const { createRequire } = require("module");
+const { join } = require("path");
+const { threadId } = require("worker_threads");
 
 // The library, or why it could not be loaded (a string).
 function traceMapping() {
@@ -31,7 +33,35 @@ function traceMapping() {
       why.push(`${place}: ${String((error && error.message) || error).split("\n")[0]}`);
     }
   }
+  for (const place of places) {
+    const found = place && sourceMap(place);
+    if (found) return found;
+  }
   return `@jridgewell/trace-mapping did not load (${why.join("; ") || "nowhere to look"})`;
+}
+
+// jest before 28 maps coverage with `source-map` 0.6 (istanbul-lib-source-maps), not
+// trace-mapping (css-what's jest 27): its synchronous consumer, in trace-mapping's shape, or
+// null (not there, or 0.7's, which is asynchronous only).
+function sourceMap(place) {
+  try {
+    const { SourceMapConsumer } = createRequire(realpathSync(place))("source-map");
+    if (typeof SourceMapConsumer !== "function") return null;
+    return {
+      GREATEST_LOWER_BOUND: SourceMapConsumer.GREATEST_LOWER_BOUND,
+      LEAST_UPPER_BOUND: SourceMapConsumer.LEAST_UPPER_BOUND,
+      TraceMap: function TraceMap(raw) {
+        const consumer = new SourceMapConsumer(raw);
+        if (typeof consumer.originalPositionFor !== "function") {
+          throw new Error("source-map's consumer is asynchronous (0.7 and later)");
+        }
+        return consumer;
+      },
+      originalPositionFor: (map, at) => map.originalPositionFor(at),
+    };
+  } catch {
+    return null;
+  }
 }
 
 function makeRecorder(storeKey) {

@@ -13,6 +13,7 @@ Test ids are ``<file> > <describe> > … > <title>``, the file relative to the c
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +30,20 @@ STATUSES = {
     "todo": "skip",
     "disabled": "skip",
 }
+
+# The runners' own framing around a run, which says nothing of why it failed
+BANNER = re.compile(
+    r"^(?:Test results written to:|Ran all test suites|Test Suites:|Tests:|Snapshots:|Time:"
+    r"|JSON report written to|Test Files\b|Duration\b|Start at\b)"
+)
+
+
+def runner_line(output: str) -> str:
+    """The decisive line of a vitest or jest run's output: :func:`decisive_line` of it with the
+    runners' own framing left out ("Test results written to: …" is jest's last line on every
+    run, and no reason)."""
+    kept = [line for line in output.splitlines() if not BANNER.match(line.strip())]
+    return decisive_line("\n".join(kept)) if any(line.strip() for line in kept) else "no output"
 
 
 @dataclass(frozen=True)
@@ -105,5 +120,5 @@ def read_outcomes(path: Path, output: str, runner: str, root: Path) -> RunResult
     try:
         text = path.read_bytes()
     except OSError:
-        return ReportProblem(f"{runner} wrote no test report: {decisive_line(output)}")
+        return ReportProblem(f"{runner} wrote no test report: {runner_line(output)}")
     return parse_results(text, root)

@@ -5,7 +5,11 @@ The runners' exit codes say little on their own (both exit 1 for a failed test, 
 not load and an unhandled error alike), so the JSON report of outcomes decides: a failed test or
 a test file that did not load is "failed" (the others still ran and count), no test at all is
 "no tests", a report missing or a non-zero exit with every test passing is "did not run", with
-the runner's decisive line. A test file that did not load is one failure named ``(load)``.
+the runner's decisive line (its own framing, "Test results written to: …", left out), unless
+the runner says only that a coverage threshold was not met: that is the project's gate on its
+whole suite, and the tests ran. A test file that did not load is one failure named ``(load)``;
+where no test file loaded, the run did not run (css-what's jest 26 once could not load Tandem's
+setup file: "2 failed, 0 passed" read as the project's broken tests).
 """
 
 from __future__ import annotations
@@ -14,13 +18,19 @@ import re
 
 from jobs.languages.javascript.coverage import Coverage, ReportError
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
-from jobs.languages.javascript.run_results import ReportProblem, RunResults
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, runner_line
 from jobs.languages.suite_run import NotRun, Status, SuiteRun, TestFailure
-from jobs.sandbox.sandbox_protocol import CommandResult, decisive_line, last_line
+from jobs.sandbox.sandbox_protocol import CommandResult, last_line
 from jobs.testgen.pin import Outcome, Pinning
 
 COVERAGE_TOOL = "istanbul"  # vitest's istanbul provider, jest's babel-plugin-istanbul
 LOAD = "(load)"  # the failure of a test file that did not load
+# The runners' word that a coverage threshold was not met (jest: 'Jest: "global" coverage
+# threshold for lines (100%) not met: 60%'; vitest: "ERROR: Coverage for lines (60%) does not
+# meet global threshold (100%)")
+THRESHOLD = re.compile(
+    r"coverage threshold for \w+ \(.*\) not met|does not meet (?:global )?threshold"
+)
 
 
 def failures_of(results: RunResults) -> list[TestFailure]:
@@ -57,18 +67,25 @@ def suite_run(
     elif isinstance(results, ReportProblem):
         status = "did not run"
         stopped = NotRun(f"{runner} exit {rc}", results.reason, results.reason)
+    elif not results.tests and results.unloaded:
+        # not one test file loaded: no test ran, which is no suite of failed tests
+        status = "did not run"
+        first = next(iter(results.unloaded.items()))
+        why = f"no test file loaded ({first[0]}: {first[1]})"
+        stopped = NotRun(f"{runner} exit {rc}", why, first[1])
     else:
         failures = failures_of(results)
         if failures:
             status = "failed"
         elif not results.tests:
             status = "no tests"
-        elif rc != 0:  # every test passed, yet the runner failed: an unhandled error, a threshold
+        elif rc != 0 and not THRESHOLD.search(result.output):
+            # every test passed, yet the runner failed: an unhandled error, a failed global setup
             status = "did not run"
-            line = decisive_line(result.output)
+            line = runner_line(result.output)
             summary = f"{runner} exited {rc}: {last_line(line)}"
             stopped = NotRun(f"{runner} exit {rc}", summary, line)
-        else:
+        else:  # a coverage threshold not met is the project's gate on its whole suite: it ran
             status = "passed"
     run = SuiteRun(
         status,

@@ -218,6 +218,8 @@ module.exports = function testExpressions(ts) {
     for (const [name, uses] of freeNames(node)) {
       if (bound.has(name)) continue; // the helper's own name, in a statement that builds it
       let value = row.has(name) ? row.get(name) : null;
+      // a row's part that is no literal (`new TokenData(…)` of another module) has no place here
+      if (value !== null && !isLiteral(value)) return null;
       // a local the test assigns to (`let seen; … seen = arg`) is its state, not a value to
       // put in: `"foo" = arg` would not even parse
       if (uses.some(assigned)) return null;

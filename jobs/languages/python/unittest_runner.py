@@ -42,6 +42,7 @@ from jobs.languages.python.pytest_runner import (
     run_pytest,
     write_own_options,
 )
+from jobs.languages.python.unnamed_tests import python_files_option
 from jobs.languages.suite_run import NotRun, SuiteRun
 from jobs.sandbox import Sandbox, decisive_line, last_line
 from jobs.sandbox.workdir import MODULES_SUFFIX, RC_FILE, WORK_DIR, copy_script, prepare
@@ -75,8 +76,10 @@ async def run_baseline(
     command = await asyncio.to_thread(own_command, CheckoutFiles(checkout), python)
     # how its tests import, collect and warn: for this run and every later one (candidates,
     # the base commit's, the mutants'), which the launchers give pytest first
-    how = command.how if command is not None else ()
-    await asyncio.to_thread(write_own_options, checkout, how)
+    how: tuple[str, ...] = command.how if command is not None else ()
+    # a root tests.py of unittest cases (json-patch's): pytest's default names miss it
+    unnamed = await asyncio.to_thread(python_files_option, checkout, how)
+    await asyncio.to_thread(write_own_options, checkout, [*how, *unnamed])
     if command is not None and command.runner == "unittest":
         return await run_unittest(
             sandbox, checkout, list(command.args), tag="baseline", timeout_s=timeout_s,

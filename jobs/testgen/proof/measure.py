@@ -114,6 +114,22 @@ class Measured:
     cut: int = 0  # mutants the budget left unrun
 
 
+def none_judged(score: MutantScore) -> str | None:
+    """Why no mutant of ``score`` ran to an answer (each hung a test, could not be run or was
+    cut), or None: some did, or there were none. A score of that kind is no figure: "existing
+    tests kill 0 of 8" would read as the tests' failure, where Tandem's run did not happen."""
+    if not score.total or score.judged:
+        return None
+    said = []
+    if errors := [o for o in score.outcomes if o.status == "error"]:
+        said.append(f"{len(errors)} could not be run ({errors[0].why or 'no reason given'})")
+    if timeouts := score.count("timeout"):
+        said.append(f"{timeouts} stopped at their time limit")
+    if cut := score.count("cut"):
+        said.append(f"{cut} cut by the wall-time budget")
+    return f"none of the {score.total} mutants ran to an answer: {'; '.join(said)}"
+
+
 def make_mutants(
     checkout: Path, changed: dict[str, set[int]]
 ) -> tuple[list[Mutant], int, list[str]]:
@@ -262,4 +278,6 @@ async def measure_mutants(
     if errors and len(errors) == score.total:
         first = errors[0].why or "no reason given"
         return Measured(score, problem=f"no mutant could be put in place ({first})")
+    if (none := none_judged(score)) is not None:
+        return Measured(score, problem=none, cut=cut)
     return Measured(score, cut=cut)
