@@ -6,6 +6,7 @@ without Node or the npm registry."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -262,3 +263,60 @@ async def test_the_tests_worth_keeping_are_chosen_one_by_one(
     assert "sign with 0 again" not in text and "positive" not in text and "five" not in text
     (verdict,) = out.verdicts
     assert verdict.kept and verdict.reason.startswith("kept 2 of 5 test(s), each passed 2/2 runs")
+
+
+# Its second test passes once, then fails: the measured run is its only pass.
+FLAKY = """\
+import { existsSync, writeFileSync } from "node:fs";
+import { describe, expect, it } from "vitest";
+import { sign } from "../src/calc";
+
+const MARK = PATH;
+
+describe("sign", () => {
+  it("sign with 0", () => {
+    expect(sign(0)).toEqual(0);
+  });
+  it("sign with -5 once", () => {
+    if (existsSync(MARK)) throw new Error("ran before");
+    writeFileSync(MARK, "");
+    expect(sign(-5)).toEqual(-1);
+  });
+  it("sign with -2", () => {
+    expect(sign(-2)).toEqual(-1);
+    expect(sign(-3)).toEqual(-1);
+    expect(sign(-4)).toEqual(-1);
+    expect(sign(-6)).toEqual(-1);
+    expect(sign(-7)).toEqual(-1);
+  });
+});
+"""
+
+
+@pytest.mark.slow
+async def test_a_kept_test_failing_a_later_run_is_dropped_and_the_choice_made_again(
+    node: Node, tmp_path: Path
+) -> None:
+    checkout = tmp_path / "checkout"
+    project = PROJECTS["vitest"]
+    make_project(checkout, project)
+    mark = json.dumps(str(tmp_path / "mark"))
+    (checkout / project.new).write_text(FLAKY.replace("PATH", mark))
+    changed = {project.source: {7, 8, 10}}
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout)
+        options = Options(runs=2, timeout_s=300)
+        baseline = SuiteRun("passed", 1, "")
+        out = await select_tests(sandbox, checkout, [project.new], baseline, changed, options)
+    finally:
+        await sandbox.close()
+
+    reasons = {t.label.split("::")[1]: (t.kept, t.reason) for t in out.tests}
+    # the shorter one won the tie for `return -1` first, and failed its second run
+    kept, why = reasons["sign > sign with -5 once"]
+    assert not kept and why.startswith("flaky: passed 1 run(s), then run 2 of 2 failed"), why
+    assert reasons["sign > sign with -2"][0] and reasons["sign > sign with 0"][0], reasons
+    assert out.covered == {project.source: {7, 8, 10}}
+    assert out.pytest_runs == 3  # measured, then a run of each round's kept tests
+    assert "-5 once" not in (checkout / project.new).read_text()
