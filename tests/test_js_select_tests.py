@@ -164,6 +164,11 @@ def test_the_measured_run_keeps_the_tests_that_passed_with_their_changed_lines()
         "t/a.test.ts::sign > sign with 1 is five": "failed: expected 1 to be 5",
         "t/a.test.ts::positive > sign with 3": "skipped",
     }
+    # vitest 0.x names the file's own suite "": its ids have an empty title, read as none
+    old = RunResults(tests={"t/a.test.ts >  > sign > sign with 0": TestOutcome("pass")})
+    old_lines = PerTestLines(lines={"t/a.test.ts >  > sign > sign with 0": {"src/calc.ts": {9}}})
+    (found,), _ = judge(file, old, old_lines, changed, PerTestSelection())
+    assert (found.case.name, found.lines) == ("sign > sign with 0", {"src/calc.ts": {9}})
     # a file that did not load drops every test of it, saying so; so does a runner that did not run
     unloaded = PerTestSelection()
     gone = RunResults(unloaded={"t/a.test.ts": "SyntaxError: x"})
@@ -181,8 +186,12 @@ def test_a_test_failing_on_the_base_pins_but_a_file_that_did_not_load_there_does
         ("t/a.test.ts", "sign > sign with 0"),
         ("t/a.test.ts", "(load)"),
         ("t/a.test.ts", "sign > sign with 1 is five"),  # not in the pool: it failed on the head
+        ("t/a.test.ts", " > sign > sign with -2"),  # as vitest 0.x names it
     }
-    assert failing_labels(failing, pool) == {"t/a.test.ts::sign > sign with 0"}
+    assert failing_labels(failing, pool) == {
+        "t/a.test.ts::sign > sign with 0",
+        "t/a.test.ts::sign > sign with -2",
+    }
 
 
 def test_a_mutants_killers_become_the_labels_of_the_candidate_tests() -> None:

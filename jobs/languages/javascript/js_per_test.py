@@ -35,7 +35,14 @@ from jobs.languages.javascript import javascript_runs, jest_runs, vitest_per_tes
 from jobs.languages.javascript.measured_run import PerTestLines
 from jobs.languages.javascript.package_job import RunnerError
 from jobs.languages.javascript.run_results import ReportProblem, RunResults
-from jobs.languages.javascript.split_tests import JsTest, Split, SplitFile, parse_split, with_tests
+from jobs.languages.javascript.split_tests import (
+    JsTest,
+    Split,
+    SplitFile,
+    canonical,
+    parse_split,
+    with_tests,
+)
 from jobs.languages.javascript.suite_results import LOAD
 from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
 from jobs.languages.javascript.typescript_tool import typescript_for
@@ -145,8 +152,10 @@ def judge(
         out.dropped += [(t.label, why) for t in file.tests]
         return [], {}
     passed = []
+    outcomes = {canonical(test): outcome for test, outcome in results.tests.items()}
+    ran = {canonical(test): lines for test, lines in per_test.lines.items()}
     for test in file.tests:
-        outcome = results.tests.get(test.test_id)
+        outcome = outcomes.get(test.test_id)
         if outcome is None:
             out.dropped.append((test.label, "did not run (not in the runner's report)"))
         elif outcome.status == "fail":
@@ -154,9 +163,9 @@ def judge(
         elif outcome.status != "pass":
             out.dropped.append((test.label, "skipped"))
         else:
-            lines = line_sets.restrict(per_test.lines.get(test.test_id, {}), changed)
+            lines = line_sets.restrict(ran.get(test.test_id, {}), changed)
             passed.append(Measured(test, lines))
-    loading = per_test.lines.get(f"{file.path} > {LOAD}", {})
+    loading = ran.get(f"{file.path} > {LOAD}", {})
     return passed, line_sets.restrict(loading, changed)
 
 
@@ -221,7 +230,7 @@ def failing_labels(failing: set[tuple[str, str]], pool: list[Measured[JsTest]]) 
     """The labels of the pool's tests among ``failing`` ((file, ``describe > title``) of the
     tests that failed on the base commit); a file that did not load there pins nothing."""
     labels = {m.case.label for m in pool}
-    return {f"{path}::{name}" for path, name in failing if name != LOAD} & labels
+    return {f"{path}::{canonical(name)}" for path, name in failing if name != LOAD} & labels
 
 
 async def _kill_matrix(
@@ -253,7 +262,12 @@ def relabeled(score: MutantScore, label_of: dict[str, str]) -> MutantScore:
     """``score`` with each killer (a test id, ``file > describe > title``) replaced by its
     candidate's label; killers that are no candidate's test are left out (pure)."""
     outcomes = [
-        replace(o, killers=tuple(sorted({label_of[k] for k in o.killers if k in label_of})))
+        replace(
+            o,
+            killers=tuple(
+                sorted({label_of[canonical(k)] for k in o.killers if canonical(k) in label_of})
+            ),
+        )
         for o in score.outcomes
     ]
     return replace(score, outcomes=outcomes)
@@ -284,7 +298,7 @@ async def _flaky_runs(
         for failure in run.failures:
             for label, test in everyone.items():
                 whole_file = failure.name == LOAD and test.origin == failure.classname
-                if whole_file or label == f"{failure.classname}::{failure.name}":
+                if whole_file or label == f"{failure.classname}::{canonical(failure.name)}":
                     failing[label] = f"{prefix} failed: {failure.message}"[:300]
         if run.status != "failed" or not failing:
             return dict.fromkeys(everyone, f"{prefix} {run.describe()}"), number - 1

@@ -15,6 +15,12 @@ from typing import Any
 from jobs.testgen import line_sets
 
 
+def canonical(name: str) -> str:
+    """A test's id or name without the empty titles some runners put in it: vitest 0.x names
+    the file's own suite "", so its report says ``file >  > describe > title``."""
+    return " > ".join(part for part in name.split(" > ") if part)
+
+
 @dataclass(frozen=True)
 class JsTest:
     """One test of a candidate file."""
