@@ -105,7 +105,11 @@ def test_only_a_test_that_ran_and_failed_kills_a_mutant() -> None:
     by_new = outcome_of(
         m, run({"t/a.test.ts > ok": "pass", "t/new.test.ts > x": "fail"}), groups, passed
     )
-    assert (by_new.status, by_new.by, by_new.killers) == ("killed", "candidate", ("t/new.test.ts",))
+    assert (by_new.status, by_new.by, by_new.killers) == (
+        "killed",
+        "candidate",
+        ("t/new.test.ts > x",),
+    )
     # an existing test that failed before any mutant kills nothing
     broken = outcome_of(m, run({"t/a.test.ts > broken": "fail"}), groups, passed)
     assert broken.status == "survived"
@@ -223,7 +227,7 @@ async def produced(node: Node, tmp_path: Path, base: str, head: str, changed: se
 
 
 @pytest.mark.slow
-async def test_a_file_that_kills_a_mutant_nothing_kills_is_kept(node: Node, tmp_path: Path) -> None:
+async def test_a_test_that_kills_a_mutant_nothing_kills_is_kept(node: Node, tmp_path: Path) -> None:
     head = CLASSIFY.replace('"big" : "small"', '"big" : "small" ')  # the line changed, same code
     production = await produced(node, tmp_path, CLASSIFY, head, {2})
 
@@ -233,7 +237,11 @@ async def test_a_file_that_kills_a_mutant_nothing_kills_is_kept(node: Node, tmp_
     assert production.existing_score.killed_existing == 0 and production.existing_score.total >= 5
     assert list(production.kept) == ["test/size.tandem.test.ts"], production.verdicts
     (verdict,) = [v for v in production.verdicts if v.kept]
-    assert "mutant(s) of the changed lines no other test kills" in verdict.reason
+    assert "kill mutants no other test kills" in verdict.reason, verdict.reason
+    # chosen test by test: each kept one kills a mutant no test kept before it kills
+    kept = [t for t in production.tests if t["kept"]]
+    assert kept and len(kept) < len(production.tests), production.tests
+    assert all("mutant(s) of the changed lines no other test kills" in t["reason"] for t in kept)
     score = production.mutants
     assert score is not None and score.killed_with_kept > score.killed_existing == 0
     line = score.line(kept=True)
@@ -247,7 +255,7 @@ async def test_a_file_that_kills_a_mutant_nothing_kills_is_kept(node: Node, tmp_
 
 
 @pytest.mark.slow
-async def test_a_file_that_kills_no_surviving_mutant_is_not_kept(
+async def test_a_test_that_kills_no_surviving_mutant_is_not_kept(
     node: Node, tmp_path: Path
 ) -> None:
     base = NOTED.replace("  seen.push(n);\n", "")
@@ -257,7 +265,8 @@ async def test_a_file_that_kills_no_surviving_mutant_is_not_kept(
     assert production.existing_score is not None
     assert production.existing_score.alive == production.existing_score.total >= 1
     assert not production.kept, production.verdicts
-    assert any("nor kills a mutant no other test kills" in v.reason for v in production.verdicts)
+    assert production.tests and not any(t["kept"] for t in production.tests)
+    assert all("kills no mutant" in t["reason"] for t in production.tests), production.tests
     score = production.mutants
     assert score is not None and score.killed_with_kept == 0
     assert (

@@ -468,7 +468,7 @@ async def test_where_every_changed_line_ran_a_test_that_pins_the_change_is_kept(
     node: Node, tmp_path: Path
 ) -> None:
     """The existing test runs the changed line on both sides but never at the edge: the engine
-    still compares base and head there, and its file is kept because it fails on the base."""
+    still compares base and head there, and its test that fails on the base is kept."""
     files = {"src/size.ts": CLASSIFY_BASE, "test/size.test.ts": CLASSIFY_TEST}
     head = {"src/size.ts": CLASSIFY_BASE.replace("n > 10", "n >= 10")}
     checkout, base_sha = await locked_project(node, tmp_path, files, head)
@@ -484,7 +484,10 @@ async def test_where_every_changed_line_ran_a_test_that_pins_the_change_is_kept(
     assert list(production.kept) == ["test/size.tandem.test.ts"], production.verdicts
     assert 'expect(classify(10)).toEqual("big");' in production.kept["test/size.tandem.test.ts"]
     (verdict,) = [v for v in production.verdicts if v.kept]
-    assert "fails on the base commit where no kept test does" in verdict.reason
+    assert "1 test fails on the base commit (they pin the change)" in verdict.reason
+    # kept test by test: the one failing on the base says what it pins
+    kept = [t for t in production.tests if t["kept"]]
+    assert any("fails on the base commit: pins the change" in t["reason"] for t in kept), kept
     assert production.pinning is not None
     assert production.pinning.outcomes == {"test/size.tandem.test.ts": "fails"}
 

@@ -20,8 +20,9 @@
   tidying: ``tidy``, ``tidy_names``, ``tidy_review``); its offline engines are in
   :mod:`jobs.testgen.engines`.
 - :mod:`.javascript`: the JavaScript/TypeScript backend (issue 20): its runs (vitest, jest), its
-  layout and conventions (the OpenHands agent's prompts read them), and its engine
-  (``export_engine``).
+  layout and conventions (the OpenHands agent's prompts read them), its selection test by test
+  (``js_per_test``, the choice shared with Python's: :mod:`jobs.testgen.test_choice`), and its
+  engine (``export_engine``).
 
 This package's ``__init__`` imports nothing, so that :mod:`jobs.dependencies` can use the pure
 :mod:`.python.testfiles` without loading test generation.

@@ -18,7 +18,7 @@ the :class:`jobs.languages.language_protocol.Language` protocol (:mod:`jobs.lang
   line-set arithmetic (:mod:`.line_sets`);
 - validation (:mod:`.validation`), the two keep rules (:mod:`.keep`, :mod:`.selection` per file,
   the language's ``Language.per_test`` per test, given and filling the types of
-  :mod:`.per_test_selection`), the base commit's verdicts
+  :mod:`.per_test_selection`, choosing through :mod:`.test_choice`), the base commit's verdicts
   (:mod:`.pin`, the base tree :mod:`.base_tree`), the mutants (:mod:`.proof`);
 - the engines (:mod:`.engines`: the protocol, the registry and portfolios, the agent, the offline
   engines and the helpers only they use);

@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from typing import Protocol
 
-from jobs.testgen import file_mutants, line_sets
+from jobs.testgen import line_sets
 from jobs.testgen.context import Context, Plan
 from jobs.testgen.per_test_selection import OnMutants, Options, SelectTests
 from jobs.testgen.pin import Pinning, verdict_note
@@ -106,10 +106,6 @@ class PerFile:
             is_test=ctx.language.is_test_file,
         )
         timings["coverage_filter"] += time.monotonic() - started
-        if file_mutants.applies(ctx):  # files kept whole are also kept for the mutants they kill
-            chosen = await file_mutants.keep_killers(
-                ctx, production, plan, passed, chosen, sorted(first_kept)
-            )
         chosen = production.verdicts + chosen
         kept_paths = [v.path for v in chosen if v.kept]
         if pinning is not None and kept_paths:

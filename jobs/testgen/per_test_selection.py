@@ -1,8 +1,9 @@
 """What the per-test keep rule (:class:`jobs.testgen.keep.PerTest`) asks of a language that
 tells its tests' lines apart per test, and what it gets back: a
 :class:`~jobs.languages.language_protocol.Language`'s ``per_test`` is a :class:`SelectTests`
-(Python's: :func:`jobs.languages.python.per_test.select_tests`), or None where the language
-keeps candidate files whole.
+(Python's: :func:`jobs.languages.python.per_test.select_tests`, JavaScript's:
+:func:`jobs.languages.javascript.js_per_test.select_tests`), or None where the language keeps
+candidate files whole.
 
 Shared by the stages and the backends, so that neither imports the other's modules: the
 selection itself (splitting files into tests, measuring each, choosing, writing the kept ones

@@ -16,5 +16,7 @@ through :mod:`.javascript_conventions`; its offline engine is :mod:`.export_engi
   project's runner, :mod:`.export_tests` writes the test file;
 - :mod:`.js_mutants`: the mutants of the changed lines (``mutate.cjs``, on the TypeScript
   compiler API that :mod:`.typescript_tool` finds or installs), each run through the package's
-  runner on the test files that ran its lines.
+  runner on the test files that ran its lines;
+- :mod:`.js_per_test`: the offline engine's tests chosen one by one (split by
+  ``split_tests.cjs``, :mod:`.split_tests`), for what each covers, pins and kills.
 """

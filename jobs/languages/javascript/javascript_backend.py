@@ -9,7 +9,8 @@ Its tests come from the offline characterization engine (:mod:`.export_engine`, 
 ``characterize-js``) and, with an LLM, the OpenHands agent: its prompts take the package's
 runner, where each new test goes, the import and the exact command that runs one file from the
 conventions (:meth:`.JsConventions.prompting`), and the files it is judged by are those the
-runner's config collects (:func:`.collected_tests`).
+runner's config collects (:func:`.collected_tests`). The engine's tests are kept one by one, for
+what each covers, pins and kills (:mod:`.js_per_test`); the agent's files are kept whole.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 
 from jobs.dependencies.pip_log import CheckoutFiles
 from jobs.languages.conventions import Conventions
-from jobs.languages.javascript import javascript_runs, js_mutants, packages
+from jobs.languages.javascript import javascript_runs, js_mutants, js_per_test, packages
 from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.export_tests import pruned
@@ -39,10 +40,13 @@ class JavaScript:
     name = "javascript"
     label = "JavaScript/TypeScript"
     builds_tests = True
-    per_test: SelectTests | None = None  # its candidate files are kept whole
     mutants = True  # run in batches through the package's runner (:mod:`.js_mutants`)
     agent = True  # its conventions give the prompts its runner, paths and command
     engines: tuple[str, ...] = JAVASCRIPT_ENGINES
+
+    @property
+    def per_test(self) -> SelectTests:
+        return js_per_test.select_tests  # each test's lines, pins and kills (:mod:`.js_per_test`)
 
     def owns(self, path: str) -> bool:
         return path.rsplit("/", 1)[-1].endswith(packages.SOURCE_SUFFIXES)

@@ -16,7 +16,8 @@ runner process); a mutant with no switch in a schema (a module-level value, or o
 does not parse), or a failed batch's, runs alone: written into the source in place (the original
 is always put back), and the package's runner runs once on the test files whose tests ran the
 mutant's lines in the baseline (the record :func:`.javascript_runs.run_suite` writes) and on the
-kept and candidate files (files are kept whole: there is no per-test record of a candidate).
+kept and candidate files; a mutant's killers are the candidate tests that failed on it (ids,
+``file > describe > title``): the kill matrix per test of :mod:`.js_per_test`.
 Only a test that ran and failed kills a mutant, and an existing test only if it passed in the
 baseline: a file that does not load, a run with no tests or a runner that did not run is
 ``error``, a run stopped at its time limit is ``timeout``.
@@ -189,7 +190,7 @@ def outcome_of(
             continue
         if group == "existing" and test not in passed:
             continue
-        failed.setdefault(group, set()).add(file)
+        failed.setdefault(group, set()).add(test)  # a candidate's killers: its tests, by id
     for group in ("existing", "kept"):
         if group in failed:
             return Outcome(mutant, "killed", by=group, tests=ran)

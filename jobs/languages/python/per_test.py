@@ -30,16 +30,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from jobs.languages.python.per_test_choice import (
-    Choice,
-    Measured,
-    changed_functions,
-    choose_by_lines,
-    choose_by_proof,
-    choose_pins,
-    pinned_by,
-    preferring,
-)
+from jobs.languages.python.per_test_choice import changed_functions
 from jobs.languages.python.per_test_measure import (
     context_owner,
     flaky_runs,
@@ -67,10 +58,18 @@ from jobs.testgen.per_test_selection import (
     OnMutants,
     Options,
     PerTestSelection,
-    TestVerdict,
 )
 from jobs.testgen.proof import worth
-from jobs.testgen.targets import compress
+from jobs.testgen.test_choice import (
+    Choice,
+    Measured,
+    choose_by_lines,
+    choose_by_proof,
+    choose_pins,
+    pinned_by,
+    preferring,
+    record_verdicts,
+)
 from jobs.testgen.validation import Verdict
 
 MAX_ROUNDS = 3
@@ -135,7 +134,7 @@ async def select_tests(
     functions = changed_functions(checkout, changed_exec)
     out.matrix = await _kill_matrix(checkout, files, pool, options.on_mutants, out)
 
-    def choose(usable: list[Measured]) -> Choice:
+    def choose(usable: list[Measured[TestCase]]) -> Choice[TestCase]:
         if out.matrix is not None:
             found = choose_by_proof(
                 usable, out.matrix, out.pinning, base, collection, functions, options.max_tests
@@ -175,7 +174,8 @@ async def select_tests(
     out.dropped.extend(excluded.items())
     out.dropped.extend(rejected)
     out.covered, out.kept_files = covered, texts
-    _verdicts(out, files, chosen, names, options.runs)
+    final = {label: name for per in names.values() for name, label in per.items()}
+    record_verdicts(out, {c.path: c.total for c in files}, chosen, final, options.runs)
     out.duration_s = time.monotonic() - started
     return out
 
@@ -187,7 +187,7 @@ async def _measure_pool(
     changed_exec: line_sets.Lines,
     options: Options,
     out: PerTestSelection,
-) -> tuple[list[Measured], line_sets.Lines]:
+) -> tuple[list[Measured[TestCase]], line_sets.Lines]:
     """One measured run of every candidate (each file alone if that times out): the tests that
     passed, with the changed lines each runs, and the changed lines run at import."""
     modules = {_module(c.path): c.path for c in files}
@@ -207,7 +207,7 @@ async def _measure_pool(
                 measured.append((path, *one))
         else:
             measured.append(("", run, contexts, outside, junit))
-    pool: list[Measured] = []
+    pool: list[Measured[TestCase]] = []
     collection: line_sets.Lines = {}
     for only, run, contexts, outside, junit in measured:
         collection = line_sets.union(collection, line_sets.restrict(outside, changed_exec))
@@ -236,7 +236,7 @@ class _Run:
 
 def _judge_cases(
     checkout: Path, candidate: _Candidate, measured: _Run, out: PerTestSelection
-) -> list[Measured]:
+) -> list[Measured[TestCase]]:
     """The candidate's tests that passed the measured run (a Pynguin "expects an exception"
     test becomes a ``pytest.raises`` one); the others are dropped, with why."""
     run, junit = measured.run, measured.junit
@@ -269,7 +269,7 @@ def _judge_cases(
 async def _kill_matrix(
     checkout: Path,
     files: list[_Candidate],
-    pool: list[Measured],
+    pool: list[Measured[TestCase]],
     on_mutants: OnMutants | None,
     out: PerTestSelection,
 ) -> list[worth.Kills] | None:
@@ -302,7 +302,9 @@ async def _kill_matrix(
     return worth.matrix_from(out.mutants.outcomes)
 
 
-async def _pinning(files: list[_Candidate], pool: list[Measured], on_base: OnBase) -> set[str]:
+async def _pinning(
+    files: list[_Candidate], pool: list[Measured[TestCase]], on_base: OnBase
+) -> set[str]:
     """The labels of the pool's tests that fail on the base commit. Each test runs there in a
     file of its own, with only the imports it uses: a file that does not import on the base
     (another test of it uses what the change adds) must not count for every test in it."""
@@ -321,7 +323,7 @@ async def _pinning(files: list[_Candidate], pool: list[Measured], on_base: OnBas
 
 
 def _write(
-    checkout: Path, files: list[_Candidate], chosen: list[Measured]
+    checkout: Path, files: list[_Candidate], chosen: list[Measured[TestCase]]
 ) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
     """Write each candidate file with its chosen tests (remove it when none): the texts, and
     per file each final test name's label."""
@@ -339,59 +341,3 @@ def _write(
         (checkout / candidate.path).write_text(texts[candidate.path])
         names[candidate.path] = {n.name: n.label for n in named}
     return texts, names
-
-
-def _verdicts(
-    out: PerTestSelection,
-    files: list[_Candidate],
-    chosen: list[tuple[Measured, line_sets.Lines]],
-    names: dict[str, dict[str, str]],
-    runs: int,
-) -> None:
-    final = {label: name for per in names.values() for name, label in per.items()}
-    for m, new in chosen:
-        where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
-        said = []
-        if new:
-            said.append(
-                f"covers {line_sets.count(new)} changed line(s) not covered before: {where}"
-            )
-        if kills := out.kills.get(m.case.label):
-            said.append(f"kills {len(kills)} mutant(s) of the changed lines no other test kills")
-        if m.case.label in out.pinned:
-            functions = ", ".join(f"`{f.split('::', 1)[1]}`" for f in out.pinned[m.case.label])
-            said.append(
-                "fails on the base commit: pins the change"
-                + (f" to {functions}" if functions else "")
-            )
-        reason = f"passed {runs}/{runs} runs; " + "; ".join(said)
-        out.tests.append(TestVerdict(m.case.label, True, reason, final[m.case.label], new))
-    for label, why in out.dropped:
-        out.tests.append(TestVerdict(label, False, why))
-    out.tests.sort(key=lambda t: (not t.kept, t.label))
-    for candidate in files:
-        mine = [t for t in out.tests if t.label.startswith(candidate.path + "::")]
-        kept = [t for t in mine if t.kept]
-        total = candidate.total
-        if kept:
-            new = line_sets.union(*(t.new_lines for t in kept))
-            where = "; ".join(f"{p} {compress(sorted(ls))}" for p, ls in sorted(new.items()))
-            reason = f"kept {len(kept)} of {total} test(s), each passed {runs}/{runs} runs"
-            if line_sets.count(new):  # none where every changed line ran: kept for kills, pins
-                reason += (
-                    f"; they cover {line_sets.count(new)} changed line(s) not covered before: "
-                    + where
-                )
-            if k := sum(t.label in out.kills for t in kept):
-                reason += f"; {k} test{'s' * (k > 1)} kill{'s' * (k == 1)} mutants"
-                reason += " no other test kills"
-            if p := sum(t.label in out.pinned for t in kept):
-                reason += f"; {p} test{'s' * (p > 1)} fail{'s' * (p == 1)} on the base commit"
-                reason += " (they pin the change)"
-            out.verdicts.append(Verdict(candidate.path, True, reason, new))
-        else:
-            reasons = sorted({t.reason.split(":")[0] for t in mine})
-            out.verdicts.append(
-                Verdict(candidate.path, False, "no test kept: " + "; ".join(reasons)[:300])
-            )
-    out.verdicts.sort(key=lambda v: (not v.kept, v.path))

@@ -160,9 +160,10 @@ async def _judge(
     measured = await _run_mutants(talk, sources, paths)
     if measured is None:
         return None
-    # A killer is a test's node id; its file is the candidate.
+    # A killer is a test's id (pytest's `file::name`, vitest's and jest's `file > name`); its
+    # file is the candidate.
     outcomes = [
-        replace(o, killers=tuple(sorted({k.split("::")[0] for k in o.killers})))
+        replace(o, killers=tuple(sorted({k.split("::")[0].split(" > ")[0] for k in o.killers})))
         for o in measured.outcomes
     ]
     relabeled = replace(measured, outcomes=outcomes)
