@@ -191,7 +191,9 @@ def test_the_written_module_keeps_the_originals_helpers_not_its_tests() -> None:
     assert "USED = 2" in text and "def setup_method(self)" in text and "def test_b(self)" in text
 
 
-def test_the_tests_that_ran_a_changed_line_are_chosen_the_smallest_first(tmp_path: Path) -> None:
+def test_the_tests_that_ran_the_most_changed_lines_are_chosen_first_then_the_smallest(
+    tmp_path: Path,
+) -> None:
     record = tmp_path / ".tandem-work" / "baseline.per-test.json"
     record.parent.mkdir()
     ran = {"passed": True, "lines": {"pkg/a.py": [3]}}
@@ -200,6 +202,7 @@ def test_the_tests_that_ran_a_changed_line_are_chosen_the_smallest_first(tmp_pat
             {
                 "tests": {
                     "tests/test_a.py::test_long": ran,
+                    "tests/test_a.py::test_branch": {"passed": True, "lines": {"pkg/a.py": [3, 4]}},
                     "tests/test_a.py::TestA::test_short[1]": ran,
                     "tests/test_a.py::test_other": {"passed": True, "lines": {"pkg/a.py": [9]}},
                     "tests/test_a.py::test_failed": {**ran, "passed": False},
@@ -210,11 +213,13 @@ def test_the_tests_that_ran_a_changed_line_are_chosen_the_smallest_first(tmp_pat
     tests = {
         "tests/test_a.py": "def test_long():\n    x = 1\n    assert f(x, 2, 3) == 1\n\n"
         "def test_other():\n    assert f(1) == 1\n\n"
+        "def test_branch():\n    x = 1\n    y = 2\n    assert f(x, y, 3, 4) == 1\n\n"
         "def test_failed():\n    assert f(1) == 1\n\n"
         "class TestA:\n    def test_short(self):\n        assert f(1)\n"
     }
-    chosen = amplify.chosen_tests(tmp_path, {"pkg/a.py": {3}}, tests)
-    assert [t.label for t in chosen["tests/test_a.py"]] == ["TestA.test_short", "test_long"]
+    chosen = amplify.chosen_tests(tmp_path, {"pkg/a.py": {3, 4}}, tests)
+    labels = [t.label for t in chosen["tests/test_a.py"]]
+    assert labels == ["test_branch", "TestA.test_short", "test_long"]
 
 
 SIZES = "def bucket(n):\n    if n > 10:\n        return 'big'\n    return 'small'\n"

@@ -97,13 +97,14 @@ class Amplify:
 def chosen_tests(
     checkout: Path, changed: Mapping[str, set[int]], tests: Mapping[str, str]
 ) -> dict[str, list[TestFunction]]:
-    """Test file -> its tests to amplify, the smallest first, MAX_TESTS in all: those the
-    baseline's record saw run a changed line and pass; without a record, every test of the
-    test files that name a changed module."""
+    """Test file -> its tests to amplify, MAX_TESTS in all: those the baseline's record saw run
+    a changed line and pass, those that ran the most changed lines first (a test of the changed
+    branch before the many that pass through its function), then the smallest; without a
+    record, every test of the test files that name a changed module, the smallest first."""
     ran = _tests_that_ran(checkout / per_test_record("baseline"), changed)
     stems = {PurePosixPath(p).stem for p in changed} - {"__init__"}
     stems |= {PurePosixPath(p).parent.name for p in changed if p.endswith("__init__.py")}
-    sized: list[tuple[int, str, TestFunction]] = []
+    ranked: list[tuple[int, int, str, TestFunction]] = []
     for path, text in tests.items():
         if ran is not None and path not in ran:
             continue
@@ -114,17 +115,21 @@ def chosen_tests(
         except (SyntaxError, ValueError, RecursionError, MemoryError):
             continue
         for test, node in functions.items():
-            if ran is None or test.label in ran[path]:
-                sized.append((amplify_variants.size(node), path, test))
+            hits = 0 if ran is None else ran[path].get(test.label, 0)
+            if ran is None or hits:
+                ranked.append((-hits, amplify_variants.size(node), path, test))
     chosen: dict[str, list[TestFunction]] = {}
-    for _, path, test in sorted(sized, key=lambda s: (s[0], s[1], s[2].label))[:MAX_TESTS]:
+    for *_, path, test in sorted(ranked, key=lambda r: (r[0], r[1], r[2], r[3].label))[:MAX_TESTS]:
         chosen.setdefault(path, []).append(test)
     return chosen
 
 
-def _tests_that_ran(record: Path, changed: Mapping[str, set[int]]) -> dict[str, set[str]] | None:
-    """Test file -> labels (``Class.test`` or ``test``) of the passing tests the record saw run
-    a changed line; None without a record (bounded, every field checked: the sandbox wrote it)."""
+def _tests_that_ran(
+    record: Path, changed: Mapping[str, set[int]]
+) -> dict[str, dict[str, int]] | None:
+    """Test file -> label (``Class.test`` or ``test``) -> how many changed lines it ran, of
+    the passing tests the record saw run one; None without a record (bounded, every field
+    checked: the sandbox wrote it)."""
     try:
         fd = os.open(record, os.O_RDONLY | os.O_NOFOLLOW)
         with os.fdopen(fd, "rb") as f:
@@ -136,20 +141,21 @@ def _tests_that_ran(record: Path, changed: Mapping[str, set[int]]) -> dict[str, 
     entries = data.get("tests") if isinstance(data, dict) else None
     if not isinstance(entries, dict):
         return None
-    found: dict[str, set[str]] = {}
+    found: dict[str, dict[str, int]] = {}
     for nodeid, entry in entries.items():
         if not isinstance(entry, dict) or entry.get("passed") is not True:
             continue
         lines = entry.get("lines")
-        if not isinstance(lines, dict) or not any(
-            isinstance(numbers, list) and set(numbers) & changed.get(path, set())
-            for path, numbers in lines.items()
-        ):
-            continue
+        hits = sum(
+            len(set(numbers) & changed.get(path, set()))
+            for path, numbers in (lines.items() if isinstance(lines, dict) else ())
+            if isinstance(numbers, list) and all(type(n) is int for n in numbers)
+        )
         path, *names = str(nodeid).split("::")
-        if names:
+        if names and hits:
             label = ".".join(n.split("[", 1)[0] for n in names)
-            found.setdefault(path, set()).add(label)
+            tests = found.setdefault(path, {})
+            tests[label] = max(tests.get(label, 0), hits)
     return found
 
 
