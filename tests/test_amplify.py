@@ -68,6 +68,17 @@ def test_numbers_displays_and_module_constants_are_varied() -> None:
     assert ast.unparse(bound.function.body[0]) == "LIMIT = 10"  # bound in the body first
 
 
+def test_a_variant_is_named_after_how_its_input_changed() -> None:
+    def named(before: object, after: object) -> str:
+        return amplify_variants.slugify(
+            amplify_variants.edit(ast.Constant(before), ast.Constant(after))
+        )
+
+    assert named("<ol><li>a</li><li>b</li></ol>", "<ol><li>a</li>x<li>b</li></ol>") == "with_x"
+    assert named("a.b", "ab") == "without_full_stop"
+    assert (named(11, 10), named(3, -3), named("abc", "")) == ("10", "minus_3", "empty")
+
+
 def test_python_source_gets_a_statement_doubled_not_its_case_changed() -> None:
     source = "while True:\n    pass\n"
     found = amplify_variants.string_values(source, ())
