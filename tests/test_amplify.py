@@ -192,7 +192,8 @@ def test_the_written_module_keeps_the_originals_helpers_not_its_tests() -> None:
         "def helper():\n    return USED\n\n"
         "def test_old():\n    assert helper() == 2\n\n"
         "class TestX:\n    def setup_method(self):\n        pass\n\n"
-        "    def test_a(self):\n        pass\n"
+        "    def test_a(self):\n        pass\n\n"
+        "class TestY:\n    def test_c(self):\n        pass\n"
     )
     new = function("def test_new():\n    assert helper() == 2\n")
     method = function("def test_b(self):\n    pass\n")
@@ -200,6 +201,7 @@ def test_the_written_module_keeps_the_originals_helpers_not_its_tests() -> None:
     assert text.startswith('"""H"""\n\nfrom __future__ import annotations\nimport pytest\n')
     assert "def test_old" not in text and "def test_a" not in text and "UNUSED" not in text
     assert "USED = 2" in text and "def setup_method(self)" in text and "def test_b(self)" in text
+    assert "TestY" not in text  # a class of tests none of which was amplified
 
 
 def test_the_tests_that_ran_the_most_changed_lines_are_chosen_first_then_the_smallest(

@@ -12,7 +12,7 @@ import ast
 import copy
 import json
 import os
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -42,25 +42,38 @@ def observations_name(probe: str) -> str:
     return f"{PurePosixPath(probe).stem}.observed.jsonl"
 
 
-def stripped(tree: ast.Module) -> ast.Module:
-    """A copy of the module without its test functions and its classes' test methods."""
+def stripped(tree: ast.Module, keep: Collection[str] = ()) -> ast.Module:
+    """A copy of the module without its test functions and its classes' test methods; a class
+    that held tests goes too, unless it is in `keep` or the module names it elsewhere (a
+    subclass)."""
     fresh = copy.deepcopy(tree)
     body: list[ast.stmt] = []
+    emptied: set[str] = set()
     for node in fresh.body:
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_test(node.name):
             continue
         if isinstance(node, ast.ClassDef):
-            kept = [
-                item
-                for item in node.body
-                if not (
-                    isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and _is_test(item.name)
-                )
-            ]
+            kept = [item for item in node.body if not _is_test_function(item)]
+            if len(kept) < len(node.body) and node.name not in keep:
+                emptied.add(node.name)
             node.body = kept or [ast.Pass()]
         body.append(node)
     fresh.body = body
+    named = {
+        n.id
+        for node in body
+        if not (isinstance(node, ast.ClassDef) and node.name in emptied)
+        for n in ast.walk(node)
+        if isinstance(n, ast.Name)
+    }
+    fresh.body = [
+        n for n in body if not (isinstance(n, ast.ClassDef) and n.name in emptied - named)
+    ]
     return fresh
+
+
+def _is_test_function(node: ast.stmt) -> bool:
+    return isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) and _is_test(node.name)
 
 
 def _is_test(name: str) -> bool:
@@ -76,7 +89,7 @@ def module_text(
 ) -> str:
     """The test module without its tests, `prelude` after its first imports, and `functions`
     added: each into its class (a copy of the original's, without its tests) or at the end."""
-    module = stripped(tree)
+    module = stripped(tree, keep={cls for cls, _ in functions if cls is not None})
     classes = {n.name: n for n in module.body if isinstance(n, ast.ClassDef)}
     for cls, function in functions:
         if cls is None:
