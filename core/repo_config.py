@@ -172,9 +172,11 @@ class TestGeneration(_Section):
         default="auto",
         description="openhands (LLM agent); offline: the offline engines pooled "
         "(characterization tests from the project's own examples, differential tests between "
-        "base and head, crosshair, pynguin); crosshair (symbolic) or pynguin (search-based) "
-        "alone; auto: offline without an LLM, and with one characterization and differential "
-        "tests first, then openhands for the changed lines still uncovered",
+        "base and head, the project's tests amplified, crosshair, pynguin); crosshair "
+        "(symbolic), pynguin (search-based) or amplify (the project's tests with one input "
+        "changed) alone; auto: offline without an LLM, and with one characterization, "
+        "differential and amplified tests first, then openhands for the changed lines still "
+        "uncovered",
     )
     framework: Literal["pytest"] = Field(default="pytest", description="test framework")
     output_dir: str = Field(default="tests", description="where new test files go")

@@ -100,15 +100,17 @@ def test_the_config_the_command_parser_and_the_state_take_the_same_names() -> No
 @pytest.mark.parametrize(
     ("engine", "settings", "reported", "reason"),
     [
-        ("auto", NO_LLM, "offline", "offline: characterization, differential, crosshair, pynguin "
-         "(engine auto, no LLM configured)"),
-        ("auto", LLM, "openhands", "characterization and differential tests, then openhands "
-         "(openai/some-model; engine auto)"),
+        ("auto", NO_LLM, "offline", "offline: characterization, differential, amplification, "
+         "crosshair, pynguin (engine auto, no LLM configured)"),
+        ("auto", LLM, "openhands", "characterization, differential and amplified tests, then "
+         "openhands (openai/some-model; engine auto)"),
         ("openhands", LLM, "openhands", "openhands (openai/some-model)"),
         ("openhands", NO_LLM, None, "engine openhands needs an LLM: set TANDEM_LLM_MODEL (and "
          "TANDEM_LLM_BASE_URL / TANDEM_LLM_API_KEY) or test_generation.model"),
-        ("offline", LLM, "offline", "offline: characterization, differential, crosshair, pynguin"),
+        ("offline", LLM, "offline", "offline: characterization, differential, amplification, "
+         "crosshair, pynguin"),
         ("crosshair", NO_LLM, "crosshair", "crosshair (offline)"),
+        ("amplify", NO_LLM, "amplify", "amplified project tests (offline)"),
         ("pynguin", LLM, "pynguin", "pynguin (offline)"),
     ],
 )  # fmt: skip
@@ -143,8 +145,8 @@ def test_the_javascript_choice_and_its_reason_for_each_setting(
 @pytest.mark.parametrize(
     ("engine", "reported", "reason"),
     [
-        ("auto", "offline", "offline: characterization, differential, crosshair, pynguin (engine "
-         "auto: the agent writes no Toy tests yet)"),
+        ("auto", "offline", "offline: characterization, differential, amplification, crosshair, "
+         "pynguin (engine auto: the agent writes no Toy tests yet)"),
         ("openhands", None, "engine openhands: the agent writes no Toy tests yet"),
     ],
 )  # fmt: skip

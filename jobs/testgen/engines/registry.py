@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from jobs.testgen.engines.amplify import Amplify
 from jobs.testgen.engines.characterize import Characterize
 from jobs.testgen.engines.crosshair import Crosshair
 from jobs.testgen.engines.differential import Differential
@@ -48,7 +49,8 @@ class Portfolio:
 
 
 ENGINES: dict[str, Engine] = {
-    engine.name: engine for engine in (Characterize(), Differential(), Crosshair(), Pynguin())
+    engine.name: engine
+    for engine in (Characterize(), Differential(), Amplify(), Crosshair(), Pynguin())
 }
 # The engines that write JavaScript/TypeScript tests (``JavaScript.engines``), registered by
 # that language's backend (:mod:`jobs.languages.javascript.javascript_backend`); every other
@@ -56,7 +58,7 @@ ENGINES: dict[str, Engine] = {
 JAVASCRIPT_ENGINES = ("characterize-js",)
 # The engines that run the change's functions on the base commit too and keep what differs: where
 # the existing tests run every changed line, they still look for what pins the change.
-COMPARING_ENGINES = ("differential", "characterize-js")
+COMPARING_ENGINES = ("differential", "amplify", "characterize-js")
 
 PORTFOLIOS: dict[str, Portfolio] = {
     p.name: p
@@ -65,10 +67,12 @@ PORTFOLIOS: dict[str, Portfolio] = {
             "auto",
             # Characterization is cheap and pins the change where the project's own examples
             # reach it; the differential search pins what it did not, covered lines included;
-            # the agent is then asked only for what they left.
-            ("characterize", "differential", *JAVASCRIPT_ENGINES),
+            # amplification varies the project's own tests where no call of the changed
+            # function shows the change; the agent is then asked only for what they left.
+            ("characterize", "differential", "amplify", *JAVASCRIPT_ENGINES),
             agent=True,
-            label="characterization and differential tests, then openhands ({model}; engine auto)",
+            label="characterization, differential and amplified tests, then openhands "
+            "({model}; engine auto)",
             labels=(
                 ("javascript", "JS/TS characterization, then openhands ({model}; engine auto)"),
             ),
@@ -77,12 +81,20 @@ PORTFOLIOS: dict[str, Portfolio] = {
         Portfolio(AGENT, agent=True, label="openhands ({model})"),
         Portfolio(
             "offline",
-            ("characterize", "differential", "crosshair", "pynguin", *JAVASCRIPT_ENGINES),
-            label="offline: characterization, differential, crosshair, pynguin",
+            (
+                "characterize",
+                "differential",
+                "amplify",
+                "crosshair",
+                "pynguin",
+                *JAVASCRIPT_ENGINES,
+            ),
+            label="offline: characterization, differential, amplification, crosshair, pynguin",
             labels=(("javascript", "offline: JS/TS characterization"),),
         ),
         Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
         Portfolio("pynguin", ("pynguin",), label="pynguin (offline)"),
+        Portfolio("amplify", ("amplify",), label="amplified project tests (offline)"),
     )
 }
 

@@ -1,0 +1,327 @@
+"""Test amplification (DSpot, Danglot et al. 2019): an offline engine that takes the project's
+own tests that run the changed lines and varies their inputs, one literal at a time, until base
+and head behave differently on one. It needs no model of the library's kind of input: the tests
+already build the objects, fixtures and calls that reach the change; only the one value that
+tells base and head apart is missing.
+
+1. **Which tests** (:func:`chosen_tests`): those the baseline's per-test record
+   (``.tandem-work/baseline.per-test.json``) saw run a changed line and pass, else every test
+   of the test files that name a changed module; the smallest first, at most MAX_TESTS.
+2. **Variants** (:mod:`.amplify_variants`): each test's body as is, then one literal changed at a
+   time, the change's own tokens first.
+3. **Observations** (:mod:`.amplify_probe`): each variant's assertions become observations of
+   what they looked at; all of a test file's variants go into one probe module beside it, a
+   copy of that module without its tests (:mod:`.amplify_files`), which pytest runs on the head
+   (in the checkout) and on the base (in the base tree, :mod:`jobs.testgen.base_tree`) at the
+   same time.
+4. **Tests**: a variant whose observations differ becomes a test asserting the head's, named
+   after the original and the literal it changed (``test_ol_ol_li_a_li_x_li_b``). It fails on
+   the base by construction; the selection keeps it when it passes every run and pins or kills
+   something new.
+"""
+
+from __future__ import annotations
+
+import ast
+import asyncio
+import json
+import os
+import time
+from collections.abc import Coroutine, Mapping
+from pathlib import Path, PurePosixPath
+
+from jobs.languages.python.base_commit import run_on_base
+from jobs.languages.python.pytest_runner import per_test_record, run_pytest
+from jobs.sandbox import Sandbox
+from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, place
+from jobs.testgen.engines import amplify_files, amplify_probe, amplify_variants, input_variants
+from jobs.testgen.engines.amplify_variants import TestFunction, Variant
+from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
+from jobs.testgen.targets import Target
+
+MAX_TESTS = 12
+MAX_VARIANTS_PER_TEST = 60
+MAX_WRITTEN_PER_FILE = 8
+MAX_RECORD_BYTES = 50_000_000
+MIN_RUN_S = 10.0  # below this much time left, a test file's probe does not run
+HEADER = "Tests amplified by Tandem from {path}: each one is a test of it with one input changed, asserting what the head does there (the base did otherwise)."  # noqa: E501
+
+
+class Amplify:
+    """The engine as portfolios run it (:class:`.engine_protocol.Engine`)."""
+
+    name = "amplify"
+    label = "Test amplification"
+    share = 0.3
+
+    async def generate(self, workspace: Workspace, targets: list[Target]) -> EngineOutcome:
+        started = time.monotonic()
+        outcome = EngineOutcome()
+        changed = dict(workspace.changed) or {t.path: set(t.lines) for t in targets}
+        if not workspace.base_sha:
+            outcome.notes.append("test amplification: no base commit given")
+            return outcome
+        chosen = chosen_tests(workspace.checkout, changed, workspace.tests)
+        if not chosen:
+            outcome.notes.append("test amplification: no project test runs the changed lines")
+            return outcome
+        workspace.step(f"amplifying {sum(len(v) for v in chosen.values())} project test(s)")
+        try:
+            async with base_tree(
+                workspace.checkout,
+                workspace.base_sha,
+                timeout_s=max(1.0, (workspace.deadline - time.monotonic()) / 4),
+            ) as tree:
+                tokens = _tokens(workspace.checkout, tree, changed)
+                for index, (path, functions) in enumerate(sorted(chosen.items())):
+                    left = workspace.deadline - time.monotonic()
+                    if left < MIN_RUN_S:
+                        rest = ", ".join(f"`{p}`" for p in sorted(chosen)[index:])
+                        outcome.notes.append(
+                            f"test amplification: the wall-time budget ended before {rest}"
+                        )
+                        break
+                    share = left / (len(chosen) - index)
+                    run = _FileRun(workspace.sandbox, workspace.checkout, tree, path, tokens)
+                    try:
+                        await run.amplify(functions, share, outcome)
+                    except (SyntaxError, ValueError, KeyError, RecursionError) as exc:
+                        # A test module this cannot rewrite is a note, never a crash.
+                        outcome.notes.append(f"test amplification of `{path}`: {exc!r}"[:300])
+        except BaseTreeError as exc:
+            outcome.notes.append(f"test amplification: the base commit's files: {exc}")
+        outcome.duration_s = time.monotonic() - started
+        return outcome
+
+
+def chosen_tests(
+    checkout: Path, changed: Mapping[str, set[int]], tests: Mapping[str, str]
+) -> dict[str, list[TestFunction]]:
+    """Test file -> its tests to amplify, MAX_TESTS in all: those the baseline's record saw run
+    a changed line and pass, those that ran the most changed lines first (a test of the changed
+    branch before the many that pass through its function), then the smallest; without a
+    record, every test of the test files that name a changed module, the smallest first."""
+    ran = _tests_that_ran(checkout / per_test_record("baseline"), changed)
+    stems = {PurePosixPath(p).stem for p in changed} - {"__init__"}
+    stems |= {PurePosixPath(p).parent.name for p in changed if p.endswith("__init__.py")}
+    ranked: list[tuple[int, int, str, TestFunction]] = []
+    for path, text in tests.items():
+        if ran is not None and path not in ran:
+            continue
+        if ran is None and not any(stem and stem in text for stem in stems):
+            continue
+        try:
+            functions = amplify_variants.test_functions(ast.parse(text))
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        for test, node in functions.items():
+            hits = 0 if ran is None else ran[path].get(test.label, 0)
+            if ran is None or hits:
+                ranked.append((-hits, amplify_variants.size(node), path, test))
+    chosen: dict[str, list[TestFunction]] = {}
+    for *_, path, test in sorted(ranked, key=lambda r: (r[0], r[1], r[2], r[3].label))[:MAX_TESTS]:
+        chosen.setdefault(path, []).append(test)
+    return chosen
+
+
+def _tests_that_ran(
+    record: Path, changed: Mapping[str, set[int]]
+) -> dict[str, dict[str, int]] | None:
+    """Test file -> label (``Class.test`` or ``test``) -> how many changed lines it ran, of
+    the passing tests the record saw run one; None without a record (bounded, every field
+    checked: the sandbox wrote it)."""
+    try:
+        fd = os.open(record, os.O_RDONLY | os.O_NOFOLLOW)
+        with os.fdopen(fd, "rb") as f:
+            if os.fstat(f.fileno()).st_size > MAX_RECORD_BYTES:
+                return None
+            data = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    entries = data.get("tests") if isinstance(data, dict) else None
+    if not isinstance(entries, dict):
+        return None
+    found: dict[str, dict[str, int]] = {}
+    for nodeid, entry in entries.items():
+        if not isinstance(entry, dict) or entry.get("passed") is not True:
+            continue
+        lines = entry.get("lines")
+        hits = sum(
+            len(set(numbers) & changed.get(path, set()))
+            for path, numbers in (lines.items() if isinstance(lines, dict) else ())
+            if isinstance(numbers, list) and all(type(n) is int for n in numbers)
+        )
+        path, *names = str(nodeid).split("::")
+        if names and hits:
+            label = ".".join(n.split("[", 1)[0] for n in names)
+            tests = found.setdefault(path, {})
+            tests[label] = max(tests.get(label, 0), hits)
+    return found
+
+
+def _tokens(checkout: Path, tree: BaseTree, changed: Mapping[str, set[int]]) -> tuple[str, ...]:
+    """The change's tokens (its lines' string constants and their punctuation), every file's."""
+    found: list[str] = []
+    for path in sorted(changed):
+        found += input_variants.dictionary(_read(tree.root / path), _read(checkout / path))
+    return tuple(dict.fromkeys(found))
+
+
+class _FileRun:
+    """The amplification of one test file's chosen tests: one probe, on both commits."""
+
+    def __init__(
+        self, sandbox: Sandbox, checkout: Path, tree: BaseTree, path: str, tokens: tuple[str, ...]
+    ) -> None:
+        self.sandbox, self.checkout, self.tree = sandbox, checkout, tree
+        self.path, self.tokens = path, tokens
+        self.probe = amplify_files.probe_path(path)
+
+    async def amplify(
+        self, tests: list[TestFunction], timeout_s: float, outcome: EngineOutcome
+    ) -> None:
+        module = ast.parse(_read(self.checkout / self.path))
+        nodes = amplify_variants.test_functions(module)
+        constants = amplify_variants.module_constants(module)
+        made: dict[str, tuple[TestFunction, Variant]] = {}
+        probes: list[tuple[str | None, ast.FunctionDef]] = []
+        for t_index, test in enumerate(tests):
+            for v_index, variant in enumerate(
+                amplify_variants.variants(
+                    nodes[test], constants, self.tokens, MAX_VARIANTS_PER_TEST
+                )
+            ):
+                name = f"test_tandem_{t_index}_{v_index}"
+                made[name] = (test, variant)
+                probes.append((test.cls, amplify_probe.probe(variant.function, name)))
+        text = amplify_files.module_text(
+            module,
+            probes,
+            header=f"Tandem's amplification probe of {self.path}",
+            prelude=amplify_files.probe_prelude(self.probe),
+        )
+        started = time.monotonic()
+        head, base = await self._run(text, timeout_s)
+        found = _differences(made, head, base)
+        if found:  # the head once more: what it observes differently each run is no difference
+            again, _ = await self._run(text, timeout_s - (time.monotonic() - started), base=False)
+            found = _differences(made, head, base, again)
+        labels = ", ".join(t.label for t in tests)
+        note = (
+            f"amplified {len(tests)} test(s) of `{self.path}` ({labels}; {len(made)} variants): "
+            f"{len(found)} variant(s) differ between base and head"
+        )
+        written = self._write(module, made, found, outcome)
+        outcome.notes.append(note + (f"; wrote {written} test(s)" if found else ""))
+
+    async def _run(
+        self, text: str, timeout_s: float, *, base: bool = True
+    ) -> tuple[dict[str, amplify_files.Observations], dict[str, amplify_files.Observations]]:
+        """Run the probe on the head and (with `base`) on the base at once; each side's
+        observations."""
+        observed = PurePosixPath(self.probe).parent / amplify_files.observations_name(self.probe)
+        head_probe, head_out = self.checkout / self.probe, self.checkout / observed
+        base_out = self.tree.root / observed
+        for stale in (head_out, base_out):
+            stale.unlink(missing_ok=True)
+        head_probe.write_text(text, encoding="utf-8")
+        place(self.tree, {self.probe: text})
+        runs: list[Coroutine[object, object, object]] = [
+            run_pytest(
+                self.sandbox,
+                self.checkout,
+                [self.probe],
+                tag="amplify-head",
+                timeout_s=timeout_s,
+                measure=False,
+            )
+        ]
+        if base:
+            runs.append(
+                run_on_base(
+                    self.sandbox,
+                    self.checkout,
+                    self.tree,
+                    [self.probe],
+                    tag="amplify",
+                    timeout_s=timeout_s,
+                )
+            )
+        try:
+            await asyncio.gather(*runs)
+            return (
+                amplify_files.read_observations(head_out),
+                amplify_files.read_observations(base_out) if base else {},
+            )
+        finally:
+            head_probe.unlink(missing_ok=True)
+            head_out.unlink(missing_ok=True)
+
+    def _write(
+        self,
+        module: ast.Module,
+        made: Mapping[str, tuple[TestFunction, Variant]],
+        found: list[amplify_files.Difference],
+        outcome: EngineOutcome,
+    ) -> int:
+        """The differing variants as tests (at most MAX_WRITTEN_PER_FILE) in one file beside
+        the original; how many were written."""
+        tests: list[tuple[str | None, ast.FunctionDef]] = []
+        names: set[str] = set()
+        for difference in found:
+            if len(tests) >= MAX_WRITTEN_PER_FILE:
+                break
+            test, variant = made[difference.variant]
+            name = _unique(f"{test.name}_{variant.slug}", names)
+            try:
+                function = amplify_probe.written(
+                    variant.function,
+                    name,
+                    difference.head,
+                    set(difference.points),
+                    difference.base,
+                )
+            except amplify_probe.Unwritable:
+                continue
+            names.add(name)
+            tests.append((test.cls, function))
+        if tests:
+            text = amplify_files.module_text(module, tests, header=HEADER.format(path=self.path))
+            destination = amplify_files.written_path(self.path)
+            (self.checkout / destination).write_text(text, encoding="utf-8")
+            outcome.written.append(destination)
+        return len(tests)
+
+
+def _differences(
+    made: Mapping[str, object],
+    head: Mapping[str, amplify_files.Observations],
+    base: Mapping[str, amplify_files.Observations],
+    again: Mapping[str, amplify_files.Observations] | None = None,
+) -> list[amplify_files.Difference]:
+    return [
+        found
+        for name in made
+        if (
+            found := amplify_files.difference(
+                name,
+                head.get(name, {}),
+                base.get(name, {}),
+                None if again is None else again.get(name, {}),
+            )
+        )
+    ]
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, index = name, 2
+    while candidate in taken:
+        candidate, index = f"{name}_{index}", index + 1
+    return candidate
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace") if path.is_file() else ""
+    except OSError:
+        return ""

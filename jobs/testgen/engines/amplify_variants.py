@@ -1,0 +1,352 @@
+"""The variants test amplification runs (:mod:`.amplify`): a project test's body with one literal
+changed at a time, DSpot's input amplification. Pure: source in, function nodes out.
+
+A literal *site* is a constant or a list, tuple, set or dict display the test passes as input,
+in its body or in a module-level name the body reads (``table = "<table>…"``; the variant then
+binds the name in the body first). The side an assertion compares against is no input: it is
+never varied, and the assertion becomes an observation anyway (:mod:`.amplify_probe`). Each
+site gets, the change's own tokens first (:func:`.input_variants.string_variants`):
+
+- numbers: ±1, 0, the negated one; booleans flipped;
+- strings: the change's tokens inserted, doubled or removed, a character added at a boundary
+  of markup (``…</li>x<li>…``), the first or last one removed, a number in it moved by ±1,
+  negated or followed by a letter, the empty string, another spelling of Python source
+  (:mod:`.source_variants`);
+- displays: one element dropped, one duplicated.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import re
+import unicodedata
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from jobs.testgen.engines import input_variants, source_variants
+
+MAX_PER_SITE = 14
+MAX_SITES = 30
+MAX_DISPLAY_EDITS = 3  # elements of a display dropped, and duplicated, at most
+_ASSERT_ONE = {"assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone", "assertIsInstance"}
+_DIGITS = re.compile(r"\d+")
+_BOUNDARY = re.compile(r">(?=<)|(?<=[,;])")  # between two tags; after a separator
+
+
+@dataclass(frozen=True)
+class TestFunction:
+    """A test function of a module: its class (None at top level) and name."""
+
+    __test__ = False  # not a pytest class
+
+    cls: str | None
+    name: str
+
+    @property
+    def label(self) -> str:
+        return f"{self.cls}.{self.name}" if self.cls else self.name
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One variant: the function with one literal changed (``what`` says which), or as is."""
+
+    function: ast.FunctionDef
+    what: str = ""  # "'a' -> 'ab'"; "" for the body as is
+    slug: str = "as_is"
+
+
+def test_functions(tree: ast.Module) -> dict[TestFunction, ast.FunctionDef]:
+    """The module's test functions and the test methods of its classes (async ones left out:
+    their observations would need an event loop of the project's choosing)."""
+    found: dict[TestFunction, ast.FunctionDef] = {}
+    for node in tree.body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test"):
+            found[TestFunction(None, node.name)] = node
+        elif isinstance(node, ast.ClassDef):
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name.startswith("test"):
+                    found[TestFunction(node.name, item.name)] = item
+    return found
+
+
+def size(node: ast.AST) -> int:
+    return sum(1 for _ in ast.walk(node))
+
+
+def _expected_sides(function: ast.FunctionDef) -> set[int]:
+    """The ids of the nodes an assertion compares against: the literal side of ``a == b`` and
+    of ``self.assertEqual(a, b)``, and everything below them."""
+    sides: list[ast.AST] = []
+    for node in ast.walk(function):
+        if isinstance(node, ast.Assert) and isinstance(node.test, ast.Compare):
+            if len(node.test.comparators) == 1:
+                left, right = node.test.left, node.test.comparators[0]
+                sides.append(right if not is_literal(left) else left)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            name = node.func.attr
+            if name.startswith("assert") and name not in _ASSERT_ONE and len(node.args) >= 2:
+                first, second = node.args[0], node.args[1]
+                sides.append(second if not is_literal(first) else first)
+    return {id(n) for side in sides for n in ast.walk(side)}
+
+
+def is_literal(node: ast.AST) -> bool:
+    """A constant, or a display of literals."""
+    try:
+        ast.literal_eval(node)  # type: ignore[arg-type]
+    except (ValueError, TypeError, SyntaxError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def _sites(root: ast.AST, skip: set[int]) -> list[ast.expr]:
+    """The literal nodes under `root` an input can be varied at, in source order."""
+    found: list[ast.expr] = []
+    for node in ast.walk(root):
+        if id(node) in skip:
+            continue
+        if isinstance(node, ast.JoinedStr):  # an f-string's pieces are no literals of their own
+            skip |= {id(n) for n in ast.walk(node)}
+        elif isinstance(node, ast.Constant) and not isinstance(node.value, bytes | type(None)):
+            found.append(node)
+        elif isinstance(node, ast.List | ast.Tuple | ast.Set) and isinstance(
+            getattr(node, "ctx", ast.Load()), ast.Load
+        ):
+            if node.elts:
+                found.append(node)
+        elif isinstance(node, ast.Dict) and node.keys and None not in node.keys:
+            found.append(node)
+    docstrings = {
+        id(n.body[0].value)
+        for n in ast.walk(root)
+        if isinstance(n, ast.FunctionDef | ast.ClassDef | ast.Module)
+        and n.body
+        and isinstance(n.body[0], ast.Expr)
+        and isinstance(n.body[0].value, ast.Constant)
+    }
+    return sorted(
+        (n for n in found if id(n) not in docstrings), key=lambda n: (n.lineno, n.col_offset)
+    )
+
+
+def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
+    """Module-level names bound once to a literal (``table = "<table>…"``)."""
+    bound: dict[str, list[ast.expr]] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+            if isinstance(target, ast.Name):
+                bound.setdefault(target.id, []).append(node.value)
+    return {k: v[0] for k, v in bound.items() if len(v) == 1 and is_literal(v[0])}
+
+
+def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
+    """The literal's neighbours, as nodes: the change's tokens first."""
+    if isinstance(node, ast.Constant):
+        return [ast.Constant(v) for v in constant_values(node.value, tokens)]
+    if isinstance(node, ast.Dict):
+        return [
+            ast.Dict(node.keys[:i] + node.keys[i + 1 :], node.values[:i] + node.values[i + 1 :])
+            for i in range(min(len(node.keys), MAX_DISPLAY_EDITS))
+        ]
+    if isinstance(node, ast.List | ast.Tuple | ast.Set):
+        elts = node.elts
+        out: list[ast.expr] = []
+        for i in range(min(len(elts), MAX_DISPLAY_EDITS)):
+            dropped = elts[:i] + elts[i + 1 :]
+            doubled = [*elts[: i + 1], elts[i], *elts[i + 1 :]]
+            if isinstance(node, ast.Set):  # a set of one element less; ``{}`` would be a dict
+                out += [ast.Set(elts=dropped)] if dropped else []
+            else:
+                out += [type(node)(elts=dropped, ctx=ast.Load())]
+                out += [type(node)(elts=doubled, ctx=ast.Load())]
+        return out
+    return []
+
+
+def constant_values(value: object, tokens: tuple[str, ...]) -> list[str | bool | int | float]:
+    """Neighbours of one constant, at most MAX_PER_SITE."""
+    out: list[str | bool | int | float] = []
+    if isinstance(value, bool):
+        out = [not value]
+    elif isinstance(value, int):
+        out += [*input_variants.int_variants(value), -1]
+    elif isinstance(value, float):
+        out = [value + 1, value - 1, 0.0, value + 0.5]
+    elif isinstance(value, str):
+        out += string_values(value, tokens)
+    kept = [v for v in dict.fromkeys(out) if v != value or type(v) is not type(value)]
+    return kept[:MAX_PER_SITE]
+
+
+def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
+    """A string's neighbours, one of each kind in turn so a short cap still has every kind:
+    the change's tokens, a character at a seam of its structure (a text node between two tags,
+    an item after a separator), a number in it moved, another spelling of Python source, the
+    others (its case changed, the first or last character removed)."""
+    plain = input_variants.string_variants(value, ())
+    aimed = [t for t in input_variants.string_variants(value, tokens) if t not in plain]
+    seams = [value[: m.end()] + "x" + value[m.end() :] for m in _BOUNDARY.finditer(value)][:3]
+    numbers: list[str] = []
+    for match in list(_DIGITS.finditer(value))[:2]:
+        start, end = match.span()
+        numbers += [value[:start] + "-" + value[start:], value[:end] + "x" + value[end:]]
+    numbers += [t for t in plain if t and t.lower() != value.lower()]
+    others = [t for t in plain if t and t != value.swapcase() and t not in numbers]
+    others += [value[1:], value[:-1]] if len(value) > 1 else []
+    kinds = [aimed, seams, numbers, others]
+    if source_variants.is_source(value):
+        # Python source: its statements duplicated or removed, another spelling of it; what
+        # would not parse (its case changed, a character cut) says nothing about the change.
+        spelled = source_variants.rewrites(value)[:4]
+        kinds = [aimed, statements(value), spelled, [t for t in numbers if _parses(t)]]
+    out = [k[i] for i in range(max(map(len, kinds))) for k in kinds if i < len(k)]
+    return [*dict.fromkeys(out), ""]
+
+
+def statements(source: str) -> list[str]:
+    """The source with one of its top-level statements duplicated (a second loop after a
+    first that never ends), then with one removed, MAX_DISPLAY_EDITS of each."""
+    try:
+        body = ast.parse(source).body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return []
+    lines = [line if line.endswith("\n") else line + "\n" for line in source.splitlines(True)]
+    spans = [(n.lineno - 1, n.end_lineno or n.lineno) for n in body]
+    doubled = [
+        "".join([*lines[:end], *lines[start:end], *lines[end:]])
+        for start, end in spans[:MAX_DISPLAY_EDITS]
+    ]
+    removed = [
+        "".join([*lines[:start], *lines[end:]])
+        for start, end in spans[:MAX_DISPLAY_EDITS]
+        if len(spans) > 1
+    ]
+    return [t for t in [*doubled, *removed] if t != source and _parses(t)]
+
+
+def _parses(source: str) -> bool:
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return False
+    return True
+
+
+def variants(
+    function: ast.FunctionDef, constants: dict[str, ast.expr], tokens: tuple[str, ...], cap: int
+) -> list[Variant]:
+    """The body as is, then one literal changed at a time: each site's first neighbour, then
+    each one's second, and so on, up to `cap` variants in all."""
+    skip = _expected_sides(function)
+    own = [(None, site) for site in _sites(function, set(skip))]
+    read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
+    assigned = {
+        n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+    }
+    names = [n for n in constants if n in read and n not in assigned]
+    borrowed = [(name, site) for name in names for site in _sites(constants[name], set())]
+    queues = [
+        list(_site_variants(function, constants, name, site, tokens))
+        for name, site in [*own, *borrowed][:MAX_SITES]
+    ]
+    found: list[Variant] = [Variant(copy.deepcopy(function))]
+    seen = {ast.dump(function)}
+    for round_ in range(max((len(q) for q in queues), default=0)):
+        for queue in queues:
+            if round_ < len(queue) and len(found) < cap:
+                variant = queue[round_]
+                if (dumped := ast.dump(variant.function)) not in seen:
+                    seen.add(dumped)
+                    found.append(variant)
+    return found
+
+
+def _site_variants(
+    function: ast.FunctionDef,
+    constants: dict[str, ast.expr],
+    name: str | None,
+    site: ast.expr,
+    tokens: tuple[str, ...],
+) -> Iterator[Variant]:
+    """The function with `site` replaced by each of its neighbours; a site of module constant
+    `name` is varied in a copy of its value, bound to the name at the start of the body."""
+    before = _short(site)
+    for value in values_for(site, tokens):
+        after = _short(value)
+        what = f"{name + ': ' if name else ''}{before} -> {after}"
+        slug = slugify(f"{name or ''} {edit(site, value)}")
+        if name is None:
+            yield Variant(_replaced(function, site, value), what, slug)
+            continue
+        bound = _replaced(constants[name], site, value)
+        varied = copy.deepcopy(function)
+        assign = ast.Assign([ast.Name(name, ast.Store())], bound, lineno=0)
+        at = 1 if ast.get_docstring(varied) is not None else 0
+        varied.body.insert(at, assign)
+        yield Variant(ast.fix_missing_locations(varied), what, slug)
+
+
+def _replaced[N: ast.AST](root: N, site: ast.expr, value: ast.expr) -> N:
+    """A copy of `root` with `site` (a node in it) replaced by `value`."""
+
+    class Swap(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            if node is site:
+                return ast.copy_location(copy.deepcopy(value), node)
+            return super().visit(node)
+
+    fresh = Swap().visit(copy.deepcopy(root, {id(site): site}))
+    assert isinstance(fresh, type(root))
+    return ast.fix_missing_locations(fresh)
+
+
+def _short(node: ast.AST, limit: int = 40) -> str:
+    text = ast.unparse(node)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def edit(before: ast.expr, after: ast.expr) -> str:
+    """What a variant changed, in words a test name can hold: ``with x``, ``without li``,
+    ``one item fewer``, the new number or flag."""
+    if isinstance(before, ast.Constant) and isinstance(after, ast.Constant):
+        old, new = before.value, after.value
+        if not (isinstance(old, str) and isinstance(new, str)):
+            return str(new).replace("-", "minus ")
+        if not new:
+            return "empty"
+        start = _common(old, new)
+        end = _common(old[start:][::-1], new[start:][::-1])
+        removed, added = old[start : len(old) - end], new[start : len(new) - end]
+        if added and not removed:
+            return f"with {_words(added)}"
+        if removed and not added:
+            return f"without {_words(removed)}"
+        return _words(new)
+    if isinstance(before, ast.List | ast.Tuple | ast.Set | ast.Dict):
+        count = len(before.keys if isinstance(before, ast.Dict) else before.elts)
+        changed = len(after.keys if isinstance(after, ast.Dict) else after.elts)  # type: ignore[attr-defined]
+        return "one item fewer" if changed < count else "one item more"
+    return ast.unparse(after)
+
+
+def _common(one: str, other: str) -> int:
+    """The length of the two strings' common prefix."""
+    return next(
+        (i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b),
+        min(len(one), len(other)),
+    )
+
+
+def _words(text: str) -> str:
+    """The text's words, or the name of its one character (``%``: percent sign)."""
+    if re.search("[A-Za-z0-9]", text) or not text:
+        return text
+    return " ".join(unicodedata.name(c, "char") for c in text[:2]).lower()
+
+
+def slugify(text: str, limit: int = 30) -> str:
+    words = re.findall(r"[A-Za-z0-9]+", text.lower())
+    return "_".join(words)[:limit].strip("_") or "empty"
