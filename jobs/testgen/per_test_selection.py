@@ -115,3 +115,28 @@ class SelectTests(Protocol):
         changed_exec: line_sets.Lines,
         options: Options,
     ) -> Awaitable[PerTestSelection]: ...
+
+
+async def kill_matrix(
+    on_mutants: OnMutants,
+    paths: list[str],
+    out: PerTestSelection,
+    relabel: Callable[[MutantScore], MutantScore],
+) -> list[worth.Kills] | None:
+    """The mutants of the changed lines against the existing tests and the candidate files
+    ``paths``: which tests kill which mutants, the killers named by ``relabel`` (a language's
+    test ids to the candidates' labels), ``out.mutants`` the run. None (and a note why) where
+    they did not run."""
+    measured = await on_mutants(paths)
+    fallback = "the tests were kept by the changed lines they cover and the changes they pin"
+    if isinstance(measured, str) or measured.problem:
+        why = measured if isinstance(measured, str) else measured.problem
+        out.notes.append(f"Mutants not run to choose the tests ({why}): {fallback}.")
+        return None
+    if not measured.score.outcomes:
+        out.notes.append(f"The changed lines have no mutants: {fallback}.")
+        return None
+    if cut := measured.cut:
+        out.notes.append(f"{cut} of {measured.score.total} mutants not run (wall-time budget).")
+    out.mutants = relabel(measured.score)
+    return worth.matrix_from(out.mutants.outcomes)

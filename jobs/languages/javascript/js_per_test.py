@@ -49,7 +49,7 @@ from jobs.languages.javascript.typescript_tool import typescript_for
 from jobs.languages.suite_run import SuiteRun
 from jobs.sandbox import Sandbox, decisive_line, workdir
 from jobs.testgen import line_sets
-from jobs.testgen.per_test_selection import OnMutants, Options, PerTestSelection
+from jobs.testgen.per_test_selection import OnMutants, Options, PerTestSelection, kill_matrix
 from jobs.testgen.proof import worth
 from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.test_choice import (
@@ -243,19 +243,8 @@ async def _kill_matrix(
     which tests kill which mutants. None (and a note why) where they did not run."""
     if on_mutants is None or not pool:
         return None
-    measured = await on_mutants(paths)
-    fallback = "the tests were kept by the changed lines they cover and the changes they pin"
-    if isinstance(measured, str) or measured.problem:
-        why = measured if isinstance(measured, str) else measured.problem
-        out.notes.append(f"Mutants not run to choose the tests ({why}): {fallback}.")
-        return None
-    if not measured.score.outcomes:
-        out.notes.append(f"The changed lines have no mutants: {fallback}.")
-        return None
-    if cut := measured.cut:
-        out.notes.append(f"{cut} of {measured.score.total} mutants not run (wall-time budget).")
-    out.mutants = relabeled(measured.score, {m.case.test_id: m.case.label for m in pool})
-    return worth.matrix_from(out.mutants.outcomes)
+    label_of = {m.case.test_id: m.case.label for m in pool}
+    return await kill_matrix(on_mutants, paths, out, lambda score: relabeled(score, label_of))
 
 
 def relabeled(score: MutantScore, label_of: dict[str, str]) -> MutantScore:

@@ -58,6 +58,7 @@ from jobs.testgen.per_test_selection import (
     OnMutants,
     Options,
     PerTestSelection,
+    kill_matrix,
 )
 from jobs.testgen.proof import worth
 from jobs.testgen.test_choice import (
@@ -287,19 +288,7 @@ async def _kill_matrix(
             (checkout / candidate.path).write_text(join_tests(candidate.prelude, cases))
             paths.append(candidate.path)
             label_of.update({f"{candidate.path}::{c.name}": c.label for c in cases})
-    measured = await on_mutants(paths)
-    fallback = "the tests were kept by the changed lines they cover and the changes they pin"
-    if isinstance(measured, str) or measured.problem:
-        why = measured if isinstance(measured, str) else measured.problem
-        out.notes.append(f"Mutants not run to choose the tests ({why}): {fallback}.")
-        return None
-    if not measured.score.outcomes:
-        out.notes.append(f"The changed lines have no mutants: {fallback}.")
-        return None
-    if cut := measured.cut:
-        out.notes.append(f"{cut} of {measured.score.total} mutants not run (wall-time budget).")
-    out.mutants = worth.relabeled(measured.score, label_of)
-    return worth.matrix_from(out.mutants.outcomes)
+    return await kill_matrix(on_mutants, paths, out, lambda score: worth.relabeled(score, label_of))
 
 
 async def _pinning(

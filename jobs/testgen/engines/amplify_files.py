@@ -18,6 +18,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.testgen.engines.amplify_probe import RUNTIME, Observed
 from jobs.testgen.engines.amplify_variants import is_literal
+from jobs.testgen.engines.probe_records import json_objects
 
 MAX_OBSERVED_BYTES = 20_000_000
 _KINDS = ("value", "raised", "done", "end", "state")
@@ -154,13 +155,7 @@ def read_observations(path: Path) -> dict[str, Observations]:
             data = f.read(MAX_OBSERVED_BYTES)
     except OSError:
         return found
-    for line in data.decode("utf-8", errors="replace").splitlines():
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
+    for record in json_objects(data.decode("utf-8", errors="replace").splitlines()):
         variant, test, point = record.get("v"), record.get("t"), record.get("p")
         kind, payload = record.get("k"), record.get("r")
         if not (isinstance(variant, str) and isinstance(test, str) and type(point) is int):

@@ -201,7 +201,12 @@ def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
         # Python source: its statements duplicated or removed, another spelling of it; what
         # would not parse (its case changed, a character cut) says nothing about the change.
         spelled = source_variants.rewrites(value)[:4]
-        kinds = [aimed, statements(value), spelled, [t for t in numbers if _parses(t)]]
+        kinds = [
+            aimed,
+            statements(value),
+            spelled,
+            [t for t in numbers if source_variants.parses(t)],
+        ]
     out = [k[i] for i in range(max(map(len, kinds))) for k in kinds if i < len(k)]
     return [*dict.fromkeys(out), ""]
 
@@ -224,15 +229,7 @@ def statements(source: str) -> list[str]:
         for start, end in spans[:MAX_DISPLAY_EDITS]
         if len(spans) > 1
     ]
-    return [t for t in [*doubled, *removed] if t != source and _parses(t)]
-
-
-def _parses(source: str) -> bool:
-    try:
-        ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return False
-    return True
+    return [t for t in [*doubled, *removed] if t != source and source_variants.parses(t)]
 
 
 def variants(

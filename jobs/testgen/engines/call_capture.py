@@ -23,6 +23,7 @@ from pathlib import Path
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import PLUGINS_COPY, WORK_DIR, copy_script, prepare, write_fresh
 from jobs.testgen.engines.input_helpers import Defined
+from jobs.testgen.engines.probe_records import json_objects
 from jobs.testgen.engines.seeds import Seed
 
 SCRIPT = "capture_calls.py"
@@ -77,13 +78,7 @@ def read_calls(path: Path, path_in_repo: str, targets: set[str]) -> Captured:
         return Captured()
     seeds: list[Seed] = []
     novel: set[Seed] = set()
-    for line in lines:
-        try:
-            record = json.loads(line)
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
+    for record in json_objects(lines):
         qualname, call = record.get("qualname"), record.get("call")
         if not isinstance(qualname, str) or qualname not in targets or not isinstance(call, str):
             continue

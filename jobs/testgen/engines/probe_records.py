@@ -9,6 +9,7 @@ import ast
 import json
 import re
 import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from jobs.testgen.engines.seeds import names_in
@@ -28,6 +29,18 @@ _ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{4,}")
 _IDENTIFIER = re.compile(r"^[A-Za-z_]\w{0,99}$")
 
 
+def json_objects(lines: Iterable[str]) -> Iterator[dict[str, object]]:
+    """The lines that are JSON objects, of JSON lines a sandbox run wrote (PR code ran there:
+    a line may be anything)."""
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except (ValueError, RecursionError):
+            continue
+        if isinstance(record, dict):
+            yield record
+
+
 def read_records(path: Path, seeds: int, module_paths: set[str]) -> list[dict[str, object]]:
     """The probe's JSON lines that have a valid shape (the probe ran PR code: trust nothing)."""
     if not path.is_file():
@@ -36,12 +49,9 @@ def read_records(path: Path, seeds: int, module_paths: set[str]) -> list[dict[st
         raw = handle.read(MAX_OUTPUT_BYTES)
     records: list[dict[str, object]] = []
     seen: set[object] = set()
-    for line in raw.decode("utf-8", errors="replace").splitlines()[: seeds + len(module_paths)]:
-        try:
-            record = json.loads(line)
-        except (ValueError, RecursionError):
-            continue
-        if isinstance(record, dict) and _valid(record, seeds, module_paths):
+    lines = raw.decode("utf-8", errors="replace").splitlines()[: seeds + len(module_paths)]
+    for record in json_objects(lines):
+        if _valid(record, seeds, module_paths):
             key = record.get("id", record.get("path"))
             if key not in seen:
                 seen.add(key)

@@ -116,7 +116,7 @@ def rewrites(source: str, kinds: tuple[str, ...] = KINDS) -> list[str]:
         for edits in per_kind:
             if round_ < len(edits):
                 text = _apply(source, edits[round_])
-                if text != source and text not in out and _parses(text):
+                if text != source and text not in out and parses(text):
                     out.append(text)
     return out
 
@@ -278,7 +278,8 @@ def _apply(source: str, edits: list[_Insert]) -> str:
     return source
 
 
-def _parses(source: str) -> bool:
+def parses(source: str) -> bool:
+    """Whether ``source`` is Python that parses."""
     try:
         ast.parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
