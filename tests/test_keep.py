@@ -50,8 +50,13 @@ def test_offline_candidates_are_kept_test_by_test_only_under_new_changed_lines(
     assert selection_for("total", validator, written, per_test=python) == PerFile(
         validator, written
     )
-    # A language without a selection test by test (JavaScript's) keeps the files whole.
-    assert JAVASCRIPT.per_test is None
+    # JavaScript's tests are chosen one by one too, with its own selection.
+    javascript = JAVASCRIPT.per_test
+    assert javascript is not None and javascript is not python
+    assert selection_for("new_changed_lines", validator, written, per_test=javascript) == PerTest(
+        written, javascript, pin=True
+    )
+    # A language without a selection test by test keeps the files whole.
     assert selection_for("new_changed_lines", validator, written, per_test=None) == PerFile(
         validator, written
     )
