@@ -98,3 +98,36 @@ async def test_a_pin_that_installs_but_does_not_import_here_is_installed_unpinne
         assert run.ok and run.passed == 1, run.output
     finally:
         await sandbox.close()
+
+
+async def test_a_pinned_coverage_too_old_to_measure_gives_way_to_the_sandboxs_own(
+    tmp_path: Path,
+) -> None:
+    """pypika's CI pins coverage==5.1, which imports here but has no ``--data-file``: with it
+    the project's tests ran and the baseline measured nothing."""
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    make_wheel(wheels, "coverage", "5.1", "coverage", "version_info = (5, 1, 0, 'final', 0)\n")
+    repo = make_repo(
+        tmp_path / "repo",
+        {
+            "pyproject.toml": PROJECT,
+            "requirements-test.txt": "coverage==5.1\n",
+            "app.py": "def double(x):\n    return 2 * x\n",
+            "tests/test_app.py": "import app\n\n\ndef test_it():\n    assert app.double(2) == 4\n",
+        },
+    )
+    sandbox = LocalSandbox()
+    try:
+        outcome = await install_from_wheels(sandbox, repo, wheels)
+        assert outcome.status == "installed", (outcome.note, outcome.output)
+        assert outcome.note == (
+            "Dependencies: installed from `pyproject.toml` and `requirements-test.txt` (2 "
+            "package(s)); its pins of coverage-5.1 did not import on this Python or were too old "
+            "to measure with, so the sandbox's own are used."
+        )
+        run = await baseline(sandbox, repo)
+        assert run.ok and run.passed == 1, run.output
+        assert run.problem() is None and run.executed.get("app.py") == {1, 2}, run.executed
+    finally:
+        await sandbox.close()

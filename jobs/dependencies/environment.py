@@ -47,7 +47,17 @@ class InstallOutcome:
 
 # Run by the sandbox's own python (jobs/sandbox/scripts/make_env.py).
 BOOTSTRAP = workdir.script_text("make_env.py")
-PROBE = "import pytest, coverage"
+# What measuring needs of the project's environment: pytest and coverage import, and coverage is
+# at least 7.0 (``--data-file`` came in 6.3, ``[report] include_namespace_packages`` in 7.0). A
+# project that pins an older one for its own CI (pypika: ``coverage==5.1``) would otherwise run
+# its tests and measure nothing; it gives way to the sandbox's own, like a pin that fails to import.
+MIN_COVERAGE = (7, 0)
+PROBE = (
+    "import sys, pytest, coverage\n"
+    f"if coverage.version_info < {MIN_COVERAGE!r}:\n"
+    "    sys.exit(f'coverage {coverage.__version__} is older than "
+    f"{MIN_COVERAGE[0]}.{MIN_COVERAGE[1]}, which Tandem measures with')"
+)
 # Prints the names, one a line, the project's environment cannot import (find_missing.py).
 FIND_MISSING = workdir.script_text("find_missing.py")
 # Distributions a project's pins may replace in its environment that the measurement needs.

@@ -164,7 +164,8 @@ class Install:
         self.replaced = []
         if probe.returncode != 0 and (replaced := measuring_tools_among(packages)):
             # The project pins its own (often old) pytest or coverage, which does not import
-            # here: take them out of its environment, so the tools' copies behind it are used.
+            # here or cannot measure: take them out of its environment, so the tools' copies
+            # behind it are used.
             self.replaced = replaced
             names = [package.rsplit("-", 1)[0] for package in replaced]
             pip = ["env", workdir.ALL_TOOLS, self.python, "-I", "-m", "pip"]  # maybe the tools'
@@ -183,8 +184,8 @@ class Install:
         note = f"Dependencies: installed from {plan.describe()} ({len(packages)} package(s))"
         if self.replaced:
             note += (
-                f"; its pins of {', '.join(self.replaced)} did not import on this Python, so "
-                "the sandbox's own are used"
+                f"; its pins of {', '.join(self.replaced)} did not import on this Python or "
+                "were too old to measure with, so the sandbox's own are used"
             )
         kept = [p for p in packages if p not in self.replaced]
         return InstallOutcome("installed", plan, note, python=self.python, packages=kept)

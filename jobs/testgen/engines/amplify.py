@@ -30,7 +30,9 @@ import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path, PurePosixPath
 
-from jobs.languages.python.base_commit import run_on_base
+# The module, not its function: base_commit imports jobs.testgen (whose package imports the
+# engines), so importing the Python backend first would meet this module half made.
+from jobs.languages.python import base_commit
 from jobs.languages.python.pytest_runner import per_test_record, run_pytest
 from jobs.sandbox import Sandbox
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, place
@@ -238,7 +240,7 @@ class _FileRun:
         ]
         if base:
             runs.append(
-                run_on_base(
+                base_commit.run_on_base(
                     self.sandbox,
                     self.checkout,
                     self.tree,
