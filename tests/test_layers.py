@@ -12,7 +12,11 @@ from __future__ import annotations
 
 import ast
 import graphlib
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 TANDEM_PACKAGES = ("bot", "jobs", "tandem")
@@ -106,6 +110,25 @@ def circle(graph: dict[str, set[str]]) -> list[str] | None:
 def test_jobs_and_bot_import_no_module_in_a_circle() -> None:
     found = circle(import_graph(ROOT, ("jobs", "bot")))
     assert found is None, "an import circle: " + " -> ".join(found or [])
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "jobs.languages.python.python_backend",
+        "jobs.languages.javascript.javascript_backend",
+        "jobs.dependencies.install",
+        "jobs.testgen.engines.registry",
+    ],
+)
+def test_a_module_other_code_starts_from_imports_first_in_a_fresh_interpreter(module: str) -> None:
+    """The circle check sees arrows between modules, not the package ``__init__`` that importing
+    a submodule runs first: importing the Python backend first once met the amplification
+    engine half made (base_commit -> jobs.testgen -> its engines -> amplify -> base_commit)."""
+    done = subprocess.run(
+        [sys.executable, "-c", f"import {module}"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
 
 
 def test_the_circle_check_sees_imports_under_type_checking_and_in_functions(
