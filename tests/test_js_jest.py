@@ -95,6 +95,21 @@ def test_the_wrapper_keeps_the_projects_config_and_adds_the_setup_file() -> None
     assert "return {};" in jest_runs.wrapper_config(None, Path("/c/p"), Path("/s.cjs"))
 
 
+def test_a_typescript_config_is_read_by_the_projects_own_jest_config() -> None:
+    text = jest_runs.wrapper_config(
+        Path("/c/p/jest.config.ts"), Path("/c/p"), Path("/w/s.cjs"), Path("/c/p/node_modules/jest")
+    )
+    assert 'createRequire("/c/p/node_modules/jest/package.json")' in text
+    assert 'reader.readInitialOptions("/c/p/jest.config.ts", ' in text
+    assert '[...(config.setupFilesAfterEnv ?? []), "/w/s.cjs"]' in text
+    with pytest.raises(ValueError, match="jest_dir"):
+        jest_runs.wrapper_config(Path("/c/p/jest.config.ts"), Path("/c/p"), Path("/w/s.cjs"))
+    # jest-config has readInitialOptions from 29.2 on
+    assert [
+        jest_runs.reads_typescript_config(v) for v in ("30.0.5", "29.2.0", "29.1.2", "27.5.1", None)
+    ] == [True, True, False, False, False]
+
+
 def test_records_take_the_reports_ids() -> None:
     records = PerTestLines(
         lines={"t.test.js > a b c": {"src/x.js": {2}}, "t.test.js > (load)": {}},
@@ -176,3 +191,48 @@ async def test_a_jest_suite_per_test_then_on_the_base_commit(node: Node, tmp_pat
     on_base = {t: o.status for t, o in base.results.tests.items()}
     assert on_base["test/calc.test.js > zero is zero"] == "fail"  # it pins the change
     assert on_base["test/calc.test.js > signs > of numbers > positive"] == "pass"
+
+
+TS_CONFIG = """\
+import type { Config } from "jest";
+
+const config: Config = {
+  testMatch: ["<rootDir>/test/**/*.test.js"],
+  setupFilesAfterEnv: ["<rootDir>/test/setup.js"],
+};
+
+export default config;
+"""
+
+
+@pytest.mark.slow
+async def test_a_typescript_jest_config_still_gives_each_tests_lines(
+    node: Node, tmp_path: Path
+) -> None:
+    """ms's jest.config.ts: jest-config reads it (Node strips its types), and the wrapper adds
+    the recorder to it; before, that suite ran without a record of what each test ran."""
+    checkout = tmp_path / "checkout"
+    files = {
+        "package.json": json.dumps(
+            {"name": "p", "private": True, "devDependencies": {"jest": JEST}}
+        ),
+        "jest.config.ts": TS_CONFIG,
+        ".gitignore": "node_modules/\n",
+        "src/calc.js": BASE,
+        "test/setup.js": "global.PROJECT_SETUP = 1;\n",
+        "test/calc.test.js": TESTS,
+    }
+    base_then_head(checkout, files, {"src/calc.js": HEAD})
+    job = PackageJob(checkout, checkout, ["src/calc.js"], tmp_path / "tools", timeout_s=300)
+    sandbox = LocalSandbox()
+    try:
+        await npm_install(sandbox, node, checkout)
+        run = await jest_runs.run_per_test(sandbox, node, job)
+    finally:
+        await sandbox.close()
+    assert isinstance(run, jest_runs.JestPerTestRun), run
+    assert run.note is None, run.note
+    assert isinstance(run.results, RunResults), run.result.output
+    assert run.results.tests["test/calc.test.js > set up by the project"].status == "pass"
+    lines = run.per_test.lines
+    assert lines["test/calc.test.js > zero is zero"] == {"src/calc.js": {2, 5, 8}}

@@ -7,9 +7,10 @@ jest instruments with babel-plugin-istanbul when ``--coverage`` is on, and its c
 ``per_test_recorder.cjs``). It is added to the project's own ``setupFilesAfterEnv`` by a wrapper
 config, written into the work dir, that loads the project's config (``jest.config.js/.cjs/.mjs
 /.json`` or ``package.json``'s ``jest`` field; an object, a function or a promise) and keeps its
-``rootDir`` where the project's config put it. A ``jest.config.ts`` needs ts-node to load, which
-the wrapper cannot count on: that suite runs with its own config and no per-test record (the
-whole run's coverage stands), and the run says so.
+``rootDir`` where the project's config put it. A ``jest.config.ts`` is read by jest's own
+``jest-config`` (``readInitialOptions``, jest 29.2 and later), which loads TypeScript as jest
+does (ts-node, or Node's type stripping with jest 30); with an older jest that suite runs with its
+own config and no per-test record (the whole run's coverage stands), and the run says so.
 
 jest knows a test in its hooks only by its space-joined full name; the records are matched to
 the JSON report's ids (``file > describe > title``) by that name. Options that take a list
@@ -43,6 +44,9 @@ LAUNCHER = Path(__file__).with_name("jest_launcher.cjs")
 WRAPPER = "jest.tandem.config.cjs"
 NO_THRESHOLD = "{}"  # jest parses a JSON object given to --coverageThreshold
 CONFIG_NAMES = tuple(f"jest.config.{suffix}" for suffix in ("js", "cjs", "mjs", "json", "ts"))
+# The first jest whose jest-config exports readInitialOptions, which the wrapper needs to read a
+# TypeScript config as jest itself would.
+READS_TYPESCRIPT_CONFIG = (29, 2)
 
 
 @dataclass(frozen=True)
@@ -68,11 +72,46 @@ def project_config(package_dir: Path) -> Path | None:
     return manifest if isinstance(field, dict) else None
 
 
-def wrapper_config(config: Path | None, package_dir: Path, setup: Path) -> str:
+def reads_typescript_config(jest_version: str | None) -> bool:
+    """Whether this jest's jest-config can read a ``jest.config.ts`` for the wrapper."""
+    found = re.match(r"(\d+)\.(\d+)", jest_version or "")
+    return found is not None and (int(found[1]), int(found[2])) >= READS_TYPESCRIPT_CONFIG
+
+
+def typescript_loader(config: Path, jest_dir: Path) -> str:
+    """The wrapper's ``load`` body for a ``jest.config.ts``: jest-config's own reader, found
+    beside the project's jest (npm hoists it; pnpm keeps it under jest-cli or @jest/core)."""
+    return (
+        'const { createRequire } = require("node:module");\n'
+        f"  const fromJest = createRequire({json.dumps(str(jest_dir / 'package.json'))});\n"
+        "  const beside = (via) => createRequire(fromJest.resolve(`${via}/package.json`));\n"
+        "  let reader = null;\n"
+        '  for (const via of [null, "jest-cli", "@jest/core"]) {\n'
+        "    try {\n"
+        "      const from = via ? beside(via) : fromJest;\n"
+        '      reader = from("jest-config");\n'
+        "      break;\n"
+        "    } catch {}\n"
+        "  }\n"
+        '  if (!reader) throw new Error("jest-config was not found beside jest");\n'
+        f"  const read = await reader.readInitialOptions({json.dumps(str(config))}, "
+        "{ skipMultipleConfigError: true });\n"
+        "  return read.config;"
+    )
+
+
+def wrapper_config(
+    config: Path | None, package_dir: Path, setup: Path, jest_dir: Path | None = None
+) -> str:
     """The wrapper config's text (CommonJS): the project's config with ``setup`` added to its
-    ``setupFilesAfterEnv`` and Tandem's scratch folder to its ignored test paths."""
+    ``setupFilesAfterEnv`` and Tandem's scratch folder to its ignored test paths. A TypeScript
+    config needs ``jest_dir``, the project's jest, whose jest-config reads it."""
     if config is None:
         load = "return {};"
+    elif config.suffix == ".ts":
+        if jest_dir is None:
+            raise ValueError(f"{config.name} is read by jest's own jest-config: give jest_dir")
+        load = typescript_loader(config, jest_dir)
     elif config.name == "package.json":
         load = f"return require({json.dumps(str(config))}).jest;"
     elif config.suffix == ".mjs":
@@ -131,14 +170,18 @@ async def run_per_test(
     files = measured_files(job)
     config = project_config(job.package_dir)
     note = None
-    if config is not None and config.suffix == ".ts":
+    version = vitest.installed_version(installed)
+    if config is not None and config.suffix == ".ts" and not reads_typescript_config(version):
         args = ["--config", str(config)]
-        note = f"no per-test record: {config.name} is TypeScript, which only jest itself loads"
+        note = (
+            f"no per-test record: {config.name} is TypeScript, which jest {version} reads only "
+            "for itself"
+        )
     else:
         setup = files.work / SETUP.name
         workdir.copy_fresh(SETUP, setup)
         wrapper = files.work / f"{job.tag}.{WRAPPER}"
-        workdir.write_fresh(wrapper_config(config, job.package_dir, setup), wrapper)
+        workdir.write_fresh(wrapper_config(config, job.package_dir, setup, installed), wrapper)
         args = ["--config", str(wrapper)]
     if job.tests:  # the paths first: a list option after them would swallow them
         args = [*job.tests, "--runTestsByPath", *args]
