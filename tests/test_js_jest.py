@@ -99,7 +99,7 @@ def test_a_typescript_config_is_read_by_the_projects_own_jest_config() -> None:
     text = jest_runs.wrapper_config(
         Path("/c/p/jest.config.ts"), Path("/c/p"), Path("/w/s.cjs"), Path("/c/p/node_modules/jest")
     )
-    assert 'createRequire("/c/p/node_modules/jest/package.json")' in text
+    assert 'realpathSync("/c/p/node_modules/jest/package.json")' in text
     assert 'reader.readInitialOptions("/c/p/jest.config.ts", ' in text
     assert '[...(config.setupFilesAfterEnv ?? []), "/w/s.cjs"]' in text
     with pytest.raises(ValueError, match="jest_dir"):
@@ -210,7 +210,9 @@ async def test_a_typescript_jest_config_still_gives_each_tests_lines(
     node: Node, tmp_path: Path
 ) -> None:
     """ms's jest.config.ts: jest-config reads it (Node strips its types), and the wrapper adds
-    the recorder to it; before, that suite ran without a record of what each test ran."""
+    the recorder to it; before, that suite ran without a record of what each test ran. Laid out
+    as pnpm does (ms uses pnpm): ``node_modules/jest`` a link, and jest-config reachable only from
+    where it leads."""
     checkout = tmp_path / "checkout"
     files = {
         "package.json": json.dumps(
@@ -227,6 +229,12 @@ async def test_a_typescript_jest_config_still_gives_each_tests_lines(
     sandbox = LocalSandbox()
     try:
         await npm_install(sandbox, node, checkout)
+        modules = checkout / "node_modules"
+        store = modules / ".pnpm/jest@30/node_modules"
+        for name in ("jest", "jest-cli", "jest-config", "@jest/core"):
+            (store / name).parent.mkdir(parents=True, exist_ok=True)
+            (modules / name).rename(store / name)
+        (modules / "jest").symlink_to(store / "jest", target_is_directory=True)
         run = await jest_runs.run_per_test(sandbox, node, job)
     finally:
         await sandbox.close()

@@ -54,6 +54,9 @@ def test_the_decisive_line_is_the_error_not_the_closing_note() -> None:
     crash = "Traceback (most recent call last):\n  File 'x'\nRuntimeError: got negative size\n"
     assert decisive_line(crash + "[12:00:01] cleaning up\n") == "RuntimeError: got negative size"
     assert decisive_line("") == "no output"
+    # Node's "Error: …" and its stack: the message, not the last frame
+    node = "Error: jest-config was not found beside jest\n    at load (/w/c.cjs:12:3)\n"
+    assert decisive_line(node) == "Error: jest-config was not found beside jest"
     # The docker sandbox without a network: pip's bare "ERROR: Exception:", then a traceback
     # whose exception is not named ...Error.
     backend = (

@@ -58,7 +58,8 @@ def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
 # subprocess), a traceback's final "SomeError: …" or "pkg.mod.BackendUnavailable: …", pytest's
 # "E   SomeError".
 _ERROR_LINE = re.compile(
-    r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b|(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b"
+    r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b"
+    r"|(?:[A-Za-z_][\w]*\.)*(?:[A-Z]\w*)?(?:Error|Exception)\b"
     r"|(?:[a-z_]\w*\.)+[A-Z]\w*: \S)"
 )
 # Lines that frame an error without saying it: pip's closing notes and boxes, its bare

@@ -83,7 +83,10 @@ def typescript_loader(config: Path, jest_dir: Path) -> str:
     beside the project's jest (npm hoists it; pnpm keeps it under jest-cli or @jest/core)."""
     return (
         'const { createRequire } = require("node:module");\n'
-        f"  const fromJest = createRequire({json.dumps(str(jest_dir / 'package.json'))});\n"
+        # pnpm's node_modules/jest is a link: its dependencies are found from where it leads
+        '  const { realpathSync } = require("node:fs");\n'
+        f"  const jestManifest = realpathSync({json.dumps(str(jest_dir / 'package.json'))});\n"
+        "  const fromJest = createRequire(jestManifest);\n"
         "  const beside = (via) => createRequire(fromJest.resolve(`${via}/package.json`));\n"
         "  let reader = null;\n"
         '  for (const via of [null, "jest-cli", "@jest/core"]) {\n'
