@@ -98,8 +98,8 @@ def scanned_file() -> ScannedFile:
             at(text, 'describe("size"') - 1,
             len(text) - 1,
             (
-                Unit("test", "size > is big", start - 3, end),
-                Unit("test", "size > labels", second - 4, at(text, "});", 1) + 3),
+                Unit("test", "size > is big", start - 3, end, (), start),
+                Unit("test", "size > labels", second - 4, at(text, "});", 1) + 3, (), second),
             ),
         ),
     )
@@ -167,6 +167,10 @@ def test_what_differs_on_the_base_becomes_a_test_of_the_heads_value() -> None:
     assert "expect(isBig(10)).toEqual(true);" in text
     assert "labels" not in text and 'describe("size"' in text
     assert "Tests amplified by Tandem from size.test.ts" in text
+    assert text.endswith(
+        'describe("size", () => {\n  it("is big with 10 instead of 20", () => {\n'
+        "    expect(isBig(10)).toEqual(true);\n  });\n});\n"
+    )
 
 
 def test_a_throw_is_asserted_by_its_message_and_an_opaque_statement_left_out() -> None:

@@ -203,7 +203,14 @@ function readFile(entry) {
       const kind = calleeKind(call.expression);
       if (kind === null) continue;
       const title = titleOf(call.arguments[0]);
-      const unit = { kind, name: "", start: statement.getFullStart(), end: statement.getEnd(), children: [] };
+      const unit = {
+        kind,
+        name: "",
+        start: statement.getFullStart(),
+        own: statement.getStart(sf),
+        end: statement.getEnd(),
+        children: [],
+      };
       found.push(unit);
       if (kind === "other" || title === null) {
         unit.kind = "other";

@@ -266,7 +266,8 @@ class FileRun:
         for test in self.file.tests:
             if test.name in tests:
                 made += variants(test, scan, nullish=nullish, limit=MAX_VARIANTS_PER_TEST)
-        shown = ", ".join(f"`{t}`" for t in tests)
+        shown = ", ".join(f"`{t}`" for t in tests[:3])
+        shown += f" and {len(tests) - 3} more" if len(tests) > 3 else ""
         head, passed, why = await self.observe(made, "head")
         if why:
             return None, f"`{self.file.path}` ({shown}; {len(made)} variants): {why}"

@@ -111,20 +111,26 @@ def _statements(
     replace: Mapping[str, list[str]],
 ) -> list[tuple[int, int, str]]:
     """The edits that leave, of the test-like statements, only the tests ``replace`` names (by
-    the text that takes each one's place) and the describes that hold one."""
+    the texts that take each one's place) and the describes that hold one."""
     edits: list[tuple[int, int, str]] = []
+    kept = False
     for unit in units:
+        trivia = doc.slice(unit.start, unit.own)
+        # from the line the statement starts on: comments before it stay (a file's first
+        # statement has the file's docblock before it, `@jest-environment` among them)
+        cut = unit.start + len(trivia[: trivia.rfind("\n")].encode("utf-16-le")) // 2
+        start = cut if "//" in trivia or "/*" in trivia else unit.start
         if unit.kind == "test" and unit.name in replace:
-            # the statement's own start: its full start holds the comments and lines before it
-            leading = doc.slice(unit.start, unit.end)
-            kept = len(leading) - len(leading.lstrip())
-            start = unit.start + len(leading[:kept].encode("utf-16-le")) // 2
-            indent = leading[:kept].rsplit("\n", 1)[-1]
-            edits.append((start, unit.end, f"\n\n{indent}".join(replace[unit.name])))
+            indent = trivia.rsplit("\n", 1)[-1]
+            indent = indent if not indent.strip() else ""
+            texts = f"\n\n{indent}".join(replace[unit.name])
+            edits.append((start, unit.end, ("\n\n" if kept else "\n") + indent + texts))
+            kept = True
         elif unit.kind == "block" and _holds(unit, replace):
             edits += _statements(doc, unit.children, replace)
+            kept = True
         else:
-            edits.append((unit.start, unit.end, ""))
+            edits.append((start, unit.end, ""))
     return edits
 
 
@@ -325,8 +331,8 @@ def titled(variant: Variant, taken: set[str]) -> str:
 
 
 HEADER = (
-    "\n// Tests amplified by Tandem from {path}: each is a test of it with one input changed,"
-    "\n// asserting what the head does there (the base commit did otherwise).\n"
+    "\n\n// Tests amplified by Tandem from {path}: each is a test of it with one input changed,"
+    "\n// asserting what the head does there (the base commit did otherwise)."
 )
 
 

@@ -38,10 +38,12 @@ class Utf16:
 
     def edited(self, start: int, end: int, edits: list[tuple[int, int, str]]) -> str:
         """The span ``start..end`` with ``edits`` (absolute spans) applied; an edit inside an
-        earlier, larger one is left out (the larger one replaced it)."""
+        earlier, larger one is left out (the larger one replaced it), an insertion at its start
+        is not."""
         out: list[str] = []
         at = start
-        for a, b, text in sorted(edits, key=lambda e: (e[0], -e[1])):
+        # at one offset, insertions first, then the larger span before the smaller
+        for a, b, text in sorted(edits, key=lambda e: (e[0], e[0] != e[1], -e[1])):
             if a < at:
                 continue
             out += [self.slice(at, a), text]
@@ -79,9 +81,14 @@ class Unit:
 
     kind: str  # test, block, other
     name: str
-    start: int
+    start: int  # with the blank lines and comments before it
     end: int
     children: tuple[Unit, ...] = ()
+    own: int = -1  # its own start, or -1: ``start``
+
+    def __post_init__(self) -> None:
+        if self.own < 0:
+            object.__setattr__(self, "own", self.start)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,7 @@ def _unit(data: Any) -> Unit:
         int(data["start"]),
         int(data["end"]),
         tuple(_unit(c) for c in data.get("children") or []),
+        int(data.get("own", -1)),
     )
 
 
