@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript import javascript_runs
-from jobs.languages.javascript.js_amplify import AmplifyJs, by_file, ran_changed_lines, ranked
+from jobs.languages.javascript.js_amplify import (
+    AmplifyJs,
+    by_file,
+    files_naming_the_change,
+    ran_changed_lines,
+    ranked,
+)
 from jobs.languages.javascript.js_amplify_text import (
     Difference,
     Observation,
@@ -205,6 +211,14 @@ def test_the_tests_that_ran_the_most_changed_lines_come_first() -> None:
     assert ran == {"t/a.test.ts > a > two": 2, "t/a.test.ts > a > one": 1}
     assert by_file(ran, 1) == {"t/a.test.ts": ["a > two"]}
     assert ran_changed_lines({"tests": "x"}, {}) == {}
+
+
+def test_without_each_tests_lines_the_files_that_ran_or_name_the_change_are_varied() -> None:
+    record = {"files": {"t/a.test.ts": {"src/a.ts": [3]}, "t/b.test.ts": {}}, "tests": {}}
+    assert files_naming_the_change(record, {"src/a.ts": {3}}, {}, 5) == ["t/a.test.ts"]
+    texts = {"t/b.test.ts": 'import { a } from "../src/a";'}
+    silent = {"files": {"t/a.test.ts": {}, "t/b.test.ts": {}}}
+    assert files_naming_the_change(silent, {"src/a.ts": {3}}, texts, 5) == ["t/b.test.ts"]
 
 
 def test_a_malformed_scan_is_a_file_with_a_problem() -> None:

@@ -6,7 +6,8 @@
 //
 // Run by Node in the sandbox: `node js_amplify.cjs REQUEST.json`, where the request is
 // {"typescript": "<folder of the typescript package>", "out": "<abs path>",
-//  "files": [{"path": "<checkout-relative>", "file": "<abs path>", "tests": ["d > title", ...]}],
+//  "files": [{"path": "<checkout-relative>", "file": "<abs path>", "tests": ["d > title", ...]
+//             (or null: every test)}],
 //  "sources": [{"file": "<abs path>", "lines": [1-based changed lines]}]}.
 // It writes one JSON object to `out`: {"strings": [...], "numbers": [...], "files": {path:
 // {"esm": bool, "prelude": offset, "statements": [unit], "tests": [test]} or {"problem": why}}}.
@@ -177,7 +178,7 @@ function collectTest(sf, fn) {
 
 function readFile(entry) {
   const sf = parse(entry.file);
-  const wanted = new Set(entry.tests);
+  const wanted = entry.tests ? new Set(entry.tests) : null; // null: every test
   const tests = [];
   let esm = /\.m[jt]s$/.test(entry.file) || /\.tsx?$/.test(entry.file);
   let prelude = 0;
@@ -223,7 +224,7 @@ function readFile(entry) {
         else unit.kind = "other";
         continue;
       }
-      if (fn && wanted.has(unit.name)) {
+      if (fn && (wanted === null || wanted.has(unit.name))) {
         const title = call.arguments[0];
         tests.push({
           name: unit.name,

@@ -72,6 +72,8 @@ MAX_WRITTEN_PER_FILE = 8
 MAX_STEP_S = 240.0
 MIN_RUN_S = 15.0  # below this much time left, a test file's probe does not run
 MAX_RECORD_BYTES = 50_000_000
+MAX_RECORD_FILES = 500  # the test files read for a changed module's name
+MAX_WHOLE_FILES = 5  # the test files all of whose tests are varied, without each test's lines
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 
 
@@ -96,6 +98,29 @@ def ran_changed_lines(record: object, changed: dict[str, set[int]]) -> dict[str,
         if hits:
             found[canonical(str(test))] = hits
     return found
+
+
+def files_naming_the_change(
+    record: object, changed: dict[str, set[int]], texts: dict[str, str], limit: int
+) -> list[str]:
+    """Without each test's lines (the recorder said nothing of them: jest 28 with ts-jest), the
+    test files of the run that ran a changed line, else those that name a changed module (its
+    file name without the extension), at most ``limit`` (pure; ``texts``: the test files')."""
+    files = record.get("files") if isinstance(record, dict) else None
+    if not isinstance(files, dict):
+        return []
+    ran = sorted(
+        str(f)
+        for f, lines in files.items()
+        if isinstance(lines, dict)
+        and any(
+            isinstance(ns, list) and set(ns) & changed.get(str(p), set()) for p, ns in lines.items()
+        )
+    )
+    if ran:
+        return ran[:limit]
+    stems = {posixpath.splitext(posixpath.basename(p))[0] for p in changed} - {"index"}
+    return [f for f in sorted(map(str, files)) if any(s in texts.get(f, "") for s in stems)][:limit]
 
 
 def by_file(ran: dict[str, int], limit: int) -> dict[str, list[str]]:
@@ -156,9 +181,10 @@ class PackageRun:
 
 
 async def scan(
-    run: PackageRun, chosen: dict[str, list[str]], changed: dict[str, set[int]]
+    run: PackageRun, chosen: dict[str, list[str] | None], changed: dict[str, set[int]]
 ) -> Scan | str:
-    """The chosen tests' sites and expects, and the change's literals, or why not read."""
+    """The chosen tests' sites and expects (None: every test of the file), and the change's
+    literals, or why not read."""
     typescript = await typescript_for(
         run.workspace.sandbox, run.node, run.checkout, run.package_dir, run.left()
     )
@@ -308,13 +334,16 @@ def read_record(checkout: Path) -> object:
 
 async def amplify_package(
     run: PackageRun,
-    ran: dict[str, int],
+    tests: tuple[dict[str, int], list[str]],
     changed: dict[str, set[int]],
     outcome: EngineOutcome,
     label: str,
 ) -> None:
-    """Amplify the package's tests that ran the changed lines, file by file, in the time left."""
-    found = await scan(run, by_file(ran, MAX_SCANNED), changed)
+    """Amplify the package's tests that ran the changed lines (``tests``: test id -> how many,
+    and the test files all of whose tests count), file by file, in the time left."""
+    ran, every = tests
+    wanted: dict[str, list[str] | None] = {**by_file(ran, MAX_SCANNED), **dict.fromkeys(every)}
+    found = await scan(run, wanted, changed)
     if isinstance(found, str):
         outcome.notes.append(f"{label}: {found}")
         return
@@ -326,7 +355,7 @@ async def amplify_package(
         outcome.notes.append(f"{label}: no test that ran the change has an input and an expect")
         return
     files = {f.path: f for f in found.files}
-    for index, (path, tests) in enumerate(sorted(chosen.items())):
+    for index, (path, names) in enumerate(sorted(chosen.items())):
         if run.workspace.deadline - time.monotonic() < MIN_RUN_S:
             rest = ", ".join(f"`{p}`" for p in sorted(chosen)[index:])
             outcome.notes.append(f"{label}: the wall-time budget ended before {rest}")
@@ -337,10 +366,22 @@ async def amplify_package(
         if not run.layout.globs.admits(run.relative(probe)):
             outcome.notes.append(f"{label}: the runner would not collect a copy of `{path}`")
             continue
-        written, note = await FileRun(run, files[path], probe).amplify(tests, found)
+        written, note = await FileRun(run, files[path], probe).amplify(names, found)
         outcome.notes.append(f"{label}: {note}")
         if written:
             outcome.written.append(written)
+
+
+def _whole_files(workspace: Workspace, record: object, changed: dict[str, set[int]]) -> list[str]:
+    """:func:`files_naming_the_change`, with the test files of the record read."""
+    files = record.get("files") if isinstance(record, dict) else None
+    texts: dict[str, str] = {}
+    for path in list(files)[:MAX_RECORD_FILES] if isinstance(files, dict) else []:
+        try:
+            texts[str(path)] = (workspace.checkout / str(path)).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+    return files_naming_the_change(record, changed, texts, MAX_WHOLE_FILES)
 
 
 class AmplifyJs:
@@ -363,14 +404,21 @@ class AmplifyJs:
         if not workspace.base_sha:
             outcome.notes.append(f"{self.label}: no base commit given")
             return outcome
-        ran = ran_changed_lines(await asyncio.to_thread(read_record, workspace.checkout), changed)
-        if not ran:
+        record = await asyncio.to_thread(read_record, workspace.checkout)
+        ran = ran_changed_lines(record, changed)
+        whole = [] if ran else await asyncio.to_thread(_whole_files, workspace, record, changed)
+        if not ran and not whole:
             outcome.notes.append(f"{self.label}: no passing project test ran a changed line")
             return outcome
-        workspace.step(f"amplifying the JS/TS tests that ran the change ({len(ran)})")
-        shares, problems = await asyncio.to_thread(
-            javascript_runs.shares, workspace.checkout, sorted({t.partition(" > ")[0] for t in ran})
-        )
+        if whole:
+            shown = ", ".join(f"`{p}`" for p in whole)
+            outcome.notes.append(
+                f"{self.label}: no test's own lines were recorded; every test of {shown}"
+            )
+        workspace.step(f"amplifying the JS/TS tests that ran the change ({len(ran) or whole})")
+        paths = sorted({t.partition(" > ")[0] for t in ran} | set(whole))
+        checkout = workspace.checkout
+        shares, problems = await asyncio.to_thread(javascript_runs.shares, checkout, paths)
         outcome.notes += [f"{self.label}: {p}" for p in problems]
         files = CheckoutFiles(workspace.checkout)
         for share in shares:
@@ -380,6 +428,7 @@ class AmplifyJs:
             layout = await asyncio.to_thread(layout_of, workspace.checkout, share.package, runner)
             run = PackageRun(workspace, node, share.package, layout)
             mine = {t: n for t, n in ran.items() if t.partition(" > ")[0] in share.paths}
-            await amplify_package(run, mine, changed, outcome, self.label)
+            every = [p for p in whole if p in share.paths]
+            await amplify_package(run, (mine, every), changed, outcome, self.label)
         outcome.duration_s = time.monotonic() - started
         return outcome
