@@ -13,6 +13,7 @@ import pytest
 from jobs.languages.javascript import javascript_runs
 from jobs.languages.javascript.js_amplify import (
     AmplifyJs,
+    beside,
     by_file,
     files_naming_the_change,
     ran_changed_lines,
@@ -219,6 +220,11 @@ def test_without_each_tests_lines_the_files_that_ran_or_name_the_change_are_vari
     texts = {"t/b.test.ts": 'import { a } from "../src/a";'}
     silent = {"files": {"t/a.test.ts": {}, "t/b.test.ts": {}}}
     assert files_naming_the_change(silent, {"src/a.ts": {3}}, texts, 5) == ["t/b.test.ts"]
+
+
+def test_tandems_files_go_beside_the_test_file() -> None:
+    assert beside("test/a.test.ts", "tandem-amplified") == "test/a.tandem-amplified.test.ts"
+    assert beside("__tests__/a.js", "tandem-amp-probe") == "__tests__/a.tandem-amp-probe.js"
 
 
 def test_a_malformed_scan_is_a_file_with_a_problem() -> None:

@@ -77,6 +77,15 @@ MAX_WHOLE_FILES = 5  # the test files all of whose tests are varied, without eac
 TS_SUFFIXES = (".ts", ".tsx", ".mts", ".cts")
 
 
+def beside(path: str, suffix: str) -> str:
+    """Tandem's file beside the test file ``path``: ``a.test.ts`` → ``a.<suffix>.test.ts``, and
+    ``__tests__/a.js`` → ``__tests__/a.<suffix>.js`` (pure)."""
+    if posixpath.basename(path).count(".") >= 2:
+        return tandem_path(path, suffix)
+    stem, ext = posixpath.splitext(path)
+    return f"{stem}.{suffix}{ext}"
+
+
 def ran_changed_lines(record: object, changed: dict[str, set[int]]) -> dict[str, int]:
     """Test id -> how many changed lines it ran, of the passing tests the baseline's record
     saw run one (pure; every field checked: the sandbox wrote it)."""
@@ -308,7 +317,7 @@ class FileRun:
         note += f"{len(found)} differ between base and head"
         if not found:
             return None, note
-        written_path = tandem_path(self.run.relative(self.file.path), "tandem-amplified")
+        written_path = beside(self.run.relative(self.file.path), "tandem-amplified")
         if not self.run.layout.globs.admits(written_path):
             return None, note + f"; the runner would not collect `{written_path}`"
         text, count = written_text(
@@ -361,12 +370,16 @@ async def amplify_package(
             outcome.notes.append(f"{label}: the wall-time budget ended before {rest}")
             return
         probe = posixpath.join(
-            run.package.dir, tandem_path(run.relative(path), "tandem-amp-probe")
+            run.package.dir, beside(run.relative(path), "tandem-amp-probe")
         ).lstrip("/")
         if not run.layout.globs.admits(run.relative(probe)):
             outcome.notes.append(f"{label}: the runner would not collect a copy of `{path}`")
             continue
-        written, note = await FileRun(run, files[path], probe).amplify(names, found)
+        try:
+            written, note = await FileRun(run, files[path], probe).amplify(names, found)
+        except (ValueError, KeyError, IndexError, UnicodeError) as exc:
+            # a test file this cannot rewrite is a note, never a crash of the engine
+            written, note = None, f"`{path}`: not amplified ({exc!r})"[:300]
         outcome.notes.append(f"{label}: {note}")
         if written:
             outcome.written.append(written)
