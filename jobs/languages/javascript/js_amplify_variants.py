@@ -5,7 +5,7 @@ a test with one literal changed (:func:`variants`), the change's own values firs
 
 - numbers: the change's numbers and theirs ±1, then ±1, 0 and negated;
 - strings: the change's strings appended, prepended, put in place or taken out, then emptied,
-  a character removed at either end or added, a space added;
+  a character removed at either end or added, a space added, a number in it moved by one;
 - booleans flipped; null and undefined swapped, and null given for a number or string (in JS
   files only: a TypeScript project's type check may refuse them);
 - arrays: an element dropped or doubled.
@@ -234,6 +234,11 @@ def _string_variants(value: str, tokens: tuple[str, ...]) -> tuple[list[str], li
             if token in value:
                 own.append(value.replace(token, "", 1))
     generic = ["", value[1:], value[:-1], value + (value[-1:] or "a"), value + " "]
+    digits = re.search(r"\d+", value)
+    if digits is not None:  # a number in it moved by one: "&#1234;" gives "&#1235;"
+        n = int(digits[0])
+        before, after = value[: digits.start()], value[digits.end() :]
+        generic += [f"{before}{m}{after}" for m in (n + 1, n - 1)]
     return own, generic
 
 
