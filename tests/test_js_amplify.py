@@ -126,6 +126,8 @@ def test_strings_booleans_and_arrays_get_their_edits() -> None:
     assert own == ['"a-"', '"-a"', '"-"']
     assert generic[:2] == ['""', '"aa"']  # emptied; "a"[1:] is "" again, so left out
     assert replacements(Site("boolean", 0, 4, "true", True), Scan(), False) == ([], ["false"])
+    tagged = replacements(Site("template", 0, 4, "`\\``", "`"), Scan(), True)[1]
+    assert tagged[:2] == ["``", "`\\`\\``"] and "null" not in tagged  # `` ` `` doubled
     entity = Site("string", 0, 9, '"&#1234;"', "&#1234;")
     assert '"&#1235;"' in replacements(entity, Scan(), False)[1]
     array = Site("array", 0, 6, "[1, 2]", None, ("1", "2"))

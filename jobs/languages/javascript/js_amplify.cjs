@@ -148,6 +148,11 @@ function collectTest(sf, fn) {
         site(node, "number", { value: Number(node.text) });
         return;
       }
+      if (parent && (ts.isJsxAttribute(parent) || ts.isLiteralTypeNode(parent))) return;
+      if (ts.isNoSubstitutionTemplateLiteral(node) && parent && ts.isTaggedTemplateExpression(parent)) {
+        site(node, "template", { value: node.text }); // a tag's template stays a template
+        return;
+      }
       if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) {
         site(node, "string", { value: node.text });
         return;

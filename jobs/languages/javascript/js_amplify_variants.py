@@ -247,6 +247,12 @@ def _number_variants(value: float, numbers: tuple[float, ...]) -> tuple[list[flo
     return own, [value + 1, value - 1, 0, -value]
 
 
+def _template(value: str) -> str:
+    """``value`` as a template literal (a tag's template must stay one: ``dedent`…```)."""
+    escaped = value.replace("\\", "\\\\").replace("`", "\\`").replace("${", "\\${")
+    return f"`{escaped}`"
+
+
 def replacements(site: Site, scan: Scan, nullish: bool) -> tuple[list[str], list[str]]:
     """The site's replacement texts: (the change's own values, the generic ones), each
     without the site's own text and repeats."""
@@ -255,9 +261,10 @@ def replacements(site: Site, scan: Scan, nullish: bool) -> tuple[list[str], list
     if site.kind == "number" and isinstance(site.value, int | float):
         own_n, generic_n = _number_variants(float(site.value), scan.numbers)
         own, generic = [_number(n) for n in own_n], [_number(n) for n in generic_n]
-    elif site.kind == "string" and isinstance(site.value, str):
+    elif site.kind in ("string", "template") and isinstance(site.value, str):
         own_s, generic_s = _string_variants(site.value, scan.strings)
-        own, generic = [json.dumps(s) for s in own_s], [json.dumps(s) for s in generic_s]
+        quote = json.dumps if site.kind == "string" else _template
+        own, generic = [quote(s) for s in own_s], [quote(s) for s in generic_s]
     elif site.kind == "boolean":
         generic = ["false" if site.value else "true"]
     elif site.kind == "null":
@@ -269,7 +276,7 @@ def replacements(site: Site, scan: Scan, nullish: bool) -> tuple[list[str], list
         for index in range(min(MAX_ARRAY_EDITS, len(items))):
             generic.append("[" + ", ".join(items[:index] + items[index + 1 :]) + "]")
             generic.append("[" + ", ".join(items[: index + 1] + items[index:]) + "]")
-    if nullish and site.kind in ("number", "string"):
+    if nullish and site.kind in ("number", "string"):  # never a tag's template
         generic.append("null")
     seen = {site.text}
     out: tuple[list[str], list[str]] = ([], [])
