@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-EngineName = Literal["openhands", "offline", "pynguin", "crosshair", "amplify"]
+EngineName = Literal["openhands", "offline", "pynguin", "crosshair", "amplify", "amplify-js"]
 # typing flattens the nested Literal: "auto" then the names above, in that order.
 EngineSetting = Literal["auto", EngineName]
 

@@ -173,10 +173,10 @@ class TestGeneration(_Section):
         description="openhands (LLM agent); offline: the offline engines pooled "
         "(characterization tests from the project's own examples, differential tests between "
         "base and head, the project's tests amplified, crosshair, pynguin); crosshair "
-        "(symbolic), pynguin (search-based) or amplify (the project's tests with one input "
-        "changed) alone; auto: offline without an LLM, and with one characterization, "
-        "differential and amplified tests first, then openhands for the changed lines still "
-        "uncovered",
+        "(symbolic), pynguin (search-based), amplify (the project's tests with one input "
+        "changed) or amplify-js (the same for JS/TS) alone; auto: offline without an LLM, "
+        "and with one characterization, differential and amplified tests first, then "
+        "openhands for the changed lines still uncovered",
     )
     framework: Literal["pytest"] = Field(default="pytest", description="test framework")
     output_dir: str = Field(default="tests", description="where new test files go")

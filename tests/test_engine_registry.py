@@ -124,12 +124,13 @@ def test_the_choice_and_its_reason_for_each_setting(
 @pytest.mark.parametrize(
     ("engine", "settings", "reported", "reason"),
     [
-        ("auto", LLM, "openhands", "JS/TS characterization, then openhands (openai/some-model; "
+        ("auto", LLM, "openhands", "JS/TS characterization and amplification, then openhands "
+         "(openai/some-model; "
          "engine auto)"),
-        ("auto", NO_LLM, "offline", "offline: JS/TS characterization (engine auto, no LLM "
-         "configured)"),
+        ("auto", NO_LLM, "offline", "offline: JS/TS characterization, amplification (engine "
+         "auto, no LLM configured)"),
         ("openhands", LLM, "openhands", "openhands (openai/some-model)"),
-        ("offline", LLM, "offline", "offline: JS/TS characterization"),
+        ("offline", LLM, "offline", "offline: JS/TS characterization, amplification"),
     ],
 )  # fmt: skip
 def test_the_javascript_choice_and_its_reason_for_each_setting(
@@ -242,4 +243,4 @@ async def test_search_engines_run_alongside_each_other_and_pool_in_the_portfolio
 def test_a_portfolio_names_the_engines_a_language_runs() -> None:
     offline = PORTFOLIOS["offline"]
     assert offline.label_for("python") == offline.label
-    assert offline.label_for("javascript") == "offline: JS/TS characterization"
+    assert offline.label_for("javascript") == "offline: JS/TS characterization, amplification"

@@ -5,8 +5,9 @@ vitest or jest (:mod:`.javascript_runs`): the suite under istanbul coverage with
 lines, given test files, and test files on the base commit. Its conventions for a prompt are
 read from the runner's config and the package's tests (:mod:`.javascript_conventions`).
 
-Its tests come from the offline characterization engine (:mod:`.export_engine`, the registry's
-``characterize-js``) and, with an LLM, the OpenHands agent: its prompts take the package's
+Its tests come from the offline engines, characterization (:mod:`.export_engine`, the
+registry's ``characterize-js``) and test amplification (:mod:`.js_amplify`, ``amplify-js``),
+and, with an LLM, the OpenHands agent: its prompts take the package's
 runner, where each new test goes, the import and the exact command that runs one file from the
 conventions (:meth:`.JsConventions.prompting`), and the files it is judged by are those the
 runner's config collects (:func:`.collected_tests`). The engine's tests are kept one by one, for
@@ -25,6 +26,7 @@ from jobs.languages.javascript.detect import detect
 from jobs.languages.javascript.export_engine import CharacterizeJs
 from jobs.languages.javascript.export_tests import pruned
 from jobs.languages.javascript.javascript_conventions import collected_tests, conventions_for
+from jobs.languages.javascript.js_amplify import AmplifyJs
 from jobs.languages.javascript.package_install import install_packages
 from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.language_protocol import Installed, InstallRequest
@@ -180,4 +182,6 @@ class JavaScript:
 
 
 JAVASCRIPT = JavaScript()
-register(CharacterizeJs())  # its one engine, which the portfolios name (JAVASCRIPT_ENGINES)
+# its engines, which the portfolios name (JAVASCRIPT_ENGINES)
+register(CharacterizeJs())
+register(AmplifyJs())

@@ -66,6 +66,10 @@ class TestFileLines:
     # why the run is no baseline to trust (it did not run, or timed out): then no test of it
     # passed for sure, and a mutant it did not kill says nothing
     trouble: str = ""
+    # the changed lines, and per test id the changed lines it ran (what amplification starts
+    # from: :mod:`.js_amplify`); only the changed ones, so the record stays small
+    changed: dict[str, set[int]] = field(default_factory=dict)
+    tests: dict[str, dict[str, set[int]]] = field(default_factory=dict)
 
 
 RUN_FILES: dict[RunnerName, RunFiles] = {
@@ -183,6 +187,8 @@ def add_to_record(
         into = lines.files.setdefault(test.partition(" > ")[0], {})
         for path, numbers in ran.items():
             into.setdefault(path, set()).update(numbers)
+            if hit := numbers & lines.changed.get(path, set()):
+                lines.tests.setdefault(test, {}).setdefault(path, set()).update(hit)
     if isinstance(results, RunResults):
         lines.passed.update(t for t, o in results.tests.items() if o.status == "pass")
         # every test file that ran is in the record, with no lines where the recorder said
@@ -214,6 +220,7 @@ def write_test_lines(checkout: Path, tag: str, lines: TestFileLines) -> str:
         "covered": covered,
         "problems": sorted(lines.problems),
         "trouble": lines.trouble,
+        "tests": {t: {p: sorted(ns) for p, ns in ran.items()} for t, ran in lines.tests.items()},
     }
     workdir.write_fresh(json.dumps(data), checkout / record)
     return record
@@ -227,7 +234,7 @@ async def run_suite(
     if isinstance(node, str) or not found:
         return _unrunnable(node if isinstance(node, str) else "; ".join(problems))
     runs = []
-    lines = TestFileLines()
+    lines = TestFileLines(changed={p: set(ns) for p, ns in sources.items()})
     for share in found:
         job = share.job(checkout, tag=BASELINE, timeout_s=timeout_s, tests=False)
         runs.append(await _measured(sandbox, node, share, job, lines))

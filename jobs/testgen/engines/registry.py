@@ -55,10 +55,10 @@ ENGINES: dict[str, Engine] = {
 # The engines that write JavaScript/TypeScript tests (``JavaScript.engines``), registered by
 # that language's backend (:mod:`jobs.languages.javascript.javascript_backend`); every other
 # engine of the offline portfolio writes Python's (``Python.engines``).
-JAVASCRIPT_ENGINES = ("characterize-js",)
+JAVASCRIPT_ENGINES = ("characterize-js", "amplify-js")
 # The engines that run the change's functions on the base commit too and keep what differs: where
 # the existing tests run every changed line, they still look for what pins the change.
-COMPARING_ENGINES = ("differential", "amplify", "characterize-js")
+COMPARING_ENGINES = ("differential", "amplify", "characterize-js", "amplify-js")
 
 PORTFOLIOS: dict[str, Portfolio] = {
     p.name: p
@@ -74,7 +74,11 @@ PORTFOLIOS: dict[str, Portfolio] = {
             label="characterization, differential and amplified tests, then openhands "
             "({model}; engine auto)",
             labels=(
-                ("javascript", "JS/TS characterization, then openhands ({model}; engine auto)"),
+                (
+                    "javascript",
+                    "JS/TS characterization and amplification, then openhands "
+                    "({model}; engine auto)",
+                ),
             ),
             fallback="offline",
         ),
@@ -90,11 +94,12 @@ PORTFOLIOS: dict[str, Portfolio] = {
                 *JAVASCRIPT_ENGINES,
             ),
             label="offline: characterization, differential, amplification, crosshair, pynguin",
-            labels=(("javascript", "offline: JS/TS characterization"),),
+            labels=(("javascript", "offline: JS/TS characterization, amplification"),),
         ),
         Portfolio("crosshair", ("crosshair",), label="crosshair (offline)"),
         Portfolio("pynguin", ("pynguin",), label="pynguin (offline)"),
         Portfolio("amplify", ("amplify",), label="amplified project tests (offline)"),
+        Portfolio("amplify-js", ("amplify-js",), label="amplified JS/TS project tests (offline)"),
     )
 }
 
