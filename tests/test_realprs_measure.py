@@ -109,6 +109,24 @@ def test_the_jest_launcher_finds_a_hoisted_jest(tmp_path: Path) -> None:
     assert json.loads((package / "seen.json").read_text())[0] == "a.test.js"
 
 
+def test_a_workspace_packages_runner_gets_paths_inside_the_package(tmp_path: Path) -> None:
+    # the runner runs in the package's folder: repository paths would match no test there
+    checkout = tmp_path / "clone"
+    jest_cli = checkout / "node_modules" / "jest-cli"
+    (checkout / "node_modules" / "jest").mkdir(parents=True)
+    jest_cli.mkdir()
+    (jest_cli / "index.js").write_text(
+        "exports.run = (args) => require('fs').writeFileSync('seen.json', JSON.stringify(args));\n"
+    )
+    (checkout / "packages" / "p").mkdir(parents=True)
+    case = Case(
+        "c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",), runner="jest", package="packages/p"
+    )
+    measure_js.run_tests(case, checkout, ["packages/p/a.test.js"], ["packages/p/a.js"], "x", 60)
+    seen = json.loads((checkout / "packages" / "p" / "seen.json").read_text())
+    assert seen[0] == "a.test.js" and "--collectCoverageFrom=a.js" in seen
+
+
 def test_a_js_case_names_a_supported_runner() -> None:
     fields = ("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",))
     assert Case(*fields, language="javascript", runner="mocha").problem() == (

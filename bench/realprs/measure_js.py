@@ -160,9 +160,11 @@ def run_tests(
     out = checkout.parent / f"{label}.js"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    # the runner runs in the package, so the paths it is given are the package's
     relative = [os.path.relpath(checkout / s, package_dir) for s in sources]
+    tests = [os.path.relpath(checkout / f, package_dir) for f in files]
     modules = modules_folder(checkout, package_dir, case.runner)
-    command = runner_command(case, files, relative, out, modules)
+    command = runner_command(case, tests, relative, out, modules)
     try:
         done = subprocess.run(
             command,
