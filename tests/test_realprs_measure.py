@@ -77,6 +77,56 @@ def test_jest_gets_its_options_while_the_tests_see_a_bare_jests_argv(tmp_path: P
     assert seen["args"] == measure_js._runner_args(case, ["test/a.test.js"], ["src/a.js"], out)[1:]
 
 
+def test_a_workspace_package_runs_the_runner_its_workspace_hoisted(tmp_path: Path) -> None:
+    # npm workspaces (change-case) install vitest in the root's node_modules, not the package's
+    (tmp_path / "node_modules" / "vitest").mkdir(parents=True)
+    package = tmp_path / "packages" / "title-case"
+    package.mkdir(parents=True)
+    assert measure_js.modules_folder(tmp_path, package, "vitest") == "../../node_modules"
+    assert measure_js.modules_folder(tmp_path, tmp_path, "vitest") == "node_modules"
+    (package / "node_modules" / "vitest").mkdir(parents=True)
+    assert measure_js.modules_folder(tmp_path, package, "vitest") == "node_modules"
+    case = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.ts",), runner="vitest")
+    args = measure_js._runner_args(case, [], ["src/a.ts"], Path("/o"), "../../node_modules")
+    assert args[0] == "../../node_modules/vitest/vitest.mjs"
+
+
+def test_the_jest_launcher_finds_a_hoisted_jest(tmp_path: Path) -> None:
+    jest_cli = tmp_path / "node_modules" / "jest-cli"
+    (tmp_path / "node_modules" / "jest").mkdir(parents=True)
+    jest_cli.mkdir()
+    (jest_cli / "index.js").write_text(
+        "exports.run = (args) => require('fs').writeFileSync('seen.json', JSON.stringify(args));\n"
+    )
+    package = tmp_path / "packages" / "p"
+    package.mkdir(parents=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    case = Case("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",), runner="jest")
+    modules = measure_js.modules_folder(tmp_path, package, "jest")
+    command = measure_js.runner_command(case, ["a.test.js"], ["a.js"], out, modules)
+    subprocess.run(command, cwd=package, check=True)
+    assert json.loads((package / "seen.json").read_text())[0] == "a.test.js"
+
+
+def test_a_workspace_packages_runner_gets_paths_inside_the_package(tmp_path: Path) -> None:
+    # the runner runs in the package's folder: repository paths would match no test there
+    checkout = tmp_path / "clone"
+    jest_cli = checkout / "node_modules" / "jest-cli"
+    (checkout / "node_modules" / "jest").mkdir(parents=True)
+    jest_cli.mkdir()
+    (jest_cli / "index.js").write_text(
+        "exports.run = (args) => require('fs').writeFileSync('seen.json', JSON.stringify(args));\n"
+    )
+    (checkout / "packages" / "p").mkdir(parents=True)
+    case = Case(
+        "c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",), runner="jest", package="packages/p"
+    )
+    measure_js.run_tests(case, checkout, ["packages/p/a.test.js"], ["packages/p/a.js"], "x", 60)
+    seen = json.loads((checkout / "packages" / "p" / "seen.json").read_text())
+    assert seen[0] == "a.test.js" and "--collectCoverageFrom=a.js" in seen
+
+
 def test_a_js_case_names_a_supported_runner() -> None:
     fields = ("c", "a/b", "a" * 40, "b" * 40, "dev", "d", ("t.js",))
     assert Case(*fields, language="javascript", runner="mocha").problem() == (

@@ -12,6 +12,7 @@ keep the columns comparable; a bug in them would show on both.
 
 from __future__ import annotations
 
+import json
 import os
 import posixpath
 import shutil
@@ -91,19 +92,34 @@ def link_modules(installed: Path, checkout: Path) -> None:
         os.symlink(folder, target, target_is_directory=True)
 
 
-def _runner_args(case: Case, files: list[str], sources: list[str], out: Path) -> list[str]:
+def modules_folder(checkout: Path, package_dir: Path, runner: str) -> str:
+    """The ``node_modules`` that holds the runner, relative to the package: the package's own or,
+    in a workspace whose install hoisted it (change-case's npm workspaces), the nearest one above
+    it in the checkout."""
+    folder = package_dir
+    while True:
+        if (folder / "node_modules" / runner).is_dir():
+            return os.path.relpath(folder / "node_modules", package_dir)
+        if folder == checkout or folder == folder.parent:
+            return "node_modules"
+        folder = folder.parent
+
+
+def _runner_args(
+    case: Case, files: list[str], sources: list[str], out: Path, modules: str = "node_modules"
+) -> list[str]:
     report_dir, outcomes = out / "coverage", out / "results.json"
     if case.runner == "vitest":
         # --passWithNoTests: a spec file that only holds data for the others (path-to-regexp's
         # cases.spec.ts) is "No test suite found", a failed file, unless the flag is given, as
         # such a project's own test script gives it
-        args = ["node_modules/vitest/vitest.mjs", "run", *files, "--passWithNoTests"]
+        args = [f"{modules}/vitest/vitest.mjs", "run", *files, "--passWithNoTests"]
         args += ["--coverage.enabled"]
         args += ["--coverage.reporter=json", f"--coverage.reportsDirectory={report_dir}"]
         args += ["--coverage.reportOnFailure", "--reporter=json", f"--outputFile.json={outcomes}"]
         return args + [f"--coverage.include={s}" for s in sources]
     # jest: the paths first, since its list options swallow what follows them
-    args = ["node_modules/jest/bin/jest.js", *files, "--ci", "--coverage", "--json"]
+    args = [f"{modules}/jest/bin/jest.js", *files, "--ci", "--coverage", "--json"]
     args += [f"--outputFile={outcomes}", f"--coverageDirectory={report_dir}"]
     args += [f"--collectCoverageFrom={s}" for s in sources]
     return [*args, "--coverageReporters=json"]
@@ -116,18 +132,21 @@ _JEST_LAUNCHER = """\
 const path = require("path");
 const args = process.argv.slice(2);
 process.argv.length = 2;
-const jest = require("fs").realpathSync(path.resolve("node_modules/jest"));
+const jest = require("fs").realpathSync(path.resolve(JEST));
 require(require.resolve("jest-cli", { paths: [jest] })).run(args);
 """
 
 
-def runner_command(case: Case, files: list[str], sources: list[str], out: Path) -> list[str]:
+def runner_command(
+    case: Case, files: list[str], sources: list[str], out: Path, modules: str = "node_modules"
+) -> list[str]:
     """The node command line of a run whose reports go to ``out`` (made already), run from the
     case's package; jest through a launcher written there."""
-    args = _runner_args(case, files, sources, out)
+    args = _runner_args(case, files, sources, out, modules)
     if case.runner == "jest":
         launcher = out / "jest-launcher.cjs"
-        launcher.write_text(_JEST_LAUNCHER)
+        jest = json.dumps(f"{modules}/jest")
+        launcher.write_text(_JEST_LAUNCHER.replace("(JEST)", f"({jest})"))
         args = [str(launcher), *args[1:]]
     return [str(node().path), *args]
 
@@ -141,8 +160,11 @@ def run_tests(
     out = checkout.parent / f"{label}.js"
     shutil.rmtree(out, ignore_errors=True)
     out.mkdir(parents=True)
+    # the runner runs in the package, so the paths it is given are the package's
     relative = [os.path.relpath(checkout / s, package_dir) for s in sources]
-    command = runner_command(case, files, relative, out)
+    tests = [os.path.relpath(checkout / f, package_dir) for f in files]
+    modules = modules_folder(checkout, package_dir, case.runner)
+    command = runner_command(case, tests, relative, out, modules)
     try:
         done = subprocess.run(
             command,
