@@ -113,3 +113,9 @@ async def test_the_projects_tests_seed_pynguin_to_a_branch_it_does_not_reach_alo
     assert unseeded.seeded == {}
     assert not (alone / workdir.WORK_DIR / "pynguin/0-seeds").exists()
     assert STRICT_LINE not in await _covered(alone, unseeded.written)
+
+
+def test_a_run_that_timed_out_says_where_it_was() -> None:
+    output = "[10:01:02] INFO  Start generating\n\n[10:01:40] INFO  Minimizing   test cases\n"
+    assert pynguin.last_said(output) == "last: [10:01:40] INFO Minimizing test cases"
+    assert pynguin.last_said("  \n") == "no output"

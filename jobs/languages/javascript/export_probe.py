@@ -29,7 +29,7 @@ CALL_TIMEOUT_MS = 20_000
 # The probe's calls stop after this long (the runner's start is not counted), the rest "cut":
 # the candidates come most promising first (the change's own literals, then the variants), and a
 # probe runs on the head and again on the base commit within the engine's share of the budget.
-PROBE_BUDGET_MS = 60_000
+PROBE_BUDGET_MS = 30_000
 SLOW_CALL_MS = 5_000  # a first call slower than this is not called again, nor asserted
 
 # The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
