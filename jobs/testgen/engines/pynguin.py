@@ -146,12 +146,12 @@ def write_seeds(
     """The seed directory for `module` (one file, see :mod:`.pynguin_seeds`), or None when no
     test file calls the module."""
     shutil.rmtree(checkout / directory, ignore_errors=True)
-    calling = calling_tests(tests, module)
-    if not calling:
+    text = seed_module(tests, calling_tests(tests, module))
+    if text is None:
         return None
     (checkout / directory).mkdir(parents=True)
     seed = checkout / directory / seed_file_name(module)
-    seed.write_text(seed_module(tests, calling), encoding="utf-8")
+    seed.write_text(text, encoding="utf-8")
     return directory
 
 
