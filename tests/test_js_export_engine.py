@@ -45,11 +45,18 @@ from jobs.languages.javascript.export_engine import (
 )
 from jobs.languages.javascript.export_probe import (
     RUNTIME,
+    UNKNOWN,
     ProbeOutcome,
     probe_source,
     read_outcomes,
 )
-from jobs.languages.javascript.export_tests import case_name, chosen, pruned, write_tests
+from jobs.languages.javascript.export_tests import (
+    asserted,
+    case_name,
+    chosen,
+    pruned,
+    write_tests,
+)
 from jobs.languages.javascript.suite_layout import TestLayout as Layout
 from jobs.languages.javascript.suite_layout import jest_globs, vitest_globs
 from jobs.languages.javascript.toolchain import Node, env_prefix
@@ -185,6 +192,26 @@ def test_the_calls_that_behave_differently_on_the_base_are_written_first() -> No
     order = [o.index for o in chosen(head[:3], {("f", 1)})]
     assert order == [1, 2, 0]  # the difference, a behaviour not shown yet, then the rest
     assert [o.index for o in chosen(head[:3], set(), limit=2)] == [0, 2]
+
+
+def test_the_base_commit_answers_only_for_what_a_test_could_assert() -> None:
+    head = [
+        ProbeOutcome("f", 0, "value", source="1"),
+        ProbeOutcome("f", 1, "opaque"),
+        ProbeOutcome("f", 2, "throws", error="Error", message="no"),
+        ProbeOutcome("f", 3, "slow"),
+        ProbeOutcome("f", 4, "cut"),
+        ProbeOutcome("f", 5, "value", source="2"),
+    ]
+    assert asserted(head) == {0, 2, 5}
+    tried = function_candidates(classify(calls=tuple((str(n),) for n in range(6))), "src/s.ts")
+    text = probe_source(JEST_CJS, "", tried, "/w/out.json", asserted(head), budget_ms=1000)
+    assert '__tandemTry("classify", 0,' in text and '__tandemTry("classify", 5,' in text
+    assert '__tandemTry("classify", 1,' not in text and "__TANDEM_BUDGET_MS = 1000;" in text
+    # what the probe did not find out on one side is no difference
+    for kind in UNKNOWN:
+        assert not differing(head[:1], [ProbeOutcome("f", 0, kind)])
+        assert not differing([ProbeOutcome("f", 0, kind)], head[:1])
 
 
 def test_a_malformed_scan_is_left_out_rather_than_raised() -> None:
@@ -946,6 +973,57 @@ Promise.all([[new Stamp(1), new Stamp(2)], new Bare()].map((v) => __tandemOutcom
     ).text.split("JSON.stringify(classify(1))")[1]  # fmt: skip
 
 
+async def test_a_value_that_reaches_a_whole_document_is_left_after_its_first_characters(
+    node: Node, tmp_path: Path
+) -> None:
+    """domutils' findOne on a page of 200 000 nodes: each node's parent and siblings reach the
+    whole page, and writing it back visited all of it before its length was checked."""
+    script = tmp_path / "walk.cjs"
+    script.write_text(
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+        + """
+let visits = 0;
+const body = { name: "body", children: [] };
+for (let i = 0; i < 200000; i++) {
+  body.children.push({ get name() { visits++; return "div"; }, parent: body });
+}
+const small = { name: "p", children: [{ name: "b" }] };
+console.log(JSON.stringify([__tandemSource(body, 0), visits, __tandemSource(small, 0)]));
+"""
+    )
+    code, output = await run_runner(node, tmp_path, str(script))
+    assert code == 0, output
+    text, visits, small = json.loads(output)
+    assert text is None and visits < 1000, visits  # not 200 000
+    assert small == '{"name": "p", "children": [{"name": "b"}]}'
+
+
+async def test_the_probe_stops_calling_past_its_time_and_calls_a_slow_call_once(
+    node: Node, tmp_path: Path
+) -> None:
+    out = tmp_path / "out.json"
+    runtime = RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
+    script = tmp_path / "try.cjs"
+    for budget, slow in ((-1, 5000), (60000, -1)):
+        script.write_text(
+            f"const __TANDEM_OUT = {json.dumps(str(out))};\n"
+            'const { writeFileSync: __tandemWrite } = require("fs");\n'
+            f"const __TANDEM_BUDGET_MS = {budget};\nconst __TANDEM_SLOW_MS = {slow};\n"
+            + runtime
+            + """
+let calls = 0;
+__tandemTry("f", 0, () => ++calls).then(() => console.log(calls));
+"""
+        )
+        code, output = await run_runner(node, tmp_path, str(script))
+        assert code == 0, output
+        (found,) = json.loads(out.read_text())
+        if budget < 0:  # past the probe's time: not called
+            assert (output.strip(), found["outcome"]) == ("0", {"kind": "cut"})
+        else:  # slower than the slow mark: called once, not asserted
+            assert (output.strip(), found["outcome"]) == ("1", {"kind": "slow"})
+
+
 async def test_a_registered_symbol_key_is_written_back_and_compared(
     node: Node, tmp_path: Path
 ) -> None:
@@ -953,7 +1031,7 @@ async def test_a_registered_symbol_key_is_written_back_and_compared(
     its 40 calls gave no test. A registered symbol has a source form; another has none."""
     script = tmp_path / "source.cjs"
     script.write_text(
-        RUNTIME
+        RUNTIME.replace("__TANDEM_MAX_SOURCE", "2000")
         + """
 const marked = { a: 1, [Symbol.for("ufo:mark")]: false };
 console.log(JSON.stringify([

@@ -20,7 +20,9 @@ from jobs.languages.javascript.javascript_runs import (
     write_test_lines,
 )
 from jobs.languages.javascript.js_mutants import (
+    MIN_RUN_S,
     Record,
+    batch_seconds,
     make_mutants,
     mutated,
     outcome_of,
@@ -94,6 +96,18 @@ def test_the_mutators_output_becomes_mutants_and_replaces_whole_lines() -> None:
         == "export function f(n) {\r\n  return (n >= 10)\n    ? 1 : 0;\n}\n"
     )
     assert parse_mutants([]) == ([], 0, ["the mutator printed no JSON object"])
+
+
+def test_the_last_batch_gets_all_the_time_left_and_others_their_share() -> None:
+    # one batch and nothing after it: all that is left, not half the stage
+    assert batch_seconds(left=50, stage_s=60, size=6, waiting=6) == 50
+    # the first of four batches: at least half the stage, as before
+    assert batch_seconds(left=100, stage_s=120, size=10, waiting=40) == 60
+    # mutants that run a process each after it keep their share
+    assert batch_seconds(left=100, stage_s=40, size=10, waiting=20) == 50
+    # never past what is left, and never below the least a batch needs
+    assert batch_seconds(left=20, stage_s=60, size=10, waiting=10) == 20
+    assert batch_seconds(left=300, stage_s=10, size=1, waiting=100) == 2 * MIN_RUN_S
 
 
 def test_only_a_test_that_ran_and_failed_kills_a_mutant() -> None:

@@ -62,12 +62,31 @@ def test_only_the_files_calling_the_module_make_one_seed_module() -> None:
     assert calling_tests(tests, "pkg.nothing") == []
     assert seed_file_name("pkg.ledger") == "test_ledger.py"
     merged = seed_module(tests, calling_tests(tests, "pkg.ledger"))
-    assert "__future__" not in merged
+    assert merged is not None and "__future__" not in merged
     assert merged.index("def test_valid") < merged.index("def test_short")
     assert "from pkg import ledger" in merged and "from pkg.ledger import check" in merged
     # A file that does not parse adds nothing (and does not stop the others).
     with_broken = seed_module(tests, ["tests/test_broken.py", "tests/test_ledger.py"])
+    assert with_broken is not None
     assert "def test_valid" in with_broken and "def test_(" not in with_broken
+
+
+def test_the_seed_module_holds_only_what_pynguin_reads() -> None:
+    """Pynguin reads the top-level test functions; it analyses every module the file imports
+    (pypika's: no search for 120 s), and its `TestCase` classes give it nothing."""
+    classes = (
+        "import unittest\nfrom pkg.ledger import check\n\n\n"
+        "class LedgerTests(unittest.TestCase):\n    def test_a(self):\n"
+        "        self.assertEqual(check({'digits': []}), 'invalid')\n"
+    )
+    tests = {"tests/test_classes.py": classes, "tests/test_ledger.py": LEDGER_TESTS}
+    assert calling_tests(tests, "pkg.ledger") == ["tests/test_ledger.py"]
+    assert seed_module(tests, ["tests/test_classes.py"]) is None
+    merged = seed_module(tests, ["tests/test_classes.py", "tests/test_ledger.py"])
+    assert merged is not None
+    assert "unittest" not in merged and "class " not in merged
+    assert "import pytest" not in merged and "def empty" not in merged  # a fixture's only
+    assert "from pkg.ledger import check" in merged and "def test_invalid" in merged
 
 
 async def _generate(checkout: Path, tests: dict[str, str]) -> EngineOutcome:
@@ -113,3 +132,9 @@ async def test_the_projects_tests_seed_pynguin_to_a_branch_it_does_not_reach_alo
     assert unseeded.seeded == {}
     assert not (alone / workdir.WORK_DIR / "pynguin/0-seeds").exists()
     assert STRICT_LINE not in await _covered(alone, unseeded.written)
+
+
+def test_a_run_that_timed_out_says_where_it_was() -> None:
+    output = "[10:01:02] INFO  Start generating\n\n[10:01:40] INFO  Minimizing   test cases\n"
+    assert pynguin.last_said(output) == "last: [10:01:40] INFO Minimizing test cases"
+    assert pynguin.last_said("  \n") == "no output"

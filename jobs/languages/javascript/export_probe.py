@@ -17,6 +17,7 @@ the calls after it.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,27 +26,47 @@ from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_SOURCE = 2000  # characters of one value written back as source
 CALL_TIMEOUT_MS = 20_000
+# The probe's calls stop after this long (the runner's start is not counted), the rest "cut":
+# the candidates come most promising first (the change's own literals, then the variants), and a
+# probe runs on the head and again on the base commit within the engine's share of the budget.
+PROBE_BUDGET_MS = 30_000
+SLOW_CALL_MS = 5_000  # a first call slower than this is not called again, nor asserted
 
 # The probe's runtime, the same in ESM and CommonJS: a value back as source text (null when it
 # has none), and one call's outcome.
 RUNTIME = r"""
-function __tandemSource(v, depth) {
-  if (depth > 6) return null;
-  if (v === undefined) return "undefined";
-  if (v === null) return "null";
+// `budget.left`: the characters the text may still take. What is charged (the leaves, the
+// separators, the keys) never exceeds the text's length, and the walk gives up as soon as it
+// passes the longest text written back, which would have been refused anyway: a DOM node's
+// parent and siblings reach the whole document (domutils' `findOne` on a page of 200 000
+// nodes once spent minutes here before the length was checked).
+function __tandemSource(v, depth, budget = { left: __TANDEM_MAX_SOURCE }) {
+  if (depth > 6 || budget.left < 0) return null;
+  const leaf = (text) => {
+    budget.left -= text.length;
+    return budget.left < 0 ? null : text;
+  };
+  if (v === undefined) return leaf("undefined");
+  if (v === null) return leaf("null");
   switch (typeof v) {
-    case "boolean": return String(v);
+    case "boolean": return leaf(String(v));
     case "number":
-      if (Object.is(v, -0)) return "-0";
-      return Number.isNaN(v) ? "NaN" : String(v);
-    case "bigint": return `${v}n`;
-    case "string": return JSON.stringify(v);
+      if (Object.is(v, -0)) return leaf("-0");
+      return leaf(Number.isNaN(v) ? "NaN" : String(v));
+    case "bigint": return leaf(`${v}n`);
+    case "string": return leaf(JSON.stringify(v));
     case "object": break;
     default: return null;
   }
   const all = (items) => {
-    const out = items.map((x) => __tandemSource(x, depth + 1));
-    return out.includes(null) ? null : out;
+    const out = [];
+    for (const x of items) {
+      budget.left -= 2;
+      const text = __tandemSource(x, depth + 1, budget);
+      if (text === null) return null;
+      out.push(text);
+    }
+    return out;
   };
   if (Array.isArray(v)) {
     const items = all(Array.from(v));
@@ -77,6 +98,7 @@ function __tandemSource(v, depth) {
     // Error, whose tag toEqual does check, and not one with no fields to say
     if (Object.prototype.toString.call(v) !== "[object Object]" || !keys.length) return null;
   }
+  budget.left -= keys.reduce((n, k) => n + k.length, 0);
   const values = all([...keys.map((k) => v[k]), ...symbols.map((s) => v[s])]);
   const names = [
     // an own "__proto__" is written computed: `"__proto__": x` would set the prototype
@@ -150,11 +172,24 @@ function __tandemJson(v) {
 }
 
 const __tandemFound = [];
+const __tandemStarted = Date.now();
+// Past the probe's time (__TANDEM_BUDGET_MS) a candidate is not called ("cut"); a first call
+// slower than __TANDEM_SLOW_MS is not called again ("slow"): a test that slow is a stress test,
+// which runs again in each validation run, on the base commit and for each mutant.
 async function __tandemTry(fn, index, call) {
-  const first = await __tandemOutcome(call);
-  const second = await __tandemOutcome(call);
-  const same = JSON.stringify(first) === JSON.stringify(second);
-  __tandemFound.push({ fn, index, outcome: same ? first : { kind: "unstable" } });
+  let outcome = { kind: "cut" };
+  if (Date.now() - __tandemStarted <= __TANDEM_BUDGET_MS) {
+    const began = Date.now();
+    const first = await __tandemOutcome(call);
+    if (Date.now() - began > __TANDEM_SLOW_MS) {
+      outcome = { kind: "slow" };
+    } else {
+      const second = await __tandemOutcome(call);
+      const same = JSON.stringify(first) === JSON.stringify(second);
+      outcome = same ? first : { kind: "unstable" };
+    }
+  }
+  __tandemFound.push({ fn, index, outcome });
   __tandemWrite(__TANDEM_OUT, JSON.stringify(__tandemFound));
 }
 """
@@ -165,7 +200,7 @@ class ProbeOutcome:
     function: str  # the candidate's group
     index: int  # into the probe's candidates
     # value, json (a value with no source form, as its JSON), throws, rejects, opaque, unstable,
-    # exits (it called process.exit)
+    # exits (it called process.exit), cut (the probe's time ran out), slow (see SLOW_CALL_MS)
     kind: str
     source: str = ""  # a value's source text
     awaited: bool = False  # the function returned a promise
@@ -186,12 +221,17 @@ def runner_import(layout: TestLayout) -> str:
 
 
 def probe_source(
-    layout: TestLayout, imports: str, candidates: list[Candidate], out_path: str
+    layout: TestLayout,
+    imports: str,
+    candidates: list[Candidate],
+    out_path: str,
+    only: Collection[int] | None = None,
+    budget_ms: int = PROBE_BUDGET_MS,
 ) -> str:
     """The probe's test file: ``imports`` its import lines (the changed source's namespace as
     ``__tandemModule``, and what the candidates' expressions use), one ``it`` per group that
-    tries each candidate, ``out_path`` where it writes the outcomes (index: into
-    ``candidates``)."""
+    tries each candidate (those whose index is in ``only``, if given), ``out_path`` where it
+    writes the outcomes (index: into ``candidates``), its calls stopped after ``budget_ms``."""
     esm = layout.runner == "vitest" or layout.esm
     head = ["// @ts-nocheck", "/* Tandem's probe: calls each candidate twice (removed after). */"]
     text = "\n".join(head) + "\n" + runner_import(layout) + imports
@@ -202,10 +242,13 @@ def probe_source(
     )
     text += f"const __TANDEM_OUT = {json.dumps(out_path)};\n"
     text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"
+    text += f"const __TANDEM_BUDGET_MS = {budget_ms};\n"
+    text += f"const __TANDEM_SLOW_MS = {SLOW_CALL_MS};\n"
     text += RUNTIME
-    for group in dict.fromkeys(c.group for c in candidates):
+    tried = [(i, c) for i, c in enumerate(candidates) if only is None or i in only]
+    for group in dict.fromkeys(c.group for _, c in tried):
         label = json.dumps(group)
-        mine = [(i, c) for i, c in enumerate(candidates) if c.group == group]
+        mine = [(i, c) for i, c in tried if c.group == group]
         body = "".join(
             f"  await __tandemTry({label}, {i}, () => {{\n    {c.setup}\n"
             f"    return ({c.probe});\n  }});\n"
@@ -214,6 +257,10 @@ def probe_source(
         text += f"\nit({json.dumps('tandem probe ' + group)}, async () => {{\n{body}}}, "
         text += f"{CALL_TIMEOUT_MS * max(1, len(mine))});\n"
     return text
+
+
+# The outcomes that say nothing of what the call does: never compared with the other commit's.
+UNKNOWN = frozenset({"unstable", "cut", "slow"})
 
 
 def read_outcomes(text: str) -> list[ProbeOutcome] | str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 
 from jobs.languages.javascript.export_candidates import Candidate, Import, import_lines
@@ -62,6 +62,11 @@ def _assertion(outcome: ProbeOutcome, call: str) -> str | None:
     if outcome.kind == "rejects":
         return f"await expect({call}).rejects.toThrow({expected});"
     return None
+
+
+def asserted(outcomes: Iterable[ProbeOutcome]) -> set[int]:
+    """The candidates (indexes) whose outcome a test could assert."""
+    return {o.index for o in outcomes if _assertion(o, "x") is not None}
 
 
 def chosen(

@@ -303,7 +303,7 @@ async def run_mutants(
             batch.append((Planned(mutant, switch, tuple(sorted(plan[1]))), *plan))
         else:
             alone.append((mutant, *plan))
-    alone += await run.batches(batch, made.schemata, outcomes, score.notes)
+    alone += await run.batches(batch, made.schemata, outcomes, score.notes, len(alone))
     for mutant, share, groups in alone:
         if (left := run.left()) <= 0:
             outcomes[mutant.id] = Outcome(mutant, "cut")
@@ -362,10 +362,12 @@ class _Run:
         schemata: Schemata,
         outcomes: dict[str, Outcome],
         notes: list[str],
+        after: int = 0,
     ) -> list[tuple[Mutant, Share, dict[str, str]]]:
         """The planned mutants in batches, each package's apart; their outcomes go into
         ``outcomes``. Returns those left to run a process each: a failed batch's (and, when
-        it failed for all, every later one's)."""
+        it failed for all, every later one's). ``after``: the mutants that run a process each
+        after the batches, whose share of the time a batch leaves them."""
         alone: list[tuple[Mutant, Share, dict[str, str]]] = []
         packages: dict[str, list[tuple[Planned, Share, dict[str, str]]]] = {}
         for entry in planned:
@@ -373,13 +375,15 @@ class _Run:
         paths = sorted(schemata.texts)
         found, _ = await asyncio.to_thread(javascript_runs.shares, self.checkout, paths)
         whole = {share.package.dir: share for share in found}  # with all of its schemata
+        waiting = len(planned)  # the batched mutants not run yet
         for folder, entries in packages.items():
             share = whole.get(folder, entries[0][1])
             for at in range(0, len(entries), BATCH):
                 chunk = entries[at : at + BATCH]
                 if (left := self.left()) <= 0:
                     return alone + [(p.mutant, s, g) for p, s, g in entries[at:]]
-                run_s = min(left, max(2 * MIN_RUN_S, self.timeout_s / 2))
+                run_s = batch_seconds(left, self.timeout_s, len(chunk), waiting + after)
+                waiting -= len(chunk)
                 mutants = [p for p, _, _ in chunk]
                 ran = await run_batch(
                     self.sandbox, self.node, self.checkout, share, mutants, schemata, run_s
@@ -402,6 +406,16 @@ class _Run:
                         item.mutant, got[item.mutant.id], groups, self.record.passed
                     )
         return alone
+
+
+def batch_seconds(left: float, stage_s: float, size: int, waiting: int) -> float:
+    """A batch's time limit: its mutants' share of the time ``left`` (``waiting``: the mutants
+    not run yet, its own included), and at least half the stage's ``stage_s`` (or
+    ``2 * MIN_RUN_S``), never past ``left``. A batch that times out gives nothing (its mutants go
+    back to a process each, which the time left rarely covers), so the last batch gets all that
+    is left rather than half the stage: entities' one batch of 6 took longer than its 30 s on a
+    loaded machine, and 5 of its 6 mutants were then cut."""
+    return min(left, max(2 * MIN_RUN_S, stage_s / 2, left * size / max(1, waiting)))
 
 
 async def _run_one(

@@ -119,7 +119,10 @@ async def generate(
             outcome.seeded[path] = calling_tests(tests, module)
         produced = sorted((checkout / out).glob("test_*.py"))
         if result.timed_out:
-            outcome.notes.append(f"`{path}`: Pynguin timed out after {result.duration_s:.0f} s")
+            outcome.notes.append(
+                f"`{path}`: Pynguin timed out after {result.duration_s:.0f} s"
+                f" ({last_said(result.output)})"
+            )
         elif crashed(result, checkout / out):
             crash = f"`{path}`: {decisive_line(result.output)}"
             outcome.crashed.append(crash)
@@ -143,13 +146,19 @@ def write_seeds(
     """The seed directory for `module` (one file, see :mod:`.pynguin_seeds`), or None when no
     test file calls the module."""
     shutil.rmtree(checkout / directory, ignore_errors=True)
-    calling = calling_tests(tests, module)
-    if not calling:
+    text = seed_module(tests, calling_tests(tests, module))
+    if text is None:
         return None
     (checkout / directory).mkdir(parents=True)
     seed = checkout / directory / seed_file_name(module)
-    seed.write_text(seed_module(tests, calling), encoding="utf-8")
+    seed.write_text(text, encoding="utf-8")
     return directory
+
+
+def last_said(output: str) -> str:
+    """Where a run that timed out was: its last line of output (Pynguin logs each phase)."""
+    lines = [" ".join(line.split()) for line in output.splitlines() if line.strip()]
+    return f"last: {lines[-1][:160]}" if lines else "no output"
 
 
 def crashed(result: CommandResult, out: Path) -> bool:
