@@ -107,10 +107,11 @@ async def generate(
         seeds = write_seeds(checkout, f"{WORK_DIR}/pynguin/{index}-seeds", module, tests)
         result = await _run(sandbox, checkout, (root, module), out, search, remaining, seeds)
         if seeds is not None and crashed(result, checkout / out):
-            # Seeding is an extra, not a condition: the run without it is the one to have.
+            # Seeding is an extra, not a condition: the run without it is the one to have. Said
+            # as what happened, not as a failure of the engine: the part's run went on whole.
             outcome.notes.append(
-                f"`{path}`: Pynguin failed with the project's tests as seeds "
-                f"({decisive_line(result.output)}); ran again without them"
+                f"`{path}`: Pynguin could not start from the project's tests as seeds "
+                f"({decisive_line(result.output)}); it ran again without them"
             )
             seeds = None
             remaining = deadline - time.monotonic()
