@@ -7,7 +7,8 @@ binds the name in the body first). The side an assertion compares against is no 
 never varied, and the assertion becomes an observation anyway (:mod:`.amplify_probe`). Each
 site gets, the change's own tokens first (:func:`.input_variants.string_variants`):
 
-- numbers: ±1, 0, the negated one; booleans flipped;
+- numbers: ±1, 0, the negated one, a float's fraction alone with either sign; booleans
+  flipped;
 - strings: the change's tokens inserted, doubled or removed, a character added at a boundary
   of markup (``…</li>x<li>…``), the first or last one removed, a number in it moved by ±1,
   negated or followed by a letter, the empty string, another spelling of Python source
@@ -21,7 +22,7 @@ import ast
 import copy
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from jobs.testgen.engines import input_variants, source_variants
@@ -29,6 +30,7 @@ from jobs.testgen.engines import input_variants, source_variants
 MAX_PER_SITE = 14
 MAX_SITES = 30
 MAX_DISPLAY_EDITS = 3  # elements of a display dropped, and duplicated, at most
+MAX_AGAIN = 6  # a second round's neighbours of one first-round value
 _ASSERT_ONE = {"assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone", "assertIsInstance"}
 _DIGITS = re.compile(r"\d+")
 _BOUNDARY = re.compile(r">(?=<)|(?<=[,;])")  # between two tags; after a separator
@@ -49,12 +51,23 @@ class TestFunction:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """One literal changed: the index of its site among the test's (:func:`sites`) and the
+    value put there."""
+
+    site: int
+    value: ast.expr
+
+
+@dataclass(frozen=True)
 class Variant:
-    """One variant: the function with one literal changed (``what`` says which), or as is."""
+    """One variant: the function with one literal changed (``what`` says which), or as is, or
+    (a second round's) two edits at once."""
 
     function: ast.FunctionDef
     what: str = ""  # "'a' -> 'ab'"; "" for the body as is
     slug: str = "as_is"
+    edits: tuple[Edit, ...] = ()
 
 
 def test_functions(tree: ast.Module) -> dict[TestFunction, ast.FunctionDef]:
@@ -174,7 +187,7 @@ def constant_values(value: object, tokens: tuple[str, ...]) -> list[str | bool |
     elif isinstance(value, int):
         out += [*input_variants.int_variants(value), -1]
     elif isinstance(value, float):
-        out = [value + 1, value - 1, 0.0, value + 0.5]
+        out = [*input_variants.float_variants(value), value + 0.5]
     elif isinstance(value, str):
         out += string_values(value, tokens)
     kept = [v for v in dict.fromkeys(out) if v != value or type(v) is not type(value)]
@@ -232,25 +245,79 @@ def statements(source: str) -> list[str]:
     return [t for t in [*doubled, *removed] if t != source and source_variants.parses(t)]
 
 
-def variants(
-    function: ast.FunctionDef, constants: dict[str, ast.expr], tokens: tuple[str, ...], cap: int
-) -> list[Variant]:
-    """The body as is, then one literal changed at a time: each site's first neighbour, then
-    each one's second, and so on, up to `cap` variants in all."""
+Site = tuple[str | None, ast.expr]  # a module name it belongs to (None: the body's own), node
+
+
+def sites(function: ast.FunctionDef, constants: dict[str, ast.expr]) -> list[Site]:
+    """The literal sites a variant can change: the body's own, then those of the module names
+    the body reads and does not assign; at most MAX_SITES, always in the same order."""
     skip = _expected_sides(function)
-    own = [(None, site) for site in _sites(function, set(skip))]
+    own: list[Site] = [(None, site) for site in _sites(function, set(skip))]
     read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
     assigned = {
         n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
     names = [n for n in constants if n in read and n not in assigned]
-    borrowed = [(name, site) for name in names for site in _sites(constants[name], set())]
+    borrowed: list[Site] = [(n, site) for n in names for site in _sites(constants[n], set())]
+    return [*own, *borrowed][:MAX_SITES]
+
+
+def variants(
+    function: ast.FunctionDef, constants: dict[str, ast.expr], tokens: tuple[str, ...], cap: int
+) -> list[Variant]:
+    """The body as is, then one literal changed at a time: each site's first neighbour, then
+    each one's second, and so on, up to `cap` variants in all."""
+    found = sites(function, constants)
     queues = [
-        list(_site_variants(function, constants, name, site, tokens))
-        for name, site in [*own, *borrowed][:MAX_SITES]
+        [
+            _variant(function, constants, found, (Edit(index, value),))
+            for value in values_for(site, tokens)
+        ]
+        for index, (_, site) in enumerate(found)
     ]
-    found: list[Variant] = [Variant(copy.deepcopy(function))]
-    seen = {ast.dump(function)}
+    return _interleaved([Variant(copy.deepcopy(function))], queues, cap)
+
+
+def second_round(
+    function: ast.FunctionDef,
+    constants: dict[str, ast.expr],
+    tokens: tuple[str, ...],
+    changers: list[Variant],
+    cap: int,
+    ran: Sequence[Variant] = (),
+) -> list[Variant]:
+    """Variants of the variants that changed what the head observed, where none told base and
+    head apart: each one's literal moved once more (``12.5`` → ``0.5`` → ``-0.5``), and each
+    two of them at different sites together (an index one further and a list one shorter:
+    the index then equals the length), round-robin, up to `cap`, none that `ran` (the first
+    round) holds. A change that shows only where two inputs move together is found here."""
+    found = sites(function, constants)
+    single = [v for v in changers if len(v.edits) == 1 and v.edits[0].site < len(found)]
+    again = [
+        [
+            _variant(function, constants, found, (Edit(v.edits[0].site, value),))
+            for value in values_for(v.edits[0].value, tokens)[:MAX_AGAIN]
+        ]
+        for v in single
+    ]
+    pairs = [
+        _variant(function, constants, found, (a.edits[0], b.edits[0]))
+        for i, a in enumerate(single)
+        for b in single[i + 1 :]
+        if a.edits[0].site != b.edits[0].site
+    ]
+    first = {ast.dump(function), *(ast.dump(v.function) for v in [*changers, *ran])}
+    out = _interleaved([], [*again, pairs], cap + len(first), seen=first)
+    return out[:cap]
+
+
+def _interleaved(
+    found: list[Variant], queues: list[list[Variant]], cap: int, seen: set[str] | None = None
+) -> list[Variant]:
+    """`found`, then each queue's first variant, then each one's second, and so on, each
+    distinct one once, up to `cap` in all."""
+    seen = set(seen or ()) | {ast.dump(v.function) for v in found}
+    found = list(found)
     for round_ in range(max((len(q) for q in queues), default=0)):
         for queue in queues:
             if round_ < len(queue) and len(found) < cap:
@@ -261,41 +328,47 @@ def variants(
     return found
 
 
-def _site_variants(
+def _variant(
     function: ast.FunctionDef,
     constants: dict[str, ast.expr],
-    name: str | None,
-    site: ast.expr,
-    tokens: tuple[str, ...],
-) -> Iterator[Variant]:
-    """The function with `site` replaced by each of its neighbours; a site of module constant
-    `name` is varied in a copy of its value, bound to the name at the start of the body."""
-    before = _short(site)
-    for value in values_for(site, tokens):
-        after = _short(value)
-        what = f"{name + ': ' if name else ''}{before} -> {after}"
-        slug = slugify(f"{name or ''} {edit(site, value)}")
-        if name is None:
-            yield Variant(_replaced(function, site, value), what, slug)
-            continue
-        bound = _replaced(constants[name], site, value)
-        varied = copy.deepcopy(function)
-        assign = ast.Assign([ast.Name(name, ast.Store())], bound, lineno=0)
-        at = 1 if ast.get_docstring(varied) is not None else 0
-        varied.body.insert(at, assign)
-        yield Variant(ast.fix_missing_locations(varied), what, slug)
+    found: list[Site],
+    edits: tuple[Edit, ...],
+) -> Variant:
+    """The function with `edits` made: a site of the body in place, a site of module constant
+    `name` in a copy of its value, bound to the name at the start of the body."""
+    own = {id(found[e.site][1]): e.value for e in edits if found[e.site][0] is None}
+    varied = _replaced(function, own)
+    bound: dict[str, dict[int, ast.expr]] = {}
+    for e in edits:
+        name, site = found[e.site]
+        if name is not None:
+            bound.setdefault(name, {})[id(site)] = e.value
+    at = 1 if ast.get_docstring(varied) is not None else 0
+    for name, swaps in bound.items():
+        value = _replaced(constants[name], swaps)
+        varied.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], value, lineno=0))
+    whats, slugs = [], []
+    for e in edits:
+        name, site = found[e.site]
+        whats.append(f"{name + ': ' if name else ''}{_short(site)} -> {_short(e.value)}")
+        slugs.append(f"{name or ''} {edit(site, e.value)}")
+    return Variant(
+        ast.fix_missing_locations(varied), "; ".join(whats), slugify(" ".join(slugs)), edits
+    )
 
 
-def _replaced[N: ast.AST](root: N, site: ast.expr, value: ast.expr) -> N:
-    """A copy of `root` with `site` (a node in it) replaced by `value`."""
+def _replaced[N: ast.AST](root: N, swaps: dict[int, ast.expr]) -> N:
+    """A copy of `root` with each node in it whose id `swaps` holds replaced by its value."""
+    kept = {key: node for node in ast.walk(root) if (key := id(node)) in swaps}
 
     class Swap(ast.NodeTransformer):
         def visit(self, node: ast.AST) -> ast.AST:
-            if node is site:
-                return ast.copy_location(copy.deepcopy(value), node)
+            if id(node) in swaps and kept.get(id(node)) is node:
+                return ast.copy_location(copy.deepcopy(swaps[id(node)]), node)
             return super().visit(node)
 
-    fresh = Swap().visit(copy.deepcopy(root, {id(site): site}))
+    # The sites stay themselves in the copy (the memo), so the swap finds them by identity.
+    fresh = Swap().visit(copy.deepcopy(root, dict(kept)))
     assert isinstance(fresh, type(root))
     return ast.fix_missing_locations(fresh)
 

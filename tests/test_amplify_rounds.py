@@ -1,0 +1,117 @@
+"""Test amplification's second round (jobs/testgen/engines/amplify*): where no one literal tells
+base and head apart, the variants that changed what the head observed are varied again, one
+moved once more and two together; and one real run on a small two-commit project whose change
+shows only where an index and a list's length move together."""
+
+from __future__ import annotations
+
+import ast
+import time
+from pathlib import Path
+
+from jobs.sandbox import LocalSandbox
+from jobs.testgen.engines import amplify, amplify_files, amplify_variants, input_variants
+from jobs.testgen.engines.amplify_probe import Observed
+from jobs.testgen.engines.amplify_variants import Edit, Variant
+from jobs.testgen.engines.engine_protocol import Workspace
+from jobs.testgen.engines.seeds import SeedPlan
+from tests.differential_support import assert_pins
+from tests.test_amplify import function, unparsed
+from tests.test_pinning import two_commits
+
+PUT = """def test_put():
+    assert put([1, 2, 3], 1, 'x') == [1, 'x', 3]
+"""
+
+
+def test_a_float_gets_its_sign_flipped_and_its_fraction_alone() -> None:
+    assert input_variants.float_variants(12.51) == [13.51, 11.51, 0.0, -12.51, 0.51, -0.51]
+    assert input_variants.float_variants(-0.5) == [0.5, -1.5, 0.0]  # -0.5 itself is left out
+    assert input_variants.float_variants(float("nan")) == []
+    # the differential engine's calls get them too
+    assert "num2words(-0.5)" in input_variants.variants("num2words(12.5)", ())
+
+
+def test_the_second_round_moves_a_changer_again_and_pairs_two_of_them() -> None:
+    test = function(PUT)
+    first = amplify_variants.variants(test, {}, (), cap=40)
+    index = [v for v in first if v.what == "1 -> 2"][-1]  # the index's, not the list's 1
+    shorter = next(v for v in first if v.what == "[1, 2, 3] -> [2, 3]")
+    found = amplify_variants.second_round(test, {}, (), [index, shorter], 40, first)
+    texts = unparsed(found)
+    assert "assert put([2, 3], 2, 'x') == [1, 'x', 3]" in "\n".join(texts)  # both edits
+    assert "assert put([1, 2, 3], 3, 'x') == [1, 'x', 3]" in "\n".join(texts)  # 2 moved again
+    pair = next(v for v in found if len(v.edits) == 2)
+    assert pair.what == "1 -> 2; [1, 2, 3] -> [2, 3]"
+    assert pair.slug == "2_one_item_fewer"
+    # nothing the first round ran already comes again
+    assert not {ast.dump(v.function) for v in found} & {ast.dump(v.function) for v in first}
+
+
+def test_a_second_round_edit_of_a_module_constant_binds_it_in_the_body() -> None:
+    module = ast.parse("ROWS = [1, 2, 3]\n\ndef test_it():\n    assert put(ROWS, 1, 'x')\n")
+    test = amplify_variants.test_functions(module)[amplify_variants.TestFunction(None, "test_it")]
+    constants = amplify_variants.module_constants(module)
+    sites = amplify_variants.sites(test, constants)
+    edits = [Edit(0, ast.Constant(2)), Edit(2, ast.List([ast.Constant(2)], ast.Load()))]
+    assert [s[0] for s in sites[:3]] == [None, None, "ROWS"]
+    changers = [Variant(test, "", "", (e,)) for e in edits]
+    pair = next(
+        v
+        for v in amplify_variants.second_round(test, constants, (), changers, 9)
+        if len(v.edits) == 2
+    )
+    assert ast.unparse(pair.function).splitlines()[1:] == [
+        "    ROWS = [2]",
+        "    assert put(ROWS, 2, 'x')",
+    ]
+
+
+def test_the_changers_are_the_variants_the_head_observed_otherwise() -> None:
+    test = amplify_variants.TestFunction(None, "test_put")
+    found = amplify_variants.variants(function(PUT), {}, (), cap=4)
+    made = {f"v{i}": (test, v) for i, v in enumerate(found)}
+
+    def seen(canon: str) -> amplify_files.Observations:
+        return {"probe::t": {0: [Observed("value", {"canon": canon})]}}
+
+    head = {"v0": seen("[1, 'x', 3]"), "v1": seen("[1, 'x', 3]"), "v2": seen("[2, 'x']")}
+    assert amplify._changers(found, made, head) == [found[2]]  # v3: nothing observed
+
+
+LIST = "def put(items, index, value):\n    if index > len(items):\n        raise IndexError('past the end')\n    out = list(items)\n    out[index:index + 1] = [value]\n    return out\n"  # noqa: E501
+# Far from the end: its index is one short of the list's last item, its list three long.
+TESTS = """from pkg.lists import put
+
+
+def test_put():
+    assert put([1, 2, 3], 1, 'x') == [1, 'x', 3]
+"""
+
+
+async def test_a_second_round_pins_what_needs_an_index_and_a_length_together(
+    tmp_path: Path,
+) -> None:
+    head = LIST.replace("index > len(items)", "index >= len(items)")
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/lists.py": LIST, "tests/test_lists.py": TESTS},
+        {"pkg/lists.py": head},
+    )
+    workspace = Workspace(
+        LocalSandbox(),
+        repo,
+        "tests",
+        time.monotonic() + 120,
+        lambda _: None,
+        {"tests/test_lists.py": TESTS},
+        SeedPlan(),
+        base_sha,
+        {"pkg/lists.py": {2}},
+    )
+    outcome = await amplify.Amplify().generate(workspace, [])
+    assert outcome.written == ["tests/test_lists_amplified.py"], outcome.notes
+    note = next(n for n in outcome.notes if "amplified 1 test(s)" in n)
+    assert "0 variant(s) differ between base and head; a second round of" in note
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "with pytest.raises(IndexError, match='past the end'):" in text
