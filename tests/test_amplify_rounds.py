@@ -7,10 +7,17 @@ from __future__ import annotations
 
 import ast
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.sandbox import LocalSandbox
-from jobs.testgen.engines import amplify, amplify_files, amplify_variants, input_variants
+from jobs.testgen.engines import (
+    amplify,
+    amplify_files,
+    amplify_variants,
+    change_values,
+    input_variants,
+)
 from jobs.testgen.engines.amplify_probe import Observed
 from jobs.testgen.engines.amplify_variants import Edit, Variant
 from jobs.testgen.engines.engine_protocol import Workspace
@@ -89,29 +96,119 @@ def test_put():
 """
 
 
-async def test_a_second_round_pins_what_needs_an_index_and_a_length_together(
-    tmp_path: Path,
-) -> None:
-    head = LIST.replace("index > len(items)", "index >= len(items)")
-    repo, base_sha = two_commits(
-        tmp_path / "repo",
-        {"pkg/__init__.py": "", "pkg/lists.py": LIST, "tests/test_lists.py": TESTS},
-        {"pkg/lists.py": head},
-    )
+async def amplified(tmp_path: Path, files: dict[str, str], head: dict[str, str]) -> Outcome:
+    """The amplify engine's outcome on a two-commit repository: `files`, then `head` over it
+    (the changed file's every line counted as changed)."""
+    repo, base_sha = two_commits(tmp_path / "repo", files, head)
     workspace = Workspace(
         LocalSandbox(),
         repo,
         "tests",
         time.monotonic() + 120,
         lambda _: None,
-        {"tests/test_lists.py": TESTS},
+        {p: t for p, t in files.items() if p.startswith("tests/")},
         SeedPlan(),
         base_sha,
-        {"pkg/lists.py": {2}},
+        {p: set(range(1, t.count("\n") + 1)) for p, t in head.items()},
     )
     outcome = await amplify.Amplify().generate(workspace, [])
+    return Outcome(outcome.written, outcome.notes, repo, base_sha)
+
+
+@dataclass
+class Outcome:
+    written: list[str]
+    notes: list[str]
+    repo: Path
+    base_sha: str
+
+
+async def test_a_second_round_pins_what_needs_an_index_and_a_length_together(
+    tmp_path: Path,
+) -> None:
+    head = LIST.replace("index > len(items)", "index >= len(items)")
+    files = {"pkg/__init__.py": "", "pkg/lists.py": LIST, "tests/test_lists.py": TESTS}
+    outcome = await amplified(tmp_path, files, {"pkg/lists.py": head})
     assert outcome.written == ["tests/test_lists_amplified.py"], outcome.notes
     note = next(n for n in outcome.notes if "amplified 1 test(s)" in n)
     assert "0 variant(s) differ between base and head; a second round of" in note
-    text = await assert_pins(repo, base_sha, outcome.written)
+    text = await assert_pins(outcome.repo, outcome.base_sha, outcome.written)
     assert "with pytest.raises(IndexError, match='past the end'):" in text
+
+
+RESOLVE_BASE = """def lookup(names, name):
+    try:
+        if callable(names):
+            return names(name)
+        return names[name]
+    except KeyError:
+        return 'missing'
+"""
+RESOLVE_HEAD = RESOLVE_BASE.replace("    except KeyError:", "    except (TypeError, LookupError):")
+
+
+def test_the_change_aims_at_the_builtin_exceptions_it_handles_and_the_digits_it_compares() -> None:
+    assert change_values.raised_builtins(RESOLVE_BASE, RESOLVE_HEAD) == (
+        "KeyError",
+        "TypeError",
+        "LookupError",
+    )
+    head = "def f(tens):\n    if tens == 9:\n        return 1\n    raise Oops()\n"
+    base = "def f(tens):\n    if tens > 10:\n        return 1\n    raise Oops()\n"
+    assert change_values.compared_digits(base, head) == (9,)  # 10 has two digits
+    assert change_values.raised_builtins(base, head) == ()  # unchanged, and no builtin
+    assert change_values.with_digits(10000, (9, 1))[:3] == [90000, 19000, 11000]
+    assert change_values.with_digits(-15, (9,)) == [-95, -19]
+    assert change_values.with_digits(7, (9,)) == []
+
+
+def test_a_function_the_test_defines_raises_what_the_change_handles() -> None:
+    test = function(
+        "def test_func():\n"
+        "    def resolver(_):\n"
+        "        return 1024\n"
+        "    assert lookup(resolver, 'a') == 1024\n"
+    )
+    aims = change_values.Aims(raises=("KeyError",))
+    found = amplify_variants.variants(test, {}, (), 40, aims)
+    raising = next(v for v in found if v.what == "resolver raises KeyError")
+    text = ast.unparse(raising.function)
+    assert "def resolver(_):\n        raise KeyError('tandem')\n        return 1024" in text
+    assert raising.slug == "resolver_raises_keyerror"
+    # a number the test gives gets the digit the change compares with, before the others
+    found = amplify_variants.variants(
+        function("def test_o():\n    assert ordinal(10000) == 'x'\n"),
+        {},
+        (),
+        40,
+        change_values.Aims(digits=(9,)),
+    )
+    assert found[1].what == "10000 -> 90000"
+
+
+RESOLVER_TESTS = """from pkg.names import lookup
+
+
+def test_func():
+    def resolver(_):
+        return 1024
+
+    assert lookup(resolver, 'a') == 1024
+"""
+
+
+async def test_a_callback_that_raises_what_the_change_no_longer_catches_pins_it(
+    tmp_path: Path,
+) -> None:
+    head = RESOLVE_BASE.replace("    except KeyError:", "    except TypeError:")
+    files = {
+        "pkg/__init__.py": "",
+        "pkg/names.py": RESOLVE_BASE,
+        "tests/test_names.py": RESOLVER_TESTS,
+    }
+    outcome = await amplified(tmp_path, files, {"pkg/names.py": head})
+    assert outcome.written == ["tests/test_names_amplified.py"], outcome.notes
+    text = await assert_pins(outcome.repo, outcome.base_sha, outcome.written)
+    # the base answered 'missing'; the head lets the callback's KeyError through
+    assert "def test_func_resolver_raises_keyerror():" in text
+    assert "with pytest.raises(KeyError, match=\"'tandem'\"):" in text, text

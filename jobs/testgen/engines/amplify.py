@@ -38,6 +38,7 @@ from jobs.sandbox import Sandbox
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, place
 from jobs.testgen.engines import amplify_files, amplify_probe, amplify_variants, input_variants
 from jobs.testgen.engines.amplify_variants import TestFunction, Variant
+from jobs.testgen.engines.change_values import NO_AIMS, Aims
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.targets import Target
 
@@ -76,6 +77,9 @@ class Amplify:
                 timeout_s=max(1.0, (workspace.deadline - time.monotonic()) / 4),
             ) as tree:
                 tokens = _tokens(workspace.checkout, tree, changed)
+                aims = Aims.of(
+                    [(_read(tree.root / p), _read(workspace.checkout / p)) for p in sorted(changed)]
+                )
                 for index, (path, functions) in enumerate(sorted(chosen.items())):
                     left = workspace.deadline - time.monotonic()
                     if left < MIN_RUN_S:
@@ -86,6 +90,7 @@ class Amplify:
                         break
                     share = left / (len(chosen) - index)
                     run = _FileRun(workspace.sandbox, workspace.checkout, tree, path, tokens)
+                    run.aims = aims
                     try:
                         await run.amplify(functions, share, outcome)
                     except (SyntaxError, ValueError, KeyError, RecursionError) as exc:
@@ -178,6 +183,7 @@ class _FileRun:
     ) -> None:
         self.sandbox, self.checkout, self.tree = sandbox, checkout, tree
         self.path, self.tokens = path, tokens
+        self.aims = NO_AIMS
         self.probe = amplify_files.probe_path(path)
 
     async def amplify(
@@ -189,7 +195,7 @@ class _FileRun:
         constants = amplify_variants.module_constants(module)
         first = {
             test: amplify_variants.variants(
-                nodes[test], constants, self.tokens, MAX_VARIANTS_PER_TEST
+                nodes[test], constants, self.tokens, MAX_VARIANTS_PER_TEST, self.aims
             )
             for test in tests
         }
@@ -211,6 +217,7 @@ class _FileRun:
                     _changers(first[test], made, head),
                     MAX_SECOND_ROUND_PER_TEST,
                     first[test],
+                    self.aims,
                 )
                 for test in tests
             }

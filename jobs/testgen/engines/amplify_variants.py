@@ -21,15 +21,18 @@ from __future__ import annotations
 import ast
 import copy
 import re
-import unicodedata
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jobs.testgen.engines import input_variants, source_variants
+from jobs.testgen.engines.amplify_names import edit, short, slugify
+from jobs.testgen.engines.change_values import NO_AIMS, Aims, with_digits
 
 MAX_PER_SITE = 14
 MAX_SITES = 30
+MAX_DEFINED = 3  # functions a test defines, each made to raise what the change handles
 MAX_DISPLAY_EDITS = 3  # elements of a display dropped, and duplicated, at most
+MAX_DIGIT_EDITS = 4  # a number with one digit replaced by one the change compares with
 MAX_AGAIN = 6  # a second round's neighbours of one first-round value
 _ASSERT_ONE = {"assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone", "assertIsInstance"}
 _DIGITS = re.compile(r"\d+")
@@ -56,7 +59,7 @@ class Edit:
     value put there."""
 
     site: int
-    value: ast.expr
+    value: ast.AST
 
 
 @dataclass(frozen=True)
@@ -155,10 +158,13 @@ def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
     return {k: v[0] for k, v in bound.items() if len(v) == 1 and is_literal(v[0])}
 
 
-def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
-    """The literal's neighbours, as nodes: the change's tokens first."""
+def values_for(node: ast.AST, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> list[ast.AST]:
+    """The literal's neighbours, as nodes: the change's tokens first; a function the test
+    defines raises each exception the change catches or raises."""
+    if isinstance(node, ast.FunctionDef):
+        return [_raising(node, name) for name in aims.raises]
     if isinstance(node, ast.Constant):
-        return [ast.Constant(v) for v in constant_values(node.value, tokens)]
+        return [ast.Constant(v) for v in constant_values(node.value, tokens, aims)]
     if isinstance(node, ast.Dict):
         return [
             ast.Dict(node.keys[:i] + node.keys[i + 1 :], node.values[:i] + node.values[i + 1 :])
@@ -166,7 +172,7 @@ def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
         ]
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         elts = node.elts
-        out: list[ast.expr] = []
+        out: list[ast.AST] = []
         for i in range(min(len(elts), MAX_DISPLAY_EDITS)):
             dropped = elts[:i] + elts[i + 1 :]
             doubled = [*elts[: i + 1], elts[i], *elts[i + 1 :]]
@@ -179,13 +185,29 @@ def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
     return []
 
 
-def constant_values(value: object, tokens: tuple[str, ...]) -> list[str | bool | int | float]:
-    """Neighbours of one constant, at most MAX_PER_SITE."""
+def _raising(function: ast.FunctionDef, name: str) -> ast.FunctionDef:
+    """`function` raising `name` (a built-in exception) as it starts."""
+    raised = ast.Raise(ast.Call(ast.Name(name, ast.Load()), [ast.Constant("tandem")], []))
+    fresh = copy.deepcopy(function)
+    at = 1 if ast.get_docstring(fresh) is not None else 0
+    fresh.body.insert(at, raised)
+    return ast.fix_missing_locations(fresh)
+
+
+def constant_values(
+    value: object, tokens: tuple[str, ...], aims: Aims = NO_AIMS
+) -> list[str | bool | int | float]:
+    """Neighbours of one constant, at most MAX_PER_SITE: a number's digits replaced by those
+    the change compares with first."""
     out: list[str | bool | int | float] = []
     if isinstance(value, bool):
         out = [not value]
     elif isinstance(value, int):
-        out += [*input_variants.int_variants(value), -1]
+        out += [
+            *with_digits(value, aims.digits)[:MAX_DIGIT_EDITS],
+            *input_variants.int_variants(value),
+            -1,
+        ]
     elif isinstance(value, float):
         out = [*input_variants.float_variants(value), value + 0.5]
     elif isinstance(value, str):
@@ -245,12 +267,13 @@ def statements(source: str) -> list[str]:
     return [t for t in [*doubled, *removed] if t != source and source_variants.parses(t)]
 
 
-Site = tuple[str | None, ast.expr]  # a module name it belongs to (None: the body's own), node
+Site = tuple[str | None, ast.AST]  # a module name it belongs to (None: the body's own), node
 
 
 def sites(function: ast.FunctionDef, constants: dict[str, ast.expr]) -> list[Site]:
     """The literal sites a variant can change: the body's own, then those of the module names
-    the body reads and does not assign; at most MAX_SITES, always in the same order."""
+    the body reads and does not assign, at most MAX_SITES; then the functions the body defines
+    (callbacks it hands in), at most MAX_DEFINED. Always in the same order."""
     skip = _expected_sides(function)
     own: list[Site] = [(None, site) for site in _sites(function, set(skip))]
     read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
@@ -259,11 +282,20 @@ def sites(function: ast.FunctionDef, constants: dict[str, ast.expr]) -> list[Sit
     }
     names = [n for n in constants if n in read and n not in assigned]
     borrowed: list[Site] = [(n, site) for n in names for site in _sites(constants[n], set())]
-    return [*own, *borrowed][:MAX_SITES]
+    defined: list[Site] = [
+        (None, node)
+        for node in ast.walk(function)
+        if isinstance(node, ast.FunctionDef) and node is not function
+    ]
+    return [*own, *borrowed][:MAX_SITES] + defined[:MAX_DEFINED]
 
 
 def variants(
-    function: ast.FunctionDef, constants: dict[str, ast.expr], tokens: tuple[str, ...], cap: int
+    function: ast.FunctionDef,
+    constants: dict[str, ast.expr],
+    tokens: tuple[str, ...],
+    cap: int,
+    aims: Aims = NO_AIMS,
 ) -> list[Variant]:
     """The body as is, then one literal changed at a time: each site's first neighbour, then
     each one's second, and so on, up to `cap` variants in all."""
@@ -271,7 +303,7 @@ def variants(
     queues = [
         [
             _variant(function, constants, found, (Edit(index, value),))
-            for value in values_for(site, tokens)
+            for value in values_for(site, tokens, aims)
         ]
         for index, (_, site) in enumerate(found)
     ]
@@ -285,6 +317,7 @@ def second_round(
     changers: list[Variant],
     cap: int,
     ran: Sequence[Variant] = (),
+    aims: Aims = NO_AIMS,
 ) -> list[Variant]:
     """Variants of the variants that changed what the head observed, where none told base and
     head apart: each one's literal moved once more (``12.5`` → ``0.5`` → ``-0.5``), and each
@@ -296,7 +329,7 @@ def second_round(
     again = [
         [
             _variant(function, constants, found, (Edit(v.edits[0].site, value),))
-            for value in values_for(v.edits[0].value, tokens)[:MAX_AGAIN]
+            for value in values_for(v.edits[0].value, tokens, aims)[:MAX_AGAIN]
         ]
         for v in single
     ]
@@ -338,7 +371,7 @@ def _variant(
     `name` in a copy of its value, bound to the name at the start of the body."""
     own = {id(found[e.site][1]): e.value for e in edits if found[e.site][0] is None}
     varied = _replaced(function, own)
-    bound: dict[str, dict[int, ast.expr]] = {}
+    bound: dict[str, dict[int, ast.AST]] = {}
     for e in edits:
         name, site = found[e.site]
         if name is not None:
@@ -350,14 +383,18 @@ def _variant(
     whats, slugs = [], []
     for e in edits:
         name, site = found[e.site]
-        whats.append(f"{name + ': ' if name else ''}{_short(site)} -> {_short(e.value)}")
+        if isinstance(site, ast.FunctionDef):
+            whats.append(f"{site.name} {edit(site, e.value)}")
+            slugs.append(whats[-1])
+            continue
+        whats.append(f"{name + ': ' if name else ''}{short(site)} -> {short(e.value)}")
         slugs.append(f"{name or ''} {edit(site, e.value)}")
     return Variant(
         ast.fix_missing_locations(varied), "; ".join(whats), slugify(" ".join(slugs)), edits
     )
 
 
-def _replaced[N: ast.AST](root: N, swaps: dict[int, ast.expr]) -> N:
+def _replaced[N: ast.AST](root: N, swaps: Mapping[int, ast.AST]) -> N:
     """A copy of `root` with each node in it whose id `swaps` holds replaced by its value."""
     kept = {key: node for node in ast.walk(root) if (key := id(node)) in swaps}
 
@@ -371,52 +408,3 @@ def _replaced[N: ast.AST](root: N, swaps: dict[int, ast.expr]) -> N:
     fresh = Swap().visit(copy.deepcopy(root, dict(kept)))
     assert isinstance(fresh, type(root))
     return ast.fix_missing_locations(fresh)
-
-
-def _short(node: ast.AST, limit: int = 40) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def edit(before: ast.expr, after: ast.expr) -> str:
-    """What a variant changed, in words a test name can hold: ``with x``, ``without li``,
-    ``one item fewer``, the new number or flag."""
-    if isinstance(before, ast.Constant) and isinstance(after, ast.Constant):
-        old, new = before.value, after.value
-        if not (isinstance(old, str) and isinstance(new, str)):
-            return str(new).replace("-", "minus ")
-        if not new:
-            return "empty"
-        start = _common(old, new)
-        end = _common(old[start:][::-1], new[start:][::-1])
-        removed, added = old[start : len(old) - end], new[start : len(new) - end]
-        if added and not removed:
-            return f"with {_words(added)}"
-        if removed and not added:
-            return f"without {_words(removed)}"
-        return _words(new)
-    if isinstance(before, ast.List | ast.Tuple | ast.Set | ast.Dict):
-        count = len(before.keys if isinstance(before, ast.Dict) else before.elts)
-        changed = len(after.keys if isinstance(after, ast.Dict) else after.elts)  # type: ignore[attr-defined]
-        return "one item fewer" if changed < count else "one item more"
-    return ast.unparse(after)
-
-
-def _common(one: str, other: str) -> int:
-    """The length of the two strings' common prefix."""
-    return next(
-        (i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b),
-        min(len(one), len(other)),
-    )
-
-
-def _words(text: str) -> str:
-    """The text's words, or the name of its one character (``%``: percent sign)."""
-    if re.search("[A-Za-z0-9]", text) or not text:
-        return text
-    return " ".join(unicodedata.name(c, "char") for c in text[:2]).lower()
-
-
-def slugify(text: str, limit: int = 30) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", text.lower())
-    return "_".join(words)[:limit].strip("_") or "empty"
