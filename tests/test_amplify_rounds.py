@@ -212,3 +212,18 @@ async def test_a_callback_that_raises_what_the_change_no_longer_catches_pins_it(
     # the base answered 'missing'; the head lets the callback's KeyError through
     assert "def test_func_resolver_raises_keyerror():" in text
     assert "with pytest.raises(KeyError, match=\"'tandem'\"):" in text, text
+
+
+def test_a_source_gets_the_construct_the_change_reads_on_a_name_it_binds() -> None:
+    base = "def visit_Name(self, node):\n    if isinstance(node.ctx, ast.Load):\n        pass\n"
+    head = base.replace("ast.Load)", "(ast.Load, ast.Del))")
+    assert change_values.ast_constructs(base, head) == ("Del",)
+    source = "def foo(a, b):\n    return a\n\nx = foo(1, 2)\n"
+    # b is never read: its del comes first
+    assert change_values.with_construct(source, ("Del",)) == [
+        "def foo(a, b):\n    del b\n    return a\n\nx = foo(1, 2)\n",
+        "def foo(a, b):\n    return a\n\nx = foo(1, 2)\ndel x\n",
+        "def foo(a, b):\n    del a\n    return a\n\nx = foo(1, 2)\n",
+    ]
+    found = amplify_variants.string_values(source, (), change_values.Aims(constructs=("Del",)))
+    assert found[0] == "def foo(a, b):\n    del b\n    return a\n\nx = foo(1, 2)\n"

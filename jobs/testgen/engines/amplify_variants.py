@@ -26,7 +26,7 @@ from dataclasses import dataclass
 
 from jobs.testgen.engines import input_variants, source_variants
 from jobs.testgen.engines.amplify_names import edit, short, slugify
-from jobs.testgen.engines.change_values import NO_AIMS, Aims, with_digits
+from jobs.testgen.engines.change_values import NO_AIMS, Aims, with_construct, with_digits
 
 MAX_PER_SITE = 14
 MAX_SITES = 30
@@ -211,12 +211,12 @@ def constant_values(
     elif isinstance(value, float):
         out = [*input_variants.float_variants(value), value + 0.5]
     elif isinstance(value, str):
-        out += string_values(value, tokens)
+        out += string_values(value, tokens, aims)
     kept = [v for v in dict.fromkeys(out) if v != value or type(v) is not type(value)]
     return kept[:MAX_PER_SITE]
 
 
-def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
+def string_values(value: str, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> list[str]:
     """A string's neighbours, one of each kind in turn so a short cap still has every kind:
     the change's tokens, a character at a seam of its structure (a text node between two tags,
     an item after a separator), a number in it moved, another spelling of Python source, the
@@ -235,8 +235,10 @@ def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
     if source_variants.is_source(value):
         # Python source: its statements duplicated or removed, another spelling of it; what
         # would not parse (its case changed, a character cut) says nothing about the change.
+        # The constructs the change reads (``ast.Del``: a ``del`` of a name it binds) first.
         spelled = source_variants.rewrites(value)[:4]
         kinds = [
+            with_construct(value, aims.constructs),
             aimed,
             statements(value),
             spelled,
