@@ -6,13 +6,16 @@ shows only where an index and a list's length move together."""
 from __future__ import annotations
 
 import ast
+import json
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jobs.languages.python.pytest_runner import per_test_record
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.engines import (
     amplify,
+    amplify_calls,
     amplify_files,
     amplify_variants,
     change_values,
@@ -227,3 +230,96 @@ def test_a_source_gets_the_construct_the_change_reads_on_a_name_it_binds() -> No
     ]
     found = amplify_variants.string_values(source, (), change_values.Aims(constructs=("Del",)))
     assert found[0] == "def foo(a, b):\n    del b\n    return a\n\nx = foo(1, 2)\n"
+
+
+CLOCK_TESTS = """import time
+
+from pkg.clock import freeze
+
+
+def test_ns():
+    with freeze(3):
+        assert time.time() == 3
+        assert time.time_ns() == 3000000000
+
+
+def test_fraction():
+    with freeze(1.5):
+        assert time.time() == 1.5
+"""
+
+
+def test_a_test_that_never_asks_the_changed_function_gets_the_call_the_others_make() -> None:
+    module = ast.parse(CLOCK_TESTS)
+    tests = amplify_variants.test_functions(module)
+    ns, fraction = amplify_variants.TestFunction(None, "test_ns"), list(tests)[1]
+    names = amplify_calls.changed_functions("def fake_time_ns():\n    return 1\n", {2})
+    calls = amplify_calls.reaching_calls([tests[ns]], names)
+    assert [ast.unparse(c) for c in calls] == ["time.time_ns()"]  # not time.time, a part of it
+    added = amplify_calls.added_calls(tests, [ns], calls)
+    variant = added[fraction]
+    assert ast.unparse(variant.function).splitlines()[2:4] == [
+        "        assert time.time() == 1.5",
+        "        time.time_ns()",
+    ]
+    assert (variant.what, variant.slug) == ("added time.time_ns()", "with_time_ns")
+
+
+CLOCK = """_now = [0.0]
+
+
+def freeze(t):
+    _now[0] = t
+
+
+def now():
+    return _now[0]
+
+
+def now_ns():
+    return int(int(now()) * 1e9)
+"""
+CLOCK_TEST = """from pkg import clock
+
+
+def test_ns():
+    clock.freeze(3)
+    assert clock.now_ns() == 3000000000
+
+
+def test_fraction():
+    clock.freeze(1.5)
+    assert clock.now() == 1.5
+"""
+
+
+async def test_an_added_call_pins_what_only_another_tests_state_shows(tmp_path: Path) -> None:
+    head = CLOCK.replace("int(int(now()) * 1e9)", "int(now() * 1e9)")
+    files = {"pkg/__init__.py": "", "pkg/clock.py": CLOCK, "tests/test_clock.py": CLOCK_TEST}
+    repo, base_sha = two_commits(tmp_path / "repo", files, {"pkg/clock.py": head})
+    # The record says test_ns alone runs the changed line.
+    record = {
+        "tests": {
+            "tests/test_clock.py::test_ns": {"passed": True, "lines": {"pkg/clock.py": [13]}},
+            "tests/test_clock.py::test_fraction": {"passed": True, "lines": {"pkg/clock.py": [5]}},
+        }
+    }
+    (repo / per_test_record("baseline")).parent.mkdir(parents=True, exist_ok=True)
+    (repo / per_test_record("baseline")).write_text(json.dumps(record))
+    workspace = Workspace(
+        LocalSandbox(),
+        repo,
+        "tests",
+        time.monotonic() + 120,
+        lambda _: None,
+        {"tests/test_clock.py": CLOCK_TEST},
+        SeedPlan(),
+        base_sha,
+        {"pkg/clock.py": {13}},
+    )
+    outcome = await amplify.Amplify().generate(workspace, [])
+    assert outcome.written == ["tests/test_clock_amplified.py"], outcome.notes
+    assert any("(test_ns, test_fraction;" in n for n in outcome.notes), outcome.notes
+    text = await assert_pins(repo, base_sha, outcome.written)
+    assert "def test_fraction_with_now_ns():\n    clock.freeze(1.5)\n" in text
+    assert "assert clock.now_ns() == 1500000000" in text

@@ -8,7 +8,8 @@ tells base and head apart is missing.
    (``.tandem-work/baseline.per-test.json``) saw run a changed line and pass, else every test
    of the test files that name a changed module; the smallest first, at most MAX_TESTS.
 2. **Variants** (:mod:`.amplify_variants`): each test's body as is, then one literal changed at a
-   time, the change's own tokens first. Where none of a file's variants tells base and head
+   time, the change's own tokens first; the file's other tests with a call that reaches the
+   change added (:mod:`.amplify_calls`). Where none of a file's variants tells base and head
    apart, a second round varies those that changed what the head observed: one moved again,
    two together.
 3. **Observations** (:mod:`.amplify_probe`): each variant's assertions become observations of
@@ -36,7 +37,13 @@ from jobs.languages.python.base_commit import run_on_base
 from jobs.languages.python.pytest_runner import per_test_record, run_pytest
 from jobs.sandbox import Sandbox
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, place
-from jobs.testgen.engines import amplify_files, amplify_probe, amplify_variants, input_variants
+from jobs.testgen.engines import (
+    amplify_calls,
+    amplify_files,
+    amplify_probe,
+    amplify_variants,
+    input_variants,
+)
 from jobs.testgen.engines.amplify_variants import TestFunction, Variant
 from jobs.testgen.engines.change_values import NO_AIMS, Aims
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
@@ -65,7 +72,8 @@ class Amplify:
         if not workspace.base_sha:
             outcome.notes.append("test amplification: no base commit given")
             return outcome
-        chosen = chosen_tests(workspace.checkout, changed, workspace.tests)
+        checkout = workspace.checkout
+        chosen = chosen_tests(checkout, changed, workspace.tests)
         if not chosen:
             outcome.notes.append("test amplification: no project test runs the changed lines")
             return outcome
@@ -80,6 +88,13 @@ class Amplify:
                 aims = Aims.of(
                     [(_read(tree.root / p), _read(workspace.checkout / p)) for p in sorted(changed)]
                 )
+                names = {
+                    name
+                    for p, lines in changed.items()
+                    for name in amplify_calls.changed_functions(
+                        _read(workspace.checkout / p), lines
+                    )
+                }
                 for index, (path, functions) in enumerate(sorted(chosen.items())):
                     left = workspace.deadline - time.monotonic()
                     if left < MIN_RUN_S:
@@ -90,7 +105,7 @@ class Amplify:
                         break
                     share = left / (len(chosen) - index)
                     run = _FileRun(workspace.sandbox, workspace.checkout, tree, path, tokens)
-                    run.aims = aims
+                    run.aims, run.changed_names = aims, names
                     try:
                         await run.amplify(functions, share, outcome)
                     except (SyntaxError, ValueError, KeyError, RecursionError) as exc:
@@ -184,6 +199,7 @@ class _FileRun:
         self.sandbox, self.checkout, self.tree = sandbox, checkout, tree
         self.path, self.tokens = path, tokens
         self.aims = NO_AIMS
+        self.changed_names: set[str] = set()
         self.probe = amplify_files.probe_path(path)
 
     async def amplify(
@@ -199,10 +215,13 @@ class _FileRun:
             )
             for test in tests
         }
+        # DSpot's "add a call": the file's other tests get the calls that reach the change.
+        calls = amplify_calls.reaching_calls([nodes[t] for t in tests], self.changed_names)
+        first |= {t: [v] for t, v in amplify_calls.added_calls(nodes, tests, calls).items()}
         made, head, found = await self._round(module, first, "", timeout_s)
-        labels = ", ".join(t.label for t in tests)
+        labels = ", ".join(t.label for t in first)
         note = (
-            f"amplified {len(tests)} test(s) of `{self.path}` ({labels}; {len(made)} variants): "
+            f"amplified {len(first)} test(s) of `{self.path}` ({labels}; {len(made)} variants): "
             f"{len(found)} variant(s) differ between base and head"
         )
         left = timeout_s - (time.monotonic() - started)
