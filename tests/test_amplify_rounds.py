@@ -323,3 +323,13 @@ async def test_an_added_call_pins_what_only_another_tests_state_shows(tmp_path: 
     text = await assert_pins(repo, base_sha, outcome.written)
     assert "def test_fraction_with_now_ns():\n    clock.freeze(1.5)\n" in text
     assert "assert clock.now_ns() == 1500000000" in text
+
+
+def test_a_keyword_the_test_repeats_is_varied_once_and_the_numbers_get_the_budget() -> None:
+    test = function(
+        "def test_o():\n"
+        "    assert words(5, lang='ru') == 'a'\n"
+        "    assert words(10000, lang='ru') == 'b'\n"
+    )
+    found = amplify_variants.sites(test, {})
+    assert [ast.unparse(site) for _, site in found] == ["5", "'ru'", "10000"]

@@ -118,7 +118,17 @@ def is_literal(node: ast.AST) -> bool:
 
 
 def _sites(root: ast.AST, skip: set[int]) -> list[ast.expr]:
-    """The literal nodes under `root` an input can be varied at, in source order."""
+    """The literal nodes under `root` an input can be varied at, in source order. A keyword
+    argument the test repeats with the same literal (``lang='ru'`` in each of thirty calls) is
+    the test's setting, not an input of each call: only its first is a site, so the calls'
+    own inputs get the budget."""
+    settings: set[str] = set()
+    keywords = [k for k in ast.walk(root) if isinstance(k, ast.keyword) and k.arg]
+    for keyword in sorted(keywords, key=lambda k: (k.value.lineno, k.value.col_offset)):
+        if isinstance(keyword.value, ast.Constant):
+            if (key := f"{keyword.arg}={keyword.value.value!r}") in settings:
+                skip.add(id(keyword.value))
+            settings.add(key)
     found: list[ast.expr] = []
     for node in ast.walk(root):
         if id(node) in skip:
