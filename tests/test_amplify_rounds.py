@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from jobs.languages.python.pytest_runner import per_test_record
+from jobs.languages.python.tidy import split_tests
 from jobs.sandbox import LocalSandbox
 from jobs.testgen.engines import (
     amplify,
@@ -333,3 +334,19 @@ def test_a_keyword_the_test_repeats_is_varied_once_and_the_numbers_get_the_budge
     )
     found = amplify_variants.sites(test, {})
     assert [ast.unparse(site) for _, site in found] == ["5", "'ru'", "10000"]
+
+
+def test_an_amplified_unittest_class_not_named_test_is_split_as_a_test() -> None:
+    """pytest collects a TestCase subclass whatever its name, so the selection must too: the
+    amplified tests of num2words' ``Num2WordsRUTest`` were all left out before."""
+    source = (
+        "from unittest import TestCase\n\n\n"
+        "class Num2WordsRUTest(TestCase):\n"
+        "    def test_o(self):\n"
+        "        self.assertEqual(words(90000), 'x')\n\n\n"
+        "class Helper:\n"
+        "    pass\n"
+    )
+    prelude, cases = split_tests(source, "tests/test_ru_amplified.py")
+    assert [(c.name, c.is_class) for c in cases] == [("Num2WordsRUTest", True)]
+    assert "class Helper" in prelude.source

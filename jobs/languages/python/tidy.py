@@ -123,7 +123,11 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
 def _is_test(node: ast.stmt) -> bool:
     if isinstance(node, _FUNCTIONS):
         return node.name.startswith("test")
-    return isinstance(node, ast.ClassDef) and node.name.startswith("Test")
+    # pytest collects a unittest.TestCase subclass whatever its name (``Num2WordsRUTest``).
+    return isinstance(node, ast.ClassDef) and (
+        node.name.startswith("Test")
+        or any(ast.unparse(b).rsplit(".", 1)[-1] == "TestCase" for b in node.bases)
+    )
 
 
 def _is_pynguin_xfail(decorator: ast.expr) -> bool:
