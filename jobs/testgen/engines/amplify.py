@@ -53,6 +53,7 @@ MAX_TESTS = 12
 MAX_VARIANTS_PER_TEST = 60
 MAX_WRITTEN_PER_FILE = 8
 MAX_SECOND_ROUND_PER_TEST = 30
+MAX_SECOND_ROUND_FILES = 3  # a second round doubles a file's probe runs: the first files only
 MAX_RECORD_BYTES = 50_000_000
 MIN_RUN_S = 10.0  # below this much time left, a test file's probe does not run
 HEADER = "Tests amplified by Tandem from {path}: each one is a test of it with one input changed, asserting what the head does there (the base did otherwise)."  # noqa: E501
@@ -74,6 +75,7 @@ class Amplify:
             return outcome
         checkout = workspace.checkout
         chosen = chosen_tests(checkout, changed, workspace.tests)
+        second_rounds = [MAX_SECOND_ROUND_FILES]  # shared by the files' runs
         if not chosen:
             outcome.notes.append("test amplification: no project test runs the changed lines")
             return outcome
@@ -106,6 +108,7 @@ class Amplify:
                     share = left / (len(chosen) - index)
                     run = _FileRun(workspace.sandbox, workspace.checkout, tree, path, tokens)
                     run.aims, run.changed_names = aims, names
+                    run.second_rounds = second_rounds
                     try:
                         await run.amplify(functions, share, outcome)
                     except (SyntaxError, ValueError, KeyError, RecursionError) as exc:
@@ -200,6 +203,7 @@ class _FileRun:
         self.path, self.tokens = path, tokens
         self.aims = NO_AIMS
         self.changed_names: set[str] = set()
+        self.second_rounds = [0]  # second rounds left to the engine's files
         self.probe = amplify_files.probe_path(path)
 
     async def amplify(
@@ -225,7 +229,7 @@ class _FileRun:
             f"{len(found)} variant(s) differ between base and head"
         )
         left = timeout_s - (time.monotonic() - started)
-        if not found and left >= MIN_RUN_S:
+        if not found and left >= MIN_RUN_S and self.second_rounds[0] > 0:
             # No one literal told them apart: the variants that changed what the head observed
             # are varied once more, alone and two together.
             second = {
@@ -242,6 +246,7 @@ class _FileRun:
             }
             second = {test: these for test, these in second.items() if these}
             if second:
+                self.second_rounds[0] -= 1
                 more, _, found = await self._round(module, second, "r2_", left)
                 made |= more
                 note += (
