@@ -204,6 +204,7 @@ class _FileRun:
         self.aims = NO_AIMS
         self.changed_names: set[str] = set()
         self.second_rounds = [0]  # second rounds left to the engine's files
+        self.unwritable: list[str] = []  # why a differing variant was not written
         self.probe = amplify_files.probe_path(path)
 
     async def amplify(
@@ -254,7 +255,11 @@ class _FileRun:
                     f"again): {len(found)} differ"
                 )
         written = self._write(module, made, found, outcome)
-        outcome.notes.append(note + (f"; wrote {written} test(s)" if found else ""))
+        if found:
+            note += f"; wrote {written} test(s)"
+            if self.unwritable and not written:  # say why, the first reason
+                note += f" ({self.unwritable[0]})"
+        outcome.notes.append(note)
 
     async def _round(
         self,
@@ -357,7 +362,8 @@ class _FileRun:
                     set(difference.points),
                     difference.base,
                 )
-            except amplify_probe.Unwritable:
+            except amplify_probe.Unwritable as exc:
+                self.unwritable.append(str(exc))
                 continue
             names.add(name)
             tests.append((test.cls, function))
