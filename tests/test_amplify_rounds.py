@@ -350,3 +350,20 @@ def test_an_amplified_unittest_class_not_named_test_is_split_as_a_test() -> None
     prelude, cases = split_tests(source, "tests/test_ru_amplified.py")
     assert [(c.name, c.is_class) for c in cases] == [("Num2WordsRUTest", True)]
     assert "class Helper" in prelude.source
+    # A TestCase base that other classes extend (simpleeval's DRYTest) stays in the prelude,
+    # and so does one with no tests of its own.
+    source = (
+        "import unittest\n\n\n"
+        "class DRYTest(unittest.TestCase):\n"
+        "    def test_shared(self):\n"
+        "        pass\n\n\n"
+        "class Bare(unittest.TestCase):\n"
+        "    def setUp(self):\n"
+        "        pass\n\n\n"
+        "class TestNames(DRYTest):\n"
+        "    def test_func(self):\n"
+        "        pass\n"
+    )
+    prelude, cases = split_tests(source, "test_simpleeval_amplified.py")
+    assert [c.name for c in cases] == ["TestNames"]
+    assert "class DRYTest" in prelude.source and "class Bare" in prelude.source
