@@ -120,10 +120,27 @@ def _segment(lines: list[str], node: ast.stmt) -> str:
     return "".join(lines[start - 1 : node.end_lineno or node.lineno]).rstrip() + "\n"
 
 
-def _is_test(node: ast.stmt) -> bool:
+def _is_test(node: ast.stmt, module: ast.Module | None = None) -> bool:
     if isinstance(node, _FUNCTIONS):
         return node.name.startswith("test")
-    return isinstance(node, ast.ClassDef) and node.name.startswith("Test")
+    if not isinstance(node, ast.ClassDef):
+        return False
+    if node.name.startswith("Test"):
+        return True
+    # pytest collects a unittest.TestCase subclass whatever its name (``Num2WordsRUTest``);
+    # one with no tests of its own, or that another class of the module extends (a base such
+    # as ``DRYTest``), is the prelude's.
+    bases = {
+        ast.unparse(b)
+        for n in (module.body if module else [])
+        if isinstance(n, ast.ClassDef)
+        for b in n.bases
+    }
+    return (
+        node.name not in bases
+        and any(ast.unparse(b).rsplit(".", 1)[-1] == "TestCase" for b in node.bases)
+        and any(isinstance(i, _FUNCTIONS) and i.name.startswith("test") for i in node.body)
+    )
 
 
 def _is_pynguin_xfail(decorator: ast.expr) -> bool:
@@ -203,7 +220,7 @@ def split_tests(source: str, origin: str = "") -> tuple[Prelude, list[TestCase]]
     defined: set[str] = set()
     cases: list[TestCase] = []
     for node in tree.body:
-        if _is_test(node):
+        if _is_test(node, tree):
             assert isinstance(node, (*_FUNCTIONS, ast.ClassDef))
             expects = isinstance(node, _FUNCTIONS) and any(
                 _is_pynguin_xfail(d) for d in node.decorator_list
@@ -327,8 +344,9 @@ def raises_problem(case: TestCase, raised: Raised, first_line: int = 1) -> str |
 def case_lines(joined: str) -> dict[str, int]:
     """The first line (decorators included) of each top-level test in a module."""
     starts: dict[str, int] = {}
-    for node in _parse(joined).body:
-        if _is_test(node):
+    module = _parse(joined)
+    for node in module.body:
+        if _is_test(node, module):
             decorators = getattr(node, "decorator_list", [])
             starts[node.name] = min([node.lineno, *(d.lineno for d in decorators)])  # type: ignore[attr-defined]
     return starts

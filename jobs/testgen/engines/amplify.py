@@ -8,7 +8,10 @@ tells base and head apart is missing.
    (``.tandem-work/baseline.per-test.json``) saw run a changed line and pass, else every test
    of the test files that name a changed module; the smallest first, at most MAX_TESTS.
 2. **Variants** (:mod:`.amplify_variants`): each test's body as is, then one literal changed at a
-   time, the change's own tokens first.
+   time, the change's own tokens first; the file's other tests with a call that reaches the
+   change added (:mod:`.amplify_calls`). Where none of a file's variants tells base and head
+   apart, a second round varies those that changed what the head observed: one moved again,
+   two together.
 3. **Observations** (:mod:`.amplify_probe`): each variant's assertions become observations of
    what they looked at; all of a test file's variants go into one probe module beside it, a
    copy of that module without its tests (:mod:`.amplify_files`), which pytest runs on the head
@@ -36,14 +39,23 @@ from jobs.languages.python import base_commit
 from jobs.languages.python.pytest_runner import per_test_record, run_pytest
 from jobs.sandbox import Sandbox
 from jobs.testgen.base_tree import BaseTree, BaseTreeError, base_tree, place
-from jobs.testgen.engines import amplify_files, amplify_probe, amplify_variants, input_variants
+from jobs.testgen.engines import (
+    amplify_calls,
+    amplify_files,
+    amplify_probe,
+    amplify_variants,
+    input_variants,
+)
 from jobs.testgen.engines.amplify_variants import TestFunction, Variant
+from jobs.testgen.engines.change_values import NO_AIMS, Aims
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.targets import Target
 
 MAX_TESTS = 12
 MAX_VARIANTS_PER_TEST = 60
 MAX_WRITTEN_PER_FILE = 8
+MAX_SECOND_ROUND_PER_TEST = 30
+MAX_SECOND_ROUND_FILES = 3  # a second round doubles a file's probe runs: the first files only
 MAX_RECORD_BYTES = 50_000_000
 MIN_RUN_S = 10.0  # below this much time left, a test file's probe does not run
 HEADER = "Tests amplified by Tandem from {path}: each one is a test of it with one input changed, asserting what the head does there (the base did otherwise)."  # noqa: E501
@@ -63,7 +75,9 @@ class Amplify:
         if not workspace.base_sha:
             outcome.notes.append("test amplification: no base commit given")
             return outcome
-        chosen = chosen_tests(workspace.checkout, changed, workspace.tests)
+        checkout = workspace.checkout
+        chosen = chosen_tests(checkout, changed, workspace.tests)
+        second_rounds = [MAX_SECOND_ROUND_FILES]  # shared by the files' runs
         if not chosen:
             outcome.notes.append("test amplification: no project test runs the changed lines")
             return outcome
@@ -75,6 +89,16 @@ class Amplify:
                 timeout_s=max(1.0, (workspace.deadline - time.monotonic()) / 4),
             ) as tree:
                 tokens = _tokens(workspace.checkout, tree, changed)
+                aims = Aims.of(
+                    [(_read(tree.root / p), _read(workspace.checkout / p)) for p in sorted(changed)]
+                )
+                names = {
+                    name
+                    for p, lines in changed.items()
+                    for name in amplify_calls.changed_functions(
+                        _read(workspace.checkout / p), lines
+                    )
+                }
                 for index, (path, functions) in enumerate(sorted(chosen.items())):
                     left = workspace.deadline - time.monotonic()
                     if left < MIN_RUN_S:
@@ -85,6 +109,8 @@ class Amplify:
                         break
                     share = left / (len(chosen) - index)
                     run = _FileRun(workspace.sandbox, workspace.checkout, tree, path, tokens)
+                    run.aims, run.changed_names = aims, names
+                    run.second_rounds = second_rounds
                     try:
                         await run.amplify(functions, share, outcome)
                     except (SyntaxError, ValueError, KeyError, RecursionError) as exc:
@@ -177,23 +203,84 @@ class _FileRun:
     ) -> None:
         self.sandbox, self.checkout, self.tree = sandbox, checkout, tree
         self.path, self.tokens = path, tokens
+        self.aims = NO_AIMS
+        self.changed_names: set[str] = set()
+        self.second_rounds = [0]  # second rounds left to the engine's files
+        self.unwritable: list[str] = []  # why a differing variant was not written
         self.probe = amplify_files.probe_path(path)
 
     async def amplify(
         self, tests: list[TestFunction], timeout_s: float, outcome: EngineOutcome
     ) -> None:
+        started = time.monotonic()
         module = ast.parse(_read(self.checkout / self.path))
         nodes = amplify_variants.test_functions(module)
         constants = amplify_variants.module_constants(module)
+        first = {
+            test: amplify_variants.variants(
+                nodes[test], constants, self.tokens, MAX_VARIANTS_PER_TEST, self.aims
+            )
+            for test in tests
+        }
+        # DSpot's "add a call": the file's other tests get the calls that reach the change.
+        calls = amplify_calls.reaching_calls([nodes[t] for t in tests], self.changed_names)
+        first |= {t: [v] for t, v in amplify_calls.added_calls(nodes, tests, calls).items()}
+        made, head, found = await self._round(module, first, "", timeout_s)
+        labels = ", ".join(t.label for t in first)
+        note = (
+            f"amplified {len(first)} test(s) of `{self.path}` ({labels}; {len(made)} variants): "
+            f"{len(found)} variant(s) differ between base and head"
+        )
+        left = timeout_s - (time.monotonic() - started)
+        if not found and left >= MIN_RUN_S and self.second_rounds[0] > 0:
+            # No one literal told them apart: the variants that changed what the head observed
+            # are varied once more, alone and two together.
+            second = {
+                test: amplify_variants.second_round(
+                    nodes[test],
+                    constants,
+                    self.tokens,
+                    _changers(first[test], made, head),
+                    MAX_SECOND_ROUND_PER_TEST,
+                    first[test],
+                    self.aims,
+                )
+                for test in tests
+            }
+            second = {test: these for test, these in second.items() if these}
+            if second:
+                self.second_rounds[0] -= 1
+                more, _, found = await self._round(module, second, "r2_", left)
+                made |= more
+                note += (
+                    f"; a second round of {len(more)} variant(s) (two edits, or one moved "
+                    f"again): {len(found)} differ"
+                )
+        written = self._write(module, made, found, outcome)
+        if found:
+            note += f"; wrote {written} test(s)"
+            if self.unwritable and not written:  # say why, the first reason
+                note += f" ({self.unwritable[0]})"
+        outcome.notes.append(note)
+
+    async def _round(
+        self,
+        module: ast.Module,
+        variants: Mapping[TestFunction, list[Variant]],
+        prefix: str,
+        timeout_s: float,
+    ) -> tuple[
+        dict[str, tuple[TestFunction, Variant]],
+        dict[str, amplify_files.Observations],
+        list[amplify_files.Difference],
+    ]:
+        """One probe of `variants` on both commits: the variants by probe name, the head's
+        observations and the variants whose observations differ (steady on a second head run)."""
         made: dict[str, tuple[TestFunction, Variant]] = {}
         probes: list[tuple[str | None, ast.FunctionDef]] = []
-        for t_index, test in enumerate(tests):
-            for v_index, variant in enumerate(
-                amplify_variants.variants(
-                    nodes[test], constants, self.tokens, MAX_VARIANTS_PER_TEST
-                )
-            ):
-                name = f"test_tandem_{t_index}_{v_index}"
+        for t_index, (test, found) in enumerate(variants.items()):
+            for v_index, variant in enumerate(found):
+                name = f"test_tandem_{prefix}{t_index}_{v_index}"
                 made[name] = (test, variant)
                 probes.append((test.cls, amplify_probe.probe(variant.function, name)))
         text = amplify_files.module_text(
@@ -204,17 +291,11 @@ class _FileRun:
         )
         started = time.monotonic()
         head, base = await self._run(text, timeout_s)
-        found = _differences(made, head, base)
-        if found:  # the head once more: what it observes differently each run is no difference
+        differing = _differences(made, head, base)
+        if differing:  # the head once more: what it observes differently each run is no difference
             again, _ = await self._run(text, timeout_s - (time.monotonic() - started), base=False)
-            found = _differences(made, head, base, again)
-        labels = ", ".join(t.label for t in tests)
-        note = (
-            f"amplified {len(tests)} test(s) of `{self.path}` ({labels}; {len(made)} variants): "
-            f"{len(found)} variant(s) differ between base and head"
-        )
-        written = self._write(module, made, found, outcome)
-        outcome.notes.append(note + (f"; wrote {written} test(s)" if found else ""))
+            differing = _differences(made, head, base, again)
+        return made, head, differing
 
     async def _run(
         self, text: str, timeout_s: float, *, base: bool = True
@@ -283,7 +364,8 @@ class _FileRun:
                     set(difference.points),
                     difference.base,
                 )
-            except amplify_probe.Unwritable:
+            except amplify_probe.Unwritable as exc:
+                self.unwritable.append(str(exc))
                 continue
             names.add(name)
             tests.append((test.cls, function))
@@ -312,6 +394,22 @@ def _differences(
                 None if again is None else again.get(name, {}),
             )
         )
+    ]
+
+
+def _changers(
+    variants: list[Variant],
+    made: Mapping[str, tuple[TestFunction, Variant]],
+    head: Mapping[str, amplify_files.Observations],
+) -> list[Variant]:
+    """Of one test's first-round `variants` (the as-is one first), those the head observed
+    otherwise than the test as it is: their edit reaches something the change may read."""
+    names = {id(variant): name for name, (_, variant) in made.items()}
+    seen = [amplify_files.signature(head.get(names.get(id(v), ""), {})) for v in variants]
+    if not variants or not seen[0]:
+        return []
+    return [
+        v for v, mine in zip(variants, seen, strict=True) if v.edits and mine and mine != seen[0]
     ]
 
 

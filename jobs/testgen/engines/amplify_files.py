@@ -240,5 +240,12 @@ def _without(seen: Observed, attributes: set[str]) -> Observed:
     return Observed(seen.kind, {k: v for k, v in seen.payload.items() if k not in attributes})
 
 
+def signature(observations: Observations) -> str:
+    """What a variant's run observed, whatever its test ids are called ("" for nothing): two
+    variants of one test compare by it."""
+    keys = sorted(json.dumps(_keys(points), sort_keys=True) for points in observations.values())
+    return json.dumps(keys) if keys else ""
+
+
 def _keys(points: Mapping[int, list[Observed]]) -> dict[int, list[str]]:
     return {p: [o.key for o in seen] for p, seen in points.items()}

@@ -7,7 +7,8 @@ binds the name in the body first). The side an assertion compares against is no 
 never varied, and the assertion becomes an observation anyway (:mod:`.amplify_probe`). Each
 site gets, the change's own tokens first (:func:`.input_variants.string_variants`):
 
-- numbers: ±1, 0, the negated one; booleans flipped;
+- numbers: ±1, 0, the negated one, a float's fraction alone with either sign; booleans
+  flipped;
 - strings: the change's tokens inserted, doubled or removed, a character added at a boundary
   of markup (``…</li>x<li>…``), the first or last one removed, a number in it moved by ±1,
   negated or followed by a letter, the empty string, another spelling of Python source
@@ -20,15 +21,19 @@ from __future__ import annotations
 import ast
 import copy
 import re
-import unicodedata
-from collections.abc import Iterator
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from jobs.testgen.engines import input_variants, source_variants
+from jobs.testgen.engines.amplify_names import edit, short, slugify
+from jobs.testgen.engines.change_values import NO_AIMS, Aims, with_construct, with_digits
 
 MAX_PER_SITE = 14
 MAX_SITES = 30
+MAX_DEFINED = 3  # functions a test defines, each made to raise what the change handles
 MAX_DISPLAY_EDITS = 3  # elements of a display dropped, and duplicated, at most
+MAX_DIGIT_EDITS = 4  # a number with one digit replaced by one the change compares with
+MAX_AGAIN = 6  # a second round's neighbours of one first-round value
 _ASSERT_ONE = {"assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone", "assertIsInstance"}
 _DIGITS = re.compile(r"\d+")
 _BOUNDARY = re.compile(r">(?=<)|(?<=[,;])")  # between two tags; after a separator
@@ -49,12 +54,23 @@ class TestFunction:
 
 
 @dataclass(frozen=True)
+class Edit:
+    """One literal changed: the index of its site among the test's (:func:`sites`) and the
+    value put there."""
+
+    site: int
+    value: ast.AST
+
+
+@dataclass(frozen=True)
 class Variant:
-    """One variant: the function with one literal changed (``what`` says which), or as is."""
+    """One variant: the function with one literal changed (``what`` says which), or as is, or
+    (a second round's) two edits at once."""
 
     function: ast.FunctionDef
     what: str = ""  # "'a' -> 'ab'"; "" for the body as is
     slug: str = "as_is"
+    edits: tuple[Edit, ...] = ()
 
 
 def test_functions(tree: ast.Module) -> dict[TestFunction, ast.FunctionDef]:
@@ -102,7 +118,17 @@ def is_literal(node: ast.AST) -> bool:
 
 
 def _sites(root: ast.AST, skip: set[int]) -> list[ast.expr]:
-    """The literal nodes under `root` an input can be varied at, in source order."""
+    """The literal nodes under `root` an input can be varied at, in source order. A keyword
+    argument the test repeats with the same literal (``lang='ru'`` in each of thirty calls) is
+    the test's setting, not an input of each call: only its first is a site, so the calls'
+    own inputs get the budget."""
+    settings: set[str] = set()
+    keywords = [k for k in ast.walk(root) if isinstance(k, ast.keyword) and k.arg]
+    for keyword in sorted(keywords, key=lambda k: (k.value.lineno, k.value.col_offset)):
+        if isinstance(keyword.value, ast.Constant):
+            if (key := f"{keyword.arg}={keyword.value.value!r}") in settings:
+                skip.add(id(keyword.value))
+            settings.add(key)
     found: list[ast.expr] = []
     for node in ast.walk(root):
         if id(node) in skip:
@@ -142,10 +168,13 @@ def module_constants(tree: ast.Module) -> dict[str, ast.expr]:
     return {k: v[0] for k, v in bound.items() if len(v) == 1 and is_literal(v[0])}
 
 
-def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
-    """The literal's neighbours, as nodes: the change's tokens first."""
+def values_for(node: ast.AST, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> list[ast.AST]:
+    """The literal's neighbours, as nodes: the change's tokens first; a function the test
+    defines raises each exception the change catches or raises."""
+    if isinstance(node, ast.FunctionDef):
+        return [_raising(node, name) for name in aims.raises]
     if isinstance(node, ast.Constant):
-        return [ast.Constant(v) for v in constant_values(node.value, tokens)]
+        return [ast.Constant(v) for v in constant_values(node.value, tokens, aims)]
     if isinstance(node, ast.Dict):
         return [
             ast.Dict(node.keys[:i] + node.keys[i + 1 :], node.values[:i] + node.values[i + 1 :])
@@ -153,7 +182,7 @@ def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
         ]
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         elts = node.elts
-        out: list[ast.expr] = []
+        out: list[ast.AST] = []
         for i in range(min(len(elts), MAX_DISPLAY_EDITS)):
             dropped = elts[:i] + elts[i + 1 :]
             doubled = [*elts[: i + 1], elts[i], *elts[i + 1 :]]
@@ -166,22 +195,38 @@ def values_for(node: ast.expr, tokens: tuple[str, ...]) -> list[ast.expr]:
     return []
 
 
-def constant_values(value: object, tokens: tuple[str, ...]) -> list[str | bool | int | float]:
-    """Neighbours of one constant, at most MAX_PER_SITE."""
+def _raising(function: ast.FunctionDef, name: str) -> ast.FunctionDef:
+    """`function` raising `name` (a built-in exception) as it starts."""
+    raised = ast.Raise(ast.Call(ast.Name(name, ast.Load()), [ast.Constant("tandem")], []))
+    fresh = copy.deepcopy(function)
+    at = 1 if ast.get_docstring(fresh) is not None else 0
+    fresh.body.insert(at, raised)
+    return ast.fix_missing_locations(fresh)
+
+
+def constant_values(
+    value: object, tokens: tuple[str, ...], aims: Aims = NO_AIMS
+) -> list[str | bool | int | float]:
+    """Neighbours of one constant, at most MAX_PER_SITE: a number's digits replaced by those
+    the change compares with first."""
     out: list[str | bool | int | float] = []
     if isinstance(value, bool):
         out = [not value]
     elif isinstance(value, int):
-        out += [*input_variants.int_variants(value), -1]
+        out += [
+            *with_digits(value, aims.digits)[:MAX_DIGIT_EDITS],
+            *input_variants.int_variants(value),
+            -1,
+        ]
     elif isinstance(value, float):
-        out = [value + 1, value - 1, 0.0, value + 0.5]
+        out = [*input_variants.float_variants(value), value + 0.5]
     elif isinstance(value, str):
-        out += string_values(value, tokens)
+        out += string_values(value, tokens, aims)
     kept = [v for v in dict.fromkeys(out) if v != value or type(v) is not type(value)]
     return kept[:MAX_PER_SITE]
 
 
-def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
+def string_values(value: str, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> list[str]:
     """A string's neighbours, one of each kind in turn so a short cap still has every kind:
     the change's tokens, a character at a seam of its structure (a text node between two tags,
     an item after a separator), a number in it moved, another spelling of Python source, the
@@ -200,8 +245,10 @@ def string_values(value: str, tokens: tuple[str, ...]) -> list[str]:
     if source_variants.is_source(value):
         # Python source: its statements duplicated or removed, another spelling of it; what
         # would not parse (its case changed, a character cut) says nothing about the change.
+        # The constructs the change reads (``ast.Del``: a ``del`` of a name it binds) first.
         spelled = source_variants.rewrites(value)[:4]
         kinds = [
+            with_construct(value, aims.constructs),
             aimed,
             statements(value),
             spelled,
@@ -232,25 +279,90 @@ def statements(source: str) -> list[str]:
     return [t for t in [*doubled, *removed] if t != source and source_variants.parses(t)]
 
 
-def variants(
-    function: ast.FunctionDef, constants: dict[str, ast.expr], tokens: tuple[str, ...], cap: int
-) -> list[Variant]:
-    """The body as is, then one literal changed at a time: each site's first neighbour, then
-    each one's second, and so on, up to `cap` variants in all."""
+Site = tuple[str | None, ast.AST]  # a module name it belongs to (None: the body's own), node
+
+
+def sites(function: ast.FunctionDef, constants: dict[str, ast.expr]) -> list[Site]:
+    """The literal sites a variant can change: the body's own, then those of the module names
+    the body reads and does not assign, at most MAX_SITES; then the functions the body defines
+    (callbacks it hands in), at most MAX_DEFINED. Always in the same order."""
     skip = _expected_sides(function)
-    own = [(None, site) for site in _sites(function, set(skip))]
+    own: list[Site] = [(None, site) for site in _sites(function, set(skip))]
     read = {n.id for n in ast.walk(function) if isinstance(n, ast.Name)}
     assigned = {
         n.id for n in ast.walk(function) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
     }
     names = [n for n in constants if n in read and n not in assigned]
-    borrowed = [(name, site) for name in names for site in _sites(constants[name], set())]
-    queues = [
-        list(_site_variants(function, constants, name, site, tokens))
-        for name, site in [*own, *borrowed][:MAX_SITES]
+    borrowed: list[Site] = [(n, site) for n in names for site in _sites(constants[n], set())]
+    defined: list[Site] = [
+        (None, node)
+        for node in ast.walk(function)
+        if isinstance(node, ast.FunctionDef) and node is not function
     ]
-    found: list[Variant] = [Variant(copy.deepcopy(function))]
-    seen = {ast.dump(function)}
+    return [*own, *borrowed][:MAX_SITES] + defined[:MAX_DEFINED]
+
+
+def variants(
+    function: ast.FunctionDef,
+    constants: dict[str, ast.expr],
+    tokens: tuple[str, ...],
+    cap: int,
+    aims: Aims = NO_AIMS,
+) -> list[Variant]:
+    """The body as is, then one literal changed at a time: each site's first neighbour, then
+    each one's second, and so on, up to `cap` variants in all."""
+    found = sites(function, constants)
+    queues = [
+        [
+            _variant(function, constants, found, (Edit(index, value),))
+            for value in values_for(site, tokens, aims)
+        ]
+        for index, (_, site) in enumerate(found)
+    ]
+    return _interleaved([Variant(copy.deepcopy(function))], queues, cap)
+
+
+def second_round(
+    function: ast.FunctionDef,
+    constants: dict[str, ast.expr],
+    tokens: tuple[str, ...],
+    changers: list[Variant],
+    cap: int,
+    ran: Sequence[Variant] = (),
+    aims: Aims = NO_AIMS,
+) -> list[Variant]:
+    """Variants of the variants that changed what the head observed, where none told base and
+    head apart: each one's literal moved once more (``12.5`` → ``0.5`` → ``-0.5``), and each
+    two of them at different sites together (an index one further and a list one shorter:
+    the index then equals the length), round-robin, up to `cap`, none that `ran` (the first
+    round) holds. A change that shows only where two inputs move together is found here."""
+    found = sites(function, constants)
+    single = [v for v in changers if len(v.edits) == 1 and v.edits[0].site < len(found)]
+    again = [
+        [
+            _variant(function, constants, found, (Edit(v.edits[0].site, value),))
+            for value in values_for(v.edits[0].value, tokens, aims)[:MAX_AGAIN]
+        ]
+        for v in single
+    ]
+    pairs = [
+        _variant(function, constants, found, (a.edits[0], b.edits[0]))
+        for i, a in enumerate(single)
+        for b in single[i + 1 :]
+        if a.edits[0].site != b.edits[0].site
+    ]
+    first = {ast.dump(function), *(ast.dump(v.function) for v in [*changers, *ran])}
+    out = _interleaved([], [*again, pairs], cap + len(first), seen=first)
+    return out[:cap]
+
+
+def _interleaved(
+    found: list[Variant], queues: list[list[Variant]], cap: int, seen: set[str] | None = None
+) -> list[Variant]:
+    """`found`, then each queue's first variant, then each one's second, and so on, each
+    distinct one once, up to `cap` in all."""
+    seen = set(seen or ()) | {ast.dump(v.function) for v in found}
+    found = list(found)
     for round_ in range(max((len(q) for q in queues), default=0)):
         for queue in queues:
             if round_ < len(queue) and len(found) < cap:
@@ -261,89 +373,50 @@ def variants(
     return found
 
 
-def _site_variants(
+def _variant(
     function: ast.FunctionDef,
     constants: dict[str, ast.expr],
-    name: str | None,
-    site: ast.expr,
-    tokens: tuple[str, ...],
-) -> Iterator[Variant]:
-    """The function with `site` replaced by each of its neighbours; a site of module constant
-    `name` is varied in a copy of its value, bound to the name at the start of the body."""
-    before = _short(site)
-    for value in values_for(site, tokens):
-        after = _short(value)
-        what = f"{name + ': ' if name else ''}{before} -> {after}"
-        slug = slugify(f"{name or ''} {edit(site, value)}")
-        if name is None:
-            yield Variant(_replaced(function, site, value), what, slug)
+    found: list[Site],
+    edits: tuple[Edit, ...],
+) -> Variant:
+    """The function with `edits` made: a site of the body in place, a site of module constant
+    `name` in a copy of its value, bound to the name at the start of the body."""
+    own = {id(found[e.site][1]): e.value for e in edits if found[e.site][0] is None}
+    varied = _replaced(function, own)
+    bound: dict[str, dict[int, ast.AST]] = {}
+    for e in edits:
+        name, site = found[e.site]
+        if name is not None:
+            bound.setdefault(name, {})[id(site)] = e.value
+    at = 1 if ast.get_docstring(varied) is not None else 0
+    for name, swaps in bound.items():
+        value = _replaced(constants[name], swaps)
+        varied.body.insert(at, ast.Assign([ast.Name(name, ast.Store())], value, lineno=0))
+    whats, slugs = [], []
+    for e in edits:
+        name, site = found[e.site]
+        if isinstance(site, ast.FunctionDef):
+            whats.append(f"{site.name} {edit(site, e.value)}")
+            slugs.append(whats[-1])
             continue
-        bound = _replaced(constants[name], site, value)
-        varied = copy.deepcopy(function)
-        assign = ast.Assign([ast.Name(name, ast.Store())], bound, lineno=0)
-        at = 1 if ast.get_docstring(varied) is not None else 0
-        varied.body.insert(at, assign)
-        yield Variant(ast.fix_missing_locations(varied), what, slug)
-
-
-def _replaced[N: ast.AST](root: N, site: ast.expr, value: ast.expr) -> N:
-    """A copy of `root` with `site` (a node in it) replaced by `value`."""
-
-    class Swap(ast.NodeTransformer):
-        def visit(self, node: ast.AST) -> ast.AST:
-            if node is site:
-                return ast.copy_location(copy.deepcopy(value), node)
-            return super().visit(node)
-
-    fresh = Swap().visit(copy.deepcopy(root, {id(site): site}))
-    assert isinstance(fresh, type(root))
-    return ast.fix_missing_locations(fresh)
-
-
-def _short(node: ast.AST, limit: int = 40) -> str:
-    text = ast.unparse(node)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def edit(before: ast.expr, after: ast.expr) -> str:
-    """What a variant changed, in words a test name can hold: ``with x``, ``without li``,
-    ``one item fewer``, the new number or flag."""
-    if isinstance(before, ast.Constant) and isinstance(after, ast.Constant):
-        old, new = before.value, after.value
-        if not (isinstance(old, str) and isinstance(new, str)):
-            return str(new).replace("-", "minus ")
-        if not new:
-            return "empty"
-        start = _common(old, new)
-        end = _common(old[start:][::-1], new[start:][::-1])
-        removed, added = old[start : len(old) - end], new[start : len(new) - end]
-        if added and not removed:
-            return f"with {_words(added)}"
-        if removed and not added:
-            return f"without {_words(removed)}"
-        return _words(new)
-    if isinstance(before, ast.List | ast.Tuple | ast.Set | ast.Dict):
-        count = len(before.keys if isinstance(before, ast.Dict) else before.elts)
-        changed = len(after.keys if isinstance(after, ast.Dict) else after.elts)  # type: ignore[attr-defined]
-        return "one item fewer" if changed < count else "one item more"
-    return ast.unparse(after)
-
-
-def _common(one: str, other: str) -> int:
-    """The length of the two strings' common prefix."""
-    return next(
-        (i for i, (a, b) in enumerate(zip(one, other, strict=False)) if a != b),
-        min(len(one), len(other)),
+        whats.append(f"{name + ': ' if name else ''}{short(site)} -> {short(e.value)}")
+        slugs.append(f"{name or ''} {edit(site, e.value)}")
+    return Variant(
+        ast.fix_missing_locations(varied), "; ".join(whats), slugify(" ".join(slugs)), edits
     )
 
 
-def _words(text: str) -> str:
-    """The text's words, or the name of its one character (``%``: percent sign)."""
-    if re.search("[A-Za-z0-9]", text) or not text:
-        return text
-    return " ".join(unicodedata.name(c, "char") for c in text[:2]).lower()
+def _replaced[N: ast.AST](root: N, swaps: Mapping[int, ast.AST]) -> N:
+    """A copy of `root` with each node in it whose id `swaps` holds replaced by its value."""
+    kept = {key: node for node in ast.walk(root) if (key := id(node)) in swaps}
 
+    class Swap(ast.NodeTransformer):
+        def visit(self, node: ast.AST) -> ast.AST:
+            if id(node) in swaps and kept.get(id(node)) is node:
+                return ast.copy_location(copy.deepcopy(swaps[id(node)]), node)
+            return super().visit(node)
 
-def slugify(text: str, limit: int = 30) -> str:
-    words = re.findall(r"[A-Za-z0-9]+", text.lower())
-    return "_".join(words)[:limit].strip("_") or "empty"
+    # The sites stay themselves in the copy (the memo), so the swap finds them by identity.
+    fresh = Swap().visit(copy.deepcopy(root, dict(kept)))
+    assert isinstance(fresh, type(root))
+    return ast.fix_missing_locations(fresh)

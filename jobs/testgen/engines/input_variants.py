@@ -8,7 +8,8 @@ A change's edge cases hide near the tests' inputs, in the tokens the change itse
 constant of a call gets the change's characters doubled (also with the shortest segments
 around them), stripped, added at either end, its case changed, its numbers moved by one, and
 the change's short strings (its string constants, and the value-like words of its comments) in
-its place; each integer constant is moved by one and zeroed. The same idea as a fuzzer's
+its place; each integer constant is moved by one and zeroed, each float also gets its sign
+flipped and its fraction alone (``12.5`` gives ``0.5`` and ``-0.5``). The same idea as a fuzzer's
 dictionary (AFL's ``-x``), taken from the diff instead of a file. A function or class passed as
 an argument (``parse_float=float``) is replaced by one that returns an empty value of each data
 type the changed lines name (``isinstance(v, (dict, list))`` → ``lambda *args, **kwargs: {}``):
@@ -301,6 +302,28 @@ def int_variants(value: int) -> list[int]:
     return [v for v in dict.fromkeys([value + 1, value - 1, 0, -value]) if v != value]
 
 
+def float_variants(value: float) -> list[float]:
+    """A float moved by one and zeroed, its sign flipped, and its fraction alone with either
+    sign (``12.5`` gives ``0.5`` and ``-0.5``): code that splits a number into its whole and
+    its fraction (``int(value)`` truncates ``-0.5`` to ``0``, which has no sign) differs from
+    its base only between -1 and 1."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return []
+    fraction = _fraction(value)
+    out = [value + 1, value - 1, 0.0, -value, fraction, -fraction]
+    return [v for v in dict.fromkeys(out) if v != value]
+
+
+def _fraction(value: float) -> float:
+    """The fraction of `value` as its repr spells it (``12.51`` gives ``0.51``, not
+    ``0.5099999999999998``), with its sign."""
+    text = repr(abs(value))
+    if "." not in text or "e" in text:
+        return value - int(value)
+    fraction = float("0." + text.split(".", 1)[1])
+    return -fraction if value < 0 else fraction
+
+
 def variants(
     call: str,
     tokens: tuple[str, ...],
@@ -323,7 +346,7 @@ def variants(
         node
         for node in ast.walk(tree)
         if isinstance(node, ast.Constant)
-        and (isinstance(node.value, str) or type(node.value) is int)
+        and (isinstance(node.value, str) or type(node.value) in (int, float))
     ]
     per_constant = [list(_wrong_len(tree, slot)) for slot in _sequences(tree)] if wrong_len else []
     per_constant += [list(_subclassed(tree, subclassed))] if subclassed else []
@@ -408,11 +431,13 @@ def _callbacks(
 
 def _replaced(tree: ast.Expression, node: ast.Constant, tokens: tuple[str, ...]) -> Iterator[str]:
     original = node.value
-    values: list[str] | list[int] = (
+    values: list[str] | list[int] | list[float] = (
         string_variants(original, tokens)
         if isinstance(original, str)
         else int_variants(original)
         if isinstance(original, int)
+        else float_variants(original)
+        if isinstance(original, float)
         else []
     )
     for value in values:
