@@ -56,10 +56,10 @@ def tail(text: str, limit: int = OUTPUT_LIMIT) -> str:
 
 # The last line that states an error: pip's "ERROR: …" (also indented, from a build
 # subprocess), a traceback's final "SomeError: …" or "pkg.mod.BackendUnavailable: …", pytest's
-# "E   SomeError".
+# "E   SomeError", Node's bare "Error: …" (its stack follows).
 _ERROR_LINE = re.compile(
     r"^(?:ERROR:|E\s+[\w.]*(?:Error|Exception)\b"
-    r"|(?:[A-Za-z_][\w]*\.)*(?:[A-Z]\w*)?(?:Error|Exception)\b"
+    r"|(?:[A-Za-z_][\w]*\.)*[A-Z]\w*(?:Error|Exception)\b|Error: \S"
     r"|(?:[a-z_]\w*\.)+[A-Z]\w*: \S)"
 )
 # Lines that frame an error without saying it: pip's closing notes and boxes, its bare
