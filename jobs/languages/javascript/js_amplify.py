@@ -57,9 +57,15 @@ from jobs.languages.javascript.run_results import RunResults
 from jobs.languages.javascript.runner_choice import Unsupported, find_runner
 from jobs.languages.javascript.split_tests import canonical
 from jobs.languages.javascript.suite_layout import TestLayout, tandem_path
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import (
+    Node,
+    NodeUnavailable,
+    ScriptTrouble,
+    find_node,
+    script_json,
+)
 from jobs.languages.javascript.typescript_tool import typescript_for
-from jobs.sandbox import decisive_line, workdir
+from jobs.sandbox import workdir
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
 from jobs.testgen.targets import Target
 
@@ -227,23 +233,19 @@ async def scan(
         out.unlink(missing_ok=True)
 
     await asyncio.to_thread(write)
-    result = await run.workspace.sandbox.run(
-        [
-            *env_prefix(),
-            str(run.node.path),
-            str(work / SCANNER.name),
-            str(work / "js-amplify.json"),
-        ],
+    data = await script_json(
+        run.workspace.sandbox,
+        run.node,
+        work / SCANNER.name,
+        work / "js-amplify.json",
+        out,
         cwd=run.package_dir,
         timeout_s=run.left(),
+        failed="reading the tests with the TypeScript compiler failed",
+        name="amplification scan",
     )
-    if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
-        return f"reading the tests with the TypeScript compiler failed: {why}"
-    try:
-        data = json.loads(out.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"the amplification scan wrote no JSON: {decisive_line(result.output)}"
+    if isinstance(data, ScriptTrouble):
+        return data.why
     return parse_scan(data, texts)
 
 

@@ -45,9 +45,15 @@ from jobs.languages.javascript.mutant_schemata import (
 )
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import ReportProblem, runner_line
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import (
+    Node,
+    NodeUnavailable,
+    ScriptTrouble,
+    find_node,
+    script_json,
+)
 from jobs.languages.javascript.typescript_tool import typescript_for
-from jobs.sandbox import decisive_line, workdir
+from jobs.sandbox import workdir
 from jobs.sandbox.sandbox_protocol import Sandbox
 from jobs.testgen.proof.measure import (
     DEADLINE_SHARE,
@@ -238,18 +244,19 @@ async def make_mutants(
     }
     await asyncio.to_thread(_write_request, work, request)
     out.unlink(missing_ok=True)
-    result = await sandbox.run(
-        [*env_prefix(), str(node.path), str(work / MUTATOR.name), str(work / REQUEST)],
+    data = await script_json(
+        sandbox,
+        node,
+        work / MUTATOR.name,
+        work / REQUEST,
+        out,
         cwd=checkout,
         timeout_s=timeout_s,
+        failed="the mutator did not run",
+        name="mutator",
     )
-    if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
-        return f"the mutator did not run: {why}"
-    try:
-        data = json.loads(await asyncio.to_thread(out.read_text, encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"the mutator wrote no JSON: {decisive_line(result.output)}"
+    if isinstance(data, ScriptTrouble):
+        return data.why
     mutants, equivalent, problems = parse_mutants(data)
     ids = {int(m.id.rpartition(":")[2]): m.id for m in mutants}
     return Made(mutants, equivalent, problems, parse_schemata(data, ids))

@@ -44,10 +44,16 @@ from jobs.languages.javascript.split_tests import (
     with_tests,
 )
 from jobs.languages.javascript.suite_results import LOAD
-from jobs.languages.javascript.toolchain import Node, NodeUnavailable, env_prefix, find_node
+from jobs.languages.javascript.toolchain import (
+    Node,
+    NodeUnavailable,
+    ScriptTrouble,
+    find_node,
+    script_json,
+)
 from jobs.languages.javascript.typescript_tool import typescript_for
 from jobs.languages.suite_run import SuiteRun
-from jobs.sandbox import Sandbox, decisive_line, workdir
+from jobs.sandbox import Sandbox, workdir
 from jobs.testgen import line_sets
 from jobs.testgen.per_test_selection import OnMutants, Options, PerTestSelection, kill_matrix
 from jobs.testgen.proof import worth
@@ -110,18 +116,19 @@ async def split_files(
         out.unlink(missing_ok=True)
 
     await asyncio.to_thread(write)
-    result = await sandbox.run(
-        [*env_prefix(), str(node.path), str(work / SPLITTER.name), str(work / "split-tests.json")],
+    data = await script_json(
+        sandbox,
+        node,
+        work / SPLITTER.name,
+        work / "split-tests.json",
+        out,
         cwd=checkout,
         timeout_s=left,
+        failed="splitting the test files with the TypeScript compiler failed",
+        name="splitter",
     )
-    if result.returncode != 0:
-        why = "timed out" if result.timed_out else decisive_line(result.output)
-        return f"splitting the test files with the TypeScript compiler failed: {why}"
-    try:
-        data = json.loads(await asyncio.to_thread(out.read_text, encoding="utf-8"))
-    except (OSError, ValueError):
-        return f"the splitter wrote no JSON: {decisive_line(result.output)}"
+    if isinstance(data, ScriptTrouble):
+        return data.why
     return parse_split(data, texts, changed)
 
 

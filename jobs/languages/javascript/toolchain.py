@@ -17,6 +17,7 @@ plainly when there is none or it is too old (:class:`NodeUnavailable`); it never
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import re
 import shutil
@@ -190,3 +191,37 @@ async def install_tool(
     if result.returncode == 0:
         return None
     return "timed out" if result.timed_out else decisive_line(result.output)
+
+
+@dataclass(frozen=True)
+class ScriptTrouble:
+    """Why a Node script of Tandem's gave no JSON, as one line for a note."""
+
+    why: str
+
+
+async def script_json(
+    sandbox: Sandbox,
+    node: Node,
+    script: Path,
+    request: Path,
+    out: Path,
+    *,
+    cwd: Path,
+    timeout_s: float,
+    failed: str,
+    name: str,
+) -> object:
+    """Run ``script`` on its ``request`` file and read the JSON it wrote to ``out``, or why not:
+    "``failed``: timed out" (or the decisive line of its output), or "the ``name`` wrote no
+    JSON: …". The splitter, the mutator and the amplification scan all run this way."""
+    result = await sandbox.run(
+        [*env_prefix(), str(node.path), str(script), str(request)], cwd=cwd, timeout_s=timeout_s
+    )
+    if result.returncode != 0:
+        why = "timed out" if result.timed_out else decisive_line(result.output)
+        return ScriptTrouble(f"{failed}: {why}")
+    try:
+        return json.loads(await asyncio.to_thread(out.read_text, encoding="utf-8"))
+    except (OSError, ValueError):
+        return ScriptTrouble(f"the {name} wrote no JSON: {decisive_line(result.output)}")
