@@ -59,6 +59,7 @@ from jobs.languages.javascript.split_tests import canonical
 from jobs.languages.javascript.suite_layout import TestLayout, tandem_path
 from jobs.languages.javascript.toolchain import (
     Node,
+    NodeScript,
     NodeUnavailable,
     ScriptTrouble,
     find_node,
@@ -236,17 +237,16 @@ async def scan(
     data = await script_json(
         run.workspace.sandbox,
         run.node,
-        work / SCANNER.name,
-        work / "js-amplify.json",
-        out,
+        NodeScript(script, request_file, out, failed=SCAN_FAILED, name="amplification scan"),
         cwd=run.package_dir,
         timeout_s=run.left(),
-        failed="reading the tests with the TypeScript compiler failed",
-        name="amplification scan",
     )
     if isinstance(data, ScriptTrouble):
         return data.why
     return parse_scan(data, texts)
+
+
+SCAN_FAILED = "reading the tests with the TypeScript compiler failed"
 
 
 def _passed(run: FilesRun | RunnerError) -> set[int]:

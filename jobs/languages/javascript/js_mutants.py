@@ -47,6 +47,7 @@ from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import ReportProblem, runner_line
 from jobs.languages.javascript.toolchain import (
     Node,
+    NodeScript,
     NodeUnavailable,
     ScriptTrouble,
     find_node,
@@ -247,13 +248,15 @@ async def make_mutants(
     data = await script_json(
         sandbox,
         node,
-        work / MUTATOR.name,
-        work / REQUEST,
-        out,
+        NodeScript(
+            work / MUTATOR.name,
+            work / REQUEST,
+            out,
+            failed="the mutator did not run",
+            name="mutator",
+        ),
         cwd=checkout,
         timeout_s=timeout_s,
-        failed="the mutator did not run",
-        name="mutator",
     )
     if isinstance(data, ScriptTrouble):
         return data.why

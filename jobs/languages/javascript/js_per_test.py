@@ -46,6 +46,7 @@ from jobs.languages.javascript.split_tests import (
 from jobs.languages.javascript.suite_results import LOAD
 from jobs.languages.javascript.toolchain import (
     Node,
+    NodeScript,
     NodeUnavailable,
     ScriptTrouble,
     find_node,
@@ -119,13 +120,15 @@ async def split_files(
     data = await script_json(
         sandbox,
         node,
-        work / SPLITTER.name,
-        work / "split-tests.json",
-        out,
+        NodeScript(
+            work / SPLITTER.name,
+            work / "split-tests.json",
+            out,
+            failed="splitting the test files with the TypeScript compiler failed",
+            name="splitter",
+        ),
         cwd=checkout,
         timeout_s=left,
-        failed="splitting the test files with the TypeScript compiler failed",
-        name="splitter",
     )
     if isinstance(data, ScriptTrouble):
         return data.why

@@ -200,28 +200,33 @@ class ScriptTrouble:
     why: str
 
 
+@dataclass(frozen=True)
+class NodeScript:
+    """One of Tandem's Node scripts with its request file, the JSON file it writes, and the
+    wording of its notes: "``failed``: …" when it fails, "the ``name`` wrote no JSON: …"."""
+
+    script: Path
+    request: Path
+    out: Path
+    failed: str
+    name: str
+
+
 async def script_json(
-    sandbox: Sandbox,
-    node: Node,
-    script: Path,
-    request: Path,
-    out: Path,
-    *,
-    cwd: Path,
-    timeout_s: float,
-    failed: str,
-    name: str,
+    sandbox: Sandbox, node: Node, job: NodeScript, *, cwd: Path, timeout_s: float
 ) -> object:
-    """Run ``script`` on its ``request`` file and read the JSON it wrote to ``out``, or why not:
-    "``failed``: timed out" (or the decisive line of its output), or "the ``name`` wrote no
-    JSON: …". The splitter, the mutator and the amplification scan all run this way."""
+    """Run ``job.script`` on its request file and read the JSON it wrote, or why not (timed out,
+    the decisive line of its output, or no JSON). The splitter, the mutator and the amplification
+    scan all run this way."""
     result = await sandbox.run(
-        [*env_prefix(), str(node.path), str(script), str(request)], cwd=cwd, timeout_s=timeout_s
+        [*env_prefix(), str(node.path), str(job.script), str(job.request)],
+        cwd=cwd,
+        timeout_s=timeout_s,
     )
     if result.returncode != 0:
         why = "timed out" if result.timed_out else decisive_line(result.output)
-        return ScriptTrouble(f"{failed}: {why}")
+        return ScriptTrouble(f"{job.failed}: {why}")
     try:
-        return json.loads(await asyncio.to_thread(out.read_text, encoding="utf-8"))
+        return json.loads(await asyncio.to_thread(job.out.read_text, encoding="utf-8"))
     except (OSError, ValueError):
-        return ScriptTrouble(f"the {name} wrote no JSON: {decisive_line(result.output)}")
+        return ScriptTrouble(f"the {job.name} wrote no JSON: {decisive_line(result.output)}")
