@@ -329,3 +329,16 @@ async def test_a_kept_test_failing_a_later_run_is_dropped_and_the_choice_made_ag
     assert out.covered == {project.source: {7, 8, 10}}
     assert out.pytest_runs == 3  # measured, then a run of each round's kept tests
     assert "-5 once" not in (checkout / project.new).read_text()
+
+
+async def test_with_no_candidates_the_changed_lines_stay_as_the_baseline_covered_them(
+    tmp_path: Path,
+) -> None:
+    # chrono's run: no engine wrote a test, and the check run said "100% -> 0%" and that the
+    # tests "could not be judged one by one".
+    baseline = SuiteRun("passed", 1, "", executed={"src/a.ts": {3, 4, 9}, "src/b.ts": {1}})
+    changed = {"src/a.ts": {3, 4, 5}}
+    options = Options(runs=5, timeout_s=60)
+    out = await select_tests(LocalSandbox(), tmp_path, [], baseline, changed, options)
+    assert out.covered == {"src/a.ts": {3, 4}}
+    assert (out.notes, out.verdicts, out.pytest_runs) == ([], [], 0)

@@ -271,5 +271,8 @@ async def select_offline_tests(
         production.mutants = worth.with_kept(chosen.mutants, {t.label for t in kept_tests})
     production.verdicts = sorted(chosen.verdicts, key=lambda v: (not v.kept, v.path))
     production.kept = dict(sorted(chosen.kept_files.items()))
-    production.after = line_sets.ChangedCoverage(plan.changed_exec, chosen.covered)
+    # Kept tests only add to the baseline; a selection that judged nothing (no candidates, or
+    # none could be split) reports no lines, and the check run then said "100% -> 0%".
+    covered = line_sets.union(plan.before.covered, chosen.covered)
+    production.after = line_sets.ChangedCoverage(plan.changed_exec, covered)
     production.budget_hit = ctx.budget.hit

@@ -356,7 +356,9 @@ async def select_tests(
     """Choose the tests of ``candidates`` (test files in the checkout) worth keeping, as
     ``options`` says, and write the kept ones back (a file with none kept is removed)."""
     started = time.monotonic()
-    out = PerTestSelection()
+    out = PerTestSelection(covered=line_sets.restrict(baseline.executed, changed_exec))
+    if not candidates:  # nothing to judge: not a trouble of the selection
+        return out
     node = find_node()
     if isinstance(node, NodeUnavailable):
         return _none_kept(checkout, candidates, out, node.reason)
