@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from jobs.languages.javascript import javascript_runs
-from jobs.languages.javascript.js_mutants import read_record, run_mutants
+from jobs.languages.javascript.js_mutants import run_mutants
+from jobs.languages.javascript.mutant_record import read_record
 from jobs.languages.javascript.mutant_schemata import (
     BatchFailed,
     Planned,
@@ -200,3 +201,51 @@ async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
     assert not list((tmp_path / "test").rglob("*.tandem-m*"))  # nor their snapshots
     record = read_record(tmp_path / javascript_runs.test_lines_record(javascript_runs.BASELINE))
     assert f"{test} > snap" in record.passed
+
+
+# Two more files that run every changed line but check less: a mutant the first file kills
+# needs no run on them, a survivor runs on all three.
+MORE_TESTS = {
+    "test/grade_more.test.ts": 'import { expect, test } from "vitest";\n'
+    'import { grade } from "../src/grade";\n\n'
+    'test("a top grade", () => {\n  expect(grade(99)).toMatch(/[ABC]/);\n});\n',
+    "test/label_more.test.ts": 'import { expect, test } from "vitest";\n'
+    'import { label } from "../src/grade";\n\n'
+    'test("a label", () => {\n  expect(label(70)).toContain(":");\n});\n',
+}
+
+
+@pytest.mark.slow
+async def test_batched_mutants_run_on_more_files_only_while_no_existing_test_killed_them(
+    node: Node, tmp_path: Path
+) -> None:
+    source, text, test, test_text = FILES["vitest"]
+    manifest = {"name": "tiny", "private": True, **PROJECTS["vitest"].manifest}
+    snapless = test_text.replace("  expect(label(42)).toMatchSnapshot();\n", "")
+    files = {source: text, test: snapless, "package.json": json.dumps(manifest), **MORE_TESTS}
+    for path, content in files.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(content)
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, tmp_path)
+    changed = {source: {2, 3, 4, 7}}
+    assert await javascript_runs.prepare_coverage(sandbox, tmp_path, sorted(changed)) is None
+    await javascript_runs.run_suite(sandbox, tmp_path, changed, timeout_s=300)
+
+    outcomes = {}
+    for batched in (False, True):
+        measured = await run_mutants(
+            sandbox, tmp_path, changed, TestFiles(), timeout_s=600, batched=batched
+        )
+        assert measured.problem is None and measured.cut == 0
+        outcomes[batched] = {o.mutant.id: o for o in measured.score.outcomes}
+    alone, rounds = outcomes[False], outcomes[True]
+    assert {k: (o.status, o.by) for k, o in rounds.items()} == {
+        k: (o.status, o.by) for k, o in alone.items()
+    }
+    survivors = [k for k, o in rounds.items() if o.status == "survived"]
+    killed = [k for k, o in rounds.items() if o.status == "killed"]
+    assert survivors and killed
+    assert all(rounds[k].tests == alone[k].tests == 3 for k in survivors)
+    # most mutants die on the first file: fewer files ran in all
+    assert sum(rounds[k].tests for k in killed) < sum(alone[k].tests for k in killed)

@@ -21,17 +21,14 @@ from jobs.languages.javascript.javascript_runs import (
 )
 from jobs.languages.javascript.js_mutants import (
     MIN_RUN_S,
-    Record,
     batch_seconds,
     make_mutants,
     mutated,
     outcome_of,
     parse_mutants,
-    read_record,
-    record_notes,
-    unusable,
 )
 from jobs.languages.javascript.measured_run import PerTestLines
+from jobs.languages.javascript.mutant_record import Record, read_record, record_notes, unusable
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node

@@ -32,8 +32,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from jobs.languages.javascript import javascript_runs
+from jobs.languages.javascript import javascript_runs, mutant_rounds
 from jobs.languages.javascript.javascript_runs import Share
+from jobs.languages.javascript.mutant_record import Record, read_record, record_notes, unusable
 from jobs.languages.javascript.mutant_schemata import (
     BATCH,
     BatchFailed,
@@ -44,7 +45,7 @@ from jobs.languages.javascript.mutant_schemata import (
     split_results,
 )
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
-from jobs.languages.javascript.run_results import ReportProblem, runner_line
+from jobs.languages.javascript.run_results import ReportProblem, RunResults, runner_line
 from jobs.languages.javascript.toolchain import (
     Node,
     NodeScript,
@@ -55,7 +56,7 @@ from jobs.languages.javascript.toolchain import (
 )
 from jobs.languages.javascript.typescript_tool import typescript_for
 from jobs.sandbox import workdir
-from jobs.sandbox.sandbox_protocol import Sandbox
+from jobs.sandbox.sandbox_protocol import CommandResult, Sandbox
 from jobs.testgen.proof.measure import (
     DEADLINE_SHARE,
     MAX_MUTANTS,
@@ -71,75 +72,6 @@ REQUEST = "mutate.json"
 OUT = "mutate-out.json"
 MIN_RUN_S = 15.0  # one mutant's run may take at least this, and at most a quarter of the stage
 KINDS = ("return", "statement", "condition", "comparison", "boolean", "arithmetic", "constant")
-
-
-@dataclass(frozen=True)
-class Record:
-    """The baseline's record: which changed lines each existing test file ran, and which tests
-    passed (a test that failed without a mutant kills none)."""
-
-    files: dict[str, dict[str, set[int]]] = field(default_factory=dict)
-    passed: frozenset[str] = frozenset()
-    covered: dict[str, set[int]] = field(default_factory=dict)  # the whole run's lines
-    problems: tuple[str, ...] = ()  # why the recorder left lines out (its library did not load)
-    trouble: str = ""  # why the baseline's run is no baseline (it did not run, or timed out)
-
-    def files_running(self, mutant: Mutant) -> list[str]:
-        """The existing test files that ran the mutant's lines: those the per-test record
-        names; every test file where the whole run ran them but no test's record names the
-        source at all (the recorder said nothing of it); none where no test ran them."""
-        first, last = mutant.lines
-        wanted = set(range(first, last + 1))
-        if not self.covered.get(mutant.path, set()) & wanted:
-            return []
-        named = sorted(f for f, ran in self.files.items() if ran.get(mutant.path, set()) & wanted)
-        return named if named or self.attributes(mutant.path) else sorted(self.files)
-
-    def attributes(self, path: str) -> bool:
-        """Whether the per-test record names any line of ``path``."""
-        return any(ran.get(path) for ran in self.files.values())
-
-
-def read_record(path: Path) -> Record | str:
-    """The baseline's record, or why there is none to read."""
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        files = {
-            str(f): {str(p): {int(n) for n in ns} for p, ns in dict(ran).items()}
-            for f, ran in dict(data["files"]).items()
-        }
-        covered = {str(p): {int(n) for n in ns} for p, ns in dict(data["covered"]).items()}
-        problems = tuple(str(p) for p in data.get("problems") or [])
-        trouble = str(data.get("trouble") or "")
-        passed = frozenset(str(t) for t in data["passed"])
-        return Record(files, passed, covered, problems, trouble)
-    except OSError:
-        return "the baseline left no record of what each test file ran"
-    except (ValueError, KeyError, TypeError) as exc:
-        return f"the baseline's record of what each test file ran is unreadable ({exc!r})"
-
-
-def unusable(record: Record | str) -> str | None:
-    """Why the baseline's record cannot judge mutants, or None (pure). Without a baseline that
-    ran, no existing test is known to pass: every mutant would "survive" them, a figure of
-    Tandem's trouble, not of the tests."""
-    if isinstance(record, str):
-        return record
-    return record.trouble or None
-
-
-def record_notes(record: Record, mutants: list[Mutant]) -> list[str]:
-    """What the mutants' notes say of the baseline's per-test record (pure): why the recorder
-    left lines out, and which sources it names no line of (their mutants run on every file)."""
-    notes = [f"the per-test record is incomplete: {why}" for why in record.problems]
-    unattributed = sorted({m.path for m in mutants if not record.attributes(m.path)})
-    if unattributed and record.files:
-        shown = ", ".join(f"`{p}`" for p in unattributed)
-        notes.append(
-            f"the per-test record names no line of {shown}: each of its mutants ran against "
-            "every existing test file of its package"
-        )
-    return notes
 
 
 def parse_mutants(data: Any) -> tuple[list[Mutant], int, list[str]]:
@@ -374,27 +306,58 @@ class _Run:
         notes: list[str],
         after: int = 0,
     ) -> list[tuple[Mutant, Share, dict[str, str]]]:
-        """The planned mutants in batches, each package's apart; their outcomes go into
-        ``outcomes``. Returns those left to run a process each: a failed batch's (and, when
-        it failed for all, every later one's). ``after``: the mutants that run a process each
-        after the batches, whose share of the time a batch leaves them."""
+        """The planned mutants in batches, each package's apart, round by round
+        (:mod:`.mutant_rounds`); their outcomes go into ``outcomes``, "cut" where the time ran
+        out first. Returns those left to run a process each: a failed batch's (and, when it
+        failed for all, every later one's of its package). ``after``: the mutants that run a
+        process each after the batches, whose share of the time a batch leaves them."""
         alone: list[tuple[Mutant, Share, dict[str, str]]] = []
-        packages: dict[str, list[tuple[Planned, Share, dict[str, str]]]] = {}
-        for entry in planned:
-            packages.setdefault(entry[1].package.dir, []).append(entry)
         paths = sorted(schemata.texts)
         found, _ = await asyncio.to_thread(javascript_runs.shares, self.checkout, paths)
         whole = {share.package.dir: share for share in found}  # with all of its schemata
-        waiting = len(planned)  # the batched mutants not run yet
+        active = [
+            (mutant_rounds.start(p.mutant, groups, self.record.files), p.switch, share)
+            for p, share, groups in planned
+        ]
+        while active and self.left() > 0:
+            failed = await self._round(active, whole, schemata, notes, len(active) + after)
+            alone += [(p.mutant, s, p.groups) for p, _, s in failed]
+            gone = {id(p) for p, _, _ in failed}
+            for pending, _, _ in active:
+                if id(pending) not in gone and pending.settled(self.record.passed):
+                    ran = FilesRun(CommandResult(0, pending.output, 0.0, False), pending.results)
+                    groups = mutant_rounds.ran_groups(pending)
+                    outcomes[pending.mutant.id] = outcome_of(
+                        pending.mutant, ran, groups, self.record.passed
+                    )
+            active = [e for e in active if id(e[0]) not in gone and e[0].mutant.id not in outcomes]
+        for pending, _, _ in active:
+            outcomes[pending.mutant.id] = Outcome(pending.mutant, "cut")
+        return alone
+
+    async def _round(
+        self,
+        active: list[tuple[mutant_rounds.Pending, int, Share]],
+        whole: dict[str, Share],
+        schemata: Schemata,
+        notes: list[str],
+        waiting: int,
+    ) -> list[tuple[mutant_rounds.Pending, int, Share]]:
+        """One round of the active mutants' batches, each one's results added to its
+        ``Pending``; returns the mutants of the batches that failed, to run a process each."""
+        failed: list[tuple[mutant_rounds.Pending, int, Share]] = []
+        packages: dict[str, list[tuple[mutant_rounds.Pending, int, Share]]] = {}
+        for entry in active:
+            packages.setdefault(entry[2].package.dir, []).append(entry)
         for folder, entries in packages.items():
-            share = whole.get(folder, entries[0][1])
+            share = whole.get(folder, entries[0][2])
             for at in range(0, len(entries), BATCH):
                 chunk = entries[at : at + BATCH]
                 if (left := self.left()) <= 0:
-                    return alone + [(p.mutant, s, g) for p, s, g in entries[at:]]
-                run_s = batch_seconds(left, self.timeout_s, len(chunk), waiting + after)
+                    return failed
+                run_s = batch_seconds(left, self.timeout_s, len(chunk), waiting)
                 waiting -= len(chunk)
-                mutants = [p for p, _, _ in chunk]
+                mutants = [Planned(p.mutant, switch, p.next_files()) for p, switch, _ in chunk]
                 ran = await run_batch(
                     self.sandbox, self.node, self.checkout, share, mutants, schemata, run_s
                 )
@@ -405,17 +368,15 @@ class _Run:
                 )
                 if isinstance(got, BatchFailed):
                     notes.append(f"a batch of mutants ran a process each: {got.reason}")
-                    alone += [
-                        (p.mutant, s, g) for p, s, g in (entries[at:] if got.fatal else chunk)
-                    ]
+                    failed += entries[at:] if got.fatal else chunk
                     if got.fatal:
                         break
                     continue
-                for item, _, groups in chunk:
-                    outcomes[item.mutant.id] = outcome_of(
-                        item.mutant, got[item.mutant.id], groups, self.record.passed
-                    )
-        return alone
+                for pending, _, _ in chunk:
+                    run = got[pending.mutant.id]
+                    if isinstance(run.results, RunResults):
+                        pending.add(run.results, run.result.output)
+        return failed
 
 
 def batch_seconds(left: float, stage_s: float, size: int, waiting: int) -> float:
