@@ -26,6 +26,7 @@ from jobs.languages.javascript.toolchain import Node
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.sandbox.sandbox_protocol import CommandResult
 from jobs.testgen.proof.measure import TestFiles
+from jobs.testgen.proof.score import Outcome as MutantOutcome
 from tests.js_support import node_or_skip, npm_install
 from tests.test_js_mutants import mutant
 from tests.test_js_runs import PROJECTS
@@ -162,6 +163,27 @@ FILES = {
 }
 
 
+async def both_ways(
+    node: Node, checkout: Path, source: str
+) -> tuple[dict[bool, dict[str, MutantOutcome]], list[str]]:
+    """The package's baseline, then its mutants run in a process each and batched: each way's
+    outcomes by mutant id, and the batched run's notes."""
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, checkout)
+    changed = {source: {2, 3, 4, 7}}
+    assert await javascript_runs.prepare_coverage(sandbox, checkout, sorted(changed)) is None
+    await javascript_runs.run_suite(sandbox, checkout, changed, timeout_s=300)
+    found, notes = {}, []
+    for batched in (False, True):
+        measured = await run_mutants(
+            sandbox, checkout, changed, TestFiles(), timeout_s=600, batched=batched
+        )
+        assert measured.problem is None and measured.cut == 0
+        found[batched] = {o.mutant.id: o for o in measured.score.outcomes}
+        notes = measured.score.notes
+    return found, notes
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("runner", ["vitest", "jest"])
 async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
@@ -179,20 +201,8 @@ async def test_batched_mutants_get_the_outcomes_they_get_in_a_process_each(
     snapshots = tmp_path / snapshot_path(test)
     snapshots.parent.mkdir()
     snapshots.write_text(SNAPSHOTS[runner] + SNAPSHOT)
-    sandbox = LocalSandbox()
-    await npm_install(sandbox, node, tmp_path)
-    changed = {source: {2, 3, 4, 7}}
-    assert await javascript_runs.prepare_coverage(sandbox, tmp_path, sorted(changed)) is None
-    await javascript_runs.run_suite(sandbox, tmp_path, changed, timeout_s=300)
-
-    found = {}
-    for batched in (False, True):
-        measured = await run_mutants(
-            sandbox, tmp_path, changed, TestFiles(), timeout_s=600, batched=batched
-        )
-        assert measured.problem is None and measured.cut == 0
-        found[batched] = {o.mutant.id: (o.status, o.by) for o in measured.score.outcomes}
-        notes = measured.score.notes
+    outcomes, notes = await both_ways(node, tmp_path, source)
+    found = {k: {m: (o.status, o.by) for m, o in v.items()} for k, v in outcomes.items()}
     assert not [n for n in notes if "a batch of mutants" in n], notes
     assert found[True] == found[False]
     statuses = [status for status, _ in found[True].values()]
@@ -226,19 +236,7 @@ async def test_batched_mutants_run_on_more_files_only_while_no_existing_test_kil
     for path, content in files.items():
         (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
         (tmp_path / path).write_text(content)
-    sandbox = LocalSandbox()
-    await npm_install(sandbox, node, tmp_path)
-    changed = {source: {2, 3, 4, 7}}
-    assert await javascript_runs.prepare_coverage(sandbox, tmp_path, sorted(changed)) is None
-    await javascript_runs.run_suite(sandbox, tmp_path, changed, timeout_s=300)
-
-    outcomes = {}
-    for batched in (False, True):
-        measured = await run_mutants(
-            sandbox, tmp_path, changed, TestFiles(), timeout_s=600, batched=batched
-        )
-        assert measured.problem is None and measured.cut == 0
-        outcomes[batched] = {o.mutant.id: o for o in measured.score.outcomes}
+    outcomes, _ = await both_ways(node, tmp_path, source)
     alone, rounds = outcomes[False], outcomes[True]
     assert {k: (o.status, o.by) for k, o in rounds.items()} == {
         k: (o.status, o.by) for k, o in alone.items()
