@@ -39,7 +39,8 @@ def test_a_copy_sits_beside_its_test_file_with_the_tag_before_its_first_dot() ->
 
 
 def test_the_switch_is_set_on_the_first_line_after_a_directive_or_shebang() -> None:
-    setter = 'Reflect.set(globalThis, "__tandemMutant", 4);'
+    setter = switched_test("", 4).rstrip()
+    assert setter.startswith('Reflect.set(globalThis, "__tandemMutant", 4);') and "\n" not in setter
     assert switched_test('import "x";\ntest();\n', 4) == f'{setter} import "x";\ntest();\n'
     strict = switched_test('"use strict";\nrequire("x");\n', 4)
     assert strict == f'"use strict"; {setter}\nrequire("x");\n'
@@ -247,3 +248,50 @@ async def test_batched_mutants_run_on_more_files_only_while_no_existing_test_kil
     assert all(rounds[k].tests == alone[k].tests == 3 for k in survivors)
     # most mutants die on the first file: fewer files ran in all
     assert sum(rounds[k].tests for k in killed) < sum(alone[k].tests for k in killed)
+
+
+LOOP = """\
+export function count(s: string): number {
+  let i = 0;
+  let n = 0;
+  while (i < s.length) {
+    if (s[i] === "a") n += 1;
+    i += 1;
+  }
+  return n;
+}
+"""
+LOOP_TEST = """\
+import { expect, test } from "vitest";
+import { count } from "../src/count";
+
+test("counts", () => {
+  expect(count("banana")).toBe(3);
+});
+"""
+
+
+@pytest.mark.slow
+async def test_a_batched_mutant_that_loops_forever_hangs_its_test_not_the_batch(
+    node: Node, tmp_path: Path
+) -> None:
+    manifest = {"name": "tiny", "private": True, **PROJECTS["vitest"].manifest}
+    files = {"src/count.ts": LOOP, "test/count.test.ts": LOOP_TEST}
+    for path, content in {**files, "package.json": json.dumps(manifest)}.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(content)
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, tmp_path)
+    changed = {"src/count.ts": {4, 5, 6}}
+    assert await javascript_runs.prepare_coverage(sandbox, tmp_path, sorted(changed)) is None
+    await javascript_runs.run_suite(sandbox, tmp_path, changed, timeout_s=300)
+
+    measured = await run_mutants(sandbox, tmp_path, changed, TestFiles(), timeout_s=600)
+    outcomes = {o.mutant.description: (o.status, o.why) for o in measured.score.outcomes}
+    assert measured.problem is None and measured.cut == 0, outcomes
+    assert not [n for n in measured.score.notes if "a batch of mutants" in n]
+    # `i += 1` removed, or the loop's condition made true: each copy threw past its hit limit
+    hung = [d for d, (status, why) in outcomes.items() if status == "timeout"]
+    assert len(hung) >= 2 and all("hit limit" in outcomes[d][1] for d in hung), outcomes
+    assert [d for d, (status, _) in outcomes.items() if status == "killed"], outcomes
+    assert (tmp_path / "src/count.ts").read_text() == LOOP

@@ -29,6 +29,7 @@ from jobs.languages.javascript.js_mutants import (
 )
 from jobs.languages.javascript.measured_run import PerTestLines
 from jobs.languages.javascript.mutant_record import Record, read_record, record_notes, unusable
+from jobs.languages.javascript.mutant_schemata import HIT_LIMIT
 from jobs.languages.javascript.package_job import FilesRun, RunnerError
 from jobs.languages.javascript.run_results import Outcome, RunResults
 from jobs.languages.javascript.toolchain import Node
@@ -131,6 +132,19 @@ def test_only_a_test_that_ran_and_failed_kills_a_mutant() -> None:
         m, RunnerError("vitest did not finish in 15 s", timed_out=True), groups, passed
     )
     assert hung.status == "timeout"
+
+
+def test_a_copy_that_threw_past_its_hit_limit_hung_and_did_not_kill() -> None:
+    groups = {"t/a.test.ts": "existing"}
+    passed = frozenset({"t/a.test.ts > loops", "t/a.test.ts > checks"})
+    result = CommandResult(returncode=1, output="", duration_s=1.0, timed_out=False)
+    hit = Outcome("fail", f"Error: {HIT_LIMIT}")
+    alone = RunResults({"t/a.test.ts > loops": hit, "t/a.test.ts > checks": Outcome("pass")})
+    got = outcome_of(mutant(), FilesRun(result, alone), groups, passed)
+    assert (got.status, got.why) == ("timeout", "its code ran past the hit limit")
+    # another test's plain failure still kills it
+    both = RunResults({"t/a.test.ts > loops": hit, "t/a.test.ts > checks": Outcome("fail")})
+    assert outcome_of(mutant(), FilesRun(result, both), groups, passed).status == "killed"
 
 
 def test_the_record_names_the_files_that_ran_a_mutants_lines() -> None:
@@ -354,7 +368,8 @@ async def test_the_mutator_mutates_the_changed_lines_of_functions_and_module_var
     schema, switches = made.schemata.texts["src/size.ts"], made.schemata.switches
     assert {m.line for m in mutants if m.id not in switches} == {7, 8}
     assert schema.startswith("// @ts-nocheck\n")
-    assert f"globalThis.__tandemMutant === {switches[comparison.id]} ? ((n >= 10)) : " in schema
-    assert (
-        f"for (const piece of (globalThis.__tandemMutant === {switches[loop.id]} ? ([])" in schema
-    )
+    hit = "globalThis.__tandemHit()"
+    switch = f"globalThis.__tandemMutant === {switches[comparison.id]} && {hit}"
+    assert f"{switch} ? ((n >= 10)) : " in schema
+    switch = f"globalThis.__tandemMutant === {switches[loop.id]} && {hit}"
+    assert f"for (const piece of ({switch} ? ([])" in schema

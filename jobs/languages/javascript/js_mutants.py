@@ -37,6 +37,7 @@ from jobs.languages.javascript.javascript_runs import Share
 from jobs.languages.javascript.mutant_record import Record, read_record, record_notes, unusable
 from jobs.languages.javascript.mutant_schemata import (
     BATCH,
+    HIT_LIMIT,
     BatchFailed,
     Planned,
     Schemata,
@@ -122,12 +123,16 @@ def outcome_of(
     if isinstance(run.results, ReportProblem):
         return Outcome(mutant, "error", tests=ran, why=run.results.reason)
     failed: dict[str, set[str]] = {}
+    hung = False
     for test, result in run.results.tests.items():
         file = test.partition(" > ")[0]
         group = groups.get(file)
         if result.status != "fail" or group is None:
             continue
         if group == "existing" and test not in passed:
+            continue
+        if HIT_LIMIT in result.message:  # the copy stopped a loop that never ends: no kill
+            hung = True
             continue
         failed.setdefault(group, set()).add(test)  # a candidate's killers: its tests, by id
     for group in ("existing", "kept"):
@@ -136,6 +141,8 @@ def outcome_of(
     if "candidate" in failed:
         killers = tuple(sorted(failed["candidate"]))
         return Outcome(mutant, "killed", by="candidate", tests=ran, killers=killers)
+    if hung:
+        return Outcome(mutant, "timeout", tests=ran, why="its code ran past the hit limit")
     if not run.results.tests:
         why = next(iter(run.results.unloaded.values()), runner_line(run.result.output))
         return Outcome(mutant, "error", tests=ran, why=f"no test ran: {why}")

@@ -35,6 +35,11 @@ from jobs.testgen.proof.mutants import Mutant
 
 SWITCH = "__tandemMutant"
 COPY_TAG = "tandem-m"
+# An active mutant's code may run this often in one test file before its copy throws: far
+# above what a test file's calls reach (css-what's 921 tests parse a few thousand characters),
+# a fraction of a second of a loop that never ends.
+MAX_HITS = 5_000_000
+HIT_LIMIT = "Tandem: the mutant's code ran past its hit limit (a loop that never ends)"
 BATCH = 10  # mutants per run: a mutant that hangs its run costs the batch a re-run, one by one
 # a directive must stay the file's first statement, or it is no longer one
 DIRECTIVE = re.compile(r"""\A(\s*(?:(['"])use strict\2;?))""")
@@ -99,8 +104,14 @@ def snapshot_path(test_file: str) -> str:
 
 def switched_test(text: str, switch: int) -> str:
     """The test file's text with the switch set as its body starts, on its first line (its
-    line numbers stay); ``Reflect.set`` type-checks in TypeScript and runs in JavaScript."""
-    setter = f'Reflect.set(globalThis, "{SWITCH}", {switch});'
+    line numbers stay); ``Reflect.set`` type-checks in TypeScript and runs in JavaScript. The
+    hit counter the schema's active switch calls throws :data:`HIT_LIMIT` past its limit: a
+    mutant that loops forever ends its copy's test instead of its batch's whole run."""
+    setter = (
+        f'Reflect.set(globalThis, "{SWITCH}", {switch}); let tandemHits = 0; '
+        f'Reflect.set(globalThis, "__tandemHit", () => {{ if (++tandemHits > {MAX_HITS}) '
+        f'throw new Error("{HIT_LIMIT}"); return true; }});'
+    )
     directive = DIRECTIVE.match(text)
     if directive:
         return f"{directive.group(1)} {setter}{text[directive.end() :]}"

@@ -304,13 +304,18 @@ function leads(node) {
   );
 }
 
+// An active switch also counts its hits (HIT, which the test file's copy defines): a mutant that
+// loops forever throws past a limit instead of hanging its batch's whole run (Stryker's hit
+// limit), and is counted as a hang, not a kill.
+const HIT = "globalThis.__tandemHit()";
+
 function switched(group, inner) {
   const [first] = group;
   if (first.statement) {
-    const branches = group.map((s) => `if (${SWITCH} === ${s.id}) { ${s.replacement} }`);
+    const branches = group.map((s) => `if (${SWITCH} === ${s.id} && ${HIT}) { ${s.replacement} }`);
     return `{ ${branches.join(" else ")} else { ${inner} } }`;
   }
-  const branches = group.map((s) => `${SWITCH} === ${s.id} ? (${s.replacement}) : `);
+  const branches = group.map((s) => `${SWITCH} === ${s.id} && ${HIT} ? (${s.replacement}) : `);
   return `${first.lead ? ";" : ""}(${branches.join("")}(${inner}))`;
 }
 
