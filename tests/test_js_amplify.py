@@ -35,6 +35,7 @@ from jobs.languages.javascript.js_amplify_variants import (
     Site,
     Unit,
     Utf16,
+    at_length,
     parse_scan,
     replacements,
     variants,
@@ -133,6 +134,15 @@ def test_strings_booleans_and_arrays_get_their_edits() -> None:
     array = Site("array", 0, 6, "[1, 2]", None, ("1", "2"))
     assert replacements(array, Scan(), False)[1] == ["[2]", "[1, 1, 2]", "[1]", "[1, 2, 2]"]
     assert replacements(Site("null", 0, 4, "null"), Scan(), True)[1] == ["undefined"]
+
+
+def test_a_length_the_change_compares_cuts_a_strings_last_word_and_itself() -> None:
+    # chrono: `match[0].trim().length <= 3` changed; a date's year of 4 digits never reached it
+    assert at_length("Thu Oct 26 11:00:09 2023", 3) == ["Thu Oct 26 11:00:09 202", "Thu"]
+    assert at_length("ab", 3) == []
+    site = Site("string", 0, 12, '"Oct 26 2023"', "Oct 26 2023")
+    own, _ = replacements(site, Scan(numbers=(3.0,), lengths=(3,)), nullish=False)
+    assert own[:2] == ['"Oct 26 202"', '"Oct"']
 
 
 def test_variants_try_every_site_once_before_any_twice() -> None:
@@ -279,6 +289,56 @@ async def test_a_vitest_package_gets_the_existing_test_at_the_changes_own_value(
     assert 'it("is big with 10 instead of 20", () => {' in text
     assert "expect(isBig(10)).toEqual(true);" in text
     assert not (root / "test/size.tandem-amp-probe.test.ts").exists()  # the probe is removed
+    vitest = [*env_prefix(), str(node.path), "node_modules/vitest/vitest.mjs", "run"]
+    ran = await sandbox.run([*vitest, outcome.written[0]], cwd=root, timeout_s=300)
+    assert ran.returncode == 0, ran.output
+
+
+YEAR_HEAD = """\
+export function yearOf(text: string, fallback: number): number {
+  const m = /\\s+(\\d+)$/.exec(text);
+  if (!m) return fallback;
+  if (m[1].length <= 3) return fallback;
+  return Number(m[1]);
+}
+"""
+YEAR_BASE = YEAR_HEAD.replace("  if (m[1].length <= 3) return fallback;\n", "")
+# many numbers beside the one string: the change's own numbers once took every variant
+YEAR_TEST = """\
+import { expect, it } from "vitest";
+import { yearOf } from "../src/year";
+
+it("reads the year", () => {
+  const ref = new Date(2016, 9, 1, 8, 30, 15, 500);
+  expect(yearOf("Oct 26 2023", ref.getFullYear())).toBe(2023);
+  expect(yearOf("Oct 26", 2016 + 0 * 7)).toBe(2016);
+});
+"""
+
+
+@pytest.mark.slow
+async def test_a_length_the_change_compares_reaches_a_tests_string(
+    node: Node, tmp_path: Path
+) -> None:
+    """The change compares a length with 3; the test's year has 4 digits, and its many numbers
+    took every variant with the change's own numbers. Its year cut to 3 digits tells base and
+    head apart."""
+    root = tmp_path / "pkg"
+    files = vitest_ts_files({"src/year.ts": YEAR_BASE, "test/year.test.ts": YEAR_TEST})
+    base_sha = base_then_head(root, files, {"src/year.ts": YEAR_HEAD})
+    sandbox = LocalSandbox()
+    await npm_install(sandbox, node, root)
+    await javascript_runs.prepare_coverage(sandbox, root, ["src/year.ts"])
+    changed = {"src/year.ts": {4}}
+    baseline = await javascript_runs.run_suite(sandbox, root, changed, timeout_s=300)
+    assert baseline.ok, baseline.describe()
+    workspace = Workspace(
+        sandbox, root, "tests", time.monotonic() + 600, print, {}, SeedPlan(), base_sha, changed
+    )
+    outcome = await AmplifyJs().generate(workspace, [])
+    assert outcome.written == ["test/year.tandem-amplified.test.ts"], outcome.notes
+    text = (root / outcome.written[0]).read_text()
+    assert 'expect(yearOf("Oct 26 202", ref.getFullYear())).toEqual(2016);' in text, text
     vitest = [*env_prefix(), str(node.path), "node_modules/vitest/vitest.mjs", "run"]
     ran = await sandbox.run([*vitest, outcome.written[0]], cwd=root, timeout_s=300)
     assert ran.returncode == 0, ran.output

@@ -19,6 +19,7 @@ from jobs.languages.javascript.export_calls import (
     Scan,
     array_edits,
     calls_for,
+    case_edits,
     kind_values,
     object_edits,
     parse_scan,
@@ -124,6 +125,14 @@ def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     assert string_value("'it\\'s'") == "it's" and string_value("`${x}`") is None
     call = ('"/base/a"', '"/base"')
     assert ('"/basea"', '"/base"') in calls_for(classify(calls=(call,), literals=('"/"',)))
+
+
+def test_a_string_argument_is_tried_in_lower_and_in_upper_case() -> None:
+    # change-case: an acronym `U.N.` written `u.n.` is where sentence case parts from title case
+    assert case_edits('"the U.N. and me"') == ['"the u.n. and me"', '"THE U.N. AND ME"']
+    assert case_edits('"2018"') == [] and case_edits("{ a: 1 }") == []
+    call = ('"the U.N. and me"', "{ sentence: true }")
+    assert ('"the u.n. and me"', "{ sentence: true }") in calls_for(classify(calls=(call,)))
 
 
 def test_a_changed_typeof_check_gives_arguments_of_its_kind() -> None:
@@ -753,6 +762,54 @@ async def test_rows_spread_into_a_table_and_into_a_call_are_the_calls_literals(
 
     (join,) = scan.functions
     assert set(join.calls) == {('"a"',), ('"a"', '"b"'), ('""', '"c"')}
+
+
+TITLE_TS = """\
+export function title(input: string, options: { sentence?: boolean } | string = {}): string {
+  const { sentence = false, locale } = typeof options === "string" ? { locale: options } : options;
+  return input
+    .split(" ")
+    .map((w, i) => (i > 0 && sentence ? w : w.toLocaleUpperCase(locale)))
+    .join(" ");
+}
+"""
+# a table of a hundred rows whose third column only a few give, the last of them
+TITLE_TABLE_TEST = (
+    """\
+import { it, expect } from "vitest";
+import { title } from "../src/title";
+
+const CASES: [string, string, { sentence?: boolean }?][] = [
+"""
+    + "".join(f'  ["w{n}", "W{n}"],\n' for n in range(100))
+    + """\
+  ["a b", "A b", { sentence: true }],
+];
+
+for (const [input, expected, options] of CASES) {
+  it(input, () => {
+    expect(title(input, options)).toBe(expected);
+  });
+}
+"""
+)
+
+
+async def test_a_tables_rows_without_a_column_and_its_rare_shapes_are_calls(
+    node: Node, tmp_path: Path
+) -> None:
+    scan = await scan_of(
+        node, tmp_path, ("src/title.ts", TITLE_TS), [5], ("test/title.test.ts", TITLE_TABLE_TEST)
+    )
+    (title,) = scan.functions
+    # a row that leaves the options out calls with undefined there, as the loop does
+    assert title.calls[0] == ('"w0"', "undefined")
+    # the one row that gives them comes among the first, past the rows of the common shape
+    assert title.calls[1] == ('"a b"', "{ sentence: true }")
+    assert len(title.calls) == 48
+    # the options it destructures: the flag the changed line reads first, set the other way
+    assert title.params[1].props[0] == ("sentence", "true")
+    assert ("locale", "true") in title.params[1].props
 
 
 async def test_a_typescript_before_4_9_reads_the_source_too(node: Node, tmp_path: Path) -> None:

@@ -92,3 +92,74 @@ async def test_a_replaced_regex_and_a_read_option_give_inputs_that_pin(
         timeout_s=300,
     )
     assert done.returncode == 0, done.output
+
+
+# the head: digits now belong to a word ("21st" keeps its lower-case "st"); in a sentence, an
+# acronym after the first word keeps its case (the base upper-cased every acronym)
+WORDS_TS = """\
+const WORD = /[\\p{Alphabetic}\\p{Nd}]+/gu;
+const ACRONYM = /^(?:\\p{Alphabetic}\\.){2,}$/u;
+
+export function capitalize(input: string): string {
+  return input.replace(WORD, (word) => word.charAt(0).toUpperCase() + word.slice(1));
+}
+
+export function acronyms(input: string, options: { sentence?: boolean } = {}): string {
+  const { sentence = false } = options;
+  return input
+    .split(" ")
+    .map((w, i) => (ACRONYM.test(w) ? (sentence && i > 0 ? w : w.toUpperCase()) : w))
+    .join(" ");
+}
+"""
+WORDS_BASE_TS = WORDS_TS.replace("[\\p{Alphabetic}\\p{Nd}]+", "\\p{Alphabetic}+").replace(
+    "(sentence && i > 0 ? w : w.toUpperCase())", "w.toUpperCase()"
+)
+# a table whose rows mostly leave the options out; its one acronym after the first word is
+# upper case already, and no word starts with a digit
+WORDS_TEST = """\
+import { describe, it, expect } from "vitest";
+import { acronyms, capitalize } from "../src/words";
+
+const CASES: [string, string, { sentence?: boolean }?][] = [
+  ["u.n. first", "U.N. first"],
+  ["the U.N. and me", "the U.N. and me", { sentence: true }],
+];
+
+describe("acronyms", () => {
+  for (const [input, expected, options] of CASES) {
+    it(input, () => {
+      expect(acronyms(input, options)).toBe(expected);
+    });
+  }
+});
+
+it("capitalizes", () => { expect(capitalize("one two")).toBe("One Two"); });
+"""
+
+
+async def test_a_unicode_class_and_a_string_in_lower_case_give_inputs_that_pin(
+    node: Node, tmp_path: Path
+) -> None:
+    root = tmp_path / "pkg"
+    files = vitest_ts_files({"src/words.ts": WORDS_BASE_TS, "test/words.test.ts": WORDS_TEST})
+    base_sha = base_then_head(root, files, {"src/words.ts": WORDS_TS})
+    await npm_install(LocalSandbox(), node, root)
+    workspace = Workspace(
+        LocalSandbox(), root, "tests", time.monotonic() + 600, print, {}, SeedPlan(), base_sha
+    )
+    outcome = await CharacterizeJs().generate(workspace, [Target("src/words.ts", [1, 13], [])])
+    assert outcome.written == ["test/words.tandem.test.ts"], outcome.notes
+    text = (root / "test/words.tandem.test.ts").read_text()
+    # a word that mixes digits and letters: the base's `\p{Alphabetic}+` capitalised its "a"
+    assert re.search(r'expect\(capitalize\("[^"]*0a0[^"]*"\)\)\.toEqual\("[^"]*0a0', text), text
+    # the table's row with its acronym in lower case: the base upper-cased it
+    assert 'acronyms("the u.n. and me", { sentence: true })).toEqual("the u.n. and me")' in text
+    differ = re.search(r"(\d+) of them on inputs that behave differently", outcome.notes[0])
+    assert differ and int(differ[1]) >= 2, outcome.notes
+    done = await LocalSandbox().run(
+        [*env_prefix(), str(node.path), "node_modules/vitest/vitest.mjs", "run", "test/"],
+        cwd=root,
+        timeout_s=300,
+    )
+    assert done.returncode == 0, done.output

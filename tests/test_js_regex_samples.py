@@ -143,3 +143,13 @@ async def test_a_changed_regex_gives_the_input_that_pins_the_change(
         timeout_s=300,
     )
     assert done.returncode == 0, done.output
+
+
+async def test_a_unicode_property_and_a_class_whose_members_take_turns(node: Node) -> None:
+    # change-case: digits joined the letters of a word; the base's regex finds only the "a" of
+    # "0a0", the head's all of it
+    head, base = r"/[\p{Alphabetic}\p{Nd}]+/gu", r"/\p{Alphabetic}+/gu"
+    found = await many(node, head, [base])
+    assert found[:3] == ["0", "a0a", "0a0"]
+    assert await many(node, r"/\p{Lu}\P{Lu}/u", []) == ["Aa"]
+    assert await many(node, r"/\p{Script=Greek}/u", []) == []  # a property it does not know

@@ -22,7 +22,9 @@ from typing import Any
 # Calls per function. The probe's time (export_probe.PROBE_BUDGET_MS) bounds the work, so this
 # only keeps the request small: at 90, destr's pinning call (the change's `\\` put inside a
 # test's `'"Hello"'`) came past it: the calls at the changed check take turns, a variant at a time.
-MAX_CALLS = 240
+# At 240, a table of 48 rows left each row two variants (change-case's acronym row in lower case
+# was its fourth).
+MAX_CALLS = 480
 MAX_FUNCTIONS = 8  # per source file
 _NUMBER = re.compile(r"^-?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$")
 _STRING = re.compile(r"""^(".*"|'.*'|`[^`$]*`)$""", re.S)
@@ -207,6 +209,17 @@ def string_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     return [json.dumps(v) for v in dict.fromkeys(found) if v != value]
 
 
+def case_edits(arg: str) -> list[str]:
+    """A string argument in lower case and in upper case, where that changes it: text code
+    that capitalises, or compares without case, decides on the letters' case (an acronym
+    `U.N.` written `u.n.` is where title-casing and sentence-casing part), and a test's strings
+    are mostly written one way."""
+    value = string_value(arg)
+    if value is None:
+        return []
+    return [json.dumps(v) for v in dict.fromkeys([value.lower(), value.upper()]) if v != value]
+
+
 def _option_variants(call: tuple[str, ...], params: tuple[Param, ...]) -> list[tuple[str, ...]]:
     """``call`` with an object parameter given one property at a time that the function reads
     of it (`genString(s)` gives `genString(s, { singleQuotes: true })`; a parameter before it
@@ -328,7 +341,7 @@ def _variants(
             continue
         values = [v for lit in literals if value_kind(lit) == kind for v in near(lit)]
         if kind == "string":
-            values += string_edits(arg, literals)
+            values += string_edits(arg, literals) + case_edits(arg)
         for value in values:
             if value != arg:
                 out.append((*call[:index], value, *call[index + 1 :]))

@@ -25,6 +25,7 @@ const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
 const { callers, reachingMembers, thisCallers } = require("./inner_callers.cjs")(ts);
 const { regexSamples } = require("./regex_samples.cjs");
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
+const MAX_SEEN_CALLS = 4 * MAX_CALLS; // read, to keep MAX_CALLS of them
 const MAX_LITERALS = 16;
 const MAX_ARG_TEXT = 300;
 const MAX_MEMBERS = 8; // changed members and those that reach a changed function
@@ -84,6 +85,32 @@ function argumentsOf(call, row) {
   return values;
 }
 
+// What kind of argument each text is: a table's rows that give an option the others leave out
+// (`[input, expected, { sentenceCase: true }]` among many `[input, expected]`) have their own
+function shapeOf(args) {
+  return args
+    .map((t) => {
+      if (t === "undefined") return "u";
+      if (t.startsWith("{")) return "o" + [...t.matchAll(/([\w$]+)\s*:/g)].map((m) => m[1]).sort();
+      if (t.startsWith("[")) return "a";
+      return /^["'`]/.test(t) ? "s" : t;
+    })
+    .join("|");
+}
+
+// At most `limit` of the calls, the first of each shape first, then the rest in order
+function diverse(calls, limit) {
+  const shapes = new Set();
+  const first = [];
+  const rest = [];
+  for (const args of calls) {
+    const shape = shapeOf(args);
+    (shapes.has(shape) ? rest : first).push(args);
+    shapes.add(shape);
+  }
+  return [...first, ...rest].slice(0, limit);
+}
+
 function literalCalls(sf, names) {
   const found = new Map(names.map((n) => [n, []]));
   const seen = new Set();
@@ -92,7 +119,7 @@ function literalCalls(sf, names) {
       const name = calleeName(node);
       const calls = name !== null ? found.get(name) : undefined;
       for (const row of calls !== undefined ? rowsAround(node) : []) {
-        if (calls.length >= MAX_CALLS) break;
+        if (calls.length >= MAX_SEEN_CALLS) break;
         const values = argumentsOf(node, row);
         if (values.some((v) => v === null || !isLiteral(v))) continue;
         const args = values.map((v) => v.getText());
@@ -106,6 +133,7 @@ function literalCalls(sf, names) {
     ts.forEachChild(node, visit);
   };
   visit(sf);
+  for (const [name, calls] of found) found.set(name, diverse(calls, MAX_CALLS));
   return found;
 }
 
@@ -132,6 +160,7 @@ function paramProps(fn, changed) {
   const sf = fn.getSourceFile();
   const found = fn.parameters.map(() => new Map());
   const onChanged = fn.parameters.map(() => new Set());
+  const flags = fn.parameters.map(() => new Set()); // destructured with a boolean default
   const index = new Map();
   fn.parameters.forEach((p, i) => {
     if (ts.isIdentifier(p.name)) index.set(p.name.text, i);
@@ -173,14 +202,51 @@ function paramProps(fn, changed) {
       if (!found[i].has(node.name.text) || value !== "true") found[i].set(node.name.text, value);
       if (changed.has(lineOf(sf, node.getStart()))) onChanged[i].add(node.name.text);
     }
+    // `const { sentenceCase = false, locale } = options` (or of an expression over it,
+    // `typeof options === "string" ? { locale: options } : options`): the options it reads
+    if (
+      ts.isVariableDeclaration(node) &&
+      ts.isObjectBindingPattern(node.name) &&
+      node.initializer
+    ) {
+      const i = paramIn(node.initializer, index);
+      for (const e of i === null ? [] : node.name.elements) {
+        const key = e.propertyName || e.name;
+        if (!ts.isIdentifier(key) || e.dotDotDotToken || found[i].has(key.text)) continue;
+        // a flag that defaults to false is set by true, and one that defaults to true by false
+        const flip = e.initializer && e.initializer.kind === ts.SyntaxKind.TrueKeyword;
+        const flag = flip || (e.initializer && e.initializer.kind === ts.SyntaxKind.FalseKeyword);
+        found[i].set(key.text, flip ? "false" : "true");
+        if (flag) flags[i].add(key.text);
+        if (ts.isIdentifier(e.name)) bound.set(e.name.text, [i, key.text]);
+      }
+    }
+    if (ts.isIdentifier(node) && bound.has(node.text) && changed.has(lineOf(sf, node.getStart()))) {
+      const [i, key] = bound.get(node.text);
+      onChanged[i].add(key);
+    }
     ts.forEachChild(node, visit);
   };
+  const bound = new Map(); // a destructured option's local name -> [parameter index, property]
   if (fn.body) visit(fn.body);
+  // those the changed lines read first, a flag before another option (`true` sets a flag,
+  // where `{ locale: true }` only breaks a string option)
+  const rank = (i, name) => 2 * Number(onChanged[i].has(name)) + Number(flags[i].has(name));
   return found.map((props, i) =>
-    [...props]
-      .sort(([a], [b]) => Number(onChanged[i].has(b)) - Number(onChanged[i].has(a)))
-      .slice(0, MAX_PROPS),
+    [...props].sort(([a], [b]) => rank(i, b) - rank(i, a)).slice(0, MAX_PROPS),
   );
+}
+
+// The index of the parameter an expression reads (by its name, anywhere in it), or null
+function paramIn(expression, index) {
+  let found = null;
+  const visit = (node) => {
+    if (found !== null) return;
+    if (ts.isIdentifier(node) && index.has(node.text)) found = index.get(node.text);
+    else ts.forEachChild(node, visit);
+  };
+  visit(expression);
+  return found;
 }
 
 function params(fn, changed = new Set()) {

@@ -9,7 +9,8 @@
 //  "files": [{"path": "<checkout-relative>", "file": "<abs path>", "tests": ["d > title", ...]
 //             (or null: every test)}],
 //  "sources": [{"file": "<abs path>", "lines": [1-based changed lines]}]}.
-// It writes one JSON object to `out`: {"strings": [...], "numbers": [...], "files": {path:
+// It writes one JSON object to `out`: {"strings": [...], "numbers": [...], "lengths": [...]
+// (the numbers a changed line compares a `.length` with), "files": {path:
 // {"esm": bool, "prelude": offset, "statements": [unit], "tests": [test]} or {"problem": why}}}.
 // Offsets are UTF-16 code units into the file's text, as the compiler counts them. A unit is
 // {"kind": "test" | "block" | "other", "name", "start", "end", "children": [unit]}; a test is
@@ -247,10 +248,28 @@ function readFile(entry) {
   return { esm, prelude, statements, tests };
 }
 
+// A number a comparison holds against a `.length` (`match[0].trim().length <= 3`): a length,
+// which a test's strings reach by their own length, not by a number of theirs
+function comparedLength(node) {
+  const parent = node.parent;
+  if (!parent || !ts.isBinaryExpression(parent)) return false;
+  const op = parent.operatorToken.kind;
+  const comparisons = [
+    ts.SyntaxKind.LessThanToken, ts.SyntaxKind.LessThanEqualsToken,
+    ts.SyntaxKind.GreaterThanToken, ts.SyntaxKind.GreaterThanEqualsToken,
+    ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken,
+    ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken,
+  ]; // prettier-ignore
+  if (!comparisons.includes(op)) return false;
+  const other = parent.left === node ? parent.right : parent.left;
+  return ts.isPropertyAccessExpression(other) && other.name.text === "length";
+}
+
 // The literals on the changed lines of the changed sources: the change's own values
 function changeLiterals(sources) {
   const strings = [];
   const numbers = [];
+  const lengths = [];
   for (const source of sources) {
     let sf;
     try {
@@ -263,7 +282,10 @@ function changeLiterals(sources) {
       const line = sf.getLineAndCharacterOfPosition(node.getStart(sf)).line + 1;
       if (lines.has(line)) {
         if (ts.isStringLiteral(node) || ts.isNoSubstitutionTemplateLiteral(node)) strings.push(node.text);
-        else if (ts.isNumericLiteral(node)) numbers.push(Number(node.text));
+        else if (ts.isNumericLiteral(node)) {
+          numbers.push(Number(node.text));
+          if (comparedLength(node)) lengths.push(Number(node.text));
+        }
         else if (ts.isRegularExpressionLiteral(node)) {
           // a regex's literal characters: what it matches or refuses
           for (const m of node.text.matchAll(/\\(.)|([^\\\[\](){}|^$*+?.\/])/g)) strings.push(m[1] || m[2]);
@@ -274,7 +296,11 @@ function changeLiterals(sources) {
     visit(sf);
   }
   const unique = (xs) => [...new Set(xs)].slice(0, MAX_TOKENS);
-  return { strings: unique(strings.filter((s) => s.length <= 20)), numbers: unique(numbers.filter(Number.isFinite)) };
+  return {
+    strings: unique(strings.filter((s) => s.length <= 20)),
+    numbers: unique(numbers.filter(Number.isFinite)),
+    lengths: unique(lengths.filter((n) => Number.isInteger(n) && n >= 0 && n <= 64)),
+  };
 }
 
 const out = { files: {}, ...changeLiterals(request.sources || []) };

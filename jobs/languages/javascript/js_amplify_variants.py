@@ -4,8 +4,10 @@ sites and ``expect`` calls, its test and describe statements, the change's own l
 a test with one literal changed (:func:`variants`), the change's own values first:
 
 - numbers: the change's numbers and theirs ±1, then ±1, 0 and negated;
-- strings: the change's strings appended, prepended, put in place or taken out, then emptied,
-  a character removed at either end or added, a space added, a number in it moved by one;
+- strings: the change's strings appended, prepended, put in place or taken out, a length the
+  change compares a ``.length`` with given to its last word and to itself (`"… 11:00:09 2023"`
+  gives `"… 11:00:09 202"` for `.length <= 3`), then emptied, a character removed at either end
+  or added, a space added, a number in it moved by one;
 - booleans flipped; null and undefined swapped, and null given for a number or string (in JS
   files only: a TypeScript project's type check may refuse them);
 - arrays: an element dropped or doubled.
@@ -120,6 +122,7 @@ class Scan:
     strings: tuple[str, ...] = ()
     numbers: tuple[float, ...] = ()
     files: list[ScannedFile] = field(default_factory=list)
+    lengths: tuple[int, ...] = ()  # the numbers a changed line compares a `.length` with
 
 
 def _unit(data: Any) -> Unit:
@@ -178,6 +181,7 @@ def parse_scan(data: Any, texts: Mapping[str, str]) -> Scan:
         return scan
     scan.strings = tuple(str(s) for s in data.get("strings") or [] if isinstance(s, str))
     scan.numbers = tuple(float(n) for n in data.get("numbers") or [] if isinstance(n, int | float))
+    scan.lengths = tuple(n for n in data.get("lengths") or [] if type(n) is int and 0 <= n <= 64)
     files: dict[str, Any] = data["files"] if isinstance(data.get("files"), dict) else {}
     for path, text in sorted(texts.items()):
         entry = files.get(path)
@@ -225,9 +229,26 @@ def _number(value: float) -> str:
     return repr(value)
 
 
-def _string_variants(value: str, tokens: tuple[str, ...]) -> tuple[list[str], list[str]]:
-    """(the change's strings put in or taken out, the generic edits)."""
+def at_length(value: str, length: int) -> list[str]:
+    """``value`` with its last word, and itself, cut to ``length`` characters where longer: a
+    changed check of a length (chrono's year after a date, `match[0].trim().length <= 3`) is
+    reached by a test's string whose part, or whole, is at that edge."""
+    found: list[str] = []
+    last = re.search(r"\S+$", value)
+    if last is not None and len(last[0]) > length:
+        found.append(value[: last.start()] + last[0][:length])
+    if len(value) > length:
+        found.append(value[:length])
+    return found
+
+
+def _string_variants(
+    value: str, tokens: tuple[str, ...], lengths: tuple[int, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """(the change's strings put in or taken out and its lengths, the generic edits)."""
     own: list[str] = []
+    for length in lengths:
+        own += at_length(value, length)
     for token in tokens:
         if token and token != value:
             own += [value + token, token + value, token]
@@ -262,7 +283,7 @@ def replacements(site: Site, scan: Scan, nullish: bool) -> tuple[list[str], list
         own_n, generic_n = _number_variants(float(site.value), scan.numbers)
         own, generic = [_number(n) for n in own_n], [_number(n) for n in generic_n]
     elif site.kind in ("string", "template") and isinstance(site.value, str):
-        own_s, generic_s = _string_variants(site.value, scan.strings)
+        own_s, generic_s = _string_variants(site.value, scan.strings, scan.lengths)
         quote = json.dumps if site.kind == "string" else _template
         own, generic = [quote(s) for s in own_s], [quote(s) for s in generic_s]
     elif site.kind == "boolean":

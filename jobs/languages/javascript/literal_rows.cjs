@@ -7,7 +7,7 @@
 const fs = require("node:fs");
 const path = require("node:path");
 
-const MAX_ROWS = 64; // rows one call expands to
+const MAX_ROWS = 192; // rows one call expands to (a table of a hundred rows is usual)
 const MAX_MODULE_BYTES = 1_000_000; // a test's imported table module read at most
 
 module.exports = function literalRows(ts) {
@@ -237,12 +237,27 @@ module.exports = function literalRows(ts) {
       }
     } else if (ts.isArrayBindingPattern(pattern) && ts.isArrayLiteralExpression(value)) {
       pattern.elements.forEach((element, i) => {
-        if (!ts.isOmittedExpression(element) && value.elements[i]) {
+        if (ts.isOmittedExpression(element) || element.dotDotDotToken) return;
+        if (value.elements[i]) {
           bind(element.name, value.elements[i], into);
+        } else if (ts.isIdentifier(element.name)) {
+          // a column the row leaves out (`[input, expected, options?]` with two): its default,
+          // else undefined, as the loop binds it
+          const fallback = element.initializer && isLiteral(unwrap(element.initializer));
+          into.set(element.name.text, fallback ? unwrap(element.initializer) : undefinedNode());
         }
       });
     }
     return into;
+  }
+
+  let undefinedLiteral = null;
+  function undefinedNode() {
+    if (undefinedLiteral === null) {
+      const sf = ts.createSourceFile("u.ts", "undefined", ts.ScriptTarget.Latest, true);
+      undefinedLiteral = sf.statements[0].expression;
+    }
+    return undefinedLiteral;
   }
   
   // The elements an expression iterates: an array literal, or Object.keys / Object.values /

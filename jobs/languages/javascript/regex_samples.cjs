@@ -5,7 +5,10 @@
 // the regex itself, those where the regex the change replaced disagrees first. Deterministic,
 // from the regex's own text, where a random generator (randexp) would need an install in the
 // sandbox for a few lines' work. What it cannot read (a backreference, a class it cannot pick
-// from) gives no sample rather than a wrong one.
+// from) gives no sample rather than a wrong one. A Unicode property (`\p{Alphabetic}`, `\p{Nd}`)
+// stands for a character of it, and a class's quantifier taken twice more than its least takes
+// its members in turn (`[\p{Alphabetic}\p{Nd}]+` gives "0a0"): where a change adds a member to
+// a class, the string that mixes the old members with the new one is where the two differ.
 // Used by export_scan.cjs: `require("./regex_samples.cjs")`.
 "use strict";
 
@@ -14,26 +17,59 @@ const MAX_SAMPLES = 8; // per regex, from regexSamples
 const ESCAPES = { d: "0", w: "a", s: " ", D: "a", W: "-", S: "a", n: "\n", t: "\t", r: "\r" };
 // the other pick of an escape: a digit where a word character may be one (`\w` takes `0`)
 const OTHER_ESCAPES = { ...ESCAPES, d: "9", w: "0", D: "-", S: "0" };
+// a character of a Unicode property (`\p{…}`, by its long or short name), and one outside it
+// (`\P{…}`); a property not here gives no sample
+const LETTER = ["a", "0"];
+const PROPERTIES = {
+  L: LETTER, Letter: LETTER, Alphabetic: LETTER, Alpha: LETTER,
+  Ll: LETTER, Lowercase_Letter: LETTER, Lowercase: LETTER, Lower: LETTER,
+  Lu: ["A", "a"], Uppercase_Letter: ["A", "a"], Uppercase: ["A", "a"], Upper: ["A", "a"],
+  N: ["0", "a"], Number: ["0", "a"], Nd: ["0", "a"], Decimal_Number: ["0", "a"], digit: ["0", "a"],
+  P: [".", "a"], Punctuation: [".", "a"], S: ["$", "a"], Symbol: ["$", "a"],
+  Z: [" ", "a"], Zs: [" ", "a"], Separator: [" ", "a"], Space_Separator: [" ", "a"],
+  White_Space: [" ", "a"], space: [" ", "a"],
+}; // prettier-ignore
 
-// [one character the class holds (its first, or with pick 1 its last), the index after it],
-// or null
+// [the character `\p{…}` or `\P{…}` at i stands for, the index after it], or null
+function property(source, i) {
+  const m = /^\\([pP])\{(?:[A-Za-z_]+=)?([A-Za-z_]+)\}/.exec(source.slice(i));
+  const known = m ? PROPERTIES[m[2]] : undefined;
+  return known ? [known[m[1] === "p" ? 0 : 1], i + m[0].length] : null;
+}
+
+// [one character the class holds (its first, or with pick 1 its last), the index after it,
+// its members (one character each, in order)], or null
 function fromClass(source, i, pick = 0) {
   let j = i + 1;
   if (source[j] === "^") return null; // a negated class: any pick may be in it
-  let first = null;
-  let last = null;
-  for (; j < source.length && source[j] !== "]"; j++) {
+  const members = [];
+  while (j < source.length && source[j] !== "]") {
     let c = source[j];
+    if (c === "\\" && (source[j + 1] === "p" || source[j + 1] === "P")) {
+      const found = property(source, j);
+      if (!found) return null;
+      [c, j] = found;
+      members.push(c);
+      continue;
+    }
     if (c === "\\") {
       j++;
       const escapes = pick ? OTHER_ESCAPES : ESCAPES;
       c = escapes[source[j]] !== undefined ? escapes[source[j]] : source[j];
     }
-    if (first === null) first = c;
-    last = c;
+    members.push(c);
+    j++;
   }
-  const chosen = pick ? last : first;
-  return j < source.length && chosen !== null ? [chosen, j + 1] : null;
+  const chosen = pick ? members[members.length - 1] : members[0];
+  return j < source.length && chosen !== undefined ? [chosen, j + 1, members] : null;
+}
+
+// `times` characters of a class's members in turn, from the picked end (the members repeat)
+function inTurn(members, pick, times) {
+  const order = pick ? [...members].reverse() : members;
+  let out = "";
+  for (let k = 0; k < times; k++) out += order[k % order.length];
+  return out;
 }
 
 // The pattern's top-level alternatives (outside groups and classes)
@@ -83,9 +119,11 @@ function sample(source, options = {}) {
   const more = () => count.n++ === options.stretch;
   let out = "";
   let last = ""; // the last atom, for a quantifier
+  let members = null; // the last atom's class members, when it was a class
   for (let i = 0; i < source.length; ) {
     const c = source[i];
     let atom = null;
+    let held = null;
     if (c === "^" || c === "$") {
       i++;
       continue;
@@ -95,14 +133,23 @@ function sample(source, options = {}) {
         i += 2;
         continue;
       }
-      if (/[1-9kpPux]/.test(e)) return null;
+      if (e === "p" || e === "P") {
+        const found = property(source, i);
+        if (!found) return null;
+        [atom, i] = found;
+        out += atom;
+        last = atom;
+        members = null;
+        continue;
+      }
+      if (/[1-9kux]/.test(e)) return null;
       const escapes = pick ? OTHER_ESCAPES : ESCAPES;
       atom = escapes[e] !== undefined ? escapes[e] : e;
       i += 2;
     } else if (c === "[") {
       const found = fromClass(source, i, pick);
       if (!found) return null;
-      [atom, i] = found;
+      [atom, i, held] = found;
     } else if (c === "(") {
       const end = groupEnd(source, i);
       if (end < 0) return null;
@@ -123,8 +170,10 @@ function sample(source, options = {}) {
       const least = c === "{" ? Number(m[1]) : c === "+" ? 1 : 0;
       const most = c === "{" ? (m[2] === undefined ? least : m[3] === "" ? Infinity : Number(m[3])) : c === "?" ? 1 : Infinity;
       const times = more() ? Math.min(least + 2, most) : least;
-      out = out.slice(0, out.length - last.length) + last.repeat(times);
+      const repeated = members && times > 1 ? inTurn(members, pick, times) : last.repeat(times);
+      out = out.slice(0, out.length - last.length) + repeated;
       last = "";
+      members = null;
       i += m[0].length;
       continue;
     } else {
@@ -133,6 +182,7 @@ function sample(source, options = {}) {
     }
     out += atom;
     last = atom;
+    members = held;
   }
   return out.length <= MAX_SAMPLE ? out : null;
 }
@@ -179,7 +229,13 @@ function regexSamples(text, others = []) {
     }
   }
   const unique = [...new Set(found)];
-  const differs = (s) => new Set(regexes.filter(Boolean).map((r) => r.test(s))).size > 1;
+  // the two match differently: one not at all, or another part of the string (`\p{L}+` finds
+  // "a" in "0a0", where `[\p{L}\p{Nd}]+` finds it all)
+  const how = (r, s) => {
+    const m = r.exec(s);
+    return m ? `${m.index}:${m[0]}` : "";
+  };
+  const differs = (s) => new Set(regexes.filter(Boolean).map((r) => how(r, s))).size > 1;
   const ordered = [...unique.filter(differs), ...unique.filter((s) => !differs(s))];
   return ordered.slice(0, MAX_SAMPLES).map((s) => JSON.stringify(s));
 }
