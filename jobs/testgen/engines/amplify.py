@@ -351,6 +351,7 @@ class _FileRun:
         the original; how many were written."""
         tests: list[tuple[str | None, ast.FunctionDef]] = []
         names: set[str] = set()
+        imports: set[str] = set()
         for difference in found:
             if len(tests) >= MAX_WRITTEN_PER_FILE:
                 break
@@ -369,8 +370,14 @@ class _FileRun:
                 continue
             names.add(name)
             tests.append((test.cls, function))
+            imports |= amplify_probe.imported_modules(function, difference.head)
         if tests:
-            text = amplify_files.module_text(module, tests, header=HEADER.format(path=self.path))
+            text = amplify_files.module_text(
+                module,
+                tests,
+                header=HEADER.format(path=self.path),
+                prelude="".join(f"import {name}\n" for name in sorted(imports)),
+            )
             destination = amplify_files.written_path(self.path)
             (self.checkout / destination).write_text(text, encoding="utf-8")
             outcome.written.append(destination)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import copy
 import json
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ _IN = {"assertIn", "assertNotIn"}
 _RAISES = {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp"}
 END = -1  # the point every variant notes last: it ran to its end
 MAX_STATE_NAMES = 6
+_DOTTED = re.compile(r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)*", re.ASCII)
 
 RUNTIME = """
 import ast as _tandem_ast
@@ -42,6 +44,7 @@ import builtins as _tandem_builtins
 import json as _tandem_json
 import os as _tandem_os
 import re as _tandem_re
+import sys as _tandem_sys
 import types as _tandem_types
 
 _TANDEM_OUT = _tandem_os.path.join(
@@ -74,7 +77,7 @@ def _tandem_value(value):
 
 
 def _tandem_exc(exc):
-    cls, spelled = type(exc), None
+    cls, spelled, imported = type(exc), None, None
     name = cls.__name__
     if getattr(_tandem_builtins, name, None) is cls or globals().get(name) is cls:
         spelled = name
@@ -83,12 +86,34 @@ def _tandem_exc(exc):
             if isinstance(module, _tandem_types.ModuleType) and getattr(module, name, None) is cls:
                 spelled = key + "." + name
                 break
+    if spelled is None and _tandem_own(cls):
+        imported = cls.__module__
+        spelled = imported + "." + cls.__qualname__
     try:
         message = str(exc)[:500]
     except Exception:
         message = ""
     return {{"type": cls.__module__ + "." + cls.__qualname__, "spelled": spelled,
-            "message": message}}
+            "message": message, "import": imported}}
+
+
+def _tandem_own(cls):
+    # An exception class of the project's own code that the test module does not import (one
+    # the change adds) is named by its module's path; the written test imports that module.
+    # A class of an installed package or the standard library, or a private one, is not.
+    path = cls.__module__ or ""
+    if not path or any(part.startswith("_") for part in path.split(".")):
+        return False
+    module = _tandem_sys.modules.get(path)
+    where = _tandem_os.path.abspath(getattr(module, "__file__", None) or "/")
+    if any(part in where for part in ("site-packages", "dist-packages")):
+        return False
+    if where.startswith(_tandem_os.path.dirname(_tandem_os.__file__)):
+        return False
+    found = module
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is cls
 
 
 def _tandem_observe(variant, point, thunk):
@@ -337,6 +362,19 @@ def written(
         raise Unwritable("nothing that differs could be asserted")
     test.name = name
     return ast.fix_missing_locations(test)
+
+
+def imported_modules(function: ast.FunctionDef, head: Mapping[int, list[Observed]]) -> set[str]:
+    """The modules a written test names its exceptions by (a class the test module does not
+    import, spelled by its module's path) and so must import."""
+    text = ast.unparse(function)
+    found = {
+        str(seen.payload["import"])
+        for observed in head.values()
+        for seen in observed
+        if seen.kind == "raised" and isinstance(seen.payload.get("import"), str)
+    }
+    return {name for name in found if _DOTTED.fullmatch(name) and f"{name}." in text}
 
 
 def _point(
