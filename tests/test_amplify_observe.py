@@ -1,14 +1,17 @@
-"""Test amplification's observations that the test module alone could not write
-(jobs/testgen/engines/amplify*): an exception class the change adds, which the test module does
-not import, is named by its module's path; and real runs on small two-commit projects."""
+"""Test amplification on what the project's tests never try (jobs/testgen/engines/amplify*): an
+exception class the change adds, which the test module does not import, is named by its
+module's path; a mapping gets the key the change reads or dispatches on; where no test runs a
+changed line, the tests nearest it are varied; and real runs on small two-commit projects."""
 
 from __future__ import annotations
 
 import ast
+import json
 from pathlib import Path
 
-from jobs.testgen.engines import amplify_probe
+from jobs.testgen.engines import amplify_probe, amplify_record, amplify_variants, change_values
 from jobs.testgen.engines.amplify_probe import Observed
+from jobs.testgen.engines.change_values import Aims
 from tests.differential_support import assert_pins
 from tests.test_amplify import function
 from tests.test_amplify_rounds import amplified
@@ -68,3 +71,78 @@ async def test_a_new_exception_class_the_test_does_not_import_still_pins(tmp_pat
     text = await assert_pins(outcome.repo, outcome.base_sha, outcome.written)
     assert "import pkg.depth\n" in text
     assert "with pytest.raises(pkg.depth.TooDeep, match='negative: -3'):" in text
+
+
+TABLE_BASE = """def _loud(text, option):
+    if option:
+        return text.upper()
+    return text
+
+
+HANDLERS = {'shout': _loud}
+
+
+def render(text, settings):
+    for key, option in settings.items():
+        if key in HANDLERS:
+            text = HANDLERS[key](text, option)
+    return text
+"""
+TABLE_HEAD = TABLE_BASE.replace("    if option:", "    if option is not None:")
+TABLE_TESTS = """from pkg.render import render
+
+
+def test_render():
+    assert render('hi', {'trim': True}) == 'hi'
+"""
+
+
+def test_the_keys_the_change_reads_and_its_handlers_keys_are_found() -> None:
+    assert change_values.read_keys(TABLE_BASE, TABLE_HEAD) == ("shout",)
+    base = "def f(d):\n    return 1\n"
+    head = "def f(d):\n    return d['limit'] + d.get('step', 0) + ('mode' in d)\n"
+    assert change_values.read_keys(base, head) == ("limit", "step", "mode")
+    # A key the change does not read, or a table of untouched functions, gives nothing.
+    assert change_values.read_keys(TABLE_BASE, TABLE_BASE + "\n# x\n") == ()
+
+
+def test_a_mapping_of_names_gets_the_key_it_lacks_with_plain_values() -> None:
+    found = amplify_variants.values_for(
+        ast.parse("{'trim': True}", mode="eval").body, (), Aims(keys=("shout", "trim"))
+    )
+    texts = [ast.unparse(n) for n in found]
+    assert texts[:3] == [
+        "{'trim': True, 'shout': {}}",
+        "{'trim': True, 'shout': False}",
+        "{'trim': True, 'shout': True}",
+    ]
+    assert "{}" in texts  # the key it holds, dropped, as before
+    numbered = ast.parse("{1: 'a'}", mode="eval").body
+    assert ast.unparse(amplify_variants.values_for(numbered, (), Aims(keys=("shout",)))[0]) == "{}"
+
+
+def test_where_no_test_ran_a_changed_line_the_nearest_tests_are_chosen(tmp_path: Path) -> None:
+    record = {
+        "tests": {
+            "tests/test_a.py::test_far": {"passed": True, "lines": {"pkg/a.py": [1, 2]}},
+            "tests/test_a.py::test_near[x]": {"passed": True, "lines": {"pkg/a.py": [38]}},
+            "tests/test_b.py::test_none": {"passed": True, "lines": {"pkg/a.py": [400]}},
+            "tests/test_b.py::test_failed": {"passed": False, "lines": {"pkg/a.py": [40]}},
+        }
+    }
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    near = amplify_record.tests_that_ran(path, {"pkg/a.py": {40, 41}})
+    assert near == {"tests/test_a.py": {"test_far": 162, "test_near": 198}}
+    # Where a test runs a changed line, only such tests count.
+    ran = amplify_record.tests_that_ran(path, {"pkg/a.py": {2}})
+    assert ran == {"tests/test_a.py": {"test_far": 1}}
+    assert amplify_record.tests_that_ran(tmp_path / "none.json", {"pkg/a.py": {2}}) is None
+
+
+async def test_a_key_its_handler_reads_that_no_test_gives_pins_the_handler(tmp_path: Path) -> None:
+    files = {"pkg/__init__.py": "", "pkg/render.py": TABLE_BASE, "tests/test_r.py": TABLE_TESTS}
+    outcome = await amplified(tmp_path, files, {"pkg/render.py": TABLE_HEAD})
+    assert outcome.written == ["tests/test_r_amplified.py"], outcome.notes
+    text = await assert_pins(outcome.repo, outcome.base_sha, outcome.written)
+    assert "assert render('hi', {'trim': True, 'shout': {}}) == 'HI'" in text
