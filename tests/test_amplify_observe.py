@@ -9,7 +9,14 @@ import ast
 import json
 from pathlib import Path
 
-from jobs.testgen.engines import amplify_probe, amplify_record, amplify_variants, change_values
+from jobs.testgen.engines import (
+    amplify_files,
+    amplify_names,
+    amplify_probe,
+    amplify_record,
+    amplify_variants,
+    change_values,
+)
 from jobs.testgen.engines.amplify_probe import Observed
 from jobs.testgen.engines.change_values import Aims
 from tests.differential_support import assert_pins
@@ -30,7 +37,7 @@ def test_an_exception_the_module_does_not_import_is_named_by_its_modules_path() 
     written = amplify_probe.written(test, "test_nest_negative", head, {1})
     text = ast.unparse(written)
     assert "with pytest.raises(pkg.depth.TooDeep, match='negative: -3'):" in text
-    assert amplify_probe.imported_modules(written, head) == {"pkg.depth"}
+    assert amplify_files.imported_modules(written, head) == {"pkg.depth"}
 
 
 def test_only_a_dotted_name_the_test_uses_is_imported() -> None:
@@ -40,8 +47,8 @@ def test_only_a_dotted_name_the_test_uses_is_imported() -> None:
     written = function(
         "def test_nest():\n    with pytest.raises(pkg.depth.TooDeep):\n        f()\n"
     )
-    assert amplify_probe.imported_modules(written, head) == set()
-    assert amplify_probe.imported_modules(test, {}) == set()
+    assert amplify_files.imported_modules(written, head) == set()
+    assert amplify_files.imported_modules(test, {}) == set()
 
 
 DEPTH = """def nest(n):
@@ -146,3 +153,18 @@ async def test_a_key_its_handler_reads_that_no_test_gives_pins_the_handler(tmp_p
     assert outcome.written == ["tests/test_r_amplified.py"], outcome.notes
     text = await assert_pins(outcome.repo, outcome.base_sha, outcome.written)
     assert "assert render('hi', {'trim': True, 'shout': {}}) == 'HI'" in text
+
+
+def test_a_value_asserted_three_times_in_a_row_is_asserted_once() -> None:
+    test = function("def test_it():\n    output = make({})\n    assert output == {}\n")
+    value = Observed("value", {"repr": "{}", "canon": "{}", "literal": True})
+    state = Observed("state", {"": {"repr": "{}", "canon": "{}", "literal": True}})
+    head = {1: [value], 2: [value], 3: [state], -1: [Observed("end", {})]}
+    base = {1: [Observed("raised", {"type": "builtins.SyntaxError", "message": "x"})]}
+    written = amplify_probe.written(test, "test_it_with_key", head, {1, 2, 3, -1}, base)
+    assert ast.unparse(written).count("assert output == {}") == 1
+    dicts = (
+        ast.parse("{'a': 1}", mode="eval").body,
+        ast.parse("{'a': 1, 'mode': {}}", mode="eval").body,
+    )
+    assert amplify_names.edit(*dicts) == "with mode"

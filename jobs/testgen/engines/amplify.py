@@ -334,7 +334,7 @@ class _FileRun:
                 continue
             names.add(name)
             tests.append((test.cls, function))
-            imports |= amplify_probe.imported_modules(function, difference.head)
+            imports |= amplify_files.imported_modules(function, difference.head)
         if tests:
             text = amplify_files.module_text(
                 module,

@@ -22,7 +22,6 @@ from __future__ import annotations
 import ast
 import copy
 import json
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -36,7 +35,6 @@ _IN = {"assertIn", "assertNotIn"}
 _RAISES = {"assertRaises", "assertRaisesRegex", "assertRaisesRegexp"}
 END = -1  # the point every variant notes last: it ran to its end
 MAX_STATE_NAMES = 6
-_DOTTED = re.compile(r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)*", re.ASCII)
 
 RUNTIME = """
 import ast as _tandem_ast
@@ -361,20 +359,19 @@ def written(
     if not asserted[0]:
         raise Unwritable("nothing that differs could be asserted")
     test.name = name
+    test.body = _without_repeats(test.body)
     return ast.fix_missing_locations(test)
 
 
-def imported_modules(function: ast.FunctionDef, head: Mapping[int, list[Observed]]) -> set[str]:
-    """The modules a written test names its exceptions by (a class the test module does not
-    import, spelled by its module's path) and so must import."""
-    text = ast.unparse(function)
-    found = {
-        str(seen.payload["import"])
-        for observed in head.values()
-        for seen in observed
-        if seen.kind == "raised" and isinstance(seen.payload.get("import"), str)
-    }
-    return {name for name in found if _DOTTED.fullmatch(name) and f"{name}." in text}
+def _without_repeats(body: list[ast.stmt]) -> list[ast.stmt]:
+    """`body` without an assertion that repeats the one just before it (a value asserted where
+    it is assigned, where the test asserted it and as the state it holds at the end)."""
+    out: list[ast.stmt] = []
+    for statement in body:
+        if out and isinstance(statement, ast.Assert) and ast.dump(statement) == ast.dump(out[-1]):
+            continue
+        out.append(statement)
+    return out
 
 
 def _point(
