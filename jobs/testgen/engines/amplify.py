@@ -5,8 +5,9 @@ already build the objects, fixtures and calls that reach the change; only the on
 tells base and head apart is missing.
 
 1. **Which tests** (:func:`chosen_tests`): those the baseline's per-test record
-   (``.tandem-work/baseline.per-test.json``) saw run a changed line and pass, else every test
-   of the test files that name a changed module; the smallest first, at most MAX_TESTS.
+   (``.tandem-work/baseline.per-test.json``) saw run a changed line and pass (where none did,
+   those that ran the lines nearest one: :mod:`.amplify_record`), else every test of the test
+   files that name a changed module; the smallest first, at most MAX_TESTS.
 2. **Variants** (:mod:`.amplify_variants`): each test's body as is, then one literal changed at a
    time, the change's own tokens first; the file's other tests with a call that reaches the
    change added (:mod:`.amplify_calls`). Where none of a file's variants tells base and head
@@ -27,8 +28,6 @@ from __future__ import annotations
 
 import ast
 import asyncio
-import json
-import os
 import time
 from collections.abc import Coroutine, Mapping
 from pathlib import Path, PurePosixPath
@@ -43,6 +42,7 @@ from jobs.testgen.engines import (
     amplify_calls,
     amplify_files,
     amplify_probe,
+    amplify_record,
     amplify_variants,
     input_variants,
 )
@@ -56,7 +56,6 @@ MAX_VARIANTS_PER_TEST = 60
 MAX_WRITTEN_PER_FILE = 8
 MAX_SECOND_ROUND_PER_TEST = 30
 MAX_SECOND_ROUND_FILES = 3  # a second round doubles a file's probe runs: the first files only
-MAX_RECORD_BYTES = 50_000_000
 MIN_RUN_S = 10.0  # below this much time left, a test file's probe does not run
 HEADER = "Tests amplified by Tandem from {path}: each one is a test of it with one input changed, asserting what the head does there (the base did otherwise)."  # noqa: E501
 
@@ -129,7 +128,7 @@ def chosen_tests(
     a changed line and pass, those that ran the most changed lines first (a test of the changed
     branch before the many that pass through its function), then the smallest; without a
     record, every test of the test files that name a changed module, the smallest first."""
-    ran = _tests_that_ran(checkout / per_test_record("baseline"), changed)
+    ran = amplify_record.tests_that_ran(checkout / per_test_record("baseline"), changed)
     stems = {PurePosixPath(p).stem for p in changed} - {"__init__"}
     stems |= {PurePosixPath(p).parent.name for p in changed if p.endswith("__init__.py")}
     ranked: list[tuple[int, int, str, TestFunction]] = []
@@ -150,41 +149,6 @@ def chosen_tests(
     for *_, path, test in sorted(ranked, key=lambda r: (r[0], r[1], r[2], r[3].label))[:MAX_TESTS]:
         chosen.setdefault(path, []).append(test)
     return chosen
-
-
-def _tests_that_ran(
-    record: Path, changed: Mapping[str, set[int]]
-) -> dict[str, dict[str, int]] | None:
-    """Test file -> label (``Class.test`` or ``test``) -> how many changed lines it ran, of
-    the passing tests the record saw run one; None without a record (bounded, every field
-    checked: the sandbox wrote it)."""
-    try:
-        fd = os.open(record, os.O_RDONLY | os.O_NOFOLLOW)
-        with os.fdopen(fd, "rb") as f:
-            if os.fstat(f.fileno()).st_size > MAX_RECORD_BYTES:
-                return None
-            data = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    entries = data.get("tests") if isinstance(data, dict) else None
-    if not isinstance(entries, dict):
-        return None
-    found: dict[str, dict[str, int]] = {}
-    for nodeid, entry in entries.items():
-        if not isinstance(entry, dict) or entry.get("passed") is not True:
-            continue
-        lines = entry.get("lines")
-        hits = sum(
-            len(set(numbers) & changed.get(path, set()))
-            for path, numbers in (lines.items() if isinstance(lines, dict) else ())
-            if isinstance(numbers, list) and all(type(n) is int for n in numbers)
-        )
-        path, *names = str(nodeid).split("::")
-        if names and hits:
-            label = ".".join(n.split("[", 1)[0] for n in names)
-            tests = found.setdefault(path, {})
-            tests[label] = max(tests.get(label, 0), hits)
-    return found
 
 
 def _tokens(checkout: Path, tree: BaseTree, changed: Mapping[str, set[int]]) -> tuple[str, ...]:
@@ -351,6 +315,7 @@ class _FileRun:
         the original; how many were written."""
         tests: list[tuple[str | None, ast.FunctionDef]] = []
         names: set[str] = set()
+        imports: set[str] = set()
         for difference in found:
             if len(tests) >= MAX_WRITTEN_PER_FILE:
                 break
@@ -369,8 +334,14 @@ class _FileRun:
                 continue
             names.add(name)
             tests.append((test.cls, function))
+            imports |= amplify_files.imported_modules(function, difference.head)
         if tests:
-            text = amplify_files.module_text(module, tests, header=HEADER.format(path=self.path))
+            text = amplify_files.module_text(
+                module,
+                tests,
+                header=HEADER.format(path=self.path),
+                prelude="".join(f"import {name}\n" for name in sorted(imports)),
+            )
             destination = amplify_files.written_path(self.path)
             (self.checkout / destination).write_text(text, encoding="utf-8")
             outcome.written.append(destination)

@@ -12,6 +12,7 @@ import ast
 import copy
 import json
 import os
+import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -22,6 +23,7 @@ from jobs.testgen.engines.probe_records import json_objects
 
 MAX_OBSERVED_BYTES = 20_000_000
 _KINDS = ("value", "raised", "done", "end", "state")
+_DOTTED = re.compile(r"[A-Za-z]\w*(?:\.[A-Za-z]\w*)*", re.ASCII)
 # Observations of one variant: test id (a parametrized test has several) -> point -> in order
 Observations = dict[str, dict[int, list[Observed]]]
 
@@ -249,3 +251,16 @@ def signature(observations: Observations) -> str:
 
 def _keys(points: Mapping[int, list[Observed]]) -> dict[int, list[str]]:
     return {p: [o.key for o in seen] for p, seen in points.items()}
+
+
+def imported_modules(function: ast.FunctionDef, head: Mapping[int, list[Observed]]) -> set[str]:
+    """The modules a written test names its exceptions by (a class the test module does not
+    import, spelled by its module's path) and so must import."""
+    text = ast.unparse(function)
+    found = {
+        str(seen.payload["import"])
+        for observed in head.values()
+        for seen in observed
+        if seen.kind == "raised" and isinstance(seen.payload.get("import"), str)
+    }
+    return {name for name in found if _DOTTED.fullmatch(name) and f"{name}." in text}

@@ -35,6 +35,11 @@ def edit(before: ast.AST, after: ast.AST) -> str:
         if removed and not added:
             return f"without {_words(removed)}"
         return _words(new)
+    if isinstance(before, ast.Dict) and isinstance(after, ast.Dict):
+        held = {ast.dump(k) for k in before.keys if k is not None}
+        keys = [k for k in after.keys if k is not None and ast.dump(k) not in held]
+        if keys and isinstance(keys[0], ast.Constant) and isinstance(keys[0].value, str):
+            return f"with {keys[0].value}"  # a key the change reads, added
     if isinstance(before, ast.List | ast.Tuple | ast.Set | ast.Dict):
         count = len(before.keys if isinstance(before, ast.Dict) else before.elts)
         changed = len(after.keys if isinstance(after, ast.Dict) else after.elts)  # type: ignore[attr-defined]

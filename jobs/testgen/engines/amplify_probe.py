@@ -42,6 +42,7 @@ import builtins as _tandem_builtins
 import json as _tandem_json
 import os as _tandem_os
 import re as _tandem_re
+import sys as _tandem_sys
 import types as _tandem_types
 
 _TANDEM_OUT = _tandem_os.path.join(
@@ -74,7 +75,7 @@ def _tandem_value(value):
 
 
 def _tandem_exc(exc):
-    cls, spelled = type(exc), None
+    cls, spelled, imported = type(exc), None, None
     name = cls.__name__
     if getattr(_tandem_builtins, name, None) is cls or globals().get(name) is cls:
         spelled = name
@@ -83,12 +84,34 @@ def _tandem_exc(exc):
             if isinstance(module, _tandem_types.ModuleType) and getattr(module, name, None) is cls:
                 spelled = key + "." + name
                 break
+    if spelled is None and _tandem_own(cls):
+        imported = cls.__module__
+        spelled = imported + "." + cls.__qualname__
     try:
         message = str(exc)[:500]
     except Exception:
         message = ""
     return {{"type": cls.__module__ + "." + cls.__qualname__, "spelled": spelled,
-            "message": message}}
+            "message": message, "import": imported}}
+
+
+def _tandem_own(cls):
+    # An exception class of the project's own code that the test module does not import (one
+    # the change adds) is named by its module's path; the written test imports that module.
+    # A class of an installed package or the standard library, or a private one, is not.
+    path = cls.__module__ or ""
+    if not path or any(part.startswith("_") for part in path.split(".")):
+        return False
+    module = _tandem_sys.modules.get(path)
+    where = _tandem_os.path.abspath(getattr(module, "__file__", None) or "/")
+    if any(part in where for part in ("site-packages", "dist-packages")):
+        return False
+    if where.startswith(_tandem_os.path.dirname(_tandem_os.__file__)):
+        return False
+    found = module
+    for part in cls.__qualname__.split("."):
+        found = getattr(found, part, None)
+    return found is cls
 
 
 def _tandem_observe(variant, point, thunk):
@@ -336,7 +359,19 @@ def written(
     if not asserted[0]:
         raise Unwritable("nothing that differs could be asserted")
     test.name = name
+    test.body = _without_repeats(test.body)
     return ast.fix_missing_locations(test)
+
+
+def _without_repeats(body: list[ast.stmt]) -> list[ast.stmt]:
+    """`body` without an assertion that repeats the one just before it (a value asserted where
+    it is assigned, where the test asserted it and as the state it holds at the end)."""
+    out: list[ast.stmt] = []
+    for statement in body:
+        if out and isinstance(statement, ast.Assert) and ast.dump(statement) == ast.dump(out[-1]):
+            continue
+        out.append(statement)
+    return out
 
 
 def _point(

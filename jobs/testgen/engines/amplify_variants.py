@@ -13,7 +13,8 @@ site gets, the change's own tokens first (:func:`.input_variants.string_variants
   of markup (``…</li>x<li>…``), the first or last one removed, a number in it moved by ±1,
   negated or followed by a letter, the empty string, another spelling of Python source
   (:mod:`.source_variants`);
-- displays: one element dropped, one duplicated.
+- displays: one element dropped, one duplicated; a mapping of names that lacks a key the
+  change reads (:func:`.change_values.read_keys`) gets it, with an empty or plain value.
 """
 
 from __future__ import annotations
@@ -34,6 +35,10 @@ MAX_DEFINED = 3  # functions a test defines, each made to raise what the change 
 MAX_DISPLAY_EDITS = 3  # elements of a display dropped, and duplicated, at most
 MAX_DIGIT_EDITS = 4  # a number with one digit replaced by one the change compares with
 MAX_AGAIN = 6  # a second round's neighbours of one first-round value
+MAX_KEY_EDITS = 8  # a mapping with a key the change reads added
+# What a key the change reads is given: an empty or plain value of each kind (a handler that
+# does nothing with an empty schema is what ``{}`` reaches).
+KEY_VALUES = ("{}", "False", "True", "0", "''", "[]", "None")
 _ASSERT_ONE = {"assertTrue", "assertFalse", "assertIsNone", "assertIsNotNone", "assertIsInstance"}
 _DIGITS = re.compile(r"\d+")
 _BOUNDARY = re.compile(r">(?=<)|(?<=[,;])")  # between two tags; after a separator
@@ -177,8 +182,11 @@ def values_for(node: ast.AST, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> 
         return [ast.Constant(v) for v in constant_values(node.value, tokens, aims)]
     if isinstance(node, ast.Dict):
         return [
-            ast.Dict(node.keys[:i] + node.keys[i + 1 :], node.values[:i] + node.values[i + 1 :])
-            for i in range(min(len(node.keys), MAX_DISPLAY_EDITS))
+            *with_keys(node, aims.keys),
+            *(
+                ast.Dict(node.keys[:i] + node.keys[i + 1 :], node.values[:i] + node.values[i + 1 :])
+                for i in range(min(len(node.keys), MAX_DISPLAY_EDITS))
+            ),
         ]
     if isinstance(node, ast.List | ast.Tuple | ast.Set):
         elts = node.elts
@@ -193,6 +201,22 @@ def values_for(node: ast.AST, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> 
                 out += [type(node)(elts=doubled, ctx=ast.Load())]
         return out
     return []
+
+
+def with_keys(node: ast.Dict, keys: tuple[str, ...]) -> list[ast.Dict]:
+    """A mapping of names (every key a string) with each key the change reads that it lacks
+    added, each with the values of KEY_VALUES in turn, at most MAX_KEY_EDITS."""
+    held = [k.value for k in node.keys if isinstance(k, ast.Constant)]
+    if not held or len(held) != len(node.keys) or not all(isinstance(k, str) for k in held):
+        return []
+    return [
+        ast.Dict(
+            [*node.keys, ast.Constant(key)], [*node.values, ast.parse(value, mode="eval").body]
+        )
+        for value in KEY_VALUES
+        for key in keys
+        if key not in held
+    ][:MAX_KEY_EDITS]
 
 
 def _raising(function: ast.FunctionDef, name: str) -> ast.FunctionDef:

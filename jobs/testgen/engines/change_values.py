@@ -9,6 +9,10 @@ small numbers they compare with. Pure: the two versions of a file in, names and 
 - A change to how an AST node is read (``isinstance(node.ctx, ast.Load)`` becomes ``(ast.Load,
   ast.Del)``) differs from its base only on source that holds that construct: a test's Python
   source gets it, on a name the source binds (``del b`` in a function of parameter ``b``).
+- A change to what is done with one key of a mapping (``self._definition['uniqueItems']`` is
+  read now; ``'propertyNames'`` dispatches to a changed handler) differs from its base only on
+  a mapping that holds the key: a test's mapping of names that lacks it gets it, with an empty
+  or plain value of each kind (``{}``, ``False``, ``0``, …).
 - A change that compares a digit of a number (``tens == 9``, ``hundreds > 1``) differs from its
   base only where that digit takes the value: a test's number gets it at one of its digits
   (``10000`` → ``90000``).
@@ -25,6 +29,7 @@ from jobs.testgen.engines.input_variants import changed_line_numbers
 MAX_NAMES = 4
 MAX_DIGITS = 4
 MAX_CONSTRUCTS = 3  # sources with a construct added, per source
+MAX_KEY_CHARS = 40  # a longer string is no key a test's mapping would hold
 # A statement holding each construct an ``ast.X`` may name, on a name the source binds.
 CONSTRUCTS = {
     "Del": "del {name}",
@@ -133,6 +138,74 @@ def with_digits(value: int, digits: tuple[int, ...]) -> list[int]:
     return [v for v in dict.fromkeys(out) if v != value]
 
 
+def read_keys(base: str, head: str) -> tuple[str, ...]:
+    """The string keys the change reads from a mapping, in order of appearance, at most
+    MAX_NAMES: those its changed lines read (``d['uniqueItems']``, ``d.get('key')``, ``'key'
+    in d``), then those a table of the head binds to a function or method the change touched
+    (``('propertyNames', self.generate_property_names)``, ``{'propertyNames': handler}``), where
+    the module dispatches a mapping's keys to their handlers."""
+    found: list[str] = []
+    for node in sorted(_changed_nodes(base, head), key=_place):
+        found += _keys_read(node)
+    try:
+        tree = ast.parse(head)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        tree = None
+    if tree is not None:
+        touched = _touched_functions(tree, changed_line_numbers(base, head)[1])
+        for node in ast.walk(tree):
+            pairs: list[tuple[ast.expr | None, ast.expr]] = []
+            if isinstance(node, ast.Tuple) and len(node.elts) == 2:
+                pairs = [(node.elts[0], node.elts[1])]
+            elif isinstance(node, ast.Dict):
+                pairs = list(zip(node.keys, node.values, strict=True))
+            found += [
+                key.value
+                for key, value in pairs
+                if isinstance(key, ast.Constant)
+                and isinstance(key.value, str)
+                and _referenced(value) in touched
+            ]
+    return tuple(k for k in dict.fromkeys(found) if 0 < len(k) <= MAX_KEY_CHARS)[:MAX_NAMES]
+
+
+def _place(node: ast.AST) -> tuple[int, int]:
+    return getattr(node, "lineno", 0), getattr(node, "col_offset", 0)
+
+
+def _keys_read(node: ast.AST) -> list[str]:
+    """The string keys one node reads: ``x['k']``, ``x.get('k')``, ``'k' in x``."""
+    if isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+        return [node.slice.value] if isinstance(node.slice.value, str) else []
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.args:
+        first = node.args[0]
+        if node.func.attr in ("get", "pop", "setdefault") and isinstance(first, ast.Constant):
+            return [first.value] if isinstance(first.value, str) else []
+    if isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In | ast.NotIn):
+        left = node.left
+        return (
+            [left.value] if isinstance(left, ast.Constant) and isinstance(left.value, str) else []
+        )
+    return []
+
+
+def _touched_functions(tree: ast.Module, lines: set[int]) -> set[str]:
+    """The names of the head's functions and methods that hold a changed line."""
+    return {
+        node.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        and any(node.lineno <= line <= (node.end_lineno or node.lineno) for line in lines)
+    }
+
+
+def _referenced(node: ast.expr) -> str:
+    """The function a table's value names (``handler``, ``self.handler``); "" for others."""
+    if isinstance(node, ast.Name):
+        return node.id
+    return node.attr if isinstance(node, ast.Attribute) else ""
+
+
 def _is_builtin_exception(name: str) -> bool:
     found = getattr(builtins, name, None)
     return isinstance(found, type) and issubclass(found, Exception)
@@ -160,6 +233,7 @@ class Aims:
     raises: tuple[str, ...] = ()  # built-in exceptions a function the test defines raises
     digits: tuple[int, ...] = ()  # digits a test's number gets at one of its places
     constructs: tuple[str, ...] = ()  # AST node classes a test's Python source gets
+    keys: tuple[str, ...] = ()  # keys a test's mapping of names gets, where it lacks them
 
     @classmethod
     def of(cls, versions: list[tuple[str, str]]) -> Aims:
@@ -167,10 +241,12 @@ class Aims:
         raises = [n for base, head in versions for n in raised_builtins(base, head)]
         digits = [d for base, head in versions for d in compared_digits(base, head)]
         constructs = [c for base, head in versions for c in ast_constructs(base, head)]
+        keys = [k for base, head in versions for k in read_keys(base, head)]
         return cls(
             tuple(dict.fromkeys(raises))[:MAX_NAMES],
             tuple(dict.fromkeys(digits))[:MAX_DIGITS],
             tuple(dict.fromkeys(constructs))[:MAX_NAMES],
+            tuple(dict.fromkeys(keys))[:MAX_NAMES],
         )
 
 
