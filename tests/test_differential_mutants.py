@@ -132,3 +132,31 @@ async def test_a_run_keeps_the_test_that_kills_a_mutant_nothing_else_kills(tmp_p
     # `amount >= 100` dies only on 100, which only the search on the survivors asked for.
     assert "fee(amount=100) == 200" in kept, kept
     assert any(n.startswith("Surviving mutants: looked for") for n in production.notes)
+
+
+async def test_crosshair_finds_the_call_no_known_input_makes(tmp_path: Path) -> None:
+    """`n * 2 > 30` becoming `n * 2 >= 30` differs only on 15, which no seed, captured call or
+    neighbour of them is: ``crosshair diffbehavior`` of the head against the mutant finds it."""
+    base = "def size(n: int) -> str:\n    return 'small'\n"
+    head = (
+        "def size(n: int) -> str:\n    if n * 2 > 30:\n        return 'big'\n    return 'small'\n"
+    )
+    tests = "from pkg.sizes import size\n\n\ndef test_size_runs():\n    size(40)\n    size(3)\n"
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/sizes.py": base, "tests/test_sizes.py": tests},
+        {"pkg/sizes.py": head},
+    )
+    changed = {"pkg/sizes.py": {2, 3}}
+    mutants, _, _ = make_mutants(repo, changed)
+    [boundary] = [m for m in mutants if m.description == "`n * 2 > 30` becomes `n * 2 >= 30`"]
+    workspace = Workspace(
+        LocalSandbox(), repo, "tests", time.monotonic() + 120, lambda _: None,
+        python_modules.test_sources(repo), SeedPlan(), base_sha, changed, (boundary,),
+    )  # fmt: skip
+    outcome = await differential.compare(workspace)
+
+    text = (repo / "tests/test_pkg_sizes_mutants_tandem.py").read_text()
+    assert "assert size(n=15) == 'small'" in text, outcome.notes
+    [said] = [n for n in outcome.notes if n.startswith("Surviving mutants:")]
+    assert said.endswith("(CrossHair searched 1 that no call told apart and found 1)."), said

@@ -143,10 +143,11 @@ async def compare(workspace: Workspace) -> EngineOutcome:
 async def _kill_survivors(workspace: Workspace, run: _Run) -> None:
     """The surviving mutants told apart from the head on every input compared so far."""
     workspace.step(f"looking for calls that kill {len(workspace.survivors)} surviving mutant(s)")
-    killing = await differential_mutants.tell_apart(
+    killing, notes = await differential_mutants.look_for(
         workspace.sandbox, workspace.checkout, run.targets, run.tried, workspace.survivors,
         workspace.deadline,
     )  # fmt: skip
+    run.outcome.notes += notes
     differential_mutants.write_tests(
         workspace.checkout, run.targets, killing, workspace.survivors, workspace.output_dir,
         run.outcome,

@@ -27,6 +27,7 @@ from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import copy_fresh, write_fresh
 from jobs.testgen.engines import characterize, input_helpers
 from jobs.testgen.engines.differential_cases import Difference, case_for, differs, order
+from jobs.testgen.engines.differential_mutant_search import search_mutants
 from jobs.testgen.engines.differential_search import SCRATCH
 from jobs.testgen.engines.differential_targets import DiffTarget
 from jobs.testgen.engines.engine_protocol import EngineOutcome
@@ -57,6 +58,8 @@ class Killing:
     unreached: int = 0  # mutants no call ran
     cut: int = 0  # mutants the deadline left unsearched
     calls: int = 0  # calls run on the head
+    searched: int = 0  # mutants CrossHair searched (no known call told them apart)
+    found_by_search: int = 0  # of which it found a call that does
 
 
 def test_name_for(module: str) -> str:
@@ -100,6 +103,36 @@ def probe_job(
         "mutants": [m.to_json() for m in mutants],
         "deadline_s": max(1.0, budget_s - OVERHEAD_S),
     }
+
+
+async def look_for(
+    sandbox: Sandbox,
+    checkout: Path,
+    targets: Sequence[DiffTarget],
+    calls: Collection[Seed],
+    survivors: Sequence[Mutant],
+    deadline: float,
+) -> tuple[Killing, list[str]]:
+    """The survivors told apart on `calls` (in at most half the time left), then those left
+    that CrossHair can search, by ``crosshair diffbehavior`` of the head against each
+    (:mod:`.differential_mutant_search`), and what it found run on both; and the notes of the
+    searches that failed or timed out."""
+    where = (sandbox, checkout, targets)
+    halfway = time.monotonic() + (deadline - time.monotonic()) / 2
+    killing = await tell_apart(*where, calls, survivors, halfway)
+    left = [
+        m for m in survivors if m.id not in killing.found and m.path in {t.path for t in targets}
+    ]
+    searched = await search_mutants(*where, calls, left, deadline)
+    killing.searched = len(searched.calls) + len(searched.cut)
+    if searched.calls:
+        found = set().union(*searched.calls.values())
+        again = await tell_apart(
+            *where, found, [m for m in left if m.id in searched.calls], deadline
+        )
+        killing.found.update(again.found)
+        killing.found_by_search = len(again.found)
+    return killing, searched.notes
 
 
 async def tell_apart(
@@ -241,6 +274,11 @@ def notes(killing: Killing, survivors: Sequence[Mutant]) -> str:
     if len(killing.found) > MAX_LISTED:
         text += f"; and {len(killing.found) - MAX_LISTED} more"
     aside = []
+    if killing.searched:
+        aside.append(
+            f"CrossHair searched {killing.searched} that no call told apart and found "
+            f"{killing.found_by_search}"
+        )
     if killing.unreached:
         aside.append(f"{killing.unreached} run by none of the calls")
     if killing.cut:
