@@ -7,11 +7,12 @@ function's mutated source, the lines it replaces and the chain of enclosing func
 :mod:`jobs.testgen.proof.mutants` makes them) and ``deadline_s``.
 
 One process holds every version: the head's modules are imported once and every call runs on
-them (``OUT_DIR/head.jsonl``, the probe's records) while a tracer notes which lines of the
-mutated files each call ran. Then, for each mutant, a fork swaps the mutated function's code into
-the live functions (``__code__``, as the mutant runner does) and runs only the calls that ran the
-mutant's lines (``OUT_DIR/mutant-K.jsonl``); the parent stays the head. ``OUT_DIR/mutants.jsonl``
-says, per mutant, how many calls ran it and how its child ended (``done``, ``unreached``,
+them (``OUT_DIR/head.jsonl``, the probe's records; in at most HEAD_SHARE of the time, the calls
+after it left out) while a tracer notes which lines of the mutated files each call ran. Then,
+for each mutant, a fork swaps the mutated function's code into the live functions
+(``__code__``, as the mutant runner does) and runs only the calls that ran the mutant's lines
+(``OUT_DIR/mutant-K.jsonl``); the parent stays the head. ``OUT_DIR/mutants.jsonl`` says, per
+mutant, how many calls ran it and how its child ended (``done``, ``unreached``,
 ``not_applied``, ``timeout``), and last how many the deadline cut.
 
 Standard library only: it runs on the sandbox's interpreter, not Tandem's.
@@ -32,6 +33,11 @@ from typing import Any
 
 MAX_CALLS_PER_MUTANT = 60  # of those that ran its lines, the first (the shortest calls)
 MIN_SHARE_S = 1.0  # the least time a mutant's child gets, shared out of what is left
+HEAD_SHARE = 0.5
+
+
+class HeadDone(Exception):
+    """The head's share of the time is over: the calls not run yet are left out."""
 
 
 def load(path: str) -> Any:
@@ -188,6 +194,8 @@ def main() -> None:
     with open(input_path, encoding="utf-8") as handle:
         job = json.load(handle)
     deadline = time.monotonic() + float(job["deadline_s"])
+    # The calls on the head take at most this share of the time: the mutants need the rest.
+    head_deadline = time.monotonic() + HEAD_SHARE * float(job["deadline_s"])
     mutants: list[dict[str, Any]] = job.pop("mutants")
     root = os.getcwd()
     real = {m["path"]: os.path.realpath(os.path.join(root, m["path"])) for m in mutants}
@@ -206,10 +214,14 @@ def main() -> None:
             head.flush()
             if "id" in record:  # the lines run since the last record are this call's
                 ran[int(record["id"])] = reach.take()
+            if time.monotonic() > head_deadline:
+                raise HeadDone()
 
         sys.settrace(reach.call)
         try:
             probe.probe(job, emit)
+        except HeadDone:
+            pass
         finally:
             sys.settrace(None)
     functions = functions_of(set(real.values()))
