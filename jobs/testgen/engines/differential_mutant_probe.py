@@ -31,7 +31,7 @@ import time
 import types
 from typing import Any
 
-MAX_CALLS_PER_MUTANT = 60  # of those that ran its lines, the first (the shortest calls)
+MAX_CALLS_PER_MUTANT = 200  # of those that ran its lines, the first (the shortest calls)
 MIN_SHARE_S = 1.0  # the least time a mutant's child gets, shared out of what is left
 HEAD_SHARE = 0.5
 
