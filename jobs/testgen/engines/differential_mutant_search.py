@@ -29,6 +29,9 @@ from jobs.testgen.engines.seeds import Seed
 from jobs.testgen.proof.mutants import Mutant
 
 MAX_SEARCHED = 4  # surviving mutants searched, at most: each is a CrossHair process
+# Seconds of search per mutant: a mutant differs from the head in one place, which CrossHair
+# finds in a few seconds or not at all (a function it cannot reason about times out).
+MAX_MUTANT_SEARCH_S = 5
 # What the search leaves of its time for running what it found on the head and the mutants.
 RESERVED_S = 15.0
 INDEX_BASE = 1000  # the wrappers' numbers, apart from the base comparison's
@@ -77,13 +80,16 @@ async def search_mutants(
     MAX_SEARCHED, by `deadline` less RESERVED_S: the calls each report names."""
     searched = Searched()
     chosen = searchable(left, targets, known)
+    gave_up: set[str] = set()  # functions whose search timed out or failed: not searched again
     for index, (mutant, job) in enumerate(chosen[:MAX_SEARCHED]):
+        if mutant.function in gave_up:
+            continue
         remaining = deadline - RESERVED_S - time.monotonic()
         if remaining < MIN_SEARCH_S + SEARCH_OVERHEAD_S:
             searched.cut = [m for m, _ in chosen[index:MAX_SEARCHED]]
             break
         share = remaining / (min(len(chosen), MAX_SEARCHED) - index) - SEARCH_OVERHEAD_S
-        seconds = int(max(MIN_SEARCH_S, min(MAX_SEARCH_S, share)))
+        seconds = int(max(MIN_SEARCH_S, min(MAX_MUTANT_SEARCH_S, MAX_SEARCH_S, share)))
         root = checkout / WORK_DIR / f"mutant-{index}"
         shutil.rmtree(root, ignore_errors=True)
         (root / mutant.path).parent.mkdir(parents=True)
@@ -97,6 +103,7 @@ async def search_mutants(
             shutil.rmtree(root, ignore_errors=True)
         if note:
             searched.notes.append(note.replace("differential search", "mutant search", 1))
+            gave_up.add(mutant.function)
         if calls := set(calls_from_report(report, job)):
             searched.calls[mutant.id] = calls
     return searched
