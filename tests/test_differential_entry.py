@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from jobs.testgen.engines import call_capture, differential
+from jobs.testgen.engines import call_capture, differential_inputs
 from jobs.testgen.engines.input_variants import changed_line_numbers
 from jobs.testgen.engines.seeds import Seed
 from tests.differential_support import assert_pins, capture_records, run_differential
@@ -96,8 +96,8 @@ def test_the_tests_named_after_the_module_or_naming_its_package_run_too() -> Non
 def test_the_cap_on_other_spellings_is_said(tmp_path: Path) -> None:
     source = "f(" + ", ".join(f"a{i}" for i in range(80)) + ")\n"
     seed = Seed("pkg/_words.py", "count_words", f"fix({source!r})", "runtime", (), "pkg._main")
-    found, cut = differential._source_variants(tmp_path, {}, {seed})
-    assert len(found) == differential.MAX_SOURCE_VARIANTS_PER_CALLABLE
+    found, cut = differential_inputs.spelled_variants(tmp_path, {}, {seed})
+    assert len(found) == differential_inputs.MAX_SOURCE_VARIANTS_PER_CALLABLE
     assert {s.via for s in found} == {"pkg._main"}
     tried, made = cut["count_words"]
-    assert tried == differential.MAX_SOURCE_VARIANTS_PER_CALLABLE < made
+    assert tried == differential_inputs.MAX_SOURCE_VARIANTS_PER_CALLABLE < made

@@ -29,6 +29,7 @@ from jobs.testgen.keep import pin_kept_tests, selection_for
 from jobs.testgen.production import Production
 from jobs.testgen.prompts import output_dir_for
 from jobs.testgen.proof.measure import TestFiles, against_the_suite, stage_timeout
+from jobs.testgen.proof.mutants import Mutant
 from jobs.testgen.proof.score import MutantScore
 from jobs.testgen.targets import plan_targets
 from jobs.testgen.tests_report import baseline_line
@@ -274,14 +275,20 @@ async def survivors(ctx: Context, production: Production, plan: Plan) -> Plan | 
         production.notes.append(
             f"Every changed line already runs, but {left} of the {score.total if score else 0} "
             "mutants of the changed lines survived the existing tests: the offline engines "
-            "wrote tests for the changed functions, kept only where they kill a surviving "
-            "mutant or pin the change (no test can cover a new line here)."
+            "wrote tests for the changed functions and for calls where a survivor and the head "
+            "differ, kept only where they kill a surviving mutant or pin the change."
         )
         return replace(plan, targets=targets, pin_only=False)
     if plan.pin_only:
         return plan
     production.nothing_to_do = nothing_survived(score, problem)
     return None
+
+
+def surviving(score: MutantScore | None) -> tuple[Mutant, ...]:
+    """The mutants no existing test noticed, for the engines (``Workspace.survivors``)."""
+    alive = [o for o in (score.outcomes if score else []) if o.status in ("survived", "uncovered")]
+    return tuple(o.mutant for o in alive)
 
 
 def nothing_survived(score: MutantScore | None, problem: str | None) -> str:
@@ -432,6 +439,7 @@ async def candidates(
         seeds,
         ctx.base_sha,
         plan.sources or {t.path: set(t.lines) for t in plan.targets},
+        surviving(production.existing_score) if plan.all_run else (),
     )
     ran = [name for name in engines if name in own]
     offline = await offline_engines.generate(ran, workspace, plan.targets)

@@ -30,9 +30,10 @@ too (:mod:`.differential_state`).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import shutil
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
@@ -43,11 +44,10 @@ from jobs.testgen.engines import (
     borrowed_receivers,
     call_capture,
     characterize,
+    differential_inputs,
+    differential_mutants,
     input_variants,
-    source_variants,
-    typed_inputs,
 )
-from jobs.testgen.engines.callables import ChangedCallable
 from jobs.testgen.engines.differential_cases import Difference, differs, write_tests
 from jobs.testgen.engines.differential_search import (
     MAX_SEARCH_S,
@@ -60,16 +60,13 @@ from jobs.testgen.engines.differential_search import (
 from jobs.testgen.engines.differential_search import jobs as search_jobs
 from jobs.testgen.engines.differential_targets import DiffTarget, plan
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace
-from jobs.testgen.engines.input_helpers import Defined
-from jobs.testgen.engines.seeds import Seed, names_in, seeds_for_change
+from jobs.testgen.engines.seeds import Seed, SeedPlan, seeds_for_change
 from jobs.testgen.targets import Target as ChangedFile
 
 # The share of the engine's time left that running the tests to capture their calls may take.
 CAPTURE_SHARE = 0.3
-MAX_VARIANTS_PER_CALLABLE = 120
-# Calls with a source argument spelled another way, per callable, beside the other neighbours:
-# a source-transforming entry point takes milliseconds a call.
-MAX_SOURCE_VARIANTS_PER_CALLABLE = 120
+# The share of the engine's time kept for telling the surviving mutants apart, when there are.
+MUTANT_SHARE = 0.25
 
 
 class Differential:
@@ -84,15 +81,7 @@ class Differential:
         workspace.step(
             f"comparing base and head of the changed functions of {len(changed)} file(s)"
         )
-        return await generate(
-            workspace.sandbox,
-            workspace.checkout,
-            changed,
-            workspace.output_dir,
-            base_sha=workspace.base_sha,
-            deadline=workspace.deadline,
-            tests=workspace.tests,
-        )
+        return await compare(dataclasses.replace(workspace, changed=changed))
 
 
 async def generate(
@@ -105,26 +94,64 @@ async def generate(
     deadline: float,
     tests: Mapping[str, str],
 ) -> EngineOutcome:
-    """Differential tests of every changed callable that exists in both commits, one file per
-    source module in `output_dir`."""
-    started = time.monotonic()
-    outcome = EngineOutcome()
-    if not base_sha:
+    """:func:`compare` on these, with no surviving mutants."""
+    workspace = Workspace(
+        sandbox,
+        checkout,
+        output_dir,
+        deadline,
+        lambda _: None,
+        tests,
+        SeedPlan(),
+        base_sha,
+        changed,
+    )
+    return await compare(workspace)
+
+
+async def compare(workspace: Workspace) -> EngineOutcome:
+    """Differential tests of every changed callable (``workspace.changed``) that exists in both
+    commits, one file per source module in the output folder; then, on the same inputs, the
+    surviving mutants (``workspace.survivors``) told apart from the head, in files of their own
+    (:mod:`.differential_mutants`), in the last MUTANT_SHARE of the time."""
+    started, outcome = time.monotonic(), EngineOutcome()
+    checkout, deadline = workspace.checkout, workspace.deadline
+    if not workspace.base_sha:
         outcome.notes.append("no base commit given; no differential tests")
         return outcome
+    share = MUTANT_SHARE if workspace.survivors else 0.0
+    compared_by = deadline - (deadline - started) * share
     try:
         async with base_tree(
-            checkout, base_sha, timeout_s=max(1.0, (deadline - time.monotonic()) / 4)
+            checkout, workspace.base_sha, timeout_s=max(1.0, (deadline - started) / 4)
         ) as tree:
-            run = await _generate_on(sandbox, checkout, tree, changed, tests, deadline, outcome)
+            where = (workspace.sandbox, checkout, tree, workspace.changed, workspace.tests)
+            run = await _generate_on(*where, compared_by, outcome)
             if run is not None:
                 write_tests(
-                    checkout, run.targets, run.differences, output_dir, outcome, run.compared
-                )
+                    checkout, run.targets, run.differences, workspace.output_dir, outcome,
+                    run.compared,
+                )  # fmt: skip
+            if run is not None and workspace.survivors:
+                await _kill_survivors(workspace, run)
     except BaseTreeError as exc:
         outcome.notes.append(f"differential tests: the base commit's files: {exc}")
     outcome.duration_s = time.monotonic() - started
     return outcome
+
+
+async def _kill_survivors(workspace: Workspace, run: _Run) -> None:
+    """The surviving mutants told apart from the head on every input compared so far."""
+    workspace.step(f"looking for calls that kill {len(workspace.survivors)} surviving mutant(s)")
+    killing, notes = await differential_mutants.look_for(
+        workspace.sandbox, workspace.checkout, run.targets, run.tried, workspace.survivors,
+        workspace.deadline,
+    )  # fmt: skip
+    run.outcome.notes += notes
+    differential_mutants.write_tests(
+        workspace.checkout, run.targets, killing, workspace.survivors, workspace.output_dir,
+        run.outcome,
+    )  # fmt: skip
 
 
 async def _generate_on(
@@ -166,12 +193,16 @@ async def _generate_on(
     differed = {(d.seed.path, d.seed.qualname) for d in run.differences}
     unpinned = {s for s in seeds | captured if (s.path, s.qualname) not in differed}
     typed = {(t.path, t.callable.qualname): t.callable for t in targets}
-    variants = _variants(checkout, base_sources, unpinned, first=novel, typed=typed)
-    spelled, cut = _source_variants(checkout, base_sources, unpinned, first=novel)
+    variants = differential_inputs.variants(
+        checkout, base_sources, unpinned, first=novel, typed=typed
+    )
+    spelled, cut = differential_inputs.spelled_variants(
+        checkout, base_sources, unpinned, first=novel
+    )
     variants |= spelled
     outcome.notes += [
         f"differential tests: {tried} of {made} other spellings of the source passed to "
-        f"`{qualname}` were tried (at most {MAX_SOURCE_VARIANTS_PER_CALLABLE})"
+        f"`{qualname}` were tried (at most {differential_inputs.MAX_SOURCE_VARIANTS_PER_CALLABLE})"
         for qualname, (tried, made) in sorted(cut.items())
     ]
     await run.compare(variants - seeds - captured)
@@ -200,11 +231,13 @@ class _Run:
     differences: list[Difference] = field(default_factory=list)
     compared: int = 0  # calls compared on both sides
     asked: int = 0  # calls asked for
+    tried: set[Seed] = field(default_factory=set)  # every call asked for
 
     async def compare(self, calls: set[Seed]) -> None:
         if not calls:
             return
         batch = sorted(calls)
+        self.tried |= calls
         # Both sides at once, each within the whole time left: one after the other, the engine
         # waited out the head's imports and calls before the base's started, and each side is a
         # single-threaded interpreter that mostly waits on imports and the call time-outs.
@@ -311,133 +344,6 @@ async def _capture(
         receivers |= {s for s in captured.seeds if s.qualname in others}
         novel |= captured.novel
     return found, novel, receivers
-
-
-def _variants(
-    checkout: Path,
-    base_sources: Mapping[str, str | None],
-    seeds: set[Seed],
-    first: Collection[Seed] = (),
-    typed: Mapping[tuple[str, str], ChangedCallable] | None = None,
-) -> set[Seed]:
-    """Neighbours of the seeds' calls (:mod:`.input_variants`), at most
-    MAX_VARIANTS_PER_CALLABLE per callable: each seed's first neighbour, then each one's second,
-    and so on, the shortest calls first, so no one long call takes a callable's whole share.
-    The seeds in `first` (the captured calls that ran lines no other call ran) have all their
-    neighbours taken before any other seed's: forty alike calls would otherwise use up the
-    share on their first neighbours, and the one call that reaches the change get none."""
-    sides: dict[str, tuple[str, str]] = {}  # path -> (base, head), each read once
-    tokens: dict[str, tuple[tuple[str, ...], tuple[str, ...], bool, tuple[str, ...]]] = {}
-    queues: dict[tuple[str, str, bool], list[list[tuple[str, None]]]] = {}
-    defines: dict[tuple[str, str, str], tuple[Defined, ...]] = {}
-    vias: dict[tuple[str, str, str], str] = {}  # a neighbour is written where its seed is
-    for seed in _in_turn_order(seeds, first):
-        if seed.path not in sides:
-            base = base_sources.get(seed.path) or ""
-            head = _read(checkout / seed.path) or ""
-            sides[seed.path] = (base, head)
-            tokens[seed.path] = (
-                input_variants.dictionary(base, head) + input_variants.attribute_names(base, head),
-                input_variants.returned_values(base, head),
-                input_variants.trusts_len(base, head),
-                input_variants.exact_type_classes(base, head),
-            )
-        base, head = sides[seed.path]
-        words, returns, wrong_len, classes = tokens[seed.path]
-        calls = input_variants.variants(
-            seed.call_source, words, returns, wrong_len=wrong_len, subclassed=classes
-        )
-        # Values of each parameter's own type (:mod:`.typed_inputs`), first: few, and aimed
-        # (not for an entry point's call: the parameters are the target's).
-        item = None if seed.via else (typed or {}).get((seed.path, seed.qualname))
-        calls = [*typed_inputs.variants(seed.call_source, item, head, base), *calls]
-        queues.setdefault((seed.path, seed.qualname, seed not in first), []).append(
-            [(call, None) for call in calls]
-        )
-        for call in calls:  # a neighbour takes the same test-module classes as its seed
-            defines.setdefault((seed.path, seed.qualname, call), _defines(seed, call, classes))
-            vias.setdefault((seed.path, seed.qualname, call), seed.via)
-    chosen: dict[tuple[str, str], dict[str, None]] = {}
-    for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
-        _take_in_turn(lists, MAX_VARIANTS_PER_CALLABLE, chosen.setdefault((path, qualname), {}))
-    return {
-        Seed(
-            path,
-            qualname,
-            call,
-            "variant",
-            defines[path, qualname, call],
-            vias[path, qualname, call],
-        )
-        for (path, qualname), calls in chosen.items()
-        for call in calls
-    }
-
-
-def _source_variants(
-    checkout: Path,
-    base_sources: Mapping[str, str | None],
-    seeds: set[Seed],
-    first: Collection[Seed] = (),
-) -> tuple[set[Seed], dict[str, tuple[int, int]]]:
-    """The seeds' calls with a Python-source argument spelled another way
-    (:mod:`.source_variants`), the kinds the change's tokens name first, at most
-    MAX_SOURCE_VARIANTS_PER_CALLABLE per callable beside the other neighbours: each seed's
-    first, then each one's second, the calls that ran new lines and then the shortest first.
-    And, per callable the cap cut, (tried, made)."""
-    words: dict[str, tuple[str, ...]] = {}
-    queues: dict[tuple[str, str], list[tuple[Seed, list[str]]]] = {}
-    for seed in _in_turn_order(seeds, first):
-        if seed.path not in words:
-            base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
-            words[seed.path] = input_variants.dictionary(base, head)
-        calls = source_variants.variants(seed.call_source, words[seed.path])
-        if calls:
-            queues.setdefault((seed.path, seed.qualname), []).append((seed, calls))
-    found: set[Seed] = set()
-    cut: dict[str, tuple[int, int]] = {}
-    for (_, qualname), lists in queues.items():
-        taken: dict[str, Seed] = {}
-        _take_in_turn(
-            [[(call, seed) for call in calls] for seed, calls in lists],
-            MAX_SOURCE_VARIANTS_PER_CALLABLE,
-            taken,
-        )
-        found |= {
-            Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
-        }
-        made = len({call for _, calls in lists for call in calls})
-        if made > len(taken):
-            cut[qualname] = (len(taken), made)
-    return found, cut
-
-
-def _in_turn_order(seeds: Collection[Seed], first: Collection[Seed]) -> list[Seed]:
-    """The order seeds' neighbours queue in: the calls that ran new lines, then the shortest."""
-    return sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
-
-
-def _take_in_turn[V](lists: list[list[tuple[str, V]]], cap: int, taken: dict[str, V]) -> None:
-    """Each list's first (call, value) into `taken`, then each one's second, and so on, until
-    `taken` holds `cap` calls: no one long list takes the whole share."""
-    for round_ in range(max((len(items) for items in lists), default=0)):
-        for items in lists:
-            if round_ < len(items) and len(taken) < cap:
-                call, value = items[round_]
-                taken.setdefault(call, value)
-
-
-def _defines(seed: Seed, call: str, classes: tuple[str, ...]) -> tuple[Defined, ...]:
-    """The classes `call` (a neighbour of `seed`'s) needs defined: its seed's, and the
-    subclasses of the module's classes it was given (:func:`.input_variants.subclass_of`)."""
-    names = set(names_in(call))
-    own = {d.name for d in seed.defines}
-    extra = [
-        input_variants.subclass_of(cls)
-        for cls in classes
-        if input_variants.subclass_name(cls) in names - own
-    ]
-    return (*seed.defines, *extra)
 
 
 def _read(path: Path) -> str | None:

@@ -37,7 +37,8 @@ class Difference:
     head: dict[str, object]
     base: dict[str, object]
 
-    def describe(self) -> str:
+    def describe(self, other: str = "base") -> str:
+        """What differs: ``other`` names the version the head is compared with."""
         call = f"`{self.seed.call_source[:80]}`"
         if not differs_by_result(self.head, self.base):
             change = type_change(self.head, self.base)
@@ -46,7 +47,7 @@ class Difference:
             left = state_change(self.head, self.base)
             if left is not None:
                 return f"{call}: {left.describe()}"
-        return f"{call}: base {_said(self.base)}, head {_said(self.head)}"
+        return f"{call}: {other} {said(self.base)}, head {said(self.head)}"
 
 
 def test_name_for(module: str) -> str:
@@ -89,7 +90,7 @@ def differs_by_result(head: Mapping[str, object], base: Mapping[str, object]) ->
     return any(head.get(key) != base.get(key) for key in _COMPARED)
 
 
-def _said(record: Mapping[str, object]) -> str:
+def said(record: Mapping[str, object]) -> str:
     kind = record.get("kind")
     if kind == "value":
         return f"returns {shortened(str(record.get('expected')), 80)}"
@@ -170,7 +171,7 @@ def _type_case(difference: Difference, change: TypeChange, prefix: str) -> chara
     return characterize.Case(stem, body, tuple(sorted(needs)), case.defines)
 
 
-def _order(difference: Difference) -> tuple[int, bool, int]:
+def order(difference: Difference) -> tuple[int, bool, int]:
     head, base = difference.head, difference.base
     rank = 0 if differs_by_result(head, base) else 1 if type_change(head, base) else 2
     # A head that raises where the base returned is as likely a bug the change brings as the
@@ -204,7 +205,7 @@ def write_tests(
     per_callable: dict[tuple[str, str], int] = {}
     # A result that differs first (it says the most), then an item's type, then a state left
     # behind; the shortest calls first: the same difference, easier to read.
-    for difference in sorted(differences, key=_order):
+    for difference in sorted(differences, key=order):
         key = (difference.seed.path, difference.seed.qualname)
         if per_callable.get(key, 0) >= MAX_TESTS_PER_CALLABLE:
             continue

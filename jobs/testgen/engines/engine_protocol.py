@@ -17,6 +17,7 @@ from typing import Protocol
 
 from jobs.sandbox import Sandbox
 from jobs.testgen.engines.seeds import SeedPlan
+from jobs.testgen.proof.mutants import Mutant
 from jobs.testgen.targets import Target
 
 
@@ -51,6 +52,11 @@ class Workspace:
     # Every changed line of the changed source files, covered or not (``targets`` hold only
     # the files with uncovered ones): what base and head are compared on.
     changed: Mapping[str, set[int]] = field(default_factory=dict)
+    # The mutants of the changed lines that survived the existing tests, where they ran before
+    # the engines (every changed line runs already: :func:`jobs.testgen.stages.survivors`):
+    # each is another version of the changed code, as the base is, for an engine to tell apart
+    # from the head.
+    survivors: tuple[Mutant, ...] = ()
 
     def until(self, deadline: float) -> Workspace:
         return dataclasses.replace(self, deadline=deadline)
