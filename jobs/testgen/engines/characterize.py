@@ -24,7 +24,7 @@ import json
 import re
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
@@ -169,32 +169,18 @@ class ProbeOptions:
     state: bool = False
 
 
-async def run_probe(
-    sandbox: Sandbox,
-    checkout: Path,
-    scratch: str,
-    modules: Mapping[str, tuple[str, str]],
-    seeds: list[Seed],
-    options: ProbeOptions,
-) -> tuple[list[dict[str, object]], CommandResult]:
-    """Run the probe (copied into ``scratch``, a repo-relative folder) on every seed of
-    ``modules`` (path -> (import root, module)), within ``options.budget_s`` or what the seeds
-    need: its records, checked (:func:`read_records`), and how the run ended."""
-    folder, tag = checkout / scratch, options.tag
-    # One copy per tag: the differential engine runs the head's and the base's probe at once,
-    # and a copy replaced under a probe that is starting would be read half-written.
-    copy_fresh(PROBE, folder / f"probe{tag}.py")
-    job = {
+def probe_calls(modules: Mapping[str, tuple[str, str]], seeds: Sequence[Seed]) -> dict[str, object]:
+    """The part of a probe's job that says what to call (the differential mutant probe reads
+    the same): the input helpers the seeds use, the time limits, and each module's seeds. A
+    call written in an entry point's module (``Seed.via``) runs in that module's namespace,
+    imported from the same root (the base tree's on the base's side)."""
+    return {
         "helpers": {
             name: input_helpers.HELPERS[name]
             for name in input_helpers.helpers_used(n for seed in seeds for n in seed.names)
         },
         "call_timeout_s": CALL_TIMEOUT_S,
         "import_timeout_s": IMPORT_TIMEOUT_S,
-        "walk": options.walk,
-        "state": options.state,
-        # A call written in an entry point's module (``Seed.via``) runs in that module's
-        # namespace, imported from the same root (the base tree's on the base's side).
         "modules": [
             {
                 "path": path,
@@ -214,6 +200,28 @@ async def run_probe(
             for path, (root, module) in sorted(modules.items())
             for via in sorted({s.via for s in seeds if s.path == path} | {""})
         ],
+    }
+
+
+async def run_probe(
+    sandbox: Sandbox,
+    checkout: Path,
+    scratch: str,
+    modules: Mapping[str, tuple[str, str]],
+    seeds: list[Seed],
+    options: ProbeOptions,
+) -> tuple[list[dict[str, object]], CommandResult]:
+    """Run the probe (copied into ``scratch``, a repo-relative folder) on every seed of
+    ``modules`` (path -> (import root, module)), within ``options.budget_s`` or what the seeds
+    need: its records, checked (:func:`read_records`), and how the run ended."""
+    folder, tag = checkout / scratch, options.tag
+    # One copy per tag: the differential engine runs the head's and the base's probe at once,
+    # and a copy replaced under a probe that is starting would be read half-written.
+    copy_fresh(PROBE, folder / f"probe{tag}.py")
+    job = {
+        **probe_calls(modules, seeds),
+        "walk": options.walk,
+        "state": options.state,
     }
     # The project's code has run in the sandbox before (the capture, another side's probe).
     write_fresh(json.dumps(job, sort_keys=True), folder / f"input{tag}.json")

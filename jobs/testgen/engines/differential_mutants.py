@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 
 from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import copy_fresh, write_fresh
-from jobs.testgen.engines import characterize, input_helpers
+from jobs.testgen.engines import characterize
 from jobs.testgen.engines.differential_cases import Difference, case_for, differs, order
 from jobs.testgen.engines.differential_mutant_search import search_mutants
 from jobs.testgen.engines.differential_search import SCRATCH
@@ -73,33 +73,9 @@ def probe_job(
     modules (as :func:`.characterize.run_probe` writes it), the mutants, and the deadline."""
     modules = {t.path: (t.root, t.module) for t in targets}
     return {
-        "helpers": {
-            name: input_helpers.HELPERS[name]
-            for name in input_helpers.helpers_used(n for seed in seeds for n in seed.names)
-        },
-        "call_timeout_s": characterize.CALL_TIMEOUT_S,
-        "import_timeout_s": characterize.IMPORT_TIMEOUT_S,
+        **characterize.probe_calls(modules, seeds),
         "walk": True,
         "state": True,
-        "modules": [
-            {
-                "path": path,
-                "root": root,
-                "module": via or module,
-                "seeds": [
-                    {
-                        "id": index,
-                        "call": seed.call_source,
-                        "names": list(seed.names),
-                        "defines": {d.name: d.source for d in seed.defines},
-                    }
-                    for index, seed in enumerate(seeds)
-                    if seed.path == path and seed.via == via
-                ],
-            }
-            for path, (root, module) in sorted(modules.items())
-            for via in sorted({s.via for s in seeds if s.path == path} | {""})
-        ],
         "mutants": [m.to_json() for m in mutants],
         "deadline_s": max(1.0, budget_s - OVERHEAD_S),
     }
