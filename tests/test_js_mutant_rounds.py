@@ -62,3 +62,11 @@ def test_a_survivor_is_settled_only_when_every_file_that_ran_its_line_has_run() 
             pending.add(RunResults({f"{file} > t": Outcome("pass")}), "")
     assert pending.settled(frozenset())
     assert ran_groups(pending) == EXISTING
+
+
+def test_a_mutant_whose_first_round_never_ran_is_not_settled() -> None:
+    # only candidate files: no existing file waits in its queue, yet nothing ran
+    pending = start(mutant(), {"test/new.test.ts": "candidate"}, RAN)
+    assert pending.queue == [] and not pending.settled(frozenset())
+    assert pending.next_files() == ("test/new.test.ts",)
+    assert pending.settled(frozenset())

@@ -54,7 +54,10 @@ class Pending:
 
     def settled(self, passed: frozenset[str]) -> bool:
         """Whether no later round can change its outcome: an existing test that passed in the
-        baseline failed (killed), or every file ran."""
+        baseline failed (killed), or every file ran. One whose first round never ran (the time
+        ran out before its batch) is not: it is cut, not judged on no run."""
+        if self.rounds == 0:
+            return False
         return not self.queue or any(
             o.status == "fail" and test in passed and self.groups.get(_file(test)) == "existing"
             for test, o in self.results.tests.items()
