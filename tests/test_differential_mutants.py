@@ -5,6 +5,7 @@ real repositories, in the local sandbox, with real pytest."""
 
 from __future__ import annotations
 
+import re
 import time
 from pathlib import Path
 
@@ -160,3 +161,33 @@ async def test_crosshair_finds_the_call_no_known_input_makes(tmp_path: Path) -> 
     assert "assert size(n=15) == 'small'" in text, outcome.notes
     [said] = [n for n in outcome.notes if n.startswith("Surviving mutants:")]
     assert said.endswith("(CrossHair searched 1 that no call told apart and found 1)."), said
+
+
+async def test_a_comparison_of_two_names_is_told_apart_on_equal_arguments(tmp_path: Path) -> None:
+    """`size > room` becoming `size >= room` differs only where the two are equal, which no
+    call of the tests is, nor a neighbour moved by one; CrossHair cannot search a function
+    without annotations. The calls aimed at the mutated comparison set one argument to the
+    other's value."""
+    base = "def fits(size, room):\n    return True\n"
+    head = "def fits(size, room):\n    if size > room:\n        return False\n    return True\n"
+    tests = (
+        "from pkg.boxes import fits\n\n\ndef test_fits_runs():\n    fits(5, 3)\n    fits(1, 3)\n"
+    )
+    repo, base_sha = two_commits(
+        tmp_path / "repo",
+        {"pkg/__init__.py": "", "pkg/boxes.py": base, "tests/test_boxes.py": tests},
+        {"pkg/boxes.py": head},
+    )
+    changed = {"pkg/boxes.py": {2, 3}}
+    mutants, _, _ = make_mutants(repo, changed)
+    [boundary] = [m for m in mutants if m.description == "`size > room` becomes `size >= room`"]
+    workspace = Workspace(
+        LocalSandbox(), repo, "tests", time.monotonic() + 120, lambda _: None,
+        python_modules.test_sources(repo), SeedPlan(), base_sha, changed, (boundary,),
+    )  # fmt: skip
+    outcome = await differential.compare(workspace)
+
+    text = (repo / "tests/test_pkg_boxes_mutants_tandem.py").read_text()
+    assert re.search(r"assert fits\((size=)?(\d+), (room=)?\2\) is True", text), text
+    [said] = [n for n in outcome.notes if n.startswith("Surviving mutants:")]
+    assert "(1 by calls aimed at the mutated expression" in said, said

@@ -27,6 +27,7 @@ from jobs.sandbox import Sandbox
 from jobs.sandbox.workdir import copy_fresh, write_fresh
 from jobs.testgen.engines import characterize
 from jobs.testgen.engines.differential_cases import Difference, case_for, differs, order
+from jobs.testgen.engines.differential_mutant_inputs import aimed_calls
 from jobs.testgen.engines.differential_mutant_search import search_mutants
 from jobs.testgen.engines.differential_search import SCRATCH
 from jobs.testgen.engines.differential_targets import DiffTarget
@@ -60,6 +61,7 @@ class Killing:
     calls: int = 0  # calls run on the head
     searched: int = 0  # mutants CrossHair searched (no known call told them apart)
     found_by_search: int = 0  # of which it found a call that does
+    found_aimed: int = 0  # told apart by calls aimed at their mutated expression
 
 
 def test_name_for(module: str) -> str:
@@ -99,6 +101,15 @@ async def look_for(
     left = [
         m for m in survivors if m.id not in killing.found and m.path in {t.path for t in targets}
     ]
+    aimed = {m.id: aimed_calls(m, list(calls)) for m in left}
+    if any(aimed.values()):  # neighbours on each mutant's own boundary, in a quarter of the rest
+        quarter = time.monotonic() + (deadline - time.monotonic()) / 4
+        near = await tell_apart(
+            *where, set().union(*aimed.values()), [m for m in left if aimed[m.id]], quarter
+        )
+        killing.found.update(near.found)
+        killing.found_aimed = len(near.found)
+        left = [m for m in left if m.id not in near.found]
     searched = await search_mutants(*where, calls, left, deadline)
     killing.searched = len(searched.calls) + len(searched.cut)
     if searched.calls:
@@ -250,6 +261,8 @@ def notes(killing: Killing, survivors: Sequence[Mutant]) -> str:
     if len(killing.found) > MAX_LISTED:
         text += f"; and {len(killing.found) - MAX_LISTED} more"
     aside = []
+    if killing.found_aimed:
+        aside.append(f"{killing.found_aimed} by calls aimed at the mutated expression")
     if killing.searched:
         aside.append(
             f"CrossHair searched {killing.searched} that no call told apart and found "
