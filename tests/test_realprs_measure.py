@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from pathlib import Path
 
 from bench.realprs import measure_js
 from bench.realprs.cases import Case
 from bench.realprs.gitrun import git
-from bench.realprs.measure import coverage_plugin_args
+from bench.realprs.measure import coverage_plugin_args, run_tests
 
 
 def test_a_venv_with_pytest_cov_runs_pytest_without_it(tmp_path: Path) -> None:
@@ -134,3 +135,25 @@ def test_a_js_case_names_a_supported_runner() -> None:
     )
     assert Case(*fields, language="ruby").problem() == "language 'ruby' is not python or javascript"
     assert Case(*fields, language="javascript", runner="vitest").problem() is None
+
+
+def test_a_run_of_test_files_counts_only_their_tests(tmp_path: Path) -> None:
+    """schwifty's addopts (``--pyargs schwifty --doctest-modules``) add every module's doctests
+    to any pytest run: a run of one kept test file said 18 kept tests, 17 of them doctests."""
+    checkout = tmp_path / "checkout"
+    (checkout / "pkg").mkdir(parents=True)
+    (checkout / "tests").mkdir()
+    (checkout / "pkg" / "__init__.py").write_text("")
+    doctested = 'def double(n):\n    """\n    >>> double(2)\n    4\n    """\n    return n * 2\n'
+    (checkout / "pkg" / "calc.py").write_text(doctested)
+    (checkout / "tests" / "test_calc.py").write_text(
+        "from pkg.calc import double\n\n\ndef test_double():\n    assert double(3) == 6\n"
+    )
+    (checkout / "pytest.ini").write_text("[pytest]\naddopts = --pyargs pkg --doctest-modules\n")
+    case = Case("c", "o/r", "0" * 40, "0" * 40, "dev", "", ())
+    venv = Path(sys.prefix)
+
+    suite = run_tests(case, venv, checkout, [], ["pkg/calc.py"], "suite", 120)
+    assert suite.total == 1, suite.tail  # the project's own run: its doctest is its test
+    kept = run_tests(case, venv, checkout, ["tests/test_calc.py"], ["pkg/calc.py"], "kept", 120)
+    assert kept.passed == ["tests.test_calc::test_double"], kept.tail

@@ -12,6 +12,7 @@ import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -102,14 +103,20 @@ class TestRun:
         return len(self.passed) + len(self.failed)
 
 
-def junit_outcomes(report: Path) -> tuple[list[str], list[str]]:
+def junit_outcomes(report: Path, files: Sequence[str] = ()) -> tuple[list[str], list[str]]:
     """(passed, failed-or-errored) test ids from a pytest JUnit XML report; a skip is neither,
-    an expected failure (xfail) counts as passed."""
+    an expected failure (xfail) counts as passed. With `files` (test files run by path), only
+    the tests of those files count, where any does: a project whose addopts collect more
+    (schwifty's ``--pyargs schwifty --doctest-modules`` adds every module's doctests to any run)
+    would have its doctests counted as the author's or Tandem's tests."""
     if not report.exists():
         return [], []
+    cases = list(ET.parse(report).getroot().iter("testcase"))
+    modules = tuple(f.removesuffix(".py").replace("/", ".") for f in files)
+    own = [c for c in cases if _in_modules(c.get("classname", ""), modules)]
     passed: list[str] = []
     failed: list[str] = []
-    for case in ET.parse(report).getroot().iter("testcase"):
+    for case in own or cases:
         name = f"{case.get('classname', '')}::{case.get('name', '')}"
         kinds = {child.tag for child in case}
         # An xfail test that failed as expected did what it says; a strict XPASS is a failure.
@@ -119,6 +126,10 @@ def junit_outcomes(report: Path) -> tuple[list[str], list[str]]:
         elif "skipped" not in kinds or expected:
             passed.append(name)
     return passed, failed
+
+
+def _in_modules(classname: str, modules: Sequence[str]) -> bool:
+    return any(classname == m or classname.startswith(m + ".") for m in modules)
 
 
 def prepare_checkout(case: Case, checkout: Path) -> None:
@@ -169,7 +180,8 @@ def run_tests(
     except subprocess.TimeoutExpired:
         returncode, tail = None, [f"timed out after {timeout:.0f} s"]
     run = TestRun(returncode=returncode, tail=tail)
-    run.passed, run.failed = junit_outcomes(junit)
+    files = targets if targets and all(t.endswith(".py") for t in targets) else []
+    run.passed, run.failed = junit_outcomes(junit, files)
     if data_file.exists():
         cov = coverage.Coverage(data_file=str(data_file), config_file=False)
         cov.load()
