@@ -33,6 +33,7 @@ from jobs.sandbox import CommandResult, Sandbox, decisive_line
 from jobs.sandbox.workdir import WORK_DIR, copy_fresh, write_fresh
 from jobs.testgen.engines import input_helpers
 from jobs.testgen.engines.engine_protocol import EngineOutcome, Workspace, changed_lines
+from jobs.testgen.engines.operator_syntax import operator_syntax
 from jobs.testgen.engines.probe_records import _plain as _plain  # differential_search's
 from jobs.testgen.engines.probe_records import read_records
 from jobs.testgen.engines.python_modules import module_for, test_sources
@@ -254,6 +255,8 @@ def case_for(seed: Seed, record: dict[str, object]) -> Case | None:
     }
     needs |= {need for d in seed.defines for need in d.needs}
     call = seed.call_source
+    if record.get("expected") != "NotImplemented":  # that sentinel is only seen on a call
+        call = operator_syntax(call)
     if record.get("wrap") == "list":  # an iterator: its items are the result
         call = f"list({call})"
     stem = f"test_{'_'.join(p.strip('_') for p in seed.qualname.split('.'))}_{seed.origin}"
