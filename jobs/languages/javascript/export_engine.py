@@ -10,7 +10,10 @@ Per changed source, in the sandbox:
    changed lines' literals;
 2. :mod:`.export_calls` turns those into argument lists to try;
 3. :mod:`.export_probe` writes one probe test file that the project's own runner runs once: each
-   call twice, a call whose outcomes differ dropped;
+   call twice, a call whose outcomes differ dropped; where the existing tests left mutants of
+   the changed lines alive (``workspace.survivors``), :mod:`.survivor_search` runs the calls a
+   test could assert again under each survivor's switch, and a call that tells one apart is
+   written first;
 4. :mod:`.export_tests` writes the test file, in the package's style, where its runner collects
    it; validation then runs it like any candidate (5 runs, the base commit, the keep rule).
 
