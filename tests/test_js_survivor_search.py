@@ -26,12 +26,12 @@ from jobs.languages.javascript.survivor_probe import (
     search_source,
 )
 from jobs.languages.javascript.survivor_search import switches_of, told_note
-from jobs.languages.javascript.toolchain import Node
+from jobs.languages.javascript.toolchain import Node, env_prefix
 from jobs.sandbox.local_sandbox import LocalSandbox
 from jobs.testgen import produce_tests
 from jobs.testgen.proof.mutants import Mutant
 from tests.js_support import node_or_skip
-from tests.test_js_export_engine import VITEST
+from tests.test_js_export_engine import JEST_CJS, VITEST
 from tests.test_js_runs import locked_project
 
 
@@ -112,6 +112,53 @@ def test_the_calls_that_kill_a_survivor_are_written_past_the_rows_that_fill_the_
         killing=[("discount", 20)],
     )  # fmt: skip
     assert written.killing == 1 and "expect(discount(20)).toEqual(90);" in (written.text or "")
+
+
+# A schema as `mutate.cjs` writes one: each mutant behind its switch, its hit counted.
+SCHEMA = """\
+const on = (n) => globalThis.__tandemMutant === n && globalThis.__tandemHit();
+exports.spin = (n) => { let i = 0; while (on(1) ? true : i < n) i++; return i; };
+exports.edge = (n) => (on(2) ? n > 100 : n >= 100);
+exports.later = async (n) => (on(3) ? new Promise(() => {}) : n);
+let calls = 0;
+exports.counter = () => (calls += 1);
+"""
+
+
+async def test_the_probe_tells_a_mutant_apart_and_a_hang_or_a_changed_head_is_no_kill(
+    node: Node, tmp_path: Path
+) -> None:
+    # the probe's runtime under plain node, with `it` calling its test at once
+    (tmp_path / "schema.cjs").write_text(SCHEMA)
+    calls = ["spin(5)", "edge(100)", "edge(5)", "later(1)", "counter()"]
+    candidates = [Candidate("f", c, f"__tandemModule.{c}") for c in calls]
+    heads = {
+        0: value(0, "5"),
+        1: value(1, "true"),
+        2: value(2, "false"),
+        3: ProbeOutcome("f", 3, "value", "1", awaited=True),
+        4: value(4, "2"),  # the head probe's second call: this process's first gives 1
+    }
+    out = tmp_path / "out.json"
+    imports = 'const __tandemModule = require("./schema.cjs");\n'
+    text = search_source(JEST_CJS, imports, candidates, heads, [1, 2, 3], str(out))
+    (tmp_path / "probe.cjs").write_text(text)
+    result = await LocalSandbox().run(
+        [
+            *env_prefix(),
+            str(node.path),
+            "-e",
+            "globalThis.it = (n, f) => f(); require('./probe.cjs')",
+        ],
+        cwd=tmp_path,
+        timeout_s=60,
+    )
+    assert result.returncode == 0, result.output
+    found = read_search(out.read_text())
+    assert isinstance(found, Search)
+    assert found.kills == {2: [1]}  # `edge(100)` only: `edge(5)` is false either way
+    assert found.hangs == {1: 1, 3: 1}  # the endless loop and the promise that never settles
+    assert (found.tried, found.unmatched, found.cut) == (4, 1, 0)
 
 
 PRICE = """\
