@@ -10,7 +10,10 @@ Per changed source, in the sandbox:
    changed lines' literals;
 2. :mod:`.export_calls` turns those into argument lists to try;
 3. :mod:`.export_probe` writes one probe test file that the project's own runner runs once: each
-   call twice, a call whose outcomes differ dropped;
+   call twice, a call whose outcomes differ dropped; where the existing tests left mutants of
+   the changed lines alive (``workspace.survivors``), :mod:`.survivor_search` runs the calls a
+   test could assert again under each survivor's switch, and a call that tells one apart is
+   written first;
 4. :mod:`.export_tests` writes the test file, in the package's style, where its runner collects
    it; validation then runs it like any candidate (5 runs, the base commit, the keep rule).
 
@@ -55,6 +58,7 @@ from jobs.languages.javascript.javascript_conventions import layout_of
 from jobs.languages.javascript.package_job import PackageJob, RunnerError
 from jobs.languages.javascript.runner_choice import Unsupported
 from jobs.languages.javascript.suite_layout import TestLayout, tandem_path
+from jobs.languages.javascript.survivor_search import Where, tell_survivors
 from jobs.languages.javascript.toolchain import (
     Node,
     NodeUnavailable,
@@ -188,6 +192,10 @@ async def scan(source: Source) -> Scan | str | Crashed:
             return "no test of the package checks the changed members; nothing to start from"
         return "no exported function or class member holds a changed line"
     return found
+
+
+def _place(source: Source) -> tuple[Workspace, Node, Path, str, TestLayout]:
+    return source.workspace, source.node, source.package_dir, source.path, source.layout
 
 
 def _runner(source: Source) -> RunFiles:
@@ -326,13 +334,26 @@ async def characterize(source: Source) -> tuple[str | None, str | Crashed]:
     if not isinstance(on_base, str):
         changed = differing(outcomes, on_base)
     outcomes = local_to_the_run(outcomes, [str(source.workspace.checkout), str(source.node.path)])
-    written = write_tests(source.layout, (out_path, source.path), candidates, outcomes, changed)
+    told = await tell_survivors(
+        Where(*_place(source), probe_path, imports),
+        candidates,
+        {o.index: o for o in outcomes if o.index in asserted(outcomes)},
+        _runner(source),
+        source.job("survivor-probe"),
+    )
+    killing = [(candidates[i].group, i) for i in told.killing] if told else []
+    written = write_tests(
+        source.layout, (out_path, source.path), candidates, outcomes, changed, killing
+    )
     left = ", ".join(f"{n} {kind}" for kind, n in sorted(written.skipped.items()))
     groups = len({c.group for c in candidates})
     note = f"{groups} changed function(s) or member(s), {len(candidates)} candidate(s): "
     note += f"{written.tests} test(s), {written.changed} of them on inputs that behave "
     note += "differently on the base commit"
     note += f"; not asserted: {left}" if left else ""
+    if told:
+        note += f", {written.killing} of them on calls that tell a surviving mutant apart "
+        note += f"({told.note})"
     note += reached_note(found)
     note += f"; base commit not compared: {on_base}" if isinstance(on_base, str) else ""
     if written.text is None:

@@ -220,18 +220,9 @@ def runner_import(layout: TestLayout) -> str:
     return f'const {{ {names} }} = require("{module}");\n'
 
 
-def probe_source(
-    layout: TestLayout,
-    imports: str,
-    candidates: list[Candidate],
-    out_path: str,
-    only: Collection[int] | None = None,
-    budget_ms: int = PROBE_BUDGET_MS,
-) -> str:
-    """The probe's test file: ``imports`` its import lines (the changed source's namespace as
-    ``__tandemModule``, and what the candidates' expressions use), one ``it`` per group that
-    tries each candidate (those whose index is in ``only``, if given), ``out_path`` where it
-    writes the outcomes (index: into ``candidates``), its calls stopped after ``budget_ms``."""
+def probe_head(layout: TestLayout, imports: str, out_path: str, budget_ms: int) -> str:
+    """A probe file's start: its imports, its constants and the runtime (:data:`RUNTIME`) that
+    calls a candidate and writes back its outcome; the probes add their ``it`` blocks."""
     esm = layout.runner == "vitest" or layout.esm
     head = ["// @ts-nocheck", "/* Tandem's probe: calls each candidate twice (removed after). */"]
     text = "\n".join(head) + "\n" + runner_import(layout) + imports
@@ -244,7 +235,22 @@ def probe_source(
     text += f"const __TANDEM_MAX_SOURCE = {MAX_SOURCE};\n"
     text += f"const __TANDEM_BUDGET_MS = {budget_ms};\n"
     text += f"const __TANDEM_SLOW_MS = {SLOW_CALL_MS};\n"
-    text += RUNTIME
+    return text + RUNTIME
+
+
+def probe_source(
+    layout: TestLayout,
+    imports: str,
+    candidates: list[Candidate],
+    out_path: str,
+    only: Collection[int] | None = None,
+    budget_ms: int = PROBE_BUDGET_MS,
+) -> str:
+    """The probe's test file: ``imports`` its import lines (the changed source's namespace as
+    ``__tandemModule``, and what the candidates' expressions use), one ``it`` per group that
+    tries each candidate (those whose index is in ``only``, if given), ``out_path`` where it
+    writes the outcomes (index: into ``candidates``), its calls stopped after ``budget_ms``."""
+    text = probe_head(layout, imports, out_path, budget_ms)
     tried = [(i, c) for i, c in enumerate(candidates) if only is None or i in only]
     for group in dict.fromkeys(c.group for _, c in tried):
         label = json.dumps(group)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from jobs.languages.javascript.export_candidates import Candidate, Import, import_lines
@@ -33,6 +33,7 @@ class Written:
     text: str | None  # the test file, None when no call gave a test
     tests: int = 0
     changed: int = 0  # of them on calls whose outcome differs on the base commit
+    killing: int = 0  # of them on calls that tell a surviving mutant apart from the head
     skipped: Counter[str] = field(default_factory=Counter)  # kind -> calls not written
 
 
@@ -70,13 +71,22 @@ def asserted(outcomes: Iterable[ProbeOutcome]) -> set[int]:
 
 
 def chosen(
-    outcomes: list[ProbeOutcome], changed: Collection[tuple[str, int]], limit: int = MAX_TESTS
+    outcomes: list[ProbeOutcome],
+    changed: Collection[tuple[str, int]],
+    limit: int = MAX_TESTS,
+    killing: Sequence[tuple[str, int]] = (),
 ) -> list[ProbeOutcome]:
-    """A function's outcomes to write, at most ``limit``: those on calls that behave
-    differently on the base commit first, then one per behaviour not yet shown, then the rest,
-    each group in call order."""
+    """A function's outcomes to write, at most ``limit`` and one more for each call in
+    ``killing`` (those that tell a surviving mutant apart, in their order: each survivor's first
+    call first): those on calls that behave differently on the base commit first, then the
+    killing calls, then one per behaviour not yet shown, then the rest, each group in call
+    order."""
     ordered = sorted(outcomes, key=lambda o: o.index)
     first = [o for o in ordered if (o.function, o.index) in changed]
+    by_call = {(o.function, o.index): o for o in ordered}
+    kills = [by_call[k] for k in killing if k in by_call and by_call[k] not in first]
+    limit += min(len(kills), MAX_TESTS)
+    first += kills
     seen = {(o.kind, o.source, o.message) for o in first}
     new = []
     for o in ordered:
@@ -111,10 +121,11 @@ def write_tests(
     candidates: list[Candidate],
     outcomes: list[ProbeOutcome],
     changed: Collection[tuple[str, int]] = (),
+    killing: Sequence[tuple[str, int]] = (),
 ) -> Written:
     """The test file at ``at[0]`` for the changed source ``at[1]`` (both package-relative) from
     the probe's ``outcomes`` of ``candidates``; ``changed``: the (group, index) whose outcome
-    differs on the base commit."""
+    differs on the base commit; ``killing``: those that tell a surviving mutant apart."""
     written = Written(None)
     blocks: list[str] = []
     imports: list[Import] = []
@@ -129,12 +140,13 @@ def write_tests(
             else:
                 writable.append(outcome)
         cases = []
-        for outcome in chosen(writable, changed):
+        for outcome in chosen(writable, changed, killing=killing):
             candidate = candidates[outcome.index]
             title = case_name(group, candidate.label, taken)
             cases.append(_case(candidate, outcome, title))
             imports += candidate.imports
             written.changed += (group, outcome.index) in changed
+            written.killing += (group, outcome.index) in killing
         if cases:
             blocks.append(f"describe({json.dumps(group)}, () => {{\n{''.join(cases)}}});\n")
             written.tests += len(cases)
@@ -142,7 +154,7 @@ def write_tests(
     if lines is None:
         if blocks:
             written.skipped["imports CommonJS cannot say"] += written.tests
-            written.tests = written.changed = 0
+            written.tests = written.changed = written.killing = 0
         return written
     written.text = runner_import(layout) + lines + "\n" + "\n".join(blocks)
     return written
