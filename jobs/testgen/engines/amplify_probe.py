@@ -178,8 +178,7 @@ class Observed:
 
 
 class Unwritable(Exception):
-    """The head's observations cannot be asserted (a value without a repr that rebuilds it, an
-    exception type the module cannot name, a point observed more than once that differs)."""
+    """The head's observations cannot be asserted (no repr that rebuilds it, an unnamed type)."""
 
 
 # make(point, kind, statement, observed expression) -> the statements that replace it
@@ -327,15 +326,20 @@ def written(
     base: Mapping[int, list[Observed]] | None = None,
 ) -> ast.FunctionDef:
     """The variant as a test of the head's observations: each differing point asserted (of a
-    state, the attributes that differ from the `base`'s), the others run as plain statements.
-    Raises Unwritable, also where nothing that differs could be asserted."""
-    if not head.get(END):
-        raise Unwritable("the variant did not run to its end on the head")
+    state, the attributes that differ from the `base`'s), the others run as plain statements; a
+    top-level assignment that raises on the head only is asserted to raise, and the test ends
+    there (what followed used its value). Raises Unwritable where nothing could be asserted."""
     asserted = [END in differing]  # a variant the base did not finish fails there as it is
+    cut: list[ast.stmt] = []  # the raising assignment's block, where the test ends
 
     def make(point: int, kind: str, statement: ast.stmt, expr: ast.expr) -> list[ast.stmt]:
         seen = head.get(point, [])
         differs = point in differing
+        if cut:
+            return []
+        if kind == "assign" and differs and seen and seen[0].kind == "raised":
+            cut.append(_raises(seen[0], [statement], exact=True))
+            return cut[:]
         if differs and len({o.key for o in seen}) != 1:
             raise Unwritable("a differing point observed more than one way")
         first = seen[0] if seen else None
@@ -356,7 +360,13 @@ def written(
         return _point(kind, statement, expr, first, differs)
 
     test = rewrite(function, make)
-    if not asserted[0]:
+    at = next((i for i, statement in enumerate(test.body) if cut and statement is cut[0]), None)
+    if cut and at is None:
+        raise Unwritable("an assignment raised on the head inside a block")
+    if not cut and not head.get(END):
+        raise Unwritable("the variant did not run to its end on the head")
+    test.body = test.body if at is None else test.body[: at + 1]
+    if not (asserted[0] or cut):
         raise Unwritable("nothing that differs could be asserted")
     test.name = name
     test.body = _without_repeats(test.body)

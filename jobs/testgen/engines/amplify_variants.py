@@ -14,7 +14,10 @@ site gets, the change's own tokens first (:func:`.input_variants.string_variants
   negated or followed by a letter, the empty string, another spelling of Python source
   (:mod:`.source_variants`);
 - displays: one element dropped, one duplicated; a mapping of names that lacks a key the
-  change reads (:func:`.change_values.read_keys`) gets it, with an empty or plain value.
+  change reads (:func:`.change_values.read_keys`) gets it, with an empty or plain value;
+- where the change classifies text (:mod:`.char_classes`), first: a string gets a character
+  at the class's edge (a sign before its last number, a line break at its end), a number its
+  sign flipped.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jobs.testgen.engines import input_variants, source_variants
+from jobs.testgen.engines import char_classes, input_variants, source_variants
 from jobs.testgen.engines.amplify_names import edit, short, slugify
 from jobs.testgen.engines.change_values import NO_AIMS, Aims, with_construct, with_digits
 
@@ -238,6 +241,7 @@ def constant_values(
         out = [not value]
     elif isinstance(value, int):
         out += [
+            *char_classes.int_neighbours(value, aims.chars),
             *with_digits(value, aims.digits)[:MAX_DIGIT_EDITS],
             *input_variants.int_variants(value),
             -1,
@@ -265,7 +269,7 @@ def string_values(value: str, tokens: tuple[str, ...], aims: Aims = NO_AIMS) -> 
     numbers += [t for t in plain if t and t.lower() != value.lower()]
     others = [t for t in plain if t and t != value.swapcase() and t not in numbers]
     others += [value[1:], value[:-1]] if len(value) > 1 else []
-    kinds = [aimed, seams, numbers, others]
+    kinds = [char_classes.char_variants(value, aims.chars), aimed, seams, numbers, others]
     if source_variants.is_source(value):
         # Python source: its statements duplicated or removed, another spelling of it; what
         # would not parse (its case changed, a character cut) says nothing about the change.

@@ -24,6 +24,7 @@ import ast
 import builtins
 from dataclasses import dataclass
 
+from jobs.testgen.engines.char_classes import MAX_CHARS, classifying_chars
 from jobs.testgen.engines.input_variants import changed_line_numbers
 
 MAX_NAMES = 4
@@ -234,6 +235,7 @@ class Aims:
     digits: tuple[int, ...] = ()  # digits a test's number gets at one of its places
     constructs: tuple[str, ...] = ()  # AST node classes a test's Python source gets
     keys: tuple[str, ...] = ()  # keys a test's mapping of names gets, where it lacks them
+    chars: tuple[str, ...] = ()  # characters at the edge of a class the change tests
 
     @classmethod
     def of(cls, versions: list[tuple[str, str]]) -> Aims:
@@ -242,11 +244,13 @@ class Aims:
         digits = [d for base, head in versions for d in compared_digits(base, head)]
         constructs = [c for base, head in versions for c in ast_constructs(base, head)]
         keys = [k for base, head in versions for k in read_keys(base, head)]
+        chars = [c for base, head in versions for c in classifying_chars(base, head)]
         return cls(
             tuple(dict.fromkeys(raises))[:MAX_NAMES],
             tuple(dict.fromkeys(digits))[:MAX_DIGITS],
             tuple(dict.fromkeys(constructs))[:MAX_NAMES],
             tuple(dict.fromkeys(keys))[:MAX_NAMES],
+            tuple(dict.fromkeys(chars))[:MAX_CHARS],
         )
 
 

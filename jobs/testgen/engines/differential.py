@@ -200,6 +200,9 @@ async def _generate_on(
         checkout, base_sources, unpinned, first=novel
     )
     variants |= spelled
+    variants |= differential_inputs.classified_variants(
+        checkout, base_sources, unpinned, first=novel
+    )
     outcome.notes += [
         f"differential tests: {tried} of {made} other spellings of the source passed to "
         f"`{qualname}` were tried (at most {differential_inputs.MAX_SOURCE_VARIANTS_PER_CALLABLE})"

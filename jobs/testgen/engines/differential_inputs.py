@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from pathlib import Path
 
-from jobs.testgen.engines import input_variants, source_variants, typed_inputs
+from jobs.testgen.engines import char_classes, input_variants, source_variants, typed_inputs
 from jobs.testgen.engines.callables import ChangedCallable
 from jobs.testgen.engines.input_helpers import Defined
 from jobs.testgen.engines.seeds import Seed, names_in
@@ -17,6 +17,9 @@ MAX_VARIANTS_PER_CALLABLE = 120
 # Calls with a source argument spelled another way, per callable, beside the other neighbours:
 # a source-transforming entry point takes milliseconds a call.
 MAX_SOURCE_VARIANTS_PER_CALLABLE = 120
+# Calls with a character at the edge of a class the change tests (:mod:`.char_classes`), per
+# callable, beside the other neighbours.
+MAX_CLASSIFIED_PER_CALLABLE = 120
 
 
 def variants(
@@ -116,6 +119,36 @@ def spelled_variants(
         if made > len(taken):
             cut[qualname] = (len(taken), made)
     return found, cut
+
+
+def classified_variants(
+    checkout: Path,
+    base_sources: Mapping[str, str | None],
+    seeds: set[Seed],
+    first: Collection[Seed] = (),
+) -> set[Seed]:
+    """Where the change classifies text (:func:`.char_classes.classifying_chars`), the seeds'
+    calls with one string argument given a character at the class's edge, or one number its
+    sign flipped, at most MAX_CLASSIFIED_PER_CALLABLE per callable beside the other neighbours
+    (whose share the tests' many calls use up on their first few): each seed's first, then
+    each one's second, the calls that ran new lines and then the shortest first."""
+    chars: dict[str, tuple[str, ...]] = {}
+    queues: dict[tuple[str, str], list[list[tuple[str, Seed]]]] = {}
+    for seed in _in_turn_order(seeds, first):
+        if seed.path not in chars:
+            base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
+            chars[seed.path] = char_classes.classifying_chars(base, head)
+        calls = char_classes.call_variants(seed.call_source, chars[seed.path])
+        if calls:
+            queues.setdefault((seed.path, seed.qualname), []).append([(c, seed) for c in calls])
+    found: set[Seed] = set()
+    for lists in queues.values():
+        taken: dict[str, Seed] = {}
+        _take_in_turn(lists, MAX_CLASSIFIED_PER_CALLABLE, taken)
+        found |= {
+            Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
+        }
+    return found
 
 
 def _in_turn_order(seeds: Collection[Seed], first: Collection[Seed]) -> list[Seed]:
