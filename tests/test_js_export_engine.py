@@ -112,6 +112,24 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
     assert calls_for(classify(params=())) == [()]
 
 
+def test_a_parameter_read_as_an_object_gets_the_tests_objects_and_their_pairings() -> None:
+    # `distance(p, q)` reads `p.x`/`p.y`: the scan found two objects of that shape in the tests
+    # and one with a changed-line number set; no number is tried (a type checker refuses it)
+    objects = ("{ x: 1, y: 2 }", "{ x: 1, y: 721 }", "{ x: -3, y: 0 }")
+    function = classify(
+        params=(
+            Param("p", type="Point", objects=objects),
+            Param("q", type="Point", objects=objects),
+        ),
+        literals=("720",),
+    )
+    calls = calls_for(function)
+    assert calls[0] == ("{ x: 1, y: 2 }", "{ x: 1, y: 2 }")
+    assert ("{ x: -3, y: 0 }", "{ x: 1, y: 721 }") in calls  # every pairing
+    assert len(calls) == len(set(calls)) == 9
+    assert all(c.startswith("{") for call in calls for c in call)
+
+
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))

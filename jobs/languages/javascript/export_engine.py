@@ -77,6 +77,7 @@ SCANNER_PARTS = (
             "test_expressions.cjs",
             "inner_callers.cjs",
             "regex_samples.cjs",
+            "object_inputs.cjs",
         )
     ),
 )
