@@ -285,6 +285,11 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
     assert "await expect(classify(0)).resolves.toEqual(0);" in written.text
     assert "await expect(classify(1)).rejects.toThrow();" in written.text
     assert 'import { classify } from "../src/size";' in written.text
+    assert "@ts-nocheck" not in written.text  # vitest does not type-check
+    # ts-jest would refuse the whole file for one call of a kind its type does not allow
+    jest_ts = Layout("jest", jest_globs(None, None), "tree", "test", "test", True, True, False, 1)
+    checked = write_tests(jest_ts, ("test/size.tandem.test.ts", "src/size.ts"), tried, outcomes)
+    assert checked.text is not None and checked.text.startswith("// @ts-nocheck\n")
     default = function_candidates(
         classify(name="size", export="default", calls=(("1",),)), "src/size.js"
     )
