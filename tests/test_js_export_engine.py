@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
@@ -29,10 +30,12 @@ from jobs.languages.javascript.export_calls import (
 from jobs.languages.javascript.export_candidates import (
     MODULE,
     Candidate,
+    Expression,
     Import,
     expression_candidates,
     function_candidates,
     import_lines,
+    observed_arguments,
     other_kinds,
     parse_expressions,
 )
@@ -180,6 +183,12 @@ def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -
         '{ ...{ a: 1 }, ["__proto__"]: { a: 1 } }',
     ]
     assert object_edits('"s"', literals) == []
+
+
+def test_an_array_argument_under_a_type_assertion_is_left_as_it_is() -> None:
+    # `[0, 100] as SixtyRange[]` is no array literal: cut at its commas it did not parse
+    assert array_edits("[0, 100] as SixtyRange[]") == []
+    assert array_edits("[0, 100]") == ["[0]", "[100]"]
 
 
 def test_an_array_argument_gets_an_element_at_a_time_left_out() -> None:
@@ -1147,3 +1156,24 @@ async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path:
     # a fallback (`options.tags || …`) gives no value, an array's or a string's length is none
     assert function.params[1].props == (("trim", "true"), ("tags", "true"), ("mode", '"strict"'))
     assert function.params[0].props == ()
+
+
+def test_an_array_or_object_argument_is_observed_after_the_call_also_reversed() -> None:
+    # cron-parser: the constructor sorted the caller's array itself; the tests' arrays are
+    # sorted already, so only the reversed one tells the head from the base
+    made = Expression(
+        "Field", "new Second([1, 2, 3], { strict: true })", "", "test/a.test.ts", (), (),
+        call=("new Second", ("[1, 2, 3]", "{ strict: true }")),
+    )  # fmt: skip
+    seen = [(e.setup, e.text) for e in observed_arguments(made)]
+    assert seen == [
+        ("const given = [1, 2, 3];\nnew Second(given, { strict: true });", "given"),
+        ("const given = [3, 2, 1];\nnew Second(given, { strict: true });", "given"),
+        ("const given = { strict: true };\nnew Second([1, 2, 3], given);", "given"),
+    ]
+    typed = replace(made, call=("new Second", ("[0, 100] as Range[]",)))
+    assert [e.setup for e in observed_arguments(typed)] == [
+        "const given = [0, 100] as Range[];\nnew Second(given);"
+    ]
+    candidates = expression_candidates([made], {})
+    assert candidates[1].label == "new Second(given, { strict: true });"

@@ -286,6 +286,8 @@ def array_elements(text: str) -> list[str] | None:
             depth += 1
         elif char in ")]}":
             depth -= 1
+            if depth < 0:  # `[0, 100] as Range[]`: the literal ended before the text did
+                return None
         elif char == "," and depth == 0:
             found.append(text[start:index].strip())
             start = index + 1
