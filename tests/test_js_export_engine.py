@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import time
+from dataclasses import replace
 from itertools import islice
 from pathlib import Path
 
@@ -29,10 +30,12 @@ from jobs.languages.javascript.export_calls import (
 from jobs.languages.javascript.export_candidates import (
     MODULE,
     Candidate,
+    Expression,
     Import,
     expression_candidates,
     function_candidates,
     import_lines,
+    observed_arguments,
     other_kinds,
     parse_expressions,
 )
@@ -112,6 +115,24 @@ def test_a_function_nothing_calls_gets_values_of_its_annotated_types() -> None:
     assert calls_for(classify(params=())) == [()]
 
 
+def test_a_parameter_read_as_an_object_gets_the_tests_objects_and_their_pairings() -> None:
+    # `distance(p, q)` reads `p.x`/`p.y`: the scan found two objects of that shape in the tests
+    # and one with a changed-line number set; no number is tried (a type checker refuses it)
+    objects = ("{ x: 1, y: 2 }", "{ x: 1, y: 721 }", "{ x: -3, y: 0 }")
+    function = classify(
+        params=(
+            Param("p", type="Point", objects=objects),
+            Param("q", type="Point", objects=objects),
+        ),
+        literals=("720",),
+    )
+    calls = calls_for(function)
+    assert calls[0] == ("{ x: 1, y: 2 }", "{ x: 1, y: 2 }")
+    assert ("{ x: -3, y: 0 }", "{ x: 1, y: 721 }") in calls  # every pairing
+    assert len(calls) == len(set(calls)) == 9
+    assert all(c.startswith("{") for call in calls for c in call)
+
+
 def test_strings_are_edited_at_the_edges_of_a_changed_check() -> None:
     # `nextChar === "/"` changed: the argument with each "/" taken out, and "/" added at the ends
     edits = string_edits('"/base/a"', ('"/"', "10"))
@@ -162,6 +183,12 @@ def test_an_object_argument_gets_inherited_properties_and_the_functions_keys() -
         '{ ...{ a: 1 }, ["__proto__"]: { a: 1 } }',
     ]
     assert object_edits('"s"', literals) == []
+
+
+def test_an_array_argument_under_a_type_assertion_is_left_as_it_is() -> None:
+    # `[0, 100] as SixtyRange[]` is no array literal: cut at its commas it did not parse
+    assert array_edits("[0, 100] as SixtyRange[]") == []
+    assert array_edits("[0, 100]") == ["[0]", "[100]"]
 
 
 def test_an_array_argument_gets_an_element_at_a_time_left_out() -> None:
@@ -267,6 +294,11 @@ def test_tests_assert_what_the_head_did_and_skip_what_they_cannot_say() -> None:
     assert "await expect(classify(0)).resolves.toEqual(0);" in written.text
     assert "await expect(classify(1)).rejects.toThrow();" in written.text
     assert 'import { classify } from "../src/size";' in written.text
+    assert "@ts-nocheck" not in written.text  # vitest does not type-check
+    # ts-jest would refuse the whole file for one call of a kind its type does not allow
+    jest_ts = Layout("jest", jest_globs(None, None), "tree", "test", "test", True, True, False, 1)
+    checked = write_tests(jest_ts, ("test/size.tandem.test.ts", "src/size.ts"), tried, outcomes)
+    assert checked.text is not None and checked.text.startswith("// @ts-nocheck\n")
     default = function_candidates(
         classify(name="size", export="default", calls=(("1",),)), "src/size.js"
     )
@@ -1124,3 +1156,24 @@ async def test_the_scan_puts_what_the_change_brought_first(node: Node, tmp_path:
     # a fallback (`options.tags || …`) gives no value, an array's or a string's length is none
     assert function.params[1].props == (("trim", "true"), ("tags", "true"), ("mode", '"strict"'))
     assert function.params[0].props == ()
+
+
+def test_an_array_or_object_argument_is_observed_after_the_call_also_reversed() -> None:
+    # cron-parser: the constructor sorted the caller's array itself; the tests' arrays are
+    # sorted already, so only the reversed one tells the head from the base
+    made = Expression(
+        "Field", "new Second([1, 2, 3], { strict: true })", "", "test/a.test.ts", (), (),
+        call=("new Second", ("[1, 2, 3]", "{ strict: true }")),
+    )  # fmt: skip
+    seen = [(e.setup, e.text) for e in observed_arguments(made)]
+    assert seen == [
+        ("const given = [1, 2, 3];\nnew Second(given, { strict: true });", "given"),
+        ("const given = [3, 2, 1];\nnew Second(given, { strict: true });", "given"),
+        ("const given = { strict: true };\nnew Second([1, 2, 3], given);", "given"),
+    ]
+    typed = replace(made, call=("new Second", ("[0, 100] as Range[]",)))
+    assert [e.setup for e in observed_arguments(typed)] == [
+        "const given = [0, 100] as Range[];\nnew Second(given);"
+    ]
+    candidates = expression_candidates([made], {})
+    assert candidates[1].label == "new Second(given, { strict: true });"

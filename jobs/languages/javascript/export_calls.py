@@ -46,6 +46,9 @@ class Param:
     # the properties the function reads of it, each with a value that sets it (an options
     # object's `singleQuotes`: "true"; `mode === "x"`: '"x"')
     props: tuple[tuple[str, str], ...] = ()
+    # object literals of the package's tests that fit it (the keys it reads), some with a
+    # property the changed lines read set to a changed-line number (object_inputs.cjs)
+    objects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -110,6 +113,7 @@ def parse_scan(data: Any) -> Scan:
                 p.get("type") if isinstance(p.get("type"), str) else None,
                 p.get("literal") if isinstance(p.get("literal"), str) else None,
                 _props(p.get("props")),
+                _texts(p.get("objects")),
             )
             for p in item.get("params") or []
             if isinstance(p, dict)
@@ -151,8 +155,12 @@ def near(text: str) -> list[str]:
 
 
 def _values_for(param: Param, literals: tuple[str, ...]) -> list[str]:
-    """Values for a parameter that no call gives one: the changed lines' literals of its
-    annotated type (numbers with their neighbours), then plain values of that type."""
+    """Values for a parameter that no call gives one: the tests' objects that fit it, where it
+    is read as an object (a number would only be refused by a type checker: ts-jest's), else
+    the changed lines' literals of its annotated type (numbers with their neighbours), then
+    plain values of that type."""
+    if param.objects:
+        return list(param.objects)
     wanted = (param.type or "").strip()
     kinds = {k for k in _BY_TYPE if re.search(rf"\b{k}\b", wanted)} or set(_BY_TYPE)
     found: list[str] = []
@@ -257,7 +265,7 @@ def object_edits(arg: str, literals: tuple[str, ...]) -> list[str]:
     return [f"Object.create({arg})", *own]
 
 
-def _elements(text: str) -> list[str] | None:
+def array_elements(text: str) -> list[str] | None:
     """The element texts of an array literal's text (``["--name", "John"]``), or None where
     the text is no array literal: its top-level commas, outside strings and brackets."""
     if not (text.startswith("[") and text.endswith("]")):
@@ -278,6 +286,8 @@ def _elements(text: str) -> list[str] | None:
             depth += 1
         elif char in ")]}":
             depth -= 1
+            if depth < 0:  # `[0, 100] as Range[]`: the literal ended before the text did
+                return None
         elif char == "," and depth == 0:
             found.append(text[start:index].strip())
             start = index + 1
@@ -295,7 +305,7 @@ def array_edits(arg: str) -> list[str]:
     """An array literal argument with one element at a time left out (an argv
     `["--name", "John"]` gives `["--name"]`: an option whose value is missing, the edge a
     changed check of what a parsed value is often decides)."""
-    elements = _elements(arg)
+    elements = array_elements(arg)
     if not elements or len(elements) < 2 or "" in elements:
         return []
     # the last first: an argv's last option left without its value
@@ -375,6 +385,29 @@ def _holds_mark(call: tuple[str, ...], literals: tuple[str, ...]) -> bool:
     return any((v := string_value(a)) and any(m in v for m in marks) for a in call)
 
 
+MAX_OBJECTS = 60  # the object inputs one parameter gets
+MAX_PAIRS = 160  # calls pairing two parameters' objects
+
+
+def _object_pairs(required: list[Param], pools: list[list[str]]) -> list[tuple[str, ...]]:
+    """Every pairing of the tests' objects where two or more parameters take them: one at a
+    time from a first call says little of a function of two objects (a color difference
+    decides on the pair: a hue between theirs), the rest of the arguments the first of their
+    pools."""
+    objects = [i for i, p in enumerate(required) if p.objects]
+    if len(objects) < 2:
+        return []
+    first, second = objects[:2]
+    base = [pool[0] for pool in pools]
+    out: list[tuple[str, ...]] = []
+    for a in pools[first]:
+        for b in pools[second]:
+            call = list(base)
+            call[first], call[second] = a, b
+            out.append(tuple(call))
+    return out[:MAX_PAIRS]
+
+
 def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[str, ...]]:
     """The argument lists to try for one function, at most ``limit``: the project's own first
     (at most half of them, examples first), then their variants, a call at a time (each call's
@@ -396,10 +429,13 @@ def calls_for(function: ExportedFunction, limit: int = MAX_CALLS) -> list[tuple[
     found = [*known[: limit // 2], *taking_turns, *known]
     if not known:
         required = [p for p in function.params if not (p.optional or p.rest)]
-        pools = [_values_for(p, function.literals)[:8] for p in required]
+        pools = [
+            _values_for(p, function.literals)[: MAX_OBJECTS if p.objects else 8] for p in required
+        ]
         base = tuple(pool[0] for pool in pools)
         found.append(base)  # then one argument at a time through its values
         found += [(*base[:i], v, *base[i + 1 :]) for i, pool in enumerate(pools) for v in pool]
+        found += _object_pairs(required, pools)
         found += _option_variants(base, function.params)
         if not required and function.params:  # only optional ones: their defaults, then each
             found.append(())

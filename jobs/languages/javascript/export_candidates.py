@@ -22,6 +22,7 @@ from typing import Any
 
 from jobs.languages.javascript.export_calls import (
     ExportedFunction,
+    array_elements,
     calls_for,
     near,
     string_edits,
@@ -30,6 +31,7 @@ from jobs.languages.javascript.export_calls import (
 from jobs.languages.javascript.suite_layout import TestLayout
 
 MAX_EXPRESSION_VARIANTS = 60  # per group, after the tests' own expressions
+MAX_OBSERVED = 12  # calls a group gets with an argument observed after the call
 MODULE = "__tandemModule"  # the probe's namespace import of the changed source
 _EXTENSIONS = (".ts", ".tsx", ".js", ".jsx", ".mjs", ".cjs", ".mts", ".cts")
 
@@ -259,6 +261,38 @@ def recombined(mine: list[Expression]) -> Iterator[Expression]:
         yield from (e for e in round_ if e is not None)
 
 
+GIVEN = "given"  # the name an observed argument is bound to
+
+
+def _reversed(arg: str) -> str | None:
+    """An array literal's text with its elements in reverse order, where that changes it."""
+    elements = array_elements(arg)
+    if not elements or len(set(elements)) < 2 or "" in elements:
+        return None
+    return f"[{', '.join(reversed(elements))}]"
+
+
+def observed_arguments(expression: Expression) -> Iterator[Expression]:
+    """A call of the group whose argument is an array or object literal, with that argument
+    bound to a name first and observed after the call instead of the call's value: a change
+    that stops sorting or changing the caller's array (cron-parser's `values.sort(…)` became
+    `[...values].sort(…)`) shows only there. An array in reverse order too (the tests' arrays
+    are mostly sorted already, and a sort leaves those as they were)."""
+    if expression.call is None:
+        return
+    callee, args = expression.call
+    names = {_declared(h) for h in expression.helpers}
+    if GIVEN in names or re.search(rf"\b{GIVEN}\b", expression.text):
+        return
+    for index, arg in enumerate(args):
+        if not arg.startswith(("[", "{")):
+            continue
+        for value in dict.fromkeys(v for v in (arg, _reversed(arg)) if v is not None):
+            call = f"{callee}({', '.join([*args[:index], GIVEN, *args[index + 1 :]])});"
+            setup = "\n".join([*expression.helpers, f"const {GIVEN} = {value};", call])
+            yield replace(expression, text=GIVEN, setup=setup, literals=(), call=None)
+
+
 def _own_import(expression: Expression, own: dict[str, Import]) -> Expression:
     """An expression of a changed exported function imports the function as its candidates do
     (from its own module): a test's import of it from an index module would name it twice."""
@@ -296,12 +330,14 @@ def expression_candidates(
         rounds = zip_longest(varied, mixed, kinds)
         taking_turns = [e for round_ in rounds for e in round_ if e is not None]
         extra = taking_turns[:MAX_EXPRESSION_VARIANTS]
+        observed = [o for e in mine for o in observed_arguments(e)][:MAX_OBSERVED]
         seen: set[tuple[str, str]] = set()
-        for e in [*mine, *extra]:
+        for e in [*mine, *observed, *extra]:
             if (e.setup, e.text) in seen:
                 continue
             seen.add((e.setup, e.text))
-            found.append(Candidate(group, e.text, e.text, e.setup, e.imports, label=e.text))
+            label = e.setup.splitlines()[-1] if e.text == GIVEN and e.setup else e.text
+            found.append(Candidate(group, e.text, e.text, e.setup, e.imports, label=label))
     return found
 
 

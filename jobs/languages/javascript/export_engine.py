@@ -81,6 +81,7 @@ SCANNER_PARTS = (
             "test_expressions.cjs",
             "inner_callers.cjs",
             "regex_samples.cjs",
+            "object_inputs.cjs",
         )
     ),
 )

@@ -24,6 +24,7 @@ const { isLiteral, primitive, rowsAround, resolve, spreadElements } =
 const { changedMembers, expressionsIn } = require("./test_expressions.cjs")(ts);
 const { callers, reachingMembers, thisCallers } = require("./inner_callers.cjs")(ts);
 const { regexSamples } = require("./regex_samples.cjs");
+const { objectLiterals, inputsFor } = require("./object_inputs.cjs")(ts);
 const MAX_CALLS = 48; // literal calls kept per function, per source of them
 const MAX_SEEN_CALLS = 4 * MAX_CALLS; // read, to keep MAX_CALLS of them
 const MAX_LITERALS = 16;
@@ -232,9 +233,11 @@ function paramProps(fn, changed) {
   // those the changed lines read first, a flag before another option (`true` sets a flag,
   // where `{ locale: true }` only breaks a string option)
   const rank = (i, name) => 2 * Number(onChanged[i].has(name)) + Number(flags[i].has(name));
-  return found.map((props, i) =>
-    [...props].sort(([a], [b]) => rank(i, b) - rank(i, a)).slice(0, MAX_PROPS),
-  );
+  return found.map((props, i) => ({
+    props: [...props].sort(([a], [b]) => rank(i, b) - rank(i, a)).slice(0, MAX_PROPS),
+    reads: [...props.keys()], // every property it reads, for object_inputs.cjs
+    changedReads: [...onChanged[i]],
+  }));
 }
 
 // The index of the parameter an expression reads (by its name, anywhere in it), or null
@@ -257,8 +260,24 @@ function params(fn, changed = new Set()) {
     rest: Boolean(p.dotDotDotToken),
     type: p.type ? p.type.getText() : null,
     literal: p.initializer && isLiteral(p.initializer) ? p.initializer.getText() : null,
-    props: props[i],
+    props: props[i].props,
+    reads: props[i].reads,
+    changed_reads: props[i].changedReads,
   }));
+}
+
+// The numbers on the changed lines inside ``node``: the edges a changed comparison decides at
+function changedNumbers(sf, node, changed) {
+  const found = [];
+  const visit = (n) => {
+    if (primitive(n) && !/^["'`]/.test(n.getText())) {
+      if (changed.has(lineOf(sf, n.getStart()))) found.push(n.getText());
+      return;
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(node);
+  return [...new Set(found)];
 }
 
 // Module-level `const NAME = /regex/`: a changed line that uses NAME changes on its regex
@@ -431,6 +450,7 @@ function reaching(sf, changed) {
       examples: exampleCalls(c.doc, name),
       calls: [],
       literals: [...new Set([...inner, ...literalsIn(sf, c.node, changed)])].slice(0, MAX_LITERALS),
+      numbers: c.inner.flatMap((node) => changedNumbers(sf, node, changed)),
       via: c.via,
     };
   });
@@ -490,6 +510,34 @@ function nearestFirst(tests, changed) {
   return scored.sort((a, b) => b[0] - a[0] || a[1] - b[1]).map(([, , file]) => file);
 }
 
+// The classes whose changed constructor a test reaches with `new`: the class itself and the
+// classes of its folder that extend it (cron-parser's `new CronSecond(…)` runs the changed
+// `CronField` constructor through `super`), name -> the constructor's group (its class)
+function constructorNames(changedOnes) {
+  const ctors = new Map();
+  for (const m of changedOnes) if (m.isConstructor) ctors.set(m.name, m.name);
+  if (!ctors.size) return ctors;
+  const folder = path.dirname(request.source);
+  let entries = [];
+  try {
+    entries = fs.readdirSync(folder).filter((f) => /\.(c|m)?[jt]sx?$/.test(f) && !/\.d\.ts$/.test(f));
+  } catch {
+    return ctors;
+  }
+  for (const entry of entries) {
+    let text = "";
+    try {
+      text = fs.readFileSync(path.join(folder, entry), "utf8");
+    } catch {
+      continue;
+    }
+    for (const match of text.matchAll(/class\s+([A-Za-z_$][\w$]*)\s+extends\s+([A-Za-z_$][\w$]*)/g)) {
+      if (ctors.has(match[2]) && !ctors.has(match[1])) ctors.set(match[1], ctors.get(match[2]));
+    }
+  }
+  return ctors;
+}
+
 let REMOVED_REGEXES = [];
 let BASE_LITERALS = new Set();
 
@@ -515,14 +563,16 @@ function main() {
       examples: exampleCalls(doc, name === "default" && fn.name ? fn.name.text : name),
       calls: [],
       literals: literalsIn(sf, fn, changed),
+      numbers: changedNumbers(sf, fn, changed),
     });
   }
   functions.push(...reaching(sf, changed));
   const names = functions.map((f) => f.name);
-  const members = changedMembers(sf, changed).map((m) => ({
-    name: m.name,
-    literals: literalsIn(sf, m.node, changed),
-  }));
+  // a private member is reached only through the members that call it (thisCallers below)
+  const members = changedMembers(sf, changed)
+    .filter((m) => !m.private)
+    .map((m) => ({ name: m.name, literals: literalsIn(sf, m.node, changed) }));
+  const ctors = constructorNames(changedMembers(sf, changed));
   const changedIn = (node) => {
     const [line, end] = [lineOf(sf, node.getStart()), lineOf(sf, node.getEnd())];
     return [...changed].some((l) => l >= line && l <= end);
@@ -542,16 +592,19 @@ function main() {
     const inner = m.inner.flatMap((node) => literalsIn(sf, node, changed));
     members.push({ name: m.name, literals: [...new Set(inner)].slice(0, MAX_LITERALS) });
   }
-  const memberNames = new Set(members.map((m) => m.name));
+  const memberNames = new Set(members.filter((m) => !ctors.has(m.name)).map((m) => m.name));
   const functionNames = new Set(names);
   const expressions = [];
   const counts = new Map();
+  const objects = [];
+  const seenObjects = new Set();
   for (const test of nearestFirst(request.tests, [...functions, ...members])) {
     let calls;
     try {
       const tsf = parse(test);
       calls = literalCalls(tsf, names);
-      for (const e of expressionsIn(tsf, memberNames, counts, functionNames)) {
+      objectLiterals(tsf, objects, seenObjects);
+      for (const e of expressionsIn(tsf, memberNames, counts, functionNames, ctors)) {
         expressions.push({ ...e, test });
       }
     } catch (error) {
@@ -563,6 +616,12 @@ function main() {
       for (const args of calls.get(f.name) || []) {
         if (f.calls.length < MAX_CALLS && !seen.has(JSON.stringify(args))) f.calls.push(args);
       }
+    }
+  }
+  // a parameter's objects from the tests' object literals (object_inputs.cjs)
+  for (const f of functions) {
+    for (const p of f.params) {
+      p.objects = p.rest ? [] : inputsFor(objects, p.reads, p.changed_reads, f.numbers || []);
     }
   }
   // to a file when asked: a sandbox keeps only the end of a long output

@@ -185,16 +185,19 @@ module.exports = function innerCallers(ts) {
     }
     for (const [owner, mine] of byClass) {
       const inner = mine.map((m) => m.node);
+      const self = owner.name ? owner.name.text : null;
       let frontier = new Set(mine.map((m) => m.name));
       while (frontier.size && out.length < limit) {
         const next = new Set();
         for (const member of owner.members) {
           if (out.length >= limit) break;
-          if (seen.has(member) || !member.name || !ts.isIdentifier(member.name)) continue;
-          if (!callsOnThis(member, frontier)) continue;
+          const named = member.name && (ts.isIdentifier(member.name) || ts.isPrivateIdentifier(member.name));
+          if (seen.has(member) || !named) continue;
+          if (!callsOnThis(member, frontier, self)) continue;
           seen.add(member);
           next.add(member.name.text);
-          out.push({ name: member.name.text, node: member, inner });
+          // a private member (`#parseRange`) leads on to its callers; no test names it
+          if (ts.isIdentifier(member.name)) out.push({ name: member.name.text, node: member, inner });
         }
         frontier = next;
       }
@@ -202,14 +205,16 @@ module.exports = function innerCallers(ts) {
     return out;
   }
 
-  // Whether ``node`` calls or reads `this.<one of names>`
-  function callsOnThis(node, names) {
+  // Whether ``node`` calls or reads `this.<one of names>`, or `Class.<one of names>` of its own
+  // class ``self`` (a static member: cron-parser's `CronExpressionParser.#parseRange(…)`)
+  function callsOnThis(node, names, self = null) {
     let found = false;
     const visit = (n) => {
       if (found) return;
       if (
         ts.isPropertyAccessExpression(n) &&
-        n.expression.kind === ts.SyntaxKind.ThisKeyword &&
+        (n.expression.kind === ts.SyntaxKind.ThisKeyword ||
+          (self !== null && ts.isIdentifier(n.expression) && n.expression.text === self)) &&
         names.has(n.name.text)
       ) {
         found = true;

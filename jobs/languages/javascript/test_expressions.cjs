@@ -26,17 +26,24 @@ module.exports = function testExpressions(ts) {
     return sf.getLineAndCharacterOfPosition(pos).line + 1;
   }
 
-  // The class members (methods, accessors, arrow properties) whose body holds a changed line
+  // The class members (methods, accessors, arrow properties) whose body holds a changed line.
+  // A constructor is named by its class (`constructor: true`: the tests reach it as `new
+  // Class(…)`, or through a subclass); a private member (`#createRange`, `private: true`)
+  // only through the members that call it (inner_callers.cjs's thisCallers)
   function changedMembers(sf, changed) {
     const found = [];
     const visit = (node) => {
       if (ts.isClassDeclaration(node) || ts.isClassExpression(node)) {
         for (const member of node.members) {
-          if (!member.name || !ts.isIdentifier(member.name)) continue;
           const line = lineOf(sf, member.getStart());
           const end = lineOf(sf, member.getEnd());
-          if ([...changed].some((l) => l >= line && l <= end)) {
+          if (![...changed].some((l) => l >= line && l <= end)) continue;
+          if (ts.isConstructorDeclaration(member) && node.name) {
+            found.push({ name: node.name.text, node: member, isConstructor: true });
+          } else if (member.name && ts.isIdentifier(member.name)) {
             found.push({ name: member.name.text, node: member });
+          } else if (member.name && ts.isPrivateIdentifier(member.name)) {
+            found.push({ name: member.name.text, node: member, private: true });
           }
         }
       }
@@ -268,12 +275,14 @@ module.exports = function testExpressions(ts) {
 
   // The changed name an expression calls or reads, if any: a member (``names``) read or called
   // on anything, an exported function (``functions``) called by its name
-  function mentioned(node, names, functions) {
+  function mentioned(node, names, functions, ctors = new Map()) {
     let found = null;
     const visit = (n) => {
       if (found) return;
       if (ts.isPropertyAccessExpression(n) && names.has(n.name.text)) found = n.name.text;
-      else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
+      else if (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && ctors.has(n.expression.text)) {
+        found = ctors.get(n.expression.text); // a changed constructor, of its class or a subclass
+      } else if (ts.isCallExpression(n) && ts.isIdentifier(n.expression)) {
         const name = n.expression.text;
         if (names.has(name) || functions.has(name)) found = name;
       }
@@ -300,17 +309,22 @@ module.exports = function testExpressions(ts) {
   // A closed expression that is itself a call of the group (`f(a, b)`, `x.m(a)`): its callee and
   // arguments as texts, which the engine recombines with another call's arguments (an option
   // bag of one test with the receiver of another); null for anything else
-  function callParts(text, group) {
+  function callParts(text, group, ctors = new Map()) {
     const sf = ts.createSourceFile("c.ts", `(${text})`, ts.ScriptTarget.Latest, true);
     const [statement] = sf.statements;
     const call = statement && ts.isExpressionStatement(statement) ? unwrap(statement.expression) : null;
-    if (!call || !ts.isCallExpression(call) || call.arguments.some(ts.isSpreadElement)) return null;
+    const isNew = call && ts.isNewExpression(call);
+    if (!call || !(ts.isCallExpression(call) || isNew)) return null;
+    const args = call.arguments || [];
+    if (args.some(ts.isSpreadElement)) return null;
     const callee = call.expression;
     const name = ts.isIdentifier(callee)
-      ? callee.text
+      ? isNew ? ctors.get(callee.text) : callee.text
       : ts.isPropertyAccessExpression(callee) ? callee.name.text : null;
     if (name !== group) return null;
-    return { callee: callee.getText(), args: call.arguments.map((a) => a.getText()) };
+    // `new CronSecond` is the callee of a changed constructor's call (its class's subclass)
+    const spelled = isNew ? `new ${callee.getText()}` : callee.getText();
+    return { callee: spelled, args: args.map((a) => a.getText()) };
   }
 
   // `() => x` and `() => { return x; }` (what `expect(() => …).toThrow()` checks): x
@@ -344,11 +358,13 @@ module.exports = function testExpressions(ts) {
 
   // The checked expressions of one test file that reach one of ``names`` (members) or call one
   // of ``functions`` (exported functions) other than with literal arguments alone
-  function expressionsIn(sf, names, counts, functions = new Set()) {
+  // (``ctors``: the changed constructors' classes and subclasses by name -> the group)
+  function expressionsIn(sf, names, counts, functions = new Set(), ctors = new Map()) {
     const isCallOf = (n) =>
-      ts.isCallExpression(n) &&
-      ((ts.isIdentifier(n.expression) && functions.has(n.expression.text)) ||
-        (ts.isPropertyAccessExpression(n.expression) && names.has(n.expression.name.text)));
+      (ts.isCallExpression(n) &&
+        ((ts.isIdentifier(n.expression) && functions.has(n.expression.text)) ||
+          (ts.isPropertyAccessExpression(n.expression) && names.has(n.expression.name.text)))) ||
+      (ts.isNewExpression(n) && ts.isIdentifier(n.expression) && ctors.has(n.expression.text));
     const imports = importsOf(sf);
     const out = [];
     const seen = new Set();
@@ -371,7 +387,7 @@ module.exports = function testExpressions(ts) {
           ? unwrap(node.expression)
           : null;
       const target = isExpect ? checked(node.arguments[0]) : bound || statement;
-      const group = target ? mentioned(target, names, functions) : null;
+      const group = target ? mentioned(target, names, functions, ctors) : null;
       for (const row of group ? rowsAround(node) : []) {
         if ((counts.get(group) || 0) >= MAX_EXPRESSIONS) break;
         if (literalCall(target, functions, row)) continue;
@@ -386,7 +402,7 @@ module.exports = function testExpressions(ts) {
           text: closed.text,
           setup,
           helpers: closed.helpers,
-          call: callParts(closed.text, group),
+          call: callParts(closed.text, group, ctors),
           imports: [...closed.imports].map(([name, i]) => ({ name, ...i })),
           literals: [
             ...literalSpans(setup, "setup", ["", ""]),
