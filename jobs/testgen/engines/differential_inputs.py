@@ -5,7 +5,7 @@ whole share."""
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from pathlib import Path
 
 from jobs.testgen.engines import char_classes, input_variants, source_variants, typed_inputs
@@ -94,31 +94,10 @@ def spelled_variants(
     MAX_SOURCE_VARIANTS_PER_CALLABLE per callable beside the other neighbours: each seed's
     first, then each one's second, the calls that ran new lines and then the shortest first.
     And, per callable the cap cut, (tried, made)."""
-    words: dict[str, tuple[str, ...]] = {}
-    queues: dict[tuple[str, str], list[tuple[Seed, list[str]]]] = {}
-    for seed in _in_turn_order(seeds, first):
-        if seed.path not in words:
-            base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
-            words[seed.path] = input_variants.dictionary(base, head)
-        calls = source_variants.variants(seed.call_source, words[seed.path])
-        if calls:
-            queues.setdefault((seed.path, seed.qualname), []).append((seed, calls))
-    found: set[Seed] = set()
-    cut: dict[str, tuple[int, int]] = {}
-    for (_, qualname), lists in queues.items():
-        taken: dict[str, Seed] = {}
-        _take_in_turn(
-            [[(call, seed) for call in calls] for seed, calls in lists],
-            MAX_SOURCE_VARIANTS_PER_CALLABLE,
-            taken,
-        )
-        found |= {
-            Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
-        }
-        made = len({call for _, calls in lists for call in calls})
-        if made > len(taken):
-            cut[qualname] = (len(taken), made)
-    return found, cut
+    return _shared_out(
+        checkout, base_sources, _in_turn_order(seeds, first), input_variants.dictionary,
+        source_variants.variants, MAX_SOURCE_VARIANTS_PER_CALLABLE,
+    )  # fmt: skip
 
 
 def classified_variants(
@@ -132,23 +111,45 @@ def classified_variants(
     sign flipped, at most MAX_CLASSIFIED_PER_CALLABLE per callable beside the other neighbours
     (whose share the tests' many calls use up on their first few): each seed's first, then
     each one's second, the calls that ran new lines and then the shortest first."""
-    chars: dict[str, tuple[str, ...]] = {}
+    found, _ = _shared_out(
+        checkout, base_sources, _in_turn_order(seeds, first), char_classes.classifying_chars,
+        char_classes.call_variants, MAX_CLASSIFIED_PER_CALLABLE,
+    )  # fmt: skip
+    return found
+
+
+def _shared_out(
+    checkout: Path,
+    base_sources: Mapping[str, str | None],
+    ordered: list[Seed],
+    tokens_of: Callable[[str, str], tuple[str, ...]],
+    variants_of: Callable[[str, tuple[str, ...]], list[str]],
+    cap: int,
+) -> tuple[set[Seed], dict[str, tuple[int, int]]]:
+    """Each seed's calls made by `variants_of` with its module's tokens (`tokens_of` the
+    base's and the head's source), at most `cap` per callable: each seed's first, then each
+    one's second, in `ordered`'s order. And, per callable the cap cut, (tried, made)."""
+    tokens: dict[str, tuple[str, ...]] = {}
     queues: dict[tuple[str, str], list[list[tuple[str, Seed]]]] = {}
-    for seed in _in_turn_order(seeds, first):
-        if seed.path not in chars:
+    for seed in ordered:
+        if seed.path not in tokens:
             base, head = base_sources.get(seed.path) or "", _read(checkout / seed.path) or ""
-            chars[seed.path] = char_classes.classifying_chars(base, head)
-        calls = char_classes.call_variants(seed.call_source, chars[seed.path])
+            tokens[seed.path] = tokens_of(base, head)
+        calls = variants_of(seed.call_source, tokens[seed.path])
         if calls:
             queues.setdefault((seed.path, seed.qualname), []).append([(c, seed) for c in calls])
     found: set[Seed] = set()
-    for lists in queues.values():
+    cut: dict[str, tuple[int, int]] = {}
+    for (_, qualname), lists in queues.items():
         taken: dict[str, Seed] = {}
-        _take_in_turn(lists, MAX_CLASSIFIED_PER_CALLABLE, taken)
+        _take_in_turn(lists, cap, taken)
         found |= {
             Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
         }
-    return found
+        made = len({call for items in lists for call, _ in items})
+        if made > len(taken):
+            cut[qualname] = (len(taken), made)
+    return found, cut
 
 
 def _in_turn_order(seeds: Collection[Seed], first: Collection[Seed]) -> list[Seed]:
