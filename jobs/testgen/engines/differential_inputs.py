@@ -68,7 +68,7 @@ def variants(
             vias.setdefault((seed.path, seed.qualname, call), seed.via)
     chosen: dict[tuple[str, str], dict[str, None]] = {}
     for (path, qualname, _), lists in sorted(queues.items(), key=lambda item: item[0][2]):
-        _take_in_turn(lists, MAX_VARIANTS_PER_CALLABLE, chosen.setdefault((path, qualname), {}))
+        take_in_turn(lists, MAX_VARIANTS_PER_CALLABLE, chosen.setdefault((path, qualname), {}))
     return {
         Seed(
             path,
@@ -142,7 +142,7 @@ def _shared_out(
     cut: dict[str, tuple[int, int]] = {}
     for (_, qualname), lists in queues.items():
         taken: dict[str, Seed] = {}
-        _take_in_turn(lists, cap, taken)
+        take_in_turn(lists, cap, taken)
         found |= {
             Seed(s.path, s.qualname, call, "variant", s.defines, s.via) for call, s in taken.items()
         }
@@ -157,7 +157,7 @@ def _in_turn_order(seeds: Collection[Seed], first: Collection[Seed]) -> list[See
     return sorted(seeds, key=lambda s: (s not in first, len(s.call_source), s))
 
 
-def _take_in_turn[V](lists: list[list[tuple[str, V]]], cap: int, taken: dict[str, V]) -> None:
+def take_in_turn[K, V](lists: list[list[tuple[K, V]]], cap: int, taken: dict[K, V]) -> None:
     """Each list's first (call, value) into `taken`, then each one's second, and so on, until
     `taken` holds `cap` calls: no one long list takes the whole share."""
     for round_ in range(max((len(items) for items in lists), default=0)):

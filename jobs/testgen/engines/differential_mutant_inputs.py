@@ -19,6 +19,7 @@ import re
 import tokenize
 from collections.abc import Iterator, Sequence
 
+from jobs.testgen.engines.differential_inputs import take_in_turn
 from jobs.testgen.engines.input_variants import string_variants
 from jobs.testgen.engines.seeds import Seed
 from jobs.testgen.proof.mutants import Mutant
@@ -96,11 +97,9 @@ def aimed_calls(mutant: Mutant, calls: Sequence[Seed]) -> list[Seed]:
         for seed in own[:MAX_SEEDS]
     ]
     out: dict[tuple[str, str], Seed] = {}
-    for round_ in range(max((len(p) for p in per_seed), default=0)):
-        for options in per_seed:
-            if round_ < len(options) and len(out) < MAX_PER_MUTANT:
-                seed = options[round_]
-                out.setdefault((seed.qualname, seed.call_source), seed)
+    take_in_turn(
+        [[((s.qualname, s.call_source), s) for s in p] for p in per_seed], MAX_PER_MUTANT, out
+    )
     return list(out.values())
 
 
